@@ -140,3 +140,249 @@ export class ClosedError extends SluiceError {
     super('CLOSED', `${what} is closed; open a new one`);
   }
 }
+
+/** A record the caller asked to write that Kafka's format cannot carry (bad key, timestamp...). */
+export class InvalidRecordError extends SluiceError {
+  constructor(message: string) {
+    super('INVALID_RECORD', message);
+  }
+}
+
+/**
+ * Bytes on the wire that do not form the Kafka message they claim to be: truncated, a length or
+ * count that does not fit, a null where the version forbids one. Kafka answers such a request with
+ * INVALID_REQUEST and closes the connection; the peer's protocol implementation is at fault.
+ */
+export class ProtocolError extends SluiceError {
+  /** Byte index in the decoded buffer where the bad element starts. */
+  readonly position: number;
+  /** The element the decoder expected there, with the message field it belongs to. */
+  readonly expected: string;
+
+  constructor(position: number, expected: string, problem: string) {
+    super(
+      'INVALID_REQUEST',
+      `malformed Kafka protocol message at byte ${position}: expected ${expected}, but ${problem}; ` +
+        `the peer does not speak this API version correctly`,
+    );
+    this.position = position;
+    this.expected = expected;
+  }
+}
+
+/** A request for an API key Sluice does not serve, or for a version outside the range it serves. */
+export class UnsupportedVersionError extends SluiceError {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  /** The request's correlation id when its header was read, so the broker can still answer. */
+  readonly correlationId: number | undefined;
+
+  constructor(request: {
+    apiKey: number;
+    apiVersion: number;
+    apiName?: string;
+    minVersion?: number;
+    maxVersion?: number;
+    correlationId?: number;
+  }) {
+    const { apiKey, apiVersion, apiName, minVersion, maxVersion } = request;
+    super(
+      'UNSUPPORTED_VERSION',
+      apiName === undefined
+        ? `API key ${apiKey} is not supported; the client must use only the APIs listed by ApiVersions`
+        : `${apiName} (API key ${apiKey}) version ${apiVersion} is not supported; supported versions are ` +
+          `${minVersion} to ${maxVersion}, so let the client negotiate through ApiVersions or pin a version in that range`,
+    );
+    this.apiKey = apiKey;
+    this.apiVersion = apiVersion;
+    this.correlationId = request.correlationId;
+  }
+}
+
+/** A message larger than a shared-memory ring can ever hold: the ring's capacity is fixed. */
+export class RingMessageTooLargeError extends SluiceError {
+  constructor(messageBytes: number, maxMessageBytes: number, capacityBytes: number) {
+    super(
+      'MESSAGE_TOO_LARGE',
+      `message of ${messageBytes} bytes cannot fit a ring buffer of ${capacityBytes} bytes (largest ` +
+        `message: ${maxMessageBytes} bytes); split the message or create the ring with a larger capacityBytes`,
+    );
+  }
+}
+
+/** A custom partitioner returned something other than a partition number of the topic. */
+export class InvalidPartitionerResultError extends SluiceError {
+  constructor(topic: string, result: unknown, partitionCount: number) {
+    const shown = typeof result === 'number' ? String(result) : `a ${typeof result}`;
+    super(
+      'INVALID_PARTITIONER_RESULT',
+      `the custom partitioner returned ${shown} for topic "${topic}"; it must return an integer ` +
+        `partition from 0 to ${partitionCount - 1} (the topic has ${partitionCount} partition(s))`,
+    );
+  }
+}
+
+/**
+ * An error the Kafka protocol defines, carrying Kafka's numeric error code so the wire layer
+ * answers with exactly what Apache Kafka would, and kafkajs or librdkafka react the same way.
+ */
+export class KafkaApiError extends SluiceError {
+  /** Kafka's error code (org.apache.kafka.common.protocol.Errors). */
+  readonly kafkaErrorCode: number;
+
+  constructor(code: string, kafkaErrorCode: number, message: string, retriable = false) {
+    super(code, message, retriable);
+    this.kafkaErrorCode = kafkaErrorCode;
+  }
+}
+
+/** A request whose fields break the API's rules (a negative partition, a duplicate member id...). */
+export class InvalidRequestError extends KafkaApiError {
+  constructor(message: string) {
+    super('INVALID_REQUEST', 42, message);
+  }
+}
+
+/** The group coordinator is shutting down or its group is being deleted; retry shortly. */
+export class CoordinatorNotAvailableError extends KafkaApiError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('COORDINATOR_NOT_AVAILABLE', 15, `the group coordinator is not available: ${reason}; retry shortly`, true);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+export class OffsetMetadataTooLargeError extends KafkaApiError {
+  constructor(topic: string, partition: number, lengthChars: number, maxChars: number) {
+    super(
+      'OFFSET_METADATA_TOO_LARGE',
+      12,
+      `offset metadata for ${topic}-${partition} has ${lengthChars} characters, over the limit of ` +
+        `${maxChars} (offsetMetadataMaxChars); commit shorter metadata`,
+    );
+  }
+}
+
+/** The member's generation is not the group's: it missed a rebalance and must rejoin. */
+export class IllegalGenerationError extends KafkaApiError {
+  constructor(groupId: string, generationId: number, currentGenerationId: number | null) {
+    super(
+      'ILLEGAL_GENERATION',
+      22,
+      currentGenerationId === null
+        ? `group "${groupId}" does not exist, so generation ${generationId} is not valid; join the group ` +
+            `first, or commit with generation -1 and no member id for a standalone consumer`
+        : `generation ${generationId} of group "${groupId}" is stale (the group is at generation ` +
+            `${currentGenerationId}); rejoin the group to get the current generation`,
+    );
+  }
+}
+
+export class InconsistentGroupProtocolError extends KafkaApiError {
+  constructor(message: string) {
+    super('INCONSISTENT_GROUP_PROTOCOL', 23, message);
+  }
+}
+
+export class InvalidGroupIdError extends KafkaApiError {
+  constructor(groupId: unknown) {
+    super(
+      'INVALID_GROUP_ID',
+      24,
+      `group id ${JSON.stringify(groupId)} is not valid: group membership needs a non-empty string`,
+    );
+  }
+}
+
+/** The member id is not (or no longer) in the group: it was removed and must join again. */
+export class UnknownMemberIdError extends KafkaApiError {
+  constructor(groupId: string, memberId: string, why = 'is not a member of it') {
+    super(
+      'UNKNOWN_MEMBER_ID',
+      25,
+      `member "${memberId}" of group "${groupId}" ${why}; join again with an empty member id`,
+    );
+  }
+}
+
+export class InvalidSessionTimeoutError extends KafkaApiError {
+  constructor(sessionTimeoutMs: number, minMs: number, maxMs: number) {
+    super(
+      'INVALID_SESSION_TIMEOUT',
+      26,
+      `session timeout ${sessionTimeoutMs} ms is outside the coordinator's range [${minMs}, ${maxMs}] ms ` +
+        `(minSessionTimeoutMs, maxSessionTimeoutMs); choose a session timeout within it`,
+    );
+  }
+}
+
+/** The group is rebalancing: the member must (re)join to take part in the new generation. */
+export class RebalanceInProgressError extends KafkaApiError {
+  constructor(groupId: string, detail = 'the group is rebalancing') {
+    super('REBALANCE_IN_PROGRESS', 27, `group "${groupId}": ${detail}; rejoin the group`);
+  }
+}
+
+export class NonEmptyGroupError extends KafkaApiError {
+  constructor(groupId: string) {
+    super('NON_EMPTY_GROUP', 68, `group "${groupId}" still has members; stop its consumers before deleting it`);
+  }
+}
+
+export class GroupIdNotFoundError extends KafkaApiError {
+  constructor(groupId: string) {
+    super('GROUP_ID_NOT_FOUND', 69, `group "${groupId}" does not exist`);
+  }
+}
+
+/**
+ * JoinGroup v4+ handshake: the coordinator assigned `memberId` and the member must send JoinGroup
+ * again with it. Not a failure, a step of the protocol (KIP-394).
+ */
+export class MemberIdRequiredError extends KafkaApiError {
+  readonly memberId: string;
+
+  constructor(groupId: string, memberId: string) {
+    super(
+      'MEMBER_ID_REQUIRED',
+      79,
+      `group "${groupId}" assigned member id "${memberId}"; send JoinGroup again with this member id`,
+    );
+    this.memberId = memberId;
+  }
+}
+
+export class GroupMaxSizeReachedError extends KafkaApiError {
+  constructor(groupId: string, maxGroupSize: number) {
+    super(
+      'GROUP_MAX_SIZE_REACHED',
+      81,
+      `group "${groupId}" already has ${maxGroupSize} members (maxGroupSize); raise maxGroupSize or use fewer consumers`,
+    );
+  }
+}
+
+/** Another member joined with the same group.instance.id: this (older) one is a zombie. */
+export class FencedInstanceIdError extends KafkaApiError {
+  constructor(groupId: string, groupInstanceId: string, memberId: string) {
+    super(
+      'FENCED_INSTANCE_ID',
+      82,
+      `member "${memberId}" of group "${groupId}" was fenced: group instance id "${groupInstanceId}" now ` +
+        `belongs to a newer member; give every consumer instance its own group.instance.id`,
+    );
+  }
+}
+
+/**
+ * A process died while replacing a stale data directory lock and left its takeover file behind.
+ * Only a person can tell that no other opener is using it, so Sluice stops rather than guess.
+ */
+export class LockTakeoverInterruptedError extends SluiceError {
+  constructor(file: string, dataDir: string, pid: number) {
+    super(
+      'LOCK_TAKEOVER_INTERRUPTED',
+      `file "${file}" was left by process ${pid}, which stopped while taking over a stale lock of data ` +
+        `directory "${dataDir}"; if no Sluice process uses that directory, delete the file and retry`,
+    );
+  }
+}

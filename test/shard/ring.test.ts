@@ -1,0 +1,542 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { crc32c } from '@node-rs/crc32';
+import { describe, expect, it } from 'vitest';
+import { ClosedError, InvalidConfigError, RingMessageTooLargeError, SluiceError } from '../../src/errors.js';
+import {
+  APPEND_REQUEST_HEADER_BYTES,
+  APPEND_REQUEST_TAG,
+  COMPLETION_PAYLOAD_BYTES,
+  COMPLETION_TAG,
+  FRAME_HEADER_BYTES,
+  RING_CONTROL_BYTES,
+  RingBuffer,
+  readAppendRequest,
+  readCompletion,
+  reserveAppendRequest,
+  tryWriteAppendRequest,
+  tryWriteCompletion,
+} from '../../src/shard/ring.js';
+
+// The worker runs the compiled ring (dist/, built by `npm test`'s pretest): Node 20 cannot load
+// TypeScript in a worker thread.
+const WORKER_SCRIPT = new URL('../fixtures/ring-worker.mjs', import.meta.url);
+
+/** Seeded uniform 32-bit integers (mulberry32). */
+function seededUint32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** Deterministic content for message `sequence`: 1 to 2,000 bytes derived from the seed and sequence. */
+function fillMessage(sequence: number, scratch: Uint32Array): number {
+  const next = seededUint32(0x51ce ^ Math.imul(sequence, 0x9e3779b1));
+  const length = 1 + (next() % 2000);
+  for (let i = 0; i < (length + 3) >> 2; i++) scratch[i] = next();
+  return length;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function bytesOf(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+function readAll(ring: RingBuffer): { tag: number; text: string }[] {
+  const messages: { tag: number; text: string }[] = [];
+  while (ring.tryRead()) messages.push({ tag: ring.messageTag, text: new TextDecoder().decode(ring.messagePayload()) });
+  ring.release();
+  return messages;
+}
+
+function startWorker(
+  mode: string,
+  requests: RingBuffer,
+  completions: RingBuffer,
+  extra: Record<string, unknown> = {},
+): { worker: Worker; exitCode: Promise<number> } {
+  const worker = new Worker(WORKER_SCRIPT, {
+    workerData: { mode, requests: requests.sharedBuffer, completions: completions.sharedBuffer, ...extra },
+  });
+  const exitCode = new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', resolve);
+  });
+  return { worker, exitCode };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+describe('RingBuffer in one thread', () => {
+  it('carries messages of every size with their tags, in order, as views into shared memory', () => {
+    const ring = RingBuffer.create(1024);
+    expect(ring.sharedBuffer.byteLength).toBe(RING_CONTROL_BYTES + 1024);
+    expect(ring.tryWrite(7, bytesOf('hello'))).toBe(true);
+    expect(ring.tryWrite(-3, new Uint8Array(0))).toBe(true);
+    expect(ring.tryWrite(0x7fffffff, bytesOf('x'.repeat(300)))).toBe(true);
+    expect(ring.tryRead()).toBe(true);
+    expect(ring.messageTag).toBe(7);
+    expect(ring.messageLength).toBe(5);
+    expect(ring.messageOffset % 8).toBe(0);
+    const payload = ring.messagePayload();
+    expect(payload.buffer).toBe(ring.sharedBuffer);
+    expect(new TextDecoder().decode(payload)).toBe('hello');
+    ring.release();
+    expect(readAll(ring)).toEqual([
+      { tag: -3, text: '' },
+      { tag: 0x7fffffff, text: 'x'.repeat(300) },
+    ]);
+    expect(ring.tryRead()).toBe(false);
+    expect(ring.usedBytes()).toBe(0);
+  });
+
+  it('is seen identically through RingBuffer.from on the same memory', () => {
+    const writer = RingBuffer.create(512);
+    const reader = RingBuffer.from(writer.sharedBuffer);
+    expect(reader.capacityBytes).toBe(512);
+    expect(writer.tryWrite(1, bytesOf('across'))).toBe(true);
+    expect(readAll(reader)).toEqual([{ tag: 1, text: 'across' }]);
+    expect(writer.usedBytes()).toBe(0);
+  });
+
+  it('agrees with a model queue over 200,000 random operations in a 256-byte ring', () => {
+    const ring = RingBuffer.create(256);
+    const next = seededUint32(42);
+    const model: Uint8Array[] = [];
+    const held: { offset: number; expected: Uint8Array }[] = [];
+    let sequence = 0;
+    let refusals = 0;
+    let refusedWithRoom = 0;
+    let wrongMessages = 0;
+    let emptyWithMessagesLeft = 0;
+    let overwrittenWhileHeld = 0;
+    for (let step = 0; step < 200_000; step++) {
+      const op = next() % 3;
+      if (op === 0) {
+        // Mostly small messages, sometimes up to the largest the ring takes.
+        const length = next() % 4 === 0 ? next() % (ring.maxPayloadBytes + 1) : next() % 40;
+        const payload = new Uint8Array(length);
+        for (let i = 0; i < length; i++) payload[i] = (sequence + i * 7) & 0xff;
+        if (ring.tryWrite(sequence, payload)) {
+          model.push(payload);
+          sequence++;
+        } else {
+          // Refused only for lack of room: once everything is read and released, it must fit.
+          refusals++;
+          if (ring.usedBytes() === 0) refusedWithRoom++;
+        }
+      } else if (op === 1) {
+        if (ring.tryRead()) {
+          const expected = model.shift()!;
+          if (ring.messageTag !== sequence - model.length - 1 || !sameBytes(ring.messagePayload(), expected)) wrongMessages++;
+          held.push({ offset: ring.messageOffset, expected });
+        } else if (model.length !== 0) {
+          emptyWithMessagesLeft++;
+        }
+      } else {
+        // Held payloads were not overwritten while unreleased.
+        for (const { offset, expected } of held) {
+          if (!sameBytes(ring.bytes.subarray(offset, offset + expected.length), expected)) overwrittenWhileHeld++;
+        }
+        held.length = 0;
+        ring.release();
+      }
+    }
+    expect({ refusedWithRoom, wrongMessages, emptyWithMessagesLeft, overwrittenWhileHeld }).toEqual({
+      refusedWithRoom: 0,
+      wrongMessages: 0,
+      emptyWithMessagesLeft: 0,
+      overwrittenWhileHeld: 0,
+    });
+    expect(refusals).toBeGreaterThan(1000);
+    while (ring.tryRead()) expect(ring.messagePayload()).toEqual(model.shift());
+    ring.release();
+    expect(model.length).toBe(0);
+    expect(ring.usedBytes()).toBe(0);
+  });
+
+  it('refuses a write when full, and frees room only on release', () => {
+    const ring = RingBuffer.create(256);
+    const payload = new Uint8Array(24); // 32-byte frames: 8 fill the ring
+    let written = 0;
+    while (ring.tryWrite(written, payload)) written++;
+    expect(written).toBe(256 / 32);
+    expect(ring.tryRead()).toBe(true);
+    expect(ring.tryWrite(99, payload)).toBe(false);
+    ring.release();
+    expect(ring.tryWrite(99, payload)).toBe(true);
+    expect(ring.tryWrite(100, payload)).toBe(false);
+  });
+
+  it('takes a message of capacity - 8 bytes even when the free room straddles the end', () => {
+    const ring = RingBuffer.create(256);
+    expect(ring.maxPayloadBytes).toBe(256 - FRAME_HEADER_BYTES);
+    expect(ring.tryWrite(1, new Uint8Array(8))).toBe(true);
+    expect(readAll(ring)).toHaveLength(1);
+    const largest = new Uint8Array(ring.maxPayloadBytes).fill(0xab);
+    // The first attempt can only publish padding up to the end of the ring...
+    expect(ring.tryWrite(2, largest)).toBe(false);
+    // ...which the reader skips (and gives back) without seeing a message...
+    expect(ring.tryRead()).toBe(false);
+    // ...so the frame now fits at offset 0.
+    expect(ring.tryWrite(2, largest)).toBe(true);
+    expect(ring.tryRead()).toBe(true);
+    expect(ring.messageOffset).toBe(FRAME_HEADER_BYTES);
+    expect(ring.messagePayload()).toEqual(largest);
+    ring.release();
+  });
+
+  it('rejects a message larger than the ring can ever hold, naming the fix', () => {
+    const ring = RingBuffer.create(4096);
+    expect(() => ring.tryWrite(1, new Uint8Array(4096 - FRAME_HEADER_BYTES + 1))).toThrow(RingMessageTooLargeError);
+    expect(() => ring.reserve(1_000_000)).toThrow(
+      'message of 1000000 bytes cannot fit a ring buffer of 4096 bytes (largest message: 4088 bytes); ' +
+        'split the message or create the ring with a larger capacityBytes',
+    );
+    expect(() => ring.waitForSpace(5000, 0)).toThrow(RingMessageTooLargeError);
+  });
+
+  it('rejects capacities that are not a power of two in range, and memory that is not a ring', () => {
+    for (const capacity of [0, 100, 128, 1000, 3 * 1024, 2 ** 31, 1.5, Number.NaN]) {
+      expect(() => RingBuffer.create(capacity)).toThrow(InvalidConfigError);
+    }
+    expect(() => RingBuffer.from(new SharedArrayBuffer(RING_CONTROL_BYTES + 1024))).toThrow(InvalidConfigError);
+    expect(() => RingBuffer.from(new SharedArrayBuffer(16))).toThrow(InvalidConfigError);
+    expect(() => RingBuffer.from(new ArrayBuffer(4096) as unknown as SharedArrayBuffer)).toThrow(InvalidConfigError);
+    const ring = RingBuffer.create(1024);
+    const truncated = new SharedArrayBuffer(RING_CONTROL_BYTES + 512);
+    new Uint8Array(truncated).set(new Uint8Array(ring.sharedBuffer, 0, RING_CONTROL_BYTES));
+    expect(() => RingBuffer.from(truncated)).toThrow(InvalidConfigError);
+  });
+
+  it('lets only one instance write and one read', () => {
+    const ring = RingBuffer.create(1024);
+    expect(ring.tryWrite(1, bytesOf('a'))).toBe(true);
+    const second = RingBuffer.from(ring.sharedBuffer);
+    expect(() => second.tryWrite(2, bytesOf('b'))).toThrow(SluiceError);
+    expect(second.tryRead()).toBe(true);
+    expect(() => ring.tryRead()).toThrow(/already has a reader/);
+  });
+
+  it('validates commits and tags', () => {
+    const ring = RingBuffer.create(1024);
+    expect(() => ring.commit(1)).toThrow(/needs a successful reserve/);
+    expect(ring.reserve(16)).toBeGreaterThanOrEqual(0);
+    expect(() => ring.commit(1, 17)).toThrow(RangeError);
+    expect(() => ring.commit(2 ** 31)).toThrow(RangeError);
+    expect(() => ring.reserve(-1)).toThrow(RangeError);
+    expect(() => ring.tryWrite(1, 'text' as unknown as Uint8Array)).toThrow(TypeError);
+  });
+
+  it('lets a writer encode in place and commit fewer bytes than reserved', () => {
+    const ring = RingBuffer.create(1024);
+    const offset = ring.reserve(100);
+    ring.bytes.set(bytesOf('in place'), offset);
+    ring.commit(5, 8);
+    expect(ring.usedBytes()).toBe(RingBuffer.frameBytes(8));
+    expect(readAll(ring)).toEqual([{ tag: 5, text: 'in place' }]);
+  });
+
+  it('after close refuses writes, still delivers what was written, then reports closed', async () => {
+    const ring = RingBuffer.create(1024);
+    expect(ring.tryWrite(1, bytesOf('before close'))).toBe(true);
+    ring.close();
+    expect(ring.closed).toBe(true);
+    expect(() => ring.tryWrite(2, bytesOf('after'))).toThrow(ClosedError);
+    await expect(ring.writeAsync(2, bytesOf('after'))).rejects.toThrow(ClosedError);
+    expect(await ring.waitForSpaceAsync(8)).toBe('closed');
+    expect(ring.waitForData(0)).toBe('ok');
+    expect(readAll(ring)).toEqual([{ tag: 1, text: 'before close' }]);
+    expect(ring.waitForData(0)).toBe('closed');
+    expect(await ring.waitForDataAsync()).toBe('closed');
+  });
+
+  it('wakes asynchronous waiters on data, on room and on close, and times out otherwise', async () => {
+    const ring = RingBuffer.create(256);
+    expect(ring.waitForData(0)).toBe('timed-out');
+    expect(await ring.waitForDataAsync(1)).toBe('timed-out');
+
+    const dataWait = ring.waitForDataAsync();
+    expect(ring.isReaderWaiting()).toBe(true);
+    await expect(ring.waitForDataAsync()).rejects.toThrow(/already pending/);
+    ring.tryWrite(1, new Uint8Array(200));
+    expect(await dataWait).toBe('ok');
+    expect(ring.isReaderWaiting()).toBe(false);
+
+    expect(ring.tryWrite(2, new Uint8Array(200))).toBe(false);
+    expect(await ring.waitForSpaceAsync(200, 1)).toBe('timed-out');
+    const spaceWait = ring.waitForSpaceAsync(200);
+    expect(ring.writerWaitingBytes()).toBeGreaterThan(0);
+    expect(ring.tryRead()).toBe(true);
+    ring.release();
+    expect(await spaceWait).toBe('ok');
+    expect(ring.writerWaitingBytes()).toBe(0);
+
+    readAll(ring);
+    const closingWait = ring.waitForDataAsync();
+    ring.close();
+    expect(await closingWait).toBe('closed');
+  });
+
+  it('wakes a parked writer once a quarter of the ring is free, not for every freed frame', async () => {
+    const ring = RingBuffer.create(1024);
+    const payload = new Uint8Array(56); // 64-byte frames: 16 fill the ring
+    for (let i = 0; i < 16; i++) expect(ring.tryWrite(i, payload)).toBe(true);
+    const woken = ring.waitForSpaceAsync(payload.length);
+    expect(ring.writerWaitingBytes()).toBe(256);
+    for (let freed = 1; freed <= 3; freed++) {
+      expect(ring.tryRead()).toBe(true);
+      ring.release();
+      expect(ring.writerWaitingBytes()).toBe(256);
+    }
+    expect(ring.tryRead()).toBe(true);
+    ring.release();
+    expect(ring.writerWaitingBytes()).toBe(0);
+    expect(await woken).toBe('ok');
+
+    // A wait that times out below the wake-up mark still reports room for the frame.
+    for (let i = 0; i < 4; i++) expect(ring.tryWrite(i, payload)).toBe(true);
+    const timedOut = ring.waitForSpaceAsync(payload.length, 20);
+    expect(ring.tryRead()).toBe(true);
+    ring.release();
+    expect(await timedOut).toBe('ok');
+    expect(ring.writerWaitingBytes()).toBe(0);
+  });
+
+  it('queues writeAsync calls behind a full ring and keeps their order', async () => {
+    const ring = RingBuffer.create(256);
+    const payload = new Uint8Array(56); // 64-byte frames: 4 fill the ring
+    for (let i = 0; i < 4; i++) expect(ring.tryWrite(i, payload)).toBe(true);
+    const queued = [4, 5, 6, 7, 8, 9].map((tag) => ring.writeAsync(tag, payload));
+    const tags: number[] = [];
+    while (tags.length < 10) {
+      if (ring.tryRead()) {
+        tags.push(ring.messageTag);
+        ring.release();
+      } else {
+        expect(await ring.waitForDataAsync()).toBe('ok');
+      }
+    }
+    await Promise.all(queued);
+    expect(tags).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
+describe('shard message layouts', () => {
+  it('round-trip append requests, written by copy or encoded in place', () => {
+    const ring = RingBuffer.create(1024);
+    expect(tryWriteAppendRequest(ring, 0xffffffff, 3, bytesOf('batch-bytes'))).toBe(true);
+    const offset = reserveAppendRequest(ring, 7, 0, 64);
+    ring.bytes.set(bytesOf('encoded'), offset);
+    ring.commit(APPEND_REQUEST_TAG, APPEND_REQUEST_HEADER_BYTES + 7);
+    const request = { requestId: 0, partition: 0, batchesOffset: 0, batchesLength: 0 };
+    const seen: [number, number, string][] = [];
+    while (ring.tryRead()) {
+      readAppendRequest(ring, request);
+      const batches = ring.bytes.subarray(request.batchesOffset, request.batchesOffset + request.batchesLength);
+      seen.push([request.requestId, request.partition, new TextDecoder().decode(batches)]);
+    }
+    ring.release();
+    expect(seen).toEqual([
+      [0xffffffff, 3, 'batch-bytes'],
+      [7, 0, 'encoded'],
+    ]);
+    expect(() => reserveAppendRequest(ring, -1, 0, 1)).toThrow(RangeError);
+  });
+
+  it('round-trip completions with any safe-integer offset, and refuse the wrong message kind', () => {
+    const ring = RingBuffer.create(1024);
+    expect(tryWriteCompletion(ring, 1, 0, Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(tryWriteCompletion(ring, 2, 6, -1)).toBe(true);
+    const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+    expect(ring.tryRead()).toBe(true);
+    expect(ring.messageTag).toBe(COMPLETION_TAG);
+    expect(readCompletion(ring, completion)).toEqual({ requestId: 1, errorCode: 0, baseOffset: Number.MAX_SAFE_INTEGER });
+    expect(ring.tryRead()).toBe(true);
+    expect(readCompletion(ring, completion)).toEqual({ requestId: 2, errorCode: 6, baseOffset: -1 });
+    expect(() => readAppendRequest(ring, { requestId: 0, partition: 0, batchesOffset: 0, batchesLength: 0 })).toThrow(
+      /not an append request/,
+    );
+    ring.release();
+    expect(() => tryWriteCompletion(ring, 1, 0, 2 ** 53)).toThrow(RangeError);
+    expect(() => tryWriteCompletion(ring, 1, 0, -2)).toThrow(RangeError);
+    expect(() => tryWriteCompletion(ring, 1, 1.5, 0)).toThrow(RangeError);
+    expect(COMPLETION_PAYLOAD_BYTES).toBe(16);
+  });
+});
+
+describe('RingBuffer between the main thread and a worker thread', () => {
+  it('moves 1,000,000 messages of 1 to 2,000 bytes through a 64 KiB ring and acknowledges each, in order', async () => {
+    const messageCount = 1_000_000;
+    const requests = RingBuffer.create(64 * 1024);
+    const completions = RingBuffer.create(64 * 1024);
+    const { exitCode } = startWorker('echo', requests, completions);
+
+    const sentChecksums = new Uint32Array(messageCount);
+    const scratch = new Uint32Array(500);
+    const scratchBytes = new Uint8Array(scratch.buffer);
+    let waitsForSpace = 0;
+    const send = async (): Promise<void> => {
+      for (let sequence = 0; sequence < messageCount; sequence++) {
+        const length = fillMessage(sequence, scratch);
+        const message = scratchBytes.subarray(0, length);
+        sentChecksums[sequence] = crc32c(message);
+        while (!tryWriteAppendRequest(requests, sequence, sequence % 16, message)) {
+          waitsForSpace++;
+          expect(await requests.waitForSpaceAsync(APPEND_REQUEST_HEADER_BYTES + length)).toBe('ok');
+        }
+      }
+      requests.close();
+    };
+
+    let received = 0;
+    let outOfOrder = 0;
+    let checksumMismatches = 0;
+    let errors = 0;
+    const receive = async (): Promise<void> => {
+      const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+      for (;;) {
+        while (completions.tryRead()) {
+          readCompletion(completions, completion);
+          if (completion.requestId !== received) outOfOrder++;
+          if (completion.baseOffset !== sentChecksums[completion.requestId]) checksumMismatches++;
+          if (completion.errorCode !== 0) errors++;
+          received++;
+        }
+        completions.release();
+        if ((await completions.waitForDataAsync()) === 'closed') return;
+      }
+    };
+
+    await Promise.all([send(), receive()]);
+    expect(received).toBe(messageCount);
+    expect(outOfOrder).toBe(0);
+    expect(checksumMismatches).toBe(0);
+    expect(errors).toBe(0);
+    // The ring was full many times: the writer really waited, and the data really wrapped.
+    expect(waitsForSpace).toBeGreaterThan(100);
+    expect(requests.usedBytes()).toBe(0);
+    expect(await exitCode).toBe(0);
+  });
+
+  it('loses no wake-up when both sides park all the time: 300,000 round trips through 256-byte rings', async () => {
+    const messageCount = 300_000;
+    const requests = RingBuffer.create(256);
+    const completions = RingBuffer.create(256);
+    // The worker waits without a timeout: a missed notify on either side hangs this test.
+    const { exitCode } = startWorker('echo', requests, completions, { waitTimeoutMs: Infinity });
+    const scratch = new Uint32Array(500);
+    const scratchBytes = new Uint8Array(scratch.buffer);
+    const sentChecksums = new Uint32Array(messageCount);
+    const send = async (): Promise<void> => {
+      for (let sequence = 0; sequence < messageCount; sequence++) {
+        const message = scratchBytes.subarray(0, 1 + (fillMessage(sequence, scratch) % 120));
+        sentChecksums[sequence] = crc32c(message);
+        while (!tryWriteAppendRequest(requests, sequence, sequence % 16, message)) {
+          await requests.waitForSpaceAsync(APPEND_REQUEST_HEADER_BYTES + message.length);
+        }
+      }
+      requests.close();
+    };
+    let received = 0;
+    let wrong = 0;
+    const receive = async (): Promise<void> => {
+      const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+      for (;;) {
+        while (completions.tryRead()) {
+          readCompletion(completions, completion);
+          if (completion.requestId !== received || completion.baseOffset !== sentChecksums[received]) wrong++;
+          received++;
+        }
+        completions.release();
+        if ((await completions.waitForDataAsync()) === 'closed') return;
+      }
+    };
+    await Promise.all([send(), receive()]);
+    expect(received).toBe(messageCount);
+    expect(wrong).toBe(0);
+    expect(await exitCode).toBe(0);
+  });
+
+  it('makes the writer wait for room without blocking the main event loop while the worker stalls', async () => {
+    const requests = RingBuffer.create(4096);
+    const completions = RingBuffer.create(64 * 1024);
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const { exitCode } = startWorker('echo', requests, completions, { gate: gate.buffer });
+
+    const batches = new Uint8Array(100).fill(1);
+    let written = 0;
+    while (tryWriteAppendRequest(requests, written, written % 16, batches)) written++;
+    const request = new Uint8Array(APPEND_REQUEST_HEADER_BYTES + batches.length);
+    new DataView(request.buffer).setUint32(0, written, true);
+    new DataView(request.buffer).setUint32(4, written % 16, true);
+    request.set(batches, APPEND_REQUEST_HEADER_BYTES);
+    let writeSettled = false;
+    const pendingWrite = requests.writeAsync(APPEND_REQUEST_TAG, request).then(() => {
+      writeSettled = true;
+    });
+
+    // Timers keep firing on this thread while the write waits for a full ring.
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (++ticks === 5) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    expect(writeSettled).toBe(false);
+    expect(requests.writerWaitingBytes()).toBeGreaterThan(0);
+
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    await pendingWrite;
+
+    const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+    const acknowledged: number[] = [];
+    while (acknowledged.length < written + 1) {
+      while (completions.tryRead()) acknowledged.push(readCompletion(completions, completion).requestId);
+      completions.release();
+      if (acknowledged.length < written + 1) expect(await completions.waitForDataAsync()).toBe('ok');
+    }
+    expect(acknowledged).toEqual(Array.from({ length: written + 1 }, (_, i) => i));
+    requests.close();
+    expect(await exitCode).toBe(0);
+  });
+
+  it('close wakes a worker blocked waiting for data, which then exits', async () => {
+    const requests = RingBuffer.create(1024);
+    const completions = RingBuffer.create(1024);
+    const { worker, exitCode } = startWorker('wait-for-data', requests, completions);
+    const report = once(worker, 'message');
+    await until(() => requests.isReaderWaiting());
+    requests.close();
+    expect(await report).toEqual([{ result: 'closed' }]);
+    expect(await exitCode).toBe(0);
+  });
+
+  it('close wakes a worker blocked waiting for room, which then exits', async () => {
+    const requests = RingBuffer.create(1024);
+    const completions = RingBuffer.create(1024);
+    const { worker, exitCode } = startWorker('wait-for-space', requests, completions);
+    const reports: unknown[] = [];
+    worker.on('message', (message) => reports.push(message));
+    await until(() => completions.writerWaitingBytes() > 0);
+    completions.close();
+    expect(await exitCode).toBe(0);
+    expect(reports).toEqual([{ filled: Math.floor(1024 / RingBuffer.frameBytes(COMPLETION_PAYLOAD_BYTES)) }, { result: 'closed' }]);
+  });
+});
