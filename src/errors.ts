@@ -386,3 +386,46 @@ export class LockTakeoverInterruptedError extends SluiceError {
     );
   }
 }
+
+/** The producer's bufferMemory stayed full for maxBlockMs: records arrive faster than they can be written. */
+export class BufferExhaustedError extends SluiceError {
+  constructor(neededBytes: number, bufferMemoryBytes: number, maxBlockMs: number) {
+    super(
+      'BUFFER_EXHAUSTED',
+      `the producer waited ${maxBlockMs} ms (maxBlockMs) for ${neededBytes} bytes of its ${bufferMemoryBytes}-byte ` +
+        `bufferMemory; records arrive faster than the broker writes them: slow the sends down, raise bufferMemory ` +
+        `or maxBlockMs`,
+      true,
+    );
+  }
+}
+
+/** A consumer with autoOffsetReset 'none' met a partition where its group has no committed offset. */
+export class NoOffsetForPartitionError extends SluiceError {
+  readonly topic: string;
+  readonly partition: number;
+
+  constructor(topic: string, partition: number, why = 'its group has no committed offset') {
+    super(
+      'NO_OFFSET_FOR_PARTITION',
+      `no position for ${topic}-${partition}: ${why} and autoOffsetReset is 'none'; commit or seek to an ` +
+        `offset first, or set autoOffsetReset to 'earliest' or 'latest'`,
+    );
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/**
+ * A shard worker thread died (or failed) while the call was in flight. The shard is restarted and
+ * its partitions recovered; whether the request took effect is unknown, as after a Kafka request
+ * timeout, so retry (an idempotent producer's retry cannot duplicate).
+ */
+export class ShardFailedError extends SluiceError {
+  readonly shard: number;
+
+  constructor(shard: number, reason: string) {
+    super('SHARD_FAILED', `shard ${shard} failed before answering (${reason}); it is being restarted, retry the call`, true);
+    this.shard = shard;
+  }
+}
