@@ -1,0 +1,106 @@
+/**
+ * Fetch (key 1): read record batches from partitions.
+ * Spec: FetchRequest.json / FetchResponse.json. Flexible from v12.
+ *
+ * Sluice serves v4 and up: v4 is the first version whose clients read RecordBatch v2 and the
+ * first with an isolation level (0 read_uncommitted, 1 read_committed) and aborted transactions.
+ * v13 names topics by id (`topicId`) instead of by name (`topic`); a broker that serves v13 must
+ * hand out topic ids in Metadata v10+.
+ * Response `records` are written without a copy when large (see ../wire/writer.ts), so segment
+ * bytes go to the socket as they are.
+ */
+import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
+import { array, int16, int32, int64, int8, records, string, struct, uuid } from '../wire/schema.js';
+
+export const ISOLATION_READ_UNCOMMITTED = 0;
+export const ISOLATION_READ_COMMITTED = 1;
+
+export const Fetch = new Api({
+  name: 'Fetch',
+  apiKey: 1,
+  minVersion: 4,
+  maxVersion: 13,
+  firstFlexibleVersion: 12,
+  request: {
+    clusterId: string({ versions: '12+', nullable: '12+', default: null, tag: 0 }),
+    replicaId: int32({ versions: '0-14', default: -1 }),
+    maxWaitMs: int32(),
+    minBytes: int32(),
+    maxBytes: int32({ versions: '3+', default: 0x7fffffff }),
+    isolationLevel: int8({ versions: '4+', default: ISOLATION_READ_UNCOMMITTED }),
+    sessionId: int32({ versions: '7+', default: 0 }),
+    sessionEpoch: int32({ versions: '7+', default: -1 }),
+    topics: array({
+      topic: string({ versions: '0-12' }),
+      topicId: uuid({ versions: '13+' }),
+      partitions: array({
+        partition: int32(),
+        currentLeaderEpoch: int32({ versions: '9+', default: -1 }),
+        fetchOffset: int64(),
+        lastFetchedEpoch: int32({ versions: '12+', default: -1 }),
+        logStartOffset: int64({ versions: '5+', default: -1 }),
+        partitionMaxBytes: int32(),
+      }),
+    }),
+    forgottenTopicsData: array(
+      {
+        topic: string({ versions: '7-12' }),
+        topicId: uuid({ versions: '13+' }),
+        partitions: array(int32(), { versions: '7+' }),
+      },
+      { versions: '7+', optional: true },
+    ),
+    rackId: string({ versions: '11+', default: '' }),
+  },
+  response: {
+    throttleTimeMs: int32({ versions: '1+', optional: true }),
+    errorCode: int16({ versions: '7+', optional: true }),
+    sessionId: int32({ versions: '7+', default: 0 }),
+    responses: array({
+      topic: string({ versions: '0-12' }),
+      topicId: uuid({ versions: '13+' }),
+      partitions: array({
+        partitionIndex: int32(),
+        errorCode: int16(),
+        highWatermark: int64(),
+        lastStableOffset: int64({ versions: '4+', default: -1 }),
+        logStartOffset: int64({ versions: '5+', default: -1 }),
+        divergingEpoch: struct(
+          {
+            epoch: int32({ versions: '12+', default: -1 }),
+            endOffset: int64({ versions: '12+', default: -1 }),
+          },
+          { versions: '12+', tag: 0 },
+        ),
+        currentLeader: struct(
+          {
+            leaderId: int32({ versions: '12+', default: -1 }),
+            leaderEpoch: int32({ versions: '12+', default: -1 }),
+          },
+          { versions: '12+', tag: 1 },
+        ),
+        snapshotId: struct(
+          {
+            endOffset: int64({ default: -1 }),
+            epoch: int32({ default: -1 }),
+          },
+          { versions: '12+', tag: 2 },
+        ),
+        abortedTransactions: array(
+          {
+            producerId: int64({ versions: '4+' }),
+            firstOffset: int64({ versions: '4+' }),
+          },
+          { versions: '4+', nullable: '4+', optional: true },
+        ),
+        preferredReadReplica: int32({ versions: '11+', default: -1 }),
+        records: records(),
+      }),
+    }),
+  },
+});
+
+export type FetchRequest = RequestOf<typeof Fetch>;
+export type FetchRequestInput = RequestInputOf<typeof Fetch>;
+export type FetchResponse = ResponseOf<typeof Fetch>;
+export type FetchResponseInput = ResponseInputOf<typeof Fetch>;
