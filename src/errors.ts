@@ -429,3 +429,14 @@ export class ShardFailedError extends SluiceError {
     this.shard = shard;
   }
 }
+
+/** A replication factor other than 1 (or -1 for the default) asked of a single embedded broker. */
+export class InvalidReplicationFactorError extends SluiceError {
+  constructor(topic: string, replicationFactor: number) {
+    super(
+      'INVALID_REPLICATION_FACTOR',
+      `topic "${topic}" asks for replication factor ${replicationFactor}, but this broker is a single node; ` +
+        `use 1 (or -1 for the default) here, and a Kafka cluster for replicas`,
+    );
+  }
+}
