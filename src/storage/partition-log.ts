@@ -1,0 +1,830 @@
+/**
+ * The log of one partition: a directory of segments (see segment.ts), Kafka's storage model.
+ *
+ *   append       validates whole RecordBatch v2 batches, assigns offsets by rewriting baseOffset in
+ *                place (outside the CRC), writes them with one write, maybe rolls and flushes
+ *   read         whole batches from the one holding an offset, found via the offset index
+ *   readSlice    the same as a file range, for a sendfile-style server
+ *   offsetForTimestamp, truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
+ *
+ * A PartitionLog is owned by one shard worker thread and uses synchronous I/O; it is not safe to
+ * share between threads. The log never decodes records, only batch headers.
+ *
+ * Durability: by default nothing is fsynced while running; the page cache holds appends and a
+ * process crash loses nothing. flushMessages / flushMs fsync (group commit: one flush covers every
+ * batch appended since the last), `flushedOffset` is the offset below which data is on disk, and
+ * the recovery point checkpoint lets a restart validate only the segments that may be torn.
+ * close() always flushes, as Kafka does on shutdown, so a clean restart validates only the active
+ * segment.
+ *
+ * Any unexpected I/O error in a mutating call stops the log (fail-stop, as Kafka takes a log
+ * directory offline): the descriptors are closed and later calls throw ClosedError naming the
+ * cause. Reopening the directory recovers it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ClosedError,
+  CorruptFileError,
+  CorruptRecordError,
+  InvalidRequestError,
+  OffsetOutOfRangeError,
+  RecordTooLargeError,
+  SluiceError,
+} from '../errors.js';
+import {
+  ATTRIBUTES_OFFSET,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_OFFSET,
+  CRC_OFFSET,
+  LOG_OVERHEAD_BYTES,
+  MAX_TIMESTAMP_OFFSET,
+  TIMESTAMP_TYPE_MASK,
+  batchSizeAt,
+  computeBatchCrc,
+  readBaseOffset,
+  readLastOffsetDelta,
+  readMaxTimestamp,
+  readRecordCount,
+  validateBatchAt,
+  writeBaseOffset,
+} from '../protocol/batch-header.js';
+import { writeInt64 } from '../protocol/int64.js';
+import { resolveLogConfig, type LogConfig } from './log-config.js';
+import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
+import {
+  LOG_START_OFFSET_CHECKPOINT_FILE,
+  RECOVERY_POINT_CHECKPOINT_FILE,
+  loadSegments,
+  readOffsetCheckpoint,
+  scanPartitionDirectory,
+  writeOffsetCheckpoint,
+  type RecoveryReport,
+} from './recovery.js';
+import {
+  FileWindow,
+  Segment,
+  fsyncDirectory,
+  type BatchLocation,
+  type SegmentSettings,
+  type StorageLogger,
+} from './segment.js';
+import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
+
+export type { StorageLogger } from './segment.js';
+export type { RecoveryReport } from './recovery.js';
+
+export interface PartitionLogOptions {
+  /** Receives what recovery repaired (warn) and routine repairs (info). Default: warnings go to process.emitWarning. */
+  logger?: StorageLogger;
+  /** The clock for time-based rolling, flushMs, retention and LogAppendTime, in ms. Default Date.now. */
+  nowMs?: () => number;
+}
+
+export interface AppendResult {
+  /** The offset assigned to the first record. */
+  readonly baseOffset: number;
+  /** The offset assigned to the last record. */
+  readonly lastOffset: number;
+  /** The time stamped on the batches under LogAppendTime, else -1 (as in Kafka's ProduceResponse). */
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly batchCount: number;
+  readonly sizeBytes: number;
+}
+
+export interface ReadResult {
+  /** Whole batches, starting with the one holding the requested offset; empty at the log end. */
+  readonly bytes: Buffer;
+  /** The offset to read from next: after the last returned batch. */
+  readonly nextOffset: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+}
+
+/**
+ * The bytes `read` would return, as a range of one segment file, for sending without copying them
+ * through JavaScript. `fd` stays valid until the next truncateTo, deleteRecordsBefore,
+ * applyRetention or close of this log.
+ */
+export interface ReadSlice {
+  readonly filePath: string;
+  readonly fd: number;
+  readonly positionBytes: number;
+  readonly sizeBytes: number;
+  readonly nextOffset: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+}
+
+export type RetentionReason = 'retentionMs' | 'retentionBytes' | 'logStartOffset';
+
+export interface DeletedSegment {
+  readonly baseOffset: number;
+  /** The offset after its last batch. */
+  readonly nextOffset: number;
+  readonly sizeBytes: number;
+  readonly reason: RetentionReason;
+}
+
+export interface RetentionResult {
+  readonly deletedSegments: readonly DeletedSegment[];
+  readonly logStartOffset: number;
+}
+
+export interface SegmentInfo {
+  readonly baseOffset: number;
+  readonly nextOffset: number;
+  readonly sizeBytes: number;
+  readonly filePath: string;
+  readonly offsetIndexEntries: number;
+  readonly timeIndexEntries: number;
+}
+
+export interface LogStats {
+  readonly segmentCount: number;
+  readonly sizeBytes: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly flushedOffset: number;
+  /** Records appended but not yet fsynced. */
+  readonly unflushedRecords: number;
+  /** Flushes that fsynced something (each covers every batch appended before it). */
+  readonly flushCount: number;
+  readonly appendCount: number;
+}
+
+const INT32_MAX = 0x7fff_ffff;
+/** Header scans read this much at a time: an index interval plus a batch header, with room. */
+const HEADER_WINDOW_BYTES = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+const DEFAULT_LOGGER: StorageLogger = {
+  info: () => {},
+  warn: (message) => process.emitWarning(message, { type: 'SluiceStorageWarning' }),
+};
+
+export class PartitionLog {
+  readonly dir: string;
+  readonly config: LogConfig;
+  /** What opening the directory found and repaired. */
+  readonly recovery: RecoveryReport;
+  private readonly logger: StorageLogger;
+  private readonly clock: () => number;
+  private readonly settings: SegmentSettings;
+  private readonly segments: Segment[];
+  private readonly window = new FileWindow(HEADER_WINDOW_BYTES);
+  private startOffset: number;
+  private endOffset: number;
+  private flushed: number;
+  /** The recovery point as the checkpoint file holds it. */
+  private checkpointedRecoveryPoint: number;
+  private oldestUnflushedAppendMs: number | null = null;
+  /** Segment files were created or deleted since the directory was last fsynced. */
+  private dirDirty: boolean;
+  private flushCount = 0;
+  private appendCount = 0;
+  private closedBecause: string | null = null;
+
+  private constructor(fields: {
+    dir: string;
+    config: LogConfig;
+    logger: StorageLogger;
+    clock: () => number;
+    settings: SegmentSettings;
+    segments: Segment[];
+    startOffset: number;
+    checkpointedRecoveryPoint: number;
+    recovery: RecoveryReport;
+    dirDirty: boolean;
+  }) {
+    this.dir = fields.dir;
+    this.config = fields.config;
+    this.logger = fields.logger;
+    this.clock = fields.clock;
+    this.settings = fields.settings;
+    this.segments = fields.segments;
+    this.startOffset = fields.startOffset;
+    this.endOffset = this.activeSegment.nextOffset;
+    this.checkpointedRecoveryPoint = fields.checkpointedRecoveryPoint;
+    this.flushed = Math.min(fields.checkpointedRecoveryPoint, this.endOffset);
+    this.recovery = fields.recovery;
+    this.dirDirty = fields.dirDirty;
+  }
+
+  /**
+   * Opens (creating if needed) the log in `dir`, recovering it after a crash: see recovery.ts.
+   * `config` overrides the defaults of log-config.ts and is validated (InvalidConfigError).
+   */
+  static open(dir: string, config: Partial<LogConfig> = {}, options: PartitionLogOptions = {}): PartitionLog {
+    if (typeof dir !== 'string' || dir.length === 0) {
+      throw new InvalidRequestError('the partition log directory must be a non-empty path string');
+    }
+    const resolved = resolveLogConfig(config);
+    const logger = options.logger ?? DEFAULT_LOGGER;
+    const clock = options.nowMs ?? Date.now;
+    const settings: SegmentSettings = {
+      indexIntervalBytes: resolved.indexIntervalBytes,
+      maxOffsetIndexEntries: Math.floor(resolved.segmentIndexBytes / OFFSET_INDEX_ENTRY_BYTES),
+      maxTimeIndexEntries: Math.floor(resolved.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
+      logger,
+    };
+    mkdirSync(dir, { recursive: true });
+    const nowMs = clock();
+    const { baseOffsets, filesRemoved } = scanPartitionDirectory(dir, logger);
+    const checkpointedStart = readOffsetCheckpoint(join(dir, LOG_START_OFFSET_CHECKPOINT_FILE));
+    const recoveryPoint = readRecoveryPoint(dir, logger);
+    const { segments, report } = loadSegments(dir, baseOffsets, recoveryPoint, settings, nowMs, filesRemoved);
+    let dirDirty = false;
+    try {
+      const endOffset = segments.length === 0 ? 0 : segments[segments.length - 1].nextOffset;
+      let startOffset = Math.max(checkpointedStart ?? 0, segments.length === 0 ? 0 : segments[0].baseOffset);
+      if (startOffset > endOffset) {
+        // Only a lost tail can put the checkpointed start past the end. Offsets below the start
+        // were handed out already, so restart the log empty at the start rather than reuse them.
+        if (segments.length > 0) {
+          logger.warn(
+            `log start offset ${startOffset} is past the recovered log end offset ${endOffset} in ${dir}; ` +
+              `deleting ${segments.length} segment(s) and restarting the log empty at ${startOffset}`,
+          );
+        }
+        for (const segment of segments.splice(0)) segment.delete();
+      }
+      if (segments.length === 0) {
+        segments.push(Segment.create(dir, startOffset, settings, nowMs));
+        dirDirty = true;
+      }
+      segments[segments.length - 1].activate();
+      const log = new PartitionLog({
+        dir,
+        config: resolved,
+        logger,
+        clock,
+        settings,
+        segments,
+        startOffset,
+        checkpointedRecoveryPoint: recoveryPoint,
+        recovery: report,
+        dirDirty,
+      });
+      log.lowerRecoveryPointCheckpointIfAbove(log.endOffset);
+      return log;
+    } catch (error) {
+      for (const segment of segments) segment.close();
+      throw error;
+    }
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.endOffset;
+  }
+
+  /** Every offset below this is fsynced: the recovery point. */
+  get flushedOffset(): number {
+    return this.flushed;
+  }
+
+  /**
+   * Appends one or more whole RecordBatch v2 batches, exactly as a producer sent them. Each is
+   * validated (length, magic, CRC32C, counts, dense offsets, maxMessageBytes) before anything is
+   * written, so a bad batch rejects the whole append. Offsets are assigned by rewriting each
+   * baseOffset in `batches` itself, which the log takes over: the caller must not reuse it for
+   * other data while expecting its old contents.
+   */
+  append(batches: Buffer): AppendResult {
+    this.ensureOpen();
+    if (!Buffer.isBuffer(batches)) {
+      throw new InvalidRequestError('append takes a Buffer holding whole record batches');
+    }
+    const byteLength = batches.length;
+    if (byteLength === 0) throw new InvalidRequestError('append needs at least one record batch; the buffer is empty');
+    if (byteLength > this.config.segmentBytes) {
+      throw new RecordTooLargeError(byteLength, this.config.segmentBytes, 'segmentBytes');
+    }
+    let offsetCount = 0;
+    let batchCount = 0;
+    let maxTimestampMs = NO_TIMESTAMP;
+    for (let position = 0; position < byteLength; ) {
+      const sizeBytes = validateBatchAt(batches, position, byteLength);
+      if (sizeBytes > this.config.maxMessageBytes) {
+        throw new RecordTooLargeError(sizeBytes, this.config.maxMessageBytes, 'maxMessageBytes');
+      }
+      const recordCount = readRecordCount(batches, position);
+      const lastOffsetDelta = readLastOffsetDelta(batches, position);
+      if (recordCount === 0 || lastOffsetDelta !== recordCount - 1) {
+        throw new CorruptRecordError(
+          position,
+          `lastOffsetDelta ${lastOffsetDelta} does not match record count ${recordCount}: a producer's batch ` +
+            `holds at least one record and its offset deltas run 0 to count - 1`,
+        );
+      }
+      let batchMaxTimestampMs: number;
+      try {
+        batchMaxTimestampMs = readMaxTimestamp(batches, position);
+      } catch {
+        throw new CorruptRecordError(position, 'maxTimestamp is outside the safe integer range');
+      }
+      if (batchMaxTimestampMs > maxTimestampMs) maxTimestampMs = batchMaxTimestampMs;
+      offsetCount += recordCount;
+      batchCount++;
+      position += sizeBytes;
+    }
+    if (offsetCount - 1 > INT32_MAX) {
+      throw new CorruptRecordError(0, `the batches hold ${offsetCount} records, more than one segment can index`);
+    }
+    return this.mutate(() => this.appendValidated(batches, byteLength, offsetCount, batchCount, maxTimestampMs));
+  }
+
+  /**
+   * Whole batches starting with the one that holds `fromOffset` (it may start before it, as in
+   * Kafka), as many as fit in `maxBytes` but at least that first one, from a single segment.
+   * Empty at the log end offset; OffsetOutOfRangeError below the log start or above the end.
+   *
+   * With `into`, the bytes are read into that buffer and `bytes` is a view of it, so a reader that
+   * reuses one buffer allocates nothing per read; at most `into.length` bytes are read. If the
+   * first batch alone is larger than `into`, it is returned whole in a new buffer instead.
+   */
+  read(fromOffset: number, maxBytes: number, into?: Buffer): ReadResult {
+    this.ensureOpen();
+    requireOffset('fromOffset', fromOffset);
+    requireByteCount('maxBytes', maxBytes);
+    if (into !== undefined && !Buffer.isBuffer(into)) {
+      throw new InvalidRequestError('read takes an optional Buffer to read into');
+    }
+    const found = this.locate(fromOffset);
+    if (found === null) return this.readResult(EMPTY, fromOffset);
+    const { segment, batch } = found;
+    let length = Math.min(Math.max(maxBytes, batch.sizeBytes), segment.sizeBytes - batch.position);
+    let bytes: Buffer;
+    if (into !== undefined && into.length >= batch.sizeBytes) {
+      length = Math.min(length, into.length);
+      bytes = into;
+    } else {
+      bytes = Buffer.allocUnsafe(length);
+    }
+    segment.readInto(batch.position, length, bytes, 0);
+    let end = batch.sizeBytes;
+    let nextOffset = batch.lastOffset + 1;
+    while (end + BATCH_HEADER_BYTES <= length) {
+      const sizeBytes = bytes.readInt32BE(end + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+      if (sizeBytes < BATCH_HEADER_BYTES) {
+        const batchLength = sizeBytes - LOG_OVERHEAD_BYTES;
+        throw new CorruptFileError(segment.logPath, `batch length at byte ${batch.position + end} is ${batchLength}`);
+      }
+      if (end + sizeBytes > length) break;
+      nextOffset = readBaseOffset(bytes, end) + readLastOffsetDelta(bytes, end) + 1;
+      end += sizeBytes;
+    }
+    return this.readResult(end === bytes.length ? bytes : bytes.subarray(0, end), nextOffset);
+  }
+
+  /** What `read(fromOffset, maxBytes)` would return, as a file range instead of a copy. */
+  readSlice(fromOffset: number, maxBytes: number): ReadSlice {
+    this.ensureOpen();
+    requireOffset('fromOffset', fromOffset);
+    requireByteCount('maxBytes', maxBytes);
+    const found = this.locate(fromOffset);
+    const segment = found === null ? this.activeSegment : found.segment;
+    let positionBytes = segment.sizeBytes;
+    let sizeBytes = 0;
+    let nextOffset = fromOffset;
+    if (found !== null) {
+      const end = segment.wholeBatchesEnd(found.batch, maxBytes, this.window);
+      positionBytes = found.batch.position;
+      sizeBytes = end.endPosition - positionBytes;
+      nextOffset = end.nextOffset;
+    }
+    return {
+      filePath: segment.logPath,
+      fd: segment.fd,
+      positionBytes,
+      sizeBytes,
+      nextOffset,
+      logStartOffset: this.startOffset,
+      logEndOffset: this.endOffset,
+    };
+  }
+
+  /**
+   * Kafka's ListOffsets by timestamp, answered from batch headers: the base offset of the first
+   * batch (at or after the log start offset) whose max timestamp is >= `timestampMs`, raised to the
+   * log start offset if that falls inside the batch; null when no batch reaches it.
+   *
+   * Kafka answers with the first RECORD in that same batch whose timestamp is >= the target, which
+   * needs the records decoded. This answer is never later than Kafka's and differs only by records
+   * of that one batch that are older than the target; it equals Kafka's when the batch's first
+   * record qualifies, and always under LogAppendTime (every record carries the batch's time).
+   * Kafka's special targets (-1 latest, -2 earliest) are logEndOffset and logStartOffset.
+   */
+  offsetForTimestamp(timestampMs: number): number | null {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
+      throw new InvalidRequestError(
+        `offsetForTimestamp takes a timestamp in ms >= 0, got ${String(timestampMs)}; for Kafka's -1 (latest) ` +
+          `and -2 (earliest) use logEndOffset and logStartOffset`,
+      );
+    }
+    this.window.invalidate();
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= this.startOffset || segment.maxTimestampMs < timestampMs) continue;
+      const offset = segment.findOffsetByTimestamp(timestampMs, this.startOffset, this.window);
+      if (offset !== null) return offset;
+    }
+    return null;
+  }
+
+  /**
+   * Removes every record at and after `offset`. A batch that holds `offset` goes whole, as in
+   * Kafka, so the new log end offset is that batch's base offset. Later segments are deleted.
+   * If `offset` is below the first segment, the log restarts empty at `offset` (Kafka's
+   * truncateFullyAndStartAt). The cut is fsynced so a crash cannot bring removed batches back.
+   * Returns the new log end offset.
+   */
+  truncateTo(offset: number): number {
+    this.ensureOpen();
+    requireOffset('offset', offset);
+    if (offset >= this.endOffset) return this.endOffset;
+    this.mutate(() => {
+      this.window.invalidate();
+      const nowMs = this.clock();
+      if (offset < this.segments[0].baseOffset) {
+        for (const segment of this.segments.splice(0)) segment.delete();
+        this.segments.push(Segment.create(this.dir, offset, this.settings, nowMs));
+        this.dirDirty = true;
+      } else {
+        while (this.activeSegment.baseOffset > offset) {
+          this.segments.pop()!.delete();
+          this.dirDirty = true;
+        }
+        this.activeSegment.truncateTo(offset, this.window, nowMs);
+      }
+      this.endOffset = this.activeSegment.nextOffset;
+      this.flushed = Math.min(this.flushed, this.endOffset);
+      if (this.flushed === this.endOffset) this.oldestUnflushedAppendMs = null;
+      this.activeSegment.flush();
+      this.syncDirectoryIfDirty();
+      this.lowerRecoveryPointCheckpointIfAbove(this.flushed);
+      if (this.startOffset > this.endOffset) this.setLogStartOffset(this.endOffset);
+    });
+    return this.endOffset;
+  }
+
+  /**
+   * Kafka's DeleteRecords: advances the log start offset to `offset` (persisted atomically in
+   * log-start-offset.checkpoint) and deletes the segments wholly below it. Reads below the new
+   * start fail with OffsetOutOfRangeError. A no-op at or below the current start. Returns the
+   * log start offset.
+   */
+  deleteRecordsBefore(offset: number): number {
+    this.ensureOpen();
+    requireOffset('offset', offset);
+    if (offset > this.endOffset) {
+      throw new OffsetOutOfRangeError(offset, this.startOffset, this.endOffset, 'deleteRecordsBefore');
+    }
+    if (offset <= this.startOffset) return this.startOffset;
+    this.mutate(() => {
+      this.setLogStartOffset(offset);
+      this.deleteOldSegments(this.isBelowLogStart, 'logStartOffset', [], this.clock());
+    });
+    return this.startOffset;
+  }
+
+  /**
+   * Kafka's retention pass: deletes the oldest segments while their newest record is older than
+   * retentionMs (measured against `nowMs`), then while the log exceeds retentionBytes, then any
+   * wholly below the log start offset. Segments go whole and oldest first; the active segment is
+   * deleted only by rolling a new, empty one first, and an empty last segment never. The log start
+   * offset moves to the first remaining segment.
+   */
+  applyRetention(nowMs: number = this.clock()): RetentionResult {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(nowMs)) throw new InvalidRequestError(`applyRetention takes a time in ms, got ${String(nowMs)}`);
+    const deleted: DeletedSegment[] = [];
+    this.mutate(() => {
+      const { retentionMs, retentionBytes } = this.config;
+      if (retentionMs >= 0) {
+        this.deleteOldSegments((segment) => nowMs - segment.largestTimestampMs() > retentionMs, 'retentionMs', deleted, nowMs);
+      }
+      const sizeBytes = this.totalSizeBytes();
+      if (retentionBytes >= 0 && sizeBytes >= retentionBytes) {
+        let excessBytes = sizeBytes - retentionBytes;
+        this.deleteOldSegments(
+          (segment) => {
+            if (excessBytes - segment.sizeBytes < 0) return false;
+            excessBytes -= segment.sizeBytes;
+            return true;
+          },
+          'retentionBytes',
+          deleted,
+          nowMs,
+        );
+      }
+      this.deleteOldSegments(this.isBelowLogStart, 'logStartOffset', deleted, nowMs);
+    });
+    return { deletedSegments: deleted, logStartOffset: this.startOffset };
+  }
+
+  /** Starts a new segment at the log end offset (a no-op when the active segment is empty). */
+  roll(): void {
+    this.ensureOpen();
+    this.mutate(() => {
+      this.rollAt(this.clock());
+    });
+  }
+
+  /** fsyncs every batch appended so far (one group commit) and advances the flushed offset. */
+  flush(): void {
+    this.ensureOpen();
+    this.mutate(() => this.flushNow());
+  }
+
+  /** Flushes if the oldest unflushed append is at least flushMs old. Returns whether it flushed. */
+  maybeFlush(nowMs: number = this.clock()): boolean {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(nowMs)) throw new InvalidRequestError(`maybeFlush takes a time in ms, got ${String(nowMs)}`);
+    const dueAtMs = this.flushDueAtMs();
+    if (dueAtMs === null || nowMs < dueAtMs) return false;
+    this.mutate(() => this.flushNow());
+    return true;
+  }
+
+  /** When maybeFlush will next have work under flushMs, for the owner's timer; null if never. */
+  flushDueAtMs(): number | null {
+    if (this.config.flushMs === null || this.oldestUnflushedAppendMs === null) return null;
+    return this.oldestUnflushedAppendMs + this.config.flushMs;
+  }
+
+  stats(): LogStats {
+    return {
+      segmentCount: this.segments.length,
+      sizeBytes: this.totalSizeBytes(),
+      logStartOffset: this.startOffset,
+      logEndOffset: this.endOffset,
+      flushedOffset: this.flushed,
+      unflushedRecords: this.endOffset - this.flushed,
+      flushCount: this.flushCount,
+      appendCount: this.appendCount,
+    };
+  }
+
+  segmentInfos(): SegmentInfo[] {
+    return this.segments.map((segment) => ({
+      baseOffset: segment.baseOffset,
+      nextOffset: segment.nextOffset,
+      sizeBytes: segment.sizeBytes,
+      filePath: segment.logPath,
+      offsetIndexEntries: segment.offsetIndexEntries,
+      timeIndexEntries: segment.timeIndexEntries,
+    }));
+  }
+
+  /**
+   * Flushes everything (as Kafka does at shutdown), records the log end offset as the recovery
+   * point so that the next open validates only the active segment, and closes every file.
+   * Idempotent.
+   */
+  close(): void {
+    if (this.closedBecause !== null) return;
+    try {
+      this.activeSegment.deactivate();
+      this.flushNow();
+      if (this.checkpointedRecoveryPoint !== this.endOffset) this.writeRecoveryPoint(this.endOffset);
+    } finally {
+      this.closeFiles('it was closed');
+    }
+  }
+
+  /** Kafka's log-start retention: a segment whose successor starts at or below the log start offset. */
+  private readonly isBelowLogStart = (_segment: Segment, next: Segment | null): boolean =>
+    next !== null && next.baseOffset <= this.startOffset;
+
+  private get activeSegment(): Segment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private appendValidated(
+    batches: Buffer,
+    byteLength: number,
+    offsetCount: number,
+    batchCount: number,
+    producerMaxTimestampMs: number,
+  ): AppendResult {
+    const nowMs = this.clock();
+    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const baseOffset = this.endOffset;
+    const lastOffset = baseOffset + offsetCount - 1;
+    const maxTimestampMs = logAppendTime ? nowMs : producerMaxTimestampMs;
+    let segment = this.activeSegment;
+    if (segment.shouldRoll(byteLength, maxTimestampMs, lastOffset, nowMs, this.config.segmentBytes, this.config.segmentMs)) {
+      segment = this.rollAt(nowMs);
+    }
+    let nextOffset = baseOffset;
+    for (let position = 0; position < byteLength; ) {
+      const sizeBytes = batchSizeAt(batches, position);
+      writeBaseOffset(batches, position, nextOffset);
+      if (logAppendTime) stampLogAppendTime(batches, position, sizeBytes, nowMs);
+      nextOffset += readLastOffsetDelta(batches, position) + 1;
+      position += sizeBytes;
+    }
+    segment.append(batches, byteLength);
+    this.endOffset = nextOffset;
+    this.appendCount++;
+    if (this.oldestUnflushedAppendMs === null) this.oldestUnflushedAppendMs = nowMs;
+    const { flushMessages, flushMs } = this.config;
+    if (
+      (flushMessages !== null && this.endOffset - this.flushed >= flushMessages) ||
+      (flushMs !== null && nowMs - this.oldestUnflushedAppendMs >= flushMs)
+    ) {
+      this.flushNow();
+    }
+    return {
+      baseOffset,
+      lastOffset,
+      logAppendTimeMs: logAppendTime ? nowMs : -1,
+      logStartOffset: this.startOffset,
+      logEndOffset: this.endOffset,
+      batchCount,
+      sizeBytes: byteLength,
+    };
+  }
+
+  /** The segment and batch holding `fromOffset`, or null at the log end. */
+  private locate(fromOffset: number): { segment: Segment; batch: BatchLocation } | null {
+    if (fromOffset < this.startOffset || fromOffset > this.endOffset) {
+      throw new OffsetOutOfRangeError(fromOffset, this.startOffset, this.endOffset);
+    }
+    if (fromOffset === this.endOffset) return null;
+    this.window.invalidate();
+    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length; i++) {
+      const batch = this.segments[i].findBatch(fromOffset, this.window);
+      if (batch !== null) return { segment: this.segments[i], batch };
+    }
+    return null;
+  }
+
+  /** The index of the last segment whose base offset is <= `offset`, or 0. */
+  private floorSegmentIndex(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found = 0;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.segments[middle].baseOffset <= offset) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found;
+  }
+
+  private rollAt(nowMs: number): Segment {
+    const active = this.activeSegment;
+    if (active.sizeBytes === 0) return active;
+    active.deactivate();
+    const segment = Segment.create(this.dir, this.endOffset, this.settings, nowMs);
+    this.segments.push(segment);
+    this.dirDirty = true;
+    return segment;
+  }
+
+  /**
+   * Kafka's deletableSegments: the longest run of oldest segments matching `shouldDelete`, never
+   * an empty last segment. If that is every segment, roll first so the log keeps an active one.
+   */
+  private deleteOldSegments(
+    shouldDelete: (segment: Segment, next: Segment | null) => boolean,
+    reason: RetentionReason,
+    deleted: DeletedSegment[],
+    nowMs: number,
+  ): void {
+    let count = 0;
+    while (count < this.segments.length) {
+      const segment = this.segments[count];
+      const next = count + 1 < this.segments.length ? this.segments[count + 1] : null;
+      if (!shouldDelete(segment, next) || (next === null && segment.sizeBytes === 0)) break;
+      count++;
+    }
+    if (count === 0) return;
+    if (count === this.segments.length) this.rollAt(nowMs);
+    for (const segment of this.segments.splice(0, count)) {
+      deleted.push({ baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, sizeBytes: segment.sizeBytes, reason });
+      segment.delete();
+    }
+    this.dirDirty = true;
+    if (this.segments[0].baseOffset > this.startOffset) this.setLogStartOffset(this.segments[0].baseOffset);
+  }
+
+  private flushNow(): void {
+    let synced = false;
+    for (const segment of this.segments) if (segment.flush()) synced = true;
+    if (this.syncDirectoryIfDirty()) synced = true;
+    this.flushed = this.endOffset;
+    this.oldestUnflushedAppendMs = null;
+    if (synced) this.flushCount++;
+    // Recovery validates whole segments from the one holding the recovery point, so the
+    // checkpoint needs rewriting only when the flushed offset has moved into a later segment.
+    if (this.floorSegmentIndex(this.flushed) !== this.floorSegmentIndex(this.checkpointedRecoveryPoint)) {
+      this.writeRecoveryPoint(this.flushed);
+    }
+  }
+
+  private syncDirectoryIfDirty(): boolean {
+    if (!this.dirDirty) return false;
+    fsyncDirectory(this.dir);
+    this.dirDirty = false;
+    return true;
+  }
+
+  /** A recovery point above unflushed or removed data would let recovery skip it: lower it first. */
+  private lowerRecoveryPointCheckpointIfAbove(offset: number): void {
+    if (this.checkpointedRecoveryPoint <= offset) return;
+    this.writeRecoveryPoint(offset);
+  }
+
+  private writeRecoveryPoint(offset: number): void {
+    writeOffsetCheckpoint(this.dir, RECOVERY_POINT_CHECKPOINT_FILE, offset);
+    this.checkpointedRecoveryPoint = offset;
+  }
+
+  private setLogStartOffset(offset: number): void {
+    writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_CHECKPOINT_FILE, offset);
+    this.startOffset = offset;
+  }
+
+  private totalSizeBytes(): number {
+    let sizeBytes = 0;
+    for (const segment of this.segments) sizeBytes += segment.sizeBytes;
+    return sizeBytes;
+  }
+
+  private readResult(bytes: Buffer, nextOffset: number): ReadResult {
+    return { bytes, nextOffset, logStartOffset: this.startOffset, logEndOffset: this.endOffset };
+  }
+
+  private ensureOpen(): void {
+    if (this.closedBecause !== null) {
+      throw new ClosedError(`partition log "${this.dir}" (${this.closedBecause})`);
+    }
+  }
+
+  /** Runs a mutation; an unexpected error stops the log (see the module comment). */
+  private mutate<T>(mutation: () => T): T {
+    try {
+      return mutation();
+    } catch (error) {
+      if (!(error instanceof SluiceError) || error instanceof CorruptFileError) {
+        this.closeFiles(`stopped after an I/O error: ${(error as Error).message}; reopen it to recover`);
+      }
+      throw error;
+    }
+  }
+
+  private closeFiles(reason: string): void {
+    this.closedBecause = reason;
+    for (const segment of this.segments) {
+      try {
+        segment.close();
+      } catch {
+        // Closing is best effort once the log is stopping; the first error is the one reported.
+      }
+    }
+  }
+}
+
+/** Kafka's LogAppendTime: stamp the batch's max timestamp and timestamp type, then re-CRC it. */
+function stampLogAppendTime(batches: Buffer, position: number, sizeBytes: number, nowMs: number): void {
+  const attributes = batches.readInt16BE(position + ATTRIBUTES_OFFSET);
+  batches.writeInt16BE(attributes | TIMESTAMP_TYPE_MASK, position + ATTRIBUTES_OFFSET);
+  writeInt64(batches, position + MAX_TIMESTAMP_OFFSET, nowMs);
+  batches.writeUInt32BE(computeBatchCrc(batches, position, sizeBytes), position + CRC_OFFSET);
+}
+
+/** A checkpoint that cannot be parsed only costs a longer recovery: validate everything. */
+function readRecoveryPoint(dir: string, logger: StorageLogger): number {
+  try {
+    return readOffsetCheckpoint(join(dir, RECOVERY_POINT_CHECKPOINT_FILE)) ?? 0;
+  } catch (error) {
+    if (!(error instanceof CorruptFileError)) throw error;
+    logger.warn(`${error.message}; validating every segment instead`);
+    return 0;
+  }
+}
+
+function requireOffset(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidRequestError(`${name} must be an offset (an integer >= 0), got ${String(value)}`);
+  }
+}
+
+function requireByteCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidRequestError(`${name} must be a byte count (an integer >= 0), got ${String(value)}`);
+  }
+}

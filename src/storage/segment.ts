@@ -1,0 +1,956 @@
+/**
+ * One segment of a partition log: `<base offset>.log` holding whole RecordBatch v2 batches back to
+ * back, beside its sparse `.index` (offset -> position) and `.timeindex` (timestamp -> offset).
+ * File names are the segment's base offset zero-padded to 20 digits, as in Kafka.
+ *
+ * All I/O is synchronous and positional (openSync/writeSync/readSync/fsyncSync on descriptors kept
+ * open): a partition log is owned by exactly one shard worker thread, which does nothing else while
+ * it appends or reads, so a blocking call is cheaper than a promise round trip and needs no locks.
+ *
+ * Index files are plain append-only files, not preallocated. Kafka preallocates them to
+ * segment.index.bytes because it mmaps them, and so must trim them on close and work out after a
+ * crash how many entries are real. Node has no mmap: each index lives in memory (typed arrays,
+ * searched there) and each new entry is one small positional write at the end of its file, so the
+ * file's length is always its entry count and a torn entry shows as a length that is not whole.
+ * Only the active segment keeps its index files open; older segments keep just the `.log` open.
+ * The price of the in-memory copy is heap instead of page cache: 8 + 12 bytes per
+ * indexIntervalBytes of log (about 0.5% of the log at the default 4096), bounded by retention.
+ */
+import assert from 'node:assert/strict';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { CorruptFileError, CorruptRecordError } from '../errors.js';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_MIN,
+  BATCH_LENGTH_OFFSET,
+  LOG_OVERHEAD_BYTES,
+  MAGIC_OFFSET,
+  MAGIC_V2,
+  batchSizeAt,
+  readBaseOffset,
+  readLastOffsetDelta,
+  readMaxTimestamp,
+  validateBatchAt,
+} from '../protocol/batch-header.js';
+import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
+import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
+
+export const LOG_FILE_SUFFIX = '.log';
+export const OFFSET_INDEX_FILE_SUFFIX = '.index';
+export const TIME_INDEX_FILE_SUFFIX = '.timeindex';
+const BASE_OFFSET_DIGITS = 20;
+const INT32_MAX = 0x7fff_ffff;
+
+/** Where the log reports what it repaired. */
+export interface StorageLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface SegmentSettings {
+  readonly indexIntervalBytes: number;
+  readonly maxOffsetIndexEntries: number;
+  readonly maxTimeIndexEntries: number;
+  readonly logger: StorageLogger;
+}
+
+/** A batch found in a segment: where it starts, how big it is, which offsets it holds. */
+export interface BatchLocation {
+  readonly position: number;
+  readonly sizeBytes: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+/** What loading a segment trusted to be intact (below the recovery point) found. */
+export type TrustedLoadOutcome =
+  | { readonly outcome: 'loaded' }
+  | { readonly outcome: 'indexRebuilt'; readonly reason: string }
+  | { readonly outcome: 'logInconsistent'; readonly reason: string };
+
+export interface SegmentRecovery {
+  /** Bytes cut from the end of the `.log`: the torn or corrupt tail. */
+  readonly truncatedBytes: number;
+  /** Why the scan stopped before the end of the file, or null when every byte was valid. */
+  readonly reason: string | null;
+  /** Whether an index file differed from what the log implies and was rewritten. */
+  readonly indexesRewritten: boolean;
+}
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(BASE_OFFSET_DIGITS, '0') + suffix;
+}
+
+/** The base offset a segment file name encodes, or null if the name is not 20 digits + `suffix`. */
+export function parseSegmentFileName(name: string, suffix: string): number | null {
+  if (!name.endsWith(suffix)) return null;
+  const digits = name.slice(0, name.length - suffix.length);
+  if (digits.length !== BASE_OFFSET_DIGITS || !/^\d+$/.test(digits)) return null;
+  const baseOffset = Number(digits);
+  return Number.isSafeInteger(baseOffset) ? baseOffset : null;
+}
+
+export class Segment {
+  readonly baseOffset: number;
+  readonly logPath: string;
+  readonly offsetIndexPath: string;
+  readonly timeIndexPath: string;
+  private readonly settings: SegmentSettings;
+  private logFd: number;
+  /** Index descriptors are open only while the segment is the active one. */
+  private offsetIndexFd = -1;
+  private timeIndexFd = -1;
+  private logSizeBytes: number;
+  private endOffset: number;
+  private offsetIndex: OffsetIndex;
+  private timeIndex: TimeIndex;
+  private maxTimestamp = NO_TIMESTAMP;
+  private offsetOfMaxTimestamp: number;
+  /** The first batch's max timestamp, which time-based rolling measures from (Kafka's rule). */
+  private firstBatchMaxTimestampMs = NO_TIMESTAMP;
+  private createdMs: number;
+  private bytesSinceLastIndexEntry = 0;
+  private logDirty = false;
+  private indexesDirty = false;
+  private readonly entryScratch = Buffer.allocUnsafe(TIME_INDEX_ENTRY_BYTES);
+
+  private constructor(
+    dir: string,
+    baseOffset: number,
+    settings: SegmentSettings,
+    logFd: number,
+    sizeBytes: number,
+    nowMs: number,
+  ) {
+    this.baseOffset = baseOffset;
+    this.logPath = join(dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX));
+    this.offsetIndexPath = join(dir, segmentFileName(baseOffset, OFFSET_INDEX_FILE_SUFFIX));
+    this.timeIndexPath = join(dir, segmentFileName(baseOffset, TIME_INDEX_FILE_SUFFIX));
+    this.settings = settings;
+    this.logFd = logFd;
+    this.logSizeBytes = sizeBytes;
+    this.endOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+    this.createdMs = nowMs;
+    this.offsetIndex = new OffsetIndex(this.offsetIndexPath, baseOffset, settings.maxOffsetIndexEntries);
+    this.timeIndex = new TimeIndex(this.timeIndexPath, baseOffset, settings.maxTimeIndexEntries);
+  }
+
+  /** A new, empty, active segment. Fails if its `.log` already exists. */
+  static create(dir: string, baseOffset: number, settings: SegmentSettings, nowMs: number): Segment {
+    const logFd = openSync(join(dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX)), 'wx+');
+    const segment = new Segment(dir, baseOffset, settings, logFd, 0, nowMs);
+    try {
+      segment.offsetIndexFd = openSync(segment.offsetIndexPath, 'w+');
+      segment.timeIndexFd = openSync(segment.timeIndexPath, 'w+');
+    } catch (error) {
+      segment.close();
+      throw error;
+    }
+    return segment;
+  }
+
+  /**
+   * Opens the `.log` of an existing segment. Its indexes and end state are unknown until
+   * `loadTrusted` or `recover` runs.
+   */
+  static openExisting(dir: string, baseOffset: number, settings: SegmentSettings, nowMs: number): Segment {
+    const logPath = join(dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX));
+    const logFd = openSync(logPath, 'r+');
+    const sizeBytes = fstatSync(logFd).size;
+    if (sizeBytes > INT32_MAX) {
+      closeSync(logFd);
+      throw new CorruptFileError(logPath, `${sizeBytes} bytes is beyond the 2 GiB a segment can address`);
+    }
+    return new Segment(dir, baseOffset, settings, logFd, sizeBytes, nowMs);
+  }
+
+  get sizeBytes(): number {
+    return this.logSizeBytes;
+  }
+
+  /** The offset after the last batch: the next offset this segment would assign. */
+  get nextOffset(): number {
+    return this.endOffset;
+  }
+
+  /** The largest batch max timestamp in the segment, or NO_TIMESTAMP (-1). */
+  get maxTimestampMs(): number {
+    return this.maxTimestamp;
+  }
+
+  /** The `.log` descriptor, for zero-copy senders; valid until the segment is closed or deleted. */
+  get fd(): number {
+    return this.logFd;
+  }
+
+  get offsetIndexEntries(): number {
+    return this.offsetIndex.entryCount;
+  }
+
+  get timeIndexEntries(): number {
+    return this.timeIndex.entryCount;
+  }
+
+  /** Kafka's `largestTimestamp`: the max record timestamp, or the file's mtime if no batch has one. */
+  largestTimestampMs(): number {
+    return this.maxTimestamp >= 0 ? this.maxTimestamp : Math.floor(fstatSync(this.logFd).mtimeMs);
+  }
+
+  /**
+   * Kafka's roll rule for an append of `incomingBytes` whose largest timestamp and last offset are
+   * given: roll if it would overflow segmentBytes, if the time since the first batch (by record
+   * timestamps, or by the wall clock when the first batch has none) exceeds segmentMs, if an index
+   * is full, or if the last offset would not fit the indexes' int32 relative offsets.
+   */
+  shouldRoll(
+    incomingBytes: number,
+    incomingMaxTimestampMs: number,
+    incomingLastOffset: number,
+    nowMs: number,
+    segmentBytes: number,
+    segmentMs: number,
+  ): boolean {
+    const waitedMs =
+      this.firstBatchMaxTimestampMs >= 0
+        ? incomingMaxTimestampMs - this.firstBatchMaxTimestampMs
+        : nowMs - this.createdMs;
+    return (
+      this.logSizeBytes > segmentBytes - incomingBytes ||
+      (this.logSizeBytes > 0 && waitedMs > segmentMs) ||
+      this.offsetIndex.isFull ||
+      this.timeIndex.isFull ||
+      !this.offsetIndex.canHold(incomingLastOffset)
+    );
+  }
+
+  /**
+   * Appends `batches[0, byteLength)`, whole batches whose offsets are already assigned, with one
+   * write, then indexes them. A failed write is cut back so the file never keeps half an append.
+   */
+  append(batches: Buffer, byteLength: number): void {
+    assert.ok(this.offsetIndexFd >= 0, 'only the active segment is appended to');
+    const start = this.logSizeBytes;
+    try {
+      writeFully(this.logFd, batches, byteLength, start);
+    } catch (error) {
+      try {
+        ftruncateSync(this.logFd, start);
+      } catch {
+        // The write error is the one to report; the log fails stop and recovery cuts the tail.
+      }
+      throw error;
+    }
+    this.logSizeBytes = start + byteLength;
+    this.logDirty = true;
+    for (let position = 0; position < byteLength; ) {
+      const sizeBytes = batchSizeAt(batches, position);
+      const lastOffset = readBaseOffset(batches, position) + readLastOffsetDelta(batches, position);
+      this.trackBatch(start + position, sizeBytes, lastOffset, readMaxTimestamp(batches, position));
+      position += sizeBytes;
+    }
+  }
+
+  /**
+   * Loads a segment below the recovery point, without CRC checks: reads and checks both index files,
+   * then scans the batch headers after the last offset index entry to learn the end offset and the
+   * max timestamp. An index that is missing, torn or inconsistent with the log is rebuilt from a
+   * header scan of the whole `.log`; a `.log` whose headers do not chain is reported, not repaired.
+   */
+  loadTrusted(upperBoundOffset: number | null, window: FileWindow): TrustedLoadOutcome {
+    const indexProblem = this.loadIndexesAndTail(upperBoundOffset, window);
+    if (indexProblem === null) return { outcome: 'loaded' };
+    const logProblem = this.rebuildIndexes(upperBoundOffset, window, false);
+    if (logProblem !== null) return { outcome: 'logInconsistent', reason: logProblem };
+    return { outcome: 'indexRebuilt', reason: indexProblem };
+  }
+
+  /**
+   * Kafka's segment recovery: validates every batch (length, magic, CRC32C, counts) and that offsets
+   * ascend and fit the segment, rebuilds both indexes from the valid batches, and cuts the `.log` at
+   * the end of the last valid batch. Nothing before that point is touched.
+   */
+  recover(upperBoundOffset: number | null, window: FileWindow): SegmentRecovery {
+    this.resetIndexState();
+    const fileSize = this.logSizeBytes;
+    let position = 0;
+    let minBaseOffset = this.baseOffset;
+    let reason: string | null = null;
+    while (position < fileSize) {
+      const remaining = fileSize - position;
+      if (remaining < LOG_OVERHEAD_BYTES) {
+        reason = `${remaining} trailing bytes are too few for a batch's length prefix (torn write)`;
+        break;
+      }
+      let at = window.load(this.logFd, position, LOG_OVERHEAD_BYTES, fileSize);
+      const sizeBytes = window.buffer.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+      if (sizeBytes < BATCH_HEADER_BYTES) {
+        reason = `batch length ${sizeBytes - LOG_OVERHEAD_BYTES} is below the minimum ${BATCH_LENGTH_MIN}`;
+        break;
+      }
+      if (sizeBytes > remaining) {
+        reason = `the batch needs ${sizeBytes} bytes but only ${remaining} remain (torn write)`;
+        break;
+      }
+      at = window.load(this.logFd, position, sizeBytes, fileSize);
+      const buffer = window.buffer;
+      try {
+        validateBatchAt(buffer, at, at + sizeBytes, position - at);
+      } catch (error) {
+        if (!(error instanceof CorruptRecordError)) throw error;
+        reason = error.reason;
+        break;
+      }
+      const headerReason = checkOffsetsAndTimestamp(buffer, at, minBaseOffset, this.baseOffset, upperBoundOffset);
+      if (headerReason !== null) {
+        reason = headerReason;
+        break;
+      }
+      const lastOffset = readBaseOffset(buffer, at) + readLastOffsetDelta(buffer, at);
+      this.trackBatch(position, sizeBytes, lastOffset, readMaxTimestamp(buffer, at));
+      minBaseOffset = lastOffset + 1;
+      position += sizeBytes;
+    }
+    const truncatedBytes = fileSize - position;
+    if (truncatedBytes > 0) {
+      ftruncateSync(this.logFd, position);
+      this.logSizeBytes = position;
+      this.logDirty = true;
+      reason = `at byte ${position}: ${reason}`;
+    }
+    this.finalizeTimeIndex();
+    const indexesRewritten = this.persistIndexes();
+    return { truncatedBytes, reason, indexesRewritten };
+  }
+
+  /** Opens the index files for appending (the segment becomes the active one). */
+  activate(): void {
+    if (this.offsetIndexFd >= 0) return;
+    this.offsetIndexFd = openIndexForAppend(this.offsetIndexPath, this.offsetIndex.entryCount * OFFSET_INDEX_ENTRY_BYTES);
+    try {
+      this.timeIndexFd = openIndexForAppend(this.timeIndexPath, this.timeIndex.entryCount * TIME_INDEX_ENTRY_BYTES);
+    } catch (error) {
+      closeSync(this.offsetIndexFd);
+      this.offsetIndexFd = -1;
+      throw error;
+    }
+  }
+
+  /**
+   * The segment stops being the active one: as Kafka does, record its largest timestamp in the time
+   * index (retention reads it from there) and close the index files.
+   */
+  deactivate(): void {
+    this.finalizeTimeIndex();
+    this.closeIndexFiles();
+  }
+
+  /** The first batch whose last offset is >= `targetOffset`, or null if the segment has none. */
+  findBatch(targetOffset: number, window: FileWindow): BatchLocation | null {
+    return this.withIndexHealing(window, () => {
+      const slot = this.offsetIndex.floorSlot(targetOffset);
+      const from = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
+      const cursor = new BatchHeaderCursor(window, this.logFd, from, this.logSizeBytes, this.baseOffset, null);
+      while (cursor.next()) {
+        if (slot >= 0 && cursor.position === from) this.expectIndexedBatch(slot, cursor);
+        if (cursor.lastOffset >= targetOffset) {
+          return {
+            position: cursor.position,
+            sizeBytes: cursor.sizeBytes,
+            baseOffset: cursor.baseOffset,
+            lastOffset: cursor.lastOffset,
+          };
+        }
+      }
+      this.failIfCursorFailed(cursor, slot >= 0);
+      return null;
+    });
+  }
+
+  /**
+   * Kafka's ListOffsets-by-timestamp within a segment, at batch granularity: the base offset of the
+   * first batch holding an offset >= `startingOffset` whose max timestamp is >= `targetTimestampMs`
+   * (raised to `startingOffset` if that falls inside the batch), or null if no batch qualifies.
+   */
+  findOffsetByTimestamp(targetTimestampMs: number, startingOffset: number, window: FileWindow): number | null {
+    return this.withIndexHealing(window, () => {
+      const slot = this.offsetIndex.floorSlot(Math.max(this.timeIndex.lookup(targetTimestampMs), startingOffset));
+      const from = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
+      const cursor = new BatchHeaderCursor(window, this.logFd, from, this.logSizeBytes, this.baseOffset, null);
+      while (cursor.next()) {
+        if (slot >= 0 && cursor.position === from) this.expectIndexedBatch(slot, cursor);
+        if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs >= targetTimestampMs) {
+          return Math.max(cursor.baseOffset, startingOffset);
+        }
+      }
+      this.failIfCursorFailed(cursor, slot >= 0);
+      return null;
+    });
+  }
+
+  /**
+   * The end of the run of whole batches that starts with `first` and fits in `maxBytes` (always at
+   * least `first`), found from the offset index's nearest entry below the limit so that only the
+   * headers near the limit are read. Returns the end position and the offset after the run.
+   */
+  wholeBatchesEnd(first: BatchLocation, maxBytes: number, window: FileWindow): { endPosition: number; nextOffset: number } {
+    return this.withIndexHealing(window, () => {
+      const limit = Math.min(this.logSizeBytes, first.position + Math.max(maxBytes, first.sizeBytes));
+      const slot = this.offsetIndex.floorSlotByPosition(limit);
+      const fromIndex = slot >= 0 && this.offsetIndex.positionAt(slot) > first.position;
+      const scanFrom = fromIndex ? this.offsetIndex.positionAt(slot) : first.position;
+      let endPosition = first.position + first.sizeBytes;
+      let nextOffset = first.lastOffset + 1;
+      const cursor = new BatchHeaderCursor(window, this.logFd, scanFrom, this.logSizeBytes, this.baseOffset, null);
+      while (cursor.next()) {
+        if (fromIndex && cursor.position === scanFrom) this.expectIndexedBatch(slot, cursor);
+        if (cursor.position + cursor.sizeBytes > limit) {
+          if (cursor.position === scanFrom && scanFrom > endPosition) {
+            // The batches between `first` and the indexed one all end before the limit.
+            endPosition = scanFrom;
+            nextOffset = cursor.baseOffset;
+          }
+          return { endPosition, nextOffset };
+        }
+        endPosition = cursor.position + cursor.sizeBytes;
+        nextOffset = cursor.lastOffset + 1;
+      }
+      this.failIfCursorFailed(cursor, fromIndex);
+      return { endPosition, nextOffset };
+    });
+  }
+
+  /** Reads `length` bytes at `position` of the `.log` into `target` from `targetOffset`. */
+  readInto(position: number, length: number, target: Buffer, targetOffset: number): void {
+    assert.ok(position >= 0 && position + length <= this.logSizeBytes, 'reads stay inside the segment');
+    const read = readFully(this.logFd, target, targetOffset, length, position);
+    if (read !== length) {
+      throw new CorruptFileError(this.logPath, `expected ${length} bytes at byte ${position}, the file ended after ${read}`);
+    }
+  }
+
+  /**
+   * Removes every batch holding an offset >= `offset` (a batch that straddles it goes whole, as in
+   * Kafka), cuts both indexes to match and re-derives the end state from the last remaining index
+   * entry. Leaves the segment active. Returns the number of bytes removed.
+   */
+  truncateTo(offset: number, window: FileWindow, nowMs: number): number {
+    const cut = this.findBatch(offset, window);
+    this.activate();
+    if (cut === null) return 0;
+    const truncatedBytes = this.logSizeBytes - cut.position;
+    ftruncateSync(this.logFd, cut.position);
+    this.logSizeBytes = cut.position;
+    this.logDirty = true;
+    this.offsetIndex.truncateFromPosition(cut.position);
+    this.timeIndex.truncateFromOffset(cut.baseOffset);
+    ftruncateSync(this.offsetIndexFd, this.offsetIndex.entryCount * OFFSET_INDEX_ENTRY_BYTES);
+    ftruncateSync(this.timeIndexFd, this.timeIndex.entryCount * TIME_INDEX_ENTRY_BYTES);
+    this.indexesDirty = true;
+    // Every batch up to the last offset index entry is covered by the time index's last entry,
+    // so scanning from that entry's batch to the cut re-derives the exact maximum.
+    const from = this.offsetIndex.lastPosition();
+    this.maxTimestamp = this.timeIndex.lastTimestamp();
+    this.offsetOfMaxTimestamp = this.timeIndex.lastOffset();
+    this.bytesSinceLastIndexEntry = cut.position - from;
+    this.endOffset = this.baseOffset;
+    const cursor = new BatchHeaderCursor(window, this.logFd, from, cut.position, this.baseOffset, null);
+    while (cursor.next()) {
+      this.noteMaxTimestamp(cursor.maxTimestampMs, cursor.lastOffset);
+      this.endOffset = cursor.lastOffset + 1;
+    }
+    this.throwIfCursorFailed(cursor);
+    if (cut.position === 0) {
+      this.createdMs = nowMs;
+      this.firstBatchMaxTimestampMs = NO_TIMESTAMP;
+    }
+    return truncatedBytes;
+  }
+
+  /** fsyncs what was written since the last flush. Returns whether anything needed it. */
+  flush(): boolean {
+    let synced = false;
+    if (this.logDirty) {
+      fsyncSync(this.logFd);
+      this.logDirty = false;
+      synced = true;
+    }
+    if (this.indexesDirty) {
+      fsyncPath(this.offsetIndexPath, this.offsetIndexFd);
+      fsyncPath(this.timeIndexPath, this.timeIndexFd);
+      this.indexesDirty = false;
+      synced = true;
+    }
+    return synced;
+  }
+
+  close(): void {
+    this.closeIndexFiles();
+    if (this.logFd >= 0) {
+      closeSync(this.logFd);
+      this.logFd = -1;
+    }
+  }
+
+  /**
+   * Closes the segment and removes its files, indexes first: a crash in between leaves a `.log`
+   * whose indexes are rebuilt on open rather than index files describing data that is gone.
+   */
+  delete(): void {
+    this.close();
+    unlinkIfExists(this.offsetIndexPath);
+    unlinkIfExists(this.timeIndexPath);
+    unlinkIfExists(this.logPath);
+  }
+
+  /**
+   * Kafka's per-batch index rule, shared by append, recovery and rebuild so that all three produce
+   * the same entries: a batch gets an offset index entry (its last offset, its start position) when
+   * more than indexIntervalBytes were appended since the previous entry, and the time index then
+   * records the segment's max timestamp so far if it grew.
+   */
+  private trackBatch(position: number, sizeBytes: number, lastOffset: number, maxTimestampMs: number): void {
+    this.noteMaxTimestamp(maxTimestampMs, lastOffset);
+    if (this.bytesSinceLastIndexEntry > this.settings.indexIntervalBytes) {
+      this.offsetIndex.append(lastOffset, position);
+      if (this.offsetIndexFd >= 0) this.writeOffsetIndexEntry(this.offsetIndex.entryCount - 1);
+      if (this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp) && this.timeIndexFd >= 0) {
+        this.writeTimeIndexEntry(this.timeIndex.entryCount - 1);
+      }
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += sizeBytes;
+    if (position === 0) this.firstBatchMaxTimestampMs = maxTimestampMs;
+    this.endOffset = lastOffset + 1;
+  }
+
+  private noteMaxTimestamp(maxTimestampMs: number, lastOffset: number): void {
+    if (maxTimestampMs > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestampMs;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+  }
+
+  private finalizeTimeIndex(): void {
+    if (this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp) && this.timeIndexFd >= 0) {
+      this.writeTimeIndexEntry(this.timeIndex.entryCount - 1);
+    }
+  }
+
+  private writeOffsetIndexEntry(slot: number): void {
+    this.offsetIndex.encodeEntry(slot, this.entryScratch, 0);
+    writeFully(this.offsetIndexFd, this.entryScratch, OFFSET_INDEX_ENTRY_BYTES, slot * OFFSET_INDEX_ENTRY_BYTES);
+    this.indexesDirty = true;
+  }
+
+  private writeTimeIndexEntry(slot: number): void {
+    this.timeIndex.encodeEntry(slot, this.entryScratch, 0);
+    writeFully(this.timeIndexFd, this.entryScratch, TIME_INDEX_ENTRY_BYTES, slot * TIME_INDEX_ENTRY_BYTES);
+    this.indexesDirty = true;
+  }
+
+  private resetIndexState(): void {
+    this.offsetIndex = new OffsetIndex(this.offsetIndexPath, this.baseOffset, this.settings.maxOffsetIndexEntries);
+    this.timeIndex = new TimeIndex(this.timeIndexPath, this.baseOffset, this.settings.maxTimeIndexEntries);
+    this.maxTimestamp = NO_TIMESTAMP;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.firstBatchMaxTimestampMs = NO_TIMESTAMP;
+    this.bytesSinceLastIndexEntry = 0;
+    this.endOffset = this.baseOffset;
+  }
+
+  /** Returns why the index files cannot be trusted, or null once they and the end state are loaded. */
+  private loadIndexesAndTail(upperBoundOffset: number | null, window: FileWindow): string | null {
+    let offsetIndex: OffsetIndex;
+    let timeIndex: TimeIndex;
+    try {
+      offsetIndex = OffsetIndex.decode(
+        this.offsetIndexPath,
+        this.baseOffset,
+        this.settings.maxOffsetIndexEntries,
+        readIndexFile(this.offsetIndexPath),
+      );
+      offsetIndex.check(this.logSizeBytes);
+      timeIndex = TimeIndex.decode(
+        this.timeIndexPath,
+        this.baseOffset,
+        this.settings.maxTimeIndexEntries,
+        readIndexFile(this.timeIndexPath),
+      );
+    } catch (error) {
+      if (error instanceof CorruptFileError) return error.message;
+      throw error;
+    }
+    const from = offsetIndex.lastPosition();
+    let maxTimestamp = timeIndex.lastTimestamp();
+    let offsetOfMaxTimestamp = timeIndex.lastOffset();
+    let endOffset = this.baseOffset;
+    const cursor = new BatchHeaderCursor(window, this.logFd, from, this.logSizeBytes, this.baseOffset, upperBoundOffset);
+    while (cursor.next()) {
+      if (offsetIndex.entryCount > 0 && cursor.position === from && cursor.lastOffset !== offsetIndex.lastOffset()) {
+        return (
+          `${this.offsetIndexPath}: last entry names offset ${offsetIndex.lastOffset()} but the batch at byte ` +
+          `${from} ends at offset ${cursor.lastOffset}`
+        );
+      }
+      if (cursor.maxTimestampMs > maxTimestamp) {
+        maxTimestamp = cursor.maxTimestampMs;
+        offsetOfMaxTimestamp = cursor.lastOffset;
+      }
+      endOffset = cursor.lastOffset + 1;
+    }
+    if (cursor.problem !== null) return `${this.logPath}: ${cursor.problem}`;
+    try {
+      timeIndex.check(endOffset - 1);
+    } catch (error) {
+      if (error instanceof CorruptFileError) return error.message;
+      throw error;
+    }
+    let firstBatchMaxTimestampMs = NO_TIMESTAMP;
+    if (this.logSizeBytes > 0) {
+      const first = new BatchHeaderCursor(window, this.logFd, 0, this.logSizeBytes, this.baseOffset, upperBoundOffset);
+      if (!first.next()) return `${this.logPath}: ${first.problem}`;
+      firstBatchMaxTimestampMs = first.maxTimestampMs;
+    }
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.maxTimestamp = maxTimestamp;
+    this.offsetOfMaxTimestamp = offsetOfMaxTimestamp;
+    this.firstBatchMaxTimestampMs = firstBatchMaxTimestampMs;
+    this.bytesSinceLastIndexEntry = this.logSizeBytes - from;
+    this.endOffset = endOffset;
+    return null;
+  }
+
+  /**
+   * Rebuilds both indexes from a header scan of the whole `.log` (no CRC checks) and rewrites the
+   * index files. Returns why the `.log` itself is inconsistent, or null on success.
+   */
+  private rebuildIndexes(upperBoundOffset: number | null, window: FileWindow, keepActive: boolean): string | null {
+    this.closeIndexFiles();
+    this.resetIndexState();
+    const cursor = new BatchHeaderCursor(window, this.logFd, 0, this.logSizeBytes, this.baseOffset, upperBoundOffset);
+    while (cursor.next()) this.trackBatch(cursor.position, cursor.sizeBytes, cursor.lastOffset, cursor.maxTimestampMs);
+    if (cursor.problem !== null) return `${this.logPath}: ${cursor.problem}`;
+    this.finalizeTimeIndex();
+    this.persistIndexes();
+    if (keepActive) this.activate();
+    return null;
+  }
+
+  /**
+   * Runs a scan that starts at an index entry. If the entry disagrees with the log (IndexMismatch),
+   * both indexes are rebuilt from the log, with a warning, and the scan runs again: a damaged index
+   * costs a rebuild, never a wrong answer.
+   */
+  private withIndexHealing<T>(window: FileWindow, scan: () => T): T {
+    try {
+      return scan();
+    } catch (error) {
+      if (!(error instanceof IndexMismatch)) throw error;
+      const wasActive = this.offsetIndexFd >= 0;
+      const logProblem = this.rebuildIndexes(null, window, wasActive);
+      if (logProblem !== null) throw new CorruptFileError(this.logPath, logProblem);
+      this.settings.logger.warn(`rebuilt the indexes of ${this.logPath} from the log: ${error.message}`);
+    }
+    try {
+      return scan();
+    } catch (error) {
+      if (error instanceof IndexMismatch) throw new CorruptFileError(this.logPath, error.message);
+      throw error;
+    }
+  }
+
+  /** An offset index entry keys the batch at its position by that batch's last offset. */
+  private expectIndexedBatch(slot: number, cursor: BatchHeaderCursor): void {
+    if (cursor.lastOffset !== this.offsetIndex.offsetAt(slot)) {
+      throw new IndexMismatch(
+        `${this.offsetIndexPath}: entry ${slot} names offset ${this.offsetIndex.offsetAt(slot)} but the batch at ` +
+          `byte ${cursor.position} ends at offset ${cursor.lastOffset}`,
+      );
+    }
+  }
+
+  /** A scan that began at an index entry and broke blames the index; one from byte 0 blames the log. */
+  private failIfCursorFailed(cursor: BatchHeaderCursor, startedAtIndexEntry: boolean): void {
+    if (cursor.problem === null) return;
+    if (startedAtIndexEntry) throw new IndexMismatch(`${this.offsetIndexPath} led to a bad position: ${cursor.problem}`);
+    throw new CorruptFileError(this.logPath, cursor.problem);
+  }
+
+  /** Writes each index file whose bytes differ from the in-memory index. Returns whether any did. */
+  private persistIndexes(): boolean {
+    assert.ok(this.offsetIndexFd < 0 && this.timeIndexFd < 0, 'index files are rewritten only while closed');
+    const offsetRewritten = writeFileIfDifferent(this.offsetIndexPath, this.offsetIndex.encode());
+    const timeRewritten = writeFileIfDifferent(this.timeIndexPath, this.timeIndex.encode());
+    if (offsetRewritten || timeRewritten) this.indexesDirty = true;
+    return offsetRewritten || timeRewritten;
+  }
+
+  private closeIndexFiles(): void {
+    if (this.offsetIndexFd >= 0) {
+      closeSync(this.offsetIndexFd);
+      this.offsetIndexFd = -1;
+    }
+    if (this.timeIndexFd >= 0) {
+      closeSync(this.timeIndexFd);
+      this.timeIndexFd = -1;
+    }
+  }
+
+  private throwIfCursorFailed(cursor: BatchHeaderCursor): void {
+    if (cursor.problem !== null) throw new CorruptFileError(this.logPath, cursor.problem);
+  }
+}
+
+/** An index entry that disagrees with the log; caught inside Segment, which rebuilds the index. */
+class IndexMismatch extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IndexMismatch';
+  }
+}
+
+/**
+ * Walks batch headers through a FileWindow without CRC checks, checking what makes the walk itself
+ * sound: each header fits, has magic 2, a sane length, offsets that ascend and fit the segment.
+ * On the first violation `next()` returns false and `problem` says why. Exported for LogReader,
+ * which walks the same files read-only from another thread.
+ */
+export class BatchHeaderCursor {
+  position = -1;
+  sizeBytes = 0;
+  baseOffset = 0;
+  lastOffset = 0;
+  maxTimestampMs = NO_TIMESTAMP;
+  problem: string | null = null;
+  private nextPosition: number;
+  private minBaseOffset: number;
+
+  constructor(
+    private readonly window: FileWindow,
+    private readonly fd: number,
+    fromPosition: number,
+    private readonly endPosition: number,
+    private readonly segmentBaseOffset: number,
+    private readonly upperBoundOffset: number | null,
+  ) {
+    this.nextPosition = fromPosition;
+    this.minBaseOffset = segmentBaseOffset;
+  }
+
+  next(): boolean {
+    const position = this.nextPosition;
+    if (position >= this.endPosition || this.problem !== null) return false;
+    const remaining = this.endPosition - position;
+    if (remaining < BATCH_HEADER_BYTES) {
+      this.problem = `${remaining} bytes at byte ${position} are too few for a batch header`;
+      return false;
+    }
+    const at = this.window.load(this.fd, position, BATCH_HEADER_BYTES, this.endPosition);
+    const buffer = this.window.buffer;
+    const sizeBytes = buffer.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+    if (sizeBytes < BATCH_HEADER_BYTES || sizeBytes > remaining) {
+      this.problem = `the batch at byte ${position} claims ${sizeBytes} bytes, ${remaining} remain`;
+      return false;
+    }
+    if (buffer.readInt8(at + MAGIC_OFFSET) !== MAGIC_V2) {
+      this.problem = `the batch at byte ${position} has magic ${buffer.readInt8(at + MAGIC_OFFSET)}, not 2`;
+      return false;
+    }
+    const reason = checkOffsetsAndTimestamp(buffer, at, this.minBaseOffset, this.segmentBaseOffset, this.upperBoundOffset);
+    if (reason !== null) {
+      this.problem = `the batch at byte ${position}: ${reason}`;
+      return false;
+    }
+    this.position = position;
+    this.sizeBytes = sizeBytes;
+    this.baseOffset = readBaseOffset(buffer, at);
+    this.lastOffset = this.baseOffset + readLastOffsetDelta(buffer, at);
+    this.maxTimestampMs = readMaxTimestamp(buffer, at);
+    this.minBaseOffset = this.lastOffset + 1;
+    this.nextPosition = position + sizeBytes;
+    return true;
+  }
+}
+
+/**
+ * The header checks the CRC cannot make: baseOffset is outside the CRC (the log rewrites it), so a
+ * damaged one is caught only by offsets failing to ascend or leaving the segment's range.
+ */
+function checkOffsetsAndTimestamp(
+  buffer: Buffer,
+  at: number,
+  minBaseOffset: number,
+  segmentBaseOffset: number,
+  upperBoundOffset: number | null,
+): string | null {
+  let baseOffset: number;
+  try {
+    baseOffset = readBaseOffset(buffer, at);
+    readMaxTimestamp(buffer, at);
+  } catch {
+    return 'base offset or max timestamp outside the safe integer range';
+  }
+  const lastOffsetDelta = readLastOffsetDelta(buffer, at);
+  if (lastOffsetDelta < 0) return `negative lastOffsetDelta ${lastOffsetDelta}`;
+  if (baseOffset < minBaseOffset) {
+    return `base offset ${baseOffset} is below ${minBaseOffset}: offsets must ascend`;
+  }
+  const lastOffset = baseOffset + lastOffsetDelta;
+  if (lastOffset - segmentBaseOffset > INT32_MAX) {
+    return `last offset ${lastOffset} is too far above the segment base ${segmentBaseOffset} for an int32 index`;
+  }
+  if (upperBoundOffset !== null && lastOffset >= upperBoundOffset) {
+    return `last offset ${lastOffset} reaches the next segment's base offset ${upperBoundOffset}`;
+  }
+  return null;
+}
+
+/**
+ * A reusable read window over a file, so that header scans and recovery read a file in chunks
+ * instead of one syscall per batch. The buffer grows to hold the largest span asked for.
+ */
+export class FileWindow {
+  private bytes: Buffer;
+  private fd = -1;
+  private start = 0;
+  private end = 0;
+
+  constructor(private readonly chunkBytes: number) {
+    this.bytes = Buffer.allocUnsafe(chunkBytes);
+  }
+
+  /** The current buffer; read it again after each `load`, which may replace it. */
+  get buffer(): Buffer {
+    return this.bytes;
+  }
+
+  /** Forgets the cached span (the file may have changed: truncation, a reused descriptor). */
+  invalidate(): void {
+    this.fd = -1;
+    this.start = 0;
+    this.end = 0;
+  }
+
+  /**
+   * Makes file bytes [position, position + length) available and returns where `position` sits
+   * in `buffer`. Requires position + length <= fileSizeBytes.
+   */
+  load(fd: number, position: number, length: number, fileSizeBytes: number): number {
+    if (fd === this.fd && position >= this.start && position + length <= this.end) return position - this.start;
+    assert.ok(position + length <= fileSizeBytes, 'window loads stay inside the file');
+    const span = Math.min(Math.max(length, this.chunkBytes), fileSizeBytes - position);
+    if (span > this.bytes.length) this.bytes = Buffer.allocUnsafe(span);
+    const read = readFully(fd, this.bytes, 0, span, position);
+    if (read < length) {
+      this.invalidate();
+      throw new CorruptFileError(`descriptor ${fd}`, `expected ${length} bytes at byte ${position}, found ${read}`);
+    }
+    this.fd = fd;
+    this.start = position;
+    this.end = position + read;
+    return 0;
+  }
+}
+
+/** Writes `buffer[0, length)` at `position`, looping over short writes. */
+export function writeFully(fd: number, buffer: Buffer, length: number, position: number): void {
+  let done = 0;
+  while (done < length) done += writeSync(fd, buffer, done, length - done, position + done);
+}
+
+/** Reads up to `length` bytes at `position`; returns fewer only at end of file. */
+export function readFully(fd: number, target: Buffer, targetOffset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const read = readSync(fd, target, targetOffset + done, length - done, position + done);
+    if (read === 0) break;
+    done += read;
+  }
+  return done;
+}
+
+/** fsyncs a directory, which makes file creations, renames and deletions in it durable. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function unlinkIfExists(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+function fsyncPath(path: string, openFd: number): void {
+  if (openFd >= 0) {
+    fsyncSync(openFd);
+    return;
+  }
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readIndexFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptFileError(path, 'missing');
+    throw error;
+  }
+}
+
+/**
+ * Opens (creating if needed) an index file for positional writes, cut to exactly `lengthBytes`.
+ * Not O_APPEND: Linux ignores the position of writes to files opened in append mode.
+ */
+function openIndexForAppend(path: string, lengthBytes: number): number {
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  try {
+    ftruncateSync(fd, lengthBytes);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+function writeFileIfDifferent(path: string, bytes: Buffer): boolean {
+  let existing: Buffer | null = null;
+  try {
+    existing = readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (existing !== null && existing.equals(bytes)) return false;
+  const fd = openSync(path, 'w');
+  try {
+    writeFully(fd, bytes, bytes.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
