@@ -1,0 +1,306 @@
+/**
+ * RecordBatch v2 codec throughput on one core: encode (the producer's builder) and decode (every
+ * record's offset, timestamp, key and value), uncompressed and with lz4 and gzip, in records/s.
+ * Targets: encode >= 5 M records/s, decode >= 10 M records/s (100-byte values).
+ *
+ * Peers measured in the same run on the same records: kafkajs 2.2.4's own RecordBatch encoder
+ * and decoder, and, when the `lz4` tool is on the PATH, its C implementation (`lz4 -b1`) on the
+ * same records section next to the lz4-napi frame functions the codec uses.
+ *
+ *   npx tsc -p . && node dist/bench/codec.bench.js [--time-ms 2000] [--json]
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
+import { Bench } from 'tinybench';
+import { BATCH_HEADER_BYTES } from '../src/protocol/batch-header.js';
+import {
+  RecordBatchBuilder,
+  decodeRecordBatch,
+  forEachRecord,
+  type CompressionType,
+  type RecordView,
+} from '../src/protocol/record-batch.js';
+
+export interface CodecBenchOptions {
+  /** Time budget per task in ms. Default 2000. */
+  timeMs?: number;
+  /** Default 1000. */
+  recordsPerBatch?: number;
+  /** Default 8. */
+  keyBytes?: number;
+  /** Default 100. */
+  valueBytes?: number;
+  /** Default ['none', 'lz4', 'gzip']. */
+  compressions?: ('none' | 'lz4' | 'gzip')[];
+  /** Measure kafkajs on the same records. Default true. */
+  includePeer?: boolean;
+}
+
+export interface CodecBenchTaskResult {
+  name: string;
+  recordsPerSecond: number;
+  /** Uncompressed record bytes (key + value) per second, in MB (10^6). */
+  payloadMBPerSecond: number;
+  /** Relative margin of error of the mean, in percent. */
+  rmePercent: number;
+  samples: number;
+}
+
+export interface CodecBenchReport {
+  environment: {
+    node: string;
+    v8: string;
+    cpu: string;
+    cores: number;
+    platform: string;
+    memoryGiB: number;
+    /** 1-minute load average when the run started: other work on the machine skews results. */
+    loadAverage: number;
+  };
+  config: Required<CodecBenchOptions>;
+  batchBytes: Record<string, number>;
+  results: CodecBenchTaskResult[];
+}
+
+const require = createRequire(import.meta.url);
+const T0 = 1_700_000_000_000;
+
+export async function runCodecBench(options: CodecBenchOptions = {}): Promise<CodecBenchReport> {
+  const config: Required<CodecBenchOptions> = {
+    timeMs: options.timeMs ?? 2000,
+    recordsPerBatch: options.recordsPerBatch ?? 1000,
+    keyBytes: options.keyBytes ?? 8,
+    valueBytes: options.valueBytes ?? 100,
+    compressions: options.compressions ?? ['none', 'lz4', 'gzip'],
+    includePeer: options.includePeer ?? true,
+  };
+  const { recordsPerBatch, keyBytes, valueBytes } = config;
+
+  // Record-like payloads: distinct keys, values with some structure (compressible, not trivially).
+  const keys = Array.from({ length: recordsPerBatch }, (_, i) => {
+    const key = Buffer.alloc(keyBytes);
+    key.write(`k${i.toString(16).padStart(keyBytes - 1, '0')}`.slice(0, keyBytes));
+    return key;
+  });
+  const values = Array.from({ length: recordsPerBatch }, (_, i) => {
+    const text = `{"id":${i},"user":"user-${i % 977}","event":"click","ts":${T0 + i},"pad":"`;
+    const value = Buffer.alloc(valueBytes, 0x78);
+    value.write(text.slice(0, valueBytes));
+    return value;
+  });
+
+  const builders = new Map<CompressionType, RecordBatchBuilder>();
+  const batches = new Map<CompressionType, Buffer>();
+  const encode = (builder: RecordBatchBuilder): Buffer => {
+    builder.reset();
+    for (let i = 0; i < recordsPerBatch; i++) builder.append(keys[i], values[i], null, T0 + i);
+    return builder.build();
+  };
+  for (const compression of config.compressions) {
+    const builder = new RecordBatchBuilder({ compression, initialCapacityBytes: 64 * 1024 });
+    builders.set(compression, builder);
+    batches.set(compression, Buffer.from(encode(builder)));
+  }
+
+  const loadAverage = os.loadavg()[0];
+  const bench = new Bench({ time: config.timeMs, warmupTime: Math.min(500, config.timeMs) });
+  let sink = 0;
+  for (const compression of config.compressions) {
+    const builder = builders.get(compression)!;
+    const batch = batches.get(compression)!;
+    bench.add(`encode ${compression}`, () => {
+      sink += encode(builder).length;
+    });
+    bench.add(`decode ${compression} (forEachRecord: offset, timestamp, key/value positions)`, () => {
+      forEachRecord(batch, (r: RecordView) => {
+        sink += r.offset + r.timestamp + r.keyStart + r.keyLength + r.valueStart + r.valueLength;
+      });
+    });
+    bench.add(`decode ${compression} (forEachRecord + key()/value() slices)`, () => {
+      forEachRecord(batch, (r: RecordView) => {
+        sink += r.offset + r.timestamp + r.key()!.length + r.value()!.length;
+      });
+    });
+    bench.add(`decode ${compression} (decodeRecordBatch: record objects with slices)`, () => {
+      sink += decodeRecordBatch(batch).records.length;
+    });
+  }
+
+  // The LZ4 codec alone on one batch's records section, to set beside the C tool.
+  const section = Buffer.from(encode(new RecordBatchBuilder()).subarray(BATCH_HEADER_BYTES));
+  const frame = compressFrameSync(section);
+  bench.add('lz4 frame compress of the records section (lz4-napi)', () => {
+    sink += compressFrameSync(section).length;
+  });
+  bench.add('lz4 frame decompress of the records section (lz4-napi)', () => {
+    sink += decompressFrameSync(frame).length;
+  });
+
+  if (config.includePeer) addKafkajsPeer(bench, keys, values, batches.get('none'), (n) => (sink += n));
+
+  await bench.run();
+  if (sink === 0) throw new Error('benchmark sink unused: the work may have been optimised away');
+
+  const results = bench.tasks.map((task): CodecBenchTaskResult => {
+    const result = task.result;
+    if (result.state !== 'completed') {
+      throw new Error(`task "${task.name}" ended ${result.state}${'error' in result ? `: ${result.error.message}` : ''}`);
+    }
+    const batchesPerSecond = 1000 / result.period;
+    return {
+      name: task.name,
+      recordsPerSecond: batchesPerSecond * recordsPerBatch,
+      payloadMBPerSecond: (batchesPerSecond * recordsPerBatch * (keyBytes + valueBytes)) / 1e6,
+      rmePercent: result.latency.rme,
+      samples: result.latency.samplesCount,
+    };
+  });
+  if (config.includePeer) results.push(...measureLz4Tool(section, recordsPerBatch, keyBytes + valueBytes));
+
+  return {
+    environment: {
+      node: process.version,
+      v8: process.versions.v8,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadAverage,
+    },
+    config,
+    batchBytes: Object.fromEntries([...batches].map(([compression, batch]) => [compression, batch.length])),
+    results,
+  };
+}
+
+/** kafkajs's RecordBatch v2 encoder and decoder (async, as kafkajs calls them) on the same records. */
+function addKafkajsPeer(
+  bench: Bench,
+  keys: Buffer[],
+  values: Buffer[],
+  ourBatch: Buffer | undefined,
+  consume: (n: number) => void,
+): void {
+  const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: number): unknown };
+  const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) => unknown;
+  const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => unknown;
+  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+    RecordBatch: (b: object) => Promise<{ buffer: Buffer }>;
+  };
+  const decode = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
+    d: unknown,
+  ) => Promise<{ records: { offset: string; timestamp: string; key: Buffer; value: Buffer }[] }>;
+  const encodeKafkajs = async (): Promise<Buffer> => {
+    const records = keys.map((key, i) => Record({ offsetDelta: i, timestampDelta: i, key, value: values[i], headers: {} }));
+    const batch = await RecordBatch({
+      firstOffset: Long.fromValue(0),
+      firstTimestamp: T0,
+      maxTimestamp: T0 + keys.length - 1,
+      lastOffsetDelta: keys.length - 1,
+      records,
+    });
+    return batch.buffer;
+  };
+  bench.add('peer: kafkajs encode none', async () => {
+    consume((await encodeKafkajs()).length);
+  });
+  if (ourBatch !== undefined) {
+    bench.add('peer: kafkajs decode none', async () => {
+      consume((await decode(new Decoder(ourBatch))).records.length);
+    });
+  }
+}
+
+/**
+ * The reference C implementation's in-memory benchmark (`lz4 -b1`: level 1, what lz4-napi's
+ * frame encoder also does) on the same records section, in the same units. Empty when the tool
+ * is not installed.
+ */
+function measureLz4Tool(section: Buffer, recordsPerSection: number, payloadBytesPerRecord: number): CodecBenchTaskResult[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-codec-bench-'));
+  try {
+    const file = path.join(dir, 'records-section.bin');
+    fs.writeFileSync(file, section);
+    const run = spawnSync('lz4', ['-b1', '-i1', file], { encoding: 'utf8' });
+    if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return [];
+    if (run.error !== undefined || run.status !== 0) {
+      throw new Error(`lz4 -b failed (status ${run.status}): ${run.error?.message ?? run.stderr}`);
+    }
+    // It redraws its progress line with carriage returns; the last one holds the result.
+    const pattern = /([\d.]+) MB\/s ,\s*([\d.]+) MB\/s/;
+    const last = `${run.stdout}${run.stderr}`.split(/[\r\n]/).filter((line) => pattern.test(line)).pop();
+    const match = last === undefined ? null : pattern.exec(last);
+    if (match === null) throw new Error(`unexpected output from lz4 -b: ${JSON.stringify(run.stderr)}`);
+    // lz4 reports MB as 10^6 bytes of its input (the records section).
+    return [
+      ['peer: C lz4 tool compress of the records section (lz4 -b1)', Number(match[1])],
+      ['peer: C lz4 tool decompress of the records section (lz4 -b1)', Number(match[2])],
+    ].map(([name, sectionMBPerSecond]) => {
+      const recordsPerSecond = ((sectionMBPerSecond as number) * 1e6 * recordsPerSection) / section.length;
+      return {
+        name: name as string,
+        recordsPerSecond,
+        payloadMBPerSecond: (recordsPerSecond * payloadBytesPerRecord) / 1e6,
+        rmePercent: Number.NaN,
+        samples: 1,
+      };
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function formatReport(report: CodecBenchReport): string {
+  const { environment: env, config } = report;
+  const lines = [
+    `RecordBatch v2 codec benchmark (one core)`,
+    `environment: node ${env.node} (V8 ${env.v8}), ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB, ${env.platform}, ` +
+      `load average ${env.loadAverage.toFixed(2)} at start`,
+    `config: ${config.recordsPerBatch} records/batch, ${config.keyBytes}-byte keys, ${config.valueBytes}-byte values, ` +
+      `${config.timeMs} ms per task; batch bytes: ${Object.entries(report.batchBytes).map(([c, b]) => `${c} ${b}`).join(', ')}`,
+    `targets: encode >= 5 M records/s, decode >= 10 M records/s`,
+    '',
+    `${'task'.padEnd(76)} ${'records/s'.padStart(14)} ${'MB/s'.padStart(8)} ${'±%'.padStart(6)}`,
+  ];
+  for (const r of report.results) {
+    lines.push(
+      `${r.name.padEnd(76)} ${Math.round(r.recordsPerSecond).toLocaleString('en-US').padStart(14)} ` +
+        `${r.payloadMBPerSecond.toFixed(0).padStart(8)} ${(Number.isNaN(r.rmePercent) ? '' : r.rmePercent.toFixed(1)).padStart(6)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function parseArgs(argv: string[]): { options: CodecBenchOptions; json: boolean } {
+  const options: CodecBenchOptions = {};
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--json') json = true;
+    else if (arg === '--time-ms') options.timeMs = Number(argv[++i]);
+    else if (arg === '--records-per-batch') options.recordsPerBatch = Number(argv[++i]);
+    else if (arg === '--value-bytes') options.valueBytes = Number(argv[++i]);
+    else if (arg === '--no-peer') options.includePeer = false;
+    else if (arg === '--help') {
+      console.log('usage: node dist/bench/codec.bench.js [--time-ms N] [--records-per-batch N] [--value-bytes N] [--no-peer] [--json]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}; see --help`);
+  }
+  for (const [name, value] of Object.entries(options)) {
+    if (typeof value === 'number' && (!Number.isSafeInteger(value) || value <= 0)) {
+      throw new Error(`${name} must be a positive integer (got ${value})`);
+    }
+  }
+  return { options, json };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { options, json } = parseArgs(process.argv.slice(2));
+  const report = await runCodecBench(options);
+  console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));
+}
