@@ -39,6 +39,8 @@ export interface AppendBenchReport {
     appendRecordsPerSec: number;
     appendRmePercent: number;
     appendSamples: number;
+    /** append with { crcVerified: true }: what a shard pays when the CRC was checked upstream. */
+    appendCrcVerifiedMBps: number;
     readMBps: number;
     readRmePercent: number;
     readSamples: number;
@@ -52,6 +54,7 @@ export interface AppendBenchReport {
         appendMBps: number;
         readMBps: number;
         appendPercentOfNative: number;
+        appendCrcVerifiedPercentOfNative: number;
         readPercentOfNative: number;
         readIntoPercentOfNative: number;
         fsType: string;
@@ -81,14 +84,15 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
   const readBuffer = Buffer.allocUnsafe(batch.length);
   try {
     const bench = new Bench({ time: timeMs, warmupTime: Math.min(500, timeMs) });
+    // Retention runs between samples, as Kafka runs it on its own thread, keeping the disk bounded.
+    const boundDisk = { afterEach: () => void log.applyRetention() };
     bench.add('append', () => {
       log.append(batch);
-    }, {
-      // Retention runs between samples, as Kafka runs it on its own thread, keeping the disk bounded.
-      afterEach: () => {
-        log.applyRetention();
-      },
-    });
+    }, boundDisk);
+    // The shard's path: the CRC was checked at the trust boundary (connection thread or producer).
+    bench.add('append, CRC verified upstream', () => {
+      log.append(batch, { crcVerified: true });
+    }, boundDisk);
     const restartReads = {
       beforeAll: () => {
         readOffset = log.logStartOffset;
@@ -109,7 +113,7 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
     await bench.run();
     if (readBytes === 0) throw new Error('the read task read nothing');
 
-    const [append, read, readInto] = bench.tasks.map((task) => {
+    const [append, appendVerified, read, readInto] = bench.tasks.map((task) => {
       const result = task.result;
       if (result.state !== 'completed') {
         throw new Error(`task "${task.name}" ended ${result.state}${'error' in result ? `: ${result.error.message}` : ''}`);
@@ -122,6 +126,7 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
       appendRecordsPerSec: appendPerSecond * recordsPerBatch,
       appendRmePercent: append.latency.rme,
       appendSamples: append.latency.samplesCount,
+      appendCrcVerifiedMBps: ((1000 / appendVerified.period) * batch.length) / 1e6,
       readMBps: ((1000 / read.period) * batch.length) / 1e6,
       readRmePercent: read.latency.rme,
       readSamples: read.latency.samplesCount,
@@ -149,6 +154,7 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
           appendMBps: native.results.appendMBps,
           readMBps: native.results.readMBps,
           appendPercentOfNative: (100 * results.appendMBps) / native.results.appendMBps,
+          appendCrcVerifiedPercentOfNative: (100 * results.appendCrcVerifiedMBps) / native.results.appendMBps,
           readPercentOfNative: (100 * results.readMBps) / native.results.readMBps,
           readIntoPercentOfNative: (100 * results.readIntoMBps) / native.results.readMBps,
           fsType: native.env.tmpDirFsType,
@@ -210,6 +216,7 @@ function formatReport(report: AppendBenchReport): string {
     '',
     `append: ${results.appendMBps.toFixed(0)} MB/s (${Math.round(results.appendRecordsPerSec).toLocaleString('en-US')} records/s), ` +
       `±${results.appendRmePercent.toFixed(1)}%, ${results.appendSamples} samples`,
+    `append, CRC verified upstream: ${results.appendCrcVerifiedMBps.toFixed(0)} MB/s`,
     `read:   ${results.readMBps.toFixed(0)} MB/s, ±${results.readRmePercent.toFixed(1)}%, ${results.readSamples} samples`,
     `read into a reused buffer: ${results.readIntoMBps.toFixed(0)} MB/s, ±${results.readIntoRmePercent.toFixed(1)}%`,
   ];
@@ -218,7 +225,8 @@ function formatReport(report: AppendBenchReport): string {
   } else {
     lines.push(
       `peer native-bench (C, ${peer.fsType}): append ${peer.appendMBps.toFixed(0)} MB/s, read ${peer.readMBps.toFixed(0)} MB/s`,
-      `PartitionLog / native: append ${peer.appendPercentOfNative.toFixed(0)}%, read ${peer.readPercentOfNative.toFixed(0)}%, ` +
+      `PartitionLog / native: append ${peer.appendPercentOfNative.toFixed(0)}%, ` +
+        `append with CRC verified upstream ${peer.appendCrcVerifiedPercentOfNative.toFixed(0)}%, read ${peer.readPercentOfNative.toFixed(0)}%, ` +
         `read into a reused buffer ${peer.readIntoPercentOfNative.toFixed(0)}%`,
     );
   }

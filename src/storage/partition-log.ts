@@ -81,6 +81,11 @@ export interface PartitionLogOptions {
   nowMs?: () => number;
 }
 
+export interface AppendOptions {
+  /** Every batch's CRC32C was checked by the caller; skip that pass on the owner thread. */
+  readonly crcVerified?: boolean;
+}
+
 export interface AppendResult {
   /** The offset assigned to the first record. */
   readonly baseOffset: number;
@@ -295,8 +300,12 @@ export class PartitionLog {
    * written, so a bad batch rejects the whole append. Offsets are assigned by rewriting each
    * baseOffset in `batches` itself, which the log takes over: the caller must not reuse it for
    * other data while expecting its old contents.
+   *
+   * `options.crcVerified` says the caller already checked every batch's CRC32C (see
+   * validateBatchAt): the owner thread then skips that pass, which costs about as much as the
+   * write itself. Everything else is still validated.
    */
-  append(batches: Buffer): AppendResult {
+  append(batches: Buffer, options: AppendOptions = {}): AppendResult {
     this.ensureOpen();
     if (!Buffer.isBuffer(batches)) {
       throw new InvalidRequestError('append takes a Buffer holding whole record batches');
@@ -310,7 +319,7 @@ export class PartitionLog {
     let batchCount = 0;
     let maxTimestampMs = NO_TIMESTAMP;
     for (let position = 0; position < byteLength; ) {
-      const sizeBytes = validateBatchAt(batches, position, byteLength);
+      const sizeBytes = validateBatchAt(batches, position, byteLength, 0, options.crcVerified !== true);
       if (sizeBytes > this.config.maxMessageBytes) {
         throw new RecordTooLargeError(sizeBytes, this.config.maxMessageBytes, 'maxMessageBytes');
       }

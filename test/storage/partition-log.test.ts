@@ -116,6 +116,22 @@ describe('append', () => {
     expect(statSync(join(dir, '00000000000000000000.log')).size).toBe(0);
   });
 
+  it('with crcVerified skips only the CRC pass: structure and counts are still checked', () => {
+    const log = open();
+    const badCrc = buildBatch({ records: 2 });
+    badCrc.writeUInt32BE(badCrc.readUInt32BE(17) ^ 0xffff, 17);
+    expect(() => log.append(Buffer.from(badCrc))).toThrow(/CRC mismatch/);
+    // The caller vouches for the CRC (it computed or checked it), so the owner does not recompute it.
+    expect(log.append(Buffer.from(badCrc), { crcVerified: true }).baseOffset).toBe(0);
+
+    const torn = buildBatch({ records: 2 });
+    expect(() => log.append(torn.subarray(0, torn.length - 1), { crcVerified: true })).toThrow(CorruptRecordError);
+    const wrongDelta = buildBatch({ records: 3 });
+    wrongDelta.writeInt32BE(5, 23);
+    expect(() => log.append(wrongDelta, { crcVerified: true })).toThrow(/lastOffsetDelta 5 does not match/);
+    expect(log.logEndOffset).toBe(2);
+  });
+
   it('rejects arguments that are not whole batches with InvalidRequestError', () => {
     const log = open();
     expect(() => log.append(Buffer.alloc(0))).toThrow(InvalidRequestError);
