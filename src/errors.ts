@@ -419,13 +419,20 @@ export class NoOffsetForPartitionError extends SluiceError {
 /**
  * A shard worker thread died (or failed) while the call was in flight. The shard is restarted and
  * its partitions recovered; whether the request took effect is unknown, as after a Kafka request
- * timeout, so retry (an idempotent producer's retry cannot duplicate).
+ * timeout, so retry (an idempotent producer's retry cannot duplicate). Not retriable once the
+ * shard kept dying and was given up on.
  */
 export class ShardFailedError extends SluiceError {
   readonly shard: number;
 
-  constructor(shard: number, reason: string) {
-    super('SHARD_FAILED', `shard ${shard} failed before answering (${reason}); it is being restarted, retry the call`, true);
+  constructor(shard: number, reason: string, retriable = true) {
+    super(
+      'SHARD_FAILED',
+      retriable
+        ? `shard ${shard} failed before answering (${reason}); it is being restarted, retry the call`
+        : `shard ${shard} is down: ${reason}`,
+      retriable,
+    );
     this.shard = shard;
   }
 }
@@ -437,6 +444,161 @@ export class InvalidReplicationFactorError extends SluiceError {
       'INVALID_REPLICATION_FACTOR',
       `topic "${topic}" asks for replication factor ${replicationFactor}, but this broker is a single node; ` +
         `use 1 (or -1 for the default) here, and a Kafka cluster for replicas`,
+    );
+  }
+}
+
+/** An offset given to seek, assign or commit that cannot be one: negative, fractional, not a number. */
+export class InvalidOffsetError extends SluiceError {
+  constructor(offset: unknown, what: string) {
+    super(
+      'INVALID_OFFSET',
+      `${what} must be a non-negative integer offset (got ${JSON.stringify(offset) ?? String(offset)}); to start ` +
+        `from either end of the log use autoOffsetReset 'earliest' or 'latest'`,
+    );
+  }
+}
+
+/**
+ * SASL authentication failed: unknown user, wrong password or a malformed exchange. The message
+ * never says which, so a client cannot probe for user names.
+ */
+export class SaslAuthenticationError extends KafkaApiError {
+  constructor(mechanism: string, detail = 'invalid username or password') {
+    super(
+      'SASL_AUTHENTICATION_FAILED',
+      58,
+      `Authentication failed during ${mechanism}: ${detail}; check the client's sasl username, password and mechanism`,
+    );
+  }
+}
+
+/** A newer instance with the same transactional.id (or a coordinator timeout) bumped the producer's epoch. */
+export class ProducerFencedError extends KafkaApiError {
+  constructor(producerId: number, producerEpoch: number, currentEpoch: number, where: string) {
+    super(
+      'PRODUCER_FENCED',
+      90,
+      `producer ${producerId} with epoch ${producerEpoch} was fenced at ${where}, which is at epoch ${currentEpoch}: ` +
+        `a newer producer with the same transactional.id took over or the transaction timed out; close this ` +
+        `producer and create a new one`,
+    );
+  }
+}
+
+/** A transactional request that the transaction's current state does not allow (commit after abort...). */
+export class InvalidTxnStateError extends KafkaApiError {
+  constructor(detail: string) {
+    super('INVALID_TXN_STATE', 48, `invalid transaction state: ${detail}`);
+  }
+}
+
+/** The producer id is not the one the coordinator holds for the transactional id. */
+export class InvalidProducerIdMappingError extends KafkaApiError {
+  constructor(transactionalId: string, producerId: number, currentProducerId: number | null) {
+    super(
+      'INVALID_PRODUCER_ID_MAPPING',
+      49,
+      currentProducerId === null
+        ? `transactional id "${transactionalId}" is unknown to the coordinator (never initialized, or expired); ` +
+            `call initTransactions (InitProducerId) first`
+        : `producer id ${producerId} does not belong to transactional id "${transactionalId}" (it has producer id ` +
+            `${currentProducerId}); call initTransactions (InitProducerId) again`,
+    );
+  }
+}
+
+export class InvalidTransactionTimeoutError extends KafkaApiError {
+  constructor(transactionTimeoutMs: number, maxTransactionTimeoutMs: number) {
+    super(
+      'INVALID_TRANSACTION_TIMEOUT',
+      50,
+      `transaction timeout ${transactionTimeoutMs} ms is outside (0, ${maxTransactionTimeoutMs}] ms, the broker's ` +
+        `transaction.max.timeout.ms; lower the producer's transactionTimeout or raise transactionMaxTimeoutMs`,
+    );
+  }
+}
+
+/** The transactional id is between states (a commit or abort completing): retry shortly. */
+export class ConcurrentTransactionsError extends KafkaApiError {
+  constructor(transactionalId: string, detail: string) {
+    super(
+      'CONCURRENT_TRANSACTIONS',
+      51,
+      `transactional id "${transactionalId}": ${detail}; retry once it completes`,
+      true,
+    );
+  }
+}
+
+/** The transaction coordinator could not persist or read its state (storage failed or it is closing); retry. */
+export class TransactionCoordinatorNotAvailableError extends KafkaApiError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('COORDINATOR_NOT_AVAILABLE', 15, `the transaction coordinator is not available: ${reason}; retry shortly`, true);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** Persisted transaction state (a transaction log record, a producer id block) that Sluice cannot have written. */
+export class CorruptTransactionStateError extends SluiceError {
+  readonly reason: string;
+
+  constructor(where: string, reason: string) {
+    super('CORRUPT_TRANSACTION_STATE', `corrupt transaction state in ${where}: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/** Every producer id up to 2^53 - 1 was handed out: no new producer can be initialized. */
+export class ProducerIdsExhaustedError extends KafkaApiError {
+  constructor(lastProducerId: number) {
+    super(
+      'UNKNOWN_SERVER_ERROR',
+      -1,
+      `producer ids are exhausted: ${lastProducerId} was the largest one Sluice can hand out; start a new data directory`,
+    );
+  }
+}
+
+/**
+ * An idempotent producer's batch does not follow its previous one in this partition: a gap (a
+ * batch was lost in between), a batch from a new epoch not starting at sequence 0, or a retry of a
+ * batch older than the five the log remembers per producer.
+ */
+export class OutOfOrderSequenceError extends KafkaApiError {
+  readonly producerId: number;
+
+  constructor(producerId: number, detail: string) {
+    super(
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      45,
+      `out of order sequence number from producer ${producerId}: ${detail}; the producer lost a batch or ` +
+        `retried one the log no longer remembers, so it must reset its sequence numbers (bump its epoch) or restart`,
+    );
+    this.producerId = producerId;
+  }
+}
+
+/** A batch or transaction marker carries an older epoch than the log has seen from the producer. */
+export class InvalidProducerEpochError extends KafkaApiError {
+  constructor(producerId: number, producerEpoch: number, currentEpoch: number) {
+    super(
+      'INVALID_PRODUCER_EPOCH',
+      47,
+      `producer ${producerId} wrote with epoch ${producerEpoch}, but the log has seen epoch ${currentEpoch}: a newer ` +
+        `instance of this producer took over; abort the transaction or close this producer`,
+    );
+  }
+}
+
+/** A transaction marker from a coordinator older than the last one that wrote to this producer's transactions. */
+export class TransactionCoordinatorFencedError extends KafkaApiError {
+  constructor(producerId: number, coordinatorEpoch: number, currentCoordinatorEpoch: number) {
+    super(
+      'TRANSACTION_COORDINATOR_FENCED',
+      52,
+      `transaction marker for producer ${producerId} comes from coordinator epoch ${coordinatorEpoch}, older than ` +
+        `${currentCoordinatorEpoch}: a newer transaction coordinator took over`,
     );
   }
 }

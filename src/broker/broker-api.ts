@@ -20,6 +20,10 @@ export interface ProduceResult {
   readonly logStartOffset: number;
 }
 
+export interface ProduceOptions {
+  readonly crcVerified?: boolean;
+}
+
 export interface FetchPartitionResult {
   readonly topic: string;
   readonly partition: number;
@@ -42,7 +46,10 @@ export interface TopicPartitionOffsets {
 }
 
 export interface BrokerApi {
-  /** Topic metadata; with autoCreate, a missing topic is created with the broker's defaults. */
+  /**
+   * Topic metadata; with autoCreate, a missing topic is created with the broker's defaults when
+   * the broker allows auto-creation (auto.create.topics.enable), else TopicNotFoundError.
+   */
   topicMetadata(topic: string, options?: { autoCreate?: boolean }): TopicMetadata;
   listTopics(): TopicMetadata[];
   createTopic(name: string, options: CreateTopicOptions): Promise<TopicMetadata>;
@@ -53,8 +60,11 @@ export interface BrokerApi {
    * Appends whole v2 batches to one partition through its owning shard. Resolves once appended
    * (acks 1) or appended and flushed per the topic's flush policy (acks -1); with acks 0 the
    * promise still settles so callers can release buffer memory, but nobody need wait on it.
+   * `options.crcVerified`: the caller computed or checked every batch's CRC32C (the embedded
+   * producer, the server's connection thread), so the shard skips that pass; structure is
+   * still validated.
    */
-  produce(topic: string, partition: number, batches: Buffer, acks: Acks): Promise<ProduceResult>;
+  produce(topic: string, partition: number, batches: Buffer, acks: Acks, options?: ProduceOptions): Promise<ProduceResult>;
 
   /** Reads whole batches from `offset` without involving the owning shard (readers never block writers). */
   fetch(

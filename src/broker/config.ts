@@ -1,0 +1,143 @@
+/**
+ * The embedded broker's configuration: Kafka's broker settings that apply to one process, in
+ * camelCase with units in the names, plus the shard layer's limits. resolveBrokerConfig fills in
+ * the defaults and rejects anything invalid with an InvalidConfigError that names the setting.
+ */
+import { availableParallelism } from 'node:os';
+import { InvalidConfigError } from '../errors.js';
+import { MAX_RING_CAPACITY_BYTES, MIN_RING_CAPACITY_BYTES } from '../shard/ring.js';
+import { MAX_PARTITION_STATE_SLOTS } from '../shard/partition-state.js';
+
+export interface BrokerLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface BrokerConfig {
+  /** Directory holding the partition logs and the broker's metadata; locked while open. */
+  dataDir: string;
+  /** Shard worker threads; each is the single writer of the partitions it owns. */
+  shards: number;
+  /** Kafka's auto.create.topics.enable: produce or metadata for an unknown topic creates it. */
+  autoCreateTopicsEnable: boolean;
+  /** Kafka's num.partitions: the partition count of auto-created topics. */
+  numPartitions: number;
+  /** Kafka's log.retention.check.interval.ms: how often each shard applies retention. */
+  logRetentionCheckIntervalMs: number;
+  /** Upper bound on partitions open at once (the size of the shared partition state table). */
+  maxPartitions: number;
+  /** Upper bound on one topic's partition count. */
+  maxPartitionsPerTopic: number;
+  /** Data area of each shard's request ring (a power of two); one produce request must fit in it. */
+  shardRingBytes: number;
+  /** Data area of each shard's completion ring (a power of two). */
+  shardCompletionRingBytes: number;
+  /** Kafka's group.initial.rebalance.delay.ms. */
+  groupInitialRebalanceDelayMs: number;
+  /** Kafka's group.min.session.timeout.ms. */
+  groupMinSessionTimeoutMs: number;
+  /** Kafka's group.max.session.timeout.ms. */
+  groupMaxSessionTimeoutMs: number;
+  /** Kafka's group.max.size. */
+  groupMaxSize: number;
+  logger: BrokerLogger;
+}
+
+export type BrokerOptions = Partial<BrokerConfig> & { dataDir: string };
+
+export const DEFAULT_SHARD_RING_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_SHARD_COMPLETION_RING_BYTES = 1024 * 1024;
+
+const DEFAULT_LOGGER: BrokerLogger = {
+  info: () => {},
+  warn: (message) => process.emitWarning(message, { type: 'SluiceBrokerWarning' }),
+};
+
+export function defaultShardCount(): number {
+  return Math.max(1, Math.min(availableParallelism(), 4));
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'dataDir',
+  'shards',
+  'autoCreateTopicsEnable',
+  'numPartitions',
+  'logRetentionCheckIntervalMs',
+  'maxPartitions',
+  'maxPartitionsPerTopic',
+  'shardRingBytes',
+  'shardCompletionRingBytes',
+  'groupInitialRebalanceDelayMs',
+  'groupMinSessionTimeoutMs',
+  'groupMaxSessionTimeoutMs',
+  'groupMaxSize',
+  'logger',
+]);
+
+export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidConfigError('the broker needs an options object with at least { dataDir }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new InvalidConfigError(`unknown broker option "${key}"; known options are ${[...KNOWN_KEYS].join(', ')}`);
+    }
+  }
+  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw new InvalidConfigError('dataDir must be a non-empty path string: the directory that holds the logs');
+  }
+  const logger = options.logger ?? DEFAULT_LOGGER;
+  if (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function') {
+    throw new InvalidConfigError('logger must be an object with info(message) and warn(message)');
+  }
+  if (options.autoCreateTopicsEnable !== undefined && typeof options.autoCreateTopicsEnable !== 'boolean') {
+    throw new InvalidConfigError(`autoCreateTopicsEnable must be a boolean, got ${String(options.autoCreateTopicsEnable)}`);
+  }
+  const config: BrokerConfig = {
+    dataDir: options.dataDir,
+    shards: integer(options, 'shards', defaultShardCount(), 1, 256),
+    autoCreateTopicsEnable: options.autoCreateTopicsEnable ?? true,
+    numPartitions: integer(options, 'numPartitions', 1, 1, 1_000_000),
+    logRetentionCheckIntervalMs: integer(options, 'logRetentionCheckIntervalMs', 5 * 60 * 1000, 1, 0x7fff_ffff),
+    maxPartitions: integer(options, 'maxPartitions', 4096, 1, MAX_PARTITION_STATE_SLOTS),
+    maxPartitionsPerTopic: integer(options, 'maxPartitionsPerTopic', 1000, 1, 1_000_000),
+    shardRingBytes: ringBytes(options, 'shardRingBytes', DEFAULT_SHARD_RING_BYTES),
+    shardCompletionRingBytes: ringBytes(options, 'shardCompletionRingBytes', DEFAULT_SHARD_COMPLETION_RING_BYTES),
+    groupInitialRebalanceDelayMs: integer(options, 'groupInitialRebalanceDelayMs', 3_000, 0, 0x7fff_ffff),
+    groupMinSessionTimeoutMs: integer(options, 'groupMinSessionTimeoutMs', 6_000, 1, 0x7fff_ffff),
+    groupMaxSessionTimeoutMs: integer(options, 'groupMaxSessionTimeoutMs', 1_800_000, 1, 0x7fff_ffff),
+    groupMaxSize: integer(options, 'groupMaxSize', 1_000, 1, 0x7fff_ffff),
+    logger,
+  };
+  if (config.numPartitions > config.maxPartitionsPerTopic) {
+    throw new InvalidConfigError(`numPartitions (${config.numPartitions}) exceeds maxPartitionsPerTopic (${config.maxPartitionsPerTopic})`);
+  }
+  if (config.shardCompletionRingBytes < 4096) {
+    throw new InvalidConfigError(`shardCompletionRingBytes must be at least 4096 so an error report fits, got ${config.shardCompletionRingBytes}`);
+  }
+  return Object.freeze(config);
+}
+
+function integer(options: BrokerOptions, name: keyof BrokerConfig, fallback: number, min: number, max: number): number {
+  const value = options[name] ?? fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidConfigError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function ringBytes(options: BrokerOptions, name: keyof BrokerConfig, fallback: number): number {
+  const value = options[name] ?? fallback;
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < MIN_RING_CAPACITY_BYTES ||
+    value > MAX_RING_CAPACITY_BYTES ||
+    (value & (value - 1)) !== 0
+  ) {
+    throw new InvalidConfigError(
+      `${name} must be a power of two from ${MIN_RING_CAPACITY_BYTES} to ${MAX_RING_CAPACITY_BYTES} bytes, got ${String(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,375 @@
+/**
+ * The embedded admin client, shaped after kafkajs's admin so that moving to a Kafka cluster is a
+ * small change. It talks to a BrokerApi directly.
+ *
+ * Differences from kafkajs, on purpose:
+ *   - offsets are numbers, not strings (`{ partition: 0, offset: 42, high: 42, low: 0 }`), as
+ *     everywhere in Sluice;
+ *   - connect/disconnect do nothing (the broker is in the process) but exist so code written for
+ *     kafkajs runs unchanged;
+ *   - a single broker: replicationFactor must be 1 or -1 (the default), and metadata shows broker
+ *     0 as leader and only replica of every partition;
+ *   - errors are Sluice's typed errors (TopicNotFoundError, InvalidPartitionsError, ...), not
+ *     KafkaJSProtocolError; each names the problem and the fix.
+ */
+import type { BrokerApi } from '../broker/broker-api.js';
+import type { GroupState } from '../broker/group-coordinator.js';
+import {
+  InvalidPartitionsError,
+  InvalidReplicationFactorError,
+  InvalidRequestError,
+  KafkaApiError,
+  TopicExistsError,
+} from '../errors.js';
+import { describeTopicConfigs, validateTopicConfigs } from '../storage/topic-config.js';
+import { validateTopicName } from '../storage/topic-store.js';
+
+/** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
+export const ConfigResourceTypes = Object.freeze({ UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 });
+
+export interface ConfigEntry {
+  name: string;
+  value: string;
+}
+
+export interface TopicToCreate {
+  topic: string;
+  numPartitions?: number;
+  /** 1 or -1 (the default): a single broker holds one replica. */
+  replicationFactor?: number;
+  configEntries?: ConfigEntry[];
+}
+
+export interface PartitionMetadata {
+  partitionErrorCode: number;
+  partitionId: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+}
+
+export interface TopicOffsets {
+  partition: number;
+  /** The high watermark, as kafkajs reports `offset`. */
+  offset: number;
+  high: number;
+  low: number;
+}
+
+export interface GroupDescriptionResult {
+  groupId: string;
+  members: { memberId: string; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer }[];
+  protocol: string;
+  protocolType: string;
+  state: GroupState;
+  errorCode: number;
+}
+
+export interface ConfigEntryDescription {
+  configName: string;
+  configValue: string;
+  isDefault: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  readOnly: boolean;
+}
+
+/** Kafka's DescribeConfigs ConfigSource ids. */
+const CONFIG_SOURCE_IDS: Readonly<Record<string, number>> = { TOPIC_CONFIG: 1, DEFAULT_CONFIG: 5 };
+const BROKER_ID = 0;
+
+export class Admin {
+  private readonly broker: BrokerApi;
+
+  constructor(broker: BrokerApi) {
+    if (broker === null || typeof broker !== 'object') throw new InvalidRequestError('Admin needs the broker it administers');
+    this.broker = broker;
+  }
+
+  async connect(): Promise<void> {}
+
+  async disconnect(): Promise<void> {}
+
+  /**
+   * Creates the topics. Resolves true when every topic was created, false when some already
+   * existed (the others are still created), as kafkajs does; any other problem rejects.
+   */
+  async createTopics(options: { topics: TopicToCreate[]; validateOnly?: boolean; waitForLeaders?: boolean; timeout?: number }): Promise<boolean> {
+    requireObject(options, 'createTopics options');
+    requireArray(options.topics, 'createTopics topics');
+    const seen = new Set<string>();
+    const requests = options.topics.map((entry, i) => {
+      requireObject(entry, `createTopics topics[${i}]`);
+      validateTopicName(entry.topic);
+      if (seen.has(entry.topic)) throw new InvalidRequestError(`createTopics names topic "${entry.topic}" twice`);
+      seen.add(entry.topic);
+      if (entry.replicationFactor !== undefined && entry.replicationFactor !== -1 && entry.replicationFactor !== 1) {
+        throw new InvalidReplicationFactorError(entry.topic, entry.replicationFactor);
+      }
+      const numPartitions = entry.numPartitions ?? -1;
+      if (!Number.isInteger(numPartitions) || (numPartitions < 1 && numPartitions !== -1)) {
+        throw new InvalidPartitionsError(`topic "${entry.topic}": numPartitions must be an integer >= 1 (or -1 for the default), got ${String(entry.numPartitions)}`);
+      }
+      const configs: Record<string, string> = {};
+      if (entry.configEntries !== undefined) {
+        requireArray(entry.configEntries, `topic "${entry.topic}" configEntries`);
+        for (const config of entry.configEntries) {
+          requireObject(config, `topic "${entry.topic}" config entry`);
+          if (typeof config.name !== 'string' || typeof config.value !== 'string') {
+            throw new InvalidRequestError(`topic "${entry.topic}": each config entry needs string name and value, got ${JSON.stringify(config)}`);
+          }
+          configs[config.name] = config.value;
+        }
+      }
+      validateTopicConfigs(configs);
+      return { topic: entry.topic, partitions: numPartitions === -1 ? undefined : numPartitions, configs };
+    });
+    const existing = new Set(this.broker.listTopics().map((topic) => topic.name));
+    if (options.validateOnly === true) return requests.every((request) => !existing.has(request.topic));
+    let allCreated = true;
+    for (const request of requests) {
+      try {
+        await this.broker.createTopic(request.topic, { partitions: request.partitions, configs: request.configs });
+      } catch (error) {
+        if (!(error instanceof TopicExistsError)) throw error;
+        allCreated = false;
+      }
+    }
+    return allCreated;
+  }
+
+  async deleteTopics(options: { topics: string[]; timeout?: number }): Promise<void> {
+    requireObject(options, 'deleteTopics options');
+    requireArray(options.topics, 'deleteTopics topics');
+    for (const topic of options.topics) this.broker.topicMetadata(requireString(topic, 'topic'));
+    for (const topic of options.topics) await this.broker.deleteTopic(topic);
+  }
+
+  /** Raises each topic's partition count to `count` (the new total). Resolves true, as kafkajs. */
+  async createPartitions(options: { topicPartitions: { topic: string; count: number }[]; validateOnly?: boolean; timeout?: number }): Promise<boolean> {
+    requireObject(options, 'createPartitions options');
+    requireArray(options.topicPartitions, 'createPartitions topicPartitions');
+    for (const [i, entry] of options.topicPartitions.entries()) {
+      requireObject(entry, `createPartitions topicPartitions[${i}]`);
+      const current = this.broker.topicMetadata(requireString(entry.topic, 'topic')).partitionCount;
+      if (!Number.isInteger(entry.count) || entry.count <= current) {
+        throw new InvalidPartitionsError(
+          `topic "${entry.topic}" has ${current} partition(s); count is the new total and must be an integer above ${current}, got ${String(entry.count)}`,
+        );
+      }
+    }
+    if (options.validateOnly === true) return true;
+    for (const entry of options.topicPartitions) await this.broker.createPartitions(entry.topic, entry.count);
+    return true;
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.broker.listTopics().map((topic) => topic.name);
+  }
+
+  async fetchTopicMetadata(options: { topics?: string[] } = {}): Promise<{ topics: { name: string; partitions: PartitionMetadata[] }[] }> {
+    requireObject(options, 'fetchTopicMetadata options');
+    const names = options.topics === undefined ? this.broker.listTopics().map((topic) => topic.name) : requireArray(options.topics, 'fetchTopicMetadata topics');
+    const topics = names.map((name) => {
+      const metadata = this.broker.topicMetadata(requireString(name, 'topic'));
+      const partitions: PartitionMetadata[] = [];
+      for (let partitionId = 0; partitionId < metadata.partitionCount; partitionId++) {
+        partitions.push({ partitionErrorCode: 0, partitionId, leader: BROKER_ID, replicas: [BROKER_ID], isr: [BROKER_ID], offlineReplicas: [] });
+      }
+      return { name: metadata.name, partitions };
+    });
+    return { topics };
+  }
+
+  /** Per partition: the high watermark (`offset` and `high`) and the log start offset (`low`). */
+  async fetchTopicOffsets(topic: string): Promise<TopicOffsets[]> {
+    const metadata = this.broker.topicMetadata(requireString(topic, 'topic'));
+    const offsets: TopicOffsets[] = [];
+    for (let partition = 0; partition < metadata.partitionCount; partition++) {
+      const { highWatermark, logStartOffset } = this.broker.partitionOffsets(topic, partition);
+      offsets.push({ partition, offset: highWatermark, high: highWatermark, low: logStartOffset });
+    }
+    return offsets;
+  }
+
+  /**
+   * Per partition, the earliest offset whose record timestamp is >= `timestampMs`, or the high
+   * watermark when no record is that recent (kafkajs's behaviour). Without a timestamp: the log
+   * start offsets.
+   */
+  async fetchTopicOffsetsByTimestamp(topic: string, timestampMs?: number): Promise<{ partition: number; offset: number }[]> {
+    const metadata = this.broker.topicMetadata(requireString(topic, 'topic'));
+    if (timestampMs !== undefined && (!Number.isSafeInteger(timestampMs) || timestampMs < 0)) {
+      throw new InvalidRequestError(`timestamp must be a time in ms >= 0, got ${String(timestampMs)}`);
+    }
+    const result: { partition: number; offset: number }[] = [];
+    for (let partition = 0; partition < metadata.partitionCount; partition++) {
+      const found = await this.broker.offsetForTimestamp(topic, partition, timestampMs ?? -2);
+      result.push({ partition, offset: found ?? this.broker.partitionOffsets(topic, partition).highWatermark });
+    }
+    return result;
+  }
+
+  async describeGroups(groupIds: string[]): Promise<{ groups: GroupDescriptionResult[] }> {
+    requireArray(groupIds, 'describeGroups groupIds');
+    return {
+      groups: groupIds.map((groupId) => {
+        const group = this.broker.groups.describeGroup(requireString(groupId, 'groupId'));
+        return {
+          groupId: group.groupId,
+          members: group.members.map((member) => ({
+            memberId: member.memberId,
+            clientId: member.clientId,
+            clientHost: member.clientHost,
+            memberMetadata: member.metadata,
+            memberAssignment: member.assignment,
+          })),
+          protocol: group.protocolName,
+          protocolType: group.protocolType,
+          state: group.state,
+          errorCode: 0,
+        };
+      }),
+    };
+  }
+
+  async listGroups(): Promise<{ groups: { groupId: string; protocolType: string }[] }> {
+    return { groups: this.broker.groups.listGroups().map((group) => ({ groupId: group.groupId, protocolType: group.protocolType })) };
+  }
+
+  /** Deletes groups without members, with their offsets; rejects with the first group's error. */
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    requireArray(groupIds, 'deleteGroups groupIds');
+    const results = await this.broker.groups.deleteGroups(groupIds.map((groupId) => requireString(groupId, 'groupId')));
+    const failed = results.find((result) => result.error !== null);
+    if (failed !== undefined) throw failed.error!;
+    return results.map((result) => ({ groupId: result.groupId, errorCode: 0 }));
+  }
+
+  /** The group's committed offsets per topic; -1 for a partition without one. */
+  async fetchOffsets(options: { groupId: string; topics?: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: number; metadata: string | null }[] }[]> {
+    requireObject(options, 'fetchOffsets options');
+    const groupId = requireString(options.groupId, 'groupId');
+    let partitions: { topic: string; partition: number }[] | null = null;
+    if (options.topics !== undefined) {
+      partitions = [];
+      for (const topic of requireArray(options.topics, 'fetchOffsets topics')) {
+        const metadata = this.broker.topicMetadata(requireString(topic, 'topic'));
+        for (let partition = 0; partition < metadata.partitionCount; partition++) partitions.push({ topic, partition });
+      }
+    }
+    const fetched = await this.broker.groups.fetchOffsets({ groupId, partitions });
+    const byTopic = new Map<string, { partition: number; offset: number; metadata: string | null }[]>();
+    for (const topic of options.topics ?? []) byTopic.set(topic, []);
+    for (const offset of fetched) {
+      let list = byTopic.get(offset.topic);
+      if (list === undefined) byTopic.set(offset.topic, (list = []));
+      list.push({ partition: offset.partition, offset: offset.offset, metadata: offset.metadata === '' ? null : offset.metadata });
+    }
+    return [...byTopic].map(([topic, list]) => ({ topic, partitions: list.sort((a, b) => a.partition - b.partition) }));
+  }
+
+  /**
+   * Sets the group's offsets of every partition of `topic` to the log start (earliest) or the
+   * high watermark (latest, the default). The group must have no running members, as in Kafka.
+   */
+  async resetOffsets(options: { groupId: string; topic: string; earliest?: boolean }): Promise<void> {
+    requireObject(options, 'resetOffsets options');
+    const groupId = requireString(options.groupId, 'groupId');
+    const metadata = this.broker.topicMetadata(requireString(options.topic, 'topic'));
+    const offsets = [];
+    for (let partition = 0; partition < metadata.partitionCount; partition++) {
+      const state = this.broker.partitionOffsets(metadata.name, partition);
+      offsets.push({ topic: metadata.name, partition, offset: options.earliest === true ? state.logStartOffset : state.highWatermark });
+    }
+    await this.commit(groupId, offsets);
+  }
+
+  /** Sets the group's offsets for the given partitions. The group must have no running members. */
+  async setOffsets(options: { groupId: string; topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
+    requireObject(options, 'setOffsets options');
+    const groupId = requireString(options.groupId, 'groupId');
+    const metadata = this.broker.topicMetadata(requireString(options.topic, 'topic'));
+    const offsets = requireArray(options.partitions, 'setOffsets partitions').map((entry) => {
+      requireObject(entry, 'setOffsets partition entry');
+      this.broker.partitionOffsets(metadata.name, entry.partition);
+      requireOffset(entry.offset, `offset of partition ${entry.partition}`);
+      return { topic: metadata.name, partition: entry.partition, offset: entry.offset };
+    });
+    await this.commit(groupId, offsets);
+  }
+
+  /**
+   * Kafka's DeleteRecords: each partition's log start offset moves to `offset` (-1: the high
+   * watermark); records below it are no longer readable and their segments are deleted.
+   */
+  async deleteRecords(options: { topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
+    requireObject(options, 'deleteRecords options');
+    const topic = requireString(options.topic, 'topic');
+    this.broker.topicMetadata(topic);
+    const partitions = requireArray(options.partitions, 'deleteRecords partitions');
+    for (const entry of partitions) {
+      requireObject(entry, 'deleteRecords partition entry');
+      this.broker.partitionOffsets(topic, entry.partition);
+      if (entry.offset !== -1) requireOffset(entry.offset, `offset of partition ${entry.partition}`);
+    }
+    for (const entry of partitions) await this.broker.deleteRecords(topic, entry.partition, entry.offset);
+  }
+
+  /** Topic configs (kafkajs's describeConfigs for TOPIC resources). */
+  async describeConfigs(options: { resources: { type: number; name: string; configNames?: string[] }[]; includeSynonyms?: boolean }): Promise<{
+    resources: { resourceType: number; resourceName: string; errorCode: number; errorMessage: string | null; configEntries: ConfigEntryDescription[] }[];
+    throttleTime: number;
+  }> {
+    requireObject(options, 'describeConfigs options');
+    const resources = requireArray(options.resources, 'describeConfigs resources').map((resource) => {
+      requireObject(resource, 'describeConfigs resource');
+      if (resource.type !== ConfigResourceTypes.TOPIC) {
+        throw new InvalidRequestError(`describeConfigs supports TOPIC resources (type ${ConfigResourceTypes.TOPIC}) here, got type ${String(resource.type)}`);
+      }
+      const metadata = this.broker.topicMetadata(requireString(resource.name, 'resource name'));
+      const wanted = resource.configNames === undefined ? null : new Set(requireArray(resource.configNames, 'configNames'));
+      const configEntries = describeTopicConfigs(metadata.configs)
+        .filter((entry) => wanted === null || wanted.has(entry.name))
+        .map((entry) => ({
+          configName: entry.name,
+          configValue: entry.value,
+          isDefault: entry.isDefault,
+          configSource: CONFIG_SOURCE_IDS[entry.source] ?? 5,
+          isSensitive: entry.sensitive,
+          readOnly: entry.readOnly,
+        }));
+      return { resourceType: resource.type, resourceName: metadata.name, errorCode: 0, errorMessage: null, configEntries };
+    });
+    return { resources, throttleTime: 0 };
+  }
+
+  private async commit(groupId: string, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
+    const results = await this.broker.groups.commitOffsets({ groupId, offsets });
+    const failed = results.find((result) => result.error !== null);
+    if (failed !== undefined) throw failed.error as KafkaApiError;
+  }
+}
+
+function requireObject(value: unknown, what: string): void {
+  if (value === null || typeof value !== 'object') throw new InvalidRequestError(`${what} must be an object, got ${String(value)}`);
+}
+
+function requireArray<T>(value: T[] | undefined, what: string): T[] {
+  if (!Array.isArray(value)) throw new InvalidRequestError(`${what} must be an array, got ${String(value)}`);
+  return value;
+}
+
+function requireString(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidRequestError(`${what} must be a non-empty string, got ${value === '' ? 'an empty string' : String(value)}`);
+  }
+  return value;
+}
+
+function requireOffset(value: unknown, what: string): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidRequestError(`${what} must be an integer >= 0 (a number, not a string), got ${JSON.stringify(value)}`);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The messages between the broker's thread and a shard worker, carried by the two rings of
+ * ring.ts (requests one way, completions the other). Fixed little-endian fields at the start of
+ * each payload (8-byte aligned by the ring), so the data plane never structured-clones anything.
+ *
+ *   APPEND      uint32 requestId, uint32 slot, int32 acks, uint32 flags, then whole record batches
+ *   CONTROL     uint32 requestId, uint32 0, then a JSON command (rare: open, close, truncate...)
+ *   APPENDED    uint32 requestId, int32 0, float64 baseOffset, lastOffset, logAppendTimeMs,
+ *               logStartOffset
+ *   CONTROLLED  uint32 requestId, uint32 0, then the JSON result
+ *   FAILED      uint32 requestId, int32 Kafka error code, then the JSON of the error
+ *
+ * The generic append/completion helpers of ring.ts carry only a base offset; a ProduceResult also
+ * needs the last offset, the LogAppendTime and the log start offset, and the shard must know the
+ * acks, hence these layouts over the same reserve/commit.
+ *
+ * Errors cross the thread boundary as (class name, message, own fields) and are rebuilt on the
+ * other side as instances of the same class from errors.ts, so callers can still use instanceof.
+ */
+import * as errors from '../errors.js';
+import type { LogConfig } from '../storage/log-config.js';
+import type { RingBuffer } from './ring.js';
+
+export const APPEND_TAG = 16;
+export const CONTROL_TAG = 17;
+export const APPENDED_TAG = 18;
+export const CONTROLLED_TAG = 19;
+export const FAILED_TAG = 20;
+
+export const APPEND_HEADER_BYTES = 16;
+/** APPEND flag: every batch's CRC32C was checked upstream; the shard skips that pass. */
+export const APPEND_FLAG_CRC_VERIFIED = 1;
+export const CONTROL_HEADER_BYTES = 8;
+export const APPENDED_PAYLOAD_BYTES = 40;
+export const FAILED_HEADER_BYTES = 8;
+
+/** Commands of the control plane, answered in order with the append requests around them. */
+export type ControlCommand =
+  | { op: 'open'; slot: number; dir: string; config: LogConfig; deleteRetention: boolean }
+  | { op: 'close'; slot: number; removeDirectory: boolean }
+  | { op: 'offsetForTimestamp'; slot: number; timestampMs: number }
+  | { op: 'deleteRecords'; slot: number; offset: number }
+  | { op: 'truncate'; slot: number; offset: number }
+  | { op: 'applyRetention'; slot: number; nowMs: number }
+  | { op: 'stats'; slot: number }
+  /** Fault injection: the shard throws out of its loop and dies, as a bug would make it. */
+  | { op: 'injectFault' }
+  | { op: 'shutdown' };
+
+export interface OpenedPartition {
+  logStartOffset: number;
+  logEndOffset: number;
+  /** Bytes recovery cut from torn segment tails (0 after a clean shutdown). */
+  truncatedBytes: number;
+}
+
+export interface AppendOutcome {
+  baseOffset: number;
+  lastOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code: string;
+  retriable: boolean;
+  fields: Record<string, unknown>;
+}
+
+const KAFKA_CODES: Readonly<Record<string, number>> = {
+  OFFSET_OUT_OF_RANGE: 1,
+  CORRUPT_MESSAGE: 2,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  MESSAGE_TOO_LARGE: 10,
+  CLOSED: 56,
+  CORRUPT_FILE: 56,
+};
+
+/** Kafka's error code for an error (UNKNOWN_SERVER_ERROR, -1, when there is no closer one). */
+export function kafkaCodeOf(error: unknown): number {
+  if (error instanceof errors.KafkaApiError) return error.kafkaErrorCode;
+  if (error instanceof errors.SluiceError) return KAFKA_CODES[error.code] ?? -1;
+  return -1;
+}
+
+/** Longest error text carried back, so that a report always fits the completion ring (>= 4 KiB). */
+const MAX_ERROR_TEXT_CHARS = 1024;
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) {
+    return { name: 'Error', message: clip(String(error)), code: 'UNKNOWN_SERVER_ERROR', retriable: false, fields: {} };
+  }
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'code' || key === 'retriable' || key === 'name') continue;
+    if (value === null || typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+    else if (typeof value === 'string') fields[key] = clip(value);
+  }
+  const sluice = error instanceof errors.SluiceError;
+  return {
+    name: error.name,
+    message: clip(error.message),
+    code: sluice ? error.code : ((error as NodeJS.ErrnoException).code ?? 'UNKNOWN_SERVER_ERROR'),
+    retriable: sluice ? error.retriable : false,
+    fields,
+  };
+}
+
+function clip(text: string): string {
+  return text.length <= MAX_ERROR_TEXT_CHARS ? text : `${text.slice(0, MAX_ERROR_TEXT_CHARS)}...`;
+}
+
+/** The error as an instance of its original class when errors.ts has it, else a SluiceError. */
+export function reviveError(serialized: SerializedError, shard: number): Error {
+  const candidate = (errors as Record<string, unknown>)[serialized.name];
+  const isSluiceClass = typeof candidate === 'function' && candidate.prototype instanceof errors.SluiceError;
+  const prototype = isSluiceClass ? (candidate as { prototype: object }).prototype : errors.SluiceError.prototype;
+  const error = Object.create(prototype) as errors.SluiceError;
+  Object.defineProperties(error, {
+    message: { value: serialized.message, writable: true, configurable: true },
+    name: { value: isSluiceClass ? serialized.name : 'SluiceError', writable: true, configurable: true },
+    code: { value: serialized.code, enumerable: true, configurable: true },
+    retriable: { value: serialized.retriable, enumerable: true, configurable: true },
+    stack: { value: `${serialized.name}: ${serialized.message}\n    at shard ${shard}`, writable: true, configurable: true },
+  });
+  for (const [key, value] of Object.entries(serialized.fields)) {
+    Object.defineProperty(error, key, { value, enumerable: true, configurable: true });
+  }
+  return error;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Writes a message with an 8-byte header (uint32 requestId, int32 word) and a JSON body; false if full. */
+export function tryWriteJsonMessage(ring: RingBuffer, tag: number, requestId: number, word: number, body: unknown): boolean {
+  const json = encoder.encode(JSON.stringify(body));
+  const offset = ring.reserve(CONTROL_HEADER_BYTES + json.length);
+  if (offset < 0) return false;
+  ring.view.setUint32(offset, requestId, true);
+  ring.view.setInt32(offset + 4, word, true);
+  ring.bytes.set(json, offset + CONTROL_HEADER_BYTES);
+  ring.commit(tag);
+  return true;
+}
+
+/** Bytes a JSON message needs in the ring, to check it fits before queueing it. */
+export function jsonMessageBytes(body: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(body));
+}
+
+/** The JSON body of the message just read from `ring`. */
+export function readJsonBody<T>(ring: RingBuffer): T {
+  const start = ring.messageOffset + CONTROL_HEADER_BYTES;
+  const end = ring.messageOffset + ring.messageLength;
+  // TextDecoder refuses views of shared memory: copy the (small, rare) body out first.
+  return JSON.parse(decoder.decode(ring.bytes.slice(start, end))) as T;
+}
+
+export function readRequestId(ring: RingBuffer): number {
+  return ring.view.getUint32(ring.messageOffset, true);
+}
+
+export function writeAppended(ring: RingBuffer, offset: number, requestId: number, outcome: AppendOutcome): void {
+  ring.view.setUint32(offset, requestId, true);
+  ring.view.setInt32(offset + 4, 0, true);
+  ring.view.setFloat64(offset + 8, outcome.baseOffset, true);
+  ring.view.setFloat64(offset + 16, outcome.lastOffset, true);
+  ring.view.setFloat64(offset + 24, outcome.logAppendTimeMs, true);
+  ring.view.setFloat64(offset + 32, outcome.logStartOffset, true);
+}
+
+export function readAppended(ring: RingBuffer, out: AppendOutcome): AppendOutcome {
+  const offset = ring.messageOffset;
+  out.baseOffset = ring.view.getFloat64(offset + 8, true);
+  out.lastOffset = ring.view.getFloat64(offset + 16, true);
+  out.logAppendTimeMs = ring.view.getFloat64(offset + 24, true);
+  out.logStartOffset = ring.view.getFloat64(offset + 32, true);
+  return out;
+}

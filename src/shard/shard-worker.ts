@@ -1,0 +1,290 @@
+/**
+ * Entry point of a shard worker thread: the single writer of the partition logs assigned to it.
+ *
+ * The loop: park on the request ring (Atomics.wait) with a timeout set by the nearest timer (a
+ * log's flushMs due time, the retention check), drain every request available, append each batch
+ * set to its log straight out of the ring's shared memory, publish the new offsets to the
+ * partition state table, write the completions. Completions of one drain go out together: the ring
+ * notifies the broker's thread only when it is parked, so a burst costs at most one wake-up.
+ *
+ * acks -1 on a topic with a flush policy (flush.messages or flush.ms) waits for an fsync covering
+ * its batch. The fsyncs are grouped: after a drain, one flush per partition answers every acks -1
+ * append of that drain. Without a flush policy acks -1 is acks 1: a single broker has no replicas
+ * to wait for, and the page cache already survives a process crash.
+ *
+ * The thread never returns to its event loop until shutdown; control commands arrive through the
+ * same request ring (so they are ordered with the appends around them), not by postMessage.
+ */
+import { rmSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+import { InvalidRequestError, SluiceError } from '../errors.js';
+import { PartitionLog, type AppendOptions } from '../storage/partition-log.js';
+import { PartitionStateTable } from './partition-state.js';
+import { RingBuffer } from './ring.js';
+import {
+  APPENDED_PAYLOAD_BYTES,
+  APPENDED_TAG,
+  APPEND_FLAG_CRC_VERIFIED,
+  APPEND_HEADER_BYTES,
+  APPEND_TAG,
+  CONTROLLED_TAG,
+  CONTROL_HEADER_BYTES,
+  CONTROL_TAG,
+  FAILED_TAG,
+  jsonMessageBytes,
+  kafkaCodeOf,
+  readJsonBody,
+  readRequestId,
+  serializeError,
+  tryWriteJsonMessage,
+  writeAppended,
+  type AppendOutcome,
+  type ControlCommand,
+  type OpenedPartition,
+} from './shard-messages.js';
+
+export interface ShardWorkerData {
+  shardId: number;
+  requests: SharedArrayBuffer;
+  completions: SharedArrayBuffer;
+  stateTable: SharedArrayBuffer;
+  retentionCheckIntervalMs: number;
+}
+
+interface OwnedPartition {
+  readonly log: PartitionLog;
+  readonly deleteRetention: boolean;
+  readonly hasFlushPolicy: boolean;
+  /** acks -1 appends of the current drain, answered after the partition's group fsync. */
+  readonly awaitingFlush: { requestId: number; outcome: AppendOutcome }[];
+  /** Set when timer work failed: the log stopped itself, and its due times would never pass. */
+  timersStopped: boolean;
+}
+
+/** Thrown by the injectFault command: escapes the loop and kills the thread, like an unexpected bug. */
+class InjectedFault extends Error {}
+
+const data = workerData as ShardWorkerData;
+const requests = RingBuffer.from(data.requests);
+const completions = RingBuffer.from(data.completions);
+const states = PartitionStateTable.from(data.stateTable);
+const partitions = new Map<number, OwnedPartition>();
+const flushPending = new Set<number>();
+const CRC_VERIFIED: AppendOptions = Object.freeze({ crcVerified: true });
+const CRC_UNVERIFIED: AppendOptions = Object.freeze({ crcVerified: false });
+const outcome: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 };
+let nextRetentionMs = Date.now() + data.retentionCheckIntervalMs;
+let running = true;
+
+function publish(slot: number, log: PartitionLog, bumpEpoch: boolean): void {
+  const end = log.logEndOffset;
+  states.publish(slot, log.logStartOffset, end, end, end, bumpEpoch);
+}
+
+function owned(slot: number): OwnedPartition {
+  const partition = partitions.get(slot);
+  if (partition === undefined) throw new InvalidRequestError(`partition slot ${slot} is not open on shard ${data.shardId}`);
+  return partition;
+}
+
+/** Completion writes block while the ring is full: the broker's thread drains it independently. */
+function completeAppend(requestId: number, result: AppendOutcome): void {
+  for (;;) {
+    const offset = completions.reserve(APPENDED_PAYLOAD_BYTES);
+    if (offset >= 0) {
+      writeAppended(completions, offset, requestId, result);
+      completions.commit(APPENDED_TAG);
+      return;
+    }
+    completions.waitForSpace(APPENDED_PAYLOAD_BYTES, Infinity);
+  }
+}
+
+function completeJson(tag: number, requestId: number, word: number, body: unknown): void {
+  const payloadBytes = CONTROL_HEADER_BYTES + jsonMessageBytes(body).length;
+  while (!tryWriteJsonMessage(completions, tag, requestId, word, body)) {
+    completions.waitForSpace(payloadBytes, Infinity);
+  }
+}
+
+function fail(requestId: number, error: unknown): void {
+  completeJson(FAILED_TAG, requestId, kafkaCodeOf(error), serializeError(error));
+}
+
+function append(requestId: number, slot: number, acks: number, flags: number, batchesOffset: number, batchesLength: number): void {
+  const partition = owned(slot);
+  // A Buffer over the ring's shared memory: the log validates and writes it without a copy.
+  const batches = Buffer.from(requests.bytes.buffer, requests.bytes.byteOffset + batchesOffset, batchesLength);
+  const result = partition.log.append(batches, (flags & APPEND_FLAG_CRC_VERIFIED) !== 0 ? CRC_VERIFIED : CRC_UNVERIFIED);
+  publish(slot, partition.log, false);
+  outcome.baseOffset = result.baseOffset;
+  outcome.lastOffset = result.lastOffset;
+  outcome.logAppendTimeMs = result.logAppendTimeMs;
+  outcome.logStartOffset = result.logStartOffset;
+  if (acks === -1 && partition.hasFlushPolicy && partition.log.flushedOffset <= result.lastOffset) {
+    partition.awaitingFlush.push({ requestId, outcome: { ...outcome } });
+    flushPending.add(slot);
+  } else {
+    completeAppend(requestId, outcome);
+  }
+}
+
+function control(command: ControlCommand): unknown {
+  switch (command.op) {
+    case 'open': {
+      if (partitions.has(command.slot)) throw new InvalidRequestError(`partition slot ${command.slot} is already open`);
+      const log = PartitionLog.open(command.dir, command.config);
+      const config = log.config;
+      partitions.set(command.slot, {
+        log,
+        deleteRetention: command.deleteRetention,
+        hasFlushPolicy: config.flushMessages !== null || config.flushMs !== null,
+        awaitingFlush: [],
+        timersStopped: false,
+      });
+      publish(command.slot, log, true);
+      const opened: OpenedPartition = {
+        logStartOffset: log.logStartOffset,
+        logEndOffset: log.logEndOffset,
+        truncatedBytes: log.recovery.bytesTruncated,
+      };
+      return opened;
+    }
+    case 'close': {
+      const partition = partitions.get(command.slot);
+      if (partition !== undefined) {
+        partitions.delete(command.slot);
+        partition.log.close();
+      }
+      if (command.removeDirectory && partition !== undefined) rmSync(partition.log.dir, { recursive: true, force: true });
+      return null;
+    }
+    case 'offsetForTimestamp':
+      return owned(command.slot).log.offsetForTimestamp(command.timestampMs);
+    case 'deleteRecords': {
+      const { log } = owned(command.slot);
+      const logStartOffset = log.deleteRecordsBefore(command.offset);
+      publish(command.slot, log, true);
+      return logStartOffset;
+    }
+    case 'truncate': {
+      const { log } = owned(command.slot);
+      const logEndOffset = log.truncateTo(command.offset);
+      publish(command.slot, log, true);
+      return logEndOffset;
+    }
+    case 'applyRetention': {
+      const { log } = owned(command.slot);
+      const result = log.applyRetention(command.nowMs);
+      publish(command.slot, log, result.deletedSegments.length > 0);
+      return result.logStartOffset;
+    }
+    case 'stats':
+      return owned(command.slot).log.stats();
+    case 'injectFault':
+      throw new InjectedFault(`fault injected into shard ${data.shardId}`);
+    case 'shutdown':
+      running = false;
+      closeAll();
+      return null;
+  }
+}
+
+function closeAll(): void {
+  let firstError: unknown = null;
+  for (const partition of partitions.values()) {
+    try {
+      partition.log.close();
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  partitions.clear();
+  if (firstError !== null) throw firstError;
+}
+
+/** Handles every request in the ring; returns when it is empty. */
+function drain(): void {
+  while (requests.tryRead()) {
+    const tag = requests.messageTag;
+    const requestId = readRequestId(requests);
+    try {
+      if (tag === APPEND_TAG) {
+        const offset = requests.messageOffset;
+        const slot = requests.view.getUint32(offset + 4, true);
+        const acks = requests.view.getInt32(offset + 8, true);
+        const flags = requests.view.getUint32(offset + 12, true);
+        append(requestId, slot, acks, flags, offset + APPEND_HEADER_BYTES, requests.messageLength - APPEND_HEADER_BYTES);
+      } else if (tag === CONTROL_TAG) {
+        const command = readJsonBody<ControlCommand>(requests);
+        if (command.op === 'injectFault') throw new InjectedFault(`fault injected into shard ${data.shardId}`);
+        const result = control(command);
+        completeJson(CONTROLLED_TAG, requestId, 0, result);
+      } else {
+        throw new SluiceError('SHARD_PROTOCOL', `shard ${data.shardId} got a message with unknown tag ${tag}`);
+      }
+    } catch (error) {
+      if (error instanceof InjectedFault) throw error;
+      fail(requestId, error);
+    }
+    // The batch bytes were written (or rejected): give the room back to a waiting writer now.
+    requests.release();
+    if (!running) return;
+  }
+}
+
+/** One fsync per partition answers every acks -1 append of the drain (group commit). */
+function flushAwaiting(): void {
+  for (const slot of flushPending) {
+    const partition = partitions.get(slot);
+    if (partition === undefined) continue;
+    const waiting = partition.awaitingFlush.splice(0);
+    try {
+      partition.log.flush();
+      for (const entry of waiting) completeAppend(entry.requestId, entry.outcome);
+    } catch (error) {
+      for (const entry of waiting) fail(entry.requestId, error);
+    }
+  }
+  flushPending.clear();
+}
+
+/** Runs the due timers and returns how long the loop may sleep before the next one. */
+function runTimers(nowMs: number): number {
+  let nextDueMs = nextRetentionMs;
+  for (const [slot, partition] of partitions) {
+    if (partition.timersStopped) continue;
+    try {
+      partition.log.maybeFlush(nowMs);
+      if (nowMs >= nextRetentionMs && partition.deleteRetention) {
+        const result = partition.log.applyRetention(nowMs);
+        if (result.deletedSegments.length > 0) publish(slot, partition.log, true);
+      }
+    } catch (error) {
+      // The log stopped itself (fail-stop); its next request reports the cause to the caller.
+      partition.timersStopped = true;
+      process.emitWarning(`shard ${data.shardId}: timer work on ${partition.log.dir} failed: ${(error as Error).message}`);
+      continue;
+    }
+    const flushDueMs = partition.log.flushDueAtMs();
+    if (flushDueMs !== null && flushDueMs < nextDueMs) nextDueMs = flushDueMs;
+  }
+  if (nowMs >= nextRetentionMs) {
+    nextRetentionMs = nowMs + data.retentionCheckIntervalMs;
+    nextDueMs = Math.min(nextDueMs, nextRetentionMs);
+  }
+  return Math.max(0, nextDueMs - nowMs);
+}
+
+function run(): void {
+  while (running) {
+    drain();
+    flushAwaiting();
+    if (!running) break;
+    const sleepMs = runTimers(Date.now());
+    if (requests.waitForData(sleepMs) === 'closed') break;
+  }
+  closeAll();
+}
+
+run();

@@ -1,0 +1,307 @@
+/**
+ * A read-only view of a partition directory for a thread other than the log's owner: fetches read
+ * segment files directly, so they never queue behind the shard's appends.
+ *
+ * It uses the owner's on-disk formats through the same code: segment file names (segment.ts),
+ * the offset index decoder (offset-index.ts) and the batch header walk (BatchHeaderCursor). It
+ * reads batch headers only, never records, and returns whole batches as stored.
+ *
+ * Safety against the concurrent writer comes from the partition state table: the caller passes
+ * the high watermark it read there (the readable end), and the writer publishes it only after the
+ * bytes below it are in the file, so every batch below it is complete. Batches at or past it are never returned.
+ * Rolled segments appear as a miss on the cached listing (the directory is listed again);
+ * segments deleted by retention stay readable through the descriptor held (Linux keeps unlinked
+ * files alive) until the storage epoch says the listing is stale; truncation bumps the epoch and a
+ * read that raced with it (short read, broken header chain, epoch moved) is retried on a fresh
+ * listing.
+ */
+import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptFileError, InvalidRequestError, OffsetOutOfRangeError } from '../errors.js';
+import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
+import {
+  BatchHeaderCursor,
+  FileWindow,
+  LOG_FILE_SUFFIX,
+  OFFSET_INDEX_FILE_SUFFIX,
+  parseSegmentFileName,
+  readFully,
+  segmentFileName,
+} from './segment.js';
+
+/** Offsets the reader needs from the partition state table. */
+export interface ReadBounds {
+  readonly logStartOffset: number;
+  /** Offsets above it are out of range (Kafka checks a fetch offset against the log end). */
+  readonly logEndOffset: number;
+  /** Batches are returned only below it: the high watermark, or the last stable offset for read_committed. */
+  readonly readableEndOffset: number;
+  readonly storageEpoch: number;
+}
+
+export interface LogReadResult {
+  /** Whole batches; empty when nothing below the high watermark is left to read. */
+  readonly records: Buffer;
+  /** The offset to read from next. */
+  readonly nextOffset: number;
+}
+
+const HEADER_WINDOW_BYTES = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+/** Fresh listings a read may take before a broken header chain is reported as corruption. */
+const MAX_ATTEMPTS = 3;
+
+interface SegmentView {
+  readonly baseOffset: number;
+  readonly logPath: string;
+  readonly indexPath: string;
+  fd: number;
+  index: OffsetIndex | null;
+  indexFd: number;
+  indexBytesLoaded: number;
+}
+
+/** A read that met the writer's changes: list the directory again and retry. */
+class StaleView extends Error {}
+
+export class LogReader {
+  readonly dir: string;
+  private segments: SegmentView[] = [];
+  private epoch = -1;
+  private readonly window = new FileWindow(HEADER_WINDOW_BYTES);
+  /** Where the last read ended: the batch boundary holding `nextOffset` in `segment`. */
+  private readonly resume: { segment: SegmentView | null; nextOffset: number; position: number } = { segment: null, nextOffset: -1, position: 0 };
+  private closed = false;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /**
+   * Whole batches starting with the one holding `offset`, up to `maxBytes` but at least that one
+   * batch (Kafka's minOneMessage), all below `bounds.readableEndOffset`. `current()` re-reads the
+   * bounds after the read to detect a truncation that raced with it.
+   */
+  read(offset: number, maxBytes: number, bounds: ReadBounds, current: () => ReadBounds): LogReadResult {
+    if (this.closed) throw new InvalidRequestError(`the reader of ${this.dir} is closed`);
+    let latest = bounds;
+    for (let attempt = 0; ; attempt++) {
+      if (offset < latest.logStartOffset || offset > latest.logEndOffset) {
+        throw new OffsetOutOfRangeError(offset, latest.logStartOffset, latest.logEndOffset);
+      }
+      if (offset >= latest.readableEndOffset) return { records: EMPTY, nextOffset: offset };
+      if (latest.storageEpoch !== this.epoch) {
+        this.forget();
+        this.epoch = latest.storageEpoch;
+      }
+      let problem: string;
+      try {
+        const result = this.readFromSegments(offset, maxBytes, latest.readableEndOffset);
+        const after = current();
+        if (after.storageEpoch === latest.storageEpoch) return result;
+        problem = 'the log was truncated during the read';
+        latest = after;
+      } catch (error) {
+        if (!(error instanceof StaleView) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        problem = (error as Error).message;
+        latest = current();
+      }
+      this.forget();
+      if (attempt + 1 >= MAX_ATTEMPTS) throw new CorruptFileError(this.dir, `read at offset ${offset} failed: ${problem}`);
+    }
+  }
+
+  /** Closes every descriptor. Idempotent. */
+  close(): void {
+    this.closed = true;
+    this.forget();
+  }
+
+  private readFromSegments(offset: number, maxBytes: number, highWatermark: number): LogReadResult {
+    if (this.segments.length === 0 || offset < this.segments[0].baseOffset) this.list();
+    for (let listedAgain = false; ; listedAgain = true) {
+      for (let index = Math.max(0, this.floorSegment(offset)); index < this.segments.length; index++) {
+        const result = this.readSegment(this.segments[index], offset, maxBytes, highWatermark);
+        if (result !== null) return result;
+      }
+      if (listedAgain) {
+        throw new StaleView(`offset ${offset} is below the high watermark ${highWatermark} but in no listed segment`);
+      }
+      // A segment rolled since the listing holds it.
+      this.list();
+    }
+  }
+
+  private list(): void {
+    const baseOffsets: number[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const baseOffset = parseSegmentFileName(name, LOG_FILE_SUFFIX);
+      if (baseOffset !== null) baseOffsets.push(baseOffset);
+    }
+    baseOffsets.sort((a, b) => a - b);
+    const kept = new Map(this.segments.map((segment) => [segment.baseOffset, segment]));
+    const next: SegmentView[] = [];
+    for (const baseOffset of baseOffsets) {
+      const existing = kept.get(baseOffset);
+      if (existing !== undefined) {
+        kept.delete(baseOffset);
+        next.push(existing);
+      } else {
+        next.push({
+          baseOffset,
+          logPath: join(this.dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX)),
+          indexPath: join(this.dir, segmentFileName(baseOffset, OFFSET_INDEX_FILE_SUFFIX)),
+          fd: -1,
+          index: null,
+          indexFd: -1,
+          indexBytesLoaded: 0,
+        });
+      }
+    }
+    for (const gone of kept.values()) {
+      if (this.resume.segment === gone) this.resume.segment = null;
+      closeSegment(gone);
+    }
+    this.segments = next;
+  }
+
+  private floorSegment(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.segments[middle].baseOffset <= offset) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found;
+  }
+
+  /** The batches from `segment`, or null when it holds nothing at or after `offset`. */
+  private readSegment(segment: SegmentView, offset: number, maxBytes: number, highWatermark: number): LogReadResult | null {
+    if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
+    const fileBytes = fstatSync(segment.fd).size;
+    const index = this.loadIndex(segment);
+    this.window.invalidate();
+    const slot = index === null ? -1 : index.floorSlot(offset);
+    let from = slot < 0 ? 0 : index!.positionAt(slot);
+    // A consumer reading on from where its last fetch ended starts at that batch boundary instead
+    // of rescanning the headers from the index entry.
+    if (this.resume.segment === segment && this.resume.nextOffset === offset && this.resume.position > from) from = this.resume.position;
+    const cursor = new BatchHeaderCursor(this.window, segment.fd, from, fileBytes, segment.baseOffset, null);
+    let found = false;
+    while (cursor.next()) {
+      if (cursor.lastOffset >= offset) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      // The bytes below the high watermark are complete, so a broken chain before the target
+      // means the view is stale (truncated and rewritten) or the file is damaged.
+      if (cursor.problem !== null) throw new StaleView(`${segment.logPath}: ${cursor.problem}`);
+      return null;
+    }
+    if (cursor.baseOffset >= highWatermark || cursor.lastOffset >= highWatermark) return { records: EMPTY, nextOffset: offset };
+    const start = cursor.position;
+    const limit = start + Math.max(maxBytes, cursor.sizeBytes);
+    let end = start + cursor.sizeBytes;
+    let nextOffset = cursor.lastOffset + 1;
+    // Jump over the batches that surely fit: the index entry nearest below the limit names a batch
+    // whose last offset (its key) is below the high watermark, so every batch before it is too.
+    const jump = index === null ? -1 : index.floorSlotByPosition(limit);
+    if (jump >= 0 && index!.positionAt(jump) > end && index!.offsetAt(jump) < highWatermark) {
+      const jumpCursor = new BatchHeaderCursor(this.window, segment.fd, index!.positionAt(jump), fileBytes, segment.baseOffset, null);
+      if (!jumpCursor.next()) throw new StaleView(`${segment.indexPath} points at a bad position: ${jumpCursor.problem}`);
+      end = jumpCursor.position;
+      nextOffset = jumpCursor.baseOffset;
+      this.extend(jumpCursor, limit, highWatermark, (batchEnd, batchNext) => {
+        end = batchEnd;
+        nextOffset = batchNext;
+      }, true);
+    } else {
+      this.extend(cursor, limit, highWatermark, (batchEnd, batchNext) => {
+        end = batchEnd;
+        nextOffset = batchNext;
+      }, false);
+    }
+    const records = Buffer.allocUnsafe(end - start);
+    const read = readFully(segment.fd, records, 0, records.length, start);
+    if (read !== records.length) throw new StaleView(`${segment.logPath} ended after ${read} of ${records.length} bytes at byte ${start}`);
+    this.resume.segment = segment;
+    this.resume.nextOffset = nextOffset;
+    this.resume.position = end;
+    return { records, nextOffset };
+  }
+
+  /** Takes batches from the cursor while they fit under `limit` and lie below the high watermark. */
+  private extend(
+    cursor: BatchHeaderCursor,
+    limit: number,
+    highWatermark: number,
+    take: (end: number, nextOffset: number) => void,
+    includeCurrent: boolean,
+  ): void {
+    let current = includeCurrent;
+    for (;;) {
+      if (current) {
+        if (cursor.position + cursor.sizeBytes > limit || cursor.lastOffset >= highWatermark) return;
+        take(cursor.position + cursor.sizeBytes, cursor.lastOffset + 1);
+      }
+      // A broken chain past the data already taken is the writer's tail in progress: stop there.
+      if (!cursor.next()) return;
+      current = true;
+    }
+  }
+
+  /** The segment's offset index, reading only the entries appended since the last read. */
+  private loadIndex(segment: SegmentView): OffsetIndex | null {
+    try {
+      if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    const fileBytes = fstatSync(segment.indexFd).size;
+    const wholeBytes = fileBytes - (fileBytes % OFFSET_INDEX_ENTRY_BYTES);
+    if (segment.index !== null && wholeBytes === segment.indexBytesLoaded) return segment.index;
+    try {
+      if (segment.index === null || wholeBytes < segment.indexBytesLoaded) {
+        segment.index = new OffsetIndex(segment.indexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER);
+        segment.indexBytesLoaded = 0;
+      }
+      // Index files only grow while a segment lives (a truncation bumps the storage epoch, which
+      // drops the view), so only the entries appended since the last read are read.
+      const tail = Buffer.allocUnsafe(wholeBytes - segment.indexBytesLoaded);
+      const read = readFully(segment.indexFd, tail, 0, tail.length, segment.indexBytesLoaded);
+      const usable = read - (read % OFFSET_INDEX_ENTRY_BYTES);
+      const entries = OffsetIndex.decode(segment.indexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER, tail.subarray(0, usable));
+      for (let slot = 0; slot < entries.entryCount; slot++) segment.index.append(entries.offsetAt(slot), entries.positionAt(slot));
+      segment.indexBytesLoaded += usable;
+      return segment.index;
+    } catch (error) {
+      // An entry out of order (assert) or torn: this view of the index cannot be trusted.
+      segment.index = null;
+      segment.indexBytesLoaded = 0;
+      throw new StaleView(`${segment.indexPath}: ${(error as Error).message}`);
+    }
+  }
+
+  private forget(): void {
+    for (const segment of this.segments) closeSegment(segment);
+    this.segments = [];
+    this.resume.segment = null;
+  }
+}
+
+function closeSegment(segment: SegmentView): void {
+  if (segment.fd >= 0) closeSync(segment.fd);
+  if (segment.indexFd >= 0) closeSync(segment.indexFd);
+  segment.fd = -1;
+  segment.indexFd = -1;
+  segment.index = null;
+}

@@ -1,0 +1,28 @@
+/** Support for the broker tests: temp data directories, record batches, decoding fetched values. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
+import { forEachRecord } from '../../src/protocol/record-batch-reader.js';
+
+export function makeDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sluice-broker-'));
+}
+
+export function removeDataDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** One batch holding `values` (strings), with CreateTime `timestampMs`. */
+export function batchOf(values: string[], timestampMs = Date.now()): Buffer {
+  return encodeRecordBatch({ records: values.map((value) => ({ value: Buffer.from(value), timestampMs })) });
+}
+
+/** Every record of fetched batches as [offset, value]. */
+export function recordsOf(batches: Buffer): [number, string][] {
+  const records: [number, string][] = [];
+  forEachRecord(batches, (record) => records.push([record.offset, record.value()!.toString()]));
+  return records;
+}
+
+export const quietLogger = { info: (): void => {}, warn: (): void => {} };

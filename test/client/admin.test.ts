@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Sluice } from '../../src/sluice.js';
+import { Admin, ConfigResourceTypes } from '../../src/client/admin.js';
+import {
+  ClosedError,
+  InvalidConfigError,
+  InvalidPartitionsError,
+  InvalidReplicationFactorError,
+  InvalidRequestError,
+  InvalidTopicError,
+  PartitionNotFoundError,
+  TopicNotFoundError,
+  UnknownMemberIdError,
+} from '../../src/errors.js';
+import { batchOf, makeDataDir, quietLogger, removeDataDir } from '../broker/broker-test-helpers.js';
+
+let dataDir: string;
+let sluice: Sluice;
+let admin: Admin;
+
+beforeEach(async () => {
+  dataDir = makeDataDir();
+  sluice = await Sluice.open({ dataDir, shards: 2, groupInitialRebalanceDelayMs: 0, logger: quietLogger });
+  admin = sluice.admin();
+  await admin.connect();
+});
+
+afterEach(async () => {
+  await admin.disconnect();
+  await sluice.close();
+  removeDataDir(dataDir);
+});
+
+describe('Admin topics', () => {
+  it('creates topics kafkajs-style, returning false for ones that existed', async () => {
+    expect(await admin.createTopics({ topics: [{ topic: 'a', numPartitions: 3, configEntries: [{ name: 'retention.ms', value: '1000' }] }] })).toBe(true);
+    expect(await admin.createTopics({ topics: [{ topic: 'a' }, { topic: 'b', replicationFactor: 1 }] })).toBe(false);
+    expect(await admin.listTopics()).toEqual(['__consumer_offsets', 'a', 'b']);
+    expect(await admin.createTopics({ topics: [{ topic: 'c' }], validateOnly: true })).toBe(true);
+    expect(await admin.createTopics({ topics: [{ topic: 'a' }], validateOnly: true })).toBe(false);
+    expect(await admin.listTopics()).not.toContain('c');
+    const metadata = await admin.fetchTopicMetadata({ topics: ['a'] });
+    expect(metadata.topics).toEqual([
+      {
+        name: 'a',
+        partitions: [0, 1, 2].map((partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [] })),
+      },
+    ]);
+    expect((await admin.fetchTopicMetadata()).topics.map((topic) => topic.name)).toEqual(['__consumer_offsets', 'a', 'b']);
+  });
+
+  it('rejects bad topic requests with typed errors, creating nothing', async () => {
+    await expect(admin.createTopics({ topics: [{ topic: 'x', replicationFactor: 3 }] })).rejects.toThrow(InvalidReplicationFactorError);
+    await expect(admin.createTopics({ topics: [{ topic: 'x', numPartitions: 0 }] })).rejects.toThrow(InvalidPartitionsError);
+    await expect(admin.createTopics({ topics: [{ topic: 'x', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] })).rejects.toThrow(InvalidConfigError);
+    await expect(admin.createTopics({ topics: [{ topic: 'x', configEntries: [{ name: 'no.such.config', value: '1' }] }] })).rejects.toThrow(InvalidConfigError);
+    await expect(admin.createTopics({ topics: [{ topic: 'x' }, { topic: 'has space' }] })).rejects.toThrow(InvalidTopicError);
+    await expect(admin.createTopics({ topics: [{ topic: 'x' }, { topic: 'x' }] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.createTopics({ topics: 'x' } as never)).rejects.toThrow(InvalidRequestError);
+    await expect(admin.createTopics(undefined as never)).rejects.toThrow(InvalidRequestError);
+    expect(await admin.listTopics()).toEqual(['__consumer_offsets']);
+  });
+
+  it('adds partitions and deletes topics', async () => {
+    await admin.createTopics({ topics: [{ topic: 'a', numPartitions: 1 }] });
+    expect(await admin.createPartitions({ topicPartitions: [{ topic: 'a', count: 4 }] })).toBe(true);
+    expect((await admin.fetchTopicOffsets('a')).length).toBe(4);
+    await expect(admin.createPartitions({ topicPartitions: [{ topic: 'a', count: 4 }] })).rejects.toThrow(InvalidPartitionsError);
+    await expect(admin.createPartitions({ topicPartitions: [{ topic: 'zz', count: 4 }] })).rejects.toThrow(TopicNotFoundError);
+    await expect(admin.deleteTopics({ topics: ['a', 'zz'] })).rejects.toThrow(TopicNotFoundError);
+    expect(await admin.listTopics()).toContain('a');
+    await admin.deleteTopics({ topics: ['a'] });
+    expect(await admin.listTopics()).toEqual(['__consumer_offsets']);
+  });
+
+  it('reports offsets as numbers, by timestamp too, and deletes records', async () => {
+    await admin.createTopics({ topics: [{ topic: 't', numPartitions: 2 }] });
+    await sluice.broker.produce('t', 0, batchOf(['a', 'b'], 1_000), 1);
+    await sluice.broker.produce('t', 0, batchOf(['c'], 5_000), 1);
+    expect(await admin.fetchTopicOffsets('t')).toEqual([
+      { partition: 0, offset: 3, high: 3, low: 0 },
+      { partition: 1, offset: 0, high: 0, low: 0 },
+    ]);
+    expect(await admin.fetchTopicOffsetsByTimestamp('t', 2_000)).toEqual([
+      { partition: 0, offset: 2 },
+      { partition: 1, offset: 0 },
+    ]);
+    expect(await admin.fetchTopicOffsetsByTimestamp('t', 9_000)).toEqual([
+      { partition: 0, offset: 3 },
+      { partition: 1, offset: 0 },
+    ]);
+    await admin.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 2 }] });
+    expect((await admin.fetchTopicOffsets('t'))[0]).toEqual({ partition: 0, offset: 3, high: 3, low: 2 });
+    await admin.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
+    expect((await admin.fetchTopicOffsets('t'))[0].low).toBe(3);
+    await expect(admin.deleteRecords({ topic: 't', partitions: [{ partition: 7, offset: 1 }] })).rejects.toThrow(PartitionNotFoundError);
+    await expect(admin.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: '1' as unknown as number }] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.fetchTopicOffsets('nope')).rejects.toThrow(TopicNotFoundError);
+    await expect(admin.fetchTopicOffsetsByTimestamp('t', -5)).rejects.toThrow(InvalidRequestError);
+  });
+
+  it('describes topic configs', async () => {
+    await admin.createTopics({ topics: [{ topic: 't', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    const described = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: 't', configNames: ['cleanup.policy', 'retention.ms'] }],
+      includeSynonyms: false,
+    });
+    expect(described.resources[0].configEntries).toEqual([
+      { configName: 'cleanup.policy', configValue: 'compact', isDefault: false, configSource: 1, isSensitive: false, readOnly: false },
+      { configName: 'retention.ms', configValue: '604800000', isDefault: true, configSource: 5, isSensitive: false, readOnly: false },
+    ]);
+    await expect(admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '0' }] })).rejects.toThrow(InvalidRequestError);
+  });
+});
+
+describe('Admin groups', () => {
+  it('sets, resets, fetches and deletes group offsets', async () => {
+    await admin.createTopics({ topics: [{ topic: 't', numPartitions: 2 }] });
+    await sluice.broker.produce('t', 0, batchOf(['a', 'b', 'c']), 1);
+    await sluice.broker.produce('t', 1, batchOf(['d']), 1);
+    await admin.setOffsets({ groupId: 'g', topic: 't', partitions: [{ partition: 0, offset: 2 }] });
+    expect(await admin.fetchOffsets({ groupId: 'g', topics: ['t'] })).toEqual([
+      { topic: 't', partitions: [{ partition: 0, offset: 2, metadata: null }, { partition: 1, offset: -1, metadata: null }] },
+    ]);
+    await admin.resetOffsets({ groupId: 'g', topic: 't' });
+    expect(await admin.fetchOffsets({ groupId: 'g' })).toEqual([
+      { topic: 't', partitions: [{ partition: 0, offset: 3, metadata: null }, { partition: 1, offset: 1, metadata: null }] },
+    ]);
+    await sluice.broker.deleteRecords('t', 0, 1);
+    await admin.resetOffsets({ groupId: 'g', topic: 't', earliest: true });
+    expect((await admin.fetchOffsets({ groupId: 'g', topics: ['t'] }))[0].partitions.map((p) => p.offset)).toEqual([1, 0]);
+    expect((await admin.listGroups()).groups).toEqual([{ groupId: 'g', protocolType: '' }]);
+    expect((await admin.describeGroups(['g'])).groups[0]).toMatchObject({ groupId: 'g', state: 'Empty', members: [], errorCode: 0 });
+    expect((await admin.describeGroups(['unknown'])).groups[0].state).toBe('Dead');
+
+    await expect(admin.setOffsets({ groupId: 'g', topic: 't', partitions: [{ partition: 5, offset: 0 }] })).rejects.toThrow(PartitionNotFoundError);
+    await expect(admin.setOffsets({ groupId: 'g', topic: 't', partitions: [{ partition: 0, offset: -2 }] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.setOffsets({ groupId: '', topic: 't', partitions: [] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.fetchOffsets({ groupId: 'g', topics: ['missing'] })).rejects.toThrow(TopicNotFoundError);
+
+    expect(await admin.deleteGroups(['g'])).toEqual([{ groupId: 'g', errorCode: 0 }]);
+    expect(await admin.fetchOffsets({ groupId: 'g' })).toEqual([]);
+  });
+
+  it('refuses to move the offsets of a group with running members', async () => {
+    await admin.createTopics({ topics: [{ topic: 't' }] });
+    const joined = await sluice.broker.groups.joinGroup({
+      groupId: 'live',
+      memberId: '',
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+      sessionTimeoutMs: 30_000,
+    });
+    await sluice.broker.groups.syncGroup({ groupId: 'live', generationId: joined.generationId, memberId: joined.memberId, assignments: [] });
+    await expect(admin.resetOffsets({ groupId: 'live', topic: 't' })).rejects.toThrow(UnknownMemberIdError);
+    const described = (await admin.describeGroups(['live'])).groups[0];
+    expect(described).toMatchObject({ state: 'Stable', protocol: 'range', protocolType: 'consumer' });
+    expect(described.members.map((member) => member.memberId)).toEqual([joined.memberId]);
+  });
+});
+
+describe('Sluice', () => {
+  it('hands out clients and refuses new ones once closed', async () => {
+    const producer = sluice.producer();
+    await producer.connect();
+    await producer.send({ topic: 'auto', messages: [{ value: 'hello' }] });
+    expect((await admin.fetchTopicOffsets('auto'))[0].high).toBe(1);
+    const consumer = sluice.consumer({ groupId: 'c' });
+    expect(consumer).toBeDefined();
+    await sluice.close();
+    expect(() => sluice.admin()).toThrow(ClosedError);
+    expect(() => sluice.producer()).toThrow(ClosedError);
+  });
+});
