@@ -1,0 +1,847 @@
+/**
+ * The transaction coordinator: Kafka's TransactionCoordinator (KIP-98, with KIP-360 epoch bumps
+ * and KIP-588 fencing errors) as a state machine that owns no storage. It answers
+ * InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn, checks TxnOffsetCommit for the
+ * broker, writes the commit/abort markers through the broker and aborts transactions that
+ * outlive their timeout.
+ *
+ * What it follows from Apache Kafka:
+ * - InitProducerId: an idempotent producer (no transactional id) gets a fresh producer id at
+ *   epoch 0. A transactional id gets a producer id the first time, and a bumped epoch every time
+ *   after, which fences the previous instance. If that instance left a transaction Ongoing, it
+ *   is aborted with the epoch bumped and the caller gets CONCURRENT_TRANSACTIONS until the abort
+ *   is complete (clients retry; the retry bumps the epoch again). From epoch 32766 on the id
+ *   rotates: a new producer id at epoch 0.
+ * - A transaction begins with the first AddPartitionsToTxn/AddOffsetsToTxn after an idle state
+ *   (Empty, CompleteCommit, CompleteAbort). EndTxn persists PrepareCommit/PrepareAbort, answers,
+ *   then writes the markers to every partition the transaction touched and commits or drops the
+ *   groups' pending offsets, then persists CompleteCommit/CompleteAbort. Meanwhile requests for
+ *   the id get CONCURRENT_TRANSACTIONS. Repeating a completed EndTxn succeeds; the opposite
+ *   decision gets INVALID_TXN_STATE.
+ * - Requests from an older epoch get PRODUCER_FENCED, from another producer id
+ *   INVALID_PRODUCER_ID_MAPPING (the wire layer maps PRODUCER_FENCED to INVALID_PRODUCER_EPOCH
+ *   for request versions that predate KIP-588, as Kafka does).
+ * - A transaction Ongoing for longer than its timeout is aborted by the coordinator with the
+ *   epoch bumped, checked every abortTimedOutTransactionsIntervalMs. An idle transactional id
+ *   unused for transactionalIdExpirationMs is forgotten (a tombstone is persisted).
+ *
+ * Durability: every state change goes through TransactionStateStore.append and takes effect
+ * (and is answered) only once that resolves. `open` replays the store: a PrepareCommit or
+ * PrepareAbort found there has its markers written again and is completed, so a transaction is
+ * never left half-visible; an Ongoing one keeps its start time and times out as before.
+ * Background work that fails (a marker write, a completion append) is retried with backoff.
+ */
+import {
+  ClosedError,
+  ConcurrentTransactionsError,
+  InvalidConfigError,
+  InvalidGroupIdError,
+  InvalidProducerIdMappingError,
+  InvalidRequestError,
+  InvalidTransactionTimeoutError,
+  InvalidTxnStateError,
+  KafkaApiError,
+  ProducerFencedError,
+  TransactionCoordinatorNotAvailableError,
+  CorruptTransactionStateError,
+} from '../errors.js';
+import { systemClock, type CoordinatorClock, type TopicPartitionRef } from './group-coordinator.js';
+import type { TimerHandle } from './group-member.js';
+import { TransactionMetadata } from './transaction-metadata.js';
+import {
+  MAX_ID_BYTES,
+  MAX_PRODUCER_EPOCH,
+  NO_PRODUCER_EPOCH,
+  NO_PRODUCER_ID,
+  assertLegalTransition,
+  isEpochExhausted,
+  isIdleState,
+  transactionRecordProblem,
+  type TransactionLogEntry,
+  type TransactionState,
+  type TransactionStateRecord,
+} from './transaction-state.js';
+
+export type { TransactionState, TransactionStateRecord, TransactionLogEntry } from './transaction-state.js';
+
+// ---- Interfaces the broker implements ----
+
+export interface TransactionStateStore {
+  /**
+   * Durably appends one entry (a state record, or a tombstone when the id expired); the change
+   * is acknowledged only after this resolves. The coordinator never has two appends for one
+   * transactional id in flight, so per id the entries land in the order the states were taken.
+   */
+  append(entry: TransactionLogEntry): Promise<void> | void;
+  /** Every entry appended (or the latest per transactional id), in append order. */
+  load(): Promise<readonly TransactionLogEntry[]> | readonly TransactionLogEntry[];
+}
+
+export interface TxnMarker {
+  producerId: number;
+  /** The epoch the transaction ends with: bumped when the coordinator aborts it to fence its producer. */
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+}
+
+export interface TxnMarkerWriter {
+  /**
+   * Appends a commit or abort control batch for the producer to each partition and resolves once
+   * they are durable. May be called again for the same transaction after a failure or a restart
+   * (a second marker for a producer with nothing open is harmless, as in Kafka). A partition
+   * that no longer exists must be skipped, not failed: only failures a retry can cure reject.
+   */
+  writeMarkers(partitions: readonly TopicPartitionRef[], marker: TxnMarker): Promise<void>;
+  /**
+   * Makes the offsets the producer staged for the group with TxnOffsetCommit visible (commit) or
+   * drops them (abort), durably. Must be idempotent: with nothing staged it does nothing.
+   */
+  completeGroupOffsets(groupId: string, producerId: number, commit: boolean): Promise<void>;
+}
+
+/** Where producer ids come from: a ProducerIdManager. */
+export interface ProducerIdSource {
+  nextId(): Promise<number>;
+}
+
+// ---- Requests and results ----
+
+export interface InitProducerIdRequest {
+  /** null (or absent) for an idempotent producer without transactions. */
+  transactionalId?: string | null;
+  transactionTimeoutMs: number;
+  /** InitProducerId v3+ (KIP-360): the id and epoch the producer has, to bump rather than replace; -1 for none. */
+  producerId?: number;
+  producerEpoch?: number;
+}
+
+export interface InitProducerIdResult {
+  producerId: number;
+  producerEpoch: number;
+}
+
+export interface AddPartitionsToTxnRequest {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  partitions: TopicPartitionRef[];
+}
+
+export interface AddOffsetsToTxnRequest {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  groupId: string;
+}
+
+export interface EndTxnRequest {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  /** true to commit, false to abort. */
+  committed: boolean;
+}
+
+export interface TxnOffsetCommitCheck {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  groupId: string;
+}
+
+/** Kafka's DescribeTransactions view of one transactional id. */
+export interface TransactionDescription {
+  transactionalId: string;
+  state: TransactionState;
+  producerId: number;
+  producerEpoch: number;
+  transactionTimeoutMs: number;
+  /** -1 when no transaction has begun since the last InitProducerId. */
+  txnStartTimestampMs: number;
+  partitions: TopicPartitionRef[];
+  groupIds: string[];
+}
+
+// ---- Configuration ----
+
+export interface TransactionCoordinatorOptions {
+  stateStore: TransactionStateStore;
+  markerWriter: TxnMarkerWriter;
+  producerIds: ProducerIdSource;
+  clock?: CoordinatorClock;
+  /** Kafka's transaction.max.timeout.ms: the largest transactionTimeoutMs a producer may ask for. */
+  transactionMaxTimeoutMs?: number;
+  /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. */
+  abortTimedOutTransactionsIntervalMs?: number;
+  /** Kafka's transactional.id.expiration.ms: how long an idle transactional id is remembered. */
+  transactionalIdExpirationMs?: number;
+  /** Kafka's transaction.remove.expired.transaction.cleanup.interval.ms. */
+  removeExpiredTransactionalIdsIntervalMs?: number;
+  /** First wait before retrying a failed marker write or completion append; doubles up to markerRetryMaxBackoffMs. */
+  markerRetryBackoffMs?: number;
+  markerRetryMaxBackoffMs?: number;
+  /** Written into every marker; raise it each time the broker opens so markers of a previous run are told apart. */
+  coordinatorEpoch?: number;
+  /** Partitions plus groups one transaction may hold (Kafka sets none; a bound keeps one record and one marker round finite). */
+  maxTransactionPartitions?: number;
+  /** Told about failures of background work (marker writes, completion appends, timeout aborts), which is retried. */
+  onBackgroundError?: (error: Error) => void;
+}
+
+export const DEFAULT_TRANSACTION_MAX_TIMEOUT_MS = 900_000;
+export const DEFAULT_ABORT_TIMED_OUT_TRANSACTIONS_INTERVAL_MS = 10_000;
+export const DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 3_600_000;
+export const DEFAULT_REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS = 3_600_000;
+export const DEFAULT_MARKER_RETRY_BACKOFF_MS = 100;
+export const DEFAULT_MARKER_RETRY_MAX_BACKOFF_MS = 10_000;
+export const DEFAULT_MAX_TRANSACTION_PARTITIONS = 10_000;
+const MAX_TIMER_DELAY_MS = 0x7fff_ffff;
+const INT32_MAX = 0x7fff_ffff;
+const INT32_MIN = -0x8000_0000;
+
+export class TransactionCoordinator {
+  private readonly transactions = new Map<string, TransactionMetadata>();
+  private readonly store: TransactionStateStore;
+  private readonly markerWriter: TxnMarkerWriter;
+  private readonly producerIds: ProducerIdSource;
+  private readonly clock: CoordinatorClock;
+  private readonly transactionMaxTimeoutMs: number;
+  private readonly abortTimedOutTransactionsIntervalMs: number;
+  private readonly transactionalIdExpirationMs: number;
+  private readonly removeExpiredTransactionalIdsIntervalMs: number;
+  private readonly markerRetryBackoffMs: number;
+  private readonly markerRetryMaxBackoffMs: number;
+  private readonly coordinatorEpoch: number;
+  private readonly maxTransactionPartitions: number;
+  private readonly onBackgroundError: (error: Error) => void;
+  private abortTimer: TimerHandle | null = null;
+  private expirationTimer: TimerHandle | null = null;
+  private closed = false;
+
+  /**
+   * Loads the store, then starts: transactions found prepared are completed in the background,
+   * and the timeout and expiration checks are scheduled.
+   */
+  static async open(options: TransactionCoordinatorOptions): Promise<TransactionCoordinator> {
+    const coordinator = new TransactionCoordinator(options);
+    let entries: readonly TransactionLogEntry[];
+    try {
+      entries = await coordinator.store.load();
+    } catch (error) {
+      throw storeError(error, 'the transaction state could not be loaded');
+    }
+    coordinator.restore(entries);
+    coordinator.start();
+    return coordinator;
+  }
+
+  private constructor(options: TransactionCoordinatorOptions) {
+    if (
+      options === null ||
+      typeof options !== 'object' ||
+      options.stateStore === undefined ||
+      options.markerWriter === undefined ||
+      options.producerIds === undefined
+    ) {
+      throw new InvalidConfigError('TransactionCoordinator needs options with a stateStore, a markerWriter and producerIds');
+    }
+    this.store = options.stateStore;
+    this.markerWriter = options.markerWriter;
+    this.producerIds = options.producerIds;
+    this.clock = options.clock ?? systemClock;
+    this.transactionMaxTimeoutMs = intOption(options.transactionMaxTimeoutMs, DEFAULT_TRANSACTION_MAX_TIMEOUT_MS, 'transactionMaxTimeoutMs', 1, INT32_MAX);
+    this.abortTimedOutTransactionsIntervalMs = intOption(
+      options.abortTimedOutTransactionsIntervalMs,
+      DEFAULT_ABORT_TIMED_OUT_TRANSACTIONS_INTERVAL_MS,
+      'abortTimedOutTransactionsIntervalMs',
+      1,
+      MAX_TIMER_DELAY_MS,
+    );
+    this.transactionalIdExpirationMs = intOption(
+      options.transactionalIdExpirationMs,
+      DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS,
+      'transactionalIdExpirationMs',
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.removeExpiredTransactionalIdsIntervalMs = intOption(
+      options.removeExpiredTransactionalIdsIntervalMs,
+      DEFAULT_REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS,
+      'removeExpiredTransactionalIdsIntervalMs',
+      1,
+      MAX_TIMER_DELAY_MS,
+    );
+    this.markerRetryBackoffMs = intOption(options.markerRetryBackoffMs, DEFAULT_MARKER_RETRY_BACKOFF_MS, 'markerRetryBackoffMs', 1, MAX_TIMER_DELAY_MS);
+    this.markerRetryMaxBackoffMs = intOption(
+      options.markerRetryMaxBackoffMs,
+      Math.max(DEFAULT_MARKER_RETRY_MAX_BACKOFF_MS, this.markerRetryBackoffMs),
+      'markerRetryMaxBackoffMs',
+      this.markerRetryBackoffMs,
+      MAX_TIMER_DELAY_MS,
+    );
+    this.coordinatorEpoch = intOption(options.coordinatorEpoch, 0, 'coordinatorEpoch', 0, INT32_MAX);
+    this.maxTransactionPartitions = intOption(
+      options.maxTransactionPartitions,
+      DEFAULT_MAX_TRANSACTION_PARTITIONS,
+      'maxTransactionPartitions',
+      1,
+      INT32_MAX,
+    );
+    this.onBackgroundError = options.onBackgroundError ?? (() => {});
+  }
+
+  // ---- InitProducerId ----
+
+  async initProducerId(request: InitProducerIdRequest): Promise<InitProducerIdResult> {
+    this.checkOpen();
+    if (request === null || typeof request !== 'object') throw new InvalidRequestError('InitProducerId needs a request object');
+    const transactionalId = optionalTransactionalId(request.transactionalId);
+    const transactionTimeoutMs = requireInt(request.transactionTimeoutMs, 'InitProducerId transactionTimeoutMs', INT32_MIN, INT32_MAX);
+    const expected = expectedProducer(request.producerId, request.producerEpoch);
+    if (transactionalId === null) {
+      return { producerId: await this.allocateProducerId(), producerEpoch: 0 };
+    }
+    if (transactionTimeoutMs <= 0 || transactionTimeoutMs > this.transactionMaxTimeoutMs) {
+      throw new InvalidTransactionTimeoutError(transactionTimeoutMs, this.transactionMaxTimeoutMs);
+    }
+    const metadata = this.transactions.get(transactionalId) ?? (await this.createTransactionalId(transactionalId, transactionTimeoutMs));
+    this.checkOpen();
+    if (metadata.pendingState !== null) throw concurrent(metadata, 'another request for it is being persisted');
+    if (expected !== null && !acceptsInitFrom(metadata, expected)) {
+      throw new ProducerFencedError(expected.producerId, expected.producerEpoch, metadata.producerEpoch, `transactional id "${transactionalId}"`);
+    }
+    switch (metadata.state) {
+      case 'PrepareCommit':
+      case 'PrepareAbort':
+        throw concurrent(metadata, `its transaction is completing (${metadata.state})`);
+      case 'Ongoing':
+        // Fence the previous instance and abort its transaction; the client retries until it is done.
+        await this.persist(metadata, metadata.fencingAbort(this.clock.nowMs()));
+        this.startCompletion(metadata);
+        throw concurrent(metadata, "the previous producer's open transaction is being aborted");
+      case 'Empty':
+      case 'CompleteCommit':
+      case 'CompleteAbort': {
+        let record: TransactionStateRecord | null;
+        if (isEpochExhausted(metadata.producerEpoch) && (expected === null || expected.producerEpoch === metadata.producerEpoch)) {
+          const newProducerId = await this.reserveWhile(metadata, () => this.allocateProducerId());
+          record = metadata.producerIdRotation(newProducerId, transactionTimeoutMs, this.clock.nowMs(), expected !== null);
+        } else {
+          record = metadata.epochBump(transactionTimeoutMs, this.clock.nowMs(), expected?.producerEpoch ?? null);
+          if (record === null) {
+            throw new ProducerFencedError(expected!.producerId, expected!.producerEpoch, metadata.producerEpoch, `transactional id "${transactionalId}"`);
+          }
+        }
+        await this.persist(metadata, record);
+        return { producerId: record.producerId, producerEpoch: record.producerEpoch };
+      }
+      case 'Dead':
+        throw new Error(`invariant: transactional id "${transactionalId}" is Dead without a pending removal`);
+    }
+  }
+
+  /** A new id is registered at once (pending), so a concurrent InitProducerId for it waits its turn. */
+  private async createTransactionalId(transactionalId: string, transactionTimeoutMs: number): Promise<TransactionMetadata> {
+    const metadata = TransactionMetadata.created(transactionalId, transactionTimeoutMs, this.clock.nowMs());
+    this.transactions.set(transactionalId, metadata);
+    try {
+      metadata.producerId = await this.reserveWhile(metadata, () => this.allocateProducerId());
+    } catch (error) {
+      if (this.transactions.get(transactionalId) === metadata) this.transactions.delete(transactionalId);
+      throw error;
+    }
+    return metadata;
+  }
+
+  /** Runs `work` with the id marked pending, so no other request interleaves with it. */
+  private async reserveWhile<T>(metadata: TransactionMetadata, work: () => Promise<T>): Promise<T> {
+    metadata.pendingState = metadata.state;
+    try {
+      return await work();
+    } finally {
+      metadata.pendingState = null;
+    }
+  }
+
+  private async allocateProducerId(): Promise<number> {
+    try {
+      return await this.producerIds.nextId();
+    } catch (error) {
+      throw storeError(error, 'no producer id could be allocated');
+    }
+  }
+
+  // ---- AddPartitionsToTxn, AddOffsetsToTxn ----
+
+  /** Adds partitions to the producer's transaction (starting it), persisted before this resolves. */
+  async addPartitionsToTxn(request: AddPartitionsToTxnRequest): Promise<void> {
+    this.checkOpen();
+    const { transactionalId, producerId, producerEpoch } = requireProducer(request, 'AddPartitionsToTxn');
+    const partitions = requirePartitions(request.partitions);
+    await this.addToTransaction(transactionalId, producerId, producerEpoch, partitions, []);
+  }
+
+  /**
+   * Adds a consumer group to the producer's transaction: its offsets staged with TxnOffsetCommit
+   * are committed or dropped with the markers (Kafka adds the group's __consumer_offsets partition).
+   */
+  async addOffsetsToTxn(request: AddOffsetsToTxnRequest): Promise<void> {
+    this.checkOpen();
+    const { transactionalId, producerId, producerEpoch } = requireProducer(request, 'AddOffsetsToTxn');
+    const groupId = requireGroupId(request.groupId);
+    await this.addToTransaction(transactionalId, producerId, producerEpoch, [], [groupId]);
+  }
+
+  private async addToTransaction(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    partitions: readonly TopicPartitionRef[],
+    groupIds: readonly string[],
+  ): Promise<void> {
+    const metadata = this.producerTransaction(transactionalId, producerId, producerEpoch);
+    if (metadata.pendingState !== null) throw concurrent(metadata, 'another request for it is being persisted');
+    if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') {
+      throw concurrent(metadata, `its previous transaction is completing (${metadata.state})`);
+    }
+    // Kafka's shortcut: nothing new, nothing to persist.
+    if (metadata.state === 'Ongoing' && metadata.containsAll(partitions, groupIds)) return;
+    const size = metadata.sizeWith(partitions, groupIds);
+    if (size > this.maxTransactionPartitions) {
+      throw new InvalidRequestError(
+        `transactional id "${transactionalId}" would hold ${size} partitions and groups in one transaction, over ` +
+          `maxTransactionPartitions (${this.maxTransactionPartitions}); commit more often or raise the limit`,
+      );
+    }
+    await this.persist(metadata, metadata.addToTransaction(partitions, groupIds, this.clock.nowMs()));
+  }
+
+  // ---- EndTxn ----
+
+  /**
+   * Commits or aborts the producer's transaction. Resolves once the decision is durable; the
+   * markers follow in the background, and the id answers CONCURRENT_TRANSACTIONS until they are
+   * written and the completion is persisted.
+   */
+  async endTxn(request: EndTxnRequest): Promise<void> {
+    this.checkOpen();
+    const { transactionalId, producerId, producerEpoch } = requireProducer(request, 'EndTxn');
+    if (typeof request.committed !== 'boolean') throw new InvalidRequestError('EndTxn committed must be a boolean');
+    const commit = request.committed;
+    const metadata = this.producerTransaction(transactionalId, producerId, producerEpoch);
+    if (metadata.pendingState !== null) throw concurrent(metadata, 'another request for it is being persisted');
+    const decision = commit ? 'commit' : 'abort';
+    switch (metadata.state) {
+      case 'Ongoing':
+        await this.persist(metadata, metadata.prepareEnd(commit, this.clock.nowMs()));
+        this.startCompletion(metadata);
+        return;
+      case 'CompleteCommit':
+      case 'CompleteAbort':
+        // A retry of the EndTxn that completed it succeeds; the opposite decision cannot.
+        if ((metadata.state === 'CompleteCommit') === commit) return;
+        throw new InvalidTxnStateError(`transactional id "${transactionalId}" cannot ${decision}: its last transaction ended ${metadata.state}`);
+      case 'PrepareCommit':
+      case 'PrepareAbort':
+        if ((metadata.state === 'PrepareCommit') === commit) throw concurrent(metadata, `its ${decision} is completing`);
+        throw new InvalidTxnStateError(`transactional id "${transactionalId}" cannot ${decision}: it is in ${metadata.state}`);
+      case 'Empty':
+        throw new InvalidTxnStateError(
+          `transactional id "${transactionalId}" has no transaction to ${decision}: nothing was added to one since InitProducerId`,
+        );
+      case 'Dead':
+        throw new Error(`invariant: transactional id "${transactionalId}" is Dead without a pending removal`);
+    }
+  }
+
+  // ---- TxnOffsetCommit ----
+
+  /**
+   * The check the broker makes before staging a TxnOffsetCommit: the producer owns the
+   * transactional id at this epoch, its transaction is Ongoing (not deciding) and includes the
+   * group through AddOffsetsToTxn, so the staged offsets are certain to be completed by markers.
+   */
+  validateTxnOffsetCommit(request: TxnOffsetCommitCheck): void {
+    this.checkOpen();
+    const { transactionalId, producerId, producerEpoch } = requireProducer(request, 'TxnOffsetCommit');
+    const groupId = requireGroupId(request.groupId);
+    const metadata = this.producerTransaction(transactionalId, producerId, producerEpoch);
+    if (metadata.state !== 'Ongoing' || (metadata.pendingState !== null && metadata.pendingState !== 'Ongoing')) {
+      throw new InvalidTxnStateError(
+        `transactional id "${transactionalId}" has no open transaction to commit offsets of group "${groupId}" in ` +
+          `(state ${metadata.pendingState ?? metadata.state})`,
+      );
+    }
+    if (!metadata.groupIds.has(groupId)) {
+      throw new InvalidTxnStateError(
+        `group "${groupId}" is not part of the transaction of "${transactionalId}"; call AddOffsetsToTxn ` +
+          `(producer.sendOffsets) before TxnOffsetCommit`,
+      );
+    }
+  }
+
+  // ---- Describe ----
+
+  /** Kafka's DescribeTransactions for one id, or null when the coordinator does not know it. */
+  describeTransaction(transactionalId: string): TransactionDescription | null {
+    this.checkOpen();
+    const metadata = this.transactions.get(transactionalId);
+    if (metadata === undefined) return null;
+    return {
+      transactionalId,
+      state: metadata.state,
+      producerId: metadata.producerId,
+      producerEpoch: metadata.producerEpoch,
+      transactionTimeoutMs: metadata.transactionTimeoutMs,
+      txnStartTimestampMs: metadata.txnStartTimestampMs,
+      partitions: metadata.partitionList(),
+      groupIds: [...metadata.groupIds],
+    };
+  }
+
+  // ---- Lifecycle ----
+
+  /**
+   * Stops every timer; background completions stop at their next step (storage holds the
+   * decision, so the next open() finishes them). Calls after this get ClosedError. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.abortTimer !== null) this.clock.clearTimeout(this.abortTimer);
+    if (this.expirationTimer !== null) this.clock.clearTimeout(this.expirationTimer);
+    this.abortTimer = null;
+    this.expirationTimer = null;
+    for (const metadata of this.transactions.values()) {
+      if (metadata.retryTimer !== null) this.clock.clearTimeout(metadata.retryTimer);
+      metadata.retryTimer = null;
+    }
+    this.transactions.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('transaction coordinator');
+  }
+
+  /** The id's metadata, after Kafka's ownership checks: same producer id, same epoch. */
+  private producerTransaction(transactionalId: string, producerId: number, producerEpoch: number): TransactionMetadata {
+    const metadata = this.transactions.get(transactionalId);
+    if (metadata === undefined || metadata.producerId === NO_PRODUCER_ID) {
+      throw new InvalidProducerIdMappingError(transactionalId, producerId, null);
+    }
+    if (metadata.producerId !== producerId) {
+      throw new InvalidProducerIdMappingError(transactionalId, producerId, metadata.producerId);
+    }
+    if (metadata.producerEpoch !== producerEpoch) {
+      throw new ProducerFencedError(producerId, producerEpoch, metadata.producerEpoch, `transactional id "${transactionalId}"`);
+    }
+    return metadata;
+  }
+
+  /**
+   * Persists `record`, then applies it. The id is pending meanwhile; on failure nothing changes
+   * and the caller gets a retriable error.
+   */
+  private async persist(metadata: TransactionMetadata, record: TransactionStateRecord): Promise<void> {
+    // After close() nothing more is written: the next open() starts from what is stored.
+    this.checkOpen();
+    if (metadata.pendingState !== null) throw new Error(`invariant: "${metadata.transactionalId}" already has a pending ${metadata.pendingState}`);
+    const problem = transactionRecordProblem(record);
+    if (problem !== null) throw new Error(`invariant: transactional id "${record.transactionalId}" record: ${problem}`);
+    metadata.pendingState = record.state;
+    try {
+      await this.store.append(record);
+    } catch (error) {
+      throw storeError(error, `the state of transactional id "${metadata.transactionalId}" could not be stored`);
+    } finally {
+      metadata.pendingState = null;
+    }
+    metadata.apply(record);
+  }
+
+  // ---- Markers and completion ----
+
+  /** Writes the markers of a PrepareCommit/PrepareAbort, then persists its completion; retried until done. */
+  private startCompletion(metadata: TransactionMetadata): void {
+    if (this.closed || metadata.completing) return;
+    if (metadata.state !== 'PrepareCommit' && metadata.state !== 'PrepareAbort') {
+      throw new Error(`invariant: completion of "${metadata.transactionalId}" started in ${metadata.state}`);
+    }
+    metadata.completing = true;
+    const marker: TxnMarker = {
+      producerId: metadata.producerId,
+      producerEpoch: metadata.producerEpoch,
+      commit: metadata.state === 'PrepareCommit',
+      coordinatorEpoch: this.coordinatorEpoch,
+    };
+    const step = { partitions: metadata.partitionList(), groupIds: [...metadata.groupIds], attempt: 0 };
+    void this.runCompletion(metadata, marker, step);
+  }
+
+  private async runCompletion(
+    metadata: TransactionMetadata,
+    marker: TxnMarker,
+    step: { partitions: TopicPartitionRef[]; groupIds: string[]; attempt: number },
+  ): Promise<void> {
+    const failures: Error[] = [];
+    const work: Promise<void>[] = [];
+    if (step.partitions.length > 0) {
+      work.push(
+        callAsync(() => this.markerWriter.writeMarkers(step.partitions, marker)).then(
+          () => {
+            step.partitions = [];
+          },
+          (error) => {
+            failures.push(asError(error, `the ${marker.commit ? 'commit' : 'abort'} markers of "${metadata.transactionalId}" could not be written`));
+          },
+        ),
+      );
+    }
+    for (const groupId of step.groupIds) {
+      work.push(
+        callAsync(() => this.markerWriter.completeGroupOffsets(groupId, marker.producerId, marker.commit)).then(
+          () => {
+            step.groupIds = step.groupIds.filter((id) => id !== groupId);
+          },
+          (error) => {
+            failures.push(asError(error, `the offsets of group "${groupId}" in the transaction of "${metadata.transactionalId}" could not be completed`));
+          },
+        ),
+      );
+    }
+    await Promise.all(work);
+    if (this.closed) return;
+    if (failures.length === 0) {
+      try {
+        await this.persist(metadata, metadata.complete(this.clock.nowMs()));
+        metadata.completing = false;
+        return;
+      } catch (error) {
+        failures.push(asError(error, `the completion of "${metadata.transactionalId}" could not be stored`));
+      }
+      if (this.closed) return;
+    }
+    for (const failure of failures) this.reportBackgroundError(failure);
+    const delayMs = Math.min(this.markerRetryBackoffMs * 2 ** Math.min(step.attempt, 30), this.markerRetryMaxBackoffMs);
+    step.attempt++;
+    metadata.retryTimer = this.clock.setTimeout(() => {
+      metadata.retryTimer = null;
+      if (!this.closed) void this.runCompletion(metadata, marker, step);
+    }, delayMs);
+    unrefTimer(metadata.retryTimer);
+  }
+
+  private reportBackgroundError(error: Error): void {
+    try {
+      this.onBackgroundError(error);
+    } catch {
+      // A failing observer must not stop the coordinator's own retries.
+    }
+  }
+
+  // ---- Timeouts and expiration ----
+
+  private start(): void {
+    for (const metadata of this.transactions.values()) {
+      if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') this.startCompletion(metadata);
+    }
+    this.scheduleAbortCheck();
+    this.scheduleExpirationCheck();
+  }
+
+  private scheduleAbortCheck(): void {
+    this.abortTimer = this.clock.setTimeout(() => {
+      this.abortTimer = null;
+      if (this.closed) return;
+      this.abortTimedOutTransactions();
+      this.scheduleAbortCheck();
+    }, this.abortTimedOutTransactionsIntervalMs);
+    unrefTimer(this.abortTimer);
+  }
+
+  private scheduleExpirationCheck(): void {
+    this.expirationTimer = this.clock.setTimeout(() => {
+      this.expirationTimer = null;
+      if (this.closed) return;
+      this.removeExpiredTransactionalIds();
+      this.scheduleExpirationCheck();
+    }, this.removeExpiredTransactionalIdsIntervalMs);
+    unrefTimer(this.expirationTimer);
+  }
+
+  /** Kafka's abortTimedOutTransactions: Ongoing past its timeout -> PrepareAbort with the epoch bumped. */
+  private abortTimedOutTransactions(): void {
+    const nowMs = this.clock.nowMs();
+    for (const metadata of this.transactions.values()) {
+      if (metadata.pendingState !== null || metadata.state !== 'Ongoing') continue;
+      if (metadata.txnStartTimestampMs + metadata.transactionTimeoutMs >= nowMs) continue;
+      this.persist(metadata, metadata.fencingAbort(nowMs)).then(
+        () => this.startCompletion(metadata),
+        (error) => this.reportBackgroundError(asError(error, `the timed-out transaction of "${metadata.transactionalId}" could not be aborted`)),
+      );
+    }
+  }
+
+  /** Kafka's removeExpiredTransactionalIds: idle ids unused for transactionalIdExpirationMs are forgotten. */
+  private removeExpiredTransactionalIds(): void {
+    const nowMs = this.clock.nowMs();
+    for (const metadata of this.transactions.values()) {
+      if (metadata.pendingState !== null || !isIdleState(metadata.state)) continue;
+      if (metadata.txnLastUpdateTimestampMs > nowMs - this.transactionalIdExpirationMs) continue;
+      void this.expire(metadata);
+    }
+  }
+
+  private async expire(metadata: TransactionMetadata): Promise<void> {
+    metadata.pendingState = 'Dead';
+    try {
+      await this.store.append({ transactionalId: metadata.transactionalId, state: 'Dead' });
+    } catch (error) {
+      metadata.pendingState = null;
+      this.reportBackgroundError(asError(error, `expired transactional id "${metadata.transactionalId}" could not be removed`));
+      return;
+    }
+    metadata.pendingState = null;
+    assertLegalTransition(metadata.transactionalId, metadata.state, 'Dead');
+    metadata.state = 'Dead';
+    if (this.transactions.get(metadata.transactionalId) === metadata) this.transactions.delete(metadata.transactionalId);
+  }
+
+  // ---- Recovery ----
+
+  private restore(entries: readonly TransactionLogEntry[]): void {
+    if (!Array.isArray(entries)) throw new CorruptTransactionStateError('the loaded transaction state', 'load() did not return an array');
+    const latest = new Map<string, TransactionStateRecord>();
+    entries.forEach((entry, i) => {
+      const problem = transactionRecordProblem(entry);
+      if (problem !== null) throw new CorruptTransactionStateError(`entry ${i} of the loaded transaction state`, problem);
+      if (entry.state === 'Dead') latest.delete(entry.transactionalId);
+      else latest.set(entry.transactionalId, entry);
+    });
+    for (const [transactionalId, record] of latest) this.transactions.set(transactionalId, TransactionMetadata.fromRecord(record));
+  }
+}
+
+/** KIP-360's check that an InitProducerId carrying an id and epoch comes from this id's producer. */
+function acceptsInitFrom(metadata: TransactionMetadata, expected: { producerId: number; producerEpoch: number }): boolean {
+  return (
+    metadata.producerEpoch === NO_PRODUCER_EPOCH ||
+    expected.producerId === metadata.producerId ||
+    // A retry of an InitProducerId that rotated the id because the epoch was exhausted.
+    (expected.producerId === metadata.lastProducerId && isEpochExhausted(expected.producerEpoch))
+  );
+}
+
+function concurrent(metadata: TransactionMetadata, detail: string): ConcurrentTransactionsError {
+  return new ConcurrentTransactionsError(metadata.transactionalId, detail);
+}
+
+// ---- Input validation ----
+
+function intOption(value: number | undefined, fallback: number, name: string, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidConfigError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function requireInt(value: unknown, field: string, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new InvalidRequestError(`${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value as number;
+}
+
+function requireTransactionalId(value: unknown, api: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new InvalidRequestError(`${api} transactionalId must be a non-empty string, got ${JSON.stringify(value)}`);
+  }
+  if (Buffer.byteLength(value, 'utf8') > MAX_ID_BYTES) {
+    throw new InvalidRequestError(`${api} transactionalId is longer than ${MAX_ID_BYTES} bytes`);
+  }
+  return value;
+}
+
+function optionalTransactionalId(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return requireTransactionalId(value, 'InitProducerId');
+}
+
+/** KIP-360 fields: both -1 (or absent) for none, or both set. */
+function expectedProducer(producerId: unknown, producerEpoch: unknown): { producerId: number; producerEpoch: number } | null {
+  const id = producerId === undefined ? NO_PRODUCER_ID : requireInt(producerId, 'InitProducerId producerId', NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
+  const epoch =
+    producerEpoch === undefined ? NO_PRODUCER_EPOCH : requireInt(producerEpoch, 'InitProducerId producerEpoch', NO_PRODUCER_EPOCH, MAX_PRODUCER_EPOCH);
+  if (id === NO_PRODUCER_ID && epoch === NO_PRODUCER_EPOCH) return null;
+  if (id === NO_PRODUCER_ID || epoch === NO_PRODUCER_EPOCH) {
+    throw new InvalidRequestError(`InitProducerId needs both producerId and producerEpoch, or neither (got ${id} and ${epoch})`);
+  }
+  return { producerId: id, producerEpoch: epoch };
+}
+
+function requireProducer(
+  request: { transactionalId: string; producerId: number; producerEpoch: number },
+  api: string,
+): { transactionalId: string; producerId: number; producerEpoch: number } {
+  if (request === null || typeof request !== 'object') throw new InvalidRequestError(`${api} needs a request object`);
+  return {
+    transactionalId: requireTransactionalId(request.transactionalId, api),
+    producerId: requireInt(request.producerId, `${api} producerId`, 0, Number.MAX_SAFE_INTEGER),
+    producerEpoch: requireInt(request.producerEpoch, `${api} producerEpoch`, 0, MAX_PRODUCER_EPOCH),
+  };
+}
+
+function requireGroupId(groupId: unknown): string {
+  if (typeof groupId !== 'string' || groupId === '' || Buffer.byteLength(groupId, 'utf8') > MAX_ID_BYTES) {
+    throw new InvalidGroupIdError(groupId);
+  }
+  return groupId;
+}
+
+function requirePartitions(partitions: unknown): TopicPartitionRef[] {
+  if (!Array.isArray(partitions) || partitions.length === 0) {
+    throw new InvalidRequestError('AddPartitionsToTxn partitions must be a non-empty array of { topic, partition }');
+  }
+  return partitions.map((entry: TopicPartitionRef, i) => {
+    const field = `AddPartitionsToTxn partitions[${i}]`;
+    if (typeof entry?.topic !== 'string' || entry.topic === '' || Buffer.byteLength(entry.topic, 'utf8') > MAX_ID_BYTES) {
+      throw new InvalidRequestError(`${field}.topic must be a non-empty topic name`);
+    }
+    return { topic: entry.topic, partition: requireInt(entry.partition, `${field}.partition`, 0, INT32_MAX) };
+  });
+}
+
+// ---- Helpers ----
+
+/** A store or allocator failure as the client sees it: Kafka errors pass through, anything else is retriable. */
+function storeError(error: unknown, what: string): KafkaApiError {
+  if (error instanceof KafkaApiError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new TransactionCoordinatorNotAvailableError(`${what} (${reason})`, { cause: error });
+}
+
+function asError(error: unknown, what: string): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  const wrapped = new Error(`${what}: ${reason}; retrying`);
+  wrapped.cause = error;
+  return wrapped;
+}
+
+/** Runs a writer call so that a synchronous throw becomes a rejection. */
+function callAsync(call: () => Promise<void>): Promise<void> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Background timers (the periodic checks, completion retries) must not keep an embedding process
+ * alive: what they would finish is durable and open() finishes it.
+ */
+function unrefTimer(handle: TimerHandle): void {
+  (handle as { unref?: () => void } | null)?.unref?.();
+}
