@@ -1,0 +1,1212 @@
+/**
+ * The embedded consumer, shaped after kafkajs's: subscribe / run({ eachMessage | eachBatch }),
+ * seek, pause / resume, commitOffsets, stop / disconnect; plus `for await (const message of
+ * consumer)` and `assign()` for partitions chosen by hand, without a group.
+ *
+ * The poll loop, one round at a time:
+ *   1. group membership catches up (GroupMembership.poll): partitions revoked by a rebalance are
+ *      committed (at-least-once) and dropped, new ones are added, between rounds, never while a
+ *      handler holds them;
+ *   2. partitions without a position get one: the group's committed offset, else autoOffsetReset;
+ *   3. every assigned, unpaused partition is fetched from its position, at most
+ *      maxBytesPerPartition each and maxBytes in all; below minBytes, the loop waits for more
+ *      through BrokerApi.waitForData (a long poll woken by new data, a rebalance, a seek, a
+ *      resume or stop) for at most maxWaitTimeInMs;
+ *   4. the fetched records are handed out, then auto-commit runs when due.
+ * A round's data is handed out before the next fetch, so the consumer never holds more than
+ * maxBytes of fetched data, whatever the backlog.
+ *
+ * Differences from kafkajs: offsets and timestamps are numbers; `run()` resolves after the first
+ * group join (as kafkajs) and failures after that (a handler throwing, corrupt data) are reported
+ * through the 'consumer.crash' event and stop the consumer, after rewinding to the failed message
+ * and committing what was processed; heartbeats run on their own timer, so the payload's
+ * `heartbeat()` has nothing left to do.
+ */
+import { EventEmitter } from 'node:events';
+import type { BrokerApi, IsolationLevel } from '../broker/broker-api.js';
+import type { TopicPartitions } from '../broker/consumer-protocol.js';
+import { assignorByName, type PartitionAssignor } from '../broker/assignors/index.js';
+import {
+  ClosedError,
+  IllegalGenerationError,
+  InvalidConfigError,
+  InvalidOffsetError,
+  NoOffsetForPartitionError,
+  OffsetOutOfRangeError,
+  PartitionNotFoundError,
+  RebalanceInProgressError,
+  UnknownMemberIdError,
+} from '../errors.js';
+import { GroupMembership } from './consumer-group-member.js';
+import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
+import { checkKnownOptions } from './producer.js';
+import type { Serializer } from './serializers.js';
+
+export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
+
+export interface ConsumerOptions<K = Buffer, V = Buffer> {
+  /** Consumer group; required for subscribe() and for committing offsets. */
+  groupId?: string;
+  /** Static membership (KIP-345): a restarted member takes its place back without a rebalance; it does not leave on disconnect. */
+  groupInstanceId?: string;
+  clientId?: string;
+  /** Default 30000 ms; must lie within the broker's group session timeout range. */
+  sessionTimeout?: number;
+  /** How long a rebalance waits for members to rejoin. Default 60000 ms. */
+  rebalanceTimeout?: number;
+  /** Default 3000 ms; keep it well below sessionTimeout. */
+  heartbeatInterval?: number;
+  /**
+   * Assignor names in order of preference. Default ['range', 'cooperative-sticky'], Kafka's
+   * default (kafkajs's is round robin): range is used, and a group can move to cooperative-sticky
+   * by a rolling change to ['cooperative-sticky'].
+   */
+  assignors?: string[];
+  /** Where to start without a committed offset (and after an out-of-range position). Default 'latest', as Kafka. */
+  autoOffsetReset?: AutoOffsetReset;
+  /** Kafka's fetch.max.bytes: fetched bytes per round, all partitions. Default 52428800. */
+  maxBytes?: number;
+  /** Kafka's max.partition.fetch.bytes. Default 1048576. */
+  maxBytesPerPartition?: number;
+  /** Kafka's fetch.min.bytes: wait for this much before handing out. Default 1. */
+  minBytes?: number;
+  /** Kafka's fetch.max.wait.ms: longest wait for minBytes. Default 500. */
+  maxWaitTimeInMs?: number;
+  /** Default 'read_uncommitted', Kafka's default. */
+  isolationLevel?: IsolationLevel;
+  /** Re-check subscribed topics (new regex matches, added partitions) this often. Default 300000 ms. */
+  metadataMaxAge?: number;
+  keyDeserializer?: Serializer<K>;
+  valueDeserializer?: Serializer<V>;
+}
+
+export interface SubscribeOptions {
+  topics?: (string | RegExp)[];
+  topic?: string | RegExp;
+  /** true: 'earliest' for these topics when the group has no offset; false: 'latest'; unset: autoOffsetReset. */
+  fromBeginning?: boolean;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface ManualAssignment {
+  topic: string;
+  partition: number;
+  /** Start here; otherwise the group's committed offset, then autoOffsetReset. */
+  offset?: number;
+}
+
+export interface EachMessagePayload<K, V> {
+  topic: string;
+  partition: number;
+  message: ConsumedMessage<K, V>;
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+}
+
+export interface Batch<K, V> {
+  topic: string;
+  partition: number;
+  highWatermark: number;
+  messages: ConsumedMessage<K, V>[];
+  isEmpty(): boolean;
+  firstOffset(): number | null;
+  lastOffset(): number;
+  /** Records between the last message of the batch and the high watermark. */
+  offsetLag(): number;
+  /** Records between the first message of the batch and the high watermark. */
+  offsetLagLow(): number;
+}
+
+export interface EachBatchPayload<K, V> {
+  batch: Batch<K, V>;
+  /** Marks the message at `offset` (and all before it) processed. */
+  resolveOffset(offset: number): void;
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+  commitOffsetsIfNecessary(): Promise<void>;
+  uncommittedOffsets(): TopicPartitionOffset[];
+  isRunning(): boolean;
+  /** True once the partition was revoked, seeked or paused: stop processing this batch. */
+  isStale(): boolean;
+}
+
+export interface RunOptions<K, V> {
+  eachMessage?: (payload: EachMessagePayload<K, V>) => Promise<void> | void;
+  eachBatch?: (payload: EachBatchPayload<K, V>) => Promise<void> | void;
+  /** Resolve the batch's last offset when eachBatch returns. Default true. */
+  eachBatchAutoResolve?: boolean;
+  /** Default true (needs a groupId). */
+  autoCommit?: boolean;
+  /** Commit at most this often, ms. Default 5000. */
+  autoCommitInterval?: number;
+  /** Commit once this many messages were processed since the last commit. Default: no threshold. */
+  autoCommitThreshold?: number;
+  /** Partitions handed to handlers at once. Default 1. */
+  partitionsConsumedConcurrently?: number;
+}
+
+/**
+ * kafkajs's event names; listeners get { id, type, timestamp, payload }. Payloads:
+ *   GROUP_JOIN   { groupId, memberId, generationId, memberAssignment: { topic: partitions } }, when
+ *                a rebalance gives this member partitions;
+ *   REBALANCING  { groupId, memberId, revoked: [{ topic, partitions }] }, when it gives some up
+ *                (eager: all of them, before rejoining; cooperative: those that move);
+ *   CRASH        { error, groupId }, when a handler or the broker failed and the consumer stopped;
+ *   STOP         {}, when stop() or disconnect() completed.
+ */
+export const CONSUMER_EVENTS = Object.freeze({
+  GROUP_JOIN: 'consumer.group_join',
+  CRASH: 'consumer.crash',
+  STOP: 'consumer.stop',
+  REBALANCING: 'consumer.rebalancing',
+});
+
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+export const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+export const DEFAULT_ASSIGNORS: readonly string[] = Object.freeze(['range', 'cooperative-sticky']);
+export const DEFAULT_MAX_BYTES = 52_428_800;
+export const DEFAULT_MAX_BYTES_PER_PARTITION = 1_048_576;
+export const DEFAULT_MAX_WAIT_TIME_MS = 500;
+export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000;
+export const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
+
+const CONSUMER_OPTION_NAMES: readonly string[] = [
+  'groupId',
+  'groupInstanceId',
+  'clientId',
+  'sessionTimeout',
+  'rebalanceTimeout',
+  'heartbeatInterval',
+  'assignors',
+  'autoOffsetReset',
+  'maxBytes',
+  'maxBytesPerPartition',
+  'minBytes',
+  'maxWaitTimeInMs',
+  'isolationLevel',
+  'metadataMaxAge',
+  'keyDeserializer',
+  'valueDeserializer',
+];
+
+/** One assigned partition: where it is read from and what was processed and committed. */
+class PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to fetch; -1 until found (committed offset or reset policy). */
+  position = -1;
+  /** Offset after the last message processed; -1 when nothing was processed since assignment. */
+  processed = -1;
+  /** Last offset this consumer committed (or found committed) for the partition, -1 if none. */
+  committed = -1;
+  paused = false;
+  /** Bumped by seek and revocation: a batch fetched under an older epoch is stale. */
+  epoch = 0;
+  highWatermark = -1;
+  assigned = true;
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/** The messages one fetch returned for one partition. */
+interface FetchedPartition<K, V> {
+  state: PartitionState;
+  epoch: number;
+  /** Whole batches as fetched; decoded only when the partition's turn comes (decode()). */
+  records: Buffer;
+  /** The position the fetch started from: records below it are skipped. */
+  fromOffset: number;
+  /** Filled by decode(): one partition's messages are alive at a time, not a whole round's. */
+  messages: ConsumedMessage<K, V>[] | null;
+  /** Where the fetch ended: the position once every message is processed. */
+  nextOffset: number;
+  highWatermark: number;
+}
+
+type Mode = 'idle' | 'run' | 'iterate';
+
+export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
+  readonly events = CONSUMER_EVENTS;
+  private readonly broker: BrokerApi;
+  private readonly groupId: string | null;
+  private readonly groupInstanceId: string | null;
+  private readonly clientId: string;
+  private readonly sessionTimeoutMs: number;
+  private readonly rebalanceTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
+  private readonly assignors: readonly PartitionAssignor[];
+  private readonly autoOffsetReset: AutoOffsetReset;
+  private readonly maxBytes: number;
+  private readonly maxBytesPerPartition: number;
+  private readonly minBytes: number;
+  private readonly maxWaitTimeMs: number;
+  private readonly isolationLevel: IsolationLevel;
+  private readonly metadataMaxAgeMs: number;
+  private readonly deserializers: Deserializers<K, V> | null;
+
+  /** Subscribed topic names and patterns, with the reset policy each brings. */
+  private readonly subscriptions: { pattern: string | RegExp; reset: AutoOffsetReset }[] = [];
+  private membership: GroupMembership | null = null;
+  /** Partitions assigned (by the group or by assign()), by topic then partition. */
+  private readonly states = new Map<string, Map<number, PartitionState>>();
+  /** Offsets to start from, given by seek() before the partition was assigned. */
+  private readonly pendingSeeks = new Map<string, Map<number, number>>();
+  private readonly pausedTopics = new Set<string>();
+  private readonly pausedPartitions = new Map<string, Set<number>>();
+  private manual = false;
+  private mode: Mode = 'idle';
+  private loop: Promise<void> | null = null;
+  /** True during the synchronous part of a handler call: a stop() from there must not wait for the loop. */
+  private inHandlerCall = false;
+  private stopping = false;
+  private closed = false;
+  private waitController: AbortController | null = null;
+  private woken = false;
+  private roundRobinStart = 0;
+  private subscribedSnapshot = '';
+  private lastMetadataCheckMs = 0;
+  private autoCommit = false;
+  private autoCommitIntervalMs = DEFAULT_AUTO_COMMIT_INTERVAL_MS;
+  private autoCommitThreshold = Infinity;
+  private processedSinceCommit = 0;
+  private lastCommitMs = Date.now();
+
+  constructor(broker: BrokerApi, options: ConsumerOptions<K, V> = {}) {
+    super();
+    if (options === null || typeof options !== 'object') throw new InvalidConfigError('consumer options must be an object');
+    checkKnownOptions(options, CONSUMER_OPTION_NAMES, 'consumer');
+    this.broker = broker;
+    if (options.groupId !== undefined && (typeof options.groupId !== 'string' || options.groupId.length === 0)) {
+      throw new InvalidConfigError(`groupId must be a non-empty string (got ${JSON.stringify(options.groupId)})`);
+    }
+    this.groupId = options.groupId ?? null;
+    if (options.groupInstanceId !== undefined && (typeof options.groupInstanceId !== 'string' || options.groupInstanceId.length === 0)) {
+      throw new InvalidConfigError(`groupInstanceId must be a non-empty string (got ${JSON.stringify(options.groupInstanceId)})`);
+    }
+    this.groupInstanceId = options.groupInstanceId ?? null;
+    this.clientId = options.clientId ?? 'sluice';
+    this.sessionTimeoutMs = integerOption(options.sessionTimeout, DEFAULT_SESSION_TIMEOUT_MS, 'sessionTimeout', 1);
+    this.rebalanceTimeoutMs = integerOption(options.rebalanceTimeout, DEFAULT_REBALANCE_TIMEOUT_MS, 'rebalanceTimeout', 1);
+    this.heartbeatIntervalMs = integerOption(options.heartbeatInterval, DEFAULT_HEARTBEAT_INTERVAL_MS, 'heartbeatInterval', 1);
+    if (this.heartbeatIntervalMs >= this.sessionTimeoutMs) {
+      throw new InvalidConfigError(
+        `heartbeatInterval (${this.heartbeatIntervalMs} ms) must be below sessionTimeout (${this.sessionTimeoutMs} ms); Kafka advises a third of it`,
+      );
+    }
+    const names = options.assignors ?? DEFAULT_ASSIGNORS;
+    if (!Array.isArray(names) || names.length === 0) throw new InvalidConfigError('assignors must be a non-empty array of assignor names');
+    this.assignors = names.map((name) => {
+      try {
+        return assignorByName(name);
+      } catch (error) {
+        throw new InvalidConfigError((error as Error).message);
+      }
+    });
+    this.autoOffsetReset = resetOption(options.autoOffsetReset ?? 'latest', 'autoOffsetReset');
+    this.maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 'maxBytes', 1);
+    this.maxBytesPerPartition = integerOption(options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 'maxBytesPerPartition', 1);
+    this.minBytes = integerOption(options.minBytes, 1, 'minBytes', 1);
+    this.maxWaitTimeMs = integerOption(options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 'maxWaitTimeInMs', 0);
+    this.metadataMaxAgeMs = integerOption(options.metadataMaxAge, DEFAULT_METADATA_MAX_AGE_MS, 'metadataMaxAge', 1);
+    const isolation = options.isolationLevel ?? 'read_uncommitted';
+    if (isolation !== 'read_uncommitted' && isolation !== 'read_committed') {
+      throw new InvalidConfigError(`isolationLevel must be 'read_uncommitted' or 'read_committed' (got ${JSON.stringify(isolation)})`);
+    }
+    this.isolationLevel = isolation;
+    for (const [name, serializer] of [['keyDeserializer', options.keyDeserializer], ['valueDeserializer', options.valueDeserializer]] as const) {
+      if (serializer !== undefined && (serializer === null || typeof serializer.deserialize !== 'function')) {
+        throw new InvalidConfigError(`${name} must be a serializer such as json() or msgpack() from 'sluice'`);
+      }
+    }
+    this.deserializers =
+      options.keyDeserializer === undefined && options.valueDeserializer === undefined
+        ? null
+        : { key: options.keyDeserializer, value: options.valueDeserializer };
+  }
+
+  /** Nothing to connect to in-process; kept so kafkajs code runs unchanged. */
+  async connect(): Promise<void> {
+    this.checkOpen();
+  }
+
+  /** Adds topics (names or patterns) to the group subscription; call before run() or iteration. */
+  async subscribe(options: SubscribeOptions): Promise<void> {
+    this.checkOpen();
+    if (this.groupId === null) {
+      throw new InvalidConfigError('subscribe() needs a consumer with a groupId; use assign() to read partitions without a group');
+    }
+    if (this.manual) throw new InvalidConfigError('this consumer uses assign(); a consumer either subscribes or assigns');
+    if (this.mode !== 'idle') throw new InvalidConfigError('subscribe() before run() or iteration starts');
+    if (options === null || typeof options !== 'object') throw new InvalidConfigError('subscribe takes { topics, fromBeginning }');
+    const patterns = options.topics ?? (options.topic === undefined ? undefined : [options.topic]);
+    if (!Array.isArray(patterns) || patterns.length === 0) {
+      throw new InvalidConfigError('subscribe needs topics: a non-empty array of topic names or regular expressions');
+    }
+    for (const pattern of patterns) {
+      if (!(pattern instanceof RegExp) && (typeof pattern !== 'string' || pattern.length === 0)) {
+        throw new InvalidConfigError(`subscribe topics must be names or RegExps (got ${JSON.stringify(pattern)})`);
+      }
+    }
+    if (options.fromBeginning !== undefined && typeof options.fromBeginning !== 'boolean') {
+      throw new InvalidConfigError('fromBeginning must be a boolean');
+    }
+    const reset: AutoOffsetReset =
+      options.fromBeginning === undefined ? this.autoOffsetReset : options.fromBeginning ? 'earliest' : 'latest';
+    for (const pattern of patterns) this.subscriptions.push({ pattern, reset });
+  }
+
+  /**
+   * Reads these partitions without group membership (Kafka's assign()); replaces any previous
+   * manual assignment. Offsets commit to the groupId, when there is one, as a standalone consumer.
+   */
+  assign(partitions: ManualAssignment[]): void {
+    this.checkOpen();
+    if (this.subscriptions.length > 0) throw new InvalidConfigError('this consumer subscribed; a consumer either subscribes or assigns');
+    if (!Array.isArray(partitions)) throw new InvalidConfigError('assign takes an array of { topic, partition, offset? }');
+    const checked = partitions.map((entry, i) => {
+      if (entry === null || typeof entry !== 'object') throw new InvalidConfigError(`assign entry ${i} must be { topic, partition, offset? }`);
+      this.checkPartition(entry.topic, entry.partition);
+      if (entry.offset !== undefined) checkOffset(entry.offset, `assign entry ${i} offset`);
+      return entry;
+    });
+    this.manual = true;
+    for (const [, perTopic] of this.states) for (const state of perTopic.values()) this.dropState(state);
+    this.states.clear();
+    for (const entry of checked) {
+      const state = this.addState(entry.topic, entry.partition);
+      if (entry.offset !== undefined) state.position = entry.offset;
+    }
+    this.wake();
+  }
+
+  /** Moves a partition's position; before the partition is assigned, applies once it is. */
+  seek(target: TopicPartitionOffset): void {
+    this.checkOpen();
+    if (target === null || typeof target !== 'object') throw new InvalidConfigError('seek takes { topic, partition, offset }');
+    this.checkPartition(target.topic, target.partition);
+    checkOffset(target.offset, 'seek offset');
+    const state = this.states.get(target.topic)?.get(target.partition);
+    if (state === undefined) {
+      let perTopic = this.pendingSeeks.get(target.topic);
+      if (perTopic === undefined) this.pendingSeeks.set(target.topic, (perTopic = new Map()));
+      perTopic.set(target.partition, target.offset);
+      return;
+    }
+    state.position = target.offset;
+    state.epoch++;
+    this.wake();
+  }
+
+  /** Stops fetching these topics (all their partitions, or those listed) until resume(). */
+  pause(topics: { topic: string; partitions?: number[] }[]): void {
+    this.setPaused(topics, true);
+  }
+
+  resume(topics: { topic: string; partitions?: number[] }[]): void {
+    this.setPaused(topics, false);
+    this.wake();
+  }
+
+  /** The partitions paused now. */
+  paused(): TopicPartitions[] {
+    const out: TopicPartitions[] = [];
+    for (const [topic, perTopic] of this.states) {
+      const partitions = [...perTopic.values()].filter((state) => state.paused).map((state) => state.partition);
+      if (partitions.length > 0) out.push({ topic, partitions: partitions.sort((a, b) => a - b) });
+    }
+    return out;
+  }
+
+  /** The partitions this consumer reads now. */
+  assignment(): TopicPartitions[] {
+    const out: TopicPartitions[] = [];
+    for (const [topic, perTopic] of this.states) {
+      if (perTopic.size > 0) out.push({ topic, partitions: [...perTopic.keys()].sort((a, b) => a - b) });
+    }
+    return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  }
+
+  /**
+   * Commits offsets (each the next offset to read, as in Kafka) for the group: as a member of
+   * the current generation when subscribed, as a standalone consumer after assign().
+   */
+  async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    this.checkOpen();
+    if (this.groupId === null) throw new InvalidConfigError('committing offsets needs a consumer with a groupId');
+    if (!Array.isArray(offsets)) throw new InvalidConfigError('commitOffsets takes an array of { topic, partition, offset }');
+    for (const [i, entry] of offsets.entries()) {
+      if (entry === null || typeof entry !== 'object') throw new InvalidConfigError(`commitOffsets entry ${i} must be { topic, partition, offset }`);
+      this.checkPartition(entry.topic, entry.partition);
+      checkOffset(entry.offset, `commitOffsets entry ${i} offset`);
+    }
+    await this.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+  }
+
+  /**
+   * Starts consuming with a handler. Resolves once the consumer has joined its group (kafkajs
+   * behaviour); later failures stop the consumer and are emitted as 'consumer.crash'.
+   */
+  async run(options: RunOptions<K, V>): Promise<void> {
+    this.checkOpen();
+    if (options === null || typeof options !== 'object') throw new InvalidConfigError('run takes { eachMessage } or { eachBatch }');
+    const { eachMessage, eachBatch } = options;
+    if ((eachMessage === undefined) === (eachBatch === undefined)) {
+      throw new InvalidConfigError('run needs exactly one of eachMessage and eachBatch');
+    }
+    if (typeof (eachMessage ?? eachBatch) !== 'function') throw new InvalidConfigError('eachMessage / eachBatch must be a function');
+    const concurrency = integerOption(options.partitionsConsumedConcurrently, 1, 'partitionsConsumedConcurrently', 1);
+    const autoResolve = options.eachBatchAutoResolve ?? true;
+    this.configureCommits(options.autoCommit, options.autoCommitInterval, options.autoCommitThreshold);
+    this.enter('run');
+    try {
+      await this.start();
+    } catch (error) {
+      this.mode = 'idle';
+      throw error;
+    }
+    this.loop = this.runLoop(eachMessage, eachBatch, autoResolve, concurrency);
+  }
+
+  /**
+   * Messages one at a time: `for await (const message of consumer)`. A message counts as
+   * processed (and is committed by auto-commit) once the loop asks for the next one; breaking out
+   * leaves the last message uncommitted, so it is read again after a restart (at-least-once).
+   * Call disconnect() when done.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ConsumedMessage<K, V>, void, undefined> {
+    this.checkOpen();
+    this.configureCommits(undefined, undefined, undefined);
+    this.enter('iterate');
+    try {
+      await this.start();
+      while (!this.stopping) {
+        const round = await this.fetchRound();
+        for (const fetched of round) {
+          const state = fetched.state;
+          const messages = this.decode(fetched);
+          if (messages === null) continue;
+          let i = 0;
+          for (; i < messages.length; i++) {
+            if (!this.deliverable(fetched)) break;
+            yield messages[i];
+            this.markProcessed(state, messages[i].offset + 1, fetched.epoch);
+          }
+          this.finishBatch(fetched, i);
+        }
+        await this.maybeAutoCommit();
+      }
+    } finally {
+      if (this.mode === 'iterate') this.mode = 'idle';
+    }
+  }
+
+  /**
+   * Stops consuming: the loop ends (after the handler running now returns), processed offsets
+   * are committed (with autoCommit) and the group is left. A handler may call it before its
+   * first `await`: it then returns at once and the consumer stops when the handler returns. A
+   * handler that awaits stop() after awaiting something else waits for itself, forever (as in
+   * kafkajs): call `void consumer.stop()` there instead.
+   */
+  async stop(): Promise<void> {
+    if (this.mode === 'idle' && this.membership === null) return;
+    this.stopping = true;
+    this.wake();
+    if (this.loop !== null) {
+      // The run loop ends by itself with finishStop(). From inside a handler, waiting for it
+      // would wait forever.
+      if (!this.inHandlerCall) await this.loop;
+      return;
+    }
+    await this.finishStop();
+  }
+
+  private async finishStop(): Promise<void> {
+    await this.shutDown();
+    this.emitEvent(CONSUMER_EVENTS.STOP, {});
+  }
+
+  /** Commits what was processed (with autoCommit), leaves the group and forgets the assignment. */
+  private async shutDown(): Promise<void> {
+    this.stopping = true;
+    this.loop = null;
+    try {
+      if (this.autoCommit) await this.commitProcessedQuietly();
+    } finally {
+      this.membership?.stop();
+      this.membership = null;
+      for (const perTopic of this.states.values()) {
+        for (const state of perTopic.values()) {
+          // A manual assignment stays for the next run; a group's goes with the membership.
+          if (this.manual) state.epoch++;
+          else this.dropState(state);
+        }
+      }
+      if (!this.manual) this.states.clear();
+      this.mode = 'idle';
+      this.stopping = false;
+    }
+  }
+
+  /** stop(), then refuses every further call with ClosedError. Idempotent. */
+  async disconnect(): Promise<void> {
+    if (this.closed) return;
+    await this.stop();
+    this.closed = true;
+  }
+
+  // ---- The poll loop ----
+
+  private enter(mode: Mode): void {
+    if (this.mode !== 'idle') {
+      throw new InvalidConfigError(`the consumer is already consuming (${this.mode === 'run' ? 'run()' : 'iteration'}); use one of them, once`);
+    }
+    if (this.subscriptions.length === 0 && !this.manual) {
+      throw new InvalidConfigError('nothing to consume: call subscribe() (with a groupId) or assign() first');
+    }
+    this.mode = mode;
+    this.stopping = false;
+  }
+
+  /** Creates the group membership and completes the first join. */
+  private async start(): Promise<void> {
+    if (this.manual || this.groupId === null) return;
+    this.membership = new GroupMembership(
+      this.broker.groups,
+      {
+        groupId: this.groupId,
+        groupInstanceId: this.groupInstanceId,
+        clientId: this.clientId,
+        sessionTimeoutMs: this.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.rebalanceTimeoutMs,
+        heartbeatIntervalMs: this.heartbeatIntervalMs,
+        assignors: this.assignors,
+      },
+      {
+        subscribedTopics: () => this.subscribedTopics(),
+        partitionCounts: (topics) => this.partitionCounts(topics),
+        revoke: (partitions) => this.revoke(partitions),
+        assign: async (partitions) => this.assigned(partitions),
+        lose: (partitions) => this.lose(partitions),
+        wake: () => this.wake(),
+      },
+    );
+    this.subscribedSnapshot = this.metadataSnapshot();
+    this.lastMetadataCheckMs = Date.now();
+    await this.membership.poll();
+  }
+
+  private async runLoop(
+    eachMessage: RunOptions<K, V>['eachMessage'],
+    eachBatch: RunOptions<K, V>['eachBatch'],
+    autoResolve: boolean,
+    concurrency: number,
+  ): Promise<void> {
+    try {
+      while (!this.stopping) {
+        const round = await this.fetchRound();
+        if (round.length > 0) {
+          const handle = (fetched: FetchedPartition<K, V>): Promise<void> =>
+            eachMessage !== undefined ? this.handleMessages(fetched, eachMessage) : this.handleBatch(fetched, eachBatch!, autoResolve);
+          if (concurrency === 1 || round.length === 1) {
+            for (const fetched of round) await handle(fetched);
+          } else {
+            let next = 0;
+            const worker = async (): Promise<void> => {
+              while (next < round.length) await handle(round[next++]);
+            };
+            await Promise.all(Array.from({ length: Math.min(concurrency, round.length) }, worker));
+          }
+        }
+        await this.maybeAutoCommit();
+      }
+    } catch (error) {
+      await this.crash(error);
+      return;
+    }
+    await this.finishStop();
+  }
+
+  private async crash(error: unknown): Promise<void> {
+    try {
+      await this.shutDown();
+    } catch {
+      // The broker is failing as well (closed, unavailable): the original error is the one to report.
+    }
+    if (this.listenerCount(CONSUMER_EVENTS.CRASH) === 0) {
+      // Nobody listens for crashes: say so rather than stop in silence.
+      process.emitWarning(`consumer stopped: ${(error as Error)?.message ?? String(error)}`, { type: 'SluiceConsumerCrash' });
+    }
+    this.emitEvent(CONSUMER_EVENTS.CRASH, { error, groupId: this.groupId });
+  }
+
+  private async handleMessages(fetched: FetchedPartition<K, V>, eachMessage: NonNullable<RunOptions<K, V>['eachMessage']>): Promise<void> {
+    const state = fetched.state;
+    const messages = this.decode(fetched);
+    if (messages === null) return;
+    const pause = (): (() => void) => {
+      this.pause([{ topic: state.topic, partitions: [state.partition] }]);
+      return () => this.resume([{ topic: state.topic, partitions: [state.partition] }]);
+    };
+    let i = 0;
+    try {
+      for (; i < messages.length; i++) {
+        if (!this.deliverable(fetched)) break;
+        const message = messages[i];
+        this.inHandlerCall = true;
+        let pending: Promise<void> | void;
+        try {
+          pending = eachMessage({ topic: state.topic, partition: state.partition, message, heartbeat: noHeartbeat, pause });
+        } finally {
+          this.inHandlerCall = false;
+        }
+        // Awaiting only real promises keeps synchronous handlers free of a microtask per message.
+        if (pending !== undefined && typeof (pending as Promise<void>).then === 'function') await pending;
+        this.markProcessed(state, message.offset + 1, fetched.epoch);
+      }
+    } finally {
+      this.finishBatch(fetched, i);
+    }
+  }
+
+  private async handleBatch(
+    fetched: FetchedPartition<K, V>,
+    eachBatch: NonNullable<RunOptions<K, V>['eachBatch']>,
+    autoResolve: boolean,
+  ): Promise<void> {
+    const state = fetched.state;
+    const messages = this.decode(fetched);
+    if (messages === null) return;
+    // Only control records, or records below the position: nothing to hand out, step over them.
+    if (messages.length === 0) {
+      this.finishBatch(fetched, 0);
+      return;
+    }
+    const stale = (): boolean => !this.deliverable(fetched);
+    let resolvedCount = 0;
+    const batch: Batch<K, V> = {
+      topic: state.topic,
+      partition: state.partition,
+      highWatermark: fetched.highWatermark,
+      messages,
+      isEmpty: () => messages.length === 0,
+      firstOffset: () => (messages.length === 0 ? null : messages[0].offset),
+      lastOffset: () => (messages.length === 0 ? fetched.nextOffset - 1 : messages[messages.length - 1].offset),
+      offsetLag: () => Math.max(0, fetched.highWatermark - 1 - batch.lastOffset()),
+      offsetLagLow: () => Math.max(0, fetched.highWatermark - 1 - (batch.firstOffset() ?? fetched.nextOffset)),
+    };
+    const payload: EachBatchPayload<K, V> = {
+      batch,
+      resolveOffset: (offset: number) => {
+        checkOffset(offset, 'resolveOffset offset');
+        if (stale()) return;
+        // Messages up to `offset` count as processed.
+        const before = resolvedCount;
+        while (resolvedCount < messages.length && messages[resolvedCount].offset <= offset) resolvedCount++;
+        this.markProcessed(state, offset + 1, fetched.epoch, resolvedCount - before);
+      },
+      heartbeat: noHeartbeat,
+      pause: () => {
+        this.pause([{ topic: state.topic, partitions: [state.partition] }]);
+        return () => this.resume([{ topic: state.topic, partitions: [state.partition] }]);
+      },
+      commitOffsetsIfNecessary: () => this.maybeAutoCommit(),
+      uncommittedOffsets: () => this.uncommitted().map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+      isRunning: () => !this.stopping && !this.closed,
+      isStale: stale,
+    };
+    let completed = false;
+    try {
+      this.inHandlerCall = true;
+      let pending: Promise<void> | void;
+      try {
+        pending = eachBatch(payload);
+      } finally {
+        this.inHandlerCall = false;
+      }
+      await pending;
+      completed = true;
+    } finally {
+      if (completed && autoResolve && !stale() && messages.length > 0) {
+        const before = resolvedCount;
+        resolvedCount = messages.length;
+        this.markProcessed(state, messages[messages.length - 1].offset + 1, fetched.epoch, resolvedCount - before);
+      }
+      this.finishBatch(fetched, resolvedCount);
+    }
+  }
+
+  /** The partition still belongs to this fetch: assigned, unpaused, not seeked, not stopping. */
+  private deliverable(fetched: FetchedPartition<K, V>): boolean {
+    const state = fetched.state;
+    return !this.stopping && state.assigned && !state.paused && state.epoch === fetched.epoch;
+  }
+
+  /** `messageCount` messages up to `nextOffset` (exclusive) were processed. */
+  private markProcessed(state: PartitionState, nextOffset: number, epoch: number, messageCount = 1): void {
+    if (state.epoch !== epoch || !state.assigned) return;
+    state.processed = nextOffset;
+    state.position = nextOffset;
+    this.processedSinceCommit += messageCount;
+  }
+
+  /**
+   * After handing out `delivered` messages of a fetch: a fully delivered fetch moves the position
+   * past it (skipped control records included); a partial one leaves it at the first message not
+   * processed, so that message is fetched again.
+   */
+  private finishBatch(fetched: FetchedPartition<K, V>, delivered: number): void {
+    const state = fetched.state;
+    const messages = fetched.messages;
+    if (state.epoch !== fetched.epoch || !state.assigned || messages === null) return;
+    if (delivered >= messages.length) {
+      state.position = fetched.nextOffset;
+      state.processed = fetched.nextOffset;
+    } else {
+      state.position = messages[delivered].offset;
+    }
+  }
+
+  /**
+   * One round: membership, positions, fetch; waits (long poll) while less than minBytes is
+   * available, up to maxWaitTimeInMs. Returns the partitions with messages (possibly none).
+   */
+  private async fetchRound(): Promise<FetchedPartition<K, V>[]> {
+    const deadline = Date.now() + this.maxWaitTimeMs;
+    for (;;) {
+      if (this.stopping) return [];
+      if (this.membership !== null) {
+        this.checkMetadata();
+        await this.membership.poll();
+      }
+      await this.resolvePositions();
+      const fetchable = this.fetchableStates();
+      const round: FetchedPartition<K, V>[] = [];
+      let fetchedBytes = 0;
+      let remaining = this.maxBytes;
+      const waitOffsets: number[] = [];
+      const count = fetchable.length;
+      const start = count === 0 ? 0 : this.roundRobinStart++ % count;
+      for (let k = 0; k < count; k++) {
+        const state = fetchable[(start + k) % count];
+        waitOffsets[(start + k) % count] = state.position;
+        if (remaining <= 0) continue;
+        const fetched = await this.fetchPartition(state, Math.min(this.maxBytesPerPartition, remaining));
+        if (fetched === null) continue;
+        fetchedBytes += fetched.bytes;
+        remaining -= fetched.bytes;
+        waitOffsets[(start + k) % count] = fetched.partition?.nextOffset ?? state.position;
+        if (fetched.partition !== null) round.push(fetched.partition);
+      }
+      const now = Date.now();
+      if ((round.length > 0 && fetchedBytes >= this.minBytes) || now >= deadline || this.stopping) return round;
+      // Not enough yet: wait for new data beyond what was fetched, then fetch everything again.
+      await this.waitForData(fetchable, waitOffsets, deadline - now);
+      if (this.woken) {
+        this.woken = false;
+        if (round.length > 0) return round;
+      }
+    }
+  }
+
+  /** Fetches one partition from its position; null when the position had to be reset. */
+  private async fetchPartition(
+    state: PartitionState,
+    maxBytes: number,
+  ): Promise<{ bytes: number; partition: FetchedPartition<K, V> | null } | null> {
+    let result;
+    try {
+      result = this.broker.fetch(state.topic, state.partition, state.position, maxBytes, this.isolationLevel);
+    } catch (error) {
+      if (error instanceof OffsetOutOfRangeError) {
+        await this.resetPosition(state, error);
+        return null;
+      }
+      throw error;
+    }
+    state.highWatermark = result.highWatermark;
+    const bytes = result.records.length;
+    if (bytes === 0) return { bytes: 0, partition: null };
+    return {
+      bytes,
+      partition: {
+        state,
+        epoch: state.epoch,
+        records: result.records,
+        fromOffset: state.position,
+        messages: null,
+        nextOffset: result.nextOffset,
+        highWatermark: result.highWatermark,
+      },
+    };
+  }
+
+  /**
+   * The fetch's messages, decoded on first call; null when the partition was paused, seeked or
+   * revoked since the fetch (its position then stays where it is, to be fetched again).
+   */
+  private decode(fetched: FetchedPartition<K, V>): ConsumedMessage<K, V>[] | null {
+    if (!this.deliverable(fetched)) return null;
+    if (fetched.messages === null) {
+      const messages: ConsumedMessage<K, V>[] = [];
+      decodeFetchedRecords(fetched.state.topic, fetched.state.partition, fetched.records, fetched.fromOffset, this.deserializers, messages);
+      fetched.messages = messages;
+    }
+    return fetched.messages;
+  }
+
+  /** Long poll: until one partition has data past its offset, the consumer is woken, or `timeoutMs`. */
+  private async waitForData(states: PartitionState[], offsets: number[], timeoutMs: number): Promise<void> {
+    if (this.woken || timeoutMs <= 0) return;
+    const controller = new AbortController();
+    this.waitController = controller;
+    try {
+      const waits: Promise<unknown>[] = [
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          controller.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+      ];
+      for (let i = 0; i < states.length; i++) {
+        const state = states[i];
+        waits.push(this.broker.waitForData(state.topic, state.partition, offsets[i], timeoutMs, controller.signal).catch(() => undefined));
+      }
+      await Promise.race(waits);
+    } finally {
+      this.waitController = null;
+      controller.abort();
+    }
+  }
+
+  /** Interrupts the long poll (a rebalance, seek, resume, assignment or stop needs the loop). */
+  private wake(): void {
+    this.woken = true;
+    this.waitController?.abort();
+  }
+
+  private fetchableStates(): PartitionState[] {
+    const out: PartitionState[] = [];
+    for (const perTopic of this.states.values()) {
+      for (const state of perTopic.values()) if (state.assigned && !state.paused && state.position >= 0) out.push(state);
+    }
+    return out;
+  }
+
+  // ---- Positions and offsets ----
+
+  /** Gives every partition without a position one: a pending seek, the committed offset, or the reset policy. */
+  private async resolvePositions(): Promise<void> {
+    const unresolved: PartitionState[] = [];
+    for (const perTopic of this.states.values()) {
+      for (const state of perTopic.values()) if (state.position < 0) unresolved.push(state);
+    }
+    if (unresolved.length === 0) return;
+    const needCommitted: PartitionState[] = [];
+    for (const state of unresolved) {
+      const seek = this.pendingSeeks.get(state.topic)?.get(state.partition);
+      if (seek !== undefined) {
+        this.pendingSeeks.get(state.topic)!.delete(state.partition);
+        state.position = seek;
+      } else if (this.groupId !== null) {
+        needCommitted.push(state);
+      }
+    }
+    if (needCommitted.length > 0) {
+      const committed = await this.broker.groups.fetchOffsets({
+        groupId: this.groupId!,
+        partitions: needCommitted.map(({ topic, partition }) => ({ topic, partition })),
+      });
+      for (const entry of committed) {
+        const state = this.states.get(entry.topic)?.get(entry.partition);
+        if (state !== undefined && state.position < 0 && entry.offset >= 0) {
+          state.position = entry.offset;
+          state.committed = entry.offset;
+        }
+      }
+    }
+    for (const state of unresolved) {
+      if (state.position < 0 && state.assigned) await this.resetPosition(state, null);
+    }
+  }
+
+  /** Applies the partition's reset policy: no committed offset (`outOfRange` null) or a position outside the log. */
+  private async resetPosition(state: PartitionState, outOfRange: OffsetOutOfRangeError | null): Promise<void> {
+    const policy = this.resetPolicyOf(state.topic);
+    if (policy === 'none') {
+      throw outOfRange ?? new NoOffsetForPartitionError(state.topic, state.partition);
+    }
+    const offsets = this.broker.partitionOffsets(state.topic, state.partition);
+    const end = this.isolationLevel === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark;
+    state.position = policy === 'earliest' ? offsets.logStartOffset : end;
+    state.epoch++;
+  }
+
+  private resetPolicyOf(topic: string): AutoOffsetReset {
+    for (const { pattern, reset } of this.subscriptions) {
+      if (typeof pattern === 'string' ? pattern === topic : matches(pattern, topic)) return reset;
+    }
+    return this.autoOffsetReset;
+  }
+
+  private configureCommits(autoCommit: boolean | undefined, intervalMs: number | undefined, threshold: number | undefined): void {
+    if (autoCommit !== undefined && typeof autoCommit !== 'boolean') throw new InvalidConfigError('autoCommit must be a boolean');
+    this.autoCommit = (autoCommit ?? true) && this.groupId !== null;
+    this.autoCommitIntervalMs = integerOption(intervalMs, DEFAULT_AUTO_COMMIT_INTERVAL_MS, 'autoCommitInterval', 0);
+    this.autoCommitThreshold = threshold === undefined ? Infinity : integerOption(threshold, 1, 'autoCommitThreshold', 1);
+    this.lastCommitMs = Date.now();
+    this.processedSinceCommit = 0;
+  }
+
+  private async maybeAutoCommit(): Promise<void> {
+    if (!this.autoCommit) return;
+    if (this.processedSinceCommit < this.autoCommitThreshold && Date.now() - this.lastCommitMs < this.autoCommitIntervalMs) return;
+    await this.commitProcessedQuietly();
+  }
+
+  /** Processed offsets not yet committed. */
+  private uncommitted(states?: Iterable<PartitionState>): (TopicPartitionOffset & { state: PartitionState })[] {
+    const out: (TopicPartitionOffset & { state: PartitionState })[] = [];
+    const visit = (state: PartitionState): void => {
+      if (state.processed >= 0 && state.processed !== state.committed) {
+        out.push({ topic: state.topic, partition: state.partition, offset: state.processed, state });
+      }
+    };
+    if (states !== undefined) {
+      for (const state of states) visit(state);
+    } else {
+      for (const perTopic of this.states.values()) for (const state of perTopic.values()) visit(state);
+    }
+    return out;
+  }
+
+  /**
+   * Commits processed offsets; a commit the group refuses because it is rebalancing (or this
+   * member was removed) is dropped: those records are read again by their next owner, which
+   * at-least-once allows.
+   */
+  private async commitProcessedQuietly(states?: Iterable<PartitionState>): Promise<void> {
+    const pending = this.uncommitted(states);
+    this.lastCommitMs = Date.now();
+    this.processedSinceCommit = 0;
+    if (pending.length === 0 || this.groupId === null) return;
+    try {
+      await this.commit(pending);
+    } catch (error) {
+      if (error instanceof RebalanceInProgressError || error instanceof IllegalGenerationError || error instanceof UnknownMemberIdError) {
+        this.membership?.requestRejoin();
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    const membership = this.membership;
+    const request = {
+      groupId: this.groupId!,
+      generationId: membership === null ? -1 : membership.generationId,
+      memberId: membership === null ? '' : membership.memberId,
+      groupInstanceId: membership === null ? null : this.groupInstanceId,
+      offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+    };
+    const results = await this.broker.groups.commitOffsets(request);
+    for (const result of results) {
+      if (result.error !== null) throw result.error;
+    }
+    for (const { topic, partition, offset } of offsets) {
+      const state = this.states.get(topic)?.get(partition);
+      if (state !== undefined) state.committed = offset;
+    }
+  }
+
+  // ---- Assignment changes (from the group membership) ----
+
+  private async revoke(partitions: TopicPartitions[]): Promise<void> {
+    this.emitEvent(CONSUMER_EVENTS.REBALANCING, { groupId: this.groupId, memberId: this.membership?.memberId, revoked: partitions });
+    const states: PartitionState[] = [];
+    for (const { topic, partitions: numbers } of partitions) {
+      for (const partition of numbers) {
+        const state = this.states.get(topic)?.get(partition);
+        if (state !== undefined) states.push(state);
+      }
+    }
+    // At-least-once: what was processed is committed before another member may start on it.
+    if (this.autoCommit) await this.commitProcessedQuietly(states);
+    for (const state of states) this.removeState(state);
+  }
+
+  private assigned(partitions: TopicPartitions[]): void {
+    for (const { topic, partitions: numbers } of partitions) {
+      for (const partition of numbers) this.addState(topic, partition);
+    }
+    this.emitEvent(CONSUMER_EVENTS.GROUP_JOIN, {
+      groupId: this.groupId,
+      memberId: this.membership?.memberId,
+      generationId: this.membership?.generationId,
+      memberAssignment: Object.fromEntries(this.assignment().map(({ topic, partitions: numbers }) => [topic, numbers])),
+    });
+  }
+
+  private lose(partitions: TopicPartitions[]): void {
+    for (const { topic, partitions: numbers } of partitions) {
+      for (const partition of numbers) {
+        const state = this.states.get(topic)?.get(partition);
+        if (state !== undefined) this.removeState(state);
+      }
+    }
+  }
+
+  private addState(topic: string, partition: number): PartitionState {
+    let perTopic = this.states.get(topic);
+    if (perTopic === undefined) this.states.set(topic, (perTopic = new Map()));
+    const existing = perTopic.get(partition);
+    if (existing !== undefined) return existing;
+    const state = new PartitionState(topic, partition);
+    state.paused = this.pausedTopics.has(topic) || (this.pausedPartitions.get(topic)?.has(partition) ?? false);
+    perTopic.set(partition, state);
+    return state;
+  }
+
+  private removeState(state: PartitionState): void {
+    this.dropState(state);
+    const perTopic = this.states.get(state.topic);
+    perTopic?.delete(state.partition);
+    if (perTopic !== undefined && perTopic.size === 0) this.states.delete(state.topic);
+  }
+
+  private dropState(state: PartitionState): void {
+    state.assigned = false;
+    state.epoch++;
+  }
+
+  private setPaused(topics: { topic: string; partitions?: number[] }[], paused: boolean): void {
+    this.checkOpen();
+    if (!Array.isArray(topics)) throw new InvalidConfigError('pause / resume take an array of { topic, partitions? }');
+    for (const [i, entry] of topics.entries()) {
+      if (entry === null || typeof entry !== 'object' || typeof entry.topic !== 'string') {
+        throw new InvalidConfigError(`pause / resume entry ${i} must be { topic, partitions? }`);
+      }
+      if (entry.partitions !== undefined && !Array.isArray(entry.partitions)) {
+        throw new InvalidConfigError(`pause / resume entry ${i}: partitions must be an array of partition numbers`);
+      }
+    }
+    for (const { topic, partitions } of topics) {
+      if (partitions === undefined) {
+        if (paused) this.pausedTopics.add(topic);
+        else this.pausedTopics.delete(topic);
+        if (!paused) this.pausedPartitions.delete(topic);
+        for (const state of this.states.get(topic)?.values() ?? []) state.paused = paused;
+        continue;
+      }
+      let set = this.pausedPartitions.get(topic);
+      if (set === undefined) this.pausedPartitions.set(topic, (set = new Set()));
+      for (const partition of partitions) {
+        if (paused) set.add(partition);
+        else set.delete(partition);
+        const state = this.states.get(topic)?.get(partition);
+        if (state !== undefined) state.paused = paused || this.pausedTopics.has(topic);
+      }
+    }
+  }
+
+  // ---- Topics ----
+
+  private subscribedTopics(): string[] {
+    const topics = new Set<string>();
+    let all: string[] | null = null;
+    for (const { pattern } of this.subscriptions) {
+      if (typeof pattern === 'string') {
+        topics.add(pattern);
+      } else {
+        all ??= this.broker.listTopics().filter((topic) => !topic.internal).map((topic) => topic.name);
+        for (const name of all) if (matches(pattern, name)) topics.add(name);
+      }
+    }
+    return [...topics].sort();
+  }
+
+  private partitionCounts(topics: readonly string[]): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const topic of topics) {
+      try {
+        counts.set(topic, this.broker.topicMetadata(topic, { autoCreate: false }).partitionCount);
+      } catch {
+        // A subscribed topic that does not exist (yet) gets no partitions, as in Kafka.
+      }
+    }
+    return counts;
+  }
+
+  /** The subscribed topics with their partition counts, to notice new topics and added partitions. */
+  private metadataSnapshot(): string {
+    const counts = this.partitionCounts(this.subscribedTopics());
+    return [...counts].map(([topic, count]) => `${topic}:${count}`).join(',');
+  }
+
+  private checkMetadata(): void {
+    const now = Date.now();
+    if (now - this.lastMetadataCheckMs < this.metadataMaxAgeMs) return;
+    this.lastMetadataCheckMs = now;
+    const snapshot = this.metadataSnapshot();
+    if (snapshot !== this.subscribedSnapshot) {
+      this.subscribedSnapshot = snapshot;
+      this.membership?.requestRejoin();
+    }
+  }
+
+  private checkPartition(topic: unknown, partition: unknown): void {
+    if (typeof topic !== 'string' || topic.length === 0) throw new InvalidConfigError(`topic must be a non-empty string (got ${JSON.stringify(topic)})`);
+    const count = this.broker.topicMetadata(topic, { autoCreate: false }).partitionCount;
+    if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition >= count) {
+      if (typeof partition === 'number' && Number.isInteger(partition)) throw new PartitionNotFoundError(topic, partition, count);
+      throw new InvalidConfigError(`partition must be an integer (got ${JSON.stringify(partition)})`);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('the consumer');
+  }
+
+  private emitEvent(type: string, payload: Record<string, unknown>): void {
+    if (this.listenerCount(type) === 0) return;
+    this.emit(type, { id: Date.now(), type, timestamp: Date.now(), payload });
+  }
+}
+
+const noHeartbeat = (): Promise<void> => Promise.resolve();
+
+/** RegExp test that a global or sticky flag cannot make stateful. */
+function matches(pattern: RegExp, topic: string): boolean {
+  pattern.lastIndex = 0;
+  return pattern.test(topic);
+}
+
+function integerOption(value: number | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidConfigError(`${name} must be an integer >= ${min} (got ${String(value)})`);
+  }
+  return value;
+}
+
+function resetOption(value: unknown, name: string): AutoOffsetReset {
+  if (value === 'earliest' || value === 'latest' || value === 'none') return value;
+  throw new InvalidConfigError(`${name} must be 'earliest', 'latest' or 'none' (got ${JSON.stringify(value)})`);
+}
+
+function checkOffset(offset: unknown, what: string): void {
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new InvalidOffsetError(offset, what);
+  }
+}

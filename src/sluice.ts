@@ -1,0 +1,78 @@
+/**
+ * The embedded entry point: `const sluice = await Sluice.open({ dataDir })`, then
+ * `sluice.admin()`, `sluice.producer(options)`, `sluice.consumer(options)`, and `sluice.close()`.
+ * The clients are kafkajs-shaped and talk to the in-process broker directly; the same broker can
+ * also be served over the Kafka wire protocol.
+ */
+import { Broker } from './broker/broker.js';
+import type { BrokerOptions } from './broker/config.js';
+import { ClosedError } from './errors.js';
+import { Admin } from './client/admin.js';
+import { Consumer, type ConsumerOptions } from './client/consumer.js';
+import { Producer, type ProducerOptions, type RawBytes } from './client/producer.js';
+
+export type SluiceOptions = BrokerOptions;
+
+interface Disconnectable {
+  disconnect(): Promise<void>;
+}
+
+export class Sluice {
+  /** The broker, for code that needs BrokerApi itself (the Kafka protocol server, tools). */
+  readonly broker: Broker;
+  private readonly clients = new Set<Disconnectable>();
+  private closing: Promise<void> | null = null;
+
+  private constructor(broker: Broker) {
+    this.broker = broker;
+  }
+
+  /**
+   * Opens (or creates) the data directory `dataDir`, recovers its logs and starts the shard
+   * threads. Every other option has a default: see BrokerConfig.
+   */
+  static async open(options: SluiceOptions): Promise<Sluice> {
+    return new Sluice(await Broker.open(options));
+  }
+
+  admin(): Admin {
+    this.checkOpen();
+    return new Admin(this.broker);
+  }
+
+  producer<K = RawBytes, V = RawBytes>(options: ProducerOptions<K, V> = {}): Producer<K, V> {
+    this.checkOpen();
+    return this.track(new Producer<K, V>(this.broker, options));
+  }
+
+  consumer<K = Buffer, V = Buffer>(options: ConsumerOptions<K, V> = {}): Consumer<K, V> {
+    this.checkOpen();
+    return this.track(new Consumer<K, V>(this.broker, options));
+  }
+
+  /**
+   * Disconnects the producers (sending what they buffered) and consumers made here, then closes
+   * the broker: every shard finishes its requests, closes its logs and exits. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
+    const disconnects = await Promise.allSettled([...this.clients].map((client) => client.disconnect()));
+    this.clients.clear();
+    await this.broker.close();
+    const failed = disconnects.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  private track<T extends Disconnectable>(client: T): T {
+    this.clients.add(client);
+    return client;
+  }
+
+  private checkOpen(): void {
+    if (this.closing !== null) throw new ClosedError('sluice instance');
+  }
+}
