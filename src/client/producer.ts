@@ -149,6 +149,8 @@ const MAX_RECORD_FRAMING_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 
 let nextSendId = 1;
 
+const PRODUCED_HERE = Object.freeze({ crcVerified: true });
+
 export class Producer<K = RawBytes, V = RawBytes> {
   private readonly broker: BrokerApi;
   private readonly accumulator: RecordAccumulator;
@@ -195,7 +197,8 @@ export class Producer<K = RawBytes, V = RawBytes> {
     this.valueSerializer = checkSerializer(options.valueSerializer, 'valueSerializer');
     this.accumulator = new RecordAccumulator(
       { batchSize, lingerMs, bufferMemory: this.bufferMemory, maxBlockMs, maxInFlightRequests },
-      (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks),
+      // The builder computed every CRC itself, so the shard need not make a second pass over the bytes.
+      (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks, PRODUCED_HERE),
     );
   }
 
