@@ -20,13 +20,23 @@
  * Any unexpected I/O error in a mutating call stops the log (fail-stop, as Kafka takes a log
  * directory offline): the descriptors are closed and later calls throw ClosedError naming the
  * cause. Reopening the directory recovers it.
+ *
+ * Idempotent and transactional producers (producer-state.ts): append drops retried batches and
+ * rejects sequence gaps and stale epochs, tracks transactions, and records each aborted one in its
+ * segment's `.txnindex` (txn-index.ts). The last stable offset is the first offset of the oldest
+ * ongoing transaction, or the high watermark, which on a single broker is the log end offset:
+ * an append is acknowledged only once it is in this log, the only replica. Producer state is
+ * snapshotted (producer-state-snapshot.ts) at each roll, on close and on request, keeping the last
+ * two; opening the log loads the newest usable snapshot and replays the batch headers after it.
  */
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ClosedError,
   CorruptFileError,
   CorruptRecordError,
+  InvalidConfigError,
   InvalidRequestError,
   OffsetOutOfRangeError,
   RecordTooLargeError,
@@ -53,6 +63,20 @@ import { writeInt64 } from '../protocol/int64.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  ProducerStateManager,
+  type AppendOrigin,
+  type DuplicateAppend,
+  type ProducerStateView,
+} from './producer-state.js';
+import {
+  deleteProducerSnapshot,
+  listProducerSnapshots,
+  readProducerSnapshot,
+  writeProducerSnapshot,
+  type ProducerSnapshotEntry,
+} from './producer-state-snapshot.js';
+import {
   LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
   loadSegments,
@@ -70,20 +94,34 @@ import {
   type StorageLogger,
 } from './segment.js';
 import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
+import type { AbortedTransaction } from './txn-index.js';
 
 export type { StorageLogger } from './segment.js';
 export type { RecoveryReport } from './recovery.js';
+export type { AppendOrigin, ProducerStateView } from './producer-state.js';
+export type { AbortedTransaction } from './txn-index.js';
 
 export interface PartitionLogOptions {
   /** Receives what recovery repaired (warn) and routine repairs (info). Default: warnings go to process.emitWarning. */
   logger?: StorageLogger;
   /** The clock for time-based rolling, flushMs, retention and LogAppendTime, in ms. Default Date.now. */
   nowMs?: () => number;
+  /**
+   * Kafka's producer.id.expiration.ms: a producer with no ongoing transaction is forgotten this
+   * long after its last batch's timestamp (checked on open and by applyRetention). Default 1 day.
+   */
+  producerIdExpirationMs?: number;
 }
 
 export interface AppendOptions {
   /** Every batch's CRC32C was checked by the caller; skip that pass on the owner thread. */
   readonly crcVerified?: boolean;
+  /**
+   * Kafka's append origin. 'client' (the default) is a producer: control batches are refused and
+   * idempotent batches are checked for retries and sequence gaps. 'coordinator' is the transaction
+   * coordinator writing COMMIT/ABORT markers (or its own records): no sequence checks.
+   */
+  readonly origin?: AppendOrigin;
 }
 
 export interface AppendResult {
@@ -95,8 +133,30 @@ export interface AppendResult {
   readonly logAppendTimeMs: number;
   readonly logStartOffset: number;
   readonly logEndOffset: number;
+  /** The last stable offset after the append. */
+  readonly lastStableOffset: number;
+  /** Batches written: 0 for a duplicate. */
   readonly batchCount: number;
+  /** Bytes written: 0 for a duplicate. */
   readonly sizeBytes: number;
+  /**
+   * The append was a producer's retry of batches the log already holds: nothing was written, and
+   * the offsets (and the LogAppendTime stamp) are the ones the original append was given.
+   */
+  readonly duplicate: boolean;
+}
+
+/** How opening the log restored producer state and the transaction indexes. */
+export interface ProducerStateRecovery {
+  /** The snapshot the replay started from, or null when it started empty at the log start offset. */
+  readonly snapshotOffset: number | null;
+  readonly replayedFromOffset: number;
+  /** Batches whose headers were replayed. */
+  readonly batchesReplayed: number;
+  /** Snapshots that failed their checks and were deleted. */
+  readonly snapshotsDiscarded: number;
+  /** Transaction index entries for markers at or after this offset were rebuilt by the replay. */
+  readonly txnIndexRebuiltFrom: number;
 }
 
 export interface ReadResult {
@@ -161,9 +221,16 @@ export interface LogStats {
 }
 
 const INT32_MAX = 0x7fff_ffff;
+/** Producer snapshots kept: the newest two, so a truncation below the newest can still start from one. */
+const MAX_PRODUCER_SNAPSHOTS = 2;
 /** Header scans read this much at a time: an index interval plus a batch header, with room. */
 const HEADER_WINDOW_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
+
+interface LoadedSnapshot {
+  readonly offset: number;
+  readonly entries: ProducerSnapshotEntry[];
+}
 
 const DEFAULT_LOGGER: StorageLogger = {
   info: () => {},
@@ -191,6 +258,10 @@ export class PartitionLog {
   private flushCount = 0;
   private appendCount = 0;
   private closedBecause: string | null = null;
+  private readonly producers: ProducerStateManager;
+  /** The offsets of the producer snapshots in the directory, ascending. */
+  private snapshotOffsets: number[] = [];
+  private producerRecovery: ProducerStateRecovery | null = null;
 
   private constructor(fields: {
     dir: string;
@@ -203,6 +274,7 @@ export class PartitionLog {
     checkpointedRecoveryPoint: number;
     recovery: RecoveryReport;
     dirDirty: boolean;
+    producerIdExpirationMs: number;
   }) {
     this.dir = fields.dir;
     this.config = fields.config;
@@ -216,6 +288,7 @@ export class PartitionLog {
     this.flushed = Math.min(fields.checkpointedRecoveryPoint, this.endOffset);
     this.recovery = fields.recovery;
     this.dirDirty = fields.dirDirty;
+    this.producers = new ProducerStateManager(fields.producerIdExpirationMs);
   }
 
   /**
@@ -227,6 +300,12 @@ export class PartitionLog {
       throw new InvalidRequestError('the partition log directory must be a non-empty path string');
     }
     const resolved = resolveLogConfig(config);
+    const producerIdExpirationMs = options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+    if (!Number.isSafeInteger(producerIdExpirationMs) || producerIdExpirationMs < 1) {
+      throw new InvalidConfigError(
+        `producerIdExpirationMs (producer.id.expiration.ms) must be an integer >= 1, got ${String(producerIdExpirationMs)}`,
+      );
+    }
     const logger = options.logger ?? DEFAULT_LOGGER;
     const clock = options.nowMs ?? Date.now;
     const settings: SegmentSettings = {
@@ -272,8 +351,10 @@ export class PartitionLog {
         checkpointedRecoveryPoint: recoveryPoint,
         recovery: report,
         dirDirty,
+        producerIdExpirationMs,
       });
       log.lowerRecoveryPointCheckpointIfAbove(log.endOffset);
+      log.producerRecovery = log.loadProducerState(recoveryPoint, nowMs);
       return log;
     } catch (error) {
       for (const segment of segments) segment.close();
@@ -295,6 +376,37 @@ export class PartitionLog {
   }
 
   /**
+   * Kafka's last stable offset: the first offset of the oldest ongoing transaction (raised to the
+   * log start offset), else the high watermark, here the log end offset (see the module comment).
+   * read_committed consumers read below it.
+   */
+  get lastStableOffset(): number {
+    const firstUnstable = this.producers.firstUnstableOffset;
+    if (firstUnstable < 0) return this.endOffset;
+    return Math.min(Math.max(firstUnstable, this.startOffset), this.endOffset);
+  }
+
+  /** How opening the log restored producer state. */
+  get producerStateRecovery(): ProducerStateRecovery {
+    assert.ok(this.producerRecovery !== null, 'set by open');
+    return this.producerRecovery;
+  }
+
+  /** Producers the log currently remembers. */
+  get producerCount(): number {
+    return this.producers.producerCount;
+  }
+
+  /** What the log knows about one producer, or null when it has no state for it. */
+  producerState(producerId: number): ProducerStateView | null {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(producerId) || producerId < 0) {
+      throw new InvalidRequestError(`producerId must be an integer >= 0, got ${String(producerId)}`);
+    }
+    return this.producers.producer(producerId);
+  }
+
+  /**
    * Appends one or more whole RecordBatch v2 batches, exactly as a producer sent them. Each is
    * validated (length, magic, CRC32C, counts, dense offsets, maxMessageBytes) before anything is
    * written, so a bad batch rejects the whole append. Offsets are assigned by rewriting each
@@ -304,11 +416,21 @@ export class PartitionLog {
    * `options.crcVerified` says the caller already checked every batch's CRC32C (see
    * validateBatchAt): the owner thread then skips that pass, which costs about as much as the
    * write itself. Everything else is still validated.
+   *
+   * Batches with a producer id are checked against that producer's state (producer-state.ts):
+   * a retry is answered with its original offsets and `duplicate: true`, writing nothing; a
+   * sequence gap throws OutOfOrderSequenceError, an older epoch InvalidProducerEpochError, a
+   * non-transactional batch inside a transaction InvalidTxnStateError, a control batch from a
+   * client InvalidRecordError. Any of these rejects the whole append.
    */
   append(batches: Buffer, options: AppendOptions = {}): AppendResult {
     this.ensureOpen();
     if (!Buffer.isBuffer(batches)) {
       throw new InvalidRequestError('append takes a Buffer holding whole record batches');
+    }
+    const origin = options.origin ?? 'client';
+    if (origin !== 'client' && origin !== 'coordinator') {
+      throw new InvalidRequestError(`append origin must be 'client' or 'coordinator', got ${JSON.stringify(origin)}`);
     }
     const byteLength = batches.length;
     if (byteLength === 0) throw new InvalidRequestError('append needs at least one record batch; the buffer is empty');
@@ -346,7 +468,54 @@ export class PartitionLog {
     if (offsetCount - 1 > INT32_MAX) {
       throw new CorruptRecordError(0, `the batches hold ${offsetCount} records, more than one segment can index`);
     }
-    return this.mutate(() => this.appendValidated(batches, byteLength, offsetCount, batchCount, maxTimestampMs));
+    const check = this.producers.checkAppend(batches, byteLength, origin);
+    if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
+    const hasProducerBatches = check.producerBatches > 0;
+    return this.mutate(() =>
+      this.appendValidated(batches, byteLength, offsetCount, batchCount, maxTimestampMs, hasProducerBatches),
+    );
+  }
+
+  /**
+   * Kafka's fetch-side index lookup: the aborted transactions overlapping [fromOffset, upToOffset),
+   * as a FetchResponse lists them, read from the transaction indexes of the segment holding
+   * `fromOffset` onward until an entry's last stable offset reaches `upToOffset` (after it, every
+   * aborted transaction starts past the range). A read_committed consumer drops their records.
+   */
+  abortedTransactions(fromOffset: number, upToOffset: number): AbortedTransaction[] {
+    this.ensureOpen();
+    requireOffset('fromOffset', fromOffset);
+    requireOffset('upToOffset', upToOffset);
+    if (upToOffset < fromOffset) {
+      throw new InvalidRequestError(`upToOffset ${upToOffset} is below fromOffset ${fromOffset}`);
+    }
+    const found: AbortedTransaction[] = [];
+    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length; i++) {
+      if (this.segments[i].txnIndex.collect(fromOffset, upToOffset, found)) break;
+    }
+    return found;
+  }
+
+  /**
+   * Writes a producer state snapshot at the log end offset, so that a restart replays nothing
+   * before it. Returns that offset.
+   */
+  takeProducerSnapshot(): number {
+    this.ensureOpen();
+    return this.mutate(() => this.writeProducerSnapshotNow());
+  }
+
+  /**
+   * Kafka's removeExpiredProducers: forgets every producer with no ongoing transaction whose last
+   * batch's timestamp is producerIdExpirationMs or more before `nowMs`; a later batch from it is
+   * accepted at any sequence, as from a new producer. Returns how many were forgotten.
+   */
+  removeExpiredProducers(nowMs: number = this.clock()): number {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(nowMs)) {
+      throw new InvalidRequestError(`removeExpiredProducers takes a time in ms, got ${String(nowMs)}`);
+    }
+    return this.producers.removeExpiredProducers(nowMs);
   }
 
   /**
@@ -461,6 +630,10 @@ export class PartitionLog {
     this.mutate(() => {
       this.window.invalidate();
       const nowMs = this.clock();
+      // A crash during the cut must not leave a snapshot or recovery point above it vouching for
+      // transaction index entries the cut already removed (see loadProducerState).
+      this.dropUnusableSnapshots(offset);
+      this.lowerRecoveryPointCheckpointIfAbove(offset);
       if (offset < this.segments[0].baseOffset) {
         for (const segment of this.segments.splice(0)) segment.delete();
         this.segments.push(Segment.create(this.dir, offset, this.settings, nowMs));
@@ -479,6 +652,9 @@ export class PartitionLog {
       this.syncDirectoryIfDirty();
       this.lowerRecoveryPointCheckpointIfAbove(this.flushed);
       if (this.startOffset > this.endOffset) this.setLogStartOffset(this.endOffset);
+      // The transaction indexes are exact below the new end: only their entries past it go.
+      this.dropUnusableSnapshots();
+      this.restoreProducerState(this.endOffset, nowMs, this.readNewestSnapshot(this.endOffset, { count: 0 }));
     });
     return this.endOffset;
   }
@@ -499,6 +675,7 @@ export class PartitionLog {
     this.mutate(() => {
       this.setLogStartOffset(offset);
       this.deleteOldSegments(this.isBelowLogStart, 'logStartOffset', [], this.clock());
+      this.dropSnapshotsBelowLogStart();
     });
     return this.startOffset;
   }
@@ -508,7 +685,8 @@ export class PartitionLog {
    * retentionMs (measured against `nowMs`), then while the log exceeds retentionBytes, then any
    * wholly below the log start offset. Segments go whole and oldest first; the active segment is
    * deleted only by rolling a new, empty one first, and an empty last segment never. The log start
-   * offset moves to the first remaining segment.
+   * offset moves to the first remaining segment. Producers idle for producerIdExpirationMs are
+   * forgotten too (Kafka runs that on its own timer; the owner's retention timer serves here).
    */
   applyRetention(nowMs: number = this.clock()): RetentionResult {
     this.ensureOpen();
@@ -534,6 +712,8 @@ export class PartitionLog {
         );
       }
       this.deleteOldSegments(this.isBelowLogStart, 'logStartOffset', deleted, nowMs);
+      this.producers.removeExpiredProducers(nowMs);
+      this.dropSnapshotsBelowLogStart();
     });
     return { deletedSegments: deleted, logStartOffset: this.startOffset };
   }
@@ -594,8 +774,8 @@ export class PartitionLog {
 
   /**
    * Flushes everything (as Kafka does at shutdown), records the log end offset as the recovery
-   * point so that the next open validates only the active segment, and closes every file.
-   * Idempotent.
+   * point so that the next open validates only the active segment, snapshots producer state so
+   * that it replays nothing, and closes every file. Idempotent.
    */
   close(): void {
     if (this.closedBecause !== null) return;
@@ -603,6 +783,7 @@ export class PartitionLog {
       this.activeSegment.deactivate();
       this.flushNow();
       if (this.checkpointedRecoveryPoint !== this.endOffset) this.writeRecoveryPoint(this.endOffset);
+      this.writeProducerSnapshotNow();
     } finally {
       this.closeFiles('it was closed');
     }
@@ -622,6 +803,7 @@ export class PartitionLog {
     offsetCount: number,
     batchCount: number,
     producerMaxTimestampMs: number,
+    hasProducerBatches: boolean,
   ): AppendResult {
     const nowMs = this.clock();
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
@@ -643,6 +825,12 @@ export class PartitionLog {
     segment.append(batches, byteLength);
     this.endOffset = nextOffset;
     this.appendCount++;
+    if (hasProducerBatches) {
+      for (let position = 0; position < byteLength; position += batchSizeAt(batches, position)) {
+        const aborted = this.producers.applyBatch(batches, position);
+        if (aborted !== null && segment.txnIndex.append(aborted)) this.dirDirty = true;
+      }
+    }
     if (this.oldestUnflushedAppendMs === null) this.oldestUnflushedAppendMs = nowMs;
     const { flushMessages, flushMs } = this.config;
     if (
@@ -657,8 +845,25 @@ export class PartitionLog {
       logAppendTimeMs: logAppendTime ? nowMs : -1,
       logStartOffset: this.startOffset,
       logEndOffset: this.endOffset,
+      lastStableOffset: this.lastStableOffset,
       batchCount,
       sizeBytes: byteLength,
+      duplicate: false,
+    };
+  }
+
+  /** Kafka's answer to a retry: the original append's offsets, nothing written. */
+  private duplicateResult(duplicate: DuplicateAppend): AppendResult {
+    return {
+      baseOffset: duplicate.firstOffset,
+      lastOffset: duplicate.lastOffset,
+      logAppendTimeMs: this.config.messageTimestampType === 'LogAppendTime' ? duplicate.maxTimestampMs : -1,
+      logStartOffset: this.startOffset,
+      logEndOffset: this.endOffset,
+      lastStableOffset: this.lastStableOffset,
+      batchCount: 0,
+      sizeBytes: 0,
+      duplicate: true,
     };
   }
 
@@ -700,7 +905,128 @@ export class PartitionLog {
     const segment = Segment.create(this.dir, this.endOffset, this.settings, nowMs);
     this.segments.push(segment);
     this.dirDirty = true;
+    this.writeProducerSnapshotNow();
     return segment;
+  }
+
+  /**
+   * Opening: restores producer state and repairs the transaction indexes. Index entries below the
+   * recovery point were fsynced by a flush, and those below a snapshot's offset were fsynced
+   * before it was written, so entries are trusted up to the higher of the two (lowered to where an
+   * index file was found torn or damaged); the replay rewrites every entry after that.
+   */
+  private loadProducerState(recoveryPoint: number, nowMs: number): ProducerStateRecovery {
+    this.snapshotOffsets = listProducerSnapshots(this.dir);
+    this.dropUnusableSnapshots();
+    let damagedFrom = this.endOffset;
+    for (const segment of this.segments) {
+      const damaged = segment.txnIndex.damagedFromOffset;
+      if (damaged === null) continue;
+      this.logger.warn(
+        `${segment.txnIndex.path}: ${segment.txnIndex.damageReason}; rebuilding its entries from offset ${damaged}`,
+      );
+      damagedFrom = Math.min(damagedFrom, damaged);
+    }
+    const discarded = { count: 0 };
+    const newest = this.readNewestSnapshot(this.endOffset, discarded);
+    const trustedUpTo = Math.min(
+      this.endOffset,
+      damagedFrom,
+      Math.max(Math.min(recoveryPoint, this.endOffset), newest?.offset ?? 0),
+    );
+    const start = newest !== null && newest.offset <= trustedUpTo ? newest : this.readNewestSnapshot(trustedUpTo, discarded);
+    const replay = this.restoreProducerState(trustedUpTo, nowMs, start);
+    if (replay.replayedFromOffset !== this.endOffset) this.writeProducerSnapshotNow();
+    return { ...replay, snapshotsDiscarded: discarded.count };
+  }
+
+  /**
+   * The newest snapshot at or below `limitOffset` that reads back intact, or null. Corrupt ones
+   * are deleted with a warning (and counted): replay then starts from an older point.
+   */
+  private readNewestSnapshot(limitOffset: number, discarded: { count: number }): LoadedSnapshot | null {
+    for (let i = this.snapshotOffsets.length - 1; i >= 0; i--) {
+      const offset = this.snapshotOffsets[i];
+      if (offset > limitOffset) continue;
+      try {
+        return { offset, entries: readProducerSnapshot(this.dir, offset) };
+      } catch (error) {
+        if (!(error instanceof CorruptFileError)) throw error;
+        this.logger.warn(`${error.message}; ignoring that producer snapshot and replaying from an older point`);
+        deleteProducerSnapshot(this.dir, offset);
+        this.snapshotOffsets.splice(i, 1);
+        discarded.count++;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Rebuilds producer state for the log as it is: from `snapshot` (or empty at the log start
+   * offset), replaying the batch headers after it to the log end. Transaction index entries for
+   * markers at or after `trustedUpTo` (or the replay's start, if later: nothing before it can be
+   * rebuilt) are dropped and rewritten by the replay.
+   */
+  private restoreProducerState(
+    trustedUpTo: number,
+    nowMs: number,
+    snapshot: LoadedSnapshot | null,
+  ): Omit<ProducerStateRecovery, 'snapshotsDiscarded'> {
+    const fromOffset = snapshot?.offset ?? this.startOffset;
+    const txnIndexFrom = Math.max(trustedUpTo, fromOffset);
+    this.producers.load(snapshot?.entries ?? [], nowMs);
+    for (const segment of this.segments) segment.txnIndex.truncateTo(txnIndexFrom);
+    let batchesReplayed = 0;
+    this.window.invalidate();
+    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length && fromOffset < this.endOffset; i++) {
+      const segment = this.segments[i];
+      segment.visitBatches(Math.max(fromOffset, segment.baseOffset), this.window, (buffer, at) => {
+        batchesReplayed++;
+        const aborted = this.producers.applyBatch(buffer, at);
+        if (aborted !== null && aborted.lastOffset >= txnIndexFrom && segment.txnIndex.append(aborted)) this.dirDirty = true;
+      });
+    }
+    this.producers.removeExpiredProducers(nowMs);
+    return {
+      snapshotOffset: snapshot?.offset ?? null,
+      replayedFromOffset: fromOffset,
+      batchesReplayed,
+      txnIndexRebuiltFrom: txnIndexFrom,
+    };
+  }
+
+  /**
+   * Snapshots producer state at the log end offset and keeps only the newest snapshots. The
+   * transaction index entries it covers are fsynced first: the next open trusts them (see
+   * loadProducerState).
+   */
+  private writeProducerSnapshotNow(): number {
+    const offset = this.endOffset;
+    for (const segment of this.segments) segment.txnIndex.flush();
+    this.syncDirectoryIfDirty();
+    writeProducerSnapshot(this.dir, offset, this.producers.snapshotEntries());
+    if (!this.snapshotOffsets.includes(offset)) {
+      this.snapshotOffsets.push(offset);
+      this.snapshotOffsets.sort((a, b) => a - b);
+    }
+    while (this.snapshotOffsets.length > MAX_PRODUCER_SNAPSHOTS) deleteProducerSnapshot(this.dir, this.snapshotOffsets.shift()!);
+    return offset;
+  }
+
+  /** Deletes the snapshots no replay can start from: past `maxOffset` (the log end), or below the log start. */
+  private dropUnusableSnapshots(maxOffset: number = this.endOffset): void {
+    const usable = this.snapshotOffsets.filter((offset) => offset >= this.startOffset && offset <= maxOffset);
+    for (const offset of this.snapshotOffsets) if (!usable.includes(offset)) deleteProducerSnapshot(this.dir, offset);
+    this.snapshotOffsets = usable;
+  }
+
+  /**
+   * After the log start offset moved: its snapshots below it go, as in Kafka. Producer state
+   * outlives the records it came from, so if none is left, one is taken at the log end to keep it.
+   */
+  private dropSnapshotsBelowLogStart(): void {
+    this.dropUnusableSnapshots();
+    if (this.snapshotOffsets.length === 0 && this.producers.producerCount > 0) this.writeProducerSnapshotNow();
   }
 
   /**

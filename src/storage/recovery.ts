@@ -10,6 +10,8 @@
  * ascending offsets); the first invalid batch and everything after it are cut, and, as in Kafka,
  * later segments are deleted since offsets must stay contiguous. The active (last) segment is
  * always validated, even after a clean close, so a restart costs at most one segment of CRC work.
+ * Producer state and the transaction indexes are restored afterwards, by the partition log, from
+ * the segments this leaves (see PartitionLog's restoreProducerState).
  */
 import { readFileSync, readdirSync, renameSync, openSync, closeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ import {
   type SegmentSettings,
   type StorageLogger,
 } from './segment.js';
+import { TXN_INDEX_FILE_SUFFIX } from './txn-index.js';
 
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset.checkpoint';
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point.checkpoint';
@@ -37,7 +40,7 @@ const CHECKPOINT_VERSION = 0;
 /** Recovery reads segments through a window this large (grown for larger batches). */
 const RECOVERY_WINDOW_BYTES = 1024 * 1024;
 
-const SEGMENT_SUFFIXES = [LOG_FILE_SUFFIX, OFFSET_INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX];
+const SEGMENT_SUFFIXES = [LOG_FILE_SUFFIX, OFFSET_INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX];
 
 /** What opening the log found and repaired. */
 export interface RecoveryReport {
@@ -189,6 +192,7 @@ export function loadSegments(
 }
 
 export function deleteSegmentFiles(dir: string, baseOffset: number): void {
+  unlinkIfExists(join(dir, segmentFileName(baseOffset, TXN_INDEX_FILE_SUFFIX)));
   unlinkIfExists(join(dir, segmentFileName(baseOffset, OFFSET_INDEX_FILE_SUFFIX)));
   unlinkIfExists(join(dir, segmentFileName(baseOffset, TIME_INDEX_FILE_SUFFIX)));
   unlinkIfExists(join(dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX)));

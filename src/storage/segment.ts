@@ -15,6 +15,8 @@
  * Only the active segment keeps its index files open; older segments keep just the `.log` open.
  * The price of the in-memory copy is heap instead of page cache: 8 + 12 bytes per
  * indexIntervalBytes of log (about 0.5% of the log at the default 4096), bounded by retention.
+ * The `.txnindex` of aborted transactions (txn-index.ts) exists only once the segment holds an
+ * ABORT marker; the partition log fills it, the segment keeps it with its other files.
  */
 import assert from 'node:assert/strict';
 import {
@@ -39,6 +41,8 @@ import {
   MAGIC_OFFSET,
   MAGIC_V2,
   batchSizeAt,
+  isControlBatch,
+  readAttributes,
   readBaseOffset,
   readLastOffsetDelta,
   readMaxTimestamp,
@@ -46,6 +50,7 @@ import {
 } from '../protocol/batch-header.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
+import { TXN_INDEX_FILE_SUFFIX, TransactionIndex } from './txn-index.js';
 
 export const LOG_FILE_SUFFIX = '.log';
 export const OFFSET_INDEX_FILE_SUFFIX = '.index';
@@ -107,6 +112,8 @@ export class Segment {
   readonly logPath: string;
   readonly offsetIndexPath: string;
   readonly timeIndexPath: string;
+  /** Aborted transactions whose marker is in this segment. */
+  readonly txnIndex: TransactionIndex;
   private readonly settings: SegmentSettings;
   private logFd: number;
   /** Index descriptors are open only while the segment is the active one. */
@@ -133,11 +140,14 @@ export class Segment {
     logFd: number,
     sizeBytes: number,
     nowMs: number,
+    isNew: boolean,
   ) {
     this.baseOffset = baseOffset;
     this.logPath = join(dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX));
     this.offsetIndexPath = join(dir, segmentFileName(baseOffset, OFFSET_INDEX_FILE_SUFFIX));
     this.timeIndexPath = join(dir, segmentFileName(baseOffset, TIME_INDEX_FILE_SUFFIX));
+    const txnIndexPath = join(dir, segmentFileName(baseOffset, TXN_INDEX_FILE_SUFFIX));
+    this.txnIndex = isNew ? TransactionIndex.empty(txnIndexPath, baseOffset) : TransactionIndex.load(txnIndexPath, baseOffset);
     this.settings = settings;
     this.logFd = logFd;
     this.logSizeBytes = sizeBytes;
@@ -151,7 +161,13 @@ export class Segment {
   /** A new, empty, active segment. Fails if its `.log` already exists. */
   static create(dir: string, baseOffset: number, settings: SegmentSettings, nowMs: number): Segment {
     const logFd = openSync(join(dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX)), 'wx+');
-    const segment = new Segment(dir, baseOffset, settings, logFd, 0, nowMs);
+    let segment: Segment;
+    try {
+      segment = new Segment(dir, baseOffset, settings, logFd, 0, nowMs, true);
+    } catch (error) {
+      closeSync(logFd);
+      throw error;
+    }
     try {
       segment.offsetIndexFd = openSync(segment.offsetIndexPath, 'w+');
       segment.timeIndexFd = openSync(segment.timeIndexPath, 'w+');
@@ -174,7 +190,12 @@ export class Segment {
       closeSync(logFd);
       throw new CorruptFileError(logPath, `${sizeBytes} bytes is beyond the 2 GiB a segment can address`);
     }
-    return new Segment(dir, baseOffset, settings, logFd, sizeBytes, nowMs);
+    try {
+      return new Segment(dir, baseOffset, settings, logFd, sizeBytes, nowMs, false);
+    } catch (error) {
+      closeSync(logFd);
+      throw error;
+    }
   }
 
   get sizeBytes(): number {
@@ -380,6 +401,25 @@ export class Segment {
   }
 
   /**
+   * Calls `visit(buffer, at)` for each batch whose last offset is >= `fromOffset`, in offset order,
+   * with at least the batch's header at `at` of `buffer`; a control batch (one small marker record)
+   * is there whole, so that its marker can be read. No CRC checks: for replaying producer state.
+   */
+  visitBatches(fromOffset: number, window: FileWindow, visit: (buffer: Buffer, at: number) => void): void {
+    const first = this.findBatch(fromOffset, window);
+    if (first === null) return;
+    const cursor = new BatchHeaderCursor(window, this.logFd, first.position, this.logSizeBytes, this.baseOffset, null);
+    while (cursor.next()) {
+      let at = window.load(this.logFd, cursor.position, BATCH_HEADER_BYTES, this.logSizeBytes);
+      if (isControlBatch(readAttributes(window.buffer, at))) {
+        at = window.load(this.logFd, cursor.position, cursor.sizeBytes, this.logSizeBytes);
+      }
+      visit(window.buffer, at);
+    }
+    this.throwIfCursorFailed(cursor);
+  }
+
+  /**
    * Kafka's ListOffsets-by-timestamp within a segment, at batch granularity: the base offset of the
    * first batch holding an offset >= `startingOffset` whose max timestamp is >= `targetTimestampMs`
    * (raised to `startingOffset` if that falls inside the batch), or null if no batch qualifies.
@@ -443,8 +483,9 @@ export class Segment {
 
   /**
    * Removes every batch holding an offset >= `offset` (a batch that straddles it goes whole, as in
-   * Kafka), cuts both indexes to match and re-derives the end state from the last remaining index
-   * entry. Leaves the segment active. Returns the number of bytes removed.
+   * Kafka), cuts the offset and time indexes to match (the partition log cuts the `.txnindex`,
+   * with producer state) and re-derives the end state from the last remaining index entry. Leaves
+   * the segment active. Returns the number of bytes removed.
    */
   truncateTo(offset: number, window: FileWindow, nowMs: number): number {
     const cut = this.findBatch(offset, window);
@@ -493,6 +534,7 @@ export class Segment {
       this.indexesDirty = false;
       synced = true;
     }
+    if (this.txnIndex.flush()) synced = true;
     return synced;
   }
 
@@ -510,6 +552,7 @@ export class Segment {
    */
   delete(): void {
     this.close();
+    this.txnIndex.delete();
     unlinkIfExists(this.offsetIndexPath);
     unlinkIfExists(this.timeIndexPath);
     unlinkIfExists(this.logPath);
