@@ -1,0 +1,533 @@
+/**
+ * One client connection: cuts the byte stream into request frames, runs each through its API's
+ * handler, and writes the responses back in request order, as Kafka guarantees.
+ *
+ * Ordering and concurrency follow Kafka, which mutes a connection while a request is being
+ * handled: a request starts once every earlier request on the connection has been answered. The
+ * one exception is a run of Produce requests (librdkafka pipelines them): each may start while
+ * earlier Produce requests are still being appended, because their appends reach each
+ * partition's shard in arrival order, so the log order is the request order either way.
+ * Responses are held until every earlier one has been written.
+ *
+ * Limits, so no client can grow the broker's memory without bound:
+ *  - a size prefix below 0 or above socketRequestMaxBytes closes the connection before anything
+ *    is allocated for the frame;
+ *  - at most maxInFlightRequestsPerConnection requests are held unanswered; past that, reading
+ *    pauses once 64 KiB more are buffered, and it pauses while the socket holds more unwritten
+ *    output than its high-water mark (the peer is not reading);
+ *  - a connection with no traffic for idleTimeoutMs is closed.
+ * Frames are slices of the socket's chunks when they fit in one chunk; a frame spread over
+ * several chunks is copied once, when its last byte arrives. Frame buffers are never reused, so a
+ * produce payload queued behind a full shard ring stays intact.
+ *
+ * Malformed frames, unknown APIs, versions outside the served range and requests refused before
+ * SASL authentication close the connection with a log line, as Kafka does; an ApiVersions
+ * request of an unknown version gets a v0 answer with UNSUPPORTED_VERSION instead (KIP-511).
+ */
+import type { Socket } from 'node:net';
+import type { BrokerApi } from '../broker/broker-api.js';
+import { ProtocolError, UnsupportedVersionError } from '../errors.js';
+import type { AnyApi } from '../protocol/api/api.js';
+import { ApiVersions } from '../protocol/api/api-versions.js';
+import { ErrorCode } from '../protocol/api/error-codes.js';
+import { decodeRequest, encodeResponse } from '../protocol/api/registry.js';
+import { Writer } from '../protocol/wire/writer.js';
+import type { ServerConfig } from './config.js';
+import { CloseConnection, errorCodeOf, type AnyHandler, type RequestContext, type ServerInfo } from './handlers/handler.js';
+import type { CredentialStore } from './sasl/credentials.js';
+import { SaslSession } from './sasl/session.js';
+
+const PRODUCE_API_KEY = 0;
+const SASL_HANDSHAKE_API_KEY = 17;
+const SASL_AUTHENTICATE_API_KEY = 36;
+const SIZE_PREFIX_BYTES = 4;
+/** Writers kept for reuse per connection; more are dropped when their output has been flushed. */
+const MAX_IDLE_WRITERS = 4;
+const NOT_PEEKED = -1;
+/** Raw bytes read beyond the in-flight limit before reading pauses. */
+const READ_AHEAD_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Cuts a byte stream into size-prefixed frames. Frames are pulled one at a time, so the caller
+ * decides how many it takes (the in-flight limit) and the rest stay as received bytes.
+ */
+export class FrameSplitter {
+  private readonly maxFrameBytes: number;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(maxFrameBytes: number) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** The next whole frame without its size prefix, or null until more bytes arrive. Throws ProtocolError on a bad size. */
+  next(): Buffer | null {
+    if (this.buffered < SIZE_PREFIX_BYTES) return null;
+    const size = this.peekSize();
+    if (size < 0 || size > this.maxFrameBytes) {
+      throw new ProtocolError(
+        0,
+        `a request size from 0 to ${this.maxFrameBytes} bytes (socketRequestMaxBytes)`,
+        `the size prefix says ${size}`,
+      );
+    }
+    if (this.buffered < SIZE_PREFIX_BYTES + size) return null;
+    this.take(SIZE_PREFIX_BYTES);
+    return this.take(size);
+  }
+
+  /** Drops everything buffered (the connection is closing). */
+  clear(): void {
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  private peekSize(): number {
+    const first = this.chunks[0];
+    if (first.length >= SIZE_PREFIX_BYTES) return first.readInt32BE(0);
+    const prefix = Buffer.allocUnsafe(SIZE_PREFIX_BYTES);
+    let filled = 0;
+    for (let i = 0; filled < SIZE_PREFIX_BYTES; i++) filled += this.chunks[i].copy(prefix, filled, 0, SIZE_PREFIX_BYTES - filled);
+    return prefix.readInt32BE(0);
+  }
+
+  /** Removes `bytes` from the front: a slice of the first chunk when it holds them all, else one copy. */
+  private take(bytes: number): Buffer {
+    if (bytes === 0) return EMPTY;
+    this.buffered -= bytes;
+    const first = this.chunks[0];
+    if (first.length >= bytes) {
+      if (first.length === bytes) this.chunks.shift();
+      else this.chunks[0] = first.subarray(bytes);
+      return first.subarray(0, bytes);
+    }
+    const frame = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    let used = 0;
+    while (filled < bytes) {
+      const chunk = this.chunks[used];
+      const n = Math.min(chunk.length, bytes - filled);
+      chunk.copy(frame, filled, 0, n);
+      filled += n;
+      if (n === chunk.length) used++;
+      else this.chunks[used] = chunk.subarray(n);
+    }
+    this.chunks.splice(0, used);
+    return frame;
+  }
+}
+
+export interface ConnectionDeps {
+  readonly broker: BrokerApi;
+  readonly server: ServerInfo;
+  readonly config: ServerConfig;
+  /** Handlers by API key. */
+  readonly handlers: readonly (AnyHandler | undefined)[];
+  /** Credentials when SASL is on, else null. */
+  readonly credentials: CredentialStore | null;
+}
+
+interface Entry {
+  readonly frame: Buffer;
+  /** The api key read from the frame before decoding, to schedule it; NOT_PEEKED if too short. */
+  readonly apiKey: number;
+  state: 'queued' | 'running' | 'done';
+  /** The encoded response, or null when none is sent. */
+  response: Writer | null;
+  closeAfter: boolean;
+}
+
+export class Connection {
+  /** Resolves once the socket is closed and every buffer of the connection released. */
+  readonly closed: Promise<void>;
+  private readonly socket: Socket;
+  private readonly deps: ConnectionDeps;
+  private readonly splitter: FrameSplitter;
+  private readonly queue: Entry[] = [];
+  private readonly abort = new AbortController();
+  private readonly sasl: SaslSession | null;
+  private readonly clientHost: string;
+  private readonly idleWriters: Writer[] = [];
+  private running = 0;
+  private runningNonProduce = 0;
+  private readingPaused = false;
+  private starting = false;
+  private writeBlocked = false;
+  private ending = false;
+  private isClosed = false;
+
+  constructor(socket: Socket, deps: ConnectionDeps) {
+    this.socket = socket;
+    this.deps = deps;
+    this.splitter = new FrameSplitter(deps.config.socketRequestMaxBytes);
+    this.sasl = deps.config.sasl === null || deps.credentials === null ? null : new SaslSession(deps.config.sasl.mechanisms, deps.credentials);
+    this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      this.release();
+      resolve();
+    }));
+    socket.setNoDelay(true);
+    socket.setTimeout(deps.config.idleTimeoutMs);
+    socket.on('timeout', () => this.onIdle());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateReading();
+    });
+    // Like Kafka, a peer that stops sending is gone: nothing more is answered.
+    socket.on('end', () => this.socket.destroy());
+    socket.on('error', (error) => this.log('info', `connection error: ${error.message}`));
+  }
+
+  /** Requests received and not yet answered. */
+  get inFlight(): number {
+    return this.queue.length;
+  }
+
+  /** Bytes received but not yet cut into requests (held back by the in-flight limit, or a partial frame). */
+  get bufferedBytes(): number {
+    return this.splitter.bufferedBytes;
+  }
+
+  /**
+   * Stops reading, ends long waits (a waiting Fetch answers with what it has), lets the requests
+   * already received be answered, then ends the connection.
+   */
+  shutdown(): Promise<void> {
+    this.stopReading();
+    this.abort.abort();
+    return this.closed;
+  }
+
+  /** Closes at once, dropping whatever is unanswered. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ---- Reading ----
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed || this.ending) return;
+    this.splitter.append(chunk);
+    this.takeFrames();
+  }
+
+  /** Queues frames while the in-flight limit allows, then starts what may start. */
+  private takeFrames(): void {
+    const max = this.deps.config.maxInFlightRequestsPerConnection;
+    try {
+      while (this.queue.length < max && !this.ending && !this.isClosed) {
+        const frame = this.splitter.next();
+        if (frame === null) break;
+        this.queue.push({
+          frame,
+          apiKey: frame.length >= 2 ? frame.readInt16BE(0) : NOT_PEEKED,
+          state: 'queued',
+          response: null,
+          closeAfter: false,
+        });
+      }
+    } catch (error) {
+      this.closeForProtocolError(error);
+      return;
+    }
+    this.startQueued();
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.isClosed) return;
+    // At the in-flight limit, a little more is read ahead (kept as raw bytes), so the end of a
+    // peer that stopped sending is still seen and its connection released.
+    const full =
+      this.queue.length >= this.deps.config.maxInFlightRequestsPerConnection && this.splitter.bufferedBytes >= READ_AHEAD_BYTES;
+    const pause = this.ending || this.writeBlocked || full;
+    if (pause && !this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    } else if (!pause && this.readingPaused) {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /**
+   * No bytes in either direction for idleTimeoutMs: closed, as Kafka's connections.max.idle.ms
+   * closes a channel whatever it has in flight. This also bounds how long a connection whose peer
+   * vanished can hold its requests (a paused socket does not see the peer's end).
+   */
+  private onIdle(): void {
+    this.log('info', `closing connection idle for ${this.deps.config.idleTimeoutMs} ms (idleTimeoutMs)`);
+    this.socket.destroy();
+  }
+
+  /** The server is shutting down: answer what is running, drop what has not started, then end. */
+  private stopReading(): void {
+    if (this.ending || this.isClosed) return;
+    this.ending = true;
+    this.splitter.clear();
+    for (let i = this.queue.length - 1; i >= 0 && this.queue[i].state === 'queued'; i--) this.queue.pop();
+    this.updateReading();
+    if (this.queue.length === 0) this.socket.end();
+  }
+
+  // ---- Running requests ----
+
+  /**
+   * Starts queued requests in order, as far as the ordering rule allows. Handlers that answer at
+   * once re-enter through finish(); the outer call's loop picks their effects up, so the scan
+   * always restarts from the oldest queued request.
+   */
+  private startQueued(): void {
+    if (this.starting) return;
+    this.starting = true;
+    try {
+      while (!this.isClosed) {
+        const entry = this.queue.find((queued) => queued.state === 'queued');
+        if (entry === undefined) return;
+        const produce = entry.apiKey === PRODUCE_API_KEY && this.sasl?.expectsRawToken !== true;
+        if (this.running > 0 && !(produce && this.runningNonProduce === 0)) return;
+        entry.state = 'running';
+        this.running++;
+        if (!produce) this.runningNonProduce++;
+        this.run(entry, produce);
+      }
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private run(entry: Entry, produce: boolean): void {
+    let outcome: { api: AnyApi; version: number; correlationId: number; result: unknown } | null;
+    try {
+      outcome = this.dispatch(entry);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (outcome === null) return;
+    const { api, version, correlationId, result } = outcome;
+    if (isPromise(result)) {
+      result.then(
+        (body) => this.complete(entry, produce, api, version, correlationId, body),
+        (error: unknown) => this.fail(error),
+      );
+    } else {
+      this.complete(entry, produce, api, version, correlationId, result);
+    }
+  }
+
+  /**
+   * Decodes the frame and calls its handler. Returns null when the entry was answered here (a raw
+   * SASL token, an ApiVersions of an unknown version).
+   */
+  private dispatch(entry: Entry): { api: AnyApi; version: number; correlationId: number; result: unknown } | null {
+    if (this.sasl?.expectsRawToken) {
+      this.answerRawSaslToken(entry);
+      return null;
+    }
+    let request;
+    try {
+      request = decodeRequest(entry.frame);
+    } catch (error) {
+      if (error instanceof UnsupportedVersionError && error.apiKey === ApiVersions.apiKey && error.correlationId !== undefined) {
+        this.answerUnsupportedApiVersions(entry, error.correlationId);
+        return null;
+      }
+      throw error;
+    }
+    const { apiKey, apiVersion, correlationId, clientId, body } = request;
+    const handler = this.deps.handlers[apiKey];
+    if (handler === undefined || apiVersion > (handler.maxVersion ?? handler.api.maxVersion)) {
+      throw new UnsupportedVersionError({
+        apiKey,
+        apiVersion,
+        apiName: handler?.api.name,
+        minVersion: handler?.api.minVersion,
+        maxVersion: handler === undefined ? undefined : (handler.maxVersion ?? handler.api.maxVersion),
+        correlationId,
+      });
+    }
+    if (
+      this.sasl !== null &&
+      !this.sasl.authenticated &&
+      apiKey !== ApiVersions.apiKey &&
+      apiKey !== SASL_HANDSHAKE_API_KEY &&
+      apiKey !== SASL_AUTHENTICATE_API_KEY
+    ) {
+      throw new CloseConnection(
+        `${handler.api.name} before SASL authentication; only ApiVersions, SaslHandshake and SaslAuthenticate are served until the client authenticates`,
+      );
+    }
+    const ctx: RequestContext = {
+      broker: this.deps.broker,
+      server: this.deps.server,
+      apiVersion,
+      clientId,
+      clientHost: this.clientHost,
+      signal: this.abort.signal,
+      sasl: this.sasl,
+      errorCode: (error) => this.errorCode(error, handler.api.name),
+      closeAfterResponse: () => {
+        entry.closeAfter = true;
+      },
+    };
+    return { api: handler.api, version: apiVersion, correlationId, result: handler.handle(ctx, body as never) };
+  }
+
+  private complete(entry: Entry, produce: boolean, api: AnyApi, version: number, correlationId: number, body: unknown): void {
+    if (this.isClosed) return;
+    if (body !== null) {
+      const writer = this.takeWriter();
+      try {
+        encodeResponse(writer, api, version, correlationId, body as never);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      entry.response = writer;
+    }
+    this.finish(entry, produce);
+  }
+
+  private finish(entry: Entry, produce: boolean): void {
+    entry.state = 'done';
+    this.running--;
+    if (!produce) this.runningNonProduce--;
+    this.flush();
+    if (this.isClosed) return;
+    this.takeFrames();
+  }
+
+  private answerUnsupportedApiVersions(entry: Entry, correlationId: number): void {
+    const writer = this.takeWriter();
+    encodeResponse(writer, ApiVersions, 0, correlationId, {
+      errorCode: ErrorCode.UNSUPPORTED_VERSION,
+      apiKeys: [{ apiKey: ApiVersions.apiKey, minVersion: ApiVersions.minVersion, maxVersion: ApiVersions.maxVersion }],
+    });
+    entry.response = writer;
+    this.finish(entry, false);
+  }
+
+  /** After a v0 SaslHandshake: the frame is a bare token, answered by a bare size-prefixed token. */
+  private answerRawSaslToken(entry: Entry): void {
+    const outcome = this.sasl!.authenticate(entry.frame);
+    if (outcome.close) {
+      this.closeWithLog('warn', `SASL authentication failed: ${outcome.errorMessage ?? 'error ' + outcome.errorCode}`);
+      return;
+    }
+    const writer = this.takeWriter();
+    writer.int32(outcome.token.length).raw(outcome.token);
+    entry.response = writer;
+    this.finish(entry, false);
+  }
+
+  // ---- Writing ----
+
+  /** Writes every answered request at the head of the queue, in order, in one vectored write. */
+  private flush(): void {
+    if (this.queue.length === 0 || this.queue[0].state !== 'done') return;
+    this.socket.cork();
+    let closeAfter = false;
+    while (this.queue.length > 0 && this.queue[0].state === 'done') {
+      const entry = this.queue.shift()!;
+      if (entry.response !== null) this.write(entry.response);
+      if (entry.closeAfter) {
+        closeAfter = true;
+        break;
+      }
+    }
+    this.socket.uncork();
+    if (closeAfter) {
+      this.log('warn', 'closing connection after reporting a SASL failure');
+      this.queue.length = 0;
+      this.ending = true;
+      this.socket.end();
+    } else if (this.ending && this.queue.length === 0) {
+      this.socket.end();
+    }
+  }
+
+  private write(writer: Writer): void {
+    const chunks = writer.chunks();
+    let writable = true;
+    for (let i = 0; i < chunks.length - 1; i++) writable = this.socket.write(chunks[i]);
+    // The chunks are views of the writer's memory: it is reused only once the socket is done with them.
+    writable = this.socket.write(chunks[chunks.length - 1], () => this.recycleWriter(writer));
+    if (!writable) {
+      this.writeBlocked = true;
+      this.updateReading();
+    }
+  }
+
+  private takeWriter(): Writer {
+    return this.idleWriters.pop() ?? new Writer();
+  }
+
+  private recycleWriter(writer: Writer): void {
+    writer.reset();
+    if (!this.isClosed && this.idleWriters.length < MAX_IDLE_WRITERS) this.idleWriters.push(writer);
+  }
+
+  // ---- Failures and closing ----
+
+  private errorCode(error: unknown, apiName: string): number {
+    const code = errorCodeOf(error);
+    if (code === ErrorCode.UNKNOWN_SERVER_ERROR) {
+      this.log('warn', `${apiName} failed unexpectedly: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+    return code;
+  }
+
+  /** A handler threw instead of answering: the connection cannot stay in order, so it closes. */
+  private fail(error: unknown): void {
+    if (this.isClosed) return;
+    if (error instanceof CloseConnection) {
+      this.closeWithLog('info', error.message);
+    } else if (error instanceof ProtocolError || error instanceof UnsupportedVersionError) {
+      this.closeForProtocolError(error);
+    } else {
+      this.closeWithLog('warn', `request failed unexpectedly: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  }
+
+  private closeForProtocolError(error: unknown): void {
+    this.closeWithLog('warn', error instanceof Error ? error.message : String(error));
+  }
+
+  private closeWithLog(level: 'info' | 'warn', reason: string): void {
+    if (this.isClosed) return;
+    this.log(level, `closing connection: ${reason}`);
+    this.release();
+    this.socket.destroy();
+  }
+
+  /** Drops every buffer the connection holds and ends pending waits. Idempotent. */
+  private release(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.abort.abort();
+    this.splitter.clear();
+    this.queue.length = 0;
+    this.idleWriters.length = 0;
+  }
+
+  private log(level: 'info' | 'warn', message: string): void {
+    this.deps.config.logger[level](`client ${this.clientHost}:${this.socket.remotePort ?? '?'}: ${message}`);
+  }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | null)?.then === 'function';
+}

@@ -1,0 +1,120 @@
+/**
+ * DescribeConfigs: a topic's every config with its value and source (TOPIC_CONFIG when the topic
+ * sets it, DEFAULT_CONFIG otherwise; isDefault in v0), and for the broker resource ("" or this
+ * node's id) the listener settings this server runs with.
+ */
+import { InvalidRequestError } from '../../errors.js';
+import {
+  CONFIG_RESOURCE_BROKER,
+  CONFIG_RESOURCE_TOPIC,
+  CONFIG_SOURCE_DEFAULT,
+  CONFIG_SOURCE_STATIC_BROKER,
+  CONFIG_SOURCE_TOPIC,
+  DescribeConfigs,
+  type DescribeConfigsResponseInput,
+} from '../../protocol/api/describe-configs.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { describeTopicConfigs, type TopicConfigEntry, type TopicConfigType } from '../../storage/topic-config.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SOCKET_REQUEST_MAX_BYTES } from '../config.js';
+import { defineHandler, errorMessageOf, type RequestContext, type ServerInfo } from './handler.js';
+
+type Result = DescribeConfigsResponseInput['results'][number];
+type Entry = Result['configs'][number];
+type Source = TopicConfigEntry['source'] | 'STATIC_BROKER_CONFIG';
+
+interface ConfigRow {
+  readonly name: string;
+  readonly value: string;
+  readonly source: Source;
+  readonly type: TopicConfigType | 'BOOLEAN';
+  readonly readOnly: boolean;
+}
+
+/** Kafka's ConfigEntry.ConfigType ids. */
+const CONFIG_TYPE_IDS: Record<ConfigRow['type'], number> = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7 };
+
+export function configSourceId(source: Source): number {
+  switch (source) {
+    case 'TOPIC_CONFIG':
+      return CONFIG_SOURCE_TOPIC;
+    case 'STATIC_BROKER_CONFIG':
+      return CONFIG_SOURCE_STATIC_BROKER;
+    case 'DEFAULT_CONFIG':
+      return CONFIG_SOURCE_DEFAULT;
+  }
+}
+
+export const describeConfigsHandler = defineHandler({
+  api: DescribeConfigs,
+  handle(ctx, request) {
+    const results = request.resources.map(({ resourceType, resourceName, configurationKeys }): Result => {
+      try {
+        const keys = configurationKeys === null ? null : new Set(configurationKeys);
+        const rows = resourceRows(ctx, resourceType, resourceName).filter((row) => keys === null || keys.has(row.name));
+        return {
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          resourceType,
+          resourceName,
+          configs: rows.map((row) => entry(row, request.includeSynonyms)),
+        };
+      } catch (error) {
+        return { errorCode: ctx.errorCode(error), errorMessage: errorMessageOf(error), resourceType, resourceName, configs: [] };
+      }
+    });
+    return { throttleTimeMs: 0, results };
+  },
+});
+
+function resourceRows(ctx: RequestContext, resourceType: number, resourceName: string): ConfigRow[] {
+  switch (resourceType) {
+    case CONFIG_RESOURCE_TOPIC:
+      return describeTopicConfigs(ctx.broker.topicMetadata(resourceName).configs);
+    case CONFIG_RESOURCE_BROKER:
+      if (resourceName !== '' && resourceName !== String(ctx.server.nodeId)) {
+        throw new InvalidRequestError(`broker "${resourceName}" is not this node (${ctx.server.nodeId}); ask for "" or "${ctx.server.nodeId}"`);
+      }
+      return brokerRows(ctx.server);
+    default:
+      throw new InvalidRequestError(`config resource type ${resourceType} is not served; use 2 (topic) or 4 (broker)`);
+  }
+}
+
+/** The listener settings, as Kafka names them; DEFAULT_CONFIG when equal to Kafka's default. */
+function brokerRows(server: ServerInfo): ConfigRow[] {
+  const { config } = server;
+  const protocol = config.sasl === null ? 'PLAINTEXT' : 'SASL_PLAINTEXT';
+  const row = (name: string, value: string | number, type: ConfigRow['type'], kafkaDefault?: string | number): ConfigRow => ({
+    name,
+    value: String(value),
+    source: kafkaDefault !== undefined && String(kafkaDefault) === String(value) ? 'DEFAULT_CONFIG' : 'STATIC_BROKER_CONFIG',
+    type,
+    readOnly: true,
+  });
+  const rows = [
+    row('node.id', server.nodeId, 'INT'),
+    row('broker.id', server.nodeId, 'INT'),
+    row('listeners', `${protocol}://${config.host}:${server.port}`, 'LIST'),
+    row('advertised.listeners', `${protocol}://${server.host}:${server.port}`, 'LIST'),
+    row('socket.request.max.bytes', config.socketRequestMaxBytes, 'INT', DEFAULT_SOCKET_REQUEST_MAX_BYTES),
+    row('connections.max.idle.ms', config.idleTimeoutMs, 'LONG', DEFAULT_IDLE_TIMEOUT_MS),
+    row('max.connections', config.connectionsMax, 'INT'),
+  ];
+  if (config.sasl !== null) rows.push(row('sasl.enabled.mechanisms', config.sasl.mechanisms.join(','), 'LIST'));
+  return rows;
+}
+
+function entry(row: ConfigRow, includeSynonyms: boolean): Entry {
+  const source = configSourceId(row.source);
+  return {
+    name: row.name,
+    value: row.value,
+    readOnly: row.readOnly,
+    isDefault: row.source === 'DEFAULT_CONFIG',
+    configSource: source,
+    isSensitive: false,
+    synonyms: includeSynonyms ? [{ name: row.name, value: row.value, source }] : [],
+    configType: CONFIG_TYPE_IDS[row.type],
+    documentation: null,
+  };
+}

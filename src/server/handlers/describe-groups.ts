@@ -1,0 +1,35 @@
+/** DescribeGroups, mapped onto the group coordinator; an unknown group is reported Dead, as Kafka does. */
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { DescribeGroups, type DescribeGroupsResponseInput } from '../../protocol/api/describe-groups.js';
+import { defineHandler } from './handler.js';
+
+type GroupResponse = DescribeGroupsResponseInput['groups'][number];
+
+export const describeGroupsHandler = defineHandler({
+  api: DescribeGroups,
+  handle(ctx, request) {
+    const groups = request.groups.map((groupId): GroupResponse => {
+      try {
+        const group = ctx.broker.groups.describeGroup(groupId);
+        return {
+          errorCode: ErrorCode.NONE,
+          groupId,
+          groupState: group.state,
+          protocolType: group.protocolType,
+          protocolData: group.protocolName,
+          members: group.members.map((member) => ({
+            memberId: member.memberId,
+            groupInstanceId: member.groupInstanceId,
+            clientId: member.clientId,
+            clientHost: member.clientHost,
+            memberMetadata: member.metadata,
+            memberAssignment: member.assignment,
+          })),
+        };
+      } catch (error) {
+        return { errorCode: ctx.errorCode(error), groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
+      }
+    });
+    return { throttleTimeMs: 0, groups };
+  },
+});

@@ -1,0 +1,165 @@
+/**
+ * Fetch: whole record batches as stored (never decoded; large ones reach the socket without a
+ * copy through the Writer's chunks), with Kafka's limits and long poll:
+ *
+ *  - maxBytes bounds the response and partitionMaxBytes each partition, except that the first
+ *    batch of the first partition with data is returned whole even if larger (KIP-74), so a
+ *    consumer can always make progress; a later partition whose first batch does not fit gets no
+ *    records this time.
+ *  - With fewer than minBytes available, the request waits up to maxWaitMs for data on any of its
+ *    partitions (broker.waitForData: no polling), then reads again. An error on any partition
+ *    answers at once. The wait ends early when the connection closes or the server shuts down.
+ *  - Fetch sessions (v7+) are declined: the answer carries session id 0, which Kafka allows and
+ *    clients treat as "send full fetches"; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+ *  - v13 names topics by id; ids are resolved against the broker's topics (UNKNOWN_TOPIC_ID).
+ */
+import type { IsolationLevel } from '../../broker/broker-api.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { Fetch, ISOLATION_READ_COMMITTED, type FetchRequest, type FetchResponseInput } from '../../protocol/api/fetch.js';
+import { defineHandler, type RequestContext } from './handler.js';
+
+type TopicResponse = FetchResponseInput['responses'][number];
+type PartitionResponse = TopicResponse['partitions'][number];
+
+interface Wait {
+  readonly topic: string;
+  readonly partition: number;
+  /** The readable end seen by the read: the wait ends when the log grows past it. */
+  readonly offset: number;
+}
+
+interface ReadOutcome {
+  readonly responses: TopicResponse[];
+  readonly bytes: number;
+  readonly anyError: boolean;
+  readonly waits: Wait[];
+}
+
+const EMPTY = Buffer.alloc(0);
+const NO_PREFERRED_READ_REPLICA = -1;
+
+export const fetchHandler = defineHandler({
+  api: Fetch,
+  async handle(ctx, request) {
+    if (request.sessionId !== 0) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+    }
+    const isolation: IsolationLevel = request.isolationLevel === ISOLATION_READ_COMMITTED ? 'read_committed' : 'read_uncommitted';
+    const names = topicNames(ctx, request);
+    const maxWaitMs = Math.max(0, request.maxWaitMs);
+    const deadlineMs = Date.now() + maxWaitMs;
+    for (;;) {
+      const read = readAll(ctx, request, names, isolation);
+      const remainingMs = deadlineMs - Date.now();
+      if (read.bytes >= request.minBytes || read.anyError || read.waits.length === 0 || remainingMs <= 0 || ctx.signal.aborted) {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: read.responses };
+      }
+      await waitForAny(ctx, read.waits, remainingMs);
+    }
+  },
+});
+
+/** Topic names in request order; null for a v13 topic id the broker does not know. */
+function topicNames(ctx: RequestContext, request: FetchRequest): (string | null)[] {
+  if (ctx.apiVersion < 13) return request.topics.map((topic) => topic.topic);
+  const byId = new Map(ctx.broker.listTopics().map((metadata) => [metadata.topicId, metadata.name]));
+  return request.topics.map((topic) => byId.get(topic.topicId) ?? null);
+}
+
+function readAll(ctx: RequestContext, request: FetchRequest, names: (string | null)[], isolation: IsolationLevel): ReadOutcome {
+  let budgetBytes = request.maxBytes;
+  let bytes = 0;
+  let anyError = false;
+  const waits: Wait[] = [];
+  const responses = request.topics.map((topic, t): TopicResponse => {
+    const name = names[t];
+    const partitions = topic.partitions.map(({ partition, fetchOffset, partitionMaxBytes }): PartitionResponse => {
+      if (name === null) {
+        anyError = true;
+        return failed(partition, ErrorCode.UNKNOWN_TOPIC_ID);
+      }
+      try {
+        if (bytes > 0 && budgetBytes <= 0) return offsetsOnly(ctx, name, partition, fetchOffset, isolation, waits);
+        const limitBytes = Math.max(0, Math.min(partitionMaxBytes, budgetBytes));
+        const result = ctx.broker.fetch(name, partition, fetchOffset, limitBytes, isolation);
+        // The broker returns at least one batch; only the first partition with data may exceed its limits.
+        const records = bytes > 0 && result.records.length > limitBytes ? EMPTY : result.records;
+        bytes += records.length;
+        budgetBytes -= records.length;
+        waits.push({ topic: name, partition, offset: result.highWatermark });
+        return {
+          partitionIndex: partition,
+          errorCode: ErrorCode.NONE,
+          highWatermark: result.highWatermark,
+          lastStableOffset: result.lastStableOffset,
+          logStartOffset: result.logStartOffset,
+          abortedTransactions: isolation === 'read_committed' ? [...result.abortedTransactions] : null,
+          preferredReadReplica: NO_PREFERRED_READ_REPLICA,
+          records,
+        };
+      } catch (error) {
+        anyError = true;
+        return failed(partition, ctx.errorCode(error));
+      }
+    });
+    return { topic: name ?? '', topicId: topic.topicId, partitions };
+  });
+  return { responses, bytes, anyError, waits };
+}
+
+/** A partition past the response's byte budget: its offsets and a range check, no read. */
+function offsetsOnly(
+  ctx: RequestContext,
+  topic: string,
+  partition: number,
+  fetchOffset: number,
+  isolation: IsolationLevel,
+  waits: Wait[],
+): PartitionResponse {
+  const offsets = ctx.broker.partitionOffsets(topic, partition);
+  if (fetchOffset < offsets.logStartOffset || fetchOffset > offsets.highWatermark) {
+    return failed(partition, ErrorCode.OFFSET_OUT_OF_RANGE);
+  }
+  waits.push({ topic, partition, offset: offsets.highWatermark });
+  return {
+    partitionIndex: partition,
+    errorCode: ErrorCode.NONE,
+    highWatermark: offsets.highWatermark,
+    lastStableOffset: offsets.lastStableOffset,
+    logStartOffset: offsets.logStartOffset,
+    abortedTransactions: isolation === 'read_committed' ? [] : null,
+    preferredReadReplica: NO_PREFERRED_READ_REPLICA,
+    records: EMPTY,
+  };
+}
+
+function failed(partition: number, errorCode: number): PartitionResponse {
+  return {
+    partitionIndex: partition,
+    errorCode,
+    highWatermark: -1,
+    lastStableOffset: -1,
+    logStartOffset: -1,
+    abortedTransactions: null,
+    preferredReadReplica: NO_PREFERRED_READ_REPLICA,
+    records: EMPTY,
+  };
+}
+
+/** Resolves when any partition gets data past what was read, the time is up, or the connection goes away. */
+async function waitForAny(ctx: RequestContext, waits: Wait[], remainingMs: number): Promise<void> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  ctx.signal.addEventListener('abort', stop, { once: true });
+  try {
+    await Promise.race(
+      waits.map((wait) =>
+        // A partition deleted meanwhile ends the wait too: the next read reports it.
+        ctx.broker.waitForData(wait.topic, wait.partition, wait.offset, remainingMs, controller.signal).catch(() => undefined),
+      ),
+    );
+  } finally {
+    controller.abort();
+    ctx.signal.removeEventListener('abort', stop);
+  }
+}

@@ -1,0 +1,21 @@
+/** Heartbeat, mapped onto the group coordinator; the error code tells the member when to rejoin. */
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { Heartbeat } from '../../protocol/api/heartbeat.js';
+import { defineHandler } from './handler.js';
+
+export const heartbeatHandler = defineHandler({
+  api: Heartbeat,
+  handle(ctx, request) {
+    try {
+      ctx.broker.groups.heartbeat({
+        groupId: request.groupId,
+        generationId: request.generationId,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+      });
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE };
+    } catch (error) {
+      return { throttleTimeMs: 0, errorCode: ctx.errorCode(error) };
+    }
+  },
+});

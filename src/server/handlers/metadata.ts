@@ -1,0 +1,79 @@
+/**
+ * Metadata: this node as the only broker, the leader of every partition with replicas and ISR
+ * [nodeId]; topics by name (auto-created when both the request and the broker allow it), or by
+ * topic id from v12; per-topic UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_ID.
+ */
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { Metadata, type MetadataResponseInput } from '../../protocol/api/metadata.js';
+import { ZERO_UUID } from '../../protocol/wire/uuid.js';
+import { validateTopicName, type TopicMetadata } from '../../storage/topic-store.js';
+import { defineHandler, type RequestContext } from './handler.js';
+
+type TopicEntry = MetadataResponseInput['topics'][number];
+
+/** Leader epochs are not tracked (a single node never changes leader); -1 says so to clients. */
+const NO_LEADER_EPOCH = -1;
+
+export const metadataHandler = defineHandler({
+  api: Metadata,
+  handle(ctx, request) {
+    const { nodeId, host, port, clusterId } = ctx.server;
+    let topics: TopicEntry[];
+    if (request.topics === null) {
+      topics = ctx.broker.listTopics().map((metadata) => topicEntry(ctx, metadata));
+    } else {
+      // v0-v3 have no allowAutoTopicCreation: those clients expect Kafka's default, creation allowed.
+      const autoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
+      let byId: Map<string, TopicMetadata> | null = null;
+      topics = request.topics.map(({ name, topicId }): TopicEntry => {
+        if (name === null) {
+          byId ??= new Map(ctx.broker.listTopics().map((metadata) => [metadata.topicId, metadata]));
+          const metadata = byId.get(topicId);
+          if (metadata === undefined) return errorEntry(ErrorCode.UNKNOWN_TOPIC_ID, null, topicId);
+          return topicEntry(ctx, metadata);
+        }
+        try {
+          // Kafka refuses an illegal name as such, whether or not the topic would be created.
+          validateTopicName(name);
+          return topicEntry(ctx, ctx.broker.topicMetadata(name, { autoCreate }));
+        } catch (error) {
+          return errorEntry(ctx.errorCode(error), name, ZERO_UUID);
+        }
+      });
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId, host, port, rack: null }],
+      clusterId,
+      controllerId: nodeId,
+      topics,
+    };
+  },
+});
+
+function topicEntry(ctx: RequestContext, metadata: TopicMetadata): TopicEntry {
+  const nodeId = ctx.server.nodeId;
+  const partitions = new Array<TopicEntry['partitions'][number]>(metadata.partitionCount);
+  for (let partition = 0; partition < metadata.partitionCount; partition++) {
+    partitions[partition] = {
+      errorCode: ErrorCode.NONE,
+      partitionIndex: partition,
+      leaderId: nodeId,
+      leaderEpoch: NO_LEADER_EPOCH,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+      offlineReplicas: [],
+    };
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    name: metadata.name,
+    topicId: metadata.topicId,
+    isInternal: metadata.internal,
+    partitions,
+  };
+}
+
+function errorEntry(errorCode: number, name: string | null, topicId: string): TopicEntry {
+  return { errorCode, name: name ?? null, topicId, isInternal: false, partitions: [] };
+}

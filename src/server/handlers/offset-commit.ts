@@ -1,0 +1,81 @@
+/**
+ * OffsetCommit, mapped onto the group coordinator. Partitions of unknown topics (or past a topic's
+ * partition count) get UNKNOWN_TOPIC_OR_PARTITION and are not committed, as in Kafka; a group-level
+ * rejection (stale generation, unknown member, rebalance) is every partition's error.
+ */
+import type { BrokerApi } from '../../broker/broker-api.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { OffsetCommit, type OffsetCommitResponseInput } from '../../protocol/api/offset-commit.js';
+import { defineHandler } from './handler.js';
+
+type TopicResponse = OffsetCommitResponseInput['topics'][number];
+
+export const offsetCommitHandler = defineHandler({
+  api: OffsetCommit,
+  async handle(ctx, request) {
+    const partitionCounts = new Map<string, number>();
+    const offsets = [];
+    for (const topic of request.topics) {
+      const count = partitionCount(ctx.broker, topic.name, partitionCounts);
+      for (const partition of topic.partitions) {
+        if (partition.partitionIndex < count) {
+          offsets.push({
+            topic: topic.name,
+            partition: partition.partitionIndex,
+            offset: partition.committedOffset,
+            leaderEpoch: partition.committedLeaderEpoch,
+            metadata: partition.committedMetadata,
+          });
+        }
+      }
+    }
+    const errors = new Map<string, number>();
+    let groupError: number = ErrorCode.NONE;
+    if (offsets.length > 0) {
+      try {
+        const results = await ctx.broker.groups.commitOffsets({
+          groupId: request.groupId,
+          // v0 has no generation or member: a standalone commit.
+          generationId: ctx.apiVersion >= 1 ? request.generationId : -1,
+          memberId: ctx.apiVersion >= 1 ? request.memberId : '',
+          groupInstanceId: request.groupInstanceId,
+          offsets,
+        });
+        for (const result of results) {
+          if (result.error !== null) errors.set(`${result.partition}:${result.topic}`, ctx.errorCode(result.error));
+        }
+      } catch (error) {
+        groupError = ctx.errorCode(error);
+      }
+    }
+    const topics = request.topics.map(
+      (topic): TopicResponse => ({
+        name: topic.name,
+        partitions: topic.partitions.map(({ partitionIndex }) => ({
+          partitionIndex,
+          errorCode:
+            partitionIndex >= (partitionCounts.get(topic.name) ?? 0)
+              ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+              : groupError !== ErrorCode.NONE
+                ? groupError
+                : (errors.get(`${partitionIndex}:${topic.name}`) ?? ErrorCode.NONE),
+        })),
+      }),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+/** The topic's partition count, 0 when it does not exist (memoized per request). */
+function partitionCount(broker: BrokerApi, topic: string, counts: Map<string, number>): number {
+  let count = counts.get(topic);
+  if (count === undefined) {
+    try {
+      count = broker.topicMetadata(topic).partitionCount;
+    } catch {
+      count = 0;
+    }
+    counts.set(topic, count);
+  }
+  return count;
+}

@@ -1,0 +1,67 @@
+/**
+ * OffsetFetch, mapped onto the group coordinator: committed offsets, -1 for a partition without
+ * one. Topics null (v2+) asks for every partition the group committed. v8 (KIP-709) carries a
+ * batch of groups. Group-level errors go in the top-level error code from v2, per partition before.
+ */
+import type { FetchedOffset } from '../../broker/group-coordinator.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { OffsetFetch } from '../../protocol/api/offset-fetch.js';
+import { defineHandler, type RequestContext } from './handler.js';
+
+type RequestTopics = { name: string; partitionIndexes: number[] }[] | null;
+interface TopicResponse {
+  name: string;
+  partitions: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; metadata: string; errorCode: number }[];
+}
+
+export const offsetFetchHandler = defineHandler({
+  api: OffsetFetch,
+  async handle(ctx, request) {
+    if (ctx.apiVersion >= 8) {
+      const groups = await Promise.all(
+        request.groups.map(async (group) => {
+          const { topics, errorCode } = await fetchGroup(ctx, group.groupId, group.topics);
+          return { groupId: group.groupId, topics, errorCode };
+        }),
+      );
+      return { throttleTimeMs: 0, groups };
+    }
+    const { topics, errorCode } = await fetchGroup(ctx, request.groupId, request.topics);
+    if (ctx.apiVersion >= 2 || errorCode === ErrorCode.NONE) return { throttleTimeMs: 0, topics, errorCode };
+    // v0-v1 have no top-level error: every requested partition carries it.
+    const failedTopics = (request.topics ?? []).map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitionIndexes.map((partitionIndex) => ({
+        partitionIndex,
+        committedOffset: -1,
+        committedLeaderEpoch: -1,
+        metadata: '',
+        errorCode,
+      })),
+    }));
+    return { throttleTimeMs: 0, topics: failedTopics };
+  },
+});
+
+async function fetchGroup(ctx: RequestContext, groupId: string, topics: RequestTopics): Promise<{ topics: TopicResponse[]; errorCode: number }> {
+  const partitions = topics === null ? null : topics.flatMap((topic) => topic.partitionIndexes.map((partition) => ({ topic: topic.name, partition })));
+  let fetched: FetchedOffset[];
+  try {
+    fetched = await ctx.broker.groups.fetchOffsets({ groupId, partitions });
+  } catch (error) {
+    return { topics: [], errorCode: ctx.errorCode(error) };
+  }
+  const byTopic = new Map<string, TopicResponse>();
+  for (const offset of fetched) {
+    let topic = byTopic.get(offset.topic);
+    if (topic === undefined) byTopic.set(offset.topic, (topic = { name: offset.topic, partitions: [] }));
+    topic.partitions.push({
+      partitionIndex: offset.partition,
+      committedOffset: offset.offset,
+      committedLeaderEpoch: offset.leaderEpoch,
+      metadata: offset.metadata,
+      errorCode: ErrorCode.NONE,
+    });
+  }
+  return { topics: [...byTopic.values()], errorCode: ErrorCode.NONE };
+}

@@ -1,0 +1,93 @@
+/**
+ * Produce: each partition's record batch goes to broker.produce exactly as received (a slice of
+ * the request frame; the log checks size and CRC and assigns offsets). All appends are started
+ * before any is awaited, in request order, so pipelined requests keep their order per partition.
+ *
+ * As Kafka (ProduceRequest.validateRecords), v3+ carries exactly one batch per partition, and
+ * clients may not write to internal topics. acks 0 sends no response; if any partition failed,
+ * the connection is closed instead, which is how Kafka tells an acks=0 producer to refresh its
+ * metadata.
+ */
+import type { Acks } from '../../broker/broker-api.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { Produce, type ProduceResponseInput } from '../../protocol/api/produce.js';
+import { batchSizeAt } from '../../protocol/batch-header.js';
+import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
+import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
+
+type PartitionResponse = ProduceResponseInput['responses'][number]['partitionResponses'][number];
+
+/** Bytes before a batch's length field ends: baseOffset int64 + batchLength int32. */
+const BATCH_LENGTH_END = 12;
+
+export const produceHandler = defineHandler({
+  api: Produce,
+  // librdkafka 2.0 (kcat 1.7's) compresses (gzip, snappy, lz4) only for a broker that lists
+  // Produce v0, as every Kafka before 4.0 did. Listed from v0 for that check alone: v0-v2 carry message
+  // formats 0 and 1, which Sluice does not store, and such a request closes the connection.
+  advertisedMinVersion: 0,
+  async handle(ctx, request) {
+    const { acks } = request;
+    // Every append starts now, in request order; each outcome is handled as it settles, so a
+    // partition that fails at once is never an unhandled rejection while another is awaited.
+    const responses = request.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map(({ index, records }): PartitionResponse | Promise<PartitionResponse> => {
+        const refusal = refuse(request.transactionalId, acks, topic.name, records);
+        if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
+        return ctx.broker.produce(topic.name, index, records!, acks as Acks).then(
+          (result) => ({
+            index,
+            errorCode: ErrorCode.NONE,
+            baseOffset: result.baseOffset,
+            logAppendTimeMs: result.logAppendTimeMs,
+            logStartOffset: result.logStartOffset,
+            recordErrors: [],
+            errorMessage: null,
+          }),
+          (error: unknown) => failed(index, ctx.errorCode(error), errorMessageOf(error)),
+        );
+      }),
+    }));
+    const settled = await Promise.all(
+      responses.map(async (topic) => ({ name: topic.name, partitionResponses: await Promise.all(topic.partitionResponses) })),
+    );
+    if (acks === 0) {
+      const anyFailed = settled.some((topic) => topic.partitionResponses.some((partition) => partition.errorCode !== ErrorCode.NONE));
+      if (anyFailed) throw new CloseConnection('an acks=0 produce request failed; closing so the producer refreshes its metadata');
+      return null;
+    }
+    return { responses: settled, throttleTimeMs: 0 };
+  },
+});
+
+/** Why a partition's data is refused before it reaches the log, or null. */
+function refuse(
+  transactionalId: string | null,
+  acks: number,
+  topic: string,
+  records: Buffer | null,
+): { errorCode: number; message: string } | null {
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    return { errorCode: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1 (all), got ${acks}` };
+  }
+  if (transactionalId !== null) {
+    return { errorCode: ErrorCode.INVALID_REQUEST, message: 'transactional produce is not served by this broker yet' };
+  }
+  if (INTERNAL_TOPICS.includes(topic)) {
+    return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: `topic "${topic}" is internal to the broker; clients cannot write to it` };
+  }
+  if (records === null || records.length === 0) {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: 'a produce request must carry one record batch per partition; it has none' };
+  }
+  // A malformed length is the log's to report (CORRUPT_MESSAGE); here only a second batch is refused.
+  const firstBatchBytes = records.length > BATCH_LENGTH_END ? batchSizeAt(records, 0) : records.length;
+  if (firstBatchBytes > BATCH_LENGTH_END && firstBatchBytes < records.length) {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: 'a produce request may carry only one record batch per partition' };
+  }
+  return null;
+}
+
+function failed(index: number, errorCode: number, errorMessage: string): PartitionResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+}

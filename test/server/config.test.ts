@@ -1,0 +1,37 @@
+/** The server's settings: defaults as Kafka's, and every invalid value refused with the setting named. */
+import { describe, expect, it } from 'vitest';
+import { InvalidConfigError } from '../../src/errors.js';
+import { resolveServerConfig } from '../../src/server/config.js';
+
+describe('resolveServerConfig', () => {
+  it('defaults to loopback, port 9092 and Kafka\'s socket.request.max.bytes and connections.max.idle.ms', () => {
+    expect(resolveServerConfig()).toMatchObject({
+      host: '127.0.0.1',
+      port: 9092,
+      advertisedHost: '127.0.0.1',
+      nodeId: 0,
+      clusterId: null,
+      socketRequestMaxBytes: 104_857_600,
+      idleTimeoutMs: 600_000,
+      sasl: null,
+    });
+  });
+
+  it('refuses invalid settings, naming them', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ prot: 1 }, /unknown KafkaServer option "prot"/],
+      [{ port: 70000 }, /port must be an integer/],
+      [{ socketRequestMaxBytes: -1 }, /socketRequestMaxBytes/],
+      [{ maxInFlightRequestsPerConnection: 0 }, /maxInFlightRequestsPerConnection/],
+      [{ clusterId: 'short' }, /clusterId must be 22 characters/],
+      [{ sasl: { mechanisms: ['GSSAPI'], credentialsFile: 'f.json' } }, /GSSAPI.*not supported/],
+      [{ sasl: { mechanisms: [], credentialsFile: 'f.json' } }, /at least one/],
+      [{ sasl: { mechanisms: ['PLAIN'] } }, /credentialsFile/],
+      [{ logger: {} }, /logger/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => resolveServerConfig(options as never)).toThrow(InvalidConfigError);
+      expect(() => resolveServerConfig(options as never)).toThrow(message);
+    }
+  });
+});
