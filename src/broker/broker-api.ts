@@ -4,7 +4,22 @@
  * directly; the Kafka protocol server talks to the same object, so both paths share one behaviour.
  */
 import type { GroupCoordinator } from './group-coordinator.js';
+import type {
+  AddOffsetsToTxnRequest,
+  AddPartitionsToTxnRequest,
+  EndTxnRequest,
+  InitProducerIdRequest,
+  InitProducerIdResult,
+} from './transaction-coordinator.js';
 import type { TopicMetadata, CreateTopicOptions } from '../storage/topic-store.js';
+
+export type {
+  AddOffsetsToTxnRequest,
+  AddPartitionsToTxnRequest,
+  EndTxnRequest,
+  InitProducerIdRequest,
+  InitProducerIdResult,
+} from './transaction-coordinator.js';
 
 export type Acks = 0 | 1 | -1;
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
@@ -38,6 +53,15 @@ export interface FetchPartitionResult {
   readonly abortedTransactions: readonly { producerId: number; firstOffset: number }[];
 }
 
+/** Kafka's TxnOffsetCommit: consumer offsets committed as part of a producer's transaction. */
+export interface TxnOffsetCommitRequest {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  groupId: string;
+  offsets: { topic: string; partition: number; offset: number; leaderEpoch?: number; metadata?: string | null }[];
+}
+
 export interface TopicPartitionOffsets {
   readonly partition: number;
   readonly logStartOffset: number;
@@ -66,7 +90,11 @@ export interface BrokerApi {
    */
   produce(topic: string, partition: number, batches: Buffer, acks: Acks, options?: ProduceOptions): Promise<ProduceResult>;
 
-  /** Reads whole batches from `offset` without involving the owning shard (readers never block writers). */
+  /**
+   * Reads whole batches from `offset` without involving the owning shard (readers never block
+   * writers). read_committed stops at the last stable offset and lists the transactions aborted
+   * in the returned range (`abortedTransactions`), for the consumer to drop their records.
+   */
   fetch(
     topic: string,
     partition: number,
@@ -75,13 +103,17 @@ export interface BrokerApi {
     isolationLevel: IsolationLevel,
   ): FetchPartitionResult;
 
-  /** Resolves when the partition's readable end moves past `offset`, or after `maxWaitMs`, or on abort. */
+  /**
+   * Resolves when the partition's readable end (the high watermark, or for read_committed the last
+   * stable offset) moves past `offset`, or after `maxWaitMs`, or on abort.
+   */
   waitForData(
     topic: string,
     partition: number,
     offset: number,
     maxWaitMs: number,
     signal?: AbortSignal,
+    isolationLevel?: IsolationLevel,
   ): Promise<void>;
 
   partitionOffsets(topic: string, partition: number): TopicPartitionOffsets;
@@ -89,6 +121,27 @@ export interface BrokerApi {
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
 
   readonly groups: GroupCoordinator;
+
+  // ---- Idempotent and transactional producers (KIP-98) ----
+
+  /**
+   * Kafka's InitProducerId. Without a transactional id: a new producer id at epoch 0 (idempotent
+   * producer). With one: its producer id with the epoch bumped, which fences every older instance;
+   * an open transaction of the previous instance is aborted first (this resolves once it is).
+   */
+  initProducerId(request: InitProducerIdRequest): Promise<InitProducerIdResult>;
+  /** Registers partitions in the producer's transaction (starting it); call before producing to them. */
+  addPartitionsToTxn(request: AddPartitionsToTxnRequest): Promise<void>;
+  /** Adds a consumer group to the transaction, before txnOffsetCommit for it. */
+  addOffsetsToTxn(request: AddOffsetsToTxnRequest): Promise<void>;
+  /** Stages the group's offsets in the transaction: visible once it commits, dropped if it aborts. */
+  txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<void>;
+  /**
+   * Commits or aborts the transaction. Resolves once it is complete: markers written to every
+   * partition and the group offsets committed or dropped, so a read_committed reader sees the
+   * outcome. A producer from an older epoch gets ProducerFencedError.
+   */
+  endTxn(request: EndTxnRequest): Promise<void>;
 
   close(): Promise<void>;
 }

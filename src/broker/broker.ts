@@ -8,6 +8,12 @@
  *              partition state table; partitionOffsets and long polls read it without messages
  *   reads      fetch -> LogReader on the calling thread, bounded by the published high watermark
  *   groups     GroupCoordinator over DurableOffsetStore / DurableGroupStore (__consumer_offsets)
+ *   txns       TransactionCoordinator over __transaction_state (transaction-store.ts); its markers
+ *              go through the owning shards with origin 'coordinator'; TxnOffsetCommit offsets
+ *              are staged in __consumer_offsets and made visible (or dropped) with the markers
+ *   read_committed  the shard publishes the last stable offset (the first offset of the oldest
+ *              open transaction); fetch stops there and lists the aborted transactions of the
+ *              range from the segments' .txnindex files
  *
  * acks: 1 resolves after the append; -1 after the append and, when the topic sets flush.messages
  * or flush.ms, an fsync covering it; without a flush policy -1 is the same as 1, because a single
@@ -16,11 +22,13 @@
  */
 import {
   ClosedError,
+  ConcurrentTransactionsError,
   InvalidRequestError,
   InvalidTopicError,
   PartitionNotFoundError,
   TopicNotFoundError,
 } from '../errors.js';
+import { encodeControlBatch } from '../protocol/control-record.js';
 import { DataDir } from '../storage/data-dir.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
 import { resolveTopicConfig, toLogConfig } from '../storage/topic-config.js';
@@ -30,7 +38,13 @@ import { ShardPool } from '../shard/shard-pool.js';
 import type { OpenedPartition } from '../shard/shard-messages.js';
 import type {
   Acks,
+  AddOffsetsToTxnRequest,
+  AddPartitionsToTxnRequest,
   BrokerApi,
+  EndTxnRequest,
+  InitProducerIdRequest,
+  InitProducerIdResult,
+  TxnOffsetCommitRequest,
   FetchPartitionResult,
   IsolationLevel,
   ProduceOptions,
@@ -38,7 +52,7 @@ import type {
   TopicPartitionOffsets,
 } from './broker-api.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
-import { GroupCoordinator } from './group-coordinator.js';
+import { GroupCoordinator, type TopicPartitionRef } from './group-coordinator.js';
 import { DurableGroupStore } from './group-store.js';
 import {
   CONSUMER_OFFSETS_TOPIC,
@@ -47,6 +61,9 @@ import {
   replayConsumerOffsets,
   type ConsumerOffsetsState,
 } from './offset-store.js';
+import { ProducerIdManager } from './producer-id-manager.js';
+import { TransactionCoordinator, type TransactionDescription, type TransactionLogEntry, type TxnMarker } from './transaction-coordinator.js';
+import { DurableTransactionStateStore, TRANSACTION_STATE_TOPIC, TransactionMetaFile, replayTransactionLog } from './transaction-store.js';
 
 interface OpenPartition {
   readonly topic: string;
@@ -65,6 +82,8 @@ interface OpenTopic {
 }
 
 const NO_ABORTED_TRANSACTIONS: readonly { producerId: number; firstOffset: number }[] = Object.freeze([]);
+/** How many times initProducerId waits out a transaction completing before it gives up with CONCURRENT_TRANSACTIONS. */
+const MAX_INIT_PRODUCER_ID_WAITS = 50;
 /** Bytes read per step while replaying __consumer_offsets at open. */
 const REPLAY_READ_BYTES = 1024 * 1024;
 const INT32_MAX = 0x7fff_ffff;
@@ -78,6 +97,12 @@ export class Broker implements BrokerApi {
   private readonly topics = new Map<string, OpenTopic>();
   private readonly snapshot: PartitionStateSnapshot = emptySnapshot();
   private coordinator: GroupCoordinator | null = null;
+  private offsetStore: DurableOffsetStore | null = null;
+  private txnCoordinator: TransactionCoordinator | null = null;
+  /** Callers waiting for the next durable state change of a transactional id (endTxn, initProducerId). */
+  private readonly txnWaiters = new Map<string, Set<{ resolve(): void; reject(error: Error): void }>>();
+  /** Set by injectMarkerFault: marker writes fail (the coordinator retries them) until healed. */
+  private markerFault: Error | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(config: BrokerConfig, dataDir: DataDir, topicStore: TopicStore, stateTable: PartitionStateTable, pool: ShardPool) {
@@ -114,6 +139,7 @@ export class Broker implements BrokerApi {
       for (const metadata of topicStore.list()) broker.openTopic(metadata);
       await broker.allOpened();
       await broker.startGroupCoordinator();
+      await broker.startTransactionCoordinator();
       return broker;
     } catch (error) {
       await pool?.close().catch(() => undefined);
@@ -125,6 +151,25 @@ export class Broker implements BrokerApi {
   get groups(): GroupCoordinator {
     this.checkOpen();
     return this.coordinator!;
+  }
+
+  /** Kafka's DescribeTransactions for one transactional id, or null when the coordinator has none. */
+  describeTransaction(transactionalId: string): TransactionDescription | null {
+    return this.transactions().describeTransaction(transactionalId);
+  }
+
+  /**
+   * Fault injection for tests and drills: every transaction marker write fails (the coordinator
+   * keeps retrying with backoff) until the returned function is called, so a transaction can be
+   * held between its durable decision (PrepareCommit/PrepareAbort) and its markers.
+   */
+  injectMarkerFault(): () => void {
+    this.checkOpen();
+    const fault = new Error('transaction markers are failed on purpose (Broker.injectMarkerFault)');
+    this.markerFault = fault;
+    return () => {
+      if (this.markerFault === fault) this.markerFault = null;
+    };
   }
 
   /** The shard threads, for diagnostics and fault-injection tests. */
@@ -231,6 +276,10 @@ export class Broker implements BrokerApi {
         storageEpoch: now.storageEpoch,
       };
     });
+    const abortedTransactions =
+      isolationLevel === 'read_committed' && result.records.length > 0
+        ? target.reader.abortedTransactions(offset, result.nextOffset, bounds)
+        : NO_ABORTED_TRANSACTIONS;
     return {
       topic,
       partition,
@@ -239,11 +288,18 @@ export class Broker implements BrokerApi {
       highWatermark,
       lastStableOffset,
       logStartOffset,
-      abortedTransactions: NO_ABORTED_TRANSACTIONS,
+      abortedTransactions,
     };
   }
 
-  async waitForData(topic: string, partition: number, offset: number, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+  async waitForData(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxWaitMs: number,
+    signal?: AbortSignal,
+    isolationLevel: IsolationLevel = 'read_uncommitted',
+  ): Promise<void> {
     this.checkOpen();
     const target = this.partitionOf(topic, partition, false);
     requireOffset('waitForData offset', offset);
@@ -251,11 +307,15 @@ export class Broker implements BrokerApi {
       throw new InvalidRequestError(`maxWaitMs must be an integer >= 0 (or Infinity), got ${String(maxWaitMs)}`);
     }
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidRequestError('signal must be an AbortSignal');
+    if (isolationLevel !== 'read_uncommitted' && isolationLevel !== 'read_committed') {
+      throw new InvalidRequestError(`isolationLevel must be 'read_uncommitted' or 'read_committed', got ${String(isolationLevel)}`);
+    }
+    const committed = isolationLevel === 'read_committed';
     const deadlineMs = Date.now() + maxWaitMs;
     const state = emptySnapshot();
     for (;;) {
       this.stateTable.read(target.slot, state);
-      if (state.highWatermark > offset || signal?.aborted || this.closing !== null || !this.isCurrent(target)) return;
+      if ((committed ? state.lastStableOffset : state.highWatermark) > offset || signal?.aborted || this.closing !== null || !this.isCurrent(target)) return;
       const remainingMs = deadlineMs - Date.now();
       if (remainingMs <= 0) return;
       await this.stateTable.waitForChange(target.slot, state.sequence, remainingMs, signal);
@@ -299,6 +359,79 @@ export class Broker implements BrokerApi {
     return this.pool.control<number>(target.shard, { op: 'deleteRecords', slot: target.slot, offset });
   }
 
+  // ---- Transactions ----
+
+  async initProducerId(request: InitProducerIdRequest): Promise<InitProducerIdResult> {
+    const coordinator = this.transactions();
+    for (let waits = 0; ; waits++) {
+      const transactionalId = request?.transactionalId;
+      // Registered before the attempt, so a change persisted meanwhile is not missed.
+      const changed = typeof transactionalId === 'string' ? this.nextTxnChange(transactionalId) : null;
+      try {
+        const result = await coordinator.initProducerId(request);
+        changed?.cancel();
+        return result;
+      } catch (error) {
+        // The previous instance's transaction is being completed (or another request persists):
+        // wait for the id's next durable change instead of making the caller poll.
+        if (!(error instanceof ConcurrentTransactionsError) || changed === null || waits >= MAX_INIT_PRODUCER_ID_WAITS) {
+          changed?.cancel();
+          throw error;
+        }
+        await changed.promise;
+      }
+    }
+  }
+
+  async addPartitionsToTxn(request: AddPartitionsToTxnRequest): Promise<void> {
+    const coordinator = this.transactions();
+    if (request !== null && typeof request === 'object' && Array.isArray(request.partitions)) {
+      // Kafka answers UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist.
+      for (const { topic, partition } of request.partitions) this.partitionOf(topic, partition, false);
+    }
+    await coordinator.addPartitionsToTxn(request);
+  }
+
+  async addOffsetsToTxn(request: AddOffsetsToTxnRequest): Promise<void> {
+    await this.transactions().addOffsetsToTxn(request);
+  }
+
+  async txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<void> {
+    const coordinator = this.transactions();
+    coordinator.validateTxnOffsetCommit(request);
+    if (!Array.isArray(request.offsets)) throw new InvalidRequestError('TxnOffsetCommit offsets must be an array of { topic, partition, offset }');
+    const nowMs = Date.now();
+    const offsets = request.offsets.map((entry, i) => {
+      if (entry === null || typeof entry !== 'object') throw new InvalidRequestError(`TxnOffsetCommit offsets[${i}] must be { topic, partition, offset }`);
+      this.partitionOf(entry.topic, entry.partition, false);
+      requireOffset(`TxnOffsetCommit offsets[${i}].offset`, entry.offset);
+      const leaderEpoch = entry.leaderEpoch ?? -1;
+      if (!Number.isInteger(leaderEpoch) || leaderEpoch < -1) {
+        throw new InvalidRequestError(`TxnOffsetCommit offsets[${i}].leaderEpoch must be an integer >= -1, got ${String(leaderEpoch)}`);
+      }
+      const metadata = entry.metadata ?? '';
+      if (typeof metadata !== 'string') throw new InvalidRequestError(`TxnOffsetCommit offsets[${i}].metadata must be a string or null`);
+      return { topic: entry.topic, partition: entry.partition, offset: entry.offset, leaderEpoch, metadata, commitTimestampMs: nowMs };
+    });
+    await this.offsetStore!.stageOffsets(request.groupId, request.producerId, offsets);
+  }
+
+  async endTxn(request: EndTxnRequest): Promise<void> {
+    const coordinator = this.transactions();
+    await coordinator.endTxn(request);
+    // Decided and durable; wait for the markers and the group offsets, so the caller's next
+    // read_committed fetch sees the outcome.
+    for (;;) {
+      const changed = this.nextTxnChange(request.transactionalId);
+      const state = coordinator.describeTransaction(request.transactionalId)?.state;
+      if (state !== 'PrepareCommit' && state !== 'PrepareAbort') {
+        changed.cancel();
+        return;
+      }
+      await changed.promise;
+    }
+  }
+
   /**
    * Stops the group coordinator, lets every shard finish the requests already sent, closes every
    * log and waits for every shard thread to exit, then unlocks the data directory. Idempotent.
@@ -309,6 +442,10 @@ export class Broker implements BrokerApi {
   }
 
   private async closeAll(): Promise<void> {
+    this.txnCoordinator?.close();
+    const closed = new ClosedError('broker');
+    for (const waiters of this.txnWaiters.values()) for (const waiter of waiters) waiter.reject(closed);
+    this.txnWaiters.clear();
     this.coordinator?.close();
     try {
       await this.pool.close();
@@ -387,12 +524,7 @@ export class Broker implements BrokerApi {
 
   /** Creates __consumer_offsets if needed, replays it, and starts the coordinator on it. */
   private async startGroupCoordinator(): Promise<void> {
-    if (!this.topics.has(CONSUMER_OFFSETS_TOPIC)) {
-      const open = this.openTopic(
-        this.topicStore.create(CONSUMER_OFFSETS_TOPIC, { partitions: 1, configs: { 'cleanup.policy': 'compact' }, internal: true }),
-      );
-      await Promise.all(open.partitions.map((partition) => partition.opened));
-    }
+    await this.ensureInternalTopic(CONSUMER_OFFSETS_TOPIC);
     const state = emptyConsumerOffsetsState();
     this.replayOffsets(state);
     const append = async (batch: Buffer): Promise<void> => {
@@ -400,6 +532,7 @@ export class Broker implements BrokerApi {
       await this.produce(CONSUMER_OFFSETS_TOPIC, 0, batch, -1, { crcVerified: true });
     };
     const offsetStore = new DurableOffsetStore(state, append);
+    this.offsetStore = offsetStore;
     const groupStore = new DurableGroupStore(state, append);
     this.coordinator = new GroupCoordinator({
       offsetStore,
@@ -413,13 +546,126 @@ export class Broker implements BrokerApi {
   }
 
   private replayOffsets(state: ConsumerOffsetsState): void {
-    const { logStartOffset, highWatermark } = this.partitionOffsets(CONSUMER_OFFSETS_TOPIC, 0);
+    this.replayTopic(CONSUMER_OFFSETS_TOPIC, (batches) => replayConsumerOffsets(batches, state));
+  }
+
+  /** Reads every batch of an internal topic's partition 0, in order. */
+  private replayTopic(topic: string, apply: (batches: Buffer) => void): void {
+    const { logStartOffset, highWatermark } = this.partitionOffsets(topic, 0);
     for (let offset = logStartOffset; offset < highWatermark; ) {
-      const result = this.fetch(CONSUMER_OFFSETS_TOPIC, 0, offset, REPLAY_READ_BYTES, 'read_uncommitted');
+      const result = this.fetch(topic, 0, offset, REPLAY_READ_BYTES, 'read_uncommitted');
       if (result.records.length === 0) break;
-      replayConsumerOffsets(result.records, state);
+      apply(result.records);
       offset = result.nextOffset;
     }
+  }
+
+  /** Creates the internal topic (one partition, compacted) if it does not exist yet. */
+  private async ensureInternalTopic(name: string): Promise<void> {
+    if (this.topics.has(name)) return;
+    const open = this.openTopic(this.topicStore.create(name, { partitions: 1, configs: { 'cleanup.policy': 'compact' }, internal: true }));
+    await Promise.all(open.partitions.map((partition) => partition.opened));
+  }
+
+  /**
+   * Replays __transaction_state (created on first use) and starts the transaction coordinator,
+   * which completes every transaction it finds decided (PrepareCommit/PrepareAbort) in the
+   * background. Runs after the group coordinator: completing a transaction commits its staged
+   * group offsets, replayed from __consumer_offsets.
+   */
+  private async startTransactionCoordinator(): Promise<void> {
+    const entries: TransactionLogEntry[] = [];
+    // Created with the first transactional id, as Kafka does: brokers without transactions never have it.
+    let topicReady: Promise<void> | null = null;
+    if (this.topics.has(TRANSACTION_STATE_TOPIC)) {
+      this.replayTopic(TRANSACTION_STATE_TOPIC, (batches) => replayTransactionLog(batches, entries));
+      topicReady = Promise.resolve();
+    }
+    const metaFile = TransactionMetaFile.openAndBumpEpoch(this.dataDir.metaDir);
+    const append = async (batch: Buffer): Promise<void> => {
+      topicReady ??= this.ensureInternalTopic(TRANSACTION_STATE_TOPIC).catch((error: unknown) => {
+        topicReady = null;
+        throw error;
+      });
+      await topicReady;
+      await this.produce(TRANSACTION_STATE_TOPIC, 0, batch, -1, { crcVerified: true });
+    };
+    const stateStore = new DurableTransactionStateStore(entries, append, (entry) => this.transactionChanged(entry.transactionalId));
+    const offsetStore = this.offsetStore!;
+    this.txnCoordinator = await TransactionCoordinator.open({
+      stateStore,
+      producerIds: new ProducerIdManager({ store: metaFile }),
+      markerWriter: {
+        writeMarkers: (partitions, marker) => this.writeMarkers(partitions, marker),
+        completeGroupOffsets: (groupId, producerId, commit) => offsetStore.completeStagedOffsets(groupId, producerId, commit),
+      },
+      coordinatorEpoch: metaFile.coordinatorEpoch,
+      transactionMaxTimeoutMs: this.config.transactionMaxTimeoutMs,
+      abortTimedOutTransactionsIntervalMs: this.config.transactionAbortTimedOutIntervalMs,
+      transactionalIdExpirationMs: this.config.transactionalIdExpirationMs,
+      onBackgroundError: (error) => this.config.logger.warn(error.message),
+    });
+  }
+
+  /**
+   * The coordinator's marker writer: one COMMIT or ABORT control batch per partition, appended by
+   * the owning shard with origin 'coordinator' (no sequence checks; only the coordinator may write
+   * control batches). Partitions deleted since the transaction touched them are skipped.
+   */
+  private async writeMarkers(partitions: readonly TopicPartitionRef[], marker: TxnMarker): Promise<void> {
+    if (this.markerFault !== null) throw this.markerFault;
+    const timestampMs = Date.now();
+    const writes: Promise<unknown>[] = [];
+    for (const { topic, partition } of partitions) {
+      const target = this.topics.get(topic)?.partitions[partition];
+      if (target === undefined) continue;
+      const batch = encodeControlBatch({
+        producerId: marker.producerId,
+        producerEpoch: marker.producerEpoch,
+        type: marker.commit ? 'commit' : 'abort',
+        coordinatorEpoch: marker.coordinatorEpoch,
+        timestampMs,
+      });
+      // encodeControlBatch computed the CRC: no second pass on the shard.
+      writes.push(this.pool.append(target.shard, target.slot, batch, -1, true, 'coordinator'));
+    }
+    await Promise.all(writes);
+  }
+
+  /** Wakes the callers waiting on the id, once the coordinator has applied the stored change. */
+  private transactionChanged(transactionalId: string): void {
+    const waiters = this.txnWaiters.get(transactionalId);
+    if (waiters === undefined) return;
+    this.txnWaiters.delete(transactionalId);
+    // The coordinator applies a change in the continuation of the store's append: after this turn.
+    setImmediate(() => {
+      for (const waiter of waiters) waiter.resolve();
+    });
+  }
+
+  /** A promise of the id's next durable state change (rejected with ClosedError on close). */
+  private nextTxnChange(transactionalId: string): { promise: Promise<void>; cancel(): void } {
+    this.checkOpen();
+    let waiters = this.txnWaiters.get(transactionalId);
+    if (waiters === undefined) this.txnWaiters.set(transactionalId, (waiters = new Set()));
+    const set = waiters;
+    let waiter!: { resolve(): void; reject(error: Error): void };
+    const promise = new Promise<void>((resolve, reject) => {
+      waiter = { resolve, reject };
+    });
+    set.add(waiter);
+    return {
+      promise,
+      cancel: () => {
+        set.delete(waiter);
+        if (set.size === 0 && this.txnWaiters.get(transactionalId) === set) this.txnWaiters.delete(transactionalId);
+      },
+    };
+  }
+
+  private transactions(): TransactionCoordinator {
+    this.checkOpen();
+    return this.txnCoordinator!;
   }
 
   private checkOpen(): void {

@@ -40,6 +40,12 @@ export interface BrokerConfig {
   groupMaxSessionTimeoutMs: number;
   /** Kafka's group.max.size. */
   groupMaxSize: number;
+  /** Kafka's transaction.max.timeout.ms: the largest transaction timeout a producer may ask for. */
+  transactionMaxTimeoutMs: number;
+  /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are aborted. */
+  transactionAbortTimedOutIntervalMs: number;
+  /** Kafka's transactional.id.expiration.ms: an idle transactional id is forgotten after this. */
+  transactionalIdExpirationMs: number;
   logger: BrokerLogger;
 }
 
@@ -71,6 +77,9 @@ const KNOWN_KEYS = new Set<string>([
   'groupMinSessionTimeoutMs',
   'groupMaxSessionTimeoutMs',
   'groupMaxSize',
+  'transactionMaxTimeoutMs',
+  'transactionAbortTimedOutIntervalMs',
+  'transactionalIdExpirationMs',
   'logger',
 ]);
 
@@ -107,6 +116,9 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     groupMinSessionTimeoutMs: integer(options, 'groupMinSessionTimeoutMs', 6_000, 1, 0x7fff_ffff),
     groupMaxSessionTimeoutMs: integer(options, 'groupMaxSessionTimeoutMs', 1_800_000, 1, 0x7fff_ffff),
     groupMaxSize: integer(options, 'groupMaxSize', 1_000, 1, 0x7fff_ffff),
+    transactionMaxTimeoutMs: integer(options, 'transactionMaxTimeoutMs', 900_000, 1, 0x7fff_ffff),
+    transactionAbortTimedOutIntervalMs: integer(options, 'transactionAbortTimedOutIntervalMs', 10_000, 1, 0x7fff_ffff),
+    transactionalIdExpirationMs: integer(options, 'transactionalIdExpirationMs', 7 * 24 * 3_600_000, 1, Number.MAX_SAFE_INTEGER),
     logger,
   };
   if (config.numPartitions > config.maxPartitionsPerTopic) {

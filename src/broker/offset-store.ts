@@ -4,6 +4,13 @@
  *
  *   key    msgpack [1, groupId, topic, partition]     value  msgpack [offset, leaderEpoch, metadata, commitTimestampMs]
  *   key    msgpack [2, groupId]                       value  msgpack GroupSnapshot (group-store.ts)
+ *   key    msgpack [3, groupId, producerId, topic, partition]   value  as [1, ...]: an offset a
+ *          transactional producer staged (TxnOffsetCommit), invisible until its transaction ends
+ *
+ * A transaction's end is one batch, so it is atomic: a commit holds the [1, ...] record of every
+ * staged offset and a tombstone of every [3, ...] key; an abort only the tombstones. A replay
+ * that stops before that batch finds the offsets still staged, and the coordinator, which
+ * completes every decided transaction on open, writes the batch again.
  *
  * A null value is a tombstone: the offset (or group) is deleted. Later records for a key win, so
  * the log is a changelog whose latest value per key is the state. A commit is acknowledged only
@@ -23,6 +30,7 @@ import type { CommittedOffset, GroupSnapshot, OffsetStore, TopicPartitionRef } f
 export const CONSUMER_OFFSETS_TOPIC = '__consumer_offsets';
 const OFFSET_KEY = 1;
 const GROUP_KEY = 2;
+const STAGED_OFFSET_KEY = 3;
 
 /** Appends one record batch to __consumer_offsets and resolves once it is acknowledged. */
 export type InternalLogAppender = (batch: Buffer) => Promise<void>;
@@ -46,14 +54,29 @@ export function groupTombstone(groupId: string): RecordToEncode {
   return { key: pack([GROUP_KEY, groupId]), value: null };
 }
 
+function stagedOffsetRecord(groupId: string, producerId: number, offset: CommittedOffset): RecordToEncode {
+  return {
+    key: pack([STAGED_OFFSET_KEY, groupId, producerId, offset.topic, offset.partition]),
+    value: pack([offset.offset, offset.leaderEpoch, offset.metadata, offset.commitTimestampMs]),
+  };
+}
+
+function stagedOffsetTombstone(groupId: string, producerId: number, topic: string, partition: number): RecordToEncode {
+  return { key: pack([STAGED_OFFSET_KEY, groupId, producerId, topic, partition]), value: null };
+}
+
+/** Offsets staged by transactional producers: group -> producer id -> "topic\0partition" -> offset. */
+export type StagedOffsets = Map<string, Map<number, Map<string, CommittedOffset>>>;
+
 /** The state a replay of __consumer_offsets rebuilds. */
 export interface ConsumerOffsetsState {
   readonly offsets: Map<string, Map<string, Map<number, CommittedOffset>>>;
   readonly groups: Map<string, GroupSnapshot>;
+  readonly staged: StagedOffsets;
 }
 
 export function emptyConsumerOffsetsState(): ConsumerOffsetsState {
-  return { offsets: new Map(), groups: new Map() };
+  return { offsets: new Map(), groups: new Map(), staged: new Map() };
 }
 
 /** Applies every record of `batches` (whole batches as read from the log) to `state`, in order. */
@@ -71,6 +94,14 @@ export function replayConsumerOffsets(batches: Buffer, state: ConsumerOffsetsSta
       } else {
         const [offset, leaderEpoch, metadata, commitTimestampMs] = unpack(valueBytes) as [number, number, string, number];
         putOffset(state, groupId, { topic, partition, offset, leaderEpoch, metadata, commitTimestampMs });
+      }
+    } else if (key[0] === STAGED_OFFSET_KEY) {
+      const [, groupId, producerId, topic, partition] = key as [number, string, number, string, number];
+      if (valueBytes === null) {
+        unstageOffset(state.staged, groupId, producerId, topic, partition);
+      } else {
+        const [offset, leaderEpoch, metadata, commitTimestampMs] = unpack(valueBytes) as [number, number, string, number];
+        stageOffset(state.staged, groupId, producerId, { topic, partition, offset, leaderEpoch, metadata, commitTimestampMs });
       }
     } else if (key[0] === GROUP_KEY) {
       const groupId = key[1] as string;
@@ -99,6 +130,27 @@ function putOffset(state: ConsumerOffsetsState, groupId: string, offset: Committ
   let topic = group.get(offset.topic);
   if (topic === undefined) group.set(offset.topic, (topic = new Map()));
   topic.set(offset.partition, offset);
+}
+
+function stagedKey(topic: string, partition: number): string {
+  return `${topic}\0${partition}`;
+}
+
+function stageOffset(staged: StagedOffsets, groupId: string, producerId: number, offset: CommittedOffset): void {
+  let group = staged.get(groupId);
+  if (group === undefined) staged.set(groupId, (group = new Map()));
+  let producer = group.get(producerId);
+  if (producer === undefined) group.set(producerId, (producer = new Map()));
+  producer.set(stagedKey(offset.topic, offset.partition), offset);
+}
+
+function unstageOffset(staged: StagedOffsets, groupId: string, producerId: number, topic: string, partition: number): void {
+  const group = staged.get(groupId);
+  const producer = group?.get(producerId);
+  if (producer === undefined) return;
+  producer.delete(stagedKey(topic, partition));
+  if (producer.size === 0) group!.delete(producerId);
+  if (group!.size === 0) staged.delete(groupId);
 }
 
 function removeOffset(state: ConsumerOffsetsState, groupId: string, topic: string, partition: number): void {
@@ -147,6 +199,37 @@ export class DurableOffsetStore implements OffsetStore {
     for (const [topic, partitions] of group) for (const partition of partitions.keys()) tombstones.push(offsetTombstone(groupId, topic, partition));
     await this.append(encodeRecordBatch({ records: tombstones }));
     this.state.offsets.delete(groupId);
+  }
+
+  /**
+   * Kafka's TxnOffsetCommit: stores offsets of a transactional producer, invisible to fetchOffsets
+   * until completeStagedOffsets commits them. A later staging of the same partition replaces it.
+   */
+  async stageOffsets(groupId: string, producerId: number, offsets: readonly CommittedOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.append(encodeRecordBatch({ records: offsets.map((offset) => stagedOffsetRecord(groupId, producerId, offset)) }));
+    for (const offset of offsets) stageOffset(this.state.staged, groupId, producerId, { ...offset });
+  }
+
+  /**
+   * Ends what the producer staged for the group: committed offsets become the group's in one
+   * batch with the staged records' tombstones; aborted ones are only removed. Nothing staged:
+   * nothing written (the coordinator may complete a transaction twice, across a restart).
+   */
+  async completeStagedOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
+    const staged = this.state.staged.get(groupId)?.get(producerId);
+    if (staged === undefined || staged.size === 0) return;
+    const offsets = [...staged.values()];
+    const records: RecordToEncode[] = [];
+    if (commit) for (const offset of offsets) records.push(offsetRecord(groupId, offset));
+    for (const offset of offsets) records.push(stagedOffsetTombstone(groupId, producerId, offset.topic, offset.partition));
+    await this.append(encodeRecordBatch({ records }));
+    for (const offset of offsets) {
+      // Staged again meanwhile (a retried TxnOffsetCommit): that newer staging stays.
+      if (staged.get(stagedKey(offset.topic, offset.partition)) !== offset) continue;
+      unstageOffset(this.state.staged, groupId, producerId, offset.topic, offset.partition);
+      if (commit) putOffset(this.state, groupId, offset);
+    }
   }
 
   /** Groups that have committed offsets, for restoring them as Empty groups (as Kafka loads them). */

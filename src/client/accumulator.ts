@@ -18,8 +18,19 @@
  * flight): a sender that would exceed it waits, first come first served, and fails with
  * BufferExhaustedError after `maxBlockMs`. Builders are pooled: a builder returns to the pool
  * once the broker has settled its batch, so the steady state allocates no batch memory.
+ *
+ * Idempotence (Kafka's enable.idempotence): every batch carries the producer id and epoch and a
+ * base sequence, numbered per partition from 0 in the order the batches are sent. A batch is
+ * numbered when it opens: the partition's previous batch is closed by then (records go to the
+ * open batch only), so the count before it is final, and batches are sent in the order they
+ * open. A batch that fails with a retriable error (a shard that died before answering) is sent
+ * again, byte for byte, with the same sequence, so the log answers a batch it already has with
+ * its original offsets instead of writing it twice. Retries keep the order: the partition stops
+ * sending, lets the batches in flight settle (those behind the failed one fail with
+ * OutOfOrderSequence, which is then retriable too), and sends the failed ones again in sequence
+ * order before anything new.
  */
-import { BufferExhaustedError, ClosedError } from '../errors.js';
+import { BufferExhaustedError, ClosedError, OutOfOrderSequenceError, SluiceError } from '../errors.js';
 import type { Acks, ProduceResult } from '../broker/broker-api.js';
 import { BATCH_HEADER_BYTES } from '../protocol/batch-header.js';
 import type { CompressionType } from '../protocol/compression.js';
@@ -42,6 +53,24 @@ export interface AccumulatorOptions {
 /** Hands one closed batch to the broker. */
 export type ProduceFn = (topic: string, partition: number, batch: Buffer, acks: Acks) => Promise<ProduceResult>;
 
+/** The producer id and epoch an idempotent producer stamps on its batches (owned by the producer). */
+export interface ProducerIdentity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** Batches are part of a transaction (transactional producer). */
+  readonly transactional: boolean;
+}
+
+export interface IdempotenceOptions {
+  readonly identity: () => ProducerIdentity;
+  /** Sends of one batch after its first, for retriable failures (Kafka's retries). */
+  readonly retries: number;
+  /** Wait before a partition sends its failed batches again (Kafka's retry.backoff.ms). */
+  readonly retryBackoffMs: number;
+  /** Told of every batch that failed for good, before its senders are; returns the error they get. */
+  readonly onFailure: (error: unknown) => unknown;
+}
+
 export interface AccumulatorStats {
   /** Bytes appended and not yet settled by the broker. */
   pendingBytes: number;
@@ -49,10 +78,13 @@ export interface AccumulatorStats {
   maxPendingBytes: number;
   batchesSent: number;
   recordsSent: number;
+  /** Idempotent: sends of batches after their first (retries of retriable failures). */
+  batchesRetried: number;
 }
 
 /** Builders kept for reuse; beyond this, settled builders are left to the garbage collector. */
 const MAX_POOLED_BUILDERS = 64;
+const INT32_MAX = 0x7fff_ffff;
 
 /** One batch of one partition, from its first record until the broker settles it. */
 export class ProducerBatch {
@@ -67,6 +99,12 @@ export class ProducerBatch {
   readonly result: Promise<ProduceResult>;
   /** Set by the producer to tell whether this send already counted this batch. */
   lastSendId = 0;
+  /** The built bytes, kept for retries (a view of the builder's memory until it is settled). */
+  built: Buffer | null = null;
+  /** Idempotent: the batch's base sequence; -1 otherwise. */
+  baseSequence = -1;
+  /** Times the batch was sent. */
+  attempts = 0;
   private settle!: { resolve(result: ProduceResult): void; reject(error: unknown): void };
 
   constructor(queue: PartitionQueue, builder: RecordBatchBuilder, acks: Acks, compression: CompressionType, nowMs: number) {
@@ -97,6 +135,13 @@ class PartitionQueue {
   open: ProducerBatch | null = null;
   readonly ready: ProducerBatch[] = [];
   inFlight = 0;
+  /** Idempotent: the sequence of the next batch to open. */
+  nextSequence = 0;
+  /** Idempotent: sent batches not yet settled, in sequence order. */
+  readonly unacknowledged: ProducerBatch[] = [];
+  /** Idempotent: failed batches to send again, in sequence order; nothing new is sent meanwhile. */
+  readonly retrying: ProducerBatch[] = [];
+  retryTimer: NodeJS.Timeout | null = null;
   /** The open batch's linger is over (or a flush or a waiting sender wants it): close it at the next free slot. */
   due = false;
 
@@ -131,6 +176,7 @@ export class RecordAccumulator {
   private maxPending = 0;
   private batchesSent = 0;
   private recordsSent = 0;
+  private batchesRetried = 0;
   private closed = false;
   /** offsetDelta of the record the last append wrote, within its batch. */
   lastOffsetDelta = 0;
@@ -139,9 +185,28 @@ export class RecordAccumulator {
   /** The queue of the last append: consecutive records mostly go to the same partition. */
   private lastQueue: PartitionQueue | null = null;
 
-  constructor(options: AccumulatorOptions, produce: ProduceFn) {
+  private readonly idempotence: IdempotenceOptions | null;
+
+  constructor(options: AccumulatorOptions, produce: ProduceFn, idempotence: IdempotenceOptions | null = null) {
     this.options = options;
     this.produce = produce;
+    this.idempotence = idempotence;
+  }
+
+  /**
+   * Idempotent: numbers the next batches of every partition from 0 again, for a new producer
+   * epoch (or id). Only when nothing is open, queued or in flight.
+   */
+  resetSequences(): void {
+    for (const perTopic of this.queues.values()) {
+      for (const queue of perTopic) {
+        if (queue === undefined) continue;
+        if (queue.open !== null || queue.ready.length > 0 || queue.inFlight > 0 || queue.retrying.length > 0) {
+          throw new Error(`invariant: sequences of ${queue.topic}-${queue.partition} reset with batches pending`);
+        }
+        queue.nextSequence = 0;
+      }
+    }
   }
 
   stats(): AccumulatorStats {
@@ -150,6 +215,7 @@ export class RecordAccumulator {
       maxPendingBytes: this.maxPending,
       batchesSent: this.batchesSent,
       recordsSent: this.recordsSent,
+      batchesRetried: this.batchesRetried,
     };
   }
 
@@ -341,16 +407,26 @@ export class RecordAccumulator {
   }
 
   private openBatch(queue: PartitionQueue, acks: Acks, compression: CompressionType): ProducerBatch {
+    let baseSequence = -1;
     let builder = this.builderPool.pop();
-    if (builder === undefined) {
-      builder = new RecordBatchBuilder({
-        initialCapacityBytes: Math.max(BATCH_HEADER_BYTES, this.options.batchSize),
-        compression,
-      });
+    if (this.idempotence === null) {
+      if (builder === undefined) {
+        builder = new RecordBatchBuilder({ initialCapacityBytes: Math.max(BATCH_HEADER_BYTES, this.options.batchSize), compression });
+      } else {
+        builder.reset({ compression });
+      }
     } else {
-      builder.reset({ compression });
+      const { producerId, producerEpoch, transactional } = this.idempotence.identity();
+      baseSequence = queue.nextSequence;
+      const header = { compression, producerId, producerEpoch, baseSequence, isTransactional: transactional };
+      if (builder === undefined) {
+        builder = new RecordBatchBuilder({ initialCapacityBytes: Math.max(BATCH_HEADER_BYTES, this.options.batchSize), ...header });
+      } else {
+        builder.reset(header);
+      }
     }
     const batch = new ProducerBatch(queue, builder, acks, compression, Date.now());
+    batch.baseSequence = baseSequence;
     queue.open = batch;
     queue.due = false;
     this.unsettled.add(batch);
@@ -367,6 +443,8 @@ export class RecordAccumulator {
     queue.open = null;
     queue.due = false;
     queue.ready.push(batch);
+    // Final now: the next batch of the partition continues the sequence after this one's records.
+    if (batch.baseSequence >= 0) queue.nextSequence = incrementSequence(batch.baseSequence, batch.builder.recordCount);
   }
 
   private markDue(queue: PartitionQueue): void {
@@ -376,6 +454,8 @@ export class RecordAccumulator {
 
   /** Sends the partition's closed batches (and its open one, once due) while slots are free. */
   private pump(queue: PartitionQueue): void {
+    // Failed batches go again first, in order, once nothing else is in flight.
+    if (queue.retrying.length > 0) return;
     while (queue.inFlight < this.options.maxInFlightRequests) {
       if (queue.ready.length === 0) {
         if (queue.open === null || !queue.due) return;
@@ -387,10 +467,13 @@ export class RecordAccumulator {
 
   private send(queue: PartitionQueue, batch: ProducerBatch): void {
     queue.inFlight++;
+    batch.attempts++;
+    if (batch.baseSequence >= 0 && batch.attempts === 1) queue.unacknowledged.push(batch);
     const recordCount = batch.builder.recordCount;
     let produced: Promise<ProduceResult>;
     try {
-      produced = this.produce(queue.topic, queue.partition, batch.builder.build(), batch.acks);
+      batch.built ??= batch.builder.build();
+      produced = this.produce(queue.topic, queue.partition, batch.built, batch.acks);
     } catch (error) {
       produced = Promise.reject(error);
     }
@@ -402,25 +485,67 @@ export class RecordAccumulator {
         batch.resolve(result);
       },
       (error: unknown) => {
+        if (this.shouldRetry(queue, batch, error)) {
+          this.retryLater(queue, batch);
+          return;
+        }
         this.settled(queue, batch);
-        batch.reject(error);
+        batch.reject(this.idempotence === null ? error : this.idempotence.onFailure(error));
       },
     );
   }
 
+  /**
+   * Idempotent only: a retriable failure (the request may or may not have been applied), or an
+   * out-of-order sequence behind an earlier batch of the partition that is itself not yet
+   * acknowledged (it failed and is being retried), while sends remain. Without idempotence a
+   * retry could write the batch twice, so nothing is retried.
+   */
+  private shouldRetry(queue: PartitionQueue, batch: ProducerBatch, error: unknown): boolean {
+    if (this.idempotence === null || batch.attempts > this.idempotence.retries) return false;
+    if (error instanceof OutOfOrderSequenceError) return queue.unacknowledged[0] !== batch;
+    return error instanceof SluiceError && error.retriable;
+  }
+
+  /** Parks a failed batch; once the partition has nothing in flight, the parked ones go again in order. */
+  private retryLater(queue: PartitionQueue, batch: ProducerBatch): void {
+    queue.inFlight--;
+    let at = queue.retrying.length;
+    while (at > 0 && sequenceBefore(batch, queue.retrying[at - 1])) at--;
+    queue.retrying.splice(at, 0, batch);
+    this.scheduleRetry(queue);
+  }
+
+  private scheduleRetry(queue: PartitionQueue): void {
+    if (queue.inFlight > 0 || queue.retrying.length === 0 || queue.retryTimer !== null) return;
+    queue.retryTimer = setTimeout(() => {
+      queue.retryTimer = null;
+      const batches = queue.retrying.splice(0);
+      this.batchesRetried += batches.length;
+      for (const batch of batches) this.send(queue, batch);
+      this.pump(queue);
+    }, this.idempotence!.retryBackoffMs);
+  }
+
   private settled(queue: PartitionQueue, batch: ProducerBatch): void {
+    if (batch.baseSequence >= 0) {
+      const at = queue.unacknowledged.indexOf(batch);
+      if (at >= 0) queue.unacknowledged.splice(at, 1);
+    }
     queue.inFlight--;
     this.pending -= batch.reservedBytes;
     if (!(this.pending >= 0 && queue.inFlight >= 0)) {
       throw new Error(`invariant: pending bytes ${this.pending}, in-flight ${queue.inFlight} went negative`);
     }
     this.unsettled.delete(batch);
+    batch.built = null;
     // A builder grown past batchSize by one large record is not worth keeping.
     if (this.builderPool.length < MAX_POOLED_BUILDERS && batch.reservedBytes <= this.options.batchSize) {
       batch.builder.reset();
       this.builderPool.push(batch.builder);
     }
-    this.pump(queue);
+    if (queue.retrying.length > 0) this.scheduleRetry(queue);
+    else this.pump(queue);
     this.wakeWaiters();
   }
 
@@ -475,4 +600,15 @@ export class RecordAccumulator {
     // An idle pooled builder is empty, so the record would be its first: deltas 0.
     return BATCH_HEADER_BYTES + scratch.appendSizeBytes(key, value, headers, 0);
   }
+}
+
+/** Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from 2^31 - 1 to 0. */
+function incrementSequence(sequence: number, increment: number): number {
+  return sequence > INT32_MAX - increment ? increment - (INT32_MAX - sequence) - 1 : sequence + increment;
+}
+
+/** Whether `a` was sent before `b` in their partition (sequences wrap, but never by half the range within five batches). */
+function sequenceBefore(a: ProducerBatch, b: ProducerBatch): boolean {
+  const distance = (b.baseSequence - a.baseSequence + 2 ** 31) % 2 ** 31;
+  return distance !== 0 && distance < 2 ** 30;
 }

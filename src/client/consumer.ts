@@ -72,8 +72,12 @@ export interface ConsumerOptions<K = Buffer, V = Buffer> {
   minBytes?: number;
   /** Kafka's fetch.max.wait.ms: longest wait for minBytes. Default 500. */
   maxWaitTimeInMs?: number;
-  /** Default 'read_uncommitted', Kafka's default. */
-  isolationLevel?: IsolationLevel;
+  /**
+   * Default 'read_uncommitted', Kafka's default. 'read_committed' reads up to the last stable
+   * offset and never hands out records of aborted transactions. kafkajs's numbers are accepted
+   * too (IsolationLevel.READ_UNCOMMITTED 0, READ_COMMITTED 1).
+   */
+  isolationLevel?: IsolationLevel | 0 | 1;
   /** Re-check subscribed topics (new regex matches, added partitions) this often. Default 300000 ms. */
   metadataMaxAge?: number;
   keyDeserializer?: Serializer<K>;
@@ -116,9 +120,9 @@ export interface Batch<K, V> {
   isEmpty(): boolean;
   firstOffset(): number | null;
   lastOffset(): number;
-  /** Records between the last message of the batch and the high watermark. */
+  /** Records between the last message of the batch and the end the consumer reads to (read_committed: the last stable offset). */
   offsetLag(): number;
-  /** Records between the first message of the batch and the high watermark. */
+  /** Records between the first message of the batch and that end. */
   offsetLagLow(): number;
 }
 
@@ -230,6 +234,10 @@ interface FetchedPartition<K, V> {
   /** Where the fetch ended: the position once every message is processed. */
   nextOffset: number;
   highWatermark: number;
+  /** The end this consumer reads to: the high watermark, or the last stable offset for read_committed (lag is measured to it). */
+  readableEnd: number;
+  /** read_committed: the transactions aborted in the fetched range, whose records are dropped. */
+  abortedTransactions: readonly { producerId: number; firstOffset: number }[];
 }
 
 type Mode = 'idle' | 'run' | 'iterate';
@@ -318,10 +326,12 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     this.maxWaitTimeMs = integerOption(options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 'maxWaitTimeInMs', 0);
     this.metadataMaxAgeMs = integerOption(options.metadataMaxAge, DEFAULT_METADATA_MAX_AGE_MS, 'metadataMaxAge', 1);
     const isolation = options.isolationLevel ?? 'read_uncommitted';
-    if (isolation !== 'read_uncommitted' && isolation !== 'read_committed') {
-      throw new InvalidConfigError(`isolationLevel must be 'read_uncommitted' or 'read_committed' (got ${JSON.stringify(isolation)})`);
+    if (isolation !== 'read_uncommitted' && isolation !== 'read_committed' && isolation !== 0 && isolation !== 1) {
+      throw new InvalidConfigError(
+        `isolationLevel must be 'read_uncommitted' (0) or 'read_committed' (1), as kafkajs's IsolationLevel (got ${JSON.stringify(isolation)})`,
+      );
     }
-    this.isolationLevel = isolation;
+    this.isolationLevel = isolation === 1 || isolation === 'read_committed' ? 'read_committed' : 'read_uncommitted';
     for (const [name, serializer] of [['keyDeserializer', options.keyDeserializer], ['valueDeserializer', options.valueDeserializer]] as const) {
       if (serializer !== undefined && (serializer === null || typeof serializer.deserialize !== 'function')) {
         throw new InvalidConfigError(`${name} must be a serializer such as json() or msgpack() from 'sluice'`);
@@ -700,8 +710,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       isEmpty: () => messages.length === 0,
       firstOffset: () => (messages.length === 0 ? null : messages[0].offset),
       lastOffset: () => (messages.length === 0 ? fetched.nextOffset - 1 : messages[messages.length - 1].offset),
-      offsetLag: () => Math.max(0, fetched.highWatermark - 1 - batch.lastOffset()),
-      offsetLagLow: () => Math.max(0, fetched.highWatermark - 1 - (batch.firstOffset() ?? fetched.nextOffset)),
+      offsetLag: () => Math.max(0, fetched.readableEnd - 1 - batch.lastOffset()),
+      offsetLagLow: () => Math.max(0, fetched.readableEnd - 1 - (batch.firstOffset() ?? fetched.nextOffset)),
     };
     const payload: EachBatchPayload<K, V> = {
       batch,
@@ -845,6 +855,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         messages: null,
         nextOffset: result.nextOffset,
         highWatermark: result.highWatermark,
+        readableEnd: this.isolationLevel === 'read_committed' ? result.lastStableOffset : result.highWatermark,
+        abortedTransactions: result.abortedTransactions,
       },
     };
   }
@@ -857,7 +869,15 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (!this.deliverable(fetched)) return null;
     if (fetched.messages === null) {
       const messages: ConsumedMessage<K, V>[] = [];
-      decodeFetchedRecords(fetched.state.topic, fetched.state.partition, fetched.records, fetched.fromOffset, this.deserializers, messages);
+      decodeFetchedRecords(
+        fetched.state.topic,
+        fetched.state.partition,
+        fetched.records,
+        fetched.fromOffset,
+        this.deserializers,
+        messages,
+        fetched.abortedTransactions,
+      );
       fetched.messages = messages;
     }
     return fetched.messages;
@@ -880,7 +900,11 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       ];
       for (let i = 0; i < states.length; i++) {
         const state = states[i];
-        waits.push(this.broker.waitForData(state.topic, state.partition, offsets[i], timeoutMs, controller.signal).catch(() => undefined));
+        waits.push(
+          this.broker
+            .waitForData(state.topic, state.partition, offsets[i], timeoutMs, controller.signal, this.isolationLevel)
+            .catch(() => undefined),
+        );
       }
       await Promise.race(waits);
     } finally {

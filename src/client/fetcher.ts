@@ -4,6 +4,8 @@
  * A fetch returns whole batches exactly as stored, so the first batch may start before the
  * requested offset (the broker reads from a batch boundary): records below the fetch offset are
  * skipped, as are control batches (transaction markers, which are not application records).
+ * For read_committed, the batches of aborted transactions are dropped too, by Kafka's consumer
+ * algorithm over the fetch's aborted transactions (see decodeFetchedRecords).
  * Each message is one small object holding positions into the fetched bytes; its key, value and
  * headers are sliced (and deserialized) only when read, so a consumer that looks at the value
  * alone never pays for the key or the headers.
@@ -14,6 +16,7 @@ import { CONTROL_FLAG_MASK, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK } from 
 import { COMPRESSION_CODEC_IDS } from '../protocol/compression.js';
 import type { RecordBatchHeader } from '../protocol/record-batch.js';
 import { RecordView, forEachRecord } from '../protocol/record-batch-reader.js';
+import { parseControlRecord } from '../protocol/control-record.js';
 import type { Serializer } from './serializers.js';
 
 /** Headers as kafkajs gives them: one Buffer per name, an array when the name repeats. */
@@ -134,10 +137,23 @@ export class ConsumedMessage<K = Buffer, V = Buffer> {
   }
 }
 
+/** A transaction the fetch reports aborted: its producer's transactional batches from firstOffset on are dropped. */
+export interface FetchedAbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+}
+
+const NO_ABORTED_TRANSACTIONS: readonly FetchedAbortedTransaction[] = [];
+
 /**
  * Decodes the records of `records` (whole batches, a partial one at the end ignored) with
  * offsets >= `fromOffset`, control batches left out, appended to `out`. Returns the bytes
  * consumed. Bad bytes throw CorruptRecordError.
+ *
+ * `abortedTransactions` (read_committed) drops aborted records as Kafka's consumer does: going
+ * through the batches in offset order, a producer joins the aborted set once a transactional
+ * batch reaches the firstOffset of one of its aborted transactions; its transactional batches are
+ * dropped while it is in the set, and its ABORT marker takes it out again.
  */
 export function decodeFetchedRecords<K, V>(
   topic: string,
@@ -146,14 +162,42 @@ export function decodeFetchedRecords<K, V>(
   fromOffset: number,
   deserializers: Deserializers<K, V> | null,
   out: ConsumedMessage<K, V>[],
+  abortedTransactions: readonly FetchedAbortedTransaction[] = NO_ABORTED_TRANSACTIONS,
 ): number {
   if (records.length === 0) return 0;
+  const aborted =
+    abortedTransactions.length > 1 ? [...abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset) : abortedTransactions;
+  let nextAborted = 0;
+  const abortedProducers = new Set<number>();
+  let dropBatch = false;
   // forEachRecord hands out one header object per batch: the batch's context is made once per batch.
   let lastBatch: RecordBatchHeader | null = null;
   let context: BatchContext<K, V> | null = null;
   return forEachRecord(records, (view) => {
     const batch = view.batch;
-    if (batch.isControl || view.offset < fromOffset) return;
+    if (batch.isControl) {
+      // A control batch holds one marker: an ABORT ends its producer's aborted transaction.
+      if (abortedProducers.has(batch.producerId) && parseControlRecord(view.key(), view.value()).type === 'abort') {
+        abortedProducers.delete(batch.producerId);
+      }
+      return;
+    }
+    if (batch !== lastBatch && aborted.length > 0) {
+      dropBatch = false;
+      if (batch.isTransactional) {
+        const lastOffset = batch.baseOffset + batch.lastOffsetDelta;
+        while (nextAborted < aborted.length && aborted[nextAborted].firstOffset <= lastOffset) {
+          abortedProducers.add(aborted[nextAborted++].producerId);
+        }
+        dropBatch = abortedProducers.has(batch.producerId);
+      }
+    }
+    if (dropBatch) {
+      lastBatch = batch;
+      context = null;
+      return;
+    }
+    if (view.offset < fromOffset) return;
     if (batch !== lastBatch || context === null) {
       lastBatch = batch;
       const baseTimestamp = batch.timestampType === 'logAppend' ? batch.maxTimestamp : batch.baseTimestamp;

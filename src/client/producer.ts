@@ -11,6 +11,18 @@
  *   - a send is validated (and serialized) whole before any record is appended: a bad message
  *     rejects the send and none of its records is written.
  *
+ * Idempotence and transactions (KIP-98), kafkajs's options and Kafka's semantics:
+ *   - `idempotent: true`: the producer takes a producer id (InitProducerId) and numbers its
+ *     batches per partition; a batch whose send failed with a retriable error is sent again with
+ *     the same sequence, so the log keeps it once. It needs acks -1 and at most 5 requests in
+ *     flight per partition, as Kafka. Default false, kafkajs's default: Kafka 3 turns it on by
+ *     default, but that costs an InitProducerId per producer and producer state in every log,
+ *     and the embedded path has no network to lose answers on (only a shard restart does).
+ *   - `transactionalId`: implies idempotence; `await producer.transaction()` opens a transaction
+ *     whose sends, and offsets (sendOffsets), become visible to read_committed consumers
+ *     together on commit() or never (abort()). A new producer with the same transactional id
+ *     fences this one: it then gets ProducerFencedError from every call.
+ *
  * Placement: an explicit `partition` wins; otherwise the custom partitioner from
  * `createPartitioner` if given; otherwise Kafka's default: murmur2 of the key, and for null keys
  * the sticky partition, which moves (Partitioner.onNewBatch) whenever a keyless record would
@@ -23,9 +35,10 @@ import { ClosedError, InvalidConfigError, InvalidRecordError, PartitionNotFoundE
 import { BATCH_HEADER_BYTES } from '../protocol/batch-header.js';
 import { checkCompressionType, compressionTypeOfId, type CompressionType } from '../protocol/compression.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
-import { RecordAccumulator, type AccumulatorStats, type ProducerBatch } from './accumulator.js';
+import { RecordAccumulator, type AccumulatorStats, type ProduceFn, type ProducerBatch } from './accumulator.js';
 import { Partitioner, type CustomPartitioner } from './partitioner.js';
 import type { Serializer } from './serializers.js';
+import { TransactionManager, type SendOffsetsRequest } from './transaction-manager.js';
 
 /** What a record's key or value may be without a serializer; strings are encoded as UTF-8. */
 export type RawBytes = Buffer | Uint8Array | string;
@@ -89,8 +102,18 @@ export interface ProducerOptions<K = RawBytes, V = RawBytes> {
   maxBlockMs?: number;
   /** Kafka's max.request.size: the largest record (as a batch of its own), bytes. Default 1 MiB. */
   maxRequestSize?: number;
-  /** Kafka's max.in.flight.requests.per.connection, per partition here. Default 5. */
+  /** Kafka's max.in.flight.requests.per.connection, per partition here. Default 5 (at most 5 when idempotent). */
   maxInFlightRequests?: number;
+  /** Kafka's enable.idempotence (see the module comment). Default false, true with a transactionalId. */
+  idempotent?: boolean;
+  /** Kafka's transactional.id: makes the producer transactional (producer.transaction()). */
+  transactionalId?: string;
+  /** Kafka's transaction.timeout.ms: the coordinator aborts a transaction open longer. Default 60000. */
+  transactionTimeout?: number;
+  /** Idempotent: sends of a batch after its first on retriable failures (and of coordinator requests). Default 5. */
+  retries?: number;
+  /** Kafka's retry.backoff.ms: first wait before a retry. Default 100. */
+  retryBackoffMs?: number;
   /** Default acks for sends: 0, 1 or -1 / 'all'. Default -1, Kafka 3's and kafkajs's. */
   acks?: AcksSetting;
   /** Default compression for sends. Default 'none'. */
@@ -109,6 +132,11 @@ export const DEFAULT_BUFFER_MEMORY = 32 * 1024 * 1024;
 export const DEFAULT_MAX_BLOCK_MS = 60_000;
 export const DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
 export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 5;
+/** Kafka's limit for idempotent producers: the log remembers the last five batches of a producer per partition. */
+export const MAX_IDEMPOTENT_IN_FLIGHT_REQUESTS = 5;
+export const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
+export const DEFAULT_RETRIES = 5;
+export const DEFAULT_RETRY_BACKOFF_MS = 100;
 
 const PRODUCER_OPTION_NAMES: readonly string[] = [
   'batchSize',
@@ -117,6 +145,11 @@ const PRODUCER_OPTION_NAMES: readonly string[] = [
   'maxBlockMs',
   'maxRequestSize',
   'maxInFlightRequests',
+  'idempotent',
+  'transactionalId',
+  'transactionTimeout',
+  'retries',
+  'retryBackoffMs',
   'acks',
   'compression',
   'allowAutoTopicCreation',
@@ -165,6 +198,8 @@ export class Producer<K = RawBytes, V = RawBytes> {
   private readonly allowAutoTopicCreation: boolean;
   private readonly keySerializer: Serializer<K> | undefined;
   private readonly valueSerializer: Serializer<V> | undefined;
+  /** Idempotent and transactional producers: producer id, epoch, transaction state. */
+  private readonly txns: TransactionManager | null;
   private closing: Promise<void> | null = null;
 
   constructor(broker: BrokerApi, options: ProducerOptions<K, V> = {}) {
@@ -195,16 +230,71 @@ export class Producer<K = RawBytes, V = RawBytes> {
     this.partitioner = new Partitioner(custom === undefined ? {} : { partitioner: custom });
     this.keySerializer = checkSerializer(options.keySerializer, 'keySerializer');
     this.valueSerializer = checkSerializer(options.valueSerializer, 'valueSerializer');
+    this.txns = transactionManagerFor(broker, options, this.acks, maxInFlightRequests);
+    // The builder computed every CRC itself, so the shard need not make a second pass over the bytes.
+    const plainProduce: ProduceFn = (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks, PRODUCED_HERE);
+    const txns = this.txns;
+    const produce: ProduceFn =
+      txns === null || txns.transactionalId === null
+        ? plainProduce
+        : (topic, partition, batch, acks) => {
+            // The partition joins the transaction before its first batch is appended.
+            const gate = txns.gate(topic, partition);
+            return gate === null ? plainProduce(topic, partition, batch, acks) : gate.then(() => plainProduce(topic, partition, batch, acks));
+          };
     this.accumulator = new RecordAccumulator(
       { batchSize, lingerMs, bufferMemory: this.bufferMemory, maxBlockMs, maxInFlightRequests },
-      // The builder computed every CRC itself, so the shard need not make a second pass over the bytes.
-      (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks, PRODUCED_HERE),
+      produce,
+      txns === null
+        ? null
+        : {
+            identity: () => txns.identity,
+            retries: txns.retries,
+            retryBackoffMs: txns.retryBackoffMs,
+            onFailure: (error) => txns.noteFailure(error),
+          },
     );
+    if (txns !== null) txns.onEpochBumped = () => this.accumulator.resetSequences();
   }
 
-  /** Nothing to connect to in-process; kept so kafkajs code runs unchanged. */
+  /**
+   * kafkajs's producer.transaction(): opens a transaction (initializing the producer's
+   * transactional id first, which fences older instances). One at a time per producer.
+   */
+  async transaction(): Promise<Transaction<K, V>> {
+    if (this.closing !== null) throw new ClosedError('the producer');
+    const txns = this.txns;
+    if (txns === null || txns.transactionalId === null) {
+      throw new InvalidConfigError('producer.transaction() needs a transactional producer: create it with { transactionalId }');
+    }
+    await txns.ensureInitialized();
+    txns.beginTransaction();
+    return new Transaction(this, txns);
+  }
+
+  /** @internal The sends of a transaction (Transaction.send), past the transaction-state check. */
+  sendInTransaction(record: ProducerRecord<K, V>): Promise<RecordMetadata[]> {
+    return this.sendRecord(record, true);
+  }
+
+  /** @internal */
+  sendBatchInTransaction(batch: ProducerBatchRecord<K, V>): Promise<RecordMetadata[]> {
+    return this.sendTopicMessages(batch, true);
+  }
+
+  /** @internal Every batch appended so far, settled (a transaction's commit and abort wait for them). */
+  settleAll(): Promise<void> {
+    return this.accumulator.flush();
+  }
+
+  /**
+   * Nothing to connect to in-process; an idempotent or transactional producer takes its producer
+   * id here (InitProducerId, which fences older instances of a transactional id), as kafkajs's
+   * connect does. Otherwise that happens on the first send.
+   */
   async connect(): Promise<void> {
     if (this.closing !== null) throw new ClosedError('the producer');
+    if (this.txns !== null && !this.txns.initialized) await this.txns.ensureInitialized();
   }
 
   /** kafkajs's name for close(). */
@@ -228,22 +318,40 @@ export class Producer<K = RawBytes, V = RawBytes> {
     return this.accumulator.stats();
   }
 
-  async send(record: ProducerRecord<K, V>): Promise<RecordMetadata[]> {
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata[]> {
+    return this.sendRecord(record, false);
+  }
+
+  sendBatch(batch: ProducerBatchRecord<K, V>): Promise<RecordMetadata[]> {
+    return this.sendTopicMessages(batch, false);
+  }
+
+  private async sendRecord(record: ProducerRecord<K, V>, inTransaction: boolean): Promise<RecordMetadata[]> {
     if (this.closing !== null) throw new ClosedError('the producer');
+    const txns = this.txns;
+    if (txns !== null) {
+      if (!txns.initialized) await txns.ensureInitialized();
+      this.checkCanSend(txns, inTransaction);
+    }
     if (record === null || typeof record !== 'object') {
       throw new InvalidRecordError('send takes { topic, messages: [{ key, value, headers, timestamp, partition }] }');
     }
-    const acks = record.acks === undefined ? this.acks : toAcks(record.acks, 'send acks');
+    const acks = record.acks === undefined ? this.acks : this.checkSendAcks(toAcks(record.acks, 'send acks'));
     const compression = record.compression === undefined ? this.compression : toCompression(record.compression, 'send compression');
     return this.sendTopic(record.topic, record.messages, acks, compression);
   }
 
-  async sendBatch(batch: ProducerBatchRecord<K, V>): Promise<RecordMetadata[]> {
+  private async sendTopicMessages(batch: ProducerBatchRecord<K, V>, inTransaction: boolean): Promise<RecordMetadata[]> {
     if (this.closing !== null) throw new ClosedError('the producer');
+    const txns = this.txns;
+    if (txns !== null) {
+      if (!txns.initialized) await txns.ensureInitialized();
+      this.checkCanSend(txns, inTransaction);
+    }
     if (batch === null || typeof batch !== 'object' || !Array.isArray(batch.topicMessages)) {
       throw new InvalidRecordError('sendBatch takes { topicMessages: [{ topic, messages }] }');
     }
-    const acks = batch.acks === undefined ? this.acks : toAcks(batch.acks, 'sendBatch acks');
+    const acks = batch.acks === undefined ? this.acks : this.checkSendAcks(toAcks(batch.acks, 'sendBatch acks'));
     const compression = batch.compression === undefined ? this.compression : toCompression(batch.compression, 'sendBatch compression');
     batch.topicMessages.forEach((entry, i) => {
       if (entry === null || typeof entry !== 'object') throw new InvalidRecordError(`topicMessages[${i}] must be { topic, messages }`);
@@ -253,6 +361,20 @@ export class Producer<K = RawBytes, V = RawBytes> {
       batch.topicMessages.map((entry) => this.sendTopic(entry.topic, entry.messages, acks, compression, true)),
     );
     return results.flat();
+  }
+
+  /**
+   * Idempotent producers take their producer id first; transactional ones send inside a
+   * transaction only. Synchronous once initialized: records of a send are appended in the call,
+   * so a flush() right after it covers them.
+   */
+  private checkCanSend(txns: TransactionManager, inTransaction: boolean): void {
+    if (txns.transactionalId !== null && !inTransaction) {
+      throw new InvalidConfigError(
+        `transactional producer "${txns.transactionalId}" sends inside a transaction: use (await producer.transaction()).send(...)`,
+      );
+    }
+    txns.checkCanSend();
   }
 
   private partitionCountOf(topic: unknown): number {
@@ -375,10 +497,129 @@ export class Producer<K = RawBytes, V = RawBytes> {
     return out;
   }
 
+  private checkSendAcks(acks: Acks): Acks {
+    if (this.txns !== null && acks !== -1) {
+      throw new InvalidConfigError(`an idempotent producer sends with acks -1 ('all'), as Kafka requires; this send asks for acks ${acks}`);
+    }
+    return acks;
+  }
+
   private checkRecordSize(batchBytes: number): void {
     if (batchBytes > this.maxRequestSize) throw new RecordTooLargeError(batchBytes, this.maxRequestSize, 'maxRequestSize');
     if (batchBytes > this.bufferMemory) throw new RecordTooLargeError(batchBytes, this.bufferMemory, 'bufferMemory');
   }
+}
+
+/**
+ * kafkajs's Transaction: the sends and offsets of one transaction, committed or aborted together.
+ * Every method throws ProducerFencedError once a newer producer took the transactional id.
+ */
+export class Transaction<K = RawBytes, V = RawBytes> {
+  private readonly producer: Producer<K, V>;
+  private readonly txns: TransactionManager;
+
+  /** @internal Made by producer.transaction(). */
+  constructor(producer: Producer<K, V>, txns: TransactionManager) {
+    this.producer = producer;
+    this.txns = txns;
+  }
+
+  async send(record: ProducerRecord<K, V>): Promise<RecordMetadata[]> {
+    this.checkActive('send');
+    return this.producer.sendInTransaction(record);
+  }
+
+  async sendBatch(batch: ProducerBatchRecord<K, V>): Promise<RecordMetadata[]> {
+    this.checkActive('sendBatch');
+    return this.producer.sendBatchInTransaction(batch);
+  }
+
+  /**
+   * Commits the consumer group's offsets as part of the transaction (consume-transform-produce):
+   * `offsets` are the next offsets to consume, as kafkajs takes them (numbers or numeric strings).
+   */
+  async sendOffsets(request: SendOffsetsRequest): Promise<void> {
+    this.checkActive('sendOffsets');
+    checkSendOffsets(request);
+    await this.txns.sendOffsets(request);
+  }
+
+  /** Waits for every send of the transaction, then commits it; resolves once it is visible to read_committed. */
+  async commit(): Promise<void> {
+    this.checkActive('commit');
+    return this.txns.commit(() => this.producer.settleAll());
+  }
+
+  /** Lets the sends in flight settle, then aborts: read_committed consumers never see its records. */
+  async abort(): Promise<void> {
+    this.checkActive('abort');
+    return this.txns.abort(() => this.producer.settleAll());
+  }
+
+  /** True until commit() or abort() is called. */
+  isActive(): boolean {
+    return this.txns.inTransaction;
+  }
+
+  private checkActive(what: string): void {
+    if (this.txns.state === 'fatalError' || this.txns.inTransaction) return;
+    throw new InvalidConfigError(`transaction.${what}() after the transaction ended (state ${this.txns.state}); open a new one with producer.transaction()`);
+  }
+}
+
+function checkSendOffsets(request: SendOffsetsRequest): void {
+  if (request === null || typeof request !== 'object' || typeof request.consumerGroupId !== 'string' || request.consumerGroupId === '') {
+    throw new InvalidConfigError('sendOffsets takes { consumerGroupId, topics: [{ topic, partitions: [{ partition, offset }] }] }');
+  }
+  if (!Array.isArray(request.topics)) throw new InvalidConfigError('sendOffsets topics must be an array of { topic, partitions }');
+  for (const entry of request.topics) {
+    if (entry === null || typeof entry !== 'object' || typeof entry.topic !== 'string' || !Array.isArray(entry.partitions)) {
+      throw new InvalidConfigError('sendOffsets topics must be an array of { topic, partitions: [{ partition, offset }] }');
+    }
+    for (const { partition, offset } of entry.partitions) {
+      const value = Number(offset);
+      if (!Number.isInteger(partition) || partition < 0 || (typeof offset !== 'number' && typeof offset !== 'string') || !Number.isSafeInteger(value) || value < 0) {
+        throw new InvalidConfigError(
+          `sendOffsets for topic "${entry.topic}": partition must be an integer >= 0 and offset a non-negative integer (got ${JSON.stringify({ partition, offset })})`,
+        );
+      }
+    }
+  }
+}
+
+/** The transaction manager of an idempotent or transactional producer, after checking the options Kafka requires. */
+function transactionManagerFor(broker: BrokerApi, options: ProducerOptions<unknown, unknown>, acks: Acks, maxInFlightRequests: number): TransactionManager | null {
+  const { idempotent, transactionalId } = options;
+  if (idempotent !== undefined && typeof idempotent !== 'boolean') throw new InvalidConfigError('idempotent must be a boolean');
+  if (transactionalId !== undefined && (typeof transactionalId !== 'string' || transactionalId === '')) {
+    throw new InvalidConfigError(`transactionalId must be a non-empty string (got ${JSON.stringify(transactionalId)})`);
+  }
+  if (transactionalId !== undefined && idempotent === false) {
+    throw new InvalidConfigError('a transactional producer is idempotent: drop idempotent: false, or the transactionalId');
+  }
+  if (idempotent !== true && transactionalId === undefined) {
+    for (const name of ['transactionTimeout', 'retries', 'retryBackoffMs'] as const) {
+      if (options[name] !== undefined) throw new InvalidConfigError(`${name} applies to idempotent or transactional producers; set idempotent: true or a transactionalId`);
+    }
+    return null;
+  }
+  if (acks !== -1) throw new InvalidConfigError(`an idempotent producer needs acks -1 ('all'), as Kafka requires (got ${acks})`);
+  if (maxInFlightRequests > MAX_IDEMPOTENT_IN_FLIGHT_REQUESTS) {
+    throw new InvalidConfigError(
+      `an idempotent producer allows at most ${MAX_IDEMPOTENT_IN_FLIGHT_REQUESTS} requests in flight per partition (got maxInFlightRequests ${maxInFlightRequests}): ` +
+        `the log remembers five batches per producer to recognize retries`,
+    );
+  }
+  return new TransactionManager(broker, {
+    transactionalId: transactionalId ?? null,
+    transactionTimeoutMs: positiveInteger(options.transactionTimeout, DEFAULT_TRANSACTION_TIMEOUT_MS, 'transactionTimeout', 1),
+    retries: nonNegativeInteger(options.retries, DEFAULT_RETRIES, 'retries'),
+    retryBackoffMs: nonNegativeInteger(options.retryBackoffMs, DEFAULT_RETRY_BACKOFF_MS, 'retryBackoffMs'),
+  });
+}
+
+function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
+  return positiveInteger(value, fallback, name, 0);
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min: number): number {

@@ -30,6 +30,8 @@ export const FAILED_TAG = 20;
 export const APPEND_HEADER_BYTES = 16;
 /** APPEND flag: every batch's CRC32C was checked upstream; the shard skips that pass. */
 export const APPEND_FLAG_CRC_VERIFIED = 1;
+/** APPEND flag: the transaction coordinator writes (markers): Kafka's AppendOrigin.COORDINATOR, no sequence checks. */
+export const APPEND_FLAG_COORDINATOR = 2;
 export const CONTROL_HEADER_BYTES = 8;
 export const APPENDED_PAYLOAD_BYTES = 40;
 export const FAILED_HEADER_BYTES = 8;

@@ -22,12 +22,15 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { ClosedError, RecordTooLargeError, ShardFailedError } from '../errors.js';
 import { murmur2, toPositive } from '../client/partitioner.js';
+import { compiledSiblingUrl } from '../compiled-module-url.js';
 import type { Acks } from '../broker/broker-api.js';
 import type { LogConfig } from '../storage/log-config.js';
+import type { AppendOrigin } from '../storage/partition-log.js';
 import type { PartitionStateTable } from './partition-state.js';
 import { RingBuffer } from './ring.js';
 import {
   APPENDED_TAG,
+  APPEND_FLAG_COORDINATOR,
   APPEND_FLAG_CRC_VERIFIED,
   APPEND_HEADER_BYTES,
   APPEND_TAG,
@@ -120,22 +123,8 @@ interface Shard {
 const MAX_RESTARTS_PER_WINDOW = 5;
 const CRASH_LOOP_WINDOW_MS = 60_000;
 
-/**
- * The compiled worker script. Node runs workers from JavaScript files, so the pool resolves
- * `shard-worker.js` beside its own module. Under a TypeScript test runner this module is
- * `src/shard/shard-pool.ts` and no JavaScript sits beside it: the build's copy in
- * `dist/src/shard/` is used instead (the package's pretest script builds it).
- */
-function shardWorkerUrl(): URL {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const sourceRoot = here.lastIndexOf('/src/');
-    return new URL(`${here.slice(0, sourceRoot)}/dist/src/shard/shard-worker.js`);
-  }
-  return new URL('./shard-worker.js', here);
-}
-
-const WORKER_URL = shardWorkerUrl();
+/** The compiled worker script, beside this module (see compiled-module-url.ts). */
+const WORKER_URL = compiledSiblingUrl(import.meta.url, './shard-worker.js');
 const textEncoder = new TextEncoder();
 
 /** The shard that owns a partition: stable across restarts for the same shard count. */
@@ -197,8 +186,10 @@ export class ShardPool extends EventEmitter {
    * Appends whole batches to the partition in `slot`. The bytes are copied into the ring at once
    * (or queued while it is full); the log rewrites their base offsets in the ring, not in `batches`.
    * `crcVerified`: the caller checked (or computed) every CRC, so the shard skips that pass.
+   * `origin` 'coordinator': the transaction coordinator's markers (the log skips sequence checks
+   * and accepts control batches only from it).
    */
-  append(shardId: number, slot: number, batches: Buffer, acks: Acks, crcVerified = false): Promise<AppendOutcome> {
+  append(shardId: number, slot: number, batches: Buffer, acks: Acks, crcVerified = false, origin: AppendOrigin = 'client'): Promise<AppendOutcome> {
     const shard = this.shard(shardId);
     const channel = shard.channel;
     const payloadBytes = APPEND_HEADER_BYTES + batches.length;
@@ -209,7 +200,8 @@ export class ShardPool extends EventEmitter {
     const promise = new Promise<AppendOutcome>((resolve, reject) => {
       channel.pending.set(requestId, { resolve: resolve as (value: never) => void, reject });
     });
-    this.send(channel, { tag: APPEND_TAG, requestId, slot, acks, flags: crcVerified ? APPEND_FLAG_CRC_VERIFIED : 0, body: batches });
+    const flags = (crcVerified ? APPEND_FLAG_CRC_VERIFIED : 0) | (origin === 'coordinator' ? APPEND_FLAG_COORDINATOR : 0);
+    this.send(channel, { tag: APPEND_TAG, requestId, slot, acks, flags, body: batches });
     return promise;
   }
 

@@ -18,12 +18,14 @@
 import { rmSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { InvalidRequestError, SluiceError } from '../errors.js';
+import { LogCleaner } from '../storage/log-cleaner.js';
 import { PartitionLog, type AppendOptions } from '../storage/partition-log.js';
 import { PartitionStateTable } from './partition-state.js';
 import { RingBuffer } from './ring.js';
 import {
   APPENDED_PAYLOAD_BYTES,
   APPENDED_TAG,
+  APPEND_FLAG_COORDINATOR,
   APPEND_FLAG_CRC_VERIFIED,
   APPEND_HEADER_BYTES,
   APPEND_TAG,
@@ -70,15 +72,34 @@ const completions = RingBuffer.from(data.completions);
 const states = PartitionStateTable.from(data.stateTable);
 const partitions = new Map<number, OwnedPartition>();
 const flushPending = new Set<number>();
-const CRC_VERIFIED: AppendOptions = Object.freeze({ crcVerified: true });
-const CRC_UNVERIFIED: AppendOptions = Object.freeze({ crcVerified: false });
+/** The four AppendOptions an APPEND's flags select, indexed by the flag bits (no object per append). */
+const APPEND_OPTIONS: readonly AppendOptions[] = [
+  Object.freeze({ crcVerified: false, origin: 'client' }),
+  Object.freeze({ crcVerified: true, origin: 'client' }),
+  Object.freeze({ crcVerified: false, origin: 'coordinator' }),
+  Object.freeze({ crcVerified: true, origin: 'coordinator' }),
+];
 const outcome: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 };
 let nextRetentionMs = Date.now() + data.retentionCheckIntervalMs;
 let running = true;
+/**
+ * Compaction of this shard's cleanup.policy=compact logs, checked on the retention timer. Its scans
+ * run on a piscina pool whose answers arrive through this thread's event loop, so while a clean is
+ * in flight the loop wakes every CLEANER_POLL_MS to let the event loop turn (see run).
+ */
+const cleaner = new LogCleaner<number>({
+  logger: { info: () => {}, warn: (message) => process.emitWarning(`shard ${data.shardId}: ${message}`) },
+});
+const CLEANER_POLL_MS = 5;
 
+/**
+ * The high watermark is the log end offset (a single broker has no replicas to wait for); the
+ * last stable offset stops at the first offset of the oldest open transaction, so read_committed
+ * readers never pass a record whose transaction is undecided.
+ */
 function publish(slot: number, log: PartitionLog, bumpEpoch: boolean): void {
   const end = log.logEndOffset;
-  states.publish(slot, log.logStartOffset, end, end, end, bumpEpoch);
+  states.publish(slot, log.logStartOffset, end, end, log.lastStableOffset, bumpEpoch);
 }
 
 function owned(slot: number): OwnedPartition {
@@ -115,7 +136,7 @@ function append(requestId: number, slot: number, acks: number, flags: number, ba
   const partition = owned(slot);
   // A Buffer over the ring's shared memory: the log validates and writes it without a copy.
   const batches = Buffer.from(requests.bytes.buffer, requests.bytes.byteOffset + batchesOffset, batchesLength);
-  const result = partition.log.append(batches, (flags & APPEND_FLAG_CRC_VERIFIED) !== 0 ? CRC_VERIFIED : CRC_UNVERIFIED);
+  const result = partition.log.append(batches, APPEND_OPTIONS[flags & (APPEND_FLAG_CRC_VERIFIED | APPEND_FLAG_COORDINATOR)]);
   publish(slot, partition.log, false);
   outcome.baseOffset = result.baseOffset;
   outcome.lastOffset = result.lastOffset;
@@ -154,6 +175,7 @@ function control(command: ControlCommand): unknown {
       const partition = partitions.get(command.slot);
       if (partition !== undefined) {
         partitions.delete(command.slot);
+        cleaner.forget(command.slot);
         partition.log.close();
       }
       if (command.removeDirectory && partition !== undefined) rmSync(partition.log.dir, { recursive: true, force: true });
@@ -200,6 +222,8 @@ function closeAll(): void {
     }
   }
   partitions.clear();
+  // Ends the cleaner threads too: the thread exits once they have.
+  void cleaner.close();
   if (firstError !== null) throw firstError;
 }
 
@@ -260,6 +284,7 @@ function runTimers(nowMs: number): number {
         const result = partition.log.applyRetention(nowMs);
         if (result.deletedSegments.length > 0) publish(slot, partition.log, true);
       }
+      if (nowMs >= nextRetentionMs) cleaner.maybeClean(slot, partition.log, nowMs);
     } catch (error) {
       // The log stopped itself (fail-stop); its next request reports the cause to the caller.
       partition.timersStopped = true;
@@ -276,12 +301,26 @@ function runTimers(nowMs: number): number {
   return Math.max(0, nextDueMs - nowMs);
 }
 
+/** Swaps in finished cleans; readers of a cleaned log drop their cached views (epoch bump). */
+function completeCleans(): void {
+  for (const outcome of cleaner.completeFinished()) {
+    if (outcome.groupsSwapped > 0 && partitions.get(outcome.key)?.log === outcome.log) publish(outcome.key, outcome.log, true);
+  }
+}
+
 function run(): void {
   while (running) {
     drain();
     flushAwaiting();
     if (!running) break;
+    completeCleans();
     const sleepMs = runTimers(Date.now());
+    if (cleaner.inFlight > 0) {
+      // A clean answers through the event loop: wait a little for requests, then let it turn.
+      if (requests.waitForData(Math.min(sleepMs, CLEANER_POLL_MS)) === 'closed') break;
+      setImmediate(run);
+      return;
+    }
     if (requests.waitForData(sleepMs) === 'closed') break;
   }
   closeAll();

@@ -12,6 +12,11 @@
  *   flush.ms               -> flushMs               (default null = leave flushing to the OS)
  *   max.message.bytes      -> maxMessageBytes       (default 1048588, Kafka's 1 MiB + 12)
  *   message.timestamp.type -> messageTimestampType  (default CreateTime)
+ *   cleanup.policy         -> cleanupCompact        (default false: the policy is "delete" alone)
+ *   delete.retention.ms    -> deleteRetentionMs     (default 1 day)
+ *   min.compaction.lag.ms  -> minCompactionLagMs    (default 0)
+ *   max.compaction.lag.ms  -> maxCompactionLagMs    (default never: Number.MAX_SAFE_INTEGER)
+ *   min.cleanable.dirty.ratio -> minCleanableDirtyRatio (default 0.5)
  *
  * Kafka spells "never flush" as Long.MAX_VALUE, which a JavaScript number cannot hold exactly;
  * here it is `null`, and `parseKafkaLogConfigs` maps any value at or beyond 2^53 to it.
@@ -42,6 +47,19 @@ export interface LogConfig {
   maxMessageBytes: number;
   /** CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the append time. */
   messageTimestampType: TimestampType;
+  /**
+   * cleanup.policy contains "compact": the log cleaner (log-cleaner.ts) keeps only the latest record
+   * per key, and appends of records without a key are refused, as Kafka refuses them.
+   */
+  cleanupCompact: boolean;
+  /** How long a tombstone (null value) and a removable transaction marker outlive compaction. */
+  deleteRetentionMs: number;
+  /** A record is not compacted until its segment's newest record is at least this old. */
+  minCompactionLagMs: number;
+  /** A log whose oldest uncompacted record is older than this is cleaned whatever its dirty ratio. */
+  maxCompactionLagMs: number;
+  /** The log is cleaned once uncompacted bytes are more than this fraction of the cleanable bytes. */
+  minCleanableDirtyRatio: number;
 }
 
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
@@ -55,6 +73,11 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushMs: null,
   maxMessageBytes: 1024 * 1024 + 12,
   messageTimestampType: 'CreateTime',
+  cleanupCompact: false,
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  minCleanableDirtyRatio: 0.5,
 });
 
 /** Kafka's name for each setting, for messages and for translating topic configs. */
@@ -69,6 +92,11 @@ export const KAFKA_LOG_CONFIG_NAMES: Readonly<Record<keyof LogConfig, string>> =
   flushMs: 'flush.ms',
   maxMessageBytes: 'max.message.bytes',
   messageTimestampType: 'message.timestamp.type',
+  cleanupCompact: 'cleanup.policy',
+  deleteRetentionMs: 'delete.retention.ms',
+  minCompactionLagMs: 'min.compaction.lag.ms',
+  maxCompactionLagMs: 'max.compaction.lag.ms',
+  minCleanableDirtyRatio: 'min.cleanable.dirty.ratio',
 });
 
 /** Segment positions and index positions are int32 in Kafka's formats. */
@@ -109,6 +137,12 @@ const CHECKS: Readonly<Record<keyof LogConfig, Check>> = {
   maxMessageBytes: integerIn(BATCH_HEADER_BYTES, INT32_MAX),
   messageTimestampType: (value) =>
     value === 'CreateTime' || value === 'LogAppendTime' ? null : 'must be "CreateTime" or "LogAppendTime"',
+  cleanupCompact: (value) => (typeof value === 'boolean' ? null : 'must be true or false'),
+  deleteRetentionMs: integerIn(0, Number.MAX_SAFE_INTEGER),
+  minCompactionLagMs: integerIn(0, Number.MAX_SAFE_INTEGER),
+  maxCompactionLagMs: integerIn(1, Number.MAX_SAFE_INTEGER),
+  minCleanableDirtyRatio: (value) =>
+    typeof value === 'number' && value >= 0 && value <= 1 ? null : 'must be a number from 0 to 1',
 };
 
 const KEYS = Object.keys(CHECKS) as (keyof LogConfig)[];
@@ -135,15 +169,21 @@ export function resolveLogConfig(overrides: Partial<LogConfig> = {}): LogConfig 
     }
     (config as unknown as Record<string, unknown>)[key] = value;
   }
+  if (config.minCompactionLagMs > config.maxCompactionLagMs) {
+    throw new InvalidConfigError(
+      `log config minCompactionLagMs (${config.minCompactionLagMs}) is greater than maxCompactionLagMs ` +
+        `(${config.maxCompactionLagMs}); lower the first or raise the second`,
+    );
+  }
   return config;
 }
 
 const KEY_BY_KAFKA_NAME = new Map<string, keyof LogConfig>(KEYS.map((key) => [KAFKA_LOG_CONFIG_NAMES[key], key]));
-const NEVER_FLUSH_THRESHOLD = 2 ** 53;
+const BEYOND_SAFE_INTEGERS = 2 ** 53;
 
 /**
  * Translates Kafka topic configs (string values, as CreateTopics and AlterConfigs carry them)
- * into LogConfig fields. Names this log does not handle (cleanup.policy, compression.type, ...)
+ * into LogConfig fields. Names this log does not handle (compression.type, ...)
  * come back in `otherNames` for their owners to handle or reject. Validation of the values'
  * ranges happens in resolveLogConfig.
  */
@@ -164,12 +204,22 @@ export function parseKafkaLogConfigs(configs: Readonly<Record<string, string | n
       logConfig.messageTimestampType = text as TimestampType;
       continue;
     }
+    if (key === 'cleanupCompact') {
+      logConfig.cleanupCompact = text.split(',').some((policy) => policy.trim() === 'compact');
+      continue;
+    }
+    if (key === 'minCleanableDirtyRatio') {
+      logConfig.minCleanableDirtyRatio = text.length > 0 && Number.isFinite(Number(text)) ? Number(text) : Number.NaN;
+      continue;
+    }
     if (!/^-?\d+$/.test(text)) {
       throw new InvalidConfigError(`topic config ${name} must be an integer, got "${text}"`);
     }
     const value = Number(text);
-    if ((key === 'flushMessages' || key === 'flushMs') && value >= NEVER_FLUSH_THRESHOLD) {
+    if ((key === 'flushMessages' || key === 'flushMs') && value >= BEYOND_SAFE_INTEGERS) {
       logConfig[key] = null;
+    } else if (key === 'maxCompactionLagMs' && value >= BEYOND_SAFE_INTEGERS) {
+      logConfig.maxCompactionLagMs = Number.MAX_SAFE_INTEGER;
     } else {
       (logConfig as Record<string, number>)[key] = value;
     }

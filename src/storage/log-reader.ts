@@ -14,11 +14,18 @@
  * files alive) until the storage epoch says the listing is stale; truncation bumps the epoch and a
  * read that raced with it (short read, broken header chain, epoch moved) is retried on a fresh
  * listing.
+ *
+ * read_committed: the caller passes the last stable offset as the readable end, and asks
+ * `abortedTransactions` for the transactions aborted in the range it returns. Those come from the
+ * segments' `.txnindex` files: the owner appends an entry there before it publishes the LSO past
+ * the ABORT marker, so every abort below the LSO is in a file. A file is read again only when it
+ * grew (aborts are rare: most reads find no file at all).
  */
-import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError, InvalidRequestError, OffsetOutOfRangeError } from '../errors.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
+import { ABORTED_TXN_BYTES, TXN_INDEX_FILE_SUFFIX, collectAbortedTxns, decodeTxnIndex, type AbortedTransaction, type AbortedTxn } from './txn-index.js';
 import {
   BatchHeaderCursor,
   FileWindow,
@@ -48,6 +55,7 @@ export interface LogReadResult {
 
 const HEADER_WINDOW_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
+const NO_ABORTED_TXNS: AbortedTxn[] = [];
 /** Fresh listings a read may take before a broken header chain is reported as corruption. */
 const MAX_ATTEMPTS = 3;
 
@@ -55,6 +63,10 @@ interface SegmentView {
   readonly baseOffset: number;
   readonly logPath: string;
   readonly indexPath: string;
+  readonly txnIndexPath: string;
+  /** The segment's aborted transactions as last read, and the file size they were read at. */
+  abortedTxns: AbortedTxn[];
+  txnIndexBytes: number;
   fd: number;
   index: OffsetIndex | null;
   indexFd: number;
@@ -111,6 +123,28 @@ export class LogReader {
     }
   }
 
+  /**
+   * Kafka's fetch-side lookup for read_committed: the transactions aborted in [fromOffset,
+   * upToOffset), read from the `.txnindex` of the segment holding `fromOffset` onward until an
+   * entry's last stable offset reaches `upToOffset` (see collectAbortedTxns). Call it with bounds
+   * read from the partition state table (upToOffset at or below the published LSO).
+   */
+  abortedTransactions(fromOffset: number, upToOffset: number, bounds: ReadBounds): AbortedTransaction[] {
+    if (this.closed) throw new InvalidRequestError(`the reader of ${this.dir} is closed`);
+    const found: AbortedTransaction[] = [];
+    if (upToOffset <= fromOffset) return found;
+    if (bounds.storageEpoch !== this.epoch) {
+      this.forget();
+      this.epoch = bounds.storageEpoch;
+    }
+    // The read that returned [fromOffset, upToOffset) listed every segment holding it.
+    if (this.segments.length === 0 || fromOffset < this.segments[0].baseOffset) this.list();
+    for (let index = Math.max(0, this.floorSegment(fromOffset)); index < this.segments.length; index++) {
+      if (collectAbortedTxns(this.loadAbortedTxns(this.segments[index]), fromOffset, upToOffset, found)) break;
+    }
+    return found;
+  }
+
   /** Closes every descriptor. Idempotent. */
   close(): void {
     this.closed = true;
@@ -151,6 +185,9 @@ export class LogReader {
           baseOffset,
           logPath: join(this.dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX)),
           indexPath: join(this.dir, segmentFileName(baseOffset, OFFSET_INDEX_FILE_SUFFIX)),
+          txnIndexPath: join(this.dir, segmentFileName(baseOffset, TXN_INDEX_FILE_SUFFIX)),
+          abortedTxns: NO_ABORTED_TXNS,
+          txnIndexBytes: 0,
           fd: -1,
           index: null,
           indexFd: -1,
@@ -193,8 +230,15 @@ export class LogReader {
     // of rescanning the headers from the index entry.
     if (this.resume.segment === segment && this.resume.nextOffset === offset && this.resume.position > from) from = this.resume.position;
     const cursor = new BatchHeaderCursor(this.window, segment.fd, from, fileBytes, segment.baseOffset, null);
+    const fromIndexEntry = slot >= 0 && from === index!.positionAt(slot);
+    if (fromIndexEntry && from >= fileBytes) throw new StaleView(`${segment.indexPath} points past the end of ${segment.logPath}`);
     let found = false;
     while (cursor.next()) {
+      // An index entry names the batch at its position by that batch's last offset. One that does
+      // not is an index from another version of the file (a log clean replaced both): retry.
+      if (fromIndexEntry && cursor.position === from && cursor.lastOffset !== index!.offsetAt(slot)) {
+        throw new StaleView(`${segment.indexPath} does not match ${segment.logPath}`);
+      }
       if (cursor.lastOffset >= offset) {
         found = true;
         break;
@@ -217,6 +261,7 @@ export class LogReader {
     if (jump >= 0 && index!.positionAt(jump) > end && index!.offsetAt(jump) < highWatermark) {
       const jumpCursor = new BatchHeaderCursor(this.window, segment.fd, index!.positionAt(jump), fileBytes, segment.baseOffset, null);
       if (!jumpCursor.next()) throw new StaleView(`${segment.indexPath} points at a bad position: ${jumpCursor.problem}`);
+      if (jumpCursor.lastOffset !== index!.offsetAt(jump)) throw new StaleView(`${segment.indexPath} does not match ${segment.logPath}`);
       end = jumpCursor.position;
       nextOffset = jumpCursor.baseOffset;
       this.extend(jumpCursor, limit, highWatermark, (batchEnd, batchNext) => {
@@ -289,6 +334,23 @@ export class LogReader {
       segment.indexBytesLoaded = 0;
       throw new StaleView(`${segment.indexPath}: ${(error as Error).message}`);
     }
+  }
+
+  /** The segment's transaction index entries, re-read only when the file grew. */
+  private loadAbortedTxns(segment: SegmentView): AbortedTxn[] {
+    let bytes: Buffer;
+    try {
+      const sizeBytes = statSync(segment.txnIndexPath).size;
+      if (sizeBytes === segment.txnIndexBytes) return segment.abortedTxns;
+      bytes = readFileSync(segment.txnIndexPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return NO_ABORTED_TXNS;
+      throw error;
+    }
+    // A torn last entry (the owner is writing it) is left out: it lies past the published LSO.
+    segment.abortedTxns = decodeTxnIndex(bytes, segment.baseOffset).entries;
+    segment.txnIndexBytes = segment.abortedTxns.length * ABORTED_TXN_BYTES;
+    return segment.abortedTxns;
   }
 
   private forget(): void {

@@ -6,9 +6,11 @@
  *   read         whole batches from the one holding an offset, found via the offset index
  *   readSlice    the same as a file range, for a sendfile-style server
  *   offsetForTimestamp, truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
+ *   cleanerView, replaceSegments   the log cleaner's view and swap (log-cleaner.ts, cleanupCompact)
  *
  * A PartitionLog is owned by one shard worker thread and uses synchronous I/O; it is not safe to
- * share between threads. The log never decodes records, only batch headers.
+ * share between threads. The log decodes only batch headers, except on a compacted log
+ * (cleanupCompact), whose appends are checked for records without a key, as Kafka checks them.
  *
  * Durability: by default nothing is fsynced while running; the page cache holds appends and a
  * process crash loses nothing. flushMessages / flushMs fsync (group commit: one flush covers every
@@ -61,6 +63,7 @@ import {
 } from '../protocol/batch-header.js';
 import { writeInt64 } from '../protocol/int64.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
+import { recoverInterruptedCleaning, requireRecordKeys, type CleanerLogView } from './log-cleaner.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -94,7 +97,7 @@ import {
   type StorageLogger,
 } from './segment.js';
 import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
-import type { AbortedTransaction } from './txn-index.js';
+import type { AbortedTransaction, AbortedTxn } from './txn-index.js';
 
 export type { StorageLogger } from './segment.js';
 export type { RecoveryReport } from './recovery.js';
@@ -171,7 +174,7 @@ export interface ReadResult {
 /**
  * The bytes `read` would return, as a range of one segment file, for sending without copying them
  * through JavaScript. `fd` stays valid until the next truncateTo, deleteRecordsBefore,
- * applyRetention or close of this log.
+ * applyRetention, replaceSegments (a log clean's swap) or close of this log.
  */
 export interface ReadSlice {
   readonly filePath: string;
@@ -316,7 +319,9 @@ export class PartitionLog {
     };
     mkdirSync(dir, { recursive: true });
     const nowMs = clock();
+    const cleanerRepairs = recoverInterruptedCleaning(dir, logger);
     const { baseOffsets, filesRemoved } = scanPartitionDirectory(dir, logger);
+    filesRemoved.unshift(...cleanerRepairs);
     const checkpointedStart = readOffsetCheckpoint(join(dir, LOG_START_OFFSET_CHECKPOINT_FILE));
     const recoveryPoint = readRecoveryPoint(dir, logger);
     const { segments, report } = loadSegments(dir, baseOffsets, recoveryPoint, settings, nowMs, filesRemoved);
@@ -384,6 +389,11 @@ export class PartitionLog {
     const firstUnstable = this.producers.firstUnstableOffset;
     if (firstUnstable < 0) return this.endOffset;
     return Math.min(Math.max(firstUnstable, this.startOffset), this.endOffset);
+  }
+
+  /** Whether the log was closed, or stopped itself after an I/O error. */
+  get isClosed(): boolean {
+    return this.closedBecause !== null;
   }
 
   /** How opening the log restored producer state. */
@@ -468,6 +478,7 @@ export class PartitionLog {
     if (offsetCount - 1 > INT32_MAX) {
       throw new CorruptRecordError(0, `the batches hold ${offsetCount} records, more than one segment can index`);
     }
+    if (this.config.cleanupCompact) requireRecordKeys(batches, byteLength);
     const check = this.producers.checkAppend(batches, byteLength, origin);
     if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
     const hasProducerBatches = check.producerBatches > 0;
@@ -770,6 +781,63 @@ export class PartitionLog {
       offsetIndexEntries: segment.offsetIndexEntries,
       timeIndexEntries: segment.timeIndexEntries,
     }));
+  }
+
+  /**
+   * What the log cleaner (log-cleaner.ts) plans a clean from: copies of the segments' facts, every
+   * aborted transaction the transaction indexes hold, and each producer's last data batch (which
+   * cleaning must keep so that a replay restores the producer).
+   */
+  cleanerView(): CleanerLogView {
+    this.ensureOpen();
+    const abortedTxns: AbortedTxn[] = [];
+    for (const segment of this.segments) abortedTxns.push(...segment.txnIndex.allEntries);
+    return {
+      dir: this.dir,
+      config: this.config,
+      logStartOffset: this.startOffset,
+      logEndOffset: this.endOffset,
+      lastStableOffset: this.lastStableOffset,
+      segments: this.segments.map((segment) => ({
+        baseOffset: segment.baseOffset,
+        nextOffset: segment.nextOffset,
+        sizeBytes: segment.sizeBytes,
+        largestTimestampMs: segment.largestTimestampMs(),
+        firstBatchTimestampMs: segment.firstBatchTimestampMs,
+      })),
+      abortedTxns,
+      producers: this.producers.snapshotEntries().map((entry) => ({
+        producerId: entry.producerId,
+        producerEpoch: entry.producerEpoch,
+        lastDataOffset: entry.batches.length === 0 ? -1 : entry.batches[entry.batches.length - 1].lastOffset,
+      })),
+    };
+  }
+
+  /**
+   * The log cleaner's swap (log-cleaner.ts): `installFiles` puts a cleaned segment's files in place
+   * of the consecutive inactive segments starting at `baseOffsets[0]` (over the first one's files,
+   * deleting the others'); their Segment objects are then replaced by the cleaned one, loaded from
+   * its new indexes. Offsets, the log start and end offsets and producer state do not change.
+   */
+  replaceSegments(baseOffsets: readonly number[], installFiles: () => void): void {
+    this.ensureOpen();
+    const first = this.segments.findIndex((segment) => segment.baseOffset === baseOffsets[0]);
+    assert.ok(first >= 0 && first + baseOffsets.length < this.segments.length, 'only inactive segments are replaced');
+    for (let i = 1; i < baseOffsets.length; i++) {
+      assert.ok(this.segments[first + i].baseOffset === baseOffsets[i], 'the replaced segments are consecutive');
+    }
+    this.mutate(() => {
+      const upperBoundOffset = this.segments[first + baseOffsets.length].baseOffset;
+      installFiles();
+      for (const replaced of this.segments.splice(first, baseOffsets.length)) replaced.close();
+      const cleaned = Segment.openExisting(this.dir, baseOffsets[0], this.settings, this.clock());
+      this.segments.splice(first, 0, cleaned);
+      this.window.invalidate();
+      const loaded = cleaned.loadTrusted(upperBoundOffset, this.window);
+      if (loaded.outcome === 'logInconsistent') throw new CorruptFileError(cleaned.logPath, loaded.reason);
+      if (loaded.outcome === 'indexRebuilt') this.logger.warn(`rebuilt the indexes of cleaned ${cleaned.logPath}: ${loaded.reason}`);
+    });
   }
 
   /**

@@ -212,6 +212,11 @@ export class Segment {
     return this.maxTimestamp;
   }
 
+  /** The first batch's max timestamp, which time-based rolling measures from; -1 when empty or untimed. */
+  get firstBatchTimestampMs(): number {
+    return this.firstBatchMaxTimestampMs;
+  }
+
   /** The `.log` descriptor, for zero-copy senders; valid until the segment is closed or deleted. */
   get fd(): number {
     return this.logFd;

@@ -15,7 +15,8 @@ export function removeDataDir(dir: string): void {
 
 /** One batch holding `values` (strings), with CreateTime `timestampMs`. */
 export function batchOf(values: string[], timestampMs = Date.now()): Buffer {
-  return encodeRecordBatch({ records: values.map((value) => ({ value: Buffer.from(value), timestampMs })) });
+  // Keyed by their value, so the batches are valid on compacted topics too (Kafka requires keys there).
+  return encodeRecordBatch({ records: values.map((value) => ({ key: Buffer.from(value), value: Buffer.from(value), timestampMs })) });
 }
 
 /** Every record of fetched batches as [offset, value]. */

@@ -296,7 +296,7 @@ describe('Producer input checks', () => {
       { allowAutoTopicCreation: 'yes' },
       // A misspelt option is an error, not a silent default.
       { lingerMS: 5 },
-      { idempotent: true },
+      { idempotent: 'yes' },
     ];
     for (const options of cases) expect(() => new Producer(broker, options as never)).toThrow(InvalidConfigError);
   });

@@ -132,8 +132,10 @@ describe('Produce', () => {
     expect((await produce('orders', 1, Buffer.concat([batch(1), batch(1)]))).errorCode).toBe(ErrorCode.INVALID_RECORD);
     expect((await produce('orders', 1, null)).errorCode).toBe(ErrorCode.INVALID_RECORD);
     expect((await produce('orders', 1, batch(1), 2)).errorCode).toBe(ErrorCode.INVALID_REQUIRED_ACKS);
-    const transactional = await client.send(Produce, 9, { ...produceBody('orders', 1, batch(1)), transactionalId: 'tx' });
-    expect(transactional.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    // A transactional id is no refusal by itself: the log checks the batch's producer fields.
+    await t.broker.createTopic('with-transactional-id', { partitions: 1 });
+    const transactional = await client.send(Produce, 9, { ...produceBody('with-transactional-id', 0, batch(1)), transactionalId: 'tx' });
+    expect(transactional.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
     await t.broker.createTopic('small', { partitions: 1, configs: { 'max.message.bytes': 200 } });
     const tooLarge = await client.send(Produce, 9, produceBody('small', 0, batch(20, 'big', 50)));
     expect(tooLarge.responses[0].partitionResponses[0]).toMatchObject({
@@ -284,9 +286,9 @@ describe('ListOffsets', () => {
 });
 
 describe('FindCoordinator', () => {
-  it('names this node for groups, single and batched, and no coordinator for transactions yet', async () => {
+  it('names this node for groups and transactional ids, single and batched', async () => {
     expect(await client.send(FindCoordinator, 2, { key: 'g', keyType: 0 })).toMatchObject({ errorCode: 0, nodeId: 0, host: '127.0.0.1', port: t.port });
-    expect((await client.send(FindCoordinator, 2, { key: 'tx', keyType: 1 })).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect(await client.send(FindCoordinator, 2, { key: 'tx', keyType: 1 })).toMatchObject({ errorCode: 0, nodeId: 0, host: '127.0.0.1', port: t.port });
     expect((await client.send(FindCoordinator, 2, { key: 'x', keyType: 7 })).errorCode).toBe(ErrorCode.INVALID_REQUEST);
     const batched = await client.send(FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['a', 'b'] });
     expect(batched.coordinators.map((c) => [c.key, c.nodeId, c.port, c.errorCode])).toEqual([

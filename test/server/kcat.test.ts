@@ -2,9 +2,6 @@
  * kcat (librdkafka) against the server over loopback: metadata, produce and consume of 10,000
  * keyed lines uncompressed and with lz4 and gzip, a consumer group of two that splits the
  * partitions, and a restarted group member that resumes from its committed offsets.
- *
- * Idempotent produce (enable.idempotence) is not tried: it needs InitProducerId, which comes with
- * transactions and is not advertised yet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPRESSION_CODEC_MASK, batchSizeAt, readAttributes } from '../../src/protocol/batch-header.js';

@@ -15,6 +15,11 @@ describe('log config', () => {
       flushMs: null,
       maxMessageBytes: 1_048_588,
       messageTimestampType: 'CreateTime',
+      cleanupCompact: false,
+      deleteRetentionMs: 86_400_000,
+      minCompactionLagMs: 0,
+      maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+      minCleanableDirtyRatio: 0.5,
     });
     expect(Object.isFrozen(DEFAULT_LOG_CONFIG)).toBe(true);
   });
@@ -53,8 +58,9 @@ describe('log config', () => {
       flushMessages: null,
       flushMs: 1000,
       messageTimestampType: 'LogAppendTime',
+      cleanupCompact: true,
     });
-    expect(otherNames).toEqual(['cleanup.policy', 'compression.type']);
+    expect(otherNames).toEqual(['compression.type']);
     expect(resolveLogConfig(logConfig).segmentBytes).toBe(1_048_576);
     expect(() => parseKafkaLogConfigs({ 'segment.ms': '7 days' })).toThrow(/segment\.ms must be an integer/);
   });

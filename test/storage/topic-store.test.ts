@@ -537,6 +537,11 @@ describe('topic configs', () => {
       'flush.ms': '1000',
       'max.message.bytes': '65536',
       'message.timestamp.type': 'LogAppendTime',
+      'cleanup.policy': 'compact,delete',
+      'delete.retention.ms': '5000',
+      'min.compaction.lag.ms': '10',
+      'max.compaction.lag.ms': '20',
+      'min.cleanable.dirty.ratio': '0.1',
     });
     const logConfig = toLogConfig(resolveTopicConfig(overrides));
     expect(resolveLogConfig(logConfig)).toEqual(logConfig);
@@ -551,6 +556,11 @@ describe('topic configs', () => {
       flushMs: 1000,
       maxMessageBytes: 65_536,
       messageTimestampType: 'LogAppendTime',
+      cleanupCompact: true,
+      deleteRetentionMs: 5000,
+      minCompactionLagMs: 10,
+      maxCompactionLagMs: 20,
+      minCleanableDirtyRatio: 0.1,
     });
     const never = toLogConfig(resolveTopicConfig(validateTopicConfigs({ 'segment.ms': LONG_MAX_VALUE, 'retention.ms': LONG_MAX_VALUE })));
     expect(resolveLogConfig(never)).toEqual(never);

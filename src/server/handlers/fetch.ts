@@ -12,6 +12,8 @@
  *  - Fetch sessions (v7+) are declined: the answer carries session id 0, which Kafka allows and
  *    clients treat as "send full fetches"; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
  *  - v13 names topics by id; ids are resolved against the broker's topics (UNKNOWN_TOPIC_ID).
+ *  - read_committed (v4+): records up to the last stable offset, with the transactions aborted in
+ *    the returned range; the long poll waits for the LSO (not the high watermark) to move.
  */
 import type { IsolationLevel } from '../../broker/broker-api.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
@@ -24,7 +26,7 @@ type PartitionResponse = TopicResponse['partitions'][number];
 interface Wait {
   readonly topic: string;
   readonly partition: number;
-  /** The readable end seen by the read: the wait ends when the log grows past it. */
+  /** The readable end seen by the read (high watermark, or LSO for read_committed): the wait ends when it moves past. */
   readonly offset: number;
 }
 
@@ -54,7 +56,7 @@ export const fetchHandler = defineHandler({
       if (read.bytes >= request.minBytes || read.anyError || read.waits.length === 0 || remainingMs <= 0 || ctx.signal.aborted) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: read.responses };
       }
-      await waitForAny(ctx, read.waits, remainingMs);
+      await waitForAny(ctx, read.waits, remainingMs, isolation);
     }
   },
 });
@@ -86,7 +88,7 @@ function readAll(ctx: RequestContext, request: FetchRequest, names: (string | nu
         const records = bytes > 0 && result.records.length > limitBytes ? EMPTY : result.records;
         bytes += records.length;
         budgetBytes -= records.length;
-        waits.push({ topic: name, partition, offset: result.highWatermark });
+        waits.push({ topic: name, partition, offset: isolation === 'read_committed' ? result.lastStableOffset : result.highWatermark });
         return {
           partitionIndex: partition,
           errorCode: ErrorCode.NONE,
@@ -120,7 +122,7 @@ function offsetsOnly(
   if (fetchOffset < offsets.logStartOffset || fetchOffset > offsets.highWatermark) {
     return failed(partition, ErrorCode.OFFSET_OUT_OF_RANGE);
   }
-  waits.push({ topic, partition, offset: offsets.highWatermark });
+  waits.push({ topic, partition, offset: isolation === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark });
   return {
     partitionIndex: partition,
     errorCode: ErrorCode.NONE,
@@ -147,7 +149,7 @@ function failed(partition: number, errorCode: number): PartitionResponse {
 }
 
 /** Resolves when any partition gets data past what was read, the time is up, or the connection goes away. */
-async function waitForAny(ctx: RequestContext, waits: Wait[], remainingMs: number): Promise<void> {
+async function waitForAny(ctx: RequestContext, waits: Wait[], remainingMs: number, isolation: IsolationLevel): Promise<void> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   ctx.signal.addEventListener('abort', stop, { once: true });
@@ -155,7 +157,7 @@ async function waitForAny(ctx: RequestContext, waits: Wait[], remainingMs: numbe
     await Promise.race(
       waits.map((wait) =>
         // A partition deleted meanwhile ends the wait too: the next read reports it.
-        ctx.broker.waitForData(wait.topic, wait.partition, wait.offset, remainingMs, controller.signal).catch(() => undefined),
+        ctx.broker.waitForData(wait.topic, wait.partition, wait.offset, remainingMs, controller.signal, isolation).catch(() => undefined),
       ),
     );
   } finally {

@@ -1,6 +1,5 @@
 /**
- * FindCoordinator: this node coordinates every consumer group. Transaction coordinators come with
- * transactions; until then a transactional key is answered COORDINATOR_NOT_AVAILABLE.
+ * FindCoordinator: this node coordinates every consumer group and every transactional id.
  * v4 (KIP-699) answers a batch of keys.
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
@@ -36,9 +35,8 @@ function answer(ctx: RequestContext, keyType: number): Answer {
   const { nodeId, host, port } = ctx.server;
   switch (keyType) {
     case COORDINATOR_KEY_TYPE_GROUP:
-      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
     case COORDINATOR_KEY_TYPE_TRANSACTION:
-      return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'this broker does not coordinate transactions yet');
+      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
     default:
       return unavailable(ErrorCode.INVALID_REQUEST, `coordinator key type ${keyType} is not 0 (group) or 1 (transaction)`);
   }

@@ -4,7 +4,9 @@
  * before any is awaited, in request order, so pipelined requests keep their order per partition.
  *
  * As Kafka (ProduceRequest.validateRecords), v3+ carries exactly one batch per partition, and
- * clients may not write to internal topics. acks 0 sends no response; if any partition failed,
+ * clients may not write to internal topics. Idempotent and transactional batches pass as they
+ * are: the log checks their producer epoch and sequence (a retry is answered with its original
+ * offsets; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE otherwise). acks 0 sends no response; if any partition failed,
  * the connection is closed instead, which is how Kafka tells an acks=0 producer to refresh its
  * metadata.
  */
@@ -33,7 +35,7 @@ export const produceHandler = defineHandler({
     const responses = request.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map(({ index, records }): PartitionResponse | Promise<PartitionResponse> => {
-        const refusal = refuse(request.transactionalId, acks, topic.name, records);
+        const refusal = refuse(acks, topic.name, records);
         if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
         return ctx.broker.produce(topic.name, index, records!, acks as Acks).then(
           (result) => ({
@@ -63,16 +65,12 @@ export const produceHandler = defineHandler({
 
 /** Why a partition's data is refused before it reaches the log, or null. */
 function refuse(
-  transactionalId: string | null,
   acks: number,
   topic: string,
   records: Buffer | null,
 ): { errorCode: number; message: string } | null {
   if (acks !== 0 && acks !== 1 && acks !== -1) {
     return { errorCode: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1 (all), got ${acks}` };
-  }
-  if (transactionalId !== null) {
-    return { errorCode: ErrorCode.INVALID_REQUEST, message: 'transactional produce is not served by this broker yet' };
   }
   if (INTERNAL_TOPICS.includes(topic)) {
     return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: `topic "${topic}" is internal to the broker; clients cannot write to it` };

@@ -1,0 +1,248 @@
+/**
+ * Runs a perf workload against Sluice embedded in this process: the kafkajs-shaped producer and
+ * consumer of `Sluice.open`, over the data directory the caller provides.
+ *
+ *   produce  the send loop through the producer (idempotent, or sending in transactions, when
+ *            asked); latency from send() to acknowledgement.
+ *   consume  fills the topic first if it holds fewer than `records` records (not timed), then
+ *            reads `records` records from the start of every partition, each one decoded and
+ *            its value looked at; no latency (e2e measures delivery latency).
+ *   e2e      a consumer positioned at the end of the log reads while the producer writes;
+ *            latency is the consumer's hand-out time minus the send time carried in the value.
+ */
+import { performance } from 'node:perf_hooks';
+import { Sluice } from '../sluice.js';
+import { InvalidConfigError } from '../errors.js';
+import { DEFAULT_BUFFER_MEMORY, DEFAULT_MAX_REQUEST_SIZE } from '../client/producer.js';
+import type { Consumer } from '../client/consumer.js';
+import type { PerfConfig } from './config.js';
+import { LatencyRecorder } from './latency.js';
+import { STALL_TIMEOUT_MS, type Measurement, type ProgressFn } from './measurement.js';
+import { readSendTime } from './send-time.js';
+import { runSendLoop, type SendFn } from './send-loop.js';
+import { TransactionalSender } from './transactional-sender.js';
+
+/** Room the producer needs for the record framing and batch header around the largest value. */
+const RECORD_OVERHEAD_BYTES = 1024;
+
+export async function runEmbedded(config: PerfConfig, dataDir: string, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
+  const sluice = await Sluice.open(config.shards === null ? { dataDir } : { dataDir, shards: config.shards });
+  try {
+    const partitions = await ensureTopic(sluice, config.topic, config.partitions);
+    switch (config.mode) {
+      case 'produce':
+        return await produce(sluice, config, partitions, payloads, progress);
+      case 'consume':
+        return await consume(sluice, config, partitions, payloads, progress);
+      case 'e2e':
+        return await endToEnd(sluice, config, partitions, payloads, progress);
+    }
+  } finally {
+    await sluice.close();
+  }
+}
+
+/** Creates the topic, or checks that an existing one has the partitions asked for. Returns the count. */
+async function ensureTopic(sluice: Sluice, topic: string, partitions: number): Promise<number> {
+  const created = await sluice.admin().createTopics({ topics: [{ topic, numPartitions: partitions }] });
+  if (created) return partitions;
+  const existing = sluice.broker.topicMetadata(topic).partitionCount;
+  if (existing !== partitions) {
+    throw new InvalidConfigError(`topic "${topic}" exists with ${existing} partitions; run with --partitions ${existing} or another --topic`);
+  }
+  return existing;
+}
+
+/** The producer under test, with the send function the loop calls and what ends the run. */
+interface RunningProducer {
+  send: SendFn;
+  /** Commits the open transaction (transactional runs), then disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * `fill` makes the plain acks-1 producer that loads a topic before a consume run; otherwise the
+ * producer is configured as the run asks, transactional sends included.
+ */
+function openProducer(sluice: Sluice, config: PerfConfig, fill = false): RunningProducer {
+  const batchSize = config.batchSizeBytes!;
+  const largestValue = config.recordSizeBytes + RECORD_OVERHEAD_BYTES;
+  const producer = sluice.producer({
+    batchSize,
+    lingerMs: config.lingerMs!,
+    compression: config.compression,
+    acks: fill ? 1 : config.acks,
+    // The defaults, widened when a batch or a record would not fit in them.
+    bufferMemory: Math.max(DEFAULT_BUFFER_MEMORY, 4 * batchSize),
+    maxRequestSize: Math.max(DEFAULT_MAX_REQUEST_SIZE, largestValue),
+    ...(fill ? {} : { idempotent: config.idempotent }),
+    ...(fill || !config.transactional ? {} : { transactionalId: `sluice-perf-${process.pid}-${Date.now()}` }),
+  });
+  if (fill || !config.transactional) {
+    return { send: (messages) => producer.send({ topic: config.topic, messages }), close: () => producer.disconnect() };
+  }
+  const transactions = new TransactionalSender(producer, config.topic, config.transactionDurationMs!);
+  return {
+    send: transactions.send,
+    close: async () => {
+      try {
+        await transactions.finish();
+      } finally {
+        await producer.disconnect();
+      }
+    },
+  };
+}
+
+async function produce(sluice: Sluice, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
+  const producer = openProducer(sluice, config);
+  const latency = new LatencyRecorder();
+  const sent = await runSendLoop(producer.send, {
+    ...loopSettings(config, partitions, payloads),
+    stampValues: false,
+    recorder: latency,
+    onProgress: progress,
+  });
+  // A transactional run is done once its last transaction is committed.
+  await producer.close();
+  const endMs = performance.now();
+  return { records: sent.records, bytes: sent.bytes, seconds: (endMs - sent.startMs) / 1000, latency, partitions };
+}
+
+async function consume(sluice: Sluice, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
+  let stored = 0;
+  for (let p = 0; p < partitions; p++) {
+    const offsets = sluice.broker.partitionOffsets(config.topic, p);
+    stored += offsets.highWatermark - offsets.logStartOffset;
+  }
+  if (stored < config.records) {
+    // Fill at full speed with acks 1; only the read below is timed.
+    const producer = openProducer(sluice, config, true);
+    await runSendLoop(producer.send, {
+      ...loopSettings(config, partitions, payloads),
+      records: config.records - stored,
+      throughput: -1,
+      stampValues: false,
+      recorder: null,
+    });
+    await producer.close();
+  }
+  const consumer = sluice.consumer({ autoOffsetReset: 'earliest' });
+  consumer.assign(
+    Array.from({ length: partitions }, (_, partition) => ({
+      topic: config.topic,
+      partition,
+      offset: sluice.broker.partitionOffsets(config.topic, partition).logStartOffset,
+    })),
+  );
+  let records = 0;
+  let bytes = 0;
+  const startMs = performance.now();
+  const endMs = await consumeUntil(consumer, config.records, null, (messages) => {
+    for (let i = 0; i < messages.length; i++) bytes += messages[i].valueSize;
+    records += messages.length;
+    progress(records);
+    return records;
+  });
+  return { records, bytes, seconds: (endMs - startMs) / 1000, latency: null, partitions };
+}
+
+async function endToEnd(sluice: Sluice, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
+  const consumer = sluice.consumer();
+  consumer.assign(
+    Array.from({ length: partitions }, (_, partition) => ({
+      topic: config.topic,
+      partition,
+      offset: sluice.broker.partitionOffsets(config.topic, partition).highWatermark,
+    })),
+  );
+  const latency = new LatencyRecorder();
+  let received = 0;
+  let bytes = 0;
+  const abort = new AbortController();
+  const consumed = consumeUntil(consumer, config.records, abort.signal, (messages) => {
+    // The batch is handed out at once: every record in it arrives now.
+    const nowMs = performance.now();
+    for (let i = 0; i < messages.length; i++) {
+      const value = messages[i].value!;
+      latency.recordMs(nowMs - readSendTime(value));
+      bytes += value.length;
+    }
+    received += messages.length;
+    progress(received);
+    return received;
+  });
+  const producer = openProducer(sluice, config);
+  let sent;
+  try {
+    sent = await runSendLoop(producer.send, {
+      ...loopSettings(config, partitions, payloads),
+      stampValues: true,
+      recorder: null,
+    });
+    await producer.close();
+  } catch (error) {
+    abort.abort();
+    await consumed.catch(() => {});
+    throw error;
+  }
+  const endMs = await consumed;
+  return { records: received, bytes, seconds: (endMs - sent.startMs) / 1000, latency, partitions };
+}
+
+function loopSettings(config: PerfConfig, partitions: number, payloads: readonly Buffer[]) {
+  return {
+    records: config.records,
+    partitions,
+    sendRecords: config.sendRecords,
+    sendsInFlight: config.sendsInFlight,
+    throughput: config.throughput,
+    payloads,
+  };
+}
+
+interface CountedMessage {
+  readonly valueSize: number;
+  readonly value: Buffer | null;
+}
+
+/**
+ * Runs the consumer until `onMessages` reports `target` records, then stops it; resolves with
+ * the time the target was reached. Rejects when the consumer crashes or nothing arrives for
+ * STALL_TIMEOUT_MS (records lost would otherwise hang the run), or when `signal` aborts.
+ */
+async function consumeUntil(
+  consumer: Consumer,
+  target: number,
+  signal: AbortSignal | null,
+  onMessages: (messages: readonly CountedMessage[]) => number,
+): Promise<number> {
+  let lastProgressMs = performance.now();
+  let count = 0;
+  let settle!: (outcome: { endMs: number } | { error: unknown }) => void;
+  const outcome = new Promise<{ endMs: number } | { error: unknown }>((resolve) => (settle = resolve));
+  consumer.on('consumer.crash', (event: { payload: { error: unknown } }) => settle({ error: event.payload.error }));
+  signal?.addEventListener('abort', () => settle({ error: new Error('the run was aborted') }), { once: true });
+  const watchdog = setInterval(() => {
+    if (performance.now() - lastProgressMs > STALL_TIMEOUT_MS) {
+      settle({ error: new Error(`the consumer received ${count} of ${target} records and nothing more for ${STALL_TIMEOUT_MS} ms`) });
+    }
+  }, 1000);
+  try {
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        if (count >= target) return;
+        count = onMessages(batch.messages);
+        lastProgressMs = performance.now();
+        if (count >= target) settle({ endMs: lastProgressMs });
+      },
+    });
+    const result = await outcome;
+    if ('error' in result) throw result.error;
+    return result.endMs;
+  } finally {
+    clearInterval(watchdog);
+    await consumer.disconnect();
+  }
+}

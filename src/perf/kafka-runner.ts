@@ -1,0 +1,235 @@
+/**
+ * Runs a perf workload over the Kafka protocol with kafkajs, against any server at
+ * --bootstrap-server (Sluice's `serve`, or Apache Kafka for a side-by-side figure). The modes
+ * mean what they mean embedded (see embedded-runner.ts), with kafkajs's model:
+ *   - kafkajs has no accumulator: each send() is one produce request holding one batch per
+ *     partition, so --send-records sizes the batches;
+ *   - the consumer is a group member (kafkajs has no manual assignment); consume timing starts
+ *     at the first batch received, so the group join is not counted; e2e starts producing once
+ *     the consumer has joined, and counts only records at or past the end offsets noted before.
+ */
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import kafkajs from 'kafkajs';
+import type { Admin as KafkaAdmin, Consumer as KafkaConsumer, Kafka as KafkaClient } from 'kafkajs';
+import { InvalidConfigError } from '../errors.js';
+import type { PerfConfig, PerfCompression } from './config.js';
+import { LatencyRecorder } from './latency.js';
+import { STALL_TIMEOUT_MS, type Measurement, type ProgressFn } from './measurement.js';
+import { readSendTime } from './send-time.js';
+import { runSendLoop, type SendFn } from './send-loop.js';
+
+const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
+
+export async function runOverKafka(config: PerfConfig, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
+  if (config.compression === 'lz4') registerLz4Codec();
+  const kafka = new Kafka({
+    clientId: 'sluice-perf',
+    brokers: [config.bootstrapServer!],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const partitions = await ensureTopic(admin, config.topic, config.partitions);
+    switch (config.mode) {
+      case 'produce':
+        return await produce(kafka, config, partitions, payloads, progress);
+      case 'consume':
+        return await consume(kafka, admin, config, partitions, payloads, progress);
+      case 'e2e':
+        return await endToEnd(kafka, admin, config, partitions, payloads, progress);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** kafkajs ships a placeholder that throws for LZ4; lz4-kafkajs provides Kafka's LZ4 frame format. */
+function registerLz4Codec(): void {
+  const require = createRequire(import.meta.url);
+  const LZ4Codec = require('lz4-kafkajs') as new () => { codec: unknown };
+  CompressionCodecs[CompressionTypes.LZ4] = new LZ4Codec().codec as (typeof CompressionCodecs)[typeof CompressionTypes.LZ4];
+}
+
+function compressionType(compression: PerfCompression): number {
+  if (compression === 'gzip') return CompressionTypes.GZIP;
+  if (compression === 'lz4') return CompressionTypes.LZ4;
+  return CompressionTypes.None;
+}
+
+async function ensureTopic(admin: KafkaAdmin, topic: string, partitions: number): Promise<number> {
+  const created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  if (created) return partitions;
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const existing = metadata.topics[0].partitions.length;
+  if (existing !== partitions) {
+    throw new InvalidConfigError(`topic "${topic}" exists with ${existing} partitions; run with --partitions ${existing} or another --topic`);
+  }
+  return existing;
+}
+
+async function connectedSender(kafka: KafkaClient, config: PerfConfig, acks: number): Promise<{ send: SendFn; disconnect(): Promise<void> }> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const compression = compressionType(config.compression);
+  return {
+    send: (messages) => producer.send({ topic: config.topic, messages, acks, compression }),
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+function loopSettings(config: PerfConfig, partitions: number, payloads: readonly Buffer[]) {
+  return { records: config.records, partitions, sendRecords: config.sendRecords, sendsInFlight: config.sendsInFlight, throughput: config.throughput, payloads };
+}
+
+async function produce(kafka: KafkaClient, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
+  const sender = await connectedSender(kafka, config, config.acks);
+  const latency = new LatencyRecorder();
+  try {
+    const sent = await runSendLoop(sender.send, { ...loopSettings(config, partitions, payloads), stampValues: false, recorder: latency, onProgress: progress });
+    return { records: sent.records, bytes: sent.bytes, seconds: (sent.endMs - sent.startMs) / 1000, latency, partitions };
+  } finally {
+    await sender.disconnect();
+  }
+}
+
+async function endOffsets(admin: KafkaAdmin, topic: string, partitions: number): Promise<{ start: number[]; end: number[] }> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const start = new Array<number>(partitions).fill(0);
+  const end = new Array<number>(partitions).fill(0);
+  for (const entry of offsets) {
+    start[entry.partition] = Number(entry.low);
+    end[entry.partition] = Number(entry.high);
+  }
+  return { start, end };
+}
+
+async function consume(
+  kafka: KafkaClient,
+  admin: KafkaAdmin,
+  config: PerfConfig,
+  partitions: number,
+  payloads: readonly Buffer[],
+  progress: ProgressFn,
+): Promise<Measurement> {
+  const before = await endOffsets(admin, config.topic, partitions);
+  let stored = 0;
+  for (let p = 0; p < partitions; p++) stored += before.end[p] - before.start[p];
+  if (stored < config.records) {
+    const sender = await connectedSender(kafka, config, 1);
+    try {
+      await runSendLoop(sender.send, { ...loopSettings(config, partitions, payloads), records: config.records - stored, throughput: -1, stampValues: false, recorder: null });
+    } finally {
+      await sender.disconnect();
+    }
+  }
+  let records = 0;
+  let bytes = 0;
+  let startMs = -1;
+  const consumer = kafka.consumer({ groupId: uniqueGroupId() });
+  const endMs = await consumeUntil(consumer, config.topic, config.records, null, (messages) => {
+    if (startMs < 0) startMs = performance.now();
+    for (const message of messages) bytes += message.value === null ? 0 : message.value.length;
+    records += messages.length;
+    progress(records);
+    return records;
+  });
+  return { records, bytes, seconds: (endMs - startMs) / 1000, latency: null, partitions };
+}
+
+async function endToEnd(
+  kafka: KafkaClient,
+  admin: KafkaAdmin,
+  config: PerfConfig,
+  partitions: number,
+  payloads: readonly Buffer[],
+  progress: ProgressFn,
+): Promise<Measurement> {
+  const { end: firstNew } = await endOffsets(admin, config.topic, partitions);
+  const latency = new LatencyRecorder();
+  let received = 0;
+  let bytes = 0;
+  const consumer = kafka.consumer({ groupId: uniqueGroupId(), maxWaitTimeInMs: 100 });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  const abort = new AbortController();
+  const consumed = consumeUntil(consumer, config.topic, config.records, abort.signal, (messages, partition) => {
+    const nowMs = performance.now();
+    const from = firstNew[partition];
+    for (const message of messages) {
+      if (Number(message.offset) < from || message.value === null) continue;
+      latency.recordMs(nowMs - readSendTime(message.value));
+      bytes += message.value.length;
+      received++;
+    }
+    progress(received);
+    return received;
+  });
+  let startMs: number;
+  try {
+    await Promise.race([joined, consumed]);
+    const sender = await connectedSender(kafka, config, config.acks);
+    try {
+      const sent = await runSendLoop(sender.send, { ...loopSettings(config, partitions, payloads), stampValues: true, recorder: null });
+      startMs = sent.startMs;
+    } finally {
+      await sender.disconnect();
+    }
+  } catch (error) {
+    abort.abort();
+    await consumed.catch(() => {});
+    throw error;
+  }
+  const endMs = await consumed;
+  return { records: received, bytes, seconds: (endMs - startMs) / 1000, latency, partitions };
+}
+
+function uniqueGroupId(): string {
+  return `sluice-perf-${process.pid}-${Date.now()}`;
+}
+
+interface KafkaMessageView {
+  offset: string;
+  value: Buffer | null;
+}
+
+/** As embedded-runner's: runs until `onMessages` reports `target`, with the stall watchdog and abort. */
+async function consumeUntil(
+  consumer: KafkaConsumer,
+  topic: string,
+  target: number,
+  signal: AbortSignal | null,
+  onMessages: (messages: readonly KafkaMessageView[], partition: number) => number,
+): Promise<number> {
+  let lastProgressMs = performance.now();
+  let count = 0;
+  let settle!: (outcome: { endMs: number } | { error: unknown }) => void;
+  const outcome = new Promise<{ endMs: number } | { error: unknown }>((resolve) => (settle = resolve));
+  consumer.on(consumer.events.CRASH, (event) => settle({ error: event.payload.error }));
+  signal?.addEventListener('abort', () => settle({ error: new Error('the run was aborted') }), { once: true });
+  const watchdog = setInterval(() => {
+    if (performance.now() - lastProgressMs > STALL_TIMEOUT_MS) {
+      settle({ error: new Error(`the consumer received ${count} of ${target} records and nothing more for ${STALL_TIMEOUT_MS} ms`) });
+    }
+  }, 1000);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (count >= target) return;
+        count = onMessages(batch.messages, batch.partition);
+        lastProgressMs = performance.now();
+        if (count >= target) settle({ endMs: lastProgressMs });
+      },
+    });
+    const result = await outcome;
+    if ('error' in result) throw result.error;
+    return result.endMs;
+  } finally {
+    clearInterval(watchdog);
+    await consumer.disconnect();
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A perf run's result, the one object `--json` prints (and `sluice tune` collects), and its
+ * readable table. Rates are over the timed part only; MB/s counts value bytes (10^6 bytes/s).
+ */
+import { acksName, type PerfConfig } from './config.js';
+import type { LatencySummaryMs } from './latency.js';
+import { describeMachine, type MachineInfo } from './machine.js';
+import type { Measurement } from './measurement.js';
+import { formatCount, formatFigure, formatTable } from './table.js';
+
+export interface PerfResult {
+  recordsPerSec: number;
+  mbPerSec: number;
+  records: number;
+  seconds: number;
+  /** produce: send() to acknowledgement; e2e: send to consumer hand-out; consume: null. */
+  latencyMs: LatencySummaryMs | null;
+  config: PerfConfig;
+  machine: MachineInfo;
+}
+
+export function buildPerfResult(config: PerfConfig, measurement: Measurement, machine: MachineInfo): PerfResult {
+  const seconds = measurement.seconds;
+  return {
+    recordsPerSec: seconds > 0 ? measurement.records / seconds : 0,
+    mbPerSec: seconds > 0 ? measurement.bytes / seconds / 1e6 : 0,
+    records: measurement.records,
+    seconds,
+    latencyMs: measurement.latency === null ? null : measurement.latency.summary(),
+    config: { ...config, partitions: measurement.partitions },
+    machine,
+  };
+}
+
+/** One line naming the settings that shape the figures. */
+export function describeConfig(config: PerfConfig): string {
+  const parts = [
+    `${config.mode}`,
+    `${formatCount(config.records)} records of ${config.payloadFile === null ? `${config.recordSizeBytes} B` : `lines of ${config.payloadFile}`}`,
+    `${config.partitions} partition${config.partitions === 1 ? '' : 's'}`,
+  ];
+  if (config.shards !== null) parts.push(`${config.shards} shards`);
+  if (config.batchSizeBytes !== null) parts.push(`batch ${config.batchSizeBytes} B`, `linger ${config.lingerMs} ms`);
+  parts.push(`${config.compression}`, `acks ${acksName(config.acks)}`);
+  if (config.transactional) parts.push(`transactions of ${config.transactionDurationMs} ms`);
+  else if (config.idempotent) parts.push('idempotent');
+  parts.push(config.throughput > 0 ? `target ${formatCount(config.throughput)} rec/s` : 'max rate');
+  parts.push(`${config.sendRecords} records/send x ${config.sendsInFlight} in flight`);
+  parts.push(config.client === 'sluice' ? 'Sluice embedded' : `kafkajs -> ${config.bootstrapServer}`);
+  return parts.join(', ');
+}
+
+export function formatPerfReport(result: PerfResult): string {
+  const latency = result.latencyMs;
+  const headers = ['mode', 'records', 'seconds', 'records/s', 'MB/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms'];
+  const row = [
+    result.config.mode,
+    formatCount(result.records),
+    formatFigure(result.seconds),
+    formatCount(result.recordsPerSec),
+    formatFigure(result.mbPerSec),
+    formatFigure(latency?.p50 ?? null),
+    formatFigure(latency?.p95 ?? null),
+    formatFigure(latency?.p99 ?? null),
+    formatFigure(latency?.p999 ?? null),
+    formatFigure(latency?.max ?? null),
+  ];
+  let out = formatTable(headers, [row], ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
+  out += `config:  ${describeConfig(result.config)}\n`;
+  out += `machine: ${describeMachine(result.machine)}\n`;
+  const native = result.machine.nativeLimits;
+  if (native !== null) {
+    out +=
+      `native:  ${formatFigure(result.mbPerSec)} MB/s of values = ${formatFigure(native.percentOfLimit)} % of this machine's ${native.limit} ` +
+      `(${formatFigure(native.limitMBps)} MB/s, native-bench)\n`;
+  }
+  if (result.config.mode === 'consume') out += 'latency: not measured by consume; `sluice perf e2e` measures delivery latency\n';
+  return out;
+}

@@ -1,0 +1,132 @@
+/**
+ * The producing side of every perf run, whatever the client: records go out in send() calls of
+ * `sendRecords` records to one partition each (partitions in turn), with at most
+ * `sendsInFlight` calls awaiting their acknowledgement, which bounds the memory the run holds.
+ *
+ * Under a target rate (`throughput` > 0) record i is due at start + i / throughput; the loop
+ * sends the records due (at most sendRecords at once) and waits for the next one otherwise. Its
+ * latency is measured from that intended time, not from when the loop got round to it
+ * (coordinated-omission correction): if the client stalls, the records it held back are charged
+ * for the stall. At full speed, latency runs from the send() call.
+ *
+ * The latency of a record is from then to the resolution of its send() call; a send() resolves
+ * once every batch holding its records is acknowledged, so with sendRecords 1 this is exactly
+ * the record's batch acknowledgement, and with larger sends an upper bound of it.
+ */
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import type { LatencyRecorder } from './latency.js';
+import { stampSendTime } from './send-time.js';
+
+export interface PerfMessage {
+  value: Buffer;
+  partition: number;
+}
+
+/** One send() of the client under test; resolves when the records are acknowledged. */
+export type SendFn = (messages: PerfMessage[]) => Promise<unknown>;
+
+export interface SendLoopOptions {
+  records: number;
+  partitions: number;
+  sendRecords: number;
+  sendsInFlight: number;
+  /** Target records/s, or -1 for as fast as the client takes them. */
+  throughput: number;
+  /** The value pool, cycled. */
+  payloads: readonly Buffer[];
+  /** e2e: each value is copied and carries its send time in its first 8 bytes. */
+  stampValues: boolean;
+  /** Where per-record send-to-ack latencies go; null to skip (e2e measures at the consumer). */
+  recorder: LatencyRecorder | null;
+  onProgress?: (recordsSent: number) => void;
+}
+
+export interface SendLoopResult {
+  records: number;
+  /** Value bytes sent. */
+  bytes: number;
+  startMs: number;
+  endMs: number;
+}
+
+/** Below this wait, yield to the event loop rather than sleep: timers are too coarse for sub-ms gaps. */
+const SPIN_BELOW_MS = 2;
+
+export async function runSendLoop(send: SendFn, options: SendLoopOptions): Promise<SendLoopResult> {
+  const { records, partitions, sendRecords, sendsInFlight, payloads, stampValues, recorder } = options;
+  if (payloads.length === 0) throw new RangeError('the payload pool is empty');
+  const intervalMs = options.throughput > 0 ? 1000 / options.throughput : 0;
+  const inFlight: Promise<void>[] = [];
+  let failure: { error: unknown } | null = null;
+  let sent = 0;
+  let bytes = 0;
+  let partition = 0;
+  let payloadIndex = 0;
+  const startMs = performance.now();
+  while (sent < records) {
+    if (failure !== null) break;
+    let count: number;
+    if (intervalMs > 0) {
+      const due = Math.min(records, Math.floor((performance.now() - startMs) / intervalMs) + 1);
+      if (due <= sent) {
+        await waitUntil(startMs + sent * intervalMs);
+        continue;
+      }
+      count = Math.min(due - sent, sendRecords);
+    } else {
+      count = Math.min(sendRecords, records - sent);
+    }
+    const firstIndex = sent;
+    const messages: PerfMessage[] = new Array(count);
+    const callMs = performance.now();
+    let slab: Buffer | null = null;
+    let slabUsed = 0;
+    if (stampValues) {
+      let slabBytes = 0;
+      for (let i = 0; i < count; i++) slabBytes += payloads[(payloadIndex + i) % payloads.length].length;
+      // One allocation per send for the stamped copies, not one per record.
+      slab = Buffer.allocUnsafe(slabBytes);
+    }
+    for (let i = 0; i < count; i++) {
+      let value = payloads[payloadIndex];
+      payloadIndex = payloadIndex + 1 === payloads.length ? 0 : payloadIndex + 1;
+      if (slab !== null) {
+        const copy = slab.subarray(slabUsed, slabUsed + value.length);
+        slabUsed += value.length;
+        value.copy(copy);
+        stampSendTime(copy, intervalMs > 0 ? startMs + (firstIndex + i) * intervalMs : callMs);
+        value = copy;
+      }
+      bytes += value.length;
+      messages[i] = { value, partition };
+    }
+    partition = partition + 1 === partitions ? 0 : partition + 1;
+    sent += count;
+    const acked = send(messages).then(
+      () => {
+        if (recorder === null) return;
+        const ackMs = performance.now();
+        if (intervalMs > 0) {
+          for (let i = 0; i < count; i++) recorder.recordMs(ackMs - (startMs + (firstIndex + i) * intervalMs));
+        } else {
+          recorder.recordManyMs(ackMs - callMs, count);
+        }
+      },
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    inFlight.push(acked);
+    options.onProgress?.(sent);
+    if (inFlight.length >= sendsInFlight) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  if (failure !== null) throw (failure as { error: unknown }).error;
+  return { records: sent, bytes, startMs, endMs: performance.now() };
+}
+
+function waitUntil(targetMs: number): Promise<unknown> {
+  const waitMs = targetMs - performance.now();
+  return waitMs > SPIN_BELOW_MS ? sleep(waitMs - 1) : nextTurn();
+}

@@ -1,0 +1,22 @@
+/** AddOffsetsToTxn: the consumer group joins the transaction, before TxnOffsetCommit for it. */
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { AddOffsetsToTxn } from '../../protocol/api/add-offsets-to-txn.js';
+import { defineHandler } from './handler.js';
+import { transactionErrorCode } from './transaction-errors.js';
+
+export const addOffsetsToTxnHandler = defineHandler({
+  api: AddOffsetsToTxn,
+  async handle(ctx, request) {
+    try {
+      await ctx.broker.addOffsetsToTxn({
+        transactionalId: request.transactionalId,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+        groupId: request.groupId,
+      });
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE };
+    } catch (error) {
+      return { throttleTimeMs: 0, errorCode: transactionErrorCode(ctx.errorCode(error), ctx.apiVersion, 2) };
+    }
+  },
+});

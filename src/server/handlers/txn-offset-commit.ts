@@ -1,0 +1,72 @@
+/**
+ * TxnOffsetCommit: consumer offsets staged in the producer's transaction, visible to the group
+ * once it commits. Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION and are not
+ * staged; a transaction-level rejection (fenced, group not added) is every partition's error.
+ * The v3 generation and member fields (KIP-447) are not checked against the group.
+ */
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { TxnOffsetCommit, type TxnOffsetCommitResponseInput } from '../../protocol/api/txn-offset-commit.js';
+import { defineHandler, type RequestContext } from './handler.js';
+import { transactionErrorCode } from './transaction-errors.js';
+
+type TopicResponse = TxnOffsetCommitResponseInput['topics'][number];
+
+export const txnOffsetCommitHandler = defineHandler({
+  api: TxnOffsetCommit,
+  async handle(ctx, request) {
+    const counts = new Map<string, number>();
+    const offsets = [];
+    for (const topic of request.topics) {
+      const count = partitionCount(ctx, topic.name, counts);
+      for (const partition of topic.partitions) {
+        if (partition.partitionIndex < count) {
+          offsets.push({
+            topic: topic.name,
+            partition: partition.partitionIndex,
+            offset: partition.committedOffset,
+            leaderEpoch: partition.committedLeaderEpoch,
+            metadata: partition.committedMetadata,
+          });
+        }
+      }
+    }
+    let errorCode: number = ErrorCode.NONE;
+    if (offsets.length > 0) {
+      try {
+        await ctx.broker.txnOffsetCommit({
+          transactionalId: request.transactionalId,
+          producerId: request.producerId,
+          producerEpoch: request.producerEpoch,
+          groupId: request.groupId,
+          offsets,
+        });
+      } catch (error) {
+        errorCode = transactionErrorCode(ctx.errorCode(error), ctx.apiVersion, 3);
+      }
+    }
+    const topics = request.topics.map(
+      (topic): TopicResponse => ({
+        name: topic.name,
+        partitions: topic.partitions.map(({ partitionIndex }) => ({
+          partitionIndex,
+          errorCode: partitionIndex >= (counts.get(topic.name) ?? 0) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : errorCode,
+        })),
+      }),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+/** The topic's partition count, 0 when it does not exist (memoized per request). */
+function partitionCount(ctx: RequestContext, topic: string, counts: Map<string, number>): number {
+  let count = counts.get(topic);
+  if (count === undefined) {
+    try {
+      count = ctx.broker.topicMetadata(topic).partitionCount;
+    } catch {
+      count = 0;
+    }
+    counts.set(topic, count);
+  }
+  return count;
+}

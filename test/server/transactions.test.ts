@@ -1,0 +1,124 @@
+/**
+ * Transactions over the Kafka protocol: kafkajs 2.2.4's idempotent and transactional producers
+ * (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn, FindCoordinator
+ * for a transactional id) and its read_committed consumer against the server.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
+import { EndTxn } from '../../src/protocol/api/end-txn.js';
+import { ErrorCode } from '../../src/protocol/api/error-codes.js';
+import { InitProducerId } from '../../src/protocol/api/init-producer-id.js';
+import { startServer, TestClient, type TestServer } from './helpers.js';
+
+let t: TestServer;
+let kafka: Kafka;
+
+beforeAll(async () => {
+  t = await startServer({ broker: { autoCreateTopicsEnable: false } });
+  kafka = new Kafka({ clientId: 'txn-test', brokers: [t.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 50 } });
+  await t.broker.createTopic('txn-in', { partitions: 1 });
+  await t.broker.createTopic('txn-out', { partitions: 2 });
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+async function readCommitted(topic: string, groupId: string, expected: number): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const values: string[] = [];
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(String(message.value));
+        if (values.length >= expected) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return values.sort();
+}
+
+describe('kafkajs transactional producer', () => {
+  it('commits and aborts transactions, with the consumer offsets of a transaction', async () => {
+    const producer = kafka.producer({ transactionalId: 'kjs-tx', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const committed = await producer.transaction();
+    await committed.send({ topic: 'txn-out', messages: [{ key: 'a', value: 'committed-a' }, { key: 'b', value: 'committed-b' }] });
+    await committed.sendOffsets({ consumerGroupId: 'pipeline', topics: [{ topic: 'txn-in', partitions: [{ partition: 0, offset: '5' }] }] });
+    await committed.commit();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: 'txn-out', messages: [{ key: 'a', value: 'aborted-a' }, { key: 'b', value: 'aborted-b' }] });
+    await aborted.sendOffsets({ consumerGroupId: 'pipeline', topics: [{ topic: 'txn-in', partitions: [{ partition: 0, offset: '9' }] }] });
+    await aborted.abort();
+    const last = await producer.transaction();
+    await last.send({ topic: 'txn-out', messages: [{ key: 'a', value: 'last-a' }] });
+    await last.commit();
+    await producer.disconnect();
+
+    expect(await readCommitted('txn-out', 'reader', 3)).toEqual(['committed-a', 'committed-b', 'last-a']);
+    const offsets = await t.broker.groups.fetchOffsets({ groupId: 'pipeline', partitions: [{ topic: 'txn-in', partition: 0 }] });
+    expect(offsets[0].offset).toBe(5);
+    // The aborted records are in the log, with the markers; read_committed left them out.
+    let stored = 0;
+    let markers = 0;
+    for (const partition of [0, 1]) {
+      const batches = decodeRecordBatches(t.broker.fetch('txn-out', partition, 0, 1 << 20, 'read_uncommitted').records);
+      stored += batches.filter((batch) => !batch.isControl).reduce((sum, batch) => sum + batch.records.length, 0);
+      markers += batches.filter((batch) => batch.isControl).length;
+    }
+    expect(stored).toBe(5);
+    // One marker per partition each transaction wrote to: at least one per transaction.
+    expect(markers).toBeGreaterThanOrEqual(3);
+  });
+
+  it('fences the older of two producers with one transactional id', async () => {
+    const zombie = kafka.producer({ transactionalId: 'kjs-fenced', idempotent: true, maxInFlightRequests: 1 });
+    await zombie.connect();
+    const zombieTxn = await zombie.transaction();
+    await zombieTxn.send({ topic: 'txn-out', messages: [{ key: 'z', value: 'zombie' }] });
+    const current = kafka.producer({ transactionalId: 'kjs-fenced', idempotent: true, maxInFlightRequests: 1 });
+    await current.connect();
+    // kafkajs takes the transactional id on its first transaction(), not on connect().
+    const currentTxn = await current.transaction();
+    await expect(zombieTxn.commit()).rejects.toThrow();
+    await currentTxn.send({ topic: 'txn-out', messages: [{ key: 'c', value: 'current' }] });
+    await currentTxn.commit();
+    await current.disconnect();
+    await zombie.disconnect().catch(() => undefined);
+    expect(t.broker.describeTransaction('kjs-fenced')?.state).toBe('CompleteCommit');
+  });
+
+  it('stamps an idempotent producer id and sequences on kafkajs batches', async () => {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: 'txn-in', messages: [{ value: 'one' }, { value: 'two' }] });
+    await producer.send({ topic: 'txn-in', messages: [{ value: 'three' }] });
+    await producer.disconnect();
+    const batches = decodeRecordBatches(t.broker.fetch('txn-in', 0, 0, 1 << 20, 'read_uncommitted').records);
+    expect(batches.map((batch) => [batch.producerId >= 0, batch.baseSequence, batch.recordCount])).toEqual([
+      [true, 0, 2],
+      [true, 2, 1],
+    ]);
+  });
+});
+
+describe('transaction APIs on the wire', () => {
+  it('answers PRODUCER_FENCED as INVALID_PRODUCER_EPOCH to versions from before KIP-588', async () => {
+    const client = await TestClient.connect(t.port);
+    const first = await client.send(InitProducerId, 4, { transactionalId: 'wire-tx', transactionTimeoutMs: 10_000, producerId: -1, producerEpoch: -1 });
+    expect(first.errorCode).toBe(ErrorCode.NONE);
+    const second = await client.send(InitProducerId, 4, { transactionalId: 'wire-tx', transactionTimeoutMs: 10_000, producerId: -1, producerEpoch: -1 });
+    expect(second.producerEpoch).toBe(first.producerEpoch + 1);
+    const stale = { transactionalId: 'wire-tx', producerId: first.producerId, producerEpoch: first.producerEpoch, committed: true };
+    expect((await client.send(EndTxn, 1, stale)).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+    expect((await client.send(EndTxn, 3, stale)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await client.send(InitProducerId, 4, { transactionalId: 'wire-tx', transactionTimeoutMs: 0, producerId: -1, producerEpoch: -1 })).errorCode).toBe(
+      ErrorCode.INVALID_TRANSACTION_TIMEOUT,
+    );
+    client.close();
+  });
+});
