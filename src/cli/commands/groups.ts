@@ -1,0 +1,126 @@
+/**
+ * `sluice groups list|describe`: consumer groups, their members and assignments, and per
+ * partition the committed offset, the log end offset and the lag between them.
+ *
+ * Lag is the log end offset (high watermark) minus the committed offset, as Kafka's
+ * kafka-consumer-groups tool reports it. A Burrow-style status (OK / WARNING / STALLED /
+ * STOPPED) needs the history of a group's commits, which the broker does not keep, so none is
+ * shown.
+ */
+import type { Command } from 'commander';
+import { partitionLag } from '../../broker/lag.js';
+import { GroupIdNotFoundError, TopicNotFoundError } from '../../errors.js';
+import { addConnectionOptions, withConnection, type Connection, type GroupDetails, type PartitionOffsets } from '../connection.js';
+import { printJson, printTable, writeOut } from '../output.js';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+export interface GroupPartitionLag {
+  topic: string;
+  partition: number;
+  /** Null when the group has committed nothing for the partition. */
+  committedOffset: number | null;
+  /** Null when the topic no longer exists. */
+  logEndOffset: number | null;
+  lag: number | null;
+  /** The member the partition is assigned to, if any. */
+  memberId: string | null;
+}
+
+export interface GroupReport extends GroupDetails {
+  partitions: GroupPartitionLag[];
+  totalLag: number;
+}
+
+export function registerGroups(program: Command): void {
+  const groups = program.command('groups').description('list and describe consumer groups');
+
+  addConnectionOptions(
+    groups.command('list').description('list consumer groups with their state and member count').option('--json', 'print JSON'),
+  ).action(async (flags: JsonFlag, command: Command) => {
+    await withConnection(command, async (connection) => {
+      const list = (await connection.listGroups()).sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+      if (flags.json === true) return printJson(list);
+      await printTable(
+        ['GROUP', 'STATE', 'MEMBERS', 'PROTOCOL-TYPE'],
+        list.map((group) => [group.groupId, group.state, group.members, group.protocolType === '' ? null : group.protocolType]),
+      );
+    });
+  });
+
+  addConnectionOptions(
+    groups
+      .command('describe')
+      .description('a group: state, members with their assignment, and per partition the committed offset, log end offset and lag')
+      .argument('<group>', 'group id')
+      .option('--json', 'print JSON')
+      .addHelpText(
+        'after',
+        '\nLag = log end offset - committed offset, per partition, as kafka-consumer-groups reports it. There is no\n' +
+          'Burrow-style status (OK, WARNING, STALLED, STOPPED): that needs the history of the group\'s commits,\n' +
+          'which the broker does not keep.',
+      ),
+  ).action(async (groupId: string, flags: JsonFlag, command: Command) => {
+    await withConnection(command, async (connection) => {
+      const report = await describeGroupLag(connection, groupId);
+      if (flags.json === true) return printJson(report);
+      const protocol = report.protocol === '' ? report.protocolType || '-' : `${report.protocolType}/${report.protocol}`;
+      await writeOut(
+        `Group: ${report.groupId}\tState: ${report.state}\tProtocol: ${protocol}\tMembers: ${report.members.length}\tTotal lag: ${report.totalLag}\n`,
+      );
+      const memberById = new Map(report.members.map((member) => [member.memberId, member]));
+      await printTable(
+        ['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
+        report.partitions.map((p) => {
+          const member = p.memberId === null ? undefined : memberById.get(p.memberId);
+          return [p.topic, p.partition, p.committedOffset, p.logEndOffset, p.lag, p.memberId, member?.clientHost ?? null, member?.clientId ?? null];
+        }),
+      );
+    });
+  });
+}
+
+/** The group's description with, per partition it owns or committed, the lag behind the log end. */
+export async function describeGroupLag(connection: Connection, groupId: string): Promise<GroupReport> {
+  const group = await connection.describeGroup(groupId);
+  const committed = await connection.committedOffsets(groupId);
+  if (group.state === 'Dead' && committed.length === 0) throw new GroupIdNotFoundError(groupId);
+  const rows = new Map<string, GroupPartitionLag>();
+  const row = (topic: string, partition: number): GroupPartitionLag => {
+    const key = `${topic}\0${partition}`;
+    let found = rows.get(key);
+    if (found === undefined) {
+      found = { topic, partition, committedOffset: null, logEndOffset: null, lag: null, memberId: null };
+      rows.set(key, found);
+    }
+    return found;
+  };
+  for (const offset of committed) row(offset.topic, offset.partition).committedOffset = offset.offset;
+  for (const member of group.members) {
+    for (const { topic, partitions } of member.assignment) {
+      for (const partition of partitions) row(topic, partition).memberId = member.memberId;
+    }
+  }
+  const ends = new Map<string, PartitionOffsets[] | null>();
+  for (const topic of new Set([...rows.values()].map((entry) => entry.topic))) {
+    try {
+      ends.set(topic, await connection.partitionOffsets(topic));
+    } catch (error) {
+      // Offsets can outlive their topic; its rows then show no end and no lag.
+      if (!(error instanceof TopicNotFoundError)) throw error;
+      ends.set(topic, null);
+    }
+  }
+  let totalLag = 0;
+  for (const entry of rows.values()) {
+    const end = ends.get(entry.topic)?.find((offsets) => offsets.partition === entry.partition);
+    if (end === undefined) continue;
+    entry.logEndOffset = end.logEndOffset;
+    entry.lag = partitionLag({ committedOffset: entry.committedOffset ?? -1, logEndOffset: end.logEndOffset });
+    totalLag += entry.lag ?? 0;
+  }
+  const partitions = [...rows.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  return { ...group, partitions, totalLag };
+}

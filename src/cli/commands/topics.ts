@@ -1,0 +1,79 @@
+/**
+ * `sluice topics create|list|describe|delete`: the topic admin commands, on a data directory or
+ * against a server.
+ */
+import type { Command } from 'commander';
+import { TopicExistsError } from '../../errors.js';
+import { configArg, integerArg } from '../arguments.js';
+import { addConnectionOptions, withConnection } from '../connection.js';
+import { printJson, printTable, writeOut } from '../output.js';
+
+/** Kafka's upper bound on a partition id, and so on a partition count. */
+const MAX_PARTITIONS = 0x7fff_ffff;
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+export function registerTopics(program: Command): void {
+  const topics = program.command('topics').description('create, list, describe and delete topics');
+
+  addConnectionOptions(
+    topics
+      .command('create')
+      .description('create a topic')
+      .argument('<name>', 'topic name: 1 to 249 of [a-zA-Z0-9._-]')
+      .option('--partitions <count>', "partition count (default: the broker's num.partitions)", integerArg(1, MAX_PARTITIONS))
+      .option('--config <name=value>', 'a topic config such as retention.ms=86400000; repeat for more', configArg)
+      .option('--if-not-exists', 'succeed without change when the topic exists'),
+  ).action(async (name: string, flags: { partitions?: number; config?: Record<string, string>; ifNotExists?: boolean }, command: Command) => {
+    await withConnection(command, async (connection) => {
+      const created = await connection.createTopic({ name, partitions: flags.partitions, configs: flags.config ?? {} });
+      if (!created && flags.ifNotExists !== true) throw new TopicExistsError(name);
+      const partitions = await connection.partitionCount(name);
+      await writeOut(created ? `created topic ${name} with ${partitions} partition(s)\n` : `topic ${name} exists, with ${partitions} partition(s)\n`);
+    });
+  });
+
+  addConnectionOptions(
+    topics.command('list').description('list topics with their partition counts').option('--json', 'print JSON'),
+  ).action(async (flags: JsonFlag, command: Command) => {
+    await withConnection(command, async (connection) => {
+      const list = await connection.listTopics();
+      if (flags.json === true) return printJson(list);
+      await printTable(
+        ['TOPIC', 'PARTITIONS'],
+        list.map((topic) => [topic.name, topic.partitions]),
+      );
+    });
+  });
+
+  addConnectionOptions(
+    topics
+      .command('describe')
+      .description("a topic's partitions (log start and end offsets) and configs")
+      .argument('<name>', 'topic name')
+      .option('--json', 'print JSON, with every config and whether it is a default'),
+  ).action(async (name: string, flags: JsonFlag, command: Command) => {
+    await withConnection(command, async (connection) => {
+      const topic = await connection.describeTopic(name);
+      if (flags.json === true) return printJson(topic);
+      const overrides = topic.configs.filter((config) => !config.isDefault);
+      const configs = overrides.length === 0 ? '(all defaults)' : overrides.map((config) => `${config.name}=${config.value}`).join(',');
+      await writeOut(`Topic: ${topic.name}\tPartitions: ${topic.partitions.length}\tConfigs: ${configs}\n`);
+      await printTable(
+        ['PARTITION', 'LOG-START-OFFSET', 'LOG-END-OFFSET'],
+        topic.partitions.map((p) => [p.partition, p.logStartOffset, p.logEndOffset]),
+      );
+    });
+  });
+
+  addConnectionOptions(
+    topics.command('delete').description('delete a topic and its data').argument('<name>', 'topic name'),
+  ).action(async (name: string, _flags: unknown, command: Command) => {
+    await withConnection(command, async (connection) => {
+      await connection.deleteTopic(name);
+      await writeOut(`deleted topic ${name}\n`);
+    });
+  });
+}

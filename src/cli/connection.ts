@@ -1,0 +1,624 @@
+/**
+ * Where a CLI command's work happens: an embedded broker on a data directory (`--data-dir`, the
+ * default), or a running Kafka protocol server (`--bootstrap-server host:port`) through kafkajs.
+ * Commands see one interface, `Connection`, with offsets as numbers in both cases; the kafkajs
+ * side converts its string offsets and error shapes here, and nowhere else.
+ *
+ * A data directory is locked by the process that opens it: while `sluice serve` holds one, an
+ * embedded command on it fails with DataDirLockedError, whose message points to --bootstrap-server.
+ */
+import { randomUUID } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import type * as KafkaJS from 'kafkajs';
+import type { IsolationLevel } from '../broker/broker-api.js';
+import { decodeAssignment, type TopicPartitions } from '../broker/consumer-protocol.js';
+import type { Admin } from '../client/admin.js';
+import type { Consumer } from '../client/consumer.js';
+import type { Producer } from '../client/producer.js';
+import { COMPRESSION_CODEC_IDS, DEFAULT_MAX_DECOMPRESSED_BYTES, compressRecords, decompressRecords } from '../protocol/compression.js';
+import { SluiceError, TopicNotFoundError } from '../errors.js';
+import { Sluice } from '../sluice.js';
+import { validateTopicConfigs } from '../storage/topic-config.js';
+import { validateTopicName } from '../storage/topic-store.js';
+import { formatHostPort, hostPortArg, type HostPort } from './arguments.js';
+import { debugEnabled, printWarning, stderrLogger } from './output.js';
+
+export const DEFAULT_DATA_DIR = './sluice-data';
+const CLIENT_ID = 'sluice-cli';
+/** Kafka's ConfigResource type for topics. */
+const TOPIC_RESOURCE = 2;
+/** DescribeConfigs ConfigSource ids Sluice reports. */
+const CONFIG_SOURCES: Readonly<Record<number, string>> = { 1: 'topic', 4: 'broker', 5: 'default' };
+
+export type CompressionName = 'none' | 'gzip' | 'lz4';
+export type AcksValue = 0 | 1 | -1;
+
+export interface ConnectionOptions {
+  dataDir: string;
+  bootstrapServer?: HostPort;
+  saslMechanism?: 'plain' | 'scram-sha-256';
+  saslUsername?: string;
+  saslPassword?: string;
+}
+
+export interface TopicSummary {
+  name: string;
+  partitions: number;
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  logStartOffset: number;
+  /** The high watermark: the end consumers read up to. */
+  logEndOffset: number;
+}
+
+export interface TopicConfigDescription {
+  name: string;
+  value: string;
+  isDefault: boolean;
+  source: string;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: PartitionOffsets[];
+  configs: TopicConfigDescription[];
+}
+
+export interface GroupSummary {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  members: number;
+}
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  clientHost: string;
+  assignment: TopicPartitions[];
+}
+
+export interface GroupDetails {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: GroupMember[];
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface TopicToCreate {
+  name: string;
+  /** Unset: the broker's default partition count. */
+  partitions?: number;
+  configs: Record<string, string>;
+}
+
+export interface OutgoingRecord {
+  key: Buffer | null;
+  value: Buffer;
+  partition?: number;
+}
+
+export interface CliProducer {
+  /** Resolves once the broker acknowledged every record (per acks). */
+  send(topic: string, records: OutgoingRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The fields of a consumed record the CLI reads; the embedded and kafkajs messages both have them. */
+export interface ConsumedRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** A number from the embedded consumer, a decimal string from kafkajs. */
+  readonly offset: number | string;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: readonly ConsumedRecord[];
+}
+
+export interface ConsumeRequest {
+  topic: string;
+  partitionCount: number;
+  /** Null: read without a group and commit nothing. */
+  groupId: string | null;
+  /** Where to start without a committed offset. */
+  fromBeginning: boolean;
+  /** Read only this partition, starting at `offset` when given. */
+  partition: number | null;
+  offset: number | null;
+  isolationLevel: IsolationLevel;
+}
+
+export interface CliConsumer {
+  /**
+   * Starts consuming; resolves once the consumer holds its partitions. `handler` gets each
+   * fetched batch, one at a time; `onCrash` a failure that stopped the consumer.
+   */
+  start(handler: (batch: ConsumedBatch) => Promise<void>, onCrash: (error: Error) => void): Promise<void>;
+  /** Commits offsets (each the next offset to read) for the group. */
+  commit(offsets: CommittedOffset[]): Promise<void>;
+  /** Stops fetching, leaves the group, and releases what was set up for this read. */
+  stop(): Promise<void>;
+}
+
+export interface Connection {
+  createTopic(topic: TopicToCreate): Promise<boolean>;
+  listTopics(): Promise<TopicSummary[]>;
+  /** Throws TopicNotFoundError for an unknown topic. */
+  partitionCount(topic: string): Promise<number>;
+  partitionOffsets(topic: string): Promise<PartitionOffsets[]>;
+  describeTopic(topic: string): Promise<TopicDescription>;
+  deleteTopic(topic: string): Promise<void>;
+  listGroups(): Promise<GroupSummary[]>;
+  describeGroup(groupId: string): Promise<GroupDetails>;
+  /** The group's committed offsets, partitions without one left out. */
+  committedOffsets(groupId: string): Promise<CommittedOffset[]>;
+  producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer>;
+  consumer(request: ConsumeRequest): Promise<CliConsumer>;
+  close(): Promise<void>;
+}
+
+/** Adds --data-dir, --bootstrap-server and the SASL client options to a command that talks to a broker. */
+export function addConnectionOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--data-dir <dir>', 'data directory of an embedded broker').default(DEFAULT_DATA_DIR).conflicts('bootstrapServer'))
+    .addOption(new Option('--bootstrap-server <host:port>', 'talk to a running server (sluice serve) instead').argParser(hostPortArg))
+    .addOption(new Option('--sasl-mechanism <mechanism>', 'SASL mechanism for --bootstrap-server').choices(['plain', 'scram-sha-256']))
+    .addOption(new Option('--sasl-username <name>', 'SASL user name'))
+    .addOption(new Option('--sasl-password <password>', 'SASL password').env('SLUICE_SASL_PASSWORD'));
+}
+
+/** The connection options of a command's parsed flags, with their combinations checked. */
+export function connectionOptionsOf(command: Command): ConnectionOptions {
+  const flags = command.opts<{
+    dataDir: string;
+    bootstrapServer?: HostPort;
+    saslMechanism?: 'plain' | 'scram-sha-256';
+    saslUsername?: string;
+    saslPassword?: string;
+  }>();
+  const sasl = [flags.saslMechanism, flags.saslUsername, flags.saslPassword];
+  if (sasl.some((value) => value !== undefined)) {
+    if (flags.bootstrapServer === undefined) {
+      command.error('error: the --sasl-* options apply to --bootstrap-server; an embedded data directory needs no login', { exitCode: 2 });
+    }
+    if (sasl.some((value) => value === undefined)) {
+      command.error('error: SASL needs --sasl-mechanism, --sasl-username and --sasl-password (or SLUICE_SASL_PASSWORD) together', { exitCode: 2 });
+    }
+  }
+  return flags;
+}
+
+export async function openConnection(options: ConnectionOptions): Promise<Connection> {
+  if (options.bootstrapServer !== undefined) return KafkaConnection.open(options.bootstrapServer, options);
+  const sluice = await Sluice.open({
+    dataDir: options.dataDir,
+    logger: stderrLogger({ info: false }),
+    // The data directory is locked to this process, so no other member can join a group: nothing to wait for.
+    groupInitialRebalanceDelayMs: 0,
+  });
+  return new EmbeddedConnection(sluice);
+}
+
+/** Opens the command's connection, runs `work`, and closes the connection whatever happens. */
+export async function withConnection(command: Command, work: (connection: Connection) => Promise<void>): Promise<void> {
+  const connection = await openConnection(connectionOptionsOf(command));
+  try {
+    await work(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Checks topic name and configs here, so that both paths report them with the same messages. */
+function checkTopicToCreate(topic: TopicToCreate): void {
+  validateTopicName(topic.name);
+  validateTopicConfigs(topic.configs);
+}
+
+function memberAssignment(protocolType: string, assignment: Buffer): TopicPartitions[] {
+  if (protocolType !== 'consumer') return [];
+  return decodeAssignment(assignment).assignedPartitions;
+}
+
+function describeConfigEntries(entries: { configName: string; configValue: string | null; isDefault: boolean; configSource: number }[]): TopicConfigDescription[] {
+  return entries
+    .map((entry) => ({
+      name: entry.configName,
+      value: entry.configValue ?? '',
+      isDefault: entry.isDefault,
+      source: CONFIG_SOURCES[entry.configSource] ?? `source ${entry.configSource}`,
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+// ---- Embedded ----
+
+class EmbeddedConnection implements Connection {
+  private readonly sluice: Sluice;
+  private readonly admin: Admin;
+
+  constructor(sluice: Sluice) {
+    this.sluice = sluice;
+    this.admin = sluice.admin();
+  }
+
+  async createTopic(topic: TopicToCreate): Promise<boolean> {
+    checkTopicToCreate(topic);
+    const configEntries = Object.entries(topic.configs).map(([name, value]) => ({ name, value }));
+    return this.admin.createTopics({ topics: [{ topic: topic.name, numPartitions: topic.partitions, configEntries }] });
+  }
+
+  async listTopics(): Promise<TopicSummary[]> {
+    return this.sluice.broker.listTopics().map((topic) => ({ name: topic.name, partitions: topic.partitionCount }));
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    return this.sluice.broker.topicMetadata(topic).partitionCount;
+  }
+
+  async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets.map((entry) => ({ partition: entry.partition, logStartOffset: entry.low, logEndOffset: entry.high }));
+  }
+
+  async describeTopic(topic: string): Promise<TopicDescription> {
+    const partitions = await this.partitionOffsets(topic);
+    const { resources } = await this.admin.describeConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic }] });
+    return { name: topic, partitions, configs: describeConfigEntries(resources[0].configEntries) };
+  }
+
+  async deleteTopic(topic: string): Promise<void> {
+    await this.admin.deleteTopics({ topics: [topic] });
+  }
+
+  async listGroups(): Promise<GroupSummary[]> {
+    const coordinator = this.sluice.broker.groups;
+    return coordinator.listGroups().map((group) => ({
+      groupId: group.groupId,
+      state: group.state,
+      protocolType: group.protocolType,
+      members: coordinator.describeGroup(group.groupId).members.length,
+    }));
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDetails> {
+    const group = this.sluice.broker.groups.describeGroup(groupId);
+    return {
+      groupId: group.groupId,
+      state: group.state,
+      protocolType: group.protocolType,
+      protocol: group.protocolName,
+      members: group.members.map((member) => ({
+        memberId: member.memberId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        assignment: memberAssignment(group.protocolType, member.assignment),
+      })),
+    };
+  }
+
+  async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
+    const fetched = await this.sluice.broker.groups.fetchOffsets({ groupId, partitions: null });
+    return fetched.filter((entry) => entry.offset >= 0).map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+  }
+
+  async producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer> {
+    const producer: Producer = this.sluice.producer({ acks: options.acks, compression: options.compression });
+    return {
+      async send(topic, records) {
+        await producer.send({ topic, messages: records });
+      },
+      close: () => producer.disconnect(),
+    };
+  }
+
+  async consumer(request: ConsumeRequest): Promise<CliConsumer> {
+    const consumer: Consumer = this.sluice.consumer({
+      ...(request.groupId === null ? {} : { groupId: request.groupId }),
+      autoOffsetReset: request.fromBeginning ? 'earliest' : 'latest',
+      isolationLevel: request.isolationLevel,
+    });
+    if (request.groupId !== null && request.partition === null) {
+      await consumer.subscribe({ topics: [request.topic], fromBeginning: request.fromBeginning });
+    } else {
+      const partitions = request.partition === null ? [...Array(request.partitionCount).keys()] : [request.partition];
+      consumer.assign(
+        partitions.map((partition) => ({
+          topic: request.topic,
+          partition,
+          ...(partition === request.partition && request.offset !== null ? { offset: request.offset } : {}),
+        })),
+      );
+    }
+    // Set while the run loop is alive: stop() must outlast it, or the broker could close under it.
+    let loopEnded: Promise<void> | null = null;
+    return {
+      async start(handler, onCrash) {
+        const { CRASH, STOP } = consumer.events;
+        consumer.on(CRASH, (event: { payload: { error: Error } }) => onCrash(event.payload.error));
+        const ended = new Promise<void>((resolve) => {
+          consumer.once(STOP, resolve);
+          consumer.once(CRASH, () => resolve());
+        });
+        await consumer.run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => handler({ topic: batch.topic, partition: batch.partition, messages: batch.messages }),
+        });
+        loopEnded = ended;
+      },
+      commit: (offsets) => consumer.commitOffsets(offsets),
+      stop: async () => {
+        // Asked while a handler is still returning, disconnect() resolves before the run loop
+        // has finished (it leaves the group on its way out): wait for that too.
+        await consumer.disconnect();
+        await loopEnded;
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.sluice.close();
+  }
+}
+
+// ---- Over the Kafka protocol ----
+
+type KafkaModule = typeof KafkaJS;
+
+class KafkaConnection implements Connection {
+  private readonly kafkajs: KafkaModule;
+  private readonly kafka: KafkaJS.Kafka;
+  private readonly admin: KafkaJS.Admin;
+  private readonly clients = new Set<{ disconnect(): Promise<void> }>();
+
+  private constructor(kafkajs: KafkaModule, kafka: KafkaJS.Kafka, admin: KafkaJS.Admin) {
+    this.kafkajs = kafkajs;
+    this.kafka = kafka;
+    this.admin = admin;
+  }
+
+  static async open(server: HostPort, options: ConnectionOptions): Promise<KafkaConnection> {
+    const address = formatHostPort(server.host, server.port);
+    // kafkajs warns on every producer that its default partitioner changed in 2.0; ours is the new one on purpose.
+    process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+    // kafkajs is CommonJS: its module object (the default export) has every export, the named ones only some.
+    const kafkajs = (await import('kafkajs')).default as KafkaModule;
+    // kafkajs ships without an LZ4 codec: plug in Sluice's own (Kafka's LZ4 frame format), for sending and reading.
+    kafkajs.CompressionCodecs[kafkajs.CompressionTypes.LZ4] = () => ({
+      compress: async (encoder: { buffer: Buffer }) => compressRecords('lz4', encoder.buffer),
+      decompress: async (buffer: Buffer) => decompressRecords(COMPRESSION_CODEC_IDS.lz4, buffer, DEFAULT_MAX_DECOMPRESSED_BYTES, 0),
+    });
+    const sasl: KafkaJS.SASLOptions | undefined =
+      options.saslMechanism === undefined
+        ? undefined
+        : { mechanism: options.saslMechanism, username: options.saslUsername!, password: options.saslPassword! };
+    const kafka = new kafkajs.Kafka({
+      clientId: CLIENT_ID,
+      brokers: [address],
+      ...(sasl === undefined ? {} : { sasl }),
+      // A command line should fail within seconds when the server is not there, not retry for a minute.
+      connectionTimeout: 3_000,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+      logLevel: debugEnabled() ? kafkajs.logLevel.INFO : kafkajs.logLevel.NOTHING,
+      logCreator: () => (entry) => process.stderr.write(`kafkajs ${entry.namespace}: ${entry.log.message}\n`),
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      // Connecting is not enough to learn that the server wants a login: a first request is.
+      await admin.listTopics();
+    } catch (error) {
+      await admin.disconnect().catch(() => undefined);
+      throw new ServerConnectionError(address, error as Error, sasl !== undefined);
+    }
+    return new KafkaConnection(kafkajs, kafka, admin);
+  }
+
+  async createTopic(topic: TopicToCreate): Promise<boolean> {
+    checkTopicToCreate(topic);
+    const configEntries = Object.entries(topic.configs).map(([name, value]) => ({ name, value }));
+    return this.admin.createTopics({
+      topics: [{ topic: topic.name, ...(topic.partitions === undefined ? {} : { numPartitions: topic.partitions }), configEntries }],
+    });
+  }
+
+  async listTopics(): Promise<TopicSummary[]> {
+    const { topics } = await this.admin.fetchTopicMetadata();
+    return topics
+      .map((topic) => ({ name: topic.name, partitions: topic.partitions.length }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    const { topics } = await this.withTopic(topic, () => this.admin.fetchTopicMetadata({ topics: [topic] }));
+    return topics[0].partitions.length;
+  }
+
+  async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const offsets = await this.withTopic(topic, () => this.admin.fetchTopicOffsets(topic));
+    return offsets
+      .map((entry) => ({ partition: entry.partition, logStartOffset: Number(entry.low), logEndOffset: Number(entry.high) }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async describeTopic(topic: string): Promise<TopicDescription> {
+    const partitions = await this.partitionOffsets(topic);
+    const { resources } = await this.withTopic(topic, () =>
+      this.admin.describeConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic }], includeSynonyms: false }),
+    );
+    return { name: topic, partitions, configs: describeConfigEntries(resources[0].configEntries) };
+  }
+
+  async deleteTopic(topic: string): Promise<void> {
+    await this.partitionCount(topic);
+    await this.admin.deleteTopics({ topics: [topic] });
+  }
+
+  async listGroups(): Promise<GroupSummary[]> {
+    const { groups } = await this.admin.listGroups();
+    if (groups.length === 0) return [];
+    const described = await this.admin.describeGroups(groups.map((group) => group.groupId));
+    return described.groups.map((group) => ({
+      groupId: group.groupId,
+      state: group.state,
+      protocolType: group.protocolType,
+      members: group.members.length,
+    }));
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDetails> {
+    const { groups } = await this.admin.describeGroups([groupId]);
+    const group = groups[0];
+    return {
+      groupId: group.groupId,
+      state: group.state,
+      protocolType: group.protocolType,
+      protocol: group.protocol,
+      members: group.members.map((member) => ({
+        memberId: member.memberId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        assignment: memberAssignment(group.protocolType, member.memberAssignment),
+      })),
+    };
+  }
+
+  async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
+    // kafkajs asks for named topics only (an empty list fetches nothing), so name them all.
+    const topics = (await this.listTopics()).map((topic) => topic.name);
+    if (topics.length === 0) return [];
+    const fetched = await this.admin.fetchOffsets({ groupId, topics });
+    const offsets: CommittedOffset[] = [];
+    for (const { topic, partitions } of fetched) {
+      for (const { partition, offset } of partitions) {
+        const value = Number(offset);
+        if (value >= 0) offsets.push({ topic, partition, offset: value });
+      }
+    }
+    return offsets;
+  }
+
+  async producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer> {
+    const { CompressionTypes } = this.kafkajs;
+    const compression = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, lz4: CompressionTypes.LZ4 }[options.compression];
+    const producer = this.kafka.producer({ allowAutoTopicCreation: true });
+    await producer.connect();
+    this.clients.add(producer);
+    return {
+      async send(topic, records) {
+        await producer.send({ topic, messages: records, acks: options.acks, compression });
+      },
+      close: async () => {
+        this.clients.delete(producer);
+        await producer.disconnect();
+      },
+    };
+  }
+
+  async consumer(request: ConsumeRequest): Promise<CliConsumer> {
+    // kafkajs reads only as a group member. Without --group, a group of our own (never committed
+    // to, deleted on stop) stands in for Kafka's assign().
+    const ownGroup = request.groupId === null;
+    const groupId = request.groupId ?? `${CLIENT_ID}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      readUncommitted: request.isolationLevel === 'read_uncommitted',
+    });
+    await consumer.connect();
+    this.clients.add(consumer);
+    const startOffset = request.offset;
+    await consumer.subscribe({ topics: [request.topic], fromBeginning: request.fromBeginning });
+    const { GROUP_JOIN, CRASH } = consumer.events;
+    let stopped = false;
+    return {
+      start: async (handler, onCrash) => {
+        const joined = new Promise<void>((resolve, reject) => {
+          consumer.on(GROUP_JOIN, () => resolve());
+          consumer.on(CRASH, (event) => {
+            // kafkajs restarts itself after retriable failures; only a final one stops it.
+            if (event.payload.restart) return;
+            reject(event.payload.error);
+            onCrash(event.payload.error);
+          });
+        });
+        // Awaited below; a crash while run() is still starting must not count as unhandled meanwhile.
+        joined.catch(() => undefined);
+        await consumer.run({
+          autoCommit: false,
+          eachBatch: async ({ batch, isStale }) => {
+            if (request.partition !== null && batch.partition !== request.partition) return;
+            if (isStale()) return;
+            await handler({ topic: batch.topic, partition: batch.partition, messages: batch.messages });
+          },
+        });
+        if (request.partition !== null) {
+          const others = [...Array(request.partitionCount).keys()].filter((partition) => partition !== request.partition);
+          if (others.length > 0) consumer.pause([{ topic: request.topic, partitions: others }]);
+          if (startOffset !== null) consumer.seek({ topic: request.topic, partition: request.partition, offset: String(startOffset) });
+        }
+        await joined;
+      },
+      commit: (offsets) =>
+        consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) }))),
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        this.clients.delete(consumer);
+        await consumer.disconnect();
+        if (ownGroup) {
+          await this.admin.deleteGroups([groupId]).catch((error: Error) => {
+            printWarning(`could not delete the temporary consumer group ${groupId}: ${error.message}`);
+          });
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const clients = [...this.clients];
+    this.clients.clear();
+    await Promise.allSettled(clients.map((client) => client.disconnect()));
+    await this.admin.disconnect();
+  }
+
+  /** Runs a request about one topic, reporting an unknown topic as TopicNotFoundError. */
+  private async withTopic<T>(topic: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (type === 'UNKNOWN_TOPIC_OR_PARTITION' || (error as Error).message?.includes('does not host this topic')) {
+        throw new TopicNotFoundError(topic);
+      }
+      throw error;
+    }
+  }
+}
+
+/** The server named by --bootstrap-server could not be reached or refused the login. */
+class ServerConnectionError extends SluiceError {
+  constructor(address: string, cause: Error, saslGiven: boolean) {
+    super('SERVER_CONNECTION', ServerConnectionError.explain(address, cause, saslGiven), true);
+  }
+
+  private static explain(address: string, cause: Error, saslGiven: boolean): string {
+    if (cause.name === 'KafkaJSSASLAuthenticationError') return `the server at ${address} refused the login: ${cause.message}`;
+    if (!saslGiven && /closed connection/i.test(cause.message)) {
+      return `the server at ${address} closed the connection; if it requires SASL, give --sasl-mechanism, --sasl-username and --sasl-password`;
+    }
+    return `cannot reach a Kafka server at ${address} (${cause.message}); is \`sluice serve\` running there?`;
+  }
+}
