@@ -1426,8 +1426,11 @@ function requireCommitOffsets(offsets: unknown): Omit<CommittedOffset, 'commitTi
   return offsets.map((entry: OffsetCommitRequest['offsets'][number], i) => {
     const field = `OffsetCommit offsets[${i}]`;
     const { topic, partition } = requirePartition(entry?.topic, entry?.partition, field);
-    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
-      throw new InvalidRequestError(`${field}.offset must be a safe integer >= 0, got ${String(entry.offset)}`);
+    // Kafka stores whatever offset a client commits. Negative ones are clients' "no position"
+    // sentinels (kafkajs commits -1 or -2 after an OFFSET_OUT_OF_RANGE reset) and a later
+    // OffsetFetch hands them back for the client's reset policy to resolve, so they are kept too.
+    if (!Number.isSafeInteger(entry.offset)) {
+      throw new InvalidRequestError(`${field}.offset must be a safe integer, got ${String(entry.offset)}`);
     }
     const leaderEpoch = entry.leaderEpoch === undefined ? -1 : requireInt32(entry.leaderEpoch, `${field}.leaderEpoch`);
     const metadata = entry.metadata === undefined || entry.metadata === null ? '' : requireString(entry.metadata, `${field}.metadata`);

@@ -681,6 +681,24 @@ describe('offsets', () => {
     ]);
   });
 
+  it('keeps negative offsets a client commits as its "no position" sentinel, as Kafka does', async () => {
+    const { c } = setup();
+    await c.commitOffsets({
+      groupId: 'solo',
+      offsets: [
+        { topic: 't', partition: 0, offset: -1 },
+        { topic: 't', partition: 1, offset: -2 },
+      ],
+    });
+    expect((await c.fetchOffsets({ groupId: 'solo', partitions: null })).map((o) => [o.partition, o.offset]).sort()).toEqual([
+      [0, -1],
+      [1, -2],
+    ]);
+    await expect(
+      c.commitOffsets({ groupId: 'solo', offsets: [{ topic: 't', partition: 0, offset: 0.5 }] }),
+    ).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+
   it('stores the commit time from the clock', async () => {
     const { c, clock, offsetStore } = setup();
     await c.commitOffsets({ groupId: 'solo', offsets: [{ topic: 't', partition: 0, offset: 1 }] });
