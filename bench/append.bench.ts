@@ -10,11 +10,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { encodeRecordBatch } from '../src/protocol/record-batch-builder.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
 import { BENCH_RECORD_BYTES, benchmarkPayload, runNativeBench, type NativeLimits } from './native.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
 
 export interface AppendBenchOptions {
   /** Time budget per task in ms. Default 2000. */
@@ -32,7 +32,7 @@ export interface AppendBenchOptions {
 }
 
 export interface AppendBenchReport {
-  environment: { node: string; v8: string; cpu: string; cores: number; platform: string; memoryGiB: number; logDir: string };
+  environment: BenchEnvironment & { logDir: string };
   config: Required<Omit<AppendBenchOptions, 'dir'>> & { batchSizeBytes: number; recordsPerBatch: number };
   results: {
     appendMBps: number;
@@ -65,6 +65,7 @@ export interface AppendBenchReport {
 const T0 = 1_700_000_000_000;
 
 export async function runAppendBench(options: AppendBenchOptions = {}): Promise<AppendBenchReport> {
+  const environment = benchEnvironment();
   const timeMs = options.timeMs ?? 2000;
   const batchBytes = options.batchBytes ?? 1024 * 1024;
   const segmentBytes = options.segmentBytes ?? 256 * 1024 * 1024;
@@ -167,15 +168,7 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
     }
 
     return {
-      environment: {
-        node: process.version,
-        v8: process.versions.v8,
-        cpu: os.cpus()[0]?.model ?? 'unknown',
-        cores: os.cpus().length,
-        platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-        logDir: options.dir ?? os.tmpdir(),
-      },
+      environment: { ...environment, logDir: options.dir ?? os.tmpdir() },
       config: { timeMs, batchBytes, segmentBytes, retentionBytes, includePeer, batchSizeBytes: batch.length, recordsPerBatch },
       results,
       peer,
@@ -209,8 +202,7 @@ function formatReport(report: AppendBenchReport): string {
   const { environment: env, config, results, peer } = report;
   const lines = [
     'PartitionLog append/read benchmark (one core, page cache, no fsync)',
-    `environment: node ${env.node} (V8 ${env.v8}), ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB, ` +
-      `${env.platform}, log dir ${env.logDir}`,
+    `environment: ${describeEnvironment(env)}, log dir ${env.logDir}`,
     `config: ${config.batchSizeBytes}-byte batches of ${config.recordsPerBatch} records, segmentBytes ${config.segmentBytes}, ` +
       `retentionBytes ${config.retentionBytes}, ${config.timeMs} ms per task`,
     '',
@@ -233,30 +225,31 @@ function formatReport(report: AppendBenchReport): string {
   return lines.join('\n');
 }
 
+const USAGE = 'node dist/bench/append.bench.js [--time-ms N] [--batch-kib N] [--dir DIR] [--no-peer] [--json]';
+
 function parseArgs(argv: string[]): { options: AppendBenchOptions; json: boolean } {
-  const options: AppendBenchOptions = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') json = true;
-    else if (arg === '--time-ms') options.timeMs = Number(argv[++i]);
-    else if (arg === '--batch-kib') options.batchBytes = Number(argv[++i]) * 1024;
-    else if (arg === '--dir') options.dir = argv[++i];
-    else if (arg === '--no-peer') options.includePeer = false;
-    else if (arg === '--help') {
-      console.log('usage: node dist/bench/append.bench.js [--time-ms N] [--batch-kib N] [--dir DIR] [--no-peer] [--json]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}; see --help`);
-  }
-  for (const [name, value] of Object.entries(options)) {
-    if (typeof value === 'number' && (!Number.isSafeInteger(value) || value <= 0)) {
-      throw new Error(`${name} must be a positive integer (got ${value})`);
-    }
-  }
-  return { options, json };
+  const flags = parseBenchArgs(
+    argv,
+    {
+      'time-ms': { type: 'positive-integer' },
+      'batch-kib': { type: 'positive-integer' },
+      dir: { type: 'string' },
+      'no-peer': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  const batchKiB = flags['batch-kib'];
+  const options: AppendBenchOptions = {
+    timeMs: flags['time-ms'],
+    batchBytes: batchKiB === undefined ? undefined : batchKiB * 1024,
+    dir: flags.dir,
+    includePeer: !flags['no-peer'],
+  };
+  return { options, json: flags.json };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const { options, json } = parseArgs(process.argv.slice(2));
   const report = await runAppendBench(options);
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));

@@ -14,7 +14,6 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { Bench } from 'tinybench';
 import { BATCH_HEADER_BYTES } from '../src/protocol/batch-header.js';
@@ -25,6 +24,7 @@ import {
   type CompressionType,
   type RecordView,
 } from '../src/protocol/record-batch.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
 
 export interface CodecBenchOptions {
   /** Time budget per task in ms. Default 2000. */
@@ -52,16 +52,7 @@ export interface CodecBenchTaskResult {
 }
 
 export interface CodecBenchReport {
-  environment: {
-    node: string;
-    v8: string;
-    cpu: string;
-    cores: number;
-    platform: string;
-    memoryGiB: number;
-    /** 1-minute load average when the run started: other work on the machine skews results. */
-    loadAverage: number;
-  };
+  environment: BenchEnvironment;
   config: Required<CodecBenchOptions>;
   batchBytes: Record<string, number>;
   results: CodecBenchTaskResult[];
@@ -107,7 +98,7 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
     batches.set(compression, Buffer.from(encode(builder)));
   }
 
-  const loadAverage = os.loadavg()[0];
+  const environment = benchEnvironment();
   const bench = new Bench({ time: config.timeMs, warmupTime: Math.min(500, config.timeMs) });
   let sink = 0;
   for (const compression of config.compressions) {
@@ -163,15 +154,7 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
   if (config.includePeer) results.push(...measureLz4Tool(section, recordsPerBatch, keyBytes + valueBytes));
 
   return {
-    environment: {
-      node: process.version,
-      v8: process.versions.v8,
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-      loadAverage,
-    },
+    environment,
     config,
     batchBytes: Object.fromEntries([...batches].map(([compression, batch]) => [compression, batch.length])),
     results,
@@ -259,8 +242,7 @@ function formatReport(report: CodecBenchReport): string {
   const { environment: env, config } = report;
   const lines = [
     `RecordBatch v2 codec benchmark (one core)`,
-    `environment: node ${env.node} (V8 ${env.v8}), ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB, ${env.platform}, ` +
-      `load average ${env.loadAverage.toFixed(2)} at start`,
+    `environment: ${describeEnvironment(env)}`,
     `config: ${config.recordsPerBatch} records/batch, ${config.keyBytes}-byte keys, ${config.valueBytes}-byte values, ` +
       `${config.timeMs} ms per task; batch bytes: ${Object.entries(report.batchBytes).map(([c, b]) => `${c} ${b}`).join(', ')}`,
     `targets: encode >= 5 M records/s, decode >= 10 M records/s`,
@@ -276,30 +258,30 @@ function formatReport(report: CodecBenchReport): string {
   return lines.join('\n');
 }
 
+const USAGE = 'node dist/bench/codec.bench.js [--time-ms N] [--records-per-batch N] [--value-bytes N] [--no-peer] [--json]';
+
 function parseArgs(argv: string[]): { options: CodecBenchOptions; json: boolean } {
-  const options: CodecBenchOptions = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') json = true;
-    else if (arg === '--time-ms') options.timeMs = Number(argv[++i]);
-    else if (arg === '--records-per-batch') options.recordsPerBatch = Number(argv[++i]);
-    else if (arg === '--value-bytes') options.valueBytes = Number(argv[++i]);
-    else if (arg === '--no-peer') options.includePeer = false;
-    else if (arg === '--help') {
-      console.log('usage: node dist/bench/codec.bench.js [--time-ms N] [--records-per-batch N] [--value-bytes N] [--no-peer] [--json]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}; see --help`);
-  }
-  for (const [name, value] of Object.entries(options)) {
-    if (typeof value === 'number' && (!Number.isSafeInteger(value) || value <= 0)) {
-      throw new Error(`${name} must be a positive integer (got ${value})`);
-    }
-  }
-  return { options, json };
+  const flags = parseBenchArgs(
+    argv,
+    {
+      'time-ms': { type: 'positive-integer' },
+      'records-per-batch': { type: 'positive-integer' },
+      'value-bytes': { type: 'positive-integer' },
+      'no-peer': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  const options: CodecBenchOptions = {
+    timeMs: flags['time-ms'],
+    recordsPerBatch: flags['records-per-batch'],
+    valueBytes: flags['value-bytes'],
+    includePeer: !flags['no-peer'],
+  };
+  return { options, json: flags.json };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const { options, json } = parseArgs(process.argv.slice(2));
   const report = await runCodecBench(options);
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));

@@ -12,11 +12,11 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { encodeRecordBatch } from '../src/protocol/record-batch-builder.js';
 import { OffsetIndex } from '../src/storage/offset-index.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
 
 export interface IndexBenchOptions {
   entries?: number;
@@ -24,7 +24,7 @@ export interface IndexBenchOptions {
 }
 
 export interface IndexBenchReport {
-  environment: { node: string; cpu: string; cores: number };
+  environment: BenchEnvironment;
   config: { entries: number; timeMs: number; logBatches: number; batchBytes: number };
   results: {
     indexLookupsPerSec: number;
@@ -50,6 +50,7 @@ function* offsetsFrom(seed: number, bound: number): Generator<number, never> {
 }
 
 export async function runIndexBench(options: IndexBenchOptions = {}): Promise<IndexBenchReport> {
+  const environment = benchEnvironment();
   const entries = options.entries ?? 100_000;
   const timeMs = options.timeMs ?? 1000;
   if (!Number.isInteger(entries) || entries < 2) throw new RangeError('--entries must be an integer >= 2');
@@ -108,7 +109,7 @@ export async function runIndexBench(options: IndexBenchOptions = {}): Promise<In
       return 1000 / result.period;
     });
     return {
-      environment: { node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length },
+      environment,
       config: { entries, timeMs, logBatches, batchBytes: batch.length },
       results: {
         indexLookupsPerSec: lookup!,
@@ -126,25 +127,18 @@ export async function runIndexBench(options: IndexBenchOptions = {}): Promise<In
   }
 }
 
+const USAGE = 'node dist/bench/index.bench.js [--entries N] [--time-ms N] [--json]';
+
 function parseArgs(argv: string[]): { options: IndexBenchOptions; json: boolean } {
-  const options: IndexBenchOptions = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (): number => {
-      const parsed = Number(argv[++i]);
-      if (!Number.isFinite(parsed)) throw new RangeError(`${arg} takes a number`);
-      return parsed;
-    };
-    if (arg === '--entries') options.entries = value();
-    else if (arg === '--time-ms') options.timeMs = value();
-    else if (arg === '--json') json = true;
-    else throw new RangeError(`unknown option ${arg}; options: --entries N --time-ms N --json`);
-  }
-  return { options, json };
+  const flags = parseBenchArgs(
+    argv,
+    { entries: { type: 'positive-integer' }, 'time-ms': { type: 'positive-integer' }, json: { type: 'boolean' } },
+    USAGE,
+  );
+  return { options: { entries: flags.entries, timeMs: flags['time-ms'] }, json: flags.json };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMainModule(import.meta.url)) {
   const { options, json } = parseArgs(process.argv.slice(2));
   const report = await runIndexBench(options);
   if (json) {
@@ -152,7 +146,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   } else {
     const r = report.results;
     const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-    console.log(`index lookup benchmark: node ${report.environment.node}, ${report.environment.cpu}, ${report.environment.cores} cores`);
+    console.log('index lookup benchmark');
+    console.log(`environment: ${describeEnvironment(report.environment)}`);
     console.log(`config: ${report.config.entries} index entries; log of ${report.config.logBatches} batches of ${report.config.batchBytes} bytes`);
     console.log(`OffsetIndex.lookup        ${fmt(r.indexLookupsPerSec)}/s   vs linear scan ${fmt(r.linearScanLookupsPerSec)}/s   (${r.indexVsLinearScan.toFixed(0)}x)`);
     console.log(`PartitionLog.read (1 batch) ${fmt(r.logReadsPerSec)}/s   vs bare pread ${fmt(r.rawPreadsPerSec)}/s   (${(100 * r.logReadVsRawPread).toFixed(0)}% of pread)`);

@@ -8,9 +8,9 @@
  * many calls; figures are keys per second.
  */
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { Bench } from 'tinybench';
 import { murmur2, partitionForKey, Partitioner } from '../src/client/partitioner.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs } from './support.js';
 
 const KEY_BYTES = 16;
 const KEY_COUNT = 4096;
@@ -25,26 +25,13 @@ const require = createRequire(import.meta.url);
 const { Partitioners } = require('kafkajs') as { Partitioners: { DefaultPartitioner: () => KafkajsPartitioner } };
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(process.argv[index + 1]);
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`--${name} needs a positive integer`);
-  return value;
-}
+const USAGE = 'node dist/bench/partitioner.bench.js [--partitions 12] [--json]';
 
 async function main(): Promise<void> {
-  const partitionCount = option('partitions', 12);
-  const json = process.argv.includes('--json');
-  const cpus = os.cpus();
-  const environment = {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    loadAverage1m: os.loadavg()[0],
-  };
+  const flags = parseBenchArgs(process.argv.slice(2), { partitions: { type: 'positive-integer' }, json: { type: 'boolean' } }, USAGE);
+  const partitionCount = flags.partitions ?? 12;
+  const json = flags.json;
+  const environment = benchEnvironment();
   const configuration = { keyBytes: KEY_BYTES, keysPerIteration: KEY_COUNT, partitionCount };
 
   // Keys in one contiguous buffer, as a producer holding serialized records would have them.
@@ -94,7 +81,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log('partitioner.bench: partition() of 16-byte keys');
-  console.log('environment', environment);
+  console.log(`environment: ${describeEnvironment(environment)}`);
   console.log('configuration', configuration);
   console.table(results.map((r) => ({ task: r.name, 'keys/s': Math.round(r.keysPerSecond).toLocaleString('en-US') })));
   const ours = results[0].keysPerSecond;
@@ -102,4 +89,4 @@ async function main(): Promise<void> {
   console.log(`Partitioner.partition / kafkajs DefaultPartitioner = ${(ours / peer).toFixed(1)}x (sink ${sink})`);
 }
 
-await main();
+if (isMainModule(import.meta.url)) await main();

@@ -13,12 +13,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Sluice } from '../src/sluice.js';
 import type { Message } from '../src/client/producer.js';
 import { RecordBatchBuilder } from '../src/protocol/record-batch-builder.js';
 import { forEachRecord } from '../src/protocol/record-batch-reader.js';
-import type { CompressionType } from '../src/protocol/compression.js';
+import { COMPRESSION_CODEC_IDS, type CompressionType } from '../src/protocol/compression.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
 
 export interface ProduceConsumeBenchOptions {
   /** Records per scenario. Default 2,000,000. */
@@ -50,7 +50,7 @@ export interface ScenarioResult {
 }
 
 export interface ProduceConsumeReport {
-  environment: { node: string; v8: string; cpu: string; cores: number; platform: string; memoryGiB: number; dataDir: string };
+  environment: BenchEnvironment & { dataDir: string };
   config: Required<Omit<ProduceConsumeBenchOptions, 'dir'>> & { sendSize: number; sendsInFlight: number };
   results: ScenarioResult[];
   /** 2-shard / 1-shard records per second. */
@@ -165,6 +165,7 @@ async function runScenario(
 }
 
 export async function runProduceConsumeBench(options: ProduceConsumeBenchOptions = {}): Promise<ProduceConsumeReport> {
+  const environment = benchEnvironment();
   const config = {
     records: options.records ?? 2_000_000,
     valueBytes: options.valueBytes ?? 100,
@@ -176,15 +177,7 @@ export async function runProduceConsumeBench(options: ProduceConsumeBenchOptions
   const oneShard = await runScenario('1 partition, 1 shard', 1, 1, config, parentDir);
   const twoShards = await runScenario('4 partitions, 2 shards', 2, 4, config, parentDir);
   return {
-    environment: {
-      node: process.versions.node,
-      v8: process.versions.v8,
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-      dataDir: parentDir,
-    },
+    environment: { ...environment, dataDir: parentDir },
     config: { ...config, sendSize: SEND_SIZE, sendsInFlight: SENDS_IN_FLIGHT },
     results: [oneShard, twoShards],
     scaling: {
@@ -198,9 +191,7 @@ export async function runProduceConsumeBench(options: ProduceConsumeBenchOptions
 function printReport(report: ProduceConsumeReport): void {
   const { environment: env, config, results, scaling, goals } = report;
   const m = (r: Rate): string => `${(r.recordsPerSec / 1e6).toFixed(2)} M rec/s ${r.mbPerSec.toFixed(0).padStart(5)} MB/s`;
-  console.log(
-    `environment: node ${env.node} (V8 ${env.v8}), ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB, ${env.platform}, data in ${env.dataDir}`,
-  );
+  console.log(`environment: ${describeEnvironment(env)}, data in ${env.dataDir}`);
   console.log(
     `config: ${config.records} records of ${config.valueBytes} B, batchSize ${config.batchBytes} B, lingerMs ${config.lingerMs}, ` +
       `compression ${config.compression}, ${config.sendSize} records per send, ${config.sendsInFlight} sends in flight, acks -1`,
@@ -216,29 +207,37 @@ function printReport(report: ProduceConsumeReport): void {
   );
 }
 
+const USAGE =
+  'node dist/bench/produce-consume.bench.js [--records N] [--value-bytes N] [--batch-kib N] [--linger-ms N] ' +
+  '[--compression none|lz4|gzip] [--dir DIR] [--json]';
+
 function parseArgs(argv: string[]): { options: ProduceConsumeBenchOptions; json: boolean } {
-  const options: ProduceConsumeBenchOptions = {};
-  let json = false;
-  const positive = (flag: string, raw: string | undefined): number => {
-    const value = Number(raw);
-    if (!(Number.isSafeInteger(value) && value >= 0)) throw new Error(`${flag} needs a non-negative integer, got ${raw}`);
-    return value;
+  const flags = parseBenchArgs(
+    argv,
+    {
+      records: { type: 'positive-integer' },
+      'value-bytes': { type: 'positive-integer' },
+      'batch-kib': { type: 'positive-integer' },
+      'linger-ms': { type: 'non-negative-integer' },
+      compression: { type: 'string', choices: Object.keys(COMPRESSION_CODEC_IDS) },
+      dir: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  const batchKiB = flags['batch-kib'];
+  const options: ProduceConsumeBenchOptions = {
+    records: flags.records,
+    valueBytes: flags['value-bytes'],
+    batchBytes: batchKiB === undefined ? undefined : batchKiB * 1024,
+    lingerMs: flags['linger-ms'],
+    compression: flags.compression as CompressionType | undefined,
+    dir: flags.dir,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') json = true;
-    else if (arg === '--records') options.records = positive(arg, argv[++i]);
-    else if (arg === '--value-bytes') options.valueBytes = positive(arg, argv[++i]);
-    else if (arg === '--batch-kib') options.batchBytes = positive(arg, argv[++i]) * 1024;
-    else if (arg === '--linger-ms') options.lingerMs = positive(arg, argv[++i]);
-    else if (arg === '--compression') options.compression = argv[++i] as CompressionType;
-    else if (arg === '--dir') options.dir = argv[++i];
-    else throw new Error(`unknown argument ${arg}; see the header of bench/produce-consume.bench.ts`);
-  }
-  return { options, json };
+  return { options, json: flags.json };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const { options, json } = parseArgs(process.argv.slice(2));
   const report = await runProduceConsumeBench(options);
   if (json) console.log(JSON.stringify(report, null, 2));

@@ -12,9 +12,10 @@
  * postMessage run: same payloads, same acknowledgement grouping, at most IN_FLIGHT_MESSAGES
  * unacknowledged (postMessage has no backpressure of its own).
  */
-import os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { COMPLETION_PAYLOAD_BYTES, readCompletion, RingBuffer, tryWriteCompletion } from '../src/shard/ring.js';
+import { RingBuffer } from '../src/shard/ring.js';
+import { COMPLETION_PAYLOAD_BYTES, readCompletion, tryWriteCompletion } from './ring-messages.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs } from './support.js';
 
 const ACK_EVERY_MESSAGES = 1024;
 const IN_FLIGHT_MESSAGES = 16 * 1024;
@@ -162,13 +163,7 @@ async function runPostMessage(payloadBytes: number, messages: number): Promise<n
   return seconds;
 }
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(process.argv[index + 1]);
-  if (!(value > 0)) throw new Error(`--${name} needs a positive number, got ${process.argv[index + 1]}`);
-  return value;
-}
+const USAGE = 'node dist/bench/ring.bench.js [--ring-bytes 1048576] [--scale 1] [--json]';
 
 function result(transport: string, payloadBytes: number, messages: number, seconds: number): Result {
   return {
@@ -182,22 +177,19 @@ function result(transport: string, payloadBytes: number, messages: number, secon
 }
 
 async function main(): Promise<void> {
-  const ringBytes = option('ring-bytes', 1 << 20);
-  const scale = option('scale', 1);
-  const json = process.argv.includes('--json');
-  const cpus = os.cpus();
-  const environment = {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    loadAverage1m: os.loadavg()[0],
-  };
+  const flags = parseBenchArgs(
+    process.argv.slice(2),
+    { 'ring-bytes': { type: 'positive-integer' }, scale: { type: 'positive-number' }, json: { type: 'boolean' } },
+    USAGE,
+  );
+  const ringBytes = flags['ring-bytes'] ?? 1 << 20;
+  const scale = flags.scale ?? 1;
+  const json = flags.json;
+  const environment = benchEnvironment();
   const configuration = { ringBytes, ackRingBytes: ACK_RING_BYTES, ackEveryMessages: ACK_EVERY_MESSAGES, scale };
   if (!json) {
     console.log('ring.bench: main thread -> worker thread, payload copied in, acknowledged back');
-    console.log('environment', environment);
+    console.log(`environment: ${describeEnvironment(environment)}`);
     console.log('configuration', configuration);
   }
 
@@ -233,8 +225,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) {
-  await main();
-} else {
+if (!isMainThread) {
   workerMain(workerData as WorkerSetup);
+} else if (isMainModule(import.meta.url)) {
+  await main();
 }

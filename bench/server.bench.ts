@@ -17,13 +17,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { RecordBatchBuilder } from '../src/protocol/record-batch-builder.js';
 import { forEachRecord } from '../src/protocol/record-batch-reader.js';
 import { KafkaServer } from '../src/server/server.js';
 import { Sluice } from '../src/sluice.js';
 import { BENCH_RECORD_BYTES, benchmarkPayload } from './native.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
 
 export interface ServerBenchOptions {
   /** Records kcat produces and consumes. Default 1,000,000. */
@@ -44,7 +44,7 @@ interface Rate {
 }
 
 export interface ServerBenchReport {
-  environment: { node: string; cpu: string; cores: number; platform: string; kcat: string };
+  environment: BenchEnvironment & { kcat: string };
   config: Required<Omit<ServerBenchOptions, 'dir'>> & { partitions: number; valueBytes: number };
   results: {
     kcatProduce: Rate;
@@ -99,6 +99,7 @@ function kcatVersion(): Promise<string> {
 }
 
 export async function runServerBench(options: ServerBenchOptions = {}): Promise<ServerBenchReport> {
+  const environment = benchEnvironment();
   const records = options.records ?? 1_000_000;
   const kafkajsRecords = options.kafkajsRecords ?? 200_000;
   const compression = options.compression ?? 'none';
@@ -215,13 +216,7 @@ export async function runServerBench(options: ServerBenchOptions = {}): Promise<
     const brokerFetch = rate(read, brokerFetchStart);
 
     return {
-      environment: {
-        node: process.version,
-        cpu: os.cpus()[0]?.model ?? 'unknown',
-        cores: os.cpus().length,
-        platform: `${os.platform()} ${os.release()}`,
-        kcat: await kcatVersion(),
-      },
+      environment: { ...environment, kcat: await kcatVersion() },
       config: { records, kafkajsRecords, compression, partitions: PARTITIONS, valueBytes: BENCH_RECORD_BYTES },
       results: { kcatProduce, kcatConsume, kafkajsProduce, kafkajsConsume, embeddedProducer, brokerProduce, brokerFetch },
     };
@@ -237,7 +232,8 @@ function formatReport(report: ServerBenchReport): string {
   const row = (name: string, r: Rate) =>
     `  ${name.padEnd(34)} ${(r.recordsPerSec / 1e6).toFixed(2).padStart(6)} M records/s  ${r.mbPerSec.toFixed(0).padStart(5)} MB/s  (${r.records} in ${r.seconds.toFixed(2)} s)`;
   return [
-    `Kafka protocol server over loopback: node ${env.node}, ${env.cpu} x${env.cores}, ${env.platform}, kcat ${env.kcat}`,
+    'Kafka protocol server over loopback',
+    `environment: ${describeEnvironment(env)}, kcat ${env.kcat}`,
     `  ${config.partitions} partitions, ${config.valueBytes}-byte values, kcat compression ${config.compression}`,
     row('kcat produce (-P -l file)', results.kcatProduce),
     row('kcat consume (-C -e)', results.kcatConsume),
@@ -250,36 +246,30 @@ function formatReport(report: ServerBenchReport): string {
   ].join('\n');
 }
 
+const USAGE = 'node dist/bench/server.bench.js [--records N] [--kafkajs-records N] [--compression none|lz4|gzip] [--dir DIR] [--json]';
+
 function parseArgs(argv: string[]): { options: ServerBenchOptions; json: boolean } {
-  const options: ServerBenchOptions = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (): string => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === '--records') options.records = Number(value());
-    else if (arg === '--kafkajs-records') options.kafkajsRecords = Number(value());
-    else if (arg === '--compression') options.compression = value() as ServerBenchOptions['compression'];
-    else if (arg === '--dir') options.dir = value();
-    else if (arg === '--json') json = true;
-    else {
-      console.log('usage: node dist/bench/server.bench.js [--records N] [--kafkajs-records N] [--compression none|lz4|gzip] [--dir DIR] [--json]');
-      process.exit(arg === '--help' ? 0 : 2);
-    }
-  }
-  for (const [name, n] of [['--records', options.records], ['--kafkajs-records', options.kafkajsRecords]] as const) {
-    if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new Error(`${name} must be a positive integer`);
-  }
-  if (options.compression !== undefined && !['none', 'lz4', 'gzip'].includes(options.compression)) {
-    throw new Error('--compression must be none, lz4 or gzip');
-  }
-  return { options, json };
+  const flags = parseBenchArgs(
+    argv,
+    {
+      records: { type: 'positive-integer' },
+      'kafkajs-records': { type: 'positive-integer' },
+      compression: { type: 'string', choices: ['none', 'lz4', 'gzip'] },
+      dir: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  const options: ServerBenchOptions = {
+    records: flags.records,
+    kafkajsRecords: flags['kafkajs-records'],
+    compression: flags.compression as ServerBenchOptions['compression'],
+    dir: flags.dir,
+  };
+  return { options, json: flags.json };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const { options, json } = parseArgs(process.argv.slice(2));
   const report = await runServerBench(options);
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));

@@ -14,9 +14,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Sluice } from '../src/sluice.js';
 import type { Message, Producer } from '../src/client/producer.js';
+import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs } from './support.js';
 
 export interface TransactionsBenchOptions {
   /** Records per scenario. Default 1,000,000. */
@@ -99,33 +99,31 @@ async function produceAll(producer: Producer, records: number, messages: Message
   return (performance.now() - start) / 1000;
 }
 
+const USAGE = 'node dist/bench/transactions.bench.js [--records N] [--value-bytes N] [--dir DIR] [--json]';
+
 function parseArgs(argv: string[]): { options: TransactionsBenchOptions; json: boolean } {
-  const options: TransactionsBenchOptions = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') json = true;
-    else if (arg === '--records') options.records = positive(arg, argv[++i]);
-    else if (arg === '--value-bytes') options.valueBytes = positive(arg, argv[++i]);
-    else if (arg === '--dir') options.dir = argv[++i];
-    else throw new Error(`unknown argument ${arg}; see the header of bench/transactions.bench.ts`);
-  }
-  return { options, json };
+  const flags = parseBenchArgs(
+    argv,
+    {
+      records: { type: 'positive-integer' },
+      'value-bytes': { type: 'positive-integer' },
+      dir: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  return { options: { records: flags.records, valueBytes: flags['value-bytes'], dir: flags.dir }, json: flags.json };
 }
 
-function positive(name: string, value: string | undefined): number {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) throw new Error(`${name} takes a positive integer, got ${String(value)}`);
-  return number;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const { options, json } = parseArgs(process.argv.slice(2));
+  const environment = benchEnvironment();
   const results = await runTransactionsBench(options);
   if (json) {
-    console.log(JSON.stringify(results, null, 2));
+    console.log(JSON.stringify({ environment, results }, null, 2));
   } else {
-    console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.availableParallelism()} cores, ${PARTITIONS} partitions on ${SHARDS} shards`);
+    console.log(`environment: ${describeEnvironment(environment)}`);
+    console.log(`${PARTITIONS} partitions on ${SHARDS} shards`);
     for (const result of results) {
       console.log(
         `${result.name.padEnd(24)} ${Math.round(result.recordsPerSec).toLocaleString('en-US').padStart(12)} records/s   ${result.ratioToPlain.toFixed(2)} x plain   (${result.seconds.toFixed(2)} s)`,

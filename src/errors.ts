@@ -602,3 +602,17 @@ export class TransactionCoordinatorFencedError extends KafkaApiError {
     );
   }
 }
+
+/**
+ * OffsetDelete of a partition whose topic the group still consumes: its members would commit the
+ * offset again (or start over from the reset policy), so Kafka refuses it (KIP-496).
+ */
+export class GroupSubscribedToTopicError extends KafkaApiError {
+  constructor(groupId: string, topic: string) {
+    super(
+      'GROUP_SUBSCRIBED_TO_TOPIC',
+      86,
+      `group "${groupId}" is subscribed to topic "${topic}"; stop its consumers or unsubscribe them from the topic before deleting its offsets`,
+    );
+  }
+}

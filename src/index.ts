@@ -8,24 +8,59 @@ export type {
   Acks,
   BrokerApi,
   FetchPartitionResult,
+  GroupLagDescription,
   IsolationLevel,
+  PartitionLagDescription,
   ProduceOptions,
   ProduceResult,
   TopicPartitionOffsets,
 } from './broker/broker-api.js';
+export type { GroupLagStatus, PartitionLagStatus } from './broker/lag.js';
+export type { TopicPartitions } from './broker/consumer-protocol.js';
 export type { TopicMetadata, CreateTopicOptions } from './storage/topic-store.js';
-export { Admin, ConfigResourceTypes, type TopicToCreate, type ConfigEntry, type TopicOffsets } from './client/admin.js';
+export {
+  Admin,
+  ConfigResourceTypes,
+  type TopicToCreate,
+  type ConfigEntry,
+  type TopicOffsets,
+  type PartitionMetadata,
+  type GroupDescriptionResult,
+} from './client/admin.js';
 export {
   Producer,
+  Transaction,
   type ProducerOptions,
   type ProducerRecord,
+  type ProducerBatchRecord,
+  type TopicMessages,
   type Message,
+  type MessageHeaders,
   type RecordMetadata,
   type RawBytes,
+  type AcksSetting,
+  type CompressionSetting,
 } from './client/producer.js';
-export { Consumer, type ConsumerOptions, type EachMessagePayload, type EachBatchPayload } from './client/consumer.js';
+export type { SendOffsetsRequest } from './client/transaction-manager.js';
+export type { AccumulatorStats } from './client/accumulator.js';
+export {
+  Consumer,
+  CONSUMER_EVENTS,
+  type ConsumerOptions,
+  type AutoOffsetReset,
+  type SubscribeOptions,
+  type ManualAssignment,
+  type TopicPartitionOffset,
+  type RunOptions,
+  type EachMessagePayload,
+  type EachBatchPayload,
+  type Batch,
+} from './client/consumer.js';
+export type { ConsumedMessage, ConsumedHeaders } from './client/fetcher.js';
 export { json, msgpack, string, type Serializer } from './client/serializers.js';
 export { murmur2, partitionForKey, type CustomPartitioner, type PartitionerArgs } from './client/partitioner.js';
+export { KafkaServer, type ListeningAddress } from './server/server.js';
+export type { KafkaServerOptions, SaslOptions, SaslMechanismName, ServerLogger } from './server/config.js';
 export { encodeRecordBatch, type RecordToEncode } from './protocol/record-batch-builder.js';
 export { decodeRecordBatches, forEachRecord } from './protocol/record-batch-reader.js';
 export * from './errors.js';

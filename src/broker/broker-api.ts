@@ -4,6 +4,7 @@
  * directly; the Kafka protocol server talks to the same object, so both paths share one behaviour.
  */
 import type { GroupCoordinator } from './group-coordinator.js';
+import type { GroupLagStatus, PartitionLagStatus } from './lag.js';
 import type {
   AddOffsetsToTxnRequest,
   AddPartitionsToTxnRequest,
@@ -69,6 +70,30 @@ export interface TopicPartitionOffsets {
   readonly lastStableOffset: number;
 }
 
+/** One partition's consumer lag, as Broker.groupLag reports it. */
+export interface PartitionLagDescription {
+  topic: string;
+  partition: number;
+  committedOffset: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  /** Records between the committed offset and the last stable offset; never below 0. */
+  lag: number;
+  /** Burrow's judgement of the partition's recent commits (lag.ts). */
+  status: PartitionLagStatus;
+  /** Commits the status rests on; 0 means none seen yet, and the status is OK by default. */
+  commitsInWindow: number;
+}
+
+export interface GroupLagDescription {
+  groupId: string;
+  /** The worst of the partitions: OK, WARNING, or ERROR (some partition STALLED, STOPPED or REWIND). */
+  status: GroupLagStatus;
+  totalLag: number;
+  /** Every partition the group has a committed offset for, of a topic that exists, by topic and partition. */
+  partitions: PartitionLagDescription[];
+}
+
 export interface BrokerApi {
   /**
    * Topic metadata; with autoCreate, a missing topic is created with the broker's defaults when
@@ -121,6 +146,13 @@ export interface BrokerApi {
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
 
   readonly groups: GroupCoordinator;
+
+  /**
+   * The group's consumer lag per partition, with a Burrow-style status judged from the commits
+   * the broker has seen (and replayed from __consumer_offsets). `nowMs` is the time the STOPPED
+   * rule measures against (default: now). GroupIdNotFoundError for a group that does not exist.
+   */
+  groupLag(groupId: string, options?: { nowMs?: number }): GroupLagDescription;
 
   // ---- Idempotent and transactional producers (KIP-98) ----
 

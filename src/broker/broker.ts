@@ -8,6 +8,7 @@
  *              partition state table; partitionOffsets and long polls read it without messages
  *   reads      fetch -> LogReader on the calling thread, bounded by the published high watermark
  *   groups     GroupCoordinator over DurableOffsetStore / DurableGroupStore (__consumer_offsets)
+ *   lag        every visible commit (replayed ones too) feeds a LagEvaluator; groupLag judges it
  *   txns       TransactionCoordinator over __transaction_state (transaction-store.ts); its markers
  *              go through the owning shards with origin 'coordinator'; TxnOffsetCommit offsets
  *              are staged in __consumer_offsets and made visible (or dropped) with the markers
@@ -23,6 +24,8 @@
 import {
   ClosedError,
   ConcurrentTransactionsError,
+  GroupIdNotFoundError,
+  InvalidGroupIdError,
   InvalidRequestError,
   InvalidTopicError,
   PartitionNotFoundError,
@@ -46,7 +49,9 @@ import type {
   InitProducerIdResult,
   TxnOffsetCommitRequest,
   FetchPartitionResult,
+  GroupLagDescription,
   IsolationLevel,
+  PartitionLagDescription,
   ProduceOptions,
   ProduceResult,
   TopicPartitionOffsets,
@@ -54,12 +59,14 @@ import type {
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
 import { GroupCoordinator, type TopicPartitionRef } from './group-coordinator.js';
 import { DurableGroupStore } from './group-store.js';
+import { LagEvaluator, partitionLag } from './lag.js';
 import {
   CONSUMER_OFFSETS_TOPIC,
   DurableOffsetStore,
   emptyConsumerOffsetsState,
   replayConsumerOffsets,
   type ConsumerOffsetsState,
+  type OffsetChangeListener,
 } from './offset-store.js';
 import { ProducerIdManager } from './producer-id-manager.js';
 import { TransactionCoordinator, type TransactionDescription, type TransactionLogEntry, type TxnMarker } from './transaction-coordinator.js';
@@ -99,6 +106,8 @@ export class Broker implements BrokerApi {
   private coordinator: GroupCoordinator | null = null;
   private offsetStore: DurableOffsetStore | null = null;
   private txnCoordinator: TransactionCoordinator | null = null;
+  /** Every group's recent commits, fed by the offset store (live and replayed), for groupLag. */
+  private readonly lag: LagEvaluator;
   /** Callers waiting for the next durable state change of a transactional id (endTxn, initProducerId). */
   private readonly txnWaiters = new Map<string, Set<{ resolve(): void; reject(error: Error): void }>>();
   /** Set by injectMarkerFault: marker writes fail (the coordinator retries them) until healed. */
@@ -111,6 +120,12 @@ export class Broker implements BrokerApi {
     this.topicStore = topicStore;
     this.stateTable = stateTable;
     this.pool = pool;
+    this.lag = new LagEvaluator({
+      windowSize: config.lagWindowSize,
+      minCommitIntervalMs: config.lagMinCommitIntervalMs,
+      stoppedAfterMs: config.lagStoppedAfterMs ?? undefined,
+      maxTrackedPartitions: config.lagMaxTrackedPartitions,
+    });
   }
 
   /**
@@ -359,6 +374,60 @@ export class Broker implements BrokerApi {
     return this.pool.control<number>(target.shard, { op: 'deleteRecords', slot: target.slot, offset });
   }
 
+  // ---- Consumer lag ----
+
+  /**
+   * Lag is measured to the last stable offset, for every group: the broker does not know a
+   * group's isolation level, and the LSO equals the high watermark whenever no transaction is
+   * open. Measured to the high watermark (Burrow, kafka-consumer-groups), a caught-up
+   * read_committed consumer would show lag, and soon STALLED, behind every open transaction,
+   * which it cannot read past; measured to the LSO, a read_uncommitted consumer's lag leaves out
+   * at most the records of transactions still open (bounded by transaction.max.timeout.ms).
+   * Both ends are reported. Negative committed offsets (clients' "no position") and offsets of
+   * deleted topics have no lag and are left out.
+   */
+  groupLag(groupId: string, options: { nowMs?: number } = {}): GroupLagDescription {
+    this.checkOpen();
+    if (typeof groupId !== 'string') throw new InvalidGroupIdError(groupId);
+    if (options === null || typeof options !== 'object') throw new InvalidRequestError('groupLag options must be an object');
+    const nowMs = options.nowMs ?? Date.now();
+    if (!Number.isSafeInteger(nowMs)) throw new InvalidRequestError(`groupLag nowMs must be a time in ms, got ${String(nowMs)}`);
+    const committed = this.offsetStore!.fetchOffsets(groupId, null);
+    if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead') throw new GroupIdNotFoundError(groupId);
+    const rows: Omit<PartitionLagDescription, 'status' | 'commitsInWindow'>[] = [];
+    for (const { topic, partition, offset } of committed) {
+      const target = this.topics.get(topic)?.partitions[partition];
+      if (offset < 0 || target === undefined) continue;
+      const { highWatermark, lastStableOffset } = this.stateTable.read(target.slot, this.snapshot);
+      const lag = partitionLag({ committedOffset: offset, logEndOffset: highWatermark, lastStableOffset, isolationLevel: 'read_committed' })!;
+      rows.push({ topic, partition, committedOffset: offset, highWatermark, lastStableOffset, lag });
+    }
+    rows.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    const report = this.lag.evaluateGroup(groupId, rows.map((row) => ({ topic: row.topic, partition: row.partition, currentLag: row.lag })), nowMs);
+    return {
+      groupId,
+      status: report.status,
+      totalLag: report.totalLag,
+      partitions: rows.map((row, i) => ({ ...row, status: report.partitions[i].status, commitsInWindow: report.partitions[i].commitsInWindow })),
+    };
+  }
+
+  /** Feeds the lag evaluator every offset that becomes visible, with the partition's LSO at that moment. */
+  private lagListener(): OffsetChangeListener {
+    return {
+      endOffsetOf: (topic, partition) => {
+        const target = this.topics.get(topic)?.partitions[partition];
+        return target === undefined ? null : this.stateTable.read(target.slot, this.snapshot).lastStableOffset;
+      },
+      committed: (groupId, offset, endOffset) => {
+        // Sentinels (-1, -2) are no position, and an offset stored without its end has no known lag.
+        if (offset.offset < 0 || endOffset === null) return;
+        this.lag.recordCommit(groupId, offset.topic, offset.partition, offset.offset, Math.max(0, endOffset - offset.offset), offset.commitTimestampMs);
+      },
+      deleted: (groupId, topic, partition) => this.lag.forgetPartition(groupId, topic, partition),
+    };
+  }
+
   // ---- Transactions ----
 
   async initProducerId(request: InitProducerIdRequest): Promise<InitProducerIdResult> {
@@ -526,12 +595,13 @@ export class Broker implements BrokerApi {
   private async startGroupCoordinator(): Promise<void> {
     await this.ensureInternalTopic(CONSUMER_OFFSETS_TOPIC);
     const state = emptyConsumerOffsetsState();
-    this.replayOffsets(state);
+    const lagListener = this.lagListener();
+    this.replayOffsets(state, lagListener);
     const append = async (batch: Buffer): Promise<void> => {
       // Encoded here by the record batch encoder: its CRC is right by construction.
       await this.produce(CONSUMER_OFFSETS_TOPIC, 0, batch, -1, { crcVerified: true });
     };
-    const offsetStore = new DurableOffsetStore(state, append);
+    const offsetStore = new DurableOffsetStore(state, append, lagListener);
     this.offsetStore = offsetStore;
     const groupStore = new DurableGroupStore(state, append);
     this.coordinator = new GroupCoordinator({
@@ -545,8 +615,8 @@ export class Broker implements BrokerApi {
     });
   }
 
-  private replayOffsets(state: ConsumerOffsetsState): void {
-    this.replayTopic(CONSUMER_OFFSETS_TOPIC, (batches) => replayConsumerOffsets(batches, state));
+  private replayOffsets(state: ConsumerOffsetsState, listener: OffsetChangeListener): void {
+    this.replayTopic(CONSUMER_OFFSETS_TOPIC, (batches) => replayConsumerOffsets(batches, state, listener));
   }
 
   /** Reads every batch of an internal topic's partition 0, in order. */

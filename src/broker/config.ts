@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
+import { DEFAULT_LAG_WINDOW_SIZE, DEFAULT_MAX_TRACKED_PARTITIONS, DEFAULT_MIN_COMMIT_INTERVAL_MS } from './lag.js';
 import { MAX_RING_CAPACITY_BYTES, MIN_RING_CAPACITY_BYTES } from '../shard/ring.js';
 import { MAX_PARTITION_STATE_SLOTS } from '../shard/partition-state.js';
 
@@ -46,6 +47,14 @@ export interface BrokerConfig {
   transactionAbortTimedOutIntervalMs: number;
   /** Kafka's transactional.id.expiration.ms: an idle transactional id is forgotten after this. */
   transactionalIdExpirationMs: number;
+  /** Commits per partition the lag evaluator judges a group by (Burrow's intervals); see lag.ts. */
+  lagWindowSize: number;
+  /** A commit closer than this to the previous one replaces it in the lag window (Burrow's min-distance). */
+  lagMinCommitIntervalMs: number;
+  /** A partition is STOPPED after this long without a commit; null: Burrow's rule (longer than the window spans). */
+  lagStoppedAfterMs: number | null;
+  /** Partitions whose commit history the lag evaluator keeps at once; the least recently committed goes first. */
+  lagMaxTrackedPartitions: number;
   logger: BrokerLogger;
 }
 
@@ -80,6 +89,10 @@ const KNOWN_KEYS = new Set<string>([
   'transactionMaxTimeoutMs',
   'transactionAbortTimedOutIntervalMs',
   'transactionalIdExpirationMs',
+  'lagWindowSize',
+  'lagMinCommitIntervalMs',
+  'lagStoppedAfterMs',
+  'lagMaxTrackedPartitions',
   'logger',
 ]);
 
@@ -119,6 +132,13 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     transactionMaxTimeoutMs: integer(options, 'transactionMaxTimeoutMs', 900_000, 1, 0x7fff_ffff),
     transactionAbortTimedOutIntervalMs: integer(options, 'transactionAbortTimedOutIntervalMs', 10_000, 1, 0x7fff_ffff),
     transactionalIdExpirationMs: integer(options, 'transactionalIdExpirationMs', 7 * 24 * 3_600_000, 1, Number.MAX_SAFE_INTEGER),
+    lagWindowSize: integer(options, 'lagWindowSize', DEFAULT_LAG_WINDOW_SIZE, 1, 1_000),
+    lagMinCommitIntervalMs: integer(options, 'lagMinCommitIntervalMs', DEFAULT_MIN_COMMIT_INTERVAL_MS, 0, 0x7fff_ffff),
+    lagStoppedAfterMs:
+      options.lagStoppedAfterMs === undefined || options.lagStoppedAfterMs === null
+        ? null
+        : integer(options, 'lagStoppedAfterMs', 0, 1, Number.MAX_SAFE_INTEGER),
+    lagMaxTrackedPartitions: integer(options, 'lagMaxTrackedPartitions', DEFAULT_MAX_TRACKED_PARTITIONS, 1, 10_000_000),
     logger,
   };
   if (config.numPartitions > config.maxPartitionsPerTopic) {

@@ -1,6 +1,7 @@
 /**
  * The consumer group coordinator: Kafka's classic group protocol (JoinGroup, SyncGroup,
- * Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups)
+ * Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups,
+ * OffsetDelete)
  * as a state machine that owns no storage. Real Kafka clients reach it through the wire layer,
  * the embedded consumer calls it directly; both see Kafka's behaviour and Kafka's error codes.
  *
@@ -41,6 +42,7 @@ import {
   FencedInstanceIdError,
   GroupIdNotFoundError,
   GroupMaxSizeReachedError,
+  GroupSubscribedToTopicError,
   IllegalGenerationError,
   InconsistentGroupProtocolError,
   InvalidConfigError,
@@ -54,6 +56,7 @@ import {
   RebalanceInProgressError,
   UnknownMemberIdError,
 } from '../errors.js';
+import { decodeSubscription } from './consumer-protocol.js';
 import { Group, GROUP_STATES, type GroupState } from './group.js';
 import { GroupMember, type GroupProtocol, type TimerHandle, type Waiter } from './group-member.js';
 
@@ -103,6 +106,8 @@ export interface OffsetStore {
     partitions: readonly TopicPartitionRef[] | null,
   ): Promise<readonly CommittedOffset[]> | readonly CommittedOffset[];
   deleteOffsets(groupId: string): Promise<void> | void;
+  /** Durably deletes the group's offsets of these partitions (Kafka's OffsetDelete); absent ones are skipped. */
+  deletePartitionOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<void> | void;
 }
 
 export interface GroupMemberSnapshot {
@@ -277,6 +282,16 @@ export interface DeleteGroupResult {
   error: KafkaApiError | null;
 }
 
+export interface OffsetDeleteRequest {
+  groupId: string;
+  partitions: TopicPartitionRef[];
+}
+
+export interface OffsetDeletePartitionResult extends TopicPartitionRef {
+  /** Null when deleted (or there was nothing to delete); GroupSubscribedToTopicError when a member consumes the topic. */
+  error: KafkaApiError | null;
+}
+
 // ---- Configuration ----
 
 export interface GroupCoordinatorOptions {
@@ -314,6 +329,8 @@ export const DEFAULT_OFFSET_METADATA_MAX_CHARS = 4_096;
 const MAX_TIMER_DELAY_MS = 0x7fff_ffff;
 const INT32_MAX = 0x7fff_ffff;
 const NO_MEMBER_ID = '';
+/** The protocol type of Kafka consumers, whose member metadata is a Subscription. */
+const CONSUMER_PROTOCOL_TYPE = 'consumer';
 const EMPTY = Buffer.alloc(0);
 
 export class GroupCoordinator {
@@ -1217,6 +1234,47 @@ export class GroupCoordinator {
     return results;
   }
 
+  /**
+   * Kafka's OffsetDelete (KIP-496): deletes the group's committed offsets of some partitions.
+   * Group-level refusals throw: GROUP_ID_NOT_FOUND for a group that does not exist, NON_EMPTY_GROUP
+   * for a group with members that is not a consumer group (its members' topics are unknown). In a
+   * consumer group with members, a partition of a topic some member subscribes to gets
+   * GROUP_SUBSCRIBED_TO_TOPIC and keeps its offset; the others are deleted. A member whose
+   * subscription cannot be read counts as subscribed to everything: refusing is safer than
+   * deleting an offset it is about to rely on. A partition without an offset is a success.
+   */
+  async deletePartitionOffsets(request: OffsetDeleteRequest): Promise<OffsetDeletePartitionResult[]> {
+    this.checkOpen();
+    const groupId = requireGroupId(request?.groupId, true);
+    if (!Array.isArray(request.partitions)) throw new InvalidRequestError('OffsetDelete partitions must be an array of { topic, partition }');
+    const partitions = request.partitions.map((entry, i) => requirePartition(entry?.topic, entry?.partition, `OffsetDelete partitions[${i}]`));
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.is('Dead')) throw new GroupIdNotFoundError(groupId);
+    let subscribed: ReadonlySet<string> | null = new Set();
+    if (!group.is('Empty')) {
+      if (group.protocolType !== CONSUMER_PROTOCOL_TYPE) throw new NonEmptyGroupError(groupId);
+      subscribed = subscribedTopics(group);
+    }
+    const results: OffsetDeletePartitionResult[] = [];
+    const deletable: TopicPartitionRef[] = [];
+    for (const { topic, partition } of partitions) {
+      if (subscribed === null || subscribed.has(topic)) {
+        results.push({ topic, partition, error: new GroupSubscribedToTopicError(groupId, topic) });
+      } else {
+        deletable.push({ topic, partition });
+        results.push({ topic, partition, error: null });
+      }
+    }
+    if (deletable.length > 0) {
+      try {
+        await this.offsetStore.deletePartitionOffsets(groupId, deletable);
+      } catch (error) {
+        throw storeError(error, `offsets of group "${groupId}" could not be deleted`);
+      }
+    }
+    return results;
+  }
+
   /** Dead groups stay visible (and refuse work) until storage has forgotten them. */
   private async deleteStoredGroup(group: Group): Promise<void> {
     try {
@@ -1436,6 +1494,26 @@ function requireCommitOffsets(offsets: unknown): Omit<CommittedOffset, 'commitTi
     const metadata = entry.metadata === undefined || entry.metadata === null ? '' : requireString(entry.metadata, `${field}.metadata`);
     return { topic, partition, offset: entry.offset, leaderEpoch, metadata };
   });
+}
+
+/**
+ * The topics the members of a consumer group subscribe to, from their Subscription metadata (of
+ * the chosen protocol, or of every offered one while none is chosen); null when some member's
+ * metadata is not a readable Subscription.
+ */
+function subscribedTopics(group: Group): Set<string> | null {
+  const topics = new Set<string>();
+  for (const member of group.members.values()) {
+    const metadata = group.protocolName === null ? member.protocols.map((protocol) => protocol.metadata) : [member.metadataFor(group.protocolName)];
+    for (const bytes of metadata) {
+      try {
+        for (const topic of decodeSubscription(bytes).topics) topics.add(topic);
+      } catch {
+        return null;
+      }
+    }
+  }
+  return topics;
 }
 
 /** A store failure as the client sees it: Kafka errors pass through, anything else is retriable unavailability. */

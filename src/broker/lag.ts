@@ -263,6 +263,11 @@ export class LagEvaluator {
     return { groupId, status, totalLag, maxLag, partitions: reports };
   }
 
+  /** Forgets one partition's window (its offset was deleted: a later commit starts a new history). */
+  forgetPartition(groupId: string, topic: string, partition: number): void {
+    this.windows.delete(windowKey(groupId, topic, partition));
+  }
+
   /** Forgets a group's windows (after the group is deleted). */
   forgetGroup(groupId: string): void {
     const prefix = groupKeyPrefix(groupId);

@@ -2,7 +2,7 @@
  * Durable committed offsets, kept as Kafka keeps them: records in the internal topic
  * `__consumer_offsets` (one partition here), replayed into memory when the broker opens.
  *
- *   key    msgpack [1, groupId, topic, partition]     value  msgpack [offset, leaderEpoch, metadata, commitTimestampMs]
+ *   key    msgpack [1, groupId, topic, partition]     value  msgpack [offset, leaderEpoch, metadata, commitTimestampMs, endOffset]
  *   key    msgpack [2, groupId]                       value  msgpack GroupSnapshot (group-store.ts)
  *   key    msgpack [3, groupId, producerId, topic, partition]   value  as [1, ...]: an offset a
  *          transactional producer staged (TxnOffsetCommit), invisible until its transaction ends
@@ -12,14 +12,20 @@
  * that stops before that batch finds the offsets still staged, and the coordinator, which
  * completes every decided transaction on open, writes the batch again.
  *
+ * `endOffset` is the partition's end (its last stable offset) when the offset became visible, or
+ * null when unknown (the topic was gone; records written before it was kept have four fields): it
+ * lets a replay rebuild the lag each commit left, which the lag evaluator judges (lag.ts).
+ * OffsetDelete writes [1, ...] tombstones for some partitions of a group, DeleteGroups for all.
+ *
  * A null value is a tombstone: the offset (or group) is deleted. Later records for a key win, so
  * the log is a changelog whose latest value per key is the state. A commit is acknowledged only
  * after its batch is appended (acks -1: fsynced too when the topic has a flush policy), and the
  * in-memory view changes only then, so a fetch never returns an offset a crash could lose.
  *
- * The topic uses cleanup.policy=compact so that retention never deletes live offsets; compaction
- * itself (dropping superseded records) comes with the log cleaner, so until then the log grows
- * with every commit and replay reads all of it.
+ * The topic uses cleanup.policy=compact: retention never deletes live offsets, and the log
+ * cleaner (storage/log-cleaner.ts) drops superseded records, and tombstones once they are
+ * delete.retention.ms old, so replay reads about one record per live key plus the section the
+ * cleaner has not reached yet.
  */
 import { pack, unpack } from 'msgpackr';
 import { CorruptRecordError } from '../errors.js';
@@ -35,10 +41,21 @@ const STAGED_OFFSET_KEY = 3;
 /** Appends one record batch to __consumer_offsets and resolves once it is acknowledged. */
 export type InternalLogAppender = (batch: Buffer) => Promise<void>;
 
-export function offsetRecord(groupId: string, offset: CommittedOffset): RecordToEncode {
+/**
+ * Told of every offset that becomes visible or is deleted, in log order, both as it happens and
+ * during a replay: the broker's lag evaluator learns the group's commit history from it.
+ */
+export interface OffsetChangeListener {
+  /** The partition's end offset now (stored with the commit), or null when the partition is unknown. */
+  endOffsetOf(topic: string, partition: number): number | null;
+  committed(groupId: string, offset: CommittedOffset, endOffset: number | null): void;
+  deleted(groupId: string, topic: string, partition: number): void;
+}
+
+export function offsetRecord(groupId: string, offset: CommittedOffset, endOffset: number | null = null): RecordToEncode {
   return {
     key: pack([OFFSET_KEY, groupId, offset.topic, offset.partition]),
-    value: pack([offset.offset, offset.leaderEpoch, offset.metadata, offset.commitTimestampMs]),
+    value: pack([offset.offset, offset.leaderEpoch, offset.metadata, offset.commitTimestampMs, endOffset]),
   };
 }
 
@@ -80,7 +97,7 @@ export function emptyConsumerOffsetsState(): ConsumerOffsetsState {
 }
 
 /** Applies every record of `batches` (whole batches as read from the log) to `state`, in order. */
-export function replayConsumerOffsets(batches: Buffer, state: ConsumerOffsetsState): void {
+export function replayConsumerOffsets(batches: Buffer, state: ConsumerOffsetsState, listener: OffsetChangeListener | null = null): void {
   forEachRecord(batches, (record) => {
     const keyBytes = record.key();
     if (keyBytes === null) throw new CorruptRecordError(record.offset, `${CONSUMER_OFFSETS_TOPIC} record without a key`);
@@ -91,9 +108,12 @@ export function replayConsumerOffsets(batches: Buffer, state: ConsumerOffsetsSta
       const [, groupId, topic, partition] = key as [number, string, string, number];
       if (valueBytes === null) {
         removeOffset(state, groupId, topic, partition);
+        listener?.deleted(groupId, topic, partition);
       } else {
-        const [offset, leaderEpoch, metadata, commitTimestampMs] = unpack(valueBytes) as [number, number, string, number];
-        putOffset(state, groupId, { topic, partition, offset, leaderEpoch, metadata, commitTimestampMs });
+        const [offset, leaderEpoch, metadata, commitTimestampMs, endOffset] = unpack(valueBytes) as [number, number, string, number, number | null | undefined];
+        const committed = { topic, partition, offset, leaderEpoch, metadata, commitTimestampMs };
+        putOffset(state, groupId, committed);
+        listener?.committed(groupId, committed, endOffset ?? null);
       }
     } else if (key[0] === STAGED_OFFSET_KEY) {
       const [, groupId, producerId, topic, partition] = key as [number, string, number, string, number];
@@ -165,16 +185,19 @@ function removeOffset(state: ConsumerOffsetsState, groupId: string, topic: strin
 export class DurableOffsetStore implements OffsetStore {
   private readonly state: ConsumerOffsetsState;
   private readonly append: InternalLogAppender;
+  private readonly listener: OffsetChangeListener | null;
 
-  constructor(state: ConsumerOffsetsState, append: InternalLogAppender) {
+  constructor(state: ConsumerOffsetsState, append: InternalLogAppender, listener: OffsetChangeListener | null = null) {
     this.state = state;
     this.append = append;
+    this.listener = listener;
   }
 
   async commitOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.append(encodeRecordBatch({ records: offsets.map((offset) => offsetRecord(groupId, offset)) }));
-    for (const offset of offsets) putOffset(this.state, groupId, { ...offset });
+    const endOffsets = offsets.map((offset) => this.endOffsetOf(offset));
+    await this.append(encodeRecordBatch({ records: offsets.map((offset, i) => offsetRecord(groupId, offset, endOffsets[i])) }));
+    offsets.forEach((offset, i) => this.put(groupId, { ...offset }, endOffsets[i]));
   }
 
   fetchOffsets(groupId: string, partitions: readonly TopicPartitionRef[] | null): CommittedOffset[] {
@@ -199,6 +222,19 @@ export class DurableOffsetStore implements OffsetStore {
     for (const [topic, partitions] of group) for (const partition of partitions.keys()) tombstones.push(offsetTombstone(groupId, topic, partition));
     await this.append(encodeRecordBatch({ records: tombstones }));
     this.state.offsets.delete(groupId);
+    for (const [topic, partitions] of group) for (const partition of partitions.keys()) this.listener?.deleted(groupId, topic, partition);
+  }
+
+  /** Kafka's OffsetDelete: tombstones for the partitions that have an offset, in one batch. */
+  async deletePartitionOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<void> {
+    const group = this.state.offsets.get(groupId);
+    const present = partitions.filter(({ topic, partition }) => group?.get(topic)?.has(partition) === true);
+    if (present.length === 0) return;
+    await this.append(encodeRecordBatch({ records: present.map(({ topic, partition }) => offsetTombstone(groupId, topic, partition)) }));
+    for (const { topic, partition } of present) {
+      removeOffset(this.state, groupId, topic, partition);
+      this.listener?.deleted(groupId, topic, partition);
+    }
   }
 
   /**
@@ -220,16 +256,27 @@ export class DurableOffsetStore implements OffsetStore {
     const staged = this.state.staged.get(groupId)?.get(producerId);
     if (staged === undefined || staged.size === 0) return;
     const offsets = [...staged.values()];
+    // Visible from now on: the lag they leave is measured against the ends of this moment.
+    const endOffsets = commit ? offsets.map((offset) => this.endOffsetOf(offset)) : [];
     const records: RecordToEncode[] = [];
-    if (commit) for (const offset of offsets) records.push(offsetRecord(groupId, offset));
+    if (commit) offsets.forEach((offset, i) => records.push(offsetRecord(groupId, offset, endOffsets[i])));
     for (const offset of offsets) records.push(stagedOffsetTombstone(groupId, producerId, offset.topic, offset.partition));
     await this.append(encodeRecordBatch({ records }));
-    for (const offset of offsets) {
+    offsets.forEach((offset, i) => {
       // Staged again meanwhile (a retried TxnOffsetCommit): that newer staging stays.
-      if (staged.get(stagedKey(offset.topic, offset.partition)) !== offset) continue;
+      if (staged.get(stagedKey(offset.topic, offset.partition)) !== offset) return;
       unstageOffset(this.state.staged, groupId, producerId, offset.topic, offset.partition);
-      if (commit) putOffset(this.state, groupId, offset);
-    }
+      if (commit) this.put(groupId, offset, endOffsets[i]);
+    });
+  }
+
+  private endOffsetOf(offset: CommittedOffset): number | null {
+    return this.listener === null ? null : this.listener.endOffsetOf(offset.topic, offset.partition);
+  }
+
+  private put(groupId: string, offset: CommittedOffset, endOffset: number | null): void {
+    putOffset(this.state, groupId, offset);
+    this.listener?.committed(groupId, offset, endOffset);
   }
 
   /** Groups that have committed offsets, for restoring them as Empty groups (as Kafka loads them). */

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { CorruptRecordError, CorruptTransactionStateError } from '../errors.js';
 import { encodeRecordBatch } from '../protocol/record-batch-builder.js';
 import { forEachRecord } from '../protocol/record-batch-reader.js';
-import { fsyncDir } from '../storage/data-dir.js';
+import { fsyncDirectory, writeFileDurably } from '../storage/durable-fs.js';
 import type { InternalLogAppender } from './offset-store.js';
 import type { ProducerIdBlock, ProducerIdBlockStore } from './producer-id-manager.js';
 import type { TransactionLogEntry, TransactionStateStore } from './transaction-coordinator.js';
@@ -112,19 +112,13 @@ export class TransactionMetaFile implements ProducerIdBlockStore {
     fs.mkdirSync(dir, { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     try {
-      const fd = fs.openSync(temp, 'w', 0o644);
-      try {
-        fs.writeFileSync(fd, JSON.stringify(content) + '\n');
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeFileDurably(temp, JSON.stringify(content) + '\n', { mode: 0o644 });
       fs.renameSync(temp, this.path);
     } catch (error) {
       fs.rmSync(temp, { force: true });
       throw error;
     }
-    fsyncDir(dir);
+    fsyncDirectory(dir);
     this.content = content;
   }
 }

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import type * as KafkaJS from 'kafkajs';
-import type { IsolationLevel } from '../broker/broker-api.js';
+import type { GroupLagDescription, IsolationLevel } from '../broker/broker-api.js';
 import { decodeAssignment, type TopicPartitions } from '../broker/consumer-protocol.js';
 import type { Admin } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
@@ -164,6 +164,12 @@ export interface Connection {
   describeGroup(groupId: string): Promise<GroupDetails>;
   /** The group's committed offsets, partitions without one left out. */
   committedOffsets(groupId: string): Promise<CommittedOffset[]>;
+  /**
+   * The broker's lag report of the group with its Burrow-style statuses, or null where it cannot
+   * be had: over --bootstrap-server, Kafka's protocol has no API for it, and the CLI, which runs
+   * once, never sees the group's commits over time.
+   */
+  lagStatus(groupId: string): Promise<GroupLagDescription | null>;
   producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer>;
   consumer(request: ConsumeRequest): Promise<CliConsumer>;
   close(): Promise<void>;
@@ -312,6 +318,10 @@ class EmbeddedConnection implements Connection {
   async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
     const fetched = await this.sluice.broker.groups.fetchOffsets({ groupId, partitions: null });
     return fetched.filter((entry) => entry.offset >= 0).map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+  }
+
+  lagStatus(groupId: string): Promise<GroupLagDescription> {
+    return this.admin.fetchGroupLag({ groupId });
   }
 
   async producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer> {
@@ -510,6 +520,10 @@ class KafkaConnection implements Connection {
     return offsets;
   }
 
+  async lagStatus(): Promise<null> {
+    return null;
+  }
+
   async producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer> {
     const { CompressionTypes } = this.kafkajs;
     const compression = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, lz4: CompressionTypes.LZ4 }[options.compression];
@@ -580,6 +594,9 @@ class KafkaConnection implements Connection {
         await consumer.disconnect();
         if (ownGroup) {
           await this.admin.deleteGroups([groupId]).catch((error: Error) => {
+            // A group that never committed is forgotten by the coordinator as its last member
+            // leaves (as Kafka's cleanup would): already gone is what was wanted.
+            if (onlyGroupsNotFound(error)) return;
             printWarning(`could not delete the temporary consumer group ${groupId}: ${error.message}`);
           });
         }
@@ -606,6 +623,12 @@ class KafkaConnection implements Connection {
       throw error;
     }
   }
+}
+
+/** kafkajs's DeleteGroups failure where every group it names failed with GROUP_ID_NOT_FOUND. */
+function onlyGroupsNotFound(error: Error): boolean {
+  const groups = (error as { groups?: { error?: { type?: string } }[] }).groups;
+  return Array.isArray(groups) && groups.length > 0 && groups.every((group) => group.error?.type === 'GROUP_ID_NOT_FOUND');
 }
 
 /** The server named by --bootstrap-server could not be reached or refused the login. */

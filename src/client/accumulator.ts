@@ -9,8 +9,11 @@
  *   - `lingerMs` has passed since its first record, and the partition has an in-flight slot free:
  *     until then it keeps filling, so a busy partition batches more, as in Kafka; or
  *   - flush() asks for it, or a sender is waiting for buffer memory.
- * With lingerMs 0 the linger check runs on the next turn of the event loop (setImmediate), so all
- * the records appended in one tick share a batch.
+ * With lingerMs 0 the linger check runs as a microtask, once the code that appended has run to
+ * its end: the records appended in one synchronous run (several send() calls of one tick
+ * included) share a batch, and the batch leaves without waiting for a turn of the event loop,
+ * which would put the loop's other work (timers, I/O callbacks) in front of every record. A busy
+ * partition still batches: a due batch waits for a free in-flight slot and keeps filling.
  *
  * Closed batches go to the broker in order, at most `maxInFlightRequests` per partition at once;
  * the broker appends a partition's batches in the order it receives them, so order per partition
@@ -168,7 +171,14 @@ export class RecordAccumulator {
   /** Open batches in the order they were opened, which is also the order their linger ends. */
   private lingering: ProducerBatch[] = [];
   private lingerTimer: NodeJS.Timeout | null = null;
-  private lingerImmediate: NodeJS.Immediate | null = null;
+  /** A linger-0 check is queued as a microtask (which cannot be cancelled: close() disarms it). */
+  private lingerMicrotaskQueued = false;
+  /** The linger-0 check, made once rather than a closure per batch. */
+  private readonly endLingerMicrotask = (): void => {
+    if (!this.lingerMicrotaskQueued) return;
+    this.lingerMicrotaskQueued = false;
+    this.endLinger();
+  };
   private readonly memoryWaiters: MemoryWaiter[] = [];
   /** A woken waiter that has not appended yet: others wait behind it. */
   private wokenWaiter = false;
@@ -384,9 +394,8 @@ export class RecordAccumulator {
     }
     await this.flush();
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
-    if (this.lingerImmediate !== null) clearImmediate(this.lingerImmediate);
     this.lingerTimer = null;
-    this.lingerImmediate = null;
+    this.lingerMicrotaskQueued = false;
   }
 
   private queue(topic: string, partition: number): PartitionQueue {
@@ -561,12 +570,10 @@ export class RecordAccumulator {
   }
 
   private scheduleLinger(): void {
-    if (this.lingerTimer !== null || this.lingerImmediate !== null || this.lingering.length === 0) return;
+    if (this.lingerTimer !== null || this.lingerMicrotaskQueued || this.lingering.length === 0) return;
     if (this.options.lingerMs === 0) {
-      this.lingerImmediate = setImmediate(() => {
-        this.lingerImmediate = null;
-        this.endLinger();
-      });
+      this.lingerMicrotaskQueued = true;
+      queueMicrotask(this.endLingerMicrotask);
       return;
     }
     const delayMs = Math.max(0, this.lingering[0].openedAtMs + this.options.lingerMs - Date.now());

@@ -12,7 +12,7 @@
  *   - errors are Sluice's typed errors (TopicNotFoundError, InvalidPartitionsError, ...), not
  *     KafkaJSProtocolError; each names the problem and the fix.
  */
-import type { BrokerApi } from '../broker/broker-api.js';
+import type { BrokerApi, GroupLagDescription } from '../broker/broker-api.js';
 import type { GroupState } from '../broker/group-coordinator.js';
 import {
   InvalidPartitionsError,
@@ -245,6 +245,22 @@ export class Admin {
     const failed = results.find((result) => result.error !== null);
     if (failed !== undefined) throw failed.error!;
     return results.map((result) => ({ groupId: result.groupId, errorCode: 0 }));
+  }
+
+  /**
+   * Consumer lag of a group, with a Burrow-style status (kafkajs has no lag call; this is
+   * Sluice's). Per partition the group has committed: the committed offset, the high watermark
+   * and last stable offset, the lag (to the last stable offset, see Broker.groupLag) and the
+   * status of its recent commits: OK, WARNING (lag grows while the consumer commits), STALLED
+   * (commits do not move), STOPPED (no commits for longer than the window spans, or
+   * lagStoppedAfterMs) or REWIND (the offset went back). The group's status is OK, WARNING or
+   * ERROR. `nowMs` is the time the STOPPED rule measures against (default: now). Rejects with
+   * GroupIdNotFoundError for a group that does not exist.
+   */
+  async fetchGroupLag(options: { groupId: string; nowMs?: number }): Promise<GroupLagDescription> {
+    requireObject(options, 'fetchGroupLag options');
+    const groupId = requireString(options.groupId, 'groupId');
+    return this.broker.groupLag(groupId, options.nowMs === undefined ? {} : { nowMs: options.nowMs });
   }
 
   /** The group's committed offsets per topic; -1 for a partition without one. */

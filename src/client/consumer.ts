@@ -22,7 +22,7 @@
  * and committing what was processed; heartbeats run on their own timer, so the payload's
  * `heartbeat()` has nothing left to do.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { BrokerApi, IsolationLevel } from '../broker/broker-api.js';
 import type { TopicPartitions } from '../broker/consumer-protocol.js';
 import { assignorByName, type PartitionAssignor } from '../broker/assignors/index.js';
@@ -277,7 +277,17 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private inHandlerCall = false;
   private stopping = false;
   private closed = false;
+  /**
+   * Cancels the long poll's broker waits. One controller serves poll after poll and is replaced
+   * only once aborted (by wake(), or to withdraw the waits still parked when another partition's
+   * data ended the poll): a controller per poll cost an AbortSignal, and aborting it a
+   * DOMException, for every record a consumer at the head of the log receives.
+   */
   private waitController: AbortController | null = null;
+  /** True while a long poll is parked on broker waits: wake() aborts them only then. */
+  private polling = false;
+  /** Ends the timer-only wait of a poll with no partition to fetch (set while it runs). */
+  private endIdleWait: (() => void) | null = null;
   private woken = false;
   private roundRobinStart = 0;
   private subscribedSnapshot = '';
@@ -883,40 +893,60 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     return fetched.messages;
   }
 
-  /** Long poll: until one partition has data past its offset, the consumer is woken, or `timeoutMs`. */
+  /**
+   * Long poll: until one partition has data past its offset, the consumer is woken, or
+   * `timeoutMs`. Each broker wait carries the timeout itself, so no timer runs beside them.
+   */
   private async waitForData(states: PartitionState[], offsets: number[], timeoutMs: number): Promise<void> {
     if (this.woken || timeoutMs <= 0) return;
-    const controller = new AbortController();
-    this.waitController = controller;
-    try {
-      const waits: Promise<unknown>[] = [
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, timeoutMs);
-          controller.signal.addEventListener('abort', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        }),
-      ];
-      for (let i = 0; i < states.length; i++) {
-        const state = states[i];
-        waits.push(
-          this.broker
-            .waitForData(state.topic, state.partition, offsets[i], timeoutMs, controller.signal, this.isolationLevel)
-            .catch(() => undefined),
-        );
-      }
-      await Promise.race(waits);
-    } finally {
-      this.waitController = null;
-      controller.abort();
+    if (states.length === 0) return this.waitIdle(timeoutMs);
+    let controller = this.waitController;
+    if (controller === null || controller.signal.aborted) {
+      controller = new AbortController();
+      // One listener per partition waited on, each removed when its wait ends: bounded by the
+      // assignment, so Node's leak warning (past 10) would only cry wolf for a larger one.
+      setMaxListeners(0, controller.signal);
+      this.waitController = controller;
     }
+    const signal = controller.signal;
+    let parked = states.length;
+    this.polling = true;
+    try {
+      await new Promise<void>((resolve) => {
+        // A failed wait ends the poll too: the fetch that follows reports the cause.
+        const settled = (): void => {
+          parked--;
+          resolve();
+        };
+        for (let i = 0; i < states.length; i++) {
+          const state = states[i];
+          this.broker.waitForData(state.topic, state.partition, offsets[i], timeoutMs, signal, this.isolationLevel).then(settled, settled);
+        }
+      });
+    } finally {
+      this.polling = false;
+      if (parked > 0) controller.abort(LONG_POLL_ENDED);
+    }
+  }
+
+  /** The poll of a consumer with nothing to fetch (all paused, or no partitions yet): a timer wake() can cut short. */
+  private waitIdle(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const end = (): void => {
+        clearTimeout(timer);
+        this.endIdleWait = null;
+        resolve();
+      };
+      const timer = setTimeout(end, timeoutMs);
+      this.endIdleWait = end;
+    });
   }
 
   /** Interrupts the long poll (a rebalance, seek, resume, assignment or stop needs the loop). */
   private wake(): void {
     this.woken = true;
-    this.waitController?.abort();
+    if (this.polling) this.waitController?.abort(LONG_POLL_ENDED);
+    this.endIdleWait?.();
   }
 
   private fetchableStates(): PartitionState[] {
@@ -1209,6 +1239,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
 }
 
 const noHeartbeat = (): Promise<void> => Promise.resolve();
+/** Why the consumer aborts its broker waits; a reason given up front spares a DOMException per abort. */
+const LONG_POLL_ENDED = new Error('the consumer long poll ended');
 
 /** RegExp test that a global or sticky flag cannot make stateful. */
 function matches(pattern: RegExp, topic: string): boolean {

@@ -10,9 +10,8 @@
  *   CONTROLLED  uint32 requestId, uint32 0, then the JSON result
  *   FAILED      uint32 requestId, int32 Kafka error code, then the JSON of the error
  *
- * The generic append/completion helpers of ring.ts carry only a base offset; a ProduceResult also
- * needs the last offset, the LogAppendTime and the log start offset, and the shard must know the
- * acks, hence these layouts over the same reserve/commit.
+ * APPEND carries the acks the shard must honour, and APPENDED everything a ProduceResult needs:
+ * base and last offset, LogAppendTime, log start offset.
  *
  * Errors cross the thread boundary as (class name, message, own fields) and are rebuilt on the
  * other side as instances of the same class from errors.ts, so callers can still use instanceof.

@@ -65,6 +65,7 @@ import { parseControlRecord } from '../protocol/control-record.js';
 import { writeInt64 } from '../protocol/int64.js';
 import { forEachRecord, type RecordView } from '../protocol/record-batch-reader.js';
 import { ByteCursor, readVarint } from '../protocol/varint.js';
+import { writeFileDurably } from './durable-fs.js';
 import { OffsetIndex } from './offset-index.js';
 import {
   BatchHeaderCursor,
@@ -584,18 +585,8 @@ class CleanedIndexes {
 
   finish(): void {
     this.timeIndex.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp);
-    writeDurably(cleanedFilePath(this.dir, this.baseOffset, OFFSET_INDEX_FILE_SUFFIX), this.offsetIndex.encode());
-    writeDurably(cleanedFilePath(this.dir, this.baseOffset, TIME_INDEX_FILE_SUFFIX), this.timeIndex.encode());
-  }
-}
-
-function writeDurably(path: string, bytes: Buffer): void {
-  const fd = openSync(path, 'w');
-  try {
-    writeFully(fd, bytes, bytes.length, 0);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    writeFileDurably(cleanedFilePath(this.dir, this.baseOffset, OFFSET_INDEX_FILE_SUFFIX), this.offsetIndex.encode());
+    writeFileDurably(cleanedFilePath(this.dir, this.baseOffset, TIME_INDEX_FILE_SUFFIX), this.timeIndex.encode());
   }
 }
 

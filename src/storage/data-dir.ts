@@ -27,6 +27,7 @@ import {
   InvalidConfigError,
   LockTakeoverInterruptedError,
 } from '../errors.js';
+import { fsyncDirectory } from './durable-fs.js';
 
 export const LOCK_FILE_NAME = '.lock';
 export const TAKEOVER_FILE_NAME = '.lock.takeover';
@@ -352,18 +353,6 @@ function checkPositiveInt(name: string, value: number | undefined, fallback: num
   return value;
 }
 
-/** Makes a directory's entries (files created, renamed or removed in it) durable. */
-export function fsyncDir(dir: string): void {
-  // Windows cannot open a directory for fsync; its renames are durable without it.
-  if (process.platform === 'win32') return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Resolves, creates and checks the directory; returns its real absolute path. */
 function prepareDirectory(dirPath: string): string {
   if (typeof dirPath !== 'string' || dirPath.length === 0 || dirPath.includes('\0')) {
@@ -388,7 +377,7 @@ function prepareDirectory(dirPath: string): string {
       const firstCreated = fs.mkdirSync(abs, { recursive: true });
       // Make the new directories' entries durable, or a power cut could lose the whole tree.
       for (let dir = abs; firstCreated !== undefined; dir = path.dirname(dir)) {
-        fsyncDir(path.dirname(dir));
+        fsyncDirectory(path.dirname(dir));
         if (dir === firstCreated) break;
       }
     } catch (err) {

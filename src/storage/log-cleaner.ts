@@ -57,13 +57,13 @@ import type { LogConfig } from './log-config.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import type { PartitionLog } from './partition-log.js';
 import { deleteSegmentFiles, readOffsetCheckpoint, writeOffsetCheckpoint } from './recovery.js';
+import { fsyncDirectory } from './durable-fs.js';
 import {
   BatchHeaderCursor,
   FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
-  fsyncDirectory,
   parseSegmentFileName,
   segmentFileName,
   unlinkIfExists,

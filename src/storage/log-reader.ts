@@ -24,6 +24,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError, InvalidRequestError, OffsetOutOfRangeError } from '../errors.js';
+import { floorIndexBy } from './floor-search.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { ABORTED_TXN_BYTES, TXN_INDEX_FILE_SUFFIX, collectAbortedTxns, decodeTxnIndex, type AbortedTransaction, type AbortedTxn } from './txn-index.js';
 import {
@@ -202,20 +203,10 @@ export class LogReader {
     this.segments = next;
   }
 
+  /** The index of the last segment whose base offset is <= `offset`, or -1. */
   private floorSegment(offset: number): number {
-    let low = 0;
-    let high = this.segments.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.segments[middle].baseOffset <= offset) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
-    return found;
+    const segments = this.segments;
+    return floorIndexBy(segments.length, (i) => segments[i].baseOffset, offset);
   }
 
   /** The batches from `segment`, or null when it holds nothing at or after `offset`. */

@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { CorruptFileError } from '../errors.js';
+import { floorIndex } from './floor-search.js';
 
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
 const INT32_MAX = 0x7fff_ffff;
@@ -126,20 +127,7 @@ export class OffsetIndex {
 
   /** The slot of the entry with the largest offset <= `targetOffset`, or -1 if there is none. */
   floorSlot(targetOffset: number): number {
-    const target = targetOffset - this.baseOffset;
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.relativeOffsets[middle] <= target) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
-    return found;
+    return floorIndex(this.relativeOffsets, this.count, targetOffset - this.baseOffset);
   }
 
   /** Where to start scanning the log for `targetOffset`: its floor entry's position, else byte 0. */
@@ -150,19 +138,7 @@ export class OffsetIndex {
 
   /** The slot of the last entry whose position is <= `position`, or -1 if there is none. */
   floorSlotByPosition(position: number): number {
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.positions[middle] <= position) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
-    return found;
+    return floorIndex(this.positions, this.count, position);
   }
 
   /** Drops the entries for batches at or after `position` (the log is being cut there). */

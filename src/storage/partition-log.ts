@@ -64,6 +64,7 @@ import {
 import { writeInt64 } from '../protocol/int64.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { recoverInterruptedCleaning, requireRecordKeys, type CleanerLogView } from './log-cleaner.js';
+import { floorIndexBy } from './floor-search.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -88,10 +89,10 @@ import {
   writeOffsetCheckpoint,
   type RecoveryReport,
 } from './recovery.js';
+import { fsyncDirectory } from './durable-fs.js';
 import {
   FileWindow,
   Segment,
-  fsyncDirectory,
   type BatchLocation,
   type SegmentSettings,
   type StorageLogger,
@@ -951,19 +952,8 @@ export class PartitionLog {
 
   /** The index of the last segment whose base offset is <= `offset`, or 0. */
   private floorSegmentIndex(offset: number): number {
-    let low = 0;
-    let high = this.segments.length - 1;
-    let found = 0;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.segments[middle].baseOffset <= offset) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
-    return found;
+    const segments = this.segments;
+    return Math.max(0, floorIndexBy(segments.length, (i) => segments[i].baseOffset, offset));
   }
 
   private rollAt(nowMs: number): Segment {

@@ -13,20 +13,19 @@
  * Producer state and the transaction indexes are restored afterwards, by the partition log, from
  * the segments this leaves (see PartitionLog's restoreProducerState).
  */
-import { readFileSync, readdirSync, renameSync, openSync, closeSync, fsyncSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
+import { fsyncDirectory, writeFileDurably } from './durable-fs.js';
 import {
   FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
   Segment,
   TIME_INDEX_FILE_SUFFIX,
-  fsyncDirectory,
   parseSegmentFileName,
   segmentFileName,
   unlinkIfExists,
-  writeFully,
   type SegmentSettings,
   type StorageLogger,
 } from './segment.js';
@@ -231,13 +230,7 @@ export function writeOffsetCheckpoint(dir: string, fileName: string, offset: num
   const path = join(dir, fileName);
   const tempPath = path + CHECKPOINT_TEMP_SUFFIX;
   const bytes = Buffer.from(`${CHECKPOINT_VERSION}\n${offset}\n`, 'utf8');
-  const fd = openSync(tempPath, 'w');
-  try {
-    writeFully(fd, bytes, bytes.length, 0);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileDurably(tempPath, bytes);
   renameSync(tempPath, path);
   fsyncDirectory(dir);
 }

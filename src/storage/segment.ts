@@ -931,16 +931,6 @@ export function readFully(fd: number, target: Buffer, targetOffset: number, leng
   return done;
 }
 
-/** fsyncs a directory, which makes file creations, renames and deletions in it durable. */
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export function unlinkIfExists(path: string): void {
   try {
     unlinkSync(path);

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { CorruptFileError } from '../errors.js';
 import { readInt64, writeInt64 } from '../protocol/int64.js';
+import { floorIndex } from './floor-search.js';
 
 export const TIME_INDEX_ENTRY_BYTES = 12;
 /** Kafka's RecordBatch.NO_TIMESTAMP: an empty index reports this as its last timestamp. */
@@ -138,18 +139,7 @@ export class TimeIndex {
    * when there is none: every batch before that offset's batch has a smaller max timestamp.
    */
   lookup(targetTimestampMs: number): number {
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.timestamps[middle] <= targetTimestampMs) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
+    const found = floorIndex(this.timestamps, this.count, targetTimestampMs);
     return found < 0 ? this.baseOffset : this.offsetAt(found);
   }
 

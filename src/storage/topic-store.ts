@@ -23,7 +23,8 @@ import {
   TopicExistsError,
   TopicNotFoundError,
 } from '../errors.js';
-import { type DataDir, TOPIC_NAME_CHARS, fsyncDir } from './data-dir.js';
+import { type DataDir, TOPIC_NAME_CHARS } from './data-dir.js';
+import { fsyncDirectory, writeFileDurably } from './durable-fs.js';
 import {
   alterTopicConfigs,
   type TopicConfigInput,
@@ -120,7 +121,7 @@ function mkdirDurable(dir: string): void {
   if (fs.existsSync(dir)) return;
   mkdirDurable(path.dirname(dir));
   fs.mkdirSync(dir);
-  fsyncDir(path.dirname(dir));
+  fsyncDirectory(path.dirname(dir));
 }
 
 function checkPartitionCount(value: unknown, max: number, what: string): number {
@@ -238,7 +239,7 @@ export class TopicStore {
       }
       this.remember(parseTopicFile(file, name));
     }
-    if (removedTemp) fsyncDir(this.dir);
+    if (removedTemp) fsyncDirectory(this.dir);
   }
 
   private remember(topic: TopicMetadata): void {
@@ -305,7 +306,7 @@ export class TopicStore {
   delete(name: string): TopicMetadata {
     const topic = this.get(name);
     fs.unlinkSync(this.fileOf(name));
-    fsyncDir(this.dir);
+    fsyncDirectory(this.dir);
     this.topics.delete(name);
     this.collisionKeys.delete(collisionKey(name));
     return topic;
@@ -366,19 +367,13 @@ export class TopicStore {
     // A short temp name: "<topic>.json.tmp" could pass the 255-byte file name limit with a 249-character topic.
     const temp = path.join(this.dir, `.${process.pid}-${++this.tempCounter}${TEMP_SUFFIX}`);
     try {
-      const fd = fs.openSync(temp, 'wx', 0o644);
-      try {
-        fs.writeFileSync(fd, content + '\n');
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeFileDurably(temp, content + '\n', { flag: 'wx', mode: 0o644 });
       fs.renameSync(temp, this.fileOf(topic.name));
     } catch (err) {
       fs.rmSync(temp, { force: true });
       throw err;
     }
-    fsyncDir(this.dir);
+    fsyncDirectory(this.dir);
   }
 
   private checkOpen(): void {

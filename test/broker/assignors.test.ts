@@ -18,6 +18,7 @@ import {
   type TopicPartitions,
 } from '../../src/broker/consumer-protocol.js';
 import { InvalidRequestError } from '../../src/errors.js';
+import { seededRandom } from '../support/prng.js';
 
 const require = createRequire(import.meta.url);
 const kafkajsRoundRobin = require('kafkajs/src/consumer/assigners/roundRobinAssigner/index.js') as (deps: {
@@ -25,18 +26,6 @@ const kafkajsRoundRobin = require('kafkajs/src/consumer/assigners/roundRobinAssi
 }) => {
   assign(group: { members: { memberId: string }[]; topics: string[] }): Promise<{ memberId: string; memberAssignment: Buffer }[]>;
 };
-
-/** Seeded uniform numbers in [0, 1) (mulberry32), so every run checks the same cases. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 function randomInt(random: () => number, min: number, max: number): number {
   return min + Math.floor(random() * (max - min + 1));

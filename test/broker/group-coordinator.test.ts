@@ -104,6 +104,10 @@ class MemoryOffsetStore implements OffsetStore {
   deleteOffsets(groupId: string): void {
     this.groups.delete(groupId);
   }
+
+  deletePartitionOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): void {
+    for (const { topic, partition } of partitions) this.groups.get(groupId)?.delete(`${topic}/${partition}`);
+  }
 }
 
 class MemoryMetadataStore implements GroupMetadataStore {
@@ -837,6 +841,57 @@ describe('describe, list, delete', () => {
     expect(c.listGroups()).toEqual([]);
     expect(metadataStore.snapshots.has('g')).toBe(false);
     expect((await c.fetchOffsets({ groupId: 'g', partitions: [{ topic: 'orders', partition: 0 }] }))[0].offset).toBe(-1);
+  });
+
+  it('deletes offsets of some partitions (OffsetDelete), refusing topics a live consumer group subscribes to', async () => {
+    const { c, clock, offsetStore } = setup();
+    const { joins, generationId } = await stableGroup(c, clock, 1);
+    const memberId = joins[0].memberId;
+    const offsets = [
+      { topic: 'orders', partition: 0, offset: 3 },
+      { topic: 'orders', partition: 1, offset: 4 },
+      { topic: 'archive', partition: 0, offset: 5 },
+      { topic: 'archive', partition: 1, offset: 6 },
+    ];
+    await c.commitOffsets({ groupId: 'g', generationId, memberId, offsets });
+    // Stable, subscribed to orders only: archive's offsets go, orders' stay.
+    const results = await c.deletePartitionOffsets({
+      groupId: 'g',
+      partitions: [
+        { topic: 'orders', partition: 0 },
+        { topic: 'archive', partition: 0 },
+        { topic: 'archive', partition: 7 },
+      ],
+    });
+    expect(results.map((r) => [r.topic, r.partition, r.error?.kafkaErrorCode ?? 0])).toEqual([
+      ['orders', 0, 86],
+      ['archive', 0, 0],
+      ['archive', 7, 0],
+    ]);
+    expect([...offsetStore.groups.get('g')!.keys()].sort()).toEqual(['archive/1', 'orders/0', 'orders/1']);
+
+    // Empty: everything asked for goes.
+    c.leaveGroup({ groupId: 'g', members: [{ memberId }] });
+    const emptied = await c.deletePartitionOffsets({ groupId: 'g', partitions: [{ topic: 'orders', partition: 0 }] });
+    expect(emptied).toEqual([{ topic: 'orders', partition: 0, error: null }]);
+    expect([...offsetStore.groups.get('g')!.keys()].sort()).toEqual(['archive/1', 'orders/1']);
+
+    await expectKafkaError(c.deletePartitionOffsets({ groupId: 'nope', partitions: [] }), GroupIdNotFoundError, 69);
+    await expect(c.deletePartitionOffsets({ groupId: 'g', partitions: [{ topic: '', partition: 0 }] })).rejects.toThrow(InvalidRequestError);
+  });
+
+  it('refuses OffsetDelete for a non-consumer group with members, and treats unreadable subscriptions as subscribed to everything', async () => {
+    const { c, clock } = setup();
+    const connect = c.joinGroup(joinRequest('', { protocolType: 'connect', protocols: [{ name: 'default', metadata: Buffer.from([1]) }] }));
+    clock.advance(0);
+    await connect;
+    await expectKafkaError(c.deletePartitionOffsets({ groupId: 'g', partitions: [{ topic: 'orders', partition: 0 }] }), NonEmptyGroupError, 68);
+
+    const garbled = c.joinGroup(joinRequest('', { groupId: 'h', protocols: [{ name: 'range', metadata: Buffer.from([0xff]) }] }));
+    clock.advance(0);
+    await garbled;
+    const results = await c.deletePartitionOffsets({ groupId: 'h', partitions: [{ topic: 'anything', partition: 0 }] });
+    expect(results[0].error?.kafkaErrorCode).toBe(86);
   });
 });
 

@@ -197,6 +197,16 @@ describe('LagEvaluator', () => {
     expect(lag.evaluatePartition('a1:', 't', 0, 5, 0).commitsInWindow).toBe(1);
   });
 
+  it('forgets one partition, so a later commit starts a new history', () => {
+    const lag = new LagEvaluator({ minCommitIntervalMs: 0 });
+    lag.recordCommit('g', 't', 0, 10, 5, 0);
+    lag.recordCommit('g', 't', 1, 10, 5, 0);
+    lag.forgetPartition('g', 't', 0);
+    lag.recordCommit('g', 't', 0, 3, 12, 1000); // would be REWIND against the forgotten history
+    expect(lag.evaluatePartition('g', 't', 0, 12, 1000)).toMatchObject({ status: 'OK', commitsInWindow: 1 });
+    expect(lag.evaluatePartition('g', 't', 1, 5, 0).commitsInWindow).toBe(1);
+  });
+
   it('validates its options and inputs', () => {
     expect(() => new LagEvaluator({ windowSize: 0 })).toThrow(InvalidConfigError);
     expect(() => new LagEvaluator({ stoppedAfterMs: -1 })).toThrow(InvalidConfigError);

@@ -1,11 +1,14 @@
 /**
  * The `sluice` CLI on a data directory (embedded broker): topics create / list / describe /
  * delete, produce from stdin and consume to stdout (keys, partitions, compression, groups that
- * resume), groups list / describe with committed offsets and lag, --help everywhere, and the
+ * resume), groups list / describe with committed offsets, lag and the broker's lag status,
+ * --help everywhere, and the
  * exit codes and one-line errors of bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../src/client/partitioner.js';
+import { Sluice } from '../../src/sluice.js';
+import { batchOf, quietLogger } from '../broker/broker-test-helpers.js';
 import { CliProcess, killRunning, lines, removeDir, runCli, tempDir } from './run-cli.js';
 
 let root: string;
@@ -116,20 +119,30 @@ describe('produce and consume', () => {
     const report = JSON.parse(await ok(['groups', 'describe', 'readers', '--json', ...d()]));
     expect(report).toMatchObject({ groupId: 'readers', state: 'Empty', protocolType: 'consumer', members: [] });
     const ends = JSON.parse(await ok(['topics', 'describe', 'keyed', '--json', ...d()])).partitions as { partition: number; logEndOffset: number }[];
-    const rows = report.partitions as { topic: string; partition: number; committedOffset: number; logEndOffset: number; lag: number; memberId: null }[];
+    const rows = report.partitions as { topic: string; partition: number; committedOffset: number; logEndOffset: number; lag: number; status: string; memberId: null }[];
     expect(rows.length).toBeGreaterThan(0);
+    // How many commits the run made, and how far apart, is the run's business: any status, but one for every row.
+    const anyStatus = /^(OK|WARNING|STALLED|STOPPED|REWIND)$/;
     for (const row of rows) {
-      expect(row).toMatchObject({ topic: 'keyed', memberId: null, logEndOffset: ends[row.partition].logEndOffset, lag: row.logEndOffset - row.committedOffset });
+      expect(row).toMatchObject({
+        topic: 'keyed',
+        memberId: null,
+        logEndOffset: ends[row.partition].logEndOffset,
+        lag: row.logEndOffset - row.committedOffset,
+        status: expect.stringMatching(anyStatus),
+      });
     }
     expect(rows.reduce((sum, row) => sum + row.committedOffset, 0)).toBe(6_000);
     expect(report.totalLag).toBe(rows.reduce((sum, row) => sum + row.lag, 0));
     expect(report.totalLag).toBeGreaterThan(0);
 
     const text = lines(await ok(['groups', 'describe', 'readers', ...d()]));
-    expect(text[0]).toBe(`Group: readers\tState: Empty\tProtocol: consumer\tMembers: 0\tTotal lag: ${report.totalLag}`);
-    expect(text[1]).toMatch(/^TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+CONSUMER-ID\s+HOST\s+CLIENT-ID$/);
+    expect(text[0]).toBe(`Group: readers\tState: Empty\tProtocol: consumer\tMembers: 0\tTotal lag: ${report.totalLag}\tStatus: ${report.status}`);
+    expect(text[1]).toMatch(/^TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+STATUS\s+CONSUMER-ID\s+HOST\s+CLIENT-ID$/);
     const row = rows[0];
-    expect(text[2]).toMatch(new RegExp(`^keyed\\s+${row.partition}\\s+${row.committedOffset}\\s+${row.logEndOffset}\\s+${row.lag}\\s+-\\s+-\\s+-$`));
+    expect(text[2]).toMatch(
+      new RegExp(`^keyed\\s+${row.partition}\\s+${row.committedOffset}\\s+${row.logEndOffset}\\s+${row.lag}\\s+${row.status}\\s+-\\s+-\\s+-$`),
+    );
 
     // The second run reads only what the first left (committed offsets win over --from-beginning,
     // which applies to the partitions the first run never reached): together, every line once.
@@ -210,7 +223,40 @@ describe('produce and consume', () => {
     expect(stopped.stderr).toBe('consumed 100000 records\n');
     // It committed what it printed on the way out.
     const report = JSON.parse(await ok(['groups', 'describe', 'sigterm', '--json', ...manyDir]));
-    expect(report.partitions).toEqual([{ topic: 'many', partition: 0, committedOffset: 100_000, logEndOffset: 100_000, lag: 0, memberId: null }]);
+    expect(report.partitions).toEqual([{ topic: 'many', partition: 0, committedOffset: 100_000, logEndOffset: 100_000, lag: 0, status: 'OK', memberId: null }]);
+  });
+});
+
+describe('groups describe status', () => {
+  it("shows the broker's Burrow-style status per partition and for the group, from commits it replays on open", async () => {
+    const dir = dataDir();
+    // One commit per partition, made by another process than the CLI: the CLI's broker knows it
+    // only from __consumer_offsets, where each commit keeps the end it was measured against.
+    const sluice = await Sluice.open({ dataDir: dir, shards: 1, logger: quietLogger });
+    try {
+      const admin = sluice.admin();
+      await admin.createTopics({ topics: [{ topic: 'judged', numPartitions: 2 }] });
+      const ten = Array.from({ length: 10 }, (_, i) => `v${i}`);
+      await sluice.broker.produce('judged', 0, batchOf(ten), 1);
+      await sluice.broker.produce('judged', 1, batchOf(ten), 1);
+      await admin.setOffsets({ groupId: 'judge', topic: 'judged', partitions: [{ partition: 0, offset: 4 }, { partition: 1, offset: 10 }] });
+    } finally {
+      await sluice.close();
+    }
+    // Partition 0 is behind and nobody has committed since: STOPPED, so the group is in ERROR.
+    const report = JSON.parse(await ok(['groups', 'describe', 'judge', '--json', '--data-dir', dir]));
+    expect(report).toMatchObject({ groupId: 'judge', state: 'Empty', totalLag: 6, status: 'ERROR' });
+    expect(report.partitions).toEqual([
+      { topic: 'judged', partition: 0, committedOffset: 4, logEndOffset: 10, lag: 6, status: 'STOPPED', memberId: null },
+      { topic: 'judged', partition: 1, committedOffset: 10, logEndOffset: 10, lag: 0, status: 'OK', memberId: null },
+    ]);
+    const text = lines(await ok(['groups', 'describe', 'judge', '--data-dir', dir]));
+    expect(text).toEqual([
+      'Group: judge\tState: Empty\tProtocol: -\tMembers: 0\tTotal lag: 6\tStatus: ERROR',
+      expect.stringMatching(/^TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+STATUS\s+CONSUMER-ID\s+HOST\s+CLIENT-ID$/),
+      expect.stringMatching(/^judged\s+0\s+4\s+10\s+6\s+STOPPED\s+-\s+-\s+-$/),
+      expect.stringMatching(/^judged\s+1\s+10\s+10\s+0\s+OK\s+-\s+-\s+-$/),
+    ]);
   });
 });
 
@@ -238,6 +284,8 @@ describe('help and usage errors', () => {
     expect(results[7].stdout).toContain('--key-separator <sep>');
     expect(results[8].stdout).toContain('--isolation-level <level>');
     expect(results[4].stdout).toContain('--bootstrap-server <host:port>');
+    expect(results[11].stdout).toContain('STALLED  committing, but the committed offset does not move');
+    expect(results[11].stdout).toContain('With --bootstrap-server there is no STATUS');
   });
 
   it('exits 2 with one error line for bad flags and arguments', async () => {

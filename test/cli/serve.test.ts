@@ -65,10 +65,18 @@ describe('sluice serve', () => {
     );
     expect(described.partitions).toEqual(perPartition.map((expected, partition) => ({ partition, logStartOffset: 0, logEndOffset: expected.length })));
 
-    const all = lines(await ok(['consume', 'net', '--from-beginning', '--max-messages', '2000', '--print-key', '--key-separator', ':', ...b]));
-    expect([...all].sort()).toEqual([...input].sort());
-    const one = lines(await ok(['consume', 'net', '--partition', '1', '--offset', '0', '--max-messages', String(perPartition[1].length), ...b]));
-    expect(one).toEqual(perPartition[1].map((line) => line.slice(line.indexOf(':') + 1)));
+    // Without --group, each read runs in a temporary group, deleted (DeleteGroups) on the way out without a warning.
+    const allRun = await runCli(['consume', 'net', '--from-beginning', '--max-messages', '2000', '--print-key', '--key-separator', ':', ...b]);
+    expect(allRun.code).toBe(0);
+    expect(allRun.stderr).not.toMatch(/warning/);
+    expect([...lines(allRun.stdout)].sort()).toEqual([...input].sort());
+    const oneRun = await runCli(['consume', 'net', '--partition', '1', '--offset', '0', '--max-messages', String(perPartition[1].length), ...b]);
+    expect(oneRun.code).toBe(0);
+    expect(oneRun.stderr).not.toMatch(/warning/);
+    expect(lines(oneRun.stdout)).toEqual(perPartition[1].map((line) => line.slice(line.indexOf(':') + 1)));
+    expect(JSON.parse(await ok(['groups', 'list', '--json', ...b])).map((group: { groupId: string }) => group.groupId)).not.toContainEqual(
+      expect.stringMatching(/^sluice-cli-/),
+    );
 
     // A line typed into a producer that keeps stdin open is sent at once, not when input ends.
     await ok(['topics', 'create', 'typed', ...b]);
@@ -93,7 +101,12 @@ describe('sluice serve', () => {
     expect(left.code).toBe(0);
     expect(left.stderr).toContain('consumed 2000 records');
     const after = JSON.parse(await ok(['groups', 'describe', 'live', '--json', ...b]));
-    expect(after).toMatchObject({ state: 'Empty', members: [], totalLag: 0 });
+    // Over the wire there is no commit history to judge: lag without a status.
+    expect(after).toMatchObject({ state: 'Empty', members: [], totalLag: 0, status: null });
+    expect(after.partitions.map((row: { status: null }) => row.status)).toEqual([null, null, null]);
+    const afterText = lines(await ok(['groups', 'describe', 'live', ...b]));
+    expect(afterText[0]).toBe('Group: live\tState: Empty\tProtocol: consumer\tMembers: 0\tTotal lag: 0');
+    expect(afterText[1]).toMatch(/^TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+CONSUMER-ID\s+HOST\s+CLIENT-ID$/);
     expect(after.partitions.map((row: { committedOffset: number }) => row.committedOffset)).toEqual(perPartition.map((expected) => expected.length));
 
     server.child.kill('SIGTERM');

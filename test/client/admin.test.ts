@@ -3,6 +3,7 @@ import { Sluice } from '../../src/sluice.js';
 import { Admin, ConfigResourceTypes } from '../../src/client/admin.js';
 import {
   ClosedError,
+  GroupIdNotFoundError,
   InvalidConfigError,
   InvalidPartitionsError,
   InvalidReplicationFactorError,
@@ -156,6 +157,50 @@ describe('Admin groups', () => {
     const described = (await admin.describeGroups(['live'])).groups[0];
     expect(described).toMatchObject({ state: 'Stable', protocol: 'range', protocolType: 'consumer' });
     expect(described.members.map((member) => member.memberId)).toEqual([joined.memberId]);
+  });
+});
+
+describe('Admin group lag', () => {
+  it('fetchGroupLag reports lag and a Burrow-style status per partition and for the group', async () => {
+    const dir = makeDataDir();
+    // Every commit its own window entry, and STOPPED only after an hour: nothing depends on timing.
+    const own = await Sluice.open({ dataDir: dir, shards: 1, logger: quietLogger, lagMinCommitIntervalMs: 0, lagStoppedAfterMs: 3_600_000 });
+    try {
+      const lagAdmin = own.admin();
+      await lagAdmin.createTopics({ topics: [{ topic: 'lagging', numPartitions: 2 }] });
+      await own.broker.produce('lagging', 0, batchOf(['a', 'b', 'c', 'd', 'e']), 1);
+      await own.broker.produce('lagging', 1, batchOf(['a', 'b']), 1);
+      await lagAdmin.setOffsets({ groupId: 'g', topic: 'lagging', partitions: [{ partition: 0, offset: 1 }, { partition: 1, offset: 2 }] });
+      await own.broker.produce('lagging', 0, batchOf(['f', 'g', 'h', 'i', 'j']), 1);
+      await lagAdmin.setOffsets({ groupId: 'g', topic: 'lagging', partitions: [{ partition: 0, offset: 3 }] });
+
+      const row = (partition: number, committedOffset: number, end: number, status: string, commitsInWindow: number) => ({
+        topic: 'lagging',
+        partition,
+        committedOffset,
+        highWatermark: end,
+        lastStableOffset: end,
+        lag: end - committedOffset,
+        status,
+        commitsInWindow,
+      });
+      // Partition 0: lag 4, then 7 while the offset moves: falling behind. Partition 1 caught up.
+      expect(await lagAdmin.fetchGroupLag({ groupId: 'g' })).toEqual({
+        groupId: 'g',
+        status: 'WARNING',
+        totalLag: 7,
+        partitions: [row(0, 3, 10, 'WARNING', 2), row(1, 2, 2, 'OK', 1)],
+      });
+      const later = await lagAdmin.fetchGroupLag({ groupId: 'g', nowMs: Date.now() + 7_200_000 });
+      expect([later.status, later.partitions[0].status]).toEqual(['ERROR', 'STOPPED']);
+
+      await expect(lagAdmin.fetchGroupLag({ groupId: 'nobody' })).rejects.toThrow(GroupIdNotFoundError);
+      await expect(lagAdmin.fetchGroupLag({ groupId: '' })).rejects.toThrow(InvalidRequestError);
+      await expect(lagAdmin.fetchGroupLag(null as never)).rejects.toThrow(InvalidRequestError);
+    } finally {
+      await own.close();
+      removeDataDir(dir);
+    }
   });
 });
 

@@ -163,6 +163,61 @@ describe('assign() and iteration', () => {
     expect([message.partition, message.value!.toString()]).toEqual([1, 'wake']);
     await consumer.disconnect();
   }, 20_000);
+  it('long-polls poll after poll at the head of the log, and a seek, a pause or a resume still cuts a parked poll short', async () => {
+    const topic = await newTopic(2);
+    // Every wait below could last 10 minutes: only new data or the consumer's own wake-up ends it.
+    const consumer = new Consumer(broker, { maxWaitTimeInMs: 600_000 });
+    consumer.assign([
+      { topic, partition: 0, offset: 0 },
+      { topic, partition: 1, offset: 0 },
+    ]);
+    const seen: string[] = [];
+    await consumer.run({ eachMessage: ({ partition, message }) => void seen.push(`${partition}:${message.value!.toString()}`) });
+    // One record at a time: each poll parks on both partitions and is ended by one of them.
+    for (let i = 0; i < 12; i++) {
+      await producer.send({ topic, messages: [{ value: `r${i}`, partition: i % 2 }] });
+      await until(() => seen.length === i + 1);
+    }
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `${i % 2}:r${i}`));
+    // A seek while parked: the poll ends and partition 0 is read again from offset 4.
+    consumer.seek({ topic, partition: 0, offset: 4 });
+    await until(() => seen.length === 14);
+    expect(seen.slice(12)).toEqual(['0:r8', '0:r10']);
+    // Everything paused: the poll has no partition to wait on, and resume() must end that wait too.
+    consumer.pause([{ topic }]);
+    await producer.send({ topic, messages: [{ value: 'while-paused', partition: 1 }] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toHaveLength(14);
+    consumer.resume([{ topic }]);
+    await until(() => seen.length === 15);
+    expect(seen[14]).toBe('1:while-paused');
+    await consumer.disconnect();
+  }, 20_000);
+
+  it('long-polls more than ten partitions at once without an event-listener leak warning', async () => {
+    const topic = await newTopic(12);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const consumer = new Consumer(broker, { maxWaitTimeInMs: 600_000 });
+      consumer.assign(Array.from({ length: 12 }, (_, partition) => ({ topic, partition, offset: 0 })));
+      const seen: number[] = [];
+      await consumer.run({ eachMessage: ({ partition }) => void seen.push(partition) });
+      for (let partition = 0; partition < 12; partition++) {
+        await producer.send({ topic, messages: [{ value: 'x', partition }] });
+        await until(() => seen.length === partition + 1);
+      }
+      expect(seen).toEqual(Array.from({ length: 12 }, (_, partition) => partition));
+      await consumer.disconnect();
+      // Warnings are emitted on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
+  }, 20_000);
+
   it('waits for minBytes before handing records out', async () => {
     const topic = await newTopic(1);
     const consumer = new Consumer(broker, { minBytes: 2_000, maxWaitTimeInMs: 600_000 });

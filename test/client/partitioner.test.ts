@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { murmur2, partitionForKey, Partitioner, toPositive } from '../../src/client/partitioner.js';
 import { InvalidConfigError, InvalidPartitionerResultError, InvalidPartitionsError } from '../../src/errors.js';
+import { seededRandom } from '../support/prng.js';
 
 // kafkajs's Java-compatible partitioner is the oracle: it reproduces Kafka's Java client with
 // 64-bit Long arithmetic, an implementation independent of ours.
@@ -16,18 +17,6 @@ const { Partitioners } = require('kafkajs') as {
     }) => number;
   };
 };
-
-/** Seeded uniform numbers in [0, 1) (mulberry32), so every run checks the same cases. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 function randomKey(random: () => number, length: number): Buffer {
   const key = Buffer.allocUnsafe(length);

@@ -19,21 +19,11 @@ import {
   type DecodedRecordBatch,
   type RecordToEncode,
 } from '../../src/protocol/record-batch.js';
+import { seededRandom } from '../support/prng.js';
 
 const SEED = Number(process.env.SLUICE_FUZZ_SEED ?? 0x51c3_2024);
 const ITERATIONS = 10_000;
 const T0 = 1_700_000_000_000;
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 function records(count: number, withHeaders: boolean): RecordToEncode[] {
   return Array.from({ length: count }, (_, i) => ({

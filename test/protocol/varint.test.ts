@@ -13,6 +13,7 @@ import {
   writeVarint,
   writeVarlong,
 } from '../../src/protocol/varint.js';
+import { seededRandom } from '../support/prng.js';
 
 // kafkajs's Encoder/Decoder are the oracle: an implementation of Kafka's varints we did not write
 // (its varlongs go through a 64-bit Long type rather than doubles).
@@ -27,17 +28,6 @@ const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) 
   readVarInt(): number;
   readVarLong(): { toString(): string };
 };
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const INT32_EDGES = [0, 1, -1, 63, -64, 64, -65, 8191, -8192, 8192, 1 << 20, -(1 << 20), 2 ** 27, 2 ** 31 - 1, -(2 ** 31)];
 const SAFE_EDGES = [

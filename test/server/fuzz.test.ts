@@ -14,24 +14,13 @@ import { Produce } from '../../src/protocol/api/produce.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { kafkajsRequestFrame } from '../protocol/api/kafkajs-interop.js';
 import { TestClient, eventually, startServer, type TestServer } from './helpers.js';
+import { seededRandom } from '../support/prng.js';
 
 const FRAMES = 100_000;
 const CONNECTIONS = 16;
 const SEED = 0x5eed_2026;
 /** A connection whose writes stay blocked this long (a fuzzed long poll or join) is dropped. */
 const STALLED_MS = 200;
-
-/** mulberry32: small, deterministic. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function templates(): Promise<Buffer[]> {
   const records = (tag: string) => [{ key: 'k', value: `${tag}-value`, timestamp: 1_700_000_000_000 }];
@@ -125,7 +114,7 @@ describe('fuzzing a live server', () => {
     const before = Buffer.from(t.broker.fetch('fuzz-check', 0, 0, 1 << 20, 'read_uncommitted').records);
 
     const bases = await templates();
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     let sent = 0;
     let reconnects = 0;
     let responseBytes = 0;

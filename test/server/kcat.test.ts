@@ -1,10 +1,19 @@
 /**
  * kcat (librdkafka) against the server over loopback: metadata, produce and consume of 10,000
- * keyed lines uncompressed and with lz4 and gzip, a consumer group of two that splits the
- * partitions, and a restarted group member that resumes from its committed offsets.
+ * keyed lines uncompressed and with lz4 and gzip, an idempotent producer (InitProducerId, then
+ * sequenced batches), a consumer group of two that splits the partitions, and a restarted group
+ * member that resumes from its committed offsets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMPRESSION_CODEC_MASK, batchSizeAt, readAttributes } from '../../src/protocol/batch-header.js';
+import {
+  COMPRESSION_CODEC_MASK,
+  batchSizeAt,
+  readAttributes,
+  readBaseSequence,
+  readProducerEpoch,
+  readProducerId,
+  readRecordCount,
+} from '../../src/protocol/batch-header.js';
 import { kcat, startServer, type TestServer } from './helpers.js';
 
 const RECORDS = 10_000;
@@ -109,6 +118,30 @@ describe('kcat against the server', () => {
       if (codec === 'none') expect([...codecs]).toEqual([0]);
     });
   }
+
+  it(`-P with enable.idempotence=true: ${RECORDS} keyed lines stored once each, in batches carrying one producer id and dense sequences`, async () => {
+    const topic = 'idempotent';
+    await t.broker.createTopic(topic, { partitions: PARTITIONS });
+    // librdkafka asks InitProducerId for its id first, then numbers every batch per partition.
+    await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-K:', '-X', 'enable.idempotence=true'], { input: keyedLines(RECORDS, 'idem') });
+    const { stdout } = await kcat(['-b', t.bootstrap, '-C', '-t', topic, '-e', '-q', '-f', FORMAT]);
+    expectSameLines(parseConsumed(stdout), RECORDS, 'idem');
+
+    const producerIds = new Set<number>();
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      const { records } = t.broker.fetch(topic, partition, 0, 64 << 20, 'read_uncommitted');
+      let nextSequence = 0;
+      for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+        producerIds.add(readProducerId(records, pos));
+        expect(readProducerEpoch(records, pos)).toBe(0);
+        expect(readBaseSequence(records, pos)).toBe(nextSequence);
+        nextSequence += readRecordCount(records, pos);
+      }
+      expect(nextSequence).toBeGreaterThan(0);
+    }
+    expect(producerIds.size).toBe(1);
+    expect([...producerIds][0]).toBeGreaterThanOrEqual(0);
+  });
 
   it('two -G consumers split the partitions, read every record once, and a restarted member resumes from committed offsets', async () => {
     const topic = 'grouped';

@@ -8,31 +8,18 @@ import {
   APPEND_REQUEST_TAG,
   COMPLETION_PAYLOAD_BYTES,
   COMPLETION_TAG,
-  FRAME_HEADER_BYTES,
-  RING_CONTROL_BYTES,
-  RingBuffer,
   readAppendRequest,
   readCompletion,
   reserveAppendRequest,
   tryWriteAppendRequest,
   tryWriteCompletion,
-} from '../../src/shard/ring.js';
+} from '../../bench/ring-messages.js';
+import { FRAME_HEADER_BYTES, RING_CONTROL_BYTES, RingBuffer } from '../../src/shard/ring.js';
+import { seededUint32 } from '../support/prng.js';
 
 // The worker runs the compiled ring (dist/, built by `npm test`'s pretest): Node 20 cannot load
 // TypeScript in a worker thread.
 const WORKER_SCRIPT = new URL('../fixtures/ring-worker.mjs', import.meta.url);
-
-/** Seeded uniform 32-bit integers (mulberry32). */
-function seededUint32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** Deterministic content for message `sequence`: 1 to 2,000 bytes derived from the seed and sequence. */
 function fillMessage(sequence: number, scratch: Uint32Array): number {
@@ -334,7 +321,7 @@ describe('RingBuffer in one thread', () => {
   });
 });
 
-describe('shard message layouts', () => {
+describe('append request and completion layouts over the ring', () => {
   it('round-trip append requests, written by copy or encoded in place', () => {
     const ring = RingBuffer.create(1024);
     expect(tryWriteAppendRequest(ring, 0xffffffff, 3, bytesOf('batch-bytes'))).toBe(true);

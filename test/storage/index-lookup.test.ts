@@ -15,21 +15,10 @@ import {
   scanLogFiles,
   type ScannedBatch,
 } from './helpers.js';
+import { seededIntBelow } from '../support/prng.js';
 
 const RECORD_COUNT = 100_000;
 const CONFIG = { segmentBytes: 256 * 1024, indexIntervalBytes: 4096, retentionMs: -1 };
-
-/** A small deterministic generator (mulberry32), so failures reproduce. */
-function random(seed: number): (below: number) => number {
-  let state = seed >>> 0;
-  return (below) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
-}
 
 let dir: string;
 let log: PartitionLog;
@@ -38,7 +27,7 @@ let oracle: ScannedBatch[];
 beforeAll(() => {
   dir = makeTempDir();
   log = PartitionLog.open(dir, CONFIG, { logger: new CapturingLogger() });
-  const next = random(42);
+  const next = seededIntBelow(42);
   let records = 0;
   while (records < RECORD_COUNT) {
     const pending: Buffer[] = [];
@@ -96,7 +85,7 @@ describe('index lookups over 100,000 records', () => {
   });
 
   it('read() and readSlice() return the batch holding each of 3000 random offsets, as the linear scan finds it', () => {
-    const next = random(7);
+    const next = seededIntBelow(7);
     for (let i = 0; i < 3000; i++) {
       const offset = next(RECORD_COUNT);
       const maxBytes = next(4) === 0 ? 0 : next(20_000);
@@ -122,7 +111,7 @@ describe('index lookups over 100,000 records', () => {
   });
 
   it('offsetForTimestamp matches a brute-force scan for 2000 random targets', () => {
-    const next = random(99);
+    const next = seededIntBelow(99);
     const maxTimestamp = Math.max(...oracle.map((batch) => batch.maxTimestamp));
     for (let i = 0; i < 2000; i++) {
       const target = DEFAULT_BASE_TIMESTAMP_MS - 3000 + next(RECORD_COUNT + 6000);
@@ -187,7 +176,7 @@ describe('index lookups over 100,000 records', () => {
     log.close();
     log = PartitionLog.open(dir, CONFIG, { logger: new CapturingLogger() });
     expect(log.recovery.indexesRebuilt).toBe(0);
-    const next = random(3);
+    const next = seededIntBelow(3);
     for (let i = 0; i < 500; i++) {
       const offset = next(RECORD_COUNT);
       const expected = expectedRead(oracleIndexOf(offset), 1);

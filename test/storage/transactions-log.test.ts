@@ -16,6 +16,7 @@ import { PartitionLog, type AppendResult, type PartitionLogOptions } from '../..
 import { incrementSequence } from '../../src/storage/producer-state.js';
 import { readTxnIndexFile, type AbortedTxn } from '../../src/storage/txn-index.js';
 import { CapturingLogger, DEFAULT_BASE_TIMESTAMP_MS, buildBatch, makeTempDir, removeTempDir, resealCrc } from './helpers.js';
+import { seededRandom } from '../support/prng.js';
 
 const T0 = DEFAULT_BASE_TIMESTAMP_MS;
 let dir: string;
@@ -287,18 +288,6 @@ describe('truncation, retention and recovery', () => {
 });
 
 describe('random interleavings against a model of what Kafka stores', () => {
-  /** A tiny seeded PRNG (mulberry32), so a failure can be replayed. */
-  function random(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   interface SentBatch {
     epoch: number;
     firstSequence: number;
@@ -321,7 +310,7 @@ describe('random interleavings against a model of what Kafka stores', () => {
 
   for (const seed of [1, 2, 3, 4]) {
     it(`seed ${seed}: offsets, duplicates, errors, LSO and aborted transactions match the model through reopens and crashes`, () => {
-      const next = random(seed);
+      const next = seededRandom(seed);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
       const config = { segmentBytes: 700 };
       let at = dir;

@@ -3,12 +3,14 @@
  * partition the committed offset, the log end offset and the lag between them.
  *
  * Lag is the log end offset (high watermark) minus the committed offset, as Kafka's
- * kafka-consumer-groups tool reports it. A Burrow-style status (OK / WARNING / STALLED /
- * STOPPED) needs the history of a group's commits, which the broker does not keep, so none is
- * shown.
+ * kafka-consumer-groups tool reports it. On a data directory, each partition also gets the
+ * broker's Burrow-style status of the group's recent commits (Broker.groupLag; the broker
+ * replays them from __consumer_offsets, so the history is there even in a fresh process). Over
+ * --bootstrap-server there is no status: Kafka's protocol has no API for it, and the CLI runs
+ * once, so it never sees commits over time.
  */
 import type { Command } from 'commander';
-import { partitionLag } from '../../broker/lag.js';
+import { partitionLag, type GroupLagStatus, type PartitionLagStatus } from '../../broker/lag.js';
 import { GroupIdNotFoundError, TopicNotFoundError } from '../../errors.js';
 import { addConnectionOptions, withConnection, type Connection, type GroupDetails, type PartitionOffsets } from '../connection.js';
 import { printJson, printTable, writeOut } from '../output.js';
@@ -25,6 +27,8 @@ export interface GroupPartitionLag {
   /** Null when the topic no longer exists. */
   logEndOffset: number | null;
   lag: number | null;
+  /** The broker's status of the partition's recent commits; null over --bootstrap-server or without a commit. */
+  status: PartitionLagStatus | null;
   /** The member the partition is assigned to, if any. */
   memberId: string | null;
 }
@@ -32,7 +36,21 @@ export interface GroupPartitionLag {
 export interface GroupReport extends GroupDetails {
   partitions: GroupPartitionLag[];
   totalLag: number;
+  /** The worst partition's status (OK, WARNING, ERROR); null over --bootstrap-server. */
+  status: GroupLagStatus | null;
 }
+
+const STATUS_HELP =
+  '\nLag = log end offset - committed offset, per partition, as kafka-consumer-groups reports it.\n' +
+  'STATUS judges the group\'s recent commits the way Burrow does (lag measured to the last stable offset):\n' +
+  '  OK       caught up at some point of the window, or the lag shrinks\n' +
+  '  WARNING  committing, but the lag never shrank across the window\n' +
+  '  STALLED  committing, but the committed offset does not move\n' +
+  '  STOPPED  no commit for longer than the window of commits spans\n' +
+  '  REWIND   the committed offset went backwards\n' +
+  'The group status is the worst: OK, WARNING, or ERROR (STALLED, STOPPED or REWIND).\n' +
+  'With --bootstrap-server there is no STATUS: it needs the history of the group\'s commits, which only\n' +
+  'the broker sees (Kafka\'s protocol has no API for it); lag is still shown.';
 
 export function registerGroups(program: Command): void {
   const groups = program.command('groups').description('list and describe consumer groups');
@@ -56,26 +74,34 @@ export function registerGroups(program: Command): void {
       .description('a group: state, members with their assignment, and per partition the committed offset, log end offset and lag')
       .argument('<group>', 'group id')
       .option('--json', 'print JSON')
-      .addHelpText(
-        'after',
-        '\nLag = log end offset - committed offset, per partition, as kafka-consumer-groups reports it. There is no\n' +
-          'Burrow-style status (OK, WARNING, STALLED, STOPPED): that needs the history of the group\'s commits,\n' +
-          'which the broker does not keep.',
-      ),
+      .addHelpText('after', STATUS_HELP),
   ).action(async (groupId: string, flags: JsonFlag, command: Command) => {
     await withConnection(command, async (connection) => {
       const report = await describeGroupLag(connection, groupId);
       if (flags.json === true) return printJson(report);
       const protocol = report.protocol === '' ? report.protocolType || '-' : `${report.protocolType}/${report.protocol}`;
+      const status = report.status === null ? '' : `\tStatus: ${report.status}`;
       await writeOut(
-        `Group: ${report.groupId}\tState: ${report.state}\tProtocol: ${protocol}\tMembers: ${report.members.length}\tTotal lag: ${report.totalLag}\n`,
+        `Group: ${report.groupId}\tState: ${report.state}\tProtocol: ${protocol}\tMembers: ${report.members.length}\tTotal lag: ${report.totalLag}${status}\n`,
       );
       const memberById = new Map(report.members.map((member) => [member.memberId, member]));
+      // Without a status (over --bootstrap-server) the column is left out rather than shown empty.
+      const withStatus = report.status !== null;
       await printTable(
-        ['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
+        ['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', ...(withStatus ? ['STATUS'] : []), 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
         report.partitions.map((p) => {
           const member = p.memberId === null ? undefined : memberById.get(p.memberId);
-          return [p.topic, p.partition, p.committedOffset, p.logEndOffset, p.lag, p.memberId, member?.clientHost ?? null, member?.clientId ?? null];
+          return [
+            p.topic,
+            p.partition,
+            p.committedOffset,
+            p.logEndOffset,
+            p.lag,
+            ...(withStatus ? [p.status] : []),
+            p.memberId,
+            member?.clientHost ?? null,
+            member?.clientId ?? null,
+          ];
         }),
       );
     });
@@ -92,7 +118,7 @@ export async function describeGroupLag(connection: Connection, groupId: string):
     const key = `${topic}\0${partition}`;
     let found = rows.get(key);
     if (found === undefined) {
-      found = { topic, partition, committedOffset: null, logEndOffset: null, lag: null, memberId: null };
+      found = { topic, partition, committedOffset: null, logEndOffset: null, lag: null, status: null, memberId: null };
       rows.set(key, found);
     }
     return found;
@@ -121,6 +147,11 @@ export async function describeGroupLag(connection: Connection, groupId: string):
     entry.lag = partitionLag({ committedOffset: entry.committedOffset ?? -1, logEndOffset: end.logEndOffset });
     totalLag += entry.lag ?? 0;
   }
+  const lagStatus = await connection.lagStatus(groupId);
+  for (const judged of lagStatus?.partitions ?? []) {
+    const entry = rows.get(`${judged.topic}\0${judged.partition}`);
+    if (entry !== undefined) entry.status = judged.status;
+  }
   const partitions = [...rows.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-  return { ...group, partitions, totalLag };
+  return { ...group, partitions, totalLag, status: lagStatus?.status ?? null };
 }

@@ -32,6 +32,7 @@ import { AddPartitionsToTxn } from './add-partitions-to-txn.js';
 import { ApiVersions } from './api-versions.js';
 import { CreatePartitions } from './create-partitions.js';
 import { CreateTopics } from './create-topics.js';
+import { DeleteGroups } from './delete-groups.js';
 import { DeleteTopics } from './delete-topics.js';
 import { DescribeConfigs } from './describe-configs.js';
 import { DescribeGroups } from './describe-groups.js';
@@ -46,6 +47,7 @@ import { ListGroups } from './list-groups.js';
 import { ListOffsets } from './list-offsets.js';
 import { Metadata } from './metadata.js';
 import { OffsetCommit } from './offset-commit.js';
+import { OffsetDelete } from './offset-delete.js';
 import { OffsetFetch } from './offset-fetch.js';
 import { Produce } from './produce.js';
 import { SaslAuthenticate } from './sasl-authenticate.js';
@@ -80,6 +82,8 @@ export const APIS = [
   DescribeConfigs,
   SaslAuthenticate,
   CreatePartitions,
+  DeleteGroups,
+  OffsetDelete,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];

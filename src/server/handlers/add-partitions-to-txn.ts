@@ -5,7 +5,8 @@
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { AddPartitionsToTxn, type AddPartitionsToTxnResponseInput } from '../../protocol/api/add-partitions-to-txn.js';
-import { defineHandler, type RequestContext } from './handler.js';
+import { defineHandler } from './handler.js';
+import { partitionCountOrZero } from './partition-count.js';
 import { transactionErrorCode } from './transaction-errors.js';
 
 type TopicResult = AddPartitionsToTxnResponseInput['results'][number];
@@ -18,7 +19,7 @@ export const addPartitionsToTxnHandler = defineHandler({
   async handle(ctx, request) {
     const unknown = new Set<string>();
     for (const topic of request.topics) {
-      const count = partitionCount(ctx, topic.name);
+      const count = partitionCountOrZero(ctx.broker, topic.name);
       for (const partition of topic.partitions) if (partition < 0 || partition >= count) unknown.add(`${partition}:${topic.name}`);
     }
     let errorCode: number = ErrorCode.NONE;
@@ -51,11 +52,3 @@ export const addPartitionsToTxnHandler = defineHandler({
     return { throttleTimeMs: 0, results };
   },
 });
-
-function partitionCount(ctx: RequestContext, topic: string): number {
-  try {
-    return ctx.broker.topicMetadata(topic).partitionCount;
-  } catch {
-    return 0;
-  }
-}

@@ -3,10 +3,10 @@
  * partition count) get UNKNOWN_TOPIC_OR_PARTITION and are not committed, as in Kafka; a group-level
  * rejection (stale generation, unknown member, rebalance) is every partition's error.
  */
-import type { BrokerApi } from '../../broker/broker-api.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { OffsetCommit, type OffsetCommitResponseInput } from '../../protocol/api/offset-commit.js';
 import { defineHandler } from './handler.js';
+import { partitionCountOrZero } from './partition-count.js';
 
 type TopicResponse = OffsetCommitResponseInput['topics'][number];
 
@@ -16,7 +16,7 @@ export const offsetCommitHandler = defineHandler({
     const partitionCounts = new Map<string, number>();
     const offsets = [];
     for (const topic of request.topics) {
-      const count = partitionCount(ctx.broker, topic.name, partitionCounts);
+      const count = partitionCountOrZero(ctx.broker, topic.name, partitionCounts);
       for (const partition of topic.partitions) {
         if (partition.partitionIndex < count) {
           offsets.push({
@@ -65,17 +65,3 @@ export const offsetCommitHandler = defineHandler({
     return { throttleTimeMs: 0, topics };
   },
 });
-
-/** The topic's partition count, 0 when it does not exist (memoized per request). */
-function partitionCount(broker: BrokerApi, topic: string, counts: Map<string, number>): number {
-  let count = counts.get(topic);
-  if (count === undefined) {
-    try {
-      count = broker.topicMetadata(topic).partitionCount;
-    } catch {
-      count = 0;
-    }
-    counts.set(topic, count);
-  }
-  return count;
-}

@@ -6,7 +6,8 @@
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { TxnOffsetCommit, type TxnOffsetCommitResponseInput } from '../../protocol/api/txn-offset-commit.js';
-import { defineHandler, type RequestContext } from './handler.js';
+import { defineHandler } from './handler.js';
+import { partitionCountOrZero } from './partition-count.js';
 import { transactionErrorCode } from './transaction-errors.js';
 
 type TopicResponse = TxnOffsetCommitResponseInput['topics'][number];
@@ -17,7 +18,7 @@ export const txnOffsetCommitHandler = defineHandler({
     const counts = new Map<string, number>();
     const offsets = [];
     for (const topic of request.topics) {
-      const count = partitionCount(ctx, topic.name, counts);
+      const count = partitionCountOrZero(ctx.broker, topic.name, counts);
       for (const partition of topic.partitions) {
         if (partition.partitionIndex < count) {
           offsets.push({
@@ -56,17 +57,3 @@ export const txnOffsetCommitHandler = defineHandler({
     return { throttleTimeMs: 0, topics };
   },
 });
-
-/** The topic's partition count, 0 when it does not exist (memoized per request). */
-function partitionCount(ctx: RequestContext, topic: string, counts: Map<string, number>): number {
-  let count = counts.get(topic);
-  if (count === undefined) {
-    try {
-      count = ctx.broker.topicMetadata(topic).partitionCount;
-    } catch {
-      count = 0;
-    }
-    counts.set(topic, count);
-  }
-  return count;
-}

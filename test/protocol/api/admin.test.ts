@@ -1,10 +1,13 @@
-/** CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs against kafkajs. */
+/** CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, DeleteGroups against kafkajs; OffsetDelete's byte layout. */
 import { describe, expect, it } from 'vitest';
 import { CreatePartitions } from '../../../src/protocol/api/create-partitions.js';
 import { CreateTopics } from '../../../src/protocol/api/create-topics.js';
+import { DeleteGroups } from '../../../src/protocol/api/delete-groups.js';
 import { DeleteTopics } from '../../../src/protocol/api/delete-topics.js';
 import { CONFIG_RESOURCE_TOPIC, CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_TOPIC, DescribeConfigs } from '../../../src/protocol/api/describe-configs.js';
-import { decodeRequest } from '../../../src/protocol/api/registry.js';
+import { OffsetDelete } from '../../../src/protocol/api/offset-delete.js';
+import { decodeRequest, encodeRequest } from '../../../src/protocol/api/registry.js';
+import { Writer } from '../../../src/protocol/wire/writer.js';
 import { decodeWithKafkajs, kafkajsRequestFrame } from './kafkajs-interop.js';
 
 describe('CreateTopics', () => {
@@ -164,5 +167,44 @@ describe('DescribeConfigs', () => {
     if (version >= 1) {
       expect(entries[0].configSynonyms).toEqual([{ configName: 'retention.ms', configValue: '86400000', configSource: CONFIG_SOURCE_TOPIC }]);
     }
+  });
+});
+
+describe('DeleteGroups', () => {
+  it.each([0, 1])('decodes kafkajs v%i requests', async (version) => {
+    const request = decodeRequest(await kafkajsRequestFrame('deleteGroups', version, ['readers', 'writers']));
+    expect(request).toMatchObject({ apiKey: 42, apiVersion: version });
+    expect(request.body).toEqual({ groupsNames: ['readers', 'writers'] });
+  });
+
+  it.each([0, 1])('encodes v%i responses kafkajs reads, errors per group', async (version) => {
+    const body = { throttleTimeMs: 2, results: [{ groupId: 'readers', errorCode: 0 }, { groupId: 'writers', errorCode: 68 }] };
+    const decoded = await decodeWithKafkajs('deleteGroups', DeleteGroups, version, body);
+    expect(decoded.throttleTimeMs).toBe(2);
+    const results = decoded.results as { groupId: string; errorCode: number; error?: { type: string } }[];
+    expect(results.map((r) => [r.groupId, r.errorCode, r.error?.type])).toEqual([
+      ['readers', 0, undefined],
+      ['writers', 68, 'NON_EMPTY_GROUP'],
+    ]);
+  });
+
+  it('writes v2 flexibly: compact array and strings, tagged fields', () => {
+    const writer = new Writer();
+    encodeRequest(writer, DeleteGroups, { apiVersion: 2, correlationId: 7, clientId: 'c' }, { groupsNames: ['g'] });
+    const frame = writer.toBuffer();
+    // size, key 42, v2, correlation 7, client id "c" (int16 length), header tags, then the body:
+    // compact array of 1 (varint 2), compact string "g" (varint 2), body tags.
+    expect([...frame]).toEqual([0, 0, 0, 16, 0, 42, 0, 2, 0, 0, 0, 7, 0, 1, 99, 0, 2, 2, 103, 0]);
+  });
+});
+
+describe('OffsetDelete', () => {
+  it('lays v0 out as Kafka does: request group, topics, partitions; response errorCode before throttleTimeMs', () => {
+    const writer = new Writer();
+    OffsetDelete.encodeRequest(writer, 0, { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 5 }] }] });
+    expect([...writer.toBuffer()]).toEqual([0, 1, 103, 0, 0, 0, 1, 0, 1, 116, 0, 0, 0, 1, 0, 0, 0, 5]);
+    const response = new Writer();
+    OffsetDelete.encodeResponse(response, 0, { errorCode: 69, throttleTimeMs: 3, topics: [] });
+    expect([...response.toBuffer()]).toEqual([0, 69, 0, 0, 0, 3, 0, 0, 0, 0]);
   });
 });

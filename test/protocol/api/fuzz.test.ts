@@ -14,21 +14,10 @@ import { Produce } from '../../../src/protocol/api/produce.js';
 import { decodeRequest, encodeRequest } from '../../../src/protocol/api/registry.js';
 import { Writer } from '../../../src/protocol/wire/writer.js';
 import { kafkajsRequestFrame } from './kafkajs-interop.js';
+import { seededRandom } from '../../support/prng.js';
 
 const CASES_PER_API = 10_000;
 const SEED = 0x5eed_1234;
-
-/** mulberry32: a small deterministic PRNG, so failures replay. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ownFrame<A extends AnyApi>(api: A, apiVersion: number, body: RequestInputOf<A>): Buffer {
   const writer = new Writer();
@@ -130,7 +119,7 @@ describe('decodeRequest under random corruption', async () => {
   it.each([...frames.keys()])('%s: every corrupted frame decodes or throws a typed protocol error', (name) => {
     const seeds = frames.get(name) as Buffer[];
     for (const frame of seeds) expect(() => decodeRequest(frame)).not.toThrow();
-    const random = prng(SEED ^ name.length);
+    const random = seededRandom(SEED ^ name.length);
     const outcomes = { decoded: 0, protocolError: 0, unsupported: 0 };
     for (let i = 0; i < CASES_PER_API; i++) {
       const frame = seeds[i % seeds.length];

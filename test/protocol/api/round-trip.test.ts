@@ -379,6 +379,14 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     request: { topics: [{ name: 't', count: 4, assignments: [{ brokerIds: [1] }] }], timeoutMs: 5000, validateOnly: true },
     response: { throttleTimeMs: 1, results: [{ name: 't', errorCode: 37, errorMessage: 'invalid' }] },
   },
+  42: {
+    request: { groupsNames: ['g', 'h'] },
+    response: { throttleTimeMs: 1, results: [{ groupId: 'g', errorCode: 0 }, { groupId: 'h', errorCode: 68 }] },
+  },
+  47: {
+    request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 1 }, { partitionIndex: 2 }] }] },
+    response: { errorCode: 0, throttleTimeMs: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 86 }] }] },
+  },
 };
 
 /** What decoding should give at `version`: the sample's fields the version has, defaults for the rest. */

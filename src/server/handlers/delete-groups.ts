@@ -1,0 +1,28 @@
+/**
+ * DeleteGroups: deletes groups without members, with their committed offsets (tombstones in
+ * __consumer_offsets). Per group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP or INVALID_GROUP_ID. A group
+ * named twice is deleted once and answered once, as Kafka does.
+ */
+import { DeleteGroups } from '../../protocol/api/delete-groups.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { defineHandler } from './handler.js';
+
+export const deleteGroupsHandler = defineHandler({
+  api: DeleteGroups,
+  async handle(ctx, request) {
+    const groupIds = [...new Set(request.groupsNames)];
+    try {
+      const results = await ctx.broker.groups.deleteGroups(groupIds);
+      return {
+        throttleTimeMs: 0,
+        results: results.map((result) => ({
+          groupId: result.groupId,
+          errorCode: result.error === null ? ErrorCode.NONE : ctx.errorCode(result.error),
+        })),
+      };
+    } catch (error) {
+      const errorCode = ctx.errorCode(error);
+      return { throttleTimeMs: 0, results: groupIds.map((groupId) => ({ groupId, errorCode })) };
+    }
+  },
+});
