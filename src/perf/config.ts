@@ -126,11 +126,6 @@ export function resolvePerfConfig(options: PerfOptions): PerfConfig {
     if (options.shards !== undefined) {
       throw new InvalidConfigError('--shards applies to the embedded broker only; set the shard count on the server you connect to');
     }
-    if (idempotent) {
-      throw new InvalidConfigError(
-        '--idempotent and --transactional are not available over --bootstrap-server yet: the Sluice server does not serve InitProducerId; run them embedded',
-      );
-    }
     if (options.batchSizeBytes !== undefined || options.lingerMs !== undefined) {
       throw new InvalidConfigError(
         '--batch-size and --linger-ms do not apply over --bootstrap-server: kafkajs has no accumulator, each send() call is one produce request; size requests with --send-records',

@@ -18,6 +18,7 @@ import { LatencyRecorder } from './latency.js';
 import { STALL_TIMEOUT_MS, type Measurement, type ProgressFn } from './measurement.js';
 import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
+import { TransactionalSender } from './transactional-sender.js';
 
 const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
 
@@ -71,12 +72,40 @@ async function ensureTopic(admin: KafkaAdmin, topic: string, partitions: number)
 }
 
 async function connectedSender(kafka: KafkaClient, config: PerfConfig, acks: number): Promise<{ send: SendFn; disconnect(): Promise<void> }> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // kafkajs's idempotent producer asks the server for a producer id (InitProducerId) and numbers
+  // its batches; a transactional one also needs a transactional id and sends inside transactions.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: config.idempotent,
+    ...(config.transactional ? { transactionalId: `sluice-perf-${process.pid}-${Date.now()}`, maxInFlightRequests: 1 } : {}),
+  });
   await producer.connect();
   const compression = compressionType(config.compression);
+  if (!config.transactional) {
+    return {
+      send: (messages) => producer.send({ topic: config.topic, messages, acks, compression }),
+      disconnect: () => producer.disconnect(),
+    };
+  }
+  const sender = new TransactionalSender(
+    {
+      transaction: async () => {
+        const transaction = await producer.transaction();
+        return {
+          send: (record) => transaction.send({ ...record, acks, compression }),
+          commit: () => transaction.commit(),
+        };
+      },
+    },
+    config.topic,
+    config.transactionDurationMs!,
+  );
   return {
-    send: (messages) => producer.send({ topic: config.topic, messages, acks, compression }),
-    disconnect: () => producer.disconnect(),
+    send: sender.send,
+    disconnect: async () => {
+      await sender.finish();
+      await producer.disconnect();
+    },
   };
 }
 

@@ -196,11 +196,10 @@ describe('sluice perf produce', () => {
     }
   });
 
-  it('refuses idempotence without acks all, and transactions over --bootstrap-server', async () => {
+  it('refuses idempotence and transactions without acks all', async () => {
     await expect(perfCli(['produce', '--records', '10', '--idempotent', '--acks', '1'])).rejects.toThrow(/--idempotent needs --acks all/);
     await expect(perfCli(['produce', '--records', '10', '--transactional', '--acks', '0'])).rejects.toThrow(/--transactional needs --acks all/);
     await expect(perfCli(['produce', '--records', '10', '--transaction-duration-ms', '5'])).rejects.toThrow(/--transactional runs only/);
-    await expect(perfCli(['produce', '--records', '10', '--transactional', '--bootstrap-server', '127.0.0.1:9'])).rejects.toThrow(/not available over --bootstrap-server/);
   });
 
   it('rejects bad flag values with the flag named', async () => {
@@ -369,6 +368,19 @@ describe('over --bootstrap-server (kafkajs)', () => {
       const e2e = JSON.parse(await perfCli(['e2e', '--bootstrap-server', bootstrap, '--topic', 'e2e', '--records', '300', '--throughput', '3000', '--acks', '1', '--json']));
       expect(e2e.records).toBe(300);
       expect(e2e.latencyMs.p50).toBeGreaterThan(0);
+
+      // Idempotent and transactional kafkajs producers: batches carry a producer id, the
+      // transactional ones end in commit markers (control batches, attribute bit 5).
+      await perfCli(['produce', '--bootstrap-server', bootstrap, '--topic', 'idem', '--records', '300', '--send-records', '100', '--idempotent', '--acks', 'all', '--json']);
+      const idempotent = storedBatches(path.join(dir, 'server'), 'idem');
+      expect(idempotent.reduce((sum, batch) => sum + batch.records, 0)).toBe(300);
+      expect(idempotent.every((batch) => batch.producerId >= 0 && batch.baseSequence >= 0)).toBe(true);
+      await perfCli(['produce', '--bootstrap-server', bootstrap, '--topic', 'txn', '--records', '300', '--send-records', '100', '--transactional', '--acks', 'all', '--json']);
+      const transactional = storedBatches(path.join(dir, 'server'), 'txn');
+      const data = transactional.filter((batch) => (batch.attributes & 0x20) === 0);
+      expect(data.reduce((sum, batch) => sum + batch.records, 0)).toBe(300);
+      expect(data.every((batch) => (batch.attributes & 0x10) !== 0)).toBe(true);
+      expect(transactional.some((batch) => (batch.attributes & 0x20) !== 0)).toBe(true);
     } finally {
       await server.close();
       await sluice.close();
