@@ -6,7 +6,7 @@
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { OffsetCommit, type OffsetCommitResponseInput } from '../../protocol/api/offset-commit.js';
 import { defineHandler } from './handler.js';
-import { partitionCountOrZero } from './partition-count.js';
+import { offsetsOfKnownPartitions } from './partition-count.js';
 
 type TopicResponse = OffsetCommitResponseInput['topics'][number];
 
@@ -14,21 +14,7 @@ export const offsetCommitHandler = defineHandler({
   api: OffsetCommit,
   async handle(ctx, request) {
     const partitionCounts = new Map<string, number>();
-    const offsets = [];
-    for (const topic of request.topics) {
-      const count = partitionCountOrZero(ctx.broker, topic.name, partitionCounts);
-      for (const partition of topic.partitions) {
-        if (partition.partitionIndex < count) {
-          offsets.push({
-            topic: topic.name,
-            partition: partition.partitionIndex,
-            offset: partition.committedOffset,
-            leaderEpoch: partition.committedLeaderEpoch,
-            metadata: partition.committedMetadata,
-          });
-        }
-      }
-    }
+    const offsets = offsetsOfKnownPartitions(ctx.broker, request.topics, partitionCounts);
     const errors = new Map<string, number>();
     let groupError: number = ErrorCode.NONE;
     if (offsets.length > 0) {

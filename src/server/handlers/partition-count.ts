@@ -21,3 +21,50 @@ export function partitionCountOrZero(broker: BrokerApi, topic: string, memo?: Ma
   }
   return count;
 }
+
+/** The per-partition fields OffsetCommit and TxnOffsetCommit requests share. */
+interface CommitRequestTopic {
+  name: string;
+  partitions: readonly {
+    partitionIndex: number;
+    committedOffset: number;
+    committedLeaderEpoch?: number;
+    committedMetadata: string | null;
+  }[];
+}
+
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number | undefined;
+  metadata: string | null;
+}
+
+/**
+ * The offsets of a commit request that name existing partitions, in request order; the others
+ * are left for the handler to answer with UNKNOWN_TOPIC_OR_PARTITION (check them with `counts`,
+ * which this fills).
+ */
+export function offsetsOfKnownPartitions(
+  broker: BrokerApi,
+  topics: readonly CommitRequestTopic[],
+  counts: Map<string, number>,
+): OffsetToCommit[] {
+  const offsets: OffsetToCommit[] = [];
+  for (const topic of topics) {
+    const count = partitionCountOrZero(broker, topic.name, counts);
+    for (const partition of topic.partitions) {
+      if (partition.partitionIndex < count) {
+        offsets.push({
+          topic: topic.name,
+          partition: partition.partitionIndex,
+          offset: partition.committedOffset,
+          leaderEpoch: partition.committedLeaderEpoch,
+          metadata: partition.committedMetadata,
+        });
+      }
+    }
+  }
+  return offsets;
+}

@@ -7,7 +7,7 @@
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { TxnOffsetCommit, type TxnOffsetCommitResponseInput } from '../../protocol/api/txn-offset-commit.js';
 import { defineHandler } from './handler.js';
-import { partitionCountOrZero } from './partition-count.js';
+import { offsetsOfKnownPartitions } from './partition-count.js';
 import { transactionErrorCode } from './transaction-errors.js';
 
 type TopicResponse = TxnOffsetCommitResponseInput['topics'][number];
@@ -16,21 +16,7 @@ export const txnOffsetCommitHandler = defineHandler({
   api: TxnOffsetCommit,
   async handle(ctx, request) {
     const counts = new Map<string, number>();
-    const offsets = [];
-    for (const topic of request.topics) {
-      const count = partitionCountOrZero(ctx.broker, topic.name, counts);
-      for (const partition of topic.partitions) {
-        if (partition.partitionIndex < count) {
-          offsets.push({
-            topic: topic.name,
-            partition: partition.partitionIndex,
-            offset: partition.committedOffset,
-            leaderEpoch: partition.committedLeaderEpoch,
-            metadata: partition.committedMetadata,
-          });
-        }
-      }
-    }
+    const offsets = offsetsOfKnownPartitions(ctx.broker, request.topics, counts);
     let errorCode: number = ErrorCode.NONE;
     if (offsets.length > 0) {
       try {
