@@ -15,7 +15,7 @@ import { decodeAssignment, type TopicPartitions } from '../broker/consumer-proto
 import type { Admin } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
 import type { Producer } from '../client/producer.js';
-import { COMPRESSION_CODEC_IDS, DEFAULT_MAX_DECOMPRESSED_BYTES, compressRecords, decompressRecords } from '../protocol/compression.js';
+import { registerKafkajsLz4 } from '../client/kafkajs-lz4.js';
 import { SluiceError, TopicNotFoundError } from '../errors.js';
 import { Sluice } from '../sluice.js';
 import { validateTopicConfigs } from '../storage/topic-config.js';
@@ -405,11 +405,7 @@ class KafkaConnection implements Connection {
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     // kafkajs is CommonJS: its module object (the default export) has every export, the named ones only some.
     const kafkajs = (await import('kafkajs')).default as KafkaModule;
-    // kafkajs ships without an LZ4 codec: plug in Sluice's own (Kafka's LZ4 frame format), for sending and reading.
-    kafkajs.CompressionCodecs[kafkajs.CompressionTypes.LZ4] = () => ({
-      compress: async (encoder: { buffer: Buffer }) => compressRecords('lz4', encoder.buffer),
-      decompress: async (buffer: Buffer) => decompressRecords(COMPRESSION_CODEC_IDS.lz4, buffer, DEFAULT_MAX_DECOMPRESSED_BYTES, 0),
-    });
+    registerKafkajsLz4(kafkajs);
     const sasl: KafkaJS.SASLOptions | undefined =
       options.saslMechanism === undefined
         ? undefined

@@ -8,10 +8,10 @@
  *     at the first batch received, so the group join is not counted; e2e starts producing once
  *     the consumer has joined, and counts only records at or past the end offsets noted before.
  */
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
 import type { Admin as KafkaAdmin, Consumer as KafkaConsumer, Kafka as KafkaClient } from 'kafkajs';
+import { registerKafkajsLz4 } from '../client/kafkajs-lz4.js';
 import { InvalidConfigError } from '../errors.js';
 import type { PerfConfig, PerfCompression } from './config.js';
 import { LatencyRecorder } from './latency.js';
@@ -20,10 +20,10 @@ import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
 import { TransactionalSender } from './transactional-sender.js';
 
-const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
+const { Kafka, CompressionTypes, logLevel } = kafkajs;
 
 export async function runOverKafka(config: PerfConfig, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
-  if (config.compression === 'lz4') registerLz4Codec();
+  if (config.compression === 'lz4') registerKafkajsLz4(kafkajs);
   const kafka = new Kafka({
     clientId: 'sluice-perf',
     brokers: [config.bootstrapServer!],
@@ -47,12 +47,6 @@ export async function runOverKafka(config: PerfConfig, payloads: readonly Buffer
   }
 }
 
-/** kafkajs ships a placeholder that throws for LZ4; lz4-kafkajs provides Kafka's LZ4 frame format. */
-function registerLz4Codec(): void {
-  const require = createRequire(import.meta.url);
-  const LZ4Codec = require('lz4-kafkajs') as new () => { codec: unknown };
-  CompressionCodecs[CompressionTypes.LZ4] = new LZ4Codec().codec as (typeof CompressionCodecs)[typeof CompressionTypes.LZ4];
-}
 
 function compressionType(compression: PerfCompression): number {
   if (compression === 'gzip') return CompressionTypes.GZIP;
