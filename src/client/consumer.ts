@@ -80,6 +80,17 @@ export interface ConsumerOptions<K = Buffer, V = Buffer> {
   isolationLevel?: IsolationLevel | 0 | 1;
   /** Re-check subscribed topics (new regex matches, added partitions) this often. Default 300000 ms. */
   metadataMaxAge?: number;
+  /**
+   * Kafka's check.crcs: verify the CRC32C of every fetched batch. Default true, as Kafka.
+   * The bytes did not cross a network, but they did rest on a disk: each batch's CRC was checked
+   * when it was appended and the shard checks its active segment again at startup, not when it
+   * is read back, so this check is what notices a segment damaged since (a bad sector, a
+   * file changed by another program), as a CorruptRecordError instead of a wrong key or value.
+   * Framing, lengths and varints are checked either way, so false never reads out of bounds;
+   * it saves one pass over every fetched byte: about a quarter more records per second for a
+   * consumer of 100-byte records read from disk.
+   */
+  checkCrcs?: boolean;
   keyDeserializer?: Serializer<K>;
   valueDeserializer?: Serializer<V>;
 }
@@ -195,6 +206,7 @@ const CONSUMER_OPTION_NAMES: readonly string[] = [
   'maxWaitTimeInMs',
   'isolationLevel',
   'metadataMaxAge',
+  'checkCrcs',
   'keyDeserializer',
   'valueDeserializer',
 ];
@@ -259,6 +271,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private readonly maxWaitTimeMs: number;
   private readonly isolationLevel: IsolationLevel;
   private readonly metadataMaxAgeMs: number;
+  private readonly checkCrcs: boolean;
   private readonly deserializers: Deserializers<K, V> | null;
 
   /** Subscribed topic names and patterns, with the reset policy each brings. */
@@ -342,6 +355,10 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       );
     }
     this.isolationLevel = isolation === 1 || isolation === 'read_committed' ? 'read_committed' : 'read_uncommitted';
+    if (options.checkCrcs !== undefined && typeof options.checkCrcs !== 'boolean') {
+      throw new InvalidConfigError(`checkCrcs must be true or false (got ${JSON.stringify(options.checkCrcs)})`);
+    }
+    this.checkCrcs = options.checkCrcs ?? true;
     for (const [name, serializer] of [['keyDeserializer', options.keyDeserializer], ['valueDeserializer', options.valueDeserializer]] as const) {
       if (serializer !== undefined && (serializer === null || typeof serializer.deserialize !== 'function')) {
         throw new InvalidConfigError(`${name} must be a serializer such as json() or msgpack() from 'sluice'`);
@@ -887,6 +904,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         this.deserializers,
         messages,
         fetched.abortedTransactions,
+        this.checkCrcs,
       );
       fetched.messages = messages;
     }

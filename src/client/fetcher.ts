@@ -15,7 +15,7 @@ import { Buffer } from 'node:buffer';
 import { CONTROL_FLAG_MASK, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK } from '../protocol/batch-header.js';
 import { COMPRESSION_CODEC_IDS } from '../protocol/compression.js';
 import type { RecordBatchHeader } from '../protocol/record-batch.js';
-import { RecordView, forEachRecord } from '../protocol/record-batch-reader.js';
+import { RecordBatchIterator, RecordView, type DecodeOptions } from '../protocol/record-batch-reader.js';
 import { parseControlRecord } from '../protocol/control-record.js';
 import type { Serializer } from './serializers.js';
 
@@ -144,11 +144,14 @@ export interface FetchedAbortedTransaction {
 }
 
 const NO_ABORTED_TRANSACTIONS: readonly FetchedAbortedTransaction[] = [];
+const CHECK_CRCS: DecodeOptions = Object.freeze({ checkCrcs: true });
+const SKIP_CRCS: DecodeOptions = Object.freeze({ checkCrcs: false });
 
 /**
  * Decodes the records of `records` (whole batches, a partial one at the end ignored) with
  * offsets >= `fromOffset`, control batches left out, appended to `out`. Returns the bytes
- * consumed. Bad bytes throw CorruptRecordError.
+ * consumed. Bad bytes throw CorruptRecordError; `checkCrcs` false skips the CRC32C pass over each
+ * batch (see ConsumerOptions.checkCrcs).
  *
  * `abortedTransactions` (read_committed) drops aborted records as Kafka's consumer does: going
  * through the batches in offset order, a producer joins the aborted set once a transactional
@@ -163,48 +166,51 @@ export function decodeFetchedRecords<K, V>(
   deserializers: Deserializers<K, V> | null,
   out: ConsumedMessage<K, V>[],
   abortedTransactions: readonly FetchedAbortedTransaction[] = NO_ABORTED_TRANSACTIONS,
+  checkCrcs = true,
 ): number {
   if (records.length === 0) return 0;
   const aborted =
     abortedTransactions.length > 1 ? [...abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset) : abortedTransactions;
   let nextAborted = 0;
   const abortedProducers = new Set<number>();
-  let dropBatch = false;
-  // forEachRecord hands out one header object per batch: the batch's context is made once per batch.
-  let lastBatch: RecordBatchHeader | null = null;
-  let context: BatchContext<K, V> | null = null;
-  return forEachRecord(records, (view) => {
-    const batch = view.batch;
+  const iterator = new RecordBatchIterator(records, checkCrcs ? CHECK_CRCS : SKIP_CRCS);
+  const view = new RecordView();
+  // What to keep is decided once per batch; the per-record loops only parse and hand out.
+  for (let batch = iterator.nextBatch(view); batch !== null; batch = iterator.nextBatch(view)) {
+    const count = batch.recordCount;
     if (batch.isControl) {
       // A control batch holds one marker: an ABORT ends its producer's aborted transaction.
-      if (abortedProducers.has(batch.producerId) && parseControlRecord(view.key(), view.value()).type === 'abort') {
-        abortedProducers.delete(batch.producerId);
-      }
-      return;
-    }
-    if (batch !== lastBatch && aborted.length > 0) {
-      dropBatch = false;
-      if (batch.isTransactional) {
-        const lastOffset = batch.baseOffset + batch.lastOffsetDelta;
-        while (nextAborted < aborted.length && aborted[nextAborted].firstOffset <= lastOffset) {
-          abortedProducers.add(aborted[nextAborted++].producerId);
+      for (let i = 0; i < count; i++) {
+        iterator.nextRecord(view);
+        if (abortedProducers.has(batch.producerId) && parseControlRecord(view.key(), view.value()).type === 'abort') {
+          abortedProducers.delete(batch.producerId);
         }
-        dropBatch = abortedProducers.has(batch.producerId);
       }
+      continue;
     }
-    if (dropBatch) {
-      lastBatch = batch;
-      context = null;
-      return;
+    if (aborted.length > 0 && batch.isTransactional) {
+      const lastOffset = batch.baseOffset + batch.lastOffsetDelta;
+      while (nextAborted < aborted.length && aborted[nextAborted].firstOffset <= lastOffset) {
+        abortedProducers.add(aborted[nextAborted++].producerId);
+      }
+      // Its records are still parsed (and checked) by nextBatch, but none is handed out.
+      if (abortedProducers.has(batch.producerId)) continue;
     }
-    if (view.offset < fromOffset) return;
-    if (batch !== lastBatch || context === null) {
-      lastBatch = batch;
-      const baseTimestamp = batch.timestampType === 'logAppend' ? batch.maxTimestamp : batch.baseTimestamp;
-      context = new BatchContext(topic, partition, view.buffer, attributesOf(batch), batch.baseOffset, baseTimestamp, deserializers);
+    let i = 0;
+    for (; i < count; i++) {
+      iterator.nextRecord(view);
+      if (view.offset >= fromOffset) break;
     }
+    if (i === count) continue;
+    const baseTimestamp = batch.timestampType === 'logAppend' ? batch.maxTimestamp : batch.baseTimestamp;
+    const context = new BatchContext(topic, partition, view.buffer, attributesOf(batch), batch.baseOffset, baseTimestamp, deserializers);
     out.push(new ConsumedMessage(context, view));
-  });
+    for (i++; i < count; i++) {
+      iterator.nextRecord(view);
+      out.push(new ConsumedMessage(context, view));
+    }
+  }
+  return iterator.position;
 }
 
 /** The attributes int16 rebuilt from the decoded header (what kafkajs exposes as `attributes`). */

@@ -2,18 +2,21 @@
  * Decodes Kafka RecordBatch v2 bytes, as a log read or a Produce request hands them over.
  *
  * Everything that comes from outside is checked before it is trusted: the batch framing, magic
- * and CRC (validateBatchAt), then every varint, every length (keys, values and headers within
- * their record, records within the records section), the record count against what is present,
- * and each offset delta within lastOffsetDelta and above the previous one. Bad bytes always give
+ * and CRC (validateBatchAt; `checkCrcs: false` skips the CRC pass only), then every varint, every
+ * length (keys, values and headers within their record, records within the records section), the
+ * record count against what is present, and each offset delta within lastOffsetDelta and above
+ * the previous one. Bad bytes always give
  * CorruptRecordError naming the batch's position; nothing reads out of bounds, loops without
  * consuming input, or allocates more than the bytes present justify (a decompressed section is
  * capped by `maxDecompressedBytes`).
  *
- * Two forms:
+ * Three forms:
  * - `decodeRecordBatch` / `decodeRecordBatches` return plain objects, keys and values as slices
  *   of the input (or of the decompressed section), never copies;
  * - `forEachRecord` calls a visitor with one reused RecordView per call and allocates nothing per
- *   record: the form for consumers that go through millions of records a second.
+ *   record: the form for consumers that go through millions of records a second;
+ * - `RecordBatchIterator` is the same walk driven by the caller, batch by batch, with no call
+ *   per record beyond the parse.
  */
 import { CorruptRecordError, InvalidConfigError } from '../errors.js';
 import {
@@ -57,6 +60,13 @@ export interface DecodeOptions {
   maxDecompressedBytes?: number;
   /** Position of the buffer's first byte in its file, added to error positions. Default 0. */
   positionBase?: number;
+  /**
+   * Verify each batch's CRC32C (Kafka's consumer check.crcs). Default true. Turning it off skips
+   * one pass over every byte, and only that: framing, lengths and varints are still checked, so
+   * bad bytes still throw rather than read out of bounds; a flipped bit inside a key or value
+   * goes unnoticed.
+   */
+  checkCrcs?: boolean;
 }
 
 /** Called once per record; `record` is reused and valid only during the call. */
@@ -149,8 +159,8 @@ export function decodeRecordBatch(buf: Buffer, pos = 0, options: DecodeOptions =
   if (!Number.isSafeInteger(pos) || pos < 0 || pos > buf.length) {
     throw new RangeError(`pos must be an integer in [0, ${buf.length}] (got ${pos})`);
   }
-  const { maxDecompressedBytes, positionBase } = checkOptions(options);
-  return decodeBatchAt(new RecordsParser(), new RecordView(), buf, pos, maxDecompressedBytes, positionBase);
+  const { maxDecompressedBytes, positionBase, checkCrcs } = checkOptions(options);
+  return decodeBatchAt(new RecordsParser(checkCrcs), new RecordView(), buf, pos, maxDecompressedBytes, positionBase);
 }
 
 /**
@@ -160,8 +170,8 @@ export function decodeRecordBatch(buf: Buffer, pos = 0, options: DecodeOptions =
  */
 export function decodeRecordBatches(buf: Buffer, options: DecodeOptions = {}): DecodedRecordBatch[] {
   checkBuffer(buf);
-  const { maxDecompressedBytes, positionBase } = checkOptions(options);
-  const parser = new RecordsParser();
+  const { maxDecompressedBytes, positionBase, checkCrcs } = checkOptions(options);
+  const parser = new RecordsParser(checkCrcs);
   const view = new RecordView();
   const batches: DecodedRecordBatch[] = [];
   for (let pos = 0; isWholeBatchAt(buf, pos); ) {
@@ -183,24 +193,75 @@ export function decodeRecordBatches(buf: Buffer, options: DecodeOptions = {}): D
  * before the bad one have already been visited when CorruptRecordError is thrown.
  */
 export function forEachRecord(buf: Buffer, visitor: RecordVisitor, options: DecodeOptions = {}): number {
-  checkBuffer(buf);
   if (typeof visitor !== 'function') throw new TypeError('forEachRecord needs a visitor function');
-  const { maxDecompressedBytes, positionBase } = checkOptions(options);
-  const parser = new RecordsParser();
+  const records = new RecordBatchIterator(buf, options);
   const view = new RecordView();
-  let pos = 0;
-  while (isWholeBatchAt(buf, pos)) {
-    const header = parser.begin(buf, pos, maxDecompressedBytes, positionBase);
-    view.batch = header;
-    view.buffer = parser.section;
+  for (let header = records.nextBatch(view); header !== null; header = records.nextBatch(view)) {
     for (let i = 0; i < header.recordCount; i++) {
-      parser.next(view);
+      records.nextRecord(view);
       visitor(view);
     }
-    parser.finish();
-    pos += header.sizeBytes;
   }
-  return pos;
+  return records.position;
+}
+
+/**
+ * The same walk as forEachRecord without a call per record: `nextBatch(view)` gives each batch's
+ * header, then `nextRecord(view)` fills the view with its records one by one, up to the header's
+ * recordCount. For a caller whose decisions are per batch (skip a control batch, drop an aborted
+ * one) and whose per-record loop should hold nothing else. Records a caller leaves unread are
+ * still parsed and checked when it moves to the next batch, so bad bytes throw all the same.
+ */
+export class RecordBatchIterator {
+  private readonly buf: Buffer;
+  private readonly parser: RecordsParser;
+  private readonly maxDecompressedBytes: number;
+  private readonly positionBase: number;
+  /** Where the current batch starts; its end once every record was read. */
+  private batchStart = 0;
+  private header: RecordBatchHeader | null = null;
+  private recordsLeft = 0;
+
+  constructor(buf: Buffer, options: DecodeOptions = {}) {
+    checkBuffer(buf);
+    const { maxDecompressedBytes, positionBase, checkCrcs } = checkOptions(options);
+    this.buf = buf;
+    this.parser = new RecordsParser(checkCrcs);
+    this.maxDecompressedBytes = maxDecompressedBytes;
+    this.positionBase = positionBase;
+  }
+
+  /** The end of the last batch reached (whole batches only): where the next read should start. */
+  get position(): number {
+    return this.header === null ? this.batchStart : this.batchStart + this.header.sizeBytes;
+  }
+
+  /**
+   * Moves to the next whole batch, pointing `view` at it (its `batch` and `buffer`); null when
+   * none is left (a partial batch at the end is skipped, as forEachRecord does).
+   */
+  nextBatch(view: RecordView): RecordBatchHeader | null {
+    if (this.header !== null) {
+      while (this.recordsLeft > 0) this.nextRecord(view);
+      this.parser.finish();
+      this.batchStart += this.header.sizeBytes;
+      this.header = null;
+    }
+    if (!isWholeBatchAt(this.buf, this.batchStart)) return null;
+    const header = this.parser.begin(this.buf, this.batchStart, this.maxDecompressedBytes, this.positionBase);
+    this.header = header;
+    this.recordsLeft = header.recordCount;
+    view.batch = header;
+    view.buffer = this.parser.section;
+    return header;
+  }
+
+  /** Fills `view` (pointed at the batch by nextBatch) with the batch's next record. */
+  nextRecord(view: RecordView): void {
+    if (this.recordsLeft <= 0) throw new RangeError('nextRecord was called past the batch\'s recordCount; call nextBatch');
+    this.recordsLeft--;
+    this.parser.next(view);
+  }
 }
 
 function decodeBatchAt(
@@ -251,14 +312,15 @@ function checkBuffer(buf: unknown): asserts buf is Buffer {
 }
 
 function checkOptions(options: DecodeOptions): Required<DecodeOptions> {
-  const { maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES, positionBase = 0 } = options;
+  const { maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES, positionBase = 0, checkCrcs = true } = options;
   if (!Number.isSafeInteger(maxDecompressedBytes) || maxDecompressedBytes <= 0) {
     throw new InvalidConfigError(`maxDecompressedBytes must be a positive integer (got ${maxDecompressedBytes})`);
   }
   if (!Number.isSafeInteger(positionBase) || positionBase < 0) {
     throw new InvalidConfigError(`positionBase must be a non-negative integer (got ${positionBase})`);
   }
-  return { maxDecompressedBytes, positionBase };
+  if (typeof checkCrcs !== 'boolean') throw new InvalidConfigError(`checkCrcs must be true or false (got ${String(checkCrcs)})`);
+  return { maxDecompressedBytes, positionBase, checkCrcs };
 }
 
 /**
@@ -282,10 +344,12 @@ class RecordsParser {
   private logAppendTime = false;
   private maxTimestamp = 0;
 
+  constructor(private readonly checkCrcs: boolean) {}
+
   /** Validates the batch at `pos`, decodes its header and prepares its records section. */
   begin(buf: Buffer, pos: number, maxDecompressedBytes: number, positionBase: number): RecordBatchHeader {
     const batchPosition = positionBase + pos;
-    const sizeBytes = validateBatchAt(buf, pos, buf.length, positionBase);
+    const sizeBytes = validateBatchAt(buf, pos, buf.length, positionBase, this.checkCrcs);
     const header = decodeHeader(buf, pos, sizeBytes, batchPosition);
     const recordsStart = pos + BATCH_HEADER_BYTES;
     const recordsEnd = pos + sizeBytes;
@@ -338,7 +402,7 @@ class RecordsParser {
     const c = this.cursor;
     const sectionEnd = this.sectionEnd;
     const recordStart = c.pos;
-    const length = readVarint(c);
+    const length = readShortVarint(c);
     if (length !== length) this.malformedVarint(recordStart, 'record length', VARINT_MAX_BYTES);
     if (length < MIN_RECORD_BODY_BYTES || length > sectionEnd - c.pos) {
       this.fail(
@@ -354,11 +418,11 @@ class RecordsParser {
     c.pos++; // attributes: unused by Kafka, any value accepted as Kafka does
 
     let at = c.pos;
-    const timestampDelta = readVarlong(c);
+    const timestampDelta = readShortVarlong(c);
     if (timestampDelta !== timestampDelta) this.malformedVarint(at, 'timestampDelta', VARLONG_MAX_BYTES);
 
     at = c.pos;
-    const offsetDelta = readVarint(c);
+    const offsetDelta = readShortVarint(c);
     if (offsetDelta !== offsetDelta) this.malformedVarint(at, 'offsetDelta', VARINT_MAX_BYTES);
     if (offsetDelta <= this.previousOffsetDelta || offsetDelta > this.lastOffsetDelta) {
       this.fail(
@@ -369,21 +433,21 @@ class RecordsParser {
     }
 
     at = c.pos;
-    const keyLength = readVarint(c);
+    const keyLength = readShortVarint(c);
     if (keyLength !== keyLength) this.malformedVarint(at, 'key length', VARINT_MAX_BYTES);
     if (keyLength < -1 || keyLength > recordEnd - c.pos) this.badLength(at, 'key', keyLength, recordEnd - c.pos);
     const keyStart = c.pos;
     if (keyLength > 0) c.pos += keyLength;
 
     at = c.pos;
-    const valueLength = readVarint(c);
+    const valueLength = readShortVarint(c);
     if (valueLength !== valueLength) this.malformedVarint(at, 'value length', VARINT_MAX_BYTES);
     if (valueLength < -1 || valueLength > recordEnd - c.pos) this.badLength(at, 'value', valueLength, recordEnd - c.pos);
     const valueStart = c.pos;
     if (valueLength > 0) c.pos += valueLength;
 
     at = c.pos;
-    const headerCount = readVarint(c);
+    const headerCount = readShortVarint(c);
     if (headerCount !== headerCount) this.malformedVarint(at, 'header count', VARINT_MAX_BYTES);
     // A header takes at least 2 bytes (two length varints).
     if (headerCount < 0 || headerCount > (recordEnd - c.pos) >> 1) {
@@ -392,7 +456,7 @@ class RecordsParser {
     const headersStart = c.pos;
     for (let i = 0; i < headerCount; i++) {
       at = c.pos;
-      const headerKeyLength = readVarint(c);
+      const headerKeyLength = readShortVarint(c);
       if (headerKeyLength !== headerKeyLength) this.malformedVarint(at, `header ${i} key length`, VARINT_MAX_BYTES);
       // Header keys are strings Kafka never writes as null.
       if (headerKeyLength < 0 || headerKeyLength > recordEnd - c.pos) {
@@ -400,7 +464,7 @@ class RecordsParser {
       }
       c.pos += headerKeyLength;
       at = c.pos;
-      const headerValueLength = readVarint(c);
+      const headerValueLength = readShortVarint(c);
       if (headerValueLength !== headerValueLength) {
         this.malformedVarint(at, `header ${i} value length`, VARINT_MAX_BYTES);
       }
@@ -458,6 +522,51 @@ class RecordsParser {
       `record ${this.index} (byte ${at - this.sectionStart} of the ${where}): ${reason}`,
     );
   }
+}
+
+/**
+ * readVarint with the one- and two-byte forms decoded inline: every length, delta and count of a
+ * typical record is one of them. Longer, truncated or malformed ones go to readVarint.
+ */
+function readShortVarint(c: ByteCursor): number {
+  const buf = c.buf;
+  const pos = c.pos;
+  const end = c.end;
+  if (pos < end) {
+    const first = buf[pos];
+    if (first < 0x80) {
+      c.pos = pos + 1;
+      return (first >>> 1) ^ -(first & 1);
+    }
+    const second = pos + 1 < end ? buf[pos + 1] : 0x80;
+    if (second < 0x80) {
+      c.pos = pos + 2;
+      const zigzag = (first & 0x7f) | (second << 7);
+      return (zigzag >>> 1) ^ -(zigzag & 1);
+    }
+  }
+  return readVarint(c);
+}
+
+/** readVarlong with the one- and two-byte forms inline (14 bits: int32 arithmetic is exact). */
+function readShortVarlong(c: ByteCursor): number {
+  const buf = c.buf;
+  const pos = c.pos;
+  const end = c.end;
+  if (pos < end) {
+    const first = buf[pos];
+    if (first < 0x80) {
+      c.pos = pos + 1;
+      return (first >>> 1) ^ -(first & 1);
+    }
+    const second = pos + 1 < end ? buf[pos + 1] : 0x80;
+    if (second < 0x80) {
+      c.pos = pos + 2;
+      const zigzag = (first & 0x7f) | (second << 7);
+      return (zigzag >>> 1) ^ -(zigzag & 1);
+    }
+  }
+  return readVarlong(c);
 }
 
 /** Decodes a validated batch's header; int64 fields outside the safe range are corrupt. */

@@ -111,6 +111,23 @@ describe('LogReader', () => {
     expect(Buffer.concat(collected).equals(Buffer.concat(oracle.map((batch) => batch.bytes)))).toBe(true);
   });
 
+  it('serves a readable end that stays put from the size it last saw, and the new batches once it moves', () => {
+    appendBatches(2, 4);
+    const first = read(0, 100_000, 8);
+    expect(first.nextOffset).toBe(8);
+    // The writer appends to the same segment, the readable end has not moved yet.
+    appendBatches(3, 4, 7);
+    const oracle = scanLogFiles(dir);
+    expect(new Set(oracle.map((batch) => batch.file)).size).toBe(1);
+    expect(read(0, 100_000, 8)).toEqual(first);
+    expect(read(8, 100_000, 8)).toEqual({ records: Buffer.alloc(0), nextOffset: 8 });
+    // Now it has: the reader looks at the file again and returns the batches below it.
+    const moved = read(8, 100_000, 20);
+    expect(moved.records.equals(Buffer.concat(batchesFrom(oracle, 8).map((batch) => batch.bytes)))).toBe(true);
+    expect(moved.nextOffset).toBe(20);
+    expect(read(0, 100_000, 20).records.equals(Buffer.concat(oracle.map((batch) => batch.bytes)))).toBe(true);
+  });
+
   it('refuses offsets below a log start moved by deleteRecords, and reads the rest', () => {
     appendBatches(60, 4);
     expect(read(0, 1).nextOffset).toBe(4);
