@@ -179,8 +179,8 @@ export function kcat(args: string[], options: { input?: string | Buffer; timeout
   });
 }
 
-/** Waits until `check` holds, checking on every event-loop turn up to `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/** Waits until `check` holds, checking every 10 ms up to `timeoutMs` (generous: a loaded 2-core machine can stall for seconds). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
