@@ -102,7 +102,8 @@ export interface NativeLimits {
   durationMs: number;
 }
 
-const RESULT_KEYS: readonly (keyof NativeResults)[] = [
+/** Every figure native-bench reports, in its output order. */
+export const RESULT_KEYS: readonly (keyof NativeResults)[] = [
   'memcpyGBps',
   'appendMBps',
   'readMBps',

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BENCH_RECORD_BYTES,
+  RESULT_KEYS,
   benchmarkPayload,
   buildNativeBench,
   fnv1a32,
@@ -30,23 +31,6 @@ const TINY_ARGS = [
   '--ring8-messages=20000',
   '--ring100-messages=20000',
   '--reps=1',
-];
-
-const RESULT_KEYS = [
-  'memcpyGBps',
-  'appendMBps',
-  'readMBps',
-  'fsyncP50Us',
-  'fsyncP99Us',
-  'fsyncMaxUs',
-  'lz4FrameCompressMBps',
-  'lz4FrameDecompressMBps',
-  'lz4BlockCompressMBps',
-  'lz4BlockDecompressMBps',
-  'lz4CompressionRatio',
-  'spsc8ByteMsgsPerSec',
-  'spsc100ByteMsgsPerSec',
-  'spsc100ByteMBps',
 ];
 
 const tempDirs: string[] = [];

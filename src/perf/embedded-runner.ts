@@ -17,7 +17,7 @@ import { DEFAULT_BUFFER_MEMORY, DEFAULT_MAX_REQUEST_SIZE } from '../client/produ
 import type { Consumer } from '../client/consumer.js';
 import type { PerfConfig } from './config.js';
 import { LatencyRecorder } from './latency.js';
-import { STALL_TIMEOUT_MS, type Measurement, type ProgressFn } from './measurement.js';
+import { ConsumeTarget, type Measurement, type ProgressFn } from './measurement.js';
 import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
 import { TransactionalSender } from './transactional-sender.js';
@@ -206,43 +206,25 @@ interface CountedMessage {
   readonly value: Buffer | null;
 }
 
-/**
- * Runs the consumer until `onMessages` reports `target` records, then stops it; resolves with
- * the time the target was reached. Rejects when the consumer crashes or nothing arrives for
- * STALL_TIMEOUT_MS (records lost would otherwise hang the run), or when `signal` aborts.
- */
+/** Runs the consumer until `onMessages` reports `target` records, then stops it; resolves with the time that happened. */
 async function consumeUntil(
   consumer: Consumer,
   target: number,
   signal: AbortSignal | null,
   onMessages: (messages: readonly CountedMessage[]) => number,
 ): Promise<number> {
-  let lastProgressMs = performance.now();
-  let count = 0;
-  let settle!: (outcome: { endMs: number } | { error: unknown }) => void;
-  const outcome = new Promise<{ endMs: number } | { error: unknown }>((resolve) => (settle = resolve));
-  consumer.on('consumer.crash', (event: { payload: { error: unknown } }) => settle({ error: event.payload.error }));
-  signal?.addEventListener('abort', () => settle({ error: new Error('the run was aborted') }), { once: true });
-  const watchdog = setInterval(() => {
-    if (performance.now() - lastProgressMs > STALL_TIMEOUT_MS) {
-      settle({ error: new Error(`the consumer received ${count} of ${target} records and nothing more for ${STALL_TIMEOUT_MS} ms`) });
-    }
-  }, 1000);
+  const run = new ConsumeTarget(target, signal);
+  consumer.on('consumer.crash', (event: { payload: { error: unknown } }) => run.fail(event.payload.error));
   try {
     await consumer.run({
       autoCommit: false,
       eachBatch: ({ batch }) => {
-        if (count >= target) return;
-        count = onMessages(batch.messages);
-        lastProgressMs = performance.now();
-        if (count >= target) settle({ endMs: lastProgressMs });
+        if (!run.reached) run.progress(onMessages(batch.messages));
       },
     });
-    const result = await outcome;
-    if ('error' in result) throw result.error;
-    return result.endMs;
+    return await run.finished();
   } finally {
-    clearInterval(watchdog);
+    run.dispose();
     await consumer.disconnect();
   }
 }

@@ -15,7 +15,7 @@ import { registerKafkajsLz4 } from '../client/kafkajs-lz4.js';
 import { InvalidConfigError } from '../errors.js';
 import type { PerfConfig, PerfCompression } from './config.js';
 import { LatencyRecorder } from './latency.js';
-import { STALL_TIMEOUT_MS, type Measurement, type ProgressFn } from './measurement.js';
+import { ConsumeTarget, type Measurement, type ProgressFn } from './measurement.js';
 import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
 import { TransactionalSender } from './transactional-sender.js';
@@ -217,7 +217,7 @@ interface KafkaMessageView {
   value: Buffer | null;
 }
 
-/** As embedded-runner's: runs until `onMessages` reports `target`, with the stall watchdog and abort. */
+/** As embedded-runner's: runs until `onMessages` reports `target` records; resolves with the time that happened. */
 async function consumeUntil(
   consumer: KafkaConsumer,
   topic: string,
@@ -225,34 +225,20 @@ async function consumeUntil(
   signal: AbortSignal | null,
   onMessages: (messages: readonly KafkaMessageView[], partition: number) => number,
 ): Promise<number> {
-  let lastProgressMs = performance.now();
-  let count = 0;
-  let settle!: (outcome: { endMs: number } | { error: unknown }) => void;
-  const outcome = new Promise<{ endMs: number } | { error: unknown }>((resolve) => (settle = resolve));
-  consumer.on(consumer.events.CRASH, (event) => settle({ error: event.payload.error }));
-  signal?.addEventListener('abort', () => settle({ error: new Error('the run was aborted') }), { once: true });
-  const watchdog = setInterval(() => {
-    if (performance.now() - lastProgressMs > STALL_TIMEOUT_MS) {
-      settle({ error: new Error(`the consumer received ${count} of ${target} records and nothing more for ${STALL_TIMEOUT_MS} ms`) });
-    }
-  }, 1000);
+  const run = new ConsumeTarget(target, signal);
+  consumer.on(consumer.events.CRASH, (event) => run.fail(event.payload.error));
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        if (count >= target) return;
-        count = onMessages(batch.messages, batch.partition);
-        lastProgressMs = performance.now();
-        if (count >= target) settle({ endMs: lastProgressMs });
+        if (!run.reached) run.progress(onMessages(batch.messages, batch.partition));
       },
     });
-    const result = await outcome;
-    if ('error' in result) throw result.error;
-    return result.endMs;
+    return await run.finished();
   } finally {
-    clearInterval(watchdog);
+    run.dispose();
     await consumer.disconnect();
   }
 }
