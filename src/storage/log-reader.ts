@@ -69,14 +69,9 @@ interface SegmentView {
   abortedTxns: AbortedTxn[];
   txnIndexBytes: number;
   fd: number;
-  /** The log file's size at its last stat (-1: not yet), and the readable end that size covers. */
-  fileBytes: number;
-  fileBytesCoverOffset: number;
   index: OffsetIndex | null;
   indexFd: number;
   indexBytesLoaded: number;
-  /** The readable end when the index was last brought up to date (-1: never). */
-  indexCoverOffset: number;
 }
 
 /** A read that met the writer's changes: list the directory again and retry. */
@@ -195,12 +190,9 @@ export class LogReader {
           abortedTxns: NO_ABORTED_TXNS,
           txnIndexBytes: 0,
           fd: -1,
-          fileBytes: -1,
-          fileBytesCoverOffset: -1,
           index: null,
           indexFd: -1,
           indexBytesLoaded: 0,
-          indexCoverOffset: -1,
         });
       }
     }
@@ -220,8 +212,8 @@ export class LogReader {
   /** The batches from `segment`, or null when it holds nothing at or after `offset`. */
   private readSegment(segment: SegmentView, offset: number, maxBytes: number, highWatermark: number): LogReadResult | null {
     if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
-    const fileBytes = this.fileBytesCovering(segment, highWatermark);
-    const index = this.loadIndex(segment, highWatermark);
+    const fileBytes = fstatSync(segment.fd).size;
+    const index = this.loadIndex(segment);
     this.window.invalidate();
     const slot = index === null ? -1 : index.floorSlot(offset);
     let from = slot < 0 ? 0 : index!.positionAt(slot);
@@ -302,36 +294,14 @@ export class LogReader {
     }
   }
 
-  /**
-   * The segment file's size, stat'ed again only when the readable end moved past the one the last
-   * stat covers. The writer publishes an offset only after the bytes below it are in the file, so
-   * a size taken after reading a readable end holds every batch below it; nothing at or past the
-   * readable end is returned, so a larger file changes nothing until it moves. A consumer reading
-   * a backlog stats each segment once instead of on every fetch.
-   */
-  private fileBytesCovering(segment: SegmentView, readableEnd: number): number {
-    if (segment.fileBytes < 0 || readableEnd > segment.fileBytesCoverOffset) {
-      segment.fileBytes = fstatSync(segment.fd).size;
-      segment.fileBytesCoverOffset = readableEnd;
-    }
-    return segment.fileBytes;
-  }
-
-  /**
-   * The segment's offset index, reading only the entries appended since the last read, and
-   * looking for them only when the readable end moved (as for the log file's size). Entries the
-   * writer adds meanwhile are not needed: an older entry below the target only means scanning a
-   * few more batch headers.
-   */
-  private loadIndex(segment: SegmentView, readableEnd: number): OffsetIndex | null {
-    if (segment.index !== null && readableEnd <= segment.indexCoverOffset) return segment.index;
+  /** The segment's offset index, reading only the entries appended since the last read. */
+  private loadIndex(segment: SegmentView): OffsetIndex | null {
     try {
       if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
-    segment.indexCoverOffset = readableEnd;
     const fileBytes = fstatSync(segment.indexFd).size;
     const wholeBytes = fileBytes - (fileBytes % OFFSET_INDEX_ENTRY_BYTES);
     if (segment.index !== null && wholeBytes === segment.indexBytesLoaded) return segment.index;
@@ -385,8 +355,6 @@ function closeSegment(segment: SegmentView): void {
   if (segment.fd >= 0) closeSync(segment.fd);
   if (segment.indexFd >= 0) closeSync(segment.indexFd);
   segment.fd = -1;
-  segment.fileBytes = -1;
   segment.indexFd = -1;
   segment.index = null;
-  segment.indexCoverOffset = -1;
 }
