@@ -616,3 +616,46 @@ export class GroupSubscribedToTopicError extends KafkaApiError {
     );
   }
 }
+
+/**
+ * A transactional write (a batch, a TxnOffsetCommit) for a partition or group that is not part of
+ * the producer's ongoing transaction, as the coordinator's verification finds it (KIP-890): the
+ * producer must abort the transaction. Clients from before KIP-890 know it as INVALID_TXN_STATE.
+ */
+export class TransactionAbortableError extends KafkaApiError {
+  constructor(transactionalId: string, what: string) {
+    super(
+      'TRANSACTION_ABORTABLE',
+      120,
+      `${what} is not part of the ongoing transaction of "${transactionalId}": add it first (AddPartitionsToTxn, ` +
+        `AddOffsetsToTxn), or abort this transaction and start a new one`,
+    );
+  }
+}
+
+/** A transactional batch sent without the producer's transactional id (ProduceRequest transactionalId null). */
+export class TransactionalIdRequiredError extends KafkaApiError {
+  constructor(topic: string, partition: number) {
+    super(
+      'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+      53,
+      `the transactional batch for ${topic}-${partition} came without a transactional id; a transactional producer ` +
+        `sends its transactional.id with every produce request`,
+    );
+  }
+}
+
+/**
+ * The coordinator could not confirm that a partition belongs to the transaction because the
+ * transaction is completing; Kafka answers NOT_ENOUGH_REPLICAS so every client retries the batch.
+ */
+export class TransactionVerificationPendingError extends KafkaApiError {
+  constructor(transactionalId: string, detail: string) {
+    super(
+      'NOT_ENOUGH_REPLICAS',
+      19,
+      `the partition could not be verified as part of the transaction of "${transactionalId}" (${detail}); retry shortly`,
+      true,
+    );
+  }
+}

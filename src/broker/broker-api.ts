@@ -38,6 +38,12 @@ export interface ProduceResult {
 
 export interface ProduceOptions {
   readonly crcVerified?: boolean;
+  /**
+   * The producer's transactional id (ProduceRequest transactionalId). Transactional batches need
+   * it: the coordinator verifies that the partition is part of that id's ongoing transaction at
+   * the batch's producer epoch before the batch is appended (Kafka's KIP-890 verification).
+   */
+  readonly transactionalId?: string | null;
 }
 
 export interface FetchPartitionResult {

@@ -26,11 +26,27 @@ import {
   ConcurrentTransactionsError,
   GroupIdNotFoundError,
   InvalidGroupIdError,
+  InvalidProducerEpochError,
   InvalidRequestError,
   InvalidTopicError,
   PartitionNotFoundError,
+  ProducerFencedError,
   TopicNotFoundError,
+  TransactionAbortableError,
+  TransactionalIdRequiredError,
+  TransactionVerificationPendingError,
 } from '../errors.js';
+import {
+  BATCH_HEADER_BYTES,
+  NO_PRODUCER_ID,
+  PRODUCER_ID_OFFSET,
+  batchSizeAt,
+  isControlBatch,
+  isTransactionalBatch,
+  readAttributes,
+  readProducerEpoch,
+  readProducerId,
+} from '../protocol/batch-header.js';
 import { encodeControlBatch } from '../protocol/control-record.js';
 import { DataDir } from '../storage/data-dir.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
@@ -253,6 +269,9 @@ export class Broker implements BrokerApi {
     }
     const target = this.partitionOf(topic, partition, this.config.autoCreateTopicsEnable);
     if (options === null || typeof options !== 'object') throw new InvalidRequestError('produce options must be an object');
+    // Verified and sent to the shard in one turn: markers of a decision taken after the check are
+    // queued behind this append, so a decision always covers the batches it verified.
+    this.verifyTransactionalBatches(topic, partition, batches, options.transactionalId);
     const outcome = await this.pool.append(target.shard, target.slot, batches, acks, options.crcVerified === true);
     return {
       topic,
@@ -262,6 +281,51 @@ export class Broker implements BrokerApi {
       logAppendTimeMs: outcome.logAppendTimeMs,
       logStartOffset: outcome.logStartOffset,
     };
+  }
+
+  /**
+   * Kafka's transaction verification (KIP-890 part 1, ReplicaManager.handleProduceAppend): a
+   * transactional batch is appended only if its partition is part of the ongoing transaction of
+   * the request's transactional id at the batch's producer id and epoch. A zombie (an older epoch,
+   * idle or mid-transaction) gets INVALID_PRODUCER_EPOCH, as Kafka maps the coordinator's
+   * PRODUCER_FENCED for Produce; a partition not added gets TRANSACTION_ABORTABLE (the Produce
+   * handler answers INVALID_TXN_STATE to versions before 11); a transaction completing gets
+   * NOT_ENOUGH_REPLICAS, which every client retries. Kafka checks only a partition's first batch
+   * of a transaction; the check is an in-memory lookup here, so every transactional batch gets it.
+   */
+  private verifyTransactionalBatches(topic: string, partition: number, batches: Buffer, transactionalId: string | null | undefined): void {
+    let producerId = NO_PRODUCER_ID;
+    let producerEpoch = -1;
+    // Header fields only; a malformed length stops the walk and is the log's to report.
+    for (let position = 0; position + BATCH_HEADER_BYTES <= batches.length; ) {
+      const attributes = readAttributes(batches, position);
+      if (isTransactionalBatch(attributes) && !isControlBatch(attributes) && batches.readInt32BE(position + PRODUCER_ID_OFFSET) >= 0) {
+        const id = readProducerId(batches, position);
+        const epoch = readProducerEpoch(batches, position);
+        if (producerId !== NO_PRODUCER_ID && (id !== producerId || epoch !== producerEpoch)) {
+          throw new InvalidRequestError(`the transactional batches for ${topic}-${partition} carry more than one producer id and epoch`);
+        }
+        producerId = id;
+        producerEpoch = epoch;
+      }
+      const size = batchSizeAt(batches, position);
+      if (size < BATCH_HEADER_BYTES) break;
+      position += size;
+    }
+    if (producerId === NO_PRODUCER_ID) return;
+    if (typeof transactionalId !== 'string') throw new TransactionalIdRequiredError(topic, partition);
+    const coordinator = this.transactions();
+    let missing: readonly TopicPartitionRef[];
+    try {
+      missing = coordinator.verifyInTransaction(transactionalId, producerId, producerEpoch, [{ topic, partition }]).partitions;
+    } catch (error) {
+      if (error instanceof ProducerFencedError) {
+        throw new InvalidProducerEpochError(producerId, producerEpoch, coordinator.describeTransaction(transactionalId)?.producerEpoch ?? -1);
+      }
+      if (error instanceof ConcurrentTransactionsError) throw new TransactionVerificationPendingError(transactionalId, error.message);
+      throw error;
+    }
+    if (missing.length > 0) throw new TransactionAbortableError(transactionalId, `partition ${topic}-${partition}`);
   }
 
   fetch(topic: string, partition: number, offset: number, maxBytes: number, isolationLevel: IsolationLevel): FetchPartitionResult {

@@ -42,6 +42,7 @@ import {
   InvalidTxnStateError,
   KafkaApiError,
   ProducerFencedError,
+  TransactionAbortableError,
   TransactionCoordinatorNotAvailableError,
   CorruptTransactionStateError,
 } from '../errors.js';
@@ -455,29 +456,59 @@ export class TransactionCoordinator {
     }
   }
 
+  // ---- Verification (KIP-890 part 1) ----
+
+  /**
+   * Kafka's handleVerifyPartitionsInTransaction: the check a partition leader makes before it
+   * appends a transactional batch, and AddPartitionsToTxn v4+ with verifyOnly. Throws
+   * INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (an older epoch: a zombie, idle or not), or
+   * CONCURRENT_TRANSACTIONS while the transaction completes; otherwise returns the partitions and
+   * groups that are not part of the producer's ongoing transaction (each TRANSACTION_ABORTABLE).
+   * A pending state is not checked, as in Kafka: a write verified while a commit or a fencing
+   * abort is being persisted lands before that decision's markers, so the decision covers it.
+   */
+  verifyInTransaction(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    partitions: readonly TopicPartitionRef[],
+    groupIds: readonly string[] = [],
+  ): { partitions: TopicPartitionRef[]; groupIds: string[] } {
+    this.checkOpen();
+    const checked = requireProducer({ transactionalId, producerId, producerEpoch }, 'the transaction verification');
+    const metadata = this.producerTransaction(checked.transactionalId, checked.producerId, checked.producerEpoch);
+    if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') {
+      throw concurrent(metadata, `its transaction is completing (${metadata.state})`);
+    }
+    const ongoing = metadata.state === 'Ongoing';
+    return {
+      partitions: partitions.filter(({ topic, partition }) => !ongoing || metadata.partitions.get(topic)?.has(partition) !== true),
+      groupIds: groupIds.filter((groupId) => !ongoing || !metadata.groupIds.has(groupId)),
+    };
+  }
+
   // ---- TxnOffsetCommit ----
 
   /**
-   * The check the broker makes before staging a TxnOffsetCommit: the producer owns the
-   * transactional id at this epoch, its transaction is Ongoing (not deciding) and includes the
-   * group through AddOffsetsToTxn, so the staged offsets are certain to be completed by markers.
+   * The check the broker makes before staging a TxnOffsetCommit, as Kafka 3.9 verifies the
+   * group's offsets partition: the producer owns the transactional id at this epoch (else
+   * PRODUCER_FENCED), its transaction is not completing, and it includes the group through
+   * AddOffsetsToTxn (else TRANSACTION_ABORTABLE), so the staged offsets are certain to be
+   * completed by markers.
    */
   validateTxnOffsetCommit(request: TxnOffsetCommitCheck): void {
     this.checkOpen();
     const { transactionalId, producerId, producerEpoch } = requireProducer(request, 'TxnOffsetCommit');
     const groupId = requireGroupId(request.groupId);
-    const metadata = this.producerTransaction(transactionalId, producerId, producerEpoch);
-    if (metadata.state !== 'Ongoing' || (metadata.pendingState !== null && metadata.pendingState !== 'Ongoing')) {
-      throw new InvalidTxnStateError(
-        `transactional id "${transactionalId}" has no open transaction to commit offsets of group "${groupId}" in ` +
-          `(state ${metadata.pendingState ?? metadata.state})`,
-      );
+    const missing = this.verifyInTransaction(transactionalId, producerId, producerEpoch, [], [groupId]);
+    const metadata = this.transactions.get(transactionalId)!;
+    // Offsets staged once the decision is being persisted could miss its completion: unlike a
+    // batch, staging is not ordered before the markers, so wait for the decision instead.
+    if (metadata.pendingState === 'PrepareCommit' || metadata.pendingState === 'PrepareAbort') {
+      throw concurrent(metadata, `its transaction is completing (${metadata.pendingState})`);
     }
-    if (!metadata.groupIds.has(groupId)) {
-      throw new InvalidTxnStateError(
-        `group "${groupId}" is not part of the transaction of "${transactionalId}"; call AddOffsetsToTxn ` +
-          `(producer.sendOffsets) before TxnOffsetCommit`,
-      );
+    if (missing.groupIds.length > 0) {
+      throw new TransactionAbortableError(transactionalId, `group "${groupId}" (call AddOffsetsToTxn, producer.sendOffsets, before TxnOffsetCommit)`);
     }
   }
 

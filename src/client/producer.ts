@@ -234,13 +234,17 @@ export class Producer<K = RawBytes, V = RawBytes> {
     // The builder computed every CRC itself, so the shard need not make a second pass over the bytes.
     const plainProduce: ProduceFn = (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks, PRODUCED_HERE);
     const txns = this.txns;
+    const transactionalId = txns?.transactionalId ?? null;
+    // The broker verifies each transactional batch against this id's ongoing transaction.
+    const produceOptions = Object.freeze({ crcVerified: true, transactionalId });
+    const txnProduce: ProduceFn = (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks, produceOptions);
     const produce: ProduceFn =
-      txns === null || txns.transactionalId === null
+      txns === null || transactionalId === null
         ? plainProduce
         : (topic, partition, batch, acks) => {
             // The partition joins the transaction before its first batch is appended.
             const gate = txns.gate(topic, partition);
-            return gate === null ? plainProduce(topic, partition, batch, acks) : gate.then(() => plainProduce(topic, partition, batch, acks));
+            return gate === null ? txnProduce(topic, partition, batch, acks) : gate.then(() => txnProduce(topic, partition, batch, acks));
           };
     this.accumulator = new RecordAccumulator(
       { batchSize, lingerMs, bufferMemory: this.bufferMemory, maxBlockMs, maxInFlightRequests },

@@ -29,6 +29,7 @@ import {
   InvalidTxnStateError,
   KafkaApiError,
   ProducerFencedError,
+  TransactionAbortableError,
   TransactionCoordinatorNotAvailableError,
 } from '../../src/errors.js';
 
@@ -616,7 +617,7 @@ describe('TxnOffsetCommit validation', () => {
     const coordinator = await broker.open();
     const producer = await initTxn(coordinator);
     const check = { ...producer, groupId: 'billing' };
-    expect(() => coordinator.validateTxnOffsetCommit(check)).toThrow(InvalidTxnStateError);
+    expect(() => coordinator.validateTxnOffsetCommit(check)).toThrow(TransactionAbortableError);
     await coordinator.addPartitionsToTxn({ ...producer, partitions: [T0] });
     expect(() => coordinator.validateTxnOffsetCommit(check)).toThrow(/call AddOffsetsToTxn/);
     await coordinator.addOffsetsToTxn(check);
@@ -628,11 +629,12 @@ describe('TxnOffsetCommit validation', () => {
     const ending = coordinator.endTxn({ ...producer, committed: true });
     await settle();
     // Deciding: offsets staged now could miss the markers.
-    expect(() => coordinator.validateTxnOffsetCommit(check)).toThrow(/state PrepareCommit/);
+    expect(() => coordinator.validateTxnOffsetCommit(check)).toThrow(ConcurrentTransactionsError);
     broker.store.hold = false;
     broker.store.release();
     await ending;
-    expect(() => coordinator.validateTxnOffsetCommit(check)).toThrow(InvalidTxnStateError);
+    // Decided, markers being written: Kafka's verification answers CONCURRENT_TRANSACTIONS.
+    expect(() => coordinator.validateTxnOffsetCommit(check)).toThrow(ConcurrentTransactionsError);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   OutOfOrderSequenceError,
   ProducerFencedError,
   TopicNotFoundError,
+  TransactionAbortableError,
 } from '../../src/errors.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
@@ -64,7 +65,7 @@ async function sendTxn(broker: Broker, producer: TxnProducer, topic: string, par
     isTransactional: true,
     records: values.map((value) => ({ value: Buffer.from(value) })),
   });
-  return (await broker.produce(topic, partition, batch, -1)).baseOffset;
+  return (await broker.produce(topic, partition, batch, -1, { transactionalId })).baseOffset;
 }
 
 function plainBatch(values: string[]): Buffer {
@@ -188,7 +189,7 @@ describe('producer ids and fencing', () => {
     ).rejects.toBeInstanceOf(ProducerFencedError);
     // The log refuses the old epoch's batches: the abort marker carried the bumped epoch.
     const zombieBatch = encodeRecordBatch({ producerId: old.producerId, producerEpoch: old.producerEpoch, baseSequence: 1, isTransactional: true, records: [{ value: Buffer.from('late') }] });
-    await expect(broker.produce('t', 0, zombieBatch, -1)).rejects.toMatchObject({ code: 'INVALID_PRODUCER_EPOCH' });
+    await expect(broker.produce('t', 0, zombieBatch, -1, { transactionalId: 'tx' })).rejects.toMatchObject({ code: 'INVALID_PRODUCER_EPOCH' });
     // The fetch returns the stored batches; the aborted one is listed for the consumer to drop.
     expect(broker.fetch('t', 0, 0, 1 << 20, 'read_committed').abortedTransactions).toEqual([{ producerId: old.producerId, firstOffset: 0 }]);
   });
@@ -249,7 +250,7 @@ describe('transactional offset commits', () => {
     await broker.addPartitionsToTxn({ ...producer, partitions: [{ topic: 'in', partition: 0 }] });
     await expect(
       broker.txnOffsetCommit({ ...producer, groupId: 'g', offsets: [{ topic: 'in', partition: 0, offset: 1 }] }),
-    ).rejects.toBeInstanceOf(InvalidTxnStateError);
+    ).rejects.toBeInstanceOf(TransactionAbortableError);
     await broker.addOffsetsToTxn({ ...producer, groupId: 'g' });
     await expect(
       broker.txnOffsetCommit({ ...producer, groupId: 'g', offsets: [{ topic: 'in', partition: 0, offset: -5 }] }),

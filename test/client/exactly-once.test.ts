@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/broker/broker.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { decodeFetchedRecords, type ConsumedMessage } from '../../src/client/fetcher.js';
-import { Producer } from '../../src/client/producer.js';
+import { Producer, type Transaction } from '../../src/client/producer.js';
 import { InvalidConfigError, InvalidTxnStateError, ProducerFencedError } from '../../src/errors.js';
 import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
 import { makeDataDir, quietLogger, removeDataDir } from '../broker/broker-test-helpers.js';
@@ -192,6 +192,77 @@ describe('transactional producer', () => {
     const committedOffsets = await broker.groups.fetchOffsets({ groupId: 'g', partitions: [{ topic: 't', partition: 0 }] });
     expect(committedOffsets[0].offset).toBe(-1);
   });
+});
+
+describe('fencing in every order', () => {
+  type Zombie = Transaction;
+  const actions: Record<string, (txn: Zombie) => Promise<unknown>> = {
+    'a send to a partition new to the transaction (AddPartitionsToTxn)': (txn) => txn.send({ topic: 't', messages: [{ value: 'zombie', partition: 1 }] }),
+    'sendOffsets (AddOffsetsToTxn)': (txn) =>
+      txn.sendOffsets({ consumerGroupId: 'g', topics: [{ topic: 't', partitions: [{ partition: 0, offset: '1' }] }] }),
+  };
+  const midTransactionActions: Record<string, (txn: Zombie) => Promise<unknown>> = {
+    ...actions,
+    'a send to a partition already in the transaction (Produce)': (txn) => txn.send({ topic: 't', messages: [{ value: 'zombie', partition: 0 }] }),
+    'commit (EndTxn)': (txn) => txn.commit(),
+    'abort (EndTxn)': (txn) => txn.abort(),
+  };
+
+  async function takeOver(broker: Broker): Promise<Producer> {
+    const current = new Producer(broker, { transactionalId: 'tx' });
+    cleanups.push(() => current.disconnect());
+    // Only InitProducerId: the new instance does nothing else before the zombie acts.
+    const txn = await current.transaction();
+    await txn.abort();
+    return current;
+  }
+
+  async function expectOnlyCurrentVisible(broker: Broker, current: Producer, before: string[]): Promise<void> {
+    const txn = await current.transaction();
+    await txn.send({ topic: 't', messages: [{ value: 'current', partition: 0 }] });
+    await txn.commit();
+    expect(committedRecords(broker, 't', 0).map((m) => String(m.value))).toEqual([...before, 'current']);
+    expect(committedRecords(broker, 't', 1)).toEqual([]);
+    const offsets = await broker.groups.fetchOffsets({ groupId: 'g', partitions: [{ topic: 't', partition: 0 }] });
+    expect(offsets[0].offset).toBe(-1);
+  }
+
+  for (const [name, action] of Object.entries(actions)) {
+    it(`refuses an idle zombie's ${name}`, async () => {
+      const broker = await openBroker();
+      await broker.createTopic('t', { partitions: 2 });
+      const zombie = new Producer(broker, { transactionalId: 'tx' });
+      cleanups.push(() => zombie.disconnect());
+      const first = await zombie.transaction();
+      await first.send({ topic: 't', messages: [{ value: 'before', partition: 0 }] });
+      await first.commit();
+      const epoch = broker.describeTransaction('tx')!.producerEpoch;
+
+      const current = await takeOver(broker);
+      expect(broker.describeTransaction('tx')!.producerEpoch).toBe(epoch + 1);
+      const late = await zombie.transaction();
+      await expect(action(late)).rejects.toBeInstanceOf(ProducerFencedError);
+      await expectOnlyCurrentVisible(broker, current, ['before']);
+    });
+  }
+
+  for (const [name, action] of Object.entries(midTransactionActions)) {
+    it(`refuses a mid-transaction zombie's ${name}`, async () => {
+      const broker = await openBroker();
+      await broker.createTopic('t', { partitions: 2 });
+      const zombie = new Producer(broker, { transactionalId: 'tx' });
+      cleanups.push(() => zombie.disconnect());
+      const open = await zombie.transaction();
+      await open.send({ topic: 't', messages: [{ value: 'open', partition: 0 }] });
+      const epoch = broker.describeTransaction('tx')!.producerEpoch;
+
+      const current = await takeOver(broker);
+      // The open transaction was aborted with the epoch bumped, then InitProducerId bumped it again.
+      expect(broker.describeTransaction('tx')!.producerEpoch).toBe(epoch + 2);
+      await expect(action(open)).rejects.toBeInstanceOf(ProducerFencedError);
+      await expectOnlyCurrentVisible(broker, current, []);
+    });
+  }
 });
 
 describe('read_committed consumer', () => {

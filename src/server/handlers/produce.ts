@@ -6,16 +6,19 @@
  * As Kafka (ProduceRequest.validateRecords), v3+ carries exactly one batch per partition, and
  * clients may not write to internal topics. Idempotent and transactional batches pass as they
  * are: the log checks their producer epoch and sequence (a retry is answered with its original
- * offsets; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE otherwise). acks 0 sends no response; if any partition failed,
+ * offsets; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE otherwise), and a
+ * transactional batch is verified with the transaction coordinator first (see Broker.produce).
+ * acks 0 sends no response; if any partition failed,
  * the connection is closed instead, which is how Kafka tells an acks=0 producer to refresh its
  * metadata.
  */
 import type { Acks } from '../../broker/broker-api.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Produce, type ProduceResponseInput } from '../../protocol/api/produce.js';
-import { batchSizeAt } from '../../protocol/batch-header.js';
+import { BATCH_HEADER_BYTES, batchSizeAt, isTransactionalBatch, readAttributes } from '../../protocol/batch-header.js';
 import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
 import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
+import { abortableErrorCode } from './transaction-errors.js';
 
 type PartitionResponse = ProduceResponseInput['responses'][number]['partitionResponses'][number];
 
@@ -29,15 +32,21 @@ export const produceHandler = defineHandler({
   // formats 0 and 1, which Sluice does not store, and such a request closes the connection.
   advertisedMinVersion: 0,
   async handle(ctx, request) {
-    const { acks } = request;
+    const { acks, transactionalId } = request;
+    // Kafka refuses the whole request when it carries transactional batches without a transactional id.
+    const missingTransactionalId = transactionalId === null && request.topicData.some((topic) => topic.partitionData.some(({ records }) => isTransactional(records)));
+    const options = { transactionalId };
     // Every append starts now, in request order; each outcome is handled as it settles, so a
     // partition that fails at once is never an unhandled rejection while another is awaited.
     const responses = request.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map(({ index, records }): PartitionResponse | Promise<PartitionResponse> => {
+        if (missingTransactionalId) {
+          return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactional batches need the producer\'s transactional id in the request');
+        }
         const refusal = refuse(acks, topic.name, records);
         if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
-        return ctx.broker.produce(topic.name, index, records!, acks as Acks).then(
+        return ctx.broker.produce(topic.name, index, records!, acks as Acks, options).then(
           (result) => ({
             index,
             errorCode: ErrorCode.NONE,
@@ -47,7 +56,7 @@ export const produceHandler = defineHandler({
             recordErrors: [],
             errorMessage: null,
           }),
-          (error: unknown) => failed(index, ctx.errorCode(error), errorMessageOf(error)),
+          (error: unknown) => failed(index, abortableErrorCode(ctx.errorCode(error), ctx.apiVersion, 11), errorMessageOf(error)),
         );
       }),
     }));
@@ -84,6 +93,10 @@ function refuse(
     return { errorCode: ErrorCode.INVALID_RECORD, message: 'a produce request may carry only one record batch per partition' };
   }
   return null;
+}
+
+function isTransactional(records: Buffer | null): boolean {
+  return records !== null && records.length >= BATCH_HEADER_BYTES && isTransactionalBatch(readAttributes(records, 0));
 }
 
 function failed(index: number, errorCode: number, errorMessage: string): PartitionResponse {

@@ -1,14 +1,16 @@
 /**
  * TxnOffsetCommit: consumer offsets staged in the producer's transaction, visible to the group
  * once it commits. Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION and are not
- * staged; a transaction-level rejection (fenced, group not added) is every partition's error.
+ * staged; a transaction-level rejection (fenced, group not added) is every partition's error:
+ * INVALID_PRODUCER_EPOCH for a zombie, TRANSACTION_ABORTABLE (INVALID_TXN_STATE before v4) for a
+ * group not added with AddOffsetsToTxn.
  * The v3 generation and member fields (KIP-447) are not checked against the group.
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { TxnOffsetCommit, type TxnOffsetCommitResponseInput } from '../../protocol/api/txn-offset-commit.js';
 import { defineHandler } from './handler.js';
 import { offsetsOfKnownPartitions } from './partition-count.js';
-import { transactionErrorCode } from './transaction-errors.js';
+import { abortableErrorCode, transactionErrorCode } from './transaction-errors.js';
 
 type TopicResponse = TxnOffsetCommitResponseInput['topics'][number];
 
@@ -28,7 +30,9 @@ export const txnOffsetCommitHandler = defineHandler({
           offsets,
         });
       } catch (error) {
-        errorCode = transactionErrorCode(ctx.errorCode(error), ctx.apiVersion, 3);
+        // Kafka 3.9 verifies the group's offsets partition with the coordinator, and answers a
+        // fenced producer INVALID_PRODUCER_EPOCH at every version, as it does for a batch.
+        errorCode = abortableErrorCode(transactionErrorCode(ctx.errorCode(error), ctx.apiVersion, Infinity), ctx.apiVersion, 4);
       }
     }
     const topics = request.topics.map(
