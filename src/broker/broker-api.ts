@@ -3,7 +3,7 @@
  * (topics, shards, group coordinator in src/broker). The embedded clients talk to a `BrokerApi`
  * directly; the Kafka protocol server talks to the same object, so both paths share one behaviour.
  */
-import type { GroupCoordinator } from './group-coordinator.js';
+import type { GroupCoordinator, TopicPartitionRef } from './group-coordinator.js';
 import type { GroupLagStatus, PartitionLagStatus } from './lag.js';
 import type {
   AddOffsetsToTxnRequest,
@@ -170,6 +170,12 @@ export interface BrokerApi {
   initProducerId(request: InitProducerIdRequest): Promise<InitProducerIdResult>;
   /** Registers partitions in the producer's transaction (starting it); call before producing to them. */
   addPartitionsToTxn(request: AddPartitionsToTxnRequest): Promise<void>;
+  /**
+   * Kafka's AddPartitionsToTxn with verifyOnly (KIP-890): the partitions that are not part of the
+   * producer's ongoing transaction. Throws as addPartitionsToTxn does for a fenced producer or an
+   * unknown id, and ConcurrentTransactionsError while the transaction completes.
+   */
+  verifyPartitionsInTxn(request: AddPartitionsToTxnRequest): TopicPartitionRef[];
   /** Adds a consumer group to the transaction, before txnOffsetCommit for it. */
   addOffsetsToTxn(request: AddOffsetsToTxnRequest): Promise<void>;
   /** Stages the group's offsets in the transaction: visible once it commits, dropped if it aborts. */

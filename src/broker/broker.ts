@@ -525,6 +525,15 @@ export class Broker implements BrokerApi {
     await coordinator.addPartitionsToTxn(request);
   }
 
+  verifyPartitionsInTxn(request: AddPartitionsToTxnRequest): TopicPartitionRef[] {
+    const coordinator = this.transactions();
+    if (request === null || typeof request !== 'object' || !Array.isArray(request.partitions)) {
+      throw new InvalidRequestError('verifyPartitionsInTxn needs { transactionalId, producerId, producerEpoch, partitions: [{ topic, partition }] }');
+    }
+    for (const { topic, partition } of request.partitions) this.partitionOf(topic, partition, false);
+    return coordinator.verifyInTransaction(request.transactionalId, request.producerId, request.producerEpoch, request.partitions).partitions;
+  }
+
   async addOffsetsToTxn(request: AddOffsetsToTxnRequest): Promise<void> {
     await this.transactions().addOffsetsToTxn(request);
   }

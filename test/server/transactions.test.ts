@@ -9,6 +9,11 @@ import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
 import { EndTxn } from '../../src/protocol/api/end-txn.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { InitProducerId } from '../../src/protocol/api/init-producer-id.js';
+import { AddOffsetsToTxn } from '../../src/protocol/api/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../../src/protocol/api/add-partitions-to-txn.js';
+import { Produce } from '../../src/protocol/api/produce.js';
+import { TxnOffsetCommit } from '../../src/protocol/api/txn-offset-commit.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { startServer, TestClient, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -121,4 +126,68 @@ describe('transaction APIs on the wire', () => {
     );
     client.close();
   });
+
+  it('serves InitProducerId v5 with KIP-360 epoch bumps: a matching epoch is bumped, a retry answered again, a stale one fenced', async () => {
+    const client = await TestClient.connect(t.port);
+    const init = (producerId: number, producerEpoch: number, version = 5) =>
+      client.send(InitProducerId, version, { transactionalId: 'kip-360', transactionTimeoutMs: 10_000, producerId, producerEpoch });
+    const first = await init(-1, -1);
+    expect(first).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    const bumped = await init(first.producerId, 0);
+    expect(bumped).toMatchObject({ errorCode: ErrorCode.NONE, producerId: first.producerId, producerEpoch: 1 });
+    // The same request again (its answer was lost): the epoch it already bumped to, not another bump.
+    expect(await init(first.producerId, 0)).toMatchObject({ errorCode: ErrorCode.NONE, producerId: first.producerId, producerEpoch: 1 });
+    // Without an id and epoch, InitProducerId always bumps: the holder of epoch 1 is fenced.
+    expect(await init(-1, -1)).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 2 });
+    expect(await init(first.producerId, 1)).toMatchObject({ errorCode: ErrorCode.PRODUCER_FENCED, producerId: -1, producerEpoch: -1 });
+    expect((await init(first.producerId, 1, 3)).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+    client.close();
+  });
+
+  it('serves a whole transaction at Kafka 3.9 maxima: AddPartitionsToTxn v5, AddOffsetsToTxn v4, TxnOffsetCommit v4, EndTxn v4', async () => {
+    const client = await TestClient.connect(t.port);
+    await t.broker.createTopic('v4-txn', { partitions: 2 });
+    const init = await client.send(InitProducerId, 5, { transactionalId: 'v4-txn', transactionTimeoutMs: 10_000, producerId: -1, producerEpoch: -1 });
+    const ids = { transactionalId: 'v4-txn', producerId: init.producerId, producerEpoch: init.producerEpoch };
+    const transaction = (verifyOnly: boolean, partitions: number[], epoch = ids.producerEpoch) => ({
+      ...ids,
+      producerEpoch: epoch,
+      verifyOnly,
+      topics: [{ name: 'v4-txn', partitions }],
+    });
+    const codes = (response: { resultsByTransaction?: { topicResults: { resultsByPartition: { partitionErrorCode: number }[] }[] }[] }) =>
+      response.resultsByTransaction!.map((result) => result.topicResults.flatMap((topic) => topic.resultsByPartition.map((p) => p.partitionErrorCode)));
+
+    // Nothing added yet: verification finds neither partition in the transaction.
+    const before = await client.send(AddPartitionsToTxn, 5, { transactions: [transaction(true, [0, 1])] });
+    expect(before.errorCode).toBe(ErrorCode.NONE);
+    expect(codes(before)).toEqual([[ErrorCode.TRANSACTION_ABORTABLE, ErrorCode.TRANSACTION_ABORTABLE]]);
+    const added = await client.send(AddPartitionsToTxn, 4, { transactions: [transaction(false, [0])] });
+    expect(codes(added)).toEqual([[ErrorCode.NONE]]);
+    expect(added.resultsByTransaction![0].transactionalId).toBe('v4-txn');
+    const after = await client.send(AddPartitionsToTxn, 5, { transactions: [transaction(true, [0, 1])] });
+    expect(codes(after)).toEqual([[ErrorCode.NONE, ErrorCode.TRANSACTION_ABORTABLE]]);
+    // An epoch other than the coordinator's: a zombie's, or one from the future.
+    const fenced = await client.send(AddPartitionsToTxn, 5, { transactions: [transaction(true, [0], ids.producerEpoch + 7)] });
+    expect(codes(fenced)).toEqual([[ErrorCode.PRODUCER_FENCED]]);
+    const unknown = await client.send(AddPartitionsToTxn, 5, { transactions: [transaction(true, [0, 9])] });
+    expect(codes(unknown)).toEqual([[OPERATION_NOT_ATTEMPTED, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+
+    const records = encodeRecordBatch({ producerId: ids.producerId, producerEpoch: ids.producerEpoch, baseSequence: 0, isTransactional: true, records: [{ value: Buffer.from('v4') }] });
+    const produced = await client.send(Produce, 11, { transactionalId: 'v4-txn', acks: -1, timeoutMs: 1000, topicData: [{ name: 'v4-txn', partitionData: [{ index: 0, records }] }] });
+    expect(produced.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    const offsets = (groupId: string) => ({ ...ids, groupId, topics: [{ name: 'v4-txn', partitions: [{ partitionIndex: 1, committedOffset: 42, committedMetadata: 'm' }] }] });
+    expect((await client.send(TxnOffsetCommit, 4, offsets('v4-group'))).topics[0].partitions[0].errorCode).toBe(ErrorCode.TRANSACTION_ABORTABLE);
+    expect((await client.send(AddOffsetsToTxn, 4, { ...ids, groupId: 'v4-group' })).errorCode).toBe(ErrorCode.NONE);
+    expect((await client.send(TxnOffsetCommit, 4, offsets('v4-group'))).topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    expect((await client.send(EndTxn, 4, { ...ids, committed: true })).errorCode).toBe(ErrorCode.NONE);
+    expect(t.broker.describeTransaction('v4-txn')?.state).toBe('CompleteCommit');
+    const committed = await t.broker.groups.fetchOffsets({ groupId: 'v4-group', partitions: [{ topic: 'v4-txn', partition: 1 }] });
+    expect(committed[0].offset).toBe(42);
+    expect((await client.send(EndTxn, 4, { ...ids, committed: false })).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    client.close();
+  });
 });
+
+/** Kafka's OPERATION_NOT_ATTEMPTED. */
+const OPERATION_NOT_ATTEMPTED = 55;

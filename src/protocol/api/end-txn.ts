@@ -1,6 +1,7 @@
 /**
  * EndTxn (key 26): commit (`committed` true) or abort a transaction; the coordinator writes the
- * markers. Spec: EndTxnRequest.json / EndTxnResponse.json. Flexible from v3.
+ * markers. Spec: EndTxnRequest.json / EndTxnResponse.json. Flexible from v3. v2 adds
+ * PRODUCER_FENCED (KIP-588), v4 TRANSACTION_ABORTABLE (KIP-890); the bodies never change.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { bool, int16, int32, int64, string } from '../wire/schema.js';
@@ -9,7 +10,7 @@ export const EndTxn = new Api({
   name: 'EndTxn',
   apiKey: 26,
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
   firstFlexibleVersion: 3,
   request: {
     transactionalId: string(),

@@ -3,7 +3,8 @@
  * Spec: InitProducerIdRequest.json / InitProducerIdResponse.json. Flexible from v2.
  *
  * `transactionalId` null: an idempotent producer. v3+ lets a producer that already has an id
- * and epoch ask for a bumped epoch (KIP-360) instead of a new id.
+ * and epoch ask for a bumped epoch (KIP-360) instead of a new id. v4 adds PRODUCER_FENCED
+ * (KIP-588), v5 TRANSACTION_ABORTABLE (KIP-890); the bodies are those of v3.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { int16, int32, int64, string } from '../wire/schema.js';
@@ -12,7 +13,7 @@ export const InitProducerId = new Api({
   name: 'InitProducerId',
   apiKey: 22,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   firstFlexibleVersion: 2,
   request: {
     transactionalId: string({ nullable: '0+' }),

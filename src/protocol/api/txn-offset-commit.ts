@@ -1,7 +1,8 @@
 /**
  * TxnOffsetCommit (key 28): offsets committed inside a transaction, visible when it commits.
  * Spec: TxnOffsetCommitRequest.json / TxnOffsetCommitResponse.json. Flexible from v3.
- * v3 (KIP-447) adds the group generation and member, so the coordinator can fence zombies.
+ * v3 (KIP-447) adds the group generation and member, so the coordinator can fence zombies; v4
+ * adds TRANSACTION_ABORTABLE (KIP-890) with the v3 bodies.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { array, int16, int32, int64, string } from '../wire/schema.js';
@@ -10,7 +11,7 @@ export const TxnOffsetCommit = new Api({
   name: 'TxnOffsetCommit',
   apiKey: 28,
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
   firstFlexibleVersion: 3,
   request: {
     transactionalId: string(),
