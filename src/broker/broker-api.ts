@@ -11,8 +11,12 @@ import type {
   EndTxnRequest,
   InitProducerIdRequest,
   InitProducerIdResult,
+  TransactionDescription,
+  TransactionListFilters,
+  TransactionListing,
 } from './transaction-coordinator.js';
 import type { TopicMetadata, CreateTopicOptions } from '../storage/topic-store.js';
+import type { ActiveProducer } from '../shard/shard-messages.js';
 
 export type {
   AddOffsetsToTxnRequest,
@@ -20,7 +24,11 @@ export type {
   EndTxnRequest,
   InitProducerIdRequest,
   InitProducerIdResult,
+  TransactionDescription,
+  TransactionListFilters,
+  TransactionListing,
 } from './transaction-coordinator.js';
+export type { ActiveProducer } from '../shard/shard-messages.js';
 
 export type Acks = 0 | 1 | -1;
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
@@ -176,6 +184,15 @@ export interface BrokerApi {
    * unknown id, and ConcurrentTransactionsError while the transaction completes.
    */
   verifyPartitionsInTxn(request: AddPartitionsToTxnRequest): TopicPartitionRef[];
+  /**
+   * Kafka's DescribeTransactions: the coordinator's state of the transactional id, or null when
+   * it does not know the id (never initialised, or expired).
+   */
+  describeTransaction(transactionalId: string): TransactionDescription | null;
+  /** Kafka's ListTransactions: the transactional ids the coordinator knows, filtered. */
+  listTransactions(filters?: TransactionListFilters): TransactionListing;
+  /** Kafka's DescribeProducers: the producers the partition's log remembers. */
+  describeProducers(topic: string, partition: number): Promise<ActiveProducer[]>;
   /** Adds a consumer group to the transaction, before txnOffsetCommit for it. */
   addOffsetsToTxn(request: AddOffsetsToTxnRequest): Promise<void>;
   /** Stages the group's offsets in the transaction: visible once it commits, dropped if it aborts. */

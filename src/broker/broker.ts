@@ -54,7 +54,7 @@ import { resolveTopicConfig, toLogConfig } from '../storage/topic-config.js';
 import { TopicStore, type CreateTopicOptions, type TopicMetadata } from '../storage/topic-store.js';
 import { PartitionStateTable, emptySnapshot, type PartitionStateSnapshot } from '../shard/partition-state.js';
 import { ShardPool } from '../shard/shard-pool.js';
-import type { OpenedPartition } from '../shard/shard-messages.js';
+import type { ActiveProducer, OpenedPartition } from '../shard/shard-messages.js';
 import type {
   Acks,
   AddOffsetsToTxnRequest,
@@ -85,7 +85,14 @@ import {
   type OffsetChangeListener,
 } from './offset-store.js';
 import { ProducerIdManager } from './producer-id-manager.js';
-import { TransactionCoordinator, type TransactionDescription, type TransactionLogEntry, type TxnMarker } from './transaction-coordinator.js';
+import {
+  TransactionCoordinator,
+  type TransactionDescription,
+  type TransactionListFilters,
+  type TransactionListing,
+  type TransactionLogEntry,
+  type TxnMarker,
+} from './transaction-coordinator.js';
 import { DurableTransactionStateStore, TRANSACTION_STATE_TOPIC, TransactionMetaFile, replayTransactionLog } from './transaction-store.js';
 
 interface OpenPartition {
@@ -187,6 +194,16 @@ export class Broker implements BrokerApi {
   /** Kafka's DescribeTransactions for one transactional id, or null when the coordinator has none. */
   describeTransaction(transactionalId: string): TransactionDescription | null {
     return this.transactions().describeTransaction(transactionalId);
+  }
+
+  listTransactions(filters?: TransactionListFilters): TransactionListing {
+    return this.transactions().listTransactions(filters);
+  }
+
+  async describeProducers(topic: string, partition: number): Promise<ActiveProducer[]> {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    return this.pool.control<ActiveProducer[]>(target.shard, { op: 'describeProducers', slot: target.slot });
   }
 
   /**

@@ -54,6 +54,7 @@ import {
   MAX_PRODUCER_EPOCH,
   NO_PRODUCER_EPOCH,
   NO_PRODUCER_ID,
+  TRANSACTION_STATES,
   assertLegalTransition,
   isEpochExhausted,
   isIdleState,
@@ -162,6 +163,20 @@ export interface TransactionDescription {
   txnStartTimestampMs: number;
   partitions: TopicPartitionRef[];
   groupIds: string[];
+}
+
+/** ListTransactions' filters; each empty or absent one selects everything. */
+export interface TransactionListFilters {
+  states?: readonly string[];
+  producerIds?: readonly number[];
+  /** Only transactions begun more than this many ms ago; -1 (default) for any. */
+  durationMs?: number;
+}
+
+export interface TransactionListing {
+  /** State names of the filter that are no transaction state. */
+  unknownStates: string[];
+  transactions: { transactionalId: string; producerId: number; state: TransactionState }[];
 }
 
 // ---- Configuration ----
@@ -518,7 +533,8 @@ export class TransactionCoordinator {
   describeTransaction(transactionalId: string): TransactionDescription | null {
     this.checkOpen();
     const metadata = this.transactions.get(transactionalId);
-    if (metadata === undefined) return null;
+    // An id whose first producer id is still being allocated is not known yet.
+    if (metadata === undefined || metadata.producerId === NO_PRODUCER_ID) return null;
     return {
       transactionalId,
       state: metadata.state,
@@ -529,6 +545,41 @@ export class TransactionCoordinator {
       partitions: metadata.partitionList(),
       groupIds: [...metadata.groupIds],
     };
+  }
+
+  /**
+   * Kafka's ListTransactions (TransactionStateManager.listTransactionStates): every id, or those
+   * whose state is one of `states` (names Kafka does not know are returned as unknown and match
+   * nothing), whose producer id is one of `producerIds`, and (durationMs >= 0) whose transaction
+   * began more than durationMs ago. Empty filters select everything.
+   */
+  listTransactions(filters: TransactionListFilters = {}): TransactionListing {
+    this.checkOpen();
+    if (filters === null || typeof filters !== 'object') throw new InvalidRequestError('listTransactions filters must be an object');
+    const stateNames = filters.states ?? [];
+    const producerIds = new Set(filters.producerIds ?? []);
+    const durationMs = filters.durationMs ?? -1;
+    if (!Array.isArray(stateNames) || !stateNames.every((name) => typeof name === 'string')) {
+      throw new InvalidRequestError('listTransactions states must be an array of state names');
+    }
+    if (!Number.isSafeInteger(durationMs)) throw new InvalidRequestError(`listTransactions durationMs must be an integer, got ${String(durationMs)}`);
+    const states = new Set<string>();
+    const unknownStates: string[] = [];
+    for (const name of stateNames) {
+      // Dead is transient in Kafka (an id being removed) and never listed; PrepareEpochFence never lives here.
+      if ((TRANSACTION_STATES as readonly string[]).includes(name) || name === 'PrepareEpochFence') states.add(name);
+      else unknownStates.push(name);
+    }
+    const nowMs = this.clock.nowMs();
+    const transactions: TransactionListing['transactions'] = [];
+    for (const metadata of this.transactions.values()) {
+      if (metadata.state === 'Dead' || metadata.producerId === NO_PRODUCER_ID) continue;
+      if (producerIds.size > 0 && !producerIds.has(metadata.producerId)) continue;
+      if (stateNames.length > 0 && !states.has(metadata.state)) continue;
+      if (durationMs >= 0 && nowMs - metadata.txnStartTimestampMs <= durationMs) continue;
+      transactions.push({ transactionalId: metadata.transactionalId, producerId: metadata.producerId, state: metadata.state });
+    }
+    return { unknownStates, transactions };
   }
 
   // ---- Lifecycle ----

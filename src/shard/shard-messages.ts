@@ -44,9 +44,23 @@ export type ControlCommand =
   | { op: 'truncate'; slot: number; offset: number }
   | { op: 'applyRetention'; slot: number; nowMs: number }
   | { op: 'stats'; slot: number }
+  | { op: 'describeProducers'; slot: number }
   /** Fault injection: the shard throws out of its loop and dies, as a bug would make it. */
   | { op: 'injectFault' }
   | { op: 'shutdown' };
+
+/** A producer a partition's log remembers (Kafka's DescribeProducers ProducerState). */
+export interface ActiveProducer {
+  producerId: number;
+  producerEpoch: number;
+  /** The last sequence of its newest batch, or -1. */
+  lastSequence: number;
+  lastTimestampMs: number;
+  /** The coordinator epoch of its last marker, or -1. */
+  coordinatorEpoch: number;
+  /** The first offset of its open transaction, or -1. */
+  currentTxnStartOffset: number;
+}
 
 export interface OpenedPartition {
   logStartOffset: number;

@@ -40,6 +40,7 @@ import {
   serializeError,
   tryWriteJsonMessage,
   writeAppended,
+  type ActiveProducer,
   type AppendOutcome,
   type ControlCommand,
   type OpenedPartition,
@@ -203,6 +204,19 @@ function control(command: ControlCommand): unknown {
     }
     case 'stats':
       return owned(command.slot).log.stats();
+    case 'describeProducers':
+      return owned(command.slot)
+        .log.activeProducers()
+        .map(
+          (state): ActiveProducer => ({
+            producerId: state.producerId,
+            producerEpoch: state.producerEpoch,
+            lastSequence: state.lastSequence,
+            lastTimestampMs: state.lastTimestampMs,
+            coordinatorEpoch: state.coordinatorEpoch,
+            currentTxnStartOffset: state.currentTxnFirstOffset,
+          }),
+        );
     case 'injectFault':
       throw new InjectedFault(`fault injected into shard ${data.shardId}`);
     case 'shutdown':

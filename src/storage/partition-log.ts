@@ -417,6 +417,12 @@ export class PartitionLog {
     return this.producers.producer(producerId);
   }
 
+  /** Every producer the log remembers (DescribeProducers). */
+  activeProducers(): ProducerStateView[] {
+    this.ensureOpen();
+    return this.producers.activeProducers();
+  }
+
   /**
    * Appends one or more whole RecordBatch v2 batches, exactly as a producer sent them. Each is
    * validated (length, magic, CRC32C, counts, dense offsets, maxMessageBytes) before anything is

@@ -225,16 +225,12 @@ export class ProducerStateManager {
 
   producer(producerId: number): ProducerStateView | null {
     const entry = this.producers.get(producerId);
-    if (entry === undefined) return null;
-    return {
-      producerId,
-      producerEpoch: entry.epoch,
-      lastSequence: entry.lastSequence,
-      coordinatorEpoch: entry.coordinatorEpoch,
-      currentTxnFirstOffset: entry.currentTxnFirstOffset,
-      lastTimestampMs: entry.lastTimestampMs,
-      batches: entry.cachedBatches(),
-    };
+    return entry === undefined ? null : viewOf(entry);
+  }
+
+  /** Every producer the log remembers (Kafka's activeProducers, for DescribeProducers). */
+  activeProducers(): ProducerStateView[] {
+    return Array.from(this.producers.values(), viewOf);
   }
 
   /**
@@ -557,6 +553,18 @@ export class ProducerStateManager {
     }
     return otherwise;
   }
+}
+
+function viewOf(entry: ProducerEntry): ProducerStateView {
+  return {
+    producerId: entry.producerId,
+    producerEpoch: entry.epoch,
+    lastSequence: entry.lastSequence,
+    coordinatorEpoch: entry.coordinatorEpoch,
+    currentTxnFirstOffset: entry.currentTxnFirstOffset,
+    lastTimestampMs: entry.lastTimestampMs,
+    batches: entry.cachedBatches(),
+  };
 }
 
 /** The marker a control batch at `at` (whole in `buffer`) holds: its one record's key and value. */

@@ -875,3 +875,49 @@ describe('lifecycle', () => {
     await expect(TransactionCoordinator.open({} as TransactionCoordinatorOptions)).rejects.toThrow(/needs options with a stateStore/);
   });
 });
+
+describe('verification (KIP-890) and listing', () => {
+  it('verifies partitions and groups against the ongoing transaction, fencing other epochs', async () => {
+    const broker = new Broker();
+    const coordinator = await broker.open();
+    const producer = await initTxn(coordinator);
+    const verify = (epoch = producer.producerEpoch) => coordinator.verifyInTransaction('tx', producer.producerId, epoch, [T0, T1], ['g']);
+    // Idle: nothing belongs to a transaction.
+    expect(verify()).toEqual({ partitions: [T0, T1], groupIds: ['g'] });
+    await coordinator.addPartitionsToTxn({ ...producer, partitions: [T0] });
+    expect(verify()).toEqual({ partitions: [T1], groupIds: ['g'] });
+    await coordinator.addOffsetsToTxn({ ...producer, groupId: 'g' });
+    expect(verify()).toEqual({ partitions: [T1], groupIds: [] });
+    expect(() => verify(producer.producerEpoch + 1)).toThrow(ProducerFencedError);
+    expect(() => coordinator.verifyInTransaction('tx', producer.producerId + 1, producer.producerEpoch, [T0])).toThrow(InvalidProducerIdMappingError);
+    expect(() => coordinator.verifyInTransaction('other', producer.producerId, producer.producerEpoch, [T0])).toThrow(InvalidProducerIdMappingError);
+    broker.writer.hold = true;
+    await coordinator.endTxn({ ...producer, committed: true });
+    expect(() => verify()).toThrow(ConcurrentTransactionsError);
+    broker.writer.hold = false;
+    broker.writer.release();
+  });
+
+  it('lists transactional ids by state, producer id and running time, naming unknown states', async () => {
+    const broker = new Broker();
+    const coordinator = await broker.open();
+    const open = await initTxn(coordinator, 'open');
+    const idle = await initTxn(coordinator, 'idle');
+    await coordinator.addPartitionsToTxn({ ...open, partitions: [T0] });
+    const ids = (filters: Parameters<TransactionCoordinator['listTransactions']>[0]) =>
+      coordinator
+        .listTransactions(filters)
+        .transactions.map((txn) => `${txn.transactionalId}:${txn.state}`)
+        .sort();
+    expect(ids({})).toEqual(['idle:Empty', 'open:Ongoing']);
+    expect(ids({ states: ['Ongoing'] })).toEqual(['open:Ongoing']);
+    expect(ids({ producerIds: [idle.producerId] })).toEqual(['idle:Empty']);
+    expect(coordinator.listTransactions({ states: ['Ongoing', 'Bogus'] })).toMatchObject({ unknownStates: ['Bogus'] });
+    expect(ids({ states: ['Dead'] })).toEqual([]);
+    // Running longer than the filter: the open one started at the clock's now, the idle one never (-1).
+    expect(ids({ durationMs: 5_000 })).toEqual(['idle:Empty']);
+    await broker.clock.advance(5_001);
+    expect(ids({ durationMs: 5_000 })).toEqual(['idle:Empty', 'open:Ongoing']);
+    expect(() => coordinator.listTransactions({ durationMs: 1.5 })).toThrow(InvalidRequestError);
+  });
+});

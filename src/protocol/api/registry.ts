@@ -54,6 +54,9 @@ import { SaslAuthenticate } from './sasl-authenticate.js';
 import { SaslHandshake } from './sasl-handshake.js';
 import { SyncGroup } from './sync-group.js';
 import { TxnOffsetCommit } from './txn-offset-commit.js';
+import { DescribeProducers } from './describe-producers.js';
+import { DescribeTransactions } from './describe-transactions.js';
+import { ListTransactions } from './list-transactions.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -84,6 +87,9 @@ export const APIS = [
   CreatePartitions,
   DeleteGroups,
   OffsetDelete,
+  DescribeProducers,
+  DescribeTransactions,
+  ListTransactions,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];

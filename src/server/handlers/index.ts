@@ -30,6 +30,9 @@ import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { saslHandshakeHandler } from './sasl-handshake.js';
 import { syncGroupHandler } from './sync-group.js';
 import { txnOffsetCommitHandler } from './txn-offset-commit.js';
+import { describeProducersHandler } from './describe-producers.js';
+import { describeTransactionsHandler } from './describe-transactions.js';
+import { listTransactionsHandler } from './list-transactions.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -59,4 +62,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   createPartitionsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  describeProducersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
 ];

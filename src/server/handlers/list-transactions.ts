@@ -1,0 +1,29 @@
+/**
+ * ListTransactions: the transactional ids the coordinator knows, filtered by state names,
+ * producer ids and (v1) how long their transaction has been running; state names that are no
+ * transaction state come back in unknownStateFilters, as Kafka answers.
+ */
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { ListTransactions } from '../../protocol/api/list-transactions.js';
+import { defineHandler } from './handler.js';
+
+export const listTransactionsHandler = defineHandler({
+  api: ListTransactions,
+  handle(ctx, request) {
+    try {
+      const listing = ctx.broker.listTransactions({
+        states: request.stateFilters,
+        producerIds: request.producerIdFilters,
+        durationMs: request.durationFilter ?? -1,
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        unknownStateFilters: listing.unknownStates,
+        transactionStates: listing.transactions.map((txn) => ({ transactionalId: txn.transactionalId, producerId: txn.producerId, transactionState: txn.state })),
+      };
+    } catch (error) {
+      return { throttleTimeMs: 0, errorCode: ctx.errorCode(error), unknownStateFilters: [], transactionStates: [] };
+    }
+  },
+});
