@@ -316,8 +316,19 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     response: { throttleTimeMs: 1, errorCode: 0, producerId: 5, producerEpoch: 2 },
   },
   24: {
-    request: { transactionalId: 'tx', producerId: 5, producerEpoch: 1, topics: [{ name: 't', partitions: [0, 1] }] },
-    response: { throttleTimeMs: 1, results: [{ name: 't', resultsByPartition: [{ partitionIndex: 0, partitionErrorCode: 0 }] }] },
+    request: {
+      transactions: [{ transactionalId: 'tx2', producerId: 6, producerEpoch: 2, verifyOnly: true, topics: [{ name: 'u', partitions: [3] }] }],
+      transactionalId: 'tx',
+      producerId: 5,
+      producerEpoch: 1,
+      topics: [{ name: 't', partitions: [0, 1] }],
+    },
+    response: {
+      throttleTimeMs: 1,
+      errorCode: 51,
+      resultsByTransaction: [{ transactionalId: 'tx2', topicResults: [{ name: 'u', resultsByPartition: [{ partitionIndex: 3, partitionErrorCode: 120 }] }] }],
+      results: [{ name: 't', resultsByPartition: [{ partitionIndex: 0, partitionErrorCode: 0 }] }],
+    },
   },
   25: {
     request: { transactionalId: 'tx', producerId: 5, producerEpoch: 1, groupId: 'g' },
@@ -386,6 +397,52 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
   47: {
     request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 1 }, { partitionIndex: 2 }] }] },
     response: { errorCode: 0, throttleTimeMs: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 86 }] }] },
+  },
+  61: {
+    request: { topics: [{ name: 't', partitionIndexes: [0, 2] }] },
+    response: {
+      throttleTimeMs: 1,
+      topics: [
+        {
+          name: 't',
+          partitions: [
+            {
+              partitionIndex: 2,
+              errorCode: 3,
+              errorMessage: 'unknown',
+              activeProducers: [{ producerId: 2 ** 40, producerEpoch: 7, lastSequence: 9, lastTimestamp: 1700000000000, coordinatorEpoch: 3, currentTxnStartOffset: 12 }],
+            },
+          ],
+        },
+      ],
+    },
+  },
+  65: {
+    request: { transactionalIds: ['tx', 'other'] },
+    response: {
+      throttleTimeMs: 1,
+      transactionStates: [
+        {
+          errorCode: 0,
+          transactionalId: 'tx',
+          transactionState: 'Ongoing',
+          transactionTimeoutMs: 60000,
+          transactionStartTimeMs: 1700000000000,
+          producerId: 5,
+          producerEpoch: 2,
+          topics: [{ topic: 't', partitions: [0, 3] }],
+        },
+      ],
+    },
+  },
+  66: {
+    request: { stateFilters: ['Ongoing'], producerIdFilters: [5, 2 ** 40], durationFilter: 60000 },
+    response: {
+      throttleTimeMs: 1,
+      errorCode: 0,
+      unknownStateFilters: ['Bogus'],
+      transactionStates: [{ transactionalId: 'tx', producerId: 5, transactionState: 'Ongoing' }],
+    },
   },
 };
 
