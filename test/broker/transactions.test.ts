@@ -190,6 +190,8 @@ describe('producer ids and fencing', () => {
     // The log refuses the old epoch's batches: the abort marker carried the bumped epoch.
     const zombieBatch = encodeRecordBatch({ producerId: old.producerId, producerEpoch: old.producerEpoch, baseSequence: 1, isTransactional: true, records: [{ value: Buffer.from('late') }] });
     await expect(broker.produce('t', 0, zombieBatch, -1, { transactionalId: 'tx' })).rejects.toMatchObject({ code: 'INVALID_PRODUCER_EPOCH' });
+    // A transactional batch names its transactional id, or the coordinator cannot verify it.
+    await expect(broker.produce('t', 0, zombieBatch, -1)).rejects.toMatchObject({ code: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' });
     // The fetch returns the stored batches; the aborted one is listed for the consumer to drop.
     expect(broker.fetch('t', 0, 0, 1 << 20, 'read_committed').abortedTransactions).toEqual([{ producerId: old.producerId, firstOffset: 0 }]);
   });

@@ -187,6 +187,37 @@ describe('transaction APIs on the wire', () => {
     expect((await client.send(EndTxn, 4, { ...ids, committed: false })).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     client.close();
   });
+
+  it('answers AddPartitionsToTxn v4 per transaction when one request carries several', async () => {
+    const client = await TestClient.connect(t.port);
+    await t.broker.createTopic('v4-batched', { partitions: 1 });
+    const init = async (transactionalId: string) => {
+      const response = await client.send(InitProducerId, 5, { transactionalId, transactionTimeoutMs: 10_000, producerId: -1, producerEpoch: -1 });
+      return { transactionalId, producerId: response.producerId, producerEpoch: response.producerEpoch };
+    };
+    const first = await init('v4-first');
+    const second = await init('v4-second');
+    const topics = [{ name: 'v4-batched', partitions: [0] }];
+    const response = await client.send(AddPartitionsToTxn, 4, {
+      transactions: [
+        { ...first, verifyOnly: false, topics },
+        { ...second, verifyOnly: true, topics },
+        { ...second, transactionalId: 'v4-nobody', verifyOnly: true, topics },
+      ],
+    });
+    expect(response.errorCode).toBe(ErrorCode.NONE);
+    expect(
+      response.resultsByTransaction!.map((result) => [result.transactionalId, result.topicResults[0].resultsByPartition[0].partitionErrorCode]),
+    ).toEqual([
+      ['v4-first', ErrorCode.NONE],
+      ['v4-second', ErrorCode.TRANSACTION_ABORTABLE],
+      ['v4-nobody', ErrorCode.INVALID_PRODUCER_ID_MAPPING],
+    ]);
+    expect(t.broker.describeTransaction('v4-first')?.state).toBe('Ongoing');
+    expect(t.broker.describeTransaction('v4-second')?.state).toBe('Empty');
+    expect((await client.send(EndTxn, 4, { ...first, committed: false })).errorCode).toBe(ErrorCode.NONE);
+    client.close();
+  });
 });
 
 /** Kafka's OPERATION_NOT_ATTEMPTED. */
