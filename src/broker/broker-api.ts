@@ -75,6 +75,14 @@ export interface TxnOffsetCommitRequest {
   producerEpoch: number;
   groupId: string;
   offsets: { topic: string; partition: number; offset: number; leaderEpoch?: number; metadata?: string | null }[];
+  /**
+   * The consumer's group generation, member id and static instance id (TxnOffsetCommit v3+,
+   * KIP-447): when given, the commit must come from a current member of the current generation.
+   * Absent (-1, '', null): not checked, as for clients before KIP-447.
+   */
+  generationId?: number;
+  memberId?: string;
+  groupInstanceId?: string | null;
 }
 
 export interface TopicPartitionOffsets {

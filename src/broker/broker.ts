@@ -558,6 +558,8 @@ export class Broker implements BrokerApi {
   async txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<void> {
     const coordinator = this.transactions();
     coordinator.validateTxnOffsetCommit(request);
+    // As Kafka: the transaction is verified first, then the consumer's group membership.
+    this.groups.validateTransactionalCommit(request);
     if (!Array.isArray(request.offsets)) throw new InvalidRequestError('TxnOffsetCommit offsets must be an array of { topic, partition, offset }');
     const nowMs = Date.now();
     const offsets = request.offsets.map((entry, i) => {

@@ -1057,6 +1057,30 @@ export class GroupCoordinator {
   // ---- Offsets ----
 
   /**
+   * Kafka's validateOffsetCommit for a transactional commit (TxnOffsetCommit v3+, KIP-447): a
+   * commit that names a generation, member or static instance must come from a current member of
+   * the current generation, so a zombie consumer-producer cannot commit the offsets of partitions
+   * the group has since handed to another member (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID,
+   * ILLEGAL_GENERATION). One naming none (clients before KIP-447) is not checked. A group that
+   * does not exist counts as Empty, as Kafka creates it for the commit.
+   */
+  validateTransactionalCommit(request: { groupId: string; generationId?: number; memberId?: string; groupInstanceId?: string | null }): void {
+    this.checkOpen();
+    const groupId = requireGroupId(request?.groupId, true);
+    const generationId = request.generationId === undefined ? -1 : requireInt32(request.generationId, 'TxnOffsetCommit generationId');
+    const memberId = request.memberId === undefined ? NO_MEMBER_ID : requireString(request.memberId, 'TxnOffsetCommit memberId');
+    const groupInstanceId = optionalInstanceId(request.groupInstanceId);
+    const group = this.groups.get(groupId);
+    if (group?.is('Dead')) throw new CoordinatorNotAvailableError(`group "${groupId}" is being deleted`);
+    // Without group management (generation -1) an Empty group takes any commit.
+    if (generationId < 0 && (group === undefined || group.is('Empty'))) return;
+    if (generationId < 0 && memberId === NO_MEMBER_ID && groupInstanceId === null) return;
+    if (group === undefined) throw new UnknownMemberIdError(groupId, memberId, 'the group has no members');
+    this.validateCurrentMember(group, memberId, groupInstanceId);
+    if (generationId !== group.generationId) throw new IllegalGenerationError(groupId, generationId, group.generationId);
+  }
+
+  /**
    * Commits offsets for a member of the current generation (or a standalone consumer: generation
    * -1, member id '', group without members). Group-level rejections throw; a partition whose
    * metadata is too long gets its own error while the others commit, as Kafka does.

@@ -213,6 +213,42 @@ describe('a fenced producer on raw frames', () => {
   });
 });
 
+describe('a zombie consumer-producer (KIP-447)', () => {
+  it('refuses a TxnOffsetCommit v3+ from a stale generation or an unknown member; earlier versions name neither', async () => {
+    await t.broker.createTopic('kip-447', { partitions: 1 });
+    const join = await t.broker.groups.joinGroup({
+      groupId: 'kip-447',
+      memberId: '',
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from('subscription') }],
+      sessionTimeoutMs: 30_000,
+    });
+    await t.broker.groups.syncGroup({ groupId: 'kip-447', generationId: join.generationId, memberId: join.memberId, assignments: [] });
+    const producer = await init('kip-447');
+    expect(await addPartition(producer, 'kip-447')).toBe(ErrorCode.NONE);
+    expect(await addOffsets(producer, 'kip-447', 3)).toBe(ErrorCode.NONE);
+    const commit = async (version: number, member: { generationId?: number; memberId?: string; groupInstanceId?: string | null }) => {
+      const response = await client.send(TxnOffsetCommit, version, {
+        ...ids(producer),
+        groupId: 'kip-447',
+        ...member,
+        topics: [{ name: 'kip-447', partitions: [{ partitionIndex: 0, committedOffset: 5, committedMetadata: null }] }],
+      });
+      return response.topics[0].partitions[0].errorCode;
+    };
+    const current = { generationId: join.generationId, memberId: join.memberId };
+    expect(await commit(3, { ...current, generationId: join.generationId - 1 })).toBe(ErrorCode.ILLEGAL_GENERATION);
+    expect(await commit(4, { ...current, memberId: 'zombie-member' })).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await commit(4, { ...current, groupInstanceId: 'not-static' })).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await commit(4, current)).toBe(ErrorCode.NONE);
+    // v0-v2 carry no group metadata: nothing to check, as in Kafka.
+    expect(await commit(2, {})).toBe(ErrorCode.NONE);
+    expect(await endTxn(producer, true)).toBe(ErrorCode.NONE);
+    const offsets = await t.broker.groups.fetchOffsets({ groupId: 'kip-447', partitions: [{ topic: 'kip-447', partition: 0 }] });
+    expect(offsets[0].offset).toBe(5);
+  });
+});
+
 describe('a fenced kafkajs producer', () => {
   async function connected(transactionalId: string): Promise<KafkaProducer> {
     const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });

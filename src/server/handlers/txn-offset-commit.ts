@@ -4,7 +4,9 @@
  * staged; a transaction-level rejection (fenced, group not added) is every partition's error:
  * INVALID_PRODUCER_EPOCH for a zombie, TRANSACTION_ABORTABLE (INVALID_TXN_STATE before v4) for a
  * group not added with AddOffsetsToTxn.
- * The v3 generation and member fields (KIP-447) are not checked against the group.
+ * v3+ carries the consumer's generation and member (KIP-447): a commit naming them must come from
+ * a current member of the current generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+ * FENCED_INSTANCE_ID otherwise).
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { TxnOffsetCommit, type TxnOffsetCommitResponseInput } from '../../protocol/api/txn-offset-commit.js';
@@ -28,6 +30,9 @@ export const txnOffsetCommitHandler = defineHandler({
           producerEpoch: request.producerEpoch,
           groupId: request.groupId,
           offsets,
+          generationId: request.generationId,
+          memberId: request.memberId,
+          groupInstanceId: request.groupInstanceId,
         });
       } catch (error) {
         // Kafka 3.9 verifies the group's offsets partition with the coordinator, and answers a
