@@ -340,3 +340,32 @@ function catchError(action: () => unknown): unknown {
   }
   throw new Error('expected an error');
 }
+
+describe('active producers (DescribeProducers)', () => {
+  it('lists every producer the log remembers, with its open transaction, and keeps them across a reopen', () => {
+    let log = open();
+    log.append(produce(1, 0, 0, { records: 3 }));
+    log.append(produce(2, 4, 0, { transactional: true }));
+    log.append(produce(2, 4, 1, { transactional: true }));
+    log.append(encodeControlBatch({ producerId: 3, producerEpoch: 1, type: 'abort', coordinatorEpoch: 6, timestampMs: T0 }), { origin: 'coordinator' });
+    const view = (entries: ReturnType<PartitionLog['activeProducers']>) =>
+      entries
+        .map(({ producerId, producerEpoch, lastSequence, coordinatorEpoch, currentTxnFirstOffset }) => ({
+          producerId,
+          producerEpoch,
+          lastSequence,
+          coordinatorEpoch,
+          currentTxnFirstOffset,
+        }))
+        .sort((a, b) => a.producerId - b.producerId);
+    const expected = [
+      { producerId: 1, producerEpoch: 0, lastSequence: 2, coordinatorEpoch: -1, currentTxnFirstOffset: -1 },
+      { producerId: 2, producerEpoch: 4, lastSequence: 1, coordinatorEpoch: -1, currentTxnFirstOffset: 3 },
+      // A marker alone (its transaction's batches went elsewhere) makes the producer known, with the coordinator's epoch.
+      { producerId: 3, producerEpoch: 1, lastSequence: -1, coordinatorEpoch: 6, currentTxnFirstOffset: -1 },
+    ];
+    expect(view(log.activeProducers())).toEqual(expected);
+    log = reopen(log);
+    expect(view(log.activeProducers())).toEqual(expected);
+  });
+});
