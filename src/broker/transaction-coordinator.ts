@@ -21,6 +21,12 @@
  * - Requests from an older epoch get PRODUCER_FENCED, from another producer id
  *   INVALID_PRODUCER_ID_MAPPING (the wire layer maps PRODUCER_FENCED to INVALID_PRODUCER_EPOCH
  *   for request versions that predate KIP-588, as Kafka does).
+ * - Transactional writes are verified (KIP-890 part 1): before a transactional batch is appended,
+ *   and for AddPartitionsToTxn v4+ verifyOnly and TxnOffsetCommit, the partition or group must
+ *   be part of the Ongoing transaction of that producer id and epoch (else PRODUCER_FENCED,
+ *   INVALID_PRODUCER_ID_MAPPING, TRANSACTION_ABORTABLE). A zombie is refused whether it was idle
+ *   or mid-transaction when a newer instance took the id.
+ * - DescribeTransactions and ListTransactions read the in-memory state.
  * - A transaction Ongoing for longer than its timeout is aborted by the coordinator with the
  *   epoch bumped, checked every abortTimedOutTransactionsIntervalMs. An idle transactional id
  *   unused for transactionalIdExpirationMs is forgotten (a tombstone is persisted).
