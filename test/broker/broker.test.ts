@@ -68,10 +68,10 @@ describe('Broker topics', () => {
     expect(broker.partitionOffsets('orders', 0).highWatermark).toBe(0);
   });
 
-  it('auto-creates unknown topics on produce and metadata with num.partitions', async () => {
+  it('auto-creates unknown topics on metadata with num.partitions, never on produce (as Kafka)', async () => {
     expect(broker.topicMetadata('auto', { autoCreate: true }).partitionCount).toBe(1);
-    expect((await broker.produce('auto-2', 0, batchOf(['a']), 1)).baseOffset).toBe(0);
-    expect(broker.topicMetadata('auto-2').partitionCount).toBe(1);
+    await expect(broker.produce('auto-2', 0, batchOf(['a']), 1)).rejects.toThrow(TopicNotFoundError);
+    expect(() => broker.topicMetadata('auto-2')).toThrow(TopicNotFoundError);
     expect(() => broker.topicMetadata('missing')).toThrow(TopicNotFoundError);
     expect(() => broker.fetch('missing', 0, 0, 100, 'read_uncommitted')).toThrow(TopicNotFoundError);
   });
