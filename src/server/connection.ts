@@ -555,7 +555,11 @@ export class Connection {
     this.socket.uncork();
     if (closeAfter) {
       this.log('warn', 'closing connection after reporting a SASL failure');
-      for (const dropped of this.queue) this.deps.budget.release(dropped.heldBytes);
+      // A dropped request still running releases nothing more when it finishes.
+      for (const dropped of this.queue) {
+        this.deps.budget.release(dropped.heldBytes);
+        dropped.heldBytes = 0;
+      }
       this.queue.length = 0;
       this.ending = true;
       this.socket.end();
