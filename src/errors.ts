@@ -659,3 +659,13 @@ export class TransactionVerificationPendingError extends KafkaApiError {
     );
   }
 }
+
+/**
+ * A request the broker's limits forbid (Kafka's POLICY_VIOLATION): here, creating partitions past
+ * the broker's maxPartitions, which bounds the files and memory its partitions hold.
+ */
+export class PolicyViolationError extends KafkaApiError {
+  constructor(message: string) {
+    super('POLICY_VIOLATION', 44, message);
+  }
+}

@@ -133,7 +133,7 @@ export interface BrokerApi {
    * promise still settles so callers can release buffer memory, but nobody need wait on it.
    * `options.crcVerified`: the caller computed or checked every batch's CRC32C (the embedded
    * producer, the server's connection thread), so the shard skips that pass; structure is
-   * still validated.
+   * still validated. An unknown topic is TopicNotFoundError, never created (as Kafka's Produce).
    */
   produce(topic: string, partition: number, batches: Buffer, acks: Acks, options?: ProduceOptions): Promise<ProduceResult>;
 

@@ -30,6 +30,7 @@ import {
   InvalidRequestError,
   InvalidTopicError,
   PartitionNotFoundError,
+  PolicyViolationError,
   ProducerFencedError,
   TopicNotFoundError,
   TransactionAbortableError,
@@ -262,6 +263,7 @@ export class Broker implements BrokerApi {
   async createPartitions(name: string, totalCount: number): Promise<TopicMetadata> {
     this.checkOpen();
     const open = this.openTopic(requireTopicName(name), false);
+    if (Number.isInteger(totalCount)) this.checkPartitionCapacity(totalCount - open.partitions.length, `adding partitions to "${name}"`);
     const metadata = this.topicStore.addPartitions(name, totalCount);
     open.metadata = metadata;
     const added: OpenPartition[] = [];
@@ -284,7 +286,9 @@ export class Broker implements BrokerApi {
     if (acks !== 0 && acks !== 1 && acks !== -1) {
       throw new InvalidRequestError(`acks must be 0, 1 or -1 (all), got ${String(acks)}`);
     }
-    const target = this.partitionOf(topic, partition, this.config.autoCreateTopicsEnable);
+    // As Kafka, producing never creates a topic: clients create it through Metadata (kafkajs's
+    // allowAutoTopicCreation, the embedded producer's topicMetadata) or explicitly.
+    const target = this.partitionOf(topic, partition, false);
     if (options === null || typeof options !== 'object') throw new InvalidRequestError('produce options must be an object');
     // Verified and sent to the shard in one turn: markers of a decision taken after the check are
     // queued behind this append, so a decision always covers the batches it verified.
@@ -621,7 +625,29 @@ export class Broker implements BrokerApi {
   // ---- Internals ----
 
   private createTopicNow(name: string, options: CreateTopicOptions): OpenTopic {
+    const partitions = options.partitions;
+    // An existing topic or an invalid count is the topic store's to refuse; only valid creations are weighed here.
+    if (!this.topics.has(name) && Number.isInteger(partitions) && partitions! > 0 && partitions! <= this.config.maxPartitionsPerTopic) {
+      this.checkPartitionCapacity(partitions!, `creating topic "${name}"`);
+    }
     return this.openTopic(this.topicStore.create(name, options));
+  }
+
+  /**
+   * Refuses, before anything is written, a creation that would open more than maxPartitions
+   * partitions: each holds files open and a slot of the shared state table, so past the cap the
+   * broker would run out of file descriptors instead of answering.
+   */
+  private checkPartitionCapacity(adding: number, what: string): void {
+    if (adding <= 0) return;
+    let open = 0;
+    for (const topic of this.topics.values()) open += topic.partitions.length;
+    if (open + adding > this.config.maxPartitions) {
+      throw new PolicyViolationError(
+        `${what} would open ${open + adding} partitions, past the broker's maxPartitions (${this.config.maxPartitions}); ` +
+          'delete topics or raise maxPartitions (sluice serve --max-partitions)',
+      );
+    }
   }
 
   private openTopic(metadata: TopicMetadata): OpenTopic;

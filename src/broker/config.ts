@@ -3,6 +3,7 @@
  * camelCase with units in the names, plus the shard layer's limits. resolveBrokerConfig fills in
  * the defaults and rejects anything invalid with an InvalidConfigError that names the setting.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
 import { DEFAULT_LAG_WINDOW_SIZE, DEFAULT_MAX_TRACKED_PARTITIONS, DEFAULT_MIN_COMMIT_INTERVAL_MS } from './lag.js';
@@ -19,13 +20,20 @@ export interface BrokerConfig {
   dataDir: string;
   /** Shard worker threads; each is the single writer of the partitions it owns. */
   shards: number;
-  /** Kafka's auto.create.topics.enable: produce or metadata for an unknown topic creates it. */
+  /**
+   * Kafka's auto.create.topics.enable: a metadata lookup that asks for it (a Metadata request,
+   * the embedded producer's allowAutoTopicCreation) creates an unknown topic. Produce never does.
+   */
   autoCreateTopicsEnable: boolean;
   /** Kafka's num.partitions: the partition count of auto-created topics. */
   numPartitions: number;
   /** Kafka's log.retention.check.interval.ms: how often each shard applies retention. */
   logRetentionCheckIntervalMs: number;
-  /** Upper bound on partitions open at once (the size of the shared partition state table). */
+  /**
+   * Upper bound on partitions open at once (the size of the shared partition state table);
+   * creating more is refused with POLICY_VIOLATION. The default, 4096, is lowered to what the
+   * process's open-file limit can hold, and a larger value than that limit allows is refused.
+   */
   maxPartitions: number;
   /** Upper bound on one topic's partition count. */
   maxPartitionsPerTopic: number;
@@ -67,6 +75,33 @@ const DEFAULT_LOGGER: BrokerLogger = {
   info: () => {},
   warn: (message) => process.emitWarning(message, { type: 'SluiceBrokerWarning' }),
 };
+
+/**
+ * Files a partition holds open at most: the writer's active log, offset index and time index, and
+ * the reader's log, offset index and transaction index.
+ */
+const FILES_PER_PARTITION = 6;
+/** Share of the open-file limit partitions may take; the rest is for connections, metadata files and the runtime. */
+const PARTITION_FILE_SHARE = 0.8;
+const DEFAULT_MAX_PARTITIONS = 4096;
+
+/** The process's soft limit on open files (ulimit -n), or null where it cannot be read (outside Linux, or unlimited). */
+export function openFileLimit(): number | null {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return null;
+  }
+  const match = /^Max open files\s+(\d+)/m.exec(text);
+  return match === null ? null : Number(match[1]);
+}
+
+/** The most partitions the open-file limit lets the broker hold open, or null when the limit is unknown. */
+function partitionsWithinFileLimit(): number | null {
+  const limit = openFileLimit();
+  return limit === null ? null : Math.max(1, Math.floor((limit * PARTITION_FILE_SHARE) / FILES_PER_PARTITION));
+}
 
 export function defaultShardCount(): number {
   return Math.max(1, Math.min(availableParallelism(), 4));
@@ -121,7 +156,7 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     autoCreateTopicsEnable: options.autoCreateTopicsEnable ?? true,
     numPartitions: integer(options, 'numPartitions', 1, 1, 1_000_000),
     logRetentionCheckIntervalMs: integer(options, 'logRetentionCheckIntervalMs', 5 * 60 * 1000, 1, 0x7fff_ffff),
-    maxPartitions: integer(options, 'maxPartitions', 4096, 1, MAX_PARTITION_STATE_SLOTS),
+    maxPartitions: maxPartitions(options),
     maxPartitionsPerTopic: integer(options, 'maxPartitionsPerTopic', 1000, 1, 1_000_000),
     shardRingBytes: ringBytes(options, 'shardRingBytes', DEFAULT_SHARD_RING_BYTES),
     shardCompletionRingBytes: ringBytes(options, 'shardCompletionRingBytes', DEFAULT_SHARD_COMPLETION_RING_BYTES),
@@ -148,6 +183,19 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     throw new InvalidConfigError(`shardCompletionRingBytes must be at least 4096 so an error report fits, got ${config.shardCompletionRingBytes}`);
   }
   return Object.freeze(config);
+}
+
+function maxPartitions(options: BrokerOptions): number {
+  const fileBound = partitionsWithinFileLimit();
+  if (options.maxPartitions === undefined) return Math.min(DEFAULT_MAX_PARTITIONS, fileBound ?? DEFAULT_MAX_PARTITIONS);
+  const value = integer(options, 'maxPartitions', DEFAULT_MAX_PARTITIONS, 1, MAX_PARTITION_STATE_SLOTS);
+  if (fileBound !== null && value > fileBound) {
+    throw new InvalidConfigError(
+      `maxPartitions ${value} needs up to ${value * FILES_PER_PARTITION} open files, more than the open-file limit ` +
+        `(ulimit -n ${openFileLimit()}) leaves for partitions (${fileBound} partitions); raise the limit or lower maxPartitions`,
+    );
+  }
+  return value;
 }
 
 function integer(options: BrokerOptions, name: keyof BrokerConfig, fallback: number, min: number, max: number): number {

@@ -38,6 +38,26 @@ export interface KafkaServerOptions {
   maxInFlightRequestsPerConnection?: number;
   /** Open connections at most (Kafka's max.connections); further ones are closed at once. */
   connectionsMax?: number;
+  /** Open connections from one IP address at most (Kafka's max.connections.per.ip); further ones are closed at once. */
+  connectionsMaxPerIp?: number;
+  /**
+   * Largest Fetch response (Kafka's broker fetch.max.bytes): a request asking for more gets at
+   * most this much, except that the first batch is returned whole so a consumer always progresses.
+   */
+  fetchMaxBytes?: number;
+  /**
+   * Encoded responses of one connection not yet handed to its socket's kernel buffer: at this many
+   * bytes no further request of the connection starts and the connection is not read until the
+   * peer drains it (Kafka mutes such a channel).
+   */
+  maxQueuedResponseBytesPerConnection?: number;
+  /**
+   * Request and response bytes held across all connections (Kafka's queued.max.request.bytes):
+   * at this many, no connection reads a new request until memory is released.
+   */
+  queuedMaxBytes?: number;
+  /** A request whose first byte has arrived must be complete this long after, or its connection is closed (slow senders). */
+  requestReceiveTimeoutMs?: number;
   /** A connection with no traffic in either direction for this long is closed (Kafka's connections.max.idle.ms). */
   idleTimeoutMs?: number;
   /** close() waits this long for in-flight requests to be answered, then drops the connections still open. */
@@ -56,6 +76,11 @@ export interface ServerConfig {
   readonly socketRequestMaxBytes: number;
   readonly maxInFlightRequestsPerConnection: number;
   readonly connectionsMax: number;
+  readonly connectionsMaxPerIp: number;
+  readonly fetchMaxBytes: number;
+  readonly maxQueuedResponseBytesPerConnection: number;
+  readonly queuedMaxBytes: number;
+  readonly requestReceiveTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly sasl: SaslOptions | null;
@@ -71,6 +96,22 @@ export const DEFAULT_SOCKET_REQUEST_MAX_BYTES = 104_857_600;
  */
 export const DEFAULT_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION = 16;
 export const DEFAULT_CONNECTIONS_MAX = 1_000;
+/** Kafka's max.connections.per.ip default: no limit beyond connectionsMax. */
+export const DEFAULT_CONNECTIONS_MAX_PER_IP = 0x7fff_ffff;
+/** Kafka's fetch.max.bytes default: 55 MiB. */
+export const DEFAULT_FETCH_MAX_BYTES = 57_671_680;
+/** Kafka's fetch.max.bytes floor. */
+const MIN_FETCH_MAX_BYTES = 1024;
+/**
+ * Kafka holds one response per connection; 1 MiB lets small answers (pipelined Produce
+ * acknowledgements) flow without waiting for each to be written, while a large Fetch response
+ * always stops the connection until the peer has read it.
+ */
+export const DEFAULT_MAX_QUEUED_RESPONSE_BYTES_PER_CONNECTION = 1024 * 1024;
+/** Five full-size requests (socketRequestMaxBytes) across all connections. */
+export const DEFAULT_QUEUED_MAX_BYTES = 512 * 1024 * 1024;
+/** As Kafka clients' request.timeout.ms default: a sender that needs longer for one request is stalled. */
+export const DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
 /** Kafka's connections.max.idle.ms default: 10 minutes. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
@@ -93,6 +134,11 @@ const KNOWN_KEYS = new Set<string>([
   'socketRequestMaxBytes',
   'maxInFlightRequestsPerConnection',
   'connectionsMax',
+  'connectionsMaxPerIp',
+  'fetchMaxBytes',
+  'maxQueuedResponseBytesPerConnection',
+  'queuedMaxBytes',
+  'requestReceiveTimeoutMs',
   'idleTimeoutMs',
   'closeTimeoutMs',
   'sasl',
@@ -120,13 +166,21 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
   if (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function') {
     throw new InvalidConfigError('logger must be an object with info(message) and warn(message)');
   }
+  const socketRequestMaxBytes = integer(options.socketRequestMaxBytes, DEFAULT_SOCKET_REQUEST_MAX_BYTES, 'socketRequestMaxBytes', 64, INT32_MAX);
+  const queuedMaxBytes = integer(options.queuedMaxBytes, DEFAULT_QUEUED_MAX_BYTES, 'queuedMaxBytes', 64, Number.MAX_SAFE_INTEGER);
+  // As Kafka's check of queued.max.request.bytes: a bound below one request could never admit it.
+  if (queuedMaxBytes < socketRequestMaxBytes) {
+    throw new InvalidConfigError(
+      `queuedMaxBytes (${queuedMaxBytes}) must be at least socketRequestMaxBytes (${socketRequestMaxBytes}); raise it or lower socketRequestMaxBytes`,
+    );
+  }
   return Object.freeze({
     host,
     port: integer(options.port, DEFAULT_PORT, 'port', 0, 65_535),
     advertisedHost,
     nodeId: integer(options.nodeId, 0, 'nodeId', 0, INT32_MAX),
     clusterId,
-    socketRequestMaxBytes: integer(options.socketRequestMaxBytes, DEFAULT_SOCKET_REQUEST_MAX_BYTES, 'socketRequestMaxBytes', 64, INT32_MAX),
+    socketRequestMaxBytes,
     maxInFlightRequestsPerConnection: integer(
       options.maxInFlightRequestsPerConnection,
       DEFAULT_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION,
@@ -135,6 +189,23 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
       1_000,
     ),
     connectionsMax: integer(options.connectionsMax, DEFAULT_CONNECTIONS_MAX, 'connectionsMax', 1, 1_000_000),
+    connectionsMaxPerIp: integer(options.connectionsMaxPerIp, DEFAULT_CONNECTIONS_MAX_PER_IP, 'connectionsMaxPerIp', 1, INT32_MAX),
+    fetchMaxBytes: integer(options.fetchMaxBytes, DEFAULT_FETCH_MAX_BYTES, 'fetchMaxBytes', MIN_FETCH_MAX_BYTES, INT32_MAX),
+    maxQueuedResponseBytesPerConnection: integer(
+      options.maxQueuedResponseBytesPerConnection,
+      DEFAULT_MAX_QUEUED_RESPONSE_BYTES_PER_CONNECTION,
+      'maxQueuedResponseBytesPerConnection',
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    queuedMaxBytes,
+    requestReceiveTimeoutMs: integer(
+      options.requestReceiveTimeoutMs,
+      DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
+      'requestReceiveTimeoutMs',
+      1,
+      INT32_MAX,
+    ),
     idleTimeoutMs: integer(options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 'idleTimeoutMs', 1, INT32_MAX),
     closeTimeoutMs: integer(options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs', 0, INT32_MAX),
     sasl: options.sasl === undefined ? null : resolveSasl(options.sasl),

@@ -15,6 +15,16 @@
  *  - at most maxInFlightRequestsPerConnection requests are held unanswered; past that, reading
  *    pauses once 64 KiB more are buffered, and it pauses while the socket holds more unwritten
  *    output than its high-water mark (the peer is not reading);
+ *  - once maxQueuedResponseBytesPerConnection bytes of responses are encoded and not yet handed
+ *    to the kernel, no further request starts and the connection is not read until the peer
+ *    drains them (Kafka mutes such a channel), so a client that asks for large responses and
+ *    never reads them holds one response and that many bytes, not one response per request;
+ *  - every request's bytes are reserved in the server's MemoryBudget (queuedMaxBytes) when its
+ *    size prefix arrives, and responses are counted in it until written: while it is exhausted,
+ *    no connection reads a new request, and a connection with a response still unwritten starts
+ *    no other request;
+ *  - a request whose first byte arrived must be whole within requestReceiveTimeoutMs, while the
+ *    connection is being read, or the connection is closed (a client trickling bytes);
  *  - a connection with no traffic for idleTimeoutMs is closed.
  * Frames are slices of the socket's chunks when they fit in one chunk; a frame spread over
  * several chunks is copied once, when its last byte arrives. Frame buffers are never reused, so a
@@ -33,6 +43,7 @@ import { ErrorCode } from '../protocol/api/error-codes.js';
 import { decodeRequest, encodeResponse } from '../protocol/api/registry.js';
 import { Writer } from '../protocol/wire/writer.js';
 import type { ServerConfig } from './config.js';
+import type { MemoryBudget } from './memory-budget.js';
 import { CloseConnection, errorCodeOf, type AnyHandler, type RequestContext, type ServerInfo } from './handlers/handler.js';
 import type { CredentialStore } from './sasl/credentials.js';
 import { SaslSession } from './sasl/session.js';
@@ -73,6 +84,17 @@ export class FrameSplitter {
 
   /** The next whole frame without its size prefix, or null until more bytes arrive. Throws ProtocolError on a bad size. */
   next(): Buffer | null {
+    const frameBytes = this.nextFrameBytes();
+    if (frameBytes === null || this.buffered < frameBytes) return null;
+    this.take(SIZE_PREFIX_BYTES);
+    return this.take(frameBytes - SIZE_PREFIX_BYTES);
+  }
+
+  /**
+   * The next frame's whole size, its size prefix included, once the prefix has arrived (else
+   * null). Throws ProtocolError on a bad size.
+   */
+  nextFrameBytes(): number | null {
     if (this.buffered < SIZE_PREFIX_BYTES) return null;
     const size = this.peekSize();
     if (size < 0 || size > this.maxFrameBytes) {
@@ -82,9 +104,7 @@ export class FrameSplitter {
         `the size prefix says ${size}`,
       );
     }
-    if (this.buffered < SIZE_PREFIX_BYTES + size) return null;
-    this.take(SIZE_PREFIX_BYTES);
-    return this.take(size);
+    return SIZE_PREFIX_BYTES + size;
   }
 
   /** Drops everything buffered (the connection is closing). */
@@ -136,12 +156,16 @@ export interface ConnectionDeps {
   readonly handlers: readonly (AnyHandler | undefined)[];
   /** Credentials when SASL is on, else null. */
   readonly credentials: CredentialStore | null;
+  /** The server's bound on request and response bytes held across connections. */
+  readonly budget: MemoryBudget;
 }
 
 interface Entry {
   readonly frame: Buffer;
   /** The api key read from the frame before decoding, to schedule it; NOT_PEEKED if too short. */
   readonly apiKey: number;
+  /** Bytes reserved in the MemoryBudget for the frame; released once the request is answered. */
+  heldBytes: number;
   state: 'queued' | 'running' | 'done';
   /** The encoded response, or null when none is sent. */
   response: Writer | null;
@@ -166,6 +190,15 @@ export class Connection {
   private writeBlocked = false;
   private ending = false;
   private isClosed = false;
+  /** Bytes reserved in the budget for the frame being received, 0 before its size prefix is admitted. */
+  private reservedFrameBytes = 0;
+  /** The budget refused the next frame: not read until it wakes this connection. */
+  private waitingForMemory = false;
+  /** Encoded responses not yet handed to the kernel (queued in order, or in the socket's buffer). */
+  private queuedResponseBytes = 0;
+  /** Armed while a partly received request is awaited from the peer (requestReceiveTimeoutMs). */
+  private receiveTimer: NodeJS.Timeout | null = null;
+  private readonly wake = (): void => this.takeFrames();
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
@@ -200,6 +233,11 @@ export class Connection {
     return this.splitter.bufferedBytes;
   }
 
+  /** Bytes of encoded responses not yet handed to the kernel. */
+  get responseBytes(): number {
+    return this.queuedResponseBytes;
+  }
+
   /**
    * Stops reading, ends long waits (a waiting Fetch answers with what it has), lets the requests
    * already received be answered, then ends the connection.
@@ -223,20 +261,37 @@ export class Connection {
     this.takeFrames();
   }
 
-  /** Queues frames while the in-flight limit allows, then starts what may start. */
+  /**
+   * Queues frames while the in-flight limit and the memory budget allow, then starts what may
+   * start. A frame's bytes are reserved once its size prefix is in, before the rest is read.
+   */
   private takeFrames(): void {
     const max = this.deps.config.maxInFlightRequestsPerConnection;
+    this.waitingForMemory = false;
     try {
       while (this.queue.length < max && !this.ending && !this.isClosed) {
+        if (this.reservedFrameBytes === 0) {
+          const frameBytes = this.splitter.nextFrameBytes();
+          if (frameBytes === null) break;
+          if (!this.deps.budget.tryReserve(frameBytes, this.wake)) {
+            this.waitingForMemory = true;
+            break;
+          }
+          this.reservedFrameBytes = frameBytes;
+        }
         const frame = this.splitter.next();
         if (frame === null) break;
         this.queue.push({
           frame,
           apiKey: frame.length >= 2 ? frame.readInt16BE(0) : NOT_PEEKED,
+          heldBytes: this.reservedFrameBytes,
           state: 'queued',
           response: null,
           closeAfter: false,
         });
+        this.reservedFrameBytes = 0;
+        // The next frame, if it has begun, gets a deadline of its own.
+        this.clearReceiveTimer();
       }
     } catch (error) {
       this.closeForProtocolError(error);
@@ -252,7 +307,7 @@ export class Connection {
     // peer that stopped sending is still seen and its connection released.
     const full =
       this.queue.length >= this.deps.config.maxInFlightRequestsPerConnection && this.splitter.bufferedBytes >= READ_AHEAD_BYTES;
-    const pause = this.ending || this.writeBlocked || full;
+    const pause = this.ending || this.writeBlocked || full || this.waitingForMemory || this.responsesBacklogged();
     if (pause && !this.readingPaused) {
       this.readingPaused = true;
       this.socket.pause();
@@ -260,6 +315,43 @@ export class Connection {
       this.readingPaused = false;
       this.socket.resume();
     }
+    // Bytes of an unfinished request while the connection is read: the peer owes the rest. A
+    // pause is the server's doing, so it stops the clock (it restarts when reading resumes).
+    const awaitingPeer =
+      !this.readingPaused && this.splitter.bufferedBytes > 0 && this.queue.length < this.deps.config.maxInFlightRequestsPerConnection;
+    if (awaitingPeer && this.receiveTimer === null) {
+      this.receiveTimer = setTimeout(() => this.onReceiveTimeout(), this.deps.config.requestReceiveTimeoutMs);
+      this.receiveTimer.unref();
+    } else if (!awaitingPeer) {
+      this.clearReceiveTimer();
+    }
+  }
+
+  /**
+   * No further request starts while this connection's unwritten responses reach their bound, or
+   * while the server's budget is exhausted and this connection still has a response unwritten.
+   */
+  private responsesBacklogged(): boolean {
+    return (
+      this.queuedResponseBytes >= this.deps.config.maxQueuedResponseBytesPerConnection ||
+      (this.queuedResponseBytes > 0 && this.deps.budget.exhausted)
+    );
+  }
+
+  private onReceiveTimeout(): void {
+    this.receiveTimer = null;
+    const expected = this.reservedFrameBytes > 0 ? ` of ${this.reservedFrameBytes}` : '';
+    this.closeWithLog(
+      'warn',
+      `a request was not received whole within ${this.deps.config.requestReceiveTimeoutMs} ms (requestReceiveTimeoutMs): ` +
+        `${this.splitter.bufferedBytes}${expected} bytes arrived`,
+    );
+  }
+
+  private clearReceiveTimer(): void {
+    if (this.receiveTimer === null) return;
+    clearTimeout(this.receiveTimer);
+    this.receiveTimer = null;
   }
 
   /**
@@ -277,7 +369,9 @@ export class Connection {
     if (this.ending || this.isClosed) return;
     this.ending = true;
     this.splitter.clear();
-    for (let i = this.queue.length - 1; i >= 0 && this.queue[i].state === 'queued'; i--) this.queue.pop();
+    this.deps.budget.release(this.reservedFrameBytes);
+    this.reservedFrameBytes = 0;
+    for (let i = this.queue.length - 1; i >= 0 && this.queue[i].state === 'queued'; i--) this.deps.budget.release(this.queue.pop()!.heldBytes);
     this.updateReading();
     if (this.queue.length === 0) this.socket.end();
   }
@@ -295,7 +389,7 @@ export class Connection {
     try {
       while (!this.isClosed) {
         const entry = this.queue.find((queued) => queued.state === 'queued');
-        if (entry === undefined) return;
+        if (entry === undefined || this.responsesBacklogged()) return;
         const produce = entry.apiKey === PRODUCE_API_KEY && this.sasl?.expectsRawToken !== true;
         if (this.running > 0 && !(produce && this.runningNonProduce === 0)) return;
         entry.state = 'running';
@@ -396,13 +490,23 @@ export class Connection {
         this.fail(error);
         return;
       }
-      entry.response = writer;
+      this.setResponse(entry, writer);
     }
     this.finish(entry, produce);
   }
 
+  /** The response is counted against both bounds until the socket has taken it (see write). */
+  private setResponse(entry: Entry, writer: Writer): void {
+    entry.response = writer;
+    this.queuedResponseBytes += writer.length;
+    this.deps.budget.add(writer.length);
+  }
+
   private finish(entry: Entry, produce: boolean): void {
     entry.state = 'done';
+    // The request's bytes are no longer needed: its response (if any) is what is held now.
+    this.deps.budget.release(entry.heldBytes);
+    entry.heldBytes = 0;
     this.running--;
     if (!produce) this.runningNonProduce--;
     this.flush();
@@ -416,7 +520,7 @@ export class Connection {
       errorCode: ErrorCode.UNSUPPORTED_VERSION,
       apiKeys: [{ apiKey: ApiVersions.apiKey, minVersion: ApiVersions.minVersion, maxVersion: ApiVersions.maxVersion }],
     });
-    entry.response = writer;
+    this.setResponse(entry, writer);
     this.finish(entry, false);
   }
 
@@ -429,7 +533,7 @@ export class Connection {
     }
     const writer = this.takeWriter();
     writer.int32(outcome.token.length).raw(outcome.token);
-    entry.response = writer;
+    this.setResponse(entry, writer);
     this.finish(entry, false);
   }
 
@@ -451,6 +555,11 @@ export class Connection {
     this.socket.uncork();
     if (closeAfter) {
       this.log('warn', 'closing connection after reporting a SASL failure');
+      // A dropped request still running releases nothing more when it finishes.
+      for (const dropped of this.queue) {
+        this.deps.budget.release(dropped.heldBytes);
+        dropped.heldBytes = 0;
+      }
       this.queue.length = 0;
       this.ending = true;
       this.socket.end();
@@ -464,7 +573,8 @@ export class Connection {
     let writable = true;
     for (let i = 0; i < chunks.length - 1; i++) writable = this.socket.write(chunks[i]);
     // The chunks are views of the writer's memory: it is reused only once the socket is done with them.
-    writable = this.socket.write(chunks[chunks.length - 1], () => this.recycleWriter(writer));
+    const bytes = writer.length;
+    writable = this.socket.write(chunks[chunks.length - 1], () => this.written(writer, bytes));
     if (!writable) {
       this.writeBlocked = true;
       this.updateReading();
@@ -475,9 +585,14 @@ export class Connection {
     return this.idleWriters.pop() ?? new Writer();
   }
 
-  private recycleWriter(writer: Writer): void {
+  /** A response reached the kernel: its bytes leave both bounds, and what they held back may go on. */
+  private written(writer: Writer, bytes: number): void {
     writer.reset();
-    if (!this.isClosed && this.idleWriters.length < MAX_IDLE_WRITERS) this.idleWriters.push(writer);
+    if (this.isClosed) return;
+    if (this.idleWriters.length < MAX_IDLE_WRITERS) this.idleWriters.push(writer);
+    this.queuedResponseBytes -= bytes;
+    this.deps.budget.release(bytes);
+    this.takeFrames();
   }
 
   // ---- Failures and closing ----
@@ -518,9 +633,18 @@ export class Connection {
     if (this.isClosed) return;
     this.isClosed = true;
     this.abort.abort();
+    this.clearReceiveTimer();
     this.splitter.clear();
+    const budget = this.deps.budget;
+    budget.forget(this.wake);
+    // Whatever is still counted, written or not: write callbacks after this point release nothing.
+    let held = this.reservedFrameBytes + this.queuedResponseBytes;
+    for (const entry of this.queue) held += entry.heldBytes;
+    this.reservedFrameBytes = 0;
+    this.queuedResponseBytes = 0;
     this.queue.length = 0;
     this.idleWriters.length = 0;
+    budget.release(held);
   }
 
   private log(level: 'info' | 'warn', message: string): void {

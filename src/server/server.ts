@@ -16,6 +16,7 @@ import { supportedApiVersions, type ApiVersionRange } from '../protocol/api/regi
 import { CONSUMER_OFFSETS_TOPIC } from '../broker/offset-store.js';
 import { resolveServerConfig, type KafkaServerOptions, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
+import { MemoryBudget } from './memory-budget.js';
 import type { AnyHandler, ServerInfo } from './handlers/handler.js';
 import { HANDLERS } from './handlers/index.js';
 import { loadCredentials, type CredentialStore } from './sasl/credentials.js';
@@ -33,6 +34,9 @@ export class KafkaServer {
   private readonly handlers: (AnyHandler | undefined)[] = [];
   private readonly credentials: CredentialStore | null;
   private readonly connections = new Set<Connection>();
+  /** Open connections per remote IP address (connectionsMaxPerIp). */
+  private readonly connectionsPerIp = new Map<string, number>();
+  private readonly budget: MemoryBudget;
   private server: Server | null = null;
   private info: ServerInfo | null = null;
   private state: State = 'new';
@@ -44,6 +48,7 @@ export class KafkaServer {
     }
     this.broker = broker;
     this.config = resolveServerConfig(options);
+    this.budget = new MemoryBudget(this.config.queuedMaxBytes, this.config.logger);
     for (const handler of HANDLERS) this.handlers[handler.api.apiKey] = handler;
     this.credentials = this.config.sasl === null ? null : loadCredentials(this.config.sasl.credentialsFile);
   }
@@ -53,9 +58,21 @@ export class KafkaServer {
     return this.connections.size;
   }
 
-  /** Per open connection: requests unanswered, and bytes received but not yet read as requests. */
-  connectionStats(): { inFlight: number; bufferedBytes: number }[] {
-    return [...this.connections].map((connection) => ({ inFlight: connection.inFlight, bufferedBytes: connection.bufferedBytes }));
+  /**
+   * Per open connection: requests unanswered, bytes received but not yet read as requests, and
+   * bytes of responses not yet handed to the kernel.
+   */
+  connectionStats(): { inFlight: number; bufferedBytes: number; responseBytes: number }[] {
+    return [...this.connections].map((connection) => ({
+      inFlight: connection.inFlight,
+      bufferedBytes: connection.bufferedBytes,
+      responseBytes: connection.responseBytes,
+    }));
+  }
+
+  /** Request and response bytes held across all connections, the figure queuedMaxBytes bounds. */
+  get queuedBytes(): number {
+    return this.budget.usedBytes;
   }
 
   /** The bound address once listening. */
@@ -142,15 +159,32 @@ export class KafkaServer {
       socket.destroy();
       return;
     }
+    // remoteAddress is missing only for a socket already closed; it is counted under '' until its close is seen.
+    const ip = socket.remoteAddress ?? '';
+    const fromIp = this.connectionsPerIp.get(ip) ?? 0;
+    if (fromIp >= this.config.connectionsMaxPerIp) {
+      this.config.logger.warn(
+        `refusing a connection from ${ip}: ${fromIp} are open from that address (connectionsMaxPerIp ${this.config.connectionsMaxPerIp})`,
+      );
+      socket.destroy();
+      return;
+    }
+    this.connectionsPerIp.set(ip, fromIp + 1);
     const connection = new Connection(socket, {
       broker: this.broker,
       server: this.info,
       config: this.config,
       handlers: this.handlers,
       credentials: this.credentials,
+      budget: this.budget,
     });
     this.connections.add(connection);
-    void connection.closed.then(() => this.connections.delete(connection));
+    void connection.closed.then(() => {
+      this.connections.delete(connection);
+      const open = this.connectionsPerIp.get(ip)! - 1;
+      if (open === 0) this.connectionsPerIp.delete(ip);
+      else this.connectionsPerIp.set(ip, open);
+    });
   }
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/broker/broker.js';
+import { openFileLimit, resolveBrokerConfig } from '../../src/broker/config.js';
 import {
   ClosedError,
   CorruptRecordError,
@@ -68,10 +69,10 @@ describe('Broker topics', () => {
     expect(broker.partitionOffsets('orders', 0).highWatermark).toBe(0);
   });
 
-  it('auto-creates unknown topics on produce and metadata with num.partitions', async () => {
+  it('auto-creates unknown topics on metadata with num.partitions, never on produce (as Kafka)', async () => {
     expect(broker.topicMetadata('auto', { autoCreate: true }).partitionCount).toBe(1);
-    expect((await broker.produce('auto-2', 0, batchOf(['a']), 1)).baseOffset).toBe(0);
-    expect(broker.topicMetadata('auto-2').partitionCount).toBe(1);
+    await expect(broker.produce('auto-2', 0, batchOf(['a']), 1)).rejects.toThrow(TopicNotFoundError);
+    expect(() => broker.topicMetadata('auto-2')).toThrow(TopicNotFoundError);
     expect(() => broker.topicMetadata('missing')).toThrow(TopicNotFoundError);
     expect(() => broker.fetch('missing', 0, 0, 100, 'read_uncommitted')).toThrow(TopicNotFoundError);
   });
@@ -240,6 +241,18 @@ describe('Broker lifecycle', () => {
     await expect(Broker.open({ dataDir: join(dataDir, 'x'), shardz: 2 } as never)).rejects.toThrow(/unknown broker option "shardz"/);
     await expect(Broker.open({ dataDir: join(dataDir, 'x'), shardRingBytes: 1000 })).rejects.toThrow(InvalidConfigError);
     await expect(Broker.open({ dataDir: '' })).rejects.toThrow(InvalidConfigError);
+  });
+
+  it('keeps maxPartitions within what the open-file limit can hold', () => {
+    const limit = openFileLimit();
+    // Outside Linux the limit is unknown and maxPartitions is taken as given.
+    if (limit === null) return;
+    const fits = Math.floor((limit * 0.8) / 6);
+    expect(resolveBrokerConfig({ dataDir }).maxPartitions).toBe(Math.min(4096, fits));
+    expect(resolveBrokerConfig({ dataDir, maxPartitions: fits }).maxPartitions).toBe(fits);
+    expect(() => resolveBrokerConfig({ dataDir, maxPartitions: fits + 1 })).toThrow(
+      new RegExp(`maxPartitions ${fits + 1} needs up to ${(fits + 1) * 6} open files, more than the open-file limit \\(ulimit -n ${limit}\\)`),
+    );
   });
 
   it('locks its data directory against a second broker', async () => {

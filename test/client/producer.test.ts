@@ -302,6 +302,31 @@ describe('Producer input checks', () => {
   });
 });
 
+describe('Producer topic auto-creation (kafkajs allowAutoTopicCreation)', () => {
+  it('creates a missing topic with num.partitions when both it and the broker allow it; otherwise TopicNotFoundError and nothing created', async () => {
+    const autoDir = mkdtempSync(join(tmpdir(), 'sluice-producer-auto-'));
+    const autoBroker = await Broker.open({ dataDir: autoDir, shards: 1, numPartitions: 3 });
+    try {
+      const allowed = new Producer(autoBroker);
+      expect(await allowed.send({ topic: 'made', messages: [{ value: 'v' }] })).toHaveLength(1);
+      expect(autoBroker.topicMetadata('made').partitionCount).toBe(3);
+      await allowed.close();
+
+      const strict = new Producer(autoBroker, { allowAutoTopicCreation: false });
+      await expect(strict.send({ topic: 'not-made', messages: [{ value: 'v' }] })).rejects.toThrow(TopicNotFoundError);
+      await strict.close();
+      expect(() => autoBroker.topicMetadata('not-made')).toThrow(TopicNotFoundError);
+    } finally {
+      await autoBroker.close();
+      rmSync(autoDir, { recursive: true, force: true });
+    }
+    // The shared broker here has auto.create.topics.enable off: the producer's wish is not enough.
+    const willing = new Producer(broker, { allowAutoTopicCreation: true });
+    await expect(willing.send({ topic: 'refused-by-broker', messages: [{ value: 'v' }] })).rejects.toThrow(TopicNotFoundError);
+    await willing.close();
+  });
+});
+
 describe('Producer buffer memory', () => {
   it('a producer far faster than the log stays within bufferMemory and completes', async () => {
     const topic = await newTopic(2);

@@ -13,6 +13,8 @@ describe('resolveServerConfig', () => {
       clusterId: null,
       socketRequestMaxBytes: 104_857_600,
       idleTimeoutMs: 600_000,
+      fetchMaxBytes: 57_671_680,
+      connectionsMaxPerIp: 0x7fff_ffff,
       sasl: null,
     });
   });
@@ -28,6 +30,11 @@ describe('resolveServerConfig', () => {
       [{ sasl: { mechanisms: [], credentialsFile: 'f.json' } }, /at least one/],
       [{ sasl: { mechanisms: ['PLAIN'] } }, /credentialsFile/],
       [{ logger: {} }, /logger/],
+      [{ fetchMaxBytes: 1023 }, /fetchMaxBytes must be an integer from 1024/],
+      [{ connectionsMaxPerIp: 0 }, /connectionsMaxPerIp/],
+      [{ maxQueuedResponseBytesPerConnection: 0 }, /maxQueuedResponseBytesPerConnection/],
+      [{ requestReceiveTimeoutMs: 0 }, /requestReceiveTimeoutMs/],
+      [{ queuedMaxBytes: 1_000_000, socketRequestMaxBytes: 2_000_000 }, /queuedMaxBytes \(1000000\) must be at least socketRequestMaxBytes \(2000000\)/],
     ];
     for (const [options, message] of cases) {
       expect(() => resolveServerConfig(options as never)).toThrow(InvalidConfigError);

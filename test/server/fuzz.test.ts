@@ -168,6 +168,8 @@ describe('fuzzing a live server', () => {
     expect(reconnects).toBeGreaterThan(100);
     expect(responseBytes).toBeGreaterThan(0);
     await eventually(() => t.server.connectionCount === 0);
+    // Every request and response byte the connections reserved was released with them.
+    expect(t.server.queuedBytes).toBe(0);
 
     const client = await TestClient.connect(t.port);
     const versions = await client.send(ApiVersions, 3, { clientSoftwareName: 'after-fuzz', clientSoftwareVersion: '1' });

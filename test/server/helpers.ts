@@ -156,6 +156,15 @@ export class TestClient {
   close(): void {
     this.socket.destroy();
   }
+
+  /** Stops reading the socket, as a client that never reads its responses: the server's writes back up. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
 }
 
 export interface KcatResult {

@@ -7,7 +7,18 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Broker } from '../../broker/broker.js';
-import { SASL_MECHANISMS, type SaslMechanismName, type SaslOptions } from '../../server/config.js';
+import {
+  DEFAULT_CONNECTIONS_MAX,
+  DEFAULT_FETCH_MAX_BYTES,
+  DEFAULT_MAX_QUEUED_RESPONSE_BYTES_PER_CONNECTION,
+  DEFAULT_QUEUED_MAX_BYTES,
+  DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
+  DEFAULT_SOCKET_REQUEST_MAX_BYTES,
+  SASL_MECHANISMS,
+  type KafkaServerOptions,
+  type SaslMechanismName,
+  type SaslOptions,
+} from '../../server/config.js';
 import { KafkaServer } from '../../server/server.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
@@ -23,7 +34,15 @@ interface ServeFlags {
   shards?: number;
   numPartitions?: number;
   autoCreateTopics: boolean;
+  maxPartitions?: number;
   groupInitialRebalanceDelayMs: number;
+  fetchMaxBytes?: number;
+  socketRequestMaxBytes?: number;
+  queuedMaxBytes?: number;
+  maxQueuedResponseBytesPerConnection?: number;
+  connectionsMax?: number;
+  connectionsMaxPerIp?: number;
+  requestReceiveTimeoutMs?: number;
   saslMechanisms?: SaslMechanismName[];
   saslCredentialsFile?: string;
 }
@@ -39,9 +58,37 @@ export function registerServe(program: Command): void {
     .option('--shards <n>', 'shard threads, each the writer of its partitions (default: cores, at most 4)', integerArg(1, 256))
     .option('--num-partitions <n>', 'partitions of auto-created topics (Kafka num.partitions, default 1)', integerArg(1, 1_000_000))
     .addOption(
-      new Option('--auto-create-topics <bool>', 'create unknown topics on produce or metadata (auto.create.topics.enable)')
+      new Option('--auto-create-topics <bool>', 'create unknown topics when a Metadata request allows it; Produce never does (auto.create.topics.enable)')
         .argParser(booleanArg)
         .default(true),
+    )
+    .option(
+      '--max-partitions <n>',
+      'partitions open at most; creating more is refused with POLICY_VIOLATION (default 4096, lowered to what ulimit -n allows)',
+      integerArg(1),
+    )
+    .option('--fetch-max-bytes <bytes>', `largest Fetch response, whatever the client asks (fetch.max.bytes, default ${DEFAULT_FETCH_MAX_BYTES})`, integerArg(1024, INT32_MAX))
+    .option(
+      '--socket-request-max-bytes <bytes>',
+      `largest request accepted (socket.request.max.bytes, default ${DEFAULT_SOCKET_REQUEST_MAX_BYTES})`,
+      integerArg(64, INT32_MAX),
+    )
+    .option(
+      '--queued-max-bytes <bytes>',
+      `request and response bytes held across connections; past it no connection is read (queued.max.request.bytes, default ${DEFAULT_QUEUED_MAX_BYTES})`,
+      integerArg(64),
+    )
+    .option(
+      '--max-queued-response-bytes-per-connection <bytes>',
+      `unwritten response bytes after which a connection is not read until its client drains them (default ${DEFAULT_MAX_QUEUED_RESPONSE_BYTES_PER_CONNECTION})`,
+      integerArg(1),
+    )
+    .option('--connections-max <n>', `open connections at most (max.connections, default ${DEFAULT_CONNECTIONS_MAX})`, integerArg(1, 1_000_000))
+    .option('--connections-max-per-ip <n>', 'open connections from one IP address at most (max.connections.per.ip, default no limit)', integerArg(1, INT32_MAX))
+    .option(
+      '--request-receive-timeout-ms <ms>',
+      `a request begun must arrive whole within this, or its connection is closed (default ${DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS})`,
+      integerArg(1, INT32_MAX),
     )
     .option(
       '--group-initial-rebalance-delay-ms <ms>',
@@ -66,6 +113,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     ...(flags.shards === undefined ? {} : { shards: flags.shards }),
     ...(flags.numPartitions === undefined ? {} : { numPartitions: flags.numPartitions }),
     autoCreateTopicsEnable: flags.autoCreateTopics,
+    ...(flags.maxPartitions === undefined ? {} : { maxPartitions: flags.maxPartitions }),
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
     logger,
   });
@@ -78,6 +126,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       port: flags.port,
       ...(flags.advertisedHost === undefined ? {} : { advertisedHost: flags.advertisedHost }),
       ...(sasl === undefined ? {} : { sasl }),
+      ...limitOptions(flags),
       logger,
     });
     const stopRequested = stopSignal();
@@ -90,6 +139,22 @@ async function serve(flags: ServeFlags): Promise<void> {
   }
   await server.close();
   await broker.close();
+}
+
+/** The server's limits given on the command line; the rest keep the server's defaults. */
+function limitOptions(flags: ServeFlags): KafkaServerOptions {
+  const options: KafkaServerOptions = {};
+  const keys = [
+    'fetchMaxBytes',
+    'socketRequestMaxBytes',
+    'queuedMaxBytes',
+    'maxQueuedResponseBytesPerConnection',
+    'connectionsMax',
+    'connectionsMaxPerIp',
+    'requestReceiveTimeoutMs',
+  ] as const;
+  for (const key of keys) if (flags[key] !== undefined) options[key] = flags[key];
+  return options;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once, without a clean close. */

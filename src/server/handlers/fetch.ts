@@ -2,10 +2,14 @@
  * Fetch: whole record batches as stored (never decoded; large ones reach the socket without a
  * copy through the Writer's chunks), with Kafka's limits and long poll:
  *
- *  - maxBytes bounds the response and partitionMaxBytes each partition, except that the first
- *    batch of the first partition with data is returned whole even if larger (KIP-74), so a
+ *  - maxBytes, capped by the broker's fetchMaxBytes whatever the client asks (Kafka's
+ *    fetch.max.bytes), bounds the response and partitionMaxBytes each partition, except that the
+ *    first batch of the first partition with data is returned whole even if larger (KIP-74), so a
  *    consumer can always make progress; a later partition whose first batch does not fit gets no
- *    records this time.
+ *    records this time. minBytes is capped by the same bound, as Kafka does, so a request asking
+ *    for more than any response may hold still answers once that much is there. As Kafka's
+ *    DelayedFetch, minBytes is weighed against the bytes available to the request: what was
+ *    read, or a partition's whole limit where its log holds more than the limit let through.
  *  - With fewer than minBytes available, the request waits up to maxWaitMs for data on any of its
  *    partitions (broker.waitForData: no polling), then reads again. An error on any partition
  *    answers at once. The wait ends early when the connection closes or the server shuts down.
@@ -34,6 +38,8 @@ interface Wait {
 interface ReadOutcome {
   readonly responses: TopicResponse[];
   readonly bytes: number;
+  /** Bytes the request could get now: `bytes`, with each partition cut short by its limit counted at that limit. */
+  readonly availableBytes: number;
   readonly anyError: boolean;
   readonly waits: Wait[];
 }
@@ -49,12 +55,14 @@ export const fetchHandler = defineHandler({
     }
     const isolation: IsolationLevel = request.isolationLevel === ISOLATION_READ_COMMITTED ? 'read_committed' : 'read_uncommitted';
     const names = topicNames(ctx, request);
+    const maxBytes = Math.max(0, Math.min(request.maxBytes, ctx.server.config.fetchMaxBytes));
+    const minBytes = Math.min(request.minBytes, maxBytes);
     const maxWaitMs = Math.max(0, request.maxWaitMs);
     const deadlineMs = Date.now() + maxWaitMs;
     for (;;) {
-      const read = readAll(ctx, request, names, isolation);
+      const read = readAll(ctx, request, names, isolation, maxBytes);
       const remainingMs = deadlineMs - Date.now();
-      if (read.bytes >= request.minBytes || read.anyError || read.waits.length === 0 || remainingMs <= 0 || ctx.signal.aborted) {
+      if (read.availableBytes >= minBytes || read.anyError || read.waits.length === 0 || remainingMs <= 0 || ctx.signal.aborted) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: read.responses };
       }
       await waitForAny(ctx, read.waits, remainingMs, isolation);
@@ -69,9 +77,16 @@ function topicNames(ctx: RequestContext, request: FetchRequest): (string | null)
   return request.topics.map((topic) => byId.get(topic.topicId) ?? null);
 }
 
-function readAll(ctx: RequestContext, request: FetchRequest, names: (string | null)[], isolation: IsolationLevel): ReadOutcome {
-  let budgetBytes = request.maxBytes;
+function readAll(
+  ctx: RequestContext,
+  request: FetchRequest,
+  names: (string | null)[],
+  isolation: IsolationLevel,
+  maxBytes: number,
+): ReadOutcome {
+  let budgetBytes = maxBytes;
   let bytes = 0;
+  let availableBytes = 0;
   let anyError = false;
   const waits: Wait[] = [];
   const responses = request.topics.map((topic, t): TopicResponse => {
@@ -87,9 +102,12 @@ function readAll(ctx: RequestContext, request: FetchRequest, names: (string | nu
         const result = ctx.broker.fetch(name, partition, fetchOffset, limitBytes, isolation);
         // The broker returns at least one batch; only the first partition with data may exceed its limits.
         const records = bytes > 0 && result.records.length > limitBytes ? EMPTY : result.records;
+        const readableEnd = isolation === 'read_committed' ? result.lastStableOffset : result.highWatermark;
+        const cutShort = records !== result.records || result.nextOffset < readableEnd;
+        availableBytes += cutShort ? Math.max(records.length, limitBytes) : records.length;
         bytes += records.length;
         budgetBytes -= records.length;
-        waits.push({ topic: name, partition, offset: isolation === 'read_committed' ? result.lastStableOffset : result.highWatermark });
+        waits.push({ topic: name, partition, offset: readableEnd });
         return {
           partitionIndex: partition,
           errorCode: ErrorCode.NONE,
@@ -107,7 +125,7 @@ function readAll(ctx: RequestContext, request: FetchRequest, names: (string | nu
     });
     return { topic: name ?? '', topicId: topic.topicId, partitions };
   });
-  return { responses, bytes, anyError, waits };
+  return { responses, bytes, availableBytes, anyError, waits };
 }
 
 /** A partition past the response's byte budget: its offsets and a range check, no read. */
