@@ -10,11 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/broker/broker.js';
-import { Consumer } from '../../src/client/consumer.js';
+import { Consumer, type ConsumerRetryOptions } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
-import { eventually } from '../server/helpers.js';
+import { RetriesExceededError } from '../../src/errors.js';
+import { eventually, startServer } from '../server/helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -71,4 +73,147 @@ describe('members of an earlier process', () => {
     await eventually(() => seen.length === 1, 10_000);
     expect(seen).toEqual(['after the crash']);
   }, 30_000);
+});
+
+/**
+ * One failing-handler scenario, run by kafkajs over the wire and by the embedded consumer: the
+ * handler fails at offset 2 (of 0-4) while `fails(attempt)` says so; what each consumer delivered,
+ * the crashes it reported and the calls to restartOnFailure must be the same.
+ */
+interface Scenario {
+  retry: ConsumerRetryOptions;
+  /** Whether the handler throws on its n-th delivery of offset 2 (n from 1), and what. */
+  failure(attempt: number): Error | null;
+  /** The run is over once this many crash events without restart arrived, or offset 4 was handled. */
+  endsWithCrash: boolean;
+}
+
+interface Outcome {
+  delivered: number[];
+  crashes: { restart: boolean; errorName: string }[];
+  restartOnFailureCalls: number;
+  committed: number;
+}
+
+const RECORDS = 5;
+
+describe('handlers that throw, as kafkajs', () => {
+  const scenarios: Record<string, Scenario> = {
+    'a failure that a retry overcomes: the message is delivered again, nothing crashes': {
+      retry: { initialRetryTime: 10, retries: 5 },
+      failure: (attempt) => (attempt <= 2 ? new Error('transient') : null),
+      endsWithCrash: false,
+    },
+    'retries exhausted and restartOnFailure declining: one crash without restart': {
+      retry: { initialRetryTime: 10, retries: 2 },
+      failure: () => new Error('poison'),
+      endsWithCrash: true,
+    },
+    'retries exhausted, then a restart that gets past the failure': {
+      retry: { initialRetryTime: 10, retries: 2 },
+      failure: (attempt) => (attempt <= 4 ? new Error('slow to heal') : null),
+      endsWithCrash: false,
+    },
+    'a programming error: not retried, no restart': {
+      retry: { initialRetryTime: 10, retries: 5 },
+      failure: () => new TypeError('handler bug'),
+      endsWithCrash: true,
+    },
+  };
+
+  it.each(Object.entries(scenarios))('%s', async (_, scenario) => {
+    const t = await startServer();
+    cleanups.push(() => t.close());
+    const producer = new Producer(t.broker);
+    cleanups.push(() => producer.close());
+
+    const runs: Outcome[] = [];
+    for (const client of ['kafkajs', 'embedded'] as const) {
+      const topic = `failing-${client}`;
+      await t.broker.createTopic(topic, { partitions: 1 });
+      await producer.send({ topic, messages: Array.from({ length: RECORDS }, (_, i) => ({ value: `m${i}` })) });
+      const outcome: Outcome = { delivered: [], crashes: [], restartOnFailureCalls: 0, committed: -1 };
+      let attempts = 0;
+      const handler = async ({ message }: { message: { offset: string | number } }): Promise<void> => {
+        const offset = Number(message.offset);
+        outcome.delivered.push(offset);
+        if (offset === 2) {
+          const error = scenario.failure(++attempts);
+          if (error !== null) throw error;
+        }
+      };
+      const retry = {
+        ...scenario.retry,
+        restartOnFailure: async () => {
+          outcome.restartOnFailureCalls++;
+          return !scenario.endsWithCrash;
+        },
+      };
+      const groupId = `group-${client}`;
+      const onCrash = (event: { payload: { error: Error; restart: boolean } }): void =>
+        void outcome.crashes.push({ restart: event.payload.restart, errorName: event.payload.error.name });
+      let stop: () => Promise<void>;
+      if (client === 'kafkajs') {
+        const kafka = new Kafka({ clientId: 'retry-test', brokers: [t.bootstrap], logLevel: logLevel.NOTHING });
+        const consumer = kafka.consumer({ groupId, retry, maxWaitTimeInMs: 100 });
+        consumer.on(consumer.events.CRASH, onCrash);
+        await consumer.connect();
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await consumer.run({ eachMessage: handler });
+        stop = () => consumer.disconnect();
+      } else {
+        const consumer = new Consumer(t.broker, { groupId, retry, maxWaitTimeInMs: 100 });
+        consumer.on(consumer.events.CRASH, onCrash);
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await consumer.run({ eachMessage: handler });
+        stop = () => consumer.disconnect();
+      }
+      await eventually(() =>
+        scenario.endsWithCrash ? outcome.crashes.some((crash) => !crash.restart) : outcome.delivered.includes(RECORDS - 1),
+      );
+      await stop();
+      const [committed] = await t.broker.groups.fetchOffsets({ groupId, partitions: [{ topic, partition: 0 }] });
+      outcome.committed = committed.offset;
+      runs.push(outcome);
+    }
+    const [kafkajs, embedded] = runs;
+    expect(embedded.delivered).toEqual(kafkajs.delivered);
+    expect(embedded.crashes.map((crash) => crash.restart)).toEqual(kafkajs.crashes.map((crash) => crash.restart));
+    expect(embedded.restartOnFailureCalls).toBe(kafkajs.restartOnFailureCalls);
+    expect(embedded.committed).toBe(kafkajs.committed);
+    // The same error kinds, under Sluice's names.
+    const names: Record<string, string> = {
+      KafkaJSNumberOfRetriesExceeded: RetriesExceededError.name,
+      KafkaJSNonRetriableError: 'TypeError',
+    };
+    expect(embedded.crashes.map((crash) => crash.errorName)).toEqual(kafkajs.crashes.map((crash) => names[crash.errorName]));
+  }, 60_000);
+});
+
+describe('a consumer waiting to restart', () => {
+  it('refuses a second run() and is ended by disconnect(), which does not wait out the restart delay', async () => {
+    const broker = await openBroker(tempDir());
+    await broker.createTopic('waits', { partitions: 1 });
+    const producer = new Producer(broker);
+    cleanups.push(() => producer.close());
+    await producer.send({ topic: 'waits', messages: [{ value: 'poison' }] });
+    // A restart 10 minutes away: only disconnect() can end the wait within the test's time.
+    const consumer = new Consumer(broker, { groupId: 'waits', retry: { retries: 0, initialRetryTime: 600_000, factor: 0 } });
+    const events: string[] = [];
+    consumer.on(consumer.events.CRASH, (event: { payload: { restart: boolean } }) => void events.push(`crash restart=${event.payload.restart}`));
+    consumer.on(consumer.events.STOP, () => void events.push('stop'));
+    await consumer.subscribe({ topics: ['waits'], fromBeginning: true });
+    await consumer.run({
+      eachMessage: () => {
+        throw new Error('poison');
+      },
+    });
+    await eventually(() => events.length === 1);
+    expect(events).toEqual(['crash restart=true']);
+    // Crashed: it left the group, and it is still the same run.
+    expect(broker.groups.describeGroup('waits').members).toEqual([]);
+    await expect(consumer.run({ eachMessage: () => undefined })).rejects.toThrow(/already consuming/);
+    await consumer.disconnect();
+    expect(events).toEqual(['crash restart=true', 'stop']);
+  }, 20_000);
 });
