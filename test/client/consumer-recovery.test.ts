@@ -217,3 +217,27 @@ describe('a consumer waiting to restart', () => {
     expect(events).toEqual(['crash restart=true', 'stop']);
   }, 20_000);
 });
+
+describe('the README example', () => {
+  it('closes cleanly on SIGINT: exit status 130, the data directory unlocked and its group left', async () => {
+    const dataDir = tempDir();
+    const script = fileURLToPath(new URL('../../dist/examples/quickstart.js', import.meta.url));
+    const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    const output: string[] = [];
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output.push(line);
+      // The broker is open: interrupt it while it works.
+      if (line.startsWith('data directory')) child.kill('SIGINT');
+    });
+    expect(await exited).toBe(130);
+    expect(output.some((line) => line.startsWith('interrupted'))).toBe(true);
+    // close() ran: the lock is gone (no stale-lock takeover) and no member stayed behind.
+    const warnings: string[] = [];
+    const broker = await Broker.open({ dataDir, shards: 2, logger: { info: () => undefined, warn: (message) => void warnings.push(message) } });
+    cleanups.push(() => broker.close());
+    expect(warnings.filter((message) => /lock/.test(message))).toEqual([]);
+    expect(broker.groups.describeGroup('quickstart').members).toEqual([]);
+  }, 60_000);
+});
