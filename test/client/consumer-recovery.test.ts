@@ -5,7 +5,7 @@
  * outside the log.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,7 +16,8 @@ import { Broker } from '../../src/broker/broker.js';
 import { Consumer, type ConsumerRetryOptions } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import { RetriesExceededError } from '../../src/errors.js';
-import { eventually, startServer } from '../server/helpers.js';
+import { runCli } from '../cli/run-cli.js';
+import { CapturingLogger, eventually, kcat, startServer } from '../server/helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -240,4 +241,133 @@ describe('the README example', () => {
     expect(warnings.filter((message) => /lock/.test(message))).toEqual([]);
     expect(broker.groups.describeGroup('quickstart').members).toEqual([]);
   }, 60_000);
+});
+
+/** Values `${prefix}0`.. in sends of ten records (one batch each). */
+async function produceValues(producer: Producer, topic: string, count: number, prefix: string): Promise<void> {
+  for (let start = 0; start < count; start += 10) {
+    const messages = Array.from({ length: Math.min(10, count - start) }, (_, i) => ({ value: `${prefix}${start + i}`, partition: 0 }));
+    await producer.send({ topic, messages });
+  }
+}
+
+/** Starts a group consumer of 'truncated'; returns what it gets, as it gets it. */
+async function startReader(broker: Broker, groupId: string, fromBeginning: boolean): Promise<{ offset: number; value: string }[]> {
+  const consumer = new Consumer(broker, { groupId, maxWaitTimeInMs: 100 });
+  cleanups.push(() => consumer.disconnect());
+  await consumer.subscribe({ topics: ['truncated'], fromBeginning });
+  const got: { offset: number; value: string }[] = [];
+  await consumer.run({ eachMessage: ({ message }) => void got.push({ offset: message.offset, value: message.value!.toString() }) });
+  return got;
+}
+
+/** Sends `value` until the reader got something: a reader reset to the end gets only records sent after its reset. */
+async function sendUntilReceived(producer: Producer, got: readonly unknown[], value: string): Promise<void> {
+  await eventually(async () => {
+    await producer.send({ topic: 'truncated', messages: [{ value, partition: 0 }] });
+    return got.length > 0;
+  });
+}
+
+describe('committed offsets and positions outside the log', () => {
+  it('a committed offset that recovery left beyond the log end resets by the reset policy, even once new records pass it, and is flagged', async () => {
+    const dataDir = tempDir();
+    let broker = await Broker.open({ dataDir, shards: 2, groupInitialRebalanceDelayMs: 0 });
+    await broker.createTopic('truncated', { partitions: 1 });
+    let producer = new Producer(broker);
+    await produceValues(producer, 'truncated', 100, 'old-');
+    // Every group read everything: each committed offset 100.
+    for (const groupId of ['earliest', 'latest', 'kafkajs', 'kcat']) {
+      await broker.groups.commitOffsets({ groupId, generationId: -1, memberId: '', offsets: [{ topic: 'truncated', partition: 0, offset: 100 }] });
+    }
+    await producer.close();
+    await broker.close();
+
+    // A torn tail: recovery cuts the log back to some offset below 100.
+    const partitionDir = join(dataDir, 'truncated-0');
+    const segment = join(partitionDir, readdirSync(partitionDir).find((name) => name.endsWith('.log'))!);
+    truncateSync(segment, Math.floor(statSync(segment).size / 2));
+    const logger = new CapturingLogger();
+    broker = await Broker.open({ dataDir, shards: 2, groupInitialRebalanceDelayMs: 0, logger });
+    const logEndAfterRecovery = broker.partitionOffsets('truncated', 0).highWatermark;
+    expect(logEndAfterRecovery).toBeLessThan(100);
+    expect(logger.warns).toContainEqual(expect.stringMatching(/group "earliest" committed offset 100 of truncated-0, beyond the log end \d+ left by recovery/));
+    // New records pass offset 100 before any consumer of the groups comes back, and the broker restarts.
+    producer = new Producer(broker);
+    await produceValues(producer, 'truncated', 60, 'new-');
+    await producer.close();
+    await broker.close();
+    expect(logEndAfterRecovery + 60).toBeGreaterThan(100);
+
+    // groups describe flags every such group, in JSON and in text.
+    const described = await runCli(['groups', 'describe', 'earliest', '--json', '--data-dir', dataDir]);
+    expect(described.code).toBe(0);
+    const report = JSON.parse(described.stdout) as { status: string; partitions: { committedOffset: number; status: string; outOfRange: boolean }[] };
+    expect(report.status).toBe('ERROR');
+    expect(report.partitions).toEqual([expect.objectContaining({ committedOffset: 100, status: 'OUT_OF_RANGE', outOfRange: true })]);
+    const text = await runCli(['groups', 'describe', 'earliest', '--data-dir', dataDir]);
+    expect(text.stdout).toMatch(/\btruncated\s+0\s+100\s+\d+\s+\d+\s+OUT_OF_RANGE\b/);
+    expect(text.stderr).toMatch(/warning: the committed offset 100 of truncated-0 is out of range/);
+
+    const t = await startServer({ dataDir });
+    cleanups.push(() => t.close());
+    broker = t.broker;
+    expect(broker.groupLag('latest').partitions[0].status).toBe('OUT_OF_RANGE');
+
+    // earliest: from the log start; latest: only what comes now. Never from offset 100.
+    const earliest = await startReader(broker, 'earliest', true);
+    const latest = await startReader(broker, 'latest', false);
+    const kafka = new Kafka({ clientId: 'truncation-test', brokers: [t.bootstrap], logLevel: logLevel.NOTHING });
+    const kafkajsConsumer = kafka.consumer({ groupId: 'kafkajs', maxWaitTimeInMs: 100 });
+    cleanups.push(() => kafkajsConsumer.disconnect());
+    await kafkajsConsumer.connect();
+    await kafkajsConsumer.subscribe({ topics: ['truncated'], fromBeginning: true });
+    const kafkajsGot: string[] = [];
+    await kafkajsConsumer.run({ eachMessage: async ({ message }) => void kafkajsGot.push(message.offset) });
+    const kcatRun = kcat(['-b', t.bootstrap, '-G', 'kcat', '-X', 'auto.offset.reset=earliest', '-c', '1', '-f', '%o\\n', 'truncated'], { timeoutMs: 30_000 });
+
+    await eventually(() => earliest.length > 0 && kafkajsGot.length > 0);
+    expect(earliest[0]).toEqual({ offset: 0, value: 'old-0' });
+    expect(kafkajsGot[0]).toBe('0');
+    expect((await kcatRun).stdout.trim()).toBe('0');
+    // The latest reader starts at the end: the first record it gets is one written after its reset,
+    // none of the "new-" records (which, from offset 100, it would have read).
+    const after = new Producer(broker);
+    cleanups.push(() => after.close());
+    await sendUntilReceived(after, latest, 'now');
+    expect(latest[0].value).toBe('now');
+    expect(latest[0].offset).toBeGreaterThanOrEqual(logEndAfterRecovery + 60);
+    // Their commits replace the held-back offset: the flag goes.
+    await eventually(() => broker.groupLag('earliest').partitions[0].status !== 'OUT_OF_RANGE');
+  }, 90_000);
+
+  it('a seek outside the log resets by the policy: beyond the end with latest, below the start with earliest', async () => {
+    const broker = await openBroker(tempDir());
+    await broker.createTopic('truncated', { partitions: 1 });
+    const producer = new Producer(broker);
+    cleanups.push(() => producer.close());
+    await produceValues(producer, 'truncated', 20, 'v');
+    await broker.deleteRecords('truncated', 0, 5);
+
+    const earliest = new Consumer(broker, { autoOffsetReset: 'earliest', maxWaitTimeInMs: 100 });
+    cleanups.push(() => earliest.disconnect());
+    earliest.assign([{ topic: 'truncated', partition: 0, offset: 10 }]);
+    const fromStart: number[] = [];
+    await earliest.run({ eachMessage: ({ message }) => void fromStart.push(message.offset) });
+    await eventually(() => fromStart.length === 10);
+    earliest.seek({ topic: 'truncated', partition: 0, offset: 2 });
+    await eventually(() => fromStart.length === 25);
+    expect(fromStart.slice(10)).toEqual(Array.from({ length: 15 }, (_, i) => 5 + i));
+
+    const latest = new Consumer(broker, { autoOffsetReset: 'latest', maxWaitTimeInMs: 100 });
+    cleanups.push(() => latest.disconnect());
+    latest.assign([{ topic: 'truncated', partition: 0, offset: 0 }]);
+    latest.seek({ topic: 'truncated', partition: 0, offset: 1_000 });
+    const fromEnd: { offset: number; value: string }[] = [];
+    await latest.run({ eachMessage: ({ message }) => void fromEnd.push({ offset: message.offset, value: message.value!.toString() }) });
+    // Reset to the end (20): what it gets are records written since, long before offset 1000.
+    await sendUntilReceived(producer, fromEnd, 'next');
+    expect(fromEnd[0].value).toBe('next');
+    expect(fromEnd[0].offset).toBeGreaterThanOrEqual(20);
+  }, 30_000);
 });
