@@ -85,8 +85,10 @@ interface Scenario {
   retry: ConsumerRetryOptions;
   /** Whether the handler throws on its n-th delivery of offset 2 (n from 1), and what. */
   failure(attempt: number): Error | null;
-  /** The run is over once this many crash events without restart arrived, or offset 4 was handled. */
+  /** The run is over once a crash event without restart arrived, or offset 4 was handled. */
   endsWithCrash: boolean;
+  /** eachBatch, resolving each message once handled, instead of eachMessage. */
+  batches?: boolean;
 }
 
 interface Outcome {
@@ -120,6 +122,12 @@ describe('handlers that throw, as kafkajs', () => {
       failure: () => new TypeError('handler bug'),
       endsWithCrash: true,
     },
+    'eachBatch: a retry delivers the batch again from its first message not resolved': {
+      retry: { initialRetryTime: 10, retries: 5 },
+      failure: (attempt) => (attempt <= 2 ? new Error('transient') : null),
+      endsWithCrash: false,
+      batches: true,
+    },
   };
 
   it.each(Object.entries(scenarios))('%s', async (_, scenario) => {
@@ -143,6 +151,15 @@ describe('handlers that throw, as kafkajs', () => {
           if (error !== null) throw error;
         }
       };
+      // Each client resolves its own offsets (kafkajs's strings, Sluice's numbers), handed back as they came.
+      type Resolve = (offset: never) => void;
+      const eachBatch = async ({ batch, resolveOffset }: { batch: { messages: { offset: string | number }[] }; resolveOffset: Resolve }) => {
+        for (const message of batch.messages) {
+          await handler({ message });
+          resolveOffset(message.offset as never);
+        }
+      };
+      const run = scenario.batches === true ? { eachBatch } : { eachMessage: handler };
       const retry = {
         ...scenario.retry,
         restartOnFailure: async () => {
@@ -160,13 +177,13 @@ describe('handlers that throw, as kafkajs', () => {
         consumer.on(consumer.events.CRASH, onCrash);
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
-        await consumer.run({ eachMessage: handler });
+        await consumer.run(run);
         stop = () => consumer.disconnect();
       } else {
         const consumer = new Consumer(t.broker, { groupId, retry, maxWaitTimeInMs: 100 });
         consumer.on(consumer.events.CRASH, onCrash);
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
-        await consumer.run({ eachMessage: handler });
+        await consumer.run(run);
         stop = () => consumer.disconnect();
       }
       await eventually(() =>
