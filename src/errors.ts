@@ -669,3 +669,26 @@ export class PolicyViolationError extends KafkaApiError {
     super('POLICY_VIOLATION', 44, message);
   }
 }
+
+/**
+ * A consumer's handler (or fetch) kept failing through every retry of its `retry` options
+ * (kafkajs's KafkaJSNumberOfRetriesExceeded): `cause` is the last failure. The consumer restarts
+ * unless `retry.restartOnFailure` says not to.
+ */
+export class RetriesExceededError extends SluiceError {
+  readonly retryCount: number;
+  /** The backoff the next retry would have waited, ms: the delay before the restart. */
+  readonly retryTimeMs: number;
+
+  constructor(cause: unknown, retryCount: number, retryTimeMs: number) {
+    super(
+      'RETRIES_EXCEEDED',
+      `${cause instanceof Error ? cause.message : String(cause)} (still failing after ${retryCount} retries; ` +
+        `fix the handler or raise retry.retries)`,
+      true,
+    );
+    this.cause = cause;
+    this.retryCount = retryCount;
+    this.retryTimeMs = retryTimeMs;
+  }
+}

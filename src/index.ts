@@ -55,6 +55,7 @@ export {
   type EachMessagePayload,
   type EachBatchPayload,
   type Batch,
+  type ConsumerRetryOptions,
 } from './client/consumer.js';
 export type { ConsumedMessage, ConsumedHeaders } from './client/fetcher.js';
 export { json, msgpack, string, type Serializer } from './client/serializers.js';

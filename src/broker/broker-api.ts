@@ -90,6 +90,8 @@ export interface TopicPartitionOffsets {
   readonly logStartOffset: number;
   readonly highWatermark: number;
   readonly lastStableOffset: number;
+  /** The offset after the last record written; fetch offsets above it are out of range. */
+  readonly logEndOffset: number;
 }
 
 /** One partition's consumer lag, as Broker.groupLag reports it. */
@@ -101,7 +103,11 @@ export interface PartitionLagDescription {
   lastStableOffset: number;
   /** Records between the committed offset and the last stable offset; never below 0. */
   lag: number;
-  /** Burrow's judgement of the partition's recent commits (lag.ts). */
+  /**
+   * Burrow's judgement of the partition's recent commits (lag.ts), or OUT_OF_RANGE when the
+   * committed offset lies outside the log (a fetch there answers OFFSET_OUT_OF_RANGE, so the
+   * group's consumers start from their reset policy).
+   */
   status: PartitionLagStatus;
   /** Commits the status rests on; 0 means none seen yet, and the status is OK by default. */
   commitsInWindow: number;
@@ -109,7 +115,7 @@ export interface PartitionLagDescription {
 
 export interface GroupLagDescription {
   groupId: string;
-  /** The worst of the partitions: OK, WARNING, or ERROR (some partition STALLED, STOPPED or REWIND). */
+  /** The worst of the partitions: OK, WARNING, or ERROR (some partition STALLED, STOPPED, REWIND or OUT_OF_RANGE). */
   status: GroupLagStatus;
   totalLag: number;
   /** Every partition the group has a committed offset for, of a topic that exists, by topic and partition. */

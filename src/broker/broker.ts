@@ -431,6 +431,7 @@ export class Broker implements BrokerApi {
       logStartOffset: state.logStartOffset,
       highWatermark: state.highWatermark,
       lastStableOffset: state.lastStableOffset,
+      logEndOffset: state.logEndOffset,
     };
   }
 
@@ -477,23 +478,31 @@ export class Broker implements BrokerApi {
     if (options === null || typeof options !== 'object') throw new InvalidRequestError('groupLag options must be an object');
     const nowMs = options.nowMs ?? Date.now();
     if (!Number.isSafeInteger(nowMs)) throw new InvalidRequestError(`groupLag nowMs must be a time in ms, got ${String(nowMs)}`);
-    const committed = this.offsetStore!.fetchOffsets(groupId, null);
+    const offsetStore = this.offsetStore!;
+    const committed = offsetStore.committedOffsets(groupId);
     if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead') throw new GroupIdNotFoundError(groupId);
-    const rows: Omit<PartitionLagDescription, 'status' | 'commitsInWindow'>[] = [];
-    for (const { topic, partition, offset } of committed) {
+    const rows: (Omit<PartitionLagDescription, 'status' | 'commitsInWindow'> & { outOfRange: boolean })[] = [];
+    for (const stored of committed) {
+      const { topic, partition, offset } = stored;
       const target = this.topics.get(topic)?.partitions[partition];
       if (offset < 0 || target === undefined) continue;
-      const { highWatermark, lastStableOffset } = this.stateTable.read(target.slot, this.snapshot);
+      const { highWatermark, lastStableOffset, logStartOffset, logEndOffset } = this.stateTable.read(target.slot, this.snapshot);
       const lag = partitionLag({ committedOffset: offset, logEndOffset: highWatermark, lastStableOffset, isolationLevel: 'read_committed' })!;
-      rows.push({ topic, partition, committedOffset: offset, highWatermark, lastStableOffset, lag });
+      // Where a fetch would answer OFFSET_OUT_OF_RANGE, or an offset held back since open.
+      const outOfRange = offset < logStartOffset || offset > logEndOffset || offsetStore.isBeyondLogEnd(groupId, stored);
+      rows.push({ topic, partition, committedOffset: offset, highWatermark, lastStableOffset, lag, outOfRange });
     }
     rows.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
     const report = this.lag.evaluateGroup(groupId, rows.map((row) => ({ topic: row.topic, partition: row.partition, currentLag: row.lag })), nowMs);
     return {
       groupId,
-      status: report.status,
+      status: rows.some((row) => row.outOfRange) ? 'ERROR' : report.status,
       totalLag: report.totalLag,
-      partitions: rows.map((row, i) => ({ ...row, status: report.partitions[i].status, commitsInWindow: report.partitions[i].commitsInWindow })),
+      partitions: rows.map(({ outOfRange, ...row }, i) => ({
+        ...row,
+        status: outOfRange ? 'OUT_OF_RANGE' : report.partitions[i].status,
+        commitsInWindow: report.partitions[i].commitsInWindow,
+      })),
     };
   }
 
@@ -721,6 +730,23 @@ export class Broker implements BrokerApi {
     };
     const offsetStore = new DurableOffsetStore(state, append, lagListener);
     this.offsetStore = offsetStore;
+    // The logs are recovered: an offset a group committed past what recovery kept is out of range.
+    const { heldBack, writeError } = await offsetStore.holdBackOffsetsBeyondLogEnd((topic, partition) => {
+      const target = this.topics.get(topic)?.partitions[partition];
+      return target === undefined ? null : this.stateTable.read(target.slot, this.snapshot).logEndOffset;
+    });
+    for (const { groupId, topic, partition, offset, logEndOffset } of heldBack) {
+      this.config.logger.warn(
+        `group "${groupId}" committed offset ${offset} of ${topic}-${partition}, beyond the log end ${logEndOffset} left by recovery: ` +
+          `out of range, its consumers start from their auto.offset.reset policy`,
+      );
+    }
+    if (writeError !== null) {
+      this.config.logger.warn(
+        `could not record in ${CONSUMER_OFFSETS_TOPIC} that those offsets are out of range (${writeError.message}); ` +
+          `they are held back until this broker closes`,
+      );
+    }
     const groupStore = new DurableGroupStore(state, append);
     this.coordinator = new GroupCoordinator({
       offsetStore,

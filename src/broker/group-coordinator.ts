@@ -23,6 +23,9 @@
  *   the rebalance timeout.
  * - Offsets: members commit with their generation; a standalone consumer commits with
  *   generation -1 and no member id to a group that has no members.
+ * - Restart: restored groups keep their remote and static members until their sessions end, as
+ *   Kafka's coordinator does with the groups it loads; dynamic members of the coordinator's own
+ *   process (the embedded consumer) are removed at once, since that process is gone.
  *
  * Persistence is the broker's, through two interfaces: OffsetStore (committed offsets, awaited
  * before a commit is acknowledged) and GroupMetadataStore (the group's generation, members and
@@ -332,6 +335,11 @@ const NO_MEMBER_ID = '';
 /** The protocol type of Kafka consumers, whose member metadata is a Subscription. */
 const CONSUMER_PROTOCOL_TYPE = 'consumer';
 const EMPTY = Buffer.alloc(0);
+/**
+ * The client host of members that joined in-process (the embedded consumer), where a remote
+ * member's is its address ('/127.0.0.1'): a member of a coordinator's own process.
+ */
+export const IN_PROCESS_CLIENT_HOST = 'embedded';
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
@@ -380,6 +388,7 @@ export class GroupCoordinator {
       0,
     );
     for (const snapshot of options.restoredGroups ?? []) this.restoreGroup(snapshot);
+    for (const group of this.groups.values()) this.dropPreviousProcessMembers(group);
   }
 
   // ---- JoinGroup ----
@@ -1413,6 +1422,23 @@ export class GroupCoordinator {
     this.groups.set(groupId, group);
     // Members of a restored generation must show up within a session, as after a Kafka coordinator move.
     for (const member of group.members.values()) this.touchSession(group, member);
+  }
+
+  /**
+   * A restored group's dynamic in-process members belonged to the process that ran the
+   * coordinator before: that process is gone (or closed its broker), and a dynamic member id is
+   * never used again, so waiting out their sessions would only hold up the next run's consumers
+   * (a rebalance waits for every known member). They are removed at once, as a session expiry
+   * removes them: the group rebalances, or becomes Empty with the next generation. Remote members
+   * keep their sessions, as Kafka's coordinator keeps loaded members: a client reconnecting to a
+   * restarted server carries on in its generation. Static in-process members keep theirs too: the
+   * next run takes their place back by group instance id, without a rebalance (KIP-345).
+   */
+  private dropPreviousProcessMembers(group: Group): void {
+    for (const member of [...group.members.values()]) {
+      if (member.clientHost !== IN_PROCESS_CLIENT_HOST || member.isStatic || group.members.get(member.memberId) !== member) continue;
+      this.removeMemberAndUpdateGroup(group, member, 'belonged to an earlier run of this process, which cannot come back');
+    }
   }
 }
 

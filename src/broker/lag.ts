@@ -35,7 +35,8 @@ import { InvalidConfigError, InvalidRequestError } from '../errors.js';
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
-export type PartitionLagStatus = 'OK' | 'WARNING' | 'STALLED' | 'STOPPED' | 'REWIND';
+/** Burrow's statuses; OUT_OF_RANGE is given by the broker, beside them, to a committed offset outside the log. */
+export type PartitionLagStatus = 'OK' | 'WARNING' | 'STALLED' | 'STOPPED' | 'REWIND' | 'OUT_OF_RANGE';
 export type GroupLagStatus = 'OK' | 'WARNING' | 'ERROR';
 
 export interface PartitionLagInput {

@@ -2,7 +2,7 @@
  * Durable committed offsets, kept as Kafka keeps them: records in the internal topic
  * `__consumer_offsets` (one partition here), replayed into memory when the broker opens.
  *
- *   key    msgpack [1, groupId, topic, partition]     value  msgpack [offset, leaderEpoch, metadata, commitTimestampMs, endOffset]
+ *   key    msgpack [1, groupId, topic, partition]     value  msgpack [offset, leaderEpoch, metadata, commitTimestampMs, endOffset, beyondLogEnd?]
  *   key    msgpack [2, groupId]                       value  msgpack GroupSnapshot (group-store.ts)
  *   key    msgpack [3, groupId, producerId, topic, partition]   value  as [1, ...]: an offset a
  *          transactional producer staged (TxnOffsetCommit), invisible until its transaction ends
@@ -21,6 +21,15 @@
  * the log is a changelog whose latest value per key is the state. A commit is acknowledged only
  * after its batch is appended (acks -1: fsynced too when the topic has a flush policy), and the
  * in-memory view changes only then, so a fetch never returns an offset a crash could lose.
+ *
+ * A committed offset beyond its partition's log end when the broker opens (recovery cut the log's
+ * tail after the group had read it) is out of range: fetchOffsets leaves it out, so the group's
+ * consumers start from their reset policy (auto.offset.reset) as a fetch at that offset would make
+ * them do, rather than wait at an offset the log no longer has and skip the records written
+ * before it is reached again. The broker writes it again with `beyondLogEnd` (the log end it was
+ * found beyond), so a later open still holds it back once new records pass it. It stays in the
+ * store, and `committedOffsets` reports it, until the group commits the partition again or
+ * deletes it.
  *
  * The topic uses cleanup.policy=compact: retention never deletes live offsets, and the log
  * cleaner (storage/log-cleaner.ts) drops superseded records, and tombstones once they are
@@ -52,11 +61,10 @@ export interface OffsetChangeListener {
   deleted(groupId: string, topic: string, partition: number): void;
 }
 
-export function offsetRecord(groupId: string, offset: CommittedOffset, endOffset: number | null = null): RecordToEncode {
-  return {
-    key: pack([OFFSET_KEY, groupId, offset.topic, offset.partition]),
-    value: pack([offset.offset, offset.leaderEpoch, offset.metadata, offset.commitTimestampMs, endOffset]),
-  };
+export function offsetRecord(groupId: string, offset: CommittedOffset, endOffset: number | null = null, beyondLogEnd: number | null = null): RecordToEncode {
+  const fields: unknown[] = [offset.offset, offset.leaderEpoch, offset.metadata, offset.commitTimestampMs, endOffset];
+  if (beyondLogEnd !== null) fields.push(beyondLogEnd);
+  return { key: pack([OFFSET_KEY, groupId, offset.topic, offset.partition]), value: pack(fields) };
 }
 
 export function offsetTombstone(groupId: string, topic: string, partition: number): RecordToEncode {
@@ -90,10 +98,12 @@ export interface ConsumerOffsetsState {
   readonly offsets: Map<string, Map<string, Map<number, CommittedOffset>>>;
   readonly groups: Map<string, GroupSnapshot>;
   readonly staged: StagedOffsets;
+  /** The committed offsets found beyond their log end at an open, by group (see the file comment). */
+  readonly beyondLogEnd: Map<string, Set<CommittedOffset>>;
 }
 
 export function emptyConsumerOffsetsState(): ConsumerOffsetsState {
-  return { offsets: new Map(), groups: new Map(), staged: new Map() };
+  return { offsets: new Map(), groups: new Map(), staged: new Map(), beyondLogEnd: new Map() };
 }
 
 /** Applies every record of `batches` (whole batches as read from the log) to `state`, in order. */
@@ -110,10 +120,19 @@ export function replayConsumerOffsets(batches: Buffer, state: ConsumerOffsetsSta
         removeOffset(state, groupId, topic, partition);
         listener?.deleted(groupId, topic, partition);
       } else {
-        const [offset, leaderEpoch, metadata, commitTimestampMs, endOffset] = unpack(valueBytes) as [number, number, string, number, number | null | undefined];
+        const [offset, leaderEpoch, metadata, commitTimestampMs, endOffset, beyondLogEnd] = unpack(valueBytes) as [
+          number,
+          number,
+          string,
+          number,
+          number | null | undefined,
+          number | undefined,
+        ];
         const committed = { topic, partition, offset, leaderEpoch, metadata, commitTimestampMs };
         putOffset(state, groupId, committed);
-        listener?.committed(groupId, committed, endOffset ?? null);
+        // A held-back offset written again by the broker is no commit of the group's.
+        if (beyondLogEnd === undefined) listener?.committed(groupId, committed, endOffset ?? null);
+        else holdBack(state, groupId, committed);
       }
     } else if (key[0] === STAGED_OFFSET_KEY) {
       const [, groupId, producerId, topic, partition] = key as [number, string, number, string, number];
@@ -144,7 +163,9 @@ function reviveSnapshot(snapshot: GroupSnapshot): GroupSnapshot {
   };
 }
 
+/** Stores the offset, which replaces (and so releases, if it was held back) the partition's previous one. */
 function putOffset(state: ConsumerOffsetsState, groupId: string, offset: CommittedOffset): void {
+  release(state, groupId, offset.topic, offset.partition);
   let group = state.offsets.get(groupId);
   if (group === undefined) state.offsets.set(groupId, (group = new Map()));
   let topic = group.get(offset.topic);
@@ -173,13 +194,37 @@ function unstageOffset(staged: StagedOffsets, groupId: string, producerId: numbe
   if (group!.size === 0) staged.delete(groupId);
 }
 
+function holdBack(state: ConsumerOffsetsState, groupId: string, offset: CommittedOffset): void {
+  let held = state.beyondLogEnd.get(groupId);
+  if (held === undefined) state.beyondLogEnd.set(groupId, (held = new Set()));
+  held.add(offset);
+}
+
+/** The partition's current offset is no longer held back (replaced or deleted). */
+function release(state: ConsumerOffsetsState, groupId: string, topic: string, partition: number): void {
+  const held = state.beyondLogEnd.get(groupId);
+  const current = held === undefined ? undefined : state.offsets.get(groupId)?.get(topic)?.get(partition);
+  if (current === undefined || !held!.delete(current)) return;
+  if (held!.size === 0) state.beyondLogEnd.delete(groupId);
+}
+
 function removeOffset(state: ConsumerOffsetsState, groupId: string, topic: string, partition: number): void {
+  release(state, groupId, topic, partition);
   const group = state.offsets.get(groupId);
   const partitions = group?.get(topic);
   if (partitions === undefined) return;
   partitions.delete(partition);
   if (partitions.size === 0) group!.delete(topic);
   if (group!.size === 0) state.offsets.delete(groupId);
+}
+
+/** A committed offset found beyond its partition's log end when the broker opened. */
+export interface OffsetBeyondLogEnd {
+  groupId: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  logEndOffset: number;
 }
 
 export class DurableOffsetStore implements OffsetStore {
@@ -200,7 +245,15 @@ export class DurableOffsetStore implements OffsetStore {
     offsets.forEach((offset, i) => this.put(groupId, { ...offset }, endOffsets[i]));
   }
 
+  /** The offsets the group's consumers start from: those found beyond the log end at open are left out. */
   fetchOffsets(groupId: string, partitions: readonly TopicPartitionRef[] | null): CommittedOffset[] {
+    const found = this.committedOffsets(groupId, partitions);
+    const held = this.state.beyondLogEnd.get(groupId);
+    return held === undefined ? found : found.filter((offset) => !held.has(offset));
+  }
+
+  /** Every committed offset stored, those beyond the log end at open included (for lag reports). */
+  committedOffsets(groupId: string, partitions: readonly TopicPartitionRef[] | null = null): CommittedOffset[] {
     const group = this.state.offsets.get(groupId);
     if (group === undefined) return [];
     const found: CommittedOffset[] = [];
@@ -215,6 +268,43 @@ export class DurableOffsetStore implements OffsetStore {
     return found;
   }
 
+  /**
+   * Called once the logs are recovered, before any consumer reads: holds back every committed
+   * offset above its partition's log end (`logEndOf`; null for a partition that no longer
+   * exists), writing each again with that log end so that later opens hold it back too. Returns
+   * those newly held back, for the broker to report, and the error of that write if it failed.
+   */
+  async holdBackOffsetsBeyondLogEnd(
+    logEndOf: (topic: string, partition: number) => number | null,
+  ): Promise<{ heldBack: OffsetBeyondLogEnd[]; writeError: Error | null }> {
+    const found: (OffsetBeyondLogEnd & { committed: CommittedOffset })[] = [];
+    for (const [groupId, topics] of this.state.offsets) {
+      const held = this.state.beyondLogEnd.get(groupId);
+      for (const partitions of topics.values()) {
+        for (const committed of partitions.values()) {
+          const logEndOffset = logEndOf(committed.topic, committed.partition);
+          if (logEndOffset === null || committed.offset <= logEndOffset || held?.has(committed) === true) continue;
+          found.push({ groupId, topic: committed.topic, partition: committed.partition, offset: committed.offset, logEndOffset, committed });
+        }
+      }
+    }
+    if (found.length === 0) return { heldBack: [], writeError: null };
+    let writeError: Error | null = null;
+    try {
+      await this.append(encodeRecordBatch({ records: found.map((entry) => offsetRecord(entry.groupId, entry.committed, null, entry.logEndOffset)) }));
+    } catch (error) {
+      // Held back in this process all the same; only a later open, once new records pass them, would not know.
+      writeError = error as Error;
+    }
+    for (const { groupId, committed } of found) holdBack(this.state, groupId, committed);
+    return { heldBack: found.map(({ committed: _, ...entry }) => entry), writeError };
+  }
+
+  /** Whether `offset` (as committedOffsets returned it) was found beyond its log end at open. */
+  isBeyondLogEnd(groupId: string, offset: CommittedOffset): boolean {
+    return this.state.beyondLogEnd.get(groupId)?.has(offset) ?? false;
+  }
+
   async deleteOffsets(groupId: string): Promise<void> {
     const group = this.state.offsets.get(groupId);
     if (group === undefined) return;
@@ -222,6 +312,7 @@ export class DurableOffsetStore implements OffsetStore {
     for (const [topic, partitions] of group) for (const partition of partitions.keys()) tombstones.push(offsetTombstone(groupId, topic, partition));
     await this.append(encodeRecordBatch({ records: tombstones }));
     this.state.offsets.delete(groupId);
+    this.state.beyondLogEnd.delete(groupId);
     for (const [topic, partitions] of group) for (const partition of partitions.keys()) this.listener?.deleted(groupId, topic, partition);
   }
 

@@ -25,6 +25,8 @@ import { debugEnabled, printWarning, stderrLogger } from './output.js';
 
 export const DEFAULT_DATA_DIR = './sluice-data';
 const CLIENT_ID = 'sluice-cli';
+/** Retries of a command line's clients: it should fail within seconds, not retry for a minute. */
+const CLI_RETRY = Object.freeze({ retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 });
 /** Kafka's ConfigResource type for topics. */
 const TOPIC_RESOURCE = 2;
 /** DescribeConfigs ConfigSource ids Sluice reports. */
@@ -339,6 +341,7 @@ class EmbeddedConnection implements Connection {
       ...(request.groupId === null ? {} : { groupId: request.groupId }),
       autoOffsetReset: request.fromBeginning ? 'earliest' : 'latest',
       isolationLevel: request.isolationLevel,
+      retry: CLI_RETRY,
     });
     if (request.groupId !== null && request.partition === null) {
       await consumer.subscribe({ topics: [request.topic], fromBeginning: request.fromBeginning });
@@ -357,6 +360,7 @@ class EmbeddedConnection implements Connection {
     return {
       async start(handler, onCrash) {
         const { CRASH, STOP } = consumer.events;
+        // The first crash ends the command, restart or not (its retries already ran): stop() cancels the restart.
         consumer.on(CRASH, (event: { payload: { error: Error } }) => onCrash(event.payload.error));
         const ended = new Promise<void>((resolve) => {
           consumer.once(STOP, resolve);
@@ -416,7 +420,7 @@ class KafkaConnection implements Connection {
       ...(sasl === undefined ? {} : { sasl }),
       // A command line should fail within seconds when the server is not there, not retry for a minute.
       connectionTimeout: 3_000,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+      retry: CLI_RETRY,
       logLevel: debugEnabled() ? kafkajs.logLevel.INFO : kafkajs.logLevel.NOTHING,
       logCreator: () => (entry) => process.stderr.write(`kafkajs ${entry.namespace}: ${entry.log.message}\n`),
     });

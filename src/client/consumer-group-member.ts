@@ -17,7 +17,7 @@
  * never revoked while a handler is processing them. Heartbeats run on a timer, every
  * heartbeatIntervalMs; one that learns of a rebalance wakes the poll loop.
  */
-import type { GroupCoordinator, JoinGroupResult } from '../broker/group-coordinator.js';
+import { IN_PROCESS_CLIENT_HOST, type GroupCoordinator, type JoinGroupResult } from '../broker/group-coordinator.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
   decodeAssignment,
@@ -207,7 +207,7 @@ export class GroupMembership {
           memberId: this.memberId,
           groupInstanceId,
           clientId: this.options.clientId,
-          clientHost: 'embedded',
+          clientHost: IN_PROCESS_CLIENT_HOST,
           protocolType: CONSUMER_PROTOCOL_TYPE,
           protocols: this.options.assignors.map((assignor) => ({ name: assignor.name, metadata })),
           sessionTimeoutMs: this.options.sessionTimeoutMs,

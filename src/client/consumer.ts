@@ -16,11 +16,20 @@
  * A round's data is handed out before the next fetch, so the consumer never holds more than
  * maxBytes of fetched data, whatever the backlog.
  *
- * Differences from kafkajs: offsets and timestamps are numbers; `run()` resolves after the first
- * group join (as kafkajs) and failures after that (a handler throwing, corrupt data) are reported
- * through the 'consumer.crash' event and stop the consumer, after rewinding to the failed message
- * and committing what was processed; heartbeats run on their own timer, so the payload's
- * `heartbeat()` has nothing left to do.
+ * Failures after run() resolved follow kafkajs's runner. A failure (a handler throwing, a fetch
+ * failing) rewinds the partition to the first message not processed and commits what was
+ * processed (with autoCommit); a retriable one (anything but an error whose `retriable` is false
+ * or a TypeError, RangeError, ReferenceError or SyntaxError) is retried after a backoff (`retry`:
+ * initialRetryTime 300 ms, doubled each time with 20% jitter, at most maxRetryTime, `retries` 5
+ * times), the failed message delivered again. When the retries run out, the consumer stops (it
+ * leaves its group) and restarts after the last backoff, unless `retry.restartOnFailure(error)`
+ * resolves false; a non-retriable failure stops it for good. Each stop is reported by a
+ * 'consumer.crash' event saying whether it restarts.
+ *
+ * Differences from kafkajs: offsets and timestamps are numbers; a non-retriable failure is
+ * reported as itself (kafkajs wraps it in KafkaJSNonRetriableError), exhausted retries as a
+ * RetriesExceededError with the last failure as `cause`; heartbeats run on their own timer, so
+ * the payload's `heartbeat()` has nothing left to do.
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { BrokerApi, IsolationLevel } from '../broker/broker-api.js';
@@ -35,6 +44,7 @@ import {
   OffsetOutOfRangeError,
   PartitionNotFoundError,
   RebalanceInProgressError,
+  RetriesExceededError,
   UnknownMemberIdError,
 } from '../errors.js';
 import { GroupMembership } from './consumer-group-member.js';
@@ -93,6 +103,27 @@ export interface ConsumerOptions<K = Buffer, V = Buffer> {
   checkCrcs?: boolean;
   keyDeserializer?: Serializer<K>;
   valueDeserializer?: Serializer<V>;
+  /** How run() retries and restarts after a failure, as kafkajs's consumer `retry` option. */
+  retry?: ConsumerRetryOptions;
+}
+
+/** kafkajs's RetryOptions, with its defaults. */
+export interface ConsumerRetryOptions {
+  /** Backoff before the first retry, ms. Default 300. */
+  initialRetryTime?: number;
+  /** Largest backoff, ms. Default 30000. */
+  maxRetryTime?: number;
+  /** Randomization of each backoff, 0 to 1: ±factor of it. Default 0.2. */
+  factor?: number;
+  /** Growth of the backoff from one retry to the next. Default 2. */
+  multiplier?: number;
+  /** Retries before the consumer stops and restarts. Default 5. */
+  retries?: number;
+  /**
+   * Called when the retries ran out, before the restart: the consumer restarts if it resolves
+   * true (truthy) and stays stopped otherwise. A callback that throws counts as true, as in kafkajs.
+   */
+  restartOnFailure?: (error: Error) => Promise<boolean> | boolean;
 }
 
 export interface SubscribeOptions {
@@ -171,7 +202,8 @@ export interface RunOptions<K, V> {
  *                a rebalance gives this member partitions;
  *   REBALANCING  { groupId, memberId, revoked: [{ topic, partitions }] }, when it gives some up
  *                (eager: all of them, before rejoining; cooperative: those that move);
- *   CRASH        { error, groupId }, when a handler or the broker failed and the consumer stopped;
+ *   CRASH        { error, groupId, restart }, when a failure stopped the consumer; `restart` says
+ *                whether it starts again by itself (see the retry option);
  *   STOP         {}, when stop() or disconnect() completed.
  */
 export const CONSUMER_EVENTS = Object.freeze({
@@ -190,6 +222,10 @@ export const DEFAULT_MAX_BYTES_PER_PARTITION = 1_048_576;
 export const DEFAULT_MAX_WAIT_TIME_MS = 500;
 export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000;
 export const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
+/** kafkajs's retry defaults. */
+export const DEFAULT_RETRY = Object.freeze({ initialRetryTime: 300, maxRetryTime: 30_000, factor: 0.2, multiplier: 2, retries: 5 });
+/** Thrown as these, an error is a programming error that a retry cannot fix (kafkajs's list). */
+const UNRECOVERABLE_ERROR_NAMES: readonly string[] = ['RangeError', 'ReferenceError', 'SyntaxError', 'TypeError'];
 
 const CONSUMER_OPTION_NAMES: readonly string[] = [
   'groupId',
@@ -209,6 +245,7 @@ const CONSUMER_OPTION_NAMES: readonly string[] = [
   'checkCrcs',
   'keyDeserializer',
   'valueDeserializer',
+  'retry',
 ];
 
 /** One assigned partition: where it is read from and what was processed and committed. */
@@ -254,6 +291,12 @@ interface FetchedPartition<K, V> {
 
 type Mode = 'idle' | 'run' | 'iterate';
 
+/** How a run() session ended: its error and the delay before a restart (null: none). */
+interface Failure {
+  error: unknown;
+  restartInMs: number | null;
+}
+
 export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   readonly events = CONSUMER_EVENTS;
   private readonly broker: BrokerApi;
@@ -273,6 +316,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private readonly metadataMaxAgeMs: number;
   private readonly checkCrcs: boolean;
   private readonly deserializers: Deserializers<K, V> | null;
+  private readonly retry: RetryPolicy;
 
   /** Subscribed topic names and patterns, with the reset policy each brings. */
   private readonly subscriptions: { pattern: string | RegExp; reset: AutoOffsetReset }[] = [];
@@ -310,6 +354,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private autoCommitThreshold = Infinity;
   private processedSinceCommit = 0;
   private lastCommitMs = Date.now();
+  /** Bumped by every assignment the group hands out: a new assignment starts the retries afresh. */
+  private assignmentCount = 0;
 
   constructor(broker: BrokerApi, options: ConsumerOptions<K, V> = {}) {
     super();
@@ -368,6 +414,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       options.keyDeserializer === undefined && options.valueDeserializer === undefined
         ? null
         : { key: options.keyDeserializer, value: options.valueDeserializer };
+    this.retry = retryPolicy(options.retry);
   }
 
   /** Nothing to connect to in-process; kept so kafkajs code runs unchanged. */
@@ -490,7 +537,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
 
   /**
    * Starts consuming with a handler. Resolves once the consumer has joined its group (kafkajs
-   * behaviour); later failures stop the consumer and are emitted as 'consumer.crash'.
+   * behaviour); later failures are retried, then restart the consumer or stop it, each stop
+   * emitted as 'consumer.crash' (see the retry option).
    */
   async run(options: RunOptions<K, V>): Promise<void> {
     this.checkOpen();
@@ -554,7 +602,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
    * kafkajs): call `void consumer.stop()` there instead.
    */
   async stop(): Promise<void> {
-    if (this.mode === 'idle' && this.membership === null) return;
+    // A run loop waiting to restart after a failure is stopped too.
+    if (this.mode === 'idle' && this.membership === null && this.loop === null) return;
     this.stopping = true;
     this.wake();
     if (this.loop !== null) {
@@ -574,7 +623,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   /** Commits what was processed (with autoCommit), leaves the group and forgets the assignment. */
   private async shutDown(): Promise<void> {
     this.stopping = true;
-    this.loop = null;
     try {
       if (this.autoCommit) await this.commitProcessedQuietly();
     } finally {
@@ -603,7 +651,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   // ---- The poll loop ----
 
   private enter(mode: Mode): void {
-    if (this.mode !== 'idle') {
+    if (this.mode !== 'idle' || this.loop !== null) {
       throw new InvalidConfigError(`the consumer is already consuming (${this.mode === 'run' ? 'run()' : 'iteration'}); use one of them, once`);
     }
     if (this.subscriptions.length === 0 && !this.manual) {
@@ -641,48 +689,170 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     await this.membership.poll();
   }
 
+  /**
+   * The run() loop, from run() to the final stop (kafkajs's Runner and onCrash): sessions of
+   * consuming; a session that fails for good stops the consumer, which starts a new session after
+   * the failure's restart delay, unless it has none or restartOnFailure declines.
+   */
   private async runLoop(
     eachMessage: RunOptions<K, V>['eachMessage'],
     eachBatch: RunOptions<K, V>['eachBatch'],
     autoResolve: boolean,
     concurrency: number,
   ): Promise<void> {
-    try {
-      while (!this.stopping) {
-        const round = await this.fetchRound();
-        if (round.length > 0) {
-          const handle = (fetched: FetchedPartition<K, V>): Promise<void> =>
-            eachMessage !== undefined ? this.handleMessages(fetched, eachMessage) : this.handleBatch(fetched, eachBatch!, autoResolve);
-          if (concurrency === 1 || round.length === 1) {
-            for (const fetched of round) await handle(fetched);
-          } else {
-            let next = 0;
-            const worker = async (): Promise<void> => {
-              while (next < round.length) await handle(round[next++]);
-            };
-            await Promise.all(Array.from({ length: Math.min(concurrency, round.length) }, worker));
-          }
-        }
-        await this.maybeAutoCommit();
+    for (let restarted = false; ; restarted = true) {
+      let failure = restarted ? await this.startAgain() : null;
+      failure ??= await this.consumeWithRetries(eachMessage, eachBatch, autoResolve, concurrency);
+      if (failure === null) {
+        this.loop = null;
+        await this.finishStop();
+        return;
       }
-    } catch (error) {
-      await this.crash(error);
-      return;
+      const restartInMs = await this.crash(failure.error, failure.restartInMs);
+      if (restartInMs === null) return;
+      await this.pauseUnlessStopped(restartInMs);
+      if (this.stopping) {
+        // stop() during the wait: the consumer had already shut down when it crashed.
+        this.loop = null;
+        this.stopping = false;
+        this.emitEvent(CONSUMER_EVENTS.STOP, {});
+        return;
+      }
     }
-    await this.finishStop();
   }
 
-  private async crash(error: unknown): Promise<void> {
+  /** A restart: joins the group again (a manual assignment resumes from its positions). */
+  private async startAgain(): Promise<Failure | null> {
+    this.mode = 'run';
+    try {
+      await this.start();
+      return null;
+    } catch (error) {
+      return { error, restartInMs: this.restartDelayOfFatal(error) };
+    }
+  }
+
+  /**
+   * Consumes until stopped (null) or a failure the retries do not overcome. A retriable failure
+   * commits what was processed and is retried after a backoff that grows with each retry (kafkajs's
+   * retrier); a new assignment starts the count afresh, as kafkajs's runner does after a rebalance.
+   */
+  private async consumeWithRetries(
+    eachMessage: RunOptions<K, V>['eachMessage'],
+    eachBatch: RunOptions<K, V>['eachBatch'],
+    autoResolve: boolean,
+    concurrency: number,
+  ): Promise<Failure | null> {
+    const policy = this.retry;
+    let retryCount = 0;
+    let retryTimeMs = jittered(policy.factor, policy.initialRetryTimeMs);
+    let assignmentCount = this.assignmentCount;
+    for (;;) {
+      try {
+        await this.consume(eachMessage, eachBatch, autoResolve, concurrency);
+        return null;
+      } catch (error) {
+        if (this.stopping || !isRetriable(error)) return { error, restartInMs: this.restartDelayOfFatal(error) };
+        if (assignmentCount !== this.assignmentCount) {
+          assignmentCount = this.assignmentCount;
+          retryCount = 0;
+          retryTimeMs = jittered(policy.factor, policy.initialRetryTimeMs);
+        }
+        if (retryCount >= policy.retries) {
+          return { error: new RetriesExceededError(error, retryCount, retryTimeMs), restartInMs: retryTimeMs };
+        }
+        // What was processed before the failure is committed before waiting (at-least-once). A
+        // commit that fails here fails again after the backoff, where the retries cover it.
+        if (this.autoCommit) await this.commitProcessedQuietly().catch(() => undefined);
+        await this.pauseUnlessStopped(retryTimeMs);
+        if (this.stopping) return null;
+        retryCount++;
+        retryTimeMs = Math.min(jittered(policy.factor, retryTimeMs) * policy.multiplier, policy.maxRetryTimeMs);
+      }
+    }
+  }
+
+  /** Rounds of fetching and handling until stopped; a failure is thrown, the failed message's partition rewound to it. */
+  private async consume(
+    eachMessage: RunOptions<K, V>['eachMessage'],
+    eachBatch: RunOptions<K, V>['eachBatch'],
+    autoResolve: boolean,
+    concurrency: number,
+  ): Promise<void> {
+    while (!this.stopping) {
+      const round = await this.fetchRound();
+      if (round.length > 0) {
+        const handle = (fetched: FetchedPartition<K, V>): Promise<void> =>
+          eachMessage !== undefined ? this.handleMessages(fetched, eachMessage) : this.handleBatch(fetched, eachBatch!, autoResolve);
+        if (concurrency === 1 || round.length === 1) {
+          for (const fetched of round) await handle(fetched);
+        } else {
+          let next = 0;
+          const worker = async (): Promise<void> => {
+            while (next < round.length) await handle(round[next++]);
+          };
+          await Promise.all(Array.from({ length: Math.min(concurrency, round.length) }, worker));
+        }
+      }
+      await this.maybeAutoCommit();
+    }
+  }
+
+  /**
+   * kafkajs restarts after a failure that is not retried only when its root cause says it is
+   * retriable; a stop() in progress never restarts.
+   */
+  private restartDelayOfFatal(error: unknown): number | null {
+    if (this.stopping) return null;
+    const cause = rootCause(error);
+    return cause !== null && typeof cause === 'object' && (cause as { retriable?: unknown }).retriable === true
+      ? this.retry.initialRetryTimeMs
+      : null;
+  }
+
+  /** Waits `delayMs`, cut short by stop(). */
+  private async pauseUnlessStopped(delayMs: number): Promise<void> {
+    const untilMs = Date.now() + delayMs;
+    for (let leftMs = delayMs; !this.stopping && leftMs > 0; leftMs = untilMs - Date.now()) await this.waitIdle(leftMs);
+  }
+
+  /**
+   * Stops the consumer after a failure (commits what was processed, leaves the group) and reports
+   * it with 'consumer.crash'. Returns the delay before the restart, or null when the consumer
+   * stays stopped: no restart delay, or restartOnFailure declined.
+   */
+  private async crash(error: unknown, restartInMs: number | null): Promise<number | null> {
     try {
       await this.shutDown();
     } catch {
       // The broker is failing as well (closed, unavailable): the original error is the one to report.
     }
+    const restart = restartInMs !== null && (await this.restartWanted(error));
+    if (!restart) this.loop = null;
     if (this.listenerCount(CONSUMER_EVENTS.CRASH) === 0) {
       // Nobody listens for crashes: say so rather than stop in silence.
-      process.emitWarning(`consumer stopped: ${(error as Error)?.message ?? String(error)}`, { type: 'SluiceConsumerCrash' });
+      const message = (error as Error)?.message ?? String(error);
+      process.emitWarning(restart ? `consumer restarts in ${restartInMs} ms after: ${message}` : `consumer stopped: ${message}`, {
+        type: 'SluiceConsumerCrash',
+      });
     }
-    this.emitEvent(CONSUMER_EVENTS.CRASH, { error, groupId: this.groupId });
+    this.emitEvent(CONSUMER_EVENTS.CRASH, { error, groupId: this.groupId, restart });
+    return restart ? restartInMs : null;
+  }
+
+  private async restartWanted(error: unknown): Promise<boolean> {
+    const callback = this.retry.restartOnFailure;
+    if (callback === null) return true;
+    try {
+      // kafkajs restarts on a truthy answer only.
+      return Boolean(await callback(error as Error));
+    } catch (callbackError) {
+      process.emitWarning(
+        `retry.restartOnFailure threw (${(callbackError as Error)?.message ?? String(callbackError)}); restarting the consumer, as kafkajs does`,
+        { type: 'SluiceConsumerCrash' },
+      );
+      return true;
+    }
   }
 
   private async handleMessages(fetched: FetchedPartition<K, V>, eachMessage: NonNullable<RunOptions<K, V>['eachMessage']>): Promise<void> {
@@ -1119,6 +1289,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   }
 
   private assigned(partitions: TopicPartitions[]): void {
+    this.assignmentCount++;
     for (const { topic, partitions: numbers } of partitions) {
       for (const partition of numbers) this.addState(topic, partition);
     }
@@ -1283,4 +1454,59 @@ function checkOffset(offset: unknown, what: string): void {
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
     throw new InvalidOffsetError(offset, what);
   }
+}
+
+interface RetryPolicy {
+  initialRetryTimeMs: number;
+  maxRetryTimeMs: number;
+  factor: number;
+  multiplier: number;
+  retries: number;
+  restartOnFailure: ((error: Error) => Promise<boolean> | boolean) | null;
+}
+
+function retryPolicy(options: ConsumerRetryOptions | undefined): RetryPolicy {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object') throw new InvalidConfigError('retry must be an object such as { retries: 5 }');
+  checkKnownOptions(options, ['initialRetryTime', 'maxRetryTime', 'factor', 'multiplier', 'retries', 'restartOnFailure'], 'consumer retry');
+  const factor = options.factor ?? DEFAULT_RETRY.factor;
+  if (typeof factor !== 'number' || !(factor >= 0 && factor <= 1)) {
+    throw new InvalidConfigError(`retry.factor must be a number from 0 to 1 (got ${String(factor)})`);
+  }
+  const multiplier = options.multiplier ?? DEFAULT_RETRY.multiplier;
+  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 0) {
+    throw new InvalidConfigError(`retry.multiplier must be a number above 0 (got ${String(multiplier)})`);
+  }
+  if (options.restartOnFailure !== undefined && typeof options.restartOnFailure !== 'function') {
+    throw new InvalidConfigError('retry.restartOnFailure must be a function (error) => Promise<boolean>');
+  }
+  return {
+    initialRetryTimeMs: integerOption(options.initialRetryTime, DEFAULT_RETRY.initialRetryTime, 'retry.initialRetryTime', 0),
+    maxRetryTimeMs: integerOption(options.maxRetryTime, DEFAULT_RETRY.maxRetryTime, 'retry.maxRetryTime', 0),
+    factor,
+    multiplier,
+    retries: integerOption(options.retries, DEFAULT_RETRY.retries, 'retry.retries', 0),
+    restartOnFailure: options.restartOnFailure ?? null,
+  };
+}
+
+/** kafkajs's randomFromRetryTime: `retryTimeMs` ± factor of it, rounded up. */
+function jittered(factor: number, retryTimeMs: number): number {
+  const delta = factor * retryTimeMs;
+  return Math.ceil(retryTimeMs - delta + Math.random() * 2 * delta);
+}
+
+/** kafkajs's isErrorRetriable: anything but an error marked not retriable or a programming error. */
+function isRetriable(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return true;
+  const { retriable, name } = error as { retriable?: unknown; name?: unknown };
+  return retriable !== false && !UNRECOVERABLE_ERROR_NAMES.includes(name as string);
+}
+
+/** The error at the end of a `cause` chain. */
+function rootCause(error: unknown): unknown {
+  while (error !== null && typeof error === 'object' && (error as { cause?: unknown }).cause !== undefined) {
+    error = (error as { cause?: unknown }).cause;
+  }
+  return error;
 }

@@ -132,7 +132,8 @@ export function recommend(results: readonly PerfResult[], maxP99Ms: number | nul
   return { bestThroughput, bestUnderP99, maxP99Ms };
 }
 
-export function formatTuneReport(outcome: TuneOutcome, recommendation: Recommendation, chartFile: string | null): string {
+/** The results table and the recommendations (the chart's file is reported once it is written). */
+export function formatTuneReport(outcome: TuneOutcome, recommendation: Recommendation): string {
   const rows = outcome.results.map((result, i) => [
     outcome.onFront[i] ? '*' : '',
     String(result.config.batchSizeBytes),
@@ -162,6 +163,5 @@ export function formatTuneReport(outcome: TuneOutcome, recommendation: Recommend
         ? `best throughput with p99 <= ${recommendation.maxP99Ms} ms: none of the configurations meets it\n`
         : `best throughput with p99 <= ${recommendation.maxP99Ms} ms: ${pointLabel(bounded)}: ${formatCount(bounded.recordsPerSec)} records/s, p99 ${formatFigure(bounded.latencyMs?.p99 ?? null)} ms\n`;
   }
-  if (chartFile !== null) out += `chart: ${chartFile}\n`;
   return out;
 }

@@ -4,6 +4,7 @@ import { rangeAssignor } from '../../src/broker/assignors/range.js';
 import { decodeAssignment, encodeSubscription } from '../../src/broker/consumer-protocol.js';
 import {
   GroupCoordinator,
+  IN_PROCESS_CLIENT_HOST,
   type CommittedOffset,
   type CoordinatorClock,
   type GroupCoordinatorOptions,
@@ -212,8 +213,8 @@ function expectExclusiveAndComplete(assignment: Map<string, number[]>): void {
   expect(all).toEqual([0, 1, 2, 3, 4, 5]);
 }
 
-async function stableGroup(c: GroupCoordinator, clock: ManualClock, count: number) {
-  const pending = Array.from({ length: count }, (_, i) => c.joinGroup(joinRequest('', { clientId: `client-${i}` })));
+async function stableGroup(c: GroupCoordinator, clock: ManualClock, count: number, overrides: Partial<JoinGroupRequest> = {}) {
+  const pending = Array.from({ length: count }, (_, i) => c.joinGroup(joinRequest('', { clientId: `client-${i}`, ...overrides })));
   clock.advance(0);
   const joins = await Promise.all(pending);
   const assignment = await syncAll(c, joins);
@@ -923,6 +924,54 @@ describe('persistence', () => {
     expect(decodeAssignment(sync.assignment).assignedPartitions[0].partitions).toEqual(assignment.get(joins[0].memberId));
     clock.advance(SESSION_MS / 2);
     expect(restarted.describeGroup('g')).toMatchObject({ state: 'PreparingRebalance', members: [{ memberId: joins[0].memberId }] });
+  });
+
+  it("drops a restored group's dynamic in-process members at once and keeps remote and static ones for their sessions", async () => {
+    const first = setup();
+    const remote = first.c.joinGroup(joinRequest('', { clientHost: '/127.0.0.1' }));
+    const embedded = first.c.joinGroup(joinRequest('', { clientHost: IN_PROCESS_CLIENT_HOST }));
+    const staticEmbedded = first.c.joinGroup(
+      joinRequest('', { clientHost: IN_PROCESS_CLIENT_HOST, groupInstanceId: 'worker-1' }),
+    );
+    first.clock.advance(0);
+    const joins = await Promise.all([remote, embedded, staticEmbedded]);
+    const leader = joins.find((j) => j.leaderId === j.memberId)!;
+    const assignments = computeGroupAssignment(rangeAssignor, leader.members, PARTITIONS);
+    await Promise.all(
+      joins.map((j) => first.c.syncGroup({ groupId: 'g', generationId: 1, memberId: j.memberId, assignments: j === leader ? assignments : [] })),
+    );
+    first.c.close();
+
+    const restarted = new GroupCoordinator({
+      offsetStore: first.offsetStore,
+      metadataStore: first.metadataStore,
+      clock: new ManualClock(),
+      minSessionTimeoutMs: 100,
+      restoredGroups: [...first.metadataStore.snapshots.values()],
+    });
+    coordinator = restarted;
+    // The dynamic in-process member can never return: the group rebalances without it now,
+    // while the remote member (reconnecting) and the static one (by instance id) may come back.
+    const described = restarted.describeGroup('g');
+    expect(described.state).toBe('PreparingRebalance');
+    expect(described.members.map((m) => m.memberId).sort()).toEqual([joins[0].memberId, joins[2].memberId].sort());
+  });
+
+  it('restores a group whose only members were dynamic in-process ones as Empty, its next generation stored', async () => {
+    const first = setup();
+    await stableGroup(first.c, first.clock, 2, { clientHost: IN_PROCESS_CLIENT_HOST });
+    first.c.close();
+    const restarted = new GroupCoordinator({
+      offsetStore: first.offsetStore,
+      metadataStore: first.metadataStore,
+      clock: new ManualClock(),
+      minSessionTimeoutMs: 100,
+      restoredGroups: [...first.metadataStore.snapshots.values()],
+    });
+    coordinator = restarted;
+    expect(restarted.describeGroup('g')).toMatchObject({ state: 'Empty', generationId: 2, members: [] });
+    await flush();
+    expect(first.metadataStore.snapshots.get('g')).toMatchObject({ generationId: 2, members: [] });
   });
 
   it('fails every parked SyncGroup with a retriable error when the group cannot be stored, then rebalances', async () => {

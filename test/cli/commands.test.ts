@@ -223,7 +223,7 @@ describe('produce and consume', () => {
     expect(stopped.stderr).toBe('consumed 100000 records\n');
     // It committed what it printed on the way out.
     const report = JSON.parse(await ok(['groups', 'describe', 'sigterm', '--json', ...manyDir]));
-    expect(report.partitions).toEqual([{ topic: 'many', partition: 0, committedOffset: 100_000, logEndOffset: 100_000, lag: 0, status: 'OK', memberId: null }]);
+    expect(report.partitions).toEqual([{ topic: 'many', partition: 0, committedOffset: 100_000, logEndOffset: 100_000, lag: 0, status: 'OK', memberId: null, outOfRange: false }]);
   });
 });
 
@@ -247,8 +247,8 @@ describe('groups describe status', () => {
     const report = JSON.parse(await ok(['groups', 'describe', 'judge', '--json', '--data-dir', dir]));
     expect(report).toMatchObject({ groupId: 'judge', state: 'Empty', totalLag: 6, status: 'ERROR' });
     expect(report.partitions).toEqual([
-      { topic: 'judged', partition: 0, committedOffset: 4, logEndOffset: 10, lag: 6, status: 'STOPPED', memberId: null },
-      { topic: 'judged', partition: 1, committedOffset: 10, logEndOffset: 10, lag: 0, status: 'OK', memberId: null },
+      { topic: 'judged', partition: 0, committedOffset: 4, logEndOffset: 10, lag: 6, status: 'STOPPED', memberId: null, outOfRange: false },
+      { topic: 'judged', partition: 1, committedOffset: 10, logEndOffset: 10, lag: 0, status: 'OK', memberId: null, outOfRange: false },
     ]);
     const text = lines(await ok(['groups', 'describe', 'judge', '--data-dir', dir]));
     expect(text).toEqual([

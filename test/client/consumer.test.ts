@@ -393,19 +393,23 @@ describe('run()', () => {
     await consumer.disconnect();
   });
 
-  it('a handler that throws stops the consumer, reports the error, and the failed record is read again after a restart', async () => {
+  it('a handler that keeps throwing stops the consumer once its retries run out; the failed record is read again after a restart', async () => {
     const topic = await newTopic(1);
     await produceValues(topic, 0, 10);
     const groupId = `crash-${counter}`;
-    const first = new Consumer(broker, groupOptions(groupId));
+    const first = new Consumer(broker, { ...groupOptions(groupId), retry: { initialRetryTime: 5, retries: 1, restartOnFailure: async () => false } });
     await first.subscribe({ topics: [topic], fromBeginning: true });
-    const crashed = new Promise<unknown>((resolve) => first.on(first.events.CRASH, (event: { payload: { error: unknown } }) => resolve(event.payload.error)));
+    const crashed = new Promise<{ error: Error; restart: boolean }>((resolve) =>
+      first.on(first.events.CRASH, (event: { payload: { error: Error; restart: boolean } }) => resolve(event.payload)),
+    );
     await first.run({
       eachMessage: ({ message }) => {
         if (message.offset === 4) throw new Error('bad record');
       },
     });
-    expect(((await crashed) as Error).message).toBe('bad record');
+    const { error, restart } = await crashed;
+    expect(restart).toBe(false);
+    expect((error.cause as Error).message).toBe('bad record');
     const [committed] = await broker.groups.fetchOffsets({ groupId, partitions: [{ topic, partition: 0 }] });
     expect(committed.offset).toBe(4);
     await first.disconnect();

@@ -3,7 +3,7 @@
  * definition on synthetic points), the chart is well-formed SVG with a dot per point, the front
  * line and a legend, and the recommendations follow the figures.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -182,5 +182,24 @@ describe('sluice tune', () => {
     expect(stdout).toMatch(/\nbest throughput: batch 2048 \/ linger 0 \/ none \/ acks (1|all) \/ 1 p: /);
     expect(stdout).toMatch(/\nbest throughput with p99 <= 100000 ms: batch 2048/);
     expect(stdout).toContain(`chart: ${chart}`);
+  });
+
+  it('creates --data-dir and the chart\'s folder, and prints the results before a chart it cannot write', async () => {
+    const dataDir = path.join(dir, 'not', 'yet', 'there');
+    const chart = path.join(dir, 'charts', 'deep', 'tune.svg');
+    const { stdout } = await tuneCli(['--records', '200', '--data-dir', dataDir, '--chart', chart]);
+    expect(statSync(dataDir).isDirectory()).toBe(true);
+    parseXmlElements(readFileSync(chart, 'utf8'));
+    expect(stdout).toContain(`chart: ${chart}`);
+
+    // A chart path that is a directory: the sweep's table is out before the write fails.
+    const stdoutSink = new Collect();
+    const program = new Command('sluice').exitOverride();
+    registerTuneCommand(program, { stdout: stdoutSink, stderr: null });
+    await expect(program.parseAsync(['node', 'sluice', 'tune', '--records', '200', '--data-dir', dataDir, '--chart', dataDir])).rejects.toThrow(
+      /could not write the chart to .*the results above are complete/,
+    );
+    expect(stdoutSink.text).toMatch(/^front +batch B/);
+    expect(stdoutSink.text).toMatch(/\nbest throughput: batch 16384/);
   });
 });

@@ -8,12 +8,16 @@
  * replays them from __consumer_offsets, so the history is there even in a fresh process). Over
  * --bootstrap-server there is no status: Kafka's protocol has no API for it, and the CLI runs
  * once, so it never sees commits over time.
+ *
+ * A committed offset outside the log (below its start, or above its end, as after recovery cut the
+ * tail of a log the group had read) is flagged OUT_OF_RANGE, over either connection: the group's
+ * consumers will not resume there but start from their reset policy (auto.offset.reset).
  */
 import type { Command } from 'commander';
 import { partitionLag, type GroupLagStatus, type PartitionLagStatus } from '../../broker/lag.js';
 import { GroupIdNotFoundError, TopicNotFoundError } from '../../errors.js';
 import { addConnectionOptions, withConnection, type Connection, type GroupDetails, type PartitionOffsets } from '../connection.js';
-import { printJson, printTable, writeOut } from '../output.js';
+import { printJson, printTable, printWarning, writeOut } from '../output.js';
 
 interface JsonFlag {
   json?: boolean;
@@ -31,6 +35,8 @@ export interface GroupPartitionLag {
   status: PartitionLagStatus | null;
   /** The member the partition is assigned to, if any. */
   memberId: string | null;
+  /** The committed offset lies outside the log: the group's consumers start from their reset policy. */
+  outOfRange: boolean;
 }
 
 export interface GroupReport extends GroupDetails {
@@ -48,7 +54,9 @@ const STATUS_HELP =
   '  STALLED  committing, but the committed offset does not move\n' +
   '  STOPPED  no commit for longer than the window of commits spans\n' +
   '  REWIND   the committed offset went backwards\n' +
-  'The group status is the worst: OK, WARNING, or ERROR (STALLED, STOPPED or REWIND).\n' +
+  '  OUT_OF_RANGE  the committed offset is outside the log (below its start, or past its end after\n' +
+  '           recovery cut it): consumers start from their auto.offset.reset policy instead\n' +
+  'The group status is the worst: OK, WARNING, or ERROR (STALLED, STOPPED, REWIND or OUT_OF_RANGE).\n' +
   'With --bootstrap-server there is no STATUS: it needs the history of the group\'s commits, which only\n' +
   'the broker sees (Kafka\'s protocol has no API for it); lag is still shown.';
 
@@ -104,6 +112,12 @@ export function registerGroups(program: Command): void {
           ];
         }),
       );
+      for (const p of report.partitions.filter((entry) => entry.outOfRange)) {
+        printWarning(
+          `the committed offset ${p.committedOffset} of ${p.topic}-${p.partition} is out of range, outside the log's offsets: ` +
+            `the group's consumers start from their auto.offset.reset policy, not from it`,
+        );
+      }
     });
   });
 }
@@ -118,12 +132,15 @@ export async function describeGroupLag(connection: Connection, groupId: string):
     const key = `${topic}\0${partition}`;
     let found = rows.get(key);
     if (found === undefined) {
-      found = { topic, partition, committedOffset: null, logEndOffset: null, lag: null, status: null, memberId: null };
+      found = { topic, partition, committedOffset: null, logEndOffset: null, lag: null, status: null, memberId: null, outOfRange: false };
       rows.set(key, found);
     }
     return found;
   };
   for (const offset of committed) row(offset.topic, offset.partition).committedOffset = offset.offset;
+  // The broker's report also has the offsets it holds back from the group's consumers (out of range since it opened).
+  const lagStatus = await connection.lagStatus(groupId);
+  for (const judged of lagStatus?.partitions ?? []) row(judged.topic, judged.partition).committedOffset ??= judged.committedOffset;
   for (const member of group.members) {
     for (const { topic, partitions } of member.assignment) {
       for (const partition of partitions) row(topic, partition).memberId = member.memberId;
@@ -146,11 +163,13 @@ export async function describeGroupLag(connection: Connection, groupId: string):
     entry.logEndOffset = end.logEndOffset;
     entry.lag = partitionLag({ committedOffset: entry.committedOffset ?? -1, logEndOffset: end.logEndOffset });
     totalLag += entry.lag ?? 0;
+    const committedOffset = entry.committedOffset;
+    entry.outOfRange = committedOffset !== null && (committedOffset < end.logStartOffset || committedOffset > end.logEndOffset);
   }
-  const lagStatus = await connection.lagStatus(groupId);
   for (const judged of lagStatus?.partitions ?? []) {
-    const entry = rows.get(`${judged.topic}\0${judged.partition}`);
-    if (entry !== undefined) entry.status = judged.status;
+    const entry = rows.get(`${judged.topic}\0${judged.partition}`)!;
+    entry.status = judged.status;
+    if (judged.status === 'OUT_OF_RANGE') entry.outOfRange = true;
   }
   const partitions = [...rows.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   return { ...group, partitions, totalLag, status: lagStatus?.status ?? null };

@@ -4,10 +4,12 @@
  * a table sorted by throughput with the Pareto front marked, an SVG chart of throughput against
  * p99 latency, and the configurations to pick. The sweep lives in src/perf/tune.ts.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LINGER_MS } from '../../client/producer.js';
 import type { Acks } from '../../broker/broker-api.js';
+import { InvalidConfigError } from '../../errors.js';
 import { acksName, type PerfCompression } from '../../perf/config.js';
 import { listOf, parseAcks, parseCompression, parseInteger, parseNumber } from '../../perf/cli-options.js';
 import { tradeoffChartSvg } from '../../perf/svg-chart.js';
@@ -53,6 +55,10 @@ export function registerTuneCommand(program: Command, io: CommandIo = PROCESS_IO
     .action(async (flags: TuneFlags) => {
       const { dataDir, ...rest } = workloadOptions(flags);
       const workload: TuneWorkload = dropUndefined(rest);
+      // Made before the sweep, as `perf` makes its data directory: a path that cannot be made
+      // fails now rather than after every point has run.
+      if (dataDir !== undefined) makeDirectory(dataDir, '--data-dir');
+      makeDirectory(path.dirname(path.resolve(flags.chart)), 'the --chart file');
       const json = flags.json === true;
       const log = (line: string): void => {
         if (!json) io.stderr?.write(line + '\n');
@@ -79,9 +85,26 @@ export function registerTuneCommand(program: Command, io: CommandIo = PROCESS_IO
         })),
         { title: `sluice tune (${flags.mode}): throughput against p99 latency` },
       );
-      writeFileSync(flags.chart, svg);
       const recommendation = recommend(outcome.results, flags.maxP99Ms ?? null);
-      io.stdout.write(json ? JSON.stringify(outcome.results) + '\n' : formatTuneReport(outcome, recommendation, flags.chart));
+      // The results first: a chart that cannot be written must not cost the sweep.
+      io.stdout.write(json ? JSON.stringify(outcome.results) + '\n' : formatTuneReport(outcome, recommendation));
+      try {
+        writeFileSync(flags.chart, svg);
+      } catch (error) {
+        throw new InvalidConfigError(
+          `could not write the chart to "${flags.chart}" (${(error as Error).message}); the results above are complete: ` +
+            `give --chart a writable file to draw them`,
+        );
+      }
+      if (!json) io.stdout.write(`chart: ${flags.chart}\n`);
     });
   return command;
+}
+
+function makeDirectory(dir: string, what: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new InvalidConfigError(`cannot create the directory of ${what}, "${dir}": ${(error as Error).message}`);
+  }
 }

@@ -138,7 +138,8 @@ function offsetsOnly(
   waits: Wait[],
 ): PartitionResponse {
   const offsets = ctx.broker.partitionOffsets(topic, partition);
-  if (fetchOffset < offsets.logStartOffset || fetchOffset > offsets.highWatermark) {
+  // The range a read checks (Kafka's): an offset up to the log end is in range, even past the high watermark.
+  if (fetchOffset < offsets.logStartOffset || fetchOffset > offsets.logEndOffset) {
     return failed(partition, ErrorCode.OFFSET_OUT_OF_RANGE);
   }
   waits.push({ topic, partition, offset: isolation === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark });
