@@ -55,7 +55,7 @@ async function beginTxn(broker: Broker, transactionalId: string, topic: string, 
     isTransactional: true,
     records: values(count, transactionalId).map((value) => ({ value: Buffer.from(value) })),
   });
-  await broker.produce(topic, 0, batch, -1);
+  await broker.produce(topic, 0, batch, -1, { transactionalId });
   return { transactionalId, producerId, producerEpoch };
 }
 

@@ -269,6 +269,9 @@ describe('recovery and timeouts', () => {
     const { broker, dataDir } = await openBroker();
     await broker.createTopic('in', { partitions: 1 });
     await broker.createTopic('out', { partitions: 2 });
+    // The consumed input holds the 10 records the committed offset points past (an offset beyond
+    // the log end would be held back as out of range on reopen).
+    await broker.produce('in', 0, plainBatch(Array.from({ length: 10 }, (_, i) => `in-${i}`)), -1);
     const producer = await initTxn(broker, 'tx');
     await sendTxn(broker, producer, 'out', 0, ['a0', 'a1']);
     await sendTxn(broker, producer, 'out', 1, ['b0']);
