@@ -56,7 +56,8 @@ export const COMPRESSION_CODEC_IDS: Readonly<Record<CompressionType, number>> = 
   zstd: 4,
 });
 
-const COMPRESSION_TYPES_BY_ID: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+/** Kafka's codec names, indexed by codec id. */
+export const COMPRESSION_TYPES: readonly CompressionType[] = Object.freeze(['none', 'gzip', 'snappy', 'lz4', 'zstd']);
 
 /**
  * Default cap on a batch's decompressed records section: 64 MiB. Kafka's largest legitimate
@@ -67,14 +68,14 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 
 /** The codec name for an attributes codec id, or undefined for ids Kafka does not define (5-7). */
 export function compressionTypeOfId(codecId: number): CompressionType | undefined {
-  return COMPRESSION_TYPES_BY_ID[codecId];
+  return COMPRESSION_TYPES[codecId];
 }
 
 /** Validates a user-supplied compression setting: one of Kafka's codec names. */
 export function checkCompressionType(value: unknown, settingName = 'compression'): CompressionType {
-  if (typeof value !== 'string' || !(COMPRESSION_TYPES_BY_ID as readonly string[]).includes(value)) {
+  if (typeof value !== 'string' || !(COMPRESSION_TYPES as readonly string[]).includes(value)) {
     throw new InvalidConfigError(
-      `${settingName} must be one of ${COMPRESSION_TYPES_BY_ID.map((t) => JSON.stringify(t)).join(', ')} ` +
+      `${settingName} must be one of ${COMPRESSION_TYPES.map((t) => JSON.stringify(t)).join(', ')} ` +
         `(got ${JSON.stringify(value)})`,
     );
   }
