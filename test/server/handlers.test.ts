@@ -164,6 +164,17 @@ describe('Produce', () => {
       [[0, ErrorCode.INVALID_TOPIC_EXCEPTION, -1]],
     ]);
   });
+
+  it('refuses zstd batches before Produce v7 with UNSUPPORTED_COMPRESSION_TYPE, as Kafka does (KIP-110)', async () => {
+    await t.broker.createTopic('zstd-versions', { partitions: 1 });
+    const zstd = encodeRecordBatch({ compression: 'zstd', records: [{ key: Buffer.from('k'), value: Buffer.from('v'), timestampMs: T0 }] });
+    const old = await client.send(Produce, 6, produceBody('zstd-versions', 0, zstd));
+    expect(old.responses[0].partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, baseOffset: -1 });
+    const lz4 = encodeRecordBatch({ compression: 'lz4', records: [{ value: Buffer.from('v'), timestampMs: T0 }] });
+    expect((await client.send(Produce, 6, produceBody('zstd-versions', 0, lz4))).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    const current = await client.send(Produce, 7, produceBody('zstd-versions', 0, zstd));
+    expect(current.responses[0].partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 1 });
+  });
 });
 
 describe('Fetch', () => {
