@@ -485,7 +485,8 @@ export class PartitionLog {
     if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
     const hasProducerBatches = check.producerBatches > 0;
     // compression.type: the batches as the topic stores them (the same buffer unless one changes codec).
-    const stored = recompressBatches(batches, byteLength, this.config.compressionType);
+    const { compressionType } = this.config;
+    const stored = compressionType === 'producer' ? batches : recompressBatches(batches, byteLength, compressionType);
     if (stored !== batches) this.checkRecompressedSizes(stored);
     return this.mutate(() =>
       this.appendValidated(stored, stored.length, offsetCount, batchCount, maxTimestampMs, hasProducerBatches),
