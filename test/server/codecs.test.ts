@@ -163,6 +163,15 @@ describe('topic compression.type', () => {
     expect(await pythonLines(topic, RECORDS)).toEqual(expectedLines(RECORDS, topic));
   });
 
+  it('checks max.message.bytes again after recompression, as Kafka does: a batch that grows past it is refused', async () => {
+    const topic = 'recompressed-grows';
+    await t.broker.createTopic(topic, { configs: { 'compression.type': 'uncompressed', 'max.message.bytes': '2000' } });
+    const batch = encodeRecordBatch({ compression: 'zstd', records: [{ key: Buffer.from('k'), value: Buffer.alloc(20_000, 0x61) }] });
+    expect(batch.length).toBeLessThan(2000);
+    await expect(t.broker.produce(topic, 0, batch, -1)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    expect(t.broker.partitionOffsets(topic, 0).highWatermark).toBe(0);
+  });
+
   it('"producer" keeps each batch in the codec its producer chose', async () => {
     const topic = 'recompressed-producer';
     await t.broker.createTopic(topic, { configs: { 'compression.type': 'producer' } });
