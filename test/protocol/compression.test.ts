@@ -191,6 +191,12 @@ describe('zstd', () => {
     expectBytes(decompressRecords(ZSTD, streamed, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
     const sized = Buffer.concat([compressRecords('zstd', data.subarray(0, 1000)), compressRecords('zstd', data.subarray(1000))]);
     expectBytes(decompressRecords(ZSTD, sized, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    // Skippable frames (magic 0x184D2A5?, a length, that many bytes) carry no data, as the format says.
+    const skippable = Buffer.alloc(13);
+    skippable.writeUInt32LE(0x184d2a50, 0);
+    skippable.writeUInt32LE(5, 4);
+    expectBytes(decompressRecords(ZSTD, Buffer.concat([skippable, sized, skippable]), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    expectBytes(decompressRecords(ZSTD, Buffer.concat([skippable, streamed]), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
   });
 
   it('reports malformed input as CorruptRecordError at the given position', () => {
