@@ -1,11 +1,14 @@
 /**
  * RecordBatch v2 codec throughput on one core: encode (the producer's builder) and decode (every
- * record's offset, timestamp, key and value), uncompressed and with lz4 and gzip, in records/s.
- * Targets: encode >= 5 M records/s, decode >= 10 M records/s (100-byte values).
+ * record's offset, timestamp, key and value), uncompressed and with each of Kafka's codecs, in
+ * records/s. Targets: encode >= 5 M records/s, decode >= 10 M records/s (100-byte values).
  *
  * Peers measured in the same run on the same records: kafkajs 2.2.4's own RecordBatch encoder
  * and decoder, and, when the `lz4` tool is on the PATH, its C implementation (`lz4 -b1`) on the
- * same records section next to the lz4-napi frame functions the codec uses.
+ * same records section next to the lz4-napi frame functions the codec uses. For snappy and zstd,
+ * the packages that were candidates for the codec, on the same records section: snappyjs (pure
+ * JavaScript), the `snappy` package's default external output buffers, and @toondepauw/node-zstd
+ * (prebuilt Rust bindings), next to the codec's own calls.
  *
  *   npx tsc -p . && node dist/bench/codec.bench.js [--time-ms 2000] [--json]
  */
@@ -15,8 +18,11 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
+import { compressSync as snappyCompressSync, uncompressSync as snappyUncompressSync } from 'snappy';
+import snappyjs from 'snappyjs';
 import { Bench } from 'tinybench';
 import { BATCH_HEADER_BYTES } from '../src/protocol/batch-header.js';
+import { COMPRESSION_CODEC_IDS, compressRecords, decompressRecords } from '../src/protocol/compression.js';
 import {
   RecordBatchBuilder,
   decodeRecordBatch,
@@ -35,8 +41,8 @@ export interface CodecBenchOptions {
   keyBytes?: number;
   /** Default 100. */
   valueBytes?: number;
-  /** Default ['none', 'lz4', 'gzip']. */
-  compressions?: ('none' | 'lz4' | 'gzip')[];
+  /** Default ['none', 'lz4', 'gzip', 'snappy', 'zstd']. */
+  compressions?: CompressionType[];
   /** Measure kafkajs on the same records. Default true. */
   includePeer?: boolean;
 }
@@ -67,7 +73,7 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
     recordsPerBatch: options.recordsPerBatch ?? 1000,
     keyBytes: options.keyBytes ?? 8,
     valueBytes: options.valueBytes ?? 100,
-    compressions: options.compressions ?? ['none', 'lz4', 'gzip'],
+    compressions: options.compressions ?? ['none', 'lz4', 'gzip', 'snappy', 'zstd'],
     includePeer: options.includePeer ?? true,
   };
   const { recordsPerBatch, keyBytes, valueBytes } = config;
@@ -132,7 +138,20 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
     sink += decompressFrameSync(frame).length;
   });
 
-  if (config.includePeer) addKafkajsPeer(bench, keys, values, batches.get('none'), (n) => (sink += n));
+  // The snappy and zstd codecs alone on the same section, beside the candidates they were chosen over.
+  for (const codec of ['snappy', 'zstd'] as const) {
+    const compressed = compressRecords(codec, section);
+    bench.add(`${codec} compress of the records section (Sluice codec)`, () => {
+      sink += compressRecords(codec, section).length;
+    });
+    bench.add(`${codec} decompress of the records section (Sluice codec)`, () => {
+      sink += decompressRecords(COMPRESSION_CODEC_IDS[codec], compressed, section.length, 0).length;
+    });
+  }
+  if (config.includePeer) {
+    addCodecCandidates(bench, section, (n) => (sink += n));
+    addKafkajsPeer(bench, keys, values, batches.get('none'), (n) => (sink += n));
+  }
 
   await bench.run();
   if (sink === 0) throw new Error('benchmark sink unused: the work may have been optimised away');
@@ -159,6 +178,36 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
     batchBytes: Object.fromEntries([...batches].map(([compression, batch]) => [compression, batch.length])),
     results,
   };
+}
+
+/** The snappy and zstd packages the codec was chosen over (raw blocks, one frame), on the same section. */
+function addCodecCandidates(bench: Bench, section: Buffer, consume: (n: number) => void): void {
+  const rawSnappy = snappyCompressSync(section);
+  bench.add('candidate: snappyjs compress (raw block)', () => {
+    consume(snappyjs.compress(section).length);
+  });
+  bench.add('candidate: snappyjs uncompress (raw block)', () => {
+    consume(snappyjs.uncompress(rawSnappy).length);
+  });
+  bench.add('candidate: snappy package compressSync, external output buffer', () => {
+    consume(snappyCompressSync(section).length);
+  });
+  bench.add('candidate: snappy package uncompressSync, external output buffer', () => {
+    consume(snappyUncompressSync(rawSnappy).length);
+  });
+  const toondepauw = require('@toondepauw/node-zstd') as {
+    Encoder: new (level: number) => { encodeSync(data: Buffer): Buffer };
+    Decoder: new () => { decodeSync(data: Buffer): Buffer };
+  };
+  const encoder = new toondepauw.Encoder(3);
+  const decoder = new toondepauw.Decoder();
+  const frame = encoder.encodeSync(section);
+  bench.add('candidate: @toondepauw/node-zstd encodeSync (level 3)', () => {
+    consume(encoder.encodeSync(section).length);
+  });
+  bench.add('candidate: @toondepauw/node-zstd decodeSync', () => {
+    consume(decoder.decodeSync(frame).length);
+  });
 }
 
 /** kafkajs's RecordBatch v2 encoder and decoder (async, as kafkajs calls them) on the same records. */

@@ -5,7 +5,7 @@
  * pre-built batches (BrokerApi.produce) and read with fetch + forEachRecord.
  *
  *   npm run build && node dist/bench/produce-consume.bench.js [--records 2000000] [--value-bytes 100]
- *     [--batch-kib 512] [--linger-ms 0] [--compression none|lz4|gzip] [--dir /path] [--json]
+ *     [--batch-kib 512] [--linger-ms 0] [--compression none|gzip|snappy|lz4|zstd] [--dir /path] [--json]
  *
  * Goals (PRODUCT.md): 5 M records/s produced, 10 M records/s consumed (every record decoded),
  * 2 shards >= 1.6 x 1 shard. Each scenario uses a fresh data directory, removed afterwards.
@@ -209,7 +209,7 @@ function printReport(report: ProduceConsumeReport): void {
 
 const USAGE =
   'node dist/bench/produce-consume.bench.js [--records N] [--value-bytes N] [--batch-kib N] [--linger-ms N] ' +
-  '[--compression none|lz4|gzip] [--dir DIR] [--json]';
+  '[--compression none|gzip|snappy|lz4|zstd] [--dir DIR] [--json]';
 
 function parseArgs(argv: string[]): { options: ProduceConsumeBenchOptions; json: boolean } {
   const flags = parseBenchArgs(

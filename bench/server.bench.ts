@@ -11,13 +11,14 @@
  * Goal (PRODUCT.md): >= 1 M records/s produced with librdkafka.
  *
  *   npm run build && node dist/bench/server.bench.js [--records 1000000] [--kafkajs-records 200000]
- *     [--compression none|lz4|gzip] [--dir /path] [--json]
+ *     [--compression none|gzip|snappy|lz4|zstd] [--dir /path] [--json]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { COMPRESSION_TYPES, type CompressionType } from '../src/protocol/compression.js';
 import { RecordBatchBuilder } from '../src/protocol/record-batch-builder.js';
 import { forEachRecord } from '../src/protocol/record-batch-reader.js';
 import { KafkaServer } from '../src/server/server.js';
@@ -31,7 +32,7 @@ export interface ServerBenchOptions {
   /** Records kafkajs produces and consumes. Default 200,000. */
   kafkajsRecords?: number;
   /** librdkafka's compression.codec. Default none. */
-  compression?: 'none' | 'lz4' | 'gzip';
+  compression?: CompressionType;
   /** Parent of the data directory. Default the OS temp dir. */
   dir?: string;
 }
@@ -246,7 +247,7 @@ function formatReport(report: ServerBenchReport): string {
   ].join('\n');
 }
 
-const USAGE = 'node dist/bench/server.bench.js [--records N] [--kafkajs-records N] [--compression none|lz4|gzip] [--dir DIR] [--json]';
+const USAGE = 'node dist/bench/server.bench.js [--records N] [--kafkajs-records N] [--compression none|gzip|snappy|lz4|zstd] [--dir DIR] [--json]';
 
 function parseArgs(argv: string[]): { options: ServerBenchOptions; json: boolean } {
   const flags = parseBenchArgs(
@@ -254,7 +255,7 @@ function parseArgs(argv: string[]): { options: ServerBenchOptions; json: boolean
     {
       records: { type: 'positive-integer' },
       'kafkajs-records': { type: 'positive-integer' },
-      compression: { type: 'string', choices: ['none', 'lz4', 'gzip'] },
+      compression: { type: 'string', choices: COMPRESSION_TYPES },
       dir: { type: 'string' },
       json: { type: 'boolean' },
     },

@@ -27,18 +27,6 @@ export class CorruptRecordError extends SluiceError {
   }
 }
 
-export class UnsupportedCompressionError extends SluiceError {
-  readonly codec: string;
-
-  constructor(codec: string) {
-    super(
-      'UNSUPPORTED_COMPRESSION_TYPE',
-      `compression codec "${codec}" is not supported; use one of none, gzip, lz4`,
-    );
-    this.codec = codec;
-  }
-}
-
 export class OffsetOutOfRangeError extends SluiceError {
   readonly offset: number;
   readonly logStartOffset: number;

@@ -15,8 +15,9 @@ import { decodeAssignment, type TopicPartitions } from '../broker/consumer-proto
 import type { Admin } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
 import type { Producer } from '../client/producer.js';
-import { registerKafkajsLz4 } from '../client/kafkajs-lz4.js';
+import { kafkajsCompressionType, registerKafkajsCodecs } from '../client/kafkajs-codecs.js';
 import { SluiceError, TopicNotFoundError } from '../errors.js';
+import type { CompressionType } from '../protocol/compression.js';
 import { Sluice } from '../sluice.js';
 import { validateTopicConfigs } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
@@ -32,7 +33,7 @@ const TOPIC_RESOURCE = 2;
 /** DescribeConfigs ConfigSource ids Sluice reports. */
 const CONFIG_SOURCES: Readonly<Record<number, string>> = { 1: 'topic', 4: 'broker', 5: 'default' };
 
-export type CompressionName = 'none' | 'gzip' | 'lz4';
+export type CompressionName = CompressionType;
 export type AcksValue = 0 | 1 | -1;
 
 export interface ConnectionOptions {
@@ -409,7 +410,7 @@ class KafkaConnection implements Connection {
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     // kafkajs is CommonJS: its module object (the default export) has every export, the named ones only some.
     const kafkajs = (await import('kafkajs')).default as KafkaModule;
-    registerKafkajsLz4(kafkajs);
+    registerKafkajsCodecs(kafkajs);
     const sasl: KafkaJS.SASLOptions | undefined =
       options.saslMechanism === undefined
         ? undefined
@@ -525,8 +526,7 @@ class KafkaConnection implements Connection {
   }
 
   async producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer> {
-    const { CompressionTypes } = this.kafkajs;
-    const compression = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, lz4: CompressionTypes.LZ4 }[options.compression];
+    const compression = kafkajsCompressionType(this.kafkajs, options.compression);
     const producer = this.kafka.producer({ allowAutoTopicCreation: true });
     await producer.connect();
     this.clients.add(producer);

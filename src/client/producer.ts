@@ -57,7 +57,7 @@ export interface Message<K = RawBytes, V = RawBytes> {
   partition?: number;
 }
 
-/** kafkajs's numeric CompressionTypes (0 none, 1 gzip, 3 lz4) or Sluice's names. */
+/** kafkajs's numeric CompressionTypes (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd) or Sluice's names. */
 export type CompressionSetting = CompressionType | number;
 export type AcksSetting = Acks | 'all';
 
@@ -644,7 +644,7 @@ function toCompression(value: unknown, name: string): CompressionType {
   if (typeof value === 'number') {
     const type = Number.isInteger(value) ? compressionTypeOfId(value) : undefined;
     if (type === undefined) {
-      throw new InvalidConfigError(`${name} must be a compression codec id 0-4 or a name "none", "gzip", "lz4" (got ${value})`);
+      throw new InvalidConfigError(`${name} must be a compression codec id 0-4 or a name "none", "gzip", "snappy", "lz4", "zstd" (got ${value})`);
     }
     return checkCompressionType(type, name);
   }

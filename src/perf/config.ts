@@ -8,13 +8,14 @@ import { InvalidConfigError } from '../errors.js';
 import type { Acks } from '../broker/broker-api.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LINGER_MS } from '../client/producer.js';
 import { BATCH_HEADER_BYTES } from '../protocol/batch-header.js';
+import { COMPRESSION_TYPES, type CompressionType } from '../protocol/compression.js';
 import { SEND_TIME_BYTES } from './send-time.js';
 
 export type PerfMode = 'produce' | 'consume' | 'e2e';
-export type PerfCompression = 'none' | 'gzip' | 'lz4';
+export type PerfCompression = CompressionType;
 
 export const PERF_MODES: readonly PerfMode[] = ['produce', 'consume', 'e2e'];
-export const PERF_COMPRESSIONS: readonly PerfCompression[] = ['none', 'gzip', 'lz4'];
+export const PERF_COMPRESSIONS: readonly PerfCompression[] = COMPRESSION_TYPES;
 
 /** What a caller may set; everything has a default but the mode. */
 export interface PerfOptions {

@@ -11,19 +11,19 @@
 import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
 import type { Admin as KafkaAdmin, Consumer as KafkaConsumer, Kafka as KafkaClient } from 'kafkajs';
-import { registerKafkajsLz4 } from '../client/kafkajs-lz4.js';
+import { kafkajsCompressionType, registerKafkajsCodecs } from '../client/kafkajs-codecs.js';
 import { InvalidConfigError } from '../errors.js';
-import type { PerfConfig, PerfCompression } from './config.js';
+import type { PerfConfig } from './config.js';
 import { LatencyRecorder } from './latency.js';
 import { ConsumeTarget, type Measurement, type ProgressFn } from './measurement.js';
 import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
 import { TransactionalSender } from './transactional-sender.js';
 
-const { Kafka, CompressionTypes, logLevel } = kafkajs;
+const { Kafka, logLevel } = kafkajs;
 
 export async function runOverKafka(config: PerfConfig, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
-  if (config.compression === 'lz4') registerKafkajsLz4(kafkajs);
+  registerKafkajsCodecs(kafkajs);
   const kafka = new Kafka({
     clientId: 'sluice-perf',
     brokers: [config.bootstrapServer!],
@@ -48,12 +48,6 @@ export async function runOverKafka(config: PerfConfig, payloads: readonly Buffer
 }
 
 
-function compressionType(compression: PerfCompression): number {
-  if (compression === 'gzip') return CompressionTypes.GZIP;
-  if (compression === 'lz4') return CompressionTypes.LZ4;
-  return CompressionTypes.None;
-}
-
 async function ensureTopic(admin: KafkaAdmin, topic: string, partitions: number): Promise<number> {
   const created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
   if (created) return partitions;
@@ -74,7 +68,7 @@ async function connectedSender(kafka: KafkaClient, config: PerfConfig, acks: num
     ...(config.transactional ? { transactionalId: `sluice-perf-${process.pid}-${Date.now()}`, maxInFlightRequests: 1 } : {}),
   });
   await producer.connect();
-  const compression = compressionType(config.compression);
+  const compression = kafkajsCompressionType(kafkajs, config.compression);
   if (!config.transactional) {
     return {
       send: (messages) => producer.send({ topic: config.topic, messages, acks, compression }),

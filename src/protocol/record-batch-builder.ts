@@ -46,7 +46,7 @@ export interface RecordBatchHeaderOptions {
   baseOffset?: number;
   /** Default -1 (none), what producers send. */
   partitionLeaderEpoch?: number;
-  /** Default 'none'. snappy and zstd throw UnsupportedCompressionError. */
+  /** Default 'none'; any of Kafka's codecs. */
   compression?: CompressionType;
   /** Default 'create'. */
   timestampType?: TimestampType;

@@ -17,12 +17,14 @@
  *   min.compaction.lag.ms  -> minCompactionLagMs    (default 0)
  *   max.compaction.lag.ms  -> maxCompactionLagMs    (default never: Number.MAX_SAFE_INTEGER)
  *   min.cleanable.dirty.ratio -> minCleanableDirtyRatio (default 0.5)
+ *   compression.type       -> compressionType       (default producer: batches kept as sent)
  *
  * Kafka spells "never flush" as Long.MAX_VALUE, which a JavaScript number cannot hold exactly;
  * here it is `null`, and `parseKafkaLogConfigs` maps any value at or beyond 2^53 to it.
  */
 import { InvalidConfigError } from '../errors.js';
 import { BATCH_HEADER_BYTES } from '../protocol/batch-header.js';
+import { BROKER_COMPRESSION_TYPES, type BrokerCompressionType } from '../protocol/recompress.js';
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
 
@@ -60,6 +62,8 @@ export interface LogConfig {
   maxCompactionLagMs: number;
   /** The log is cleaned once uncompacted bytes are more than this fraction of the cleanable bytes. */
   minCleanableDirtyRatio: number;
+  /** "producer" stores batches in the producer's codec; a codec name (or "uncompressed") recompresses them on append. */
+  compressionType: BrokerCompressionType;
 }
 
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
@@ -78,6 +82,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   minCompactionLagMs: 0,
   maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   minCleanableDirtyRatio: 0.5,
+  compressionType: 'producer',
 });
 
 /** Kafka's name for each setting, for messages and for translating topic configs. */
@@ -97,6 +102,7 @@ export const KAFKA_LOG_CONFIG_NAMES: Readonly<Record<keyof LogConfig, string>> =
   minCompactionLagMs: 'min.compaction.lag.ms',
   maxCompactionLagMs: 'max.compaction.lag.ms',
   minCleanableDirtyRatio: 'min.cleanable.dirty.ratio',
+  compressionType: 'compression.type',
 });
 
 /** Segment positions and index positions are int32 in Kafka's formats. */
@@ -143,6 +149,8 @@ const CHECKS: Readonly<Record<keyof LogConfig, Check>> = {
   maxCompactionLagMs: integerIn(1, Number.MAX_SAFE_INTEGER),
   minCleanableDirtyRatio: (value) =>
     typeof value === 'number' && value >= 0 && value <= 1 ? null : 'must be a number from 0 to 1',
+  compressionType: (value) =>
+    (BROKER_COMPRESSION_TYPES as readonly unknown[]).includes(value) ? null : `must be one of ${BROKER_COMPRESSION_TYPES.join(', ')}`,
 };
 
 const KEYS = Object.keys(CHECKS) as (keyof LogConfig)[];
@@ -183,7 +191,7 @@ const BEYOND_SAFE_INTEGERS = 2 ** 53;
 
 /**
  * Translates Kafka topic configs (string values, as CreateTopics and AlterConfigs carry them)
- * into LogConfig fields. Names this log does not handle (compression.type, ...)
+ * into LogConfig fields. Names this log does not handle (min.insync.replicas, ...)
  * come back in `otherNames` for their owners to handle or reject. Validation of the values'
  * ranges happens in resolveLogConfig.
  */
@@ -202,6 +210,10 @@ export function parseKafkaLogConfigs(configs: Readonly<Record<string, string | n
     const text = String(raw).trim();
     if (key === 'messageTimestampType') {
       logConfig.messageTimestampType = text as TimestampType;
+      continue;
+    }
+    if (key === 'compressionType') {
+      logConfig.compressionType = text as BrokerCompressionType;
       continue;
     }
     if (key === 'cleanupCompact') {

@@ -62,6 +62,7 @@ import {
   writeBaseOffset,
 } from '../protocol/batch-header.js';
 import { writeInt64 } from '../protocol/int64.js';
+import { recompressBatches } from '../protocol/recompress.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { recoverInterruptedCleaning, requireRecordKeys, type CleanerLogView } from './log-cleaner.js';
 import { floorIndexBy } from './floor-search.js';
@@ -489,9 +490,27 @@ export class PartitionLog {
     const check = this.producers.checkAppend(batches, byteLength, origin);
     if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
     const hasProducerBatches = check.producerBatches > 0;
+    // compression.type: the batches as the topic stores them (the same buffer unless one changes codec).
+    const { compressionType } = this.config;
+    const stored = compressionType === 'producer' ? batches : recompressBatches(batches, byteLength, compressionType);
+    if (stored !== batches) this.checkRecompressedSizes(stored);
     return this.mutate(() =>
-      this.appendValidated(batches, byteLength, offsetCount, batchCount, maxTimestampMs, hasProducerBatches),
+      this.appendValidated(stored, stored.length, offsetCount, batchCount, maxTimestampMs, hasProducerBatches),
     );
+  }
+
+  /** Kafka checks sizes again after recompression, which may grow a batch: RecordTooLargeError as before it. */
+  private checkRecompressedSizes(batches: Buffer): void {
+    if (batches.length > this.config.segmentBytes) {
+      throw new RecordTooLargeError(batches.length, this.config.segmentBytes, 'segmentBytes');
+    }
+    for (let position = 0; position < batches.length; ) {
+      const sizeBytes = batchSizeAt(batches, position);
+      if (sizeBytes > this.config.maxMessageBytes) {
+        throw new RecordTooLargeError(sizeBytes, this.config.maxMessageBytes, 'maxMessageBytes');
+      }
+      position += sizeBytes;
+    }
   }
 
   /**

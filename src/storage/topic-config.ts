@@ -1,8 +1,7 @@
 /**
  * Topic configs: Kafka's names, value types, bounds and defaults, validated as a Kafka 4 broker
  * validates them (its LogConfig), so a config that Sluice accepts is accepted by Kafka too and moving
- * a topic to a real cluster needs no rewrite. One deliberate difference: compression.type refuses
- * the codecs Sluice does not implement (snappy, zstd) instead of failing every later write.
+ * a topic to a real cluster needs no rewrite.
  *
  * Three representations:
  *   - input: what a client sends, `{ "retention.ms": "86400000" }` or `{ "retention.ms": 86400000 }`
@@ -22,6 +21,7 @@
  *     milliseconds, never in practice, and still a number every comparison handles.
  */
 import { InvalidConfigError } from '../errors.js';
+import { BROKER_COMPRESSION_TYPES, type BrokerCompressionType } from '../protocol/recompress.js';
 import { KAFKA_LOG_CONFIG_NAMES, type LogConfig } from './log-config.js';
 
 /** Kafka's config type names, as DescribeConfigs (v3+) reports them. */
@@ -35,7 +35,7 @@ export type TopicConfigInput = Readonly<Record<string, TopicConfigValue>>;
 export type TopicConfigOverrides = Readonly<Record<string, string>>;
 
 /** Topic-level compression: "producer" keeps the producer's codec, the others recompress. */
-export type TopicCompressionType = 'producer' | 'uncompressed' | 'gzip' | 'lz4';
+export type TopicCompressionType = BrokerCompressionType;
 
 export const LONG_MAX_VALUE = '9223372036854775807';
 const INT32_MAX_BIG = 2_147_483_647n;
@@ -63,8 +63,6 @@ interface ChoiceDef {
   readonly type: 'STRING' | 'LIST';
   readonly defaultValue: string;
   readonly allowed: readonly string[];
-  /** Kafka accepts these, Sluice does not implement them: a clear refusal beats a topic that fails on every write. */
-  readonly unsupported?: readonly string[];
 }
 
 type ConfigDef = IntegerDef | DoubleDef | ChoiceDef;
@@ -86,8 +84,7 @@ const DEFS: Readonly<Record<string, ConfigDef>> = {
   'compression.type': {
     type: 'STRING',
     defaultValue: 'producer',
-    allowed: ['producer', 'uncompressed', 'gzip', 'lz4'],
-    unsupported: ['snappy', 'zstd'],
+    allowed: BROKER_COMPRESSION_TYPES,
   },
   'delete.retention.ms': long(DAY_MS, 0, 'ms'),
   'flush.messages': long(LONG_MAX_VALUE, 1, 'messages'),
@@ -197,9 +194,6 @@ function canonicalDouble(name: string, def: DoubleDef, value: TopicConfigValue):
 
 function checkChoice(name: string, def: ChoiceDef, item: string, value: TopicConfigValue): void {
   if (def.allowed.includes(item)) return;
-  if (def.unsupported?.includes(item)) {
-    throw invalid(name, value, `${item} is valid in Kafka but Sluice does not implement it; use one of ${def.allowed.join(', ')}`);
-  }
   const hint = name === 'compression.type' && item === 'none' ? ' (a topic says "uncompressed" where a producer says "none")' : '';
   throw invalid(name, value, `must be one of ${def.allowed.join(', ')}${hint}`);
 }

@@ -166,9 +166,9 @@ describe('produce and consume', () => {
     expect(unknown.stderr).toBe('error: group "nobody" does not exist\n');
   });
 
-  it('round-trips gzip and lz4 batches, CRLF lines, empty lines and an unterminated last line', async () => {
+  it('round-trips gzip, snappy, lz4 and zstd batches, CRLF lines, empty lines and an unterminated last line', async () => {
     const topicDir = ['--data-dir', dataDir()];
-    for (const codec of ['gzip', 'lz4']) {
+    for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
       const values = Array.from({ length: 500 }, (_, i) => `${codec}-${i}-${'x'.repeat(i % 50)}`);
       const result = await runCli(['produce', codec, '--compression', codec, '--acks', '1', '--json', ...topicDir], { input: values.join('\n') });
       expect(result.code).toBe(0);
@@ -295,7 +295,7 @@ describe('help and usage errors', () => {
       [['topics', 'create', 'x', '--partitions', 'three'], /^error: option '--partitions <count>' argument 'three' is invalid\. expected an integer from 1 to 2147483647, got "three"$/],
       [['topics', 'create', 'x', '--config', 'retention.ms'], /^error: option .*--config.* expected name=value/],
       [['topics', 'create'], /^error: missing required argument 'name'$/],
-      [['produce', 't', '--compression', 'zip'], /^error: option '--compression <codec>' argument 'zip' is invalid\. Allowed choices are none, gzip, lz4\.$/],
+      [['produce', 't', '--compression', 'zip'], /^error: option '--compression <codec>' argument 'zip' is invalid\. Allowed choices are none, gzip, snappy, lz4, zstd\.$/],
       [['produce', 't', '--acks', '2'], /^error: option '--acks <acks>' argument '2' is invalid/],
       [['consume', 't', '--isolation-level', 'dirty'], /^error: option '--isolation-level <level>' argument 'dirty' is invalid/],
       [['consume', 't', '--max-messages', '-1'], /^error: option '--max-messages <n>' argument '-1' is invalid/],

@@ -2,6 +2,9 @@
  * The records-section codecs. LZ4 must be Kafka's standard frame format, so it is checked both
  * ways against two implementations we did not write: the `lz4` npm package (what kafkajs uses
  * through lz4-kafkajs) and the reference C tool `lz4` (which this test needs on the PATH).
+ * snappy blocks are checked against snappyjs (an independent implementation), with the xerial
+ * framing built and parsed here by hand from snappy-java's format; zstd against the reference C
+ * tool `zstd` (also needed on the PATH), with and without content sizes, one frame or several.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,7 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CorruptRecordError, InvalidConfigError, UnsupportedCompressionError } from '../../src/errors.js';
+import snappyjs from 'snappyjs';
+import { CorruptRecordError, InvalidConfigError } from '../../src/errors.js';
 import {
   COMPRESSION_CODEC_IDS,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
@@ -29,6 +33,8 @@ const lz4js = require('lz4') as {
 
 const GZIP = COMPRESSION_CODEC_IDS.gzip;
 const LZ4 = COMPRESSION_CODEC_IDS.lz4;
+const SNAPPY = COMPRESSION_CODEC_IDS.snappy;
+const ZSTD = COMPRESSION_CODEC_IDS.zstd;
 
 /** Record-like data: repetitive enough to compress, varied enough not to be trivial. */
 function sampleData(bytes: number): Buffer {
@@ -50,10 +56,15 @@ afterAll(() => {
 });
 
 function lz4Tool(args: string[], input: Buffer): Buffer {
+  return referenceTool('lz4', args, input);
+}
+
+/** Runs a reference C tool (lz4, zstd) from one file to another. */
+function referenceTool(tool: string, args: string[], input: Buffer): Buffer {
   const inFile = path.join(dir, `in-${process.hrtime.bigint()}`);
   const outFile = `${inFile}.out`;
   fs.writeFileSync(inFile, input);
-  execFileSync('lz4', [...args, '-f', '-q', inFile, outFile]);
+  execFileSync(tool, tool === 'zstd' ? [...args, '-f', '-q', inFile, '-o', outFile] : [...args, '-f', '-q', inFile, outFile]);
   return fs.readFileSync(outFile);
 }
 
@@ -63,21 +74,162 @@ describe('codec ids and names', () => {
     expect([0, 1, 2, 3, 4, 5, 7].map(compressionTypeOfId)).toEqual(['none', 'gzip', 'snappy', 'lz4', 'zstd', undefined, undefined]);
   });
 
-  it('accepts none, gzip and lz4 settings; snappy and zstd are unsupported; others are config errors', () => {
-    expect(checkCompressionType('lz4')).toBe('lz4');
-    expect(checkCompressionType('none')).toBe('none');
-    expect(() => checkCompressionType('snappy')).toThrow(UnsupportedCompressionError);
-    expect(() => checkCompressionType('zstd')).toThrow(/compression codec "zstd" is not supported/);
+  it("accepts Kafka's five codec names; others are config errors", () => {
+    for (const name of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) expect(checkCompressionType(name)).toBe(name);
     expect(() => checkCompressionType('LZ4')).toThrow(InvalidConfigError);
-    expect(() => checkCompressionType(3)).toThrow(/compression must be one of "none", "gzip", "lz4"/);
+    expect(() => checkCompressionType(3)).toThrow(/compression must be one of "none", "gzip", "snappy", "lz4", "zstd"/);
+  });
+});
+
+/** snappy-java's stream framing, built here from its format: magic, version, compatible version, blocks. */
+function xerialStream(data: Buffer, blockBytes: number, header = { version: 1, compatible: 1 }): Buffer {
+  const parts = [Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00])];
+  const versions = Buffer.alloc(8);
+  versions.writeInt32BE(header.version, 0);
+  versions.writeInt32BE(header.compatible, 4);
+  parts.push(versions);
+  for (let at = 0; at < data.length; at += blockBytes) {
+    const block = Buffer.from(snappyjs.compress(data.subarray(at, at + blockBytes)));
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(block.length);
+    parts.push(length, block);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Parses a xerial stream with snappyjs for the blocks; returns the data and each block's input size. */
+function readXerialStream(stream: Buffer): { data: Buffer; blockInputBytes: number[] } {
+  expect(stream.subarray(0, 8).equals(Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]))).toBe(true);
+  expect([stream.readInt32BE(8), stream.readInt32BE(12)]).toEqual([1, 1]);
+  const blocks: Buffer[] = [];
+  for (let at = 16; at < stream.length; ) {
+    const length = stream.readInt32BE(at);
+    blocks.push(Buffer.from(snappyjs.uncompress(stream.subarray(at + 4, at + 4 + length))));
+    at += 4 + length;
+  }
+  return { data: Buffer.concat(blocks), blockInputBytes: blocks.map((b) => b.length) };
+}
+
+describe('snappy', () => {
+  const data = sampleData(100_000);
+
+  it("writes Kafka's Java framing: xerial header, then blocks of 32 KiB of input that snappyjs reads", () => {
+    const { data: back, blockInputBytes } = readXerialStream(compressRecords('snappy', data));
+    expectBytes(back, data);
+    expect(blockInputBytes).toEqual([32768, 32768, 32768, 100_000 - 3 * 32768]);
+    expectBytes(decompressRecords(SNAPPY, compressRecords('snappy', data), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    expectBytes(decompressRecords(SNAPPY, compressRecords('snappy', Buffer.alloc(0)), 1024, 0), Buffer.alloc(0));
   });
 
-  it('refuses to encode or decode snappy and zstd, naming the codec', () => {
-    const data = Buffer.from('abc');
-    expect(() => compressRecords('snappy', data)).toThrow(UnsupportedCompressionError);
-    expect(() => compressRecords('zstd', data)).toThrow(/"zstd"/);
-    expect(() => decompressRecords(COMPRESSION_CODEC_IDS.snappy, data, 1024, 0)).toThrow(/"snappy"/);
-    expect(() => decompressRecords(COMPRESSION_CODEC_IDS.zstd, data, 1024, 0)).toThrow(UnsupportedCompressionError);
+  it('reads a raw block (what librdkafka writes) and xerial streams of any block size, concatenated too', () => {
+    expectBytes(decompressRecords(SNAPPY, Buffer.from(snappyjs.compress(data)), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    for (const blockBytes of [1024, 32 * 1024, 1 << 20]) {
+      expectBytes(decompressRecords(SNAPPY, xerialStream(data, blockBytes), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data, `${blockBytes}`);
+    }
+    const halves = Buffer.concat([xerialStream(data.subarray(0, 40_000), 8192), xerialStream(data.subarray(40_000), 8192)]);
+    expectBytes(decompressRecords(SNAPPY, halves, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    // A newer writer's version is read, as snappy-java reads it.
+    expectBytes(decompressRecords(SNAPPY, xerialStream(data, 4096, { version: 2, compatible: 1 }), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    // Short input starting like the magic is a raw block to snappy-java, and here.
+    const tiny = Buffer.from(snappyjs.compress(Buffer.from('abc')));
+    expectBytes(decompressRecords(SNAPPY, tiny, 1024, 0), Buffer.from('abc'));
+  });
+
+  it('reports malformed input as CorruptRecordError at the given position', () => {
+    const stream = xerialStream(data, 32 * 1024);
+    const cases: [string, Buffer, RegExp][] = [
+      ['empty', Buffer.alloc(0), /empty/],
+      ['garbage raw block', Buffer.from('definitely not snappy'), /does not decompress|inflated to/],
+      ['raw block varint too long', Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), /longer than 5 bytes/],
+      ['version 0', xerialStream(data, 4096, { version: 0, compatible: 0 }), /version 0 is older than 1/],
+      ['truncated block', stream.subarray(0, stream.length - 10), /runs past the end/],
+      ['truncated length', Buffer.concat([stream, Buffer.from([0, 0])]), /truncated block length/],
+      ['negative length', patch(stream, 16, 0x80), /invalid block length/],
+      // snappy has no checksum: a block whose stated length disagrees with its body is what can be told.
+      ['block length disagrees with body', patch(stream, 20, stream[20] ^ 0x01), /does not decompress|inflated to/],
+    ];
+    for (const [name, input, reason] of cases) {
+      const error = catchError(() => decompressRecords(SNAPPY, input, DEFAULT_MAX_DECOMPRESSED_BYTES, 61));
+      expect(error, name).toBeInstanceOf(CorruptRecordError);
+      expect((error as CorruptRecordError).reason, name).toMatch(reason);
+      expect((error as CorruptRecordError).position, name).toBe(61);
+    }
+  });
+
+  it('refuses output beyond maxDecompressedBytes from the block headers, before inflating', () => {
+    const zeros = Buffer.alloc(4 << 20);
+    for (const input of [compressRecords('snappy', zeros), Buffer.from(snappyjs.compress(zeros))]) {
+      expect(input.length).toBeLessThan(250_000);
+      expect(() => decompressRecords(SNAPPY, input, 1 << 20, 0)).toThrow(/exceeds maxDecompressedBytes \(1048576\)/);
+      expect(decompressRecords(SNAPPY, input, 4 << 20, 0).length).toBe(4 << 20);
+    }
+    // A raw block that claims 4 GiB in five bytes is refused unread.
+    expect(() => decompressRecords(SNAPPY, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0]), 1 << 20, 0)).toThrow(/4294967295 bytes by its header/);
+  });
+});
+
+describe('zstd', () => {
+  const data = sampleData(300_000);
+
+  it('round-trips, and writes frames the reference zstd tool reads', () => {
+    const frame = compressRecords('zstd', data);
+    expectBytes(decompressRecords(ZSTD, frame, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    expectBytes(referenceTool('zstd', ['-d'], frame), data);
+    expectBytes(decompressRecords(ZSTD, compressRecords('zstd', Buffer.alloc(0)), 1024, 0), Buffer.alloc(0));
+  });
+
+  it('reads what the reference tool writes: with and without content size, checksums, levels, several frames', () => {
+    for (const args of [['-3'], ['-1', '--no-check'], ['-19'], ['--no-content-size'], ['--no-content-size', '--long=24']]) {
+      const frame = referenceTool('zstd', args, data);
+      expectBytes(decompressRecords(ZSTD, frame, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data, args.join(' '));
+    }
+    // Streamed frames (no content size, as Java's ZstdOutputStream and librdkafka write), several in a row.
+    const streamed = Buffer.concat([
+      referenceTool('zstd', ['--no-content-size'], data.subarray(0, 100_000)),
+      referenceTool('zstd', ['--no-content-size'], data.subarray(100_000)),
+    ]);
+    expectBytes(decompressRecords(ZSTD, streamed, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    const sized = Buffer.concat([compressRecords('zstd', data.subarray(0, 1000)), compressRecords('zstd', data.subarray(1000))]);
+    expectBytes(decompressRecords(ZSTD, sized, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    // Skippable frames (magic 0x184D2A5?, a length, that many bytes) carry no data, as the format says.
+    const skippable = Buffer.alloc(13);
+    skippable.writeUInt32LE(0x184d2a50, 0);
+    skippable.writeUInt32LE(5, 4);
+    expectBytes(decompressRecords(ZSTD, Buffer.concat([skippable, sized, skippable]), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+    expectBytes(decompressRecords(ZSTD, Buffer.concat([skippable, streamed]), DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+  });
+
+  it('reports malformed input as CorruptRecordError at the given position', () => {
+    const frame = compressRecords('zstd', data);
+    const streamed = referenceTool('zstd', ['--no-content-size'], data);
+    const cases: [string, Buffer, RegExp][] = [
+      ['empty', Buffer.alloc(0), /empty/],
+      ['bad magic', patch(frame, 0, 0x00), /not a sequence of frames/],
+      ['truncated', frame.subarray(0, frame.length - 5), /not a sequence of frames/],
+      ['trailing garbage', Buffer.concat([frame, Buffer.from([1, 2, 3])]), /not a sequence of frames/],
+      ['corrupt body', patch(frame, frame.length >> 1, frame[frame.length >> 1] ^ 0xff), /does not decompress|inflated to/],
+      ['corrupt streamed body', patch(streamed, streamed.length >> 1, streamed[streamed.length >> 1] ^ 0xff), /does not decompress|truncated/],
+    ];
+    for (const [name, input, reason] of cases) {
+      const error = catchError(() => decompressRecords(ZSTD, input, DEFAULT_MAX_DECOMPRESSED_BYTES, 9));
+      expect(error, name).toBeInstanceOf(CorruptRecordError);
+      expect((error as CorruptRecordError).reason, name).toMatch(reason);
+      expect((error as CorruptRecordError).position, name).toBe(9);
+    }
+    // The context is usable again after a failure.
+    expectBytes(decompressRecords(ZSTD, streamed, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data);
+  });
+
+  it('stops at maxDecompressedBytes, whether or not the frames state their size', () => {
+    const zeros = Buffer.alloc(8 << 20);
+    const sized = compressRecords('zstd', zeros);
+    const streamed = referenceTool('zstd', ['--no-content-size'], zeros);
+    for (const input of [sized, streamed]) {
+      expect(input.length).toBeLessThan(10_000);
+      expect(() => decompressRecords(ZSTD, input, 1 << 20, 0)).toThrow(/exceeds maxDecompressedBytes \(1048576\)/);
+      // Exactly at the limit is allowed.
+      expect(decompressRecords(ZSTD, input, 8 << 20, 0).length).toBe(8 << 20);
+    }
   });
 });
 

@@ -1,9 +1,13 @@
 /**
  * Interoperability with an encoder and a decoder nobody here wrote: kafkajs 2.2.4's own
- * RecordBatch v2 code (what its producer sends and its consumer reads), with gzip built in and
- * LZ4 through lz4-kafkajs (the pure-JS `lz4` package underneath).
+ * RecordBatch v2 code (what its producer sends and its consumer reads), with gzip built in,
+ * LZ4 through lz4-kafkajs (the pure-JS `lz4` package underneath), snappy through snappyjs (raw
+ * blocks written, as kafkajs-snappy and librdkafka write them; snappy-java's framing read, parsed
+ * here from its format) and zstd through @toondepauw/node-zstd (Rust bindings): codecs Sluice's
+ * own do not share code with.
  */
 import { createRequire } from 'node:module';
+import snappyjs from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import {
   RecordBatchBuilder,
@@ -63,16 +67,42 @@ const decodeKafkajsBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.
 const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buf: Buffer) => number;
 const { Codecs, Types } = require('kafkajs/src/protocol/message/compression/index.js') as {
   Codecs: Record<number, unknown>;
-  Types: Record<'None' | 'GZIP' | 'LZ4', number>;
+  Types: Record<'None' | 'GZIP' | 'Snappy' | 'LZ4' | 'ZSTD', number>;
 };
 const LZ4Codec = require('lz4-kafkajs') as new () => { codec: unknown };
 // As lz4-kafkajs documents: CompressionCodecs[CompressionTypes.LZ4] = new LZ4().codec
 Codecs[Types.LZ4] = new LZ4Codec().codec;
 
-const KAFKAJS_COMPRESSION: Record<'none' | 'gzip' | 'lz4', number> = {
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+Codecs[Types.Snappy] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => Buffer.from(snappyjs.compress(encoder.buffer)),
+  decompress: async (buffer: Buffer) => {
+    if (buffer.length < 16 || !buffer.subarray(0, 8).equals(XERIAL_MAGIC)) return Buffer.from(snappyjs.uncompress(buffer));
+    // snappy-java's framing: a 16-byte header, then (int32 length, raw block) pairs.
+    const blocks: Buffer[] = [];
+    for (let at = 16; at < buffer.length; at += 4 + buffer.readInt32BE(at)) {
+      blocks.push(Buffer.from(snappyjs.uncompress(buffer.subarray(at + 4, at + 4 + buffer.readInt32BE(at)))));
+    }
+    return Buffer.concat(blocks);
+  },
+});
+const zstdPeer = require('@toondepauw/node-zstd') as {
+  Encoder: new (level: number) => { encode(data: Buffer): Promise<Buffer> };
+  Decoder: new () => { decode(data: Buffer): Promise<Buffer> };
+};
+Codecs[Types.ZSTD] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => new zstdPeer.Encoder(3).encode(encoder.buffer),
+  decompress: async (buffer: Buffer) => new zstdPeer.Decoder().decode(buffer),
+});
+
+type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+const KAFKAJS_COMPRESSION: Record<Codec, number> = {
   none: Types.None,
   gzip: Types.GZIP,
+  snappy: Types.Snappy,
   lz4: Types.LZ4,
+  zstd: Types.ZSTD,
 };
 
 interface RecordSpec {
@@ -142,7 +172,7 @@ const CASES: { name: string; records: RecordSpec[] }[] = [
   { name: '2,000 records', records: manyRecords(2000) },
 ];
 
-const COMPRESSIONS: ('none' | 'gzip' | 'lz4')[] = ['none', 'gzip', 'lz4'];
+const COMPRESSIONS: Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 /** kafkajs's header object for a record (its decoder groups repeated keys into arrays). */
 function kafkajsHeaders(headers: RecordHeader[]): Record<string, Buffer | null | (Buffer | null)[]> {
@@ -157,7 +187,7 @@ function kafkajsHeaders(headers: RecordHeader[]): Record<string, Buffer | null |
 /** Encodes with kafkajs the way its producer does (produce v3+): base timestamp = the minimum. */
 async function kafkajsEncode(
   records: RecordSpec[],
-  compression: 'none' | 'gzip' | 'lz4',
+  compression: Codec,
   header: { firstOffset: number; producerId: number; producerEpoch: number; firstSequence: number; transactional: boolean; partitionLeaderEpoch: number },
 ): Promise<Buffer> {
   const firstTimestamp = Math.min(...records.map((r) => r.timestampMs));

@@ -25,6 +25,7 @@ import { Produce } from '../../src/protocol/api/produce.js';
 import { SaslHandshake } from '../../src/protocol/api/sasl-handshake.js';
 import { SyncGroup } from '../../src/protocol/api/sync-group.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
+import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
 import { ZERO_UUID } from '../../src/protocol/wire/uuid.js';
 import { TestClient, startServer, type TestServer } from './helpers.js';
 
@@ -165,6 +166,17 @@ describe('Produce', () => {
       [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1]],
     ]);
   });
+
+  it('refuses zstd batches before Produce v7 with UNSUPPORTED_COMPRESSION_TYPE, as Kafka does (KIP-110)', async () => {
+    await t.broker.createTopic('zstd-versions', { partitions: 1 });
+    const zstd = encodeRecordBatch({ compression: 'zstd', records: [{ key: Buffer.from('k'), value: Buffer.from('v'), timestampMs: T0 }] });
+    const old = await client.send(Produce, 6, produceBody('zstd-versions', 0, zstd));
+    expect(old.responses[0].partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, baseOffset: -1 });
+    const lz4 = encodeRecordBatch({ compression: 'lz4', records: [{ value: Buffer.from('v'), timestampMs: T0 }] });
+    expect((await client.send(Produce, 6, produceBody('zstd-versions', 0, lz4))).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    const current = await client.send(Produce, 7, produceBody('zstd-versions', 0, zstd));
+    expect(current.responses[0].partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 1 });
+  });
 });
 
 describe('Fetch', () => {
@@ -208,6 +220,18 @@ describe('Fetch', () => {
     expect(first.records!.length).toBe(batchBytes);
     expect(second).toMatchObject({ errorCode: 0, highWatermark: 6 });
     expect(second.records!.length).toBe(0);
+  });
+
+  it('answers a fetch before v10 from a compression.type=zstd topic with UNSUPPORTED_COMPRESSION_TYPE, as Kafka does (KIP-110)', async () => {
+    await t.broker.createTopic('zstd-topic', { partitions: 1, configs: { 'compression.type': 'zstd' } });
+    expect((await produce('zstd-topic', 0, batch(3))).errorCode).toBe(ErrorCode.NONE);
+    const request = { ...fetchRequest([{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }]), topics: [{ topic: 'zstd-topic', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] };
+    const old = await client.send(Fetch, 9, request);
+    expect(old.responses[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE });
+    expect(old.responses[0].partitions[0].records?.length ?? 0).toBe(0);
+    const current = await client.send(Fetch, 10, request);
+    expect(current.responses[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, highWatermark: 3 });
+    expect(decodeRecordBatches(current.responses[0].partitions[0].records!).map((b) => b.compression)).toEqual(['zstd']);
   });
 
   it('answers read_committed up to the last stable offset, with an aborted-transactions list', async () => {

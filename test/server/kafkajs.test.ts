@@ -1,19 +1,16 @@
 /**
  * kafkajs 2.2.4 against the server: the admin client (create, list, describe, grow and delete
- * topics; configs; groups and offsets), a producer with gzip and lz4 batches, and a consumer group
+ * topics; configs; groups and offsets), a producer with gzip, snappy, lz4 and zstd batches, and a consumer group
  * that reads everything once and, restarted, resumes from its committed offsets.
  */
 import { Kafka, CompressionTypes, CompressionCodecs, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMPRESSION_CODEC_IDS, DEFAULT_MAX_DECOMPRESSED_BYTES, compressRecords, decompressRecords } from '../../src/protocol/compression.js';
+import { registerKafkajsCodecs } from '../../src/client/kafkajs-codecs.js';
 import { startServer, type TestServer } from './helpers.js';
 
-// kafkajs ships no LZ4 codec: Sluice's Kafka LZ4 frame codec is plugged in. (An independent LZ4
-// implementation, librdkafka's, is exercised in kcat.test.ts.)
-CompressionCodecs[CompressionTypes.LZ4] = (() => ({
-  compress: async (encoder: { buffer: Buffer }) => compressRecords('lz4', encoder.buffer),
-  decompress: async (buffer: Buffer) => decompressRecords(COMPRESSION_CODEC_IDS.lz4, buffer, DEFAULT_MAX_DECOMPRESSED_BYTES, 0),
-})) as never;
+// kafkajs ships gzip only: Sluice's LZ4, snappy and zstd codecs are plugged in, as the CLI does.
+// (Independent implementations, librdkafka's, are exercised in kcat.test.ts and codecs.test.ts.)
+registerKafkajsCodecs({ CompressionCodecs, CompressionTypes });
 
 let t: TestServer;
 let kafka: Kafka;
@@ -72,13 +69,13 @@ describe('kafkajs admin', () => {
 });
 
 describe('kafkajs producer and consumer group', () => {
-  it('produces with gzip and lz4, and a group reads every record once then resumes from committed offsets', async () => {
+  it('produces with every codec, and a group reads every record once then resumes from committed offsets', async () => {
     const topic = 'kafkajs-orders';
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const sent: string[] = [];
-    for (const compression of [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.LZ4]) {
+    for (const compression of [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD]) {
       const messages = Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 13}`, value: `c${compression}-${i}` }));
       const results = await producer.send({ topic, messages, compression, acks: -1 });
       expect(results.every((r) => r.errorCode === 0)).toBe(true);

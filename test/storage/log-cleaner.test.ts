@@ -204,6 +204,27 @@ describe('compaction', () => {
     expect(rewritten.maxTimestamp).toBe(DEFAULT_BASE_TIMESTAMP_MS + 53);
     log.close();
   });
+  for (const codec of ['snappy', 'zstd'] as const) {
+    it(`accepts ${codec} batches on a compacted log and compacts them, rewriting each in ${codec}`, async () => {
+      const log = open({ ...COMPACTED, segmentBytes: 8192 });
+      for (let version = 0; version < 4; version++) {
+        put(log, [0, 1, 2].map((key) => record(`k${key}`, `k${key}-v${version}`, DEFAULT_BASE_TIMESTAMP_MS + version * 10 + key)), codec);
+      }
+      put(log, [record('k0', 'k0-last', DEFAULT_BASE_TIMESTAMP_MS + 100), record('k1', 'k1-mid', DEFAULT_BASE_TIMESTAMP_MS + 101), record('k1', 'k1-last', DEFAULT_BASE_TIMESTAMP_MS + 102)], codec);
+      log.roll();
+      await cleanNow(log);
+      const batches = decodeRecordBatches(log.read(0, 1 << 20).bytes);
+      const records = batches.flatMap((batch) => batch.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
+      expect(records).toEqual([
+        { offset: 11, value: 'k2-v3' },
+        { offset: 12, value: 'k0-last' },
+        { offset: 14, value: 'k1-last' },
+      ]);
+      expect(batches.every((batch) => batch.compression === codec)).toBe(true);
+      expect(batches.map((batch) => batch.recordCount)).toEqual([1, 2]);
+      log.close();
+    });
+  }
 });
 
 describe('tombstones', () => {

@@ -20,6 +20,7 @@ describe('log config', () => {
       minCompactionLagMs: 0,
       maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
       minCleanableDirtyRatio: 0.5,
+      compressionType: 'producer',
     });
     expect(Object.isFrozen(DEFAULT_LOG_CONFIG)).toBe(true);
   });
@@ -59,8 +60,9 @@ describe('log config', () => {
       flushMs: 1000,
       messageTimestampType: 'LogAppendTime',
       cleanupCompact: true,
+      compressionType: 'lz4',
     });
-    expect(otherNames).toEqual(['compression.type']);
+    expect(otherNames).toEqual([]);
     expect(resolveLogConfig(logConfig).segmentBytes).toBe(1_048_576);
     expect(() => parseKafkaLogConfigs({ 'segment.ms': '7 days' })).toThrow(/segment\.ms must be an integer/);
   });

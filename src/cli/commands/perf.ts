@@ -4,7 +4,7 @@
  * stdout and live progress on stderr. The workload lives in src/perf/.
  */
 import { Command, Option } from 'commander';
-import { acksName, DEFAULT_COMPRESSIBILITY, DEFAULT_TRANSACTION_DURATION_MS, DEFAULT_PERF_RECORDS, DEFAULT_PERF_TOPIC, DEFAULT_RECORD_SIZE_BYTES, DEFAULT_SEND_RECORDS, DEFAULT_SENDS_IN_FLIGHT, PERF_MODES, type PerfMode, type PerfOptions } from '../../perf/config.js';
+import { acksName, DEFAULT_COMPRESSIBILITY, DEFAULT_TRANSACTION_DURATION_MS, DEFAULT_PERF_RECORDS, DEFAULT_PERF_TOPIC, DEFAULT_RECORD_SIZE_BYTES, DEFAULT_SEND_RECORDS, DEFAULT_SENDS_IN_FLIGHT, PERF_COMPRESSIONS, PERF_MODES, type PerfCompression, type PerfMode, type PerfOptions } from '../../perf/config.js';
 import { parseAcks, parseCompression, parseInteger, parseNumber } from '../../perf/cli-options.js';
 import { formatPerfReport } from '../../perf/report.js';
 import { runPerf } from '../../perf/run-perf.js';
@@ -45,7 +45,7 @@ interface PerfFlags extends WorkloadFlags {
   partitions?: number;
   batchSize?: number;
   lingerMs?: number;
-  compression?: 'none' | 'gzip' | 'lz4';
+  compression?: PerfCompression;
   acks?: Acks;
   idempotent?: boolean;
   transactional?: boolean;
@@ -109,7 +109,7 @@ export function registerPerfCommand(program: Command, io: CommandIo = PROCESS_IO
       .option('--partitions <n>', 'partitions of the topic (default: 1)', parseInteger)
       .option('--batch-size <bytes>', `producer batch.size (default: ${DEFAULT_BATCH_SIZE})`, parseInteger)
       .option('--linger-ms <ms>', `producer linger.ms (default: ${DEFAULT_LINGER_MS})`, parseInteger)
-      .addOption(new Option('--compression <codec>', 'producer compression (default: none)').choices(['none', 'gzip', 'lz4']))
+      .addOption(new Option('--compression <codec>', 'producer compression (default: none)').choices(PERF_COMPRESSIONS))
       .option('--acks <acks>', `0, 1 or all (default: ${acksName(-1)})`, parseAcks)
       .option('--idempotent', 'idempotent producer (enable.idempotence; needs --acks all)')
       .option('--transactional', 'send inside transactions, each committed after --transaction-duration-ms (implies --idempotent)')

@@ -10,7 +10,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LINGER_MS } from '../../client/producer.js';
 import type { Acks } from '../../broker/broker-api.js';
 import { InvalidConfigError } from '../../errors.js';
-import { acksName, type PerfCompression } from '../../perf/config.js';
+import { acksName, PERF_COMPRESSIONS, type PerfCompression } from '../../perf/config.js';
 import { listOf, parseAcks, parseCompression, parseInteger, parseNumber } from '../../perf/cli-options.js';
 import { tradeoffChartSvg } from '../../perf/svg-chart.js';
 import { formatTuneReport, pointLabel, recommend, runTune, type TuneWorkload } from '../../perf/tune.js';
@@ -47,7 +47,7 @@ export function registerTuneCommand(program: Command, io: CommandIo = PROCESS_IO
     .addOption(new Option('--mode <mode>', 'what each point runs').choices(['produce', 'e2e']).default('produce'))
     .addOption(listOption('--batch-sizes <list>', 'batch.size values in bytes, comma-separated', parseInteger, [DEFAULT_BATCH_SIZE], String(DEFAULT_BATCH_SIZE)))
     .addOption(listOption('--linger-ms <list>', 'linger.ms values, comma-separated', parseInteger, [DEFAULT_LINGER_MS], String(DEFAULT_LINGER_MS)))
-    .addOption(listOption<PerfCompression>('--compressions <list>', 'compressions among none, gzip, lz4, comma-separated', parseCompression, ['none'], 'none'))
+    .addOption(listOption<PerfCompression>('--compressions <list>', `compressions among ${PERF_COMPRESSIONS.join(', ')}, comma-separated`, parseCompression, ['none'], 'none'))
     .addOption(listOption<Acks>('--acks <list>', 'acks values among 0, 1, all, comma-separated', parseAcks, [-1], 'all'))
     .addOption(listOption('--partitions <list>', 'partition counts, comma-separated', parseInteger, [1], '1'))
     .option('--chart <file>', 'where to write the SVG chart of throughput against p99', DEFAULT_CHART_FILE)

@@ -18,6 +18,8 @@
  *  - v13 names topics by id; ids are resolved against the broker's topics (UNKNOWN_TOPIC_ID).
  *  - read_committed (v4+): records up to the last stable offset, with the transactions aborted in
  *    the returned range; the long poll waits for the LSO (not the high watermark) to move.
+ *  - A topic whose compression.type is zstd answers a fetch before v10 with
+ *    UNSUPPORTED_COMPRESSION_TYPE, as Kafka does (KIP-110: older clients cannot read zstd).
  */
 import { setMaxListeners } from 'node:events';
 import type { IsolationLevel } from '../../broker/broker-api.js';
@@ -26,6 +28,9 @@ import { Fetch, ISOLATION_READ_COMMITTED, type FetchRequest, type FetchResponseI
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicResponse = FetchResponseInput['responses'][number];
+
+/** The first Fetch version whose clients can read zstd batches (KIP-110). */
+const ZSTD_MIN_FETCH_VERSION = 10;
 type PartitionResponse = TopicResponse['partitions'][number];
 
 interface Wait {
@@ -97,6 +102,10 @@ function readAll(
         return failed(partition, ErrorCode.UNKNOWN_TOPIC_ID);
       }
       try {
+        if (ctx.apiVersion < ZSTD_MIN_FETCH_VERSION && ctx.broker.topicMetadata(name).configs['compression.type'] === 'zstd') {
+          anyError = true;
+          return failed(partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+        }
         if (bytes > 0 && budgetBytes <= 0) return offsetsOnly(ctx, name, partition, fetchOffset, isolation, waits);
         const limitBytes = Math.max(0, Math.min(partitionMaxBytes, budgetBytes));
         const result = ctx.broker.fetch(name, partition, fetchOffset, limitBytes, isolation);

@@ -3,7 +3,8 @@
  * the request frame; the log checks size and CRC and assigns offsets). All appends are started
  * before any is awaited, in request order, so pipelined requests keep their order per partition.
  *
- * As Kafka (ProduceRequest.validateRecords), v3+ carries exactly one batch per partition, and
+ * As Kafka (ProduceRequest.validateRecords), v3+ carries exactly one batch per partition, a
+ * request before v7 may not carry a zstd batch (KIP-110: UNSUPPORTED_COMPRESSION_TYPE), and
  * clients may not write to internal topics. Idempotent and transactional batches pass as they
  * are: the log checks their producer epoch and sequence (a retry is answered with its original
  * offsets; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE otherwise), and a
@@ -15,7 +16,15 @@
 import type { Acks } from '../../broker/broker-api.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Produce, type ProduceResponseInput } from '../../protocol/api/produce.js';
-import { BATCH_HEADER_BYTES, batchSizeAt, isTransactionalBatch, readAttributes } from '../../protocol/batch-header.js';
+import {
+  ATTRIBUTES_OFFSET,
+  BATCH_HEADER_BYTES,
+  COMPRESSION_CODEC_MASK,
+  batchSizeAt,
+  isTransactionalBatch,
+  readAttributes,
+} from '../../protocol/batch-header.js';
+import { COMPRESSION_CODEC_IDS } from '../../protocol/compression.js';
 import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
 import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
 import { abortableErrorCode } from './transaction-errors.js';
@@ -24,6 +33,9 @@ type PartitionResponse = ProduceResponseInput['responses'][number]['partitionRes
 
 /** Bytes before a batch's length field ends: baseOffset int64 + batchLength int32. */
 const BATCH_LENGTH_END = 12;
+/** The first Produce version that may carry zstd batches (KIP-110). */
+const ZSTD_MIN_PRODUCE_VERSION = 7;
+
 
 export const produceHandler = defineHandler({
   api: Produce,
@@ -44,7 +56,7 @@ export const produceHandler = defineHandler({
         if (missingTransactionalId) {
           return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactional batches need the producer\'s transactional id in the request');
         }
-        const refusal = refuse(acks, topic.name, records);
+        const refusal = refuse(acks, topic.name, records, ctx.apiVersion);
         if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
         return ctx.broker.produce(topic.name, index, records!, acks as Acks, options).then(
           (result) => ({
@@ -77,6 +89,7 @@ function refuse(
   acks: number,
   topic: string,
   records: Buffer | null,
+  version: number,
 ): { errorCode: number; message: string } | null {
   if (acks !== 0 && acks !== 1 && acks !== -1) {
     return { errorCode: ErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1 (all), got ${acks}` };
@@ -91,6 +104,16 @@ function refuse(
   const firstBatchBytes = records.length > BATCH_LENGTH_END ? batchSizeAt(records, 0) : records.length;
   if (firstBatchBytes > BATCH_LENGTH_END && firstBatchBytes < records.length) {
     return { errorCode: ErrorCode.INVALID_RECORD, message: 'a produce request may carry only one record batch per partition' };
+  }
+  if (
+    version < ZSTD_MIN_PRODUCE_VERSION &&
+    records.length >= ATTRIBUTES_OFFSET + 2 &&
+    (readAttributes(records, 0) & COMPRESSION_CODEC_MASK) === COMPRESSION_CODEC_IDS.zstd
+  ) {
+    return {
+      errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      message: `Produce v${version} may not carry zstd batches; zstd needs Produce v${ZSTD_MIN_PRODUCE_VERSION} or later`,
+    };
   }
   return null;
 }

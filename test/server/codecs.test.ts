@@ -1,0 +1,184 @@
+/**
+ * snappy and zstd against independent peers over loopback: kcat (librdkafka 2.0) and Debian's
+ * python3-confluent-kafka produce batches that Sluice stores and decodes, and read back the
+ * batches Sluice writes (snappy in snappy-java's framing, zstd frames); compacted topics take
+ * both codecs; a topic's compression.type recompresses what producers send, as Kafka does.
+ */
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMPRESSION_CODEC_MASK, batchSizeAt, readAttributes } from '../../src/protocol/batch-header.js';
+import { COMPRESSION_CODEC_IDS, type CompressionType } from '../../src/protocol/compression.js';
+import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { kcat, startServer, type TestServer } from './helpers.js';
+
+/** Debian's interpreter, where python3-confluent-kafka is installed (another python3 may come first on the PATH). */
+const PYTHON = '/usr/bin/python3';
+const RECORDS = 2000;
+
+let t: TestServer;
+
+beforeAll(async () => {
+  t = await startServer();
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+function keyedLines(count: number, tag: string): string {
+  return Array.from({ length: count }, (_, i) => `key-${i % 50}:${'payload '.repeat(i % 7)}${tag}-${i}`).join('\n') + '\n';
+}
+
+function expectedLines(count: number, tag: string): string[] {
+  return keyedLines(count, tag).slice(0, -1).split('\n');
+}
+
+/** Every stored batch's codec id, over all partitions. */
+function storedCodecs(topic: string, partitions = 1): Set<number> {
+  const codecs = new Set<number>();
+  for (let partition = 0; partition < partitions; partition++) {
+    const { records } = t.broker.fetch(topic, partition, 0, 64 << 20, 'read_uncommitted');
+    for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) codecs.add(readAttributes(records, pos) & COMPRESSION_CODEC_MASK);
+  }
+  return codecs;
+}
+
+/** "key:value" of every stored record, decoded by Sluice, in offset order (one partition). */
+function storedLines(topic: string): string[] {
+  const { records } = t.broker.fetch(topic, 0, 0, 64 << 20, 'read_uncommitted');
+  return decodeRecordBatches(records).flatMap((batch) => batch.records.map((r) => `${r.key?.toString()}:${r.value?.toString()}`));
+}
+
+async function kcatLines(topic: string): Promise<string[]> {
+  const { stdout } = await kcat(['-b', t.bootstrap, '-C', '-t', topic, '-e', '-q', '-f', '%k:%s\n']);
+  return stdout.trimEnd().split('\n');
+}
+
+function python(script: string, args: string[], input = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(PYTHON, ['-c', script, ...args], { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`python3 failed: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+    child.stdin!.end(input);
+  });
+}
+
+const PY_PRODUCE = `
+import sys
+from confluent_kafka import Producer
+bootstrap, topic, codec = sys.argv[1:4]
+p = Producer({'bootstrap.servers': bootstrap, 'compression.type': codec, 'linger.ms': 50, 'acks': 'all'})
+for line in sys.stdin.read().splitlines():
+    key, value = line.split(':', 1)
+    p.produce(topic, key=key.encode(), value=value.encode(), partition=0)
+if p.flush(30) != 0:
+    sys.exit('records left unsent')
+`;
+
+const PY_CONSUME = `
+import sys
+from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+bootstrap, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'codec-reader', 'enable.auto.commit': False})
+c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+seen = []
+while len(seen) < count:
+    m = c.poll(30)
+    if m is None:
+        sys.exit('timed out after %d records' % len(seen))
+    if m.error():
+        sys.exit(str(m.error()))
+    seen.append('%s:%s' % (m.key().decode(), m.value().decode()))
+c.close()
+print('\\n'.join(seen))
+`;
+
+async function pythonLines(topic: string, count: number): Promise<string[]> {
+  return (await python(PY_CONSUME, [t.bootstrap, topic, String(count)])).trimEnd().split('\n');
+}
+
+describe.each(['snappy', 'zstd'] as const)('%s with independent peers', (codec: CompressionType) => {
+  const codecId = COMPRESSION_CODEC_IDS[codec];
+
+  it('kcat produces it, Sluice stores and decodes it, kcat and python read it back', async () => {
+    const topic = `kcat-${codec}`;
+    await t.broker.createTopic(topic);
+    await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-K:', '-X', `compression.codec=${codec}`], { input: keyedLines(RECORDS, codec) });
+    expect(storedCodecs(topic)).toContain(codecId);
+    expect(storedLines(topic)).toEqual(expectedLines(RECORDS, codec));
+    expect(await kcatLines(topic)).toEqual(expectedLines(RECORDS, codec));
+    expect(await pythonLines(topic, RECORDS)).toEqual(expectedLines(RECORDS, codec));
+  });
+
+  it('python3-confluent-kafka produces it, Sluice stores and decodes it', async () => {
+    const topic = `python-${codec}`;
+    await t.broker.createTopic(topic);
+    await python(PY_PRODUCE, [t.bootstrap, topic, codec], keyedLines(RECORDS, codec));
+    expect(storedCodecs(topic)).toContain(codecId);
+    expect(storedLines(topic)).toEqual(expectedLines(RECORDS, codec));
+  });
+
+  it("Sluice writes it (snappy in the Java producer's framing), kcat and python read it", async () => {
+    const topic = `sluice-${codec}`;
+    await t.broker.createTopic(topic);
+    const lines = expectedLines(RECORDS, codec);
+    // Large batches, so snappy's framing holds several 32 KiB blocks.
+    for (let from = 0; from < lines.length; from += 1000) {
+      const records = lines.slice(from, from + 1000).map((line) => {
+        const [key, value] = line.split(/:(.*)/s);
+        return { key: Buffer.from(key), value: Buffer.from(value) };
+      });
+      await t.broker.produce(topic, 0, encodeRecordBatch({ records, compression: codec }), -1);
+    }
+    expect([...storedCodecs(topic)]).toEqual([codecId]);
+    expect(await kcatLines(topic)).toEqual(lines);
+    expect(await pythonLines(topic, RECORDS)).toEqual(lines);
+  });
+
+  it('a compacted topic accepts it from kcat and stores it', async () => {
+    const topic = `compacted-${codec}`;
+    await t.broker.createTopic(topic, { configs: { 'cleanup.policy': 'compact' } });
+    await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-K:', '-X', `compression.codec=${codec}`], { input: keyedLines(RECORDS, codec) });
+    expect(storedCodecs(topic)).toContain(codecId);
+    expect(storedLines(topic)).toEqual(expectedLines(RECORDS, codec));
+  });
+});
+
+describe('topic compression.type', () => {
+  it.each([
+    ['zstd', 'lz4', COMPRESSION_CODEC_IDS.zstd],
+    ['snappy', 'none', COMPRESSION_CODEC_IDS.snappy],
+    ['uncompressed', 'zstd', COMPRESSION_CODEC_IDS.none],
+    ['gzip', 'snappy', COMPRESSION_CODEC_IDS.gzip],
+  ] as const)('%s recompresses what a producer sends with %s; kcat and python read it', async (topicCodec, producerCodec, storedId) => {
+    const topic = `recompressed-${topicCodec}-${producerCodec}`;
+    await t.broker.createTopic(topic, { configs: { 'compression.type': topicCodec } });
+    await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-p', '0', '-K:', '-X', `compression.codec=${producerCodec}`], {
+      input: keyedLines(RECORDS, topic),
+    });
+    expect([...storedCodecs(topic)]).toEqual([storedId]);
+    expect(storedLines(topic)).toEqual(expectedLines(RECORDS, topic));
+    expect(await kcatLines(topic)).toEqual(expectedLines(RECORDS, topic));
+    expect(await pythonLines(topic, RECORDS)).toEqual(expectedLines(RECORDS, topic));
+  });
+
+  it('checks max.message.bytes again after recompression, as Kafka does: a batch that grows past it is refused', async () => {
+    const topic = 'recompressed-grows';
+    await t.broker.createTopic(topic, { configs: { 'compression.type': 'uncompressed', 'max.message.bytes': '2000' } });
+    const batch = encodeRecordBatch({ compression: 'zstd', records: [{ key: Buffer.from('k'), value: Buffer.alloc(20_000, 0x61) }] });
+    expect(batch.length).toBeLessThan(2000);
+    await expect(t.broker.produce(topic, 0, batch, -1)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    expect(t.broker.partitionOffsets(topic, 0).highWatermark).toBe(0);
+  });
+
+  it('"producer" keeps each batch in the codec its producer chose', async () => {
+    const topic = 'recompressed-producer';
+    await t.broker.createTopic(topic, { configs: { 'compression.type': 'producer' } });
+    for (const codec of ['snappy', 'zstd'] as const) {
+      await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-p', '0', '-K:', '-X', `compression.codec=${codec}`], { input: keyedLines(500, codec) });
+    }
+    expect(storedCodecs(topic)).toEqual(new Set([COMPRESSION_CODEC_IDS.snappy, COMPRESSION_CODEC_IDS.zstd]));
+    expect(storedLines(topic)).toEqual([...expectedLines(500, 'snappy'), ...expectedLines(500, 'zstd')]);
+  });
+});
