@@ -1,0 +1,163 @@
+/**
+ * Client compatibility: `sluice serve` (the built CLI, as a user runs it) against five real Kafka
+ * clients (./clients.ts). Each client, in turn: an all-topics Metadata, CreateTopics, produce
+ * with every codec it and Sluice both have (the stored batches must carry that codec, so a client
+ * that silently sent uncompressed batches would fail), consume all of it in a consumer group and
+ * commit (the committed offsets must be the log end offsets), and ListOffsets by timestamp.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Fetch } from '../../src/protocol/api/fetch.js';
+import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
+import { ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK, batchSizeAt } from '../../src/protocol/batch-header.js';
+import { CliProcess, killRunning, removeDir, tempDir } from '../cli/run-cli.js';
+import { TestClient, eventually } from '../server/helpers.js';
+import {
+  confluentDriver,
+  kafkajsDriver,
+  kcatDriver,
+  platformaticDriver,
+  pythonDriver,
+  type ClientDriver,
+  type Codec,
+  type KeyedValue,
+} from './clients.js';
+
+/** The codecs Sluice stores and serves back: one line to add each codec it learns. */
+const SLUICE_CODECS: readonly Codec[] = ['none', 'gzip', 'lz4'];
+/** Kafka's codec ids, as a batch's attributes carry them. */
+const CODEC_IDS: Record<Codec, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+const CLIENTS: readonly [string, (bootstrap: string) => ClientDriver][] = [
+  ['kcat', kcatDriver],
+  ['kafkajs', kafkajsDriver],
+  ['@platformatic/kafka', platformaticDriver],
+  ['python3-confluent-kafka', pythonDriver],
+  ['@confluentinc/kafka-javascript', confluentDriver],
+];
+
+const PARTITIONS = 2;
+const RECORDS_PER_CODEC = 20;
+
+let dataDir: string;
+let server: CliProcess;
+let bootstrap: string;
+let port: number;
+let raw: TestClient;
+
+beforeAll(async () => {
+  dataDir = tempDir();
+  server = new CliProcess([
+    'serve', '--data-dir', dataDir, '--port', '0', '--shards', '1', '--num-partitions', '1', '--group-initial-rebalance-delay-ms', '0',
+  ]);
+  await server.waitForStdout((stdout) => stdout.includes('\n'), 'the listening line');
+  const match = /^listening on (127\.0\.0\.1:(\d+))\n$/.exec(server.stdout);
+  if (match === null) throw new Error(`unexpected first line from sluice serve: ${server.stdout}`);
+  bootstrap = match[1];
+  port = Number(match[2]);
+  raw = await TestClient.connect(port);
+});
+
+afterAll(async () => {
+  raw?.close();
+  server?.child.kill('SIGTERM');
+  await server?.exited;
+  killRunning();
+  removeDir(dataDir);
+});
+
+/** The codec of every batch stored in a partition, read back with a raw Fetch. */
+async function storedCodecs(topic: string, partition: number): Promise<Codec[]> {
+  const response = await raw.send(Fetch, 4, {
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 24,
+    isolationLevel: 0,
+    topics: [{ topic, partitions: [{ partition, fetchOffset: 0, partitionMaxBytes: 1 << 24 }] }],
+  });
+  const { errorCode, records } = response.responses[0].partitions[0];
+  expect(errorCode).toBe(0);
+  const codecs: Codec[] = [];
+  for (let pos = 0; records !== null && pos < records.length; pos += batchSizeAt(records, pos)) {
+    const id = records.readInt16BE(pos + ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
+    codecs.push((Object.keys(CODEC_IDS) as Codec[]).find((codec) => CODEC_IDS[codec] === id)!);
+  }
+  return codecs;
+}
+
+async function committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
+  const response = await raw.send(OffsetFetch, 7, { groupId, topics: [{ name: topic, partitionIndexes: [...Array(PARTITIONS).keys()] }] });
+  return new Map(response.topics[0].partitions.map((p) => [p.partitionIndex, p.committedOffset]));
+}
+
+/** Values that compress well even one at a time: librdkafka sends a batch uncompressed when compressing does not shrink it. */
+function recordsFor(client: string, codec: Codec): KeyedValue[] {
+  const padding = ' sluice'.repeat(40);
+  return Array.from({ length: RECORDS_PER_CODEC }, (_, i) => ({ key: `k${i}`, value: `${client} ${codec} ${i}${padding}` }));
+}
+
+describe.each(CLIENTS)('%s', (name, makeDriver) => {
+  const slug = name.replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const topicOf = (codec: Codec) => `compat-${slug}-${codec}`;
+  let client: ClientDriver;
+  let codecs: Codec[];
+
+  beforeAll(() => {
+    client = makeDriver(bootstrap);
+    codecs = SLUICE_CODECS.filter((codec) => client.codecs.includes(codec));
+  });
+
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('connects and lists every topic (all-topics Metadata)', async () => {
+    expect(await client.listTopics()).toEqual(expect.any(Array));
+  });
+
+  it('creates topics, which an all-topics Metadata then lists', async () => {
+    if (client.createTopic === null) return; // kcat has no CreateTopics: its topics are auto-created on produce.
+    for (const codec of codecs) await client.createTopic(topicOf(codec), PARTITIONS);
+    expect(await client.listTopics()).toEqual(expect.arrayContaining(codecs.map(topicOf)));
+  });
+
+  it('produces with every codec it shares with Sluice, stored as that codec', async () => {
+    for (const codec of codecs) {
+      await client.produce(topicOf(codec), recordsFor(name, codec), codec);
+      const stored = [];
+      for (let partition = 0; partition < (client.createTopic === null ? 1 : PARTITIONS); partition++) {
+        stored.push(...(await storedCodecs(topicOf(codec), partition)));
+      }
+      expect(stored.length, codec).toBeGreaterThan(0);
+      expect(new Set(stored), codec).toEqual(new Set([codec]));
+    }
+  });
+
+  it('consumes everything in a consumer group and commits the log end offsets', async () => {
+    const groupId = `compat-${slug}-group`;
+    const topics = codecs.map(topicOf);
+    const consumed = await client.consume(groupId, topics, codecs.length * RECORDS_PER_CODEC);
+    const expected = codecs.flatMap((codec) => recordsFor(name, codec).map((r) => ({ topic: topicOf(codec), key: r.key, value: r.value })));
+    const byOrder = (a: { topic: string; value: string }, b: { topic: string; value: string }) =>
+      a.topic.localeCompare(b.topic) || a.value.localeCompare(b.value);
+    expect(consumed.map(({ topic, key, value }) => ({ topic, key, value })).sort(byOrder)).toEqual(expected.sort(byOrder));
+    for (const topic of topics) {
+      const ends = new Map<number, number>();
+      for (const record of consumed.filter((r) => r.topic === topic)) ends.set(record.partition, Math.max(ends.get(record.partition) ?? 0, record.offset + 1));
+      expect(await committedOffsets(groupId, topic), topic).toEqual(
+        new Map([...Array(PARTITIONS).keys()].map((partition) => [partition, ends.get(partition) ?? -1])),
+      );
+    }
+  });
+
+  it('finds the first offset at or after a timestamp (ListOffsets)', async () => {
+    const topic = `compat-${slug}-time`;
+    if (client.createTopic !== null) await client.createTopic(topic, 1);
+    const before = recordsFor(name, 'none').slice(0, 5);
+    await client.produce(topic, before, 'none');
+    // The boundary is a millisecond no earlier record can carry: it starts after they were acknowledged.
+    const boundaryMs = Date.now() + 1;
+    await eventually(() => Date.now() >= boundaryMs);
+    await client.produce(topic, recordsFor(name, 'none').slice(5, 8), 'none');
+    expect(await client.offsetForTimestamp(topic, 0, boundaryMs)).toBe(before.length);
+  });
+});

@@ -1,0 +1,99 @@
+"""One operation of Debian's python3-confluent-kafka against a broker, for the compatibility suite.
+
+Usage: confluent_kafka_client.py BOOTSTRAP < command.json; prints the result as JSON.
+Commands: list_topics, create_topic, produce, consume, offset_for_time (see clients.ts).
+Any failure the client reports exits non-zero with the error on stderr.
+"""
+import json
+import sys
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+TIMEOUT_S = 20
+
+
+def list_topics(conf, _command):
+    return sorted(AdminClient(conf).list_topics(timeout=TIMEOUT_S).topics.keys())
+
+
+def create_topic(conf, command):
+    # The client must outlive its futures: destroying it fails them with _DESTROY.
+    admin = AdminClient(conf)
+    futures = admin.create_topics([NewTopic(command["topic"], command["partitions"], 1)])
+    for future in futures.values():
+        future.result(timeout=TIMEOUT_S)
+    return None
+
+
+def produce(conf, command):
+    failures = []
+
+    def delivered(error, _message):
+        if error is not None:
+            failures.append(str(error))
+
+    producer = Producer({**conf, "compression.type": command["codec"], "linger.ms": 0})
+    for record in command["records"]:
+        producer.produce(command["topic"], key=record["key"], value=record["value"], on_delivery=delivered)
+    if producer.flush(TIMEOUT_S) != 0:
+        raise KafkaException("records still undelivered after %d s" % TIMEOUT_S)
+    if failures:
+        raise KafkaException("; ".join(failures))
+    return None
+
+
+def consume(conf, command):
+    consumer = Consumer({**conf, "group.id": command["group"], "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe(command["topics"])
+    records = []
+    try:
+        while len(records) < command["count"]:
+            message = consumer.poll(TIMEOUT_S)
+            if message is None:
+                raise KafkaException("no record within %d s after %d of %d" % (TIMEOUT_S, len(records), command["count"]))
+            if message.error() is not None:
+                raise KafkaException(message.error())
+            records.append(
+                {
+                    "topic": message.topic(),
+                    "partition": message.partition(),
+                    "offset": message.offset(),
+                    "key": message.key().decode(),
+                    "value": message.value().decode(),
+                }
+            )
+        consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+    return records
+
+
+def offset_for_time(conf, command):
+    consumer = Consumer({**conf, "group.id": "offset-lookup"})
+    try:
+        [found] = consumer.offsets_for_times([TopicPartition(command["topic"], command["partition"], command["timestamp"])], TIMEOUT_S)
+        if found.error is not None:
+            raise KafkaException(found.error)
+        return found.offset
+    finally:
+        consumer.close()
+
+
+OPERATIONS = {
+    "list_topics": list_topics,
+    "create_topic": create_topic,
+    "produce": produce,
+    "consume": consume,
+    "offset_for_time": offset_for_time,
+}
+
+
+def main():
+    command = json.load(sys.stdin)
+    conf = {"bootstrap.servers": sys.argv[1]}
+    print(json.dumps(OPERATIONS[command["op"]](conf, command)))
+
+
+if __name__ == "__main__":
+    main()
