@@ -161,3 +161,7 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
     expect(await client.offsetForTimestamp(topic, 0, boundaryMs)).toBe(before.length);
   });
 });
+
+it('closed no connection for a request it could not parse or does not serve', () => {
+  expect(server.stderr).not.toMatch(/closing connection: (malformed|.* is not supported)/);
+});
