@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Platformatic from '@platformatic/kafka';
-import { CompressionCodecs, CompressionTypes, Kafka as KafkaJs, logLevel } from 'kafkajs';
+import { CompressionCodecs, CompressionTypes, ConfigResourceTypes, Kafka as KafkaJs, logLevel } from 'kafkajs';
 
 /** Kafka's codec names, as compression.type spells them. */
 export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -37,6 +37,10 @@ export interface ClientDriver {
   listTopics(): Promise<string[]>;
   /** CreateTopics; null when the client has no way to create a topic (it relies on auto-creation). */
   readonly createTopic: ((topic: string, partitions: number) => Promise<void>) | null;
+  /** CreatePartitions up to `count` in all; null when the client has no call for it. */
+  readonly createPartitions: ((topic: string, count: number) => Promise<void>) | null;
+  /** DescribeConfigs of a topic: name -> value; null when the client has no call for it. */
+  readonly describeTopicConfigs: ((topic: string) => Promise<Map<string, string | null>>) | null;
   produce(topic: string, records: readonly KeyedValue[], codec: Codec): Promise<void>;
   /** Joins `groupId` subscribed to `topics` from the earliest offset, reads `count` records, commits and leaves. */
   consume(groupId: string, topics: readonly string[], count: number): Promise<ConsumedRecord[]>;
@@ -73,6 +77,8 @@ export function kcatDriver(bootstrap: string): ClientDriver {
       return metadata.topics.map((topic) => topic.topic);
     },
     createTopic: null,
+    createPartitions: null,
+    describeTopicConfigs: null,
     async produce(topic, records, codec) {
       // A delivery failure makes kcat exit non-zero, which run() turns into a rejection.
       await kcat(['-P', '-t', topic, '-K', '\t', '-z', codec], records.map((r) => `${r.key}\t${r.value}\n`).join(''));
@@ -112,6 +118,10 @@ export function pythonDriver(bootstrap: string): ClientDriver {
     createTopic: async (topic, partitions) => {
       await call({ op: 'create_topic', topic, partitions });
     },
+    createPartitions: async (topic, count) => {
+      await call({ op: 'create_partitions', topic, count });
+    },
+    describeTopicConfigs: async (topic) => new Map(Object.entries((await call({ op: 'describe_topic_configs', topic })) as Record<string, string | null>)),
     async produce(topic, records, codec) {
       await call({ op: 'produce', topic, records, codec });
     },
@@ -152,6 +162,15 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
       if (!(await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }))) {
         throw new Error(`kafkajs did not create ${topic}`);
       }
+    },
+    async createPartitions(topic, count) {
+      await connected;
+      await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+    },
+    async describeTopicConfigs(topic) {
+      await connected;
+      const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+      return new Map(resources[0].configEntries.map((entry) => [entry.configName, entry.configValue]));
     },
     async produce(topic, records, codec) {
       await connected;
@@ -203,6 +222,13 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
     async createTopic(topic, partitions) {
       await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
     },
+    async createPartitions(topic, count) {
+      await admin.createPartitions({ topics: [{ name: topic, count }] });
+    },
+    async describeTopicConfigs(topic) {
+      const [described] = await admin.describeConfigs({ resources: [{ resourceType: Platformatic.ConfigResourceTypes.TOPIC, resourceName: topic }] });
+      return new Map(described.configs.map((config) => [config.name, config.value ?? null]));
+    },
     async produce(topic, records, codec) {
       await producer.send({
         messages: records.map((r) => ({ topic, key: r.key, value: r.value })),
@@ -239,11 +265,13 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
 // ---- @confluentinc/kafka-javascript (its KafkaJS-shaped API) ----
 
 export function confluentDriver(bootstrap: string): ClientDriver {
-  const { KafkaJS } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
+  const { KafkaJS, AdminClient } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'compat-confluent', logLevel: KafkaJS.logLevel.NOTHING } });
   const admin = kafka.admin();
   const producers = new Map<Codec, ReturnType<typeof kafka.producer>>();
   const adminConnected = admin.connect();
+  // Its KafkaJS-shaped admin has no createPartitions; its node-rdkafka-shaped one has.
+  const rdkafkaAdmin = AdminClient.create({ 'bootstrap.servers': bootstrap, 'client.id': 'compat-confluent' });
   // librdkafka sets compression per producer, so there is one producer per codec.
   async function producerFor(codec: Codec) {
     let producer = producers.get(codec);
@@ -265,6 +293,10 @@ export function confluentDriver(bootstrap: string): ClientDriver {
       await adminConnected;
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
     },
+    createPartitions: (topic, count) =>
+      new Promise<void>((resolve, reject) => rdkafkaAdmin.createPartitions(topic, count, 10_000, (error) => (error ? reject(error) : resolve()))),
+    // No DescribeConfigs call in either of its admin APIs.
+    describeTopicConfigs: null,
     async produce(topic, records, codec) {
       const producer = await producerFor(codec);
       await producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
@@ -301,6 +333,7 @@ export function confluentDriver(bootstrap: string): ClientDriver {
       return Number(offsets.find((entry) => entry.partition === partition)?.offset);
     },
     async close() {
+      rdkafkaAdmin.disconnect();
       await Promise.all([admin.disconnect(), ...[...producers.values()].map((producer) => producer.disconnect())]);
     },
   };

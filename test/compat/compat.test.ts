@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fetch } from '../../src/protocol/api/fetch.js';
+import { Metadata } from '../../src/protocol/api/metadata.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK, batchSizeAt } from '../../src/protocol/batch-header.js';
 import { CliProcess, killRunning, removeDir, tempDir } from '../cli/run-cli.js';
@@ -118,6 +119,21 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
     if (client.createTopic === null) return; // kcat has no CreateTopics: its topics are auto-created on produce.
     for (const codec of codecs) await client.createTopic(topicOf(codec), PARTITIONS);
     expect(await client.listTopics()).toEqual(expect.arrayContaining(codecs.map(topicOf)));
+  });
+
+  it('adds partitions (CreatePartitions) and reads topic configs (DescribeConfigs) where it has the calls', async () => {
+    if (client.createTopic !== null && client.createPartitions !== null) {
+      const topic = `compat-${slug}-grow`;
+      await client.createTopic(topic, 1);
+      await client.createPartitions(topic, 3);
+      const { topics } = await raw.send(Metadata, 12, { topics: [{ name: topic }] });
+      expect(topics[0].partitions.map((p) => p.partitionIndex).sort()).toEqual([0, 1, 2]);
+    }
+    if (client.describeTopicConfigs !== null) {
+      const configs = await client.describeTopicConfigs(topicOf('none'));
+      expect(configs.get('cleanup.policy')).toBe('delete');
+      expect(configs.get('retention.ms')).toBe('604800000');
+    }
   });
 
   it('produces with every codec it shares with Sluice, stored as that codec', async () => {

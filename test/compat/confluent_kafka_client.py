@@ -8,7 +8,7 @@ import json
 import sys
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
 TIMEOUT_S = 20
 
@@ -24,6 +24,19 @@ def create_topic(conf, command):
     for future in futures.values():
         future.result(timeout=TIMEOUT_S)
     return None
+
+
+def create_partitions(conf, command):
+    admin = AdminClient(conf)
+    for future in admin.create_partitions([NewPartitions(command["topic"], command["count"])]).values():
+        future.result(timeout=TIMEOUT_S)
+    return None
+
+
+def describe_topic_configs(conf, command):
+    admin = AdminClient(conf)
+    [future] = admin.describe_configs([ConfigResource("topic", command["topic"])]).values()
+    return {name: entry.value for name, entry in future.result(timeout=TIMEOUT_S).items()}
 
 
 def produce(conf, command):
@@ -83,6 +96,8 @@ def offset_for_time(conf, command):
 OPERATIONS = {
     "list_topics": list_topics,
     "create_topic": create_topic,
+    "create_partitions": create_partitions,
+    "describe_topic_configs": describe_topic_configs,
     "produce": produce,
     "consume": consume,
     "offset_for_time": offset_for_time,
