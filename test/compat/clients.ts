@@ -42,6 +42,8 @@ export interface ClientDriver {
   /** DescribeConfigs of a topic: name -> value; null when the client has no call for it. */
   readonly describeTopicConfigs: ((topic: string) => Promise<Map<string, string | null>>) | null;
   produce(topic: string, records: readonly KeyedValue[], codec: Codec): Promise<void>;
+  /** Produces with the client's idempotent producer (InitProducerId, then sequenced batches). */
+  produceIdempotently(topic: string, records: readonly KeyedValue[]): Promise<void>;
   /** Joins `groupId` subscribed to `topics` from the earliest offset, reads `count` records, commits and leaves. */
   consume(groupId: string, topics: readonly string[], count: number): Promise<ConsumedRecord[]>;
   /** ListOffsets by timestamp: the first offset whose timestamp is at or after `timestampMs`. */
@@ -83,6 +85,9 @@ export function kcatDriver(bootstrap: string): ClientDriver {
       // A delivery failure makes kcat exit non-zero, which run() turns into a rejection.
       await kcat(['-P', '-t', topic, '-K', '\t', '-z', codec], records.map((r) => `${r.key}\t${r.value}\n`).join(''));
     },
+    async produceIdempotently(topic, records) {
+      await kcat(['-P', '-t', topic, '-K', '\t', '-X', 'enable.idempotence=true'], records.map((r) => `${r.key}\t${r.value}\n`).join(''));
+    },
     async consume(groupId, topics, count) {
       const out = await kcat([
         '-G', groupId, '-X', 'auto.offset.reset=earliest', '-c', String(count), '-f', '%t\t%p\t%o\t%k\t%s\n', '-q', ...topics,
@@ -123,7 +128,10 @@ export function pythonDriver(bootstrap: string): ClientDriver {
     },
     describeTopicConfigs: async (topic) => new Map(Object.entries((await call({ op: 'describe_topic_configs', topic })) as Record<string, string | null>)),
     async produce(topic, records, codec) {
-      await call({ op: 'produce', topic, records, codec });
+      await call({ op: 'produce', topic, records, codec, idempotent: false });
+    },
+    async produceIdempotently(topic, records) {
+      await call({ op: 'produce', topic, records, codec: 'none', idempotent: true });
     },
     consume: async (groupId, topics, count) => (await call({ op: 'consume', group: groupId, topics, count })) as ConsumedRecord[],
     offsetForTimestamp: async (topic, partition, timestampMs) =>
@@ -149,7 +157,8 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
   const kafka = new KafkaJs({ clientId: 'compat-kafkajs', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
   const admin = kafka.admin();
   const producer = kafka.producer();
-  const connected = Promise.all([admin.connect(), producer.connect()]);
+  const idempotentProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const connected = Promise.all([admin.connect(), producer.connect(), idempotentProducer.connect()]);
   return {
     name: 'kafkajs',
     codecs: (Object.keys(KAFKAJS_CODECS) as Codec[]).filter((codec) => KAFKAJS_CODECS[codec] !== null),
@@ -175,6 +184,10 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
     async produce(topic, records, codec) {
       await connected;
       await producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })), compression: KAFKAJS_CODECS[codec]! });
+    },
+    async produceIdempotently(topic, records) {
+      await connected;
+      await idempotentProducer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
     },
     async consume(groupId, topics, count) {
       const consumer = kafka.consumer({ groupId });
@@ -203,7 +216,7 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
       return Number(offsets.find((entry) => entry.partition === partition)?.offset);
     },
     async close() {
-      await Promise.all([admin.disconnect(), producer.disconnect()]);
+      await Promise.all([admin.disconnect(), producer.disconnect(), idempotentProducer.disconnect()]);
     },
   };
 }
@@ -214,6 +227,7 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
   const base = { bootstrapBrokers: [bootstrap], clientId: 'compat-platformatic' };
   const admin = new Platformatic.Admin(base);
   const producer = new Platformatic.Producer({ ...base, serializers: Platformatic.stringSerializers });
+  const idempotentProducer = new Platformatic.Producer({ ...base, idempotent: true, serializers: Platformatic.stringSerializers });
   return {
     name: '@platformatic/kafka',
     // Its zstd is node:zlib's, which Node 20 does not have.
@@ -236,6 +250,9 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
         acks: Platformatic.ProduceAcks.LEADER,
       });
     },
+    async produceIdempotently(topic, records) {
+      await idempotentProducer.send({ messages: records.map((r) => ({ topic, key: r.key, value: r.value })) });
+    },
     async consume(groupId, topics, count) {
       const consumer = new Platformatic.Consumer({ ...base, groupId, deserializers: Platformatic.stringDeserializers });
       const records: ConsumedRecord[] = [];
@@ -257,7 +274,7 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
       return Number(listed.partitions.find((entry) => entry.partitionIndex === partition)?.offset);
     },
     async close() {
-      await Promise.all([admin.close(), producer.close()]);
+      await Promise.all([admin.close(), producer.close(), idempotentProducer.close()]);
     },
   };
 }
@@ -268,15 +285,15 @@ export function confluentDriver(bootstrap: string): ClientDriver {
   const { KafkaJS, AdminClient } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'compat-confluent', logLevel: KafkaJS.logLevel.NOTHING } });
   const admin = kafka.admin();
-  const producers = new Map<Codec, ReturnType<typeof kafka.producer>>();
+  const producers = new Map<Codec | 'idempotent', ReturnType<typeof kafka.producer>>();
   const adminConnected = admin.connect();
   // Its KafkaJS-shaped admin has no createPartitions; its node-rdkafka-shaped one has.
   const rdkafkaAdmin = AdminClient.create({ 'bootstrap.servers': bootstrap, 'client.id': 'compat-confluent' });
   // librdkafka sets compression per producer, so there is one producer per codec.
-  async function producerFor(codec: Codec) {
+  async function producerFor(codec: Codec | 'idempotent') {
     let producer = producers.get(codec);
     if (producer === undefined) {
-      producer = kafka.producer({ 'compression.type': codec, 'linger.ms': 0 });
+      producer = kafka.producer(codec === 'idempotent' ? { 'enable.idempotence': true, 'linger.ms': 0 } : { 'compression.type': codec, 'linger.ms': 0 });
       producers.set(codec, producer);
       await producer.connect();
     }
@@ -299,6 +316,10 @@ export function confluentDriver(bootstrap: string): ClientDriver {
     describeTopicConfigs: null,
     async produce(topic, records, codec) {
       const producer = await producerFor(codec);
+      await producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+    },
+    async produceIdempotently(topic, records) {
+      const producer = await producerFor('idempotent');
       await producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
     },
     async consume(groupId, topics, count) {

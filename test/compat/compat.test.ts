@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fetch } from '../../src/protocol/api/fetch.js';
 import { Metadata } from '../../src/protocol/api/metadata.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
-import { ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK, batchSizeAt } from '../../src/protocol/batch-header.js';
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  COMPRESSION_CODEC_MASK,
+  PRODUCER_ID_OFFSET,
+  RECORD_COUNT_OFFSET,
+  batchSizeAt,
+} from '../../src/protocol/batch-header.js';
 import { CliProcess, killRunning, removeDir, tempDir } from '../cli/run-cli.js';
 import { TestClient, eventually } from '../server/helpers.js';
 import {
@@ -66,8 +73,15 @@ afterAll(async () => {
   removeDir(dataDir);
 });
 
-/** The codec of every batch stored in a partition, read back with a raw Fetch. */
-async function storedCodecs(topic: string, partition: number): Promise<Codec[]> {
+interface StoredBatch {
+  codec: Codec;
+  producerId: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+/** The headers of every batch stored in a partition, read back with a raw Fetch. */
+async function storedBatches(topic: string, partition: number): Promise<StoredBatch[]> {
   const response = await raw.send(Fetch, 4, {
     maxWaitMs: 0,
     minBytes: 0,
@@ -77,12 +91,17 @@ async function storedCodecs(topic: string, partition: number): Promise<Codec[]> 
   });
   const { errorCode, records } = response.responses[0].partitions[0];
   expect(errorCode).toBe(0);
-  const codecs: Codec[] = [];
+  const batches: StoredBatch[] = [];
   for (let pos = 0; records !== null && pos < records.length; pos += batchSizeAt(records, pos)) {
     const id = records.readInt16BE(pos + ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
-    codecs.push((Object.keys(CODEC_IDS) as Codec[]).find((codec) => CODEC_IDS[codec] === id)!);
+    batches.push({
+      codec: (Object.keys(CODEC_IDS) as Codec[]).find((codec) => CODEC_IDS[codec] === id)!,
+      producerId: Number(records.readBigInt64BE(pos + PRODUCER_ID_OFFSET)),
+      baseSequence: records.readInt32BE(pos + BASE_SEQUENCE_OFFSET),
+      recordCount: records.readInt32BE(pos + RECORD_COUNT_OFFSET),
+    });
   }
-  return codecs;
+  return batches;
 }
 
 async function committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
@@ -141,10 +160,26 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       await client.produce(topicOf(codec), recordsFor(name, codec), codec);
       const stored = [];
       for (let partition = 0; partition < (client.createTopic === null ? 1 : PARTITIONS); partition++) {
-        stored.push(...(await storedCodecs(topicOf(codec), partition)));
+        stored.push(...(await storedBatches(topicOf(codec), partition)).map((batch) => batch.codec));
       }
       expect(stored.length, codec).toBeGreaterThan(0);
       expect(new Set(stored), codec).toEqual(new Set([codec]));
+    }
+  });
+
+  it('produces with its idempotent producer: one producer id, sequences from 0 without a gap', async () => {
+    const topic = `compat-${slug}-idempotent`;
+    if (client.createTopic !== null) await client.createTopic(topic, 1);
+    await client.produceIdempotently(topic, recordsFor(name, 'none').slice(0, 6));
+    await client.produceIdempotently(topic, recordsFor(name, 'none').slice(6, 10));
+    const batches = await storedBatches(topic, 0);
+    expect(batches.reduce((sum, batch) => sum + batch.recordCount, 0)).toBe(10);
+    for (const batch of batches) expect(batch.producerId).toBeGreaterThanOrEqual(0);
+    // Each client run may be its own producer (kcat and python start a process per call).
+    const nextSequence = new Map<number, number>();
+    for (const batch of batches) {
+      expect(batch.baseSequence).toBe(nextSequence.get(batch.producerId) ?? 0);
+      nextSequence.set(batch.producerId, batch.baseSequence + batch.recordCount);
     }
   });
 

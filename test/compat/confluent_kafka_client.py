@@ -46,7 +46,7 @@ def produce(conf, command):
         if error is not None:
             failures.append(str(error))
 
-    producer = Producer({**conf, "compression.type": command["codec"], "linger.ms": 0})
+    producer = Producer({**conf, "compression.type": command["codec"], "linger.ms": 0, "enable.idempotence": command["idempotent"]})
     for record in command["records"]:
         producer.produce(command["topic"], key=record["key"], value=record["value"], on_delivery=delivered)
     if producer.flush(TIMEOUT_S) != 0:
