@@ -42,6 +42,8 @@ export interface ClientDriver {
   /** DescribeConfigs of a topic: name -> value; null when the client has no call for it. */
   readonly describeTopicConfigs: ((topic: string) => Promise<Map<string, string | null>>) | null;
   produce(topic: string, records: readonly KeyedValue[], codec: Codec): Promise<void>;
+  /** Produces `records` in one transaction and ends it; null when the client has no transactions. */
+  readonly produceTransaction: ((topic: string, records: readonly KeyedValue[], outcome: 'commit' | 'abort') => Promise<void>) | null;
   /** Produces with the client's idempotent producer (InitProducerId, then sequenced batches). */
   produceIdempotently(topic: string, records: readonly KeyedValue[]): Promise<void>;
   /** Joins `groupId` subscribed to `topics` from the earliest offset, reads `count` records, commits and leaves. */
@@ -85,6 +87,7 @@ export function kcatDriver(bootstrap: string): ClientDriver {
       // A delivery failure makes kcat exit non-zero, which run() turns into a rejection.
       await kcat(['-P', '-t', topic, '-K', '\t', '-z', codec], records.map((r) => `${r.key}\t${r.value}\n`).join(''));
     },
+    produceTransaction: null,
     async produceIdempotently(topic, records) {
       await kcat(['-P', '-t', topic, '-K', '\t', '-X', 'enable.idempotence=true'], records.map((r) => `${r.key}\t${r.value}\n`).join(''));
     },
@@ -133,6 +136,9 @@ export function pythonDriver(bootstrap: string): ClientDriver {
     async produceIdempotently(topic, records) {
       await call({ op: 'produce', topic, records, codec: 'none', idempotent: true });
     },
+    async produceTransaction(topic, records, outcome) {
+      await call({ op: 'produce_transaction', topic, records, outcome, transactional_id: 'compat-python-tx' });
+    },
     consume: async (groupId, topics, count) => (await call({ op: 'consume', group: groupId, topics, count })) as ConsumedRecord[],
     offsetForTimestamp: async (topic, partition, timestampMs) =>
       (await call({ op: 'offset_for_time', topic, partition, timestamp: timestampMs })) as number,
@@ -158,7 +164,8 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
   const admin = kafka.admin();
   const producer = kafka.producer();
   const idempotentProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const connected = Promise.all([admin.connect(), producer.connect(), idempotentProducer.connect()]);
+  const transactionalProducer = kafka.producer({ transactionalId: 'compat-kafkajs-tx', idempotent: true, maxInFlightRequests: 1 });
+  const connected = Promise.all([admin.connect(), producer.connect(), idempotentProducer.connect(), transactionalProducer.connect()]);
   return {
     name: 'kafkajs',
     codecs: (Object.keys(KAFKAJS_CODECS) as Codec[]).filter((codec) => KAFKAJS_CODECS[codec] !== null),
@@ -189,6 +196,12 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
       await connected;
       await idempotentProducer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
     },
+    async produceTransaction(topic, records, outcome) {
+      await connected;
+      const transaction = await transactionalProducer.transaction();
+      await transaction.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+      await (outcome === 'commit' ? transaction.commit() : transaction.abort());
+    },
     async consume(groupId, topics, count) {
       const consumer = kafka.consumer({ groupId });
       const records: ConsumedRecord[] = [];
@@ -216,7 +229,7 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
       return Number(offsets.find((entry) => entry.partition === partition)?.offset);
     },
     async close() {
-      await Promise.all([admin.disconnect(), producer.disconnect(), idempotentProducer.disconnect()]);
+      await Promise.all([admin.disconnect(), producer.disconnect(), idempotentProducer.disconnect(), transactionalProducer.disconnect()]);
     },
   };
 }
@@ -228,6 +241,12 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
   const admin = new Platformatic.Admin(base);
   const producer = new Platformatic.Producer({ ...base, serializers: Platformatic.stringSerializers });
   const idempotentProducer = new Platformatic.Producer({ ...base, idempotent: true, serializers: Platformatic.stringSerializers });
+  const transactionalProducer = new Platformatic.Producer({
+    ...base,
+    idempotent: true,
+    transactionalId: 'compat-platformatic-tx',
+    serializers: Platformatic.stringSerializers,
+  });
   return {
     name: '@platformatic/kafka',
     // Its zstd is node:zlib's, which Node 20 does not have.
@@ -253,6 +272,11 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
     async produceIdempotently(topic, records) {
       await idempotentProducer.send({ messages: records.map((r) => ({ topic, key: r.key, value: r.value })) });
     },
+    async produceTransaction(topic, records, outcome) {
+      const transaction = await transactionalProducer.beginTransaction();
+      await transaction.send({ messages: records.map((r) => ({ topic, key: r.key, value: r.value })) });
+      await (outcome === 'commit' ? transaction.commit() : transaction.abort());
+    },
     async consume(groupId, topics, count) {
       const consumer = new Platformatic.Consumer({ ...base, groupId, deserializers: Platformatic.stringDeserializers });
       const records: ConsumedRecord[] = [];
@@ -274,7 +298,7 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
       return Number(listed.partitions.find((entry) => entry.partitionIndex === partition)?.offset);
     },
     async close() {
-      await Promise.all([admin.close(), producer.close(), idempotentProducer.close()]);
+      await Promise.all([admin.close(), producer.close(), idempotentProducer.close(), transactionalProducer.close()]);
     },
   };
 }
@@ -285,16 +309,21 @@ export function confluentDriver(bootstrap: string): ClientDriver {
   const { KafkaJS, AdminClient } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'compat-confluent', logLevel: KafkaJS.logLevel.NOTHING } });
   const admin = kafka.admin();
-  const producers = new Map<Codec | 'idempotent', ReturnType<typeof kafka.producer>>();
+  const producers = new Map<Codec | 'idempotent' | 'transactional', ReturnType<typeof kafka.producer>>();
   const adminConnected = admin.connect();
   // Its KafkaJS-shaped admin has no createPartitions; its node-rdkafka-shaped one has.
   const rdkafkaAdmin = AdminClient.create({ 'bootstrap.servers': bootstrap, 'client.id': 'compat-confluent' });
   // librdkafka sets compression per producer, so there is one producer per codec.
-  async function producerFor(codec: Codec | 'idempotent') {
-    let producer = producers.get(codec);
+  const PRODUCER_CONFIGS = {
+    idempotent: { 'enable.idempotence': true },
+    transactional: { 'transactional.id': 'compat-confluent-tx', 'enable.idempotence': true },
+  };
+  async function producerFor(kind: Codec | 'idempotent' | 'transactional') {
+    let producer = producers.get(kind);
     if (producer === undefined) {
-      producer = kafka.producer(codec === 'idempotent' ? { 'enable.idempotence': true, 'linger.ms': 0 } : { 'compression.type': codec, 'linger.ms': 0 });
-      producers.set(codec, producer);
+      const config = kind === 'idempotent' || kind === 'transactional' ? PRODUCER_CONFIGS[kind] : { 'compression.type': kind };
+      producer = kafka.producer({ ...config, 'linger.ms': 0 });
+      producers.set(kind, producer);
       await producer.connect();
     }
     return producer;
@@ -321,6 +350,12 @@ export function confluentDriver(bootstrap: string): ClientDriver {
     async produceIdempotently(topic, records) {
       const producer = await producerFor('idempotent');
       await producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+    },
+    async produceTransaction(topic, records, outcome) {
+      const producer = await producerFor('transactional');
+      const transaction = await producer.transaction();
+      await transaction.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+      await (outcome === 'commit' ? transaction.commit() : transaction.abort());
     },
     async consume(groupId, topics, count) {
       const consumer = kafka.consumer({ kafkaJS: { groupId, fromBeginning: true, autoCommit: false } });

@@ -8,6 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fetch } from '../../src/protocol/api/fetch.js';
 import { Metadata } from '../../src/protocol/api/metadata.js';
+import { parseControlRecord } from '../../src/protocol/control-record.js';
+import { forEachRecord } from '../../src/protocol/record-batch-reader.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import {
   ATTRIBUTES_OFFSET,
@@ -80,8 +82,8 @@ interface StoredBatch {
   recordCount: number;
 }
 
-/** The headers of every batch stored in a partition, read back with a raw Fetch. */
-async function storedBatches(topic: string, partition: number): Promise<StoredBatch[]> {
+/** Everything stored in a partition, read back with a raw Fetch. */
+async function fetchRecords(topic: string, partition: number): Promise<Buffer> {
   const response = await raw.send(Fetch, 4, {
     maxWaitMs: 0,
     minBytes: 0,
@@ -91,8 +93,14 @@ async function storedBatches(topic: string, partition: number): Promise<StoredBa
   });
   const { errorCode, records } = response.responses[0].partitions[0];
   expect(errorCode).toBe(0);
+  return records ?? Buffer.alloc(0);
+}
+
+/** The headers of every batch stored in a partition. */
+async function storedBatches(topic: string, partition: number): Promise<StoredBatch[]> {
+  const records = await fetchRecords(topic, partition);
   const batches: StoredBatch[] = [];
-  for (let pos = 0; records !== null && pos < records.length; pos += batchSizeAt(records, pos)) {
+  for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
     const id = records.readInt16BE(pos + ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
     batches.push({
       codec: (Object.keys(CODEC_IDS) as Codec[]).find((codec) => CODEC_IDS[codec] === id)!,
@@ -181,6 +189,22 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       expect(batch.baseSequence).toBe(nextSequence.get(batch.producerId) ?? 0);
       nextSequence.set(batch.producerId, batch.baseSequence + batch.recordCount);
     }
+  });
+
+  it('produces in transactions, committed and aborted, and the log holds the markers in order', async () => {
+    if (client.produceTransaction === null) return; // kcat has no transactions.
+    const topic = `compat-${slug}-txn`;
+    if (client.createTopic !== null) await client.createTopic(topic, 1);
+    const records = recordsFor(name, 'none').map((r, i) => ({ key: r.key, value: `txn ${i}` }));
+    await client.produceTransaction(topic, records.slice(0, 3), 'commit');
+    await client.produceTransaction(topic, records.slice(3, 6), 'abort');
+    await client.produceTransaction(topic, records.slice(6, 8), 'commit');
+    const log: string[] = [];
+    forEachRecord(await fetchRecords(topic, 0), (record) => {
+      if (record.batch.isControl) log.push(parseControlRecord(record.key(), record.value()).type.toUpperCase());
+      else log.push(`${record.batch.isTransactional ? '' : 'NOT TRANSACTIONAL '}${record.value()!.toString()}`);
+    });
+    expect(log).toEqual(['txn 0', 'txn 1', 'txn 2', 'COMMIT', 'txn 3', 'txn 4', 'txn 5', 'ABORT', 'txn 6', 'txn 7', 'COMMIT']);
   });
 
   it('consumes everything in a consumer group and commits the log end offsets', async () => {

@@ -56,6 +56,22 @@ def produce(conf, command):
     return None
 
 
+def produce_transaction(conf, command):
+    producer = Producer({**conf, "transactional.id": command["transactional_id"], "linger.ms": 0})
+    producer.init_transactions(TIMEOUT_S)
+    producer.begin_transaction()
+    for record in command["records"]:
+        producer.produce(command["topic"], key=record["key"], value=record["value"])
+    # Delivered first: an abort purges what is still queued, and nothing of it would reach the log.
+    if producer.flush(TIMEOUT_S) != 0:
+        raise KafkaException("records still undelivered after %d s" % TIMEOUT_S)
+    if command["outcome"] == "commit":
+        producer.commit_transaction(TIMEOUT_S)
+    else:
+        producer.abort_transaction(TIMEOUT_S)
+    return None
+
+
 def consume(conf, command):
     consumer = Consumer({**conf, "group.id": command["group"], "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe(command["topics"])
@@ -99,6 +115,7 @@ OPERATIONS = {
     "create_partitions": create_partitions,
     "describe_topic_configs": describe_topic_configs,
     "produce": produce,
+    "produce_transaction": produce_transaction,
     "consume": consume,
     "offset_for_time": offset_for_time,
 }
