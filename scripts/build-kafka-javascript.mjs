@@ -73,7 +73,13 @@ function build() {
   log('building from source (a few minutes; the result is cached)');
   // One make job: the package's gyp files do not declare the librdkafka configure step as a
   // dependency of its make step, so a parallel make can start them in the wrong order.
-  const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--jobs=1'], {
+  const args = [nodeGyp, 'rebuild', '--jobs=1'];
+  // Without a configured nodedir node-gyp downloads Node's headers; the installed ones serve offline.
+  const installPrefix = dirname(dirname(process.execPath));
+  if (process.env.npm_config_nodedir === undefined && existsSync(join(installPrefix, 'include', 'node', 'node.h'))) {
+    args.push(`--nodedir=${installPrefix}`);
+  }
+  const result = spawnSync(process.execPath, args, {
     cwd: packageDir,
     // The compiler's hundreds of warnings are shown only when the build fails.
     stdio: ['ignore', 'pipe', 'pipe'],
