@@ -1,9 +1,12 @@
 /**
  * Client compatibility: `sluice serve` (the built CLI, as a user runs it) against five real Kafka
- * clients (./clients.ts). Each client, in turn: an all-topics Metadata, CreateTopics, produce
- * with every codec it and Sluice both have (the stored batches must carry that codec, so a client
- * that silently sent uncompressed batches would fail), consume all of it in a consumer group and
- * commit (the committed offsets must be the log end offsets), and ListOffsets by timestamp.
+ * clients (./clients.ts). Each client, in turn, as far as it has the calls: an all-topics Metadata,
+ * CreateTopics, CreatePartitions, DescribeConfigs; produce with every codec it and Sluice both
+ * have (the stored batches must carry that codec, so a client that silently sent uncompressed
+ * batches would fail); its idempotent producer (one producer id, gapless sequences); transactions
+ * committed and aborted (the markers in the log); consume everything in a consumer group and
+ * commit (the committed offsets must be the log end offsets); ListOffsets by timestamp. Last, no
+ * request of any client closed a connection as unparsable or unserved.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fetch } from '../../src/protocol/api/fetch.js';
