@@ -189,7 +189,7 @@ export class KafkaServer {
 }
 
 /** ApiVersions lists only APIs that have a handler, at the versions their handlers serve. */
-function advertisedApiVersions(handlers: readonly (AnyHandler | undefined)[]): readonly ApiVersionRange[] {
+export function advertisedApiVersions(handlers: readonly (AnyHandler | undefined)[]): readonly ApiVersionRange[] {
   const caps = new Map<number, number>();
   for (const handler of handlers) if (handler?.maxVersion !== undefined) caps.set(handler.api.apiKey, handler.maxVersion);
   const ranges: ApiVersionRange[] = [];

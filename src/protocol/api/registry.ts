@@ -146,23 +146,30 @@ export function supportedApiVersions(maxVersionCaps: ReadonlyMap<number, number>
 /** A decoded request: its header fields and, narrowed by `apiKey`, its body. */
 export type DecodedRequest = ServedApi extends infer A
   ? A extends Api<infer Req, infer _Res, infer Key>
-    ? { apiKey: Key; apiVersion: number; correlationId: number; clientId: string | null; body: Infer<Req> }
+    ? { apiKey: Key; apiVersion: number; correlationId: number; clientId: string; body: Infer<Req> }
     : never
   : never;
 
 /**
- * Decodes a request frame (without its size prefix). Throws ProtocolError when the bytes are
- * malformed or carry trailing garbage, and UnsupportedVersionError (with the correlation id)
- * for an API or version Sluice does not serve: an ApiVersions request of an unknown version is
- * answered with a v0 ApiVersions response holding UNSUPPORTED_VERSION, anything else closes
- * the connection, as Kafka does.
+ * Decodes a request frame (without its size prefix), by Kafka's rules (RequestHeader#parse,
+ * RequestContext#parseRequest, the generated message readers):
+ *  - the header version follows the API's flexible versions, also for a version Sluice does not
+ *    serve, so an ApiVersions request of a newer version has its header read whole;
+ *  - unknown tagged fields, in the header and anywhere in the body, are skipped;
+ *  - bytes after the end of a known body are ignored, as Kafka's readers never look past the
+ *    last field (librdkafka's all-topics Metadata v9+ requests carry 3 such bytes);
+ *  - a null client id reads as the empty string.
+ * Throws ProtocolError when the header or body is malformed, and UnsupportedVersionError (with
+ * the correlation id) for an API or version Sluice does not serve: an ApiVersions request of an
+ * unknown version is answered with a v0 ApiVersions response holding UNSUPPORTED_VERSION,
+ * anything else closes the connection, as Kafka does.
  */
 export function decodeRequest(frame: Buffer): DecodedRequest {
   const reader = new Reader(frame);
   const { apiKey, apiVersion } = peekApiKeyAndVersion(reader);
   const api = apiByKey(apiKey);
   if (api === undefined || !api.supports(apiVersion)) {
-    const header = readRequestHeader(reader, 1);
+    const header = readRequestHeader(reader, requestHeaderVersion(apiKey, apiVersion));
     throw new UnsupportedVersionError({
       apiKey,
       apiVersion,
@@ -174,8 +181,7 @@ export function decodeRequest(frame: Buffer): DecodedRequest {
   }
   const { correlationId, clientId } = readRequestHeader(reader, requestHeaderVersion(apiKey, apiVersion));
   const body = api.decodeRequest(reader, apiVersion);
-  if (reader.remaining !== 0) throw trailingBytes(reader, `${api.name}Request v${apiVersion}`);
-  return { apiKey, apiVersion, correlationId, clientId, body } as DecodedRequest;
+  return { apiKey, apiVersion, correlationId, clientId: clientId ?? '', body } as DecodedRequest;
 }
 
 /** Writes a whole response frame: size prefix, header for this API and version, body. */

@@ -28,7 +28,8 @@ export interface RequestContext {
   readonly broker: BrokerApi;
   readonly server: ServerInfo;
   readonly apiVersion: number;
-  readonly clientId: string | null;
+  /** Empty when the client sent none (Kafka reads a null client id as ""). */
+  readonly clientId: string;
   /** The peer as Kafka reports it in DescribeGroups: "/" + IP address. */
   readonly clientHost: string;
   /** Aborted when the connection closes or the server shuts down: long waits end early. */

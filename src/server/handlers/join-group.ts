@@ -16,7 +16,7 @@ export const joinGroupHandler = defineHandler({
         groupId: request.groupId,
         memberId: request.memberId,
         groupInstanceId: request.groupInstanceId,
-        clientId: ctx.clientId ?? '',
+        clientId: ctx.clientId,
         clientHost: ctx.clientHost,
         protocolType: request.protocolType,
         protocols: request.protocols,

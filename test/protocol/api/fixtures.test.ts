@@ -130,7 +130,7 @@ describe('Metadata v9 (first flexible version)', () => {
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: true,
     };
-    expect(decodeRequest(requestFrame)).toEqual({ apiKey: 3, apiVersion: 9, correlationId: 1, clientId: null, body });
+    expect(decodeRequest(requestFrame)).toEqual({ apiKey: 3, apiVersion: 9, correlationId: 1, clientId: '', body });
     const w = new Writer();
     encodeRequest(w, Metadata, { apiVersion: 9, correlationId: 1, clientId: null }, body);
     expect(w.toBuffer().subarray(4).toString('hex')).toBe(requestFrame.toString('hex'));
