@@ -445,6 +445,9 @@ export class ShardPool extends EventEmitter {
     this.failChannel(channel, new ShardFailedError(shard.id, reason));
     if (expected || this.closing !== null || shard.channel !== channel) return;
     this.emit('shardFailure', shard.id, channel.failure ?? new ShardFailedError(shard.id, reason));
+    // The dead thread may have stopped inside a publish: no thread owns its slots now, so make them
+    // whole before a restarted shard (or the broker, releasing them) writes them again.
+    for (const slot of shard.partitions.keys()) this.options.stateTable.repair(slot);
     const nowMs = Date.now();
     const recent = shard.recentRestartsMs;
     while (recent.length > 0 && recent[0] <= nowMs - CRASH_LOOP_WINDOW_MS) recent.shift();
@@ -462,7 +465,6 @@ export class ShardPool extends EventEmitter {
     recent.push(nowMs);
     this.options.logger.warn(`shard ${shard.id} failed (${reason}); restarting it and recovering its ${shard.partitions.size} partition(s)`);
     shard.restarts++;
-    for (const slot of shard.partitions.keys()) this.options.stateTable.repair(slot);
     shard.channel = this.startChannel(shard);
     const reopened = [...shard.partitions.values()].map((spec) =>
       this.controlOn(shard, shard.channel, { op: 'open', ...spec }).then(
