@@ -186,6 +186,12 @@ export class PartitionStateTable {
     }
   }
 
+  /** Readers parked in waitForChange on the slot now (diagnostics, and tests that need a poll parked). */
+  waiters(slot: number): number {
+    this.checkSlot(slot);
+    return Atomics.load(this.words, slot * WORDS_PER_SLOT + WAITERS_WORD);
+  }
+
   /**
    * Makes both copies hold the last published snapshot and the sequence even, after the owner
    * died anywhere in publish (readers kept reading that snapshot meanwhile). Only for the pool,
