@@ -179,11 +179,4 @@ export function kcat(args: string[], options: { input?: string | Buffer; timeout
   });
 }
 
-/** Waits until `check` holds, checking every 10 ms up to `timeoutMs` (generous: a loaded 2-core machine can stall for seconds). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { eventually } from '../support/eventually.js';
