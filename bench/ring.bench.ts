@@ -7,14 +7,14 @@
  * Ring run: the main thread copies each payload into the ring with tryWrite and, when the ring is
  * full, waits with waitForSpaceAsync (it never blocks). The worker reads every message (tag,
  * length, first payload byte), releases, and acknowledges each drained group of up to
- * ACK_EVERY_MESSAGES messages with one completion on a second ring; the main thread reads those
+ * ACK_EVERY_MESSAGES messages with one APPENDED completion on a second ring; the main thread reads those
  * with waitForDataAsync. The clock runs from the first write to the last acknowledgement.
  * postMessage run: same payloads, same acknowledgement grouping, at most IN_FLIGHT_MESSAGES
  * unacknowledged (postMessage has no backpressure of its own).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { RingBuffer } from '../src/shard/ring.js';
-import { COMPLETION_PAYLOAD_BYTES, readCompletion, tryWriteCompletion } from './ring-messages.js';
+import { APPENDED_PAYLOAD_BYTES, readAppended, tryWriteAppended, type AppendOutcome } from '../src/shard/shard-messages.js';
 import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs } from './support.js';
 
 const ACK_EVERY_MESSAGES = 1024;
@@ -54,6 +54,8 @@ interface Result {
 function ringConsumer(requests: RingBuffer, acks: RingBuffer): void {
   let consumed = 0;
   let touched = 0;
+  // Acknowledged as a shard answers an append (an APPENDED), the count of messages in baseOffset.
+  const ack: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 };
   for (;;) {
     let drained = 0;
     while (drained < ACK_EVERY_MESSAGES && requests.tryRead()) {
@@ -64,8 +66,9 @@ function ringConsumer(requests: RingBuffer, acks: RingBuffer): void {
     if (drained > 0) {
       requests.release();
       consumed += drained;
-      while (!tryWriteCompletion(acks, touched >>> 0, 0, consumed)) {
-        if (acks.waitForSpace(COMPLETION_PAYLOAD_BYTES, 100) === 'closed') return;
+      ack.baseOffset = consumed;
+      while (!tryWriteAppended(acks, touched >>> 0, ack)) {
+        if (acks.waitForSpace(APPENDED_PAYLOAD_BYTES, 100) === 'closed') return;
       }
     } else if (requests.waitForData(100) === 'closed') {
       return;
@@ -112,10 +115,10 @@ async function runRing(payloadBytes: number, messages: number, ringBytes: number
     }
   };
   const receive = async (): Promise<void> => {
-    const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+    const ack: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 };
     let acknowledged = 0;
     while (acknowledged < messages) {
-      while (acks.tryRead()) acknowledged = readCompletion(acks, completion).baseOffset;
+      while (acks.tryRead()) acknowledged = readAppended(acks, ack).baseOffset;
       acks.release();
       if (acknowledged < messages) await acks.waitForDataAsync();
     }

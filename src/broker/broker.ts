@@ -422,6 +422,12 @@ export class Broker implements BrokerApi {
     }
   }
 
+  /** Long polls (waitForData) parked on the partition now: diagnostics, and tests that must produce only once a poll waits. */
+  parkedWaits(topic: string, partition: number): number {
+    this.checkOpen();
+    return this.stateTable.waiters(this.partitionOf(topic, partition, false).slot);
+  }
+
   partitionOffsets(topic: string, partition: number): TopicPartitionOffsets {
     this.checkOpen();
     const target = this.partitionOf(topic, partition, false);

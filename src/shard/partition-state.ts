@@ -2,39 +2,52 @@
  * The shared-memory table of per-partition offsets: written by the shard that owns a partition,
  * read by any thread without a message to that shard (fetch, long poll, ListOffsets).
  *
- * Layout: one 64-byte slot per partition (one cache line, so two shards publishing never share a
- * line), `capacity` slots in one SharedArrayBuffer:
+ * Layout: one 128-byte slot per partition (two cache lines, so two shards publishing never share
+ * a line), `capacity` slots in one SharedArrayBuffer:
  *
- *   int32 word 0   sequence: even when stable, odd while the owner writes; also the change counter
- *                  that long polls wait on (Atomics.waitAsync on this word)
- *   int32 word 1   waiters: how many readers are parked on the sequence word, so the owner calls
- *                  Atomics.notify only when somebody listens
- *   float64 1..5   log start offset, high watermark, log end offset, last stable offset,
- *                  storage epoch (bumped when the owner truncates or deletes segments, which tells a
- *                  LogReader its cached segment listing and indexes are stale)
+ *   int32 word 0    sequence: bumped twice per publish; also the change counter that long polls
+ *                   wait on (Atomics.waitAsync on this word)
+ *   int32 word 1    waiters: how many readers are parked on the sequence word, so the owner calls
+ *                   Atomics.notify only when somebody listens
+ *   float64 1..5    copy 0 of the offsets: log start offset, high watermark, log end offset, last
+ *   float64 6..10   copy 1        stable offset, storage epoch (bumped when the owner truncates or
+ *                                 deletes segments, which tells a LogReader its cached segment
+ *                                 listing and indexes are stale)
  *
- * Why a seqlock over float64 rather than a BigInt64Array: offsets are JS numbers everywhere in
- * Sluice, and a BigInt64Array load allocates a bigint per field per read; float64 holds every safe
- * integer exactly. The owner is the only writer of a slot, so the seqlock needs no compare-and-swap:
- * it stores an odd sequence, writes the fields with plain stores, stores the next even sequence.
- * Atomics are sequentially consistent and order the plain accesses around them, so a reader that
- * sees the same even sequence before and after copying the fields copied a consistent snapshot.
+ * A latch (two copies behind one sequence) rather than a plain seqlock: readers never wait for
+ * the owner. A publish stores an odd sequence (readers switch to copy 1, the previous snapshot),
+ * rewrites copy 0, stores the next even sequence (readers switch to copy 0, the new snapshot),
+ * then brings copy 1 up to date. The owner only ever writes the copy readers are not reading at
+ * the current sequence, so a reader that sees the same sequence before and after copying the
+ * fields copied a consistent snapshot; when the sequence moved in between, the owner completed a
+ * step meanwhile, and the reader copies again. An owner preempted mid-publish (a loaded host
+ * takes its core away for a whole time slice) therefore costs readers nothing: they read the
+ * previous snapshot, which is the state before a publish that has not happened yet. With a plain
+ * seqlock they had to spin until the owner ran again, and could not tell a preempted owner from a
+ * dead one. An owner killed mid-publish leaves the previous snapshot readable until its pool
+ * repairs the slot (repair) before another thread writes it.
+ *
+ * Why float64 rather than a BigInt64Array: offsets are JS numbers everywhere in Sluice, and a
+ * BigInt64Array load allocates a bigint per field per read; float64 holds every safe integer
+ * exactly. The owner is the only writer of a slot, so the latch needs no compare-and-swap.
+ * Atomics are sequentially consistent and order the plain accesses around them.
  */
 import { InvalidConfigError, SluiceError } from '../errors.js';
 
-export const PARTITION_STATE_SLOT_BYTES = 64;
+export const PARTITION_STATE_SLOT_BYTES = 128;
 const WORDS_PER_SLOT = PARTITION_STATE_SLOT_BYTES / 4;
 const DOUBLES_PER_SLOT = PARTITION_STATE_SLOT_BYTES / 8;
 const SEQUENCE_WORD = 0;
 const WAITERS_WORD = 1;
-const LOG_START_FIELD = 1;
-const HIGH_WATERMARK_FIELD = 2;
-const LOG_END_FIELD = 3;
-const LAST_STABLE_FIELD = 4;
-const EPOCH_FIELD = 5;
+/** Float64 index of copy 0 in a slot (after the two int32 words); copy 1 follows it. */
+const FIRST_COPY_FIELD = 1;
+const FIELDS_PER_COPY = 5;
+const LOG_START_FIELD = 0;
+const HIGH_WATERMARK_FIELD = 1;
+const LOG_END_FIELD = 2;
+const LAST_STABLE_FIELD = 3;
+const EPOCH_FIELD = 4;
 export const MAX_PARTITION_STATE_SLOTS = 1 << 20;
-/** Reads of an odd (being written) sequence before a reader gives up: far beyond any live writer's window. */
-const MAX_READ_ATTEMPTS = 1_000_000;
 
 /** One consistent reading of a slot. */
 export interface PartitionStateSnapshot {
@@ -114,43 +127,41 @@ export class PartitionStateTable {
    */
   publish(slot: number, logStartOffset: number, highWatermark: number, logEndOffset: number, lastStableOffset: number, bumpEpoch = false): void {
     const word = slot * WORDS_PER_SLOT;
-    const field = slot * DOUBLES_PER_SLOT;
+    const copy0 = slot * DOUBLES_PER_SLOT + FIRST_COPY_FIELD;
     const sequence = Atomics.load(this.words, word + SEQUENCE_WORD);
     invariant((sequence & 1) === 0, 'a slot has one writer, so it is stable when that writer starts');
     invariant(logStartOffset <= highWatermark && highWatermark <= logEndOffset && lastStableOffset <= highWatermark, 'logStart <= LSO <= HW <= LEO');
+    const storageEpoch = this.doubles[copy0 + EPOCH_FIELD] + (bumpEpoch ? 1 : 0);
+    // Odd: readers take copy 1 (the previous snapshot) while copy 0 is rewritten.
     Atomics.store(this.words, word + SEQUENCE_WORD, (sequence + 1) | 0);
-    this.doubles[field + LOG_START_FIELD] = logStartOffset;
-    this.doubles[field + HIGH_WATERMARK_FIELD] = highWatermark;
-    this.doubles[field + LOG_END_FIELD] = logEndOffset;
-    this.doubles[field + LAST_STABLE_FIELD] = lastStableOffset;
-    if (bumpEpoch) this.doubles[field + EPOCH_FIELD] += 1;
+    this.writeCopy(copy0, logStartOffset, highWatermark, logEndOffset, lastStableOffset, storageEpoch);
+    // Even: readers take copy 0, the new snapshot; copy 1 is theirs again at the next odd sequence.
     Atomics.store(this.words, word + SEQUENCE_WORD, (sequence + 2) | 0);
     if (Atomics.load(this.words, word + WAITERS_WORD) !== 0) Atomics.notify(this.words, word + SEQUENCE_WORD);
+    this.writeCopy(copy0 + FIELDS_PER_COPY, logStartOffset, highWatermark, logEndOffset, lastStableOffset, storageEpoch);
   }
 
-  /** A consistent snapshot of the slot into `out` (reused: no allocation). */
+  /**
+   * A consistent snapshot of the slot into `out` (reused: no allocation). Never waits for the
+   * owner, whatever it is doing (see the header).
+   */
   read(slot: number, out: PartitionStateSnapshot): PartitionStateSnapshot {
     const word = slot * WORDS_PER_SLOT;
-    const field = slot * DOUBLES_PER_SLOT;
-    for (let attempt = 0; ; attempt++) {
-      const before = Atomics.load(this.words, word + SEQUENCE_WORD);
-      // Odd: the owner is between its two stores, a handful of instructions; read again. An owner
-      // killed right there leaves it odd until its pool repairs the slot: give up rather than spin.
-      if ((before & 1) !== 0) {
-        if (attempt >= MAX_READ_ATTEMPTS) {
-          throw new SluiceError('PARTITION_STATE_BUSY', `partition state slot ${slot} is being rewritten by a failed shard; retry`, true);
-        }
-        continue;
-      }
-      out.logStartOffset = this.doubles[field + LOG_START_FIELD];
-      out.highWatermark = this.doubles[field + HIGH_WATERMARK_FIELD];
-      out.logEndOffset = this.doubles[field + LOG_END_FIELD];
-      out.lastStableOffset = this.doubles[field + LAST_STABLE_FIELD];
-      out.storageEpoch = this.doubles[field + EPOCH_FIELD];
-      if (Atomics.load(this.words, word + SEQUENCE_WORD) === before) {
-        out.sequence = before;
+    const copy0 = slot * DOUBLES_PER_SLOT + FIRST_COPY_FIELD;
+    for (;;) {
+      const sequence = Atomics.load(this.words, word + SEQUENCE_WORD);
+      const copy = copy0 + (sequence & 1) * FIELDS_PER_COPY;
+      out.logStartOffset = this.doubles[copy + LOG_START_FIELD];
+      out.highWatermark = this.doubles[copy + HIGH_WATERMARK_FIELD];
+      out.logEndOffset = this.doubles[copy + LOG_END_FIELD];
+      out.lastStableOffset = this.doubles[copy + LAST_STABLE_FIELD];
+      out.storageEpoch = this.doubles[copy + EPOCH_FIELD];
+      if (Atomics.load(this.words, word + SEQUENCE_WORD) === sequence) {
+        out.sequence = sequence;
         return out;
       }
+      // The owner stored a new sequence during the copy, so it is running: a retry is bounded by
+      // its progress, never by a stalled thread.
     }
   }
 
@@ -175,15 +186,39 @@ export class PartitionStateTable {
     }
   }
 
+  /** Readers parked in waitForChange on the slot now (diagnostics, and tests that need a poll parked). */
+  waiters(slot: number): number {
+    this.checkSlot(slot);
+    return Atomics.load(this.words, slot * WORDS_PER_SLOT + WAITERS_WORD);
+  }
+
   /**
-   * Makes the slot stable again after its owner died between the two sequence stores. Only for
-   * the pool, while no thread owns the slot.
+   * Makes both copies hold the last published snapshot and the sequence even, after the owner
+   * died anywhere in publish (readers kept reading that snapshot meanwhile). Only for the pool,
+   * while no thread owns the slot, before another thread publishes to it.
    */
   repair(slot: number): void {
     this.checkSlot(slot);
     const word = slot * WORDS_PER_SLOT + SEQUENCE_WORD;
+    const copy0 = slot * DOUBLES_PER_SLOT + FIRST_COPY_FIELD;
     const sequence = Atomics.load(this.words, word);
-    if ((sequence & 1) !== 0) Atomics.store(this.words, word, (sequence + 1) | 0);
+    if ((sequence & 1) !== 0) {
+      // Died rewriting copy 0: copy 1 holds the snapshot readers see.
+      this.doubles.copyWithin(copy0, copy0 + FIELDS_PER_COPY, copy0 + 2 * FIELDS_PER_COPY);
+      Atomics.store(this.words, word, (sequence + 1) | 0);
+      Atomics.notify(this.words, word);
+    } else {
+      // Maybe died bringing copy 1 up to date: copy 0 holds the snapshot readers see.
+      this.doubles.copyWithin(copy0 + FIELDS_PER_COPY, copy0, copy0 + FIELDS_PER_COPY);
+    }
+  }
+
+  private writeCopy(copy: number, logStartOffset: number, highWatermark: number, logEndOffset: number, lastStableOffset: number, storageEpoch: number): void {
+    this.doubles[copy + LOG_START_FIELD] = logStartOffset;
+    this.doubles[copy + HIGH_WATERMARK_FIELD] = highWatermark;
+    this.doubles[copy + LOG_END_FIELD] = logEndOffset;
+    this.doubles[copy + LAST_STABLE_FIELD] = lastStableOffset;
+    this.doubles[copy + EPOCH_FIELD] = storageEpoch;
   }
 
   private checkSlot(slot: number): void {

@@ -174,17 +174,74 @@ export function readJsonBody<T>(ring: RingBuffer): T {
   return JSON.parse(decoder.decode(ring.bytes.slice(start, end))) as T;
 }
 
+/** An APPEND as the shard reads it: the header's fields, and where its batches lie in ring.bytes. */
+export interface AppendRequest {
+  requestId: number;
+  slot: number;
+  acks: number;
+  /** APPEND_FLAG_* bits. */
+  flags: number;
+  /** Offset of the batch bytes in ring.bytes: valid, in place, until the ring's release(). */
+  batchesOffset: number;
+  batchesLength: number;
+}
+
+/**
+ * Reserves an APPEND of `batchesLength` batch bytes and writes its header; returns the offset in
+ * ring.bytes where the caller puts the batches before ring.commit(APPEND_TAG), or -1 when the
+ * ring has no room now.
+ */
+export function reserveAppend(ring: RingBuffer, requestId: number, slot: number, acks: number, flags: number, batchesLength: number): number {
+  const offset = ring.reserve(APPEND_HEADER_BYTES + batchesLength);
+  if (offset < 0) return -1;
+  ring.view.setUint32(offset, requestId, true);
+  ring.view.setUint32(offset + 4, slot, true);
+  ring.view.setInt32(offset + 8, acks, true);
+  ring.view.setUint32(offset + 12, flags, true);
+  return offset + APPEND_HEADER_BYTES;
+}
+
+/** Copies `batches` into the ring as one APPEND; false when the ring has no room now. */
+export function tryWriteAppend(ring: RingBuffer, requestId: number, slot: number, acks: number, flags: number, batches: Uint8Array): boolean {
+  const batchesOffset = reserveAppend(ring, requestId, slot, acks, flags, batches.length);
+  if (batchesOffset < 0) return false;
+  ring.bytes.set(batches, batchesOffset);
+  ring.commit(APPEND_TAG);
+  return true;
+}
+
+/** Decodes the APPEND just returned by ring.tryRead() into `out` (reused: no allocation). */
+export function readAppend(ring: RingBuffer, out: AppendRequest): AppendRequest {
+  const offset = ring.messageOffset;
+  out.requestId = ring.view.getUint32(offset, true);
+  out.slot = ring.view.getUint32(offset + 4, true);
+  out.acks = ring.view.getInt32(offset + 8, true);
+  out.flags = ring.view.getUint32(offset + 12, true);
+  out.batchesOffset = offset + APPEND_HEADER_BYTES;
+  out.batchesLength = ring.messageLength - APPEND_HEADER_BYTES;
+  return out;
+}
+
 export function readRequestId(ring: RingBuffer): number {
   return ring.view.getUint32(ring.messageOffset, true);
 }
 
-export function writeAppended(ring: RingBuffer, offset: number, requestId: number, outcome: AppendOutcome): void {
+function writeAppended(ring: RingBuffer, offset: number, requestId: number, outcome: AppendOutcome): void {
   ring.view.setUint32(offset, requestId, true);
   ring.view.setInt32(offset + 4, 0, true);
   ring.view.setFloat64(offset + 8, outcome.baseOffset, true);
   ring.view.setFloat64(offset + 16, outcome.lastOffset, true);
   ring.view.setFloat64(offset + 24, outcome.logAppendTimeMs, true);
   ring.view.setFloat64(offset + 32, outcome.logStartOffset, true);
+}
+
+/** Writes an APPENDED; false when the ring has no room now. */
+export function tryWriteAppended(ring: RingBuffer, requestId: number, outcome: AppendOutcome): boolean {
+  const offset = ring.reserve(APPENDED_PAYLOAD_BYTES);
+  if (offset < 0) return false;
+  writeAppended(ring, offset, requestId, outcome);
+  ring.commit(APPENDED_TAG);
+  return true;
 }
 
 export function readAppended(ring: RingBuffer, out: AppendOutcome): AppendOutcome {

@@ -43,6 +43,7 @@ import {
   readJsonBody,
   readRequestId,
   reviveError,
+  tryWriteAppend,
   type AppendOutcome,
   type ControlCommand,
   type OpenedPartition,
@@ -445,6 +446,9 @@ export class ShardPool extends EventEmitter {
     this.failChannel(channel, new ShardFailedError(shard.id, reason));
     if (expected || this.closing !== null || shard.channel !== channel) return;
     this.emit('shardFailure', shard.id, channel.failure ?? new ShardFailedError(shard.id, reason));
+    // The dead thread may have stopped inside a publish: no thread owns its slots now, so make them
+    // whole before a restarted shard (or the broker, releasing them) writes them again.
+    for (const slot of shard.partitions.keys()) this.options.stateTable.repair(slot);
     const nowMs = Date.now();
     const recent = shard.recentRestartsMs;
     while (recent.length > 0 && recent[0] <= nowMs - CRASH_LOOP_WINDOW_MS) recent.shift();
@@ -462,7 +466,6 @@ export class ShardPool extends EventEmitter {
     recent.push(nowMs);
     this.options.logger.warn(`shard ${shard.id} failed (${reason}); restarting it and recovering its ${shard.partitions.size} partition(s)`);
     shard.restarts++;
-    for (const slot of shard.partitions.keys()) this.options.stateTable.repair(slot);
     shard.channel = this.startChannel(shard);
     const reopened = [...shard.partitions.values()].map((spec) =>
       this.controlOn(shard, shard.channel, { op: 'open', ...spec }).then(
@@ -487,19 +490,12 @@ export class ShardPool extends EventEmitter {
 
 /** Copies one request into the ring; false when it has no room now. */
 function writeMessage(ring: RingBuffer, message: QueuedMessage): boolean {
-  const headerBytes = message.tag === APPEND_TAG ? APPEND_HEADER_BYTES : CONTROL_HEADER_BYTES;
-  const offset = ring.reserve(headerBytes + message.body.length);
+  if (message.tag === APPEND_TAG) return tryWriteAppend(ring, message.requestId, message.slot, message.acks, message.flags, message.body);
+  const offset = ring.reserve(CONTROL_HEADER_BYTES + message.body.length);
   if (offset < 0) return false;
-  const view = ring.view;
-  view.setUint32(offset, message.requestId, true);
-  if (message.tag === APPEND_TAG) {
-    view.setUint32(offset + 4, message.slot, true);
-    view.setInt32(offset + 8, message.acks, true);
-    view.setUint32(offset + 12, message.flags, true);
-  } else {
-    view.setUint32(offset + 4, 0, true);
-  }
-  ring.bytes.set(message.body, offset + headerBytes);
+  ring.view.setUint32(offset, message.requestId, true);
+  ring.view.setUint32(offset + 4, 0, true);
+  ring.bytes.set(message.body, offset + CONTROL_HEADER_BYTES);
   ring.commit(message.tag);
   return true;
 }

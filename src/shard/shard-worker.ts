@@ -24,10 +24,8 @@ import { PartitionStateTable } from './partition-state.js';
 import { RingBuffer } from './ring.js';
 import {
   APPENDED_PAYLOAD_BYTES,
-  APPENDED_TAG,
   APPEND_FLAG_COORDINATOR,
   APPEND_FLAG_CRC_VERIFIED,
-  APPEND_HEADER_BYTES,
   APPEND_TAG,
   CONTROLLED_TAG,
   CONTROL_HEADER_BYTES,
@@ -35,13 +33,15 @@ import {
   FAILED_TAG,
   jsonMessageBytes,
   kafkaCodeOf,
+  readAppend,
   readJsonBody,
   readRequestId,
   serializeError,
   tryWriteJsonMessage,
-  writeAppended,
+  tryWriteAppended,
   type ActiveProducer,
   type AppendOutcome,
+  type AppendRequest,
   type ControlCommand,
   type OpenedPartition,
 } from './shard-messages.js';
@@ -81,6 +81,7 @@ const APPEND_OPTIONS: readonly AppendOptions[] = [
   Object.freeze({ crcVerified: true, origin: 'coordinator' }),
 ];
 const outcome: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 };
+const request: AppendRequest = { requestId: 0, slot: 0, acks: 0, flags: 0, batchesOffset: 0, batchesLength: 0 };
 let nextRetentionMs = Date.now() + data.retentionCheckIntervalMs;
 let running = true;
 /**
@@ -111,15 +112,7 @@ function owned(slot: number): OwnedPartition {
 
 /** Completion writes block while the ring is full: the broker's thread drains it independently. */
 function completeAppend(requestId: number, result: AppendOutcome): void {
-  for (;;) {
-    const offset = completions.reserve(APPENDED_PAYLOAD_BYTES);
-    if (offset >= 0) {
-      writeAppended(completions, offset, requestId, result);
-      completions.commit(APPENDED_TAG);
-      return;
-    }
-    completions.waitForSpace(APPENDED_PAYLOAD_BYTES, Infinity);
-  }
+  while (!tryWriteAppended(completions, requestId, result)) completions.waitForSpace(APPENDED_PAYLOAD_BYTES, Infinity);
 }
 
 function completeJson(tag: number, requestId: number, word: number, body: unknown): void {
@@ -248,11 +241,8 @@ function drain(): void {
     const requestId = readRequestId(requests);
     try {
       if (tag === APPEND_TAG) {
-        const offset = requests.messageOffset;
-        const slot = requests.view.getUint32(offset + 4, true);
-        const acks = requests.view.getInt32(offset + 8, true);
-        const flags = requests.view.getUint32(offset + 12, true);
-        append(requestId, slot, acks, flags, offset + APPEND_HEADER_BYTES, requests.messageLength - APPEND_HEADER_BYTES);
+        readAppend(requests, request);
+        append(requestId, request.slot, request.acks, request.flags, request.batchesOffset, request.batchesLength);
       } else if (tag === CONTROL_TAG) {
         const command = readJsonBody<ControlCommand>(requests);
         if (command.op === 'injectFault') throw new InjectedFault(`fault injected into shard ${data.shardId}`);

@@ -85,6 +85,8 @@ export class LogReader {
   /** Where the last read ended: the batch boundary holding `nextOffset` in `segment`. */
   private readonly resume: { segment: SegmentView | null; nextOffset: number; position: number } = { segment: null, nextOffset: -1, position: 0 };
   private closed = false;
+  /** False while a read retries: it scans the log files' batch headers instead (see read). */
+  private useIndexes = true;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -94,10 +96,17 @@ export class LogReader {
    * Whole batches starting with the one holding `offset`, up to `maxBytes` but at least that one
    * batch (Kafka's minOneMessage), all below `bounds.readableEndOffset`. `current()` re-reads the
    * bounds after the read to detect a truncation that raced with it.
+   *
+   * A retry reads the log files without their offset indexes: a log file is consistent at every
+   * moment (appends are below the bounds, a clean replaces it with one rename), but an index and
+   * its log are renamed one after the other, and the owner may be preempted between the two for
+   * as long as the machine likes. Retrying with the index could meet the same pair again and
+   * report corruption where there is only a writer that has not run yet.
    */
   read(offset: number, maxBytes: number, bounds: ReadBounds, current: () => ReadBounds): LogReadResult {
     if (this.closed) throw new InvalidRequestError(`the reader of ${this.dir} is closed`);
     let latest = bounds;
+    this.useIndexes = true;
     for (let attempt = 0; ; attempt++) {
       if (offset < latest.logStartOffset || offset > latest.logEndOffset) {
         throw new OffsetOutOfRangeError(offset, latest.logStartOffset, latest.logEndOffset);
@@ -120,6 +129,7 @@ export class LogReader {
         latest = current();
       }
       this.forget();
+      this.useIndexes = false;
       if (attempt + 1 >= MAX_ATTEMPTS) throw new CorruptFileError(this.dir, `read at offset ${offset} failed: ${problem}`);
     }
   }
@@ -296,6 +306,7 @@ export class LogReader {
 
   /** The segment's offset index, reading only the entries appended since the last read. */
   private loadIndex(segment: SegmentView): OffsetIndex | null {
+    if (!this.useIndexes) return null;
     try {
       if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
     } catch (error) {

@@ -1,17 +1,13 @@
 /** Support for the broker tests: temp data directories, record batches, decoding fetched values. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { forEachRecord } from '../../src/protocol/record-batch-reader.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 export function makeDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'sluice-broker-'));
+  return makeTempDir('broker');
 }
 
-export function removeDataDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
+export { removeTempDir as removeDataDir };
 
 /** One batch holding `values` (strings), with CreateTime `timestampMs`. */
 export function batchOf(values: string[], timestampMs = Date.now()): Buffer {

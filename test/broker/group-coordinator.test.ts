@@ -6,7 +6,6 @@ import {
   GroupCoordinator,
   IN_PROCESS_CLIENT_HOST,
   type CommittedOffset,
-  type CoordinatorClock,
   type GroupCoordinatorOptions,
   type GroupMetadataStore,
   type GroupSnapshot,
@@ -33,51 +32,7 @@ import {
   RebalanceInProgressError,
   UnknownMemberIdError,
 } from '../../src/errors.js';
-
-/** Time that moves only when told: timers fire in deadline order inside advance(). */
-class ManualClock implements CoordinatorClock {
-  private now = 1_000_000;
-  private nextId = 1;
-  private readonly timers = new Map<number, { atMs: number; callback: () => void }>();
-
-  nowMs(): number {
-    return this.now;
-  }
-
-  setTimeout(callback: () => void, delayMs: number): number {
-    const id = this.nextId++;
-    this.timers.set(id, { atMs: this.now + delayMs, callback });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-
-  get pendingTimers(): number {
-    return this.timers.size;
-  }
-
-  advance(ms: number): void {
-    const target = this.now + ms;
-    for (;;) {
-      let nextId = -1;
-      let nextAt = Infinity;
-      for (const [id, timer] of this.timers) {
-        if (timer.atMs <= target && timer.atMs < nextAt) {
-          nextId = id;
-          nextAt = timer.atMs;
-        }
-      }
-      if (nextId < 0) break;
-      const timer = this.timers.get(nextId)!;
-      this.timers.delete(nextId);
-      this.now = timer.atMs;
-      timer.callback();
-    }
-    this.now = target;
-  }
-}
+import { ManualClock } from '../support/clock.js';
 
 // In-memory stand-ins for the broker's persistence layer, which implements these interfaces.
 class MemoryOffsetStore implements OffsetStore {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CoordinatorClock, TopicPartitionRef } from '../../src/broker/group-coordinator.js';
+import type { TopicPartitionRef } from '../../src/broker/group-coordinator.js';
 import { ProducerIdManager, type ProducerIdBlock, type ProducerIdBlockStore } from '../../src/broker/producer-id-manager.js';
 import {
   TransactionCoordinator,
@@ -32,53 +32,7 @@ import {
   TransactionAbortableError,
   TransactionCoordinatorNotAvailableError,
 } from '../../src/errors.js';
-
-/** Time that moves only when told: timers fire in deadline order inside advance(). */
-class ManualClock implements CoordinatorClock {
-  private now = 1_000_000;
-  private nextId = 1;
-  private readonly timers = new Map<number, { atMs: number; callback: () => void }>();
-
-  nowMs(): number {
-    return this.now;
-  }
-
-  setTimeout(callback: () => void, delayMs: number): number {
-    const id = this.nextId++;
-    this.timers.set(id, { atMs: this.now + delayMs, callback });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-
-  get pendingTimers(): number {
-    return this.timers.size;
-  }
-
-  /** Fires due timers one by one, letting the promise chains each one starts run in between. */
-  async advance(ms: number): Promise<void> {
-    const target = this.now + ms;
-    for (;;) {
-      let nextId = -1;
-      let nextAt = Infinity;
-      for (const [id, timer] of this.timers) {
-        if (timer.atMs <= target && timer.atMs < nextAt) {
-          nextId = id;
-          nextAt = timer.atMs;
-        }
-      }
-      if (nextId < 0) break;
-      const timer = this.timers.get(nextId)!;
-      this.timers.delete(nextId);
-      this.now = timer.atMs;
-      timer.callback();
-      await settle();
-    }
-    this.now = target;
-  }
-}
+import { ManualClock } from '../support/clock.js';
 
 /** Lets every in-memory promise chain run to its end. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -460,7 +414,7 @@ describe('a transaction', () => {
     const producer = await initTxn(coordinator);
     const startMs = broker.clock.nowMs();
     await coordinator.addPartitionsToTxn({ ...producer, partitions: [T0, T1] });
-    await broker.clock.advance(10);
+    await broker.clock.advanceSettling(10);
     await coordinator.addPartitionsToTxn({ ...producer, partitions: [T1, U0] });
     await coordinator.addOffsetsToTxn({ ...producer, groupId: 'billing' });
     coordinator.validateTxnOffsetCommit({ ...producer, groupId: 'billing' });
@@ -511,7 +465,7 @@ describe('a transaction', () => {
     await coordinator.addPartitionsToTxn({ ...producer, partitions: [T0] });
     await coordinator.endTxn({ ...producer, committed: true });
     await settle();
-    await broker.clock.advance(500);
+    await broker.clock.advanceSettling(500);
     await coordinator.addPartitionsToTxn({ ...producer, partitions: [U0] });
     expect(coordinator.describeTransaction('tx')).toMatchObject({
       state: 'Ongoing',
@@ -683,15 +637,15 @@ describe('storage failures', () => {
     expect(broker.writer.groupCompletions).toHaveLength(1);
     expect(coordinator.describeTransaction('tx')?.state).toBe('PrepareCommit');
 
-    await broker.clock.advance(99);
+    await broker.clock.advanceSettling(99);
     expect(broker.writer.markerCalls).toBe(1);
-    await broker.clock.advance(1); // first retry after 100 ms, fails again
+    await broker.clock.advanceSettling(1); // first retry after 100 ms, fails again
     expect(broker.writer.markerCalls).toBe(2);
     broker.store.failNextAppends = 1;
-    await broker.clock.advance(150); // second retry after the capped 150 ms; now the completion append fails
+    await broker.clock.advanceSettling(150); // second retry after the capped 150 ms; now the completion append fails
     expect(broker.writer.markers).toHaveLength(1);
     expect(broker.backgroundErrors.at(-1)?.message).toMatch(/completion of "tx" could not be stored/);
-    await broker.clock.advance(150);
+    await broker.clock.advanceSettling(150);
     expect(coordinator.describeTransaction('tx')?.state).toBe('CompleteCommit');
     // The group's offsets were completed once; the markers written once, not re-sent after the store failure.
     expect(broker.writer.groupCalls).toBe(1);
@@ -705,10 +659,10 @@ describe('transaction timeout', () => {
     const coordinator = await broker.open();
     const producer = await initTxn(coordinator, 'tx', 5_000);
     await coordinator.addPartitionsToTxn({ ...producer, partitions: [T0] });
-    await broker.clock.advance(5_000);
+    await broker.clock.advanceSettling(5_000);
     // start + timeout is not yet past.
     expect(coordinator.describeTransaction('tx')?.state).toBe('Ongoing');
-    await broker.clock.advance(ABORT_CHECK_MS);
+    await broker.clock.advanceSettling(ABORT_CHECK_MS);
     expect(coordinator.describeTransaction('tx')).toMatchObject({ state: 'CompleteAbort', producerEpoch: 1 });
     expect(broker.writer.markers).toEqual([{ ...T0, producerId: producer.producerId, producerEpoch: 1, commit: false, coordinatorEpoch: 0 }]);
     await expectKafkaError(coordinator.endTxn({ ...producer, committed: true }), ProducerFencedError, 90);
@@ -723,7 +677,7 @@ describe('transaction timeout', () => {
     const idle = await initTxn(coordinator, 'idle', 1_000);
     const busy = await initTxn(coordinator, 'busy', 60_000);
     await coordinator.addPartitionsToTxn({ ...busy, partitions: [T0] });
-    await broker.clock.advance(30_000);
+    await broker.clock.advanceSettling(30_000);
     expect(coordinator.describeTransaction('idle')).toMatchObject({ state: 'Empty', producerEpoch: idle.producerEpoch });
     expect(coordinator.describeTransaction('busy')?.state).toBe('Ongoing');
     expect(broker.writer.markers).toHaveLength(0);
@@ -734,9 +688,9 @@ describe('transaction timeout', () => {
     const coordinator = await broker.open({ abortTimedOutTransactionsIntervalMs: 20_000 });
     const producer = await initTxn(coordinator, 'tx', 1_000);
     await coordinator.addPartitionsToTxn({ ...producer, partitions: [T0] });
-    await broker.clock.advance(19_999);
+    await broker.clock.advanceSettling(19_999);
     expect(coordinator.describeTransaction('tx')?.state).toBe('Ongoing');
-    await broker.clock.advance(1);
+    await broker.clock.advanceSettling(1);
     expect(coordinator.describeTransaction('tx')?.state).toBe('CompleteAbort');
   });
 });
@@ -790,7 +744,7 @@ describe('recovery', () => {
     expect(restarted.describeTransaction('tx')).toMatchObject({ state: 'Ongoing', partitions: [T0], groupIds: ['billing'] });
     restarted.validateTxnOffsetCommit({ ...producer, groupId: 'billing' });
     await restarted.addPartitionsToTxn({ ...producer, partitions: [T1] });
-    await broker.clock.advance(10_000 + ABORT_CHECK_MS);
+    await broker.clock.advanceSettling(10_000 + ABORT_CHECK_MS);
     expect(restarted.describeTransaction('tx')?.state).toBe('CompleteAbort');
     expect(broker.writer.markers.map((m) => [key(m), m.commit, m.producerEpoch]).sort()).toEqual([
       ['orders-0', false, 1],
@@ -833,9 +787,9 @@ describe('transactional id expiration', () => {
     const old = await initTxn(coordinator, 'old');
     const open = await initTxn(coordinator, 'open', 10_000);
     await coordinator.addPartitionsToTxn({ ...open, partitions: [T0] });
-    await broker.clock.advance(30_000);
+    await broker.clock.advanceSettling(30_000);
     const recent = await initTxn(coordinator, 'recent');
-    await broker.clock.advance(30_000);
+    await broker.clock.advanceSettling(30_000);
     expect(coordinator.describeTransaction('old')).toBeNull();
     expect(broker.store.latest('old')).toEqual({ transactionalId: 'old', state: 'Dead' });
     expect(coordinator.describeTransaction('recent')?.producerId).toBe(recent.producerId);

@@ -18,6 +18,7 @@ import {
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
 import { makeDataDir, quietLogger, removeDataDir } from './broker-test-helpers.js';
+import { eventually } from '../support/eventually.js';
 
 const dirs: string[] = [];
 const open: Broker[] = [];
@@ -296,7 +297,7 @@ describe('recovery and timeouts', () => {
     await reopened.waitForData('out', 1, 0, 30_000, undefined, 'read_committed');
     expect(dataValues(reopened.fetch('out', 0, 0, 1 << 20, 'read_committed').records)).toEqual(['a0', 'a1']);
     expect(dataValues(reopened.fetch('out', 1, 0, 1 << 20, 'read_committed').records)).toEqual(['b0']);
-    while (reopened.describeTransaction('tx')?.state !== 'CompleteCommit') await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => reopened.describeTransaction('tx')?.state === 'CompleteCommit', { what: 'the commit completing' });
     const committed = await reopened.groups.fetchOffsets({ groupId: 'g', partitions: [{ topic: 'in', partition: 0 }] });
     expect(committed[0].offset).toBe(10);
     // The producer carries on with the same epoch after the restart.
@@ -330,7 +331,7 @@ describe('recovery and timeouts', () => {
     const fetched = broker.fetch('t', 0, 0, 1 << 20, 'read_committed');
     expect(fetched.abortedTransactions).toEqual([{ producerId: producer.producerId, firstOffset: 0 }]);
     expect(broker.partitionOffsets('t', 0)).toMatchObject({ highWatermark: 3, lastStableOffset: 3 });
-    while (broker.describeTransaction('tx')?.state === 'PrepareAbort') await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => broker.describeTransaction('tx')?.state !== 'PrepareAbort', { what: 'the abort completing' });
     expect(broker.describeTransaction('tx')).toMatchObject({ state: 'CompleteAbort', producerEpoch: producer.producerEpoch + 1 });
     await expect(broker.endTxn({ ...producer, committed: true })).rejects.toBeInstanceOf(ProducerFencedError);
   });

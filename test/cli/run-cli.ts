@@ -3,10 +3,9 @@
  * pretest script) as a child process, as a user would.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli/main.js');
 
@@ -73,12 +72,10 @@ export function runCli(args: readonly string[], options: { input?: string | Buff
 }
 
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  return makeTempDir('cli');
 }
 
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
+export { removeTempDir as removeDir };
 
 /** Lines of a command's stdout, without the empty string after the final newline. */
 export function lines(text: string): string[] {

@@ -20,6 +20,7 @@ import {
   PartitionNotFoundError,
   TopicNotFoundError,
 } from '../../src/errors.js';
+import { eventually } from '../support/eventually.js';
 
 let dataDir: string;
 let broker: Broker;
@@ -77,16 +78,6 @@ async function take<K, V>(consumer: Consumer<K, V>, count: number): Promise<Cons
   return out;
 }
 
-function until(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (condition()) resolve();
-      else setTimeout(check, 5);
-    };
-    check();
-  });
-}
-
 describe('assign() and iteration', () => {
   it('reads assigned partitions from the given offset, offsets and timestamps as numbers', async () => {
     const topic = await newTopic(1);
@@ -124,10 +115,15 @@ describe('assign() and iteration', () => {
     // The consumer finds its position on its own time: keep writing until it sees a record.
     let received = false;
     void next.then(() => (received = true));
-    for (let i = 0; !received; i++) {
-      await produceValues(topic, 0, 1, `late${i}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    let late = 0;
+    await eventually(
+      async () => {
+        if (received) return true;
+        await produceValues(topic, 0, 1, `late${late++}`);
+        return false;
+      },
+      { what: 'a record written after the consumer started' },
+    );
     const [first] = await next;
     expect(first.offset).toBeGreaterThanOrEqual(5);
     expect(first.value!.toString()).toMatch(/^late/);
@@ -157,7 +153,7 @@ describe('assign() and iteration', () => {
       { topic, partition: 1, offset: 0 },
     ]);
     const first = take(consumer, 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(() => broker.parkedWaits(topic, 0) === 1 && broker.parkedWaits(topic, 1) === 1, { what: 'the poll parked on both partitions' });
     await producer.send({ topic, messages: [{ value: 'wake', partition: 1 }] });
     const [message] = await first;
     expect([message.partition, message.value!.toString()]).toEqual([1, 'wake']);
@@ -176,12 +172,12 @@ describe('assign() and iteration', () => {
     // One record at a time: each poll parks on both partitions and is ended by one of them.
     for (let i = 0; i < 12; i++) {
       await producer.send({ topic, messages: [{ value: `r${i}`, partition: i % 2 }] });
-      await until(() => seen.length === i + 1);
+      await eventually(() => seen.length === i + 1);
     }
     expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `${i % 2}:r${i}`));
     // A seek while parked: the poll ends and partition 0 is read again from offset 4.
     consumer.seek({ topic, partition: 0, offset: 4 });
-    await until(() => seen.length === 14);
+    await eventually(() => seen.length === 14);
     expect(seen.slice(12)).toEqual(['0:r8', '0:r10']);
     // Everything paused: the poll has no partition to wait on, and resume() must end that wait too.
     consumer.pause([{ topic }]);
@@ -189,7 +185,7 @@ describe('assign() and iteration', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(seen).toHaveLength(14);
     consumer.resume([{ topic }]);
-    await until(() => seen.length === 15);
+    await eventually(() => seen.length === 15);
     expect(seen[14]).toBe('1:while-paused');
     await consumer.disconnect();
   }, 20_000);
@@ -206,7 +202,7 @@ describe('assign() and iteration', () => {
       await consumer.run({ eachMessage: ({ partition }) => void seen.push(partition) });
       for (let partition = 0; partition < 12; partition++) {
         await producer.send({ topic, messages: [{ value: 'x', partition }] });
-        await until(() => seen.length === partition + 1);
+        await eventually(() => seen.length === partition + 1);
       }
       expect(seen).toEqual(Array.from({ length: 12 }, (_, partition) => partition));
       await consumer.disconnect();
@@ -231,7 +227,7 @@ describe('assign() and iteration', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(batchSizes).toEqual([]);
     await send(10);
-    await until(() => batchSizes.length > 0);
+    await eventually(() => batchSizes.length > 0);
     expect(batchSizes[0]).toBe(20);
     await consumer.disconnect();
   }, 20_000);
@@ -251,7 +247,7 @@ describe('run()', () => {
         seen.set(partition, list);
       },
     });
-    await until(() => [0, 1, 2].every((p) => (seen.get(p)?.length ?? 0) === 300));
+    await eventually(() => [0, 1, 2].every((p) => (seen.get(p)?.length ?? 0) === 300));
     for (const list of seen.values()) expect(list).toEqual(Array.from({ length: 300 }, (_, i) => i));
     await consumer.disconnect();
   });
@@ -279,7 +275,7 @@ describe('run()', () => {
         expect(batch.lastOffset()).toBe(offsets[offsets.length - 1]);
       },
     });
-    await until(() => offsets.length === 100);
+    await eventually(() => offsets.length === 100);
     expect(offsets).toEqual(Array.from({ length: 100 }, (_, i) => i));
     // Two 600-byte batches fit in 1300 bytes, three do not.
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
@@ -302,11 +298,11 @@ describe('run()', () => {
         if (partition === 0 && message.offset === 9) pause();
       },
     });
-    await until(() => seen.filter((s) => s.startsWith('1:')).length === 50);
+    await eventually(() => seen.filter((s) => s.startsWith('1:')).length === 50);
     expect(seen.filter((s) => s.startsWith('0:'))).toEqual(Array.from({ length: 10 }, (_, i) => `0:${i}`));
     expect(consumer.paused()).toEqual([{ topic, partitions: [0] }]);
     consumer.resume([{ topic }]);
-    await until(() => seen.filter((s) => s.startsWith('0:')).length === 50);
+    await eventually(() => seen.filter((s) => s.startsWith('0:')).length === 50);
     expect(seen.filter((s) => s.startsWith('0:'))).toEqual(Array.from({ length: 50 }, (_, i) => `0:${i}`));
     await consumer.disconnect();
   });
@@ -323,10 +319,10 @@ describe('run()', () => {
         if (message.offset === 9) void consumer.stop();
       },
     });
-    await until(() => seen.length === 10);
+    await eventually(() => seen.length === 10);
     await consumer.stop();
     await consumer.run({ eachMessage: ({ message }) => void seen.push(message.offset) });
-    await until(() => seen.length === 30);
+    await eventually(() => seen.length === 30);
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i));
     await consumer.disconnect();
   });
@@ -381,15 +377,18 @@ describe('run()', () => {
     let releaseAll!: () => void;
     const allArrived = new Promise<void>((resolve) => (releaseAll = resolve));
     let finished = 0;
+    const partitions: number[] = [];
     await consumer.run({
       partitionsConsumedConcurrently: 3,
-      eachMessage: async () => {
+      eachMessage: async ({ partition }) => {
+        partitions.push(partition);
         if (++arrived === 3) releaseAll();
         await allArrived;
         finished++;
       },
     });
-    await until(() => finished === 3);
+    await eventually(() => finished === 3, { what: 'three handlers running at once' });
+    expect(partitions.sort()).toEqual([0, 1, 2]);
     await consumer.disconnect();
   });
 
@@ -450,9 +449,8 @@ describe('offsets and groups', () => {
     await consumer.run({ autoCommitInterval: 3_600_000, autoCommitThreshold: 40, eachMessage: () => void processed++ });
     const committedOffset = async (): Promise<number> =>
       (await broker.groups.fetchOffsets({ groupId, partitions: [{ topic, partition: 0 }] }))[0].offset;
-    await until(() => processed === 40);
-    for (let i = 0; i < 200 && (await committedOffset()) !== 40; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(await committedOffset()).toBe(40);
+    await eventually(() => processed === 40);
+    await eventually(async () => (await committedOffset()) === 40, { what: 'the commit at the threshold' });
     await consumer.disconnect();
 
     const standalone = new Consumer(broker, { groupId: `standalone-${counter}` });

@@ -13,6 +13,7 @@ import type { BrokerOptions } from '../../src/broker/config.js';
 import type { TopicPartitions } from '../../src/broker/consumer-protocol.js';
 import { Consumer, type ConsumerOptions } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
+import { eventually } from '../support/eventually.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -40,16 +41,6 @@ async function openBroker(dataDir: string): Promise<Broker> {
 
 function memberOptions(groupId: string, extra: ConsumerOptions = {}): ConsumerOptions {
   return { groupId, sessionTimeout: 3_000, heartbeatInterval: 50, maxWaitTimeInMs: 50, ...extra };
-}
-
-function until(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (condition()) resolve();
-      else setTimeout(check, 5);
-    };
-    check();
-  });
 }
 
 /**
@@ -193,7 +184,7 @@ describe('consumer groups', () => {
         }),
       ),
     );
-    await until(() => total >= keys.length * perKey);
+    await eventually(() => total >= keys.length * perKey);
     await Promise.all(consumers.map((consumer) => consumer.disconnect()));
     expect(total).toBe(1_000_000);
     const expectedSum = (perKey * (perKey - 1)) / 2;
@@ -221,12 +212,12 @@ describe('consumer groups', () => {
     });
     await Promise.all(consumers.map((consumer) => consumer.subscribe({ topics: [topic], fromBeginning: true })));
     await Promise.all(consumers.map((consumer) => consumer.run({ eachMessage: ({ message }) => counter.record(message.value!) })));
-    await until(() => counter.delivered >= 20_000);
+    await eventually(() => counter.delivered >= 20_000);
     expect(consumers.every((consumer) => consumer.assignment().length === 1)).toBe(true);
     await consumers[2].stop();
-    await until(() => counter.missing() === 0);
+    await eventually(() => counter.missing() === 0);
     // The two left share the six partitions.
-    await until(() => consumers[0].assignment().concat(consumers[1].assignment()).flatMap((entry) => entry.partitions).length === partitions);
+    await eventually(() => consumers[0].assignment().concat(consumers[1].assignment()).flatMap((entry) => entry.partitions).length === partitions);
     const owned = [consumers[0], consumers[1]].flatMap((consumer) => consumer.assignment().flatMap((entry) => entry.partitions));
     expect(owned.sort()).toEqual([0, 1, 2, 3, 4, 5]);
     expect(ledger.violations).toEqual([]);
@@ -262,13 +253,13 @@ describe('consumer groups', () => {
         },
       }),
     ]);
-    await until(() => silentProcessed >= 100);
+    await eventually(() => silentProcessed >= 100);
     await silent.disconnect();
     ledger.forget('silent');
     // The session times out, the group rebalances and the steady member takes everything over,
     // starting where the silent one last committed: nowhere, so from the beginning.
-    await until(() => steady.assignment()[0]?.partitions.length === partitions);
-    await until(() => counter.missing() === 0);
+    await eventually(() => steady.assignment()[0]?.partitions.length === partitions);
+    await eventually(() => counter.missing() === 0);
     expect(ledger.violations).toEqual([]);
     // Everything the silent member processed it never committed, so the steady one read it again.
     const reread = counter.counts.reduce((sum, counts) => sum + counts.filter((c) => c >= 2).length, 0);
@@ -287,7 +278,7 @@ describe('consumer groups', () => {
       await consumer.subscribe({ topics: ['restart'], fromBeginning: true });
       let seen = 0;
       await consumer.run({ eachMessage: () => void seen++, autoCommitThreshold: 1 });
-      await until(() => seen >= count);
+      await eventually(() => seen >= count);
       await consumer.disconnect();
       const committed = await broker.groups.fetchOffsets({ groupId, partitions: null });
       progress[groupId] = committed.reduce((sum, entry) => sum + entry.offset, 0);
@@ -302,7 +293,7 @@ describe('consumer groups', () => {
       const consumer = new Consumer(broker, memberOptions(groupId));
       await consumer.subscribe({ topics: ['restart'], fromBeginning: true });
       await consumer.run({ eachMessage: ({ message }) => counter.record(message.value!) });
-      await until(() => counter.delivered >= 2_000 - progress[groupId]);
+      await eventually(() => counter.delivered >= 2_000 - progress[groupId]);
       await consumer.disconnect();
       // Exactly the records after the committed offsets, each once.
       expect(counter.delivered).toBe(2_000 - progress[groupId]);
@@ -323,6 +314,17 @@ describe('consumer groups', () => {
     const fast = new Consumer(broker, options);
     const slow = new Consumer(broker, options);
     const fastSeen: string[] = [];
+    let fastMemberId: string | undefined;
+    fast.on(fast.events.GROUP_JOIN, (event: { payload: { memberId: string } }) => (fastMemberId = event.payload.memberId));
+    // Who sends a JoinGroup while the group is rebalancing: the sign that a member learnt of the
+    // rebalance. The coordinator's own joinGroup does the work; this only watches its calls.
+    const coordinator = broker.groups;
+    const joinGroup = coordinator.joinGroup.bind(coordinator);
+    const rejoined = new Set<string>();
+    coordinator.joinGroup = (request) => {
+      if (coordinator.describeGroup(request.groupId).state === 'PreparingRebalance') rejoined.add(request.memberId);
+      return joinGroup(request);
+    };
     let slowBlocked = false;
     let releaseSlow!: () => void;
     const gate = new Promise<void>((resolve) => (releaseSlow = resolve));
@@ -336,30 +338,30 @@ describe('consumer groups', () => {
         },
       }),
     ]);
-    await until(() => fast.assignment()[0]?.partitions.length === 2 && slow.assignment()[0]?.partitions.length === 2);
+    await eventually(() => fast.assignment()[0]?.partitions.length === 2 && slow.assignment()[0]?.partitions.length === 2);
     const fastPartitions = fast.assignment()[0].partitions;
     const slowPartitions = slow.assignment()[0].partitions;
     // The slow member gets stuck in its handler: it cannot rejoin until released.
     const producer = new Producer(broker);
     await producer.send({ topic, messages: [{ value: 'stuck', partition: slowPartitions[0] }] });
-    await until(() => slowBlocked);
+    await eventually(() => slowBlocked);
     // A third member joins: the group waits for everyone to rejoin, the slow one included.
     const third = new Consumer(broker, options);
     await third.subscribe({ topics: [topic], fromBeginning: true });
     const thirdJoined = third.run({ eachMessage: () => undefined });
-    await until(() => broker.groups.describeGroup(groupId).state === 'PreparingRebalance');
-    // Ten heartbeat intervals: the fast member has learnt of the rebalance and rejoined (an eager
-    // member would now have given up everything and sit in JoinGroup, consuming nothing).
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await eventually(() => broker.groups.describeGroup(groupId).state === 'PreparingRebalance');
+    // The fast member has learnt of the rebalance and rejoined (an eager member would now have
+    // given up everything and sit in JoinGroup, consuming nothing).
+    await eventually(() => fastMemberId !== undefined && rejoined.has(fastMemberId), { what: 'the fast member rejoining' });
     // Meanwhile the cooperative member goes on with what it owns.
     await producer.send({ topic, messages: fastPartitions.map((partition) => ({ value: `during-${partition}`, partition })) });
-    await until(() => fastSeen.length === fastPartitions.length);
+    await eventually(() => fastSeen.length === fastPartitions.length);
     expect(broker.groups.describeGroup(groupId).state).toBe('PreparingRebalance');
     expect(fastSeen.sort()).toEqual(fastPartitions.map((partition) => `during-${partition}`).sort());
     releaseSlow();
     await thirdJoined;
     // Nobody was dropped: the slow member stayed in the group through its stall.
-    await until(() => broker.groups.describeGroup(groupId).state === 'Stable' && slow.assignment().length > 0 && third.assignment().length > 0);
+    await eventually(() => broker.groups.describeGroup(groupId).state === 'Stable' && slow.assignment().length > 0 && third.assignment().length > 0);
     expect(broker.groups.describeGroup(groupId).members).toHaveLength(3);
     await producer.close();
     await Promise.all([fast.disconnect(), slow.disconnect(), third.disconnect()]);
@@ -379,11 +381,11 @@ describe('consumer groups', () => {
       });
       await first.subscribe({ topics: ['coop'], fromBeginning: true });
       await first.run({ eachMessage: ({ message }) => counter.record(message.value!) });
-      await until(() => counter.delivered >= 1_000);
+      await eventually(() => counter.delivered >= 1_000);
       const second = new Consumer(broker, memberOptions(groupId, { assignors }));
       await second.subscribe({ topics: ['coop'], fromBeginning: true });
       await second.run({ eachMessage: ({ message }) => counter.record(message.value!) });
-      await until(() => counter.missing() === 0 && first.assignment().length > 0 && second.assignment().length > 0);
+      await eventually(() => counter.missing() === 0 && first.assignment().length > 0 && second.assignment().length > 0);
       const kept = first.assignment()[0].partitions;
       const duplicatesOnKept = kept.reduce((sum, p) => sum + counter.counts[p].filter((c) => c > 1).length, 0);
       await Promise.all([first.disconnect(), second.disconnect()]);

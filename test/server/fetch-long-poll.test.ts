@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fetch } from '../../src/protocol/api/fetch.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
-import { TestClient, startServer, type TestServer } from './helpers.js';
+import { TestClient, eventually, startServer, type TestServer } from './helpers.js';
 
 const PARTITIONS = 12;
 
@@ -38,6 +38,9 @@ describe('Fetch long poll', () => {
       });
       // The fetch is parked on every partition before the produce that ends it: the broker's
       // partition waits are what add the listeners.
+      await eventually(() => Array.from({ length: PARTITIONS }, (_, partition) => t.broker.parkedWaits('wide', partition)).every((waits) => waits === 1), {
+        what: 'the fetch parked on every partition',
+      });
       const records = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('wake'), timestampMs: 1_700_000_000_000 }] });
       const produced = await writer.send(Produce, 9, {
         transactionalId: null,

@@ -5,10 +5,7 @@
  * that keeps what it is told.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Broker } from '../../src/broker/broker.js';
 import type { BrokerOptions } from '../../src/broker/config.js';
 import type { AnyApi, RequestInputOf, ResponseOf } from '../../src/protocol/api/api.js';
@@ -17,6 +14,7 @@ import { Writer } from '../../src/protocol/wire/writer.js';
 import type { KafkaServerOptions } from '../../src/server/config.js';
 import { FrameSplitter } from '../../src/server/connection.js';
 import { KafkaServer } from '../../src/server/server.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 export class CapturingLogger {
   readonly infos: string[] = [];
@@ -45,7 +43,7 @@ export interface TestServer {
 }
 
 export function tempDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'sluice-server-'));
+  return makeTempDir('server');
 }
 
 export async function startServer(
@@ -74,7 +72,7 @@ export async function startServer(
     stop,
     close: async () => {
       await stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeTempDir(dataDir);
     },
   };
 }
@@ -188,11 +186,4 @@ export function kcat(args: string[], options: { input?: string | Buffer; timeout
   });
 }
 
-/** Waits until `check` holds, checking every 10 ms up to `timeoutMs` (generous: a loaded 2-core machine can stall for seconds). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { eventually } from '../support/eventually.js';

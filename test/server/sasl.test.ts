@@ -17,6 +17,7 @@ import { SaslHandshake } from '../../src/protocol/api/sasl-handshake.js';
 import { loadCredentials, scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
 import { KafkaServer } from '../../src/server/server.js';
 import { TestClient, kcat, startServer, type TestServer } from './helpers.js';
+import { within } from '../support/eventually.js';
 
 let dir: string;
 let credentialsFile: string;
@@ -101,8 +102,10 @@ describe('SASL with kcat', () => {
 describe('SASL at the protocol level', () => {
   it('closes a connection that sends anything but ApiVersions or SASL before authenticating', async () => {
     const client = await TestClient.connect(t.port);
-    client.write(client.frame(Metadata, 9, { topics: null }));
-    await client.closed;
+    const response = client.sendRaw(client.frame(Metadata, 9, { topics: null }));
+    // Closed without an answer: no metadata reaches a client that has not authenticated.
+    await expect(within(response, { what: 'the connection closing' })).rejects.toThrow('connection closed');
+    expect(client.isClosed).toBe(true);
   });
 
   it('reports an unknown mechanism with the enabled ones, then closes', async () => {

@@ -2,19 +2,31 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { crc32c } from '@node-rs/crc32';
 import { describe, expect, it } from 'vitest';
-import { ClosedError, InvalidConfigError, RingMessageTooLargeError, SluiceError } from '../../src/errors.js';
-import {
-  APPEND_REQUEST_HEADER_BYTES,
-  APPEND_REQUEST_TAG,
-  COMPLETION_PAYLOAD_BYTES,
-  COMPLETION_TAG,
-  readAppendRequest,
-  readCompletion,
-  reserveAppendRequest,
-  tryWriteAppendRequest,
-  tryWriteCompletion,
-} from '../../bench/ring-messages.js';
+import { ClosedError, InvalidConfigError, OffsetOutOfRangeError, RingMessageTooLargeError, SluiceError } from '../../src/errors.js';
 import { FRAME_HEADER_BYTES, RING_CONTROL_BYTES, RingBuffer } from '../../src/shard/ring.js';
+import {
+  APPENDED_PAYLOAD_BYTES,
+  APPENDED_TAG,
+  APPEND_FLAG_COORDINATOR,
+  APPEND_FLAG_CRC_VERIFIED,
+  APPEND_HEADER_BYTES,
+  APPEND_TAG,
+  FAILED_TAG,
+  kafkaCodeOf,
+  readAppend,
+  readAppended,
+  readJsonBody,
+  readRequestId,
+  reserveAppend,
+  reviveError,
+  serializeError,
+  tryWriteAppend,
+  tryWriteAppended,
+  tryWriteJsonMessage,
+  type AppendOutcome,
+  type SerializedError,
+} from '../../src/shard/shard-messages.js';
+import { eventually } from '../support/eventually.js';
 import { seededUint32 } from '../support/prng.js';
 
 // The worker runs the compiled ring (dist/, built by `npm test`'s pretest): Node 20 cannot load
@@ -62,8 +74,17 @@ function startWorker(
   return { worker, exitCode };
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
+/** The acks an APPEND of message `sequence` carries, so every value crosses the ring. */
+const ACKS = [-1, 0, 1];
+
+/** Counts the echo worker's answers that disagree with what message `requestId` carried. */
+function echoMismatches(requestId: number, outcome: AppendOutcome, checksum: number): number {
+  return (
+    (outcome.baseOffset !== checksum ? 1 : 0) +
+    (outcome.lastOffset !== requestId % 16 ? 1 : 0) +
+    (outcome.logAppendTimeMs !== ACKS[requestId % 3] ? 1 : 0) +
+    (outcome.logStartOffset !== requestId % 4 ? 1 : 0)
+  );
 }
 
 describe('RingBuffer in one thread', () => {
@@ -321,52 +342,60 @@ describe('RingBuffer in one thread', () => {
   });
 });
 
-describe('append request and completion layouts over the ring', () => {
-  it('round-trip append requests, written by copy or encoded in place', () => {
+describe('the shard message layouts over the ring', () => {
+  it('round-trip APPEND requests, written by copy or encoded in place', () => {
     const ring = RingBuffer.create(1024);
-    expect(tryWriteAppendRequest(ring, 0xffffffff, 3, bytesOf('batch-bytes'))).toBe(true);
-    const offset = reserveAppendRequest(ring, 7, 0, 64);
+    expect(tryWriteAppend(ring, 0xffffffff, 3, -1, APPEND_FLAG_CRC_VERIFIED, bytesOf('batch-bytes'))).toBe(true);
+    const offset = reserveAppend(ring, 7, 0, 1, APPEND_FLAG_COORDINATOR, 64);
     ring.bytes.set(bytesOf('encoded'), offset);
-    ring.commit(APPEND_REQUEST_TAG, APPEND_REQUEST_HEADER_BYTES + 7);
-    const request = { requestId: 0, partition: 0, batchesOffset: 0, batchesLength: 0 };
-    const seen: [number, number, string][] = [];
+    ring.commit(APPEND_TAG, APPEND_HEADER_BYTES + 7);
+    const request = { requestId: 0, slot: 0, acks: 0, flags: 0, batchesOffset: 0, batchesLength: 0 };
+    const seen: [number, number, number, number, string][] = [];
     while (ring.tryRead()) {
-      readAppendRequest(ring, request);
+      expect(ring.messageTag).toBe(APPEND_TAG);
+      readAppend(ring, request);
+      expect(readRequestId(ring)).toBe(request.requestId);
       const batches = ring.bytes.subarray(request.batchesOffset, request.batchesOffset + request.batchesLength);
-      seen.push([request.requestId, request.partition, new TextDecoder().decode(batches)]);
+      seen.push([request.requestId, request.slot, request.acks, request.flags, new TextDecoder().decode(batches)]);
     }
     ring.release();
     expect(seen).toEqual([
-      [0xffffffff, 3, 'batch-bytes'],
-      [7, 0, 'encoded'],
+      [0xffffffff, 3, -1, APPEND_FLAG_CRC_VERIFIED, 'batch-bytes'],
+      [7, 0, 1, APPEND_FLAG_COORDINATOR, 'encoded'],
     ]);
-    expect(() => reserveAppendRequest(ring, -1, 0, 1)).toThrow(RangeError);
   });
 
-  it('round-trip completions with any safe-integer offset, and refuse the wrong message kind', () => {
+  it('round-trip APPENDED answers with any safe-integer offset', () => {
     const ring = RingBuffer.create(1024);
-    expect(tryWriteCompletion(ring, 1, 0, Number.MAX_SAFE_INTEGER)).toBe(true);
-    expect(tryWriteCompletion(ring, 2, 6, -1)).toBe(true);
-    const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+    const big = { baseOffset: Number.MAX_SAFE_INTEGER - 9, lastOffset: Number.MAX_SAFE_INTEGER, logAppendTimeMs: -1, logStartOffset: 2 ** 40 };
+    expect(tryWriteAppended(ring, 1, big)).toBe(true);
     expect(ring.tryRead()).toBe(true);
-    expect(ring.messageTag).toBe(COMPLETION_TAG);
-    expect(readCompletion(ring, completion)).toEqual({ requestId: 1, errorCode: 0, baseOffset: Number.MAX_SAFE_INTEGER });
-    expect(ring.tryRead()).toBe(true);
-    expect(readCompletion(ring, completion)).toEqual({ requestId: 2, errorCode: 6, baseOffset: -1 });
-    expect(() => readAppendRequest(ring, { requestId: 0, partition: 0, batchesOffset: 0, batchesLength: 0 })).toThrow(
-      /not an append request/,
-    );
+    expect(ring.messageTag).toBe(APPENDED_TAG);
+    expect(ring.messageLength).toBe(APPENDED_PAYLOAD_BYTES);
+    expect(readRequestId(ring)).toBe(1);
+    expect(readAppended(ring, { baseOffset: 0, lastOffset: 0, logAppendTimeMs: 0, logStartOffset: 0 })).toEqual(big);
     ring.release();
-    expect(() => tryWriteCompletion(ring, 1, 0, 2 ** 53)).toThrow(RangeError);
-    expect(() => tryWriteCompletion(ring, 1, 0, -2)).toThrow(RangeError);
-    expect(() => tryWriteCompletion(ring, 1, 1.5, 0)).toThrow(RangeError);
-    expect(COMPLETION_PAYLOAD_BYTES).toBe(16);
+  });
+
+  it('carry a FAILED answer whose error comes back as its own class, with its Kafka code in the header', () => {
+    const ring = RingBuffer.create(4096);
+    const error = new OffsetOutOfRangeError(50, 0, 10);
+    expect(tryWriteJsonMessage(ring, FAILED_TAG, 42, kafkaCodeOf(error), serializeError(error))).toBe(true);
+    expect(ring.tryRead()).toBe(true);
+    expect(ring.messageTag).toBe(FAILED_TAG);
+    expect(readRequestId(ring)).toBe(42);
+    expect(ring.view.getInt32(ring.messageOffset + 4, true)).toBe(1);
+    const revived = reviveError(readJsonBody<SerializedError>(ring), 0);
+    ring.release();
+    expect(revived).toBeInstanceOf(OffsetOutOfRangeError);
+    expect(revived.message).toBe(error.message);
   });
 });
 
 describe('RingBuffer between the main thread and a worker thread', () => {
-  it('moves 1,000,000 messages of 1 to 2,000 bytes through a 64 KiB ring and acknowledges each, in order', async () => {
-    const messageCount = 1_000_000;
+  it('moves 250,000 messages of 1 to 2,000 bytes through a 64 KiB ring and acknowledges each, in order', async () => {
+    // About 4,000 trips round the ring; a loaded host may take minutes, hence the test's deadline.
+    const messageCount = 250_000;
     const requests = RingBuffer.create(64 * 1024);
     const completions = RingBuffer.create(64 * 1024);
     const { exitCode } = startWorker('echo', requests, completions);
@@ -380,9 +409,9 @@ describe('RingBuffer between the main thread and a worker thread', () => {
         const length = fillMessage(sequence, scratch);
         const message = scratchBytes.subarray(0, length);
         sentChecksums[sequence] = crc32c(message);
-        while (!tryWriteAppendRequest(requests, sequence, sequence % 16, message)) {
+        while (!tryWriteAppend(requests, sequence, sequence % 16, ACKS[sequence % 3], sequence % 4, message)) {
           waitsForSpace++;
-          expect(await requests.waitForSpaceAsync(APPEND_REQUEST_HEADER_BYTES + length)).toBe('ok');
+          expect(await requests.waitForSpaceAsync(APPEND_HEADER_BYTES + length)).toBe('ok');
         }
       }
       requests.close();
@@ -390,16 +419,17 @@ describe('RingBuffer between the main thread and a worker thread', () => {
 
     let received = 0;
     let outOfOrder = 0;
-    let checksumMismatches = 0;
-    let errors = 0;
+    let mismatches = 0;
+    let otherTags = 0;
     const receive = async (): Promise<void> => {
-      const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+      const outcome: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: 0, logStartOffset: 0 };
       for (;;) {
         while (completions.tryRead()) {
-          readCompletion(completions, completion);
-          if (completion.requestId !== received) outOfOrder++;
-          if (completion.baseOffset !== sentChecksums[completion.requestId]) checksumMismatches++;
-          if (completion.errorCode !== 0) errors++;
+          if (completions.messageTag !== APPENDED_TAG) otherTags++;
+          const requestId = readRequestId(completions);
+          readAppended(completions, outcome);
+          if (requestId !== received) outOfOrder++;
+          mismatches += echoMismatches(requestId, outcome, sentChecksums[requestId]);
           received++;
         }
         completions.release();
@@ -410,16 +440,17 @@ describe('RingBuffer between the main thread and a worker thread', () => {
     await Promise.all([send(), receive()]);
     expect(received).toBe(messageCount);
     expect(outOfOrder).toBe(0);
-    expect(checksumMismatches).toBe(0);
-    expect(errors).toBe(0);
+    expect(mismatches).toBe(0);
+    expect(otherTags).toBe(0);
     // The ring was full many times: the writer really waited, and the data really wrapped.
     expect(waitsForSpace).toBeGreaterThan(100);
     expect(requests.usedBytes()).toBe(0);
     expect(await exitCode).toBe(0);
-  });
+  }, 240_000);
 
-  it('loses no wake-up when both sides park all the time: 300,000 round trips through 256-byte rings', async () => {
-    const messageCount = 300_000;
+  it('loses no wake-up when both sides park all the time: 50,000 round trips through 256-byte rings', async () => {
+    // Every message parks and wakes both threads: under load each wake-up waits for a core.
+    const messageCount = 50_000;
     const requests = RingBuffer.create(256);
     const completions = RingBuffer.create(256);
     // The worker waits without a timeout: a missed notify on either side hangs this test.
@@ -431,8 +462,8 @@ describe('RingBuffer between the main thread and a worker thread', () => {
       for (let sequence = 0; sequence < messageCount; sequence++) {
         const message = scratchBytes.subarray(0, 1 + (fillMessage(sequence, scratch) % 120));
         sentChecksums[sequence] = crc32c(message);
-        while (!tryWriteAppendRequest(requests, sequence, sequence % 16, message)) {
-          await requests.waitForSpaceAsync(APPEND_REQUEST_HEADER_BYTES + message.length);
+        while (!tryWriteAppend(requests, sequence, sequence % 16, ACKS[sequence % 3], sequence % 4, message)) {
+          await requests.waitForSpaceAsync(APPEND_HEADER_BYTES + message.length);
         }
       }
       requests.close();
@@ -440,11 +471,12 @@ describe('RingBuffer between the main thread and a worker thread', () => {
     let received = 0;
     let wrong = 0;
     const receive = async (): Promise<void> => {
-      const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
+      const outcome: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: 0, logStartOffset: 0 };
       for (;;) {
         while (completions.tryRead()) {
-          readCompletion(completions, completion);
-          if (completion.requestId !== received || completion.baseOffset !== sentChecksums[received]) wrong++;
+          const requestId = readRequestId(completions);
+          readAppended(completions, outcome);
+          if (requestId !== received || echoMismatches(requestId, outcome, sentChecksums[received]) !== 0) wrong++;
           received++;
         }
         completions.release();
@@ -455,7 +487,7 @@ describe('RingBuffer between the main thread and a worker thread', () => {
     expect(received).toBe(messageCount);
     expect(wrong).toBe(0);
     expect(await exitCode).toBe(0);
-  });
+  }, 240_000);
 
   it('makes the writer wait for room without blocking the main event loop while the worker stalls', async () => {
     const requests = RingBuffer.create(4096);
@@ -465,13 +497,17 @@ describe('RingBuffer between the main thread and a worker thread', () => {
 
     const batches = new Uint8Array(100).fill(1);
     let written = 0;
-    while (tryWriteAppendRequest(requests, written, written % 16, batches)) written++;
-    const request = new Uint8Array(APPEND_REQUEST_HEADER_BYTES + batches.length);
-    new DataView(request.buffer).setUint32(0, written, true);
-    new DataView(request.buffer).setUint32(4, written % 16, true);
-    request.set(batches, APPEND_REQUEST_HEADER_BYTES);
+    while (tryWriteAppend(requests, written, written % 16, ACKS[written % 3], written % 4, batches)) written++;
+    // The same APPEND, built whole for writeAsync (the layout of shard-messages.ts).
+    const request = new Uint8Array(APPEND_HEADER_BYTES + batches.length);
+    const header = new DataView(request.buffer);
+    header.setUint32(0, written, true);
+    header.setUint32(4, written % 16, true);
+    header.setInt32(8, ACKS[written % 3], true);
+    header.setUint32(12, written % 4, true);
+    request.set(batches, APPEND_HEADER_BYTES);
     let writeSettled = false;
-    const pendingWrite = requests.writeAsync(APPEND_REQUEST_TAG, request).then(() => {
+    const pendingWrite = requests.writeAsync(APPEND_TAG, request).then(() => {
       writeSettled = true;
     });
 
@@ -492,14 +528,21 @@ describe('RingBuffer between the main thread and a worker thread', () => {
     Atomics.notify(gate, 0);
     await pendingWrite;
 
-    const completion = { requestId: 0, errorCode: 0, baseOffset: 0 };
     const acknowledged: number[] = [];
+    let mismatches = 0;
+    const outcome: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: 0, logStartOffset: 0 };
+    const checksum = crc32c(batches);
     while (acknowledged.length < written + 1) {
-      while (completions.tryRead()) acknowledged.push(readCompletion(completions, completion).requestId);
+      while (completions.tryRead()) {
+        const requestId = readRequestId(completions);
+        mismatches += echoMismatches(requestId, readAppended(completions, outcome), checksum);
+        acknowledged.push(requestId);
+      }
       completions.release();
       if (acknowledged.length < written + 1) expect(await completions.waitForDataAsync()).toBe('ok');
     }
     expect(acknowledged).toEqual(Array.from({ length: written + 1 }, (_, i) => i));
+    expect(mismatches).toBe(0);
     requests.close();
     expect(await exitCode).toBe(0);
   });
@@ -509,7 +552,7 @@ describe('RingBuffer between the main thread and a worker thread', () => {
     const completions = RingBuffer.create(1024);
     const { worker, exitCode } = startWorker('wait-for-data', requests, completions);
     const report = once(worker, 'message');
-    await until(() => requests.isReaderWaiting());
+    await eventually(() => requests.isReaderWaiting(), { what: 'the worker parking for data' });
     requests.close();
     expect(await report).toEqual([{ result: 'closed' }]);
     expect(await exitCode).toBe(0);
@@ -521,9 +564,9 @@ describe('RingBuffer between the main thread and a worker thread', () => {
     const { worker, exitCode } = startWorker('wait-for-space', requests, completions);
     const reports: unknown[] = [];
     worker.on('message', (message) => reports.push(message));
-    await until(() => completions.writerWaitingBytes() > 0);
+    await eventually(() => completions.writerWaitingBytes() > 0, { what: 'the worker parking for room' });
     completions.close();
     expect(await exitCode).toBe(0);
-    expect(reports).toEqual([{ filled: Math.floor(1024 / RingBuffer.frameBytes(COMPLETION_PAYLOAD_BYTES)) }, { result: 'closed' }]);
+    expect(reports).toEqual([{ filled: Math.floor(1024 / RingBuffer.frameBytes(APPENDED_PAYLOAD_BYTES)) }, { result: 'closed' }]);
   });
 });

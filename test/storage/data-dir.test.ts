@@ -20,6 +20,7 @@ import {
   partitionDirName,
   takeOverStaleLock,
 } from '../../src/storage/data-dir.js';
+import { eventually } from '../support/eventually.js';
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const tempDirs: string[] = [];
@@ -238,7 +239,7 @@ describe('DataDir.open and close', () => {
     fs.utimesSync(lockFileOf(dir), longAgo, longAgo);
     const touchedRecently = (): boolean => fs.statSync(lockFileOf(dir)).mtimeMs > Date.now() - 60_000;
     expect(touchedRecently()).toBe(false);
-    while (!touchedRecently()) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(touchedRecently, { what: 'the lock file touched by its heartbeat' });
     dataDir.close();
   });
 

@@ -3,10 +3,10 @@
  * simple uncompressed records, CRC32C), an independent scan of segment files that shares no code
  * with the log, temp directories, a manual clock and a capturing logger.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeBatchCrc } from '../../src/protocol/batch-header.js';
+import { makeTempDir as makeSupportTempDir, removeTempDir } from '../support/temp-dir.js';
 
 export const DEFAULT_BASE_TIMESTAMP_MS = 1_700_000_000_000;
 
@@ -147,12 +147,10 @@ export function scanLogFiles(dir: string): ScannedBatch[] {
 }
 
 export function makeTempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'sluice-storage-'));
+  return makeSupportTempDir('storage');
 }
 
-export function removeTempDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
+export { removeTempDir };
 
 export class ManualClock {
   constructor(public now = DEFAULT_BASE_TIMESTAMP_MS) {}
