@@ -1,16 +1,17 @@
 /**
  * The log of one partition: a directory of segments (see segment.ts), Kafka's storage model.
  *
- *   append       validates whole RecordBatch v2 batches, assigns offsets by rewriting baseOffset in
- *                place (outside the CRC), writes them with one write, maybe rolls and flushes
+ *   append       validates whole RecordBatch v2 batches and every record in them (log-validator.ts),
+ *                assigns offsets by rewriting baseOffset in place (outside the CRC), writes them
+ *                with one write, maybe rolls and flushes
  *   read         whole batches from the one holding an offset, found via the offset index
  *   readSlice    the same as a file range, for a sendfile-style server
  *   offsetForTimestamp, truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
  *   cleanerView, replaceSegments   the log cleaner's view and swap (log-cleaner.ts, cleanupCompact)
  *
  * A PartitionLog is owned by one shard worker thread and uses synchronous I/O; it is not safe to
- * share between threads. The log decodes only batch headers, except on a compacted log
- * (cleanupCompact), whose appends are checked for records without a key, as Kafka checks them.
+ * share between threads. Appends are decoded record by record once, by the validator, as Kafka's
+ * broker decodes them; everything else (recovery, reads, producer state) reads batch headers only.
  *
  * Durability: by default nothing is fsynced while running; the page cache holds appends and a
  * process crash loses nothing. flushMessages / flushMs fsync (group commit: one flush covers every
@@ -37,7 +38,6 @@ import { join } from 'node:path';
 import {
   ClosedError,
   CorruptFileError,
-  CorruptRecordError,
   InvalidConfigError,
   InvalidRequestError,
   OffsetOutOfRangeError,
@@ -45,25 +45,16 @@ import {
   SluiceError,
 } from '../errors.js';
 import {
-  ATTRIBUTES_OFFSET,
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_OFFSET,
-  CRC_OFFSET,
   LOG_OVERHEAD_BYTES,
-  MAX_TIMESTAMP_OFFSET,
-  TIMESTAMP_TYPE_MASK,
-  batchSizeAt,
-  computeBatchCrc,
   readBaseOffset,
   readLastOffsetDelta,
-  readMaxTimestamp,
-  readRecordCount,
-  validateBatchAt,
   writeBaseOffset,
 } from '../protocol/batch-header.js';
-import { writeInt64 } from '../protocol/int64.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
-import { recoverInterruptedCleaning, requireRecordKeys, type CleanerLogView } from './log-cleaner.js';
+import { recoverInterruptedCleaning, type CleanerLogView } from './log-cleaner.js';
+import { LogValidator, type ValidatedAppend } from './log-validator.js';
 import { floorIndexBy } from './floor-search.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
@@ -97,7 +88,7 @@ import {
   type SegmentSettings,
   type StorageLogger,
 } from './segment.js';
-import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
+import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import type { AbortedTransaction, AbortedTxn } from './txn-index.js';
 
 export type { StorageLogger } from './segment.js';
@@ -224,7 +215,6 @@ export interface LogStats {
   readonly appendCount: number;
 }
 
-const INT32_MAX = 0x7fff_ffff;
 /** Producer snapshots kept: the newest two, so a truncation below the newest can still start from one. */
 const MAX_PRODUCER_SNAPSHOTS = 2;
 /** Header scans read this much at a time: an index interval plus a batch header, with room. */
@@ -263,6 +253,7 @@ export class PartitionLog {
   private appendCount = 0;
   private closedBecause: string | null = null;
   private readonly producers: ProducerStateManager;
+  private readonly validator: LogValidator;
   /** The offsets of the producer snapshots in the directory, ascending. */
   private snapshotOffsets: number[] = [];
   private producerRecovery: ProducerStateRecovery | null = null;
@@ -293,6 +284,7 @@ export class PartitionLog {
     this.recovery = fields.recovery;
     this.dirDirty = fields.dirDirty;
     this.producers = new ProducerStateManager(fields.producerIdExpirationMs);
+    this.validator = new LogValidator(fields.config);
   }
 
   /**
@@ -419,8 +411,9 @@ export class PartitionLog {
 
   /**
    * Appends one or more whole RecordBatch v2 batches, exactly as a producer sent them. Each is
-   * validated (length, magic, CRC32C, counts, dense offsets, maxMessageBytes) before anything is
-   * written, so a bad batch rejects the whole append. Offsets are assigned by rewriting each
+   * validated with every record in it (log-validator.ts: framing, CRC32C, decompression, record
+   * lengths and varints, offsets, timestamps, keys on a compacted log, maxMessageBytes) before
+   * anything is written, so a bad batch rejects the whole append. Offsets are assigned by rewriting each
    * baseOffset in `batches` itself, which the log takes over: the caller must not reuse it for
    * other data while expecting its old contents.
    *
@@ -448,44 +441,13 @@ export class PartitionLog {
     if (byteLength > this.config.segmentBytes) {
       throw new RecordTooLargeError(byteLength, this.config.segmentBytes, 'segmentBytes');
     }
-    let offsetCount = 0;
-    let batchCount = 0;
-    let maxTimestampMs = NO_TIMESTAMP;
-    for (let position = 0; position < byteLength; ) {
-      const sizeBytes = validateBatchAt(batches, position, byteLength, 0, options.crcVerified !== true);
-      if (sizeBytes > this.config.maxMessageBytes) {
-        throw new RecordTooLargeError(sizeBytes, this.config.maxMessageBytes, 'maxMessageBytes');
-      }
-      const recordCount = readRecordCount(batches, position);
-      const lastOffsetDelta = readLastOffsetDelta(batches, position);
-      if (recordCount === 0 || lastOffsetDelta !== recordCount - 1) {
-        throw new CorruptRecordError(
-          position,
-          `lastOffsetDelta ${lastOffsetDelta} does not match record count ${recordCount}: a producer's batch ` +
-            `holds at least one record and its offset deltas run 0 to count - 1`,
-        );
-      }
-      let batchMaxTimestampMs: number;
-      try {
-        batchMaxTimestampMs = readMaxTimestamp(batches, position);
-      } catch {
-        throw new CorruptRecordError(position, 'maxTimestamp is outside the safe integer range');
-      }
-      if (batchMaxTimestampMs > maxTimestampMs) maxTimestampMs = batchMaxTimestampMs;
-      offsetCount += recordCount;
-      batchCount++;
-      position += sizeBytes;
+    const nowMs = this.clock();
+    const validated = this.validator.validate(batches, origin, options.crcVerified !== true, nowMs);
+    if (validated.producerStateBatchCount > 0) {
+      const check = this.producers.checkAppend(validated.bytes, validated.bytes.length, origin);
+      if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
     }
-    if (offsetCount - 1 > INT32_MAX) {
-      throw new CorruptRecordError(0, `the batches hold ${offsetCount} records, more than one segment can index`);
-    }
-    if (this.config.cleanupCompact) requireRecordKeys(batches, byteLength);
-    const check = this.producers.checkAppend(batches, byteLength, origin);
-    if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
-    const hasProducerBatches = check.producerBatches > 0;
-    return this.mutate(() =>
-      this.appendValidated(batches, byteLength, offsetCount, batchCount, maxTimestampMs, hasProducerBatches),
-    );
+    return this.mutate(() => this.appendValidated(validated, nowMs));
   }
 
   /**
@@ -866,37 +828,29 @@ export class PartitionLog {
     return this.segments[this.segments.length - 1];
   }
 
-  private appendValidated(
-    batches: Buffer,
-    byteLength: number,
-    offsetCount: number,
-    batchCount: number,
-    producerMaxTimestampMs: number,
-    hasProducerBatches: boolean,
-  ): AppendResult {
-    const nowMs = this.clock();
+  /** Assigns offsets to validated batches (their baseOffset, outside the CRC), writes them, applies them. */
+  private appendValidated(validated: ValidatedAppend, nowMs: number): AppendResult {
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const bytes = validated.bytes;
+    const byteLength = bytes.length;
     const baseOffset = this.endOffset;
-    const lastOffset = baseOffset + offsetCount - 1;
-    const maxTimestampMs = logAppendTime ? nowMs : producerMaxTimestampMs;
+    const lastOffset = baseOffset + validated.offsetCount - 1;
     let segment = this.activeSegment;
-    if (segment.shouldRoll(byteLength, maxTimestampMs, lastOffset, nowMs, this.config.segmentBytes, this.config.segmentMs)) {
+    if (segment.shouldRoll(byteLength, validated.maxTimestampMs, lastOffset, nowMs, this.config.segmentBytes, this.config.segmentMs)) {
       segment = this.rollAt(nowMs);
     }
+    const { batchCount, positions, lastOffsetDeltas } = validated;
     let nextOffset = baseOffset;
-    for (let position = 0; position < byteLength; ) {
-      const sizeBytes = batchSizeAt(batches, position);
-      writeBaseOffset(batches, position, nextOffset);
-      if (logAppendTime) stampLogAppendTime(batches, position, sizeBytes, nowMs);
-      nextOffset += readLastOffsetDelta(batches, position) + 1;
-      position += sizeBytes;
+    for (let batch = 0; batch < batchCount; batch++) {
+      writeBaseOffset(bytes, positions[batch], nextOffset);
+      nextOffset += lastOffsetDeltas[batch] + 1;
     }
-    segment.append(batches, byteLength);
+    segment.append(validated, baseOffset);
     this.endOffset = nextOffset;
     this.appendCount++;
-    if (hasProducerBatches) {
-      for (let position = 0; position < byteLength; position += batchSizeAt(batches, position)) {
-        const aborted = this.producers.applyBatch(batches, position);
+    if (validated.producerStateBatchCount > 0) {
+      for (let batch = 0; batch < batchCount; batch++) {
+        const aborted = this.producers.applyBatch(bytes, positions[batch]);
         if (aborted !== null && segment.txnIndex.append(aborted)) this.dirDirty = true;
       }
     }
@@ -1189,14 +1143,6 @@ export class PartitionLog {
       }
     }
   }
-}
-
-/** Kafka's LogAppendTime: stamp the batch's max timestamp and timestamp type, then re-CRC it. */
-function stampLogAppendTime(batches: Buffer, position: number, sizeBytes: number, nowMs: number): void {
-  const attributes = batches.readInt16BE(position + ATTRIBUTES_OFFSET);
-  batches.writeInt16BE(attributes | TIMESTAMP_TYPE_MASK, position + ATTRIBUTES_OFFSET);
-  writeInt64(batches, position + MAX_TIMESTAMP_OFFSET, nowMs);
-  batches.writeUInt32BE(computeBatchCrc(batches, position, sizeBytes), position + CRC_OFFSET);
 }
 
 /** A checkpoint that cannot be parsed only costs a longer recovery: validate everything. */

@@ -40,7 +40,6 @@ import {
   LOG_OVERHEAD_BYTES,
   MAGIC_OFFSET,
   MAGIC_V2,
-  batchSizeAt,
   isControlBatch,
   readAttributes,
   readBaseOffset,
@@ -48,6 +47,7 @@ import {
   readMaxTimestamp,
   validateBatchAt,
 } from '../protocol/batch-header.js';
+import type { ValidatedAppend } from './log-validator.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, TransactionIndex } from './txn-index.js';
@@ -263,14 +263,16 @@ export class Segment {
   }
 
   /**
-   * Appends `batches[0, byteLength)`, whole batches whose offsets are already assigned, with one
-   * write, then indexes them. A failed write is cut back so the file never keeps half an append.
+   * Appends a validated append's batches, their offsets assigned from `baseOffset`, with one
+   * write, then indexes them from the validator's facts. A failed write is cut back so the file
+   * never keeps half an append.
    */
-  append(batches: Buffer, byteLength: number): void {
+  append(validated: ValidatedAppend, baseOffset: number): void {
     assert.ok(this.offsetIndexFd >= 0, 'only the active segment is appended to');
+    const { bytes, batchCount, positions, sizes, lastOffsetDeltas, maxTimestamps } = validated;
     const start = this.logSizeBytes;
     try {
-      writeFully(this.logFd, batches, byteLength, start);
+      writeFully(this.logFd, bytes, bytes.length, start);
     } catch (error) {
       try {
         ftruncateSync(this.logFd, start);
@@ -279,13 +281,12 @@ export class Segment {
       }
       throw error;
     }
-    this.logSizeBytes = start + byteLength;
+    this.logSizeBytes = start + bytes.length;
     this.logDirty = true;
-    for (let position = 0; position < byteLength; ) {
-      const sizeBytes = batchSizeAt(batches, position);
-      const lastOffset = readBaseOffset(batches, position) + readLastOffsetDelta(batches, position);
-      this.trackBatch(start + position, sizeBytes, lastOffset, readMaxTimestamp(batches, position));
-      position += sizeBytes;
+    let lastOffset = baseOffset - 1;
+    for (let batch = 0; batch < batchCount; batch++) {
+      lastOffset += lastOffsetDeltas[batch] + 1;
+      this.trackBatch(start + positions[batch], sizes[batch], lastOffset, maxTimestamps[batch]);
     }
   }
 

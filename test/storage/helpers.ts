@@ -169,3 +169,14 @@ export class CapturingLogger {
     this.warnings.push(message);
   }
 }
+
+/** The error `action` throws, to assert on its fields; fails the test when it throws nothing. */
+export function thrownBy(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`expected an Error, the action threw ${String(error)}`);
+  }
+  throw new Error('expected the action to throw, it returned');
+}

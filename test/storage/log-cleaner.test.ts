@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CorruptFileError, CorruptRecordError, InvalidConfigError } from '../../src/errors.js';
+import { CorruptFileError, InvalidConfigError, RecordValidationError } from '../../src/errors.js';
 import { encodeControlBatch } from '../../src/protocol/control-record.js';
 import { encodeRecordBatch, type RecordToEncode } from '../../src/protocol/record-batch-builder.js';
 import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
@@ -18,7 +18,7 @@ import { ShardPool } from '../../src/shard/shard-pool.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { readOffsetCheckpoint } from '../../src/storage/recovery.js';
 import { resolveTopicConfig, toLogConfig, validateTopicConfigs } from '../../src/storage/topic-config.js';
-import { CapturingLogger, DEFAULT_BASE_TIMESTAMP_MS, ManualClock, makeTempDir, removeTempDir } from './helpers.js';
+import { CapturingLogger, DEFAULT_BASE_TIMESTAMP_MS, ManualClock, makeTempDir, removeTempDir, thrownBy } from './helpers.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Small segments so a few hundred records span many of them. */
@@ -330,8 +330,12 @@ describe('appends to a compacted log', () => {
     const log = open();
     put(log, [record('k', 'v')]);
     const keyless = encodeRecordBatch({ records: [record('k', 'v'), record(null, 'no key')] });
-    expect(() => log.append(keyless)).toThrow(CorruptRecordError);
-    expect(() => log.append(keyless)).toThrow(/offset delta 1 has no key.*cleanup\.policy=compact/);
+    const refusal = thrownBy(() => log.append(keyless));
+    expect(refusal).toBeInstanceOf(RecordValidationError);
+    expect(refusal).toMatchObject({ code: 'INVALID_RECORD', kafkaErrorCode: 87 });
+    expect((refusal as RecordValidationError).recordErrors).toEqual([
+      { batchIndex: 1, message: expect.stringMatching(/without a key.*cleanup\.policy=compact/) },
+    ]);
     expect(log.logEndOffset).toBe(1);
     log.close();
     const plain = PartitionLog.open(join(dir, 'plain'), {}, { nowMs: clock.nowMs });
