@@ -8,9 +8,11 @@
  * are: the log checks their producer epoch and sequence (a retry is answered with its original
  * offsets; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE otherwise). acks 0 sends no response; if any partition failed,
  * the connection is closed instead, which is how Kafka tells an acks=0 producer to refresh its
- * metadata.
+ * metadata. Records the log refuses one by one (a key missing on a compacted topic, a timestamp out
+ * of range) are listed in v8+'s recordErrors, by their index in the batch.
  */
 import type { Acks } from '../../broker/broker-api.js';
+import { RecordValidationError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Produce, type ProduceResponseInput } from '../../protocol/api/produce.js';
 import { batchSizeAt } from '../../protocol/batch-header.js';
@@ -47,7 +49,7 @@ export const produceHandler = defineHandler({
             recordErrors: [],
             errorMessage: null,
           }),
-          (error: unknown) => failed(index, ctx.errorCode(error), errorMessageOf(error)),
+          (error: unknown) => failed(index, ctx.errorCode(error), errorMessageOf(error), recordErrorsOf(error)),
         );
       }),
     }));
@@ -86,6 +88,12 @@ function refuse(
   return null;
 }
 
-function failed(index: number, errorCode: number, errorMessage: string): PartitionResponse {
-  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+function failed(index: number, errorCode: number, errorMessage: string, recordErrors: PartitionResponse['recordErrors'] = []): PartitionResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
+}
+
+/** Produce v8+'s per-record list: the records the log refused one by one, by index in the batch. */
+function recordErrorsOf(error: unknown): PartitionResponse['recordErrors'] {
+  if (!(error instanceof RecordValidationError)) return [];
+  return error.recordErrors.map((entry) => ({ batchIndex: entry.batchIndex, batchIndexErrorMessage: entry.message }));
 }
