@@ -92,6 +92,8 @@ export class LogReader {
   /** Where the last read ended: the batch boundary holding `nextOffset` in `segment`. */
   private readonly resume: { segment: SegmentView | null; nextOffset: number; position: number } = { segment: null, nextOffset: -1, position: 0 };
   private closed = false;
+  /** Whether lookups may start from the offset and time indexes (see withFreshView). */
+  private indexesTrusted = true;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -184,6 +186,9 @@ export class LogReader {
         this.epoch = latest.storageEpoch;
       }
       let problem: string;
+      // The last attempt walks the segments from their first byte: an index entry that disagrees
+      // with its log on a fresh listing is damaged, and costs a longer scan, never a failed read.
+      this.indexesTrusted = attempts < MAX_ATTEMPTS;
       try {
         const result = attempt(latest);
         const after = current();
@@ -371,6 +376,7 @@ export class LogReader {
 
   /** The segment's offset index, reading only the entries appended since the last read. */
   private loadIndex(segment: SegmentView): OffsetIndex | null {
+    if (!this.indexesTrusted) return null;
     try {
       if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
     } catch (error) {

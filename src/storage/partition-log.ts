@@ -44,14 +44,7 @@ import {
   RecordTooLargeError,
   SluiceError,
 } from '../errors.js';
-import {
-  BATCH_HEADER_BYTES,
-  BATCH_LENGTH_OFFSET,
-  LOG_OVERHEAD_BYTES,
-  readBaseOffset,
-  readLastOffsetDelta,
-  writeBaseOffset,
-} from '../protocol/batch-header.js';
+import { writeBaseOffset } from '../protocol/batch-header.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { recoverInterruptedCleaning, type CleanerLogView } from './log-cleaner.js';
 import { LogValidator, type ValidatedAppend } from './log-validator.js';
@@ -84,12 +77,11 @@ import { fsyncDirectory } from './durable-fs.js';
 import {
   FileWindow,
   Segment,
-  type BatchLocation,
   type SegmentSettings,
   type StorageLogger,
 } from './segment.js';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
-import type { AbortedTransaction, AbortedTxn } from './txn-index.js';
+import type { AbortedTxn } from './txn-index.js';
 
 export type { StorageLogger } from './segment.js';
 export type { RecoveryReport } from './recovery.js';
@@ -154,30 +146,6 @@ export interface ProducerStateRecovery {
   readonly txnIndexRebuiltFrom: number;
 }
 
-export interface ReadResult {
-  /** Whole batches, starting with the one holding the requested offset; empty at the log end. */
-  readonly bytes: Buffer;
-  /** The offset to read from next: after the last returned batch. */
-  readonly nextOffset: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
-}
-
-/**
- * The bytes `read` would return, as a range of one segment file, for sending without copying them
- * through JavaScript. `fd` stays valid until the next truncateTo, deleteRecordsBefore,
- * applyRetention, replaceSegments (a log clean's swap) or close of this log.
- */
-export interface ReadSlice {
-  readonly filePath: string;
-  readonly fd: number;
-  readonly positionBytes: number;
-  readonly sizeBytes: number;
-  readonly nextOffset: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
-}
-
 export type RetentionReason = 'retentionMs' | 'retentionBytes' | 'logStartOffset';
 
 export interface DeletedSegment {
@@ -219,7 +187,6 @@ export interface LogStats {
 const MAX_PRODUCER_SNAPSHOTS = 2;
 /** Header scans read this much at a time: an index interval plus a batch header, with room. */
 const HEADER_WINDOW_BYTES = 16 * 1024;
-const EMPTY = Buffer.alloc(0);
 
 interface LoadedSnapshot {
   readonly offset: number;
@@ -451,26 +418,6 @@ export class PartitionLog {
   }
 
   /**
-   * Kafka's fetch-side index lookup: the aborted transactions overlapping [fromOffset, upToOffset),
-   * as a FetchResponse lists them, read from the transaction indexes of the segment holding
-   * `fromOffset` onward until an entry's last stable offset reaches `upToOffset` (after it, every
-   * aborted transaction starts past the range). A read_committed consumer drops their records.
-   */
-  abortedTransactions(fromOffset: number, upToOffset: number): AbortedTransaction[] {
-    this.ensureOpen();
-    requireOffset('fromOffset', fromOffset);
-    requireOffset('upToOffset', upToOffset);
-    if (upToOffset < fromOffset) {
-      throw new InvalidRequestError(`upToOffset ${upToOffset} is below fromOffset ${fromOffset}`);
-    }
-    const found: AbortedTransaction[] = [];
-    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length; i++) {
-      if (this.segments[i].txnIndex.collect(fromOffset, upToOffset, found)) break;
-    }
-    return found;
-  }
-
-  /**
    * Writes a producer state snapshot at the log end offset, so that a restart replays nothing
    * before it. Returns that offset.
    */
@@ -490,76 +437,6 @@ export class PartitionLog {
       throw new InvalidRequestError(`removeExpiredProducers takes a time in ms, got ${String(nowMs)}`);
     }
     return this.producers.removeExpiredProducers(nowMs);
-  }
-
-  /**
-   * Whole batches starting with the one that holds `fromOffset` (it may start before it, as in
-   * Kafka), as many as fit in `maxBytes` but at least that first one, from a single segment.
-   * Empty at the log end offset; OffsetOutOfRangeError below the log start or above the end.
-   *
-   * With `into`, the bytes are read into that buffer and `bytes` is a view of it, so a reader that
-   * reuses one buffer allocates nothing per read; at most `into.length` bytes are read. If the
-   * first batch alone is larger than `into`, it is returned whole in a new buffer instead.
-   */
-  read(fromOffset: number, maxBytes: number, into?: Buffer): ReadResult {
-    this.ensureOpen();
-    requireOffset('fromOffset', fromOffset);
-    requireByteCount('maxBytes', maxBytes);
-    if (into !== undefined && !Buffer.isBuffer(into)) {
-      throw new InvalidRequestError('read takes an optional Buffer to read into');
-    }
-    const found = this.locate(fromOffset);
-    if (found === null) return this.readResult(EMPTY, fromOffset);
-    const { segment, batch } = found;
-    let length = Math.min(Math.max(maxBytes, batch.sizeBytes), segment.sizeBytes - batch.position);
-    let bytes: Buffer;
-    if (into !== undefined && into.length >= batch.sizeBytes) {
-      length = Math.min(length, into.length);
-      bytes = into;
-    } else {
-      bytes = Buffer.allocUnsafe(length);
-    }
-    segment.readInto(batch.position, length, bytes, 0);
-    let end = batch.sizeBytes;
-    let nextOffset = batch.lastOffset + 1;
-    while (end + BATCH_HEADER_BYTES <= length) {
-      const sizeBytes = bytes.readInt32BE(end + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
-      if (sizeBytes < BATCH_HEADER_BYTES) {
-        const batchLength = sizeBytes - LOG_OVERHEAD_BYTES;
-        throw new CorruptFileError(segment.logPath, `batch length at byte ${batch.position + end} is ${batchLength}`);
-      }
-      if (end + sizeBytes > length) break;
-      nextOffset = readBaseOffset(bytes, end) + readLastOffsetDelta(bytes, end) + 1;
-      end += sizeBytes;
-    }
-    return this.readResult(end === bytes.length ? bytes : bytes.subarray(0, end), nextOffset);
-  }
-
-  /** What `read(fromOffset, maxBytes)` would return, as a file range instead of a copy. */
-  readSlice(fromOffset: number, maxBytes: number): ReadSlice {
-    this.ensureOpen();
-    requireOffset('fromOffset', fromOffset);
-    requireByteCount('maxBytes', maxBytes);
-    const found = this.locate(fromOffset);
-    const segment = found === null ? this.activeSegment : found.segment;
-    let positionBytes = segment.sizeBytes;
-    let sizeBytes = 0;
-    let nextOffset = fromOffset;
-    if (found !== null) {
-      const end = segment.wholeBatchesEnd(found.batch, maxBytes, this.window);
-      positionBytes = found.batch.position;
-      sizeBytes = end.endPosition - positionBytes;
-      nextOffset = end.nextOffset;
-    }
-    return {
-      filePath: segment.logPath,
-      fd: segment.fd,
-      positionBytes,
-      sizeBytes,
-      nextOffset,
-      logStartOffset: this.startOffset,
-      logEndOffset: this.endOffset,
-    };
   }
 
   /**
@@ -890,20 +767,6 @@ export class PartitionLog {
     };
   }
 
-  /** The segment and batch holding `fromOffset`, or null at the log end. */
-  private locate(fromOffset: number): { segment: Segment; batch: BatchLocation } | null {
-    if (fromOffset < this.startOffset || fromOffset > this.endOffset) {
-      throw new OffsetOutOfRangeError(fromOffset, this.startOffset, this.endOffset);
-    }
-    if (fromOffset === this.endOffset) return null;
-    this.window.invalidate();
-    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length; i++) {
-      const batch = this.segments[i].findBatch(fromOffset, this.window);
-      if (batch !== null) return { segment: this.segments[i], batch };
-    }
-    return null;
-  }
-
   /** The index of the last segment whose base offset is <= `offset`, or 0. */
   private floorSegmentIndex(offset: number): number {
     const segments = this.segments;
@@ -1111,10 +974,6 @@ export class PartitionLog {
     return sizeBytes;
   }
 
-  private readResult(bytes: Buffer, nextOffset: number): ReadResult {
-    return { bytes, nextOffset, logStartOffset: this.startOffset, logEndOffset: this.endOffset };
-  }
-
   private ensureOpen(): void {
     if (this.closedBecause !== null) {
       throw new ClosedError(`partition log "${this.dir}" (${this.closedBecause})`);
@@ -1159,11 +1018,5 @@ function readRecoveryPoint(dir: string, logger: StorageLogger): number {
 function requireOffset(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new InvalidRequestError(`${name} must be an offset (an integer >= 0), got ${String(value)}`);
-  }
-}
-
-function requireByteCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidRequestError(`${name} must be a byte count (an integer >= 0), got ${String(value)}`);
   }
 }

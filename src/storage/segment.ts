@@ -217,11 +217,6 @@ export class Segment {
     return this.firstBatchMaxTimestampMs;
   }
 
-  /** The `.log` descriptor, for zero-copy senders; valid until the segment is closed or deleted. */
-  get fd(): number {
-    return this.logFd;
-  }
-
   get offsetIndexEntries(): number {
     return this.offsetIndex.entryCount;
   }
@@ -444,47 +439,6 @@ export class Segment {
       this.failIfCursorFailed(cursor, slot >= 0);
       return null;
     });
-  }
-
-  /**
-   * The end of the run of whole batches that starts with `first` and fits in `maxBytes` (always at
-   * least `first`), found from the offset index's nearest entry below the limit so that only the
-   * headers near the limit are read. Returns the end position and the offset after the run.
-   */
-  wholeBatchesEnd(first: BatchLocation, maxBytes: number, window: FileWindow): { endPosition: number; nextOffset: number } {
-    return this.withIndexHealing(window, () => {
-      const limit = Math.min(this.logSizeBytes, first.position + Math.max(maxBytes, first.sizeBytes));
-      const slot = this.offsetIndex.floorSlotByPosition(limit);
-      const fromIndex = slot >= 0 && this.offsetIndex.positionAt(slot) > first.position;
-      const scanFrom = fromIndex ? this.offsetIndex.positionAt(slot) : first.position;
-      let endPosition = first.position + first.sizeBytes;
-      let nextOffset = first.lastOffset + 1;
-      const cursor = new BatchHeaderCursor(window, this.logFd, scanFrom, this.logSizeBytes, this.baseOffset, null);
-      while (cursor.next()) {
-        if (fromIndex && cursor.position === scanFrom) this.expectIndexedBatch(slot, cursor);
-        if (cursor.position + cursor.sizeBytes > limit) {
-          if (cursor.position === scanFrom && scanFrom > endPosition) {
-            // The batches between `first` and the indexed one all end before the limit.
-            endPosition = scanFrom;
-            nextOffset = cursor.baseOffset;
-          }
-          return { endPosition, nextOffset };
-        }
-        endPosition = cursor.position + cursor.sizeBytes;
-        nextOffset = cursor.lastOffset + 1;
-      }
-      this.failIfCursorFailed(cursor, fromIndex);
-      return { endPosition, nextOffset };
-    });
-  }
-
-  /** Reads `length` bytes at `position` of the `.log` into `target` from `targetOffset`. */
-  readInto(position: number, length: number, target: Buffer, targetOffset: number): void {
-    assert.ok(position >= 0 && position + length <= this.logSizeBytes, 'reads stay inside the segment');
-    const read = readFully(this.logFd, target, targetOffset, length, position);
-    if (read !== length) {
-      throw new CorruptFileError(this.logPath, `expected ${length} bytes at byte ${position}, the file ended after ${read}`);
-    }
   }
 
   /**

@@ -7,6 +7,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeBatchCrc } from '../../src/protocol/batch-header.js';
+import { LogReader, type ReadBounds } from '../../src/storage/log-reader.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
+import type { AbortedTransaction } from '../../src/storage/txn-index.js';
 
 export const DEFAULT_BASE_TIMESTAMP_MS = 1_700_000_000_000;
 
@@ -179,4 +182,49 @@ export function thrownBy(action: () => unknown): Error {
     throw new Error(`expected an Error, the action threw ${String(error)}`);
   }
   throw new Error('expected the action to throw, it returned');
+}
+
+export interface LogReadResult {
+  readonly bytes: Buffer;
+  readonly nextOffset: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+}
+
+/** The bounds a LogReader reads a log within, as the shard publishes them: the whole log is readable. */
+function boundsOf(log: PartitionLog): ReadBounds {
+  return { logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, readableEndOffset: log.logEndOffset, storageEpoch: 0 };
+}
+
+/** A read of `log` through LogReader, the one read path, on a fresh reader (no cached view). */
+export function readLog(log: PartitionLog, offset: number, maxBytes: number): LogReadResult {
+  const reader = new LogReader(log.dir);
+  try {
+    const bounds = boundsOf(log);
+    const result = reader.read(offset, maxBytes, bounds, () => bounds);
+    return { bytes: result.records, nextOffset: result.nextOffset, logStartOffset: bounds.logStartOffset, logEndOffset: bounds.logEndOffset };
+  } finally {
+    reader.close();
+  }
+}
+
+/** The aborted transactions in [fromOffset, upToOffset) of `log`, as a read_committed fetch gets them. */
+export function abortedTransactionsOf(log: PartitionLog, fromOffset: number, upToOffset: number): AbortedTransaction[] {
+  const reader = new LogReader(log.dir);
+  try {
+    return reader.abortedTransactions(fromOffset, upToOffset, boundsOf(log));
+  } finally {
+    reader.close();
+  }
+}
+
+/** ListOffsets by timestamp of `log`, through LogReader. */
+export function offsetForTimestampOf(log: PartitionLog, timestampMs: number): number | null {
+  const reader = new LogReader(log.dir);
+  try {
+    const bounds = boundsOf(log);
+    return reader.offsetForTimestamp(timestampMs, bounds, () => bounds);
+  } finally {
+    reader.close();
+  }
 }
