@@ -55,18 +55,16 @@ import type { LogConfig } from './log-config.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import type { PartitionLog } from './partition-log.js';
 import { deleteSegmentFiles, readOffsetCheckpoint, writeOffsetCheckpoint } from './recovery.js';
-import { fsyncDirectory } from './durable-fs.js';
+import { fsyncDirectory, FileWindow, unlinkIfExists } from './durable-fs.js';
 import {
-  BatchHeaderCursor,
-  FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
   parseSegmentFileName,
   segmentFileName,
-  unlinkIfExists,
   type StorageLogger,
 } from './segment.js';
+import { BatchHeaderCursor } from './batch-header-cursor.js';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, type AbortedTxn } from './txn-index.js';
 

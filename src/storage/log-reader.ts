@@ -30,15 +30,14 @@ import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { ABORTED_TXN_BYTES, TXN_INDEX_FILE_SUFFIX, collectAbortedTxns, decodeTxnIndex, type AbortedTransaction, type AbortedTxn } from './txn-index.js';
 import {
-  BatchHeaderCursor,
-  FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
   parseSegmentFileName,
-  readFully,
   segmentFileName,
 } from './segment.js';
+import { BatchHeaderCursor } from './batch-header-cursor.js';
+import { FileWindow, readFully } from './durable-fs.js';
 
 /** Offsets the reader needs from the partition state table. */
 export interface ReadBounds {

@@ -73,13 +73,8 @@ import {
   writeOffsetCheckpoint,
   type RecoveryReport,
 } from './recovery.js';
-import { fsyncDirectory } from './durable-fs.js';
-import {
-  FileWindow,
-  Segment,
-  type SegmentSettings,
-  type StorageLogger,
-} from './segment.js';
+import { fsyncDirectory, FileWindow } from './durable-fs.js';
+import { Segment, type SegmentSettings, type StorageLogger } from './segment.js';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import type { AbortedTxn } from './txn-index.js';
 

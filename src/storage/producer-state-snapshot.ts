@@ -28,11 +28,12 @@
  * start instead. Correctness never depends on a snapshot being durable, only speed does.
  */
 import { crc32c } from '@node-rs/crc32';
-import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
 import { readInt64, writeInt64 } from '../protocol/int64.js';
-import { parseSegmentFileName, segmentFileName, unlinkIfExists } from './segment.js';
+import { parseSegmentFileName, segmentFileName } from './segment.js';
+import { replaceFile, unlinkIfExists } from './durable-fs.js';
 
 export const PRODUCER_SNAPSHOT_FILE_SUFFIX = '.snapshot';
 const SNAPSHOT_TEMP_SUFFIX = '.tmp';
@@ -183,9 +184,7 @@ export function readProducerSnapshot(dir: string, offset: number): ProducerSnaps
 /** Writes the snapshot for `offset`, replacing any there, atomically (see the module comment). */
 export function writeProducerSnapshot(dir: string, offset: number, entries: readonly ProducerSnapshotEntry[]): void {
   const path = producerSnapshotPath(dir, offset);
-  const tempPath = path + SNAPSHOT_TEMP_SUFFIX;
-  writeFileSync(tempPath, encodeProducerSnapshot(entries));
-  renameSync(tempPath, path);
+  replaceFile(path, encodeProducerSnapshot(entries), { tempPath: path + SNAPSHOT_TEMP_SUFFIX, sync: false });
 }
 
 export function deleteProducerSnapshot(dir: string, offset: number): void {
