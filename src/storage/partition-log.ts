@@ -57,13 +57,7 @@ import {
   type DuplicateAppend,
   type ProducerStateView,
 } from './producer-state.js';
-import {
-  deleteProducerSnapshot,
-  listProducerSnapshots,
-  readProducerSnapshot,
-  writeProducerSnapshot,
-  type ProducerSnapshotEntry,
-} from './producer-state-snapshot.js';
+import { ProducerSnapshots, type LoadedSnapshot } from './producer-state-snapshot.js';
 import {
   LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
@@ -178,15 +172,8 @@ export interface LogStats {
   readonly appendCount: number;
 }
 
-/** Producer snapshots kept: the newest two, so a truncation below the newest can still start from one. */
-const MAX_PRODUCER_SNAPSHOTS = 2;
 /** Header scans read this much at a time: an index interval plus a batch header, with room. */
 const HEADER_WINDOW_BYTES = 16 * 1024;
-
-interface LoadedSnapshot {
-  readonly offset: number;
-  readonly entries: ProducerSnapshotEntry[];
-}
 
 const DEFAULT_LOGGER: StorageLogger = {
   info: () => {},
@@ -216,8 +203,7 @@ export class PartitionLog {
   private closedBecause: string | null = null;
   private readonly producers: ProducerStateManager;
   private readonly validator: LogValidator;
-  /** The offsets of the producer snapshots in the directory, ascending. */
-  private snapshotOffsets: number[] = [];
+  private readonly snapshots: ProducerSnapshots;
   private producerRecovery: ProducerStateRecovery | null = null;
 
   private constructor(fields: {
@@ -247,6 +233,7 @@ export class PartitionLog {
     this.dirDirty = fields.dirDirty;
     this.producers = new ProducerStateManager(fields.producerIdExpirationMs);
     this.validator = new LogValidator(fields.config);
+    this.snapshots = new ProducerSnapshots(fields.dir, (message) => fields.logger.warn(message));
   }
 
   /**
@@ -500,7 +487,7 @@ export class PartitionLog {
       if (this.startOffset > this.endOffset) this.setLogStartOffset(this.endOffset);
       // The transaction indexes are exact below the new end: only their entries past it go.
       this.dropUnusableSnapshots();
-      this.restoreProducerState(this.endOffset, nowMs, this.readNewestSnapshot(this.endOffset, { count: 0 }));
+      this.restoreProducerState(this.endOffset, nowMs, this.snapshots.newestAtOrBelow(this.endOffset, { count: 0 }));
     });
     return this.endOffset;
   }
@@ -786,7 +773,6 @@ export class PartitionLog {
    * index file was found torn or damaged); the replay rewrites every entry after that.
    */
   private loadProducerState(recoveryPoint: number, nowMs: number): ProducerStateRecovery {
-    this.snapshotOffsets = listProducerSnapshots(this.dir);
     this.dropUnusableSnapshots();
     let damagedFrom = this.endOffset;
     for (const segment of this.segments) {
@@ -798,37 +784,16 @@ export class PartitionLog {
       damagedFrom = Math.min(damagedFrom, damaged);
     }
     const discarded = { count: 0 };
-    const newest = this.readNewestSnapshot(this.endOffset, discarded);
+    const newest = this.snapshots.newestAtOrBelow(this.endOffset, discarded);
     const trustedUpTo = Math.min(
       this.endOffset,
       damagedFrom,
       Math.max(Math.min(recoveryPoint, this.endOffset), newest?.offset ?? 0),
     );
-    const start = newest !== null && newest.offset <= trustedUpTo ? newest : this.readNewestSnapshot(trustedUpTo, discarded);
+    const start = newest !== null && newest.offset <= trustedUpTo ? newest : this.snapshots.newestAtOrBelow(trustedUpTo, discarded);
     const replay = this.restoreProducerState(trustedUpTo, nowMs, start);
     if (replay.replayedFromOffset !== this.endOffset) this.writeProducerSnapshotNow();
     return { ...replay, snapshotsDiscarded: discarded.count };
-  }
-
-  /**
-   * The newest snapshot at or below `limitOffset` that reads back intact, or null. Corrupt ones
-   * are deleted with a warning (and counted): replay then starts from an older point.
-   */
-  private readNewestSnapshot(limitOffset: number, discarded: { count: number }): LoadedSnapshot | null {
-    for (let i = this.snapshotOffsets.length - 1; i >= 0; i--) {
-      const offset = this.snapshotOffsets[i];
-      if (offset > limitOffset) continue;
-      try {
-        return { offset, entries: readProducerSnapshot(this.dir, offset) };
-      } catch (error) {
-        if (!(error instanceof CorruptFileError)) throw error;
-        this.logger.warn(`${error.message}; ignoring that producer snapshot and replaying from an older point`);
-        deleteProducerSnapshot(this.dir, offset);
-        this.snapshotOffsets.splice(i, 1);
-        discarded.count++;
-      }
-    }
-    return null;
   }
 
   /**
@@ -874,20 +839,13 @@ export class PartitionLog {
     const offset = this.endOffset;
     for (const segment of this.segments) segment.txnIndex.flush();
     this.syncDirectoryIfDirty();
-    writeProducerSnapshot(this.dir, offset, this.producers.snapshotEntries());
-    if (!this.snapshotOffsets.includes(offset)) {
-      this.snapshotOffsets.push(offset);
-      this.snapshotOffsets.sort((a, b) => a - b);
-    }
-    while (this.snapshotOffsets.length > MAX_PRODUCER_SNAPSHOTS) deleteProducerSnapshot(this.dir, this.snapshotOffsets.shift()!);
+    this.snapshots.write(offset, this.producers.snapshotEntries());
     return offset;
   }
 
   /** Deletes the snapshots no replay can start from: past `maxOffset` (the log end), or below the log start. */
   private dropUnusableSnapshots(maxOffset: number = this.endOffset): void {
-    const usable = this.snapshotOffsets.filter((offset) => offset >= this.startOffset && offset <= maxOffset);
-    for (const offset of this.snapshotOffsets) if (!usable.includes(offset)) deleteProducerSnapshot(this.dir, offset);
-    this.snapshotOffsets = usable;
+    this.snapshots.dropOutside(this.startOffset, maxOffset);
   }
 
   /**
@@ -896,7 +854,7 @@ export class PartitionLog {
    */
   private dropSnapshotsBelowLogStart(): void {
     this.dropUnusableSnapshots();
-    if (this.snapshotOffsets.length === 0 && this.producers.producerCount > 0) this.writeProducerSnapshotNow();
+    if (this.snapshots.count === 0 && this.producers.producerCount > 0) this.writeProducerSnapshotNow();
   }
 
   /**

@@ -190,3 +190,72 @@ export function writeProducerSnapshot(dir: string, offset: number, entries: read
 export function deleteProducerSnapshot(dir: string, offset: number): void {
   unlinkIfExists(producerSnapshotPath(dir, offset));
 }
+
+/** Producer snapshots kept: the newest two, so a truncation below the newest can still start from one. */
+const MAX_PRODUCER_SNAPSHOTS = 2;
+
+/** A snapshot read back intact: its offset and its producers. */
+export interface LoadedSnapshot {
+  readonly offset: number;
+  readonly entries: ProducerSnapshotEntry[];
+}
+
+/**
+ * The snapshot files of one partition directory, as its log keeps them (Kafka's
+ * ProducerStateManager snapshot handling): the offsets present, written and pruned to the newest
+ * MAX_PRODUCER_SNAPSHOTS, read back newest first past corrupt ones, dropped where no replay could
+ * start from them.
+ */
+export class ProducerSnapshots {
+  /** The offsets of the snapshots in the directory, ascending. */
+  private offsets: number[];
+
+  constructor(
+    private readonly dir: string,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.offsets = listProducerSnapshots(dir);
+  }
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  /** Writes the snapshot at `offset` (replacing one there) and deletes the oldest beyond the kept number. */
+  write(offset: number, entries: readonly ProducerSnapshotEntry[]): void {
+    writeProducerSnapshot(this.dir, offset, entries);
+    if (!this.offsets.includes(offset)) {
+      this.offsets.push(offset);
+      this.offsets.sort((a, b) => a - b);
+    }
+    while (this.offsets.length > MAX_PRODUCER_SNAPSHOTS) deleteProducerSnapshot(this.dir, this.offsets.shift()!);
+  }
+
+  /**
+   * The newest snapshot at or below `limitOffset` that reads back intact, or null. Corrupt ones
+   * are deleted with a warning (and counted in `discarded`): replay then starts from an older point.
+   */
+  newestAtOrBelow(limitOffset: number, discarded: { count: number }): LoadedSnapshot | null {
+    for (let i = this.offsets.length - 1; i >= 0; i--) {
+      const offset = this.offsets[i];
+      if (offset > limitOffset) continue;
+      try {
+        return { offset, entries: readProducerSnapshot(this.dir, offset) };
+      } catch (error) {
+        if (!(error instanceof CorruptFileError)) throw error;
+        this.warn(`${error.message}; ignoring that producer snapshot and replaying from an older point`);
+        deleteProducerSnapshot(this.dir, offset);
+        this.offsets.splice(i, 1);
+        discarded.count++;
+      }
+    }
+    return null;
+  }
+
+  /** Deletes the snapshots no replay can start from: below `minOffset` (the log start) or past `maxOffset` (the log end). */
+  dropOutside(minOffset: number, maxOffset: number): void {
+    const usable = this.offsets.filter((offset) => offset >= minOffset && offset <= maxOffset);
+    for (const offset of this.offsets) if (!usable.includes(offset)) deleteProducerSnapshot(this.dir, offset);
+    this.offsets = usable;
+  }
+}
