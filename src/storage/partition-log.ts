@@ -33,8 +33,6 @@
  * two; opening the log loads the newest usable snapshot and replays the batch headers after it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   ClosedError,
   CorruptFileError,
@@ -46,7 +44,8 @@ import {
 } from '../errors.js';
 import { writeBaseOffset } from '../protocol/batch-header.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
-import { recoverInterruptedCleaning, type CleanerLogView } from './log-cleaner.js';
+import type { CleanerLogView } from './log-cleaner.js';
+import { loadLog } from './log-loader.js';
 import { LogValidator, type ValidatedAppend } from './log-validator.js';
 import { floorIndexBy } from './floor-search.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
@@ -61,9 +60,6 @@ import { ProducerSnapshots, type LoadedSnapshot } from './producer-state-snapsho
 import {
   LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
-  loadSegments,
-  readOffsetCheckpoint,
-  scanPartitionDirectory,
   writeOffsetCheckpoint,
   type RecoveryReport,
 } from './recovery.js';
@@ -237,7 +233,7 @@ export class PartitionLog {
   }
 
   /**
-   * Opens (creating if needed) the log in `dir`, recovering it after a crash: see recovery.ts.
+   * Opens (creating if needed) the log in `dir`, recovering it after a crash: see log-loader.ts.
    * `config` overrides the defaults of log-config.ts and is validated (InvalidConfigError).
    */
   static open(dir: string, config: Partial<LogConfig> = {}, options: PartitionLogOptions = {}): PartitionLog {
@@ -259,34 +255,9 @@ export class PartitionLog {
       maxTimeIndexEntries: Math.floor(resolved.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
       logger,
     };
-    mkdirSync(dir, { recursive: true });
     const nowMs = clock();
-    const cleanerRepairs = recoverInterruptedCleaning(dir, logger);
-    const { baseOffsets, filesRemoved } = scanPartitionDirectory(dir, logger);
-    filesRemoved.unshift(...cleanerRepairs);
-    const checkpointedStart = readOffsetCheckpoint(join(dir, LOG_START_OFFSET_CHECKPOINT_FILE));
-    const recoveryPoint = readRecoveryPoint(dir, logger);
-    const { segments, report } = loadSegments(dir, baseOffsets, recoveryPoint, settings, nowMs, filesRemoved);
-    let dirDirty = false;
+    const { segments, startOffset, recoveryPoint, report, dirDirty } = loadLog(dir, settings, nowMs);
     try {
-      const endOffset = segments.length === 0 ? 0 : segments[segments.length - 1].nextOffset;
-      let startOffset = Math.max(checkpointedStart ?? 0, segments.length === 0 ? 0 : segments[0].baseOffset);
-      if (startOffset > endOffset) {
-        // Only a lost tail can put the checkpointed start past the end. Offsets below the start
-        // were handed out already, so restart the log empty at the start rather than reuse them.
-        if (segments.length > 0) {
-          logger.warn(
-            `log start offset ${startOffset} is past the recovered log end offset ${endOffset} in ${dir}; ` +
-              `deleting ${segments.length} segment(s) and restarting the log empty at ${startOffset}`,
-          );
-        }
-        for (const segment of segments.splice(0)) segment.delete();
-      }
-      if (segments.length === 0) {
-        segments.push(Segment.create(dir, startOffset, settings, nowMs));
-        dirDirty = true;
-      }
-      segments[segments.length - 1].activate();
       const log = new PartitionLog({
         dir,
         config: resolved,
@@ -954,17 +925,6 @@ export class PartitionLog {
         // Closing is best effort once the log is stopping; the first error is the one reported.
       }
     }
-  }
-}
-
-/** A checkpoint that cannot be parsed only costs a longer recovery: validate everything. */
-function readRecoveryPoint(dir: string, logger: StorageLogger): number {
-  try {
-    return readOffsetCheckpoint(join(dir, RECOVERY_POINT_CHECKPOINT_FILE)) ?? 0;
-  } catch (error) {
-    if (!(error instanceof CorruptFileError)) throw error;
-    logger.warn(`${error.message}; validating every segment instead`);
-    return 0;
   }
 }
 
