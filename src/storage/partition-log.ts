@@ -4,10 +4,14 @@
  *   append       validates whole RecordBatch v2 batches and every record in them (log-validator.ts),
  *                assigns offsets by rewriting baseOffset in place (outside the CRC), writes them
  *                with one write, maybe rolls and flushes
- *   read         whole batches from the one holding an offset, found via the offset index
- *   readSlice    the same as a file range, for a sendfile-style server
- *   offsetForTimestamp, truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
+ *   offsetForTimestamp   the owner's own timestamp lookup (readers use LogReader's)
+ *   truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
  *   cleanerView, replaceSegments   the log cleaner's view and swap (log-cleaner.ts, cleanupCompact)
+ *
+ * Cut along Kafka's lines: the validator (log-validator.ts), the segment list (local-log.ts), opening
+ * and recovery (log-loader.ts, recovery.ts), producer state and its snapshots (producer-state.ts,
+ * producer-state-snapshot.ts), and reads (log-reader.ts, the one read path) live beside it; this
+ * module is Kafka's UnifiedLog, the offsets, checkpoints and producer state held together.
  *
  * A PartitionLog is owned by one shard worker thread and uses synchronous I/O; it is not safe to
  * share between threads. Appends are decoded record by record once, by the validator, as Kafka's
@@ -45,9 +49,9 @@ import {
 import { writeBaseOffset } from '../protocol/batch-header.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import type { CleanerLogView } from './log-cleaner.js';
+import { LocalLog } from './local-log.js';
 import { loadLog } from './log-loader.js';
 import { LogValidator, type ValidatedAppend } from './log-validator.js';
-import { floorIndexBy } from './floor-search.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -63,7 +67,6 @@ import {
   writeOffsetCheckpoint,
   type RecoveryReport,
 } from './recovery.js';
-import { fsyncDirectory, FileWindow } from './durable-fs.js';
 import { Segment, type SegmentSettings, type StorageLogger } from './segment.js';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import type { AbortedTxn } from './txn-index.js';
@@ -168,9 +171,6 @@ export interface LogStats {
   readonly appendCount: number;
 }
 
-/** Header scans read this much at a time: an index interval plus a batch header, with room. */
-const HEADER_WINDOW_BYTES = 16 * 1024;
-
 const DEFAULT_LOGGER: StorageLogger = {
   info: () => {},
   warn: (message) => process.emitWarning(message, { type: 'SluiceStorageWarning' }),
@@ -183,17 +183,14 @@ export class PartitionLog {
   readonly recovery: RecoveryReport;
   private readonly logger: StorageLogger;
   private readonly clock: () => number;
-  private readonly settings: SegmentSettings;
-  private readonly segments: Segment[];
-  private readonly window = new FileWindow(HEADER_WINDOW_BYTES);
+  /** The segments and what is done to them as a list (local-log.ts). */
+  private readonly local: LocalLog;
   private startOffset: number;
   private endOffset: number;
   private flushed: number;
   /** The recovery point as the checkpoint file holds it. */
   private checkpointedRecoveryPoint: number;
   private oldestUnflushedAppendMs: number | null = null;
-  /** Segment files were created or deleted since the directory was last fsynced. */
-  private dirDirty: boolean;
   private flushCount = 0;
   private appendCount = 0;
   private closedBecause: string | null = null;
@@ -219,14 +216,12 @@ export class PartitionLog {
     this.config = fields.config;
     this.logger = fields.logger;
     this.clock = fields.clock;
-    this.settings = fields.settings;
-    this.segments = fields.segments;
+    this.local = new LocalLog(fields.dir, fields.settings, fields.segments, fields.dirDirty);
     this.startOffset = fields.startOffset;
-    this.endOffset = this.activeSegment.nextOffset;
+    this.endOffset = this.local.active.nextOffset;
     this.checkpointedRecoveryPoint = fields.checkpointedRecoveryPoint;
     this.flushed = Math.min(fields.checkpointedRecoveryPoint, this.endOffset);
     this.recovery = fields.recovery;
-    this.dirDirty = fields.dirDirty;
     this.producers = new ProducerStateManager(fields.producerIdExpirationMs);
     this.validator = new LogValidator(fields.config);
     this.snapshots = new ProducerSnapshots(fields.dir, (message) => fields.logger.warn(message));
@@ -411,13 +406,7 @@ export class PartitionLog {
           `and -2 (earliest) use logEndOffset and logStartOffset`,
       );
     }
-    this.window.invalidate();
-    for (const segment of this.segments) {
-      if (segment.nextOffset <= this.startOffset || segment.maxTimestampMs < timestampMs) continue;
-      const offset = segment.findOffsetByTimestamp(timestampMs, this.startOffset, this.window);
-      if (offset !== null) return offset;
-    }
-    return null;
+    return this.local.offsetForTimestamp(timestampMs, this.startOffset);
   }
 
   /**
@@ -432,28 +421,16 @@ export class PartitionLog {
     requireOffset('offset', offset);
     if (offset >= this.endOffset) return this.endOffset;
     this.mutate(() => {
-      this.window.invalidate();
       const nowMs = this.clock();
       // A crash during the cut must not leave a snapshot or recovery point above it vouching for
       // transaction index entries the cut already removed (see loadProducerState).
       this.dropUnusableSnapshots(offset);
       this.lowerRecoveryPointCheckpointIfAbove(offset);
-      if (offset < this.segments[0].baseOffset) {
-        for (const segment of this.segments.splice(0)) segment.delete();
-        this.segments.push(Segment.create(this.dir, offset, this.settings, nowMs));
-        this.dirDirty = true;
-      } else {
-        while (this.activeSegment.baseOffset > offset) {
-          this.segments.pop()!.delete();
-          this.dirDirty = true;
-        }
-        this.activeSegment.truncateTo(offset, this.window, nowMs);
-      }
-      this.endOffset = this.activeSegment.nextOffset;
+      this.endOffset = this.local.truncateTo(offset, nowMs);
       this.flushed = Math.min(this.flushed, this.endOffset);
       if (this.flushed === this.endOffset) this.oldestUnflushedAppendMs = null;
-      this.activeSegment.flush();
-      this.syncDirectoryIfDirty();
+      this.local.active.flush();
+      this.local.syncDirectoryIfDirty();
       this.lowerRecoveryPointCheckpointIfAbove(this.flushed);
       if (this.startOffset > this.endOffset) this.setLogStartOffset(this.endOffset);
       // The transaction indexes are exact below the new end: only their entries past it go.
@@ -501,7 +478,7 @@ export class PartitionLog {
       if (retentionMs >= 0) {
         this.deleteOldSegments((segment) => nowMs - segment.largestTimestampMs() > retentionMs, 'retentionMs', deleted, nowMs);
       }
-      const sizeBytes = this.totalSizeBytes();
+      const sizeBytes = this.local.sizeBytes;
       if (retentionBytes >= 0 && sizeBytes >= retentionBytes) {
         let excessBytes = sizeBytes - retentionBytes;
         this.deleteOldSegments(
@@ -554,8 +531,8 @@ export class PartitionLog {
 
   stats(): LogStats {
     return {
-      segmentCount: this.segments.length,
-      sizeBytes: this.totalSizeBytes(),
+      segmentCount: this.local.segments.length,
+      sizeBytes: this.local.sizeBytes,
       logStartOffset: this.startOffset,
       logEndOffset: this.endOffset,
       flushedOffset: this.flushed,
@@ -566,7 +543,7 @@ export class PartitionLog {
   }
 
   segmentInfos(): SegmentInfo[] {
-    return this.segments.map((segment) => ({
+    return this.local.segments.map((segment) => ({
       baseOffset: segment.baseOffset,
       nextOffset: segment.nextOffset,
       sizeBytes: segment.sizeBytes,
@@ -584,14 +561,14 @@ export class PartitionLog {
   cleanerView(): CleanerLogView {
     this.ensureOpen();
     const abortedTxns: AbortedTxn[] = [];
-    for (const segment of this.segments) abortedTxns.push(...segment.txnIndex.allEntries);
+    for (const segment of this.local.segments) abortedTxns.push(...segment.txnIndex.allEntries);
     return {
       dir: this.dir,
       config: this.config,
       logStartOffset: this.startOffset,
       logEndOffset: this.endOffset,
       lastStableOffset: this.lastStableOffset,
-      segments: this.segments.map((segment) => ({
+      segments: this.local.segments.map((segment) => ({
         baseOffset: segment.baseOffset,
         nextOffset: segment.nextOffset,
         sizeBytes: segment.sizeBytes,
@@ -615,19 +592,19 @@ export class PartitionLog {
    */
   replaceSegments(baseOffsets: readonly number[], installFiles: () => void): void {
     this.ensureOpen();
-    const first = this.segments.findIndex((segment) => segment.baseOffset === baseOffsets[0]);
-    assert.ok(first >= 0 && first + baseOffsets.length < this.segments.length, 'only inactive segments are replaced');
+    const first = this.local.segments.findIndex((segment) => segment.baseOffset === baseOffsets[0]);
+    assert.ok(first >= 0 && first + baseOffsets.length < this.local.segments.length, 'only inactive segments are replaced');
     for (let i = 1; i < baseOffsets.length; i++) {
-      assert.ok(this.segments[first + i].baseOffset === baseOffsets[i], 'the replaced segments are consecutive');
+      assert.ok(this.local.segments[first + i].baseOffset === baseOffsets[i], 'the replaced segments are consecutive');
     }
     this.mutate(() => {
-      const upperBoundOffset = this.segments[first + baseOffsets.length].baseOffset;
+      const upperBoundOffset = this.local.segments[first + baseOffsets.length].baseOffset;
       installFiles();
-      for (const replaced of this.segments.splice(first, baseOffsets.length)) replaced.close();
-      const cleaned = Segment.openExisting(this.dir, baseOffsets[0], this.settings, this.clock());
-      this.segments.splice(first, 0, cleaned);
-      this.window.invalidate();
-      const loaded = cleaned.loadTrusted(upperBoundOffset, this.window);
+      for (const replaced of this.local.segments.splice(first, baseOffsets.length)) replaced.close();
+      const cleaned = Segment.openExisting(this.dir, baseOffsets[0], this.local.settings, this.clock());
+      this.local.segments.splice(first, 0, cleaned);
+      this.local.window.invalidate();
+      const loaded = cleaned.loadTrusted(upperBoundOffset, this.local.window);
       if (loaded.outcome === 'logInconsistent') throw new CorruptFileError(cleaned.logPath, loaded.reason);
       if (loaded.outcome === 'indexRebuilt') this.logger.warn(`rebuilt the indexes of cleaned ${cleaned.logPath}: ${loaded.reason}`);
     });
@@ -641,7 +618,7 @@ export class PartitionLog {
   close(): void {
     if (this.closedBecause !== null) return;
     try {
-      this.activeSegment.deactivate();
+      this.local.active.deactivate();
       this.flushNow();
       if (this.checkpointedRecoveryPoint !== this.endOffset) this.writeRecoveryPoint(this.endOffset);
       this.writeProducerSnapshotNow();
@@ -654,10 +631,6 @@ export class PartitionLog {
   private readonly isBelowLogStart = (_segment: Segment, next: Segment | null): boolean =>
     next !== null && next.baseOffset <= this.startOffset;
 
-  private get activeSegment(): Segment {
-    return this.segments[this.segments.length - 1];
-  }
-
   /** Assigns offsets to validated batches (their baseOffset, outside the CRC), writes them, applies them. */
   private appendValidated(validated: ValidatedAppend, nowMs: number): AppendResult {
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
@@ -665,7 +638,7 @@ export class PartitionLog {
     const byteLength = bytes.length;
     const baseOffset = this.endOffset;
     const lastOffset = baseOffset + validated.offsetCount - 1;
-    let segment = this.activeSegment;
+    let segment = this.local.active;
     if (segment.shouldRoll(byteLength, validated.maxTimestampMs, lastOffset, nowMs, this.config.segmentBytes, this.config.segmentMs)) {
       segment = this.rollAt(nowMs);
     }
@@ -681,7 +654,7 @@ export class PartitionLog {
     if (validated.producerStateBatchCount > 0) {
       for (let batch = 0; batch < batchCount; batch++) {
         const aborted = this.producers.applyBatch(bytes, positions[batch]);
-        if (aborted !== null && segment.txnIndex.append(aborted)) this.dirDirty = true;
+        if (aborted !== null && segment.txnIndex.append(aborted)) this.local.markDirectoryDirty();
       }
     }
     if (this.oldestUnflushedAppendMs === null) this.oldestUnflushedAppendMs = nowMs;
@@ -720,20 +693,10 @@ export class PartitionLog {
     };
   }
 
-  /** The index of the last segment whose base offset is <= `offset`, or 0. */
-  private floorSegmentIndex(offset: number): number {
-    const segments = this.segments;
-    return Math.max(0, floorIndexBy(segments.length, (i) => segments[i].baseOffset, offset));
-  }
-
   private rollAt(nowMs: number): Segment {
-    const active = this.activeSegment;
-    if (active.sizeBytes === 0) return active;
-    active.deactivate();
-    const segment = Segment.create(this.dir, this.endOffset, this.settings, nowMs);
-    this.segments.push(segment);
-    this.dirDirty = true;
-    this.writeProducerSnapshotNow();
+    const active = this.local.active;
+    const segment = this.local.roll(this.endOffset, nowMs);
+    if (segment !== active) this.writeProducerSnapshotNow();
     return segment;
   }
 
@@ -746,7 +709,7 @@ export class PartitionLog {
   private loadProducerState(recoveryPoint: number, nowMs: number): ProducerStateRecovery {
     this.dropUnusableSnapshots();
     let damagedFrom = this.endOffset;
-    for (const segment of this.segments) {
+    for (const segment of this.local.segments) {
       const damaged = segment.txnIndex.damagedFromOffset;
       if (damaged === null) continue;
       this.logger.warn(
@@ -781,15 +744,15 @@ export class PartitionLog {
     const fromOffset = snapshot?.offset ?? this.startOffset;
     const txnIndexFrom = Math.max(trustedUpTo, fromOffset);
     this.producers.load(snapshot?.entries ?? [], nowMs);
-    for (const segment of this.segments) segment.txnIndex.truncateTo(txnIndexFrom);
+    for (const segment of this.local.segments) segment.txnIndex.truncateTo(txnIndexFrom);
     let batchesReplayed = 0;
-    this.window.invalidate();
-    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length && fromOffset < this.endOffset; i++) {
-      const segment = this.segments[i];
-      segment.visitBatches(Math.max(fromOffset, segment.baseOffset), this.window, (buffer, at) => {
+    this.local.window.invalidate();
+    for (let i = this.local.floorIndex(fromOffset); i < this.local.segments.length && fromOffset < this.endOffset; i++) {
+      const segment = this.local.segments[i];
+      segment.visitBatches(Math.max(fromOffset, segment.baseOffset), this.local.window, (buffer, at) => {
         batchesReplayed++;
         const aborted = this.producers.applyBatch(buffer, at);
-        if (aborted !== null && aborted.lastOffset >= txnIndexFrom && segment.txnIndex.append(aborted)) this.dirDirty = true;
+        if (aborted !== null && aborted.lastOffset >= txnIndexFrom && segment.txnIndex.append(aborted)) this.local.markDirectoryDirty();
       });
     }
     this.producers.removeExpiredProducers(nowMs);
@@ -808,8 +771,8 @@ export class PartitionLog {
    */
   private writeProducerSnapshotNow(): number {
     const offset = this.endOffset;
-    for (const segment of this.segments) segment.txnIndex.flush();
-    this.syncDirectoryIfDirty();
+    for (const segment of this.local.segments) segment.txnIndex.flush();
+    this.local.syncDirectoryIfDirty();
     this.snapshots.write(offset, this.producers.snapshotEntries());
     return offset;
   }
@@ -839,41 +802,30 @@ export class PartitionLog {
     nowMs: number,
   ): void {
     let count = 0;
-    while (count < this.segments.length) {
-      const segment = this.segments[count];
-      const next = count + 1 < this.segments.length ? this.segments[count + 1] : null;
+    while (count < this.local.segments.length) {
+      const segment = this.local.segments[count];
+      const next = count + 1 < this.local.segments.length ? this.local.segments[count + 1] : null;
       if (!shouldDelete(segment, next) || (next === null && segment.sizeBytes === 0)) break;
       count++;
     }
     if (count === 0) return;
-    if (count === this.segments.length) this.rollAt(nowMs);
-    for (const segment of this.segments.splice(0, count)) {
+    if (count === this.local.segments.length) this.rollAt(nowMs);
+    for (const segment of this.local.removeOldest(count)) {
       deleted.push({ baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, sizeBytes: segment.sizeBytes, reason });
-      segment.delete();
     }
-    this.dirDirty = true;
-    if (this.segments[0].baseOffset > this.startOffset) this.setLogStartOffset(this.segments[0].baseOffset);
+    if (this.local.segments[0].baseOffset > this.startOffset) this.setLogStartOffset(this.local.segments[0].baseOffset);
   }
 
   private flushNow(): void {
-    let synced = false;
-    for (const segment of this.segments) if (segment.flush()) synced = true;
-    if (this.syncDirectoryIfDirty()) synced = true;
+    const synced = this.local.flush();
     this.flushed = this.endOffset;
     this.oldestUnflushedAppendMs = null;
     if (synced) this.flushCount++;
     // Recovery validates whole segments from the one holding the recovery point, so the
     // checkpoint needs rewriting only when the flushed offset has moved into a later segment.
-    if (this.floorSegmentIndex(this.flushed) !== this.floorSegmentIndex(this.checkpointedRecoveryPoint)) {
+    if (this.local.floorIndex(this.flushed) !== this.local.floorIndex(this.checkpointedRecoveryPoint)) {
       this.writeRecoveryPoint(this.flushed);
     }
-  }
-
-  private syncDirectoryIfDirty(): boolean {
-    if (!this.dirDirty) return false;
-    fsyncDirectory(this.dir);
-    this.dirDirty = false;
-    return true;
   }
 
   /** A recovery point above unflushed or removed data would let recovery skip it: lower it first. */
@@ -890,12 +842,6 @@ export class PartitionLog {
   private setLogStartOffset(offset: number): void {
     writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_CHECKPOINT_FILE, offset);
     this.startOffset = offset;
-  }
-
-  private totalSizeBytes(): number {
-    let sizeBytes = 0;
-    for (const segment of this.segments) sizeBytes += segment.sizeBytes;
-    return sizeBytes;
   }
 
   private ensureOpen(): void {
@@ -918,13 +864,7 @@ export class PartitionLog {
 
   private closeFiles(reason: string): void {
     this.closedBecause = reason;
-    for (const segment of this.segments) {
-      try {
-        segment.close();
-      } catch {
-        // Closing is best effort once the log is stopping; the first error is the one reported.
-      }
-    }
+    this.local.closeQuietly();
   }
 }
 
