@@ -367,15 +367,7 @@ export class Broker implements BrokerApi {
     const readableEnd = isolationLevel === 'read_committed' ? lastStableOffset : highWatermark;
     target.reader ??= new LogReader(target.dir);
     const bounds: ReadBounds = { logStartOffset, logEndOffset: state.logEndOffset, readableEndOffset: readableEnd, storageEpoch: state.storageEpoch };
-    const result = target.reader.read(offset, maxBytes, bounds, () => {
-      const now = this.stateTable.read(target.slot, this.snapshot);
-      return {
-        logStartOffset: now.logStartOffset,
-        logEndOffset: now.logEndOffset,
-        readableEndOffset: isolationLevel === 'read_committed' ? now.lastStableOffset : now.highWatermark,
-        storageEpoch: now.storageEpoch,
-      };
-    });
+    const result = target.reader.read(offset, maxBytes, bounds, () => this.readBounds(target, isolationLevel));
     const abortedTransactions =
       isolationLevel === 'read_committed' && result.records.length > 0
         ? target.reader.abortedTransactions(offset, result.nextOffset, bounds)
@@ -443,8 +435,9 @@ export class Broker implements BrokerApi {
 
   /**
    * Kafka's ListOffsets: the earliest offset whose batch reaches `timestampMs` (see
-   * PartitionLog.offsetForTimestamp), null when none does. -1 (latest) gives the high watermark
-   * and -2 (earliest) the log start offset, as in Kafka.
+   * LogReader.offsetForTimestamp), null when none does. -1 (latest) gives the high watermark
+   * and -2 (earliest) the log start offset, as in Kafka. Like a fetch, the lookup reads the
+   * segment files on this thread: it never queues behind the shard's appends.
    */
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null> {
     this.checkOpen();
@@ -454,7 +447,20 @@ export class Broker implements BrokerApi {
     }
     if (timestampMs === -1) return this.stateTable.read(target.slot, this.snapshot).highWatermark;
     if (timestampMs === -2) return this.stateTable.read(target.slot, this.snapshot).logStartOffset;
-    return this.pool.control<number | null>(target.shard, { op: 'offsetForTimestamp', slot: target.slot, timestampMs });
+    target.reader ??= new LogReader(target.dir);
+    const bounds = this.readBounds(target, 'read_uncommitted');
+    return target.reader.offsetForTimestamp(timestampMs, bounds, () => this.readBounds(target, 'read_uncommitted'));
+  }
+
+  /** What a LogReader may read of a partition now, from the partition state table. */
+  private readBounds(target: OpenPartition, isolationLevel: IsolationLevel): ReadBounds {
+    const now = this.stateTable.read(target.slot, this.snapshot);
+    return {
+      logStartOffset: now.logStartOffset,
+      logEndOffset: now.logEndOffset,
+      readableEndOffset: isolationLevel === 'read_committed' ? now.lastStableOffset : now.highWatermark,
+      storageEpoch: now.storageEpoch,
+    };
   }
 
   /** Kafka's DeleteRecords: moves the log start offset to `beforeOffset` (-1: the high watermark). */
