@@ -616,3 +616,10 @@ export class GroupSubscribedToTopicError extends KafkaApiError {
     );
   }
 }
+
+/** A request the broker's policy refuses, such as deleting records of a topic that only compacts. */
+export class PolicyViolationError extends KafkaApiError {
+  constructor(message: string) {
+    super('POLICY_VIOLATION', 44, message);
+  }
+}

@@ -21,6 +21,8 @@
  * broker has no replicas to wait for (the page cache survives a process crash, not a power cut).
  * 0 still settles its promise, so callers can release buffer memory.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   ClosedError,
   ConcurrentTransactionsError,
@@ -29,12 +31,14 @@ import {
   InvalidRequestError,
   InvalidTopicError,
   PartitionNotFoundError,
+  PolicyViolationError,
   TopicNotFoundError,
 } from '../errors.js';
 import { encodeControlBatch } from '../protocol/control-record.js';
 import { DataDir } from '../storage/data-dir.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
-import { resolveTopicConfig, toLogConfig } from '../storage/topic-config.js';
+import type { LogStats } from '../storage/partition-log.js';
+import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigValue } from '../storage/topic-config.js';
 import { TopicStore, type CreateTopicOptions, type TopicMetadata } from '../storage/topic-store.js';
 import { PartitionStateTable, emptySnapshot, type PartitionStateSnapshot } from '../shard/partition-state.js';
 import { ShardPool } from '../shard/shard-pool.js';
@@ -51,6 +55,7 @@ import type {
   FetchPartitionResult,
   GroupLagDescription,
   IsolationLevel,
+  LogDirDescription,
   PartitionLagDescription,
   ProduceOptions,
   ProduceResult,
@@ -241,6 +246,65 @@ export class Broker implements BrokerApi {
     return metadata;
   }
 
+  /**
+   * Changes a topic's configs as Kafka's IncrementalAlterConfigs does: a value sets a config, null
+   * removes the override so the default applies again (Kafka's AlterConfigs, which replaces the
+   * whole set, is this with null for every override it leaves out). The result is validated as a
+   * whole (InvalidConfigError) before anything changes; then it is persisted in the topic store
+   * and every partition log of the topic takes it at once, through its shard. validateOnly
+   * checks and changes nothing. Returns the topic as it is (or would be) afterwards.
+   */
+  async alterTopicConfigs(
+    name: string,
+    changes: Readonly<Record<string, TopicConfigValue | null>>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<TopicMetadata> {
+    this.checkOpen();
+    const open = this.openTopic(requireTopicName(name), false);
+    if (options === null || typeof options !== 'object') throw new InvalidRequestError('alterTopicConfigs options must be an object');
+    if (options.validateOnly === true) return Object.freeze({ ...open.metadata, configs: alterTopicConfigs(open.metadata.configs, changes) });
+    const metadata = this.topicStore.alterConfigs(name, changes);
+    open.metadata = metadata;
+    const resolved = resolveTopicConfig(metadata.configs);
+    const config = toLogConfig(resolved);
+    await Promise.all(
+      open.partitions.map((partition) => this.pool.updatePartitionConfig(partition.shard, partition.slot, config, resolved.cleanupDelete)),
+    );
+    return metadata;
+  }
+
+  /**
+   * Kafka's DescribeLogDirs for this broker's one log directory: per partition, the bytes of its
+   * segments (as its files hold them) and its offset lag (0: the only replica is the leader), and
+   * the volume's total and usable bytes. `partitions` null describes every partition.
+   */
+  async describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription> {
+    this.checkOpen();
+    const wanted: OpenPartition[] = [];
+    if (partitions === null) {
+      for (const open of this.topics.values()) wanted.push(...open.partitions);
+    } else {
+      for (const { topic, partition } of partitions) {
+        const found = this.topics.get(topic)?.partitions[partition];
+        if (found !== undefined) wanted.push(found);
+      }
+    }
+    const described = await Promise.all(
+      wanted.map(async (target) => {
+        const stats = await this.pool.control<LogStats>(target.shard, { op: 'stats', slot: target.slot });
+        return { topic: target.topic, partition: target.partition, sizeBytes: stats.sizeBytes, offsetLag: 0 };
+      }),
+    );
+    const dir = path.resolve(this.config.dataDir);
+    const volume = fs.statfsSync(dir);
+    return {
+      dir,
+      totalBytes: volume.blocks * volume.bsize,
+      usableBytes: volume.bavail * volume.bsize,
+      partitions: described,
+    };
+  }
+
   // ---- Data ----
 
   async produce(topic: string, partition: number, batches: Buffer, acks: Acks, options: ProduceOptions = {}): Promise<ProduceResult> {
@@ -365,11 +429,23 @@ export class Broker implements BrokerApi {
     return this.pool.control<number | null>(target.shard, { op: 'offsetForTimestamp', slot: target.slot, timestampMs });
   }
 
-  /** Kafka's DeleteRecords: moves the log start offset to `beforeOffset` (-1: the high watermark). */
+  /**
+   * Kafka's DeleteRecords: moves the log start offset to `beforeOffset` (-1: the high watermark).
+   * As in Kafka, internal topics refuse it (INVALID_TOPIC_EXCEPTION), and so do topics whose
+   * cleanup.policy lacks "delete" (POLICY_VIOLATION).
+   */
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number> {
     this.checkOpen();
     const target = this.partitionOf(topic, partition, false);
     if (beforeOffset !== -1) requireOffset('deleteRecords offset', beforeOffset);
+    const { metadata } = this.topics.get(topic)!;
+    if (metadata.internal) throw new InvalidTopicError(`cannot delete records of internal topic "${topic}"`);
+    if (!resolveTopicConfig(metadata.configs).cleanupDelete) {
+      throw new PolicyViolationError(
+        `records of ${topic}-${partition} cannot be deleted: its cleanup.policy is "${metadata.configs['cleanup.policy']}"; ` +
+          `add "delete" to it first`,
+      );
+    }
     const offset = beforeOffset === -1 ? this.stateTable.read(target.slot, this.snapshot).highWatermark : beforeOffset;
     return this.pool.control<number>(target.shard, { op: 'deleteRecords', slot: target.slot, offset });
   }
