@@ -54,6 +54,11 @@ import { SaslAuthenticate } from './sasl-authenticate.js';
 import { SaslHandshake } from './sasl-handshake.js';
 import { SyncGroup } from './sync-group.js';
 import { TxnOffsetCommit } from './txn-offset-commit.js';
+import { AlterConfigs } from './alter-configs.js';
+import { DeleteRecords } from './delete-records.js';
+import { DescribeCluster } from './describe-cluster.js';
+import { DescribeLogDirs } from './describe-log-dirs.js';
+import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -84,6 +89,11 @@ export const APIS = [
   CreatePartitions,
   DeleteGroups,
   OffsetDelete,
+  DeleteRecords,
+  AlterConfigs,
+  DescribeLogDirs,
+  IncrementalAlterConfigs,
+  DescribeCluster,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];

@@ -30,6 +30,11 @@ import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { saslHandshakeHandler } from './sasl-handshake.js';
 import { syncGroupHandler } from './sync-group.js';
 import { txnOffsetCommitHandler } from './txn-offset-commit.js';
+import { alterConfigsHandler } from './alter-configs.js';
+import { deleteRecordsHandler } from './delete-records.js';
+import { describeClusterHandler } from './describe-cluster.js';
+import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -59,4 +64,9 @@ export const HANDLERS: readonly AnyHandler[] = [
   createPartitionsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  deleteRecordsHandler,
+  alterConfigsHandler,
+  describeLogDirsHandler,
+  incrementalAlterConfigsHandler,
+  describeClusterHandler,
 ];
