@@ -6,12 +6,6 @@
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { array, bool, int16, int32, int8, string } from '../wire/schema.js';
 
-/** `configOperation` values (AlterConfigOp.OpType). */
-export const CONFIG_OPERATION_SET = 0;
-export const CONFIG_OPERATION_DELETE = 1;
-export const CONFIG_OPERATION_APPEND = 2;
-export const CONFIG_OPERATION_SUBTRACT = 3;
-
 export const IncrementalAlterConfigs = new Api({
   name: 'IncrementalAlterConfigs',
   apiKey: 44,
@@ -24,6 +18,7 @@ export const IncrementalAlterConfigs = new Api({
       resourceName: string(),
       configs: array({
         name: string(),
+        /** AlterConfigOp.OpType: SET 0, DELETE 1, APPEND 2, SUBTRACT 3. */
         configOperation: int8(),
         value: string({ nullable: '0+' }),
       }),

@@ -11,28 +11,27 @@ import { InvalidRequestError } from '../../errors.js';
 import { AlterConfigs, type AlterConfigsResponseInput } from '../../protocol/api/alter-configs.js';
 import { CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_TOPIC } from '../../protocol/api/describe-configs.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import type { TopicConfigValue } from '../../storage/topic-config.js';
+import { replacementChanges, type ConfigChanges } from '../../broker/config-changes.js';
 import { defineHandler, errorMessageOf, type RequestContext } from './handler.js';
 
 type ResourceResult = AlterConfigsResponseInput['responses'][number];
-export type ConfigChanges = Record<string, TopicConfigValue | null>;
 
-export interface AlterableResource<C extends { name: string; value: string | null }> {
+export interface AlterableResource<C> {
   readonly resourceType: number;
   readonly resourceName: string;
   readonly configs: readonly C[];
 }
 
 /**
- * Answers each resource of an AlterConfigs or IncrementalAlterConfigs request: the shared checks,
- * then `topicChanges` turns a topic's configs into the broker's set/remove map (throwing for a bad
- * operation), which is validated and applied (or only validated).
+ * Answers each resource of an AlterConfigs or IncrementalAlterConfigs request: a resource named
+ * twice fails both entries; `topicChanges` turns a topic's configs into the broker's set/remove map
+ * (config-changes.ts, which makes Kafka's other checks), validated and applied (or only validated).
  */
-export async function alterResources<C extends { name: string; value: string | null }>(
+export async function alterResources<C extends { name: string }>(
   ctx: RequestContext,
   resources: readonly AlterableResource<C>[],
   validateOnly: boolean,
-  options: { nullAllowed(config: C): boolean; topicChanges(topic: string, configs: readonly C[]): ConfigChanges },
+  topicChanges: (topic: string, configs: readonly C[]) => ConfigChanges,
 ): Promise<ResourceResult[]> {
   const counts = new Map<string, number>();
   const keyOf = (resource: AlterableResource<C>): string => `${resource.resourceType}:${resource.resourceName}`;
@@ -42,16 +41,12 @@ export async function alterResources<C extends { name: string; value: string | n
     const { resourceType, resourceName } = resource;
     try {
       if (counts.get(keyOf(resource))! > 1) throw new InvalidRequestError('Each resource must appear at most once.');
-      const names = resource.configs.map((config) => config.name);
-      if (new Set(names).size !== names.length) throw new InvalidRequestError('Error due to duplicate config keys');
-      const nullUpdates = resource.configs.filter((config) => config.value === null && !options.nullAllowed(config)).map((config) => config.name);
-      if (nullUpdates.length > 0) throw new InvalidRequestError(`Null value not supported for : ${nullUpdates.join(', ')}`);
       switch (resourceType) {
         case CONFIG_RESOURCE_TOPIC:
-          await ctx.broker.alterTopicConfigs(resourceName, options.topicChanges(resourceName, resource.configs), { validateOnly });
+          await ctx.broker.alterTopicConfigs(resourceName, topicChanges(resourceName, resource.configs), { validateOnly });
           break;
         case CONFIG_RESOURCE_BROKER:
-          checkBrokerResource(ctx, resourceName, names);
+          checkBrokerResource(ctx, resourceName, resource.configs.map((config) => config.name));
           break;
         default:
           throw new InvalidRequestError(`Unknown resource type ${resourceType}; Sluice alters configs of topics (2) and brokers (4)`);
@@ -82,16 +77,9 @@ function checkBrokerResource(ctx: RequestContext, resourceName: string, configNa
 export const alterConfigsHandler = defineHandler({
   api: AlterConfigs,
   async handle(ctx, request) {
-    const responses = await alterResources(ctx, request.resources, request.validateOnly, {
-      nullAllowed: () => false,
-      topicChanges(topic, configs) {
-        // The given set replaces the overrides: every override not in it is removed.
-        const changes: ConfigChanges = {};
-        for (const name of Object.keys(ctx.broker.topicMetadata(topic).configs)) changes[name] = null;
-        for (const { name, value } of configs) changes[name] = value;
-        return changes;
-      },
-    });
+    const responses = await alterResources(ctx, request.resources, request.validateOnly, (topic, configs) =>
+      replacementChanges(ctx.broker.topicMetadata(topic).configs, configs),
+    );
     return { throttleTimeMs: 0, responses };
   },
 });
