@@ -21,7 +21,8 @@ import {
   KafkaApiError,
   TopicExistsError,
 } from '../errors.js';
-import { describeTopicConfigs, validateTopicConfigs } from '../storage/topic-config.js';
+import { incrementalChanges, replacementChanges, type ConfigChanges, type ConfigOperation } from '../broker/config-changes.js';
+import { describeTopicConfigs, validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 
 /** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
@@ -73,6 +74,12 @@ export interface ConfigEntryDescription {
   configSource: number;
   isSensitive: boolean;
   readOnly: boolean;
+}
+
+/** What alterConfigs and incrementalAlterConfigs resolve with, as kafkajs's alterConfigs. */
+export interface AlterConfigsResult {
+  resources: { errorCode: number; errorMessage: string | null; resourceName: string; resourceType: number }[];
+  throttleTime: number;
 }
 
 /** Kafka's DescribeConfigs ConfigSource ids. */
@@ -317,16 +324,18 @@ export class Admin {
   }
 
   /**
-   * Kafka's DeleteRecords: each partition's log start offset moves to `offset` (-1: the high
-   * watermark); records below it are no longer readable and their segments are deleted.
+   * Kafka's DeleteRecords (kafkajs's deleteTopicRecords): each partition's log start offset moves
+   * to `offset` (-1: the high watermark); records below it are no longer readable and their
+   * segments are deleted. An offset past the high watermark is OffsetOutOfRangeError; a topic
+   * whose cleanup.policy lacks "delete" refuses it (PolicyViolationError), as do internal topics.
    */
-  async deleteRecords(options: { topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
-    requireObject(options, 'deleteRecords options');
+  async deleteTopicRecords(options: { topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
+    requireObject(options, 'deleteTopicRecords options');
     const topic = requireString(options.topic, 'topic');
     this.broker.topicMetadata(topic);
-    const partitions = requireArray(options.partitions, 'deleteRecords partitions');
+    const partitions = requireArray(options.partitions, 'deleteTopicRecords partitions');
     for (const entry of partitions) {
-      requireObject(entry, 'deleteRecords partition entry');
+      requireObject(entry, 'deleteTopicRecords partition entry');
       this.broker.partitionOffsets(topic, entry.partition);
       if (entry.offset !== -1) requireOffset(entry.offset, `offset of partition ${entry.partition}`);
     }
@@ -359,6 +368,69 @@ export class Admin {
       return { resourceType: resource.type, resourceName: metadata.name, errorCode: 0, errorMessage: null, configEntries };
     });
     return { resources, throttleTime: 0 };
+  }
+
+  /**
+   * Kafka's AlterConfigs, as kafkajs calls it: each topic's `configEntries` become its whole set of
+   * overrides (a config left out reverts to its default). Every resource is validated before any
+   * changes, so a bad one (InvalidConfigError, TopicNotFoundError...) rejects with nothing applied;
+   * then the running logs take the new configs at once and they persist. Only TOPIC resources:
+   * the broker's settings are fixed when it starts.
+   */
+  async alterConfigs(options: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: ConfigEntry[] }[] }): Promise<AlterConfigsResult> {
+    requireObject(options, 'alterConfigs options');
+    return this.alterTopicConfigs('alterConfigs', options, (current, entries) =>
+      replacementChanges(current, entries.map((entry) => ({ name: requireString(entry.name, 'config name'), value: entry.value }))),
+    );
+  }
+
+  /**
+   * Kafka's IncrementalAlterConfigs: per config entry an `operation`, 'SET' (the default),
+   * 'DELETE' (back to the default), 'APPEND' or 'SUBTRACT' (items of a list config such as
+   * cleanup.policy). kafkajs has no such call; the shape follows its alterConfigs. Validation and
+   * effect as alterConfigs.
+   */
+  async incrementalAlterConfigs(options: {
+    validateOnly?: boolean;
+    resources: { type: number; name: string; configEntries: { name: string; value?: string | null; operation?: ConfigOperation }[] }[];
+  }): Promise<AlterConfigsResult> {
+    requireObject(options, 'incrementalAlterConfigs options');
+    return this.alterTopicConfigs('incrementalAlterConfigs', options, (current, entries) =>
+      incrementalChanges(
+        current,
+        entries.map((entry) => ({ name: requireString(entry.name, 'config name'), operation: entry.operation ?? 'SET', value: entry.value ?? null })),
+      ),
+    );
+  }
+
+  private async alterTopicConfigs<E>(
+    what: string,
+    options: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: E[] }[] },
+    toChanges: (current: TopicConfigOverrides, entries: E[]) => ConfigChanges,
+  ): Promise<AlterConfigsResult> {
+    const seen = new Set<string>();
+    const changes = requireArray(options.resources, `${what} resources`).map((resource, i) => {
+      requireObject(resource, `${what} resources[${i}]`);
+      if (resource.type !== ConfigResourceTypes.TOPIC) {
+        throw new InvalidRequestError(
+          `${what} changes TOPIC resources (type ${ConfigResourceTypes.TOPIC}), got type ${String(resource.type)}: the broker's settings are fixed when it starts`,
+        );
+      }
+      const name = requireString(resource.name, 'resource name');
+      if (seen.has(name)) throw new InvalidRequestError(`${what} names topic "${name}" twice; each resource must appear at most once`);
+      seen.add(name);
+      const entries = requireArray(resource.configEntries, `topic "${name}" configEntries`);
+      for (const entry of entries) requireObject(entry, `topic "${name}" config entry`);
+      return { name, changes: toChanges(this.broker.topicMetadata(name).configs, entries) };
+    });
+    for (const { name, changes: set } of changes) await this.broker.alterTopicConfigs(name, set, { validateOnly: true });
+    if (options.validateOnly !== true) {
+      for (const { name, changes: set } of changes) await this.broker.alterTopicConfigs(name, set);
+    }
+    return {
+      resources: changes.map(({ name }) => ({ errorCode: 0, errorMessage: null, resourceName: name, resourceType: ConfigResourceTypes.TOPIC })),
+      throttleTime: 0,
+    };
   }
 
   private async commit(groupId: string, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
