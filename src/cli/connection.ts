@@ -18,7 +18,7 @@ import type { Producer } from '../client/producer.js';
 import { registerKafkajsLz4 } from '../client/kafkajs-lz4.js';
 import { SluiceError, TopicNotFoundError } from '../errors.js';
 import { Sluice } from '../sluice.js';
-import { validateTopicConfigs } from '../storage/topic-config.js';
+import { alterTopicConfigs, validateTopicConfigs } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 import { formatHostPort, hostPortArg, type HostPort } from './arguments.js';
 import { debugEnabled, printWarning, stderrLogger } from './output.js';
@@ -58,6 +58,12 @@ export interface TopicConfigDescription {
   value: string;
   isDefault: boolean;
   source: string;
+}
+
+export interface DeleteRecordsTarget {
+  partition: number;
+  /** Records below this offset are deleted; -1 deletes up to the high watermark. */
+  offset: number;
 }
 
 export interface TopicDescription {
@@ -160,6 +166,13 @@ export interface Connection {
   partitionOffsets(topic: string): Promise<PartitionOffsets[]>;
   describeTopic(topic: string): Promise<TopicDescription>;
   deleteTopic(topic: string): Promise<void>;
+  /**
+   * Sets (`set`) and removes (`remove`: back to the default) topic config overrides, as
+   * kafka-configs.sh --add-config / --delete-config; resolves with the topic's overrides after.
+   */
+  alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>>;
+  /** Moves log start offsets (offset -1: the high watermark); resolves with each partition's new one. */
+  deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]>;
   listGroups(): Promise<GroupSummary[]>;
   describeGroup(groupId: string): Promise<GroupDetails>;
   /** The group's committed offsets, partitions without one left out. */
@@ -287,6 +300,20 @@ class EmbeddedConnection implements Connection {
 
   async deleteTopic(topic: string): Promise<void> {
     await this.admin.deleteTopics({ topics: [topic] });
+  }
+
+  async alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    const configEntries = [
+      ...Object.entries(set).map(([name, value]) => ({ name, value, operation: 'SET' as const })),
+      ...remove.map((name) => ({ name, operation: 'DELETE' as const })),
+    ];
+    await this.admin.incrementalAlterConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries }] });
+    return { ...this.sluice.broker.topicMetadata(topic).configs };
+  }
+
+  async deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]> {
+    await this.admin.deleteTopicRecords({ topic, partitions: partitions.map(({ partition, offset }) => ({ partition, offset })) });
+    return partitions.map(({ partition }) => ({ partition, logStartOffset: this.sluice.broker.partitionOffsets(topic, partition).logStartOffset }));
   }
 
   async listGroups(): Promise<GroupSummary[]> {
@@ -470,6 +497,39 @@ class KafkaConnection implements Connection {
   async deleteTopic(topic: string): Promise<void> {
     await this.partitionCount(topic);
     await this.admin.deleteTopics({ topics: [topic] });
+  }
+
+  /**
+   * kafkajs has no IncrementalAlterConfigs: read the overrides, apply the change here (validated
+   * as the broker will, for a message naming the config), and write the whole set with
+   * AlterConfigs, as kafka-configs.sh did before Kafka 2.3.
+   */
+  async alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    const described = await this.describeTopic(topic);
+    const current = Object.fromEntries(described.configs.filter((config) => !config.isDefault).map((config) => [config.name, config.value]));
+    const changes: Record<string, string | null> = { ...set };
+    for (const name of remove) changes[name] = null;
+    const next = alterTopicConfigs(current, changes);
+    const configEntries = Object.entries(next).map(([name, value]) => ({ name, value }));
+    await this.withTopic(topic, () => this.admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries }] }));
+    return { ...next };
+  }
+
+  async deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]> {
+    // kafkajs finds partition leaders only in metadata it already holds.
+    await this.partitionCount(topic);
+    try {
+      await this.admin.deleteTopicRecords({ topic, partitions: partitions.map(({ partition, offset }) => ({ partition, offset: String(offset) })) });
+    } catch (error) {
+      const failed = ((error as { cause?: { partitions?: { partition: number; offset: string; error: Error & { type?: string } }[] } }).cause?.partitions ?? [])[0];
+      if (failed === undefined) throw error;
+      throw new SluiceError(
+        failed.error.type ?? 'DELETE_RECORDS_FAILED',
+        `deleting the records of ${topic}-${failed.partition} below offset ${failed.offset} failed: ${failed.error.message}`,
+      );
+    }
+    const offsets = await this.partitionOffsets(topic);
+    return partitions.map(({ partition }) => ({ partition, logStartOffset: offsets.find((entry) => entry.partition === partition)!.logStartOffset }));
   }
 
   async listGroups(): Promise<GroupSummary[]> {
