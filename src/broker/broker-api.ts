@@ -13,6 +13,7 @@ import type {
   InitProducerIdResult,
 } from './transaction-coordinator.js';
 import type { TopicConfigValue } from '../storage/topic-config.js';
+import type { BrokerConfigOverrides, BrokerConfigScope } from './broker-configs.js';
 import type { TopicMetadata, CreateTopicOptions } from '../storage/topic-store.js';
 
 export type {
@@ -165,6 +166,14 @@ export interface BrokerApi {
     changes: Readonly<Record<string, TopicConfigValue | null>>,
     options?: { validateOnly?: boolean },
   ): Promise<TopicMetadata>;
+  /** The dynamic broker configs of a scope (see Broker.alterBrokerConfigs). */
+  brokerConfigs(scope: BrokerConfigScope): BrokerConfigOverrides;
+  /** Sets (a value) or removes (null) dynamic broker configs: topic config defaults, applied live. */
+  alterBrokerConfigs(
+    scope: BrokerConfigScope,
+    changes: Readonly<Record<string, string | number | null>>,
+    options?: { validateOnly?: boolean },
+  ): Promise<BrokerConfigOverrides>;
   /** The log directory and the size of each partition's segments in it (null: every partition). */
   describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription>;
 

@@ -38,7 +38,7 @@ import { encodeControlBatch } from '../protocol/control-record.js';
 import { DataDir } from '../storage/data-dir.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
 import type { LogStats } from '../storage/partition-log.js';
-import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigValue } from '../storage/topic-config.js';
+import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigOverrides, type TopicConfigValue } from '../storage/topic-config.js';
 import { TopicStore, type CreateTopicOptions, type TopicMetadata } from '../storage/topic-store.js';
 import { PartitionStateTable, emptySnapshot, type PartitionStateSnapshot } from '../shard/partition-state.js';
 import { ShardPool } from '../shard/shard-pool.js';
@@ -61,6 +61,7 @@ import type {
   ProduceResult,
   TopicPartitionOffsets,
 } from './broker-api.js';
+import { BrokerConfigFile, alterBrokerConfigs, type BrokerConfigOverrides, type BrokerConfigScope } from './broker-configs.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
 import { GroupCoordinator, type TopicPartitionRef } from './group-coordinator.js';
 import { DurableGroupStore } from './group-store.js';
@@ -104,6 +105,8 @@ export class Broker implements BrokerApi {
   readonly config: BrokerConfig;
   private readonly dataDir: DataDir;
   private readonly topicStore: TopicStore;
+  /** Dynamic broker configs: the topic config defaults set at runtime (broker-configs.ts). */
+  private readonly brokerConfigFile: BrokerConfigFile;
   private readonly stateTable: PartitionStateTable;
   private readonly pool: ShardPool;
   private readonly topics = new Map<string, OpenTopic>();
@@ -119,10 +122,18 @@ export class Broker implements BrokerApi {
   private markerFault: Error | null = null;
   private closing: Promise<void> | null = null;
 
-  private constructor(config: BrokerConfig, dataDir: DataDir, topicStore: TopicStore, stateTable: PartitionStateTable, pool: ShardPool) {
+  private constructor(
+    config: BrokerConfig,
+    dataDir: DataDir,
+    topicStore: TopicStore,
+    brokerConfigFile: BrokerConfigFile,
+    stateTable: PartitionStateTable,
+    pool: ShardPool,
+  ) {
     this.config = config;
     this.dataDir = dataDir;
     this.topicStore = topicStore;
+    this.brokerConfigFile = brokerConfigFile;
     this.stateTable = stateTable;
     this.pool = pool;
     this.lag = new LagEvaluator({
@@ -143,6 +154,7 @@ export class Broker implements BrokerApi {
     let pool: ShardPool | null = null;
     try {
       const topicStore = TopicStore.open(dataDir, { maxPartitionsPerTopic: config.maxPartitionsPerTopic });
+      const brokerConfigFile = BrokerConfigFile.open(dataDir.metaDir);
       const stateTable = PartitionStateTable.create(config.maxPartitions);
       pool = new ShardPool({
         shards: config.shards,
@@ -152,7 +164,7 @@ export class Broker implements BrokerApi {
         retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
         logger: config.logger,
       });
-      const broker = new Broker(config, dataDir, topicStore, stateTable, pool);
+      const broker = new Broker(config, dataDir, topicStore, brokerConfigFile, stateTable, pool);
       pool.on('shardFailure', (shard: number, error: Error) => {
         config.logger.warn(`shard ${shard} failed and was restarted: ${error.message}`);
       });
@@ -265,12 +277,50 @@ export class Broker implements BrokerApi {
     if (options.validateOnly === true) return Object.freeze({ ...open.metadata, configs: alterTopicConfigs(open.metadata.configs, changes) });
     const metadata = this.topicStore.alterConfigs(name, changes);
     open.metadata = metadata;
-    const resolved = resolveTopicConfig(metadata.configs);
+    await this.applyTopicConfigs(open);
+    return metadata;
+  }
+
+  /** The dynamic broker configs of one scope: "default" (cluster-wide) or "broker" (this node, wins). */
+  brokerConfigs(scope: BrokerConfigScope): BrokerConfigOverrides {
+    this.checkOpen();
+    return this.brokerConfigFile.get(scope);
+  }
+
+  /**
+   * Changes dynamic broker configs (Kafka's AlterConfigs on the BROKER resource): the topic config
+   * defaults by their broker names (log.retention.ms, message.max.bytes...), a value to set, null
+   * to remove. Validated (InvalidConfigError), persisted, then every partition of every topic that
+   * does not override the config takes the new default at once. validateOnly changes nothing.
+   * Returns the scope's overrides afterwards.
+   */
+  async alterBrokerConfigs(
+    scope: BrokerConfigScope,
+    changes: Readonly<Record<string, string | number | null>>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<BrokerConfigOverrides> {
+    this.checkOpen();
+    if (scope !== 'default' && scope !== 'broker') throw new InvalidRequestError(`broker config scope must be 'default' or 'broker', got ${String(scope)}`);
+    if (changes === null || typeof changes !== 'object') throw new InvalidRequestError('broker config changes must be an object of name to value (or null)');
+    const next = alterBrokerConfigs(this.brokerConfigFile.get(scope), changes);
+    if (options?.validateOnly === true) return next;
+    this.brokerConfigFile.replace(scope, next);
+    await Promise.all([...this.topics.values()].map((open) => this.applyTopicConfigs(open)));
+    return next;
+  }
+
+  /** A topic's overrides over the dynamic broker defaults: what its logs run with. */
+  private effectiveTopicConfigs(metadata: TopicMetadata): TopicConfigOverrides {
+    return { ...this.brokerConfigFile.topicDefaults(), ...metadata.configs };
+  }
+
+  /** Sends the topic's effective configs to every partition log, through its shard. */
+  private async applyTopicConfigs(open: OpenTopic): Promise<void> {
+    const resolved = resolveTopicConfig(this.effectiveTopicConfigs(open.metadata));
     const config = toLogConfig(resolved);
     await Promise.all(
       open.partitions.map((partition) => this.pool.updatePartitionConfig(partition.shard, partition.slot, config, resolved.cleanupDelete)),
     );
-    return metadata;
   }
 
   /**
@@ -440,9 +490,10 @@ export class Broker implements BrokerApi {
     if (beforeOffset !== -1) requireOffset('deleteRecords offset', beforeOffset);
     const { metadata } = this.topics.get(topic)!;
     if (metadata.internal) throw new InvalidTopicError(`cannot delete records of internal topic "${topic}"`);
-    if (!resolveTopicConfig(metadata.configs).cleanupDelete) {
+    const effective = this.effectiveTopicConfigs(metadata);
+    if (!resolveTopicConfig(effective).cleanupDelete) {
       throw new PolicyViolationError(
-        `records of ${topic}-${partition} cannot be deleted: its cleanup.policy is "${metadata.configs['cleanup.policy']}"; ` +
+        `records of ${topic}-${partition} cannot be deleted: its cleanup.policy is "${effective['cleanup.policy']}"; ` +
           `add "delete" to it first`,
       );
     }
@@ -628,7 +679,7 @@ export class Broker implements BrokerApi {
    * behind it in the same ring, so callers need not wait for it.
    */
   private openPartition(metadata: TopicMetadata, partition: number): OpenPartition {
-    const resolved = resolveTopicConfig(metadata.configs);
+    const resolved = resolveTopicConfig(this.effectiveTopicConfigs(metadata));
     const slot = this.stateTable.allocate();
     const shard = this.pool.shardFor(metadata.name, partition);
     const dir = this.dataDir.partitionDir(metadata.name, partition);

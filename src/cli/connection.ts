@@ -28,7 +28,7 @@ const CLIENT_ID = 'sluice-cli';
 /** Kafka's ConfigResource type for topics. */
 const TOPIC_RESOURCE = 2;
 /** DescribeConfigs ConfigSource ids Sluice reports. */
-const CONFIG_SOURCES: Readonly<Record<number, string>> = { 1: 'topic', 4: 'broker', 5: 'default' };
+const CONFIG_SOURCES: Readonly<Record<number, string>> = { 1: 'topic', 2: 'dynamic-broker', 3: 'dynamic-default', 4: 'broker', 5: 'default' };
 
 export type CompressionName = 'none' | 'gzip' | 'lz4';
 export type AcksValue = 0 | 1 | -1;
@@ -506,7 +506,8 @@ class KafkaConnection implements Connection {
    */
   async alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
     const described = await this.describeTopic(topic);
-    const current = Object.fromEntries(described.configs.filter((config) => !config.isDefault).map((config) => [config.name, config.value]));
+    // The topic's own overrides only: defaults set by dynamic broker configs stay the broker's.
+    const current = Object.fromEntries(described.configs.filter((config) => config.source === CONFIG_SOURCES[1]).map((config) => [config.name, config.value]));
     const changes: Record<string, string | null> = { ...set };
     for (const name of remove) changes[name] = null;
     const next = alterTopicConfigs(current, changes);

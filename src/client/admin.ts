@@ -22,7 +22,8 @@ import {
   TopicExistsError,
 } from '../errors.js';
 import { incrementalChanges, replacementChanges, type ConfigChanges, type ConfigOperation } from '../broker/config-changes.js';
-import { describeTopicConfigs, validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
+import { describeEffectiveTopicConfigs, type EffectiveTopicConfigEntry } from '../broker/broker-configs.js';
+import { validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 
 /** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
@@ -83,7 +84,12 @@ export interface AlterConfigsResult {
 }
 
 /** Kafka's DescribeConfigs ConfigSource ids. */
-const CONFIG_SOURCE_IDS: Readonly<Record<string, number>> = { TOPIC_CONFIG: 1, DEFAULT_CONFIG: 5 };
+const CONFIG_SOURCE_IDS: Readonly<Record<EffectiveTopicConfigEntry['source'], number>> = {
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  DEFAULT_CONFIG: 5,
+};
 const BROKER_ID = 0;
 
 export class Admin {
@@ -355,13 +361,14 @@ export class Admin {
       }
       const metadata = this.broker.topicMetadata(requireString(resource.name, 'resource name'));
       const wanted = resource.configNames === undefined ? null : new Set(requireArray(resource.configNames, 'configNames'));
-      const configEntries = describeTopicConfigs(metadata.configs)
+      const scopes = { default: this.broker.brokerConfigs('default'), broker: this.broker.brokerConfigs('broker') };
+      const configEntries = describeEffectiveTopicConfigs(metadata.configs, scopes)
         .filter((entry) => wanted === null || wanted.has(entry.name))
         .map((entry) => ({
           configName: entry.name,
           configValue: entry.value,
           isDefault: entry.isDefault,
-          configSource: CONFIG_SOURCE_IDS[entry.source] ?? 5,
+          configSource: CONFIG_SOURCE_IDS[entry.source],
           isSensitive: entry.sensitive,
           readOnly: entry.readOnly,
         }));

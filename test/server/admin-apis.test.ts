@@ -114,7 +114,7 @@ describe('IncrementalAlterConfigs', () => {
       { resourceType: TOPIC, resourceName: 'errs-missing', configs: [{ name: 'retention.ms', configOperation: SET, value: '1' }] },
       { resourceType: TOPIC, resourceName: 'errs', configs: [] },
       { resourceType: TOPIC, resourceName: 'errs2', configs: [{ name: 'no.such.config', configOperation: SET, value: '1' }] },
-      { resourceType: BROKER, resourceName: '0', configs: [{ name: 'log.retention.ms', configOperation: SET, value: '1' }] },
+      { resourceType: BROKER, resourceName: '0', configs: [{ name: 'listeners', configOperation: SET, value: 'PLAINTEXT://:1' }] },
       { resourceType: BROKER, resourceName: 'seven', configs: [] },
       { resourceType: BROKER, resourceName: '7', configs: [] },
       { resourceType: BROKER, resourceName: '', configs: [] },
@@ -132,6 +132,7 @@ describe('IncrementalAlterConfigs', () => {
       ['root', ErrorCode.INVALID_REQUEST],
     ]);
     expect(response.responses[0].errorMessage).toBe('Each resource must appear at most once.');
+    expect(response.responses[4].errorMessage).toMatch(/^Cannot update these configs dynamically: listeners/);
     expect(response.responses[5].errorMessage).toBe('Node id must be an integer, but it is: seven');
     expect(response.responses[6].errorMessage).toBe('Unexpected broker id, expected 0, but received 7');
 
@@ -168,6 +169,71 @@ describe('IncrementalAlterConfigs', () => {
     const bad = await incremental(1, [{ resourceType: TOPIC, resourceName: 'dry', configs: [{ name: 'retention.ms', configOperation: SET, value: '-5' }] }], true);
     expect(bad.responses[0].errorCode).toBe(ErrorCode.INVALID_CONFIG);
     expect(t.broker.topicMetadata('dry').configs).toEqual({});
+  });
+});
+
+describe('dynamic broker configs', () => {
+  it('set the topic config defaults cluster-wide ("") and for this broker ("0"), live, persisted, reported with their sources', async () => {
+    const own = await startServer();
+    const c = await TestClient.connect(own.port);
+    try {
+      await own.broker.createTopic('plain', { partitions: 1 });
+      await own.broker.createTopic('own-limit', { partitions: 1, configs: { 'max.message.bytes': '100000' } });
+      const big = batch(1, { valueBytes: 4000 });
+      const send = async (topic: string) =>
+        (await c.send(Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: 0, records: big }] }] }))
+          .responses[0].partitionResponses[0].errorCode;
+      const alter = (resourceName: string, configs: { name: string; configOperation: number; value: string | null }[], validateOnly = false) =>
+        c.send(IncrementalAlterConfigs, 1, { resources: [{ resourceType: BROKER, resourceName, configs }], validateOnly });
+      const describeTopicAt = async (keys: string[]) => {
+        const response = await c.send(DescribeConfigs, 4, { resources: [{ resourceType: TOPIC, resourceName: 'plain', configurationKeys: keys }], includeSynonyms: false, includeDocumentation: false });
+        return Object.fromEntries(response.results[0].configs.map((entry) => [entry.name, [entry.value, entry.configSource]]));
+      };
+
+      expect((await alter('', [{ name: 'message.max.bytes', configOperation: SET, value: '1000' }], true)).responses[0].errorCode).toBe(0);
+      expect(await send('plain')).toBe(0);
+      expect((await alter('', [{ name: 'message.max.bytes', configOperation: SET, value: '1000' }])).responses[0].errorCode).toBe(0);
+      expect(await send('plain')).toBe(ErrorCode.MESSAGE_TOO_LARGE);
+      expect(await send('own-limit')).toBe(0);
+      expect(await describeTopicAt(['max.message.bytes'])).toEqual({ 'max.message.bytes': ['1000', 3] });
+
+      expect((await alter('0', [{ name: 'message.max.bytes', configOperation: SET, value: '8000' }, { name: 'log.cleanup.policy', configOperation: APPEND, value: 'compact' }])).responses[0].errorCode).toBe(0);
+      expect(await send('plain')).toBe(0);
+      expect(await describeTopicAt(['max.message.bytes', 'cleanup.policy'])).toEqual({ 'max.message.bytes': ['8000', 2], 'cleanup.policy': ['delete,compact', 2] });
+      const brokerConfigs = await c.send(DescribeConfigs, 4, { resources: [{ resourceType: BROKER, resourceName: '0', configurationKeys: ['message.max.bytes', 'log.cleanup.policy', 'log.retention.ms'] }], includeSynonyms: false, includeDocumentation: false });
+      expect(brokerConfigs.results[0].configs.map((entry) => [entry.name, entry.value, entry.configSource, entry.readOnly])).toEqual([
+        ['log.cleanup.policy', 'delete,compact', 2, false],
+        ['log.retention.ms', '604800000', 5, false],
+        ['message.max.bytes', '8000', 2, false],
+      ]);
+
+      const errors = await c.send(IncrementalAlterConfigs, 1, {
+        resources: [
+          { resourceType: BROKER, resourceName: '', configs: [{ name: 'log.retention.ms', configOperation: SET, value: 'soon' }] },
+          { resourceType: BROKER, resourceName: '0', configs: [{ name: 'no.such.config', configOperation: SET, value: '1' }] },
+        ],
+        validateOnly: false,
+      });
+      expect(errors.responses.map((r) => r.errorCode)).toEqual([ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG]);
+
+      // Legacy AlterConfigs replaces the scope's whole set: the broker scope is emptied, the cluster-wide 1000 applies again.
+      expect((await c.send(AlterConfigs, 1, { resources: [{ resourceType: BROKER, resourceName: '0', configs: [] }], validateOnly: false })).responses[0].errorCode).toBe(0);
+      expect(await send('plain')).toBe(ErrorCode.MESSAGE_TOO_LARGE);
+
+      c.close();
+      await own.stop();
+      const again = await startServer({ dataDir: own.dataDir });
+      try {
+        expect(again.broker.brokerConfigs('default')).toEqual({ 'message.max.bytes': '1000' });
+        expect(again.broker.brokerConfigs('broker')).toEqual({});
+        await expect(again.broker.produce('plain', 0, big, 1)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      c.close();
+      await own.close();
+    }
   });
 });
 

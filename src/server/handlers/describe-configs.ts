@@ -1,26 +1,31 @@
 /**
  * DescribeConfigs: a topic's every config with its value and source (TOPIC_CONFIG when the topic
- * sets it, DEFAULT_CONFIG otherwise; isDefault in v0), and for the broker resource ("" or this
- * node's id) the listener settings this server runs with.
+ * sets it, DYNAMIC_BROKER_CONFIG / DYNAMIC_DEFAULT_BROKER_CONFIG when a dynamic broker config sets
+ * its default, DEFAULT_CONFIG otherwise; isDefault in v0), and for the broker resource ("" or this
+ * node's id) the listener settings this server runs with and the dynamic broker configs.
  */
 import { InvalidRequestError } from '../../errors.js';
 import {
   CONFIG_RESOURCE_BROKER,
   CONFIG_RESOURCE_TOPIC,
   CONFIG_SOURCE_DEFAULT,
+  CONFIG_SOURCE_DYNAMIC_BROKER,
+  CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER,
   CONFIG_SOURCE_STATIC_BROKER,
   CONFIG_SOURCE_TOPIC,
   DescribeConfigs,
   type DescribeConfigsResponseInput,
 } from '../../protocol/api/describe-configs.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import { describeTopicConfigs, type TopicConfigEntry, type TopicConfigType } from '../../storage/topic-config.js';
+import { BROKER_TOPIC_DEFAULTS, describeEffectiveTopicConfigs } from '../../broker/broker-configs.js';
+import type { EffectiveTopicConfigEntry } from '../../broker/broker-configs.js';
+import { describeTopicConfigs, type TopicConfigOverrides, type TopicConfigType } from '../../storage/topic-config.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SOCKET_REQUEST_MAX_BYTES } from '../config.js';
 import { defineHandler, errorMessageOf, type RequestContext, type ServerInfo } from './handler.js';
 
 type Result = DescribeConfigsResponseInput['results'][number];
 type Entry = Result['configs'][number];
-type Source = TopicConfigEntry['source'] | 'STATIC_BROKER_CONFIG';
+type Source = EffectiveTopicConfigEntry['source'] | 'STATIC_BROKER_CONFIG';
 
 interface ConfigRow {
   readonly name: string;
@@ -39,6 +44,10 @@ export function configSourceId(source: Source): number {
       return CONFIG_SOURCE_TOPIC;
     case 'STATIC_BROKER_CONFIG':
       return CONFIG_SOURCE_STATIC_BROKER;
+    case 'DYNAMIC_BROKER_CONFIG':
+      return CONFIG_SOURCE_DYNAMIC_BROKER;
+    case 'DYNAMIC_DEFAULT_BROKER_CONFIG':
+      return CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER;
     case 'DEFAULT_CONFIG':
       return CONFIG_SOURCE_DEFAULT;
   }
@@ -69,19 +78,39 @@ export const describeConfigsHandler = defineHandler({
 function resourceRows(ctx: RequestContext, resourceType: number, resourceName: string): ConfigRow[] {
   switch (resourceType) {
     case CONFIG_RESOURCE_TOPIC:
-      return describeTopicConfigs(ctx.broker.topicMetadata(resourceName).configs);
+      return topicRows(ctx, ctx.broker.topicMetadata(resourceName).configs);
     case CONFIG_RESOURCE_BROKER:
       if (resourceName !== '' && resourceName !== String(ctx.server.nodeId)) {
         throw new InvalidRequestError(`broker "${resourceName}" is not this node (${ctx.server.nodeId}); ask for "" or "${ctx.server.nodeId}"`);
       }
-      return brokerRows(ctx.server);
+      return [...staticBrokerRows(ctx.server), ...dynamicBrokerRows(ctx)];
     default:
       throw new InvalidRequestError(`config resource type ${resourceType} is not served; use 2 (topic) or 4 (broker)`);
   }
 }
 
-/** The listener settings, as Kafka names them; DEFAULT_CONFIG when equal to Kafka's default. */
-function brokerRows(server: ServerInfo): ConfigRow[] {
+function topicRows(ctx: RequestContext, overrides: TopicConfigOverrides): ConfigRow[] {
+  return describeEffectiveTopicConfigs(overrides, { default: ctx.broker.brokerConfigs('default'), broker: ctx.broker.brokerConfigs('broker') });
+}
+
+/** Every dynamic broker config with its value: set for this broker, set cluster-wide, or the default. */
+function dynamicBrokerRows(ctx: RequestContext): ConfigRow[] {
+  const byTopicName = new Map(describeTopicConfigs({}).map((row) => [row.name, row]));
+  const broker = ctx.broker.brokerConfigs('broker');
+  const clusterDefault = ctx.broker.brokerConfigs('default');
+  return Object.entries(BROKER_TOPIC_DEFAULTS).map(([name, topicName]): ConfigRow => {
+    const { value, type } = byTopicName.get(topicName)!;
+    if (Object.hasOwn(broker, name)) return { name, value: broker[name], source: 'DYNAMIC_BROKER_CONFIG', type, readOnly: false };
+    if (Object.hasOwn(clusterDefault, name)) return { name, value: clusterDefault[name], source: 'DYNAMIC_DEFAULT_BROKER_CONFIG', type, readOnly: false };
+    return { name, value, source: 'DEFAULT_CONFIG', type, readOnly: false };
+  });
+}
+
+/**
+ * The listener settings, as Kafka names them; DEFAULT_CONFIG when equal to Kafka's default. They are
+ * fixed when the server starts: AlterConfigs refuses them.
+ */
+export function staticBrokerRows(server: ServerInfo): ConfigRow[] {
   const { config } = server;
   const protocol = config.sasl === null ? 'PLAINTEXT' : 'SASL_PLAINTEXT';
   const row = (name: string, value: string | number, type: ConfigRow['type'], kafkaDefault?: string | number): ConfigRow => ({
