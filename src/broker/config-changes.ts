@@ -15,6 +15,7 @@
  */
 import { InvalidConfigError, InvalidRequestError } from '../errors.js';
 import { describeTopicConfigs, type TopicConfigOverrides, type TopicConfigValue } from '../storage/topic-config.js';
+import { TOPIC_DEFAULT_BROKER_NAMES, topicConfigOfBrokerConfig, type BrokerConfigOverrides } from './broker-configs.js';
 
 /** AlterConfigOp.OpType, by name; the wire carries the index (SET 0, DELETE 1, APPEND 2, SUBTRACT 3). */
 export const CONFIG_OPERATIONS = ['SET', 'DELETE', 'APPEND', 'SUBTRACT'] as const;
@@ -76,4 +77,15 @@ export function incrementalChanges(current: TopicConfigOverrides, configs: reado
     }
   }
   return changes;
+}
+
+/**
+ * A broker resource's operations, computed as for the topic configs they set the defaults of (so
+ * APPEND and SUBTRACT work on log.cleanup.policy), by their broker names.
+ */
+export function brokerIncrementalChanges(current: BrokerConfigOverrides, changes: readonly IncrementalConfigChange[]): ConfigChanges {
+  const asTopic: Record<string, string> = {};
+  for (const [name, value] of Object.entries(current)) asTopic[topicConfigOfBrokerConfig(name)] = value;
+  const topicChanges = incrementalChanges(asTopic, changes.map((change) => ({ ...change, name: topicConfigOfBrokerConfig(change.name) })));
+  return Object.fromEntries(Object.entries(topicChanges).map(([name, value]) => [TOPIC_DEFAULT_BROKER_NAMES[name], value]));
 }

@@ -21,8 +21,8 @@ import {
   KafkaApiError,
   TopicExistsError,
 } from '../errors.js';
-import { incrementalChanges, replacementChanges, type ConfigChanges, type ConfigOperation } from '../broker/config-changes.js';
-import { describeEffectiveTopicConfigs, type EffectiveTopicConfigEntry } from '../broker/broker-configs.js';
+import { brokerIncrementalChanges, incrementalChanges, replacementChanges, type ConfigChanges, type ConfigOperation } from '../broker/config-changes.js';
+import { describeEffectiveTopicConfigs, type BrokerConfigOverrides, type EffectiveTopicConfigEntry } from '../broker/broker-configs.js';
 import { validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 
@@ -378,64 +378,79 @@ export class Admin {
   }
 
   /**
-   * Kafka's AlterConfigs, as kafkajs calls it: each topic's `configEntries` become its whole set of
-   * overrides (a config left out reverts to its default). Every resource is validated before any
-   * changes, so a bad one (InvalidConfigError, TopicNotFoundError...) rejects with nothing applied;
-   * then the running logs take the new configs at once and they persist. Only TOPIC resources:
-   * the broker's settings are fixed when it starts.
+   * Kafka's AlterConfigs, as kafkajs calls it: each resource's `configEntries` become its whole set
+   * of overrides (a config left out reverts to its default). A TOPIC resource changes the topic's
+   * configs; a BROKER resource ("" for the cluster-wide default, "0" for this broker) the dynamic
+   * broker configs, the topic config defaults by their broker names (log.retention.ms,
+   * message.max.bytes...). Every resource is validated before any changes, so a bad one
+   * (InvalidConfigError, TopicNotFoundError...) rejects with nothing applied; then the running logs
+   * take the new configs at once and they persist.
    */
   async alterConfigs(options: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: ConfigEntry[] }[] }): Promise<AlterConfigsResult> {
     requireObject(options, 'alterConfigs options');
-    return this.alterTopicConfigs('alterConfigs', options, (current, entries) =>
-      replacementChanges(current, entries.map((entry) => ({ name: requireString(entry.name, 'config name'), value: entry.value }))),
-    );
+    const replacement = (current: Readonly<Record<string, string>>, entries: ConfigEntry[]) =>
+      replacementChanges(current, entries.map((entry) => ({ name: requireString(entry.name, 'config name'), value: entry.value })));
+    return this.alterResourceConfigs('alterConfigs', options, { topic: replacement, broker: replacement });
   }
 
   /**
    * Kafka's IncrementalAlterConfigs: per config entry an `operation`, 'SET' (the default),
    * 'DELETE' (back to the default), 'APPEND' or 'SUBTRACT' (items of a list config such as
-   * cleanup.policy). kafkajs has no such call; the shape follows its alterConfigs. Validation and
-   * effect as alterConfigs.
+   * cleanup.policy). kafkajs has no such call; the shape follows its alterConfigs. Resources,
+   * validation and effect as alterConfigs.
    */
   async incrementalAlterConfigs(options: {
     validateOnly?: boolean;
     resources: { type: number; name: string; configEntries: { name: string; value?: string | null; operation?: ConfigOperation }[] }[];
   }): Promise<AlterConfigsResult> {
     requireObject(options, 'incrementalAlterConfigs options');
-    return this.alterTopicConfigs('incrementalAlterConfigs', options, (current, entries) =>
-      incrementalChanges(
-        current,
-        entries.map((entry) => ({ name: requireString(entry.name, 'config name'), operation: entry.operation ?? 'SET', value: entry.value ?? null })),
-      ),
-    );
+    const operations = (entries: { name: string; value?: string | null; operation?: ConfigOperation }[]) =>
+      entries.map((entry) => ({ name: requireString(entry.name, 'config name'), operation: entry.operation ?? 'SET', value: entry.value ?? null }));
+    return this.alterResourceConfigs('incrementalAlterConfigs', options, {
+      topic: (current, entries) => incrementalChanges(current, operations(entries)),
+      broker: (current, entries) => brokerIncrementalChanges(current, operations(entries)),
+    });
   }
 
-  private async alterTopicConfigs<E>(
+  private async alterResourceConfigs<E>(
     what: string,
     options: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: E[] }[] },
-    toChanges: (current: TopicConfigOverrides, entries: E[]) => ConfigChanges,
+    toChanges: {
+      topic(current: TopicConfigOverrides, entries: E[]): ConfigChanges;
+      broker(current: BrokerConfigOverrides, entries: E[]): ConfigChanges;
+    },
   ): Promise<AlterConfigsResult> {
     const seen = new Set<string>();
-    const changes = requireArray(options.resources, `${what} resources`).map((resource, i) => {
+    const plans = requireArray(options.resources, `${what} resources`).map((resource, i) => {
       requireObject(resource, `${what} resources[${i}]`);
-      if (resource.type !== ConfigResourceTypes.TOPIC) {
-        throw new InvalidRequestError(
-          `${what} changes TOPIC resources (type ${ConfigResourceTypes.TOPIC}), got type ${String(resource.type)}: the broker's settings are fixed when it starts`,
-        );
+      if (typeof resource.name !== 'string') throw new InvalidRequestError(`${what} resources[${i}].name must be a string`);
+      const key = `${String(resource.type)}:${resource.name}`;
+      if (seen.has(key)) throw new InvalidRequestError(`${what} names resource ${key} twice; each resource must appear at most once`);
+      seen.add(key);
+      const entries = requireArray(resource.configEntries, `resource "${resource.name}" configEntries`);
+      for (const entry of entries) requireObject(entry, `resource "${resource.name}" config entry`);
+      switch (resource.type) {
+        case ConfigResourceTypes.TOPIC: {
+          const name = requireString(resource.name, 'topic name');
+          const changes = toChanges.topic(this.broker.topicMetadata(name).configs, entries);
+          return { resource, apply: (validateOnly: boolean) => this.broker.alterTopicConfigs(name, changes, { validateOnly }) };
+        }
+        case ConfigResourceTypes.BROKER: {
+          if (resource.name !== '' && resource.name !== String(BROKER_ID)) {
+            throw new InvalidRequestError(`broker "${resource.name}" is not this broker: name "" (every broker) or "${BROKER_ID}"`);
+          }
+          const scope = resource.name === '' ? 'default' : 'broker';
+          const changes = toChanges.broker(this.broker.brokerConfigs(scope), entries);
+          return { resource, apply: (validateOnly: boolean) => this.broker.alterBrokerConfigs(scope, changes, { validateOnly }) };
+        }
+        default:
+          throw new InvalidRequestError(`${what} changes TOPIC (${ConfigResourceTypes.TOPIC}) and BROKER (${ConfigResourceTypes.BROKER}) resources, got type ${String(resource.type)}`);
       }
-      const name = requireString(resource.name, 'resource name');
-      if (seen.has(name)) throw new InvalidRequestError(`${what} names topic "${name}" twice; each resource must appear at most once`);
-      seen.add(name);
-      const entries = requireArray(resource.configEntries, `topic "${name}" configEntries`);
-      for (const entry of entries) requireObject(entry, `topic "${name}" config entry`);
-      return { name, changes: toChanges(this.broker.topicMetadata(name).configs, entries) };
     });
-    for (const { name, changes: set } of changes) await this.broker.alterTopicConfigs(name, set, { validateOnly: true });
-    if (options.validateOnly !== true) {
-      for (const { name, changes: set } of changes) await this.broker.alterTopicConfigs(name, set);
-    }
+    for (const plan of plans) await plan.apply(true);
+    if (options.validateOnly !== true) for (const plan of plans) await plan.apply(false);
     return {
-      resources: changes.map(({ name }) => ({ errorCode: 0, errorMessage: null, resourceName: name, resourceType: ConfigResourceTypes.TOPIC })),
+      resources: plans.map(({ resource }) => ({ errorCode: 0, errorMessage: null, resourceName: resource.name, resourceType: resource.type })),
       throttleTime: 0,
     };
   }

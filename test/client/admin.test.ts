@@ -162,8 +162,32 @@ describe('Admin config changes and record deletion', () => {
     await expect(admin.incrementalAlterConfigs({ resources: [{ type: 2, name: 'a', configEntries: [{ name: 'retention.ms', value: '1', operation: 'APPEND' }] }] })).rejects.toThrow(
       'Config value append is not allowed for config key: retention.ms',
     );
-    await expect(admin.alterConfigs({ resources: [{ type: 4, name: '0', configEntries: [] }] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.alterConfigs({ resources: [{ type: 4, name: '7', configEntries: [] }] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.alterConfigs({ resources: [{ type: 4, name: '0', configEntries: [{ name: 'listeners', value: 'x' }] }] })).rejects.toThrow(InvalidConfigError);
     await expect(admin.alterConfigs({ resources: [{ type: 2, name: 'nope', configEntries: [] }] })).rejects.toThrow(TopicNotFoundError);
+  });
+
+  it('BROKER resources set topic config defaults: a topic without its own override follows them, describeConfigs says where from', async () => {
+    await admin.createTopics({ topics: [{ topic: 'follows' }, { topic: 'own', configEntries: [{ name: 'retention.ms', value: '5000' }] }] });
+    await admin.incrementalAlterConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '', configEntries: [{ name: 'log.retention.ms', value: '3600000' }] }] });
+    await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '0', configEntries: [{ name: 'message.max.bytes', value: '1000' }] }] });
+    const retention = async (topic: string) =>
+      (await admin.describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms', 'max.message.bytes'] }] })).resources[0].configEntries.map((e) => [
+        e.configName,
+        e.configValue,
+        e.configSource,
+      ]);
+    expect(await retention('follows')).toEqual([
+      ['max.message.bytes', '1000', 2],
+      ['retention.ms', '3600000', 3],
+    ]);
+    expect(await retention('own')).toEqual([
+      ['max.message.bytes', '1000', 2],
+      ['retention.ms', '5000', 1],
+    ]);
+    await expect(sluice.broker.produce('follows', 0, batchOf(['x'.repeat(3000)]), 1)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(admin.alterConfigs({ resources: [{ type: 4, name: '', configEntries: [{ name: 'log.retention.ms', value: 'x' }] }] })).rejects.toThrow(InvalidConfigError);
+    expect(sluice.broker.brokerConfigs('default')).toEqual({ 'log.retention.ms': '3600000' });
   });
 
   it('deleteTopicRecords refuses offsets past the high watermark and topics that only compact', async () => {

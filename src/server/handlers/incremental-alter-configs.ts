@@ -3,25 +3,13 @@
  * operation id Kafka does not define is INVALID_REQUEST. Checks shared with AlterConfigs: see
  * alter-configs.ts.
  */
-import { TOPIC_DEFAULT_BROKER_NAMES, topicConfigOfBrokerConfig, type BrokerConfigOverrides } from '../../broker/broker-configs.js';
-import { CONFIG_OPERATIONS, incrementalChanges, type ConfigChanges, type IncrementalConfigChange } from '../../broker/config-changes.js';
+import { CONFIG_OPERATIONS, brokerIncrementalChanges, incrementalChanges, type IncrementalConfigChange } from '../../broker/config-changes.js';
 import { InvalidRequestError } from '../../errors.js';
 import { IncrementalAlterConfigs, type IncrementalAlterConfigsRequest } from '../../protocol/api/incremental-alter-configs.js';
 import { alterResources } from './alter-configs.js';
 import { defineHandler } from './handler.js';
 
 type IncrementalConfig = IncrementalAlterConfigsRequest['resources'][number]['configs'][number];
-
-/**
- * A broker resource's operations, computed as for the topic configs they set the defaults of (so
- * APPEND and SUBTRACT work on log.cleanup.policy), by their broker names.
- */
-function brokerIncrementalChanges(current: BrokerConfigOverrides, changes: readonly IncrementalConfigChange[]): ConfigChanges {
-  const asTopic: Record<string, string> = {};
-  for (const [name, value] of Object.entries(current)) asTopic[topicConfigOfBrokerConfig(name)] = value;
-  const topicChanges = incrementalChanges(asTopic, changes.map((change) => ({ ...change, name: topicConfigOfBrokerConfig(change.name) })));
-  return Object.fromEntries(Object.entries(topicChanges).map(([name, value]) => [TOPIC_DEFAULT_BROKER_NAMES[name], value]));
-}
 
 export const incrementalAlterConfigsHandler = defineHandler({
   api: IncrementalAlterConfigs,
