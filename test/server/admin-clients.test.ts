@@ -107,13 +107,16 @@ def alter(configs):
         return error.args[0].code()
 
 result = {'ok': alter({'retention.ms': '120000', 'cleanup.policy': 'compact'}), 'invalid': alter({'segment.bytes': '10'})}
+# A dynamic broker config: the default of every topic that does not set its own.
+for future in admin.alter_configs([ConfigResource('broker', '0', set_config={'log.segment.bytes': '2097152'})], request_timeout=30).values():
+    future.result()
 for future in admin.describe_configs([ConfigResource('topic', topic)], request_timeout=30).values():
     entries = future.result()
     result['configs'] = {name: [entries[name].value, entries[name].source] for name in ('retention.ms', 'cleanup.policy', 'segment.bytes')}
 print(json.dumps(result))
 `;
 
-  it('alter_configs sets topic configs (INVALID_CONFIG for a bad one), describe_configs reports them as dynamic topic configs', async () => {
+  it('alter_configs sets topic and broker configs (INVALID_CONFIG for a bad one), describe_configs reports where each comes from', async () => {
     await t.broker.createTopic('py-configs', { partitions: 1 });
     const result = await python(program, [t.bootstrap, 'py-configs']);
     expect(result).toEqual({
@@ -122,10 +125,11 @@ print(json.dumps(result))
       configs: {
         'retention.ms': ['120000', 1],
         'cleanup.policy': ['compact', 1],
-        'segment.bytes': ['1073741824', 5],
+        'segment.bytes': ['2097152', 2],
       },
     });
     expect(t.broker.topicMetadata('py-configs').configs).toEqual({ 'cleanup.policy': 'compact', 'retention.ms': '120000' });
+    expect(t.broker.brokerConfigs('broker')).toEqual({ 'log.segment.bytes': '2097152' });
     await expect(t.broker.produce('py-configs', 0, encodeRecordBatch({ records: [{ key: null, value: Buffer.from('v'), timestampMs: Date.now() }] }), 1)).rejects.toThrow();
   });
 });
