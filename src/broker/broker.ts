@@ -330,17 +330,18 @@ export class Broker implements BrokerApi {
    */
   async describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription> {
     this.checkOpen();
-    const wanted: OpenPartition[] = [];
+    // A set: a partition asked for twice is described once, as Kafka does.
+    const wanted = new Set<OpenPartition>();
     if (partitions === null) {
-      for (const open of this.topics.values()) wanted.push(...open.partitions);
+      for (const open of this.topics.values()) for (const partition of open.partitions) wanted.add(partition);
     } else {
       for (const { topic, partition } of partitions) {
         const found = this.topics.get(topic)?.partitions[partition];
-        if (found !== undefined) wanted.push(found);
+        if (found !== undefined) wanted.add(found);
       }
     }
     const described = await Promise.all(
-      wanted.map(async (target) => {
+      [...wanted].map(async (target) => {
         const stats = await this.pool.control<LogStats>(target.shard, { op: 'stats', slot: target.slot });
         return { topic: target.topic, partition: target.partition, sizeBytes: stats.sizeBytes, offsetLag: 0 };
       }),

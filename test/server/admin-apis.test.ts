@@ -430,7 +430,7 @@ describe('DescribeLogDirs', () => {
     await t.broker.createTopic(topic, { partitions: 2 });
     await produce(topic, batch(20, { valueBytes: 100 }));
     await produce(topic, batch(3), 1);
-    const response = await client.send(DescribeLogDirs, version, { topics: [{ topic, partitions: [0, 1, 7] }, { topic: 'dirs-none', partitions: [0] }] });
+    const response = await client.send(DescribeLogDirs, version, { topics: [{ topic, partitions: [0, 1, 7, 0] }, { topic: 'dirs-none', partitions: [0] }] });
     expect(response.results).toHaveLength(1);
     const [result] = response.results;
     expect(result).toMatchObject({ errorCode: 0, logDir: t.dataDir });
