@@ -207,6 +207,14 @@ describe('dynamic broker configs', () => {
         ['message.max.bytes', '8000', 2, false],
       ]);
 
+      const synonyms = await c.send(DescribeConfigs, 1, { resources: [{ resourceType: TOPIC, resourceName: 'own-limit', configurationKeys: ['max.message.bytes'] }], includeSynonyms: true });
+      expect(synonyms.results[0].configs[0].synonyms).toEqual([
+        { name: 'max.message.bytes', value: '100000', source: 1 },
+        { name: 'message.max.bytes', value: '8000', source: 2 },
+        { name: 'message.max.bytes', value: '1000', source: 3 },
+        { name: 'message.max.bytes', value: '1048588', source: 5 },
+      ]);
+
       const errors = await c.send(IncrementalAlterConfigs, 1, {
         resources: [
           { resourceType: BROKER, resourceName: '', configs: [{ name: 'log.retention.ms', configOperation: SET, value: 'soon' }] },

@@ -17,7 +17,7 @@ import {
   type DescribeConfigsResponseInput,
 } from '../../protocol/api/describe-configs.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import { BROKER_TOPIC_DEFAULTS, describeEffectiveTopicConfigs } from '../../broker/broker-configs.js';
+import { BROKER_TOPIC_DEFAULTS, TOPIC_DEFAULT_BROKER_NAMES, describeEffectiveTopicConfigs, type BrokerConfigOverrides } from '../../broker/broker-configs.js';
 import type { EffectiveTopicConfigEntry } from '../../broker/broker-configs.js';
 import { describeTopicConfigs, type TopicConfigOverrides, type TopicConfigType } from '../../storage/topic-config.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SOCKET_REQUEST_MAX_BYTES } from '../config.js';
@@ -33,6 +33,14 @@ interface ConfigRow {
   readonly source: Source;
   readonly type: TopicConfigType | 'BOOLEAN';
   readonly readOnly: boolean;
+  /** Where the value could come from, highest precedence first (Kafka's synonyms); just the row itself when absent. */
+  readonly synonyms?: readonly Synonym[];
+}
+
+interface Synonym {
+  readonly name: string;
+  readonly value: string;
+  readonly source: Source;
 }
 
 /** Kafka's ConfigEntry.ConfigType ids. */
@@ -89,21 +97,37 @@ function resourceRows(ctx: RequestContext, resourceType: number, resourceName: s
   }
 }
 
+/**
+ * A topic's configs with their source (describeEffectiveTopicConfigs) and, as Kafka lists them, the
+ * synonyms: the topic's override, then the broker-level config of the same default.
+ */
 function topicRows(ctx: RequestContext, overrides: TopicConfigOverrides): ConfigRow[] {
-  return describeEffectiveTopicConfigs(overrides, { default: ctx.broker.brokerConfigs('default'), broker: ctx.broker.brokerConfigs('broker') });
+  const scopes = { default: ctx.broker.brokerConfigs('default'), broker: ctx.broker.brokerConfigs('broker') };
+  const defaults = new Map(describeTopicConfigs({}).map((row) => [row.name, row.value]));
+  return describeEffectiveTopicConfigs(overrides, scopes).map((row) => {
+    const own: Synonym[] = Object.hasOwn(overrides, row.name) ? [{ name: row.name, value: overrides[row.name], source: 'TOPIC_CONFIG' }] : [];
+    return { ...row, synonyms: [...own, ...brokerSynonyms(TOPIC_DEFAULT_BROKER_NAMES[row.name], defaults.get(row.name)!, scopes)] };
+  });
 }
 
 /** Every dynamic broker config with its value: set for this broker, set cluster-wide, or the default. */
 function dynamicBrokerRows(ctx: RequestContext): ConfigRow[] {
   const byTopicName = new Map(describeTopicConfigs({}).map((row) => [row.name, row]));
-  const broker = ctx.broker.brokerConfigs('broker');
-  const clusterDefault = ctx.broker.brokerConfigs('default');
+  const scopes = { default: ctx.broker.brokerConfigs('default'), broker: ctx.broker.brokerConfigs('broker') };
   return Object.entries(BROKER_TOPIC_DEFAULTS).map(([name, topicName]): ConfigRow => {
-    const { value, type } = byTopicName.get(topicName)!;
-    if (Object.hasOwn(broker, name)) return { name, value: broker[name], source: 'DYNAMIC_BROKER_CONFIG', type, readOnly: false };
-    if (Object.hasOwn(clusterDefault, name)) return { name, value: clusterDefault[name], source: 'DYNAMIC_DEFAULT_BROKER_CONFIG', type, readOnly: false };
-    return { name, value, source: 'DEFAULT_CONFIG', type, readOnly: false };
+    const { value: defaultValue, type } = byTopicName.get(topicName)!;
+    const synonyms = brokerSynonyms(name, defaultValue, scopes);
+    return { name, value: synonyms[0].value, source: synonyms[0].source, type, readOnly: false, synonyms };
   });
+}
+
+/** A dynamic broker config's values by precedence: this broker's, the cluster-wide one, the built-in default. */
+function brokerSynonyms(name: string, defaultValue: string, scopes: { default: BrokerConfigOverrides; broker: BrokerConfigOverrides }): Synonym[] {
+  const synonyms: Synonym[] = [];
+  if (Object.hasOwn(scopes.broker, name)) synonyms.push({ name, value: scopes.broker[name], source: 'DYNAMIC_BROKER_CONFIG' });
+  if (Object.hasOwn(scopes.default, name)) synonyms.push({ name, value: scopes.default[name], source: 'DYNAMIC_DEFAULT_BROKER_CONFIG' });
+  synonyms.push({ name, value: defaultValue, source: 'DEFAULT_CONFIG' });
+  return synonyms;
 }
 
 /**
@@ -142,7 +166,9 @@ function entry(row: ConfigRow, includeSynonyms: boolean): Entry {
     isDefault: row.source === 'DEFAULT_CONFIG',
     configSource: source,
     isSensitive: false,
-    synonyms: includeSynonyms ? [{ name: row.name, value: row.value, source }] : [],
+    synonyms: !includeSynonyms
+      ? []
+      : (row.synonyms ?? [row]).map((synonym) => ({ name: synonym.name, value: synonym.value, source: configSourceId(synonym.source) })),
     configType: CONFIG_TYPE_IDS[row.type],
     documentation: null,
   };
