@@ -11,12 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import type * as KafkaJS from 'kafkajs';
 import type { GroupLagDescription, IsolationLevel } from '../broker/broker-api.js';
+import { alterBrokerConfigs, type BrokerConfigScope } from '../broker/broker-configs.js';
 import { decodeAssignment, type TopicPartitions } from '../broker/consumer-protocol.js';
 import type { Admin } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
 import type { Producer } from '../client/producer.js';
 import { registerKafkajsLz4 } from '../client/kafkajs-lz4.js';
-import { SluiceError, TopicNotFoundError } from '../errors.js';
+import { InvalidRequestError, SluiceError, TopicNotFoundError } from '../errors.js';
 import { Sluice } from '../sluice.js';
 import { alterTopicConfigs, validateTopicConfigs } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
@@ -25,8 +26,9 @@ import { debugEnabled, printWarning, stderrLogger } from './output.js';
 
 export const DEFAULT_DATA_DIR = './sluice-data';
 const CLIENT_ID = 'sluice-cli';
-/** Kafka's ConfigResource type for topics. */
+/** Kafka's ConfigResource types for topics and brokers. */
 const TOPIC_RESOURCE = 2;
+const BROKER_RESOURCE = 4;
 /** DescribeConfigs ConfigSource ids Sluice reports. */
 const CONFIG_SOURCES: Readonly<Record<number, string>> = { 1: 'topic', 2: 'dynamic-broker', 3: 'dynamic-default', 4: 'broker', 5: 'default' };
 
@@ -171,6 +173,11 @@ export interface Connection {
    * kafka-configs.sh --add-config / --delete-config; resolves with the topic's overrides after.
    */
   alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>>;
+  /**
+   * Sets and removes dynamic broker configs of a scope ('default': every broker, 'broker': this
+   * one); resolves with the scope's configs after.
+   */
+  alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>>;
   /** Moves log start offsets (offset -1: the high watermark); resolves with each partition's new one. */
   deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]>;
   listGroups(): Promise<GroupSummary[]>;
@@ -309,6 +316,15 @@ class EmbeddedConnection implements Connection {
     ];
     await this.admin.incrementalAlterConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries }] });
     return { ...this.sluice.broker.topicMetadata(topic).configs };
+  }
+
+  async alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    const configEntries = [
+      ...Object.entries(set).map(([name, value]) => ({ name, value, operation: 'SET' as const })),
+      ...remove.map((name) => ({ name, operation: 'DELETE' as const })),
+    ];
+    await this.admin.incrementalAlterConfigs({ resources: [{ type: BROKER_RESOURCE, name: scope === 'default' ? '' : '0', configEntries }] });
+    return { ...this.sluice.broker.brokerConfigs(scope) };
   }
 
   async deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]> {
@@ -513,6 +529,28 @@ class KafkaConnection implements Connection {
     const next = alterTopicConfigs(current, changes);
     const configEntries = Object.entries(next).map(([name, value]) => ({ name, value }));
     await this.withTopic(topic, () => this.admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries }] }));
+    return { ...next };
+  }
+
+  /** As alterTopicConfigs: read this broker's dynamic configs (DYNAMIC_BROKER_CONFIG), change them here, write the whole set with AlterConfigs. */
+  async alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    if (scope === 'default') {
+      // kafkajs refuses the empty resource name that addresses the cluster-wide scope.
+      throw new InvalidRequestError(
+        'the cluster-wide default (--cluster-default) cannot be changed over --bootstrap-server: kafkajs, which the CLI speaks through, ' +
+          'refuses its empty broker name; run the command with --data-dir, or change this broker\'s configs instead',
+      );
+    }
+    const name = String((await this.admin.describeCluster()).brokers[0].nodeId);
+    const { resources } = await this.admin.describeConfigs({ resources: [{ type: BROKER_RESOURCE, name }], includeSynonyms: false });
+    const current = Object.fromEntries(
+      resources[0].configEntries.filter((entry) => entry.configSource === 2).map((entry) => [entry.configName, entry.configValue]),
+    );
+    const changes: Record<string, string | null> = { ...set };
+    for (const config of remove) changes[config] = null;
+    const next = alterBrokerConfigs(current, changes);
+    const configEntries = Object.entries(next).map(([config, value]) => ({ name: config, value }));
+    await this.admin.alterConfigs({ validateOnly: false, resources: [{ type: BROKER_RESOURCE, name, configEntries }] });
     return { ...next };
   }
 

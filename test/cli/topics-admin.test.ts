@@ -1,5 +1,5 @@
 /**
- * `sluice topics alter-config` and `sluice topics delete-records`, on a data directory and against
+ * `sluice topics alter-config`, `sluice topics delete-records` and `sluice broker alter-config`, on a data directory and against
  * a running server (through kafkajs, AlterConfigs and DeleteRecords on the wire): the change, what
  * `topics describe` shows after it, and the one-line errors of bad input.
  */
@@ -51,6 +51,24 @@ describe('on a data directory', () => {
     ]);
   });
 
+  it('broker alter-config sets topic defaults for this broker or cluster-wide; a topic without its own override follows them', async () => {
+    const dir = `${root}/data-${dirCount++}`;
+    const d = ['--data-dir', dir];
+    await ok(['topics', 'create', 'follows', ...d]);
+    expect(await ok(['broker', 'alter-config', '--cluster-default', '--add-config', 'log.retention.ms=3600000', ...d])).toBe(
+      'altered the cluster-wide default: dynamic configs log.retention.ms=3600000\n',
+    );
+    expect(JSON.parse(await ok(['broker', 'alter-config', '--add-config', 'message.max.bytes=5000', '--json', ...d]))).toEqual({ 'message.max.bytes': '5000' });
+    const described = JSON.parse(await ok(['topics', 'describe', 'follows', '--json', ...d])) as { configs: { name: string; value: string; source: string }[] };
+    expect(described.configs.filter((c) => c.name === 'retention.ms' || c.name === 'max.message.bytes')).toEqual([
+      { name: 'max.message.bytes', value: '5000', isDefault: false, source: 'dynamic-broker' },
+      { name: 'retention.ms', value: '3600000', isDefault: false, source: 'dynamic-default' },
+    ]);
+    const bad = await runCli(['broker', 'alter-config', '--add-config', 'retention.ms=1', ...d]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/unknown dynamic broker config "retention.ms"/);
+  });
+
   it('answers bad input with one line naming the problem', async () => {
     const dir = `${root}/data-${dirCount++}`;
     const d = ['--data-dir', dir];
@@ -99,5 +117,20 @@ describe('against a server', () => {
     const beyond = await runCli(['topics', 'delete-records', 'remote', '--offset', '9', ...b]);
     expect(beyond.code).not.toBe(0);
     expect(beyond.stderr).toMatch(/remote-0 below offset 9/);
+  });
+
+  it("broker alter-config goes over the wire (AlterConfigs on this broker's resource) and keeps the other scope", async () => {
+    const b = ['--bootstrap-server', t.bootstrap];
+    await t.broker.alterBrokerConfigs('broker', { 'log.roll.ms': '600000' });
+    expect(await ok(['broker', 'alter-config', '--add-config', 'log.retention.bytes=1073741824', ...b])).toBe(
+      'altered this broker: dynamic configs log.retention.bytes=1073741824,log.roll.ms=600000\n',
+    );
+    await t.broker.alterBrokerConfigs('default', { 'log.cleanup.policy': 'compact,delete' });
+    await ok(['broker', 'alter-config', '--delete-config', 'log.roll.ms', ...b]);
+    expect(t.broker.brokerConfigs('broker')).toEqual({ 'log.retention.bytes': '1073741824' });
+    expect(t.broker.brokerConfigs('default')).toEqual({ 'log.cleanup.policy': 'compact,delete' });
+    const clusterWide = await runCli(['broker', 'alter-config', '--cluster-default', '--add-config', 'log.retention.ms=1000', ...b]);
+    expect(clusterWide.code).not.toBe(0);
+    expect(clusterWide.stderr).toMatch(/cannot be changed over --bootstrap-server/);
   });
 });
