@@ -6,8 +6,7 @@
  */
 import type { Command } from 'commander';
 import { BROKER_TOPIC_DEFAULTS } from '../../broker/broker-configs.js';
-import { InvalidRequestError } from '../../errors.js';
-import { configArg } from '../arguments.js';
+import { configArg, configChangeOf, configNameArg } from '../arguments.js';
 import { addConnectionOptions, withConnection } from '../connection.js';
 import { printJson, writeOut } from '../output.js';
 
@@ -19,17 +18,11 @@ export function registerBroker(program: Command): void {
       .command('alter-config')
       .description(`set the topic config defaults at runtime: ${Object.keys(BROKER_TOPIC_DEFAULTS).join(', ')}`)
       .option('--add-config <name=value>', 'set a config such as log.retention.ms=86400000; repeat for more', configArg)
-      .option('--delete-config <name>', 'remove a dynamic config so the built-in default applies again; repeat for more', (name: string, previous: string[] = []) => [...previous, name])
+      .option('--delete-config <name>', 'remove a dynamic config so the built-in default applies again; repeat for more', configNameArg)
       .option('--cluster-default', 'change the default of every broker instead of this broker (which wins over it)')
       .option('--json', 'print the dynamic configs after the change as JSON'),
   ).action(async (flags: { addConfig?: Record<string, string>; deleteConfig?: string[]; clusterDefault?: boolean; json?: boolean }, command: Command) => {
-    const set = flags.addConfig ?? {};
-    const remove = flags.deleteConfig ?? [];
-    if (Object.keys(set).length === 0 && remove.length === 0) {
-      throw new InvalidRequestError('nothing to change: give --add-config name=value and/or --delete-config name');
-    }
-    const both = remove.filter((config) => Object.hasOwn(set, config));
-    if (both.length > 0) throw new InvalidRequestError(`config ${both.join(', ')} is both added and deleted; give it once`);
+    const { set, remove } = configChangeOf(flags);
     const scope = flags.clusterDefault === true ? 'default' : 'broker';
     await withConnection(command, async (connection) => {
       const configs = await connection.alterBrokerConfigs(scope, set, remove);

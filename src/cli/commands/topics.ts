@@ -5,8 +5,8 @@
  * kafka-delete-records.sh does.
  */
 import type { Command } from 'commander';
-import { InvalidRequestError, TopicExistsError } from '../../errors.js';
-import { configArg, integerArg } from '../arguments.js';
+import { TopicExistsError } from '../../errors.js';
+import { configArg, configChangeOf, configNameArg, integerArg } from '../arguments.js';
 import { addConnectionOptions, withConnection } from '../connection.js';
 import { printJson, printTable, writeOut } from '../output.js';
 
@@ -85,16 +85,10 @@ export function registerTopics(program: Command): void {
       .description("change a topic's configs while it runs (kafka-configs.sh --alter); the logs apply them at once")
       .argument('<name>', 'topic name')
       .option('--add-config <name=value>', 'set a config such as retention.ms=86400000; repeat for more', configArg)
-      .option('--delete-config <name>', 'remove an override so the default applies again; repeat for more', (name: string, previous: string[] = []) => [...previous, name])
+      .option('--delete-config <name>', 'remove an override so the default applies again; repeat for more', configNameArg)
       .option('--json', 'print the overrides after the change as JSON'),
   ).action(async (name: string, flags: { addConfig?: Record<string, string>; deleteConfig?: string[]; json?: boolean }, command: Command) => {
-    const set = flags.addConfig ?? {};
-    const remove = flags.deleteConfig ?? [];
-    if (Object.keys(set).length === 0 && remove.length === 0) {
-      throw new InvalidRequestError('nothing to change: give --add-config name=value and/or --delete-config name');
-    }
-    const both = remove.filter((config) => Object.hasOwn(set, config));
-    if (both.length > 0) throw new InvalidRequestError(`config ${both.join(', ')} is both added and deleted; give it once`);
+    const { set, remove } = configChangeOf(flags);
     await withConnection(command, async (connection) => {
       const overrides = await connection.alterTopicConfigs(name, set, remove);
       if (flags.json === true) return printJson(overrides);
