@@ -649,8 +649,9 @@ export class TransactionVerificationPendingError extends KafkaApiError {
 }
 
 /**
- * A request the broker's limits forbid (Kafka's POLICY_VIOLATION): here, creating partitions past
- * the broker's maxPartitions, which bounds the files and memory its partitions hold.
+ * A request the broker's limits or policy forbid (Kafka's POLICY_VIOLATION): creating partitions
+ * past the broker's maxPartitions, which bounds the files and memory its partitions hold, or
+ * deleting records of a topic that only compacts.
  */
 export class PolicyViolationError extends KafkaApiError {
   constructor(message: string) {

@@ -45,6 +45,8 @@ export type ControlCommand =
   | { op: 'applyRetention'; slot: number; nowMs: number }
   | { op: 'stats'; slot: number }
   | { op: 'describeProducers'; slot: number }
+  /** A topic config change (AlterConfigs): the open log takes the new settings. */
+  | { op: 'updateConfig'; slot: number; config: LogConfig; deleteRetention: boolean }
   /** Fault injection: the shard throws out of its loop and dies, as a bug would make it. */
   | { op: 'injectFault' }
   | { op: 'shutdown' };

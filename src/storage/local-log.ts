@@ -18,7 +18,8 @@ export class LocalLog {
 
   constructor(
     readonly dir: string,
-    readonly settings: SegmentSettings,
+    /** How new segments size their indexes; a config change (PartitionLog.updateConfig) replaces it. */
+    public settings: SegmentSettings,
     /** In offset order, never empty; the last is the active one. */
     readonly segments: Segment[],
     /** Segment files were created or deleted since the directory was last fsynced. */

@@ -177,9 +177,19 @@ const DEFAULT_LOGGER: StorageLogger = {
   warn: (message) => process.emitWarning(message, { type: 'SluiceStorageWarning' }),
 };
 
+/** How new segments size their indexes and space their entries, from the log's settings. */
+function segmentSettings(config: LogConfig, logger: StorageLogger): SegmentSettings {
+  return {
+    indexIntervalBytes: config.indexIntervalBytes,
+    maxOffsetIndexEntries: Math.floor(config.segmentIndexBytes / OFFSET_INDEX_ENTRY_BYTES),
+    maxTimeIndexEntries: Math.floor(config.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
+    logger,
+  };
+}
+
 export class PartitionLog {
   readonly dir: string;
-  readonly config: LogConfig;
+  private currentConfig: LogConfig;
   /** What opening the directory found and repaired. */
   readonly recovery: RecoveryReport;
   private readonly logger: StorageLogger;
@@ -196,7 +206,7 @@ export class PartitionLog {
   private appendCount = 0;
   private closedBecause: string | null = null;
   private readonly producers: ProducerStateManager;
-  private readonly validator: LogValidator;
+  private validator: LogValidator;
   private readonly snapshots: ProducerSnapshots;
   private producerRecovery: ProducerStateRecovery | null = null;
 
@@ -214,7 +224,7 @@ export class PartitionLog {
     producerIdExpirationMs: number;
   }) {
     this.dir = fields.dir;
-    this.config = fields.config;
+    this.currentConfig = fields.config;
     this.logger = fields.logger;
     this.clock = fields.clock;
     this.local = new LocalLog(fields.dir, fields.settings, fields.segments, fields.dirDirty);
@@ -245,12 +255,7 @@ export class PartitionLog {
     }
     const logger = options.logger ?? DEFAULT_LOGGER;
     const clock = options.nowMs ?? Date.now;
-    const settings: SegmentSettings = {
-      indexIntervalBytes: resolved.indexIntervalBytes,
-      maxOffsetIndexEntries: Math.floor(resolved.segmentIndexBytes / OFFSET_INDEX_ENTRY_BYTES),
-      maxTimeIndexEntries: Math.floor(resolved.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
-      logger,
-    };
+    const settings = segmentSettings(resolved, logger);
     const nowMs = clock();
     const { segments, startOffset, recoveryPoint, report, dirDirty } = loadLog(dir, settings, nowMs);
     try {
@@ -276,7 +281,29 @@ export class PartitionLog {
     }
   }
 
-  get logStartOffset(): number {
+  /** The log's settings; updateConfig replaces them while the log runs. */
+  get config(): LogConfig {
+    return this.currentConfig;
+  }
+
+  /**
+   * Kafka's dynamic topic config change (AlterConfigs): the new settings apply from the next
+   * append (max.message.bytes, segment.bytes, segment.ms, message.timestamp.*, compression.type,
+   * the key check of a compacted log), retention pass, flush check and clean. As in Kafka,
+   * segment.index.bytes and index.interval.bytes shape the segments created afterwards; existing
+   * ones keep theirs. `config` is validated first (InvalidConfigError) and nothing changes when it
+   * is invalid.
+   */
+  updateConfig(config: Partial<LogConfig>): LogConfig {
+    this.ensureOpen();
+    const resolved = resolveLogConfig(config);
+    this.local.settings = segmentSettings(resolved, this.logger);
+    this.validator = new LogValidator(resolved);
+    this.currentConfig = resolved;
+    return resolved;
+  }
+
+    get logStartOffset(): number {
     return this.startOffset;
   }
 
