@@ -2,6 +2,9 @@
  * OffsetFetch, mapped onto the group coordinator: committed offsets, -1 for a partition without
  * one. Topics null (v2+) asks for every partition the group committed. v8 (KIP-709) carries a
  * batch of groups. Group-level errors go in the top-level error code from v2, per partition before.
+ * v9's memberId and memberEpoch are not checked: Kafka 3.9 validates them only for groups of the
+ * KIP-848 consumer protocol (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID), and lets anyone read a classic
+ * group's offsets whatever they say, as a classic member sends none; every group here is classic.
  */
 import type { FetchedOffset } from '../../broker/group-coordinator.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
