@@ -4,6 +4,7 @@
  * (its API functions write the frames and parse the answers), and Sluice's codecs send the edge
  * cases that client never sends; each answer is the one Kafka 3.9 gives.
  */
+import { createRequire } from 'node:module';
 import { Connection, findCoordinatorV5, findCoordinatorV6, listGroupsV5, offsetCommitV9, offsetFetchV9 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
@@ -16,6 +17,7 @@ import { SyncGroup } from '../../src/protocol/api/sync-group.js';
 import { TestClient, startServer, type TestServer } from './helpers.js';
 
 const TOPIC = 'group-apis';
+const require = createRequire(import.meta.url);
 
 let t: TestServer;
 let client: TestClient;
@@ -206,6 +208,27 @@ describe('ListGroups v5', () => {
     expect((await listGroupsV5.api.async(connection, [], ['consumer', 'share'])).groups).toEqual([]);
     // @platformatic/kafka spells states in capitals: STABLE matches Stable, as in Kafka.
     expect(listed((await listGroupsV5.api.async(connection, ['STABLE'], ['classic'])).groups)).toEqual([['listed-stable', 'Stable', 'classic']]);
+  });
+
+  it("serves librdkafka's ListConsumerGroups (v5, types spelled 'Classic'), filtered by its state and type enums", async () => {
+    const { KafkaJS } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
+    const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [t.bootstrap], clientId: 'group-apis-test', logLevel: KafkaJS.logLevel.NOTHING } });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const listed = async (options: object) => {
+        const { groups, errors } = await admin.listGroups(options);
+        expect(errors).toEqual([]);
+        return groups.filter((g) => g.groupId.startsWith('listed-')).map((g) => [g.groupId, g.state, g.type]);
+      };
+      const { ConsumerGroupStates, ConsumerGroupTypes } = KafkaJS;
+      expect(await listed({ matchConsumerGroupTypes: [ConsumerGroupTypes.CLASSIC], matchConsumerGroupStates: [ConsumerGroupStates.EMPTY] })).toEqual([
+        ['listed-empty', ConsumerGroupStates.EMPTY, ConsumerGroupTypes.CLASSIC],
+      ]);
+      expect(await listed({ matchConsumerGroupTypes: [ConsumerGroupTypes.CONSUMER] })).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('matches no group, without an error, for a state or type Kafka does not know (v4 and v5)', async () => {
