@@ -14,6 +14,7 @@ import { ListGroups } from '../../src/protocol/api/list-groups.js';
 import { OffsetCommit } from '../../src/protocol/api/offset-commit.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { SyncGroup } from '../../src/protocol/api/sync-group.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { TestClient, startServer, type TestServer } from './helpers.js';
 
 const TOPIC = 'group-apis';
@@ -180,6 +181,45 @@ describe('OffsetCommit v9 and OffsetFetch v9', () => {
       topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
     });
     expect(response.topics[0].partitions[0].errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
+  });
+});
+
+describe('OffsetFetch requireStable', () => {
+  it('answers a partition with offsets staged in an open transaction UNSTABLE_OFFSET_COMMIT, until it ends', async () => {
+    await t.broker.produce(TOPIC, 1, encodeRecordBatch({ records: Array.from({ length: 9 }, (_, i) => ({ value: Buffer.from(`r${i}`) })) }), 1);
+    await offsetCommitV9.api.async(connection, 'stable-v9', -1, '', null, [
+      { name: TOPIC, partitions: [{ partitionIndex: 1, committedOffset: 2n, committedLeaderEpoch: -1, committedMetadata: null }] },
+    ]);
+    const producer = await t.broker.initProducerId({ transactionalId: 'stable-v9-tx', transactionTimeoutMs: 60_000 });
+    const txn = { transactionalId: 'stable-v9-tx', ...producer };
+    await t.broker.addOffsetsToTxn({ ...txn, groupId: 'stable-v9' });
+    await t.broker.txnOffsetCommit({ ...txn, groupId: 'stable-v9', offsets: [{ topic: TOPIC, partition: 1, offset: 6 }] });
+
+    const fetch = async (version: number, requireStable: boolean, topics: { name: string; partitionIndexes: number[] }[] | null) => {
+      const response =
+        version >= 8
+          ? (await client.send(OffsetFetch, version, { groups: [{ groupId: 'stable-v9', topics }], requireStable })).groups[0]
+          : await client.send(OffsetFetch, version, { groupId: 'stable-v9', topics, requireStable });
+      return response.topics.flatMap((topic) => topic.partitions.map((p) => [p.partitionIndex, p.committedOffset, p.errorCode]));
+    };
+    const partitions = [{ name: TOPIC, partitionIndexes: [0, 1] }];
+    for (const version of [7, 9]) {
+      expect(await fetch(version, true, partitions)).toEqual([
+        [0, -1, 0],
+        [1, -1, ErrorCode.UNSTABLE_OFFSET_COMMIT],
+      ]);
+      expect(await fetch(version, true, null)).toEqual([[1, -1, ErrorCode.UNSTABLE_OFFSET_COMMIT]]);
+      // Without requireStable, the offset committed before the transaction.
+      expect(await fetch(version, false, partitions)).toEqual([
+        [0, -1, 0],
+        [1, 2, 0],
+      ]);
+    }
+    await t.broker.endTxn({ ...txn, committed: true });
+    expect(await fetch(9, true, partitions)).toEqual([
+      [0, -1, 0],
+      [1, 6, 0],
+    ]);
   });
 });
 
