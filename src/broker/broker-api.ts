@@ -214,6 +214,13 @@ export interface BrokerApi {
    */
   groupLag(groupId: string, options?: { nowMs?: number }): GroupLagDescription;
 
+  /**
+   * Whether a transactional producer has staged an offset of the partition for the group
+   * (TxnOffsetCommit) in a transaction not yet completed: OffsetFetch with requireStable answers
+   * such a partition UNSTABLE_OFFSET_COMMIT, as Kafka does, instead of its committed offset.
+   */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean;
+
   // ---- Idempotent and transactional producers (KIP-98) ----
 
   /**

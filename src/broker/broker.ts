@@ -136,6 +136,8 @@ export class Broker implements BrokerApi {
   private readonly snapshot: PartitionStateSnapshot = emptySnapshot();
   private coordinator: GroupCoordinator | null = null;
   private offsetStore: DurableOffsetStore | null = null;
+  /** What the offset store rebuilt and keeps current, read for the offsets still staged in transactions. */
+  private consumerOffsetsState: ConsumerOffsetsState | null = null;
   private txnCoordinator: TransactionCoordinator | null = null;
   /** Every group's recent commits, fed by the offset store (live and replayed), for groupLag. */
   private readonly lag: LagEvaluator;
@@ -599,6 +601,17 @@ export class Broker implements BrokerApi {
     return this.pool.control<number>(target.shard, { op: 'deleteRecords', slot: target.slot, offset });
   }
 
+  /** Read straight from the replayed state, which TxnOffsetCommit and EndTxn keep current. */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
+    this.checkOpen();
+    const byProducer = this.consumerOffsetsState!.staged.get(groupId);
+    if (byProducer === undefined) return false;
+    for (const staged of byProducer.values()) {
+      for (const offset of staged.values()) if (offset.topic === topic && offset.partition === partition) return true;
+    }
+    return false;
+  }
+
   // ---- Consumer lag ----
 
   /**
@@ -869,6 +882,7 @@ export class Broker implements BrokerApi {
     };
     const offsetStore = new DurableOffsetStore(state, append, lagListener);
     this.offsetStore = offsetStore;
+    this.consumerOffsetsState = state;
     // The logs are recovered: an offset a group committed past what recovery kept is out of range.
     const { heldBack, writeError } = await offsetStore.holdBackOffsetsBeyondLogEnd((topic, partition) => {
       const target = this.topics.get(topic)?.partitions[partition];

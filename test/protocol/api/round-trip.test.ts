@@ -160,7 +160,7 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     request: {
       groupId: 'g',
       topics: [{ name: 't', partitionIndexes: [0, 1] }],
-      groups: [{ groupId: 'g2', topics: [{ name: 'u', partitionIndexes: [3] }] }],
+      groups: [{ groupId: 'g2', memberId: 'm', memberEpoch: 4, topics: [{ name: 'u', partitionIndexes: [3] }] }],
       requireStable: true,
     },
     response: {
@@ -258,8 +258,8 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     },
   },
   16: {
-    request: { statesFilter: ['Stable'] },
-    response: { throttleTimeMs: 1, errorCode: 0, groups: [{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable' }] },
+    request: { statesFilter: ['Stable'], typesFilter: ['classic'] },
+    response: { throttleTimeMs: 1, errorCode: 0, groups: [{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }] },
   },
   17: {
     request: { mechanism: 'PLAIN' },
