@@ -41,7 +41,12 @@ import {
   PRODUCER_ID_OFFSET,
   TIMESTAMP_TYPE_MASK,
   computeBatchCrc,
+  isControlBatch,
+  isTransactionalBatch,
+  readAttributes,
   readLastOffsetDelta,
+  readMaxTimestamp,
+  readProducerId,
   readRecordCount,
   validateBatchAt,
 } from '../protocol/batch-header.js';
@@ -164,6 +169,10 @@ export class LogValidator {
     if (facts.offsetCount - 1 > INT32_MAX) {
       throw new CorruptRecordError(0, `the batches hold ${facts.offsetCount} records, more than one segment can index`);
     }
+    if (!checkCrc && this.noRecordRuleApplies(batches)) {
+      for (let batch = 0; batch < facts.batchCount; batch++) this.acceptBuiltBatch(batch, nowMs);
+      return facts;
+    }
     const records = new RecordBatchIterator(batches, { checkCrcs: false });
     for (let batch = 0; batch < facts.batchCount; batch++) {
       this.walkRecords(records, batch, nowMs);
@@ -171,6 +180,45 @@ export class LogValidator {
     // Moving past the last batch checks that nothing follows its declared records.
     if (records.nextBatch(this.view) !== null) throw new Error('invariant: the iterator found a batch the framing pass did not');
     return facts;
+  }
+
+  /**
+   * Bytes whose CRC was checked upstream come from Sluice's own producer, whose builder wrote every
+   * record and the batch's max timestamp itself: the walk could only refuse them for a per-record
+   * rule of the topic. When none applies (no key rule, no timestamp bound, no producer claiming
+   * LogAppendTime), the header alone gives the facts, and appending costs no record decode.
+   * Bytes from the wire never get here: the server appends with checkCrc on.
+   */
+  private noRecordRuleApplies(batches: Buffer): boolean {
+    const { cleanupCompact, messageTimestampType, messageTimestampBeforeMaxMs, messageTimestampAfterMaxMs } = this.config;
+    if (cleanupCompact) return false;
+    const timestampBounded = messageTimestampBeforeMaxMs < Number.MAX_SAFE_INTEGER || messageTimestampAfterMaxMs < Number.MAX_SAFE_INTEGER;
+    if (messageTimestampType === 'CreateTime' && timestampBounded) return false;
+    const facts = this.facts;
+    for (let batch = 0; batch < facts.batchCount; batch++) {
+      if ((readAttributes(batches, facts.positions[batch]) & TIMESTAMP_TYPE_MASK) !== 0) return false;
+    }
+    return true;
+  }
+
+  /** walkRecords' header-side work for a batch built by Sluice's producer (see noRecordRuleApplies). */
+  private acceptBuiltBatch(batch: number, nowMs: number): void {
+    const facts = this.facts;
+    const bytes = facts.bytes;
+    const position = facts.positions[batch];
+    const attributes = readAttributes(bytes, position);
+    let maxTimestampMs = readMaxTimestamp(bytes, position);
+    if (this.config.messageTimestampType !== 'CreateTime') {
+      bytes.writeInt16BE(attributes | TIMESTAMP_TYPE_MASK, position + ATTRIBUTES_OFFSET);
+      writeInt64(bytes, position + MAX_TIMESTAMP_OFFSET, nowMs);
+      bytes.writeUInt32BE(computeBatchCrc(bytes, position, facts.sizes[batch]), position + CRC_OFFSET);
+      maxTimestampMs = nowMs;
+    }
+    facts.maxTimestamps[batch] = maxTimestampMs;
+    if (maxTimestampMs > facts.maxTimestampMs) facts.maxTimestampMs = maxTimestampMs;
+    if (readProducerId(bytes, position) >= 0 || isTransactionalBatch(attributes) || isControlBatch(attributes)) {
+      facts.producerStateBatchCount++;
+    }
   }
 
   /** The header rules a record walk cannot check: int64 ranges, offsets and counts. */

@@ -191,6 +191,40 @@ describe('timestamps (INVALID_TIMESTAMP with the refused records listed)', () =>
   });
 });
 
+describe("batches from Sluice's own producer (CRC verified upstream)", () => {
+  /** Appends `batch` to a fresh log of `config`, trusted or not, and returns what was stored. */
+  function storedAfter(config: Partial<LogConfig>, batch: Buffer, crcVerified: boolean) {
+    const sub = makeTempDir();
+    const one = PartitionLog.open(sub, config, { nowMs: clock.nowMs });
+    try {
+      const result = one.append(Buffer.from(batch), { crcVerified });
+      return { result, stored: scanLogFiles(sub).map((entry) => entry.bytes.toString('hex')) };
+    } finally {
+      one.close();
+      removeTempDir(sub);
+    }
+  }
+
+  it('store the same bytes and facts whether or not the records are walked, under CreateTime and LogAppendTime', () => {
+    const mixed = records(5).map((record, i) => ({ ...record, timestampMs: DEFAULT_BASE_TIMESTAMP_MS + [30, 10, 50, 20, 40][i] }));
+    for (const compression of ['none', 'gzip', 'lz4', 'zstd'] as CompressionType[]) {
+      for (const messageTimestampType of ['CreateTime', 'LogAppendTime'] as const) {
+        const batch = encodeRecordBatch({ records: mixed, compression, producerId: 7, producerEpoch: 0, baseSequence: 0 });
+        const walked = storedAfter({ messageTimestampType }, batch, false);
+        const trusted = storedAfter({ messageTimestampType }, batch, true);
+        expect(trusted).toEqual(walked);
+      }
+    }
+  });
+
+  it('still answer to every per-record rule of the topic: keys on a compacted log, timestamp bounds', () => {
+    const keyless = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('v'), timestampMs: clock.now }] });
+    expect(thrownBy(() => storedAfter({ cleanupCompact: true }, keyless, true))).toMatchObject({ code: 'INVALID_RECORD' });
+    const old = encodeRecordBatch({ records: records(2, clock.now - 5000) });
+    expect(thrownBy(() => storedAfter({ messageTimestampBeforeMaxMs: 1000 }, old, true))).toMatchObject({ code: 'INVALID_TIMESTAMP' });
+  });
+});
+
 describe('int64 fields outside the safe range', () => {
   it('answers producer id 2^63 - 1 with UNKNOWN_PRODUCER_ID, not an unknown server error', () => {
     open();
