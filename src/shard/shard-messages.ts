@@ -39,7 +39,6 @@ export const FAILED_HEADER_BYTES = 8;
 export type ControlCommand =
   | { op: 'open'; slot: number; dir: string; config: LogConfig; deleteRetention: boolean }
   | { op: 'close'; slot: number; removeDirectory: boolean }
-  | { op: 'offsetForTimestamp'; slot: number; timestampMs: number }
   | { op: 'deleteRecords'; slot: number; offset: number }
   | { op: 'truncate'; slot: number; offset: number }
   | { op: 'applyRetention'; slot: number; nowMs: number }

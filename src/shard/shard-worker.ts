@@ -181,8 +181,6 @@ function control(command: ControlCommand): unknown {
       if (command.removeDirectory && partition !== undefined) rmSync(partition.log.dir, { recursive: true, force: true });
       return null;
     }
-    case 'offsetForTimestamp':
-      return owned(command.slot).log.offsetForTimestamp(command.timestampMs);
     case 'deleteRecords': {
       const { log } = owned(command.slot);
       const logStartOffset = log.deleteRecordsBefore(command.offset);

@@ -101,17 +101,6 @@ export class LocalLog {
     return sizeBytes;
   }
 
-  /** The batch-granular timestamp lookup over the segments from `startOffset` (see PartitionLog.offsetForTimestamp). */
-  offsetForTimestamp(timestampMs: number, startOffset: number): number | null {
-    this.window.invalidate();
-    for (const segment of this.segments) {
-      if (segment.nextOffset <= startOffset || segment.maxTimestampMs < timestampMs) continue;
-      const offset = segment.findOffsetByTimestamp(timestampMs, startOffset, this.window);
-      if (offset !== null) return offset;
-    }
-    return null;
-  }
-
   /** Closes every segment's files, best effort (the log is stopping). */
   closeQuietly(): void {
     for (const segment of this.segments) {

@@ -4,7 +4,6 @@
  *   append       validates whole RecordBatch v2 batches and every record in them (log-validator.ts),
  *                assigns offsets by rewriting baseOffset in place (outside the CRC), writes them
  *                with one write, maybe rolls and flushes
- *   offsetForTimestamp   the owner's own timestamp lookup (readers use LogReader's)
  *   truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
  *   cleanerView, replaceSegments   the log cleaner's view and swap (log-cleaner.ts, cleanupCompact)
  *
@@ -432,28 +431,6 @@ export class PartitionLog {
       throw new InvalidRequestError(`removeExpiredProducers takes a time in ms, got ${String(nowMs)}`);
     }
     return this.producers.removeExpiredProducers(nowMs);
-  }
-
-  /**
-   * Kafka's ListOffsets by timestamp, answered from batch headers: the base offset of the first
-   * batch (at or after the log start offset) whose max timestamp is >= `timestampMs`, raised to the
-   * log start offset if that falls inside the batch; null when no batch reaches it.
-   *
-   * Kafka answers with the first RECORD in that same batch whose timestamp is >= the target, which
-   * needs the records decoded. This answer is never later than Kafka's and differs only by records
-   * of that one batch that are older than the target; it equals Kafka's when the batch's first
-   * record qualifies, and always under LogAppendTime (every record carries the batch's time).
-   * Kafka's special targets (-1 latest, -2 earliest) are logEndOffset and logStartOffset.
-   */
-  offsetForTimestamp(timestampMs: number): number | null {
-    this.ensureOpen();
-    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
-      throw new InvalidRequestError(
-        `offsetForTimestamp takes a timestamp in ms >= 0, got ${String(timestampMs)}; for Kafka's -1 (latest) ` +
-          `and -2 (earliest) use logEndOffset and logStartOffset`,
-      );
-    }
-    return this.local.offsetForTimestamp(timestampMs, this.startOffset);
   }
 
   /**

@@ -418,27 +418,6 @@ export class Segment {
   }
 
   /**
-   * Kafka's ListOffsets-by-timestamp within a segment, at batch granularity: the base offset of the
-   * first batch holding an offset >= `startingOffset` whose max timestamp is >= `targetTimestampMs`
-   * (raised to `startingOffset` if that falls inside the batch), or null if no batch qualifies.
-   */
-  findOffsetByTimestamp(targetTimestampMs: number, startingOffset: number, window: FileWindow): number | null {
-    return this.withIndexHealing(window, () => {
-      const slot = this.offsetIndex.floorSlot(Math.max(this.timeIndex.lookup(targetTimestampMs), startingOffset));
-      const from = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
-      const cursor = new BatchHeaderCursor(window, this.logFd, from, this.logSizeBytes, this.baseOffset, null);
-      while (cursor.next()) {
-        if (slot >= 0 && cursor.position === from) this.expectIndexedBatch(slot, cursor);
-        if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs >= targetTimestampMs) {
-          return Math.max(cursor.baseOffset, startingOffset);
-        }
-      }
-      this.failIfCursorFailed(cursor, slot >= 0);
-      return null;
-    });
-  }
-
-  /**
    * Removes every batch holding an offset >= `offset` (a batch that straddles it goes whole, as in
    * Kafka), cuts the offset and time indexes to match (the partition log cuts the `.txnindex`,
    * with producer state) and re-derives the end state from the last remaining index entry. Leaves

@@ -15,6 +15,7 @@ import {
   scanLogFiles,
   type ScannedBatch,
   readLog,
+  offsetForTimestampOf,
 } from './helpers.js';
 import { seededIntBelow } from '../support/prng.js';
 
@@ -111,9 +112,9 @@ describe('index lookups over 100,000 records', () => {
     for (let i = 0; i < 2000; i++) {
       const target = DEFAULT_BASE_TIMESTAMP_MS - 3000 + next(RECORD_COUNT + 6000);
       const expected = oracle.find((batch) => batch.maxTimestamp >= target)?.baseOffset ?? null;
-      expect(log.offsetForTimestamp(target)).toBe(expected);
+      expect(offsetForTimestampOf(log, target)).toBe(expected);
     }
-    expect(log.offsetForTimestamp(maxTimestamp + 1)).toBeNull();
+    expect(offsetForTimestampOf(log, maxTimestamp + 1)).toBeNull();
   });
 
   it('writes index files in Kafka layout with exactly the entries Kafka\'s per-batch rule gives', () => {

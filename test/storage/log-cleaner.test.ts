@@ -27,6 +27,7 @@ import {
   thrownBy,
   readLog,
   abortedTransactionsOf,
+  offsetForTimestampOf,
 } from './helpers.js';
 import { eventually, within } from '../support/eventually.js';
 
@@ -178,7 +179,7 @@ describe('compaction', () => {
     const reopened = open();
     expect(reopened.recovery.bytesTruncated).toBe(0);
     expect(readAll(reopened)).toEqual(after);
-    expect(reopened.offsetForTimestamp(0)).toBe(after[0].offset);
+    expect(offsetForTimestampOf(reopened, 0)).toBe(after[0].offset);
     reopened.close();
   });
 

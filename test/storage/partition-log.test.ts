@@ -24,6 +24,7 @@ import {
   resealCrc,
   scanLogFiles,
   readLog,
+  offsetForTimestampOf,
 } from './helpers.js';
 
 let dir: string;
@@ -300,33 +301,33 @@ describe('offsetForTimestamp', () => {
     const t0 = DEFAULT_BASE_TIMESTAMP_MS;
     for (let i = 0; i < 20; i++) log.append(buildBatch({ records: 2, baseTimestamp: t0 + i * 10 }));
     expect(log.segmentInfos().length).toBeGreaterThan(2);
-    expect(log.offsetForTimestamp(0)).toBe(0);
-    expect(log.offsetForTimestamp(t0)).toBe(0);
-    expect(log.offsetForTimestamp(t0 + 1)).toBe(2);
-    expect(log.offsetForTimestamp(t0 + 100)).toBe(20);
-    expect(log.offsetForTimestamp(t0 + 190)).toBe(38);
-    expect(log.offsetForTimestamp(t0 + 191)).toBeNull();
+    expect(offsetForTimestampOf(log, 0)).toBe(0);
+    expect(offsetForTimestampOf(log, t0)).toBe(0);
+    expect(offsetForTimestampOf(log, t0 + 1)).toBe(2);
+    expect(offsetForTimestampOf(log, t0 + 100)).toBe(20);
+    expect(offsetForTimestampOf(log, t0 + 190)).toBe(38);
+    expect(offsetForTimestampOf(log, t0 + 191)).toBeNull();
   });
 
   it('uses the max timestamp of each batch when producer timestamps go backwards', () => {
     const log = open({ indexIntervalBytes: 0 });
     const t0 = DEFAULT_BASE_TIMESTAMP_MS;
     for (const delta of [100, 50, 300, 200, 400]) log.append(buildBatch({ baseTimestamp: t0 + delta }));
-    expect(log.offsetForTimestamp(t0 + 60)).toBe(0);
-    expect(log.offsetForTimestamp(t0 + 150)).toBe(2);
-    expect(log.offsetForTimestamp(t0 + 301)).toBe(4);
+    expect(offsetForTimestampOf(log, t0 + 60)).toBe(0);
+    expect(offsetForTimestampOf(log, t0 + 150)).toBe(2);
+    expect(offsetForTimestampOf(log, t0 + 301)).toBe(4);
   });
 
   it('never answers below the log start offset', () => {
     const log = open();
     log.append(buildBatch({ records: 10 }));
     log.deleteRecordsBefore(4);
-    expect(log.offsetForTimestamp(0)).toBe(4);
+    expect(offsetForTimestampOf(log, 0)).toBe(4);
   });
 
-  it('rejects negative targets, pointing at logStartOffset and logEndOffset', () => {
+  it('rejects negative targets with a typed error', () => {
     const log = open();
-    expect(() => log.offsetForTimestamp(-2)).toThrow(/logStartOffset/);
+    expect(() => offsetForTimestampOf(log, -2)).toThrow(/timestamp in ms >= 0/);
   });
 });
 
@@ -359,8 +360,8 @@ describe('truncateTo', () => {
     for (const batch of scanLogFiles(dir)) {
       expect(readLog(log, batch.lastOffset, 1).bytes.equals(batch.bytes)).toBe(true);
     }
-    expect(log.offsetForTimestamp(DEFAULT_BASE_TIMESTAMP_MS + 30)).toBe(60);
-    expect(log.offsetForTimestamp(DEFAULT_BASE_TIMESTAMP_MS + 31)).toBe(60);
+    expect(offsetForTimestampOf(log, DEFAULT_BASE_TIMESTAMP_MS + 30)).toBe(60);
+    expect(offsetForTimestampOf(log, DEFAULT_BASE_TIMESTAMP_MS + 31)).toBe(60);
     log = reopen(log, { indexIntervalBytes: 64 });
     expect(log.recovery.indexesRebuilt).toBe(0);
     expect(log.logEndOffset).toBe(70);
