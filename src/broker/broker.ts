@@ -74,7 +74,8 @@ import type {
   TopicPartitionOffsets,
 } from './broker-api.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
-import { GroupCoordinator, type TopicPartitionRef } from './group-coordinator.js';
+import { GroupCoordinator } from './group-coordinator.js';
+import type { GroupCoordinatorApi, TopicPartitionRef } from './group-types.js';
 import { DurableGroupStore } from './group-store.js';
 import { LagEvaluator, partitionLag } from './lag.js';
 import {
@@ -187,7 +188,7 @@ export class Broker implements BrokerApi {
     }
   }
 
-  get groups(): GroupCoordinator {
+  get groups(): GroupCoordinatorApi {
     this.checkOpen();
     return this.coordinator!;
   }
