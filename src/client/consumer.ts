@@ -39,7 +39,6 @@ import {
   ClosedError,
   IllegalGenerationError,
   InvalidConfigError,
-  InvalidOffsetError,
   NoOffsetForPartitionError,
   OffsetOutOfRangeError,
   PartitionNotFoundError,
@@ -48,205 +47,34 @@ import {
   UnknownMemberIdError,
 } from '../errors.js';
 import { GroupMembership } from './consumer-group-member.js';
+import { checkOffset, CONSUMER_OPTION_NAMES, integerOption, resetOption } from './consumer-options.js';
+import { isRetriable, jittered, retryPolicy, rootCause, type RetryPolicy } from './consumer-retry.js';
+import {
+  CONSUMER_EVENTS,
+  DEFAULT_ASSIGNORS,
+  DEFAULT_AUTO_COMMIT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_BYTES_PER_PARTITION,
+  DEFAULT_MAX_WAIT_TIME_MS,
+  DEFAULT_METADATA_MAX_AGE_MS,
+  DEFAULT_REBALANCE_TIMEOUT_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  type AutoOffsetReset,
+  type Batch,
+  type ConsumerOptions,
+  type EachBatchPayload,
+  type EachMessagePayload,
+  type ManualAssignment,
+  type RunOptions,
+  type SubscribeOptions,
+  type TopicPartitionOffset,
+} from './consumer-types.js';
 import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
 import { checkKnownOptions } from './producer.js';
-import type { Serializer } from './serializers.js';
 
-export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
-
-export interface ConsumerOptions<K = Buffer, V = Buffer> {
-  /** Consumer group; required for subscribe() and for committing offsets. */
-  groupId?: string;
-  /** Static membership (KIP-345): a restarted member takes its place back without a rebalance; it does not leave on disconnect. */
-  groupInstanceId?: string;
-  clientId?: string;
-  /** Default 30000 ms; must lie within the broker's group session timeout range. */
-  sessionTimeout?: number;
-  /** How long a rebalance waits for members to rejoin. Default 60000 ms. */
-  rebalanceTimeout?: number;
-  /** Default 3000 ms; keep it well below sessionTimeout. */
-  heartbeatInterval?: number;
-  /**
-   * Assignor names in order of preference. Default ['range', 'cooperative-sticky'], Kafka's
-   * default (kafkajs's is round robin): range is used, and a group can move to cooperative-sticky
-   * by a rolling change to ['cooperative-sticky'].
-   */
-  assignors?: string[];
-  /** Where to start without a committed offset (and after an out-of-range position). Default 'latest', as Kafka. */
-  autoOffsetReset?: AutoOffsetReset;
-  /** Kafka's fetch.max.bytes: fetched bytes per round, all partitions. Default 52428800. */
-  maxBytes?: number;
-  /** Kafka's max.partition.fetch.bytes. Default 1048576. */
-  maxBytesPerPartition?: number;
-  /** Kafka's fetch.min.bytes: wait for this much before handing out. Default 1. */
-  minBytes?: number;
-  /** Kafka's fetch.max.wait.ms: longest wait for minBytes. Default 500. */
-  maxWaitTimeInMs?: number;
-  /**
-   * Default 'read_uncommitted', Kafka's default. 'read_committed' reads up to the last stable
-   * offset and never hands out records of aborted transactions. kafkajs's numbers are accepted
-   * too (IsolationLevel.READ_UNCOMMITTED 0, READ_COMMITTED 1).
-   */
-  isolationLevel?: IsolationLevel | 0 | 1;
-  /** Re-check subscribed topics (new regex matches, added partitions) this often. Default 300000 ms. */
-  metadataMaxAge?: number;
-  /**
-   * Kafka's check.crcs: verify the CRC32C of every fetched batch. Default true, as Kafka.
-   * The bytes did not cross a network, but they did rest on a disk: each batch's CRC was checked
-   * when it was appended and the shard checks its active segment again at startup, not when it
-   * is read back, so this check is what notices a segment damaged since (a bad sector, a
-   * file changed by another program), as a CorruptRecordError instead of a wrong key or value.
-   * Framing, lengths and varints are checked either way, so false never reads out of bounds;
-   * it saves one pass over every fetched byte: about a quarter more records per second for a
-   * consumer of 100-byte records read from disk.
-   */
-  checkCrcs?: boolean;
-  keyDeserializer?: Serializer<K>;
-  valueDeserializer?: Serializer<V>;
-  /** How run() retries and restarts after a failure, as kafkajs's consumer `retry` option. */
-  retry?: ConsumerRetryOptions;
-}
-
-/** kafkajs's RetryOptions, with its defaults. */
-export interface ConsumerRetryOptions {
-  /** Backoff before the first retry, ms. Default 300. */
-  initialRetryTime?: number;
-  /** Largest backoff, ms. Default 30000. */
-  maxRetryTime?: number;
-  /** Randomization of each backoff, 0 to 1: ±factor of it. Default 0.2. */
-  factor?: number;
-  /** Growth of the backoff from one retry to the next. Default 2. */
-  multiplier?: number;
-  /** Retries before the consumer stops and restarts. Default 5. */
-  retries?: number;
-  /**
-   * Called when the retries ran out, before the restart: the consumer restarts if it resolves
-   * true (truthy) and stays stopped otherwise. A callback that throws counts as true, as in kafkajs.
-   */
-  restartOnFailure?: (error: Error) => Promise<boolean> | boolean;
-}
-
-export interface SubscribeOptions {
-  topics?: (string | RegExp)[];
-  topic?: string | RegExp;
-  /** true: 'earliest' for these topics when the group has no offset; false: 'latest'; unset: autoOffsetReset. */
-  fromBeginning?: boolean;
-}
-
-export interface TopicPartitionOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-}
-
-export interface ManualAssignment {
-  topic: string;
-  partition: number;
-  /** Start here; otherwise the group's committed offset, then autoOffsetReset. */
-  offset?: number;
-}
-
-export interface EachMessagePayload<K, V> {
-  topic: string;
-  partition: number;
-  message: ConsumedMessage<K, V>;
-  heartbeat(): Promise<void>;
-  pause(): () => void;
-}
-
-export interface Batch<K, V> {
-  topic: string;
-  partition: number;
-  highWatermark: number;
-  messages: ConsumedMessage<K, V>[];
-  isEmpty(): boolean;
-  firstOffset(): number | null;
-  lastOffset(): number;
-  /** Records between the last message of the batch and the end the consumer reads to (read_committed: the last stable offset). */
-  offsetLag(): number;
-  /** Records between the first message of the batch and that end. */
-  offsetLagLow(): number;
-}
-
-export interface EachBatchPayload<K, V> {
-  batch: Batch<K, V>;
-  /** Marks the message at `offset` (and all before it) processed. */
-  resolveOffset(offset: number): void;
-  heartbeat(): Promise<void>;
-  pause(): () => void;
-  commitOffsetsIfNecessary(): Promise<void>;
-  uncommittedOffsets(): TopicPartitionOffset[];
-  isRunning(): boolean;
-  /** True once the partition was revoked, seeked or paused: stop processing this batch. */
-  isStale(): boolean;
-}
-
-export interface RunOptions<K, V> {
-  eachMessage?: (payload: EachMessagePayload<K, V>) => Promise<void> | void;
-  eachBatch?: (payload: EachBatchPayload<K, V>) => Promise<void> | void;
-  /** Resolve the batch's last offset when eachBatch returns. Default true. */
-  eachBatchAutoResolve?: boolean;
-  /** Default true (needs a groupId). */
-  autoCommit?: boolean;
-  /** Commit at most this often, ms. Default 5000. */
-  autoCommitInterval?: number;
-  /** Commit once this many messages were processed since the last commit. Default: no threshold. */
-  autoCommitThreshold?: number;
-  /** Partitions handed to handlers at once. Default 1. */
-  partitionsConsumedConcurrently?: number;
-}
-
-/**
- * kafkajs's event names; listeners get { id, type, timestamp, payload }. Payloads:
- *   GROUP_JOIN   { groupId, memberId, generationId, memberAssignment: { topic: partitions } }, when
- *                a rebalance gives this member partitions;
- *   REBALANCING  { groupId, memberId, revoked: [{ topic, partitions }] }, when it gives some up
- *                (eager: all of them, before rejoining; cooperative: those that move);
- *   CRASH        { error, groupId, restart }, when a failure stopped the consumer; `restart` says
- *                whether it starts again by itself (see the retry option);
- *   STOP         {}, when stop() or disconnect() completed.
- */
-export const CONSUMER_EVENTS = Object.freeze({
-  GROUP_JOIN: 'consumer.group_join',
-  CRASH: 'consumer.crash',
-  STOP: 'consumer.stop',
-  REBALANCING: 'consumer.rebalancing',
-});
-
-export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
-export const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
-export const DEFAULT_ASSIGNORS: readonly string[] = Object.freeze(['range', 'cooperative-sticky']);
-export const DEFAULT_MAX_BYTES = 52_428_800;
-export const DEFAULT_MAX_BYTES_PER_PARTITION = 1_048_576;
-export const DEFAULT_MAX_WAIT_TIME_MS = 500;
-export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000;
-export const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
-/** kafkajs's retry defaults. */
-export const DEFAULT_RETRY = Object.freeze({ initialRetryTime: 300, maxRetryTime: 30_000, factor: 0.2, multiplier: 2, retries: 5 });
-/** Thrown as these, an error is a programming error that a retry cannot fix (kafkajs's list). */
-const UNRECOVERABLE_ERROR_NAMES: readonly string[] = ['RangeError', 'ReferenceError', 'SyntaxError', 'TypeError'];
-
-const CONSUMER_OPTION_NAMES: readonly string[] = [
-  'groupId',
-  'groupInstanceId',
-  'clientId',
-  'sessionTimeout',
-  'rebalanceTimeout',
-  'heartbeatInterval',
-  'assignors',
-  'autoOffsetReset',
-  'maxBytes',
-  'maxBytesPerPartition',
-  'minBytes',
-  'maxWaitTimeInMs',
-  'isolationLevel',
-  'metadataMaxAge',
-  'checkCrcs',
-  'keyDeserializer',
-  'valueDeserializer',
-  'retry',
-];
+// The consumer's options, payloads, events and defaults, for its callers, from one module.
+export * from './consumer-types.js';
 
 /** One assigned partition: where it is read from and what was processed and committed. */
 class PartitionState {
@@ -1435,78 +1263,4 @@ const LONG_POLL_ENDED = new Error('the consumer long poll ended');
 function matches(pattern: RegExp, topic: string): boolean {
   pattern.lastIndex = 0;
   return pattern.test(topic);
-}
-
-function integerOption(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidConfigError(`${name} must be an integer >= ${min} (got ${String(value)})`);
-  }
-  return value;
-}
-
-function resetOption(value: unknown, name: string): AutoOffsetReset {
-  if (value === 'earliest' || value === 'latest' || value === 'none') return value;
-  throw new InvalidConfigError(`${name} must be 'earliest', 'latest' or 'none' (got ${JSON.stringify(value)})`);
-}
-
-function checkOffset(offset: unknown, what: string): void {
-  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new InvalidOffsetError(offset, what);
-  }
-}
-
-interface RetryPolicy {
-  initialRetryTimeMs: number;
-  maxRetryTimeMs: number;
-  factor: number;
-  multiplier: number;
-  retries: number;
-  restartOnFailure: ((error: Error) => Promise<boolean> | boolean) | null;
-}
-
-function retryPolicy(options: ConsumerRetryOptions | undefined): RetryPolicy {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object') throw new InvalidConfigError('retry must be an object such as { retries: 5 }');
-  checkKnownOptions(options, ['initialRetryTime', 'maxRetryTime', 'factor', 'multiplier', 'retries', 'restartOnFailure'], 'consumer retry');
-  const factor = options.factor ?? DEFAULT_RETRY.factor;
-  if (typeof factor !== 'number' || !(factor >= 0 && factor <= 1)) {
-    throw new InvalidConfigError(`retry.factor must be a number from 0 to 1 (got ${String(factor)})`);
-  }
-  const multiplier = options.multiplier ?? DEFAULT_RETRY.multiplier;
-  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 0) {
-    throw new InvalidConfigError(`retry.multiplier must be a number above 0 (got ${String(multiplier)})`);
-  }
-  if (options.restartOnFailure !== undefined && typeof options.restartOnFailure !== 'function') {
-    throw new InvalidConfigError('retry.restartOnFailure must be a function (error) => Promise<boolean>');
-  }
-  return {
-    initialRetryTimeMs: integerOption(options.initialRetryTime, DEFAULT_RETRY.initialRetryTime, 'retry.initialRetryTime', 0),
-    maxRetryTimeMs: integerOption(options.maxRetryTime, DEFAULT_RETRY.maxRetryTime, 'retry.maxRetryTime', 0),
-    factor,
-    multiplier,
-    retries: integerOption(options.retries, DEFAULT_RETRY.retries, 'retry.retries', 0),
-    restartOnFailure: options.restartOnFailure ?? null,
-  };
-}
-
-/** kafkajs's randomFromRetryTime: `retryTimeMs` ± factor of it, rounded up. */
-function jittered(factor: number, retryTimeMs: number): number {
-  const delta = factor * retryTimeMs;
-  return Math.ceil(retryTimeMs - delta + Math.random() * 2 * delta);
-}
-
-/** kafkajs's isErrorRetriable: anything but an error marked not retriable or a programming error. */
-function isRetriable(error: unknown): boolean {
-  if (error === null || typeof error !== 'object') return true;
-  const { retriable, name } = error as { retriable?: unknown; name?: unknown };
-  return retriable !== false && !UNRECOVERABLE_ERROR_NAMES.includes(name as string);
-}
-
-/** The error at the end of a `cause` chain. */
-function rootCause(error: unknown): unknown {
-  while (error !== null && typeof error === 'object' && (error as { cause?: unknown }).cause !== undefined) {
-    error = (error as { cause?: unknown }).cause;
-  }
-  return error;
 }
