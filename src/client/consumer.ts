@@ -71,32 +71,11 @@ import {
   type TopicPartitionOffset,
 } from './consumer-types.js';
 import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
+import { SubscriptionState, type PartitionState } from './subscription-state.js';
 import { checkKnownOptions } from './producer.js';
 
 // The consumer's options, payloads, events and defaults, for its callers, from one module.
 export * from './consumer-types.js';
-
-/** One assigned partition: where it is read from and what was processed and committed. */
-class PartitionState {
-  readonly topic: string;
-  readonly partition: number;
-  /** Next offset to fetch; -1 until found (committed offset or reset policy). */
-  position = -1;
-  /** Offset after the last message processed; -1 when nothing was processed since assignment. */
-  processed = -1;
-  /** Last offset this consumer committed (or found committed) for the partition, -1 if none. */
-  committed = -1;
-  paused = false;
-  /** Bumped by seek and revocation: a batch fetched under an older epoch is stale. */
-  epoch = 0;
-  highWatermark = -1;
-  assigned = true;
-
-  constructor(topic: string, partition: number) {
-    this.topic = topic;
-    this.partition = partition;
-  }
-}
 
 /** The messages one fetch returned for one partition. */
 interface FetchedPartition<K, V> {
@@ -146,15 +125,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private readonly deserializers: Deserializers<K, V> | null;
   private readonly retry: RetryPolicy;
 
-  /** Subscribed topic names and patterns, with the reset policy each brings. */
-  private readonly subscriptions: { pattern: string | RegExp; reset: AutoOffsetReset }[] = [];
+  private readonly subscription: SubscriptionState;
   private membership: GroupMembership | null = null;
-  /** Partitions assigned (by the group or by assign()), by topic then partition. */
-  private readonly states = new Map<string, Map<number, PartitionState>>();
-  /** Offsets to start from, given by seek() before the partition was assigned. */
-  private readonly pendingSeeks = new Map<string, Map<number, number>>();
-  private readonly pausedTopics = new Set<string>();
-  private readonly pausedPartitions = new Map<string, Set<number>>();
   private manual = false;
   private mode: Mode = 'idle';
   private loop: Promise<void> | null = null;
@@ -217,6 +189,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       }
     });
     this.autoOffsetReset = resetOption(options.autoOffsetReset ?? 'latest', 'autoOffsetReset');
+    this.subscription = new SubscriptionState(this.autoOffsetReset);
     this.maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 'maxBytes', 1);
     this.maxBytesPerPartition = integerOption(options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 'maxBytesPerPartition', 1);
     this.minBytes = integerOption(options.minBytes, 1, 'minBytes', 1);
@@ -273,7 +246,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     }
     const reset: AutoOffsetReset =
       options.fromBeginning === undefined ? this.autoOffsetReset : options.fromBeginning ? 'earliest' : 'latest';
-    for (const pattern of patterns) this.subscriptions.push({ pattern, reset });
+    for (const pattern of patterns) this.subscription.subscribe(pattern, reset);
   }
 
   /**
@@ -282,7 +255,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
    */
   assign(partitions: ManualAssignment[]): void {
     this.checkOpen();
-    if (this.subscriptions.length > 0) throw new InvalidConfigError('this consumer subscribed; a consumer either subscribes or assigns');
+    if (this.subscription.hasSubscriptions) throw new InvalidConfigError('this consumer subscribed; a consumer either subscribes or assigns');
     if (!Array.isArray(partitions)) throw new InvalidConfigError('assign takes an array of { topic, partition, offset? }');
     const checked = partitions.map((entry, i) => {
       if (entry === null || typeof entry !== 'object') throw new InvalidConfigError(`assign entry ${i} must be { topic, partition, offset? }`);
@@ -291,10 +264,9 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       return entry;
     });
     this.manual = true;
-    for (const [, perTopic] of this.states) for (const state of perTopic.values()) this.dropState(state);
-    this.states.clear();
+    this.subscription.clear();
     for (const entry of checked) {
-      const state = this.addState(entry.topic, entry.partition);
+      const state = this.subscription.add(entry.topic, entry.partition);
       if (entry.offset !== undefined) state.position = entry.offset;
     }
     this.wake();
@@ -306,11 +278,9 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (target === null || typeof target !== 'object') throw new InvalidConfigError('seek takes { topic, partition, offset }');
     this.checkPartition(target.topic, target.partition);
     checkOffset(target.offset, 'seek offset');
-    const state = this.states.get(target.topic)?.get(target.partition);
+    const state = this.subscription.get(target.topic, target.partition);
     if (state === undefined) {
-      let perTopic = this.pendingSeeks.get(target.topic);
-      if (perTopic === undefined) this.pendingSeeks.set(target.topic, (perTopic = new Map()));
-      perTopic.set(target.partition, target.offset);
+      this.subscription.seekLater(target.topic, target.partition, target.offset);
       return;
     }
     state.position = target.offset;
@@ -320,31 +290,24 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
 
   /** Stops fetching these topics (all their partitions, or those listed) until resume(). */
   pause(topics: { topic: string; partitions?: number[] }[]): void {
-    this.setPaused(topics, true);
+    this.checkOpen();
+    this.subscription.setPaused(topics, true);
   }
 
   resume(topics: { topic: string; partitions?: number[] }[]): void {
-    this.setPaused(topics, false);
+    this.checkOpen();
+    this.subscription.setPaused(topics, false);
     this.wake();
   }
 
   /** The partitions paused now. */
   paused(): TopicPartitions[] {
-    const out: TopicPartitions[] = [];
-    for (const [topic, perTopic] of this.states) {
-      const partitions = [...perTopic.values()].filter((state) => state.paused).map((state) => state.partition);
-      if (partitions.length > 0) out.push({ topic, partitions: partitions.sort((a, b) => a - b) });
-    }
-    return out;
+    return this.subscription.paused();
   }
 
   /** The partitions this consumer reads now. */
   assignment(): TopicPartitions[] {
-    const out: TopicPartitions[] = [];
-    for (const [topic, perTopic] of this.states) {
-      if (perTopic.size > 0) out.push({ topic, partitions: [...perTopic.keys()].sort((a, b) => a - b) });
-    }
-    return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+    return this.subscription.assignment();
   }
 
   /**
@@ -456,14 +419,9 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     } finally {
       this.membership?.stop();
       this.membership = null;
-      for (const perTopic of this.states.values()) {
-        for (const state of perTopic.values()) {
-          // A manual assignment stays for the next run; a group's goes with the membership.
-          if (this.manual) state.epoch++;
-          else this.dropState(state);
-        }
-      }
-      if (!this.manual) this.states.clear();
+      // A manual assignment stays for the next run; a group's goes with the membership.
+      if (this.manual) for (const state of this.subscription.all()) state.epoch++;
+      else this.subscription.clear();
       this.mode = 'idle';
       this.stopping = false;
     }
@@ -482,7 +440,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (this.mode !== 'idle' || this.loop !== null) {
       throw new InvalidConfigError(`the consumer is already consuming (${this.mode === 'run' ? 'run()' : 'iteration'}); use one of them, once`);
     }
-    if (this.subscriptions.length === 0 && !this.manual) {
+    if (!this.subscription.hasSubscriptions && !this.manual) {
       throw new InvalidConfigError('nothing to consume: call subscribe() (with a groupId) or assign() first');
     }
     this.mode = mode;
@@ -823,7 +781,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         await this.membership.poll();
       }
       await this.resolvePositions();
-      const fetchable = this.fetchableStates();
+      const fetchable = this.subscription.fetchable();
       const round: FetchedPartition<K, V>[] = [];
       let fetchedBytes = 0;
       let remaining = this.maxBytes;
@@ -965,28 +923,16 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     this.endIdleWait?.();
   }
 
-  private fetchableStates(): PartitionState[] {
-    const out: PartitionState[] = [];
-    for (const perTopic of this.states.values()) {
-      for (const state of perTopic.values()) if (state.assigned && !state.paused && state.position >= 0) out.push(state);
-    }
-    return out;
-  }
-
   // ---- Positions and offsets ----
 
   /** Gives every partition without a position one: a pending seek, the committed offset, or the reset policy. */
   private async resolvePositions(): Promise<void> {
-    const unresolved: PartitionState[] = [];
-    for (const perTopic of this.states.values()) {
-      for (const state of perTopic.values()) if (state.position < 0) unresolved.push(state);
-    }
+    const unresolved = this.subscription.unresolved();
     if (unresolved.length === 0) return;
     const needCommitted: PartitionState[] = [];
     for (const state of unresolved) {
-      const seek = this.pendingSeeks.get(state.topic)?.get(state.partition);
+      const seek = this.subscription.takePendingSeek(state.topic, state.partition);
       if (seek !== undefined) {
-        this.pendingSeeks.get(state.topic)!.delete(state.partition);
         state.position = seek;
       } else if (this.groupId !== null) {
         needCommitted.push(state);
@@ -998,7 +944,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         partitions: needCommitted.map(({ topic, partition }) => ({ topic, partition })),
       });
       for (const entry of committed) {
-        const state = this.states.get(entry.topic)?.get(entry.partition);
+        const state = this.subscription.get(entry.topic, entry.partition);
         if (state !== undefined && state.position < 0 && entry.offset >= 0) {
           state.position = entry.offset;
           state.committed = entry.offset;
@@ -1012,7 +958,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
 
   /** Applies the partition's reset policy: no committed offset (`outOfRange` null) or a position outside the log. */
   private async resetPosition(state: PartitionState, outOfRange: OffsetOutOfRangeError | null): Promise<void> {
-    const policy = this.resetPolicyOf(state.topic);
+    const policy = this.subscription.resetPolicyOf(state.topic);
     if (policy === 'none') {
       throw outOfRange ?? new NoOffsetForPartitionError(state.topic, state.partition);
     }
@@ -1020,13 +966,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     const end = this.isolationLevel === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark;
     state.position = policy === 'earliest' ? offsets.logStartOffset : end;
     state.epoch++;
-  }
-
-  private resetPolicyOf(topic: string): AutoOffsetReset {
-    for (const { pattern, reset } of this.subscriptions) {
-      if (typeof pattern === 'string' ? pattern === topic : matches(pattern, topic)) return reset;
-    }
-    return this.autoOffsetReset;
   }
 
   private configureCommits(autoCommit: boolean | undefined, intervalMs: number | undefined, threshold: number | undefined): void {
@@ -1055,7 +994,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (states !== undefined) {
       for (const state of states) visit(state);
     } else {
-      for (const perTopic of this.states.values()) for (const state of perTopic.values()) visit(state);
+      for (const state of this.subscription.all()) visit(state);
     }
     return out;
   }
@@ -1095,7 +1034,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       if (result.error !== null) throw result.error;
     }
     for (const { topic, partition, offset } of offsets) {
-      const state = this.states.get(topic)?.get(partition);
+      const state = this.subscription.get(topic, partition);
       if (state !== undefined) state.committed = offset;
     }
   }
@@ -1107,19 +1046,19 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     const states: PartitionState[] = [];
     for (const { topic, partitions: numbers } of partitions) {
       for (const partition of numbers) {
-        const state = this.states.get(topic)?.get(partition);
+        const state = this.subscription.get(topic, partition);
         if (state !== undefined) states.push(state);
       }
     }
     // At-least-once: what was processed is committed before another member may start on it.
     if (this.autoCommit) await this.commitProcessedQuietly(states);
-    for (const state of states) this.removeState(state);
+    for (const state of states) this.subscription.remove(state);
   }
 
   private assigned(partitions: TopicPartitions[]): void {
     this.assignmentCount++;
     for (const { topic, partitions: numbers } of partitions) {
-      for (const partition of numbers) this.addState(topic, partition);
+      for (const partition of numbers) this.subscription.add(topic, partition);
     }
     this.emitEvent(CONSUMER_EVENTS.GROUP_JOIN, {
       groupId: this.groupId,
@@ -1132,61 +1071,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private lose(partitions: TopicPartitions[]): void {
     for (const { topic, partitions: numbers } of partitions) {
       for (const partition of numbers) {
-        const state = this.states.get(topic)?.get(partition);
-        if (state !== undefined) this.removeState(state);
-      }
-    }
-  }
-
-  private addState(topic: string, partition: number): PartitionState {
-    let perTopic = this.states.get(topic);
-    if (perTopic === undefined) this.states.set(topic, (perTopic = new Map()));
-    const existing = perTopic.get(partition);
-    if (existing !== undefined) return existing;
-    const state = new PartitionState(topic, partition);
-    state.paused = this.pausedTopics.has(topic) || (this.pausedPartitions.get(topic)?.has(partition) ?? false);
-    perTopic.set(partition, state);
-    return state;
-  }
-
-  private removeState(state: PartitionState): void {
-    this.dropState(state);
-    const perTopic = this.states.get(state.topic);
-    perTopic?.delete(state.partition);
-    if (perTopic !== undefined && perTopic.size === 0) this.states.delete(state.topic);
-  }
-
-  private dropState(state: PartitionState): void {
-    state.assigned = false;
-    state.epoch++;
-  }
-
-  private setPaused(topics: { topic: string; partitions?: number[] }[], paused: boolean): void {
-    this.checkOpen();
-    if (!Array.isArray(topics)) throw new InvalidConfigError('pause / resume take an array of { topic, partitions? }');
-    for (const [i, entry] of topics.entries()) {
-      if (entry === null || typeof entry !== 'object' || typeof entry.topic !== 'string') {
-        throw new InvalidConfigError(`pause / resume entry ${i} must be { topic, partitions? }`);
-      }
-      if (entry.partitions !== undefined && !Array.isArray(entry.partitions)) {
-        throw new InvalidConfigError(`pause / resume entry ${i}: partitions must be an array of partition numbers`);
-      }
-    }
-    for (const { topic, partitions } of topics) {
-      if (partitions === undefined) {
-        if (paused) this.pausedTopics.add(topic);
-        else this.pausedTopics.delete(topic);
-        if (!paused) this.pausedPartitions.delete(topic);
-        for (const state of this.states.get(topic)?.values() ?? []) state.paused = paused;
-        continue;
-      }
-      let set = this.pausedPartitions.get(topic);
-      if (set === undefined) this.pausedPartitions.set(topic, (set = new Set()));
-      for (const partition of partitions) {
-        if (paused) set.add(partition);
-        else set.delete(partition);
-        const state = this.states.get(topic)?.get(partition);
-        if (state !== undefined) state.paused = paused || this.pausedTopics.has(topic);
+        const state = this.subscription.get(topic, partition);
+        if (state !== undefined) this.subscription.remove(state);
       }
     }
   }
@@ -1194,17 +1080,12 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   // ---- Topics ----
 
   private subscribedTopics(): string[] {
-    const topics = new Set<string>();
-    let all: string[] | null = null;
-    for (const { pattern } of this.subscriptions) {
-      if (typeof pattern === 'string') {
-        topics.add(pattern);
-      } else {
-        all ??= this.broker.listTopics().filter((topic) => !topic.internal).map((topic) => topic.name);
-        for (const name of all) if (matches(pattern, name)) topics.add(name);
-      }
-    }
-    return [...topics].sort();
+    return this.subscription.subscribedTopics(() =>
+      this.broker
+        .listTopics()
+        .filter((topic) => !topic.internal)
+        .map((topic) => topic.name),
+    );
   }
 
   private partitionCounts(topics: readonly string[]): Map<string, number> {
@@ -1258,9 +1139,3 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
 const noHeartbeat = (): Promise<void> => Promise.resolve();
 /** Why the consumer aborts its broker waits; a reason given up front spares a DOMException per abort. */
 const LONG_POLL_ENDED = new Error('the consumer long poll ended');
-
-/** RegExp test that a global or sticky flag cannot make stateful. */
-function matches(pattern: RegExp, topic: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(topic);
-}
