@@ -31,7 +31,7 @@
  * RetriesExceededError with the last failure as `cause`; heartbeats run on their own timer, so
  * the payload's `heartbeat()` has nothing left to do.
  */
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { BrokerApi, IsolationLevel } from '../broker/broker-api.js';
 import type { TopicPartitions } from '../broker/consumer-protocol.js';
 import { assignorByName, type PartitionAssignor } from '../broker/assignors/index.js';
@@ -71,6 +71,7 @@ import {
   type TopicPartitionOffset,
 } from './consumer-types.js';
 import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
+import { LongPoll } from './long-poll.js';
 import { SubscriptionState, type PartitionState } from './subscription-state.js';
 import { checkKnownOptions } from './producer.js';
 
@@ -134,18 +135,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private inHandlerCall = false;
   private stopping = false;
   private closed = false;
-  /**
-   * Cancels the long poll's broker waits. One controller serves poll after poll and is replaced
-   * only once aborted (by wake(), or to withdraw the waits still parked when another partition's
-   * data ended the poll): a controller per poll cost an AbortSignal, and aborting it a
-   * DOMException, for every record a consumer at the head of the log receives.
-   */
-  private waitController: AbortController | null = null;
-  /** True while a long poll is parked on broker waits: wake() aborts them only then. */
-  private polling = false;
-  /** Ends the timer-only wait of a poll with no partition to fetch (set while it runs). */
-  private endIdleWait: (() => void) | null = null;
-  private woken = false;
+  private readonly longPoll: LongPoll;
   private roundRobinStart = 0;
   private subscribedSnapshot = '';
   private lastMetadataCheckMs = 0;
@@ -216,6 +206,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         ? null
         : { key: options.keyDeserializer, value: options.valueDeserializer };
     this.retry = retryPolicy(options.retry);
+    this.longPoll = new LongPoll(broker, this.isolationLevel);
   }
 
   /** Nothing to connect to in-process; kept so kafkajs code runs unchanged. */
@@ -599,7 +590,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   /** Waits `delayMs`, cut short by stop(). */
   private async pauseUnlessStopped(delayMs: number): Promise<void> {
     const untilMs = Date.now() + delayMs;
-    for (let leftMs = delayMs; !this.stopping && leftMs > 0; leftMs = untilMs - Date.now()) await this.waitIdle(leftMs);
+    for (let leftMs = delayMs; !this.stopping && leftMs > 0; leftMs = untilMs - Date.now()) await this.longPoll.idle(leftMs);
   }
 
   /**
@@ -802,11 +793,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       const now = Date.now();
       if ((round.length > 0 && fetchedBytes >= this.minBytes) || now >= deadline || this.stopping) return round;
       // Not enough yet: wait for new data beyond what was fetched, then fetch everything again.
-      await this.waitForData(fetchable, waitOffsets, deadline - now);
-      if (this.woken) {
-        this.woken = false;
-        if (round.length > 0) return round;
-      }
+      await this.longPoll.wait(fetchable, waitOffsets, deadline - now);
+      if (this.longPoll.takeWake() && round.length > 0) return round;
     }
   }
 
@@ -867,60 +855,9 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     return fetched.messages;
   }
 
-  /**
-   * Long poll: until one partition has data past its offset, the consumer is woken, or
-   * `timeoutMs`. Each broker wait carries the timeout itself, so no timer runs beside them.
-   */
-  private async waitForData(states: PartitionState[], offsets: number[], timeoutMs: number): Promise<void> {
-    if (this.woken || timeoutMs <= 0) return;
-    if (states.length === 0) return this.waitIdle(timeoutMs);
-    let controller = this.waitController;
-    if (controller === null || controller.signal.aborted) {
-      controller = new AbortController();
-      // One listener per partition waited on, each removed when its wait ends: bounded by the
-      // assignment, so Node's leak warning (past 10) would only cry wolf for a larger one.
-      setMaxListeners(0, controller.signal);
-      this.waitController = controller;
-    }
-    const signal = controller.signal;
-    let parked = states.length;
-    this.polling = true;
-    try {
-      await new Promise<void>((resolve) => {
-        // A failed wait ends the poll too: the fetch that follows reports the cause.
-        const settled = (): void => {
-          parked--;
-          resolve();
-        };
-        for (let i = 0; i < states.length; i++) {
-          const state = states[i];
-          this.broker.waitForData(state.topic, state.partition, offsets[i], timeoutMs, signal, this.isolationLevel).then(settled, settled);
-        }
-      });
-    } finally {
-      this.polling = false;
-      if (parked > 0) controller.abort(LONG_POLL_ENDED);
-    }
-  }
-
-  /** The poll of a consumer with nothing to fetch (all paused, or no partitions yet): a timer wake() can cut short. */
-  private waitIdle(timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const end = (): void => {
-        clearTimeout(timer);
-        this.endIdleWait = null;
-        resolve();
-      };
-      const timer = setTimeout(end, timeoutMs);
-      this.endIdleWait = end;
-    });
-  }
-
   /** Interrupts the long poll (a rebalance, seek, resume, assignment or stop needs the loop). */
   private wake(): void {
-    this.woken = true;
-    if (this.polling) this.waitController?.abort(LONG_POLL_ENDED);
-    this.endIdleWait?.();
+    this.longPoll.wake();
   }
 
   // ---- Positions and offsets ----
@@ -1137,5 +1074,3 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
 }
 
 const noHeartbeat = (): Promise<void> => Promise.resolve();
-/** Why the consumer aborts its broker waits; a reason given up front spares a DOMException per abort. */
-const LONG_POLL_ENDED = new Error('the consumer long poll ended');
