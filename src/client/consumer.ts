@@ -37,14 +37,11 @@ import type { TopicPartitions } from '../broker/consumer-protocol.js';
 import { assignorByName, type PartitionAssignor } from '../broker/assignors/index.js';
 import {
   ClosedError,
-  IllegalGenerationError,
   InvalidConfigError,
   NoOffsetForPartitionError,
   OffsetOutOfRangeError,
   PartitionNotFoundError,
-  RebalanceInProgressError,
   RetriesExceededError,
-  UnknownMemberIdError,
 } from '../errors.js';
 import { GroupMembership } from './consumer-group-member.js';
 import { checkOffset, CONSUMER_OPTION_NAMES, integerOption, resetOption } from './consumer-options.js';
@@ -52,7 +49,6 @@ import { isRetriable, jittered, retryPolicy, rootCause, type RetryPolicy } from 
 import {
   CONSUMER_EVENTS,
   DEFAULT_ASSIGNORS,
-  DEFAULT_AUTO_COMMIT_INTERVAL_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_BYTES_PER_PARTITION,
@@ -71,6 +67,7 @@ import {
   type TopicPartitionOffset,
 } from './consumer-types.js';
 import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
+import { ConsumerCommits } from './consumer-commits.js';
 import { LongPoll } from './long-poll.js';
 import { SubscriptionState, type PartitionState } from './subscription-state.js';
 import { checkKnownOptions } from './producer.js';
@@ -139,11 +136,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private roundRobinStart = 0;
   private subscribedSnapshot = '';
   private lastMetadataCheckMs = 0;
-  private autoCommit = false;
-  private autoCommitIntervalMs = DEFAULT_AUTO_COMMIT_INTERVAL_MS;
-  private autoCommitThreshold = Infinity;
-  private processedSinceCommit = 0;
-  private lastCommitMs = Date.now();
+  private readonly commits: ConsumerCommits;
   /** Bumped by every assignment the group hands out: a new assignment starts the retries afresh. */
   private assignmentCount = 0;
 
@@ -207,6 +200,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         : { key: options.keyDeserializer, value: options.valueDeserializer };
     this.retry = retryPolicy(options.retry);
     this.longPoll = new LongPoll(broker, this.isolationLevel);
+    this.commits = new ConsumerCommits(broker, this.groupId, this.groupInstanceId, this.subscription, () => this.membership);
   }
 
   /** Nothing to connect to in-process; kept so kafkajs code runs unchanged. */
@@ -314,7 +308,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       this.checkPartition(entry.topic, entry.partition);
       checkOffset(entry.offset, `commitOffsets entry ${i} offset`);
     }
-    await this.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    await this.commits.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
   }
 
   /**
@@ -332,7 +326,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (typeof (eachMessage ?? eachBatch) !== 'function') throw new InvalidConfigError('eachMessage / eachBatch must be a function');
     const concurrency = integerOption(options.partitionsConsumedConcurrently, 1, 'partitionsConsumedConcurrently', 1);
     const autoResolve = options.eachBatchAutoResolve ?? true;
-    this.configureCommits(options.autoCommit, options.autoCommitInterval, options.autoCommitThreshold);
+    this.commits.configure(options.autoCommit, options.autoCommitInterval, options.autoCommitThreshold);
     this.enter('run');
     try {
       await this.start();
@@ -351,7 +345,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumedMessage<K, V>, void, undefined> {
     this.checkOpen();
-    this.configureCommits(undefined, undefined, undefined);
+    this.commits.configure(undefined, undefined, undefined);
     this.enter('iterate');
     try {
       await this.start();
@@ -369,7 +363,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
           }
           this.finishBatch(fetched, i);
         }
-        await this.maybeAutoCommit();
+        await this.commits.maybeAutoCommit();
       }
     } finally {
       if (this.mode === 'iterate') this.mode = 'idle';
@@ -406,7 +400,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private async shutDown(): Promise<void> {
     this.stopping = true;
     try {
-      if (this.autoCommit) await this.commitProcessedQuietly();
+      if (this.commits.autoCommit) await this.commits.commitProcessedQuietly();
     } finally {
       this.membership?.stop();
       this.membership = null;
@@ -540,7 +534,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         }
         // What was processed before the failure is committed before waiting (at-least-once). A
         // commit that fails here fails again after the backoff, where the retries cover it.
-        if (this.autoCommit) await this.commitProcessedQuietly().catch(() => undefined);
+        if (this.commits.autoCommit) await this.commits.commitProcessedQuietly().catch(() => undefined);
         await this.pauseUnlessStopped(retryTimeMs);
         if (this.stopping) return null;
         retryCount++;
@@ -571,7 +565,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
           await Promise.all(Array.from({ length: Math.min(concurrency, round.length) }, worker));
         }
       }
-      await this.maybeAutoCommit();
+      await this.commits.maybeAutoCommit();
     }
   }
 
@@ -702,8 +696,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         this.pause([{ topic: state.topic, partitions: [state.partition] }]);
         return () => this.resume([{ topic: state.topic, partitions: [state.partition] }]);
       },
-      commitOffsetsIfNecessary: () => this.maybeAutoCommit(),
-      uncommittedOffsets: () => this.uncommitted().map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+      commitOffsetsIfNecessary: () => this.commits.maybeAutoCommit(),
+      uncommittedOffsets: () => this.commits.uncommitted().map(({ topic, partition, offset }) => ({ topic, partition, offset })),
       isRunning: () => !this.stopping && !this.closed,
       isStale: stale,
     };
@@ -739,7 +733,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (state.epoch !== epoch || !state.assigned) return;
     state.processed = nextOffset;
     state.position = nextOffset;
-    this.processedSinceCommit += messageCount;
+    this.commits.processed(messageCount);
   }
 
   /**
@@ -905,77 +899,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     state.epoch++;
   }
 
-  private configureCommits(autoCommit: boolean | undefined, intervalMs: number | undefined, threshold: number | undefined): void {
-    if (autoCommit !== undefined && typeof autoCommit !== 'boolean') throw new InvalidConfigError('autoCommit must be a boolean');
-    this.autoCommit = (autoCommit ?? true) && this.groupId !== null;
-    this.autoCommitIntervalMs = integerOption(intervalMs, DEFAULT_AUTO_COMMIT_INTERVAL_MS, 'autoCommitInterval', 0);
-    this.autoCommitThreshold = threshold === undefined ? Infinity : integerOption(threshold, 1, 'autoCommitThreshold', 1);
-    this.lastCommitMs = Date.now();
-    this.processedSinceCommit = 0;
-  }
-
-  private async maybeAutoCommit(): Promise<void> {
-    if (!this.autoCommit) return;
-    if (this.processedSinceCommit < this.autoCommitThreshold && Date.now() - this.lastCommitMs < this.autoCommitIntervalMs) return;
-    await this.commitProcessedQuietly();
-  }
-
-  /** Processed offsets not yet committed. */
-  private uncommitted(states?: Iterable<PartitionState>): (TopicPartitionOffset & { state: PartitionState })[] {
-    const out: (TopicPartitionOffset & { state: PartitionState })[] = [];
-    const visit = (state: PartitionState): void => {
-      if (state.processed >= 0 && state.processed !== state.committed) {
-        out.push({ topic: state.topic, partition: state.partition, offset: state.processed, state });
-      }
-    };
-    if (states !== undefined) {
-      for (const state of states) visit(state);
-    } else {
-      for (const state of this.subscription.all()) visit(state);
-    }
-    return out;
-  }
-
-  /**
-   * Commits processed offsets; a commit the group refuses because it is rebalancing (or this
-   * member was removed) is dropped: those records are read again by their next owner, which
-   * at-least-once allows.
-   */
-  private async commitProcessedQuietly(states?: Iterable<PartitionState>): Promise<void> {
-    const pending = this.uncommitted(states);
-    this.lastCommitMs = Date.now();
-    this.processedSinceCommit = 0;
-    if (pending.length === 0 || this.groupId === null) return;
-    try {
-      await this.commit(pending);
-    } catch (error) {
-      if (error instanceof RebalanceInProgressError || error instanceof IllegalGenerationError || error instanceof UnknownMemberIdError) {
-        this.membership?.requestRejoin();
-        return;
-      }
-      throw error;
-    }
-  }
-
-  private async commit(offsets: TopicPartitionOffset[]): Promise<void> {
-    const membership = this.membership;
-    const request = {
-      groupId: this.groupId!,
-      generationId: membership === null ? -1 : membership.generationId,
-      memberId: membership === null ? '' : membership.memberId,
-      groupInstanceId: membership === null ? null : this.groupInstanceId,
-      offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-    };
-    const results = await this.broker.groups.commitOffsets(request);
-    for (const result of results) {
-      if (result.error !== null) throw result.error;
-    }
-    for (const { topic, partition, offset } of offsets) {
-      const state = this.subscription.get(topic, partition);
-      if (state !== undefined) state.committed = offset;
-    }
-  }
-
   // ---- Assignment changes (from the group membership) ----
 
   private async revoke(partitions: TopicPartitions[]): Promise<void> {
@@ -988,7 +911,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       }
     }
     // At-least-once: what was processed is committed before another member may start on it.
-    if (this.autoCommit) await this.commitProcessedQuietly(states);
+    if (this.commits.autoCommit) await this.commits.commitProcessedQuietly(states);
     for (const state of states) this.subscription.remove(state);
   }
 
