@@ -38,8 +38,6 @@ import { assignorByName, type PartitionAssignor } from '../broker/assignors/inde
 import {
   ClosedError,
   InvalidConfigError,
-  NoOffsetForPartitionError,
-  OffsetOutOfRangeError,
   PartitionNotFoundError,
   RetriesExceededError,
 } from '../errors.js';
@@ -68,31 +66,13 @@ import {
 } from './consumer-types.js';
 import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
 import { ConsumerCommits } from './consumer-commits.js';
+import { ConsumerFetcher, type FetchedPartition } from './consumer-fetcher.js';
 import { LongPoll } from './long-poll.js';
 import { SubscriptionState, type PartitionState } from './subscription-state.js';
 import { checkKnownOptions } from './producer.js';
 
 // The consumer's options, payloads, events and defaults, for its callers, from one module.
 export * from './consumer-types.js';
-
-/** The messages one fetch returned for one partition. */
-interface FetchedPartition<K, V> {
-  state: PartitionState;
-  epoch: number;
-  /** Whole batches as fetched; decoded only when the partition's turn comes (decode()). */
-  records: Buffer;
-  /** The position the fetch started from: records below it are skipped. */
-  fromOffset: number;
-  /** Filled by decode(): one partition's messages are alive at a time, not a whole round's. */
-  messages: ConsumedMessage<K, V>[] | null;
-  /** Where the fetch ended: the position once every message is processed. */
-  nextOffset: number;
-  highWatermark: number;
-  /** The end this consumer reads to: the high watermark, or the last stable offset for read_committed (lag is measured to it). */
-  readableEnd: number;
-  /** read_committed: the transactions aborted in the fetched range, whose records are dropped. */
-  abortedTransactions: readonly { producerId: number; firstOffset: number }[];
-}
 
 type Mode = 'idle' | 'run' | 'iterate';
 
@@ -113,10 +93,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private readonly heartbeatIntervalMs: number;
   private readonly assignors: readonly PartitionAssignor[];
   private readonly autoOffsetReset: AutoOffsetReset;
-  private readonly maxBytes: number;
-  private readonly maxBytesPerPartition: number;
-  private readonly minBytes: number;
-  private readonly maxWaitTimeMs: number;
   private readonly isolationLevel: IsolationLevel;
   private readonly metadataMaxAgeMs: number;
   private readonly checkCrcs: boolean;
@@ -133,10 +109,10 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private stopping = false;
   private closed = false;
   private readonly longPoll: LongPoll;
-  private roundRobinStart = 0;
   private subscribedSnapshot = '';
   private lastMetadataCheckMs = 0;
   private readonly commits: ConsumerCommits;
+  private readonly fetcher: ConsumerFetcher<K, V>;
   /** Bumped by every assignment the group hands out: a new assignment starts the retries afresh. */
   private assignmentCount = 0;
 
@@ -173,10 +149,10 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     });
     this.autoOffsetReset = resetOption(options.autoOffsetReset ?? 'latest', 'autoOffsetReset');
     this.subscription = new SubscriptionState(this.autoOffsetReset);
-    this.maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 'maxBytes', 1);
-    this.maxBytesPerPartition = integerOption(options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 'maxBytesPerPartition', 1);
-    this.minBytes = integerOption(options.minBytes, 1, 'minBytes', 1);
-    this.maxWaitTimeMs = integerOption(options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 'maxWaitTimeInMs', 0);
+    const maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 'maxBytes', 1);
+    const maxBytesPerPartition = integerOption(options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 'maxBytesPerPartition', 1);
+    const minBytes = integerOption(options.minBytes, 1, 'minBytes', 1);
+    const maxWaitTimeMs = integerOption(options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 'maxWaitTimeInMs', 0);
     this.metadataMaxAgeMs = integerOption(options.metadataMaxAge, DEFAULT_METADATA_MAX_AGE_MS, 'metadataMaxAge', 1);
     const isolation = options.isolationLevel ?? 'read_uncommitted';
     if (isolation !== 'read_uncommitted' && isolation !== 'read_committed' && isolation !== 0 && isolation !== 1) {
@@ -200,6 +176,13 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         : { key: options.keyDeserializer, value: options.valueDeserializer };
     this.retry = retryPolicy(options.retry);
     this.longPoll = new LongPoll(broker, this.isolationLevel);
+    this.fetcher = new ConsumerFetcher<K, V>(
+      broker,
+      this.subscription,
+      this.longPoll,
+      { maxBytes, maxBytesPerPartition, minBytes, maxWaitTimeMs, isolationLevel: this.isolationLevel, groupId: this.groupId },
+      { stopping: () => this.stopping, catchUpMembership: () => this.catchUpMembership() },
+    );
     this.commits = new ConsumerCommits(broker, this.groupId, this.groupInstanceId, this.subscription, () => this.membership);
   }
 
@@ -350,7 +333,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     try {
       await this.start();
       while (!this.stopping) {
-        const round = await this.fetchRound();
+        const round = await this.fetcher.fetchRound();
         for (const fetched of round) {
           const state = fetched.state;
           const messages = this.decode(fetched);
@@ -551,7 +534,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     concurrency: number,
   ): Promise<void> {
     while (!this.stopping) {
-      const round = await this.fetchRound();
+      const round = await this.fetcher.fetchRound();
       if (round.length > 0) {
         const handle = (fetched: FetchedPartition<K, V>): Promise<void> =>
           eachMessage !== undefined ? this.handleMessages(fetched, eachMessage) : this.handleBatch(fetched, eachBatch!, autoResolve);
@@ -754,79 +737,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   }
 
   /**
-   * One round: membership, positions, fetch; waits (long poll) while less than minBytes is
-   * available, up to maxWaitTimeInMs. Returns the partitions with messages (possibly none).
-   */
-  private async fetchRound(): Promise<FetchedPartition<K, V>[]> {
-    const deadline = Date.now() + this.maxWaitTimeMs;
-    for (;;) {
-      if (this.stopping) return [];
-      if (this.membership !== null) {
-        this.checkMetadata();
-        await this.membership.poll();
-      }
-      await this.resolvePositions();
-      const fetchable = this.subscription.fetchable();
-      const round: FetchedPartition<K, V>[] = [];
-      let fetchedBytes = 0;
-      let remaining = this.maxBytes;
-      const waitOffsets: number[] = [];
-      const count = fetchable.length;
-      const start = count === 0 ? 0 : this.roundRobinStart++ % count;
-      for (let k = 0; k < count; k++) {
-        const state = fetchable[(start + k) % count];
-        waitOffsets[(start + k) % count] = state.position;
-        if (remaining <= 0) continue;
-        const fetched = await this.fetchPartition(state, Math.min(this.maxBytesPerPartition, remaining));
-        if (fetched === null) continue;
-        fetchedBytes += fetched.bytes;
-        remaining -= fetched.bytes;
-        waitOffsets[(start + k) % count] = fetched.partition?.nextOffset ?? state.position;
-        if (fetched.partition !== null) round.push(fetched.partition);
-      }
-      const now = Date.now();
-      if ((round.length > 0 && fetchedBytes >= this.minBytes) || now >= deadline || this.stopping) return round;
-      // Not enough yet: wait for new data beyond what was fetched, then fetch everything again.
-      await this.longPoll.wait(fetchable, waitOffsets, deadline - now);
-      if (this.longPoll.takeWake() && round.length > 0) return round;
-    }
-  }
-
-  /** Fetches one partition from its position; null when the position had to be reset. */
-  private async fetchPartition(
-    state: PartitionState,
-    maxBytes: number,
-  ): Promise<{ bytes: number; partition: FetchedPartition<K, V> | null } | null> {
-    let result;
-    try {
-      result = this.broker.fetch(state.topic, state.partition, state.position, maxBytes, this.isolationLevel);
-    } catch (error) {
-      if (error instanceof OffsetOutOfRangeError) {
-        await this.resetPosition(state, error);
-        return null;
-      }
-      throw error;
-    }
-    state.highWatermark = result.highWatermark;
-    const bytes = result.records.length;
-    if (bytes === 0) return { bytes: 0, partition: null };
-    return {
-      bytes,
-      partition: {
-        state,
-        epoch: state.epoch,
-        records: result.records,
-        fromOffset: state.position,
-        messages: null,
-        nextOffset: result.nextOffset,
-        highWatermark: result.highWatermark,
-        readableEnd: this.isolationLevel === 'read_committed' ? result.lastStableOffset : result.highWatermark,
-        abortedTransactions: result.abortedTransactions,
-      },
-    };
-  }
-
-  /**
    * The fetch's messages, decoded on first call; null when the partition was paused, seeked or
    * revoked since the fetch (its position then stays where it is, to be fetched again).
    */
@@ -849,54 +759,16 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     return fetched.messages;
   }
 
+  /** Group membership catches up before each fetch: rejoins, revocations, new assignments; null without a group. */
+  private catchUpMembership(): Promise<void> | null {
+    if (this.membership === null) return null;
+    this.checkMetadata();
+    return this.membership.poll();
+  }
+
   /** Interrupts the long poll (a rebalance, seek, resume, assignment or stop needs the loop). */
   private wake(): void {
     this.longPoll.wake();
-  }
-
-  // ---- Positions and offsets ----
-
-  /** Gives every partition without a position one: a pending seek, the committed offset, or the reset policy. */
-  private async resolvePositions(): Promise<void> {
-    const unresolved = this.subscription.unresolved();
-    if (unresolved.length === 0) return;
-    const needCommitted: PartitionState[] = [];
-    for (const state of unresolved) {
-      const seek = this.subscription.takePendingSeek(state.topic, state.partition);
-      if (seek !== undefined) {
-        state.position = seek;
-      } else if (this.groupId !== null) {
-        needCommitted.push(state);
-      }
-    }
-    if (needCommitted.length > 0) {
-      const committed = await this.broker.groups.fetchOffsets({
-        groupId: this.groupId!,
-        partitions: needCommitted.map(({ topic, partition }) => ({ topic, partition })),
-      });
-      for (const entry of committed) {
-        const state = this.subscription.get(entry.topic, entry.partition);
-        if (state !== undefined && state.position < 0 && entry.offset >= 0) {
-          state.position = entry.offset;
-          state.committed = entry.offset;
-        }
-      }
-    }
-    for (const state of unresolved) {
-      if (state.position < 0 && state.assigned) await this.resetPosition(state, null);
-    }
-  }
-
-  /** Applies the partition's reset policy: no committed offset (`outOfRange` null) or a position outside the log. */
-  private async resetPosition(state: PartitionState, outOfRange: OffsetOutOfRangeError | null): Promise<void> {
-    const policy = this.subscription.resetPolicyOf(state.topic);
-    if (policy === 'none') {
-      throw outOfRange ?? new NoOffsetForPartitionError(state.topic, state.partition);
-    }
-    const offsets = this.broker.partitionOffsets(state.topic, state.partition);
-    const end = this.isolationLevel === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark;
-    state.position = policy === 'earliest' ? offsets.logStartOffset : end;
-    state.epoch++;
   }
 
   // ---- Assignment changes (from the group membership) ----
