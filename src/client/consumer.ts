@@ -55,17 +55,15 @@ import {
   DEFAULT_REBALANCE_TIMEOUT_MS,
   DEFAULT_SESSION_TIMEOUT_MS,
   type AutoOffsetReset,
-  type Batch,
   type ConsumerOptions,
-  type EachBatchPayload,
-  type EachMessagePayload,
   type ManualAssignment,
   type RunOptions,
   type SubscribeOptions,
   type TopicPartitionOffset,
 } from './consumer-types.js';
-import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
+import type { ConsumedMessage, Deserializers } from './fetcher.js';
 import { ConsumerCommits } from './consumer-commits.js';
+import { ConsumerDelivery } from './consumer-delivery.js';
 import { ConsumerFetcher, type FetchedPartition } from './consumer-fetcher.js';
 import { LongPoll } from './long-poll.js';
 import { SubscriptionState, type PartitionState } from './subscription-state.js';
@@ -95,8 +93,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private readonly autoOffsetReset: AutoOffsetReset;
   private readonly isolationLevel: IsolationLevel;
   private readonly metadataMaxAgeMs: number;
-  private readonly checkCrcs: boolean;
-  private readonly deserializers: Deserializers<K, V> | null;
   private readonly retry: RetryPolicy;
 
   private readonly subscription: SubscriptionState;
@@ -104,8 +100,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private manual = false;
   private mode: Mode = 'idle';
   private loop: Promise<void> | null = null;
-  /** True during the synchronous part of a handler call: a stop() from there must not wait for the loop. */
-  private inHandlerCall = false;
   private stopping = false;
   private closed = false;
   private readonly longPoll: LongPoll;
@@ -113,6 +107,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private lastMetadataCheckMs = 0;
   private readonly commits: ConsumerCommits;
   private readonly fetcher: ConsumerFetcher<K, V>;
+  private readonly delivery: ConsumerDelivery<K, V>;
   /** Bumped by every assignment the group hands out: a new assignment starts the retries afresh. */
   private assignmentCount = 0;
 
@@ -164,13 +159,13 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (options.checkCrcs !== undefined && typeof options.checkCrcs !== 'boolean') {
       throw new InvalidConfigError(`checkCrcs must be true or false (got ${JSON.stringify(options.checkCrcs)})`);
     }
-    this.checkCrcs = options.checkCrcs ?? true;
+    const checkCrcs = options.checkCrcs ?? true;
     for (const [name, serializer] of [['keyDeserializer', options.keyDeserializer], ['valueDeserializer', options.valueDeserializer]] as const) {
       if (serializer !== undefined && (serializer === null || typeof serializer.deserialize !== 'function')) {
         throw new InvalidConfigError(`${name} must be a serializer such as json() or msgpack() from 'sluice'`);
       }
     }
-    this.deserializers =
+    const deserializers: Deserializers<K, V> | null =
       options.keyDeserializer === undefined && options.valueDeserializer === undefined
         ? null
         : { key: options.keyDeserializer, value: options.valueDeserializer };
@@ -184,6 +179,12 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       { stopping: () => this.stopping, catchUpMembership: () => this.catchUpMembership() },
     );
     this.commits = new ConsumerCommits(broker, this.groupId, this.groupInstanceId, this.subscription, () => this.membership);
+    this.delivery = new ConsumerDelivery<K, V>(this.commits, deserializers, checkCrcs, {
+      stopping: () => this.stopping,
+      closed: () => this.closed,
+      pause: (topics) => this.pause(topics),
+      resume: (topics) => this.resume(topics),
+    });
   }
 
   /** Nothing to connect to in-process; kept so kafkajs code runs unchanged. */
@@ -336,15 +337,15 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         const round = await this.fetcher.fetchRound();
         for (const fetched of round) {
           const state = fetched.state;
-          const messages = this.decode(fetched);
+          const messages = this.delivery.decode(fetched);
           if (messages === null) continue;
           let i = 0;
           for (; i < messages.length; i++) {
-            if (!this.deliverable(fetched)) break;
+            if (!this.delivery.deliverable(fetched)) break;
             yield messages[i];
-            this.markProcessed(state, messages[i].offset + 1, fetched.epoch);
+            this.delivery.markProcessed(state, messages[i].offset + 1, fetched.epoch);
           }
-          this.finishBatch(fetched, i);
+          this.delivery.finishBatch(fetched, i);
         }
         await this.commits.maybeAutoCommit();
       }
@@ -368,7 +369,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (this.loop !== null) {
       // The run loop ends by itself with finishStop(). From inside a handler, waiting for it
       // would wait forever.
-      if (!this.inHandlerCall) await this.loop;
+      if (!this.delivery.inHandlerCall) await this.loop;
       return;
     }
     await this.finishStop();
@@ -537,7 +538,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       const round = await this.fetcher.fetchRound();
       if (round.length > 0) {
         const handle = (fetched: FetchedPartition<K, V>): Promise<void> =>
-          eachMessage !== undefined ? this.handleMessages(fetched, eachMessage) : this.handleBatch(fetched, eachBatch!, autoResolve);
+          eachMessage !== undefined ? this.delivery.handleMessages(fetched, eachMessage) : this.delivery.handleBatch(fetched, eachBatch!, autoResolve);
         if (concurrency === 1 || round.length === 1) {
           for (const fetched of round) await handle(fetched);
         } else {
@@ -607,156 +608,6 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       );
       return true;
     }
-  }
-
-  private async handleMessages(fetched: FetchedPartition<K, V>, eachMessage: NonNullable<RunOptions<K, V>['eachMessage']>): Promise<void> {
-    const state = fetched.state;
-    const messages = this.decode(fetched);
-    if (messages === null) return;
-    const pause = (): (() => void) => {
-      this.pause([{ topic: state.topic, partitions: [state.partition] }]);
-      return () => this.resume([{ topic: state.topic, partitions: [state.partition] }]);
-    };
-    let i = 0;
-    try {
-      for (; i < messages.length; i++) {
-        if (!this.deliverable(fetched)) break;
-        const message = messages[i];
-        this.inHandlerCall = true;
-        let pending: Promise<void> | void;
-        try {
-          pending = eachMessage({ topic: state.topic, partition: state.partition, message, heartbeat: noHeartbeat, pause });
-        } finally {
-          this.inHandlerCall = false;
-        }
-        // Awaiting only real promises keeps synchronous handlers free of a microtask per message.
-        if (pending !== undefined && typeof (pending as Promise<void>).then === 'function') await pending;
-        this.markProcessed(state, message.offset + 1, fetched.epoch);
-      }
-    } finally {
-      this.finishBatch(fetched, i);
-    }
-  }
-
-  private async handleBatch(
-    fetched: FetchedPartition<K, V>,
-    eachBatch: NonNullable<RunOptions<K, V>['eachBatch']>,
-    autoResolve: boolean,
-  ): Promise<void> {
-    const state = fetched.state;
-    const messages = this.decode(fetched);
-    if (messages === null) return;
-    // Only control records, or records below the position: nothing to hand out, step over them.
-    if (messages.length === 0) {
-      this.finishBatch(fetched, 0);
-      return;
-    }
-    const stale = (): boolean => !this.deliverable(fetched);
-    let resolvedCount = 0;
-    const batch: Batch<K, V> = {
-      topic: state.topic,
-      partition: state.partition,
-      highWatermark: fetched.highWatermark,
-      messages,
-      isEmpty: () => messages.length === 0,
-      firstOffset: () => (messages.length === 0 ? null : messages[0].offset),
-      lastOffset: () => (messages.length === 0 ? fetched.nextOffset - 1 : messages[messages.length - 1].offset),
-      offsetLag: () => Math.max(0, fetched.readableEnd - 1 - batch.lastOffset()),
-      offsetLagLow: () => Math.max(0, fetched.readableEnd - 1 - (batch.firstOffset() ?? fetched.nextOffset)),
-    };
-    const payload: EachBatchPayload<K, V> = {
-      batch,
-      resolveOffset: (offset: number) => {
-        checkOffset(offset, 'resolveOffset offset');
-        if (stale()) return;
-        // Messages up to `offset` count as processed.
-        const before = resolvedCount;
-        while (resolvedCount < messages.length && messages[resolvedCount].offset <= offset) resolvedCount++;
-        this.markProcessed(state, offset + 1, fetched.epoch, resolvedCount - before);
-      },
-      heartbeat: noHeartbeat,
-      pause: () => {
-        this.pause([{ topic: state.topic, partitions: [state.partition] }]);
-        return () => this.resume([{ topic: state.topic, partitions: [state.partition] }]);
-      },
-      commitOffsetsIfNecessary: () => this.commits.maybeAutoCommit(),
-      uncommittedOffsets: () => this.commits.uncommitted().map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-      isRunning: () => !this.stopping && !this.closed,
-      isStale: stale,
-    };
-    let completed = false;
-    try {
-      this.inHandlerCall = true;
-      let pending: Promise<void> | void;
-      try {
-        pending = eachBatch(payload);
-      } finally {
-        this.inHandlerCall = false;
-      }
-      await pending;
-      completed = true;
-    } finally {
-      if (completed && autoResolve && !stale() && messages.length > 0) {
-        const before = resolvedCount;
-        resolvedCount = messages.length;
-        this.markProcessed(state, messages[messages.length - 1].offset + 1, fetched.epoch, resolvedCount - before);
-      }
-      this.finishBatch(fetched, resolvedCount);
-    }
-  }
-
-  /** The partition still belongs to this fetch: assigned, unpaused, not seeked, not stopping. */
-  private deliverable(fetched: FetchedPartition<K, V>): boolean {
-    const state = fetched.state;
-    return !this.stopping && state.assigned && !state.paused && state.epoch === fetched.epoch;
-  }
-
-  /** `messageCount` messages up to `nextOffset` (exclusive) were processed. */
-  private markProcessed(state: PartitionState, nextOffset: number, epoch: number, messageCount = 1): void {
-    if (state.epoch !== epoch || !state.assigned) return;
-    state.processed = nextOffset;
-    state.position = nextOffset;
-    this.commits.processed(messageCount);
-  }
-
-  /**
-   * After handing out `delivered` messages of a fetch: a fully delivered fetch moves the position
-   * past it (skipped control records included); a partial one leaves it at the first message not
-   * processed, so that message is fetched again.
-   */
-  private finishBatch(fetched: FetchedPartition<K, V>, delivered: number): void {
-    const state = fetched.state;
-    const messages = fetched.messages;
-    if (state.epoch !== fetched.epoch || !state.assigned || messages === null) return;
-    if (delivered >= messages.length) {
-      state.position = fetched.nextOffset;
-      state.processed = fetched.nextOffset;
-    } else {
-      state.position = messages[delivered].offset;
-    }
-  }
-
-  /**
-   * The fetch's messages, decoded on first call; null when the partition was paused, seeked or
-   * revoked since the fetch (its position then stays where it is, to be fetched again).
-   */
-  private decode(fetched: FetchedPartition<K, V>): ConsumedMessage<K, V>[] | null {
-    if (!this.deliverable(fetched)) return null;
-    if (fetched.messages === null) {
-      const messages: ConsumedMessage<K, V>[] = [];
-      decodeFetchedRecords(
-        fetched.state.topic,
-        fetched.state.partition,
-        fetched.records,
-        fetched.fromOffset,
-        this.deserializers,
-        messages,
-        fetched.abortedTransactions,
-        this.checkCrcs,
-      );
-      fetched.messages = messages;
-    }
-    return fetched.messages;
   }
 
   /** Group membership catches up before each fetch: rejoins, revocations, new assignments; null without a group. */
@@ -868,4 +719,3 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   }
 }
 
-const noHeartbeat = (): Promise<void> => Promise.resolve();
