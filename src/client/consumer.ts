@@ -30,6 +30,13 @@
  * reported as itself (kafkajs wraps it in KafkaJSNonRetriableError), exhausted retries as a
  * RetriesExceededError with the last failure as `cause`; heartbeats run on their own timer, so
  * the payload's `heartbeat()` has nothing left to do.
+ *
+ * This module keeps the public API, the run loop with its retries and restarts, and stop; the
+ * rest lives beside it: consumer-types.ts (options, payloads, events, defaults), subscription-state.ts
+ * (subscriptions, assigned partitions, seeks, pauses), consumer-fetcher.ts (positions and fetch
+ * rounds), long-poll.ts (waiting for data), consumer-delivery.ts (handing messages to handlers),
+ * consumer-commits.ts (auto-commit and commits), consumer-retry.ts (the retry policy),
+ * consumer-options.ts (option checks), consumer-group-member.ts (group membership).
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi, IsolationLevel } from '../broker/broker-api.js';
