@@ -3,7 +3,7 @@
  * (topics, shards, group coordinator in src/broker). The embedded clients talk to a `BrokerApi`
  * directly; the Kafka protocol server talks to the same object, so both paths share one behaviour.
  */
-import type { GroupCoordinator, TopicPartitionRef } from './group-coordinator.js';
+import type { GroupCoordinatorApi, TopicPartitionRef } from './group-types.js';
 import type { GroupLagStatus, PartitionLagStatus } from './lag.js';
 import type {
   AddOffsetsToTxnRequest,
@@ -205,7 +205,7 @@ export interface BrokerApi {
   /** The log directory and the size of each partition's segments in it (null: every partition). */
   describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription>;
 
-  readonly groups: GroupCoordinator;
+  readonly groups: GroupCoordinatorApi;
 
   /**
    * The group's consumer lag per partition, with a Burrow-style status judged from the commits

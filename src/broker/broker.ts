@@ -79,7 +79,8 @@ import type {
 } from './broker-api.js';
 import { BrokerConfigFile, alterBrokerConfigs, type BrokerConfigOverrides, type BrokerConfigScope } from './broker-configs.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
-import { GroupCoordinator, type TopicPartitionRef } from './group-coordinator.js';
+import { GroupCoordinator } from './group-coordinator.js';
+import type { GroupCoordinatorApi, TopicPartitionRef } from './group-types.js';
 import { DurableGroupStore } from './group-store.js';
 import { LagEvaluator, partitionLag } from './lag.js';
 import {
@@ -205,7 +206,7 @@ export class Broker implements BrokerApi {
     }
   }
 
-  get groups(): GroupCoordinator {
+  get groups(): GroupCoordinatorApi {
     this.checkOpen();
     return this.coordinator!;
   }

@@ -37,6 +37,14 @@
  * such groups periodically).
  *
  * Topic existence and authorization are the caller's to check before committing offsets.
+ *
+ * Around it: group-types.ts (requests, results, snapshots, store interfaces, GroupCoordinatorApi),
+ * group-validation.ts (request and option checks), offset-manager.ts (what happens to offsets once
+ * a commit, fetch or delete is allowed), coordinator-clock.ts (time), group.ts / group-member.ts
+ * (the state it drives). Over 800 lines because the classic protocol is one state machine:
+ * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, session expiry and restore all move the same
+ * group states and timers, as in Kafka's GroupCoordinator; split further, a transition's
+ * preconditions and its effects would sit in different files.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -49,251 +57,64 @@ import {
   IllegalGenerationError,
   InconsistentGroupProtocolError,
   InvalidConfigError,
-  InvalidGroupIdError,
   InvalidRequestError,
   InvalidSessionTimeoutError,
   KafkaApiError,
   MemberIdRequiredError,
   NonEmptyGroupError,
-  OffsetMetadataTooLargeError,
   RebalanceInProgressError,
   UnknownMemberIdError,
 } from '../errors.js';
+import { MAX_TIMER_DELAY_MS, systemClock, type CoordinatorClock } from './coordinator-clock.js';
 import { decodeSubscription } from './consumer-protocol.js';
-import { Group, GROUP_STATES, type GroupState } from './group.js';
-import { GroupMember, type GroupProtocol, type TimerHandle, type Waiter } from './group-member.js';
+import { Group, GROUP_STATES } from './group.js';
+import { GroupMember, type Waiter } from './group-member.js';
+import type {
+  DeleteGroupResult,
+  FetchedOffset,
+  GroupCoordinatorApi,
+  GroupDescription,
+  GroupMetadataStore,
+  GroupOverview,
+  GroupProtocol,
+  GroupSnapshot,
+  GroupState,
+  HeartbeatRequest,
+  JoinGroupRequest,
+  JoinGroupResult,
+  LeaveGroupMemberResult,
+  LeaveGroupRequest,
+  OffsetCommitPartitionResult,
+  OffsetCommitRequest,
+  OffsetDeletePartitionResult,
+  OffsetDeleteRequest,
+  OffsetFetchRequest,
+  OffsetStore,
+  SyncGroupRequest,
+  SyncGroupResult,
+  TopicPartitionRef,
+  TransactionalCommitMember,
+} from './group-types.js';
+import {
+  optionalInstanceId,
+  requireAssignments,
+  requireCommitOffsets,
+  requireGroupId,
+  requireInt32,
+  requirePartition,
+  requireProtocols,
+  requireString,
+  requireTopicPartitions,
+  storeError,
+  timeoutOption,
+} from './group-validation.js';
+import { OffsetManager } from './offset-manager.js';
 
-export type { GroupState } from './group.js';
-export type { GroupProtocol } from './group-member.js';
-
-// ---- Time ----
-
-export interface CoordinatorClock {
-  /** Wall-clock milliseconds: deadlines and commit timestamps. */
-  nowMs(): number;
-  setTimeout(callback: () => void, delayMs: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/**
- * Real time. Timers keep the process alive: a pending JoinGroup resolves on one. None outlives
- * the last member's session once members stop calling, and close() clears them all.
- */
-export const systemClock: CoordinatorClock = {
-  nowMs: () => Date.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
-// ---- Persistence interfaces (implemented by the broker) ----
-
-export interface TopicPartitionRef {
-  topic: string;
-  partition: number;
-}
-
-export interface CommittedOffset extends TopicPartitionRef {
-  offset: number;
-  /** Leader epoch of the record at `offset - 1` as the consumer saw it, or -1. */
-  leaderEpoch: number;
-  metadata: string;
-  commitTimestampMs: number;
-}
-
-export interface OffsetStore {
-  /** Durably records the offsets (later entries for a partition win); the commit is acknowledged after this. */
-  commitOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> | void;
-  /** The latest committed offsets of the partitions (all of the group's when null); absent ones are left out. */
-  fetchOffsets(
-    groupId: string,
-    partitions: readonly TopicPartitionRef[] | null,
-  ): Promise<readonly CommittedOffset[]> | readonly CommittedOffset[];
-  deleteOffsets(groupId: string): Promise<void> | void;
-  /** Durably deletes the group's offsets of these partitions (Kafka's OffsetDelete); absent ones are skipped. */
-  deletePartitionOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<void> | void;
-}
-
-export interface GroupMemberSnapshot {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  rebalanceTimeoutMs: number;
-  sessionTimeoutMs: number;
-  /** The member's metadata for the group's protocol (for consumers, its Subscription). */
-  subscription: Buffer;
-  assignment: Buffer;
-}
-
-/** A group as persisted: Kafka's GroupMetadataValue. Members are present only with a protocol. */
-export interface GroupSnapshot {
-  groupId: string;
-  protocolType: string | null;
-  generationId: number;
-  protocolName: string | null;
-  leaderId: string | null;
-  stateTimestampMs: number;
-  members: GroupMemberSnapshot[];
-}
-
-/** Writes must take effect in call order (a later storeGroup or deleteGroup wins). */
-export interface GroupMetadataStore {
-  /** Durably records the group; SyncGroup completes (and JoinGroup for a returning static member) after this. */
-  storeGroup(snapshot: GroupSnapshot): Promise<void> | void;
-  deleteGroup(groupId: string): Promise<void> | void;
-}
-
-// ---- Requests and results ----
-
-export interface JoinGroupRequest {
-  groupId: string;
-  /** '' for a member joining for the first time. */
-  memberId: string;
-  /** Static membership (group.instance.id), or null/undefined for a dynamic member. */
-  groupInstanceId?: string | null;
-  clientId?: string;
-  clientHost?: string;
-  protocolType: string;
-  protocols: GroupProtocol[];
-  sessionTimeoutMs: number;
-  /** How long a rebalance waits for this member to rejoin; defaults to sessionTimeoutMs (JoinGroup v0). */
-  rebalanceTimeoutMs?: number;
-  /** JoinGroup v4+: a new member first gets MemberIdRequiredError carrying its id, and joins again with it. */
-  requireKnownMemberId?: boolean;
-  /** JoinGroup v9+: a returning static leader is told it leads but must not reassign (skipAssignment). */
-  supportsSkipAssignment?: boolean;
-}
-
-export interface JoinGroupMember {
-  memberId: string;
-  groupInstanceId: string | null;
-  metadata: Buffer;
-}
-
-export interface JoinGroupResult {
-  memberId: string;
-  generationId: number;
-  protocolType: string;
-  protocolName: string;
-  leaderId: string;
-  /** The leader must not run the assignor: the group is Stable and keeps its assignment. */
-  skipAssignment: boolean;
-  /** Every member with its metadata for the chosen protocol, for the leader only; empty for others. */
-  members: JoinGroupMember[];
-}
-
-export interface SyncGroupRequest {
-  groupId: string;
-  generationId: number;
-  memberId: string;
-  groupInstanceId?: string | null;
-  /** When given (SyncGroup v5+), must match the group's. */
-  protocolType?: string | null;
-  protocolName?: string | null;
-  /** The leader's assignment of every member; empty from followers. */
-  assignments?: { memberId: string; assignment: Buffer }[];
-}
-
-export interface SyncGroupResult {
-  protocolType: string;
-  protocolName: string;
-  assignment: Buffer;
-}
-
-export interface HeartbeatRequest {
-  groupId: string;
-  generationId: number;
-  memberId: string;
-  groupInstanceId?: string | null;
-}
-
-export interface LeaveGroupRequest {
-  groupId: string;
-  /** A static member may be removed by instance id alone, with memberId ''. */
-  members: { memberId: string; groupInstanceId?: string | null }[];
-}
-
-export interface LeaveGroupMemberResult {
-  memberId: string;
-  groupInstanceId: string | null;
-  error: KafkaApiError | null;
-}
-
-export interface OffsetCommitRequest {
-  groupId: string;
-  /** -1 (with memberId '') for a standalone consumer that does not use group membership. */
-  generationId?: number;
-  memberId?: string;
-  groupInstanceId?: string | null;
-  offsets: {
-    topic: string;
-    partition: number;
-    offset: number;
-    leaderEpoch?: number;
-    metadata?: string | null;
-  }[];
-}
-
-export interface OffsetCommitPartitionResult extends TopicPartitionRef {
-  /** Null when committed; otherwise why this partition's offset was not. */
-  error: KafkaApiError | null;
-}
-
-export interface OffsetFetchRequest {
-  groupId: string;
-  /** null for every partition the group has committed. */
-  partitions: TopicPartitionRef[] | null;
-}
-
-export interface FetchedOffset extends TopicPartitionRef {
-  /** -1 when the group has no committed offset for the partition. */
-  offset: number;
-  leaderEpoch: number;
-  metadata: string;
-}
-
-export interface GroupMemberDescription {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  /** Metadata for the group's protocol; empty unless the group is Stable (as Kafka's DescribeGroups). */
-  metadata: Buffer;
-  /** Empty unless the group is Stable. */
-  assignment: Buffer;
-}
-
-export interface GroupDescription {
-  groupId: string;
-  state: GroupState;
-  protocolType: string;
-  /** The chosen protocol while Stable, else ''. */
-  protocolName: string;
-  generationId: number;
-  leaderId: string | null;
-  members: GroupMemberDescription[];
-}
-
-export interface GroupOverview {
-  groupId: string;
-  protocolType: string;
-  state: GroupState;
-}
-
-export interface DeleteGroupResult {
-  groupId: string;
-  error: KafkaApiError | null;
-}
-
-export interface OffsetDeleteRequest {
-  groupId: string;
-  partitions: TopicPartitionRef[];
-}
-
-export interface OffsetDeletePartitionResult extends TopicPartitionRef {
-  /** Null when deleted (or there was nothing to delete); GroupSubscribedToTopicError when a member consumes the topic. */
-  error: KafkaApiError | null;
-}
+// The coordinator's callers (the wire handlers, the embedded clients, the stores) import its
+// vocabulary from here, as one module; the types live apart so group.ts and group-member.ts need
+// nothing of the coordinator's.
+export type * from './group-types.js';
+export type { CoordinatorClock, TimerHandle } from './coordinator-clock.js';
 
 // ---- Configuration ----
 
@@ -328,9 +149,6 @@ export const DEFAULT_NEW_MEMBER_JOIN_TIMEOUT_MS = 300_000;
 /** Kafka has no limit by default; a bound keeps a runaway client from growing a group without end. */
 export const DEFAULT_MAX_GROUP_SIZE = 1_000;
 export const DEFAULT_OFFSET_METADATA_MAX_CHARS = 4_096;
-/** setTimeout's largest delay; every timeout here must fit in it. */
-const MAX_TIMER_DELAY_MS = 0x7fff_ffff;
-const INT32_MAX = 0x7fff_ffff;
 const NO_MEMBER_ID = '';
 /** The protocol type of Kafka consumers, whose member metadata is a Subscription. */
 const CONSUMER_PROTOCOL_TYPE = 'consumer';
@@ -341,9 +159,9 @@ const EMPTY = Buffer.alloc(0);
  */
 export const IN_PROCESS_CLIENT_HOST = 'embedded';
 
-export class GroupCoordinator {
+export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly groups = new Map<string, Group>();
-  private readonly offsetStore: OffsetStore;
+  private readonly offsets: OffsetManager;
   private readonly metadataStore: GroupMetadataStore | null;
   private readonly clock: CoordinatorClock;
   private readonly minSessionTimeoutMs: number;
@@ -351,14 +169,12 @@ export class GroupCoordinator {
   private readonly initialRebalanceDelayMs: number;
   private readonly newMemberJoinTimeoutMs: number;
   private readonly maxGroupSize: number;
-  private readonly offsetMetadataMaxChars: number;
   private closed = false;
 
   constructor(options: GroupCoordinatorOptions) {
     if (options === null || typeof options !== 'object' || options.offsetStore === undefined) {
       throw new InvalidConfigError('GroupCoordinator needs options with an offsetStore');
     }
-    this.offsetStore = options.offsetStore;
     this.metadataStore = options.metadataStore ?? null;
     this.clock = options.clock ?? systemClock;
     this.minSessionTimeoutMs = timeoutOption(options.minSessionTimeoutMs, DEFAULT_MIN_SESSION_TIMEOUT_MS, 'minSessionTimeoutMs', 1);
@@ -381,12 +197,13 @@ export class GroupCoordinator {
       1,
     );
     this.maxGroupSize = timeoutOption(options.maxGroupSize, DEFAULT_MAX_GROUP_SIZE, 'maxGroupSize', 1);
-    this.offsetMetadataMaxChars = timeoutOption(
+    const offsetMetadataMaxChars = timeoutOption(
       options.offsetMetadataMaxChars,
       DEFAULT_OFFSET_METADATA_MAX_CHARS,
       'offsetMetadataMaxChars',
       0,
     );
+    this.offsets = new OffsetManager(options.offsetStore, this.clock, offsetMetadataMaxChars);
     for (const snapshot of options.restoredGroups ?? []) this.restoreGroup(snapshot);
     for (const group of this.groups.values()) this.dropPreviousProcessMembers(group);
   }
@@ -1073,7 +890,7 @@ export class GroupCoordinator {
    * ILLEGAL_GENERATION). One naming none (clients before KIP-447) is not checked. A group that
    * does not exist counts as Empty, as Kafka creates it for the commit.
    */
-  validateTransactionalCommit(request: { groupId: string; generationId?: number; memberId?: string; groupInstanceId?: string | null }): void {
+  validateTransactionalCommit(request: TransactionalCommitMember): void {
     this.checkOpen();
     const groupId = requireGroupId(request?.groupId, true);
     const generationId = request.generationId === undefined ? -1 : requireInt32(request.generationId, 'TxnOffsetCommit generationId');
@@ -1121,29 +938,11 @@ export class GroupCoordinator {
     // Stable or PreparingRebalance: the generation is still current, and a commit is a sign of life.
     if (group.has(memberId)) this.touchSession(group, group.get(memberId));
 
-    const now = this.clock.nowMs();
-    const results: OffsetCommitPartitionResult[] = [];
-    const accepted: CommittedOffset[] = [];
-    for (const entry of offsets) {
-      if (entry.metadata.length > this.offsetMetadataMaxChars) {
-        results.push({
-          topic: entry.topic,
-          partition: entry.partition,
-          error: new OffsetMetadataTooLargeError(entry.topic, entry.partition, entry.metadata.length, this.offsetMetadataMaxChars),
-        });
-      } else {
-        accepted.push({ ...entry, commitTimestampMs: now });
-        results.push({ topic: entry.topic, partition: entry.partition, error: null });
-      }
-    }
+    const { accepted, results } = this.offsets.prepareCommit(offsets);
     if (accepted.length > 0) {
       // Set before the write: a failed write may still have stored some of it.
       group.mayHaveOffsets = true;
-      try {
-        await this.offsetStore.commitOffsets(groupId, accepted);
-      } catch (error) {
-        throw storeError(error, `offsets of group "${groupId}" could not be stored`);
-      }
+      await this.offsets.commit(groupId, accepted);
     }
     return results;
   }
@@ -1156,30 +955,7 @@ export class GroupCoordinator {
     this.checkOpen();
     const groupId = requireGroupId(request?.groupId, true);
     const partitions = request.partitions === null ? null : requireTopicPartitions(request.partitions);
-    let stored: readonly CommittedOffset[];
-    try {
-      stored = await this.offsetStore.fetchOffsets(groupId, partitions);
-    } catch (error) {
-      throw storeError(error, `offsets of group "${groupId}" could not be read`);
-    }
-    const toFetched = (offset: CommittedOffset): FetchedOffset => ({
-      topic: offset.topic,
-      partition: offset.partition,
-      offset: offset.offset,
-      leaderEpoch: offset.leaderEpoch,
-      metadata: offset.metadata,
-    });
-    if (partitions === null) return stored.map(toFetched);
-    const byPartition = new Map<string, Map<number, CommittedOffset>>();
-    for (const offset of stored) {
-      let topic = byPartition.get(offset.topic);
-      if (topic === undefined) byPartition.set(offset.topic, (topic = new Map()));
-      topic.set(offset.partition, offset);
-    }
-    return partitions.map(({ topic, partition }) => {
-      const found = byPartition.get(topic)?.get(partition);
-      return found === undefined ? { topic, partition, offset: -1, leaderEpoch: -1, metadata: '' } : toFetched(found);
-    });
+    return this.offsets.fetch(groupId, partitions);
   }
 
   // ---- Describe, list, delete ----
@@ -1298,20 +1074,14 @@ export class GroupCoordinator {
         results.push({ topic, partition, error: null });
       }
     }
-    if (deletable.length > 0) {
-      try {
-        await this.offsetStore.deletePartitionOffsets(groupId, deletable);
-      } catch (error) {
-        throw storeError(error, `offsets of group "${groupId}" could not be deleted`);
-      }
-    }
+    if (deletable.length > 0) await this.offsets.deletePartitions(groupId, deletable);
     return results;
   }
 
   /** Dead groups stay visible (and refuse work) until storage has forgotten them. */
   private async deleteStoredGroup(group: Group): Promise<void> {
     try {
-      await this.offsetStore.deleteOffsets(group.groupId);
+      await this.offsets.deleteGroup(group.groupId);
       if (this.metadataStore !== null) await this.metadataStore.deleteGroup(group.groupId);
     } finally {
       if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
@@ -1456,96 +1226,6 @@ interface NormalizedJoin {
   supportsSkipAssignment: boolean;
 }
 
-// ---- Input validation ----
-
-function timeoutOption(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > MAX_TIMER_DELAY_MS) {
-    throw new InvalidConfigError(`${name} must be an integer from ${min} to ${MAX_TIMER_DELAY_MS}, got ${value}`);
-  }
-  return value;
-}
-
-/** Kafka allows '' only where groups need not use membership (offsets, describe, delete). */
-function requireGroupId(groupId: unknown, allowEmpty: boolean): string {
-  if (typeof groupId !== 'string' || (!allowEmpty && groupId === '')) throw new InvalidGroupIdError(groupId);
-  return groupId;
-}
-
-function requireString(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw new InvalidRequestError(`${field} must be a string, got ${typeof value}`);
-  return value;
-}
-
-function requireInt32(value: unknown, field: string): number {
-  if (!Number.isInteger(value) || (value as number) < -INT32_MAX - 1 || (value as number) > INT32_MAX) {
-    throw new InvalidRequestError(`${field} must be an int32, got ${String(value)}`);
-  }
-  return value as number;
-}
-
-function optionalInstanceId(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || value === '') {
-    throw new InvalidRequestError(`group instance id must be a non-empty string or null, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function requireProtocols(protocols: unknown): GroupProtocol[] {
-  if (!Array.isArray(protocols)) throw new InvalidRequestError('JoinGroup protocols must be an array of { name, metadata }');
-  const names = new Set<string>();
-  return protocols.map((protocol: GroupProtocol, i) => {
-    const name = requireString(protocol?.name, `JoinGroup protocols[${i}].name`);
-    if (!Buffer.isBuffer(protocol.metadata)) throw new InvalidRequestError(`JoinGroup protocols[${i}].metadata must be a Buffer`);
-    if (names.has(name)) throw new InvalidRequestError(`JoinGroup offers protocol "${name}" twice`);
-    names.add(name);
-    // Copied: the member keeps it across generations, beyond the request that carried it.
-    return { name, metadata: Buffer.from(protocol.metadata) };
-  });
-}
-
-function requireAssignments(assignments: unknown): Map<string, Buffer> {
-  if (!Array.isArray(assignments)) throw new InvalidRequestError('SyncGroup assignments must be an array');
-  const byMember = new Map<string, Buffer>();
-  assignments.forEach((entry: { memberId: string; assignment: Buffer }, i) => {
-    const memberId = requireString(entry?.memberId, `SyncGroup assignments[${i}].memberId`);
-    if (!Buffer.isBuffer(entry.assignment)) throw new InvalidRequestError(`SyncGroup assignments[${i}].assignment must be a Buffer`);
-    byMember.set(memberId, Buffer.from(entry.assignment));
-  });
-  return byMember;
-}
-
-function requirePartition(topic: unknown, partition: unknown, field: string): TopicPartitionRef {
-  if (typeof topic !== 'string' || topic === '') throw new InvalidRequestError(`${field}.topic must be a non-empty string`);
-  if (!Number.isInteger(partition) || (partition as number) < 0 || (partition as number) > INT32_MAX) {
-    throw new InvalidRequestError(`${field}.partition must be an int32 >= 0, got ${String(partition)}`);
-  }
-  return { topic, partition: partition as number };
-}
-
-function requireTopicPartitions(partitions: unknown): TopicPartitionRef[] {
-  if (!Array.isArray(partitions)) throw new InvalidRequestError('OffsetFetch partitions must be an array or null');
-  return partitions.map((entry: TopicPartitionRef, i) => requirePartition(entry?.topic, entry?.partition, `OffsetFetch partitions[${i}]`));
-}
-
-function requireCommitOffsets(offsets: unknown): Omit<CommittedOffset, 'commitTimestampMs'>[] {
-  if (!Array.isArray(offsets)) throw new InvalidRequestError('OffsetCommit offsets must be an array');
-  return offsets.map((entry: OffsetCommitRequest['offsets'][number], i) => {
-    const field = `OffsetCommit offsets[${i}]`;
-    const { topic, partition } = requirePartition(entry?.topic, entry?.partition, field);
-    // Kafka stores whatever offset a client commits. Negative ones are clients' "no position"
-    // sentinels (kafkajs commits -1 or -2 after an OFFSET_OUT_OF_RANGE reset) and a later
-    // OffsetFetch hands them back for the client's reset policy to resolve, so they are kept too.
-    if (!Number.isSafeInteger(entry.offset)) {
-      throw new InvalidRequestError(`${field}.offset must be a safe integer, got ${String(entry.offset)}`);
-    }
-    const leaderEpoch = entry.leaderEpoch === undefined ? -1 : requireInt32(entry.leaderEpoch, `${field}.leaderEpoch`);
-    const metadata = entry.metadata === undefined || entry.metadata === null ? '' : requireString(entry.metadata, `${field}.metadata`);
-    return { topic, partition, offset: entry.offset, leaderEpoch, metadata };
-  });
-}
-
 /**
  * The topics the members of a consumer group subscribe to, from their Subscription metadata (of
  * the chosen protocol, or of every offered one while none is chosen); null when some member's
@@ -1564,11 +1244,4 @@ function subscribedTopics(group: Group): Set<string> | null {
     }
   }
   return topics;
-}
-
-/** A store failure as the client sees it: Kafka errors pass through, anything else is retriable unavailability. */
-function storeError(error: unknown, what: string): KafkaApiError {
-  if (error instanceof KafkaApiError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new CoordinatorNotAvailableError(`${what} (${reason})`, { cause: error });
 }

@@ -3,23 +3,14 @@
  * identity, the protocols it offered in JoinGroup, its assignment, the JoinGroup / SyncGroup
  * calls parked until the rebalance moves on, and its session deadline.
  */
-import type { JoinGroupResult, SyncGroupResult } from './group-coordinator.js';
-
-export interface GroupProtocol {
-  /** Protocol name, e.g. an assignor name ("range", "cooperative-sticky"). */
-  name: string;
-  /** Opaque to the coordinator; for consumers, a ConsumerProtocol Subscription. */
-  metadata: Buffer;
-}
+import type { TimerHandle } from './coordinator-clock.js';
+import type { GroupProtocol, JoinGroupResult, SyncGroupResult } from './group-types.js';
 
 /** A parked call: settled exactly once, by the coordinator. */
 export interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
 }
-
-/** Opaque handle from the injected clock's setTimeout. */
-export type TimerHandle = unknown;
 
 const EMPTY = Buffer.alloc(0);
 

@@ -5,7 +5,7 @@
  * group from its latest snapshot, and groups that only have committed offsets as Empty groups.
  */
 import { encodeRecordBatch } from '../protocol/record-batch-builder.js';
-import type { GroupMetadataStore, GroupSnapshot } from './group-coordinator.js';
+import type { GroupMetadataStore, GroupSnapshot } from './group-types.js';
 import { groupRecord, groupTombstone, type ConsumerOffsetsState, type InternalLogAppender } from './offset-store.js';
 
 export class DurableGroupStore implements GroupMetadataStore {

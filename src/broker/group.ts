@@ -10,10 +10,9 @@
  *   Stable              <- CompletingRebalance           (assignment handed out)
  *   Dead                <- any                           (being deleted)
  */
-import type { GroupProtocol, GroupMember, TimerHandle } from './group-member.js';
-import type { GroupSnapshot, JoinGroupMember, JoinGroupResult, SyncGroupResult } from './group-coordinator.js';
-
-export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+import type { TimerHandle } from './coordinator-clock.js';
+import type { GroupMember } from './group-member.js';
+import type { GroupProtocol, GroupSnapshot, GroupState, JoinGroupMember, JoinGroupResult, SyncGroupResult } from './group-types.js';
 
 export const GROUP_STATES: readonly GroupState[] = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'];
 

@@ -40,7 +40,7 @@ import { pack, unpack } from 'msgpackr';
 import { CorruptRecordError } from '../errors.js';
 import { encodeRecordBatch, type RecordToEncode } from '../protocol/record-batch-builder.js';
 import { forEachRecord } from '../protocol/record-batch-reader.js';
-import type { CommittedOffset, GroupSnapshot, OffsetStore, TopicPartitionRef } from './group-coordinator.js';
+import type { CommittedOffset, GroupSnapshot, OffsetStore, TopicPartitionRef } from './group-types.js';
 
 export const CONSUMER_OFFSETS_TOPIC = '__consumer_offsets';
 const OFFSET_KEY = 1;

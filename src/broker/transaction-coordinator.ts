@@ -52,8 +52,8 @@ import {
   TransactionCoordinatorNotAvailableError,
   CorruptTransactionStateError,
 } from '../errors.js';
-import { systemClock, type CoordinatorClock, type TopicPartitionRef } from './group-coordinator.js';
-import type { TimerHandle } from './group-member.js';
+import { MAX_TIMER_DELAY_MS, systemClock, type CoordinatorClock, type TimerHandle } from './coordinator-clock.js';
+import type { TopicPartitionRef } from './group-types.js';
 import { TransactionMetadata } from './transaction-metadata.js';
 import {
   MAX_ID_BYTES,
@@ -218,7 +218,6 @@ export const DEFAULT_REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS = 3_600_000;
 export const DEFAULT_MARKER_RETRY_BACKOFF_MS = 100;
 export const DEFAULT_MARKER_RETRY_MAX_BACKOFF_MS = 10_000;
 export const DEFAULT_MAX_TRANSACTION_PARTITIONS = 10_000;
-const MAX_TIMER_DELAY_MS = 0x7fff_ffff;
 const INT32_MAX = 0x7fff_ffff;
 const INT32_MIN = -0x8000_0000;
 

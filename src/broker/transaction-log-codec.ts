@@ -22,7 +22,7 @@
  */
 import { CorruptTransactionStateError, InvalidRecordError } from '../errors.js';
 import { readInt64, writeInt64 } from '../protocol/int64.js';
-import type { TopicPartitionRef } from './group-coordinator.js';
+import type { TopicPartitionRef } from './group-types.js';
 import {
   TRANSACTION_STATE_IDS,
   TRANSACTION_STATES,

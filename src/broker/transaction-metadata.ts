@@ -5,8 +5,8 @@
  * While a record is being persisted `pendingState` names where it leads, and every other
  * request for the id is answered CONCURRENT_TRANSACTIONS (Kafka's pendingTransitionInProgress).
  */
-import type { TopicPartitionRef } from './group-coordinator.js';
-import type { TimerHandle } from './group-member.js';
+import type { TimerHandle } from './coordinator-clock.js';
+import type { TopicPartitionRef } from './group-types.js';
 import {
   MAX_PRODUCER_EPOCH,
   NO_PRODUCER_EPOCH,

@@ -18,7 +18,7 @@
  * tombstone). Kafka's PrepareEpochFence is not a state here: it only ever lives in memory while
  * the fencing PrepareAbort is written, which `pendingState` covers (see transaction-metadata.ts).
  */
-import type { TopicPartitionRef } from './group-coordinator.js';
+import type { TopicPartitionRef } from './group-types.js';
 
 export const TRANSACTION_STATES = [
   'Empty',

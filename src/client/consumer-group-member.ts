@@ -17,7 +17,8 @@
  * never revoked while a handler is processing them. Heartbeats run on a timer, every
  * heartbeatIntervalMs; one that learns of a rebalance wakes the poll loop.
  */
-import { IN_PROCESS_CLIENT_HOST, type GroupCoordinator, type JoinGroupResult } from '../broker/group-coordinator.js';
+import { IN_PROCESS_CLIENT_HOST } from '../broker/group-coordinator.js';
+import type { GroupCoordinatorApi, JoinGroupResult } from '../broker/group-types.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
   decodeAssignment,
@@ -65,7 +66,7 @@ export type RebalanceProtocolInUse = 'EAGER' | 'COOPERATIVE';
 
 export class GroupMembership {
   readonly protocol: RebalanceProtocolInUse;
-  private readonly groups: GroupCoordinator;
+  private readonly groups: GroupCoordinatorApi;
   private readonly options: GroupMembershipOptions;
   private readonly host: GroupMembershipHost;
   memberId = '';
@@ -82,7 +83,7 @@ export class GroupMembership {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(groups: GroupCoordinator, options: GroupMembershipOptions, host: GroupMembershipHost) {
+  constructor(groups: GroupCoordinatorApi, options: GroupMembershipOptions, host: GroupMembershipHost) {
     this.groups = groups;
     this.options = options;
     this.host = host;

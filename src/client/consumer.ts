@@ -30,264 +30,54 @@
  * reported as itself (kafkajs wraps it in KafkaJSNonRetriableError), exhausted retries as a
  * RetriesExceededError with the last failure as `cause`; heartbeats run on their own timer, so
  * the payload's `heartbeat()` has nothing left to do.
+ *
+ * This module keeps the public API, the run loop with its retries and restarts, and stop; the
+ * rest lives beside it: consumer-types.ts (options, payloads, events, defaults), subscription-state.ts
+ * (subscriptions, assigned partitions, seeks, pauses), consumer-fetcher.ts (positions and fetch
+ * rounds), long-poll.ts (waiting for data), consumer-delivery.ts (handing messages to handlers),
+ * consumer-commits.ts (auto-commit and commits), consumer-retry.ts (the retry policy),
+ * consumer-options.ts (option checks), consumer-group-member.ts (group membership).
  */
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { BrokerApi, IsolationLevel } from '../broker/broker-api.js';
 import type { TopicPartitions } from '../broker/consumer-protocol.js';
 import { assignorByName, type PartitionAssignor } from '../broker/assignors/index.js';
 import {
   ClosedError,
-  IllegalGenerationError,
   InvalidConfigError,
-  InvalidOffsetError,
-  NoOffsetForPartitionError,
-  OffsetOutOfRangeError,
   PartitionNotFoundError,
-  RebalanceInProgressError,
   RetriesExceededError,
-  UnknownMemberIdError,
 } from '../errors.js';
 import { GroupMembership } from './consumer-group-member.js';
-import { ConsumedMessage, decodeFetchedRecords, type Deserializers } from './fetcher.js';
+import { checkOffset, CONSUMER_OPTION_NAMES, integerOption, resetOption } from './consumer-options.js';
+import { isRetriable, jittered, retryPolicy, rootCause, type RetryPolicy } from './consumer-retry.js';
+import {
+  CONSUMER_EVENTS,
+  DEFAULT_ASSIGNORS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_BYTES_PER_PARTITION,
+  DEFAULT_MAX_WAIT_TIME_MS,
+  DEFAULT_METADATA_MAX_AGE_MS,
+  DEFAULT_REBALANCE_TIMEOUT_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  type AutoOffsetReset,
+  type ConsumerOptions,
+  type ManualAssignment,
+  type RunOptions,
+  type SubscribeOptions,
+  type TopicPartitionOffset,
+} from './consumer-types.js';
+import type { ConsumedMessage, Deserializers } from './fetcher.js';
+import { ConsumerCommits } from './consumer-commits.js';
+import { ConsumerDelivery } from './consumer-delivery.js';
+import { ConsumerFetcher, type FetchedPartition } from './consumer-fetcher.js';
+import { LongPoll } from './long-poll.js';
+import { SubscriptionState, type PartitionState } from './subscription-state.js';
 import { checkKnownOptions } from './producer.js';
-import type { Serializer } from './serializers.js';
 
-export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
-
-export interface ConsumerOptions<K = Buffer, V = Buffer> {
-  /** Consumer group; required for subscribe() and for committing offsets. */
-  groupId?: string;
-  /** Static membership (KIP-345): a restarted member takes its place back without a rebalance; it does not leave on disconnect. */
-  groupInstanceId?: string;
-  clientId?: string;
-  /** Default 30000 ms; must lie within the broker's group session timeout range. */
-  sessionTimeout?: number;
-  /** How long a rebalance waits for members to rejoin. Default 60000 ms. */
-  rebalanceTimeout?: number;
-  /** Default 3000 ms; keep it well below sessionTimeout. */
-  heartbeatInterval?: number;
-  /**
-   * Assignor names in order of preference. Default ['range', 'cooperative-sticky'], Kafka's
-   * default (kafkajs's is round robin): range is used, and a group can move to cooperative-sticky
-   * by a rolling change to ['cooperative-sticky'].
-   */
-  assignors?: string[];
-  /** Where to start without a committed offset (and after an out-of-range position). Default 'latest', as Kafka. */
-  autoOffsetReset?: AutoOffsetReset;
-  /** Kafka's fetch.max.bytes: fetched bytes per round, all partitions. Default 52428800. */
-  maxBytes?: number;
-  /** Kafka's max.partition.fetch.bytes. Default 1048576. */
-  maxBytesPerPartition?: number;
-  /** Kafka's fetch.min.bytes: wait for this much before handing out. Default 1. */
-  minBytes?: number;
-  /** Kafka's fetch.max.wait.ms: longest wait for minBytes. Default 500. */
-  maxWaitTimeInMs?: number;
-  /**
-   * Default 'read_uncommitted', Kafka's default. 'read_committed' reads up to the last stable
-   * offset and never hands out records of aborted transactions. kafkajs's numbers are accepted
-   * too (IsolationLevel.READ_UNCOMMITTED 0, READ_COMMITTED 1).
-   */
-  isolationLevel?: IsolationLevel | 0 | 1;
-  /** Re-check subscribed topics (new regex matches, added partitions) this often. Default 300000 ms. */
-  metadataMaxAge?: number;
-  /**
-   * Kafka's check.crcs: verify the CRC32C of every fetched batch. Default true, as Kafka.
-   * The bytes did not cross a network, but they did rest on a disk: each batch's CRC was checked
-   * when it was appended and the shard checks its active segment again at startup, not when it
-   * is read back, so this check is what notices a segment damaged since (a bad sector, a
-   * file changed by another program), as a CorruptRecordError instead of a wrong key or value.
-   * Framing, lengths and varints are checked either way, so false never reads out of bounds;
-   * it saves one pass over every fetched byte: about a quarter more records per second for a
-   * consumer of 100-byte records read from disk.
-   */
-  checkCrcs?: boolean;
-  keyDeserializer?: Serializer<K>;
-  valueDeserializer?: Serializer<V>;
-  /** How run() retries and restarts after a failure, as kafkajs's consumer `retry` option. */
-  retry?: ConsumerRetryOptions;
-}
-
-/** kafkajs's RetryOptions, with its defaults. */
-export interface ConsumerRetryOptions {
-  /** Backoff before the first retry, ms. Default 300. */
-  initialRetryTime?: number;
-  /** Largest backoff, ms. Default 30000. */
-  maxRetryTime?: number;
-  /** Randomization of each backoff, 0 to 1: ±factor of it. Default 0.2. */
-  factor?: number;
-  /** Growth of the backoff from one retry to the next. Default 2. */
-  multiplier?: number;
-  /** Retries before the consumer stops and restarts. Default 5. */
-  retries?: number;
-  /**
-   * Called when the retries ran out, before the restart: the consumer restarts if it resolves
-   * true (truthy) and stays stopped otherwise. A callback that throws counts as true, as in kafkajs.
-   */
-  restartOnFailure?: (error: Error) => Promise<boolean> | boolean;
-}
-
-export interface SubscribeOptions {
-  topics?: (string | RegExp)[];
-  topic?: string | RegExp;
-  /** true: 'earliest' for these topics when the group has no offset; false: 'latest'; unset: autoOffsetReset. */
-  fromBeginning?: boolean;
-}
-
-export interface TopicPartitionOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-}
-
-export interface ManualAssignment {
-  topic: string;
-  partition: number;
-  /** Start here; otherwise the group's committed offset, then autoOffsetReset. */
-  offset?: number;
-}
-
-export interface EachMessagePayload<K, V> {
-  topic: string;
-  partition: number;
-  message: ConsumedMessage<K, V>;
-  heartbeat(): Promise<void>;
-  pause(): () => void;
-}
-
-export interface Batch<K, V> {
-  topic: string;
-  partition: number;
-  highWatermark: number;
-  messages: ConsumedMessage<K, V>[];
-  isEmpty(): boolean;
-  firstOffset(): number | null;
-  lastOffset(): number;
-  /** Records between the last message of the batch and the end the consumer reads to (read_committed: the last stable offset). */
-  offsetLag(): number;
-  /** Records between the first message of the batch and that end. */
-  offsetLagLow(): number;
-}
-
-export interface EachBatchPayload<K, V> {
-  batch: Batch<K, V>;
-  /** Marks the message at `offset` (and all before it) processed. */
-  resolveOffset(offset: number): void;
-  heartbeat(): Promise<void>;
-  pause(): () => void;
-  commitOffsetsIfNecessary(): Promise<void>;
-  uncommittedOffsets(): TopicPartitionOffset[];
-  isRunning(): boolean;
-  /** True once the partition was revoked, seeked or paused: stop processing this batch. */
-  isStale(): boolean;
-}
-
-export interface RunOptions<K, V> {
-  eachMessage?: (payload: EachMessagePayload<K, V>) => Promise<void> | void;
-  eachBatch?: (payload: EachBatchPayload<K, V>) => Promise<void> | void;
-  /** Resolve the batch's last offset when eachBatch returns. Default true. */
-  eachBatchAutoResolve?: boolean;
-  /** Default true (needs a groupId). */
-  autoCommit?: boolean;
-  /** Commit at most this often, ms. Default 5000. */
-  autoCommitInterval?: number;
-  /** Commit once this many messages were processed since the last commit. Default: no threshold. */
-  autoCommitThreshold?: number;
-  /** Partitions handed to handlers at once. Default 1. */
-  partitionsConsumedConcurrently?: number;
-}
-
-/**
- * kafkajs's event names; listeners get { id, type, timestamp, payload }. Payloads:
- *   GROUP_JOIN   { groupId, memberId, generationId, memberAssignment: { topic: partitions } }, when
- *                a rebalance gives this member partitions;
- *   REBALANCING  { groupId, memberId, revoked: [{ topic, partitions }] }, when it gives some up
- *                (eager: all of them, before rejoining; cooperative: those that move);
- *   CRASH        { error, groupId, restart }, when a failure stopped the consumer; `restart` says
- *                whether it starts again by itself (see the retry option);
- *   STOP         {}, when stop() or disconnect() completed.
- */
-export const CONSUMER_EVENTS = Object.freeze({
-  GROUP_JOIN: 'consumer.group_join',
-  CRASH: 'consumer.crash',
-  STOP: 'consumer.stop',
-  REBALANCING: 'consumer.rebalancing',
-});
-
-export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
-export const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
-export const DEFAULT_ASSIGNORS: readonly string[] = Object.freeze(['range', 'cooperative-sticky']);
-export const DEFAULT_MAX_BYTES = 52_428_800;
-export const DEFAULT_MAX_BYTES_PER_PARTITION = 1_048_576;
-export const DEFAULT_MAX_WAIT_TIME_MS = 500;
-export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000;
-export const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
-/** kafkajs's retry defaults. */
-export const DEFAULT_RETRY = Object.freeze({ initialRetryTime: 300, maxRetryTime: 30_000, factor: 0.2, multiplier: 2, retries: 5 });
-/** Thrown as these, an error is a programming error that a retry cannot fix (kafkajs's list). */
-const UNRECOVERABLE_ERROR_NAMES: readonly string[] = ['RangeError', 'ReferenceError', 'SyntaxError', 'TypeError'];
-
-const CONSUMER_OPTION_NAMES: readonly string[] = [
-  'groupId',
-  'groupInstanceId',
-  'clientId',
-  'sessionTimeout',
-  'rebalanceTimeout',
-  'heartbeatInterval',
-  'assignors',
-  'autoOffsetReset',
-  'maxBytes',
-  'maxBytesPerPartition',
-  'minBytes',
-  'maxWaitTimeInMs',
-  'isolationLevel',
-  'metadataMaxAge',
-  'checkCrcs',
-  'keyDeserializer',
-  'valueDeserializer',
-  'retry',
-];
-
-/** One assigned partition: where it is read from and what was processed and committed. */
-class PartitionState {
-  readonly topic: string;
-  readonly partition: number;
-  /** Next offset to fetch; -1 until found (committed offset or reset policy). */
-  position = -1;
-  /** Offset after the last message processed; -1 when nothing was processed since assignment. */
-  processed = -1;
-  /** Last offset this consumer committed (or found committed) for the partition, -1 if none. */
-  committed = -1;
-  paused = false;
-  /** Bumped by seek and revocation: a batch fetched under an older epoch is stale. */
-  epoch = 0;
-  highWatermark = -1;
-  assigned = true;
-
-  constructor(topic: string, partition: number) {
-    this.topic = topic;
-    this.partition = partition;
-  }
-}
-
-/** The messages one fetch returned for one partition. */
-interface FetchedPartition<K, V> {
-  state: PartitionState;
-  epoch: number;
-  /** Whole batches as fetched; decoded only when the partition's turn comes (decode()). */
-  records: Buffer;
-  /** The position the fetch started from: records below it are skipped. */
-  fromOffset: number;
-  /** Filled by decode(): one partition's messages are alive at a time, not a whole round's. */
-  messages: ConsumedMessage<K, V>[] | null;
-  /** Where the fetch ended: the position once every message is processed. */
-  nextOffset: number;
-  highWatermark: number;
-  /** The end this consumer reads to: the high watermark, or the last stable offset for read_committed (lag is measured to it). */
-  readableEnd: number;
-  /** read_committed: the transactions aborted in the fetched range, whose records are dropped. */
-  abortedTransactions: readonly { producerId: number; firstOffset: number }[];
-}
+// The consumer's options, payloads, events and defaults, for its callers, from one module.
+export * from './consumer-types.js';
 
 type Mode = 'idle' | 'run' | 'iterate';
 
@@ -308,52 +98,23 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private readonly heartbeatIntervalMs: number;
   private readonly assignors: readonly PartitionAssignor[];
   private readonly autoOffsetReset: AutoOffsetReset;
-  private readonly maxBytes: number;
-  private readonly maxBytesPerPartition: number;
-  private readonly minBytes: number;
-  private readonly maxWaitTimeMs: number;
   private readonly isolationLevel: IsolationLevel;
   private readonly metadataMaxAgeMs: number;
-  private readonly checkCrcs: boolean;
-  private readonly deserializers: Deserializers<K, V> | null;
   private readonly retry: RetryPolicy;
 
-  /** Subscribed topic names and patterns, with the reset policy each brings. */
-  private readonly subscriptions: { pattern: string | RegExp; reset: AutoOffsetReset }[] = [];
+  private readonly subscription: SubscriptionState;
   private membership: GroupMembership | null = null;
-  /** Partitions assigned (by the group or by assign()), by topic then partition. */
-  private readonly states = new Map<string, Map<number, PartitionState>>();
-  /** Offsets to start from, given by seek() before the partition was assigned. */
-  private readonly pendingSeeks = new Map<string, Map<number, number>>();
-  private readonly pausedTopics = new Set<string>();
-  private readonly pausedPartitions = new Map<string, Set<number>>();
   private manual = false;
   private mode: Mode = 'idle';
   private loop: Promise<void> | null = null;
-  /** True during the synchronous part of a handler call: a stop() from there must not wait for the loop. */
-  private inHandlerCall = false;
   private stopping = false;
   private closed = false;
-  /**
-   * Cancels the long poll's broker waits. One controller serves poll after poll and is replaced
-   * only once aborted (by wake(), or to withdraw the waits still parked when another partition's
-   * data ended the poll): a controller per poll cost an AbortSignal, and aborting it a
-   * DOMException, for every record a consumer at the head of the log receives.
-   */
-  private waitController: AbortController | null = null;
-  /** True while a long poll is parked on broker waits: wake() aborts them only then. */
-  private polling = false;
-  /** Ends the timer-only wait of a poll with no partition to fetch (set while it runs). */
-  private endIdleWait: (() => void) | null = null;
-  private woken = false;
-  private roundRobinStart = 0;
+  private readonly longPoll: LongPoll;
   private subscribedSnapshot = '';
   private lastMetadataCheckMs = 0;
-  private autoCommit = false;
-  private autoCommitIntervalMs = DEFAULT_AUTO_COMMIT_INTERVAL_MS;
-  private autoCommitThreshold = Infinity;
-  private processedSinceCommit = 0;
-  private lastCommitMs = Date.now();
+  private readonly commits: ConsumerCommits;
+  private readonly fetcher: ConsumerFetcher<K, V>;
+  private readonly delivery: ConsumerDelivery<K, V>;
   /** Bumped by every assignment the group hands out: a new assignment starts the retries afresh. */
   private assignmentCount = 0;
 
@@ -389,10 +150,11 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       }
     });
     this.autoOffsetReset = resetOption(options.autoOffsetReset ?? 'latest', 'autoOffsetReset');
-    this.maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 'maxBytes', 1);
-    this.maxBytesPerPartition = integerOption(options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 'maxBytesPerPartition', 1);
-    this.minBytes = integerOption(options.minBytes, 1, 'minBytes', 1);
-    this.maxWaitTimeMs = integerOption(options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 'maxWaitTimeInMs', 0);
+    this.subscription = new SubscriptionState(this.autoOffsetReset);
+    const maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 'maxBytes', 1);
+    const maxBytesPerPartition = integerOption(options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 'maxBytesPerPartition', 1);
+    const minBytes = integerOption(options.minBytes, 1, 'minBytes', 1);
+    const maxWaitTimeMs = integerOption(options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 'maxWaitTimeInMs', 0);
     this.metadataMaxAgeMs = integerOption(options.metadataMaxAge, DEFAULT_METADATA_MAX_AGE_MS, 'metadataMaxAge', 1);
     const isolation = options.isolationLevel ?? 'read_uncommitted';
     if (isolation !== 'read_uncommitted' && isolation !== 'read_committed' && isolation !== 0 && isolation !== 1) {
@@ -404,17 +166,32 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (options.checkCrcs !== undefined && typeof options.checkCrcs !== 'boolean') {
       throw new InvalidConfigError(`checkCrcs must be true or false (got ${JSON.stringify(options.checkCrcs)})`);
     }
-    this.checkCrcs = options.checkCrcs ?? true;
+    const checkCrcs = options.checkCrcs ?? true;
     for (const [name, serializer] of [['keyDeserializer', options.keyDeserializer], ['valueDeserializer', options.valueDeserializer]] as const) {
       if (serializer !== undefined && (serializer === null || typeof serializer.deserialize !== 'function')) {
         throw new InvalidConfigError(`${name} must be a serializer such as json() or msgpack() from 'sluice'`);
       }
     }
-    this.deserializers =
+    const deserializers: Deserializers<K, V> | null =
       options.keyDeserializer === undefined && options.valueDeserializer === undefined
         ? null
         : { key: options.keyDeserializer, value: options.valueDeserializer };
     this.retry = retryPolicy(options.retry);
+    this.longPoll = new LongPoll(broker, this.isolationLevel);
+    this.fetcher = new ConsumerFetcher<K, V>(
+      broker,
+      this.subscription,
+      this.longPoll,
+      { maxBytes, maxBytesPerPartition, minBytes, maxWaitTimeMs, isolationLevel: this.isolationLevel, groupId: this.groupId },
+      { stopping: () => this.stopping, catchUpMembership: () => this.catchUpMembership() },
+    );
+    this.commits = new ConsumerCommits(broker, this.groupId, this.groupInstanceId, this.subscription, () => this.membership);
+    this.delivery = new ConsumerDelivery<K, V>(this.commits, deserializers, checkCrcs, {
+      stopping: () => this.stopping,
+      closed: () => this.closed,
+      pause: (topics) => this.pause(topics),
+      resume: (topics) => this.resume(topics),
+    });
   }
 
   /** Nothing to connect to in-process; kept so kafkajs code runs unchanged. */
@@ -445,7 +222,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     }
     const reset: AutoOffsetReset =
       options.fromBeginning === undefined ? this.autoOffsetReset : options.fromBeginning ? 'earliest' : 'latest';
-    for (const pattern of patterns) this.subscriptions.push({ pattern, reset });
+    for (const pattern of patterns) this.subscription.subscribe(pattern, reset);
   }
 
   /**
@@ -454,7 +231,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
    */
   assign(partitions: ManualAssignment[]): void {
     this.checkOpen();
-    if (this.subscriptions.length > 0) throw new InvalidConfigError('this consumer subscribed; a consumer either subscribes or assigns');
+    if (this.subscription.hasSubscriptions) throw new InvalidConfigError('this consumer subscribed; a consumer either subscribes or assigns');
     if (!Array.isArray(partitions)) throw new InvalidConfigError('assign takes an array of { topic, partition, offset? }');
     const checked = partitions.map((entry, i) => {
       if (entry === null || typeof entry !== 'object') throw new InvalidConfigError(`assign entry ${i} must be { topic, partition, offset? }`);
@@ -463,10 +240,9 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       return entry;
     });
     this.manual = true;
-    for (const [, perTopic] of this.states) for (const state of perTopic.values()) this.dropState(state);
-    this.states.clear();
+    this.subscription.clear();
     for (const entry of checked) {
-      const state = this.addState(entry.topic, entry.partition);
+      const state = this.subscription.add(entry.topic, entry.partition);
       if (entry.offset !== undefined) state.position = entry.offset;
     }
     this.wake();
@@ -478,11 +254,9 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (target === null || typeof target !== 'object') throw new InvalidConfigError('seek takes { topic, partition, offset }');
     this.checkPartition(target.topic, target.partition);
     checkOffset(target.offset, 'seek offset');
-    const state = this.states.get(target.topic)?.get(target.partition);
+    const state = this.subscription.get(target.topic, target.partition);
     if (state === undefined) {
-      let perTopic = this.pendingSeeks.get(target.topic);
-      if (perTopic === undefined) this.pendingSeeks.set(target.topic, (perTopic = new Map()));
-      perTopic.set(target.partition, target.offset);
+      this.subscription.seekLater(target.topic, target.partition, target.offset);
       return;
     }
     state.position = target.offset;
@@ -492,31 +266,24 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
 
   /** Stops fetching these topics (all their partitions, or those listed) until resume(). */
   pause(topics: { topic: string; partitions?: number[] }[]): void {
-    this.setPaused(topics, true);
+    this.checkOpen();
+    this.subscription.setPaused(topics, true);
   }
 
   resume(topics: { topic: string; partitions?: number[] }[]): void {
-    this.setPaused(topics, false);
+    this.checkOpen();
+    this.subscription.setPaused(topics, false);
     this.wake();
   }
 
   /** The partitions paused now. */
   paused(): TopicPartitions[] {
-    const out: TopicPartitions[] = [];
-    for (const [topic, perTopic] of this.states) {
-      const partitions = [...perTopic.values()].filter((state) => state.paused).map((state) => state.partition);
-      if (partitions.length > 0) out.push({ topic, partitions: partitions.sort((a, b) => a - b) });
-    }
-    return out;
+    return this.subscription.paused();
   }
 
   /** The partitions this consumer reads now. */
   assignment(): TopicPartitions[] {
-    const out: TopicPartitions[] = [];
-    for (const [topic, perTopic] of this.states) {
-      if (perTopic.size > 0) out.push({ topic, partitions: [...perTopic.keys()].sort((a, b) => a - b) });
-    }
-    return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+    return this.subscription.assignment();
   }
 
   /**
@@ -532,7 +299,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       this.checkPartition(entry.topic, entry.partition);
       checkOffset(entry.offset, `commitOffsets entry ${i} offset`);
     }
-    await this.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    await this.commits.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
   }
 
   /**
@@ -550,7 +317,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (typeof (eachMessage ?? eachBatch) !== 'function') throw new InvalidConfigError('eachMessage / eachBatch must be a function');
     const concurrency = integerOption(options.partitionsConsumedConcurrently, 1, 'partitionsConsumedConcurrently', 1);
     const autoResolve = options.eachBatchAutoResolve ?? true;
-    this.configureCommits(options.autoCommit, options.autoCommitInterval, options.autoCommitThreshold);
+    this.commits.configure(options.autoCommit, options.autoCommitInterval, options.autoCommitThreshold);
     this.enter('run');
     try {
       await this.start();
@@ -569,25 +336,25 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumedMessage<K, V>, void, undefined> {
     this.checkOpen();
-    this.configureCommits(undefined, undefined, undefined);
+    this.commits.configure(undefined, undefined, undefined);
     this.enter('iterate');
     try {
       await this.start();
       while (!this.stopping) {
-        const round = await this.fetchRound();
+        const round = await this.fetcher.fetchRound();
         for (const fetched of round) {
           const state = fetched.state;
-          const messages = this.decode(fetched);
+          const messages = this.delivery.decode(fetched);
           if (messages === null) continue;
           let i = 0;
           for (; i < messages.length; i++) {
-            if (!this.deliverable(fetched)) break;
+            if (!this.delivery.deliverable(fetched)) break;
             yield messages[i];
-            this.markProcessed(state, messages[i].offset + 1, fetched.epoch);
+            this.delivery.markProcessed(state, messages[i].offset + 1, fetched.epoch);
           }
-          this.finishBatch(fetched, i);
+          this.delivery.finishBatch(fetched, i);
         }
-        await this.maybeAutoCommit();
+        await this.commits.maybeAutoCommit();
       }
     } finally {
       if (this.mode === 'iterate') this.mode = 'idle';
@@ -609,7 +376,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (this.loop !== null) {
       // The run loop ends by itself with finishStop(). From inside a handler, waiting for it
       // would wait forever.
-      if (!this.inHandlerCall) await this.loop;
+      if (!this.delivery.inHandlerCall) await this.loop;
       return;
     }
     await this.finishStop();
@@ -624,18 +391,13 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private async shutDown(): Promise<void> {
     this.stopping = true;
     try {
-      if (this.autoCommit) await this.commitProcessedQuietly();
+      if (this.commits.autoCommit) await this.commits.commitProcessedQuietly();
     } finally {
       this.membership?.stop();
       this.membership = null;
-      for (const perTopic of this.states.values()) {
-        for (const state of perTopic.values()) {
-          // A manual assignment stays for the next run; a group's goes with the membership.
-          if (this.manual) state.epoch++;
-          else this.dropState(state);
-        }
-      }
-      if (!this.manual) this.states.clear();
+      // A manual assignment stays for the next run; a group's goes with the membership.
+      if (this.manual) for (const state of this.subscription.all()) state.epoch++;
+      else this.subscription.clear();
       this.mode = 'idle';
       this.stopping = false;
     }
@@ -654,7 +416,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     if (this.mode !== 'idle' || this.loop !== null) {
       throw new InvalidConfigError(`the consumer is already consuming (${this.mode === 'run' ? 'run()' : 'iteration'}); use one of them, once`);
     }
-    if (this.subscriptions.length === 0 && !this.manual) {
+    if (!this.subscription.hasSubscriptions && !this.manual) {
       throw new InvalidConfigError('nothing to consume: call subscribe() (with a groupId) or assign() first');
     }
     this.mode = mode;
@@ -763,7 +525,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
         }
         // What was processed before the failure is committed before waiting (at-least-once). A
         // commit that fails here fails again after the backoff, where the retries cover it.
-        if (this.autoCommit) await this.commitProcessedQuietly().catch(() => undefined);
+        if (this.commits.autoCommit) await this.commits.commitProcessedQuietly().catch(() => undefined);
         await this.pauseUnlessStopped(retryTimeMs);
         if (this.stopping) return null;
         retryCount++;
@@ -780,10 +542,10 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     concurrency: number,
   ): Promise<void> {
     while (!this.stopping) {
-      const round = await this.fetchRound();
+      const round = await this.fetcher.fetchRound();
       if (round.length > 0) {
         const handle = (fetched: FetchedPartition<K, V>): Promise<void> =>
-          eachMessage !== undefined ? this.handleMessages(fetched, eachMessage) : this.handleBatch(fetched, eachBatch!, autoResolve);
+          eachMessage !== undefined ? this.delivery.handleMessages(fetched, eachMessage) : this.delivery.handleBatch(fetched, eachBatch!, autoResolve);
         if (concurrency === 1 || round.length === 1) {
           for (const fetched of round) await handle(fetched);
         } else {
@@ -794,7 +556,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
           await Promise.all(Array.from({ length: Math.min(concurrency, round.length) }, worker));
         }
       }
-      await this.maybeAutoCommit();
+      await this.commits.maybeAutoCommit();
     }
   }
 
@@ -813,7 +575,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   /** Waits `delayMs`, cut short by stop(). */
   private async pauseUnlessStopped(delayMs: number): Promise<void> {
     const untilMs = Date.now() + delayMs;
-    for (let leftMs = delayMs; !this.stopping && leftMs > 0; leftMs = untilMs - Date.now()) await this.waitIdle(leftMs);
+    for (let leftMs = delayMs; !this.stopping && leftMs > 0; leftMs = untilMs - Date.now()) await this.longPoll.idle(leftMs);
   }
 
   /**
@@ -855,421 +617,16 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     }
   }
 
-  private async handleMessages(fetched: FetchedPartition<K, V>, eachMessage: NonNullable<RunOptions<K, V>['eachMessage']>): Promise<void> {
-    const state = fetched.state;
-    const messages = this.decode(fetched);
-    if (messages === null) return;
-    const pause = (): (() => void) => {
-      this.pause([{ topic: state.topic, partitions: [state.partition] }]);
-      return () => this.resume([{ topic: state.topic, partitions: [state.partition] }]);
-    };
-    let i = 0;
-    try {
-      for (; i < messages.length; i++) {
-        if (!this.deliverable(fetched)) break;
-        const message = messages[i];
-        this.inHandlerCall = true;
-        let pending: Promise<void> | void;
-        try {
-          pending = eachMessage({ topic: state.topic, partition: state.partition, message, heartbeat: noHeartbeat, pause });
-        } finally {
-          this.inHandlerCall = false;
-        }
-        // Awaiting only real promises keeps synchronous handlers free of a microtask per message.
-        if (pending !== undefined && typeof (pending as Promise<void>).then === 'function') await pending;
-        this.markProcessed(state, message.offset + 1, fetched.epoch);
-      }
-    } finally {
-      this.finishBatch(fetched, i);
-    }
-  }
-
-  private async handleBatch(
-    fetched: FetchedPartition<K, V>,
-    eachBatch: NonNullable<RunOptions<K, V>['eachBatch']>,
-    autoResolve: boolean,
-  ): Promise<void> {
-    const state = fetched.state;
-    const messages = this.decode(fetched);
-    if (messages === null) return;
-    // Only control records, or records below the position: nothing to hand out, step over them.
-    if (messages.length === 0) {
-      this.finishBatch(fetched, 0);
-      return;
-    }
-    const stale = (): boolean => !this.deliverable(fetched);
-    let resolvedCount = 0;
-    const batch: Batch<K, V> = {
-      topic: state.topic,
-      partition: state.partition,
-      highWatermark: fetched.highWatermark,
-      messages,
-      isEmpty: () => messages.length === 0,
-      firstOffset: () => (messages.length === 0 ? null : messages[0].offset),
-      lastOffset: () => (messages.length === 0 ? fetched.nextOffset - 1 : messages[messages.length - 1].offset),
-      offsetLag: () => Math.max(0, fetched.readableEnd - 1 - batch.lastOffset()),
-      offsetLagLow: () => Math.max(0, fetched.readableEnd - 1 - (batch.firstOffset() ?? fetched.nextOffset)),
-    };
-    const payload: EachBatchPayload<K, V> = {
-      batch,
-      resolveOffset: (offset: number) => {
-        checkOffset(offset, 'resolveOffset offset');
-        if (stale()) return;
-        // Messages up to `offset` count as processed.
-        const before = resolvedCount;
-        while (resolvedCount < messages.length && messages[resolvedCount].offset <= offset) resolvedCount++;
-        this.markProcessed(state, offset + 1, fetched.epoch, resolvedCount - before);
-      },
-      heartbeat: noHeartbeat,
-      pause: () => {
-        this.pause([{ topic: state.topic, partitions: [state.partition] }]);
-        return () => this.resume([{ topic: state.topic, partitions: [state.partition] }]);
-      },
-      commitOffsetsIfNecessary: () => this.maybeAutoCommit(),
-      uncommittedOffsets: () => this.uncommitted().map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-      isRunning: () => !this.stopping && !this.closed,
-      isStale: stale,
-    };
-    let completed = false;
-    try {
-      this.inHandlerCall = true;
-      let pending: Promise<void> | void;
-      try {
-        pending = eachBatch(payload);
-      } finally {
-        this.inHandlerCall = false;
-      }
-      await pending;
-      completed = true;
-    } finally {
-      if (completed && autoResolve && !stale() && messages.length > 0) {
-        const before = resolvedCount;
-        resolvedCount = messages.length;
-        this.markProcessed(state, messages[messages.length - 1].offset + 1, fetched.epoch, resolvedCount - before);
-      }
-      this.finishBatch(fetched, resolvedCount);
-    }
-  }
-
-  /** The partition still belongs to this fetch: assigned, unpaused, not seeked, not stopping. */
-  private deliverable(fetched: FetchedPartition<K, V>): boolean {
-    const state = fetched.state;
-    return !this.stopping && state.assigned && !state.paused && state.epoch === fetched.epoch;
-  }
-
-  /** `messageCount` messages up to `nextOffset` (exclusive) were processed. */
-  private markProcessed(state: PartitionState, nextOffset: number, epoch: number, messageCount = 1): void {
-    if (state.epoch !== epoch || !state.assigned) return;
-    state.processed = nextOffset;
-    state.position = nextOffset;
-    this.processedSinceCommit += messageCount;
-  }
-
-  /**
-   * After handing out `delivered` messages of a fetch: a fully delivered fetch moves the position
-   * past it (skipped control records included); a partial one leaves it at the first message not
-   * processed, so that message is fetched again.
-   */
-  private finishBatch(fetched: FetchedPartition<K, V>, delivered: number): void {
-    const state = fetched.state;
-    const messages = fetched.messages;
-    if (state.epoch !== fetched.epoch || !state.assigned || messages === null) return;
-    if (delivered >= messages.length) {
-      state.position = fetched.nextOffset;
-      state.processed = fetched.nextOffset;
-    } else {
-      state.position = messages[delivered].offset;
-    }
-  }
-
-  /**
-   * One round: membership, positions, fetch; waits (long poll) while less than minBytes is
-   * available, up to maxWaitTimeInMs. Returns the partitions with messages (possibly none).
-   */
-  private async fetchRound(): Promise<FetchedPartition<K, V>[]> {
-    const deadline = Date.now() + this.maxWaitTimeMs;
-    for (;;) {
-      if (this.stopping) return [];
-      if (this.membership !== null) {
-        this.checkMetadata();
-        await this.membership.poll();
-      }
-      await this.resolvePositions();
-      const fetchable = this.fetchableStates();
-      const round: FetchedPartition<K, V>[] = [];
-      let fetchedBytes = 0;
-      let remaining = this.maxBytes;
-      const waitOffsets: number[] = [];
-      const count = fetchable.length;
-      const start = count === 0 ? 0 : this.roundRobinStart++ % count;
-      for (let k = 0; k < count; k++) {
-        const state = fetchable[(start + k) % count];
-        waitOffsets[(start + k) % count] = state.position;
-        if (remaining <= 0) continue;
-        const fetched = await this.fetchPartition(state, Math.min(this.maxBytesPerPartition, remaining));
-        if (fetched === null) continue;
-        fetchedBytes += fetched.bytes;
-        remaining -= fetched.bytes;
-        waitOffsets[(start + k) % count] = fetched.partition?.nextOffset ?? state.position;
-        if (fetched.partition !== null) round.push(fetched.partition);
-      }
-      const now = Date.now();
-      if ((round.length > 0 && fetchedBytes >= this.minBytes) || now >= deadline || this.stopping) return round;
-      // Not enough yet: wait for new data beyond what was fetched, then fetch everything again.
-      await this.waitForData(fetchable, waitOffsets, deadline - now);
-      if (this.woken) {
-        this.woken = false;
-        if (round.length > 0) return round;
-      }
-    }
-  }
-
-  /** Fetches one partition from its position; null when the position had to be reset. */
-  private async fetchPartition(
-    state: PartitionState,
-    maxBytes: number,
-  ): Promise<{ bytes: number; partition: FetchedPartition<K, V> | null } | null> {
-    let result;
-    try {
-      result = this.broker.fetch(state.topic, state.partition, state.position, maxBytes, this.isolationLevel);
-    } catch (error) {
-      if (error instanceof OffsetOutOfRangeError) {
-        await this.resetPosition(state, error);
-        return null;
-      }
-      throw error;
-    }
-    state.highWatermark = result.highWatermark;
-    const bytes = result.records.length;
-    if (bytes === 0) return { bytes: 0, partition: null };
-    return {
-      bytes,
-      partition: {
-        state,
-        epoch: state.epoch,
-        records: result.records,
-        fromOffset: state.position,
-        messages: null,
-        nextOffset: result.nextOffset,
-        highWatermark: result.highWatermark,
-        readableEnd: this.isolationLevel === 'read_committed' ? result.lastStableOffset : result.highWatermark,
-        abortedTransactions: result.abortedTransactions,
-      },
-    };
-  }
-
-  /**
-   * The fetch's messages, decoded on first call; null when the partition was paused, seeked or
-   * revoked since the fetch (its position then stays where it is, to be fetched again).
-   */
-  private decode(fetched: FetchedPartition<K, V>): ConsumedMessage<K, V>[] | null {
-    if (!this.deliverable(fetched)) return null;
-    if (fetched.messages === null) {
-      const messages: ConsumedMessage<K, V>[] = [];
-      decodeFetchedRecords(
-        fetched.state.topic,
-        fetched.state.partition,
-        fetched.records,
-        fetched.fromOffset,
-        this.deserializers,
-        messages,
-        fetched.abortedTransactions,
-        this.checkCrcs,
-      );
-      fetched.messages = messages;
-    }
-    return fetched.messages;
-  }
-
-  /**
-   * Long poll: until one partition has data past its offset, the consumer is woken, or
-   * `timeoutMs`. Each broker wait carries the timeout itself, so no timer runs beside them.
-   */
-  private async waitForData(states: PartitionState[], offsets: number[], timeoutMs: number): Promise<void> {
-    if (this.woken || timeoutMs <= 0) return;
-    if (states.length === 0) return this.waitIdle(timeoutMs);
-    let controller = this.waitController;
-    if (controller === null || controller.signal.aborted) {
-      controller = new AbortController();
-      // One listener per partition waited on, each removed when its wait ends: bounded by the
-      // assignment, so Node's leak warning (past 10) would only cry wolf for a larger one.
-      setMaxListeners(0, controller.signal);
-      this.waitController = controller;
-    }
-    const signal = controller.signal;
-    let parked = states.length;
-    this.polling = true;
-    try {
-      await new Promise<void>((resolve) => {
-        // A failed wait ends the poll too: the fetch that follows reports the cause.
-        const settled = (): void => {
-          parked--;
-          resolve();
-        };
-        for (let i = 0; i < states.length; i++) {
-          const state = states[i];
-          this.broker.waitForData(state.topic, state.partition, offsets[i], timeoutMs, signal, this.isolationLevel).then(settled, settled);
-        }
-      });
-    } finally {
-      this.polling = false;
-      if (parked > 0) controller.abort(LONG_POLL_ENDED);
-    }
-  }
-
-  /** The poll of a consumer with nothing to fetch (all paused, or no partitions yet): a timer wake() can cut short. */
-  private waitIdle(timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const end = (): void => {
-        clearTimeout(timer);
-        this.endIdleWait = null;
-        resolve();
-      };
-      const timer = setTimeout(end, timeoutMs);
-      this.endIdleWait = end;
-    });
+  /** Group membership catches up before each fetch: rejoins, revocations, new assignments; null without a group. */
+  private catchUpMembership(): Promise<void> | null {
+    if (this.membership === null) return null;
+    this.checkMetadata();
+    return this.membership.poll();
   }
 
   /** Interrupts the long poll (a rebalance, seek, resume, assignment or stop needs the loop). */
   private wake(): void {
-    this.woken = true;
-    if (this.polling) this.waitController?.abort(LONG_POLL_ENDED);
-    this.endIdleWait?.();
-  }
-
-  private fetchableStates(): PartitionState[] {
-    const out: PartitionState[] = [];
-    for (const perTopic of this.states.values()) {
-      for (const state of perTopic.values()) if (state.assigned && !state.paused && state.position >= 0) out.push(state);
-    }
-    return out;
-  }
-
-  // ---- Positions and offsets ----
-
-  /** Gives every partition without a position one: a pending seek, the committed offset, or the reset policy. */
-  private async resolvePositions(): Promise<void> {
-    const unresolved: PartitionState[] = [];
-    for (const perTopic of this.states.values()) {
-      for (const state of perTopic.values()) if (state.position < 0) unresolved.push(state);
-    }
-    if (unresolved.length === 0) return;
-    const needCommitted: PartitionState[] = [];
-    for (const state of unresolved) {
-      const seek = this.pendingSeeks.get(state.topic)?.get(state.partition);
-      if (seek !== undefined) {
-        this.pendingSeeks.get(state.topic)!.delete(state.partition);
-        state.position = seek;
-      } else if (this.groupId !== null) {
-        needCommitted.push(state);
-      }
-    }
-    if (needCommitted.length > 0) {
-      const committed = await this.broker.groups.fetchOffsets({
-        groupId: this.groupId!,
-        partitions: needCommitted.map(({ topic, partition }) => ({ topic, partition })),
-      });
-      for (const entry of committed) {
-        const state = this.states.get(entry.topic)?.get(entry.partition);
-        if (state !== undefined && state.position < 0 && entry.offset >= 0) {
-          state.position = entry.offset;
-          state.committed = entry.offset;
-        }
-      }
-    }
-    for (const state of unresolved) {
-      if (state.position < 0 && state.assigned) await this.resetPosition(state, null);
-    }
-  }
-
-  /** Applies the partition's reset policy: no committed offset (`outOfRange` null) or a position outside the log. */
-  private async resetPosition(state: PartitionState, outOfRange: OffsetOutOfRangeError | null): Promise<void> {
-    const policy = this.resetPolicyOf(state.topic);
-    if (policy === 'none') {
-      throw outOfRange ?? new NoOffsetForPartitionError(state.topic, state.partition);
-    }
-    const offsets = this.broker.partitionOffsets(state.topic, state.partition);
-    const end = this.isolationLevel === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark;
-    state.position = policy === 'earliest' ? offsets.logStartOffset : end;
-    state.epoch++;
-  }
-
-  private resetPolicyOf(topic: string): AutoOffsetReset {
-    for (const { pattern, reset } of this.subscriptions) {
-      if (typeof pattern === 'string' ? pattern === topic : matches(pattern, topic)) return reset;
-    }
-    return this.autoOffsetReset;
-  }
-
-  private configureCommits(autoCommit: boolean | undefined, intervalMs: number | undefined, threshold: number | undefined): void {
-    if (autoCommit !== undefined && typeof autoCommit !== 'boolean') throw new InvalidConfigError('autoCommit must be a boolean');
-    this.autoCommit = (autoCommit ?? true) && this.groupId !== null;
-    this.autoCommitIntervalMs = integerOption(intervalMs, DEFAULT_AUTO_COMMIT_INTERVAL_MS, 'autoCommitInterval', 0);
-    this.autoCommitThreshold = threshold === undefined ? Infinity : integerOption(threshold, 1, 'autoCommitThreshold', 1);
-    this.lastCommitMs = Date.now();
-    this.processedSinceCommit = 0;
-  }
-
-  private async maybeAutoCommit(): Promise<void> {
-    if (!this.autoCommit) return;
-    if (this.processedSinceCommit < this.autoCommitThreshold && Date.now() - this.lastCommitMs < this.autoCommitIntervalMs) return;
-    await this.commitProcessedQuietly();
-  }
-
-  /** Processed offsets not yet committed. */
-  private uncommitted(states?: Iterable<PartitionState>): (TopicPartitionOffset & { state: PartitionState })[] {
-    const out: (TopicPartitionOffset & { state: PartitionState })[] = [];
-    const visit = (state: PartitionState): void => {
-      if (state.processed >= 0 && state.processed !== state.committed) {
-        out.push({ topic: state.topic, partition: state.partition, offset: state.processed, state });
-      }
-    };
-    if (states !== undefined) {
-      for (const state of states) visit(state);
-    } else {
-      for (const perTopic of this.states.values()) for (const state of perTopic.values()) visit(state);
-    }
-    return out;
-  }
-
-  /**
-   * Commits processed offsets; a commit the group refuses because it is rebalancing (or this
-   * member was removed) is dropped: those records are read again by their next owner, which
-   * at-least-once allows.
-   */
-  private async commitProcessedQuietly(states?: Iterable<PartitionState>): Promise<void> {
-    const pending = this.uncommitted(states);
-    this.lastCommitMs = Date.now();
-    this.processedSinceCommit = 0;
-    if (pending.length === 0 || this.groupId === null) return;
-    try {
-      await this.commit(pending);
-    } catch (error) {
-      if (error instanceof RebalanceInProgressError || error instanceof IllegalGenerationError || error instanceof UnknownMemberIdError) {
-        this.membership?.requestRejoin();
-        return;
-      }
-      throw error;
-    }
-  }
-
-  private async commit(offsets: TopicPartitionOffset[]): Promise<void> {
-    const membership = this.membership;
-    const request = {
-      groupId: this.groupId!,
-      generationId: membership === null ? -1 : membership.generationId,
-      memberId: membership === null ? '' : membership.memberId,
-      groupInstanceId: membership === null ? null : this.groupInstanceId,
-      offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-    };
-    const results = await this.broker.groups.commitOffsets(request);
-    for (const result of results) {
-      if (result.error !== null) throw result.error;
-    }
-    for (const { topic, partition, offset } of offsets) {
-      const state = this.states.get(topic)?.get(partition);
-      if (state !== undefined) state.committed = offset;
-    }
+    this.longPoll.wake();
   }
 
   // ---- Assignment changes (from the group membership) ----
@@ -1279,19 +636,19 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     const states: PartitionState[] = [];
     for (const { topic, partitions: numbers } of partitions) {
       for (const partition of numbers) {
-        const state = this.states.get(topic)?.get(partition);
+        const state = this.subscription.get(topic, partition);
         if (state !== undefined) states.push(state);
       }
     }
     // At-least-once: what was processed is committed before another member may start on it.
-    if (this.autoCommit) await this.commitProcessedQuietly(states);
-    for (const state of states) this.removeState(state);
+    if (this.commits.autoCommit) await this.commits.commitProcessedQuietly(states);
+    for (const state of states) this.subscription.remove(state);
   }
 
   private assigned(partitions: TopicPartitions[]): void {
     this.assignmentCount++;
     for (const { topic, partitions: numbers } of partitions) {
-      for (const partition of numbers) this.addState(topic, partition);
+      for (const partition of numbers) this.subscription.add(topic, partition);
     }
     this.emitEvent(CONSUMER_EVENTS.GROUP_JOIN, {
       groupId: this.groupId,
@@ -1304,61 +661,8 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   private lose(partitions: TopicPartitions[]): void {
     for (const { topic, partitions: numbers } of partitions) {
       for (const partition of numbers) {
-        const state = this.states.get(topic)?.get(partition);
-        if (state !== undefined) this.removeState(state);
-      }
-    }
-  }
-
-  private addState(topic: string, partition: number): PartitionState {
-    let perTopic = this.states.get(topic);
-    if (perTopic === undefined) this.states.set(topic, (perTopic = new Map()));
-    const existing = perTopic.get(partition);
-    if (existing !== undefined) return existing;
-    const state = new PartitionState(topic, partition);
-    state.paused = this.pausedTopics.has(topic) || (this.pausedPartitions.get(topic)?.has(partition) ?? false);
-    perTopic.set(partition, state);
-    return state;
-  }
-
-  private removeState(state: PartitionState): void {
-    this.dropState(state);
-    const perTopic = this.states.get(state.topic);
-    perTopic?.delete(state.partition);
-    if (perTopic !== undefined && perTopic.size === 0) this.states.delete(state.topic);
-  }
-
-  private dropState(state: PartitionState): void {
-    state.assigned = false;
-    state.epoch++;
-  }
-
-  private setPaused(topics: { topic: string; partitions?: number[] }[], paused: boolean): void {
-    this.checkOpen();
-    if (!Array.isArray(topics)) throw new InvalidConfigError('pause / resume take an array of { topic, partitions? }');
-    for (const [i, entry] of topics.entries()) {
-      if (entry === null || typeof entry !== 'object' || typeof entry.topic !== 'string') {
-        throw new InvalidConfigError(`pause / resume entry ${i} must be { topic, partitions? }`);
-      }
-      if (entry.partitions !== undefined && !Array.isArray(entry.partitions)) {
-        throw new InvalidConfigError(`pause / resume entry ${i}: partitions must be an array of partition numbers`);
-      }
-    }
-    for (const { topic, partitions } of topics) {
-      if (partitions === undefined) {
-        if (paused) this.pausedTopics.add(topic);
-        else this.pausedTopics.delete(topic);
-        if (!paused) this.pausedPartitions.delete(topic);
-        for (const state of this.states.get(topic)?.values() ?? []) state.paused = paused;
-        continue;
-      }
-      let set = this.pausedPartitions.get(topic);
-      if (set === undefined) this.pausedPartitions.set(topic, (set = new Set()));
-      for (const partition of partitions) {
-        if (paused) set.add(partition);
-        else set.delete(partition);
-        const state = this.states.get(topic)?.get(partition);
-        if (state !== undefined) state.paused = paused || this.pausedTopics.has(topic);
+        const state = this.subscription.get(topic, partition);
+        if (state !== undefined) this.subscription.remove(state);
       }
     }
   }
@@ -1366,17 +670,12 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   // ---- Topics ----
 
   private subscribedTopics(): string[] {
-    const topics = new Set<string>();
-    let all: string[] | null = null;
-    for (const { pattern } of this.subscriptions) {
-      if (typeof pattern === 'string') {
-        topics.add(pattern);
-      } else {
-        all ??= this.broker.listTopics().filter((topic) => !topic.internal).map((topic) => topic.name);
-        for (const name of all) if (matches(pattern, name)) topics.add(name);
-      }
-    }
-    return [...topics].sort();
+    return this.subscription.subscribedTopics(() =>
+      this.broker
+        .listTopics()
+        .filter((topic) => !topic.internal)
+        .map((topic) => topic.name),
+    );
   }
 
   private partitionCounts(topics: readonly string[]): Map<string, number> {
@@ -1427,86 +726,3 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   }
 }
 
-const noHeartbeat = (): Promise<void> => Promise.resolve();
-/** Why the consumer aborts its broker waits; a reason given up front spares a DOMException per abort. */
-const LONG_POLL_ENDED = new Error('the consumer long poll ended');
-
-/** RegExp test that a global or sticky flag cannot make stateful. */
-function matches(pattern: RegExp, topic: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(topic);
-}
-
-function integerOption(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidConfigError(`${name} must be an integer >= ${min} (got ${String(value)})`);
-  }
-  return value;
-}
-
-function resetOption(value: unknown, name: string): AutoOffsetReset {
-  if (value === 'earliest' || value === 'latest' || value === 'none') return value;
-  throw new InvalidConfigError(`${name} must be 'earliest', 'latest' or 'none' (got ${JSON.stringify(value)})`);
-}
-
-function checkOffset(offset: unknown, what: string): void {
-  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new InvalidOffsetError(offset, what);
-  }
-}
-
-interface RetryPolicy {
-  initialRetryTimeMs: number;
-  maxRetryTimeMs: number;
-  factor: number;
-  multiplier: number;
-  retries: number;
-  restartOnFailure: ((error: Error) => Promise<boolean> | boolean) | null;
-}
-
-function retryPolicy(options: ConsumerRetryOptions | undefined): RetryPolicy {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object') throw new InvalidConfigError('retry must be an object such as { retries: 5 }');
-  checkKnownOptions(options, ['initialRetryTime', 'maxRetryTime', 'factor', 'multiplier', 'retries', 'restartOnFailure'], 'consumer retry');
-  const factor = options.factor ?? DEFAULT_RETRY.factor;
-  if (typeof factor !== 'number' || !(factor >= 0 && factor <= 1)) {
-    throw new InvalidConfigError(`retry.factor must be a number from 0 to 1 (got ${String(factor)})`);
-  }
-  const multiplier = options.multiplier ?? DEFAULT_RETRY.multiplier;
-  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 0) {
-    throw new InvalidConfigError(`retry.multiplier must be a number above 0 (got ${String(multiplier)})`);
-  }
-  if (options.restartOnFailure !== undefined && typeof options.restartOnFailure !== 'function') {
-    throw new InvalidConfigError('retry.restartOnFailure must be a function (error) => Promise<boolean>');
-  }
-  return {
-    initialRetryTimeMs: integerOption(options.initialRetryTime, DEFAULT_RETRY.initialRetryTime, 'retry.initialRetryTime', 0),
-    maxRetryTimeMs: integerOption(options.maxRetryTime, DEFAULT_RETRY.maxRetryTime, 'retry.maxRetryTime', 0),
-    factor,
-    multiplier,
-    retries: integerOption(options.retries, DEFAULT_RETRY.retries, 'retry.retries', 0),
-    restartOnFailure: options.restartOnFailure ?? null,
-  };
-}
-
-/** kafkajs's randomFromRetryTime: `retryTimeMs` ± factor of it, rounded up. */
-function jittered(factor: number, retryTimeMs: number): number {
-  const delta = factor * retryTimeMs;
-  return Math.ceil(retryTimeMs - delta + Math.random() * 2 * delta);
-}
-
-/** kafkajs's isErrorRetriable: anything but an error marked not retriable or a programming error. */
-function isRetriable(error: unknown): boolean {
-  if (error === null || typeof error !== 'object') return true;
-  const { retriable, name } = error as { retriable?: unknown; name?: unknown };
-  return retriable !== false && !UNRECOVERABLE_ERROR_NAMES.includes(name as string);
-}
-
-/** The error at the end of a `cause` chain. */
-function rootCause(error: unknown): unknown {
-  while (error !== null && typeof error === 'object' && (error as { cause?: unknown }).cause !== undefined) {
-    error = (error as { cause?: unknown }).cause;
-  }
-  return error;
-}

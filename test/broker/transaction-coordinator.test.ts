@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TopicPartitionRef } from '../../src/broker/group-coordinator.js';
+import type { TopicPartitionRef } from '../../src/broker/group-types.js';
 import { ProducerIdManager, type ProducerIdBlock, type ProducerIdBlockStore } from '../../src/broker/producer-id-manager.js';
 import {
   TransactionCoordinator,

@@ -3,7 +3,7 @@
  * in deadline order inside advance(), so a test of a session timeout or a transaction timeout
  * steps past the deadline instead of sleeping through it.
  */
-import type { CoordinatorClock } from '../../src/broker/group-coordinator.js';
+import type { CoordinatorClock } from '../../src/broker/coordinator-clock.js';
 
 export class ManualClock implements CoordinatorClock {
   private now = 1_000_000;
