@@ -167,7 +167,10 @@ describe('fuzzing a live server', () => {
     expect(sent).toBeGreaterThanOrEqual(FRAMES);
     expect(reconnects).toBeGreaterThan(100);
     expect(responseBytes).toBeGreaterThan(0);
-    await eventually(() => t.server.connectionCount === 0);
+    await eventually(() => t.server.connectionCount === 0).catch((error: Error) => {
+      // Name what holds the connections still open, so a rare failure under load can be diagnosed.
+      throw new Error(`${error.message}: open connections ${JSON.stringify(t.server.connectionStats())}, queued bytes ${t.server.queuedBytes}`);
+    });
     // Every request and response byte the connections reserved was released with them.
     expect(t.server.queuedBytes).toBe(0);
 
