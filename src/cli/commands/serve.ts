@@ -1,12 +1,14 @@
 /**
  * `sluice serve`: the broker on a data directory behind the Kafka protocol server. Prints one
- * line, `listening on HOST:PORT`, on stdout once clients can connect; logs go to stderr. SIGINT
+ * line, `listening on HOST:PORT`, on stdout once clients can connect; logs go to stderr, starting
+ * with a one-line summary of what recovery repaired in the data directory (see formatRecoverySummary),
+ * after each repair was logged as it happened. SIGINT
  * or SIGTERM closes the server (answering requests in flight) and then the broker (every log
  * flushed and closed, the data directory unlocked), and the process exits 0. A second signal
  * during that exits at once.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { Broker } from '../../broker/broker.js';
+import { Broker, formatRecoverySummary } from '../../broker/broker.js';
 import {
   DEFAULT_CONNECTIONS_MAX,
   DEFAULT_FETCH_MAX_BYTES,
@@ -117,6 +119,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
     logger,
   });
+  logger.info(formatRecoverySummary(broker.recovery));
   let server: KafkaServer;
   try {
     const sasl: SaslOptions | undefined =
