@@ -35,6 +35,7 @@ import {
   PartitionNotFoundError,
   PolicyViolationError,
   ProducerFencedError,
+  RecoveryNeededError,
   TopicNotFoundError,
   TransactionAbortableError,
   TransactionalIdRequiredError,
@@ -53,6 +54,7 @@ import {
 } from '../protocol/batch-header.js';
 import { encodeControlBatch } from '../protocol/control-record.js';
 import { DataDir } from '../storage/data-dir.js';
+import { recoveryNeeded } from '../storage/log-loader.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
 import type { LogStats } from '../storage/partition-log.js';
 import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigOverrides, type TopicConfigValue } from '../storage/topic-config.js';
@@ -210,6 +212,8 @@ export class Broker implements BrokerApi {
     const dataDir = DataDir.open(config.dataDir, { logger: config.logger });
     let pool: ShardPool | null = null;
     try {
+      // Checked under the lock, so no other process changes the directory between check and open.
+      if (config.refuseRecovery) refuseIfRecoveryNeeded(dataDir, config.dataDir);
       const topicStore = TopicStore.open(dataDir, { maxPartitionsPerTopic: config.maxPartitionsPerTopic });
       const brokerConfigFile = BrokerConfigFile.open(dataDir.metaDir);
       const stateTable = PartitionStateTable.create(config.maxPartitions);
@@ -1076,6 +1080,15 @@ export class Broker implements BrokerApi {
   private checkOpen(): void {
     if (this.closing !== null) throw new ClosedError('broker');
   }
+}
+
+function refuseIfRecoveryNeeded(dataDir: DataDir, path: string): void {
+  const problems: string[] = [];
+  for (const entry of dataDir.partitionDirs()) {
+    const problem = recoveryNeeded(entry.path);
+    if (problem !== null) problems.push(`${entry.topic}-${entry.partition}: ${problem}`);
+  }
+  if (problems.length > 0) throw new RecoveryNeededError(path, problems);
 }
 
 function summarize(opened: readonly OpenedPartition[]): RecoverySummary {
