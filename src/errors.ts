@@ -115,6 +115,24 @@ export class DataDirLockedError extends SluiceError {
   }
 }
 
+/**
+ * A data directory opened for inspection only (refuseRecovery) would be changed by recovery: a
+ * torn tail cut, leftovers of interrupted work removed. Nothing was changed.
+ */
+export class RecoveryNeededError extends SluiceError {
+  readonly problems: readonly string[];
+
+  constructor(dataDir: string, problems: readonly string[]) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more partition(s))` : '';
+    super(
+      'RECOVERY_NEEDED',
+      `data directory "${dataDir}" needs recovery, and an inspection does not change it: ${problems[0]}${more}; ` +
+        `run \`sluice recover --data-dir ${dataDir}\` (or start \`sluice serve\` on it) to repair it, then inspect again`,
+    );
+    this.problems = problems;
+  }
+}
+
 /** A file on disk that is not what Sluice wrote (unparseable metadata, impossible index). */
 export class CorruptFileError extends SluiceError {
   constructor(file: string, reason: string) {

@@ -2,7 +2,7 @@
  * The package's public API: `import { Sluice } from 'sluice'`.
  */
 export { Sluice, type SluiceOptions } from './sluice.js';
-export { Broker } from './broker/broker.js';
+export { Broker, formatRecoverySummary, type RecoverySummary } from './broker/broker.js';
 export { resolveBrokerConfig, defaultShardCount, type BrokerConfig, type BrokerOptions, type BrokerLogger } from './broker/config.js';
 export type {
   Acks,

@@ -4,7 +4,7 @@
  * The clients are kafkajs-shaped and talk to the in-process broker directly; the same broker can
  * also be served over the Kafka wire protocol.
  */
-import { Broker } from './broker/broker.js';
+import { Broker, type RecoverySummary } from './broker/broker.js';
 import type { BrokerOptions } from './broker/config.js';
 import { ClosedError } from './errors.js';
 import { Admin } from './client/admin.js';
@@ -33,6 +33,15 @@ export class Sluice {
    */
   static async open(options: SluiceOptions): Promise<Sluice> {
     return new Sluice(await Broker.open(options));
+  }
+
+  /**
+   * What opening repaired in the data directory after a crash: bytes cut from torn tails, segments
+   * removed, indexes rebuilt, snapshots discarded (zeros after a clean shutdown). Each repair was
+   * also given to the logger as it happened.
+   */
+  get recovery(): RecoverySummary {
+    return this.broker.recovery;
   }
 
   admin(): Admin {

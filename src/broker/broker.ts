@@ -21,6 +21,7 @@
  * broker has no replicas to wait for (the page cache survives a process crash, not a power cut).
  * 0 still settles its promise, so callers can release buffer memory.
  */
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -34,6 +35,7 @@ import {
   PartitionNotFoundError,
   PolicyViolationError,
   ProducerFencedError,
+  RecoveryNeededError,
   TopicNotFoundError,
   TransactionAbortableError,
   TransactionalIdRequiredError,
@@ -52,6 +54,7 @@ import {
 } from '../protocol/batch-header.js';
 import { encodeControlBatch } from '../protocol/control-record.js';
 import { DataDir } from '../storage/data-dir.js';
+import { recoveryNeeded } from '../storage/log-loader.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
 import type { LogStats } from '../storage/partition-log.js';
 import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigOverrides, type TopicConfigValue } from '../storage/topic-config.js';
@@ -113,6 +116,36 @@ interface OpenPartition {
   opened: Promise<OpenedPartition>;
 }
 
+/**
+ * What opening the broker repaired across every partition log (each repair is also logged as it
+ * happens). A clean shutdown gives zeros but for partitionsOpened.
+ */
+export interface RecoverySummary {
+  partitionsOpened: number;
+  /** Partitions where recovery changed something on disk. */
+  partitionsRepaired: number;
+  /** Bytes cut from torn or corrupt segment tails. */
+  bytesTruncated: number;
+  /** Segments deleted because an earlier one was cut (offsets stay contiguous). */
+  segmentsRemoved: number;
+  /** Segments whose offset and time indexes were rebuilt from their log. */
+  indexesRebuilt: number;
+  /** Producer-state snapshots that failed their checks and were discarded. */
+  snapshotsDiscarded: number;
+  /** Leftovers of interrupted work removed: checkpoint writes, segment deletions, log cleans. */
+  filesRemoved: number;
+}
+
+/** The one-line form of a recovery summary, as `sluice serve` prints it at start. */
+export function formatRecoverySummary(summary: RecoverySummary): string {
+  return (
+    `recovery: ${summary.partitionsOpened} partition(s) opened, ${summary.partitionsRepaired} repaired; ` +
+    `${summary.bytesTruncated} byte(s) truncated, ${summary.segmentsRemoved} segment(s) removed, ` +
+    `${summary.indexesRebuilt} index(es) rebuilt, ${summary.snapshotsDiscarded} snapshot(s) discarded, ` +
+    `${summary.filesRemoved} leftover file(s) removed`
+  );
+}
+
 interface OpenTopic {
   metadata: TopicMetadata;
   readonly partitions: OpenPartition[];
@@ -147,6 +180,7 @@ export class Broker implements BrokerApi {
   /** Set by injectMarkerFault: marker writes fail (the coordinator retries them) until healed. */
   private markerFault: Error | null = null;
   private closing: Promise<void> | null = null;
+  private recoverySummary: RecoverySummary | null = null;
 
   private constructor(
     config: BrokerConfig,
@@ -179,6 +213,8 @@ export class Broker implements BrokerApi {
     const dataDir = DataDir.open(config.dataDir, { logger: config.logger });
     let pool: ShardPool | null = null;
     try {
+      // Checked under the lock, so no other process changes the directory between check and open.
+      if (config.refuseRecovery) refuseIfRecoveryNeeded(dataDir, config.dataDir);
       const topicStore = TopicStore.open(dataDir, { maxPartitionsPerTopic: config.maxPartitionsPerTopic });
       const brokerConfigFile = BrokerConfigFile.open(dataDir.metaDir);
       const stateTable = PartitionStateTable.create(config.maxPartitions);
@@ -195,7 +231,7 @@ export class Broker implements BrokerApi {
         config.logger.warn(`shard ${shard} failed and was restarted: ${error.message}`);
       });
       for (const metadata of topicStore.list()) broker.openTopic(metadata);
-      await broker.allOpened();
+      broker.recoverySummary = summarize(await broker.allOpened());
       await broker.startGroupCoordinator();
       await broker.startTransactionCoordinator();
       return broker;
@@ -238,6 +274,12 @@ export class Broker implements BrokerApi {
     return () => {
       if (this.markerFault === fault) this.markerFault = null;
     };
+  }
+
+  /** What opening the broker repaired in its partition logs (see RecoverySummary). */
+  get recovery(): RecoverySummary {
+    assert.ok(this.recoverySummary !== null, 'set by open');
+    return this.recoverySummary;
   }
 
   /** The shard threads, for diagnostics and fault-injection tests. */
@@ -851,10 +893,10 @@ export class Broker implements BrokerApi {
     }
   }
 
-  private async allOpened(): Promise<void> {
+  private async allOpened(): Promise<OpenedPartition[]> {
     const opens: Promise<OpenedPartition>[] = [];
     for (const open of this.topics.values()) for (const partition of open.partitions) opens.push(partition.opened);
-    await Promise.all(opens);
+    return Promise.all(opens);
   }
 
   private isCurrent(target: OpenPartition): boolean {
@@ -1039,6 +1081,37 @@ export class Broker implements BrokerApi {
   private checkOpen(): void {
     if (this.closing !== null) throw new ClosedError('broker');
   }
+}
+
+function refuseIfRecoveryNeeded(dataDir: DataDir, path: string): void {
+  const problems: string[] = [];
+  for (const entry of dataDir.partitionDirs()) {
+    const problem = recoveryNeeded(entry.path);
+    if (problem !== null) problems.push(`${entry.topic}-${entry.partition}: ${problem}`);
+  }
+  if (problems.length > 0) throw new RecoveryNeededError(path, problems);
+}
+
+function summarize(opened: readonly OpenedPartition[]): RecoverySummary {
+  const summary: RecoverySummary = {
+    partitionsOpened: opened.length,
+    partitionsRepaired: 0,
+    bytesTruncated: 0,
+    segmentsRemoved: 0,
+    indexesRebuilt: 0,
+    snapshotsDiscarded: 0,
+    filesRemoved: 0,
+  };
+  for (const partition of opened) {
+    const repairs = partition.truncatedBytes + partition.segmentsDeleted + partition.indexesRebuilt + partition.snapshotsDiscarded + partition.filesRemoved;
+    if (repairs > 0) summary.partitionsRepaired++;
+    summary.bytesTruncated += partition.truncatedBytes;
+    summary.segmentsRemoved += partition.segmentsDeleted;
+    summary.indexesRebuilt += partition.indexesRebuilt;
+    summary.snapshotsDiscarded += partition.snapshotsDiscarded;
+    summary.filesRemoved += partition.filesRemoved;
+  }
+  return summary;
 }
 
 function requireTopicName(topic: unknown): string {

@@ -64,6 +64,12 @@ export interface BrokerConfig {
   /** Partitions whose commit history the lag evaluator keeps at once; the least recently committed goes first. */
   lagMaxTrackedPartitions: number;
   logger: BrokerLogger;
+  /**
+   * Open only a data directory that needs no recovery: when a partition log would be repaired (a
+   * torn tail cut, leftovers of interrupted work removed), open fails with RecoveryNeededError and
+   * changes nothing. For inspection tools, which must not modify what they inspect.
+   */
+  refuseRecovery: boolean;
 }
 
 export type BrokerOptions = Partial<BrokerConfig> & { dataDir: string };
@@ -129,6 +135,7 @@ const KNOWN_KEYS = new Set<string>([
   'lagStoppedAfterMs',
   'lagMaxTrackedPartitions',
   'logger',
+  'refuseRecovery',
 ]);
 
 export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
@@ -146,6 +153,9 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
   const logger = options.logger ?? DEFAULT_LOGGER;
   if (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function') {
     throw new InvalidConfigError('logger must be an object with info(message) and warn(message)');
+  }
+  if (options.refuseRecovery !== undefined && typeof options.refuseRecovery !== 'boolean') {
+    throw new InvalidConfigError(`refuseRecovery must be a boolean, got ${String(options.refuseRecovery)}`);
   }
   if (options.autoCreateTopicsEnable !== undefined && typeof options.autoCreateTopicsEnable !== 'boolean') {
     throw new InvalidConfigError(`autoCreateTopicsEnable must be a boolean, got ${String(options.autoCreateTopicsEnable)}`);
@@ -175,6 +185,7 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
         : integer(options, 'lagStoppedAfterMs', 0, 1, Number.MAX_SAFE_INTEGER),
     lagMaxTrackedPartitions: integer(options, 'lagMaxTrackedPartitions', DEFAULT_MAX_TRACKED_PARTITIONS, 1, 10_000_000),
     logger,
+    refuseRecovery: options.refuseRecovery ?? false,
   };
   if (config.numPartitions > config.maxPartitionsPerTopic) {
     throw new InvalidConfigError(`numPartitions (${config.numPartitions}) exceeds maxPartitionsPerTopic (${config.maxPartitionsPerTopic})`);

@@ -229,20 +229,29 @@ export function connectionOptionsOf(command: Command): ConnectionOptions {
   return flags;
 }
 
-export async function openConnection(options: ConnectionOptions): Promise<Connection> {
+/**
+ * `inspect`: the command only reads (topics list/describe, groups list/describe). A data directory
+ * that needs recovery is then not repaired unasked: the open fails with RecoveryNeededError, which
+ * names the command that repairs it, and leaves every file as it was.
+ */
+export async function openConnection(options: ConnectionOptions, inspect = false): Promise<Connection> {
   if (options.bootstrapServer !== undefined) return KafkaConnection.open(options.bootstrapServer, options);
   const sluice = await Sluice.open({
     dataDir: options.dataDir,
     logger: stderrLogger({ info: false }),
     // The data directory is locked to this process, so no other member can join a group: nothing to wait for.
     groupInitialRebalanceDelayMs: 0,
+    refuseRecovery: inspect,
   });
   return new EmbeddedConnection(sluice);
 }
 
-/** Opens the command's connection, runs `work`, and closes the connection whatever happens. */
-export async function withConnection(command: Command, work: (connection: Connection) => Promise<void>): Promise<void> {
-  const connection = await openConnection(connectionOptionsOf(command));
+/**
+ * Opens the command's connection, runs `work`, and closes the connection whatever happens.
+ * `inspect`: see openConnection.
+ */
+export async function withConnection(command: Command, work: (connection: Connection) => Promise<void>, inspect = false): Promise<void> {
+  const connection = await openConnection(connectionOptionsOf(command), inspect);
   try {
     await work(connection);
   } finally {

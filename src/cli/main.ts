@@ -14,6 +14,7 @@ import { registerConsume } from './commands/consume.js';
 import { registerGroups } from './commands/groups.js';
 import { registerPerfCommand } from './commands/perf.js';
 import { registerProduce } from './commands/produce.js';
+import { registerRecover } from './commands/recover.js';
 import { registerServe } from './commands/serve.js';
 import { registerTopics } from './commands/topics.js';
 import { registerTuneCommand } from './commands/tune.js';
@@ -27,6 +28,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerConsume,
   registerGroups,
   registerPerfCommand,
+  registerRecover,
   registerTuneCommand,
 ];
 

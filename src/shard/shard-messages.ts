@@ -9,6 +9,8 @@
  *               logStartOffset
  *   CONTROLLED  uint32 requestId, uint32 0, then the JSON result
  *   FAILED      uint32 requestId, int32 Kafka error code, then the JSON of the error
+ *   LOG         uint32 0, int32 level (0 info, 1 warn), then the JSON of the message: what the
+ *               shard's logs repaired or failed at, as it happens (bounded by the ring, clipped)
  *
  * APPEND carries the acks the shard must honour, and APPENDED everything a ProduceResult needs:
  * base and last offset, LogAppendTime, log start offset.
@@ -25,6 +27,9 @@ export const CONTROL_TAG = 17;
 export const APPENDED_TAG = 18;
 export const CONTROLLED_TAG = 19;
 export const FAILED_TAG = 20;
+export const LOG_TAG = 21;
+export const LOG_LEVEL_INFO = 0;
+export const LOG_LEVEL_WARN = 1;
 
 export const APPEND_HEADER_BYTES = 16;
 /** APPEND flag: every batch's CRC32C was checked upstream; the shard skips that pass. */
@@ -68,6 +73,14 @@ export interface OpenedPartition {
   logEndOffset: number;
   /** Bytes recovery cut from torn segment tails (0 after a clean shutdown). */
   truncatedBytes: number;
+  /** Segments deleted because an earlier one was cut. */
+  segmentsDeleted: number;
+  /** Segments whose index files were rewritten to match their log. */
+  indexesRebuilt: number;
+  /** Leftovers of interrupted work removed (checkpoint writes, segment deletions, log cleans). */
+  filesRemoved: number;
+  /** Producer-state snapshots that failed their checks and were deleted. */
+  snapshotsDiscarded: number;
 }
 
 export interface AppendOutcome {
@@ -101,7 +114,7 @@ export function kafkaCodeOf(error: unknown): number {
   return -1;
 }
 
-/** Longest error text carried back, so that a report always fits the completion ring (>= 4 KiB). */
+/** Longest error or log text carried back, so that a report always fits the completion ring (>= 4 KiB). */
 const MAX_ERROR_TEXT_CHARS = 1024;
 
 export function serializeError(error: unknown): SerializedError {
@@ -124,7 +137,7 @@ export function serializeError(error: unknown): SerializedError {
   };
 }
 
-function clip(text: string): string {
+export function clip(text: string): string {
   return text.length <= MAX_ERROR_TEXT_CHARS ? text : `${text.slice(0, MAX_ERROR_TEXT_CHARS)}...`;
 }
 

@@ -38,6 +38,8 @@ import {
   CONTROL_HEADER_BYTES,
   CONTROL_TAG,
   FAILED_TAG,
+  LOG_LEVEL_WARN,
+  LOG_TAG,
   jsonMessageBytes,
   readAppended,
   readJsonBody,
@@ -52,6 +54,7 @@ import {
 import type { ShardWorkerData } from './shard-worker.js';
 
 export interface ShardPoolLogger {
+  info(message: string): void;
   warn(message: string): void;
 }
 
@@ -429,6 +432,13 @@ export class ShardPool extends EventEmitter {
   }
 
   private complete(channel: Channel, ring: RingBuffer): void {
+    if (ring.messageTag === LOG_TAG) {
+      const level = ring.view.getInt32(ring.messageOffset + 4, true);
+      const message = `shard ${channel.shardId}: ${readJsonBody<string>(ring)}`;
+      if (level === LOG_LEVEL_WARN) this.options.logger.warn(message);
+      else this.options.logger.info(message);
+      return;
+    }
     const requestId = readRequestId(ring);
     const pending = channel.pending.get(requestId);
     if (pending === undefined) return;

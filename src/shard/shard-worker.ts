@@ -17,10 +17,10 @@
  */
 import { rmSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { InvalidRequestError, SluiceError } from '../errors.js';
+import { ClosedError, InvalidRequestError, SluiceError } from '../errors.js';
 import { LogCleaner } from '../storage/log-cleaner.js';
 import type { LogConfig } from '../storage/log-config.js';
-import { PartitionLog, type AppendOptions } from '../storage/partition-log.js';
+import { PartitionLog, type AppendOptions, type StorageLogger } from '../storage/partition-log.js';
 import { PartitionStateTable } from './partition-state.js';
 import { RingBuffer } from './ring.js';
 import {
@@ -32,6 +32,10 @@ import {
   CONTROL_HEADER_BYTES,
   CONTROL_TAG,
   FAILED_TAG,
+  LOG_LEVEL_INFO,
+  LOG_LEVEL_WARN,
+  LOG_TAG,
+  clip,
   jsonMessageBytes,
   kafkaCodeOf,
   readAppend,
@@ -87,13 +91,21 @@ const request: AppendRequest = { requestId: 0, slot: 0, acks: 0, flags: 0, batch
 let nextRetentionMs = Date.now() + data.retentionCheckIntervalMs;
 let running = true;
 /**
+ * What the logs repair (recovery cuts, deleted segments, rebuilt indexes, discarded snapshots,
+ * interrupted cleans) and what fails in the background goes to the broker's logger as it happens:
+ * a LOG message on the completion ring, so it is bounded (the shard waits while the ring is full,
+ * as for any completion) and ordered with the answer of the command that caused it.
+ */
+const storageLogger: StorageLogger = {
+  info: (message) => forwardLog(LOG_LEVEL_INFO, message),
+  warn: (message) => forwardLog(LOG_LEVEL_WARN, message),
+};
+/**
  * Compaction of this shard's cleanup.policy=compact logs, checked on the retention timer. Its scans
  * run on a piscina pool whose answers arrive through this thread's event loop, so while a clean is
  * in flight the loop wakes every CLEANER_POLL_MS to let the event loop turn (see run).
  */
-const cleaner = new LogCleaner<number>({
-  logger: { info: () => {}, warn: (message) => process.emitWarning(`shard ${data.shardId}: ${message}`) },
-});
+const cleaner = new LogCleaner<number>({ logger: storageLogger });
 const CLEANER_POLL_MS = 5;
 
 /**
@@ -128,6 +140,16 @@ function completeJson(tag: number, requestId: number, word: number, body: unknow
   }
 }
 
+function forwardLog(level: number, message: string): void {
+  try {
+    completeJson(LOG_TAG, 0, level, clip(message));
+  } catch (error) {
+    // The broker closed the ring (it is gone): a repair must still be told, and a log line must never fail one.
+    if (!(error instanceof ClosedError)) throw error;
+    process.emitWarning(`shard ${data.shardId}: ${message}`, { type: 'SluiceStorageWarning' });
+  }
+}
+
 function fail(requestId: number, error: unknown): void {
   completeJson(FAILED_TAG, requestId, kafkaCodeOf(error), serializeError(error));
 }
@@ -154,7 +176,7 @@ function control(command: ControlCommand): unknown {
   switch (command.op) {
     case 'open': {
       if (partitions.has(command.slot)) throw new InvalidRequestError(`partition slot ${command.slot} is already open`);
-      const log = PartitionLog.open(command.dir, command.config);
+      const log = PartitionLog.open(command.dir, command.config, { logger: storageLogger });
       const config = log.config;
       partitions.set(command.slot, {
         log,
@@ -168,6 +190,10 @@ function control(command: ControlCommand): unknown {
         logStartOffset: log.logStartOffset,
         logEndOffset: log.logEndOffset,
         truncatedBytes: log.recovery.bytesTruncated,
+        segmentsDeleted: log.recovery.segmentsDeleted,
+        indexesRebuilt: log.recovery.indexesRebuilt,
+        filesRemoved: log.recovery.filesRemoved.length,
+        snapshotsDiscarded: log.producerStateRecovery.snapshotsDiscarded,
       };
       return opened;
     }
@@ -305,7 +331,7 @@ function runTimers(nowMs: number): number {
     } catch (error) {
       // The log stopped itself (fail-stop); its next request reports the cause to the caller.
       partition.timersStopped = true;
-      process.emitWarning(`shard ${data.shardId}: timer work on ${partition.log.dir} failed: ${(error as Error).message}`);
+      storageLogger.warn(`timer work on ${partition.log.dir} failed: ${(error as Error).message}`);
       continue;
     }
     const flushDueMs = partition.log.flushDueAtMs();

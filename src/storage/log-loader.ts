@@ -6,19 +6,32 @@
  * settles the log start offset against what survived. The segments it returns are open, the
  * last one active; PartitionLog restores producer state from them.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
-import { recoverInterruptedCleaning } from './log-cleaner.js';
+import { FileWindow } from './durable-fs.js';
+import { CLEANED_FILE_SUFFIX } from './cleaner-tasks.js';
+import { SWAP_FILE_SUFFIX, recoverInterruptedCleaning } from './log-cleaner.js';
 import {
+  CHECKPOINT_TEMP_SUFFIX,
   LOG_START_OFFSET_CHECKPOINT_FILE,
+  RECOVERY_WINDOW_BYTES,
+  SEGMENT_SUFFIXES,
   RECOVERY_POINT_CHECKPOINT_FILE,
   loadSegments,
   readOffsetCheckpoint,
   scanPartitionDirectory,
   type RecoveryReport,
 } from './recovery.js';
-import { Segment, type SegmentSettings, type StorageLogger } from './segment.js';
+import {
+  LOG_FILE_SUFFIX,
+  Segment,
+  parseSegmentFileName,
+  scanValidBatches,
+  segmentFileName,
+  type SegmentSettings,
+  type StorageLogger,
+} from './segment.js';
 
 export interface LoadedLog {
   /** Open segments in offset order; the last is active. */
@@ -77,4 +90,67 @@ function readRecoveryPoint(dir: string, logger: StorageLogger): number {
     logger.warn(`${error.message}; validating every segment instead`);
     return 0;
   }
+}
+
+/**
+ * Why opening `dir` would change its data on disk, found without writing anything, or null when it
+ * would not: leftovers of interrupted work to remove or finish (checkpoint writes, segment
+ * deletions, log cleans), or a segment from the recovery point on whose tail recovery would cut
+ * (a torn write, a corrupt batch), with the later segments it would delete. Read-only inspection
+ * of a data directory refuses to open one that needs recovery rather than repair it unasked.
+ * Index files are not compared here: recovery rebuilds them from the log, losing no record.
+ */
+export function recoveryNeeded(dir: string): string | null {
+  const names = readdirSync(dir);
+  const logBases = new Set<number>();
+  for (const name of names) {
+    if (name.endsWith(CHECKPOINT_TEMP_SUFFIX) || name.endsWith(CLEANED_FILE_SUFFIX) || name.endsWith(SWAP_FILE_SUFFIX)) {
+      return `${join(dir, name)} is left by interrupted work`;
+    }
+    const base = parseSegmentFileName(name, LOG_FILE_SUFFIX);
+    if (base !== null) logBases.add(base);
+  }
+  for (const name of names) {
+    const suffix = SEGMENT_SUFFIXES.find((candidate) => candidate !== LOG_FILE_SUFFIX && name.endsWith(candidate));
+    if (suffix === undefined) continue;
+    const base = parseSegmentFileName(name, suffix);
+    if (base !== null && !logBases.has(base)) return `${join(dir, name)} has no segment .log (an interrupted segment deletion)`;
+  }
+  const baseOffsets = [...logBases].sort((a, b) => a - b);
+  if (baseOffsets.length === 0) return null;
+  let recoveryPoint = 0;
+  try {
+    recoveryPoint = readOffsetCheckpoint(join(dir, RECOVERY_POINT_CHECKPOINT_FILE)) ?? 0;
+  } catch (error) {
+    // As loadLog does: an unreadable recovery point only means every segment is validated.
+    if (!(error instanceof CorruptFileError)) throw error;
+  }
+  let recoverFrom = 0;
+  for (let i = 0; i < baseOffsets.length; i++) if (baseOffsets[i] <= recoveryPoint) recoverFrom = i;
+  const window = new FileWindow(RECOVERY_WINDOW_BYTES);
+  let endOffset = 0;
+  for (let i = recoverFrom; i < baseOffsets.length; i++) {
+    const path = join(dir, segmentFileName(baseOffsets[i], LOG_FILE_SUFFIX));
+    const upperBoundOffset = i + 1 < baseOffsets.length ? baseOffsets[i + 1] : null;
+    const fd = openSync(path, 'r');
+    try {
+      const sizeBytes = fstatSync(fd).size;
+      const scan = scanValidBatches(fd, baseOffsets[i], sizeBytes, upperBoundOffset, window);
+      if (scan.validBytes < sizeBytes) {
+        const later = baseOffsets.length - i - 1;
+        return (
+          `recovery would cut ${sizeBytes - scan.validBytes} bytes from the end of ${path} (at byte ${scan.validBytes}: ${scan.reason})` +
+          (later > 0 ? ` and delete the ${later} segment(s) after it` : '')
+        );
+      }
+      endOffset = scan.nextOffset;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const checkpointedStart = readOffsetCheckpoint(join(dir, LOG_START_OFFSET_CHECKPOINT_FILE)) ?? 0;
+  if (checkpointedStart > endOffset) {
+    return `its log start offset ${checkpointedStart} is past its log end offset ${endOffset}: recovery would restart the log empty`;
+  }
+  return null;
 }

@@ -31,13 +31,13 @@ import { TXN_INDEX_FILE_SUFFIX } from './txn-index.js';
 
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset.checkpoint';
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point.checkpoint';
-const CHECKPOINT_TEMP_SUFFIX = '.tmp';
+export const CHECKPOINT_TEMP_SUFFIX = '.tmp';
 /** Kafka's checkpoint files start with a version line; this is the only version. */
 const CHECKPOINT_VERSION = 0;
 /** Recovery reads segments through a window this large (grown for larger batches). */
-const RECOVERY_WINDOW_BYTES = 1024 * 1024;
+export const RECOVERY_WINDOW_BYTES = 1024 * 1024;
 
-const SEGMENT_SUFFIXES = [LOG_FILE_SUFFIX, OFFSET_INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX];
+export const SEGMENT_SUFFIXES = [LOG_FILE_SUFFIX, OFFSET_INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX];
 
 /** What opening the log found and repaired. */
 export interface RecoveryReport {

@@ -304,44 +304,11 @@ export class Segment {
   recover(upperBoundOffset: number | null, window: FileWindow): SegmentRecovery {
     this.resetIndexState();
     const fileSize = this.logSizeBytes;
-    let position = 0;
-    let minBaseOffset = this.baseOffset;
-    let reason: string | null = null;
-    while (position < fileSize) {
-      const remaining = fileSize - position;
-      if (remaining < LOG_OVERHEAD_BYTES) {
-        reason = `${remaining} trailing bytes are too few for a batch's length prefix (torn write)`;
-        break;
-      }
-      let at = window.load(this.logFd, position, LOG_OVERHEAD_BYTES, fileSize);
-      const sizeBytes = window.buffer.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
-      if (sizeBytes < BATCH_HEADER_BYTES) {
-        reason = `batch length ${sizeBytes - LOG_OVERHEAD_BYTES} is below the minimum ${BATCH_LENGTH_MIN}`;
-        break;
-      }
-      if (sizeBytes > remaining) {
-        reason = `the batch needs ${sizeBytes} bytes but only ${remaining} remain (torn write)`;
-        break;
-      }
-      at = window.load(this.logFd, position, sizeBytes, fileSize);
-      const buffer = window.buffer;
-      try {
-        validateBatchAt(buffer, at, at + sizeBytes, position - at);
-      } catch (error) {
-        if (!(error instanceof CorruptRecordError)) throw error;
-        reason = error.reason;
-        break;
-      }
-      const headerReason = checkOffsetsAndTimestamp(buffer, at, minBaseOffset, this.baseOffset, upperBoundOffset);
-      if (headerReason !== null) {
-        reason = headerReason;
-        break;
-      }
-      const lastOffset = readBaseOffset(buffer, at) + readLastOffsetDelta(buffer, at);
-      this.trackBatch(position, sizeBytes, lastOffset, readMaxTimestamp(buffer, at));
-      minBaseOffset = lastOffset + 1;
-      position += sizeBytes;
-    }
+    const scan = scanValidBatches(this.logFd, this.baseOffset, fileSize, upperBoundOffset, window, (position, sizeBytes, lastOffset, maxTimestampMs) =>
+      this.trackBatch(position, sizeBytes, lastOffset, maxTimestampMs),
+    );
+    const position = scan.validBytes;
+    let reason = scan.reason;
     const truncatedBytes = fileSize - position;
     if (truncatedBytes > 0) {
       ftruncateSync(this.logFd, position);
@@ -700,6 +667,71 @@ class IndexMismatch extends Error {
     super(message);
     this.name = 'IndexMismatch';
   }
+}
+
+/** How far a segment's `.log` holds valid batches, as recovery judges them. */
+export interface ValidBatchScan {
+  /** Bytes from the start of the file up to the end of the last valid batch. */
+  readonly validBytes: number;
+  /** The offset after the last valid batch (the segment's base offset when none is). */
+  readonly nextOffset: number;
+  /** Why the batch at validBytes is invalid; null when the whole file is valid. */
+  readonly reason: string | null;
+}
+
+/**
+ * Validates every batch of the `.log` open as `fd` (length, magic, CRC32C, counts, offsets that
+ * ascend and stay below `upperBoundOffset`) and stops at the first invalid one. Reads only: both
+ * recovery, which then cuts the file there, and the read-only check of a data directory use it.
+ * `onBatch` is told each valid batch in order.
+ */
+export function scanValidBatches(
+  fd: number,
+  baseOffset: number,
+  fileSize: number,
+  upperBoundOffset: number | null,
+  window: FileWindow,
+  onBatch: (position: number, sizeBytes: number, lastOffset: number, maxTimestampMs: number) => void = () => {},
+): ValidBatchScan {
+  let position = 0;
+  let minBaseOffset = baseOffset;
+  let reason: string | null = null;
+  while (position < fileSize) {
+    const remaining = fileSize - position;
+    if (remaining < LOG_OVERHEAD_BYTES) {
+      reason = `${remaining} trailing bytes are too few for a batch's length prefix (torn write)`;
+      break;
+    }
+    let at = window.load(fd, position, LOG_OVERHEAD_BYTES, fileSize);
+    const sizeBytes = window.buffer.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+    if (sizeBytes < BATCH_HEADER_BYTES) {
+      reason = `batch length ${sizeBytes - LOG_OVERHEAD_BYTES} is below the minimum ${BATCH_LENGTH_MIN}`;
+      break;
+    }
+    if (sizeBytes > remaining) {
+      reason = `the batch needs ${sizeBytes} bytes but only ${remaining} remain (torn write)`;
+      break;
+    }
+    at = window.load(fd, position, sizeBytes, fileSize);
+    const buffer = window.buffer;
+    try {
+      validateBatchAt(buffer, at, at + sizeBytes, position - at);
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      reason = error.reason;
+      break;
+    }
+    const headerReason = checkOffsetsAndTimestamp(buffer, at, minBaseOffset, baseOffset, upperBoundOffset);
+    if (headerReason !== null) {
+      reason = headerReason;
+      break;
+    }
+    const lastOffset = readBaseOffset(buffer, at) + readLastOffsetDelta(buffer, at);
+    onBatch(position, sizeBytes, lastOffset, readMaxTimestamp(buffer, at));
+    minBaseOffset = lastOffset + 1;
+    position += sizeBytes;
+  }
+  return { validBytes: position, nextOffset: minBaseOffset, reason };
 }
 
 function fsyncPath(path: string, openFd: number): void {

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Broker } from '../../src/broker/broker.js';
+import { Broker, formatRecoverySummary } from '../../src/broker/broker.js';
 import { openFileLimit, resolveBrokerConfig } from '../../src/broker/config.js';
 import {
   ClosedError,
@@ -318,5 +318,50 @@ describe('Broker lifecycle', () => {
     expect(() => broker.fetch('t', 0, 0, 10, 'read_uncommitted')).toThrow(ClosedError);
     broker = await Broker.open({ dataDir, shards: 2, logger: quietLogger });
     for (let partition = 0; partition < 4; partition++) expect(broker.partitionOffsets('t', partition).highWatermark).toBe(50);
+  });
+});
+
+describe('visible recovery', () => {
+  const segmentOf = (topic: string, partition: number): string => join(dataDir, `${topic}-${partition}`, '00000000000000000000.log');
+
+  it("a crashed shard's recovery warnings reach the broker logger while the broker runs", async () => {
+    await broker.close();
+    const warnings: string[] = [];
+    broker = await Broker.open({ dataDir, shards: 2, logger: { info: () => {}, warn: (message) => warnings.push(message) } });
+    await broker.createTopic('t', { partitions: 1 });
+    for (let i = 0; i < 5; i++) await broker.produce('t', 0, batchOf([`r${i}`]), 1);
+    // A torn write the crash left behind: bytes past the last whole batch.
+    appendFileSync(segmentOf('t', 0), Buffer.alloc(37, 0xab));
+    await broker.shards.terminateShard(broker.shards.shardFor('t', 0));
+    const shard = broker.shards.shardFor('t', 0);
+    expect(warnings.some((message) => message.startsWith(`shard ${shard}: recovery cut 37 bytes from the end of ${segmentOf('t', 0)}`))).toBe(true);
+    expect(broker.partitionOffsets('t', 0).highWatermark).toBe(5);
+  });
+
+  it('reports what opening repaired, and zeros after a clean shutdown', async () => {
+    await broker.createTopic('t', { partitions: 2 });
+    for (let i = 0; i < 4; i++) await broker.produce('t', 0, batchOf([`r${i}`]), 1);
+    await broker.close();
+    broker = await Broker.open({ dataDir, shards: 2, logger: quietLogger });
+    expect(broker.recovery).toMatchObject({ partitionsRepaired: 0, bytesTruncated: 0, segmentsRemoved: 0, indexesRebuilt: 0 });
+    const partitionsOpened = broker.recovery.partitionsOpened;
+    expect(partitionsOpened).toBeGreaterThanOrEqual(2);
+    await broker.close();
+    appendFileSync(segmentOf('t', 0), Buffer.alloc(21, 0xcd));
+    broker = await Broker.open({ dataDir, shards: 2, logger: quietLogger });
+    expect(broker.recovery).toEqual({
+      partitionsOpened,
+      partitionsRepaired: 1,
+      bytesTruncated: 21,
+      segmentsRemoved: 0,
+      indexesRebuilt: 0,
+      snapshotsDiscarded: 0,
+      filesRemoved: 0,
+    });
+    expect(formatRecoverySummary(broker.recovery)).toBe(
+      `recovery: ${partitionsOpened} partition(s) opened, 1 repaired; 21 byte(s) truncated, 0 segment(s) removed, ` +
+        '0 index(es) rebuilt, 0 snapshot(s) discarded, 0 leftover file(s) removed',
+    );
+    expect(broker.partitionOffsets('t', 0).highWatermark).toBe(4);
   });
 });

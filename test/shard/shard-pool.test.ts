@@ -27,7 +27,7 @@ function startPool(overrides: { requestRingBytes?: number; retentionCheckInterva
     requestRingBytes: overrides.requestRingBytes ?? 1 << 20,
     completionRingBytes: 1 << 16,
     retentionCheckIntervalMs: overrides.retentionCheckIntervalMs ?? 300_000,
-    logger: { warn: (message) => warnings.push(message) },
+    logger: { info: () => {}, warn: (message) => warnings.push(message) },
   });
 }
 
@@ -231,6 +231,14 @@ describe('ShardPool', () => {
     // Closed cleanly: reopening finds every record and nothing to repair.
     pool = startPool();
     const reopened = await pool.openPartition(specs[0].shard, specs[0]);
-    expect(reopened).toEqual({ logStartOffset: 0, logEndOffset: 300, truncatedBytes: 0 });
+    expect(reopened).toEqual({
+      logStartOffset: 0,
+      logEndOffset: 300,
+      truncatedBytes: 0,
+      segmentsDeleted: 0,
+      indexesRebuilt: 0,
+      filesRemoved: 0,
+      snapshotsDiscarded: 0,
+    });
   });
 });

@@ -712,7 +712,7 @@ describe('in a shard worker', () => {
       requestRingBytes: 1 << 20,
       completionRingBytes: 1 << 16,
       retentionCheckIntervalMs: 20,
-      logger: { warn: () => {} },
+      logger: { info: () => {}, warn: () => {} },
     });
     try {
       const slot = table.allocate();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptFileError } from '../../src/errors.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
+import { recoveryNeeded } from '../../src/storage/log-loader.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import {
   CapturingLogger,
@@ -408,3 +409,43 @@ function withInt32(bytes: Buffer, position: number, value: number): Buffer {
   copy.writeInt32BE(value, position);
   return copy;
 }
+
+describe('recoveryNeeded: what opening would change, found read-only', () => {
+  it('is null for a cleanly closed log and names a torn tail, a corrupt batch, leftovers and a lost tail without writing', () => {
+    const log = openLog({ segmentBytes: 600 });
+    fill(log, 30);
+    log.close();
+    const clean = snapshot(dir);
+    const segments = [...clean.keys()].filter((name) => name.endsWith('.log')).sort();
+    expect(segments.length).toBeGreaterThan(2);
+    expect(recoveryNeeded(dir)).toBeNull();
+
+    const last = segments[segments.length - 1];
+    restore(clean, { [last]: Buffer.concat([clean.get(last)!, Buffer.alloc(9, 0x5a)]) });
+    expect(recoveryNeeded(dir)).toBe(
+      `recovery would cut 9 bytes from the end of ${join(dir, last)} (at byte ${clean.get(last)!.length}: ` +
+        `9 trailing bytes are too few for a batch's length prefix (torn write))`,
+    );
+    expect(snapshot(dir).get(last)!.length).toBe(clean.get(last)!.length + 9);
+
+    // Nothing is trusted without a recovery point: a corrupt batch in the first segment cuts the rest.
+    const first = segments[0];
+    const corrupt = Buffer.from(clean.get(first)!);
+    corrupt[corrupt.length - 3] ^= 0xff;
+    restore(clean, { [first]: corrupt });
+    rmSync(join(dir, 'recovery-point.checkpoint'), { force: true });
+    expect(recoveryNeeded(dir)).toMatch(
+      new RegExp(`^recovery would cut \\d+ bytes from the end of ${join(dir, first)} .* and delete the ${segments.length - 1} segment\\(s\\) after it$`),
+    );
+
+    restore(clean);
+    writeFileSync(join(dir, 'log-start-offset.checkpoint.tmp'), '0\n');
+    expect(recoveryNeeded(dir)).toBe(`${join(dir, 'log-start-offset.checkpoint.tmp')} is left by interrupted work`);
+    restore(clean);
+    writeFileSync(join(dir, '00000000000000099999.index'), Buffer.alloc(0));
+    expect(recoveryNeeded(dir)).toBe(`${join(dir, '00000000000000099999.index')} has no segment .log (an interrupted segment deletion)`);
+    restore(clean);
+    writeFileSync(join(dir, 'log-start-offset.checkpoint'), '0\n1000\n');
+    expect(recoveryNeeded(dir)).toMatch(/^its log start offset 1000 is past its log end offset \d+: recovery would restart the log empty$/);
+  });
+});

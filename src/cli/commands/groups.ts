@@ -73,7 +73,7 @@ export function registerGroups(program: Command): void {
         ['GROUP', 'STATE', 'MEMBERS', 'PROTOCOL-TYPE'],
         list.map((group) => [group.groupId, group.state, group.members, group.protocolType === '' ? null : group.protocolType]),
       );
-    });
+    }, true);
   });
 
   addConnectionOptions(
@@ -118,7 +118,7 @@ export function registerGroups(program: Command): void {
             `the group's consumers start from their auto.offset.reset policy, not from it`,
         );
       }
-    });
+    }, true);
   });
 }
 

@@ -1,12 +1,14 @@
 /**
  * `sluice serve`: the broker on a data directory behind the Kafka protocol server. Prints one
- * line, `listening on HOST:PORT`, on stdout once clients can connect; logs go to stderr. SIGINT
+ * line, `listening on HOST:PORT`, on stdout once clients can connect; logs go to stderr: each
+ * recovery repair as it happens, then, once serving, a one-line summary of what recovery repaired
+ * in the data directory (see formatRecoverySummary). SIGINT
  * or SIGTERM closes the server (answering requests in flight) and then the broker (every log
  * flushed and closed, the data directory unlocked), and the process exits 0. A second signal
  * during that exits at once.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { Broker } from '../../broker/broker.js';
+import { Broker, formatRecoverySummary } from '../../broker/broker.js';
 import {
   DEFAULT_CONNECTIONS_MAX,
   DEFAULT_FETCH_MAX_BYTES,
@@ -131,6 +133,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     });
     const stopRequested = stopSignal();
     const address = await server.listen();
+    // Once serving, so a start that fails still reports its one error line (each repair was logged as it happened).
+    logger.info(formatRecoverySummary(broker.recovery));
     await writeOut(`listening on ${formatHostPort(address.host, address.port)}\n`);
     await stopRequested;
   } catch (error) {

@@ -47,7 +47,7 @@ export function registerTopics(program: Command): void {
         ['TOPIC', 'PARTITIONS'],
         list.map((topic) => [topic.name, topic.partitions]),
       );
-    });
+    }, true);
   });
 
   addConnectionOptions(
@@ -67,7 +67,7 @@ export function registerTopics(program: Command): void {
         ['PARTITION', 'LOG-START-OFFSET', 'LOG-END-OFFSET'],
         topic.partitions.map((p) => [p.partition, p.logStartOffset, p.logEndOffset]),
       );
-    });
+    }, true);
   });
 
   addConnectionOptions(
