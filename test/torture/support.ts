@@ -248,7 +248,7 @@ export function describeReports(scenario: string, reports: readonly TopicReport[
   return reports
     .map(
       (r) =>
-        `${scenario} ${r.topic} (${r.exactlyOnce ? 'idempotent' : 'not idempotent'}): ${r.records} records in the log, ` +
+        `${scenario} ${r.topic} (${r.exactlyOnce ? 'each value once' : 'copies allowed'}): ${r.records} records in the log, ` +
         `${r.acknowledged} acknowledged, lost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}, unreadable ${r.unreadable}` +
         (r.problems.length > 0 ? `\n  ${r.problems.join('\n  ')}` : ''),
     )
