@@ -99,23 +99,26 @@ interface ReadRecord {
   value: string;
 }
 
-/** Every record of a partition through kcat, from the start to the end; throws with kcat's error when it cannot. */
+/**
+ * Every record of a partition through kcat, from the start to the end, as JSON lines (values may
+ * hold any byte); throws with kcat's error when it cannot.
+ */
 async function readWithKcat(bootstrap: string, topic: string, partition: number): Promise<ReadRecord[]> {
-  const { stdout, stderr } = await kcat(['-b', bootstrap, '-C', '-t', topic, '-p', String(partition), '-o', 'beginning', '-e', '-q', '-f', '%o\t%s\n']);
+  const { stdout, stderr } = await kcat(['-b', bootstrap, '-C', '-t', topic, '-p', String(partition), '-o', 'beginning', '-e', '-q', '-J']);
   if (/ERROR/.test(stderr)) throw new Error(`kcat: ${stderr.trim()}`);
   const records: ReadRecord[] = [];
   for (const line of stdout.split('\n')) {
     if (line === '') continue;
-    const tab = line.indexOf('\t');
-    records.push({ offset: Number(line.slice(0, tab)), value: line.slice(tab + 1) });
+    const message = JSON.parse(line) as { offset: number; payload: string | null };
+    records.push({ offset: message.offset, value: message.payload ?? '' });
   }
   return records;
 }
 
 /**
- * Every record of every partition of the topics through a kafkajs consumer group, up to the high
- * watermarks kafkajs's admin reports; partitions not read to their end within the deadline, or
- * a consumer crash, are returned as failures.
+ * Every record of every partition of a topic through a kafkajs consumer group of its own, up to
+ * the high watermarks kafkajs's admin reports; partitions not read to their end within the
+ * deadline, or a consumer crash, are returned as failures.
  */
 async function readWithKafkajs(
   bootstrap: string,
@@ -179,68 +182,83 @@ export async function checkLog(
   isValue: (value: string) => boolean,
   deadlineMs = 120_000,
 ): Promise<TopicReport[]> {
-  const viaKafkajs = await readWithKafkajs(bootstrap, topics, deadlineMs);
   const reports: TopicReport[] = [];
-  for (const topic of topics) {
-    const report: TopicReport = {
-      topic: topic.name,
-      exactlyOnce: topic.exactlyOnce,
-      records: 0,
-      acknowledged: 0,
-      lost: 0,
-      duplicated: 0,
-      corrupted: 0,
-      unreadable: 0,
-      problems: [],
-    };
-    const copies = new Map<string, number>();
-    for (let partition = 0; partition < topic.partitions; partition++) {
-      const key = `${topic.name}/${partition}`;
-      let log: ReadRecord[];
-      try {
-        log = await readWithKcat(bootstrap, topic.name, partition);
-      } catch (error) {
-        report.unreadable++;
-        report.problems.push(`${key}: unreadable by kcat: ${(error as Error).message}`);
-        continue;
-      }
-      const failure = viaKafkajs.failures.get(key);
-      if (failure !== undefined) {
-        report.unreadable++;
-        report.problems.push(`${key}: unreadable by kafkajs: ${failure}`);
-      } else {
-        const other = viaKafkajs.records.get(key)!;
-        const differing = log.filter((record, i) => other[i]?.offset !== record.offset || other[i]?.value !== record.value).length;
-        if (other.length !== log.length || differing > 0) {
-          report.corrupted += Math.max(differing, 1);
-          report.problems.push(`${key}: kcat read ${log.length} records, kafkajs ${other.length}, ${differing} differing`);
-        }
-      }
-      report.records += log.length;
-      const byOffset = new Map(log.map((record) => [record.offset, record.value]));
-      for (const record of log) {
-        if (!isValue(record.value)) {
-          report.corrupted++;
-          if (report.problems.length < 20) report.problems.push(`${key}@${record.offset}: value ${JSON.stringify(record.value.slice(0, 80))} of no producer`);
-        }
-        copies.set(record.value, (copies.get(record.value) ?? 0) + 1);
-      }
-      for (const send of acked) {
-        if (send.topic !== topic.name || send.partition !== partition) continue;
-        send.values.forEach((value, i) => {
-          report.acknowledged++;
-          const found = byOffset.get(send.baseOffset + i);
-          if (found !== value) {
-            report.lost++;
-            if (report.problems.length < 20) report.problems.push(`${key}@${send.baseOffset + i}: acknowledged ${value}, found ${found ?? 'nothing'}`);
-          }
-        });
-      }
-    }
-    for (const count of copies.values()) if (count > 1) report.duplicated += count - 1;
-    reports.push(report);
+  for (let first = 0; first < topics.length; first += KAFKAJS_READERS) {
+    const group = topics.slice(first, first + KAFKAJS_READERS);
+    const reads = await Promise.all(group.map((topic) => readWithKafkajs(bootstrap, [topic], deadlineMs)));
+    for (let i = 0; i < group.length; i++) reports.push(await checkTopic(bootstrap, group[i], reads[i], acked, isValue));
   }
   return reports;
+}
+
+/** Topics read by kafkajs at once, each by a consumer of its own, so one unreadable topic does not hide the others. */
+const KAFKAJS_READERS = 8;
+
+async function checkTopic(
+  bootstrap: string,
+  topic: TopicToCheck,
+  viaKafkajs: { records: Map<string, ReadRecord[]>; failures: Map<string, string> },
+  acked: readonly AckedSend[],
+  isValue: (value: string) => boolean,
+): Promise<TopicReport> {
+  const report: TopicReport = {
+    topic: topic.name,
+    exactlyOnce: topic.exactlyOnce,
+    records: 0,
+    acknowledged: 0,
+    lost: 0,
+    duplicated: 0,
+    corrupted: 0,
+    unreadable: 0,
+    problems: [],
+  };
+  const copies = new Map<string, number>();
+  for (let partition = 0; partition < topic.partitions; partition++) {
+    const key = `${topic.name}/${partition}`;
+    let log: ReadRecord[];
+    try {
+      log = await readWithKcat(bootstrap, topic.name, partition);
+    } catch (error) {
+      report.unreadable++;
+      report.problems.push(`${key}: unreadable by kcat: ${(error as Error).message}`);
+      for (const send of acked) if (send.topic === topic.name && send.partition === partition) report.acknowledged += send.values.length;
+      continue;
+    }
+    const failure = viaKafkajs.failures.get(key);
+    if (failure !== undefined) {
+      report.unreadable++;
+      report.problems.push(`${key}: unreadable by kafkajs: ${failure}`);
+    } else {
+      const other = viaKafkajs.records.get(key)!;
+      const differing = log.filter((record, i) => other[i]?.offset !== record.offset || other[i]?.value !== record.value).length;
+      if (other.length !== log.length || differing > 0) {
+        report.corrupted += Math.max(differing, 1);
+        report.problems.push(`${key}: kcat read ${log.length} records, kafkajs ${other.length}, ${differing} differing`);
+      }
+    }
+    report.records += log.length;
+    const byOffset = new Map(log.map((record) => [record.offset, record.value]));
+    for (const record of log) {
+      if (!isValue(record.value)) {
+        report.corrupted++;
+        if (report.problems.length < 20) report.problems.push(`${key}@${record.offset}: value ${JSON.stringify(record.value.slice(0, 80))} of no producer`);
+      }
+      copies.set(record.value, (copies.get(record.value) ?? 0) + 1);
+    }
+    for (const send of acked) {
+      if (send.topic !== topic.name || send.partition !== partition) continue;
+      send.values.forEach((value, i) => {
+        report.acknowledged++;
+        const found = byOffset.get(send.baseOffset + i);
+        if (found !== value) {
+          report.lost++;
+          if (report.problems.length < 20) report.problems.push(`${key}@${send.baseOffset + i}: acknowledged ${value}, found ${found ?? 'nothing'}`);
+        }
+      });
+    }
+  }
+  for (const count of copies.values()) if (count > 1) report.duplicated += count - 1;
+  return report;
 }
 
 /** One line per topic, for the test's output and RELIABILITY.md. */
