@@ -5,10 +5,10 @@
  * against what was acknowledged, through two independent readers: kcat (librdkafka) and kafkajs
  * (with lz4-kafkajs, not Sluice's own codec, for LZ4).
  */
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Kafka, CompressionCodecs, CompressionTypes, logLevel } from 'kafkajs';
 import { CliProcess } from '../cli/run-cli.js';
-import { kcat } from '../server/helpers.js';
 import { within } from '../support/eventually.js';
 
 const require = createRequire(import.meta.url);
@@ -93,6 +93,9 @@ export interface TopicReport {
   problems: string[];
 }
 
+/** How long kcat may take to read one partition to its end. */
+const KCAT_DEADLINE_MS = 20_000;
+
 /** One record as a reader saw it. */
 interface ReadRecord {
   offset: number;
@@ -104,7 +107,14 @@ interface ReadRecord {
  * hold any byte); throws with kcat's error when it cannot.
  */
 async function readWithKcat(bootstrap: string, topic: string, partition: number): Promise<ReadRecord[]> {
-  const { stdout, stderr } = await kcat(['-b', bootstrap, '-C', '-t', topic, '-p', String(partition), '-o', 'beginning', '-e', '-q', '-J']);
+  const args = ['-b', bootstrap, '-C', '-t', topic, '-p', String(partition), '-o', 'beginning', '-e', '-q', '-J'];
+  // Not test/server/helpers' kcat: on some poisoned batches librdkafka spins and ignores SIGTERM, so the deadline kills.
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    execFile('kcat', args, { timeout: KCAT_DEADLINE_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 30, encoding: 'utf8' }, (error, out, err) => {
+      if (error) reject(new Error(`kcat ${error.killed ? `killed after ${KCAT_DEADLINE_MS} ms` : 'failed'}: ${err.trim() || error.message}`));
+      else resolve({ stdout: out, stderr: err });
+    }).stdin!.end();
+  });
   if (/ERROR/.test(stderr)) throw new Error(`kcat: ${stderr.trim()}`);
   const records: ReadRecord[] = [];
   for (const line of stdout.split('\n')) {
