@@ -649,8 +649,9 @@ export class TransactionVerificationPendingError extends KafkaApiError {
 }
 
 /**
- * A request the broker's limits forbid (Kafka's POLICY_VIOLATION): here, creating partitions past
- * the broker's maxPartitions, which bounds the files and memory its partitions hold.
+ * A request the broker's limits or policy forbid (Kafka's POLICY_VIOLATION): creating partitions
+ * past the broker's maxPartitions, which bounds the files and memory its partitions hold, or
+ * deleting records of a topic that only compacts.
  */
 export class PolicyViolationError extends KafkaApiError {
   constructor(message: string) {
@@ -678,5 +679,70 @@ export class RetriesExceededError extends SluiceError {
     this.cause = cause;
     this.retryCount = retryCount;
     this.retryTimeMs = retryTimeMs;
+  }
+}
+
+/** One record a Produce refused, by its index in its batch (Kafka's ProduceResponse RecordError). */
+export interface RecordErrorEntry {
+  readonly batchIndex: number;
+  readonly message: string;
+}
+
+/** Separates the entries of RecordValidationError.recordErrorList (never in a message). */
+const RECORD_ERROR_SEPARATOR = '\u001e';
+/** Separates an entry's index from its message. */
+const RECORD_ERROR_INDEX_SEPARATOR = '\u001f';
+/** The encoded list stays under the 1 KiB an error's string field keeps when it crosses a thread. */
+const RECORD_ERROR_LIST_MAX_CHARS = 960;
+
+/**
+ * Kafka's RecordValidationException: records of a batch broke a rule the broker checks record by
+ * record (INVALID_RECORD: a record without a key on a compacted topic; INVALID_TIMESTAMP: a
+ * timestamp outside message.timestamp.before.max.ms / after.max.ms). The whole batch is refused;
+ * `recordErrors` names each refused record, for Produce v8+'s per-record error list.
+ */
+export class RecordValidationError extends KafkaApiError {
+  /**
+   * The refused records encoded in one string field, because only strings and numbers cross the
+   * shard threads with an error. Read it through `recordErrors`.
+   */
+  readonly recordErrorList: string;
+
+  constructor(kind: 'INVALID_RECORD' | 'INVALID_TIMESTAMP', message: string, recordErrors: readonly RecordErrorEntry[]) {
+    super(kind, kind === 'INVALID_RECORD' ? 87 : 32, message);
+    let list = '';
+    for (const entry of recordErrors) {
+      const encoded = `${entry.batchIndex}${RECORD_ERROR_INDEX_SEPARATOR}${entry.message}`;
+      if (list.length + encoded.length + 1 > RECORD_ERROR_LIST_MAX_CHARS) break;
+      list = list.length === 0 ? encoded : `${list}${RECORD_ERROR_SEPARATOR}${encoded}`;
+    }
+    this.recordErrorList = list;
+  }
+
+  /** The refused records (the first ones, when too many to list), in batch order. */
+  get recordErrors(): RecordErrorEntry[] {
+    if (this.recordErrorList.length === 0) return [];
+    return this.recordErrorList.split(RECORD_ERROR_SEPARATOR).map((encoded) => {
+      const at = encoded.indexOf(RECORD_ERROR_INDEX_SEPARATOR);
+      return { batchIndex: Number(encoded.slice(0, at)), message: encoded.slice(at + 1) };
+    });
+  }
+}
+
+/** A batch whose timestamps the broker cannot accept as a whole (Kafka's INVALID_TIMESTAMP, 32). */
+export class InvalidTimestampError extends KafkaApiError {
+  constructor(message: string) {
+    super('INVALID_TIMESTAMP', 32, message);
+  }
+}
+
+/**
+ * A batch naming a producer id this broker never assigned and cannot track (Kafka's
+ * UNKNOWN_PRODUCER_ID, 59): producers get their id from InitProducerId, which hands out ids
+ * within the safe-integer range. A client that gets it asks for a new producer id.
+ */
+export class UnknownProducerIdError extends KafkaApiError {
+  constructor(message: string) {
+    super('UNKNOWN_PRODUCER_ID', 59, message);
   }
 }

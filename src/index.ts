@@ -26,7 +26,9 @@ export {
   type TopicOffsets,
   type PartitionMetadata,
   type GroupDescriptionResult,
+  type AlterConfigsResult,
 } from './client/admin.js';
+export type { ConfigOperation } from './broker/config-changes.js';
 export {
   Producer,
   Transaction,

@@ -15,6 +15,8 @@ import type {
   TransactionListFilters,
   TransactionListing,
 } from './transaction-coordinator.js';
+import type { TopicConfigValue } from '../storage/topic-config.js';
+import type { BrokerConfigOverrides, BrokerConfigScope } from './broker-configs.js';
 import type { TopicMetadata, CreateTopicOptions } from '../storage/topic-store.js';
 import type { ActiveProducer } from '../shard/shard-messages.js';
 
@@ -122,6 +124,16 @@ export interface GroupLagDescription {
   partitions: PartitionLagDescription[];
 }
 
+/** Kafka's DescribeLogDirs answer for the broker's one log directory. */
+export interface LogDirDescription {
+  /** Absolute path of the data directory. */
+  readonly dir: string;
+  /** Size and free space of the volume holding it. */
+  readonly totalBytes: number;
+  readonly usableBytes: number;
+  readonly partitions: readonly { topic: string; partition: number; sizeBytes: number; offsetLag: number }[];
+}
+
 export interface BrokerApi {
   /**
    * Topic metadata; with autoCreate, a missing topic is created with the broker's defaults when
@@ -173,6 +185,26 @@ export interface BrokerApi {
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
 
+  /**
+   * Sets (a value) or removes (null) topic config overrides, validated as a whole, persisted, and
+   * applied to the running partition logs; validateOnly changes nothing. See Broker.alterTopicConfigs.
+   */
+  alterTopicConfigs(
+    name: string,
+    changes: Readonly<Record<string, TopicConfigValue | null>>,
+    options?: { validateOnly?: boolean },
+  ): Promise<TopicMetadata>;
+  /** The dynamic broker configs of a scope (see Broker.alterBrokerConfigs). */
+  brokerConfigs(scope: BrokerConfigScope): BrokerConfigOverrides;
+  /** Sets (a value) or removes (null) dynamic broker configs: topic config defaults, applied live. */
+  alterBrokerConfigs(
+    scope: BrokerConfigScope,
+    changes: Readonly<Record<string, string | number | null>>,
+    options?: { validateOnly?: boolean },
+  ): Promise<BrokerConfigOverrides>;
+  /** The log directory and the size of each partition's segments in it (null: every partition). */
+  describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription>;
+
   readonly groups: GroupCoordinator;
 
   /**
@@ -181,6 +213,13 @@ export interface BrokerApi {
    * rule measures against (default: now). GroupIdNotFoundError for a group that does not exist.
    */
   groupLag(groupId: string, options?: { nowMs?: number }): GroupLagDescription;
+
+  /**
+   * Whether a transactional producer has staged an offset of the partition for the group
+   * (TxnOffsetCommit) in a transaction not yet completed: OffsetFetch with requireStable answers
+   * such a partition UNSTABLE_OFFSET_COMMIT, as Kafka does, instead of its committed offset.
+   */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean;
 
   // ---- Idempotent and transactional producers (KIP-98) ----
 

@@ -21,6 +21,8 @@
  * broker has no replicas to wait for (the page cache survives a process crash, not a power cut).
  * 0 still settles its promise, so callers can release buffer memory.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   ClosedError,
   ConcurrentTransactionsError,
@@ -51,7 +53,8 @@ import {
 import { encodeControlBatch } from '../protocol/control-record.js';
 import { DataDir } from '../storage/data-dir.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
-import { resolveTopicConfig, toLogConfig } from '../storage/topic-config.js';
+import type { LogStats } from '../storage/partition-log.js';
+import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigOverrides, type TopicConfigValue } from '../storage/topic-config.js';
 import { TopicStore, type CreateTopicOptions, type TopicMetadata } from '../storage/topic-store.js';
 import { PartitionStateTable, emptySnapshot, type PartitionStateSnapshot } from '../shard/partition-state.js';
 import { ShardPool } from '../shard/shard-pool.js';
@@ -68,11 +71,13 @@ import type {
   FetchPartitionResult,
   GroupLagDescription,
   IsolationLevel,
+  LogDirDescription,
   PartitionLagDescription,
   ProduceOptions,
   ProduceResult,
   TopicPartitionOffsets,
 } from './broker-api.js';
+import { BrokerConfigFile, alterBrokerConfigs, type BrokerConfigOverrides, type BrokerConfigScope } from './broker-configs.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
 import { GroupCoordinator, type TopicPartitionRef } from './group-coordinator.js';
 import { DurableGroupStore } from './group-store.js';
@@ -123,12 +128,16 @@ export class Broker implements BrokerApi {
   readonly config: BrokerConfig;
   private readonly dataDir: DataDir;
   private readonly topicStore: TopicStore;
+  /** Dynamic broker configs: the topic config defaults set at runtime (broker-configs.ts). */
+  private readonly brokerConfigFile: BrokerConfigFile;
   private readonly stateTable: PartitionStateTable;
   private readonly pool: ShardPool;
   private readonly topics = new Map<string, OpenTopic>();
   private readonly snapshot: PartitionStateSnapshot = emptySnapshot();
   private coordinator: GroupCoordinator | null = null;
   private offsetStore: DurableOffsetStore | null = null;
+  /** What the offset store rebuilt and keeps current, read for the offsets still staged in transactions. */
+  private consumerOffsetsState: ConsumerOffsetsState | null = null;
   private txnCoordinator: TransactionCoordinator | null = null;
   /** Every group's recent commits, fed by the offset store (live and replayed), for groupLag. */
   private readonly lag: LagEvaluator;
@@ -138,10 +147,18 @@ export class Broker implements BrokerApi {
   private markerFault: Error | null = null;
   private closing: Promise<void> | null = null;
 
-  private constructor(config: BrokerConfig, dataDir: DataDir, topicStore: TopicStore, stateTable: PartitionStateTable, pool: ShardPool) {
+  private constructor(
+    config: BrokerConfig,
+    dataDir: DataDir,
+    topicStore: TopicStore,
+    brokerConfigFile: BrokerConfigFile,
+    stateTable: PartitionStateTable,
+    pool: ShardPool,
+  ) {
     this.config = config;
     this.dataDir = dataDir;
     this.topicStore = topicStore;
+    this.brokerConfigFile = brokerConfigFile;
     this.stateTable = stateTable;
     this.pool = pool;
     this.lag = new LagEvaluator({
@@ -162,6 +179,7 @@ export class Broker implements BrokerApi {
     let pool: ShardPool | null = null;
     try {
       const topicStore = TopicStore.open(dataDir, { maxPartitionsPerTopic: config.maxPartitionsPerTopic });
+      const brokerConfigFile = BrokerConfigFile.open(dataDir.metaDir);
       const stateTable = PartitionStateTable.create(config.maxPartitions);
       pool = new ShardPool({
         shards: config.shards,
@@ -171,7 +189,7 @@ export class Broker implements BrokerApi {
         retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
         logger: config.logger,
       });
-      const broker = new Broker(config, dataDir, topicStore, stateTable, pool);
+      const broker = new Broker(config, dataDir, topicStore, brokerConfigFile, stateTable, pool);
       pool.on('shardFailure', (shard: number, error: Error) => {
         config.logger.warn(`shard ${shard} failed and was restarted: ${error.message}`);
       });
@@ -276,6 +294,104 @@ export class Broker implements BrokerApi {
     return metadata;
   }
 
+  /**
+   * Changes a topic's configs as Kafka's IncrementalAlterConfigs does: a value sets a config, null
+   * removes the override so the default applies again (Kafka's AlterConfigs, which replaces the
+   * whole set, is this with null for every override it leaves out). The result is validated as a
+   * whole (InvalidConfigError) before anything changes; then it is persisted in the topic store
+   * and every partition log of the topic takes it at once, through its shard. validateOnly
+   * checks and changes nothing. Returns the topic as it is (or would be) afterwards.
+   */
+  async alterTopicConfigs(
+    name: string,
+    changes: Readonly<Record<string, TopicConfigValue | null>>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<TopicMetadata> {
+    this.checkOpen();
+    const open = this.openTopic(requireTopicName(name), false);
+    if (options === null || typeof options !== 'object') throw new InvalidRequestError('alterTopicConfigs options must be an object');
+    if (options.validateOnly === true) return Object.freeze({ ...open.metadata, configs: alterTopicConfigs(open.metadata.configs, changes) });
+    const metadata = this.topicStore.alterConfigs(name, changes);
+    open.metadata = metadata;
+    await this.applyTopicConfigs(open);
+    return metadata;
+  }
+
+  /** The dynamic broker configs of one scope: "default" (cluster-wide) or "broker" (this node, wins). */
+  brokerConfigs(scope: BrokerConfigScope): BrokerConfigOverrides {
+    this.checkOpen();
+    return this.brokerConfigFile.get(scope);
+  }
+
+  /**
+   * Changes dynamic broker configs (Kafka's AlterConfigs on the BROKER resource): the topic config
+   * defaults by their broker names (log.retention.ms, message.max.bytes...), a value to set, null
+   * to remove. Validated (InvalidConfigError), persisted, then every partition of every topic that
+   * does not override the config takes the new default at once. validateOnly changes nothing.
+   * Returns the scope's overrides afterwards.
+   */
+  async alterBrokerConfigs(
+    scope: BrokerConfigScope,
+    changes: Readonly<Record<string, string | number | null>>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<BrokerConfigOverrides> {
+    this.checkOpen();
+    if (scope !== 'default' && scope !== 'broker') throw new InvalidRequestError(`broker config scope must be 'default' or 'broker', got ${String(scope)}`);
+    if (changes === null || typeof changes !== 'object') throw new InvalidRequestError('broker config changes must be an object of name to value (or null)');
+    const next = alterBrokerConfigs(this.brokerConfigFile.get(scope), changes);
+    if (options?.validateOnly === true) return next;
+    this.brokerConfigFile.replace(scope, next);
+    await Promise.all([...this.topics.values()].map((open) => this.applyTopicConfigs(open)));
+    return next;
+  }
+
+  /** A topic's overrides over the dynamic broker defaults: what its logs run with. */
+  private effectiveTopicConfigs(metadata: TopicMetadata): TopicConfigOverrides {
+    return { ...this.brokerConfigFile.topicDefaults(), ...metadata.configs };
+  }
+
+  /** Sends the topic's effective configs to every partition log, through its shard. */
+  private async applyTopicConfigs(open: OpenTopic): Promise<void> {
+    const resolved = resolveTopicConfig(this.effectiveTopicConfigs(open.metadata));
+    const config = toLogConfig(resolved);
+    await Promise.all(
+      open.partitions.map((partition) => this.pool.updatePartitionConfig(partition.shard, partition.slot, config, resolved.cleanupDelete)),
+    );
+  }
+
+  /**
+   * Kafka's DescribeLogDirs for this broker's one log directory: per partition, the bytes of its
+   * segments (as its files hold them) and its offset lag (0: the only replica is the leader), and
+   * the volume's total and usable bytes. `partitions` null describes every partition.
+   */
+  async describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription> {
+    this.checkOpen();
+    // A set: a partition asked for twice is described once, as Kafka does.
+    const wanted = new Set<OpenPartition>();
+    if (partitions === null) {
+      for (const open of this.topics.values()) for (const partition of open.partitions) wanted.add(partition);
+    } else {
+      for (const { topic, partition } of partitions) {
+        const found = this.topics.get(topic)?.partitions[partition];
+        if (found !== undefined) wanted.add(found);
+      }
+    }
+    const described = await Promise.all(
+      [...wanted].map(async (target) => {
+        const stats = await this.pool.control<LogStats>(target.shard, { op: 'stats', slot: target.slot });
+        return { topic: target.topic, partition: target.partition, sizeBytes: stats.sizeBytes, offsetLag: 0 };
+      }),
+    );
+    const dir = path.resolve(this.config.dataDir);
+    const volume = fs.statfsSync(dir);
+    return {
+      dir,
+      totalBytes: volume.blocks * volume.bsize,
+      usableBytes: volume.bavail * volume.bsize,
+      partitions: described,
+    };
+  }
+
   // ---- Data ----
 
   async produce(topic: string, partition: number, batches: Buffer, acks: Acks, options: ProduceOptions = {}): Promise<ProduceResult> {
@@ -367,15 +483,7 @@ export class Broker implements BrokerApi {
     const readableEnd = isolationLevel === 'read_committed' ? lastStableOffset : highWatermark;
     target.reader ??= new LogReader(target.dir);
     const bounds: ReadBounds = { logStartOffset, logEndOffset: state.logEndOffset, readableEndOffset: readableEnd, storageEpoch: state.storageEpoch };
-    const result = target.reader.read(offset, maxBytes, bounds, () => {
-      const now = this.stateTable.read(target.slot, this.snapshot);
-      return {
-        logStartOffset: now.logStartOffset,
-        logEndOffset: now.logEndOffset,
-        readableEndOffset: isolationLevel === 'read_committed' ? now.lastStableOffset : now.highWatermark,
-        storageEpoch: now.storageEpoch,
-      };
-    });
+    const result = target.reader.read(offset, maxBytes, bounds, () => this.readBounds(target, isolationLevel));
     const abortedTransactions =
       isolationLevel === 'read_committed' && result.records.length > 0
         ? target.reader.abortedTransactions(offset, result.nextOffset, bounds)
@@ -443,8 +551,9 @@ export class Broker implements BrokerApi {
 
   /**
    * Kafka's ListOffsets: the earliest offset whose batch reaches `timestampMs` (see
-   * PartitionLog.offsetForTimestamp), null when none does. -1 (latest) gives the high watermark
-   * and -2 (earliest) the log start offset, as in Kafka.
+   * LogReader.offsetForTimestamp), null when none does. -1 (latest) gives the high watermark
+   * and -2 (earliest) the log start offset, as in Kafka. Like a fetch, the lookup reads the
+   * segment files on this thread: it never queues behind the shard's appends.
    */
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null> {
     this.checkOpen();
@@ -454,16 +563,53 @@ export class Broker implements BrokerApi {
     }
     if (timestampMs === -1) return this.stateTable.read(target.slot, this.snapshot).highWatermark;
     if (timestampMs === -2) return this.stateTable.read(target.slot, this.snapshot).logStartOffset;
-    return this.pool.control<number | null>(target.shard, { op: 'offsetForTimestamp', slot: target.slot, timestampMs });
+    target.reader ??= new LogReader(target.dir);
+    const bounds = this.readBounds(target, 'read_uncommitted');
+    return target.reader.offsetForTimestamp(timestampMs, bounds, () => this.readBounds(target, 'read_uncommitted'));
   }
 
-  /** Kafka's DeleteRecords: moves the log start offset to `beforeOffset` (-1: the high watermark). */
+  /** What a LogReader may read of a partition now, from the partition state table. */
+  private readBounds(target: OpenPartition, isolationLevel: IsolationLevel): ReadBounds {
+    const now = this.stateTable.read(target.slot, this.snapshot);
+    return {
+      logStartOffset: now.logStartOffset,
+      logEndOffset: now.logEndOffset,
+      readableEndOffset: isolationLevel === 'read_committed' ? now.lastStableOffset : now.highWatermark,
+      storageEpoch: now.storageEpoch,
+    };
+  }
+
+  /**
+   * Kafka's DeleteRecords: moves the log start offset to `beforeOffset` (-1: the high watermark).
+   * As in Kafka, internal topics refuse it (INVALID_TOPIC_EXCEPTION), and so do topics whose
+   * cleanup.policy lacks "delete" (POLICY_VIOLATION).
+   */
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number> {
     this.checkOpen();
     const target = this.partitionOf(topic, partition, false);
     if (beforeOffset !== -1) requireOffset('deleteRecords offset', beforeOffset);
+    const { metadata } = this.topics.get(topic)!;
+    if (metadata.internal) throw new InvalidTopicError(`cannot delete records of internal topic "${topic}"`);
+    const effective = this.effectiveTopicConfigs(metadata);
+    if (!resolveTopicConfig(effective).cleanupDelete) {
+      throw new PolicyViolationError(
+        `records of ${topic}-${partition} cannot be deleted: its cleanup.policy is "${effective['cleanup.policy']}"; ` +
+          `add "delete" to it first`,
+      );
+    }
     const offset = beforeOffset === -1 ? this.stateTable.read(target.slot, this.snapshot).highWatermark : beforeOffset;
     return this.pool.control<number>(target.shard, { op: 'deleteRecords', slot: target.slot, offset });
+  }
+
+  /** Read straight from the replayed state, which TxnOffsetCommit and EndTxn keep current. */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
+    this.checkOpen();
+    const byProducer = this.consumerOffsetsState!.staged.get(groupId);
+    if (byProducer === undefined) return false;
+    for (const staged of byProducer.values()) {
+      for (const offset of staged.values()) if (offset.topic === topic && offset.partition === partition) return true;
+    }
+    return false;
   }
 
   // ---- Consumer lag ----
@@ -685,7 +831,7 @@ export class Broker implements BrokerApi {
    * behind it in the same ring, so callers need not wait for it.
    */
   private openPartition(metadata: TopicMetadata, partition: number): OpenPartition {
-    const resolved = resolveTopicConfig(metadata.configs);
+    const resolved = resolveTopicConfig(this.effectiveTopicConfigs(metadata));
     const slot = this.stateTable.allocate();
     const shard = this.pool.shardFor(metadata.name, partition);
     const dir = this.dataDir.partitionDir(metadata.name, partition);
@@ -736,6 +882,7 @@ export class Broker implements BrokerApi {
     };
     const offsetStore = new DurableOffsetStore(state, append, lagListener);
     this.offsetStore = offsetStore;
+    this.consumerOffsetsState = state;
     // The logs are recovered: an offset a group committed past what recovery kept is out of range.
     const { heldBack, writeError } = await offsetStore.holdBackOffsetsBeyondLogEnd((topic, partition) => {
       const target = this.topics.get(topic)?.partitions[partition];

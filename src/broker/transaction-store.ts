@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { CorruptRecordError, CorruptTransactionStateError } from '../errors.js';
 import { encodeRecordBatch } from '../protocol/record-batch-builder.js';
 import { forEachRecord } from '../protocol/record-batch-reader.js';
-import { fsyncDirectory, writeFileDurably } from '../storage/durable-fs.js';
+import { replaceFile } from '../storage/durable-fs.js';
 import type { InternalLogAppender } from './offset-store.js';
 import type { ProducerIdBlock, ProducerIdBlockStore } from './producer-id-manager.js';
 import type { TransactionLogEntry, TransactionStateStore } from './transaction-coordinator.js';
@@ -110,15 +110,7 @@ export class TransactionMetaFile implements ProducerIdBlockStore {
   private write(content: MetaFileContent): void {
     const dir = path.dirname(this.path);
     fs.mkdirSync(dir, { recursive: true });
-    const temp = `${this.path}.${process.pid}.tmp`;
-    try {
-      writeFileDurably(temp, JSON.stringify(content) + '\n', { mode: 0o644 });
-      fs.renameSync(temp, this.path);
-    } catch (error) {
-      fs.rmSync(temp, { force: true });
-      throw error;
-    }
-    fsyncDirectory(dir);
+    replaceFile(this.path, JSON.stringify(content) + '\n', { tempPath: `${this.path}.${process.pid}.tmp`, mode: 0o644 });
     this.content = content;
   }
 }

@@ -4,6 +4,7 @@
  * and which the CLI turns into exit code 2 (a usage error).
  */
 import { InvalidArgumentError } from 'commander';
+import { InvalidRequestError } from '../errors.js';
 
 /** An integer from `min` to `max`, written in decimal. */
 export function integerArg(min: number, max: number = Number.MAX_SAFE_INTEGER): (text: string) => number {
@@ -75,4 +76,24 @@ export function offsetArg(text: string): OffsetArg {
     throw new InvalidArgumentError(`expected an offset (an integer >= 0), earliest or latest, got "${text}"`);
   }
   return Number(text);
+}
+
+/** --delete-config's collector: each use adds a name. */
+export function configNameArg(name: string, previous: string[] = []): string[] {
+  return [...previous, name];
+}
+
+/**
+ * The change that --add-config and --delete-config describe (kafka-configs.sh's flags), checked:
+ * at least one of them, and no config in both.
+ */
+export function configChangeOf(flags: { addConfig?: Record<string, string>; deleteConfig?: string[] }): { set: Record<string, string>; remove: string[] } {
+  const set = flags.addConfig ?? {};
+  const remove = flags.deleteConfig ?? [];
+  if (Object.keys(set).length === 0 && remove.length === 0) {
+    throw new InvalidRequestError('nothing to change: give --add-config name=value and/or --delete-config name');
+  }
+  const both = remove.filter((config) => Object.hasOwn(set, config));
+  if (both.length > 0) throw new InvalidRequestError(`config ${both.join(', ')} is both added and deleted; give it once`);
+  return { set, remove };
 }

@@ -11,15 +11,16 @@ import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import type * as KafkaJS from 'kafkajs';
 import type { GroupLagDescription, IsolationLevel } from '../broker/broker-api.js';
+import { alterBrokerConfigs, type BrokerConfigScope } from '../broker/broker-configs.js';
 import { decodeAssignment, type TopicPartitions } from '../broker/consumer-protocol.js';
 import type { Admin } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
 import type { Producer } from '../client/producer.js';
 import { kafkajsCompressionType, registerKafkajsCodecs } from '../client/kafkajs-codecs.js';
-import { SluiceError, TopicNotFoundError } from '../errors.js';
+import { InvalidRequestError, SluiceError, TopicNotFoundError } from '../errors.js';
 import type { CompressionType } from '../protocol/compression.js';
 import { Sluice } from '../sluice.js';
-import { validateTopicConfigs } from '../storage/topic-config.js';
+import { alterTopicConfigs, validateTopicConfigs } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 import { formatHostPort, hostPortArg, type HostPort } from './arguments.js';
 import { debugEnabled, printWarning, stderrLogger } from './output.js';
@@ -28,10 +29,11 @@ export const DEFAULT_DATA_DIR = './sluice-data';
 const CLIENT_ID = 'sluice-cli';
 /** Retries of a command line's clients: it should fail within seconds, not retry for a minute. */
 const CLI_RETRY = Object.freeze({ retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 });
-/** Kafka's ConfigResource type for topics. */
+/** Kafka's ConfigResource types for topics and brokers. */
 const TOPIC_RESOURCE = 2;
+const BROKER_RESOURCE = 4;
 /** DescribeConfigs ConfigSource ids Sluice reports. */
-const CONFIG_SOURCES: Readonly<Record<number, string>> = { 1: 'topic', 4: 'broker', 5: 'default' };
+const CONFIG_SOURCES: Readonly<Record<number, string>> = { 1: 'topic', 2: 'dynamic-broker', 3: 'dynamic-default', 4: 'broker', 5: 'default' };
 
 export type CompressionName = CompressionType;
 export type AcksValue = 0 | 1 | -1;
@@ -61,6 +63,12 @@ export interface TopicConfigDescription {
   value: string;
   isDefault: boolean;
   source: string;
+}
+
+export interface DeleteRecordsTarget {
+  partition: number;
+  /** Records below this offset are deleted; -1 deletes up to the high watermark. */
+  offset: number;
 }
 
 export interface TopicDescription {
@@ -163,6 +171,18 @@ export interface Connection {
   partitionOffsets(topic: string): Promise<PartitionOffsets[]>;
   describeTopic(topic: string): Promise<TopicDescription>;
   deleteTopic(topic: string): Promise<void>;
+  /**
+   * Sets (`set`) and removes (`remove`: back to the default) topic config overrides, as
+   * kafka-configs.sh --add-config / --delete-config; resolves with the topic's overrides after.
+   */
+  alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>>;
+  /**
+   * Sets and removes dynamic broker configs of a scope ('default': every broker, 'broker': this
+   * one); resolves with the scope's configs after.
+   */
+  alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>>;
+  /** Moves log start offsets (offset -1: the high watermark); resolves with each partition's new one. */
+  deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]>;
   listGroups(): Promise<GroupSummary[]>;
   describeGroup(groupId: string): Promise<GroupDetails>;
   /** The group's committed offsets, partitions without one left out. */
@@ -290,6 +310,29 @@ class EmbeddedConnection implements Connection {
 
   async deleteTopic(topic: string): Promise<void> {
     await this.admin.deleteTopics({ topics: [topic] });
+  }
+
+  async alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    const configEntries = [
+      ...Object.entries(set).map(([name, value]) => ({ name, value, operation: 'SET' as const })),
+      ...remove.map((name) => ({ name, operation: 'DELETE' as const })),
+    ];
+    await this.admin.incrementalAlterConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries }] });
+    return { ...this.sluice.broker.topicMetadata(topic).configs };
+  }
+
+  async alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    const configEntries = [
+      ...Object.entries(set).map(([name, value]) => ({ name, value, operation: 'SET' as const })),
+      ...remove.map((name) => ({ name, operation: 'DELETE' as const })),
+    ];
+    await this.admin.incrementalAlterConfigs({ resources: [{ type: BROKER_RESOURCE, name: scope === 'default' ? '' : '0', configEntries }] });
+    return { ...this.sluice.broker.brokerConfigs(scope) };
+  }
+
+  async deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]> {
+    await this.admin.deleteTopicRecords({ topic, partitions: partitions.map(({ partition, offset }) => ({ partition, offset })) });
+    return partitions.map(({ partition }) => ({ partition, logStartOffset: this.sluice.broker.partitionOffsets(topic, partition).logStartOffset }));
   }
 
   async listGroups(): Promise<GroupSummary[]> {
@@ -475,6 +518,62 @@ class KafkaConnection implements Connection {
   async deleteTopic(topic: string): Promise<void> {
     await this.partitionCount(topic);
     await this.admin.deleteTopics({ topics: [topic] });
+  }
+
+  /**
+   * kafkajs has no IncrementalAlterConfigs: read the overrides, apply the change here (validated
+   * as the broker will, for a message naming the config), and write the whole set with
+   * AlterConfigs, as kafka-configs.sh did before Kafka 2.3.
+   */
+  async alterTopicConfigs(topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    const described = await this.describeTopic(topic);
+    // The topic's own overrides only: defaults set by dynamic broker configs stay the broker's.
+    const current = Object.fromEntries(described.configs.filter((config) => config.source === CONFIG_SOURCES[1]).map((config) => [config.name, config.value]));
+    const changes: Record<string, string | null> = { ...set };
+    for (const name of remove) changes[name] = null;
+    const next = alterTopicConfigs(current, changes);
+    const configEntries = Object.entries(next).map(([name, value]) => ({ name, value }));
+    await this.withTopic(topic, () => this.admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries }] }));
+    return { ...next };
+  }
+
+  /** As alterTopicConfigs: read this broker's dynamic configs (DYNAMIC_BROKER_CONFIG), change them here, write the whole set with AlterConfigs. */
+  async alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
+    if (scope === 'default') {
+      // kafkajs refuses the empty resource name that addresses the cluster-wide scope.
+      throw new InvalidRequestError(
+        'the cluster-wide default (--cluster-default) cannot be changed over --bootstrap-server: kafkajs, which the CLI speaks through, ' +
+          'refuses its empty broker name; run the command with --data-dir, or change this broker\'s configs instead',
+      );
+    }
+    const name = String((await this.admin.describeCluster()).brokers[0].nodeId);
+    const { resources } = await this.admin.describeConfigs({ resources: [{ type: BROKER_RESOURCE, name }], includeSynonyms: false });
+    const current = Object.fromEntries(
+      resources[0].configEntries.filter((entry) => entry.configSource === 2).map((entry) => [entry.configName, entry.configValue]),
+    );
+    const changes: Record<string, string | null> = { ...set };
+    for (const config of remove) changes[config] = null;
+    const next = alterBrokerConfigs(current, changes);
+    const configEntries = Object.entries(next).map(([config, value]) => ({ name: config, value }));
+    await this.admin.alterConfigs({ validateOnly: false, resources: [{ type: BROKER_RESOURCE, name, configEntries }] });
+    return { ...next };
+  }
+
+  async deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]> {
+    // kafkajs finds partition leaders only in metadata it already holds.
+    await this.partitionCount(topic);
+    try {
+      await this.admin.deleteTopicRecords({ topic, partitions: partitions.map(({ partition, offset }) => ({ partition, offset: String(offset) })) });
+    } catch (error) {
+      const failed = ((error as { cause?: { partitions?: { partition: number; offset: string; error: Error & { type?: string } }[] } }).cause?.partitions ?? [])[0];
+      if (failed === undefined) throw error;
+      throw new SluiceError(
+        failed.error.type ?? 'DELETE_RECORDS_FAILED',
+        `deleting the records of ${topic}-${failed.partition} below offset ${failed.offset} failed: ${failed.error.message}`,
+      );
+    }
+    const offsets = await this.partitionOffsets(topic);
+    return partitions.map(({ partition }) => ({ partition, logStartOffset: offsets.find((entry) => entry.partition === partition)!.logStartOffset }));
   }
 
   async listGroups(): Promise<GroupSummary[]> {

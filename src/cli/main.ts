@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerBroker } from './commands/broker.js';
 import { registerConsume } from './commands/consume.js';
 import { registerGroups } from './commands/groups.js';
 import { registerPerfCommand } from './commands/perf.js';
@@ -21,6 +22,7 @@ import { reportError } from './output.js';
 const COMMANDS: readonly ((program: Command) => void)[] = [
   registerServe,
   registerTopics,
+  registerBroker,
   registerProduce,
   registerConsume,
   registerGroups,

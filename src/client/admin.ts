@@ -21,7 +21,9 @@ import {
   KafkaApiError,
   TopicExistsError,
 } from '../errors.js';
-import { describeTopicConfigs, validateTopicConfigs } from '../storage/topic-config.js';
+import { brokerIncrementalChanges, incrementalChanges, replacementChanges, type ConfigChanges, type ConfigOperation } from '../broker/config-changes.js';
+import { describeEffectiveTopicConfigs, type BrokerConfigOverrides, type EffectiveTopicConfigEntry } from '../broker/broker-configs.js';
+import { validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 
 /** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
@@ -75,8 +77,19 @@ export interface ConfigEntryDescription {
   readOnly: boolean;
 }
 
+/** What alterConfigs and incrementalAlterConfigs resolve with, as kafkajs's alterConfigs. */
+export interface AlterConfigsResult {
+  resources: { errorCode: number; errorMessage: string | null; resourceName: string; resourceType: number }[];
+  throttleTime: number;
+}
+
 /** Kafka's DescribeConfigs ConfigSource ids. */
-const CONFIG_SOURCE_IDS: Readonly<Record<string, number>> = { TOPIC_CONFIG: 1, DEFAULT_CONFIG: 5 };
+const CONFIG_SOURCE_IDS: Readonly<Record<EffectiveTopicConfigEntry['source'], number>> = {
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  DEFAULT_CONFIG: 5,
+};
 const BROKER_ID = 0;
 
 export class Admin {
@@ -317,16 +330,18 @@ export class Admin {
   }
 
   /**
-   * Kafka's DeleteRecords: each partition's log start offset moves to `offset` (-1: the high
-   * watermark); records below it are no longer readable and their segments are deleted.
+   * Kafka's DeleteRecords (kafkajs's deleteTopicRecords): each partition's log start offset moves
+   * to `offset` (-1: the high watermark); records below it are no longer readable and their
+   * segments are deleted. An offset past the high watermark is OffsetOutOfRangeError; a topic
+   * whose cleanup.policy lacks "delete" refuses it (PolicyViolationError), as do internal topics.
    */
-  async deleteRecords(options: { topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
-    requireObject(options, 'deleteRecords options');
+  async deleteTopicRecords(options: { topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
+    requireObject(options, 'deleteTopicRecords options');
     const topic = requireString(options.topic, 'topic');
     this.broker.topicMetadata(topic);
-    const partitions = requireArray(options.partitions, 'deleteRecords partitions');
+    const partitions = requireArray(options.partitions, 'deleteTopicRecords partitions');
     for (const entry of partitions) {
-      requireObject(entry, 'deleteRecords partition entry');
+      requireObject(entry, 'deleteTopicRecords partition entry');
       this.broker.partitionOffsets(topic, entry.partition);
       if (entry.offset !== -1) requireOffset(entry.offset, `offset of partition ${entry.partition}`);
     }
@@ -346,19 +361,98 @@ export class Admin {
       }
       const metadata = this.broker.topicMetadata(requireString(resource.name, 'resource name'));
       const wanted = resource.configNames === undefined ? null : new Set(requireArray(resource.configNames, 'configNames'));
-      const configEntries = describeTopicConfigs(metadata.configs)
+      const scopes = { default: this.broker.brokerConfigs('default'), broker: this.broker.brokerConfigs('broker') };
+      const configEntries = describeEffectiveTopicConfigs(metadata.configs, scopes)
         .filter((entry) => wanted === null || wanted.has(entry.name))
         .map((entry) => ({
           configName: entry.name,
           configValue: entry.value,
           isDefault: entry.isDefault,
-          configSource: CONFIG_SOURCE_IDS[entry.source] ?? 5,
+          configSource: CONFIG_SOURCE_IDS[entry.source],
           isSensitive: entry.sensitive,
           readOnly: entry.readOnly,
         }));
       return { resourceType: resource.type, resourceName: metadata.name, errorCode: 0, errorMessage: null, configEntries };
     });
     return { resources, throttleTime: 0 };
+  }
+
+  /**
+   * Kafka's AlterConfigs, as kafkajs calls it: each resource's `configEntries` become its whole set
+   * of overrides (a config left out reverts to its default). A TOPIC resource changes the topic's
+   * configs; a BROKER resource ("" for the cluster-wide default, "0" for this broker) the dynamic
+   * broker configs, the topic config defaults by their broker names (log.retention.ms,
+   * message.max.bytes...). Every resource is validated before any changes, so a bad one
+   * (InvalidConfigError, TopicNotFoundError...) rejects with nothing applied; then the running logs
+   * take the new configs at once and they persist.
+   */
+  async alterConfigs(options: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: ConfigEntry[] }[] }): Promise<AlterConfigsResult> {
+    requireObject(options, 'alterConfigs options');
+    const replacement = (current: Readonly<Record<string, string>>, entries: ConfigEntry[]) =>
+      replacementChanges(current, entries.map((entry) => ({ name: requireString(entry.name, 'config name'), value: entry.value })));
+    return this.alterResourceConfigs('alterConfigs', options, { topic: replacement, broker: replacement });
+  }
+
+  /**
+   * Kafka's IncrementalAlterConfigs: per config entry an `operation`, 'SET' (the default),
+   * 'DELETE' (back to the default), 'APPEND' or 'SUBTRACT' (items of a list config such as
+   * cleanup.policy). kafkajs has no such call; the shape follows its alterConfigs. Resources,
+   * validation and effect as alterConfigs.
+   */
+  async incrementalAlterConfigs(options: {
+    validateOnly?: boolean;
+    resources: { type: number; name: string; configEntries: { name: string; value?: string | null; operation?: ConfigOperation }[] }[];
+  }): Promise<AlterConfigsResult> {
+    requireObject(options, 'incrementalAlterConfigs options');
+    const operations = (entries: { name: string; value?: string | null; operation?: ConfigOperation }[]) =>
+      entries.map((entry) => ({ name: requireString(entry.name, 'config name'), operation: entry.operation ?? 'SET', value: entry.value ?? null }));
+    return this.alterResourceConfigs('incrementalAlterConfigs', options, {
+      topic: (current, entries) => incrementalChanges(current, operations(entries)),
+      broker: (current, entries) => brokerIncrementalChanges(current, operations(entries)),
+    });
+  }
+
+  private async alterResourceConfigs<E>(
+    what: string,
+    options: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: E[] }[] },
+    toChanges: {
+      topic(current: TopicConfigOverrides, entries: E[]): ConfigChanges;
+      broker(current: BrokerConfigOverrides, entries: E[]): ConfigChanges;
+    },
+  ): Promise<AlterConfigsResult> {
+    const seen = new Set<string>();
+    const plans = requireArray(options.resources, `${what} resources`).map((resource, i) => {
+      requireObject(resource, `${what} resources[${i}]`);
+      if (typeof resource.name !== 'string') throw new InvalidRequestError(`${what} resources[${i}].name must be a string`);
+      const key = `${String(resource.type)}:${resource.name}`;
+      if (seen.has(key)) throw new InvalidRequestError(`${what} names resource ${key} twice; each resource must appear at most once`);
+      seen.add(key);
+      const entries = requireArray(resource.configEntries, `resource "${resource.name}" configEntries`);
+      for (const entry of entries) requireObject(entry, `resource "${resource.name}" config entry`);
+      switch (resource.type) {
+        case ConfigResourceTypes.TOPIC: {
+          const name = requireString(resource.name, 'topic name');
+          const changes = toChanges.topic(this.broker.topicMetadata(name).configs, entries);
+          return { resource, apply: (validateOnly: boolean) => this.broker.alterTopicConfigs(name, changes, { validateOnly }) };
+        }
+        case ConfigResourceTypes.BROKER: {
+          if (resource.name !== '' && resource.name !== String(BROKER_ID)) {
+            throw new InvalidRequestError(`broker "${resource.name}" is not this broker: name "" (every broker) or "${BROKER_ID}"`);
+          }
+          const scope = resource.name === '' ? 'default' : 'broker';
+          const changes = toChanges.broker(this.broker.brokerConfigs(scope), entries);
+          return { resource, apply: (validateOnly: boolean) => this.broker.alterBrokerConfigs(scope, changes, { validateOnly }) };
+        }
+        default:
+          throw new InvalidRequestError(`${what} changes TOPIC (${ConfigResourceTypes.TOPIC}) and BROKER (${ConfigResourceTypes.BROKER}) resources, got type ${String(resource.type)}`);
+      }
+    });
+    for (const plan of plans) await plan.apply(true);
+    if (options.validateOnly !== true) for (const plan of plans) await plan.apply(false);
+    return {
+      resources: plans.map(({ resource }) => ({ errorCode: 0, errorMessage: null, resourceName: resource.name, resourceType: resource.type })),
+      throttleTime: 0,
+    };
   }
 
   private async commit(groupId: string, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {

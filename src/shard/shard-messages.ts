@@ -39,12 +39,13 @@ export const FAILED_HEADER_BYTES = 8;
 export type ControlCommand =
   | { op: 'open'; slot: number; dir: string; config: LogConfig; deleteRetention: boolean }
   | { op: 'close'; slot: number; removeDirectory: boolean }
-  | { op: 'offsetForTimestamp'; slot: number; timestampMs: number }
   | { op: 'deleteRecords'; slot: number; offset: number }
   | { op: 'truncate'; slot: number; offset: number }
   | { op: 'applyRetention'; slot: number; nowMs: number }
   | { op: 'stats'; slot: number }
   | { op: 'describeProducers'; slot: number }
+  /** A topic config change (AlterConfigs): the open log takes the new settings. */
+  | { op: 'updateConfig'; slot: number; config: LogConfig; deleteRetention: boolean }
   /** Fault injection: the shard throws out of its loop and dies, as a bug would make it. */
   | { op: 'injectFault' }
   | { op: 'shutdown' };

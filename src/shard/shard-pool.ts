@@ -176,6 +176,18 @@ export class ShardPool extends EventEmitter {
     }
   }
 
+  /**
+   * Gives an open partition log new settings (a topic config change); a restart of the shard
+   * reopens it with them too.
+   */
+  async updatePartitionConfig(shardId: number, slot: number, config: LogConfig, deleteRetention: boolean): Promise<void> {
+    const shard = this.shard(shardId);
+    const spec = shard.partitions.get(slot);
+    if (spec === undefined) throw new RangeError(`partition slot ${slot} is not open on shard ${shardId}`);
+    shard.partitions.set(slot, { ...spec, config, deleteRetention });
+    await this.control(shardId, { op: 'updateConfig', slot, config, deleteRetention });
+  }
+
   /** Closes a partition log (and removes its directory when asked). */
   async closePartition(shardId: number, slot: number, removeDirectory: boolean): Promise<void> {
     const shard = this.shard(shardId);

@@ -19,6 +19,7 @@ import { rmSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { InvalidRequestError, SluiceError } from '../errors.js';
 import { LogCleaner } from '../storage/log-cleaner.js';
+import type { LogConfig } from '../storage/log-config.js';
 import { PartitionLog, type AppendOptions } from '../storage/partition-log.js';
 import { PartitionStateTable } from './partition-state.js';
 import { RingBuffer } from './ring.js';
@@ -56,8 +57,9 @@ export interface ShardWorkerData {
 
 interface OwnedPartition {
   readonly log: PartitionLog;
-  readonly deleteRetention: boolean;
-  readonly hasFlushPolicy: boolean;
+  /** Both follow the topic's config, which updateConfig changes while the log runs. */
+  deleteRetention: boolean;
+  hasFlushPolicy: boolean;
   /** acks -1 appends of the current drain, answered after the partition's group fsync. */
   readonly awaitingFlush: { requestId: number; outcome: AppendOutcome }[];
   /** Set when timer work failed: the log stopped itself, and its due times would never pass. */
@@ -102,6 +104,10 @@ const CLEANER_POLL_MS = 5;
 function publish(slot: number, log: PartitionLog, bumpEpoch: boolean): void {
   const end = log.logEndOffset;
   states.publish(slot, log.logStartOffset, end, end, log.lastStableOffset, bumpEpoch);
+}
+
+function hasFlushPolicy(config: LogConfig): boolean {
+  return config.flushMessages !== null || config.flushMs !== null;
 }
 
 function owned(slot: number): OwnedPartition {
@@ -153,7 +159,7 @@ function control(command: ControlCommand): unknown {
       partitions.set(command.slot, {
         log,
         deleteRetention: command.deleteRetention,
-        hasFlushPolicy: config.flushMessages !== null || config.flushMs !== null,
+        hasFlushPolicy: hasFlushPolicy(config),
         awaitingFlush: [],
         timersStopped: false,
       });
@@ -175,8 +181,6 @@ function control(command: ControlCommand): unknown {
       if (command.removeDirectory && partition !== undefined) rmSync(partition.log.dir, { recursive: true, force: true });
       return null;
     }
-    case 'offsetForTimestamp':
-      return owned(command.slot).log.offsetForTimestamp(command.timestampMs);
     case 'deleteRecords': {
       const { log } = owned(command.slot);
       const logStartOffset = log.deleteRecordsBefore(command.offset);
@@ -210,6 +214,15 @@ function control(command: ControlCommand): unknown {
             currentTxnStartOffset: state.currentTxnFirstOffset,
           }),
         );
+    case 'updateConfig': {
+      const partition = owned(command.slot);
+      const config = partition.log.updateConfig(command.config);
+      partition.deleteRetention = command.deleteRetention;
+      partition.hasFlushPolicy = hasFlushPolicy(config);
+      // A lower retention or a new roll setting is applied at the next timer turn, not a full interval later.
+      nextRetentionMs = Date.now();
+      return null;
+    }
     case 'injectFault':
       throw new InjectedFault(`fault injected into shard ${data.shardId}`);
     case 'shutdown':

@@ -65,17 +65,15 @@ import { parseControlRecord } from '../protocol/control-record.js';
 import { writeInt64 } from '../protocol/int64.js';
 import { forEachRecord, type RecordView } from '../protocol/record-batch-reader.js';
 import { ByteCursor, readVarint } from '../protocol/varint.js';
-import { writeFileDurably } from './durable-fs.js';
+import { writeFileDurably, FileWindow, writeFully } from './durable-fs.js';
 import { OffsetIndex } from './offset-index.js';
 import {
-  BatchHeaderCursor,
-  FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
   segmentFileName,
-  writeFully,
 } from './segment.js';
+import { BatchHeaderCursor } from './batch-header-cursor.js';
 import { NO_TIMESTAMP, TimeIndex } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, TransactionIndex, type AbortedTxn } from './txn-index.js';
 

@@ -1,9 +1,14 @@
 /**
- * The two steps every durable file change is made of: write a whole file and fsync it before it
- * is renamed or relied on, and fsync the directory that holds it, which makes its creation,
- * renames and deletions durable.
+ * The storage layer's file helpers, written once: positional reads and writes that loop over short
+ * transfers, a reusable read window, removal that tolerates a missing file, and the steps every
+ * durable file change is made of: write a whole file and fsync it before it is renamed or relied
+ * on, rename it over the old one, and fsync the directory that holds it, which makes its
+ * creation, renames and deletions durable.
  */
-import { closeSync, fsyncSync, openSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CorruptFileError } from '../errors.js';
 
 /**
  * Creates (or truncates) `path`, writes all of `bytes` and fsyncs it. `flag` 'wx' refuses an
@@ -28,5 +33,102 @@ export function fsyncDirectory(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Replaces `path` atomically: writes `bytes` to `tempPath`, renames it over `path`. A crash leaves
+ * the old or the new content, never a torn one; a failed write removes the temp file. With `sync`
+ * (the default) the temp file is fsynced before the rename and the directory after it, so the
+ * new content survives a power loss; `sync: false` is for files whose loss only costs time.
+ */
+export function replaceFile(
+  path: string,
+  bytes: Buffer | string,
+  options: { tempPath?: string; flag?: 'w' | 'wx'; mode?: number; sync?: boolean } = {},
+): void {
+  const tempPath = options.tempPath ?? `${path}.tmp`;
+  const sync = options.sync ?? true;
+  try {
+    if (sync) writeFileDurably(tempPath, bytes, { flag: options.flag, mode: options.mode });
+    else writeFileSync(tempPath, bytes, { flag: options.flag ?? 'w', mode: options.mode ?? 0o666 });
+    renameSync(tempPath, path);
+  } catch (error) {
+    rmSync(tempPath, { force: true });
+    throw error;
+  }
+  if (sync) fsyncDirectory(dirname(path));
+}
+
+/**
+ * A reusable read window over a file, so that header scans and recovery read a file in chunks
+ * instead of one syscall per batch. The buffer grows to hold the largest span asked for.
+ */
+export class FileWindow {
+  private bytes: Buffer;
+  private fd = -1;
+  private start = 0;
+  private end = 0;
+
+  constructor(private readonly chunkBytes: number) {
+    this.bytes = Buffer.allocUnsafe(chunkBytes);
+  }
+
+  /** The current buffer; read it again after each `load`, which may replace it. */
+  get buffer(): Buffer {
+    return this.bytes;
+  }
+
+  /** Forgets the cached span (the file may have changed: truncation, a reused descriptor). */
+  invalidate(): void {
+    this.fd = -1;
+    this.start = 0;
+    this.end = 0;
+  }
+
+  /**
+   * Makes file bytes [position, position + length) available and returns where `position` sits
+   * in `buffer`. Requires position + length <= fileSizeBytes.
+   */
+  load(fd: number, position: number, length: number, fileSizeBytes: number): number {
+    if (fd === this.fd && position >= this.start && position + length <= this.end) return position - this.start;
+    assert.ok(position + length <= fileSizeBytes, 'window loads stay inside the file');
+    const span = Math.min(Math.max(length, this.chunkBytes), fileSizeBytes - position);
+    if (span > this.bytes.length) this.bytes = Buffer.allocUnsafe(span);
+    const read = readFully(fd, this.bytes, 0, span, position);
+    if (read < length) {
+      this.invalidate();
+      throw new CorruptFileError(`descriptor ${fd}`, `expected ${length} bytes at byte ${position}, found ${read}`);
+    }
+    this.fd = fd;
+    this.start = position;
+    this.end = position + read;
+    return 0;
+  }
+}
+
+/** Writes `buffer[0, length)` at `position`, looping over short writes. */
+export function writeFully(fd: number, buffer: Buffer, length: number, position: number): void {
+  let done = 0;
+  while (done < length) done += writeSync(fd, buffer, done, length - done, position + done);
+}
+
+/** Reads up to `length` bytes at `position`; returns fewer only at end of file. */
+export function readFully(fd: number, target: Buffer, targetOffset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const read = readSync(fd, target, targetOffset + done, length - done, position + done);
+    if (read === 0) break;
+    done += read;
+  }
+  return done;
+}
+
+/** Removes `path`; a file already gone is not an error. */
+export function unlinkIfExists(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }

@@ -41,9 +41,7 @@
  */
 import { closeSync, fstatSync, linkSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptFileError, CorruptRecordError, InvalidConfigError } from '../errors.js';
-import { isControlBatch, batchSizeAt, readAttributes } from '../protocol/batch-header.js';
-import { forEachRecord, type RecordView } from '../protocol/record-batch-reader.js';
+import { CorruptFileError, InvalidConfigError } from '../errors.js';
 import {
   CLEANED_FILE_SUFFIX,
   cleanedFilePath,
@@ -57,18 +55,16 @@ import type { LogConfig } from './log-config.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import type { PartitionLog } from './partition-log.js';
 import { deleteSegmentFiles, readOffsetCheckpoint, writeOffsetCheckpoint } from './recovery.js';
-import { fsyncDirectory } from './durable-fs.js';
+import { fsyncDirectory, FileWindow, unlinkIfExists } from './durable-fs.js';
 import {
-  BatchHeaderCursor,
-  FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
   parseSegmentFileName,
   segmentFileName,
-  unlinkIfExists,
   type StorageLogger,
 } from './segment.js';
+import { BatchHeaderCursor } from './batch-header-cursor.js';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, type AbortedTxn } from './txn-index.js';
 
@@ -556,33 +552,6 @@ function removeCleanedFilesQuietly(dir: string, baseOffsets: readonly number[]):
 
 function removeCleanedSet(dir: string, base: number): void {
   for (const suffix of [LOG_FILE_SUFFIX, ...INDEX_SUFFIXES]) unlinkIfExists(cleanedFilePath(dir, base, suffix));
-}
-
-/**
- * Kafka refuses a record without a key on a compacted topic ("Compacted topic cannot accept
- * message without key"): compaction keeps the latest record per key, and a keyless one has
- * none. Checks every record of the data batches in `batches[0, byteLength)`; throws
- * CorruptRecordError (CORRUPT_MESSAGE, as Kafka answers) naming the batch.
- */
-export function requireRecordKeys(batches: Buffer, byteLength: number): void {
-  let keylessDelta = -1;
-  const visit = (record: RecordView): void => {
-    if (keylessDelta < 0 && record.keyLength < 0) keylessDelta = record.offset - record.batch.baseOffset;
-  };
-  for (let position = 0; position < byteLength; ) {
-    const sizeBytes = batchSizeAt(batches, position);
-    if (!isControlBatch(readAttributes(batches, position))) {
-      forEachRecord(batches.subarray(position, position + sizeBytes), visit, { positionBase: position });
-      if (keylessDelta >= 0) {
-        throw new CorruptRecordError(
-          position,
-          `the record at offset delta ${keylessDelta} has no key, and a compacted log (cleanup.policy=compact) cannot accept a record without a key: ` +
-            `give every record a key, or write to a topic whose cleanup.policy is delete`,
-        );
-      }
-    }
-    position += sizeBytes;
-  }
 }
 
 function positiveInteger(name: string, value: number): number {

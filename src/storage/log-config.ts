@@ -12,6 +12,8 @@
  *   flush.ms               -> flushMs               (default null = leave flushing to the OS)
  *   max.message.bytes      -> maxMessageBytes       (default 1048588, Kafka's 1 MiB + 12)
  *   message.timestamp.type -> messageTimestampType  (default CreateTime)
+ *   message.timestamp.before.max.ms -> messageTimestampBeforeMaxMs (default no limit)
+ *   message.timestamp.after.max.ms  -> messageTimestampAfterMaxMs  (default no limit)
  *   cleanup.policy         -> cleanupCompact        (default false: the policy is "delete" alone)
  *   delete.retention.ms    -> deleteRetentionMs     (default 1 day)
  *   min.compaction.lag.ms  -> minCompactionLagMs    (default 0)
@@ -50,6 +52,13 @@ export interface LogConfig {
   /** CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the append time. */
   messageTimestampType: TimestampType;
   /**
+   * Under CreateTime, a record whose timestamp is more than this before the append time is
+   * refused with INVALID_TIMESTAMP (KIP-937). Number.MAX_SAFE_INTEGER: no limit (Kafka's Long.MAX_VALUE).
+   */
+  messageTimestampBeforeMaxMs: number;
+  /** Under CreateTime, a record whose timestamp is more than this after the append time is refused. */
+  messageTimestampAfterMaxMs: number;
+  /**
    * cleanup.policy contains "compact": the log cleaner (log-cleaner.ts) keeps only the latest record
    * per key, and appends of records without a key are refused, as Kafka refuses them.
    */
@@ -77,6 +86,8 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushMs: null,
   maxMessageBytes: 1024 * 1024 + 12,
   messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampAfterMaxMs: Number.MAX_SAFE_INTEGER,
   cleanupCompact: false,
   deleteRetentionMs: 24 * 60 * 60 * 1000,
   minCompactionLagMs: 0,
@@ -97,6 +108,8 @@ export const KAFKA_LOG_CONFIG_NAMES: Readonly<Record<keyof LogConfig, string>> =
   flushMs: 'flush.ms',
   maxMessageBytes: 'max.message.bytes',
   messageTimestampType: 'message.timestamp.type',
+  messageTimestampBeforeMaxMs: 'message.timestamp.before.max.ms',
+  messageTimestampAfterMaxMs: 'message.timestamp.after.max.ms',
   cleanupCompact: 'cleanup.policy',
   deleteRetentionMs: 'delete.retention.ms',
   minCompactionLagMs: 'min.compaction.lag.ms',
@@ -143,6 +156,8 @@ const CHECKS: Readonly<Record<keyof LogConfig, Check>> = {
   maxMessageBytes: integerIn(BATCH_HEADER_BYTES, INT32_MAX),
   messageTimestampType: (value) =>
     value === 'CreateTime' || value === 'LogAppendTime' ? null : 'must be "CreateTime" or "LogAppendTime"',
+  messageTimestampBeforeMaxMs: integerIn(0, Number.MAX_SAFE_INTEGER),
+  messageTimestampAfterMaxMs: integerIn(0, Number.MAX_SAFE_INTEGER),
   cleanupCompact: (value) => (typeof value === 'boolean' ? null : 'must be true or false'),
   deleteRetentionMs: integerIn(0, Number.MAX_SAFE_INTEGER),
   minCompactionLagMs: integerIn(0, Number.MAX_SAFE_INTEGER),
@@ -230,8 +245,11 @@ export function parseKafkaLogConfigs(configs: Readonly<Record<string, string | n
     const value = Number(text);
     if ((key === 'flushMessages' || key === 'flushMs') && value >= BEYOND_SAFE_INTEGERS) {
       logConfig[key] = null;
-    } else if (key === 'maxCompactionLagMs' && value >= BEYOND_SAFE_INTEGERS) {
-      logConfig.maxCompactionLagMs = Number.MAX_SAFE_INTEGER;
+    } else if (
+      (key === 'maxCompactionLagMs' || key === 'messageTimestampBeforeMaxMs' || key === 'messageTimestampAfterMaxMs') &&
+      value >= BEYOND_SAFE_INTEGERS
+    ) {
+      logConfig[key] = Number.MAX_SAFE_INTEGER;
     } else {
       (logConfig as Record<string, number>)[key] = value;
     }

@@ -1,9 +1,10 @@
 /**
- * A read-only view of a partition directory for a thread other than the log's owner: fetches read
- * segment files directly, so they never queue behind the shard's appends.
+ * A read-only view of a partition directory for a thread other than the log's owner, and the one
+ * read path of a partition: fetches (`read`, `abortedTransactions`) and ListOffsets by timestamp
+ * (`offsetForTimestamp`) read segment files directly, so they never queue behind the shard's appends.
  *
  * It uses the owner's on-disk formats through the same code: segment file names (segment.ts),
- * the offset index decoder (offset-index.ts) and the batch header walk (BatchHeaderCursor). It
+ * the index decoders (offset-index.ts, time-index.ts) and the batch header walk (BatchHeaderCursor). It
  * reads batch headers only, never records, and returns whole batches as stored.
  *
  * Safety against the concurrent writer comes from the partition state table: the caller passes
@@ -26,16 +27,17 @@ import { join } from 'node:path';
 import { CorruptFileError, InvalidRequestError, OffsetOutOfRangeError } from '../errors.js';
 import { floorIndexBy } from './floor-search.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
+import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { ABORTED_TXN_BYTES, TXN_INDEX_FILE_SUFFIX, collectAbortedTxns, decodeTxnIndex, type AbortedTransaction, type AbortedTxn } from './txn-index.js';
 import {
-  BatchHeaderCursor,
-  FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
+  TIME_INDEX_FILE_SUFFIX,
   parseSegmentFileName,
-  readFully,
   segmentFileName,
 } from './segment.js';
+import { BatchHeaderCursor } from './batch-header-cursor.js';
+import { FileWindow, readFully } from './durable-fs.js';
 
 /** Offsets the reader needs from the partition state table. */
 export interface ReadBounds {
@@ -57,6 +59,9 @@ export interface LogReadResult {
 const HEADER_WINDOW_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 const NO_ABORTED_TXNS: AbortedTxn[] = [];
+/** findByTimestamp's answers besides an offset. */
+const NOT_IN_SEGMENT = -1;
+const PAST_READABLE_END = -2;
 /** Fresh listings a read may take before a broken header chain is reported as corruption. */
 const MAX_ATTEMPTS = 3;
 
@@ -64,6 +69,7 @@ interface SegmentView {
   readonly baseOffset: number;
   readonly logPath: string;
   readonly indexPath: string;
+  readonly timeIndexPath: string;
   readonly txnIndexPath: string;
   /** The segment's aborted transactions as last read, and the file size they were read at. */
   abortedTxns: AbortedTxn[];
@@ -85,8 +91,8 @@ export class LogReader {
   /** Where the last read ended: the batch boundary holding `nextOffset` in `segment`. */
   private readonly resume: { segment: SegmentView | null; nextOffset: number; position: number } = { segment: null, nextOffset: -1, position: 0 };
   private closed = false;
-  /** False while a read retries: it scans the log files' batch headers instead (see read). */
-  private useIndexes = true;
+  /** Whether lookups may start from the offset and time indexes (see withFreshView). */
+  private indexesTrusted = true;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -96,42 +102,46 @@ export class LogReader {
    * Whole batches starting with the one holding `offset`, up to `maxBytes` but at least that one
    * batch (Kafka's minOneMessage), all below `bounds.readableEndOffset`. `current()` re-reads the
    * bounds after the read to detect a truncation that raced with it.
-   *
-   * A retry reads the log files without their offset indexes: a log file is consistent at every
-   * moment (appends are below the bounds, a clean replaces it with one rename), but an index and
-   * its log are renamed one after the other, and the owner may be preempted between the two for
-   * as long as the machine likes. Retrying with the index could meet the same pair again and
-   * report corruption where there is only a writer that has not run yet.
    */
   read(offset: number, maxBytes: number, bounds: ReadBounds, current: () => ReadBounds): LogReadResult {
-    if (this.closed) throw new InvalidRequestError(`the reader of ${this.dir} is closed`);
-    let latest = bounds;
-    this.useIndexes = true;
-    for (let attempt = 0; ; attempt++) {
+    return this.withFreshView(bounds, current, `read at offset ${offset}`, (latest) => {
       if (offset < latest.logStartOffset || offset > latest.logEndOffset) {
         throw new OffsetOutOfRangeError(offset, latest.logStartOffset, latest.logEndOffset);
       }
       if (offset >= latest.readableEndOffset) return { records: EMPTY, nextOffset: offset };
-      if (latest.storageEpoch !== this.epoch) {
-        this.forget();
-        this.epoch = latest.storageEpoch;
-      }
-      let problem: string;
-      try {
-        const result = this.readFromSegments(offset, maxBytes, latest.readableEndOffset);
-        const after = current();
-        if (after.storageEpoch === latest.storageEpoch) return result;
-        problem = 'the log was truncated during the read';
-        latest = after;
-      } catch (error) {
-        if (!(error instanceof StaleView) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        problem = (error as Error).message;
-        latest = current();
-      }
-      this.forget();
-      this.useIndexes = false;
-      if (attempt + 1 >= MAX_ATTEMPTS) throw new CorruptFileError(this.dir, `read at offset ${offset} failed: ${problem}`);
+      return this.readFromSegments(offset, maxBytes, latest.readableEndOffset);
+    });
+  }
+
+  /**
+   * Kafka's ListOffsets by timestamp, answered from batch headers: the base offset of the first
+   * batch at or after the log start offset, below the readable end, whose max timestamp is >=
+   * `timestampMs` (raised to the log start offset if that falls inside the batch); null when no
+   * batch reaches it. Each segment is entered through its time index (the offset of the largest
+   * indexed timestamp <= the target), then its offset index, and only the headers from there on
+   * are read.
+   *
+   * Kafka answers with the first RECORD in that same batch whose timestamp is >= the target, which
+   * needs the records decoded. This answer is never later than Kafka's and differs only by records
+   * of that one batch that are older than the target; it equals Kafka's when the batch's first
+   * record qualifies, and always under LogAppendTime (every record carries the batch's time).
+   */
+  offsetForTimestamp(timestampMs: number, bounds: ReadBounds, current: () => ReadBounds): number | null {
+    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
+      throw new InvalidRequestError(`offsetForTimestamp takes a timestamp in ms >= 0, got ${String(timestampMs)}`);
     }
+    return this.withFreshView(bounds, current, `lookup of timestamp ${timestampMs}`, (latest) => {
+      // Segments roll and go while the listing is cached: a lookup is rare, list afresh.
+      this.list();
+      for (let index = Math.max(0, this.floorSegment(latest.logStartOffset)); index < this.segments.length; index++) {
+        const segment = this.segments[index];
+        if (segment.baseOffset >= latest.readableEndOffset) break;
+        const found = this.findByTimestamp(segment, timestampMs, latest.logStartOffset, latest.readableEndOffset);
+        if (found === PAST_READABLE_END) break;
+        if (found !== NOT_IN_SEGMENT) return found;
+      }
+      return null;
+    });
   }
 
   /**
@@ -160,6 +170,68 @@ export class LogReader {
   close(): void {
     this.closed = true;
     this.forget();
+  }
+
+  /**
+   * Runs `attempt` against the segment files, retrying on a fresh listing when it met the writer's
+   * changes (a stale view, a file gone, the storage epoch moving during it), up to MAX_ATTEMPTS.
+   */
+  private withFreshView<T>(bounds: ReadBounds, current: () => ReadBounds, what: string, attempt: (latest: ReadBounds) => T): T {
+    if (this.closed) throw new InvalidRequestError(`the reader of ${this.dir} is closed`);
+    let latest = bounds;
+    for (let attempts = 1; ; attempts++) {
+      if (latest.storageEpoch !== this.epoch) {
+        this.forget();
+        this.epoch = latest.storageEpoch;
+      }
+      let problem: string;
+      // A retry walks the segments from their first byte, without the indexes. A log file is
+      // consistent at every moment (appends land beyond the bounds, a clean replaces it with one
+      // rename), but an index and its log are renamed one after the other and the owning shard may
+      // be preempted between the two for as long as the machine likes: retrying with the index
+      // could meet the same pair again and report corruption where there is only a writer that has
+      // not run yet. An index entry that disagrees with its log costs a longer scan, never a read.
+      this.indexesTrusted = attempts === 1;
+      try {
+        const result = attempt(latest);
+        const after = current();
+        if (after.storageEpoch === latest.storageEpoch) return result;
+        problem = 'the log was truncated during the read';
+        latest = after;
+      } catch (error) {
+        if (!(error instanceof StaleView) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        problem = (error as Error).message;
+        latest = current();
+      }
+      this.forget();
+      if (attempts >= MAX_ATTEMPTS) throw new CorruptFileError(this.dir, `${what} failed: ${problem}`);
+    }
+  }
+
+  /**
+   * Within one segment: the answer of offsetForTimestamp, NOT_IN_SEGMENT when no batch of it
+   * qualifies, PAST_READABLE_END when the scan reached the readable end first.
+   */
+  private findByTimestamp(segment: SegmentView, timestampMs: number, startingOffset: number, readableEnd: number): number {
+    if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
+    const fileBytes = fstatSync(segment.fd).size;
+    const index = this.loadIndex(segment);
+    const slot = index === null ? -1 : index.floorSlot(Math.max(timeIndexLookup(segment, timestampMs), startingOffset));
+    const from = slot < 0 ? 0 : index!.positionAt(slot);
+    this.window.invalidate();
+    const cursor = new BatchHeaderCursor(this.window, segment.fd, from, fileBytes, segment.baseOffset, null);
+    let nextOffset = slot < 0 ? segment.baseOffset : index!.offsetAt(slot);
+    while (cursor.next()) {
+      if (slot >= 0 && cursor.position === from && cursor.lastOffset !== index!.offsetAt(slot)) {
+        throw new StaleView(`${segment.indexPath} does not match ${segment.logPath}`);
+      }
+      if (cursor.lastOffset >= readableEnd) return PAST_READABLE_END;
+      if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs >= timestampMs) return Math.max(cursor.baseOffset, startingOffset);
+      nextOffset = cursor.lastOffset + 1;
+    }
+    // Bytes below the readable end are complete: a chain broken before it is a stale view.
+    if (cursor.problem !== null && nextOffset < readableEnd) throw new StaleView(`${segment.logPath}: ${cursor.problem}`);
+    return cursor.problem === null ? NOT_IN_SEGMENT : PAST_READABLE_END;
   }
 
   private readFromSegments(offset: number, maxBytes: number, highWatermark: number): LogReadResult {
@@ -196,6 +268,7 @@ export class LogReader {
           baseOffset,
           logPath: join(this.dir, segmentFileName(baseOffset, LOG_FILE_SUFFIX)),
           indexPath: join(this.dir, segmentFileName(baseOffset, OFFSET_INDEX_FILE_SUFFIX)),
+          timeIndexPath: join(this.dir, segmentFileName(baseOffset, TIME_INDEX_FILE_SUFFIX)),
           txnIndexPath: join(this.dir, segmentFileName(baseOffset, TXN_INDEX_FILE_SUFFIX)),
           abortedTxns: NO_ABORTED_TXNS,
           txnIndexBytes: 0,
@@ -306,7 +379,7 @@ export class LogReader {
 
   /** The segment's offset index, reading only the entries appended since the last read. */
   private loadIndex(segment: SegmentView): OffsetIndex | null {
-    if (!this.useIndexes) return null;
+    if (!this.indexesTrusted) return null;
     try {
       if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
     } catch (error) {
@@ -359,6 +432,29 @@ export class LogReader {
     for (const segment of this.segments) closeSegment(segment);
     this.segments = [];
     this.resume.segment = null;
+  }
+}
+
+/**
+ * The offset the segment's time index gives for `timestampMs` (see TimeIndex.lookup), or its base
+ * offset when the file is missing or unusable: the index only shortens the scan, which checks
+ * every header it reads, so a damaged one costs time, never a wrong answer. The file is read
+ * whole, at most 12 bytes per index interval of log; a torn last entry (being written) is left out.
+ */
+function timeIndexLookup(segment: SegmentView, timestampMs: number): number {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(segment.timeIndexPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return segment.baseOffset;
+    throw error;
+  }
+  const wholeBytes = bytes.length - (bytes.length % TIME_INDEX_ENTRY_BYTES);
+  try {
+    return TimeIndex.decode(segment.timeIndexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER, bytes.subarray(0, wholeBytes)).lookup(timestampMs);
+  } catch (error) {
+    if (error instanceof CorruptFileError) return segment.baseOffset;
+    throw error;
   }
 }
 

@@ -1,16 +1,20 @@
 /**
  * The log of one partition: a directory of segments (see segment.ts), Kafka's storage model.
  *
- *   append       validates whole RecordBatch v2 batches, assigns offsets by rewriting baseOffset in
- *                place (outside the CRC), writes them with one write, maybe rolls and flushes
- *   read         whole batches from the one holding an offset, found via the offset index
- *   readSlice    the same as a file range, for a sendfile-style server
- *   offsetForTimestamp, truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
+ *   append       validates whole RecordBatch v2 batches and every record in them (log-validator.ts),
+ *                assigns offsets by rewriting baseOffset in place (outside the CRC), writes them
+ *                with one write, maybe rolls and flushes
+ *   truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
  *   cleanerView, replaceSegments   the log cleaner's view and swap (log-cleaner.ts, cleanupCompact)
  *
+ * Cut along Kafka's lines: the validator (log-validator.ts), the segment list (local-log.ts), opening
+ * and recovery (log-loader.ts, recovery.ts), producer state and its snapshots (producer-state.ts,
+ * producer-state-snapshot.ts), and reads (log-reader.ts, the one read path) live beside it; this
+ * module is Kafka's UnifiedLog, the offsets, checkpoints and producer state held together.
+ *
  * A PartitionLog is owned by one shard worker thread and uses synchronous I/O; it is not safe to
- * share between threads. The log decodes only batch headers, except on a compacted log
- * (cleanupCompact), whose appends are checked for records without a key, as Kafka checks them.
+ * share between threads. Appends are decoded record by record once, by the validator, as Kafka's
+ * broker decodes them; everything else (recovery, reads, producer state) reads batch headers only.
  *
  * Durability: by default nothing is fsynced while running; the page cache holds appends and a
  * process crash loses nothing. flushMessages / flushMs fsync (group commit: one flush covers every
@@ -32,40 +36,22 @@
  * two; opening the log loads the newest usable snapshot and replays the batch headers after it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   ClosedError,
   CorruptFileError,
-  CorruptRecordError,
   InvalidConfigError,
   InvalidRequestError,
   OffsetOutOfRangeError,
   RecordTooLargeError,
   SluiceError,
 } from '../errors.js';
-import {
-  ATTRIBUTES_OFFSET,
-  BATCH_HEADER_BYTES,
-  BATCH_LENGTH_OFFSET,
-  CRC_OFFSET,
-  LOG_OVERHEAD_BYTES,
-  MAX_TIMESTAMP_OFFSET,
-  TIMESTAMP_TYPE_MASK,
-  batchSizeAt,
-  computeBatchCrc,
-  readBaseOffset,
-  readLastOffsetDelta,
-  readMaxTimestamp,
-  readRecordCount,
-  validateBatchAt,
-  writeBaseOffset,
-} from '../protocol/batch-header.js';
-import { writeInt64 } from '../protocol/int64.js';
+import { writeBaseOffset } from '../protocol/batch-header.js';
 import { recompressBatches } from '../protocol/recompress.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
-import { recoverInterruptedCleaning, requireRecordKeys, type CleanerLogView } from './log-cleaner.js';
-import { floorIndexBy } from './floor-search.js';
+import type { CleanerLogView } from './log-cleaner.js';
+import { LocalLog } from './local-log.js';
+import { loadLog } from './log-loader.js';
+import { LogValidator, type ValidatedAppend } from './log-validator.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -74,32 +60,16 @@ import {
   type DuplicateAppend,
   type ProducerStateView,
 } from './producer-state.js';
-import {
-  deleteProducerSnapshot,
-  listProducerSnapshots,
-  readProducerSnapshot,
-  writeProducerSnapshot,
-  type ProducerSnapshotEntry,
-} from './producer-state-snapshot.js';
+import { ProducerSnapshots, type LoadedSnapshot } from './producer-state-snapshot.js';
 import {
   LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
-  loadSegments,
-  readOffsetCheckpoint,
-  scanPartitionDirectory,
   writeOffsetCheckpoint,
   type RecoveryReport,
 } from './recovery.js';
-import { fsyncDirectory } from './durable-fs.js';
-import {
-  FileWindow,
-  Segment,
-  type BatchLocation,
-  type SegmentSettings,
-  type StorageLogger,
-} from './segment.js';
-import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
-import type { AbortedTransaction, AbortedTxn } from './txn-index.js';
+import { Segment, type SegmentSettings, type StorageLogger } from './segment.js';
+import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
+import type { AbortedTxn } from './txn-index.js';
 
 export type { StorageLogger } from './segment.js';
 export type { RecoveryReport } from './recovery.js';
@@ -164,30 +134,6 @@ export interface ProducerStateRecovery {
   readonly txnIndexRebuiltFrom: number;
 }
 
-export interface ReadResult {
-  /** Whole batches, starting with the one holding the requested offset; empty at the log end. */
-  readonly bytes: Buffer;
-  /** The offset to read from next: after the last returned batch. */
-  readonly nextOffset: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
-}
-
-/**
- * The bytes `read` would return, as a range of one segment file, for sending without copying them
- * through JavaScript. `fd` stays valid until the next truncateTo, deleteRecordsBefore,
- * applyRetention, replaceSegments (a log clean's swap) or close of this log.
- */
-export interface ReadSlice {
-  readonly filePath: string;
-  readonly fd: number;
-  readonly positionBytes: number;
-  readonly sizeBytes: number;
-  readonly nextOffset: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
-}
-
 export type RetentionReason = 'retentionMs' | 'retentionBytes' | 'logStartOffset';
 
 export interface DeletedSegment {
@@ -225,47 +171,42 @@ export interface LogStats {
   readonly appendCount: number;
 }
 
-const INT32_MAX = 0x7fff_ffff;
-/** Producer snapshots kept: the newest two, so a truncation below the newest can still start from one. */
-const MAX_PRODUCER_SNAPSHOTS = 2;
-/** Header scans read this much at a time: an index interval plus a batch header, with room. */
-const HEADER_WINDOW_BYTES = 16 * 1024;
-const EMPTY = Buffer.alloc(0);
-
-interface LoadedSnapshot {
-  readonly offset: number;
-  readonly entries: ProducerSnapshotEntry[];
-}
-
 const DEFAULT_LOGGER: StorageLogger = {
   info: () => {},
   warn: (message) => process.emitWarning(message, { type: 'SluiceStorageWarning' }),
 };
 
+/** How new segments size their indexes and space their entries, from the log's settings. */
+function segmentSettings(config: LogConfig, logger: StorageLogger): SegmentSettings {
+  return {
+    indexIntervalBytes: config.indexIntervalBytes,
+    maxOffsetIndexEntries: Math.floor(config.segmentIndexBytes / OFFSET_INDEX_ENTRY_BYTES),
+    maxTimeIndexEntries: Math.floor(config.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
+    logger,
+  };
+}
+
 export class PartitionLog {
   readonly dir: string;
-  readonly config: LogConfig;
+  private currentConfig: LogConfig;
   /** What opening the directory found and repaired. */
   readonly recovery: RecoveryReport;
   private readonly logger: StorageLogger;
   private readonly clock: () => number;
-  private readonly settings: SegmentSettings;
-  private readonly segments: Segment[];
-  private readonly window = new FileWindow(HEADER_WINDOW_BYTES);
+  /** The segments and what is done to them as a list (local-log.ts). */
+  private readonly local: LocalLog;
   private startOffset: number;
   private endOffset: number;
   private flushed: number;
   /** The recovery point as the checkpoint file holds it. */
   private checkpointedRecoveryPoint: number;
   private oldestUnflushedAppendMs: number | null = null;
-  /** Segment files were created or deleted since the directory was last fsynced. */
-  private dirDirty: boolean;
   private flushCount = 0;
   private appendCount = 0;
   private closedBecause: string | null = null;
   private readonly producers: ProducerStateManager;
-  /** The offsets of the producer snapshots in the directory, ascending. */
-  private snapshotOffsets: number[] = [];
+  private validator: LogValidator;
+  private readonly snapshots: ProducerSnapshots;
   private producerRecovery: ProducerStateRecovery | null = null;
 
   private constructor(fields: {
@@ -282,22 +223,22 @@ export class PartitionLog {
     producerIdExpirationMs: number;
   }) {
     this.dir = fields.dir;
-    this.config = fields.config;
+    this.currentConfig = fields.config;
     this.logger = fields.logger;
     this.clock = fields.clock;
-    this.settings = fields.settings;
-    this.segments = fields.segments;
+    this.local = new LocalLog(fields.dir, fields.settings, fields.segments, fields.dirDirty);
     this.startOffset = fields.startOffset;
-    this.endOffset = this.activeSegment.nextOffset;
+    this.endOffset = this.local.active.nextOffset;
     this.checkpointedRecoveryPoint = fields.checkpointedRecoveryPoint;
     this.flushed = Math.min(fields.checkpointedRecoveryPoint, this.endOffset);
     this.recovery = fields.recovery;
-    this.dirDirty = fields.dirDirty;
     this.producers = new ProducerStateManager(fields.producerIdExpirationMs);
+    this.validator = new LogValidator(fields.config);
+    this.snapshots = new ProducerSnapshots(fields.dir, (message) => fields.logger.warn(message));
   }
 
   /**
-   * Opens (creating if needed) the log in `dir`, recovering it after a crash: see recovery.ts.
+   * Opens (creating if needed) the log in `dir`, recovering it after a crash: see log-loader.ts.
    * `config` overrides the defaults of log-config.ts and is validated (InvalidConfigError).
    */
   static open(dir: string, config: Partial<LogConfig> = {}, options: PartitionLogOptions = {}): PartitionLog {
@@ -313,40 +254,10 @@ export class PartitionLog {
     }
     const logger = options.logger ?? DEFAULT_LOGGER;
     const clock = options.nowMs ?? Date.now;
-    const settings: SegmentSettings = {
-      indexIntervalBytes: resolved.indexIntervalBytes,
-      maxOffsetIndexEntries: Math.floor(resolved.segmentIndexBytes / OFFSET_INDEX_ENTRY_BYTES),
-      maxTimeIndexEntries: Math.floor(resolved.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
-      logger,
-    };
-    mkdirSync(dir, { recursive: true });
+    const settings = segmentSettings(resolved, logger);
     const nowMs = clock();
-    const cleanerRepairs = recoverInterruptedCleaning(dir, logger);
-    const { baseOffsets, filesRemoved } = scanPartitionDirectory(dir, logger);
-    filesRemoved.unshift(...cleanerRepairs);
-    const checkpointedStart = readOffsetCheckpoint(join(dir, LOG_START_OFFSET_CHECKPOINT_FILE));
-    const recoveryPoint = readRecoveryPoint(dir, logger);
-    const { segments, report } = loadSegments(dir, baseOffsets, recoveryPoint, settings, nowMs, filesRemoved);
-    let dirDirty = false;
+    const { segments, startOffset, recoveryPoint, report, dirDirty } = loadLog(dir, settings, nowMs);
     try {
-      const endOffset = segments.length === 0 ? 0 : segments[segments.length - 1].nextOffset;
-      let startOffset = Math.max(checkpointedStart ?? 0, segments.length === 0 ? 0 : segments[0].baseOffset);
-      if (startOffset > endOffset) {
-        // Only a lost tail can put the checkpointed start past the end. Offsets below the start
-        // were handed out already, so restart the log empty at the start rather than reuse them.
-        if (segments.length > 0) {
-          logger.warn(
-            `log start offset ${startOffset} is past the recovered log end offset ${endOffset} in ${dir}; ` +
-              `deleting ${segments.length} segment(s) and restarting the log empty at ${startOffset}`,
-          );
-        }
-        for (const segment of segments.splice(0)) segment.delete();
-      }
-      if (segments.length === 0) {
-        segments.push(Segment.create(dir, startOffset, settings, nowMs));
-        dirDirty = true;
-      }
-      segments[segments.length - 1].activate();
       const log = new PartitionLog({
         dir,
         config: resolved,
@@ -369,7 +280,29 @@ export class PartitionLog {
     }
   }
 
-  get logStartOffset(): number {
+  /** The log's settings; updateConfig replaces them while the log runs. */
+  get config(): LogConfig {
+    return this.currentConfig;
+  }
+
+  /**
+   * Kafka's dynamic topic config change (AlterConfigs): the new settings apply from the next
+   * append (max.message.bytes, segment.bytes, segment.ms, message.timestamp.*, compression.type,
+   * the key check of a compacted log), retention pass, flush check and clean. As in Kafka,
+   * segment.index.bytes and index.interval.bytes shape the segments created afterwards; existing
+   * ones keep theirs. `config` is validated first (InvalidConfigError) and nothing changes when it
+   * is invalid.
+   */
+  updateConfig(config: Partial<LogConfig>): LogConfig {
+    this.ensureOpen();
+    const resolved = resolveLogConfig(config);
+    this.local.settings = segmentSettings(resolved, this.logger);
+    this.validator = new LogValidator(resolved);
+    this.currentConfig = resolved;
+    return resolved;
+  }
+
+    get logStartOffset(): number {
     return this.startOffset;
   }
 
@@ -426,8 +359,9 @@ export class PartitionLog {
 
   /**
    * Appends one or more whole RecordBatch v2 batches, exactly as a producer sent them. Each is
-   * validated (length, magic, CRC32C, counts, dense offsets, maxMessageBytes) before anything is
-   * written, so a bad batch rejects the whole append. Offsets are assigned by rewriting each
+   * validated with every record in it (log-validator.ts: framing, CRC32C, decompression, record
+   * lengths and varints, offsets, timestamps, keys on a compacted log, maxMessageBytes) before
+   * anything is written, so a bad batch rejects the whole append. Offsets are assigned by rewriting each
    * baseOffset in `batches` itself, which the log takes over: the caller must not reuse it for
    * other data while expecting its old contents.
    *
@@ -455,82 +389,26 @@ export class PartitionLog {
     if (byteLength > this.config.segmentBytes) {
       throw new RecordTooLargeError(byteLength, this.config.segmentBytes, 'segmentBytes');
     }
-    let offsetCount = 0;
-    let batchCount = 0;
-    let maxTimestampMs = NO_TIMESTAMP;
-    for (let position = 0; position < byteLength; ) {
-      const sizeBytes = validateBatchAt(batches, position, byteLength, 0, options.crcVerified !== true);
-      if (sizeBytes > this.config.maxMessageBytes) {
-        throw new RecordTooLargeError(sizeBytes, this.config.maxMessageBytes, 'maxMessageBytes');
-      }
-      const recordCount = readRecordCount(batches, position);
-      const lastOffsetDelta = readLastOffsetDelta(batches, position);
-      if (recordCount === 0 || lastOffsetDelta !== recordCount - 1) {
-        throw new CorruptRecordError(
-          position,
-          `lastOffsetDelta ${lastOffsetDelta} does not match record count ${recordCount}: a producer's batch ` +
-            `holds at least one record and its offset deltas run 0 to count - 1`,
-        );
-      }
-      let batchMaxTimestampMs: number;
-      try {
-        batchMaxTimestampMs = readMaxTimestamp(batches, position);
-      } catch {
-        throw new CorruptRecordError(position, 'maxTimestamp is outside the safe integer range');
-      }
-      if (batchMaxTimestampMs > maxTimestampMs) maxTimestampMs = batchMaxTimestampMs;
-      offsetCount += recordCount;
-      batchCount++;
-      position += sizeBytes;
-    }
-    if (offsetCount - 1 > INT32_MAX) {
-      throw new CorruptRecordError(0, `the batches hold ${offsetCount} records, more than one segment can index`);
-    }
-    if (this.config.cleanupCompact) requireRecordKeys(batches, byteLength);
-    const check = this.producers.checkAppend(batches, byteLength, origin);
-    if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
-    const hasProducerBatches = check.producerBatches > 0;
-    // compression.type: the batches as the topic stores them (the same buffer unless one changes codec).
+    const nowMs = this.clock();
+    let validated = this.validator.validate(batches, origin, options.crcVerified !== true, nowMs);
+    // compression.type (Kafka's targetCompression): a batch in another codec is re-encoded once its
+    // records are known to be valid, and the result validated again (its sizes may have grown past
+    // maxMessageBytes or segmentBytes, as Kafka checks after recompression).
     const { compressionType } = this.config;
-    const stored = compressionType === 'producer' ? batches : recompressBatches(batches, byteLength, compressionType);
-    if (stored !== batches) this.checkRecompressedSizes(stored);
-    return this.mutate(() =>
-      this.appendValidated(stored, stored.length, offsetCount, batchCount, maxTimestampMs, hasProducerBatches),
-    );
-  }
-
-  /** Kafka checks sizes again after recompression, which may grow a batch: RecordTooLargeError as before it. */
-  private checkRecompressedSizes(batches: Buffer): void {
-    if (batches.length > this.config.segmentBytes) {
-      throw new RecordTooLargeError(batches.length, this.config.segmentBytes, 'segmentBytes');
-    }
-    for (let position = 0; position < batches.length; ) {
-      const sizeBytes = batchSizeAt(batches, position);
-      if (sizeBytes > this.config.maxMessageBytes) {
-        throw new RecordTooLargeError(sizeBytes, this.config.maxMessageBytes, 'maxMessageBytes');
+    if (compressionType !== 'producer') {
+      const stored = recompressBatches(validated.bytes, validated.bytes.length, compressionType);
+      if (stored !== validated.bytes) {
+        if (stored.length > this.config.segmentBytes) {
+          throw new RecordTooLargeError(stored.length, this.config.segmentBytes, 'segmentBytes');
+        }
+        validated = this.validator.validate(stored, origin, false, nowMs);
       }
-      position += sizeBytes;
     }
-  }
-
-  /**
-   * Kafka's fetch-side index lookup: the aborted transactions overlapping [fromOffset, upToOffset),
-   * as a FetchResponse lists them, read from the transaction indexes of the segment holding
-   * `fromOffset` onward until an entry's last stable offset reaches `upToOffset` (after it, every
-   * aborted transaction starts past the range). A read_committed consumer drops their records.
-   */
-  abortedTransactions(fromOffset: number, upToOffset: number): AbortedTransaction[] {
-    this.ensureOpen();
-    requireOffset('fromOffset', fromOffset);
-    requireOffset('upToOffset', upToOffset);
-    if (upToOffset < fromOffset) {
-      throw new InvalidRequestError(`upToOffset ${upToOffset} is below fromOffset ${fromOffset}`);
+    if (validated.producerStateBatchCount > 0) {
+      const check = this.producers.checkAppend(validated.bytes, validated.bytes.length, origin);
+      if (check.duplicate !== null) return this.duplicateResult(check.duplicate);
     }
-    const found: AbortedTransaction[] = [];
-    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length; i++) {
-      if (this.segments[i].txnIndex.collect(fromOffset, upToOffset, found)) break;
-    }
-    return found;
+    return this.mutate(() => this.appendValidated(validated, nowMs));
   }
 
   /**
@@ -556,104 +434,6 @@ export class PartitionLog {
   }
 
   /**
-   * Whole batches starting with the one that holds `fromOffset` (it may start before it, as in
-   * Kafka), as many as fit in `maxBytes` but at least that first one, from a single segment.
-   * Empty at the log end offset; OffsetOutOfRangeError below the log start or above the end.
-   *
-   * With `into`, the bytes are read into that buffer and `bytes` is a view of it, so a reader that
-   * reuses one buffer allocates nothing per read; at most `into.length` bytes are read. If the
-   * first batch alone is larger than `into`, it is returned whole in a new buffer instead.
-   */
-  read(fromOffset: number, maxBytes: number, into?: Buffer): ReadResult {
-    this.ensureOpen();
-    requireOffset('fromOffset', fromOffset);
-    requireByteCount('maxBytes', maxBytes);
-    if (into !== undefined && !Buffer.isBuffer(into)) {
-      throw new InvalidRequestError('read takes an optional Buffer to read into');
-    }
-    const found = this.locate(fromOffset);
-    if (found === null) return this.readResult(EMPTY, fromOffset);
-    const { segment, batch } = found;
-    let length = Math.min(Math.max(maxBytes, batch.sizeBytes), segment.sizeBytes - batch.position);
-    let bytes: Buffer;
-    if (into !== undefined && into.length >= batch.sizeBytes) {
-      length = Math.min(length, into.length);
-      bytes = into;
-    } else {
-      bytes = Buffer.allocUnsafe(length);
-    }
-    segment.readInto(batch.position, length, bytes, 0);
-    let end = batch.sizeBytes;
-    let nextOffset = batch.lastOffset + 1;
-    while (end + BATCH_HEADER_BYTES <= length) {
-      const sizeBytes = bytes.readInt32BE(end + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
-      if (sizeBytes < BATCH_HEADER_BYTES) {
-        const batchLength = sizeBytes - LOG_OVERHEAD_BYTES;
-        throw new CorruptFileError(segment.logPath, `batch length at byte ${batch.position + end} is ${batchLength}`);
-      }
-      if (end + sizeBytes > length) break;
-      nextOffset = readBaseOffset(bytes, end) + readLastOffsetDelta(bytes, end) + 1;
-      end += sizeBytes;
-    }
-    return this.readResult(end === bytes.length ? bytes : bytes.subarray(0, end), nextOffset);
-  }
-
-  /** What `read(fromOffset, maxBytes)` would return, as a file range instead of a copy. */
-  readSlice(fromOffset: number, maxBytes: number): ReadSlice {
-    this.ensureOpen();
-    requireOffset('fromOffset', fromOffset);
-    requireByteCount('maxBytes', maxBytes);
-    const found = this.locate(fromOffset);
-    const segment = found === null ? this.activeSegment : found.segment;
-    let positionBytes = segment.sizeBytes;
-    let sizeBytes = 0;
-    let nextOffset = fromOffset;
-    if (found !== null) {
-      const end = segment.wholeBatchesEnd(found.batch, maxBytes, this.window);
-      positionBytes = found.batch.position;
-      sizeBytes = end.endPosition - positionBytes;
-      nextOffset = end.nextOffset;
-    }
-    return {
-      filePath: segment.logPath,
-      fd: segment.fd,
-      positionBytes,
-      sizeBytes,
-      nextOffset,
-      logStartOffset: this.startOffset,
-      logEndOffset: this.endOffset,
-    };
-  }
-
-  /**
-   * Kafka's ListOffsets by timestamp, answered from batch headers: the base offset of the first
-   * batch (at or after the log start offset) whose max timestamp is >= `timestampMs`, raised to the
-   * log start offset if that falls inside the batch; null when no batch reaches it.
-   *
-   * Kafka answers with the first RECORD in that same batch whose timestamp is >= the target, which
-   * needs the records decoded. This answer is never later than Kafka's and differs only by records
-   * of that one batch that are older than the target; it equals Kafka's when the batch's first
-   * record qualifies, and always under LogAppendTime (every record carries the batch's time).
-   * Kafka's special targets (-1 latest, -2 earliest) are logEndOffset and logStartOffset.
-   */
-  offsetForTimestamp(timestampMs: number): number | null {
-    this.ensureOpen();
-    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
-      throw new InvalidRequestError(
-        `offsetForTimestamp takes a timestamp in ms >= 0, got ${String(timestampMs)}; for Kafka's -1 (latest) ` +
-          `and -2 (earliest) use logEndOffset and logStartOffset`,
-      );
-    }
-    this.window.invalidate();
-    for (const segment of this.segments) {
-      if (segment.nextOffset <= this.startOffset || segment.maxTimestampMs < timestampMs) continue;
-      const offset = segment.findOffsetByTimestamp(timestampMs, this.startOffset, this.window);
-      if (offset !== null) return offset;
-    }
-    return null;
-  }
-
-  /**
    * Removes every record at and after `offset`. A batch that holds `offset` goes whole, as in
    * Kafka, so the new log end offset is that batch's base offset. Later segments are deleted.
    * If `offset` is below the first segment, the log restarts empty at `offset` (Kafka's
@@ -665,33 +445,21 @@ export class PartitionLog {
     requireOffset('offset', offset);
     if (offset >= this.endOffset) return this.endOffset;
     this.mutate(() => {
-      this.window.invalidate();
       const nowMs = this.clock();
       // A crash during the cut must not leave a snapshot or recovery point above it vouching for
       // transaction index entries the cut already removed (see loadProducerState).
       this.dropUnusableSnapshots(offset);
       this.lowerRecoveryPointCheckpointIfAbove(offset);
-      if (offset < this.segments[0].baseOffset) {
-        for (const segment of this.segments.splice(0)) segment.delete();
-        this.segments.push(Segment.create(this.dir, offset, this.settings, nowMs));
-        this.dirDirty = true;
-      } else {
-        while (this.activeSegment.baseOffset > offset) {
-          this.segments.pop()!.delete();
-          this.dirDirty = true;
-        }
-        this.activeSegment.truncateTo(offset, this.window, nowMs);
-      }
-      this.endOffset = this.activeSegment.nextOffset;
+      this.endOffset = this.local.truncateTo(offset, nowMs);
       this.flushed = Math.min(this.flushed, this.endOffset);
       if (this.flushed === this.endOffset) this.oldestUnflushedAppendMs = null;
-      this.activeSegment.flush();
-      this.syncDirectoryIfDirty();
+      this.local.active.flush();
+      this.local.syncDirectoryIfDirty();
       this.lowerRecoveryPointCheckpointIfAbove(this.flushed);
       if (this.startOffset > this.endOffset) this.setLogStartOffset(this.endOffset);
       // The transaction indexes are exact below the new end: only their entries past it go.
       this.dropUnusableSnapshots();
-      this.restoreProducerState(this.endOffset, nowMs, this.readNewestSnapshot(this.endOffset, { count: 0 }));
+      this.restoreProducerState(this.endOffset, nowMs, this.snapshots.newestAtOrBelow(this.endOffset, { count: 0 }));
     });
     return this.endOffset;
   }
@@ -734,7 +502,7 @@ export class PartitionLog {
       if (retentionMs >= 0) {
         this.deleteOldSegments((segment) => nowMs - segment.largestTimestampMs() > retentionMs, 'retentionMs', deleted, nowMs);
       }
-      const sizeBytes = this.totalSizeBytes();
+      const sizeBytes = this.local.sizeBytes;
       if (retentionBytes >= 0 && sizeBytes >= retentionBytes) {
         let excessBytes = sizeBytes - retentionBytes;
         this.deleteOldSegments(
@@ -787,8 +555,8 @@ export class PartitionLog {
 
   stats(): LogStats {
     return {
-      segmentCount: this.segments.length,
-      sizeBytes: this.totalSizeBytes(),
+      segmentCount: this.local.segments.length,
+      sizeBytes: this.local.sizeBytes,
       logStartOffset: this.startOffset,
       logEndOffset: this.endOffset,
       flushedOffset: this.flushed,
@@ -799,7 +567,7 @@ export class PartitionLog {
   }
 
   segmentInfos(): SegmentInfo[] {
-    return this.segments.map((segment) => ({
+    return this.local.segments.map((segment) => ({
       baseOffset: segment.baseOffset,
       nextOffset: segment.nextOffset,
       sizeBytes: segment.sizeBytes,
@@ -817,14 +585,14 @@ export class PartitionLog {
   cleanerView(): CleanerLogView {
     this.ensureOpen();
     const abortedTxns: AbortedTxn[] = [];
-    for (const segment of this.segments) abortedTxns.push(...segment.txnIndex.allEntries);
+    for (const segment of this.local.segments) abortedTxns.push(...segment.txnIndex.allEntries);
     return {
       dir: this.dir,
       config: this.config,
       logStartOffset: this.startOffset,
       logEndOffset: this.endOffset,
       lastStableOffset: this.lastStableOffset,
-      segments: this.segments.map((segment) => ({
+      segments: this.local.segments.map((segment) => ({
         baseOffset: segment.baseOffset,
         nextOffset: segment.nextOffset,
         sizeBytes: segment.sizeBytes,
@@ -848,19 +616,19 @@ export class PartitionLog {
    */
   replaceSegments(baseOffsets: readonly number[], installFiles: () => void): void {
     this.ensureOpen();
-    const first = this.segments.findIndex((segment) => segment.baseOffset === baseOffsets[0]);
-    assert.ok(first >= 0 && first + baseOffsets.length < this.segments.length, 'only inactive segments are replaced');
+    const first = this.local.segments.findIndex((segment) => segment.baseOffset === baseOffsets[0]);
+    assert.ok(first >= 0 && first + baseOffsets.length < this.local.segments.length, 'only inactive segments are replaced');
     for (let i = 1; i < baseOffsets.length; i++) {
-      assert.ok(this.segments[first + i].baseOffset === baseOffsets[i], 'the replaced segments are consecutive');
+      assert.ok(this.local.segments[first + i].baseOffset === baseOffsets[i], 'the replaced segments are consecutive');
     }
     this.mutate(() => {
-      const upperBoundOffset = this.segments[first + baseOffsets.length].baseOffset;
+      const upperBoundOffset = this.local.segments[first + baseOffsets.length].baseOffset;
       installFiles();
-      for (const replaced of this.segments.splice(first, baseOffsets.length)) replaced.close();
-      const cleaned = Segment.openExisting(this.dir, baseOffsets[0], this.settings, this.clock());
-      this.segments.splice(first, 0, cleaned);
-      this.window.invalidate();
-      const loaded = cleaned.loadTrusted(upperBoundOffset, this.window);
+      for (const replaced of this.local.segments.splice(first, baseOffsets.length)) replaced.close();
+      const cleaned = Segment.openExisting(this.dir, baseOffsets[0], this.local.settings, this.clock());
+      this.local.segments.splice(first, 0, cleaned);
+      this.local.window.invalidate();
+      const loaded = cleaned.loadTrusted(upperBoundOffset, this.local.window);
       if (loaded.outcome === 'logInconsistent') throw new CorruptFileError(cleaned.logPath, loaded.reason);
       if (loaded.outcome === 'indexRebuilt') this.logger.warn(`rebuilt the indexes of cleaned ${cleaned.logPath}: ${loaded.reason}`);
     });
@@ -874,7 +642,7 @@ export class PartitionLog {
   close(): void {
     if (this.closedBecause !== null) return;
     try {
-      this.activeSegment.deactivate();
+      this.local.active.deactivate();
       this.flushNow();
       if (this.checkpointedRecoveryPoint !== this.endOffset) this.writeRecoveryPoint(this.endOffset);
       this.writeProducerSnapshotNow();
@@ -887,42 +655,30 @@ export class PartitionLog {
   private readonly isBelowLogStart = (_segment: Segment, next: Segment | null): boolean =>
     next !== null && next.baseOffset <= this.startOffset;
 
-  private get activeSegment(): Segment {
-    return this.segments[this.segments.length - 1];
-  }
-
-  private appendValidated(
-    batches: Buffer,
-    byteLength: number,
-    offsetCount: number,
-    batchCount: number,
-    producerMaxTimestampMs: number,
-    hasProducerBatches: boolean,
-  ): AppendResult {
-    const nowMs = this.clock();
+  /** Assigns offsets to validated batches (their baseOffset, outside the CRC), writes them, applies them. */
+  private appendValidated(validated: ValidatedAppend, nowMs: number): AppendResult {
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const bytes = validated.bytes;
+    const byteLength = bytes.length;
     const baseOffset = this.endOffset;
-    const lastOffset = baseOffset + offsetCount - 1;
-    const maxTimestampMs = logAppendTime ? nowMs : producerMaxTimestampMs;
-    let segment = this.activeSegment;
-    if (segment.shouldRoll(byteLength, maxTimestampMs, lastOffset, nowMs, this.config.segmentBytes, this.config.segmentMs)) {
+    const lastOffset = baseOffset + validated.offsetCount - 1;
+    let segment = this.local.active;
+    if (segment.shouldRoll(byteLength, validated.maxTimestampMs, lastOffset, nowMs, this.config.segmentBytes, this.config.segmentMs)) {
       segment = this.rollAt(nowMs);
     }
+    const { batchCount, positions, lastOffsetDeltas } = validated;
     let nextOffset = baseOffset;
-    for (let position = 0; position < byteLength; ) {
-      const sizeBytes = batchSizeAt(batches, position);
-      writeBaseOffset(batches, position, nextOffset);
-      if (logAppendTime) stampLogAppendTime(batches, position, sizeBytes, nowMs);
-      nextOffset += readLastOffsetDelta(batches, position) + 1;
-      position += sizeBytes;
+    for (let batch = 0; batch < batchCount; batch++) {
+      writeBaseOffset(bytes, positions[batch], nextOffset);
+      nextOffset += lastOffsetDeltas[batch] + 1;
     }
-    segment.append(batches, byteLength);
+    segment.append(validated, baseOffset);
     this.endOffset = nextOffset;
     this.appendCount++;
-    if (hasProducerBatches) {
-      for (let position = 0; position < byteLength; position += batchSizeAt(batches, position)) {
-        const aborted = this.producers.applyBatch(batches, position);
-        if (aborted !== null && segment.txnIndex.append(aborted)) this.dirDirty = true;
+    if (validated.producerStateBatchCount > 0) {
+      for (let batch = 0; batch < batchCount; batch++) {
+        const aborted = this.producers.applyBatch(bytes, positions[batch]);
+        if (aborted !== null && segment.txnIndex.append(aborted)) this.local.markDirectoryDirty();
       }
     }
     if (this.oldestUnflushedAppendMs === null) this.oldestUnflushedAppendMs = nowMs;
@@ -961,34 +717,10 @@ export class PartitionLog {
     };
   }
 
-  /** The segment and batch holding `fromOffset`, or null at the log end. */
-  private locate(fromOffset: number): { segment: Segment; batch: BatchLocation } | null {
-    if (fromOffset < this.startOffset || fromOffset > this.endOffset) {
-      throw new OffsetOutOfRangeError(fromOffset, this.startOffset, this.endOffset);
-    }
-    if (fromOffset === this.endOffset) return null;
-    this.window.invalidate();
-    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length; i++) {
-      const batch = this.segments[i].findBatch(fromOffset, this.window);
-      if (batch !== null) return { segment: this.segments[i], batch };
-    }
-    return null;
-  }
-
-  /** The index of the last segment whose base offset is <= `offset`, or 0. */
-  private floorSegmentIndex(offset: number): number {
-    const segments = this.segments;
-    return Math.max(0, floorIndexBy(segments.length, (i) => segments[i].baseOffset, offset));
-  }
-
   private rollAt(nowMs: number): Segment {
-    const active = this.activeSegment;
-    if (active.sizeBytes === 0) return active;
-    active.deactivate();
-    const segment = Segment.create(this.dir, this.endOffset, this.settings, nowMs);
-    this.segments.push(segment);
-    this.dirDirty = true;
-    this.writeProducerSnapshotNow();
+    const active = this.local.active;
+    const segment = this.local.roll(this.endOffset, nowMs);
+    if (segment !== active) this.writeProducerSnapshotNow();
     return segment;
   }
 
@@ -999,10 +731,9 @@ export class PartitionLog {
    * index file was found torn or damaged); the replay rewrites every entry after that.
    */
   private loadProducerState(recoveryPoint: number, nowMs: number): ProducerStateRecovery {
-    this.snapshotOffsets = listProducerSnapshots(this.dir);
     this.dropUnusableSnapshots();
     let damagedFrom = this.endOffset;
-    for (const segment of this.segments) {
+    for (const segment of this.local.segments) {
       const damaged = segment.txnIndex.damagedFromOffset;
       if (damaged === null) continue;
       this.logger.warn(
@@ -1011,37 +742,16 @@ export class PartitionLog {
       damagedFrom = Math.min(damagedFrom, damaged);
     }
     const discarded = { count: 0 };
-    const newest = this.readNewestSnapshot(this.endOffset, discarded);
+    const newest = this.snapshots.newestAtOrBelow(this.endOffset, discarded);
     const trustedUpTo = Math.min(
       this.endOffset,
       damagedFrom,
       Math.max(Math.min(recoveryPoint, this.endOffset), newest?.offset ?? 0),
     );
-    const start = newest !== null && newest.offset <= trustedUpTo ? newest : this.readNewestSnapshot(trustedUpTo, discarded);
+    const start = newest !== null && newest.offset <= trustedUpTo ? newest : this.snapshots.newestAtOrBelow(trustedUpTo, discarded);
     const replay = this.restoreProducerState(trustedUpTo, nowMs, start);
     if (replay.replayedFromOffset !== this.endOffset) this.writeProducerSnapshotNow();
     return { ...replay, snapshotsDiscarded: discarded.count };
-  }
-
-  /**
-   * The newest snapshot at or below `limitOffset` that reads back intact, or null. Corrupt ones
-   * are deleted with a warning (and counted): replay then starts from an older point.
-   */
-  private readNewestSnapshot(limitOffset: number, discarded: { count: number }): LoadedSnapshot | null {
-    for (let i = this.snapshotOffsets.length - 1; i >= 0; i--) {
-      const offset = this.snapshotOffsets[i];
-      if (offset > limitOffset) continue;
-      try {
-        return { offset, entries: readProducerSnapshot(this.dir, offset) };
-      } catch (error) {
-        if (!(error instanceof CorruptFileError)) throw error;
-        this.logger.warn(`${error.message}; ignoring that producer snapshot and replaying from an older point`);
-        deleteProducerSnapshot(this.dir, offset);
-        this.snapshotOffsets.splice(i, 1);
-        discarded.count++;
-      }
-    }
-    return null;
   }
 
   /**
@@ -1058,15 +768,15 @@ export class PartitionLog {
     const fromOffset = snapshot?.offset ?? this.startOffset;
     const txnIndexFrom = Math.max(trustedUpTo, fromOffset);
     this.producers.load(snapshot?.entries ?? [], nowMs);
-    for (const segment of this.segments) segment.txnIndex.truncateTo(txnIndexFrom);
+    for (const segment of this.local.segments) segment.txnIndex.truncateTo(txnIndexFrom);
     let batchesReplayed = 0;
-    this.window.invalidate();
-    for (let i = this.floorSegmentIndex(fromOffset); i < this.segments.length && fromOffset < this.endOffset; i++) {
-      const segment = this.segments[i];
-      segment.visitBatches(Math.max(fromOffset, segment.baseOffset), this.window, (buffer, at) => {
+    this.local.window.invalidate();
+    for (let i = this.local.floorIndex(fromOffset); i < this.local.segments.length && fromOffset < this.endOffset; i++) {
+      const segment = this.local.segments[i];
+      segment.visitBatches(Math.max(fromOffset, segment.baseOffset), this.local.window, (buffer, at) => {
         batchesReplayed++;
         const aborted = this.producers.applyBatch(buffer, at);
-        if (aborted !== null && aborted.lastOffset >= txnIndexFrom && segment.txnIndex.append(aborted)) this.dirDirty = true;
+        if (aborted !== null && aborted.lastOffset >= txnIndexFrom && segment.txnIndex.append(aborted)) this.local.markDirectoryDirty();
       });
     }
     this.producers.removeExpiredProducers(nowMs);
@@ -1085,22 +795,15 @@ export class PartitionLog {
    */
   private writeProducerSnapshotNow(): number {
     const offset = this.endOffset;
-    for (const segment of this.segments) segment.txnIndex.flush();
-    this.syncDirectoryIfDirty();
-    writeProducerSnapshot(this.dir, offset, this.producers.snapshotEntries());
-    if (!this.snapshotOffsets.includes(offset)) {
-      this.snapshotOffsets.push(offset);
-      this.snapshotOffsets.sort((a, b) => a - b);
-    }
-    while (this.snapshotOffsets.length > MAX_PRODUCER_SNAPSHOTS) deleteProducerSnapshot(this.dir, this.snapshotOffsets.shift()!);
+    for (const segment of this.local.segments) segment.txnIndex.flush();
+    this.local.syncDirectoryIfDirty();
+    this.snapshots.write(offset, this.producers.snapshotEntries());
     return offset;
   }
 
   /** Deletes the snapshots no replay can start from: past `maxOffset` (the log end), or below the log start. */
   private dropUnusableSnapshots(maxOffset: number = this.endOffset): void {
-    const usable = this.snapshotOffsets.filter((offset) => offset >= this.startOffset && offset <= maxOffset);
-    for (const offset of this.snapshotOffsets) if (!usable.includes(offset)) deleteProducerSnapshot(this.dir, offset);
-    this.snapshotOffsets = usable;
+    this.snapshots.dropOutside(this.startOffset, maxOffset);
   }
 
   /**
@@ -1109,7 +812,7 @@ export class PartitionLog {
    */
   private dropSnapshotsBelowLogStart(): void {
     this.dropUnusableSnapshots();
-    if (this.snapshotOffsets.length === 0 && this.producers.producerCount > 0) this.writeProducerSnapshotNow();
+    if (this.snapshots.count === 0 && this.producers.producerCount > 0) this.writeProducerSnapshotNow();
   }
 
   /**
@@ -1123,41 +826,30 @@ export class PartitionLog {
     nowMs: number,
   ): void {
     let count = 0;
-    while (count < this.segments.length) {
-      const segment = this.segments[count];
-      const next = count + 1 < this.segments.length ? this.segments[count + 1] : null;
+    while (count < this.local.segments.length) {
+      const segment = this.local.segments[count];
+      const next = count + 1 < this.local.segments.length ? this.local.segments[count + 1] : null;
       if (!shouldDelete(segment, next) || (next === null && segment.sizeBytes === 0)) break;
       count++;
     }
     if (count === 0) return;
-    if (count === this.segments.length) this.rollAt(nowMs);
-    for (const segment of this.segments.splice(0, count)) {
+    if (count === this.local.segments.length) this.rollAt(nowMs);
+    for (const segment of this.local.removeOldest(count)) {
       deleted.push({ baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, sizeBytes: segment.sizeBytes, reason });
-      segment.delete();
     }
-    this.dirDirty = true;
-    if (this.segments[0].baseOffset > this.startOffset) this.setLogStartOffset(this.segments[0].baseOffset);
+    if (this.local.segments[0].baseOffset > this.startOffset) this.setLogStartOffset(this.local.segments[0].baseOffset);
   }
 
   private flushNow(): void {
-    let synced = false;
-    for (const segment of this.segments) if (segment.flush()) synced = true;
-    if (this.syncDirectoryIfDirty()) synced = true;
+    const synced = this.local.flush();
     this.flushed = this.endOffset;
     this.oldestUnflushedAppendMs = null;
     if (synced) this.flushCount++;
     // Recovery validates whole segments from the one holding the recovery point, so the
     // checkpoint needs rewriting only when the flushed offset has moved into a later segment.
-    if (this.floorSegmentIndex(this.flushed) !== this.floorSegmentIndex(this.checkpointedRecoveryPoint)) {
+    if (this.local.floorIndex(this.flushed) !== this.local.floorIndex(this.checkpointedRecoveryPoint)) {
       this.writeRecoveryPoint(this.flushed);
     }
-  }
-
-  private syncDirectoryIfDirty(): boolean {
-    if (!this.dirDirty) return false;
-    fsyncDirectory(this.dir);
-    this.dirDirty = false;
-    return true;
   }
 
   /** A recovery point above unflushed or removed data would let recovery skip it: lower it first. */
@@ -1174,16 +866,6 @@ export class PartitionLog {
   private setLogStartOffset(offset: number): void {
     writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_CHECKPOINT_FILE, offset);
     this.startOffset = offset;
-  }
-
-  private totalSizeBytes(): number {
-    let sizeBytes = 0;
-    for (const segment of this.segments) sizeBytes += segment.sizeBytes;
-    return sizeBytes;
-  }
-
-  private readResult(bytes: Buffer, nextOffset: number): ReadResult {
-    return { bytes, nextOffset, logStartOffset: this.startOffset, logEndOffset: this.endOffset };
   }
 
   private ensureOpen(): void {
@@ -1206,43 +888,12 @@ export class PartitionLog {
 
   private closeFiles(reason: string): void {
     this.closedBecause = reason;
-    for (const segment of this.segments) {
-      try {
-        segment.close();
-      } catch {
-        // Closing is best effort once the log is stopping; the first error is the one reported.
-      }
-    }
-  }
-}
-
-/** Kafka's LogAppendTime: stamp the batch's max timestamp and timestamp type, then re-CRC it. */
-function stampLogAppendTime(batches: Buffer, position: number, sizeBytes: number, nowMs: number): void {
-  const attributes = batches.readInt16BE(position + ATTRIBUTES_OFFSET);
-  batches.writeInt16BE(attributes | TIMESTAMP_TYPE_MASK, position + ATTRIBUTES_OFFSET);
-  writeInt64(batches, position + MAX_TIMESTAMP_OFFSET, nowMs);
-  batches.writeUInt32BE(computeBatchCrc(batches, position, sizeBytes), position + CRC_OFFSET);
-}
-
-/** A checkpoint that cannot be parsed only costs a longer recovery: validate everything. */
-function readRecoveryPoint(dir: string, logger: StorageLogger): number {
-  try {
-    return readOffsetCheckpoint(join(dir, RECOVERY_POINT_CHECKPOINT_FILE)) ?? 0;
-  } catch (error) {
-    if (!(error instanceof CorruptFileError)) throw error;
-    logger.warn(`${error.message}; validating every segment instead`);
-    return 0;
+    this.local.closeQuietly();
   }
 }
 
 function requireOffset(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new InvalidRequestError(`${name} must be an offset (an integer >= 0), got ${String(value)}`);
-  }
-}
-
-function requireByteCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidRequestError(`${name} must be a byte count (an integer >= 0), got ${String(value)}`);
   }
 }

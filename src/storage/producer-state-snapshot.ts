@@ -28,11 +28,12 @@
  * start instead. Correctness never depends on a snapshot being durable, only speed does.
  */
 import { crc32c } from '@node-rs/crc32';
-import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
 import { readInt64, writeInt64 } from '../protocol/int64.js';
-import { parseSegmentFileName, segmentFileName, unlinkIfExists } from './segment.js';
+import { parseSegmentFileName, segmentFileName } from './segment.js';
+import { replaceFile, unlinkIfExists } from './durable-fs.js';
 
 export const PRODUCER_SNAPSHOT_FILE_SUFFIX = '.snapshot';
 const SNAPSHOT_TEMP_SUFFIX = '.tmp';
@@ -183,11 +184,78 @@ export function readProducerSnapshot(dir: string, offset: number): ProducerSnaps
 /** Writes the snapshot for `offset`, replacing any there, atomically (see the module comment). */
 export function writeProducerSnapshot(dir: string, offset: number, entries: readonly ProducerSnapshotEntry[]): void {
   const path = producerSnapshotPath(dir, offset);
-  const tempPath = path + SNAPSHOT_TEMP_SUFFIX;
-  writeFileSync(tempPath, encodeProducerSnapshot(entries));
-  renameSync(tempPath, path);
+  replaceFile(path, encodeProducerSnapshot(entries), { tempPath: path + SNAPSHOT_TEMP_SUFFIX, sync: false });
 }
 
 export function deleteProducerSnapshot(dir: string, offset: number): void {
   unlinkIfExists(producerSnapshotPath(dir, offset));
+}
+
+/** Producer snapshots kept: the newest two, so a truncation below the newest can still start from one. */
+const MAX_PRODUCER_SNAPSHOTS = 2;
+
+/** A snapshot read back intact: its offset and its producers. */
+export interface LoadedSnapshot {
+  readonly offset: number;
+  readonly entries: ProducerSnapshotEntry[];
+}
+
+/**
+ * The snapshot files of one partition directory, as its log keeps them (Kafka's
+ * ProducerStateManager snapshot handling): the offsets present, written and pruned to the newest
+ * MAX_PRODUCER_SNAPSHOTS, read back newest first past corrupt ones, dropped where no replay could
+ * start from them.
+ */
+export class ProducerSnapshots {
+  /** The offsets of the snapshots in the directory, ascending. */
+  private offsets: number[];
+
+  constructor(
+    private readonly dir: string,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.offsets = listProducerSnapshots(dir);
+  }
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  /** Writes the snapshot at `offset` (replacing one there) and deletes the oldest beyond the kept number. */
+  write(offset: number, entries: readonly ProducerSnapshotEntry[]): void {
+    writeProducerSnapshot(this.dir, offset, entries);
+    if (!this.offsets.includes(offset)) {
+      this.offsets.push(offset);
+      this.offsets.sort((a, b) => a - b);
+    }
+    while (this.offsets.length > MAX_PRODUCER_SNAPSHOTS) deleteProducerSnapshot(this.dir, this.offsets.shift()!);
+  }
+
+  /**
+   * The newest snapshot at or below `limitOffset` that reads back intact, or null. Corrupt ones
+   * are deleted with a warning (and counted in `discarded`): replay then starts from an older point.
+   */
+  newestAtOrBelow(limitOffset: number, discarded: { count: number }): LoadedSnapshot | null {
+    for (let i = this.offsets.length - 1; i >= 0; i--) {
+      const offset = this.offsets[i];
+      if (offset > limitOffset) continue;
+      try {
+        return { offset, entries: readProducerSnapshot(this.dir, offset) };
+      } catch (error) {
+        if (!(error instanceof CorruptFileError)) throw error;
+        this.warn(`${error.message}; ignoring that producer snapshot and replaying from an older point`);
+        deleteProducerSnapshot(this.dir, offset);
+        this.offsets.splice(i, 1);
+        discarded.count++;
+      }
+    }
+    return null;
+  }
+
+  /** Deletes the snapshots no replay can start from: below `minOffset` (the log start) or past `maxOffset` (the log end). */
+  dropOutside(minOffset: number, maxOffset: number): void {
+    const usable = this.offsets.filter((offset) => offset >= minOffset && offset <= maxOffset);
+    for (const offset of this.offsets) if (!usable.includes(offset)) deleteProducerSnapshot(this.dir, offset);
+    this.offsets = usable;
+  }
 }

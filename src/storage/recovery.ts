@@ -13,19 +13,17 @@
  * Producer state and the transaction indexes are restored afterwards, by the partition log, from
  * the segments this leaves (see PartitionLog's restoreProducerState).
  */
-import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
-import { fsyncDirectory, writeFileDurably } from './durable-fs.js';
+import { FileWindow, fsyncDirectory, replaceFile, unlinkIfExists } from './durable-fs.js';
 import {
-  FileWindow,
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
   Segment,
   TIME_INDEX_FILE_SUFFIX,
   parseSegmentFileName,
   segmentFileName,
-  unlinkIfExists,
   type SegmentSettings,
   type StorageLogger,
 } from './segment.js';
@@ -228,9 +226,5 @@ export function readOffsetCheckpoint(path: string): number | null {
  */
 export function writeOffsetCheckpoint(dir: string, fileName: string, offset: number): void {
   const path = join(dir, fileName);
-  const tempPath = path + CHECKPOINT_TEMP_SUFFIX;
-  const bytes = Buffer.from(`${CHECKPOINT_VERSION}\n${offset}\n`, 'utf8');
-  writeFileDurably(tempPath, bytes);
-  renameSync(tempPath, path);
-  fsyncDirectory(dir);
+  replaceFile(path, `${CHECKPOINT_VERSION}\n${offset}\n`, { tempPath: path + CHECKPOINT_TEMP_SUFFIX });
 }

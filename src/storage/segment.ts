@@ -27,9 +27,6 @@ import {
   ftruncateSync,
   openSync,
   readFileSync,
-  readSync,
-  unlinkSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError, CorruptRecordError } from '../errors.js';
@@ -38,9 +35,6 @@ import {
   BATCH_LENGTH_MIN,
   BATCH_LENGTH_OFFSET,
   LOG_OVERHEAD_BYTES,
-  MAGIC_OFFSET,
-  MAGIC_V2,
-  batchSizeAt,
   isControlBatch,
   readAttributes,
   readBaseOffset,
@@ -48,6 +42,9 @@ import {
   readMaxTimestamp,
   validateBatchAt,
 } from '../protocol/batch-header.js';
+import { BatchHeaderCursor, checkOffsetsAndTimestamp } from './batch-header-cursor.js';
+import { FileWindow, unlinkIfExists, writeFully } from './durable-fs.js';
+import type { ValidatedAppend } from './log-validator.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, TransactionIndex } from './txn-index.js';
@@ -217,11 +214,6 @@ export class Segment {
     return this.firstBatchMaxTimestampMs;
   }
 
-  /** The `.log` descriptor, for zero-copy senders; valid until the segment is closed or deleted. */
-  get fd(): number {
-    return this.logFd;
-  }
-
   get offsetIndexEntries(): number {
     return this.offsetIndex.entryCount;
   }
@@ -263,14 +255,16 @@ export class Segment {
   }
 
   /**
-   * Appends `batches[0, byteLength)`, whole batches whose offsets are already assigned, with one
-   * write, then indexes them. A failed write is cut back so the file never keeps half an append.
+   * Appends a validated append's batches, their offsets assigned from `baseOffset`, with one
+   * write, then indexes them from the validator's facts. A failed write is cut back so the file
+   * never keeps half an append.
    */
-  append(batches: Buffer, byteLength: number): void {
+  append(validated: ValidatedAppend, baseOffset: number): void {
     assert.ok(this.offsetIndexFd >= 0, 'only the active segment is appended to');
+    const { bytes, batchCount, positions, sizes, lastOffsetDeltas, maxTimestamps } = validated;
     const start = this.logSizeBytes;
     try {
-      writeFully(this.logFd, batches, byteLength, start);
+      writeFully(this.logFd, bytes, bytes.length, start);
     } catch (error) {
       try {
         ftruncateSync(this.logFd, start);
@@ -279,13 +273,12 @@ export class Segment {
       }
       throw error;
     }
-    this.logSizeBytes = start + byteLength;
+    this.logSizeBytes = start + bytes.length;
     this.logDirty = true;
-    for (let position = 0; position < byteLength; ) {
-      const sizeBytes = batchSizeAt(batches, position);
-      const lastOffset = readBaseOffset(batches, position) + readLastOffsetDelta(batches, position);
-      this.trackBatch(start + position, sizeBytes, lastOffset, readMaxTimestamp(batches, position));
-      position += sizeBytes;
+    let lastOffset = baseOffset - 1;
+    for (let batch = 0; batch < batchCount; batch++) {
+      lastOffset += lastOffsetDeltas[batch] + 1;
+      this.trackBatch(start + positions[batch], sizes[batch], lastOffset, maxTimestamps[batch]);
     }
   }
 
@@ -422,68 +415,6 @@ export class Segment {
       visit(window.buffer, at);
     }
     this.throwIfCursorFailed(cursor);
-  }
-
-  /**
-   * Kafka's ListOffsets-by-timestamp within a segment, at batch granularity: the base offset of the
-   * first batch holding an offset >= `startingOffset` whose max timestamp is >= `targetTimestampMs`
-   * (raised to `startingOffset` if that falls inside the batch), or null if no batch qualifies.
-   */
-  findOffsetByTimestamp(targetTimestampMs: number, startingOffset: number, window: FileWindow): number | null {
-    return this.withIndexHealing(window, () => {
-      const slot = this.offsetIndex.floorSlot(Math.max(this.timeIndex.lookup(targetTimestampMs), startingOffset));
-      const from = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
-      const cursor = new BatchHeaderCursor(window, this.logFd, from, this.logSizeBytes, this.baseOffset, null);
-      while (cursor.next()) {
-        if (slot >= 0 && cursor.position === from) this.expectIndexedBatch(slot, cursor);
-        if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs >= targetTimestampMs) {
-          return Math.max(cursor.baseOffset, startingOffset);
-        }
-      }
-      this.failIfCursorFailed(cursor, slot >= 0);
-      return null;
-    });
-  }
-
-  /**
-   * The end of the run of whole batches that starts with `first` and fits in `maxBytes` (always at
-   * least `first`), found from the offset index's nearest entry below the limit so that only the
-   * headers near the limit are read. Returns the end position and the offset after the run.
-   */
-  wholeBatchesEnd(first: BatchLocation, maxBytes: number, window: FileWindow): { endPosition: number; nextOffset: number } {
-    return this.withIndexHealing(window, () => {
-      const limit = Math.min(this.logSizeBytes, first.position + Math.max(maxBytes, first.sizeBytes));
-      const slot = this.offsetIndex.floorSlotByPosition(limit);
-      const fromIndex = slot >= 0 && this.offsetIndex.positionAt(slot) > first.position;
-      const scanFrom = fromIndex ? this.offsetIndex.positionAt(slot) : first.position;
-      let endPosition = first.position + first.sizeBytes;
-      let nextOffset = first.lastOffset + 1;
-      const cursor = new BatchHeaderCursor(window, this.logFd, scanFrom, this.logSizeBytes, this.baseOffset, null);
-      while (cursor.next()) {
-        if (fromIndex && cursor.position === scanFrom) this.expectIndexedBatch(slot, cursor);
-        if (cursor.position + cursor.sizeBytes > limit) {
-          if (cursor.position === scanFrom && scanFrom > endPosition) {
-            // The batches between `first` and the indexed one all end before the limit.
-            endPosition = scanFrom;
-            nextOffset = cursor.baseOffset;
-          }
-          return { endPosition, nextOffset };
-        }
-        endPosition = cursor.position + cursor.sizeBytes;
-        nextOffset = cursor.lastOffset + 1;
-      }
-      this.failIfCursorFailed(cursor, fromIndex);
-      return { endPosition, nextOffset };
-    });
-  }
-
-  /** Reads `length` bytes at `position` of the `.log` into `target` from `targetOffset`. */
-  readInto(position: number, length: number, target: Buffer, targetOffset: number): void {
-    assert.ok(position >= 0 && position + length <= this.logSizeBytes, 'reads stay inside the segment');
-    const read = readFully(this.logFd, target, targetOffset, length, position);
-    if (read !== length) {
-      throw new CorruptFileError(this.logPath, `expected ${length} bytes at byte ${position}, the file ended after ${read}`);
-    }
   }
 
   /**
@@ -768,174 +699,6 @@ class IndexMismatch extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'IndexMismatch';
-  }
-}
-
-/**
- * Walks batch headers through a FileWindow without CRC checks, checking what makes the walk itself
- * sound: each header fits, has magic 2, a sane length, offsets that ascend and fit the segment.
- * On the first violation `next()` returns false and `problem` says why. Exported for LogReader,
- * which walks the same files read-only from another thread.
- */
-export class BatchHeaderCursor {
-  position = -1;
-  sizeBytes = 0;
-  baseOffset = 0;
-  lastOffset = 0;
-  maxTimestampMs = NO_TIMESTAMP;
-  problem: string | null = null;
-  private nextPosition: number;
-  private minBaseOffset: number;
-
-  constructor(
-    private readonly window: FileWindow,
-    private readonly fd: number,
-    fromPosition: number,
-    private readonly endPosition: number,
-    private readonly segmentBaseOffset: number,
-    private readonly upperBoundOffset: number | null,
-  ) {
-    this.nextPosition = fromPosition;
-    this.minBaseOffset = segmentBaseOffset;
-  }
-
-  next(): boolean {
-    const position = this.nextPosition;
-    if (position >= this.endPosition || this.problem !== null) return false;
-    const remaining = this.endPosition - position;
-    if (remaining < BATCH_HEADER_BYTES) {
-      this.problem = `${remaining} bytes at byte ${position} are too few for a batch header`;
-      return false;
-    }
-    const at = this.window.load(this.fd, position, BATCH_HEADER_BYTES, this.endPosition);
-    const buffer = this.window.buffer;
-    const sizeBytes = buffer.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
-    if (sizeBytes < BATCH_HEADER_BYTES || sizeBytes > remaining) {
-      this.problem = `the batch at byte ${position} claims ${sizeBytes} bytes, ${remaining} remain`;
-      return false;
-    }
-    if (buffer.readInt8(at + MAGIC_OFFSET) !== MAGIC_V2) {
-      this.problem = `the batch at byte ${position} has magic ${buffer.readInt8(at + MAGIC_OFFSET)}, not 2`;
-      return false;
-    }
-    const reason = checkOffsetsAndTimestamp(buffer, at, this.minBaseOffset, this.segmentBaseOffset, this.upperBoundOffset);
-    if (reason !== null) {
-      this.problem = `the batch at byte ${position}: ${reason}`;
-      return false;
-    }
-    this.position = position;
-    this.sizeBytes = sizeBytes;
-    this.baseOffset = readBaseOffset(buffer, at);
-    this.lastOffset = this.baseOffset + readLastOffsetDelta(buffer, at);
-    this.maxTimestampMs = readMaxTimestamp(buffer, at);
-    this.minBaseOffset = this.lastOffset + 1;
-    this.nextPosition = position + sizeBytes;
-    return true;
-  }
-}
-
-/**
- * The header checks the CRC cannot make: baseOffset is outside the CRC (the log rewrites it), so a
- * damaged one is caught only by offsets failing to ascend or leaving the segment's range.
- */
-function checkOffsetsAndTimestamp(
-  buffer: Buffer,
-  at: number,
-  minBaseOffset: number,
-  segmentBaseOffset: number,
-  upperBoundOffset: number | null,
-): string | null {
-  let baseOffset: number;
-  try {
-    baseOffset = readBaseOffset(buffer, at);
-    readMaxTimestamp(buffer, at);
-  } catch {
-    return 'base offset or max timestamp outside the safe integer range';
-  }
-  const lastOffsetDelta = readLastOffsetDelta(buffer, at);
-  if (lastOffsetDelta < 0) return `negative lastOffsetDelta ${lastOffsetDelta}`;
-  if (baseOffset < minBaseOffset) {
-    return `base offset ${baseOffset} is below ${minBaseOffset}: offsets must ascend`;
-  }
-  const lastOffset = baseOffset + lastOffsetDelta;
-  if (lastOffset - segmentBaseOffset > INT32_MAX) {
-    return `last offset ${lastOffset} is too far above the segment base ${segmentBaseOffset} for an int32 index`;
-  }
-  if (upperBoundOffset !== null && lastOffset >= upperBoundOffset) {
-    return `last offset ${lastOffset} reaches the next segment's base offset ${upperBoundOffset}`;
-  }
-  return null;
-}
-
-/**
- * A reusable read window over a file, so that header scans and recovery read a file in chunks
- * instead of one syscall per batch. The buffer grows to hold the largest span asked for.
- */
-export class FileWindow {
-  private bytes: Buffer;
-  private fd = -1;
-  private start = 0;
-  private end = 0;
-
-  constructor(private readonly chunkBytes: number) {
-    this.bytes = Buffer.allocUnsafe(chunkBytes);
-  }
-
-  /** The current buffer; read it again after each `load`, which may replace it. */
-  get buffer(): Buffer {
-    return this.bytes;
-  }
-
-  /** Forgets the cached span (the file may have changed: truncation, a reused descriptor). */
-  invalidate(): void {
-    this.fd = -1;
-    this.start = 0;
-    this.end = 0;
-  }
-
-  /**
-   * Makes file bytes [position, position + length) available and returns where `position` sits
-   * in `buffer`. Requires position + length <= fileSizeBytes.
-   */
-  load(fd: number, position: number, length: number, fileSizeBytes: number): number {
-    if (fd === this.fd && position >= this.start && position + length <= this.end) return position - this.start;
-    assert.ok(position + length <= fileSizeBytes, 'window loads stay inside the file');
-    const span = Math.min(Math.max(length, this.chunkBytes), fileSizeBytes - position);
-    if (span > this.bytes.length) this.bytes = Buffer.allocUnsafe(span);
-    const read = readFully(fd, this.bytes, 0, span, position);
-    if (read < length) {
-      this.invalidate();
-      throw new CorruptFileError(`descriptor ${fd}`, `expected ${length} bytes at byte ${position}, found ${read}`);
-    }
-    this.fd = fd;
-    this.start = position;
-    this.end = position + read;
-    return 0;
-  }
-}
-
-/** Writes `buffer[0, length)` at `position`, looping over short writes. */
-export function writeFully(fd: number, buffer: Buffer, length: number, position: number): void {
-  let done = 0;
-  while (done < length) done += writeSync(fd, buffer, done, length - done, position + done);
-}
-
-/** Reads up to `length` bytes at `position`; returns fewer only at end of file. */
-export function readFully(fd: number, target: Buffer, targetOffset: number, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const read = readSync(fd, target, targetOffset + done, length - done, position + done);
-    if (read === 0) break;
-    done += read;
-  }
-  return done;
-}
-
-export function unlinkIfExists(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 

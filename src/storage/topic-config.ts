@@ -94,6 +94,8 @@ const DEFS: Readonly<Record<string, ConfigDef>> = {
   'max.message.bytes': int(1024 * 1024 + 12, 0, 'bytes'),
   'message.timestamp.after.max.ms': long(LONG_MAX_VALUE, 0, 'ms'),
   'message.timestamp.before.max.ms': long(LONG_MAX_VALUE, 0, 'ms'),
+  // Deprecated by KIP-937; still honoured where before/after are left at their default.
+  'message.timestamp.difference.max.ms': long(LONG_MAX_VALUE, 0, 'ms'),
   'message.timestamp.type': { type: 'STRING', defaultValue: 'CreateTime', allowed: ['CreateTime', 'LogAppendTime'] },
   'min.cleanable.dirty.ratio': { type: 'DOUBLE', defaultValue: '0.5', min: 0, max: 1 },
   'min.compaction.lag.ms': long(0, 0, 'ms'),
@@ -322,6 +324,15 @@ function retentionLimit(text: string): number {
 }
 
 /**
+ * Kafka's LogConfig.getMessageTimestampBeforeMaxMs / AfterMaxMs: the KIP-937 setting, unless it is
+ * at its default (no limit), in which case the deprecated message.timestamp.difference.max.ms.
+ */
+function timestampLimit(overrides: TopicConfigOverrides, name: string): number {
+  const own = effective(overrides, name);
+  return clampedLong(BigInt(own) === BigInt(LONG_MAX_VALUE) ? effective(overrides, 'message.timestamp.difference.max.ms') : own);
+}
+
+/**
  * Every config of a topic with the defaults filled in, as the log uses them. `overrides` must come
  * from validateTopicConfigs or alterTopicConfigs.
  */
@@ -339,8 +350,8 @@ export function resolveTopicConfig(overrides: TopicConfigOverrides): ResolvedTop
     indexIntervalBytes: num('index.interval.bytes'),
     maxCompactionLagMs: num('max.compaction.lag.ms'),
     maxMessageBytes: num('max.message.bytes'),
-    messageTimestampAfterMaxMs: num('message.timestamp.after.max.ms'),
-    messageTimestampBeforeMaxMs: num('message.timestamp.before.max.ms'),
+    messageTimestampAfterMaxMs: timestampLimit(overrides, 'message.timestamp.after.max.ms'),
+    messageTimestampBeforeMaxMs: timestampLimit(overrides, 'message.timestamp.before.max.ms'),
     messageTimestampType: get('message.timestamp.type') as LogConfig['messageTimestampType'],
     minCleanableDirtyRatio: Number(get('min.cleanable.dirty.ratio')),
     minCompactionLagMs: num('min.compaction.lag.ms'),

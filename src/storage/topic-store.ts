@@ -24,7 +24,7 @@ import {
   TopicNotFoundError,
 } from '../errors.js';
 import { type DataDir, TOPIC_NAME_CHARS } from './data-dir.js';
-import { fsyncDirectory, writeFileDurably } from './durable-fs.js';
+import { fsyncDirectory, replaceFile } from './durable-fs.js';
 import {
   alterTopicConfigs,
   type TopicConfigInput,
@@ -366,14 +366,7 @@ export class TopicStore {
     }, null, 2);
     // A short temp name: "<topic>.json.tmp" could pass the 255-byte file name limit with a 249-character topic.
     const temp = path.join(this.dir, `.${process.pid}-${++this.tempCounter}${TEMP_SUFFIX}`);
-    try {
-      writeFileDurably(temp, content + '\n', { flag: 'wx', mode: 0o644 });
-      fs.renameSync(temp, this.fileOf(topic.name));
-    } catch (err) {
-      fs.rmSync(temp, { force: true });
-      throw err;
-    }
-    fsyncDirectory(this.dir);
+    replaceFile(this.fileOf(topic.name), content + '\n', { tempPath: temp, flag: 'wx', mode: 0o644 });
   }
 
   private checkOpen(): void {

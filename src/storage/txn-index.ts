@@ -14,9 +14,10 @@
  * entries also live in memory, and each append is one positional write through a short-lived
  * descriptor: no descriptor is held per segment.
  */
-import { closeSync, constants, fsyncSync, openSync, readFileSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { readInt64, writeInt64 } from '../protocol/int64.js';
+import { unlinkIfExists } from './durable-fs.js';
 
 export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 export const ABORTED_TXN_BYTES = 34;
@@ -261,13 +262,5 @@ export class TransactionIndex {
     unlinkIfExists(this.path);
     this.entries = [];
     this.dirty = false;
-  }
-}
-
-function unlinkIfExists(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }

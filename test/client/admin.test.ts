@@ -9,7 +9,9 @@ import {
   InvalidReplicationFactorError,
   InvalidRequestError,
   InvalidTopicError,
+  OffsetOutOfRangeError,
   PartitionNotFoundError,
+  PolicyViolationError,
   TopicNotFoundError,
   UnknownMemberIdError,
 } from '../../src/errors.js';
@@ -90,12 +92,12 @@ describe('Admin topics', () => {
       { partition: 0, offset: 3 },
       { partition: 1, offset: 0 },
     ]);
-    await admin.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 2 }] });
+    await admin.deleteTopicRecords({ topic: 't', partitions: [{ partition: 0, offset: 2 }] });
     expect((await admin.fetchTopicOffsets('t'))[0]).toEqual({ partition: 0, offset: 3, high: 3, low: 2 });
-    await admin.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
+    await admin.deleteTopicRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
     expect((await admin.fetchTopicOffsets('t'))[0].low).toBe(3);
-    await expect(admin.deleteRecords({ topic: 't', partitions: [{ partition: 7, offset: 1 }] })).rejects.toThrow(PartitionNotFoundError);
-    await expect(admin.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: '1' as unknown as number }] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.deleteTopicRecords({ topic: 't', partitions: [{ partition: 7, offset: 1 }] })).rejects.toThrow(PartitionNotFoundError);
+    await expect(admin.deleteTopicRecords({ topic: 't', partitions: [{ partition: 0, offset: '1' as unknown as number }] })).rejects.toThrow(InvalidRequestError);
     await expect(admin.fetchTopicOffsets('nope')).rejects.toThrow(TopicNotFoundError);
     await expect(admin.fetchTopicOffsetsByTimestamp('t', -5)).rejects.toThrow(InvalidRequestError);
   });
@@ -111,6 +113,89 @@ describe('Admin topics', () => {
       { configName: 'retention.ms', configValue: '604800000', isDefault: true, configSource: 5, isSensitive: false, readOnly: false },
     ]);
     await expect(admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '0' }] })).rejects.toThrow(InvalidRequestError);
+  });
+});
+
+describe('Admin config changes and record deletion', () => {
+  it('alterConfigs replaces the overrides; describeConfigs reports the new values as topic configs; the log obeys them', async () => {
+    await admin.createTopics({ topics: [{ topic: 't', configEntries: [{ name: 'retention.ms', value: '1000' }] }] });
+    await sluice.broker.produce('t', 0, batchOf(['x'.repeat(3000)]), 1);
+    const result = await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 't', configEntries: [{ name: 'max.message.bytes', value: '1000' }] }] });
+    expect(result).toEqual({ resources: [{ errorCode: 0, errorMessage: null, resourceName: 't', resourceType: 2 }], throttleTime: 0 });
+    const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 't', configNames: ['max.message.bytes', 'retention.ms'] }] });
+    expect(described.resources[0].configEntries.map((e) => [e.configName, e.configValue, e.configSource])).toEqual([
+      ['max.message.bytes', '1000', 1],
+      ['retention.ms', '604800000', 5],
+    ]);
+    await expect(sluice.broker.produce('t', 0, batchOf(['x'.repeat(3000)]), 1)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+  });
+
+  it('incrementalAlterConfigs sets, deletes, appends and subtracts', async () => {
+    await admin.createTopics({ topics: [{ topic: 't', configEntries: [{ name: 'retention.ms', value: '1000' }] }] });
+    await admin.incrementalAlterConfigs({
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: 't',
+          configEntries: [
+            { name: 'retention.ms', operation: 'DELETE' },
+            { name: 'segment.ms', value: '60000' },
+            { name: 'cleanup.policy', value: 'compact', operation: 'APPEND' },
+          ],
+        },
+      ],
+    });
+    expect(sluice.broker.topicMetadata('t').configs).toEqual({ 'cleanup.policy': 'delete,compact', 'segment.ms': '60000' });
+    await admin.incrementalAlterConfigs({ resources: [{ type: 2, name: 't', configEntries: [{ name: 'cleanup.policy', value: 'delete', operation: 'SUBTRACT' }] }] });
+    expect(sluice.broker.topicMetadata('t').configs).toEqual({ 'cleanup.policy': 'compact', 'segment.ms': '60000' });
+  });
+
+  it('validates every resource before changing any, and validateOnly changes nothing', async () => {
+    await admin.createTopics({ topics: [{ topic: 'a' }, { topic: 'b' }] });
+    const resources = (value: string) => [
+      { type: 2, name: 'a', configEntries: [{ name: 'retention.ms', value: '5000' }] },
+      { type: 2, name: 'b', configEntries: [{ name: 'retention.ms', value }] },
+    ];
+    await expect(admin.alterConfigs({ resources: resources('later') })).rejects.toThrow(InvalidConfigError);
+    await admin.alterConfigs({ resources: resources('6000'), validateOnly: true });
+    expect(sluice.broker.topicMetadata('a').configs).toEqual({});
+    await expect(admin.incrementalAlterConfigs({ resources: [{ type: 2, name: 'a', configEntries: [{ name: 'retention.ms', value: '1', operation: 'APPEND' }] }] })).rejects.toThrow(
+      'Config value append is not allowed for config key: retention.ms',
+    );
+    await expect(admin.alterConfigs({ resources: [{ type: 4, name: '7', configEntries: [] }] })).rejects.toThrow(InvalidRequestError);
+    await expect(admin.alterConfigs({ resources: [{ type: 4, name: '0', configEntries: [{ name: 'listeners', value: 'x' }] }] })).rejects.toThrow(InvalidConfigError);
+    await expect(admin.alterConfigs({ resources: [{ type: 2, name: 'nope', configEntries: [] }] })).rejects.toThrow(TopicNotFoundError);
+  });
+
+  it('BROKER resources set topic config defaults: a topic without its own override follows them, describeConfigs says where from', async () => {
+    await admin.createTopics({ topics: [{ topic: 'follows' }, { topic: 'own', configEntries: [{ name: 'retention.ms', value: '5000' }] }] });
+    await admin.incrementalAlterConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '', configEntries: [{ name: 'log.retention.ms', value: '3600000' }] }] });
+    await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '0', configEntries: [{ name: 'message.max.bytes', value: '1000' }] }] });
+    const retention = async (topic: string) =>
+      (await admin.describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms', 'max.message.bytes'] }] })).resources[0].configEntries.map((e) => [
+        e.configName,
+        e.configValue,
+        e.configSource,
+      ]);
+    expect(await retention('follows')).toEqual([
+      ['max.message.bytes', '1000', 2],
+      ['retention.ms', '3600000', 3],
+    ]);
+    expect(await retention('own')).toEqual([
+      ['max.message.bytes', '1000', 2],
+      ['retention.ms', '5000', 1],
+    ]);
+    await expect(sluice.broker.produce('follows', 0, batchOf(['x'.repeat(3000)]), 1)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(admin.alterConfigs({ resources: [{ type: 4, name: '', configEntries: [{ name: 'log.retention.ms', value: 'x' }] }] })).rejects.toThrow(InvalidConfigError);
+    expect(sluice.broker.brokerConfigs('default')).toEqual({ 'log.retention.ms': '3600000' });
+  });
+
+  it('deleteTopicRecords refuses offsets past the high watermark and topics that only compact', async () => {
+    await admin.createTopics({ topics: [{ topic: 't' }, { topic: 'c', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    await sluice.broker.produce('t', 0, batchOf(['a', 'b']), 1);
+    await expect(admin.deleteTopicRecords({ topic: 't', partitions: [{ partition: 0, offset: 3 }] })).rejects.toThrow(OffsetOutOfRangeError);
+    await expect(admin.deleteTopicRecords({ topic: 'c', partitions: [{ partition: 0, offset: 0 }] })).rejects.toThrow(PolicyViolationError);
+    await expect(admin.deleteTopicRecords({ topic: '__consumer_offsets', partitions: [{ partition: 0, offset: 0 }] })).rejects.toThrow(InvalidTopicError);
   });
 });
 

@@ -484,7 +484,7 @@ describe('consumer group APIs', () => {
     ]);
     expect(described.groups[0].members[0]).toMatchObject({ clientId: 'sluice-test', clientHost: '/127.0.0.1' });
     const listed = await client.send(ListGroups, 4, { statesFilter: ['Stable'] });
-    expect(listed.groups).toEqual([{ groupId: 'wire-group', protocolType: 'consumer', groupState: 'Stable' }]);
+    expect(listed.groups).toMatchObject([{ groupId: 'wire-group', protocolType: 'consumer', groupState: 'Stable' }]);
 
     const left = await client.send(LeaveGroup, 5, { groupId: 'wire-group', members: [{ memberId: first.memberId, groupInstanceId: null, reason: null }] });
     expect(left).toMatchObject({ errorCode: 0, members: [{ memberId: first.memberId, errorCode: 0 }] });

@@ -1,8 +1,10 @@
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError } from '../../src/errors.js';
 import { LogReader, type ReadBounds } from '../../src/storage/log-reader.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
-import { buildBatch, makeTempDir, removeTempDir, scanLogFiles, type ScannedBatch } from '../storage/helpers.js';
+import { DEFAULT_BASE_TIMESTAMP_MS, buildBatch, makeTempDir, removeTempDir, scanLogFiles, type ScannedBatch } from '../storage/helpers.js';
 
 /** The log's owner and a reader of the same directory, as on two threads, driven step by step here. */
 let dir: string;
@@ -154,5 +156,40 @@ describe('LogReader', () => {
     const result = reader.read(200, 1, staleBounds, () => bounds());
     expect(result.records.equals(batchesFrom(oracle, 200)[0].bytes)).toBe(true);
     expect(read(100, 1).records.equals(batchesFrom(oracle, 100)[0].bytes)).toBe(true);
+  });
+
+  it('answers ListOffsets by timestamp through the time index, across segments, below the readable end', () => {
+    const t0 = DEFAULT_BASE_TIMESTAMP_MS;
+    for (let i = 0; i < 80; i++) log.append(buildBatch({ records: 2, valueBytes: 100, baseTimestamp: t0 + i * 10 }));
+    expect(new Set(scanLogFiles(dir).map((batch) => batch.file)).size).toBeGreaterThan(3);
+    const lookup = (timestampMs: number, readableEnd = log.logEndOffset): number | null =>
+      reader.offsetForTimestamp(timestampMs, bounds(readableEnd), () => bounds(readableEnd));
+    // The oracle: the first stored batch whose max timestamp reaches the target.
+    const oracle = scanLogFiles(dir);
+    for (const target of [0, t0, t0 + 1, t0 + 10, t0 + 395, t0 + 400, t0 + 790, t0 + 791, t0 + 10_000]) {
+      const first = oracle.find((batch) => batch.maxTimestamp >= target);
+      expect(lookup(target)).toBe(first === undefined ? null : first.baseOffset);
+    }
+    // Batches at or past the readable end are never the answer.
+    expect(lookup(t0 + 400, 80)).toBeNull();
+    expect(lookup(t0 + 390, 80)).toBe(78);
+    // Below a moved log start the answer is raised to it, or taken from the batches after it.
+    log.deleteRecordsBefore(101);
+    epoch++;
+    expect(lookup(t0)).toBe(101);
+    expect(lookup(t0 + 510)).toBe(102);
+    expect(() => lookup(-1)).toThrow(/timestamp in ms >= 0/);
+  });
+
+  it('finds timestamps in segment files whose time index is torn or damaged, by scanning their headers', () => {
+    const t0 = DEFAULT_BASE_TIMESTAMP_MS;
+    for (let i = 0; i < 80; i++) log.append(buildBatch({ records: 2, valueBytes: 100, baseTimestamp: t0 + i * 10 }));
+    const timeIndexes = readdirSync(dir).filter((name) => name.endsWith('.timeindex')).sort();
+    writeFileSync(join(dir, timeIndexes[0]), Buffer.alloc(5));
+    writeFileSync(join(dir, timeIndexes[1]), Buffer.alloc(24, 0xff));
+    const oracle = scanLogFiles(dir);
+    for (const target of [t0 + 5, t0 + 150, t0 + 300]) {
+      expect(reader.offsetForTimestamp(target, bounds(), () => bounds())).toBe(oracle.find((batch) => batch.maxTimestamp >= target)!.baseOffset);
+    }
   });
 });

@@ -7,6 +7,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeBatchCrc } from '../../src/protocol/batch-header.js';
 import { makeTempDir as makeSupportTempDir, removeTempDir } from '../support/temp-dir.js';
+import { LogReader, type ReadBounds } from '../../src/storage/log-reader.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
+import type { AbortedTransaction } from '../../src/storage/txn-index.js';
 
 export const DEFAULT_BASE_TIMESTAMP_MS = 1_700_000_000_000;
 
@@ -165,5 +168,61 @@ export class CapturingLogger {
   }
   warn(message: string): void {
     this.warnings.push(message);
+  }
+}
+
+/** The error `action` throws, to assert on its fields; fails the test when it throws nothing. */
+export function thrownBy(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`expected an Error, the action threw ${String(error)}`);
+  }
+  throw new Error('expected the action to throw, it returned');
+}
+
+export interface LogReadResult {
+  readonly bytes: Buffer;
+  readonly nextOffset: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+}
+
+/** The bounds a LogReader reads a log within, as the shard publishes them: the whole log is readable. */
+function boundsOf(log: PartitionLog): ReadBounds {
+  return { logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, readableEndOffset: log.logEndOffset, storageEpoch: 0 };
+}
+
+/** A read of `log` through LogReader, the one read path, on a fresh reader (no cached view). */
+export function readLog(log: PartitionLog, offset: number, maxBytes: number): LogReadResult {
+  const reader = new LogReader(log.dir);
+  try {
+    const bounds = boundsOf(log);
+    const result = reader.read(offset, maxBytes, bounds, () => bounds);
+    return { bytes: result.records, nextOffset: result.nextOffset, logStartOffset: bounds.logStartOffset, logEndOffset: bounds.logEndOffset };
+  } finally {
+    reader.close();
+  }
+}
+
+/** The aborted transactions in [fromOffset, upToOffset) of `log`, as a read_committed fetch gets them. */
+export function abortedTransactionsOf(log: PartitionLog, fromOffset: number, upToOffset: number): AbortedTransaction[] {
+  const reader = new LogReader(log.dir);
+  try {
+    return reader.abortedTransactions(fromOffset, upToOffset, boundsOf(log));
+  } finally {
+    reader.close();
+  }
+}
+
+/** ListOffsets by timestamp of `log`, through LogReader. */
+export function offsetForTimestampOf(log: PartitionLog, timestampMs: number): number | null {
+  const reader = new LogReader(log.dir);
+  try {
+    const bounds = boundsOf(log);
+    return reader.offsetForTimestamp(timestampMs, bounds, () => bounds);
+  } finally {
+    reader.close();
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CorruptFileError, CorruptRecordError, InvalidConfigError } from '../../src/errors.js';
+import { CorruptFileError, InvalidConfigError, RecordValidationError } from '../../src/errors.js';
 import { encodeControlBatch } from '../../src/protocol/control-record.js';
 import { encodeRecordBatch, type RecordToEncode } from '../../src/protocol/record-batch-builder.js';
 import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
@@ -18,7 +18,17 @@ import { ShardPool } from '../../src/shard/shard-pool.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { readOffsetCheckpoint } from '../../src/storage/recovery.js';
 import { resolveTopicConfig, toLogConfig, validateTopicConfigs } from '../../src/storage/topic-config.js';
-import { CapturingLogger, DEFAULT_BASE_TIMESTAMP_MS, ManualClock, makeTempDir, removeTempDir } from './helpers.js';
+import {
+  CapturingLogger,
+  DEFAULT_BASE_TIMESTAMP_MS,
+  ManualClock,
+  makeTempDir,
+  removeTempDir,
+  thrownBy,
+  readLog,
+  abortedTransactionsOf,
+  offsetForTimestampOf,
+} from './helpers.js';
 import { eventually, within } from '../support/eventually.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -79,7 +89,7 @@ function writeUpdates(log: PartitionLog, keys: number, versions: number): void {
 function readAll(log: PartitionLog, fromOffset = log.logStartOffset): Seen[] {
   const seen: Seen[] = [];
   for (let offset = fromOffset; offset < log.logEndOffset; ) {
-    const { bytes, nextOffset } = log.read(offset, 64 * 1024);
+    const { bytes, nextOffset } = readLog(log, offset, 64 * 1024);
     for (const batch of decodeRecordBatches(bytes)) {
       if (batch.isControl) continue;
       for (const r of batch.records) {
@@ -169,7 +179,7 @@ describe('compaction', () => {
     const reopened = open();
     expect(reopened.recovery.bytesTruncated).toBe(0);
     expect(readAll(reopened)).toEqual(after);
-    expect(reopened.offsetForTimestamp(0)).toBe(after[0].offset);
+    expect(offsetForTimestampOf(reopened, 0)).toBe(after[0].offset);
     reopened.close();
   });
 
@@ -185,7 +195,7 @@ describe('compaction', () => {
     put(log, [record('k0', 'k0-last', DEFAULT_BASE_TIMESTAMP_MS + 100), record('k9', 'k9-only', DEFAULT_BASE_TIMESTAMP_MS + 101)], 'lz4');
     log.roll();
     await cleanNow(log);
-    const { bytes } = log.read(0, 1 << 20);
+    const { bytes } = readLog(log, 0, 1 << 20);
     const batches = decodeRecordBatches(bytes);
     const records = batches.flatMap((batch) => batch.records.map((r) => ({ offset: r.offset, ts: r.timestamp, value: r.value!.toString() })));
     expect(records).toEqual([
@@ -214,7 +224,7 @@ describe('compaction', () => {
       put(log, [record('k0', 'k0-last', DEFAULT_BASE_TIMESTAMP_MS + 100), record('k1', 'k1-mid', DEFAULT_BASE_TIMESTAMP_MS + 101), record('k1', 'k1-last', DEFAULT_BASE_TIMESTAMP_MS + 102)], codec);
       log.roll();
       await cleanNow(log);
-      const batches = decodeRecordBatches(log.read(0, 1 << 20).bytes);
+      const batches = decodeRecordBatches(readLog(log, 0, 1 << 20).bytes);
       const records = batches.flatMap((batch) => batch.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
       expect(records).toEqual([
         { offset: 11, value: 'k2-v3' },
@@ -352,8 +362,12 @@ describe('appends to a compacted log', () => {
     const log = open();
     put(log, [record('k', 'v')]);
     const keyless = encodeRecordBatch({ records: [record('k', 'v'), record(null, 'no key')] });
-    expect(() => log.append(keyless)).toThrow(CorruptRecordError);
-    expect(() => log.append(keyless)).toThrow(/offset delta 1 has no key.*cleanup\.policy=compact/);
+    const refusal = thrownBy(() => log.append(keyless));
+    expect(refusal).toBeInstanceOf(RecordValidationError);
+    expect(refusal).toMatchObject({ code: 'INVALID_RECORD', kafkaErrorCode: 87 });
+    expect((refusal as RecordValidationError).recordErrors).toEqual([
+      { batchIndex: 1, message: expect.stringMatching(/without a key.*cleanup\.policy=compact/) },
+    ]);
     expect(log.logEndOffset).toBe(1);
     log.close();
     const plain = PartitionLog.open(join(dir, 'plain'), {}, { nowMs: clock.nowMs });
@@ -392,7 +406,7 @@ describe('transactions', () => {
     const commitAt = marker(log, 'commit');
     writeUpdates(log, 3, 5);
     log.roll();
-    expect(log.abortedTransactions(0, log.logEndOffset)).toEqual([{ producerId, firstOffset: 0 }]);
+    expect(abortedTransactionsOf(log, 0, log.logEndOffset)).toEqual([{ producerId, firstOffset: 0 }]);
     await cleanNow(log);
     let seen = readAll(log);
     expect(seen.filter((r) => r.value!.startsWith('aborted'))).toEqual([]);
@@ -401,7 +415,7 @@ describe('transactions', () => {
     expect(markers).toContain(commitAt);
     // The abort marker is younger than delete.retention.ms: kept, with its index entry.
     expect(markers).toContain(abortAt);
-    expect(log.abortedTransactions(0, log.logEndOffset)).toEqual([{ producerId, firstOffset: 0 }]);
+    expect(abortedTransactionsOf(log, 0, log.logEndOffset)).toEqual([{ producerId, firstOffset: 0 }]);
 
     clock.now += DAY_MS + 1;
     writeUpdates(log, 1, 1);
@@ -410,7 +424,7 @@ describe('transactions', () => {
     markers = controlOffsets(log);
     expect(markers).not.toContain(abortAt);
     expect(markers).toContain(commitAt);
-    expect(log.abortedTransactions(0, log.logEndOffset)).toEqual([]);
+    expect(abortedTransactionsOf(log, 0, log.logEndOffset)).toEqual([]);
     seen = readAll(log);
     expect(seen.find((r) => r.key === 'a')!.value).toBe('committed');
     log.close();
@@ -426,7 +440,7 @@ describe('transactions', () => {
 function controlOffsets(log: PartitionLog): number[] {
   const offsets: number[] = [];
   for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
-    const { bytes, nextOffset } = log.read(offset, 64 * 1024);
+    const { bytes, nextOffset } = readLog(log, offset, 64 * 1024);
     for (const batch of decodeRecordBatches(bytes)) if (batch.isControl) offsets.push(batch.baseOffset);
     offset = nextOffset;
   }
@@ -606,7 +620,7 @@ describe('readers on other threads', () => {
 });
 
 describe('a reader whose index does not belong to the log file', () => {
-  it('reads on without it instead of skipping records or reporting corruption', async () => {
+  it('retries, then scans the segment without the index: never skips records, never fails', async () => {
     const log = open();
     // Batches of one size, unique keys between updates of one key: cleaning keeps the former and
     // moves them to lower positions, so the old index's positions fall on later batches' starts.

@@ -15,6 +15,8 @@ describe('log config', () => {
       flushMs: null,
       maxMessageBytes: 1_048_588,
       messageTimestampType: 'CreateTime',
+      messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+      messageTimestampAfterMaxMs: Number.MAX_SAFE_INTEGER,
       cleanupCompact: false,
       deleteRetentionMs: 86_400_000,
       minCompactionLagMs: 0,
@@ -52,6 +54,8 @@ describe('log config', () => {
       'message.timestamp.type': 'LogAppendTime',
       'cleanup.policy': 'compact',
       'compression.type': 'lz4',
+      'message.timestamp.before.max.ms': '9223372036854775807',
+      'message.timestamp.after.max.ms': '3600000',
     });
     expect(logConfig).toEqual({
       segmentBytes: 1_048_576,
@@ -61,6 +65,8 @@ describe('log config', () => {
       messageTimestampType: 'LogAppendTime',
       cleanupCompact: true,
       compressionType: 'lz4',
+      messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+      messageTimestampAfterMaxMs: 3_600_000,
     });
     expect(otherNames).toEqual([]);
     expect(resolveLogConfig(logConfig).segmentBytes).toBe(1_048_576);

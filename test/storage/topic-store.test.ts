@@ -377,6 +377,15 @@ describe('topic configs', () => {
     });
   });
 
+  it('takes the deprecated message.timestamp.difference.max.ms where before/after are left at their default, as Kafka does', () => {
+    const difference = resolveTopicConfig(validateTopicConfigs({ 'message.timestamp.difference.max.ms': '5000' }));
+    expect(difference).toMatchObject({ messageTimestampBeforeMaxMs: 5000, messageTimestampAfterMaxMs: 5000 });
+    const mixed = resolveTopicConfig(
+      validateTopicConfigs({ 'message.timestamp.difference.max.ms': '5000', 'message.timestamp.after.max.ms': '10' }),
+    );
+    expect(mixed).toMatchObject({ messageTimestampBeforeMaxMs: 5000, messageTimestampAfterMaxMs: 10 });
+  });
+
   it('resolves overrides', () => {
     const resolved = resolveTopicConfig(
       validateTopicConfigs({
@@ -541,6 +550,8 @@ describe('topic configs', () => {
       'max.compaction.lag.ms': '20',
       'min.cleanable.dirty.ratio': '0.1',
       'compression.type': 'zstd',
+      'message.timestamp.before.max.ms': '3600000',
+      'message.timestamp.after.max.ms': '60000',
     });
     const logConfig = toLogConfig(resolveTopicConfig(overrides));
     expect(resolveLogConfig(logConfig)).toEqual(logConfig);
@@ -555,6 +566,8 @@ describe('topic configs', () => {
       flushMs: 1000,
       maxMessageBytes: 65_536,
       messageTimestampType: 'LogAppendTime',
+      messageTimestampBeforeMaxMs: 3_600_000,
+      messageTimestampAfterMaxMs: 60_000,
       cleanupCompact: true,
       deleteRetentionMs: 5000,
       minCompactionLagMs: 10,

@@ -1,10 +1,12 @@
 /**
- * `sluice topics create|list|describe|delete`: the topic admin commands, on a data directory or
- * against a server.
+ * `sluice topics create|list|describe|delete|alter-config|delete-records`: the topic admin
+ * commands, on a data directory or against a server. alter-config takes kafka-configs.sh's
+ * --add-config / --delete-config; delete-records moves log start offsets as
+ * kafka-delete-records.sh does.
  */
 import type { Command } from 'commander';
 import { TopicExistsError } from '../../errors.js';
-import { configArg, integerArg } from '../arguments.js';
+import { configArg, configChangeOf, configNameArg, integerArg } from '../arguments.js';
 import { addConnectionOptions, withConnection } from '../connection.js';
 import { printJson, printTable, writeOut } from '../output.js';
 
@@ -16,7 +18,7 @@ interface JsonFlag {
 }
 
 export function registerTopics(program: Command): void {
-  const topics = program.command('topics').description('create, list, describe and delete topics');
+  const topics = program.command('topics').description('create, list, describe, alter and delete topics, delete records');
 
   addConnectionOptions(
     topics
@@ -74,6 +76,45 @@ export function registerTopics(program: Command): void {
     await withConnection(command, async (connection) => {
       await connection.deleteTopic(name);
       await writeOut(`deleted topic ${name}\n`);
+    });
+  });
+
+  addConnectionOptions(
+    topics
+      .command('alter-config')
+      .description("change a topic's configs while it runs (kafka-configs.sh --alter); the logs apply them at once")
+      .argument('<name>', 'topic name')
+      .option('--add-config <name=value>', 'set a config such as retention.ms=86400000; repeat for more', configArg)
+      .option('--delete-config <name>', 'remove an override so the default applies again; repeat for more', configNameArg)
+      .option('--json', 'print the overrides after the change as JSON'),
+  ).action(async (name: string, flags: { addConfig?: Record<string, string>; deleteConfig?: string[]; json?: boolean }, command: Command) => {
+    const { set, remove } = configChangeOf(flags);
+    await withConnection(command, async (connection) => {
+      const overrides = await connection.alterTopicConfigs(name, set, remove);
+      if (flags.json === true) return printJson(overrides);
+      const shown = Object.entries(overrides).map(([config, value]) => `${config}=${value}`).join(',');
+      await writeOut(`altered topic ${name}: configs ${shown === '' ? '(all defaults)' : shown}\n`);
+    });
+  });
+
+  addConnectionOptions(
+    topics
+      .command('delete-records')
+      .description('delete the records below an offset: the log start offset moves there (kafka-delete-records.sh)')
+      .argument('<name>', 'topic name')
+      .requiredOption('--offset <offset>', 'delete the records below this offset; -1 deletes up to the high watermark', integerArg(-1))
+      .option('--partition <partition>', 'the partition (default: every partition of the topic)', integerArg(0, MAX_PARTITIONS - 1))
+      .option('--json', 'print JSON'),
+  ).action(async (name: string, flags: { offset: number; partition?: number; json?: boolean }, command: Command) => {
+    await withConnection(command, async (connection) => {
+      const partitions =
+        flags.partition !== undefined ? [flags.partition] : Array.from({ length: await connection.partitionCount(name) }, (_, partition) => partition);
+      const result = await connection.deleteRecords(name, partitions.map((partition) => ({ partition, offset: flags.offset })));
+      if (flags.json === true) return printJson(result);
+      await printTable(
+        ['PARTITION', 'LOG-START-OFFSET'],
+        result.map((entry) => [entry.partition, entry.logStartOffset]),
+      );
     });
   });
 }

@@ -14,6 +14,8 @@ export const CONFIG_RESOURCE_BROKER = 4;
 
 /** `configSource` values (DescribeConfigsResponse.ConfigSource). */
 export const CONFIG_SOURCE_TOPIC = 1;
+export const CONFIG_SOURCE_DYNAMIC_BROKER = 2;
+export const CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3;
 export const CONFIG_SOURCE_STATIC_BROKER = 4;
 export const CONFIG_SOURCE_DEFAULT = 5;
 

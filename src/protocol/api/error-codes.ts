@@ -80,6 +80,8 @@ export const ErrorCode = {
   UNKNOWN_TOPIC_ID: 100,
   TRANSACTIONAL_ID_NOT_FOUND: 105,
   TRANSACTION_ABORTABLE: 120,
+  MISMATCHED_ENDPOINT_TYPE: 114,
+  UNSUPPORTED_ENDPOINT_TYPE: 115,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCode;

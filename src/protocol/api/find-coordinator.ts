@@ -3,19 +3,25 @@
  * Spec: FindCoordinatorRequest.json / FindCoordinatorResponse.json. Flexible from v3.
  *
  * Up to v3 a request names one `key` and the response one coordinator; from v4 (KIP-699) a
- * request carries `coordinatorKeys` and the response one entry per key in `coordinators`.
+ * request carries `coordinatorKeys` and the response one entry per key in `coordinators`. v5 only
+ * allows TRANSACTION_ABORTABLE (KIP-890); v6 adds the share-group key type (KIP-932). The bodies
+ * of v4, v5 and v6 are the same.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { array, int16, int32, int8, string } from '../wire/schema.js';
 
 export const COORDINATOR_KEY_TYPE_GROUP = 0;
 export const COORDINATOR_KEY_TYPE_TRANSACTION = 1;
+/** A share group's coordinator (KIP-932): a valid key type from v6. */
+export const COORDINATOR_KEY_TYPE_SHARE = 2;
+/** The first version whose requests may name share groups. */
+export const FIND_COORDINATOR_SHARE_VERSION = 6;
 
 export const FindCoordinator = new Api({
   name: 'FindCoordinator',
   apiKey: 10,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 6,
   firstFlexibleVersion: 3,
   request: {
     key: string({ versions: '0-3' }),

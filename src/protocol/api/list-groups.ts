@@ -1,19 +1,25 @@
 /**
- * ListGroups (key 16): the groups a broker coordinates; v4+ can filter them by state.
+ * ListGroups (key 16): the groups a broker coordinates; v4+ can filter them by state (KIP-518),
+ * v5+ by type (KIP-848), and the response then names each group's type.
  * Spec: ListGroupsRequest.json / ListGroupsResponse.json. Flexible from v3.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { array, int16, int32, string } from '../wire/schema.js';
 
+/** Kafka's GroupType name of a group speaking the classic (JoinGroup/SyncGroup) protocol. */
+export const GROUP_TYPE_CLASSIC = 'classic';
+
 export const ListGroups = new Api({
   name: 'ListGroups',
   apiKey: 16,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   firstFlexibleVersion: 3,
   request: {
     /** Empty: every state. */
     statesFilter: array(string(), { versions: '4+', optional: true }),
+    /** Empty: every type. */
+    typesFilter: array(string(), { versions: '5+', optional: true }),
   },
   response: {
     throttleTimeMs: int32({ versions: '1+', optional: true }),
@@ -22,6 +28,7 @@ export const ListGroups = new Api({
       groupId: string(),
       protocolType: string(),
       groupState: string({ versions: '4+' }),
+      groupType: string({ versions: '5+' }),
     }),
   },
 });

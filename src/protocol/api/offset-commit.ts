@@ -4,16 +4,21 @@
  *
  * `generationId` is the spec's GenerationIdOrMemberEpoch: for the classic group protocol Sluice
  * speaks, the generation. v1 alone carries a per-partition `commitTimestamp`; v2-v4 a
- * group-wide `retentionTimeMs` (-1 = the broker's retention).
+ * group-wide `retentionTimeMs` (-1 = the broker's retention). v9 (KIP-848) has v8's body; a
+ * commit naming a generation of a group that does not exist gets GROUP_ID_NOT_FOUND instead of
+ * ILLEGAL_GENERATION.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { array, int16, int32, int64, string } from '../wire/schema.js';
+
+/** The first version that answers GROUP_ID_NOT_FOUND for a commit to a generation of no group. */
+export const OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION = 9;
 
 export const OffsetCommit = new Api({
   name: 'OffsetCommit',
   apiKey: 8,
   minVersion: 0,
-  maxVersion: 8,
+  maxVersion: 9,
   firstFlexibleVersion: 8,
   request: {
     groupId: string(),

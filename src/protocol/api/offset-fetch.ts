@@ -5,7 +5,8 @@
  * Up to v7 a request names one `groupId` and its `topics` (null from v2 = every committed
  * partition of the group); from v8 (KIP-709) it carries a batch of `groups`, answered in the
  * response's `groups`. `requireStable` (v7+) asks the broker to wait out pending transactional
- * commits (UNSTABLE_OFFSET_COMMIT) instead of answering with a stale offset.
+ * commits (UNSTABLE_OFFSET_COMMIT) instead of answering with a stale offset. v9 (KIP-848) adds
+ * each group's `memberId` and `memberEpoch`, which only the consumer group protocol fills in.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { array, bool, int16, int32, int64, string } from '../wire/schema.js';
@@ -14,7 +15,7 @@ export const OffsetFetch = new Api({
   name: 'OffsetFetch',
   apiKey: 9,
   minVersion: 0,
-  maxVersion: 8,
+  maxVersion: 9,
   firstFlexibleVersion: 6,
   request: {
     groupId: string({ versions: '0-7' }),
@@ -28,6 +29,9 @@ export const OffsetFetch = new Api({
     groups: array(
       {
         groupId: string({ versions: '8+' }),
+        /** null (and epoch -1) from a classic group's member: only KIP-848 consumer groups set them. */
+        memberId: string({ versions: '9+', nullable: '9+', default: null }),
+        memberEpoch: int32({ versions: '9+', default: -1 }),
         topics: array(
           {
             name: string({ versions: '8+' }),

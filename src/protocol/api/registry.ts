@@ -57,6 +57,11 @@ import { TxnOffsetCommit } from './txn-offset-commit.js';
 import { DescribeProducers } from './describe-producers.js';
 import { DescribeTransactions } from './describe-transactions.js';
 import { ListTransactions } from './list-transactions.js';
+import { AlterConfigs } from './alter-configs.js';
+import { DeleteRecords } from './delete-records.js';
+import { DescribeCluster } from './describe-cluster.js';
+import { DescribeLogDirs } from './describe-log-dirs.js';
+import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -77,16 +82,21 @@ export const APIS = [
   ApiVersions,
   CreateTopics,
   DeleteTopics,
+  DeleteRecords,
   InitProducerId,
   AddPartitionsToTxn,
   AddOffsetsToTxn,
   EndTxn,
   TxnOffsetCommit,
   DescribeConfigs,
+  AlterConfigs,
+  DescribeLogDirs,
   SaslAuthenticate,
   CreatePartitions,
   DeleteGroups,
+  IncrementalAlterConfigs,
   OffsetDelete,
+  DescribeCluster,
   DescribeProducers,
   DescribeTransactions,
   ListTransactions,

@@ -1,11 +1,16 @@
 /**
  * FindCoordinator: this node coordinates every consumer group and every transactional id.
- * v4 (KIP-699) answers a batch of keys.
+ * v4+ (KIP-699) answers a batch of keys, each with its own outcome. Share groups (key type 2,
+ * KIP-932) are answered as Kafka 3.9 answers them: INVALID_REQUEST before v6, and
+ * COORDINATOR_NOT_AVAILABLE from v6, as there is no share coordinator. Any other key type is an
+ * INVALID_REQUEST for every key.
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import {
   COORDINATOR_KEY_TYPE_GROUP,
+  COORDINATOR_KEY_TYPE_SHARE,
   COORDINATOR_KEY_TYPE_TRANSACTION,
+  FIND_COORDINATOR_SHARE_VERSION,
   FindCoordinator,
 } from '../../protocol/api/find-coordinator.js';
 import { defineHandler, type RequestContext } from './handler.js';
@@ -37,8 +42,16 @@ function answer(ctx: RequestContext, keyType: number): Answer {
     case COORDINATOR_KEY_TYPE_GROUP:
     case COORDINATOR_KEY_TYPE_TRANSACTION:
       return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
+    case COORDINATOR_KEY_TYPE_SHARE:
+      if (ctx.apiVersion < FIND_COORDINATOR_SHARE_VERSION) {
+        return unavailable(
+          ErrorCode.INVALID_REQUEST,
+          `coordinator key type 2 (share group) needs FindCoordinator v${FIND_COORDINATOR_SHARE_VERSION}+, not v${ctx.apiVersion}`,
+        );
+      }
+      return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'share groups (KIP-932) have no coordinator here; use a consumer group');
     default:
-      return unavailable(ErrorCode.INVALID_REQUEST, `coordinator key type ${keyType} is not 0 (group) or 1 (transaction)`);
+      return unavailable(ErrorCode.INVALID_REQUEST, `coordinator key type ${keyType} is not 0 (group), 1 (transaction) or 2 (share group)`);
   }
 }
 

@@ -33,6 +33,11 @@ import { txnOffsetCommitHandler } from './txn-offset-commit.js';
 import { describeProducersHandler } from './describe-producers.js';
 import { describeTransactionsHandler } from './describe-transactions.js';
 import { listTransactionsHandler } from './list-transactions.js';
+import { alterConfigsHandler } from './alter-configs.js';
+import { deleteRecordsHandler } from './delete-records.js';
+import { describeClusterHandler } from './describe-cluster.js';
+import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -52,16 +57,21 @@ export const HANDLERS: readonly AnyHandler[] = [
   apiVersionsHandler,
   createTopicsHandler,
   deleteTopicsHandler,
+  deleteRecordsHandler,
   initProducerIdHandler,
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
   describeConfigsHandler,
+  alterConfigsHandler,
+  describeLogDirsHandler,
   saslAuthenticateHandler,
   createPartitionsHandler,
   deleteGroupsHandler,
+  incrementalAlterConfigsHandler,
   offsetDeleteHandler,
+  describeClusterHandler,
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,

@@ -1,10 +1,14 @@
 /**
  * OffsetCommit, mapped onto the group coordinator. Partitions of unknown topics (or past a topic's
  * partition count) get UNKNOWN_TOPIC_OR_PARTITION and are not committed, as in Kafka; a group-level
- * rejection (stale generation, unknown member, rebalance) is every partition's error.
+ * rejection (stale generation, unknown member, rebalance) is every partition's error. From v9 a
+ * commit naming a generation (>= 0) of a group that does not exist is GROUP_ID_NOT_FOUND, as in
+ * Kafka 3.9 (ILLEGAL_GENERATION before); a group being deleted counts as gone, since Kafka removes
+ * a deleted group at once.
  */
+import { GroupIdNotFoundError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import { OffsetCommit, type OffsetCommitResponseInput } from '../../protocol/api/offset-commit.js';
+import { OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION, OffsetCommit, type OffsetCommitResponseInput } from '../../protocol/api/offset-commit.js';
 import { defineHandler } from './handler.js';
 import { offsetsOfKnownPartitions } from './partition-count.js';
 
@@ -18,11 +22,20 @@ export const offsetCommitHandler = defineHandler({
     const errors = new Map<string, number>();
     let groupError: number = ErrorCode.NONE;
     if (offsets.length > 0) {
+      // v0 has no generation or member: a standalone commit.
+      const generationId = ctx.apiVersion >= 1 ? request.generationId : -1;
       try {
+        // Checked and committed in one turn of the event loop: no deletion can come in between.
+        if (
+          ctx.apiVersion >= OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION &&
+          generationId >= 0 &&
+          ctx.broker.groups.describeGroup(request.groupId).state === 'Dead'
+        ) {
+          throw new GroupIdNotFoundError(request.groupId);
+        }
         const results = await ctx.broker.groups.commitOffsets({
           groupId: request.groupId,
-          // v0 has no generation or member: a standalone commit.
-          generationId: ctx.apiVersion >= 1 ? request.generationId : -1,
+          generationId,
           memberId: ctx.apiVersion >= 1 ? request.memberId : '',
           groupInstanceId: request.groupInstanceId,
           offsets,

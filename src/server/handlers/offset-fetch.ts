@@ -2,6 +2,12 @@
  * OffsetFetch, mapped onto the group coordinator: committed offsets, -1 for a partition without
  * one. Topics null (v2+) asks for every partition the group committed. v8 (KIP-709) carries a
  * batch of groups. Group-level errors go in the top-level error code from v2, per partition before.
+ * v9's memberId and memberEpoch are not checked: Kafka 3.9 validates them only for groups of the
+ * KIP-848 consumer protocol (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID), and lets anyone read a classic
+ * group's offsets whatever they say, as a classic member sends none; every group here is classic.
+ * requireStable (v7+): a partition whose offset a transaction has staged (TxnOffsetCommit) and not
+ * yet completed gets UNSTABLE_OFFSET_COMMIT and offset -1, as in Kafka, so a read_committed
+ * consumer retries instead of starting from an offset its transaction may still replace.
  */
 import type { FetchedOffset } from '../../broker/group-coordinator.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
@@ -20,13 +26,13 @@ export const offsetFetchHandler = defineHandler({
     if (ctx.apiVersion >= 8) {
       const groups = await Promise.all(
         request.groups.map(async (group) => {
-          const { topics, errorCode } = await fetchGroup(ctx, group.groupId, group.topics);
+          const { topics, errorCode } = await fetchGroup(ctx, group.groupId, group.topics, request.requireStable);
           return { groupId: group.groupId, topics, errorCode };
         }),
       );
       return { throttleTimeMs: 0, groups };
     }
-    const { topics, errorCode } = await fetchGroup(ctx, request.groupId, request.topics);
+    const { topics, errorCode } = await fetchGroup(ctx, request.groupId, request.topics, request.requireStable);
     if (ctx.apiVersion >= 2 || errorCode === ErrorCode.NONE) return { throttleTimeMs: 0, topics, errorCode };
     // v0-v1 have no top-level error: every requested partition carries it.
     const failedTopics = (request.topics ?? []).map((topic) => ({
@@ -43,7 +49,12 @@ export const offsetFetchHandler = defineHandler({
   },
 });
 
-async function fetchGroup(ctx: RequestContext, groupId: string, topics: RequestTopics): Promise<{ topics: TopicResponse[]; errorCode: number }> {
+async function fetchGroup(
+  ctx: RequestContext,
+  groupId: string,
+  topics: RequestTopics,
+  requireStable: boolean,
+): Promise<{ topics: TopicResponse[]; errorCode: number }> {
   const partitions = topics === null ? null : topics.flatMap((topic) => topic.partitionIndexes.map((partition) => ({ topic: topic.name, partition })));
   let fetched: FetchedOffset[];
   try {
@@ -55,6 +66,10 @@ async function fetchGroup(ctx: RequestContext, groupId: string, topics: RequestT
   for (const offset of fetched) {
     let topic = byTopic.get(offset.topic);
     if (topic === undefined) byTopic.set(offset.topic, (topic = { name: offset.topic, partitions: [] }));
+    if (requireStable && ctx.broker.hasPendingTransactionalOffset(groupId, offset.topic, offset.partition)) {
+      topic.partitions.push({ partitionIndex: offset.partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
+      continue;
+    }
     topic.partitions.push({
       partitionIndex: offset.partition,
       committedOffset: offset.offset,

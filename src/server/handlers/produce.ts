@@ -11,9 +11,11 @@
  * transactional batch is verified with the transaction coordinator first (see Broker.produce).
  * acks 0 sends no response; if any partition failed,
  * the connection is closed instead, which is how Kafka tells an acks=0 producer to refresh its
- * metadata.
+ * metadata. Records the log refuses one by one (a key missing on a compacted topic, a timestamp out
+ * of range) are listed in v8+'s recordErrors, by their index in the batch.
  */
 import type { Acks } from '../../broker/broker-api.js';
+import { RecordValidationError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Produce, type ProduceResponseInput } from '../../protocol/api/produce.js';
 import {
@@ -68,7 +70,8 @@ export const produceHandler = defineHandler({
             recordErrors: [],
             errorMessage: null,
           }),
-          (error: unknown) => failed(index, abortableErrorCode(ctx.errorCode(error), ctx.apiVersion, 11), errorMessageOf(error)),
+          (error: unknown) =>
+            failed(index, abortableErrorCode(ctx.errorCode(error), ctx.apiVersion, 11), errorMessageOf(error), recordErrorsOf(error)),
         );
       }),
     }));
@@ -122,6 +125,12 @@ function isTransactional(records: Buffer | null): boolean {
   return records !== null && records.length >= BATCH_HEADER_BYTES && isTransactionalBatch(readAttributes(records, 0));
 }
 
-function failed(index: number, errorCode: number, errorMessage: string): PartitionResponse {
-  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+function failed(index: number, errorCode: number, errorMessage: string, recordErrors: PartitionResponse['recordErrors'] = []): PartitionResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
+}
+
+/** Produce v8+'s per-record list: the records the log refused one by one, by index in the batch. */
+function recordErrorsOf(error: unknown): PartitionResponse['recordErrors'] {
+  if (!(error instanceof RecordValidationError)) return [];
+  return error.recordErrors.map((entry) => ({ batchIndex: entry.batchIndex, batchIndexErrorMessage: entry.message }));
 }

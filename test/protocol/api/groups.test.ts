@@ -181,7 +181,7 @@ describe('DescribeGroups', () => {
 describe('ListGroups', () => {
   it.each([0, 1, 2])('decodes kafkajs v%i requests (an empty body)', async (version) => {
     const request = decodeRequest(await kafkajsRequestFrame('listGroups', version, {}));
-    expect(request.body).toEqual({ statesFilter: [] });
+    expect(request.body).toEqual({ statesFilter: [], typesFilter: [] });
   });
 
   it.each([0, 1, 2])('encodes v%i responses kafkajs reads', async (version) => {

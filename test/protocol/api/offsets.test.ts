@@ -79,7 +79,7 @@ describe('OffsetFetch', () => {
     expect(OffsetFetch.decodeRequest(new Reader(w.toBuffer()), 8)).toEqual({
       groupId: '',
       topics: [],
-      groups: [{ groupId: 'g', topics: null }],
+      groups: [{ groupId: 'g', memberId: null, memberEpoch: -1, topics: null }],
       requireStable: true,
     });
   });

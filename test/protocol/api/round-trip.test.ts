@@ -160,7 +160,7 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     request: {
       groupId: 'g',
       topics: [{ name: 't', partitionIndexes: [0, 1] }],
-      groups: [{ groupId: 'g2', topics: [{ name: 'u', partitionIndexes: [3] }] }],
+      groups: [{ groupId: 'g2', memberId: 'm', memberEpoch: 4, topics: [{ name: 'u', partitionIndexes: [3] }] }],
       requireStable: true,
     },
     response: {
@@ -258,8 +258,8 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     },
   },
   16: {
-    request: { statesFilter: ['Stable'] },
-    response: { throttleTimeMs: 1, errorCode: 0, groups: [{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable' }] },
+    request: { statesFilter: ['Stable'], typesFilter: ['classic'] },
+    response: { throttleTimeMs: 1, errorCode: 0, groups: [{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }] },
   },
   17: {
     request: { mechanism: 'PLAIN' },
@@ -310,6 +310,10 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
   20: {
     request: { topics: [{ name: 't', topicId: TOPIC_ID }], topicNames: ['t'], timeoutMs: 5000 },
     response: { throttleTimeMs: 1, responses: [{ name: 't', topicId: TOPIC_ID, errorCode: 3, errorMessage: 'unknown' }] },
+  },
+  21: {
+    request: { topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 5 }, { partitionIndex: 1, offset: -1 }] }], timeoutMs: 3000 },
+    response: { throttleTimeMs: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 0, lowWatermark: 5, errorCode: 0 }, { partitionIndex: 1, lowWatermark: -1, errorCode: 1 }] }] },
   },
   22: {
     request: { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: 5, producerEpoch: 1 },
@@ -382,6 +386,26 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
       ],
     },
   },
+  33: {
+    request: { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'retention.ms', value: '1000' }, { name: 'x', value: null }] }], validateOnly: true },
+    response: { throttleTimeMs: 1, responses: [{ errorCode: 40, errorMessage: 'invalid', resourceType: 2, resourceName: 't' }] },
+  },
+  35: {
+    request: { topics: [{ topic: 't', partitions: [0, 3] }] },
+    response: {
+      throttleTimeMs: 1,
+      errorCode: 31,
+      results: [
+        {
+          errorCode: 0,
+          logDir: '/var/sluice',
+          topics: [{ name: 't', partitions: [{ partitionIndex: 3, partitionSize: 4096, offsetLag: 0, isFutureKey: false }] }],
+          totalBytes: 1_000_000,
+          usableBytes: 500_000,
+        },
+      ],
+    },
+  },
   36: {
     request: { authBytes: Buffer.from('\u0000user\u0000pass') },
     response: { errorCode: 0, errorMessage: 'ok', authBytes: Buffer.from('challenge'), sessionLifetimeMs: 3600000 },
@@ -394,9 +418,26 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     request: { groupsNames: ['g', 'h'] },
     response: { throttleTimeMs: 1, results: [{ groupId: 'g', errorCode: 0 }, { groupId: 'h', errorCode: 68 }] },
   },
+  44: {
+    request: { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }, { name: 'retention.ms', configOperation: 1, value: null }] }], validateOnly: false },
+    response: { throttleTimeMs: 1, responses: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't' }] },
+  },
   47: {
     request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 1 }, { partitionIndex: 2 }] }] },
     response: { errorCode: 0, throttleTimeMs: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 86 }] }] },
+  },
+  60: {
+    request: { includeClusterAuthorizedOperations: true, endpointType: 2 },
+    response: {
+      throttleTimeMs: 1,
+      errorCode: 0,
+      errorMessage: null,
+      endpointType: 2,
+      clusterId: 'c',
+      controllerId: 0,
+      brokers: [{ brokerId: 0, host: 'h', port: 9092, rack: 'r1' }],
+      clusterAuthorizedOperations: 8096,
+    },
   },
   61: {
     request: { topics: [{ name: 't', partitionIndexes: [0, 2] }] },

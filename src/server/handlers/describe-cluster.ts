@@ -1,0 +1,49 @@
+/**
+ * DescribeCluster: this node as the only broker and the controller, with the cluster id Metadata
+ * reports. Asked for controllers (endpoint type 2), a broker answers MISMATCHED_ENDPOINT_TYPE
+ * (INVALID_REQUEST in v0), and an unknown type UNSUPPORTED_ENDPOINT_TYPE, as Kafka's
+ * AuthHelper.computeDescribeClusterResponse does. Without an authorizer every cluster operation is
+ * allowed, so asked for them the answer lists every operation Kafka defines on the cluster.
+ */
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  DescribeCluster,
+  ENDPOINT_TYPE_BROKER,
+  ENDPOINT_TYPE_CONTROLLER,
+  type DescribeClusterResponseInput,
+} from '../../protocol/api/describe-cluster.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { defineHandler } from './handler.js';
+
+/**
+ * Kafka's AclEntry.supportedOperations(CLUSTER) as AclOperation codes: CREATE 5, ALTER 7, DESCRIBE
+ * 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+ */
+const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, code) => bits | (1 << code), 0);
+
+export const describeClusterHandler = defineHandler({
+  api: DescribeCluster,
+  handle(ctx, request): DescribeClusterResponseInput {
+    const { server, apiVersion } = ctx;
+    const base = { throttleTimeMs: 0, endpointType: ENDPOINT_TYPE_BROKER, clusterId: '', controllerId: -1, brokers: [] };
+    if (request.endpointType !== ENDPOINT_TYPE_BROKER) {
+      const known = request.endpointType === ENDPOINT_TYPE_CONTROLLER;
+      return {
+        ...base,
+        errorCode: apiVersion === 0 ? ErrorCode.INVALID_REQUEST : known ? ErrorCode.MISMATCHED_ENDPOINT_TYPE : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: known
+          ? 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER'
+          : `Unsupported endpoint type ${request.endpointType}`,
+      };
+    }
+    return {
+      ...base,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      clusterId: server.clusterId,
+      controllerId: server.nodeId,
+      brokers: [{ brokerId: server.nodeId, host: server.host, port: server.port, rack: null }],
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+});
