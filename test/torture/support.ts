@@ -199,7 +199,7 @@ export async function checkLog(
       group.map(async (topic) => {
         const first = await readWithKafkajs(bootstrap, [topic], deadlineMs);
         // A consumer that stalls without an error is given one more try by a new group before the topic counts as
-        // unreadable: on a loaded machine a kafkajs group has been seen to sit assigned and idle past the deadline.
+        // unreadable: on a loaded machine a kafkajs group has been seen to read nothing by the deadline from a topic kcat read whole.
         const stalled = [...first.failures.values()].every((failure) => !failure.startsWith('kafkajs consumer crashed'));
         return first.failures.size > 0 && stalled ? readWithKafkajs(bootstrap, [topic], deadlineMs) : first;
       }),
