@@ -126,7 +126,7 @@ async function readWithKcat(bootstrap: string, topic: string, partition: number)
 }
 
 /**
- * Every record of every partition of a topic through a kafkajs consumer group of its own, up to
+ * Every record of every partition of the topics through one new kafkajs consumer group, up to
  * the high watermarks kafkajs's admin reports; partitions not read to their end within the
  * deadline, or a consumer crash, are returned as failures.
  */
