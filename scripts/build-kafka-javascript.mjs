@@ -8,12 +8,13 @@
  * Why not the package's own install script: it first downloads a prebuilt binary from GitHub, and
  * its fallback build is static, which has librdkafka's configure download OpenSSL, zstd and the
  * rest from the internet. Neither works offline, so the package's script is switched off
- * (package.json "allowScripts") and this one, run by `npm ci` as the `prepare` step, builds with
- * CKJS_LINKING=dynamic instead: librdkafka's configure then uses the system libraries.
+ * (package.json "allowScripts") and this one, `npm run build:test-peers` (which `npm test` runs
+ * first), builds with CKJS_LINKING=dynamic instead: librdkafka's configure then uses the system
+ * libraries. Installing Sluice (`npm ci`) never builds it: it is a test peer, not part of the product.
  *
  * The build takes minutes of CPU, so its result (the addon and the two librdkafka shared objects
  * it loads through its $ORIGIN/../deps rpath) is kept in a cache directory keyed by package
- * version, Node ABI and platform; a later `npm ci` on the same machine copies it back in seconds.
+ * version, Node ABI and platform; a later run on the same machine copies it back in seconds.
  * Cache: $SLUICE_BUILD_CACHE, else $XDG_CACHE_HOME/sluice-build, else ~/.cache/sluice-build.
  *
  * Does nothing when the package is not installed (an install without dev dependencies).
@@ -69,7 +70,7 @@ log(`built librdkafka ${librdkafkaVersion()} and cached it in ${cacheDir}`);
 function build() {
   // npm hands its own node-gyp (and nodedir, when configured) to the scripts it runs.
   const nodeGyp = process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-  if (!existsSync(nodeGyp)) fail(`node-gyp not found at ${nodeGyp}; run this through npm (npm ci runs it as "prepare")`);
+  if (!existsSync(nodeGyp)) fail(`node-gyp not found at ${nodeGyp}; run this through npm (npm run build:test-peers)`);
   log('building from source (a few minutes; the result is cached)');
   // One make job: the package's gyp files do not declare the librdkafka configure step as a
   // dependency of its make step, so a parallel make can start them in the wrong order.

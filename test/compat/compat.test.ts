@@ -36,7 +36,7 @@ import {
 } from './clients.js';
 
 /** The codecs Sluice stores and serves back: one line to add each codec it learns. */
-const SLUICE_CODECS: readonly Codec[] = ['none', 'gzip', 'lz4'];
+const SLUICE_CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 /** Kafka's codec ids, as a batch's attributes carry them. */
 const CODEC_IDS: Record<Codec, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
