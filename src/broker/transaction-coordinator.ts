@@ -69,6 +69,7 @@ import {
   type TransactionState,
   type TransactionStateRecord,
 } from './transaction-state.js';
+import { INT32_MIN, INT32_MAX } from '../protocol/limits.js';
 
 export type { TransactionState, TransactionStateRecord, TransactionLogEntry } from './transaction-state.js';
 
@@ -218,8 +219,6 @@ export const DEFAULT_REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS = 3_600_000;
 export const DEFAULT_MARKER_RETRY_BACKOFF_MS = 100;
 export const DEFAULT_MARKER_RETRY_MAX_BACKOFF_MS = 10_000;
 export const DEFAULT_MAX_TRANSACTION_PARTITIONS = 10_000;
-const INT32_MAX = 0x7fff_ffff;
-const INT32_MIN = -0x8000_0000;
 
 export class TransactionCoordinator {
   private readonly transactions = new Map<string, TransactionMetadata>();

@@ -12,10 +12,11 @@
  *   custom function  `(args) => partition`, its answer checked to be a partition of the topic.
  */
 import { InvalidConfigError, InvalidPartitionerResultError, InvalidPartitionsError } from '../errors.js';
+import { INT32_MAX } from '../protocol/limits.js';
 import { murmur2, toPositive } from '../protocol/murmur2.js';
 
 /** Kafka numbers partitions with a Java int. */
-const MAX_PARTITION_COUNT = 0x7fff_ffff;
+const MAX_PARTITION_COUNT = INT32_MAX;
 
 /** The partition Kafka's default partitioner gives a keyed record. */
 export function partitionForKey(key: Uint8Array, partitionCount: number): number {
