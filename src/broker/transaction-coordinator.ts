@@ -70,6 +70,7 @@ import {
   type TransactionStateRecord,
 } from './transaction-state.js';
 import { INT32_MIN, INT32_MAX } from '../protocol/limits.js';
+import { requireIntegerInRange } from '../validate.js';
 
 export type { TransactionState, TransactionStateRecord, TransactionLogEntry } from './transaction-state.js';
 
@@ -317,7 +318,7 @@ export class TransactionCoordinator {
     this.checkOpen();
     if (request === null || typeof request !== 'object') throw new InvalidRequestError('InitProducerId needs a request object');
     const transactionalId = optionalTransactionalId(request.transactionalId);
-    const transactionTimeoutMs = requireInt(request.transactionTimeoutMs, 'InitProducerId transactionTimeoutMs', INT32_MIN, INT32_MAX);
+    const transactionTimeoutMs = requireIntegerInRange('InitProducerId transactionTimeoutMs', request.transactionTimeoutMs, INT32_MIN, INT32_MAX);
     const expected = expectedProducer(request.producerId, request.producerEpoch);
     if (transactionalId === null) {
       return { producerId: await this.allocateProducerId(), producerEpoch: 0 };
@@ -833,13 +834,6 @@ function intOption(value: number | undefined, fallback: number, name: string, mi
   return value;
 }
 
-function requireInt(value: unknown, field: string, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw new InvalidRequestError(`${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value as number;
-}
-
 function requireTransactionalId(value: unknown, api: string): string {
   if (typeof value !== 'string' || value === '') {
     throw new InvalidRequestError(`${api} transactionalId must be a non-empty string, got ${JSON.stringify(value)}`);
@@ -857,9 +851,9 @@ function optionalTransactionalId(value: unknown): string | null {
 
 /** KIP-360 fields: both -1 (or absent) for none, or both set. */
 function expectedProducer(producerId: unknown, producerEpoch: unknown): { producerId: number; producerEpoch: number } | null {
-  const id = producerId === undefined ? NO_PRODUCER_ID : requireInt(producerId, 'InitProducerId producerId', NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
+  const id = producerId === undefined ? NO_PRODUCER_ID : requireIntegerInRange('InitProducerId producerId', producerId, NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
   const epoch =
-    producerEpoch === undefined ? NO_PRODUCER_EPOCH : requireInt(producerEpoch, 'InitProducerId producerEpoch', NO_PRODUCER_EPOCH, MAX_PRODUCER_EPOCH);
+    producerEpoch === undefined ? NO_PRODUCER_EPOCH : requireIntegerInRange('InitProducerId producerEpoch', producerEpoch, NO_PRODUCER_EPOCH, MAX_PRODUCER_EPOCH);
   if (id === NO_PRODUCER_ID && epoch === NO_PRODUCER_EPOCH) return null;
   if (id === NO_PRODUCER_ID || epoch === NO_PRODUCER_EPOCH) {
     throw new InvalidRequestError(`InitProducerId needs both producerId and producerEpoch, or neither (got ${id} and ${epoch})`);
@@ -874,8 +868,8 @@ function requireProducer(
   if (request === null || typeof request !== 'object') throw new InvalidRequestError(`${api} needs a request object`);
   return {
     transactionalId: requireTransactionalId(request.transactionalId, api),
-    producerId: requireInt(request.producerId, `${api} producerId`, 0, Number.MAX_SAFE_INTEGER),
-    producerEpoch: requireInt(request.producerEpoch, `${api} producerEpoch`, 0, MAX_PRODUCER_EPOCH),
+    producerId: requireIntegerInRange(`${api} producerId`, request.producerId, 0, Number.MAX_SAFE_INTEGER),
+    producerEpoch: requireIntegerInRange(`${api} producerEpoch`, request.producerEpoch, 0, MAX_PRODUCER_EPOCH),
   };
 }
 
@@ -895,7 +889,7 @@ function requirePartitions(partitions: unknown): TopicPartitionRef[] {
     if (typeof entry?.topic !== 'string' || entry.topic === '' || Buffer.byteLength(entry.topic, 'utf8') > MAX_ID_BYTES) {
       throw new InvalidRequestError(`${field}.topic must be a non-empty topic name`);
     }
-    return { topic: entry.topic, partition: requireInt(entry.partition, `${field}.partition`, 0, INT32_MAX) };
+    return { topic: entry.topic, partition: requireIntegerInRange(`${field}.partition`, entry.partition, 0, INT32_MAX) };
   });
 }
 
