@@ -8,7 +8,7 @@
  */
 import { InvalidRequestError } from '../../errors.js';
 import { ASSIGNMENT_MAX_VERSION, decodeSubscription, encodeAssignment } from '../consumer-protocol.js';
-import type { AssignorMember, PartitionAssignor, PartitionCounts } from './shared.js';
+import type { PartitionAssignor, PartitionCounts } from './shared.js';
 import { rangeAssignor } from './range.js';
 import { roundRobinAssignor } from './round-robin.js';
 import { cooperativeStickyAssignor } from './cooperative-sticky.js';
