@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../src/errors.js';
-import { requireIntegerInRange, requireOffset, requireSafeInteger } from '../src/validate.js';
+import { InvalidConfigError, InvalidRequestError } from '../src/errors.js';
+import { integerOption, requireIntegerInRange, requireOffset, requireSafeInteger } from '../src/validate.js';
 
 describe('shared argument checks', () => {
   it('requireOffset accepts safe integers >= 0 and names the argument and the value otherwise', () => {
@@ -24,5 +24,17 @@ describe('shared argument checks', () => {
       'producerEpoch must be an integer from 0 to 32767, got 32768',
     );
     expect(() => requireIntegerInRange('producerEpoch', -1, 0, 32767)).toThrow(InvalidRequestError);
+  });
+});
+
+describe('integerOption', () => {
+  it('gives the fallback when absent and checks the bounds with InvalidConfigError otherwise', () => {
+    expect(integerOption('windowSize', undefined, 10, 1)).toBe(10);
+    expect(integerOption('windowSize', 3, 10, 1)).toBe(3);
+    expect(() => integerOption('windowSize', 0, 10, 1)).toThrow(new InvalidConfigError('windowSize must be an integer >= 1, got 0'));
+    expect(() => integerOption('coordinatorEpoch', 2 ** 31, 0, 0, 2 ** 31 - 1)).toThrow(
+      'coordinatorEpoch must be an integer from 0 to 2147483647, got 2147483648',
+    );
+    expect(() => integerOption('windowSize', 1.5, 10, 1)).toThrow(InvalidConfigError);
   });
 });

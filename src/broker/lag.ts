@@ -32,7 +32,7 @@
  * when some partition is REWIND, STOPPED or STALLED (Burrow's group statuses).
  */
 import { InvalidConfigError, InvalidRequestError } from '../errors.js';
-import { requireSafeInteger } from '../validate.js';
+import { integerOption, requireSafeInteger } from '../validate.js';
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
@@ -201,14 +201,14 @@ export class LagEvaluator {
   private readonly windows = new Map<string, CommitWindow>();
 
   constructor(options: LagEvaluatorOptions = {}) {
-    this.windowSize = integerOption(options.windowSize, DEFAULT_LAG_WINDOW_SIZE, 'windowSize', 1);
-    this.minCommitIntervalMs = integerOption(options.minCommitIntervalMs, DEFAULT_MIN_COMMIT_INTERVAL_MS, 'minCommitIntervalMs', 0);
+    this.windowSize = integerOption('windowSize', options.windowSize, DEFAULT_LAG_WINDOW_SIZE, 1);
+    this.minCommitIntervalMs = integerOption('minCommitIntervalMs', options.minCommitIntervalMs, DEFAULT_MIN_COMMIT_INTERVAL_MS, 0);
     this.stoppedAfterMs =
-      options.stoppedAfterMs === undefined ? undefined : integerOption(options.stoppedAfterMs, 0, 'stoppedAfterMs', 1);
+      options.stoppedAfterMs === undefined ? undefined : integerOption('stoppedAfterMs', options.stoppedAfterMs, 0, 1);
     this.maxTrackedPartitions = integerOption(
+      'maxTrackedPartitions',
       options.maxTrackedPartitions,
       DEFAULT_MAX_TRACKED_PARTITIONS,
-      'maxTrackedPartitions',
       1,
     );
   }
@@ -288,10 +288,4 @@ function groupKeyPrefix(groupId: string): string {
 
 function windowKey(groupId: string, topic: string, partition: number): string {
   return `${groupKeyPrefix(groupId)}${topic.length}:${topic}${partition}`;
-}
-
-function integerOption(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) throw new InvalidConfigError(`${name} must be an integer >= ${min}, got ${value}`);
-  return value;
 }

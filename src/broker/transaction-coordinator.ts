@@ -83,14 +83,13 @@ import type {
   TransactionCoordinatorOptions,
 } from './transaction-types.js';
 import {
-  intOption,
   optionalTransactionalId,
   expectedProducer,
   requireProducer,
   requireGroupId,
   requirePartitions,
 } from './transaction-validation.js';
-import { requireIntegerInRange } from '../validate.js';
+import { integerOption, requireIntegerInRange } from '../validate.js';
 
 export type { TransactionState, TransactionStateRecord, TransactionLogEntry } from './transaction-state.js';
 export type * from './transaction-types.js';
@@ -153,41 +152,41 @@ export class TransactionCoordinator {
     this.markerWriter = options.markerWriter;
     this.producerIds = options.producerIds;
     this.clock = options.clock ?? systemClock;
-    this.transactionMaxTimeoutMs = intOption(options.transactionMaxTimeoutMs, DEFAULT_TRANSACTION_MAX_TIMEOUT_MS, 'transactionMaxTimeoutMs', 1, INT32_MAX);
-    this.abortTimedOutTransactionsIntervalMs = intOption(
+    this.transactionMaxTimeoutMs = integerOption('transactionMaxTimeoutMs', options.transactionMaxTimeoutMs, DEFAULT_TRANSACTION_MAX_TIMEOUT_MS, 1, INT32_MAX);
+    this.abortTimedOutTransactionsIntervalMs = integerOption(
+      'abortTimedOutTransactionsIntervalMs',
       options.abortTimedOutTransactionsIntervalMs,
       DEFAULT_ABORT_TIMED_OUT_TRANSACTIONS_INTERVAL_MS,
-      'abortTimedOutTransactionsIntervalMs',
       1,
       MAX_TIMER_DELAY_MS,
     );
-    this.transactionalIdExpirationMs = intOption(
+    this.transactionalIdExpirationMs = integerOption(
+      'transactionalIdExpirationMs',
       options.transactionalIdExpirationMs,
       DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS,
-      'transactionalIdExpirationMs',
       1,
       Number.MAX_SAFE_INTEGER,
     );
-    this.removeExpiredTransactionalIdsIntervalMs = intOption(
+    this.removeExpiredTransactionalIdsIntervalMs = integerOption(
+      'removeExpiredTransactionalIdsIntervalMs',
       options.removeExpiredTransactionalIdsIntervalMs,
       DEFAULT_REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS,
-      'removeExpiredTransactionalIdsIntervalMs',
       1,
       MAX_TIMER_DELAY_MS,
     );
-    this.markerRetryBackoffMs = intOption(options.markerRetryBackoffMs, DEFAULT_MARKER_RETRY_BACKOFF_MS, 'markerRetryBackoffMs', 1, MAX_TIMER_DELAY_MS);
-    this.markerRetryMaxBackoffMs = intOption(
+    this.markerRetryBackoffMs = integerOption('markerRetryBackoffMs', options.markerRetryBackoffMs, DEFAULT_MARKER_RETRY_BACKOFF_MS, 1, MAX_TIMER_DELAY_MS);
+    this.markerRetryMaxBackoffMs = integerOption(
+      'markerRetryMaxBackoffMs',
       options.markerRetryMaxBackoffMs,
       Math.max(DEFAULT_MARKER_RETRY_MAX_BACKOFF_MS, this.markerRetryBackoffMs),
-      'markerRetryMaxBackoffMs',
       this.markerRetryBackoffMs,
       MAX_TIMER_DELAY_MS,
     );
-    this.coordinatorEpoch = intOption(options.coordinatorEpoch, 0, 'coordinatorEpoch', 0, INT32_MAX);
-    this.maxTransactionPartitions = intOption(
+    this.coordinatorEpoch = integerOption('coordinatorEpoch', options.coordinatorEpoch, 0, 0, INT32_MAX);
+    this.maxTransactionPartitions = integerOption(
+      'maxTransactionPartitions',
       options.maxTransactionPartitions,
       DEFAULT_MAX_TRANSACTION_PARTITIONS,
-      'maxTransactionPartitions',
       1,
       INT32_MAX,
     );

@@ -1,20 +1,12 @@
 /**
- * Checks of the transaction coordinator's inputs (request fields and options): each names the
+ * Checks of the transaction coordinator's request fields: each names the
  * API and field at fault, and throws the error type Kafka answers with.
  */
-import { InvalidConfigError, InvalidGroupIdError, InvalidRequestError } from '../errors.js';
+import { InvalidGroupIdError, InvalidRequestError } from '../errors.js';
 import { INT32_MAX } from '../protocol/limits.js';
 import { requireIntegerInRange } from '../validate.js';
 import type { TopicPartitionRef } from './group-types.js';
 import { MAX_ID_BYTES, MAX_PRODUCER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from './transaction-state.js';
-
-export function intOption(value: number | undefined, fallback: number, name: string, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return value;
-}
 
 export function requireTransactionalId(value: unknown, api: string): string {
   if (typeof value !== 'string' || value === '') {
