@@ -16,7 +16,7 @@ import { writeBaseOffset } from '../src/protocol/batch-header.js';
 import { encodeRecordBatch } from '../src/protocol/record-batch-builder.js';
 import { LogReader, type ReadBounds } from '../src/storage/log-reader.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
-import { BENCH_RECORD_BYTES, benchmarkPayload, runNativeBench, type NativeLimits } from './native.js';
+import { BENCH_RECORD_BYTES, benchmarkPayload, runNativeBench, type NativeLimits } from '../src/perf/native-bench.js';
 import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
 
 export interface AppendBenchOptions {

@@ -9,7 +9,8 @@
  */
 import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
-import { murmur2, partitionForKey, Partitioner } from '../src/client/partitioner.js';
+import { partitionForKey, Partitioner } from '../src/client/partitioner.js';
+import { murmur2 } from '../src/protocol/murmur2.js';
 import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs } from './support.js';
 
 const KEY_BYTES = 16;

@@ -23,7 +23,7 @@ import { RecordBatchBuilder } from '../src/protocol/record-batch-builder.js';
 import { forEachRecord } from '../src/protocol/record-batch-reader.js';
 import { KafkaServer } from '../src/server/server.js';
 import { Sluice } from '../src/sluice.js';
-import { BENCH_RECORD_BYTES, benchmarkPayload } from './native.js';
+import { BENCH_RECORD_BYTES, benchmarkPayload } from '../src/perf/native-bench.js';
 import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
 
 export interface ServerBenchOptions {

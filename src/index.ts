@@ -61,7 +61,8 @@ export {
 } from './client/consumer.js';
 export type { ConsumedMessage, ConsumedHeaders } from './client/fetcher.js';
 export { json, msgpack, string, type Serializer } from './client/serializers.js';
-export { murmur2, partitionForKey, type CustomPartitioner, type PartitionerArgs } from './client/partitioner.js';
+export { murmur2 } from './protocol/murmur2.js';
+export { partitionForKey, type CustomPartitioner, type PartitionerArgs } from './client/partitioner.js';
 export { KafkaServer, type ListeningAddress } from './server/server.js';
 export type { KafkaServerOptions, SaslOptions, SaslMechanismName, ServerLogger } from './server/config.js';
 export { encodeRecordBatch, type RecordToEncode } from './protocol/record-batch-builder.js';

@@ -14,7 +14,7 @@ import {
   nativeBenchArgs,
   nativeBenchDir,
   runNativeBench,
-} from '../bench/native.js';
+} from '../src/perf/native-bench.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,5 +1,5 @@
 /*
- * Benchmark payload generator. The specification, which bench/native.ts reproduces exactly:
+ * Benchmark payload generator. The specification, which src/perf/native-bench.ts reproduces exactly:
  *
  *   state = 0x2545F491 (uint32); next(): state ^= state << 13; state ^= state >> 17;
  *   state ^= state << 5; return state   (xorshift32, all arithmetic modulo 2^32)

@@ -1,7 +1,7 @@
 /*
  * The benchmark payload: 100-byte text-like records, moderately compressible (LZ4 ratio near 2),
  * generated deterministically so the Node benchmarks produce byte-identical data
- * (bench/native.ts, benchmarkPayload). The algorithm is specified in payload.c and README.md.
+ * (src/perf/native-bench.ts, benchmarkPayload). The algorithm is specified in payload.c and README.md.
  */
 #ifndef NATIVE_BENCH_PAYLOAD_H
 #define NATIVE_BENCH_PAYLOAD_H

@@ -2,6 +2,7 @@
  * The embedded broker: topics from the TopicStore, partition logs owned by shard worker threads,
  * reads straight from the segment files, consumer groups with durable offsets. It implements
  * BrokerApi, which the embedded clients and the Kafka protocol server both use.
+ * Over 800 lines because it routes every BrokerApi call to the module that owns the work.
  *
  *   writes     produce -> the owning shard's request ring -> PartitionLog.append on that thread
  *   offsets    the shard publishes log start / high watermark / log end offset in the shared

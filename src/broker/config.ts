@@ -9,6 +9,8 @@ import { InvalidConfigError } from '../errors.js';
 import { DEFAULT_LAG_WINDOW_SIZE, DEFAULT_MAX_TRACKED_PARTITIONS, DEFAULT_MIN_COMMIT_INTERVAL_MS } from './lag.js';
 import { MAX_RING_CAPACITY_BYTES, MIN_RING_CAPACITY_BYTES } from '../shard/ring.js';
 import { MAX_PARTITION_STATE_SLOTS } from '../shard/partition-state.js';
+import { INT32_MAX } from '../protocol/limits.js';
+import { integerOption } from '../validate.js';
 
 export interface BrokerLogger {
   info(message: string): void;
@@ -165,20 +167,20 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     shards: integer(options, 'shards', defaultShardCount(), 1, 256),
     autoCreateTopicsEnable: options.autoCreateTopicsEnable ?? true,
     numPartitions: integer(options, 'numPartitions', 1, 1, 1_000_000),
-    logRetentionCheckIntervalMs: integer(options, 'logRetentionCheckIntervalMs', 5 * 60 * 1000, 1, 0x7fff_ffff),
+    logRetentionCheckIntervalMs: integer(options, 'logRetentionCheckIntervalMs', 5 * 60 * 1000, 1, INT32_MAX),
     maxPartitions: maxPartitions(options),
     maxPartitionsPerTopic: integer(options, 'maxPartitionsPerTopic', 1000, 1, 1_000_000),
     shardRingBytes: ringBytes(options, 'shardRingBytes', DEFAULT_SHARD_RING_BYTES),
     shardCompletionRingBytes: ringBytes(options, 'shardCompletionRingBytes', DEFAULT_SHARD_COMPLETION_RING_BYTES),
-    groupInitialRebalanceDelayMs: integer(options, 'groupInitialRebalanceDelayMs', 3_000, 0, 0x7fff_ffff),
-    groupMinSessionTimeoutMs: integer(options, 'groupMinSessionTimeoutMs', 6_000, 1, 0x7fff_ffff),
-    groupMaxSessionTimeoutMs: integer(options, 'groupMaxSessionTimeoutMs', 1_800_000, 1, 0x7fff_ffff),
-    groupMaxSize: integer(options, 'groupMaxSize', 1_000, 1, 0x7fff_ffff),
-    transactionMaxTimeoutMs: integer(options, 'transactionMaxTimeoutMs', 900_000, 1, 0x7fff_ffff),
-    transactionAbortTimedOutIntervalMs: integer(options, 'transactionAbortTimedOutIntervalMs', 10_000, 1, 0x7fff_ffff),
+    groupInitialRebalanceDelayMs: integer(options, 'groupInitialRebalanceDelayMs', 3_000, 0, INT32_MAX),
+    groupMinSessionTimeoutMs: integer(options, 'groupMinSessionTimeoutMs', 6_000, 1, INT32_MAX),
+    groupMaxSessionTimeoutMs: integer(options, 'groupMaxSessionTimeoutMs', 1_800_000, 1, INT32_MAX),
+    groupMaxSize: integer(options, 'groupMaxSize', 1_000, 1, INT32_MAX),
+    transactionMaxTimeoutMs: integer(options, 'transactionMaxTimeoutMs', 900_000, 1, INT32_MAX),
+    transactionAbortTimedOutIntervalMs: integer(options, 'transactionAbortTimedOutIntervalMs', 10_000, 1, INT32_MAX),
     transactionalIdExpirationMs: integer(options, 'transactionalIdExpirationMs', 7 * 24 * 3_600_000, 1, Number.MAX_SAFE_INTEGER),
     lagWindowSize: integer(options, 'lagWindowSize', DEFAULT_LAG_WINDOW_SIZE, 1, 1_000),
-    lagMinCommitIntervalMs: integer(options, 'lagMinCommitIntervalMs', DEFAULT_MIN_COMMIT_INTERVAL_MS, 0, 0x7fff_ffff),
+    lagMinCommitIntervalMs: integer(options, 'lagMinCommitIntervalMs', DEFAULT_MIN_COMMIT_INTERVAL_MS, 0, INT32_MAX),
     lagStoppedAfterMs:
       options.lagStoppedAfterMs === undefined || options.lagStoppedAfterMs === null
         ? null
@@ -210,11 +212,7 @@ function maxPartitions(options: BrokerOptions): number {
 }
 
 function integer(options: BrokerOptions, name: keyof BrokerConfig, fallback: number, min: number, max: number): number {
-  const value = options[name] ?? fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return integerOption(name, (options[name] ?? undefined) as number | undefined, fallback, min, max);
 }
 
 function ringBytes(options: BrokerOptions, name: keyof BrokerConfig, fallback: number): number {

@@ -25,6 +25,7 @@ import { MessageCodec } from '../protocol/wire/codec.js';
 import { Reader, STRING_MAX_BYTES } from '../protocol/wire/reader.js';
 import { array, bytes, int32, NO_VERSIONS, parseVersions, string } from '../protocol/wire/schema.js';
 import { Writer } from '../protocol/wire/writer.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 /** The protocol type consumers declare in JoinGroup. */
 export const CONSUMER_PROTOCOL_TYPE = 'consumer';
@@ -85,8 +86,6 @@ const assignmentCodec = new MessageCodec(
   parseVersions(`0-${ASSIGNMENT_MAX_VERSION}`),
   NO_VERSIONS,
 );
-
-const INT32_MAX = 0x7fff_ffff;
 
 // One writer reused by every encode: the result is copied out at its exact size.
 const writer = new Writer({ initialBytes: 1024, zeroCopyMinBytes: Infinity });

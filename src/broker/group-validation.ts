@@ -12,8 +12,7 @@ import {
 } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from './coordinator-clock.js';
 import type { CommittedOffset, GroupProtocol, OffsetCommitRequest, TopicPartitionRef } from './group-types.js';
-
-const INT32_MAX = 0x7fff_ffff;
+import { INT32_MAX } from '../protocol/limits.js';
 
 export function timeoutOption(value: number | undefined, fallback: number, name: string, min: number): number {
   if (value === undefined) return fallback;

@@ -32,6 +32,7 @@
  * when some partition is REWIND, STOPPED or STALLED (Burrow's group statuses).
  */
 import { InvalidConfigError, InvalidRequestError } from '../errors.js';
+import { integerOption, requireSafeInteger } from '../validate.js';
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
@@ -52,10 +53,10 @@ export interface PartitionLagInput {
 /** Records the group still has to consume in the partition, or null when it has committed nothing. */
 export function partitionLag(input: PartitionLagInput): number | null {
   const { committedOffset, logEndOffset } = input;
-  requireOffset(logEndOffset, 'logEndOffset', 0);
-  requireOffset(committedOffset, 'committedOffset', -Infinity);
+  requireSafeInteger('logEndOffset', logEndOffset, 0);
+  requireSafeInteger('committedOffset', committedOffset, -Infinity);
   const end = input.isolationLevel === 'read_committed' ? (input.lastStableOffset ?? logEndOffset) : logEndOffset;
-  if (input.isolationLevel === 'read_committed') requireOffset(end, 'lastStableOffset', 0);
+  if (input.isolationLevel === 'read_committed') requireSafeInteger('lastStableOffset', end, 0);
   if (committedOffset < 0) return null;
   return Math.max(0, end - committedOffset);
 }
@@ -200,22 +201,22 @@ export class LagEvaluator {
   private readonly windows = new Map<string, CommitWindow>();
 
   constructor(options: LagEvaluatorOptions = {}) {
-    this.windowSize = integerOption(options.windowSize, DEFAULT_LAG_WINDOW_SIZE, 'windowSize', 1);
-    this.minCommitIntervalMs = integerOption(options.minCommitIntervalMs, DEFAULT_MIN_COMMIT_INTERVAL_MS, 'minCommitIntervalMs', 0);
+    this.windowSize = integerOption('windowSize', options.windowSize, DEFAULT_LAG_WINDOW_SIZE, 1);
+    this.minCommitIntervalMs = integerOption('minCommitIntervalMs', options.minCommitIntervalMs, DEFAULT_MIN_COMMIT_INTERVAL_MS, 0);
     this.stoppedAfterMs =
-      options.stoppedAfterMs === undefined ? undefined : integerOption(options.stoppedAfterMs, 0, 'stoppedAfterMs', 1);
+      options.stoppedAfterMs === undefined ? undefined : integerOption('stoppedAfterMs', options.stoppedAfterMs, 0, 1);
     this.maxTrackedPartitions = integerOption(
+      'maxTrackedPartitions',
       options.maxTrackedPartitions,
       DEFAULT_MAX_TRACKED_PARTITIONS,
-      'maxTrackedPartitions',
       1,
     );
   }
 
   /** Records a commit with the lag it left (computed with partitionLag at commit time). */
   recordCommit(groupId: string, topic: string, partition: number, committedOffset: number, lag: number, timestampMs: number): void {
-    requireOffset(committedOffset, 'committedOffset', 0);
-    requireOffset(lag, 'lag', 0);
+    requireSafeInteger('committedOffset', committedOffset, 0);
+    requireSafeInteger('lag', lag, 0);
     if (!Number.isFinite(timestampMs)) throw new InvalidRequestError(`timestampMs must be a number, got ${timestampMs}`);
     const key = windowKey(groupId, topic, partition);
     let window = this.windows.get(key);
@@ -233,7 +234,7 @@ export class LagEvaluator {
 
   /** One partition's status now, given its current lag (partitionLag with today's log end). */
   evaluatePartition(groupId: string, topic: string, partition: number, currentLag: number, nowMs: number): PartitionLagReport {
-    requireOffset(currentLag, 'currentLag', 0);
+    requireSafeInteger('currentLag', currentLag, 0);
     const window = this.windows.get(windowKey(groupId, topic, partition));
     if (window === undefined) return { topic, partition, currentLag, status: 'OK', commitsInWindow: 0 };
     return {
@@ -287,16 +288,4 @@ function groupKeyPrefix(groupId: string): string {
 
 function windowKey(groupId: string, topic: string, partition: number): string {
   return `${groupKeyPrefix(groupId)}${topic.length}:${topic}${partition}`;
-}
-
-function integerOption(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) throw new InvalidConfigError(`${name} must be an integer >= ${min}, got ${value}`);
-  return value;
-}
-
-function requireOffset(value: number, name: string, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new InvalidRequestError(`${name} must be a safe integer${min === -Infinity ? '' : ` >= ${min}`}, got ${value}`);
-  }
 }

@@ -41,7 +41,6 @@ import {
   ClosedError,
   ConcurrentTransactionsError,
   InvalidConfigError,
-  InvalidGroupIdError,
   InvalidProducerIdMappingError,
   InvalidRequestError,
   InvalidTransactionTimeoutError,
@@ -56,8 +55,6 @@ import { MAX_TIMER_DELAY_MS, systemClock, type CoordinatorClock, type TimerHandl
 import type { TopicPartitionRef } from './group-types.js';
 import { TransactionMetadata } from './transaction-metadata.js';
 import {
-  MAX_ID_BYTES,
-  MAX_PRODUCER_EPOCH,
   NO_PRODUCER_EPOCH,
   NO_PRODUCER_ID,
   TRANSACTION_STATES,
@@ -66,150 +63,36 @@ import {
   isIdleState,
   transactionRecordProblem,
   type TransactionLogEntry,
-  type TransactionState,
   type TransactionStateRecord,
 } from './transaction-state.js';
+import { INT32_MIN, INT32_MAX } from '../protocol/limits.js';
+import type {
+  TransactionStateStore,
+  TxnMarker,
+  TxnMarkerWriter,
+  ProducerIdSource,
+  InitProducerIdRequest,
+  InitProducerIdResult,
+  AddPartitionsToTxnRequest,
+  AddOffsetsToTxnRequest,
+  EndTxnRequest,
+  TxnOffsetCommitCheck,
+  TransactionDescription,
+  TransactionListFilters,
+  TransactionListing,
+  TransactionCoordinatorOptions,
+} from './transaction-types.js';
+import {
+  optionalTransactionalId,
+  expectedProducer,
+  requireProducer,
+  requireGroupId,
+  requirePartitions,
+} from './transaction-validation.js';
+import { integerOption, requireIntegerInRange } from '../validate.js';
 
 export type { TransactionState, TransactionStateRecord, TransactionLogEntry } from './transaction-state.js';
-
-// ---- Interfaces the broker implements ----
-
-export interface TransactionStateStore {
-  /**
-   * Durably appends one entry (a state record, or a tombstone when the id expired); the change
-   * is acknowledged only after this resolves. The coordinator never has two appends for one
-   * transactional id in flight, so per id the entries land in the order the states were taken.
-   */
-  append(entry: TransactionLogEntry): Promise<void> | void;
-  /** Every entry appended (or the latest per transactional id), in append order. */
-  load(): Promise<readonly TransactionLogEntry[]> | readonly TransactionLogEntry[];
-}
-
-export interface TxnMarker {
-  producerId: number;
-  /** The epoch the transaction ends with: bumped when the coordinator aborts it to fence its producer. */
-  producerEpoch: number;
-  commit: boolean;
-  coordinatorEpoch: number;
-}
-
-export interface TxnMarkerWriter {
-  /**
-   * Appends a commit or abort control batch for the producer to each partition and resolves once
-   * they are durable. May be called again for the same transaction after a failure or a restart
-   * (a second marker for a producer with nothing open is harmless, as in Kafka). A partition
-   * that no longer exists must be skipped, not failed: only failures a retry can cure reject.
-   */
-  writeMarkers(partitions: readonly TopicPartitionRef[], marker: TxnMarker): Promise<void>;
-  /**
-   * Makes the offsets the producer staged for the group with TxnOffsetCommit visible (commit) or
-   * drops them (abort), durably. Must be idempotent: with nothing staged it does nothing.
-   */
-  completeGroupOffsets(groupId: string, producerId: number, commit: boolean): Promise<void>;
-}
-
-/** Where producer ids come from: a ProducerIdManager. */
-export interface ProducerIdSource {
-  nextId(): Promise<number>;
-}
-
-// ---- Requests and results ----
-
-export interface InitProducerIdRequest {
-  /** null (or absent) for an idempotent producer without transactions. */
-  transactionalId?: string | null;
-  transactionTimeoutMs: number;
-  /** InitProducerId v3+ (KIP-360): the id and epoch the producer has, to bump rather than replace; -1 for none. */
-  producerId?: number;
-  producerEpoch?: number;
-}
-
-export interface InitProducerIdResult {
-  producerId: number;
-  producerEpoch: number;
-}
-
-export interface AddPartitionsToTxnRequest {
-  transactionalId: string;
-  producerId: number;
-  producerEpoch: number;
-  partitions: TopicPartitionRef[];
-}
-
-export interface AddOffsetsToTxnRequest {
-  transactionalId: string;
-  producerId: number;
-  producerEpoch: number;
-  groupId: string;
-}
-
-export interface EndTxnRequest {
-  transactionalId: string;
-  producerId: number;
-  producerEpoch: number;
-  /** true to commit, false to abort. */
-  committed: boolean;
-}
-
-export interface TxnOffsetCommitCheck {
-  transactionalId: string;
-  producerId: number;
-  producerEpoch: number;
-  groupId: string;
-}
-
-/** Kafka's DescribeTransactions view of one transactional id. */
-export interface TransactionDescription {
-  transactionalId: string;
-  state: TransactionState;
-  producerId: number;
-  producerEpoch: number;
-  transactionTimeoutMs: number;
-  /** -1 when no transaction has begun since the last InitProducerId. */
-  txnStartTimestampMs: number;
-  partitions: TopicPartitionRef[];
-  groupIds: string[];
-}
-
-/** ListTransactions' filters; each empty or absent one selects everything. */
-export interface TransactionListFilters {
-  states?: readonly string[];
-  producerIds?: readonly number[];
-  /** Only transactions begun more than this many ms ago; -1 (default) for any. */
-  durationMs?: number;
-}
-
-export interface TransactionListing {
-  /** State names of the filter that are no transaction state. */
-  unknownStates: string[];
-  transactions: { transactionalId: string; producerId: number; state: TransactionState }[];
-}
-
-// ---- Configuration ----
-
-export interface TransactionCoordinatorOptions {
-  stateStore: TransactionStateStore;
-  markerWriter: TxnMarkerWriter;
-  producerIds: ProducerIdSource;
-  clock?: CoordinatorClock;
-  /** Kafka's transaction.max.timeout.ms: the largest transactionTimeoutMs a producer may ask for. */
-  transactionMaxTimeoutMs?: number;
-  /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. */
-  abortTimedOutTransactionsIntervalMs?: number;
-  /** Kafka's transactional.id.expiration.ms: how long an idle transactional id is remembered. */
-  transactionalIdExpirationMs?: number;
-  /** Kafka's transaction.remove.expired.transaction.cleanup.interval.ms. */
-  removeExpiredTransactionalIdsIntervalMs?: number;
-  /** First wait before retrying a failed marker write or completion append; doubles up to markerRetryMaxBackoffMs. */
-  markerRetryBackoffMs?: number;
-  markerRetryMaxBackoffMs?: number;
-  /** Written into every marker; raise it each time the broker opens so markers of a previous run are told apart. */
-  coordinatorEpoch?: number;
-  /** Partitions plus groups one transaction may hold (Kafka sets none; a bound keeps one record and one marker round finite). */
-  maxTransactionPartitions?: number;
-  /** Told about failures of background work (marker writes, completion appends, timeout aborts), which is retried. */
-  onBackgroundError?: (error: Error) => void;
-}
+export type * from './transaction-types.js';
 
 export const DEFAULT_TRANSACTION_MAX_TIMEOUT_MS = 900_000;
 export const DEFAULT_ABORT_TIMED_OUT_TRANSACTIONS_INTERVAL_MS = 10_000;
@@ -218,8 +101,6 @@ export const DEFAULT_REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS = 3_600_000;
 export const DEFAULT_MARKER_RETRY_BACKOFF_MS = 100;
 export const DEFAULT_MARKER_RETRY_MAX_BACKOFF_MS = 10_000;
 export const DEFAULT_MAX_TRANSACTION_PARTITIONS = 10_000;
-const INT32_MAX = 0x7fff_ffff;
-const INT32_MIN = -0x8000_0000;
 
 export class TransactionCoordinator {
   private readonly transactions = new Map<string, TransactionMetadata>();
@@ -271,41 +152,41 @@ export class TransactionCoordinator {
     this.markerWriter = options.markerWriter;
     this.producerIds = options.producerIds;
     this.clock = options.clock ?? systemClock;
-    this.transactionMaxTimeoutMs = intOption(options.transactionMaxTimeoutMs, DEFAULT_TRANSACTION_MAX_TIMEOUT_MS, 'transactionMaxTimeoutMs', 1, INT32_MAX);
-    this.abortTimedOutTransactionsIntervalMs = intOption(
+    this.transactionMaxTimeoutMs = integerOption('transactionMaxTimeoutMs', options.transactionMaxTimeoutMs, DEFAULT_TRANSACTION_MAX_TIMEOUT_MS, 1, INT32_MAX);
+    this.abortTimedOutTransactionsIntervalMs = integerOption(
+      'abortTimedOutTransactionsIntervalMs',
       options.abortTimedOutTransactionsIntervalMs,
       DEFAULT_ABORT_TIMED_OUT_TRANSACTIONS_INTERVAL_MS,
-      'abortTimedOutTransactionsIntervalMs',
       1,
       MAX_TIMER_DELAY_MS,
     );
-    this.transactionalIdExpirationMs = intOption(
+    this.transactionalIdExpirationMs = integerOption(
+      'transactionalIdExpirationMs',
       options.transactionalIdExpirationMs,
       DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS,
-      'transactionalIdExpirationMs',
       1,
       Number.MAX_SAFE_INTEGER,
     );
-    this.removeExpiredTransactionalIdsIntervalMs = intOption(
+    this.removeExpiredTransactionalIdsIntervalMs = integerOption(
+      'removeExpiredTransactionalIdsIntervalMs',
       options.removeExpiredTransactionalIdsIntervalMs,
       DEFAULT_REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS,
-      'removeExpiredTransactionalIdsIntervalMs',
       1,
       MAX_TIMER_DELAY_MS,
     );
-    this.markerRetryBackoffMs = intOption(options.markerRetryBackoffMs, DEFAULT_MARKER_RETRY_BACKOFF_MS, 'markerRetryBackoffMs', 1, MAX_TIMER_DELAY_MS);
-    this.markerRetryMaxBackoffMs = intOption(
+    this.markerRetryBackoffMs = integerOption('markerRetryBackoffMs', options.markerRetryBackoffMs, DEFAULT_MARKER_RETRY_BACKOFF_MS, 1, MAX_TIMER_DELAY_MS);
+    this.markerRetryMaxBackoffMs = integerOption(
+      'markerRetryMaxBackoffMs',
       options.markerRetryMaxBackoffMs,
       Math.max(DEFAULT_MARKER_RETRY_MAX_BACKOFF_MS, this.markerRetryBackoffMs),
-      'markerRetryMaxBackoffMs',
       this.markerRetryBackoffMs,
       MAX_TIMER_DELAY_MS,
     );
-    this.coordinatorEpoch = intOption(options.coordinatorEpoch, 0, 'coordinatorEpoch', 0, INT32_MAX);
-    this.maxTransactionPartitions = intOption(
+    this.coordinatorEpoch = integerOption('coordinatorEpoch', options.coordinatorEpoch, 0, 0, INT32_MAX);
+    this.maxTransactionPartitions = integerOption(
+      'maxTransactionPartitions',
       options.maxTransactionPartitions,
       DEFAULT_MAX_TRANSACTION_PARTITIONS,
-      'maxTransactionPartitions',
       1,
       INT32_MAX,
     );
@@ -318,7 +199,7 @@ export class TransactionCoordinator {
     this.checkOpen();
     if (request === null || typeof request !== 'object') throw new InvalidRequestError('InitProducerId needs a request object');
     const transactionalId = optionalTransactionalId(request.transactionalId);
-    const transactionTimeoutMs = requireInt(request.transactionTimeoutMs, 'InitProducerId transactionTimeoutMs', INT32_MIN, INT32_MAX);
+    const transactionTimeoutMs = requireIntegerInRange('InitProducerId transactionTimeoutMs', request.transactionTimeoutMs, INT32_MIN, INT32_MAX);
     const expected = expectedProducer(request.producerId, request.producerEpoch);
     if (transactionalId === null) {
       return { producerId: await this.allocateProducerId(), producerEpoch: 0 };
@@ -822,82 +703,6 @@ function acceptsInitFrom(metadata: TransactionMetadata, expected: { producerId: 
 
 function concurrent(metadata: TransactionMetadata, detail: string): ConcurrentTransactionsError {
   return new ConcurrentTransactionsError(metadata.transactionalId, detail);
-}
-
-// ---- Input validation ----
-
-function intOption(value: number | undefined, fallback: number, name: string, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return value;
-}
-
-function requireInt(value: unknown, field: string, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw new InvalidRequestError(`${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value as number;
-}
-
-function requireTransactionalId(value: unknown, api: string): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new InvalidRequestError(`${api} transactionalId must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-  if (Buffer.byteLength(value, 'utf8') > MAX_ID_BYTES) {
-    throw new InvalidRequestError(`${api} transactionalId is longer than ${MAX_ID_BYTES} bytes`);
-  }
-  return value;
-}
-
-function optionalTransactionalId(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  return requireTransactionalId(value, 'InitProducerId');
-}
-
-/** KIP-360 fields: both -1 (or absent) for none, or both set. */
-function expectedProducer(producerId: unknown, producerEpoch: unknown): { producerId: number; producerEpoch: number } | null {
-  const id = producerId === undefined ? NO_PRODUCER_ID : requireInt(producerId, 'InitProducerId producerId', NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
-  const epoch =
-    producerEpoch === undefined ? NO_PRODUCER_EPOCH : requireInt(producerEpoch, 'InitProducerId producerEpoch', NO_PRODUCER_EPOCH, MAX_PRODUCER_EPOCH);
-  if (id === NO_PRODUCER_ID && epoch === NO_PRODUCER_EPOCH) return null;
-  if (id === NO_PRODUCER_ID || epoch === NO_PRODUCER_EPOCH) {
-    throw new InvalidRequestError(`InitProducerId needs both producerId and producerEpoch, or neither (got ${id} and ${epoch})`);
-  }
-  return { producerId: id, producerEpoch: epoch };
-}
-
-function requireProducer(
-  request: { transactionalId: string; producerId: number; producerEpoch: number },
-  api: string,
-): { transactionalId: string; producerId: number; producerEpoch: number } {
-  if (request === null || typeof request !== 'object') throw new InvalidRequestError(`${api} needs a request object`);
-  return {
-    transactionalId: requireTransactionalId(request.transactionalId, api),
-    producerId: requireInt(request.producerId, `${api} producerId`, 0, Number.MAX_SAFE_INTEGER),
-    producerEpoch: requireInt(request.producerEpoch, `${api} producerEpoch`, 0, MAX_PRODUCER_EPOCH),
-  };
-}
-
-function requireGroupId(groupId: unknown): string {
-  if (typeof groupId !== 'string' || groupId === '' || Buffer.byteLength(groupId, 'utf8') > MAX_ID_BYTES) {
-    throw new InvalidGroupIdError(groupId);
-  }
-  return groupId;
-}
-
-function requirePartitions(partitions: unknown): TopicPartitionRef[] {
-  if (!Array.isArray(partitions) || partitions.length === 0) {
-    throw new InvalidRequestError('AddPartitionsToTxn partitions must be a non-empty array of { topic, partition }');
-  }
-  return partitions.map((entry: TopicPartitionRef, i) => {
-    const field = `AddPartitionsToTxn partitions[${i}]`;
-    if (typeof entry?.topic !== 'string' || entry.topic === '' || Buffer.byteLength(entry.topic, 'utf8') > MAX_ID_BYTES) {
-      throw new InvalidRequestError(`${field}.topic must be a non-empty topic name`);
-    }
-    return { topic: entry.topic, partition: requireInt(entry.partition, `${field}.partition`, 0, INT32_MAX) };
-  });
 }
 
 // ---- Helpers ----

@@ -19,6 +19,7 @@
  * the fencing PrepareAbort is written, which `pendingState` covers (see transaction-metadata.ts).
  */
 import type { TopicPartitionRef } from './group-types.js';
+import { INT16_MAX, INT32_MAX } from '../protocol/limits.js';
 
 export const TRANSACTION_STATES = [
   'Empty',
@@ -119,8 +120,6 @@ export interface TransactionTombstone {
 /** One entry of the transaction log, in the order written; later entries for an id supersede earlier ones. */
 export type TransactionLogEntry = TransactionStateRecord | TransactionTombstone;
 
-const INT16_MAX = 0x7fff;
-const INT32_MAX = 0x7fff_ffff;
 /** Kafka writes strings with an int16 byte length. */
 export const MAX_ID_BYTES = INT16_MAX;
 

@@ -21,6 +21,7 @@ import type { InternalLogAppender } from './offset-store.js';
 import type { ProducerIdBlock, ProducerIdBlockStore } from './producer-id-manager.js';
 import type { TransactionLogEntry, TransactionStateStore } from './transaction-coordinator.js';
 import { decodeTransactionLogKey, decodeTransactionLogValue, encodeTransactionLogKey, encodeTransactionLogValue } from './transaction-log-codec.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 export const TRANSACTION_META_FILE_NAME = 'transactions.json';
@@ -126,7 +127,7 @@ function parseMetaFile(filePath: string, text: string): MetaFileContent {
   if (content === null || typeof content !== 'object' || content.version !== META_FILE_VERSION) {
     throw new CorruptTransactionStateError(filePath, `not a version ${META_FILE_VERSION} transaction metadata file`);
   }
-  if (!Number.isInteger(content.coordinatorEpoch) || content.coordinatorEpoch < 0 || content.coordinatorEpoch >= 0x7fff_ffff) {
+  if (!Number.isInteger(content.coordinatorEpoch) || content.coordinatorEpoch < 0 || content.coordinatorEpoch >= INT32_MAX) {
     throw new CorruptTransactionStateError(filePath, `coordinatorEpoch ${String(content.coordinatorEpoch)} is not an integer from 0`);
   }
   // The block itself is checked by ProducerIdManager when it reads it.

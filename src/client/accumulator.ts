@@ -39,6 +39,7 @@ import { BATCH_HEADER_BYTES } from '../protocol/batch-header.js';
 import type { CompressionType } from '../protocol/compression.js';
 import { RecordBatchBuilder } from '../protocol/record-batch-builder.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export interface AccumulatorOptions {
   /** Kafka's batch.size: the largest batch (bytes, header included) built from several records. */
@@ -87,7 +88,6 @@ export interface AccumulatorStats {
 
 /** Builders kept for reuse; beyond this, settled builders are left to the garbage collector. */
 const MAX_POOLED_BUILDERS = 64;
-const INT32_MAX = 0x7fff_ffff;
 
 /** One batch of one partition, from its first record until the broker settles it. */
 export class ProducerBatch {

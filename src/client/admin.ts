@@ -25,6 +25,7 @@ import { brokerIncrementalChanges, incrementalChanges, replacementChanges, type 
 import { describeEffectiveTopicConfigs, type BrokerConfigOverrides, type EffectiveTopicConfigEntry } from '../broker/broker-configs.js';
 import { validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
+import { requireOffset } from '../validate.js';
 
 /** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
 export const ConfigResourceTypes = Object.freeze({ UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 });
@@ -323,7 +324,7 @@ export class Admin {
     const offsets = requireArray(options.partitions, 'setOffsets partitions').map((entry) => {
       requireObject(entry, 'setOffsets partition entry');
       this.broker.partitionOffsets(metadata.name, entry.partition);
-      requireOffset(entry.offset, `offset of partition ${entry.partition}`);
+      requireOffset(`offset of partition ${entry.partition}`, entry.offset);
       return { topic: metadata.name, partition: entry.partition, offset: entry.offset };
     });
     await this.commit(groupId, offsets);
@@ -343,7 +344,7 @@ export class Admin {
     for (const entry of partitions) {
       requireObject(entry, 'deleteTopicRecords partition entry');
       this.broker.partitionOffsets(topic, entry.partition);
-      if (entry.offset !== -1) requireOffset(entry.offset, `offset of partition ${entry.partition}`);
+      if (entry.offset !== -1) requireOffset(`offset of partition ${entry.partition}`, entry.offset);
     }
     for (const entry of partitions) await this.broker.deleteRecords(topic, entry.partition, entry.offset);
   }
@@ -476,10 +477,4 @@ function requireString(value: unknown, what: string): string {
     throw new InvalidRequestError(`${what} must be a non-empty string, got ${value === '' ? 'an empty string' : String(value)}`);
   }
   return value;
-}
-
-function requireOffset(value: unknown, what: string): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidRequestError(`${what} must be an integer >= 0 (a number, not a string), got ${JSON.stringify(value)}`);
-  }
 }

@@ -6,7 +6,7 @@
  * file bytes: the log also holds record framing and batch headers, so 100 % is out of reach.
  */
 import { readFileSync } from 'node:fs';
-import { parseNativeLimits, runNativeBench, type NativeLimits } from '../../bench/native.js';
+import { parseNativeLimits, runNativeBench, type NativeLimits } from './native-bench.js';
 import { InvalidConfigError } from '../errors.js';
 import type { PerfMode } from './config.js';
 import type { NativeShare } from './machine.js';

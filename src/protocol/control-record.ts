@@ -11,6 +11,7 @@
  */
 import { CorruptRecordError, InvalidConfigError } from '../errors.js';
 import { encodeRecordBatch } from './record-batch-builder.js';
+import { INT16_MAX, INT32_MIN, INT32_MAX } from './limits.js';
 
 export type EndTransactionMarkerType = 'abort' | 'commit';
 
@@ -38,9 +39,6 @@ const CONTROL_KEY_BYTES = 4;
 const END_TXN_MARKER_VALUE_BYTES = 6;
 const TYPE_ID_ABORT = 0;
 const TYPE_ID_COMMIT = 1;
-const INT16_MAX = 0x7fff;
-const INT32_MIN = -0x8000_0000;
-const INT32_MAX = 0x7fff_ffff;
 
 /** Encodes a one-record control batch holding a commit or abort marker. */
 export function encodeControlBatch(options: ControlBatchOptions): Buffer {

@@ -39,6 +39,7 @@ import { COMPRESSION_CODEC_IDS, checkCompressionType, compressRecords, type Comp
 import { writeInt64 } from './int64.js';
 import type { RecordHeader, TimestampType } from './record-batch.js';
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
+import { INT16_MAX, INT32_MAX } from './limits.js';
 
 /** Header fields a producer (or the broker) chooses; the rest are computed from the records. */
 export interface RecordBatchHeaderOptions {
@@ -74,9 +75,7 @@ export interface RecordBatchBuilderOptions extends RecordBatchHeaderOptions {
 
 const DEFAULT_INITIAL_CAPACITY_BYTES = 16 * 1024;
 /** batchLength is an int32, so a batch is at most this many bytes. */
-const MAX_BATCH_BYTES = 0x7fff_ffff + LOG_OVERHEAD_BYTES;
-const INT16_MAX = 0x7fff;
-const INT32_MAX = 0x7fff_ffff;
+const MAX_BATCH_BYTES = INT32_MAX + LOG_OVERHEAD_BYTES;
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
 interface HeaderFields {

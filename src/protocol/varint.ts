@@ -10,12 +10,11 @@
  * starts, so the caller can throw CorruptRecordError with the position and ask
  * `describeMalformedVarint` for the reason. NaN is a number, so the hot path allocates nothing.
  */
+import { INT32_MIN, INT32_MAX } from './limits.js';
 
 export const VARINT_MAX_BYTES = 5;
 export const VARLONG_MAX_BYTES = 10;
 
-const INT32_MIN = -0x8000_0000;
-const INT32_MAX = 0x7fff_ffff;
 const TWO_POW_7 = 0x80;
 const TWO_POW_6 = 0x40;
 const TWO_POW_28 = 0x1000_0000;
@@ -177,7 +176,6 @@ export function describeMalformedVarint(buf: Buffer, pos: number, end: number, m
   }
   return `${kind} longer than ${maxBytes} bytes`;
 }
-
 
 /** True for an integer in the int32 range: what a varint can carry. */
 export function isInt32(value: number): boolean {

@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256';
 export const SASL_MECHANISMS: readonly SaslMechanismName[] = ['PLAIN', 'SCRAM-SHA-256'];
@@ -116,7 +117,6 @@ export const DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
-const INT32_MAX = 0x7fff_ffff;
 /** Kafka's cluster id form: 16 bytes in unpadded base64url (22 characters). */
 const CLUSTER_ID_TEXT = /^[A-Za-z0-9_-]{22}$/;
 

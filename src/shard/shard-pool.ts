@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { ClosedError, RecordTooLargeError, ShardFailedError } from '../errors.js';
-import { murmur2, toPositive } from '../client/partitioner.js';
+import { murmur2, toPositive } from '../protocol/murmur2.js';
 import { compiledSiblingUrl } from '../compiled-module-url.js';
 import type { Acks } from '../broker/broker-api.js';
 import type { LogConfig } from '../storage/log-config.js';

@@ -15,8 +15,7 @@ import {
 } from '../protocol/batch-header.js';
 import type { FileWindow } from './durable-fs.js';
 import { NO_TIMESTAMP } from './time-index.js';
-
-const INT32_MAX = 0x7fff_ffff;
+import { INT32_MAX } from '../protocol/limits.js';
 
 /**
  * Walks batch headers through a FileWindow without CRC checks, checking what makes the walk itself

@@ -14,6 +14,7 @@ import { Piscina } from 'piscina';
 import { compiledSiblingUrl } from '../compiled-module-url.js';
 import { InvalidConfigError } from '../errors.js';
 import type { CleanTask, CleanTaskResult } from './cleaner-tasks.js';
+import { integerOption } from '../validate.js';
 
 export interface CleanerPoolOptions {
   /** Cleaner threads at most. Default 1: the cleaner is background work on a machine that also serves. */
@@ -75,13 +76,10 @@ export async function destroyCleanerPool(): Promise<void> {
 
 function resolveOptions(options: CleanerPoolOptions): Required<CleanerPoolOptions> {
   const maxThreads = options.maxThreads ?? DEFAULT_CLEANER_THREADS;
-  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const limit = Math.max(1, availableParallelism());
   if (!Number.isSafeInteger(maxThreads) || maxThreads < 1 || maxThreads > limit) {
     throw new InvalidConfigError(`cleaner maxThreads must be an integer from 1 to ${limit} (the cores), got ${String(maxThreads)}`);
   }
-  if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 0) {
-    throw new InvalidConfigError(`cleaner idleTimeoutMs must be an integer >= 0, got ${String(idleTimeoutMs)}`);
-  }
+  const idleTimeoutMs = integerOption('cleaner idleTimeoutMs', options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 0);
   return { maxThreads, idleTimeoutMs };
 }

@@ -76,6 +76,7 @@ import {
 import { BatchHeaderCursor } from './batch-header-cursor.js';
 import { NO_TIMESTAMP, TimeIndex } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, TransactionIndex, type AbortedTxn } from './txn-index.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 /** Suffix of the files a clean writes; the swap renames them to `.swap`, then into place. */
 export const CLEANED_FILE_SUFFIX = '.cleaned';
@@ -136,7 +137,6 @@ export interface CleanTaskResult {
 
 const READ_WINDOW_BYTES = 1024 * 1024;
 const WRITE_BUFFER_BYTES = 1024 * 1024;
-const INT32_MAX = 0x7fff_ffff;
 const NO_OFFSET = -1;
 
 /** The path of a cleaned file: `<dir>/<base offset, 20 digits><suffix>.cleaned`. */

@@ -28,6 +28,7 @@ import {
   LockTakeoverInterruptedError,
 } from '../errors.js';
 import { fsyncDirectory } from './durable-fs.js';
+import { integerOption } from '../validate.js';
 
 export const LOCK_FILE_NAME = '.lock';
 export const TAKEOVER_FILE_NAME = '.lock.takeover';
@@ -345,14 +346,6 @@ function acquireLock(dir: string, settings: AcquireSettings): LockHolder {
   }
 }
 
-function checkPositiveInt(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidConfigError(`${name} must be a positive integer of milliseconds, got ${value}`);
-  }
-  return value;
-}
-
 /** Resolves, creates and checks the directory; returns its real absolute path. */
 function prepareDirectory(dirPath: string): string {
   if (typeof dirPath !== 'string' || dirPath.length === 0 || dirPath.includes('\0')) {
@@ -446,9 +439,9 @@ export class DataDir {
    * live process (this one included) holds it, InvalidConfigError if the path is unusable.
    */
   static open(dirPath: string, options: DataDirOptions = {}): DataDir {
-    const heartbeatMs = checkPositiveInt('lockHeartbeatMs', options.lockHeartbeatMs, DEFAULT_LOCK_HEARTBEAT_MS);
-    const staleMs = checkPositiveInt('lockStaleMs', options.lockStaleMs, DEFAULT_LOCK_STALE_MS);
-    const waitMs = checkPositiveInt('lockWaitMs', options.lockWaitMs, DEFAULT_LOCK_WAIT_MS);
+    const heartbeatMs = integerOption('lockHeartbeatMs', options.lockHeartbeatMs, DEFAULT_LOCK_HEARTBEAT_MS, 1);
+    const staleMs = integerOption('lockStaleMs', options.lockStaleMs, DEFAULT_LOCK_STALE_MS, 1);
+    const waitMs = integerOption('lockWaitMs', options.lockWaitMs, DEFAULT_LOCK_WAIT_MS, 1);
     if (staleMs < 3 * heartbeatMs) {
       throw new InvalidConfigError(
         `lockStaleMs (${staleMs}) must be at least 3 x lockHeartbeatMs (${heartbeatMs}), or a live holder could look stale`,

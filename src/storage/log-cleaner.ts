@@ -41,7 +41,7 @@
  */
 import { closeSync, fstatSync, linkSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptFileError, InvalidConfigError } from '../errors.js';
+import { CorruptFileError } from '../errors.js';
 import {
   CLEANED_FILE_SUFFIX,
   cleanedFilePath,
@@ -67,6 +67,8 @@ import {
 import { BatchHeaderCursor } from './batch-header-cursor.js';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, type AbortedTxn } from './txn-index.js';
+import { INT32_MAX } from '../protocol/limits.js';
+import { integerOption } from '../validate.js';
 
 export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 export const SWAP_FILE_SUFFIX = '.swap';
@@ -244,15 +246,15 @@ export class LogCleaner<K> {
 
   constructor(options: LogCleanerOptions = {}) {
     this.logger = options.logger ?? DEFAULT_LOGGER;
-    this.offsetMapMaxEntries = positiveInteger('offsetMapMaxEntries', options.offsetMapMaxEntries ?? DEFAULT_OFFSET_MAP_MAX_ENTRIES);
-    this.offsetMapMaxKeyBytes = positiveInteger('offsetMapMaxKeyBytes', options.offsetMapMaxKeyBytes ?? DEFAULT_OFFSET_MAP_MAX_KEY_BYTES);
-    if (this.offsetMapMaxKeyBytes > 0x7fff_ffff) {
-      throw new InvalidConfigError(`offsetMapMaxKeyBytes must be at most ${0x7fff_ffff}, got ${this.offsetMapMaxKeyBytes}`);
-    }
-    this.failureBackoffMs = options.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS;
-    if (!Number.isSafeInteger(this.failureBackoffMs) || this.failureBackoffMs < 0) {
-      throw new InvalidConfigError(`failureBackoffMs must be an integer >= 0, got ${String(options.failureBackoffMs)}`);
-    }
+    this.offsetMapMaxEntries = integerOption('offsetMapMaxEntries', options.offsetMapMaxEntries, DEFAULT_OFFSET_MAP_MAX_ENTRIES, 1);
+    this.offsetMapMaxKeyBytes = integerOption(
+      'offsetMapMaxKeyBytes',
+      options.offsetMapMaxKeyBytes,
+      DEFAULT_OFFSET_MAP_MAX_KEY_BYTES,
+      1,
+      INT32_MAX,
+    );
+    this.failureBackoffMs = integerOption('failureBackoffMs', options.failureBackoffMs, DEFAULT_FAILURE_BACKOFF_MS, 0);
     this.poolOptions = options.pool ?? {};
   }
 
@@ -552,9 +554,4 @@ function removeCleanedFilesQuietly(dir: string, baseOffsets: readonly number[]):
 
 function removeCleanedSet(dir: string, base: number): void {
   for (const suffix of [LOG_FILE_SUFFIX, ...INDEX_SUFFIXES]) unlinkIfExists(cleanedFilePath(dir, base, suffix));
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidConfigError(`${name} must be an integer >= 1, got ${String(value)}`);
-  return value;
 }

@@ -27,6 +27,7 @@
 import { InvalidConfigError } from '../errors.js';
 import { BATCH_HEADER_BYTES } from '../protocol/batch-header.js';
 import { BROKER_COMPRESSION_TYPES, type BrokerCompressionType } from '../protocol/recompress.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
 
@@ -118,8 +119,6 @@ export const KAFKA_LOG_CONFIG_NAMES: Readonly<Record<keyof LogConfig, string>> =
   compressionType: 'compression.type',
 });
 
-/** Segment positions and index positions are int32 in Kafka's formats. */
-const INT32_MAX = 0x7fff_ffff;
 /** A time index entry is 12 bytes; an index must hold at least one. */
 const MIN_SEGMENT_INDEX_BYTES = 12;
 

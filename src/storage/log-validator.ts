@@ -54,8 +54,8 @@ import { writeInt64 } from '../protocol/int64.js';
 import { RecordBatchIterator, RecordView } from '../protocol/record-batch-reader.js';
 import type { AppendOrigin } from './producer-state.js';
 import type { LogConfig } from './log-config.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
-const INT32_MAX = 0x7fff_ffff;
 const NO_TIMESTAMP = -1;
 const TWO_POW_32 = 0x1_0000_0000;
 /** An int64 whose high word is within ±2^21 is a safe integer (|v| < 2^53). */

@@ -12,9 +12,9 @@
 import assert from 'node:assert/strict';
 import { CorruptFileError } from '../errors.js';
 import { floorIndex } from './floor-search.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
-const INT32_MAX = 0x7fff_ffff;
 const INITIAL_CAPACITY = 64;
 
 export class OffsetIndex {

@@ -70,6 +70,7 @@ import {
 import { Segment, type SegmentSettings, type StorageLogger } from './segment.js';
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import type { AbortedTxn } from './txn-index.js';
+import { requireOffset } from '../validate.js';
 
 export type { StorageLogger } from './segment.js';
 export type { RecoveryReport } from './recovery.js';
@@ -889,11 +890,5 @@ export class PartitionLog {
   private closeFiles(reason: string): void {
     this.closedBecause = reason;
     this.local.closeQuietly();
-  }
-}
-
-function requireOffset(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidRequestError(`${name} must be an offset (an integer >= 0), got ${String(value)}`);
   }
 }

@@ -48,6 +48,7 @@ import { parseControlRecord, type ControlRecord } from '../protocol/control-reco
 import { decodeRecordBatch } from '../protocol/record-batch-reader.js';
 import { MAX_SNAPSHOT_BATCHES_PER_PRODUCER, type ProducerSnapshotEntry, type SnapshotBatch } from './producer-state-snapshot.js';
 import type { AbortedTxn } from './txn-index.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 /** Who is appending: a producer (Kafka's AppendOrigin.CLIENT) or the transaction coordinator writing markers. */
 export type AppendOrigin = 'client' | 'coordinator';
@@ -57,7 +58,6 @@ export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
 const NO_EPOCH = -1;
 const NO_SEQUENCE = -1;
 const NO_OFFSET = -1;
-const INT32_MAX = 0x7fff_ffff;
 
 /** The batch a retry duplicates: where it was appended. */
 export interface DuplicateAppend {

@@ -48,12 +48,12 @@ import type { ValidatedAppend } from './log-validator.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { TXN_INDEX_FILE_SUFFIX, TransactionIndex } from './txn-index.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export const LOG_FILE_SUFFIX = '.log';
 export const OFFSET_INDEX_FILE_SUFFIX = '.index';
 export const TIME_INDEX_FILE_SUFFIX = '.timeindex';
 const BASE_OFFSET_DIGITS = 20;
-const INT32_MAX = 0x7fff_ffff;
 
 /** Where the log reports what it repaired. */
 export interface StorageLogger {

@@ -12,11 +12,11 @@ import assert from 'node:assert/strict';
 import { CorruptFileError } from '../errors.js';
 import { readInt64, writeInt64 } from '../protocol/int64.js';
 import { floorIndex } from './floor-search.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export const TIME_INDEX_ENTRY_BYTES = 12;
 /** Kafka's RecordBatch.NO_TIMESTAMP: an empty index reports this as its last timestamp. */
 export const NO_TIMESTAMP = -1;
-const INT32_MAX = 0x7fff_ffff;
 const INITIAL_CAPACITY = 64;
 
 export class TimeIndex {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { murmur2, partitionForKey, Partitioner, toPositive } from '../../src/client/partitioner.js';
+import { partitionForKey, Partitioner } from '../../src/client/partitioner.js';
+import { murmur2, toPositive } from '../../src/protocol/murmur2.js';
 import { InvalidConfigError, InvalidPartitionerResultError, InvalidPartitionsError } from '../../src/errors.js';
 import { seededRandom } from '../support/prng.js';
 

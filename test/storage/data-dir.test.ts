@@ -65,7 +65,7 @@ let childScript = '';
 
 beforeAll(() => {
   const out = tempDir();
-  for (const rel of ['src/errors.ts', 'src/storage/durable-fs.ts', 'src/storage/data-dir.ts']) {
+  for (const rel of ['src/errors.ts', 'src/validate.ts', 'src/storage/durable-fs.ts', 'src/storage/data-dir.ts']) {
     const source = fs.readFileSync(path.join(repoRoot, rel), 'utf8');
     const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },

@@ -23,8 +23,8 @@
  * before first; (4) partitions assigned to a member other than their current owner are withheld.
  * Every step visits members and partitions in a fixed order, so the result is deterministic.
  */
-import type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './index.js';
-import { compareStrings, emptyAssignment, toTopicPartitions, validatedSortedMembers } from './index.js';
+import type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './shared.js';
+import { compareStrings, emptyAssignment, toTopicPartitions, validatedSortedMembers } from './shared.js';
 
 const NO_MEMBER = -1;
 /** Kafka's DEFAULT_GENERATION: a claim without a known generation. */

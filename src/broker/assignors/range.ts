@@ -5,8 +5,8 @@
  * members of the order carry the extra partition of every topic (co-partitioned topics land on
  * the same member: partition p of A and of B go together).
  */
-import type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './index.js';
-import { compareStrings, emptyAssignment, toTopicPartitions, validatedSortedMembers } from './index.js';
+import type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './shared.js';
+import { compareStrings, emptyAssignment, toTopicPartitions, validatedSortedMembers } from './shared.js';
 
 function assignRange(members: readonly AssignorMember[], partitionCounts: PartitionCounts): GroupAssignment {
   const sorted = validatedSortedMembers(members, partitionCounts);

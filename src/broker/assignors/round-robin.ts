@@ -5,8 +5,8 @@
  * (the cycle moves on to the next member that is). With identical subscriptions every member
  * ends within one partition of the others.
  */
-import type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './index.js';
-import { compareStrings, emptyAssignment, toTopicPartitions, validatedSortedMembers } from './index.js';
+import type { AssignorMember, GroupAssignment, PartitionAssignor, PartitionCounts } from './shared.js';
+import { compareStrings, emptyAssignment, toTopicPartitions, validatedSortedMembers } from './shared.js';
 
 function assignRoundRobin(members: readonly AssignorMember[], partitionCounts: PartitionCounts): GroupAssignment {
   const sorted = validatedSortedMembers(members, partitionCounts);

@@ -10,6 +10,7 @@ import { OffsetOutOfRangeError, PartitionNotFoundError } from '../../errors.js';
 import { integerArg, offsetArg, separatorArg, type OffsetArg } from '../arguments.js';
 import { addConnectionOptions, withConnection, type CliConsumer, type CommittedOffset, type ConsumedBatch } from '../connection.js';
 import { printInfo, writeOut } from '../output.js';
+import { INT32_MAX } from '../../protocol/limits.js';
 
 const NEWLINE = Buffer.from('\n');
 /** What Kafka's console consumer prints for a null key or value. */
@@ -44,7 +45,7 @@ export function registerConsume(program: Command): void {
           .choices(['read_uncommitted', 'read_committed'])
           .default('read_uncommitted'),
       )
-      .option('--partition <n>', 'read only this partition (not with --group)', integerArg(0, 0x7fff_ffff))
+      .option('--partition <n>', 'read only this partition (not with --group)', integerArg(0, INT32_MAX))
       .option('--offset <offset>', 'with --partition: start here (an offset, earliest or latest)', offsetArg)
       .option('--print-key', 'print KEY<sep>VALUE')
       .option('--key-separator <sep>', 'separator for --print-key (\\t for a tab)', separatorArg, '\t')

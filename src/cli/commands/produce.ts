@@ -12,6 +12,7 @@ import { integerArg, separatorArg } from '../arguments.js';
 import { addConnectionOptions, withConnection, type AcksValue, type CompressionName, type OutgoingRecord } from '../connection.js';
 import { printInfo, printJson } from '../output.js';
 import { COMPRESSION_TYPES } from '../../protocol/compression.js';
+import { INT32_MAX } from '../../protocol/limits.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -46,11 +47,11 @@ export function registerProduce(program: Command): void {
       .description('send each line of stdin to a topic as one record')
       .argument('<topic>', 'topic to write to (created with the broker defaults when it does not exist and auto-creation is on)')
       .option('--key-separator <sep>', 'each line is KEY<sep>VALUE, split at the first <sep> (\\t for a tab)', separatorArg)
-      .option('--partition <n>', 'write every record to this partition (default: by key, as Kafka)', integerArg(0, 0x7fff_ffff))
+      .option('--partition <n>', 'write every record to this partition (default: by key, as Kafka)', integerArg(0, INT32_MAX))
       .addOption(new Option('--compression <codec>', 'batch compression').choices(COMPRESSION_TYPES).default('none'))
       .addOption(new Option('--acks <acks>', 'acknowledgement: 0 none, 1 leader, all (-1) durable per the topic').choices(['0', '1', '-1', 'all']).default('all'))
       .option('--batch-records <n>', 'records per send; the next lines are read once it is acknowledged', integerArg(1, 1_000_000), DEFAULT_BATCH_RECORDS)
-      .option('--max-line-bytes <bytes>', 'longest line accepted', integerArg(1, 0x7fff_ffff), DEFAULT_MAX_LINE_BYTES)
+      .option('--max-line-bytes <bytes>', 'longest line accepted', integerArg(1, INT32_MAX), DEFAULT_MAX_LINE_BYTES)
       .option('--json', 'print the summary as JSON on stdout (else as text on stderr)'),
   ).action(async (topic: string, flags: ProduceFlags, command: Command) => {
     await withConnection(command, async (connection) => {

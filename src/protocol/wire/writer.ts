@@ -18,7 +18,7 @@ import { isInt32, sizeOfVarint, writeVarint } from '../varint.js';
 import { sizeOfUnsignedVarint, writeUnsignedVarint, UINT32_MAX } from './unsigned-varint.js';
 import { isUuid, UUID_BYTES } from './uuid.js';
 import { STRING_MAX_BYTES } from './reader.js';
-const INT32_MAX = 0x7fff_ffff;
+import { INT32_MAX } from '../limits.js';
 
 export interface WriterOptions {
   /** Initial size of the own buffer; it doubles as needed and is kept across reset(). */

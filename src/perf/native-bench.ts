@@ -134,7 +134,7 @@ const OPTION_FLAGS: Readonly<Record<Exclude<keyof NativeBenchOptions, 'dir' | 't
   reps: 'reps',
 };
 
-/** The native-bench directory: found by walking up, so this works from bench/ and from the build output. */
+/** The native-bench directory: found by walking up, so this works from the source tree and from the build output. */
 export function nativeBenchDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
