@@ -133,7 +133,11 @@ function latencyAxis(min: number, max: number, fromPixel: number, toPixel: numbe
 
 /** Linear from `min` to a round number above `max`, with 4 to 10 round ticks. */
 function linearAxis(min: number, max: number, fromPixel: number, toPixel: number): Axis {
-  const span = max > min ? max - min : Math.max(Math.abs(max), 1);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) throw new RangeError(`an axis needs finite values, got ${min} to ${max}`);
+  // Values closer than a millionth of their size are drawn as one: a step below the values'
+  // precision would leave \`value += step\` standing still and the tick loop never ending.
+  const magnitude = Math.max(Math.abs(min), Math.abs(max));
+  const span = max - min > magnitude * 1e-6 ? max - min : Math.max(magnitude, 1);
   const step = niceStep(span / 5);
   const start = Math.floor(min / step) * step;
   const end = Math.ceil((max * 1.05) / step) * step;

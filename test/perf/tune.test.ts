@@ -143,6 +143,18 @@ describe('the chart', () => {
     expect(svg).toContain('a &lt;small&gt; &amp; &quot;quoted&quot;');
     expect(svg).toMatch(/>900k<|>1M</);
   });
+
+  it('draws points whose figures differ below their precision with a handful of ticks, as a short run gives', () => {
+    const svg = tradeoffChartSvg(
+      [
+        { p99Ms: 0.3, recordsPerSec: 1_000_000, label: 'a', onFront: true },
+        { p99Ms: 0.1 + 0.2, recordsPerSec: 1_000_000 + 1e-10, label: 'b', onFront: false },
+      ],
+      { title: 'tune' },
+    );
+    parseXmlElements(svg);
+    expect(svg.match(/<line /g)!.length).toBeLessThan(60);
+  });
 });
 
 describe('recommendations', () => {
