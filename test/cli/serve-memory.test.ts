@@ -11,11 +11,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiVersions } from '../../src/protocol/api/api-versions.js';
-import { Fetch } from '../../src/protocol/api/fetch.js';
 import { Metadata } from '../../src/protocol/api/metadata.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
-import { TestClient } from '../server/helpers.js';
+import { TestClient, pipelineUnreadFetches } from '../server/helpers.js';
 import { CliProcess, killRunning, removeDir, tempDir } from './run-cli.js';
 
 const MIB = 1024 * 1024;
@@ -54,20 +53,7 @@ async function connectClient(): Promise<TestClient> {
 /** A client that pipelines 2 GiB Fetches and never reads a byte of the answers. */
 async function nonReadingFetcher(): Promise<void> {
   const client = await connectClient();
-  client.pause();
-  for (let i = 0; i < PIPELINED_FETCHES; i++) {
-    void client
-      .sendRaw(
-        client.frame(Fetch, 11, {
-          maxWaitMs: 0,
-          minBytes: 1,
-          maxBytes: 0x7fff_ffff,
-          isolationLevel: 0,
-          topics: [{ topic: 'backlog', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 0x7fff_ffff }] }],
-        }),
-      )
-      .catch(() => undefined);
-  }
+  pipelineUnreadFetches(client, 'backlog', PIPELINED_FETCHES);
 }
 
 /** Probes the server every 100 ms, each answered within the deadline; returns the largest RSS seen meanwhile. */

@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { Broker } from '../../src/broker/broker.js';
 import type { BrokerOptions } from '../../src/broker/config.js';
 import type { AnyApi, RequestInputOf, ResponseOf } from '../../src/protocol/api/api.js';
+import { Fetch } from '../../src/protocol/api/fetch.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/api/registry.js';
 import { Writer } from '../../src/protocol/wire/writer.js';
 import type { KafkaServerOptions } from '../../src/server/config.js';
@@ -187,3 +188,24 @@ export function kcat(args: string[], options: { input?: string | Buffer; timeout
 }
 
 export { eventually } from '../support/eventually.js';
+
+/**
+ * A client that never reads its socket pipelines `count` Fetch requests asking for 2 GiB from
+ * offset 0 of `topic` partition 0: what the server's memory bounds must withstand.
+ */
+export function pipelineUnreadFetches(client: TestClient, topic: string, count: number): void {
+  client.pause();
+  for (let i = 0; i < count; i++) {
+    void client
+      .sendRaw(
+        client.frame(Fetch, 11, {
+          maxWaitMs: 0,
+          minBytes: 1,
+          maxBytes: 0x7fff_ffff,
+          isolationLevel: 0,
+          topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 0x7fff_ffff }] }],
+        }),
+      )
+      .catch(() => undefined);
+  }
+}

@@ -8,13 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Fetch } from '../../src/protocol/api/fetch.js';
 import { Metadata } from '../../src/protocol/api/metadata.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { killRunning, removeDir, tempDir } from '../cli/run-cli.js';
 import type { CliProcess } from '../cli/run-cli.js';
-import { TestClient } from '../server/helpers.js';
+import { TestClient, pipelineUnreadFetches } from '../server/helpers.js';
 import { within } from '../support/eventually.js';
 import { budgetMs, figure, LONG, startServe, stopServe } from './support.js';
 
@@ -101,20 +100,7 @@ describe.skipIf(!LONG)('sluice serve against many clients that never read (long 
         for (; fetchers < target; fetchers++) {
           const client = await TestClient.connect(port);
           clients.push(client);
-          client.pause();
-          for (let i = 0; i < PIPELINED_FETCHES; i++) {
-            void client
-              .sendRaw(
-                client.frame(Fetch, 11, {
-                  maxWaitMs: 0,
-                  minBytes: 1,
-                  maxBytes: 0x7fff_ffff,
-                  isolationLevel: 0,
-                  topics: [{ topic: 'backlog', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 0x7fff_ffff }] }],
-                }),
-              )
-              .catch(() => undefined);
-          }
+          pipelineUnreadFetches(client, 'backlog', PIPELINED_FETCHES);
         }
         const peak = await sample();
         const bound = fetchers * (RESPONSE_BYTES_PER_CONNECTION + FETCH_MAX_BYTES) + RUNTIME_SLACK_BYTES;
