@@ -21,6 +21,14 @@ const CONNECTIONS = 16;
 const SEED = 0x5eed_2026;
 /** A connection whose writes stay blocked this long (a fuzzed long poll or join) is dropped. */
 const STALLED_MS = 200;
+/**
+ * Fuzzed requests may legitimately wait for minutes (a Fetch whose maxWaitMs was flipped, a
+ * JoinGroup waiting on a fuzzed rebalance timeout). A connection at its in-flight limit is not
+ * read, so, as in Kafka, the peer's close is noticed only when the running request answers or
+ * when the connection has been idle for idleTimeoutMs (connections.max.idle.ms). A short idle
+ * timeout bounds how long such a connection outlives its client here.
+ */
+const IDLE_TIMEOUT_MS = 2_000;
 
 async function templates(): Promise<Buffer[]> {
   const records = (tag: string) => [{ key: 'k', value: `${tag}-value`, timestamp: 1_700_000_000_000 }];
@@ -97,7 +105,7 @@ let t: TestServer;
 beforeAll(async () => {
   t = await startServer({
     broker: { autoCreateTopicsEnable: false, maxPartitionsPerTopic: 4, maxPartitions: 256 },
-    server: { closeTimeoutMs: 500, socketRequestMaxBytes: 1 << 20 },
+    server: { closeTimeoutMs: 500, socketRequestMaxBytes: 1 << 20, idleTimeoutMs: IDLE_TIMEOUT_MS },
   });
   await t.broker.createTopic('fuzz', { partitions: 1 });
   await t.broker.createTopic('fuzz-check', { partitions: 1 });
