@@ -1,5 +1,6 @@
 /**
- * Checks shared by every layer for numbers that arrive from callers: offsets, bounded integers.
+ * Checks shared by every layer for values that arrive from callers: offsets, bounded integers,
+ * objects, arrays, non-empty strings.
  * Each throws InvalidRequestError naming the argument, the accepted range and what was given, so
  * the caller learns what to change. Name first, value second, everywhere.
  */
@@ -15,6 +16,25 @@ export function requireOffset(name: string, value: unknown): asserts value is nu
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new InvalidRequestError(`${name} must be an offset (an integer >= 0), got ${shown(value)}`);
   }
+}
+
+/** A non-null object (an options bag, an entry of a list). */
+export function requireObject(name: string, value: unknown): asserts value is object {
+  if (value === null || typeof value !== 'object') throw new InvalidRequestError(`${name} must be an object, got ${shown(value)}`);
+}
+
+/** An array; returns it typed. */
+export function requireArray<T>(name: string, value: T[] | undefined): T[] {
+  if (!Array.isArray(value)) throw new InvalidRequestError(`${name} must be an array, got ${shown(value)}`);
+  return value;
+}
+
+/** A string with at least one character; returns it typed. */
+export function requireNonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidRequestError(`${name} must be a non-empty string, got ${value === '' ? 'an empty string' : shown(value)}`);
+  }
+  return value;
 }
 
 /** A safe integer of at least `min` (any safe integer when `min` is -Infinity). */

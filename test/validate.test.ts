@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigError, InvalidRequestError } from '../src/errors.js';
-import { integerOption, requireIntegerInRange, requireOffset, requireSafeInteger } from '../src/validate.js';
+import {
+  integerOption,
+  requireArray,
+  requireIntegerInRange,
+  requireNonEmptyString,
+  requireObject,
+  requireOffset,
+  requireSafeInteger,
+} from '../src/validate.js';
 
 describe('shared argument checks', () => {
   it('requireOffset accepts safe integers >= 0 and names the argument and the value otherwise', () => {
@@ -24,6 +32,18 @@ describe('shared argument checks', () => {
       'producerEpoch must be an integer from 0 to 32767, got 32768',
     );
     expect(() => requireIntegerInRange('producerEpoch', -1, 0, 32767)).toThrow(InvalidRequestError);
+  });
+
+  it('requireObject, requireArray and requireNonEmptyString name the argument and show what was given', () => {
+    expect(() => requireObject('createTopics options', {})).not.toThrow();
+    expect(() => requireObject('createTopics options', null)).toThrow(new InvalidRequestError('createTopics options must be an object, got null'));
+    expect(() => requireObject('createTopics options', 'x')).toThrow('createTopics options must be an object, got "x"');
+    const topics = ['a'];
+    expect(requireArray('deleteTopics topics', topics)).toBe(topics);
+    expect(() => requireArray('deleteTopics topics', undefined)).toThrow(new InvalidRequestError('deleteTopics topics must be an array, got undefined'));
+    expect(requireNonEmptyString('groupId', 'g')).toBe('g');
+    expect(() => requireNonEmptyString('groupId', '')).toThrow(new InvalidRequestError('groupId must be a non-empty string, got an empty string'));
+    expect(() => requireNonEmptyString('groupId', 7)).toThrow('groupId must be a non-empty string, got 7');
   });
 });
 

@@ -54,7 +54,9 @@ import {
   readProducerId,
 } from '../protocol/batch-header.js';
 import { encodeControlBatch } from '../protocol/control-record.js';
+import { INT32_MAX } from '../protocol/limits.js';
 import { DataDir } from '../storage/data-dir.js';
+import { requireOffset } from '../validate.js';
 import { recoveryNeeded } from '../storage/log-loader.js';
 import { LogReader, type ReadBounds } from '../storage/log-reader.js';
 import type { LogStats } from '../storage/partition-log.js';
@@ -157,7 +159,6 @@ const NO_ABORTED_TRANSACTIONS: readonly { producerId: number; firstOffset: numbe
 const MAX_INIT_PRODUCER_ID_WAITS = 50;
 /** Bytes read per step while replaying __consumer_offsets at open. */
 const REPLAY_READ_BYTES = 1024 * 1024;
-const INT32_MAX = 0x7fff_ffff;
 
 export class Broker implements BrokerApi {
   readonly config: BrokerConfig;
@@ -1120,10 +1121,4 @@ function requireTopicName(topic: unknown): string {
     throw new InvalidTopicError(`topic must be a non-empty string, got ${topic === '' ? 'an empty string' : String(topic)}`);
   }
   return topic;
-}
-
-function requireOffset(what: string, offset: unknown): void {
-  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new InvalidRequestError(`${what} must be an integer >= 0, got ${String(offset)}`);
-  }
 }

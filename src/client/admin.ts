@@ -25,7 +25,7 @@ import { brokerIncrementalChanges, incrementalChanges, replacementChanges, type 
 import { describeEffectiveTopicConfigs, type BrokerConfigOverrides, type EffectiveTopicConfigEntry } from '../broker/broker-configs.js';
 import { validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
-import { requireOffset } from '../validate.js';
+import { requireArray, requireNonEmptyString, requireObject, requireOffset } from '../validate.js';
 
 /** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
 export const ConfigResourceTypes = Object.freeze({ UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 });
@@ -110,11 +110,11 @@ export class Admin {
    * existed (the others are still created), as kafkajs does; any other problem rejects.
    */
   async createTopics(options: { topics: TopicToCreate[]; validateOnly?: boolean; waitForLeaders?: boolean; timeout?: number }): Promise<boolean> {
-    requireObject(options, 'createTopics options');
-    requireArray(options.topics, 'createTopics topics');
+    requireObject('createTopics options', options);
+    requireArray('createTopics topics', options.topics);
     const seen = new Set<string>();
     const requests = options.topics.map((entry, i) => {
-      requireObject(entry, `createTopics topics[${i}]`);
+      requireObject(`createTopics topics[${i}]`, entry);
       validateTopicName(entry.topic);
       if (seen.has(entry.topic)) throw new InvalidRequestError(`createTopics names topic "${entry.topic}" twice`);
       seen.add(entry.topic);
@@ -127,9 +127,9 @@ export class Admin {
       }
       const configs: Record<string, string> = {};
       if (entry.configEntries !== undefined) {
-        requireArray(entry.configEntries, `topic "${entry.topic}" configEntries`);
+        requireArray(`topic "${entry.topic}" configEntries`, entry.configEntries);
         for (const config of entry.configEntries) {
-          requireObject(config, `topic "${entry.topic}" config entry`);
+          requireObject(`topic "${entry.topic}" config entry`, config);
           if (typeof config.name !== 'string' || typeof config.value !== 'string') {
             throw new InvalidRequestError(`topic "${entry.topic}": each config entry needs string name and value, got ${JSON.stringify(config)}`);
           }
@@ -154,19 +154,19 @@ export class Admin {
   }
 
   async deleteTopics(options: { topics: string[]; timeout?: number }): Promise<void> {
-    requireObject(options, 'deleteTopics options');
-    requireArray(options.topics, 'deleteTopics topics');
-    for (const topic of options.topics) this.broker.topicMetadata(requireString(topic, 'topic'));
+    requireObject('deleteTopics options', options);
+    requireArray('deleteTopics topics', options.topics);
+    for (const topic of options.topics) this.broker.topicMetadata(requireNonEmptyString('topic', topic));
     for (const topic of options.topics) await this.broker.deleteTopic(topic);
   }
 
   /** Raises each topic's partition count to `count` (the new total). Resolves true, as kafkajs. */
   async createPartitions(options: { topicPartitions: { topic: string; count: number }[]; validateOnly?: boolean; timeout?: number }): Promise<boolean> {
-    requireObject(options, 'createPartitions options');
-    requireArray(options.topicPartitions, 'createPartitions topicPartitions');
+    requireObject('createPartitions options', options);
+    requireArray('createPartitions topicPartitions', options.topicPartitions);
     for (const [i, entry] of options.topicPartitions.entries()) {
-      requireObject(entry, `createPartitions topicPartitions[${i}]`);
-      const current = this.broker.topicMetadata(requireString(entry.topic, 'topic')).partitionCount;
+      requireObject(`createPartitions topicPartitions[${i}]`, entry);
+      const current = this.broker.topicMetadata(requireNonEmptyString('topic', entry.topic)).partitionCount;
       if (!Number.isInteger(entry.count) || entry.count <= current) {
         throw new InvalidPartitionsError(
           `topic "${entry.topic}" has ${current} partition(s); count is the new total and must be an integer above ${current}, got ${String(entry.count)}`,
@@ -183,10 +183,10 @@ export class Admin {
   }
 
   async fetchTopicMetadata(options: { topics?: string[] } = {}): Promise<{ topics: { name: string; partitions: PartitionMetadata[] }[] }> {
-    requireObject(options, 'fetchTopicMetadata options');
-    const names = options.topics === undefined ? this.broker.listTopics().map((topic) => topic.name) : requireArray(options.topics, 'fetchTopicMetadata topics');
+    requireObject('fetchTopicMetadata options', options);
+    const names = options.topics === undefined ? this.broker.listTopics().map((topic) => topic.name) : requireArray('fetchTopicMetadata topics', options.topics);
     const topics = names.map((name) => {
-      const metadata = this.broker.topicMetadata(requireString(name, 'topic'));
+      const metadata = this.broker.topicMetadata(requireNonEmptyString('topic', name));
       const partitions: PartitionMetadata[] = [];
       for (let partitionId = 0; partitionId < metadata.partitionCount; partitionId++) {
         partitions.push({ partitionErrorCode: 0, partitionId, leader: BROKER_ID, replicas: [BROKER_ID], isr: [BROKER_ID], offlineReplicas: [] });
@@ -198,7 +198,7 @@ export class Admin {
 
   /** Per partition: the high watermark (`offset` and `high`) and the log start offset (`low`). */
   async fetchTopicOffsets(topic: string): Promise<TopicOffsets[]> {
-    const metadata = this.broker.topicMetadata(requireString(topic, 'topic'));
+    const metadata = this.broker.topicMetadata(requireNonEmptyString('topic', topic));
     const offsets: TopicOffsets[] = [];
     for (let partition = 0; partition < metadata.partitionCount; partition++) {
       const { highWatermark, logStartOffset } = this.broker.partitionOffsets(topic, partition);
@@ -213,7 +213,7 @@ export class Admin {
    * start offsets.
    */
   async fetchTopicOffsetsByTimestamp(topic: string, timestampMs?: number): Promise<{ partition: number; offset: number }[]> {
-    const metadata = this.broker.topicMetadata(requireString(topic, 'topic'));
+    const metadata = this.broker.topicMetadata(requireNonEmptyString('topic', topic));
     if (timestampMs !== undefined && (!Number.isSafeInteger(timestampMs) || timestampMs < 0)) {
       throw new InvalidRequestError(`timestamp must be a time in ms >= 0, got ${String(timestampMs)}`);
     }
@@ -226,10 +226,10 @@ export class Admin {
   }
 
   async describeGroups(groupIds: string[]): Promise<{ groups: GroupDescriptionResult[] }> {
-    requireArray(groupIds, 'describeGroups groupIds');
+    requireArray('describeGroups groupIds', groupIds);
     return {
       groups: groupIds.map((groupId) => {
-        const group = this.broker.groups.describeGroup(requireString(groupId, 'groupId'));
+        const group = this.broker.groups.describeGroup(requireNonEmptyString('groupId', groupId));
         return {
           groupId: group.groupId,
           members: group.members.map((member) => ({
@@ -254,8 +254,8 @@ export class Admin {
 
   /** Deletes groups without members, with their offsets; rejects with the first group's error. */
   async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
-    requireArray(groupIds, 'deleteGroups groupIds');
-    const results = await this.broker.groups.deleteGroups(groupIds.map((groupId) => requireString(groupId, 'groupId')));
+    requireArray('deleteGroups groupIds', groupIds);
+    const results = await this.broker.groups.deleteGroups(groupIds.map((groupId) => requireNonEmptyString('groupId', groupId)));
     const failed = results.find((result) => result.error !== null);
     if (failed !== undefined) throw failed.error!;
     return results.map((result) => ({ groupId: result.groupId, errorCode: 0 }));
@@ -272,20 +272,20 @@ export class Admin {
    * GroupIdNotFoundError for a group that does not exist.
    */
   async fetchGroupLag(options: { groupId: string; nowMs?: number }): Promise<GroupLagDescription> {
-    requireObject(options, 'fetchGroupLag options');
-    const groupId = requireString(options.groupId, 'groupId');
+    requireObject('fetchGroupLag options', options);
+    const groupId = requireNonEmptyString('groupId', options.groupId);
     return this.broker.groupLag(groupId, options.nowMs === undefined ? {} : { nowMs: options.nowMs });
   }
 
   /** The group's committed offsets per topic; -1 for a partition without one. */
   async fetchOffsets(options: { groupId: string; topics?: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: number; metadata: string | null }[] }[]> {
-    requireObject(options, 'fetchOffsets options');
-    const groupId = requireString(options.groupId, 'groupId');
+    requireObject('fetchOffsets options', options);
+    const groupId = requireNonEmptyString('groupId', options.groupId);
     let partitions: { topic: string; partition: number }[] | null = null;
     if (options.topics !== undefined) {
       partitions = [];
-      for (const topic of requireArray(options.topics, 'fetchOffsets topics')) {
-        const metadata = this.broker.topicMetadata(requireString(topic, 'topic'));
+      for (const topic of requireArray('fetchOffsets topics', options.topics)) {
+        const metadata = this.broker.topicMetadata(requireNonEmptyString('topic', topic));
         for (let partition = 0; partition < metadata.partitionCount; partition++) partitions.push({ topic, partition });
       }
     }
@@ -305,9 +305,9 @@ export class Admin {
    * high watermark (latest, the default). The group must have no running members, as in Kafka.
    */
   async resetOffsets(options: { groupId: string; topic: string; earliest?: boolean }): Promise<void> {
-    requireObject(options, 'resetOffsets options');
-    const groupId = requireString(options.groupId, 'groupId');
-    const metadata = this.broker.topicMetadata(requireString(options.topic, 'topic'));
+    requireObject('resetOffsets options', options);
+    const groupId = requireNonEmptyString('groupId', options.groupId);
+    const metadata = this.broker.topicMetadata(requireNonEmptyString('topic', options.topic));
     const offsets = [];
     for (let partition = 0; partition < metadata.partitionCount; partition++) {
       const state = this.broker.partitionOffsets(metadata.name, partition);
@@ -318,11 +318,11 @@ export class Admin {
 
   /** Sets the group's offsets for the given partitions. The group must have no running members. */
   async setOffsets(options: { groupId: string; topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
-    requireObject(options, 'setOffsets options');
-    const groupId = requireString(options.groupId, 'groupId');
-    const metadata = this.broker.topicMetadata(requireString(options.topic, 'topic'));
-    const offsets = requireArray(options.partitions, 'setOffsets partitions').map((entry) => {
-      requireObject(entry, 'setOffsets partition entry');
+    requireObject('setOffsets options', options);
+    const groupId = requireNonEmptyString('groupId', options.groupId);
+    const metadata = this.broker.topicMetadata(requireNonEmptyString('topic', options.topic));
+    const offsets = requireArray('setOffsets partitions', options.partitions).map((entry) => {
+      requireObject('setOffsets partition entry', entry);
       this.broker.partitionOffsets(metadata.name, entry.partition);
       requireOffset(`offset of partition ${entry.partition}`, entry.offset);
       return { topic: metadata.name, partition: entry.partition, offset: entry.offset };
@@ -337,12 +337,12 @@ export class Admin {
    * whose cleanup.policy lacks "delete" refuses it (PolicyViolationError), as do internal topics.
    */
   async deleteTopicRecords(options: { topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
-    requireObject(options, 'deleteTopicRecords options');
-    const topic = requireString(options.topic, 'topic');
+    requireObject('deleteTopicRecords options', options);
+    const topic = requireNonEmptyString('topic', options.topic);
     this.broker.topicMetadata(topic);
-    const partitions = requireArray(options.partitions, 'deleteTopicRecords partitions');
+    const partitions = requireArray('deleteTopicRecords partitions', options.partitions);
     for (const entry of partitions) {
-      requireObject(entry, 'deleteTopicRecords partition entry');
+      requireObject('deleteTopicRecords partition entry', entry);
       this.broker.partitionOffsets(topic, entry.partition);
       if (entry.offset !== -1) requireOffset(`offset of partition ${entry.partition}`, entry.offset);
     }
@@ -354,14 +354,14 @@ export class Admin {
     resources: { resourceType: number; resourceName: string; errorCode: number; errorMessage: string | null; configEntries: ConfigEntryDescription[] }[];
     throttleTime: number;
   }> {
-    requireObject(options, 'describeConfigs options');
-    const resources = requireArray(options.resources, 'describeConfigs resources').map((resource) => {
-      requireObject(resource, 'describeConfigs resource');
+    requireObject('describeConfigs options', options);
+    const resources = requireArray('describeConfigs resources', options.resources).map((resource) => {
+      requireObject('describeConfigs resource', resource);
       if (resource.type !== ConfigResourceTypes.TOPIC) {
         throw new InvalidRequestError(`describeConfigs supports TOPIC resources (type ${ConfigResourceTypes.TOPIC}) here, got type ${String(resource.type)}`);
       }
-      const metadata = this.broker.topicMetadata(requireString(resource.name, 'resource name'));
-      const wanted = resource.configNames === undefined ? null : new Set(requireArray(resource.configNames, 'configNames'));
+      const metadata = this.broker.topicMetadata(requireNonEmptyString('resource name', resource.name));
+      const wanted = resource.configNames === undefined ? null : new Set(requireArray('configNames', resource.configNames));
       const scopes = { default: this.broker.brokerConfigs('default'), broker: this.broker.brokerConfigs('broker') };
       const configEntries = describeEffectiveTopicConfigs(metadata.configs, scopes)
         .filter((entry) => wanted === null || wanted.has(entry.name))
@@ -388,9 +388,9 @@ export class Admin {
    * take the new configs at once and they persist.
    */
   async alterConfigs(options: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: ConfigEntry[] }[] }): Promise<AlterConfigsResult> {
-    requireObject(options, 'alterConfigs options');
+    requireObject('alterConfigs options', options);
     const replacement = (current: Readonly<Record<string, string>>, entries: ConfigEntry[]) =>
-      replacementChanges(current, entries.map((entry) => ({ name: requireString(entry.name, 'config name'), value: entry.value })));
+      replacementChanges(current, entries.map((entry) => ({ name: requireNonEmptyString('config name', entry.name), value: entry.value })));
     return this.alterResourceConfigs('alterConfigs', options, { topic: replacement, broker: replacement });
   }
 
@@ -404,9 +404,9 @@ export class Admin {
     validateOnly?: boolean;
     resources: { type: number; name: string; configEntries: { name: string; value?: string | null; operation?: ConfigOperation }[] }[];
   }): Promise<AlterConfigsResult> {
-    requireObject(options, 'incrementalAlterConfigs options');
+    requireObject('incrementalAlterConfigs options', options);
     const operations = (entries: { name: string; value?: string | null; operation?: ConfigOperation }[]) =>
-      entries.map((entry) => ({ name: requireString(entry.name, 'config name'), operation: entry.operation ?? 'SET', value: entry.value ?? null }));
+      entries.map((entry) => ({ name: requireNonEmptyString('config name', entry.name), operation: entry.operation ?? 'SET', value: entry.value ?? null }));
     return this.alterResourceConfigs('incrementalAlterConfigs', options, {
       topic: (current, entries) => incrementalChanges(current, operations(entries)),
       broker: (current, entries) => brokerIncrementalChanges(current, operations(entries)),
@@ -422,17 +422,17 @@ export class Admin {
     },
   ): Promise<AlterConfigsResult> {
     const seen = new Set<string>();
-    const plans = requireArray(options.resources, `${what} resources`).map((resource, i) => {
-      requireObject(resource, `${what} resources[${i}]`);
+    const plans = requireArray(`${what} resources`, options.resources).map((resource, i) => {
+      requireObject(`${what} resources[${i}]`, resource);
       if (typeof resource.name !== 'string') throw new InvalidRequestError(`${what} resources[${i}].name must be a string`);
       const key = `${String(resource.type)}:${resource.name}`;
       if (seen.has(key)) throw new InvalidRequestError(`${what} names resource ${key} twice; each resource must appear at most once`);
       seen.add(key);
-      const entries = requireArray(resource.configEntries, `resource "${resource.name}" configEntries`);
-      for (const entry of entries) requireObject(entry, `resource "${resource.name}" config entry`);
+      const entries = requireArray(`resource "${resource.name}" configEntries`, resource.configEntries);
+      for (const entry of entries) requireObject(`resource "${resource.name}" config entry`, entry);
       switch (resource.type) {
         case ConfigResourceTypes.TOPIC: {
-          const name = requireString(resource.name, 'topic name');
+          const name = requireNonEmptyString('topic name', resource.name);
           const changes = toChanges.topic(this.broker.topicMetadata(name).configs, entries);
           return { resource, apply: (validateOnly: boolean) => this.broker.alterTopicConfigs(name, changes, { validateOnly }) };
         }
@@ -461,20 +461,4 @@ export class Admin {
     const failed = results.find((result) => result.error !== null);
     if (failed !== undefined) throw failed.error as KafkaApiError;
   }
-}
-
-function requireObject(value: unknown, what: string): void {
-  if (value === null || typeof value !== 'object') throw new InvalidRequestError(`${what} must be an object, got ${String(value)}`);
-}
-
-function requireArray<T>(value: T[] | undefined, what: string): T[] {
-  if (!Array.isArray(value)) throw new InvalidRequestError(`${what} must be an array, got ${String(value)}`);
-  return value;
-}
-
-function requireString(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidRequestError(`${what} must be a non-empty string, got ${value === '' ? 'an empty string' : String(value)}`);
-  }
-  return value;
 }

@@ -6,7 +6,7 @@
 import type { BrokerApi } from '../broker/broker-api.js';
 import { IllegalGenerationError, InvalidConfigError, RebalanceInProgressError, UnknownMemberIdError } from '../errors.js';
 import type { GroupMembership } from './consumer-group-member.js';
-import { integerOption } from './consumer-options.js';
+import { integerOption } from '../validate.js';
 import { DEFAULT_AUTO_COMMIT_INTERVAL_MS, type TopicPartitionOffset } from './consumer-types.js';
 import type { PartitionState, SubscriptionState } from './subscription-state.js';
 
@@ -41,8 +41,8 @@ export class ConsumerCommits {
   configure(autoCommit: boolean | undefined, intervalMs: number | undefined, threshold: number | undefined): void {
     if (autoCommit !== undefined && typeof autoCommit !== 'boolean') throw new InvalidConfigError('autoCommit must be a boolean');
     this.autoCommitOn = (autoCommit ?? true) && this.groupId !== null;
-    this.autoCommitIntervalMs = integerOption(intervalMs, DEFAULT_AUTO_COMMIT_INTERVAL_MS, 'autoCommitInterval', 0);
-    this.autoCommitThreshold = threshold === undefined ? Infinity : integerOption(threshold, 1, 'autoCommitThreshold', 1);
+    this.autoCommitIntervalMs = integerOption('autoCommitInterval', intervalMs, DEFAULT_AUTO_COMMIT_INTERVAL_MS, 0);
+    this.autoCommitThreshold = threshold === undefined ? Infinity : integerOption('autoCommitThreshold', threshold, 1, 1);
     this.lastCommitMs = Date.now();
     this.processedSinceCommit = 0;
   }

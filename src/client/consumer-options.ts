@@ -27,14 +27,6 @@ export const CONSUMER_OPTION_NAMES: readonly string[] = [
   'retry',
 ];
 
-export function integerOption(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidConfigError(`${name} must be an integer >= ${min} (got ${String(value)})`);
-  }
-  return value;
-}
-
 export function resetOption(value: unknown, name: string): AutoOffsetReset {
   if (value === 'earliest' || value === 'latest' || value === 'none') return value;
   throw new InvalidConfigError(`${name} must be 'earliest', 'latest' or 'none' (got ${JSON.stringify(value)})`);

@@ -4,7 +4,7 @@
  * errors are worth a retry.
  */
 import { InvalidConfigError } from '../errors.js';
-import { integerOption } from './consumer-options.js';
+import { integerOption } from '../validate.js';
 import { DEFAULT_RETRY, type ConsumerRetryOptions } from './consumer-types.js';
 import { checkKnownOptions } from './producer.js';
 
@@ -36,11 +36,11 @@ export function retryPolicy(options: ConsumerRetryOptions | undefined): RetryPol
     throw new InvalidConfigError('retry.restartOnFailure must be a function (error) => Promise<boolean>');
   }
   return {
-    initialRetryTimeMs: integerOption(options.initialRetryTime, DEFAULT_RETRY.initialRetryTime, 'retry.initialRetryTime', 0),
-    maxRetryTimeMs: integerOption(options.maxRetryTime, DEFAULT_RETRY.maxRetryTime, 'retry.maxRetryTime', 0),
+    initialRetryTimeMs: integerOption('retry.initialRetryTime', options.initialRetryTime, DEFAULT_RETRY.initialRetryTime, 0),
+    maxRetryTimeMs: integerOption('retry.maxRetryTime', options.maxRetryTime, DEFAULT_RETRY.maxRetryTime, 0),
     factor,
     multiplier,
-    retries: integerOption(options.retries, DEFAULT_RETRY.retries, 'retry.retries', 0),
+    retries: integerOption('retry.retries', options.retries, DEFAULT_RETRY.retries, 0),
     restartOnFailure: options.restartOnFailure ?? null,
   };
 }

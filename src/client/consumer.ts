@@ -49,7 +49,8 @@ import {
   RetriesExceededError,
 } from '../errors.js';
 import { GroupMembership } from './consumer-group-member.js';
-import { checkOffset, CONSUMER_OPTION_NAMES, integerOption, resetOption } from './consumer-options.js';
+import { checkOffset, CONSUMER_OPTION_NAMES, resetOption } from './consumer-options.js';
+import { integerOption } from '../validate.js';
 import { isRetriable, jittered, retryPolicy, rootCause, type RetryPolicy } from './consumer-retry.js';
 import {
   CONSUMER_EVENTS,
@@ -132,9 +133,9 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     }
     this.groupInstanceId = options.groupInstanceId ?? null;
     this.clientId = options.clientId ?? 'sluice';
-    this.sessionTimeoutMs = integerOption(options.sessionTimeout, DEFAULT_SESSION_TIMEOUT_MS, 'sessionTimeout', 1);
-    this.rebalanceTimeoutMs = integerOption(options.rebalanceTimeout, DEFAULT_REBALANCE_TIMEOUT_MS, 'rebalanceTimeout', 1);
-    this.heartbeatIntervalMs = integerOption(options.heartbeatInterval, DEFAULT_HEARTBEAT_INTERVAL_MS, 'heartbeatInterval', 1);
+    this.sessionTimeoutMs = integerOption('sessionTimeout', options.sessionTimeout, DEFAULT_SESSION_TIMEOUT_MS, 1);
+    this.rebalanceTimeoutMs = integerOption('rebalanceTimeout', options.rebalanceTimeout, DEFAULT_REBALANCE_TIMEOUT_MS, 1);
+    this.heartbeatIntervalMs = integerOption('heartbeatInterval', options.heartbeatInterval, DEFAULT_HEARTBEAT_INTERVAL_MS, 1);
     if (this.heartbeatIntervalMs >= this.sessionTimeoutMs) {
       throw new InvalidConfigError(
         `heartbeatInterval (${this.heartbeatIntervalMs} ms) must be below sessionTimeout (${this.sessionTimeoutMs} ms); Kafka advises a third of it`,
@@ -151,11 +152,11 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
     });
     this.autoOffsetReset = resetOption(options.autoOffsetReset ?? 'latest', 'autoOffsetReset');
     this.subscription = new SubscriptionState(this.autoOffsetReset);
-    const maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 'maxBytes', 1);
-    const maxBytesPerPartition = integerOption(options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 'maxBytesPerPartition', 1);
-    const minBytes = integerOption(options.minBytes, 1, 'minBytes', 1);
-    const maxWaitTimeMs = integerOption(options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 'maxWaitTimeInMs', 0);
-    this.metadataMaxAgeMs = integerOption(options.metadataMaxAge, DEFAULT_METADATA_MAX_AGE_MS, 'metadataMaxAge', 1);
+    const maxBytes = integerOption('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES, 1);
+    const maxBytesPerPartition = integerOption('maxBytesPerPartition', options.maxBytesPerPartition, DEFAULT_MAX_BYTES_PER_PARTITION, 1);
+    const minBytes = integerOption('minBytes', options.minBytes, 1, 1);
+    const maxWaitTimeMs = integerOption('maxWaitTimeInMs', options.maxWaitTimeInMs, DEFAULT_MAX_WAIT_TIME_MS, 0);
+    this.metadataMaxAgeMs = integerOption('metadataMaxAge', options.metadataMaxAge, DEFAULT_METADATA_MAX_AGE_MS, 1);
     const isolation = options.isolationLevel ?? 'read_uncommitted';
     if (isolation !== 'read_uncommitted' && isolation !== 'read_committed' && isolation !== 0 && isolation !== 1) {
       throw new InvalidConfigError(
@@ -315,7 +316,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
       throw new InvalidConfigError('run needs exactly one of eachMessage and eachBatch');
     }
     if (typeof (eachMessage ?? eachBatch) !== 'function') throw new InvalidConfigError('eachMessage / eachBatch must be a function');
-    const concurrency = integerOption(options.partitionsConsumedConcurrently, 1, 'partitionsConsumedConcurrently', 1);
+    const concurrency = integerOption('partitionsConsumedConcurrently', options.partitionsConsumedConcurrently, 1, 1);
     const autoResolve = options.eachBatchAutoResolve ?? true;
     this.commits.configure(options.autoCommit, options.autoCommitInterval, options.autoCommitThreshold);
     this.enter('run');

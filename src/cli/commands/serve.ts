@@ -25,8 +25,8 @@ import { KafkaServer } from '../../server/server.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
 import { printError, stderrLogger, writeOut } from '../output.js';
+import { INT32_MAX } from '../../protocol/limits.js';
 
-const INT32_MAX = 0x7fff_ffff;
 
 interface ServeFlags {
   dataDir: string;

@@ -9,9 +9,9 @@ import { TopicExistsError } from '../../errors.js';
 import { configArg, configChangeOf, configNameArg, integerArg } from '../arguments.js';
 import { addConnectionOptions, withConnection } from '../connection.js';
 import { printJson, printTable, writeOut } from '../output.js';
+import { INT32_MAX } from '../../protocol/limits.js';
 
 /** Kafka's upper bound on a partition id, and so on a partition count. */
-const MAX_PARTITIONS = 0x7fff_ffff;
 
 interface JsonFlag {
   json?: boolean;
@@ -25,7 +25,7 @@ export function registerTopics(program: Command): void {
       .command('create')
       .description('create a topic')
       .argument('<name>', 'topic name: 1 to 249 of [a-zA-Z0-9._-]')
-      .option('--partitions <count>', "partition count (default: the broker's num.partitions)", integerArg(1, MAX_PARTITIONS))
+      .option('--partitions <count>', "partition count (default: the broker's num.partitions)", integerArg(1, INT32_MAX))
       .option('--config <name=value>', 'a topic config such as retention.ms=86400000; repeat for more', configArg)
       .option('--if-not-exists', 'succeed without change when the topic exists'),
   ).action(async (name: string, flags: { partitions?: number; config?: Record<string, string>; ifNotExists?: boolean }, command: Command) => {
@@ -103,7 +103,7 @@ export function registerTopics(program: Command): void {
       .description('delete the records below an offset: the log start offset moves there (kafka-delete-records.sh)')
       .argument('<name>', 'topic name')
       .requiredOption('--offset <offset>', 'delete the records below this offset; -1 deletes up to the high watermark', integerArg(-1))
-      .option('--partition <partition>', 'the partition (default: every partition of the topic)', integerArg(0, MAX_PARTITIONS - 1))
+      .option('--partition <partition>', 'the partition (default: every partition of the topic)', integerArg(0, INT32_MAX - 1))
       .option('--json', 'print JSON'),
   ).action(async (name: string, flags: { offset: number; partition?: number; json?: boolean }, command: Command) => {
     await withConnection(command, async (connection) => {
