@@ -16,6 +16,7 @@ import { supportedApiVersions, type ApiVersionRange } from '../protocol/api/regi
 import { CONSUMER_OFFSETS_TOPIC } from '../broker/offset-store.js';
 import { resolveServerConfig, type KafkaServerOptions, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
+import { FetchSessionCache } from './fetch-session-cache.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { AnyHandler, ServerInfo } from './handlers/handler.js';
 import { HANDLERS } from './handlers/index.js';
@@ -111,6 +112,7 @@ export class KafkaServer {
       port,
       clusterId: this.config.clusterId ?? deriveClusterId(this.broker),
       apiVersions: advertisedApiVersions(this.handlers),
+      fetchSessions: new FetchSessionCache(this.config),
     };
     this.config.logger.info(`serving the Kafka protocol on ${this.config.host}:${port} (advertised ${this.info.host}:${port})`);
     return this.address!;
