@@ -73,15 +73,22 @@ interface FetchTopic {
 const EMPTY = Buffer.alloc(0);
 const NO_PREFERRED_READ_REPLICA = -1;
 const SESSIONLESS: FetchContext = { kind: 'sessionless' };
+const NO_ENTRIES: readonly FetchTopicEntry[] = [];
+
+/** How a fetch session knows a topic: by id from v13, by name before. */
+function topicKey(topic: { readonly topic: string; readonly topicId: string }, usesTopicIds: boolean): string {
+  return usesTopicIds ? topic.topicId : topic.topic;
+}
 
 export const fetchHandler = defineHandler({
   api: Fetch,
   async handle(ctx, request) {
     const usesTopicIds = ctx.apiVersion >= 13;
-    const keyed = (topic: { topic: string; topicId: string }): string => (usesTopicIds ? topic.topicId : topic.topic);
     // Most clients (librdkafka, kafkajs) send no session: that path builds nothing.
     const sessionless = request.sessionId === INVALID_SESSION_ID && request.sessionEpoch === FINAL_EPOCH;
-    const entries: FetchTopicEntry[] = sessionless ? [] : request.topics.map((topic) => ({ topicKey: keyed(topic), partitions: topic.partitions }));
+    const entries: readonly FetchTopicEntry[] = sessionless
+      ? NO_ENTRIES
+      : request.topics.map((topic) => ({ topicKey: topicKey(topic, usesTopicIds), partitions: topic.partitions }));
     const context = sessionless
       ? SESSIONLESS
       : ctx.server.fetchSessions.newContext(
@@ -89,7 +96,7 @@ export const fetchHandler = defineHandler({
           request.sessionEpoch,
           usesTopicIds,
           entries,
-          request.forgottenTopicsData.map((topic) => ({ topicKey: keyed(topic), partitions: topic.partitions })),
+          request.forgottenTopicsData.map((topic) => ({ topicKey: topicKey(topic, usesTopicIds), partitions: topic.partitions })),
           Date.now(),
         );
     if (context.kind === 'error') return { throttleTimeMs: 0, errorCode: context.errorCode, sessionId: INVALID_SESSION_ID, responses: [] };
@@ -123,7 +130,7 @@ function sessionTopics(session: FetchSession, usesTopicIds: boolean): FetchTopic
   const topics: { topic: string; topicId: string; partitions: CachedPartition[] }[] = [];
   let last: (typeof topics)[number] | undefined;
   for (const cached of session.partitions.values()) {
-    if (last === undefined || (usesTopicIds ? last.topicId : last.topic) !== cached.topicKey) {
+    if (last === undefined || topicKey(last, usesTopicIds) !== cached.topicKey) {
       last = usesTopicIds ? { topic: '', topicId: cached.topicKey, partitions: [] } : { topic: cached.topicKey, topicId: ZERO_UUID, partitions: [] };
       topics.push(last);
     }
