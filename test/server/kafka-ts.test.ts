@@ -4,7 +4,7 @@
  * out of an answer as unchanged. It must consume everything through one session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogLevel, createKafkaClient, setLogLevel, type Consumer } from 'kafka-ts';
+import { LogLevel, createKafkaClient, setLogLevel } from 'kafka-ts';
 import { eventually, startServer, type TestServer } from './helpers.js';
 
 const PARTITIONS = 3;
@@ -30,7 +30,7 @@ describe('kafka-ts', () => {
       producer.send(
         Array.from({ length: 30 }, (_, i) => ({ topic: 'sessions', partition: (from + i) % PARTITIONS, key: null, value: `v${from + i}` })),
       );
-    let consumer: Consumer | undefined;
+    let consumer: Awaited<ReturnType<typeof kafka.startConsumer>> | undefined;
     try {
       await round(0);
       consumer = await kafka.startConsumer({
