@@ -55,6 +55,8 @@ export interface FetchPartitionState {
   readonly highWatermark: number;
   readonly logStartOffset: number;
   readonly records?: { readonly length: number } | null;
+  /** Set (epoch or end offset >= 0) when the fetcher's log diverged from the leader's: it must truncate. */
+  readonly divergingEpoch?: { readonly epoch?: number; readonly endOffset?: number };
 }
 
 export class CachedPartition implements FetchPartitionParams {
@@ -87,7 +89,8 @@ export class CachedPartition implements FetchPartitionParams {
 
   /**
    * Kafka's maybeUpdateResponseData: whether an incremental answer must carry the partition (new
-   * records, a moved high watermark or log start offset, an error), remembering what it said.
+   * records, a moved high watermark or log start offset, an error, a diverging epoch), remembering
+   * what it said.
    */
   mustRespond(state: FetchPartitionState): boolean {
     let must = state.records !== undefined && state.records !== null && state.records.length > 0;
@@ -103,6 +106,8 @@ export class CachedPartition implements FetchPartitionParams {
       this.highWatermark = -1;
       must = true;
     }
+    const diverging = state.divergingEpoch;
+    if (diverging !== undefined && ((diverging.epoch ?? -1) >= 0 || (diverging.endOffset ?? -1) >= 0)) must = true;
     return must;
   }
 }

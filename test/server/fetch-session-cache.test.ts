@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
-import { FetchSessionCache, INVALID_SESSION_ID, nextEpoch, type FetchTopicEntry } from '../../src/server/fetch-session-cache.js';
+import { CachedPartition, FetchSessionCache, INVALID_SESSION_ID, nextEpoch, type FetchTopicEntry } from '../../src/server/fetch-session-cache.js';
 
 const EVICTION_MS = 1_000;
 
@@ -51,6 +51,25 @@ describe('nextEpoch', () => {
     expect(nextEpoch(41)).toBe(42);
     expect(nextEpoch(0x7fffffff)).toBe(1);
     expect(nextEpoch(-1)).toBe(-1);
+  });
+});
+
+describe('CachedPartition.mustRespond', () => {
+  it('answers a partition when it has records, a moved high watermark or log start offset, an error or a diverging epoch', () => {
+    const cached = new CachedPartition('events', 0, topics(1)[0].partitions[0]);
+    const quiet = { errorCode: 0, highWatermark: 5, logStartOffset: 0, records: Buffer.alloc(0) };
+    expect(cached.mustRespond(quiet)).toBe(true); // the first answer
+    expect(cached.mustRespond(quiet)).toBe(false);
+    expect(cached.mustRespond({ ...quiet, records: Buffer.alloc(10) })).toBe(true);
+    expect(cached.mustRespond({ ...quiet, highWatermark: 6 })).toBe(true);
+    expect(cached.mustRespond({ ...quiet, highWatermark: 6, logStartOffset: 2 })).toBe(true);
+    expect(cached.mustRespond({ ...quiet, highWatermark: 6, logStartOffset: 2, divergingEpoch: { epoch: -1, endOffset: -1 } })).toBe(false);
+    expect(cached.mustRespond({ ...quiet, highWatermark: 6, logStartOffset: 2, divergingEpoch: { epoch: 3, endOffset: 4 } })).toBe(true);
+    // An error is answered every time, and forgets the high watermark so recovery is answered too.
+    expect(cached.mustRespond({ errorCode: 6, highWatermark: -1, logStartOffset: -1 })).toBe(true);
+    expect(cached.mustRespond({ errorCode: 6, highWatermark: -1, logStartOffset: -1 })).toBe(true);
+    expect(cached.mustRespond({ ...quiet, highWatermark: 6, logStartOffset: 2 })).toBe(true);
+    expect(cached.mustRespond({ ...quiet, highWatermark: 6, logStartOffset: 2 })).toBe(false);
   });
 });
 
