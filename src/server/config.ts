@@ -65,6 +65,15 @@ export interface KafkaServerOptions {
   closeTimeoutMs?: number;
   /** SASL authentication (SASL_PLAINTEXT); off unless given. */
   sasl?: SaslOptions;
+  /** Fetch sessions (KIP-227) kept at most (Kafka's max.incremental.fetch.session.cache.slots); 0 serves every fetch without one. */
+  maxIncrementalFetchSessionCacheSlots?: number;
+  /** Partitions held across all fetch sessions at most: a session that would pass it is not created (or is closed). */
+  maxIncrementalFetchSessionCachePartitions?: number;
+  /**
+   * A fetch session unused this long may be evicted for a new one, and one at least this old may
+   * give way to a larger one (Kafka's fixed 120 s).
+   */
+  minIncrementalFetchSessionEvictionMs?: number;
   logger?: ServerLogger;
 }
 
@@ -86,6 +95,9 @@ export interface ServerConfig {
   readonly closeTimeoutMs: number;
   readonly sasl: SaslOptions | null;
   readonly logger: ServerLogger;
+  readonly maxIncrementalFetchSessionCacheSlots: number;
+  readonly maxIncrementalFetchSessionCachePartitions: number;
+  readonly minIncrementalFetchSessionEvictionMs: number;
 }
 
 export const DEFAULT_PORT = 9092;
@@ -116,6 +128,12 @@ export const DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
 /** Kafka's connections.max.idle.ms default: 10 minutes. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+/** Kafka's max.incremental.fetch.session.cache.slots default. */
+export const DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS = 1_000;
+/** A hundred partitions for each of the default slots: tens of MB at most. */
+export const DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_PARTITIONS = 100_000;
+/** Kafka's MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS. */
+export const DEFAULT_MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS = 120_000;
 
 /** Kafka's cluster id form: 16 bytes in unpadded base64url (22 characters). */
 const CLUSTER_ID_TEXT = /^[A-Za-z0-9_-]{22}$/;
@@ -143,6 +161,9 @@ const KNOWN_KEYS = new Set<string>([
   'closeTimeoutMs',
   'sasl',
   'logger',
+  'maxIncrementalFetchSessionCacheSlots',
+  'maxIncrementalFetchSessionCachePartitions',
+  'minIncrementalFetchSessionEvictionMs',
 ]);
 
 export function resolveServerConfig(options: KafkaServerOptions = {}): ServerConfig {
@@ -210,6 +231,27 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
     closeTimeoutMs: integer(options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs', 0, INT32_MAX),
     sasl: options.sasl === undefined ? null : resolveSasl(options.sasl),
     logger,
+    maxIncrementalFetchSessionCacheSlots: integer(
+      options.maxIncrementalFetchSessionCacheSlots,
+      DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS,
+      'maxIncrementalFetchSessionCacheSlots',
+      0,
+      INT32_MAX,
+    ),
+    maxIncrementalFetchSessionCachePartitions: integer(
+      options.maxIncrementalFetchSessionCachePartitions,
+      DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_PARTITIONS,
+      'maxIncrementalFetchSessionCachePartitions',
+      0,
+      INT32_MAX,
+    ),
+    minIncrementalFetchSessionEvictionMs: integer(
+      options.minIncrementalFetchSessionEvictionMs,
+      DEFAULT_MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS,
+      'minIncrementalFetchSessionEvictionMs',
+      0,
+      INT32_MAX,
+    ),
   });
 }
 

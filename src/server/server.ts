@@ -16,6 +16,7 @@ import { supportedApiVersions, type ApiVersionRange } from '../protocol/api/regi
 import { CONSUMER_OFFSETS_TOPIC } from '../broker/offset-store.js';
 import { resolveServerConfig, type KafkaServerOptions, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
+import { FetchSessionCache } from './fetch-session-cache.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { AnyHandler, ServerInfo } from './handlers/handler.js';
 import { HANDLERS } from './handlers/index.js';
@@ -37,6 +38,7 @@ export class KafkaServer {
   /** Open connections per remote IP address (connectionsMaxPerIp). */
   private readonly connectionsPerIp = new Map<string, number>();
   private readonly budget: MemoryBudget;
+  private readonly fetchSessions: FetchSessionCache;
   private server: Server | null = null;
   private info: ServerInfo | null = null;
   private state: State = 'new';
@@ -49,6 +51,7 @@ export class KafkaServer {
     this.broker = broker;
     this.config = resolveServerConfig(options);
     this.budget = new MemoryBudget(this.config.queuedMaxBytes, this.config.logger);
+    this.fetchSessions = new FetchSessionCache(this.config);
     for (const handler of HANDLERS) this.handlers[handler.api.apiKey] = handler;
     this.credentials = this.config.sasl === null ? null : loadCredentials(this.config.sasl.credentialsFile);
   }
@@ -68,6 +71,11 @@ export class KafkaServer {
       bufferedBytes: connection.bufferedBytes,
       responseBytes: connection.responseBytes,
     }));
+  }
+
+  /** Fetch sessions held and their partitions (Kafka's NumIncrementalFetchSessions and NumIncrementalFetchPartitionsCached). */
+  fetchSessionStats(): { sessions: number; partitions: number } {
+    return { sessions: this.fetchSessions.size, partitions: this.fetchSessions.totalPartitions };
   }
 
   /** Request and response bytes held across all connections, the figure queuedMaxBytes bounds. */
@@ -111,6 +119,7 @@ export class KafkaServer {
       port,
       clusterId: this.config.clusterId ?? deriveClusterId(this.broker),
       apiVersions: advertisedApiVersions(this.handlers),
+      fetchSessions: this.fetchSessions,
     };
     this.config.logger.info(`serving the Kafka protocol on ${this.config.host}:${port} (advertised ${this.info.host}:${port})`);
     return this.address!;

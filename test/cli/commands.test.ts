@@ -310,6 +310,7 @@ describe('help and usage errors', () => {
       [['serve', '--port', '70000'], /^error: option '--port <port>' argument '70000' is invalid/],
       [['serve', '--auto-create-topics', 'yes'], /^error: option '--auto-create-topics <bool>' argument 'yes' is invalid\. expected true or false/],
       [['serve', '--fetch-max-bytes', '100'], /^error: option '--fetch-max-bytes <bytes>' argument '100' is invalid/],
+      [['serve', '--max-incremental-fetch-session-cache-slots', '-1'], /^error: option '--max-incremental-fetch-session-cache-slots <n>' argument '-1' is invalid/],
       [['serve', '--connections-max-per-ip', '0'], /^error: option '--connections-max-per-ip <n>' argument '0' is invalid/],
       [['serve', '--sasl-mechanisms', 'GSSAPI'], /^error: option '--sasl-mechanisms <list>' argument 'GSSAPI' is invalid\. unknown SASL mechanism/],
     ];

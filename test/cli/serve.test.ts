@@ -8,6 +8,11 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../src/client/partitioner.js';
+import { Fetch } from '../../src/protocol/api/fetch.js';
+import { Metadata } from '../../src/protocol/api/metadata.js';
+import { ZERO_UUID } from '../../src/protocol/wire/uuid.js';
+import { platformaticDriver } from '../compat/clients.js';
+import { TestClient } from '../server/helpers.js';
 import { CliProcess, killRunning, lines, removeDir, runCli, tempDir } from './run-cli.js';
 
 let root: string;
@@ -153,6 +158,43 @@ describe('sluice serve', () => {
         'created topic secure with 1 partition(s)\n',
       );
     } finally {
+      server.child.kill('SIGTERM');
+      expect((await server.exited).code).toBe(0);
+    }
+  });
+
+  it('keeps the fetch session @platformatic/kafka asks for (epoch 0) in its one --max-incremental-fetch-session-cache-slots slot', async () => {
+    const { server, bootstrap } = await serve(`${root}/sessions`, [
+      '--max-incremental-fetch-session-cache-slots',
+      '1',
+      '--min-incremental-fetch-session-eviction-ms',
+      '3600000',
+    ]);
+    const client = platformaticDriver(bootstrap);
+    const probe = await TestClient.connect(Number(bootstrap.split(':')[1]));
+    try {
+      await client.createTopic!('watched', 1);
+      const records = Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
+      await client.produce('watched', records, 'none');
+      const consumed = await client.consume('session-group', ['watched'], records.length);
+      expect(consumed.map((r) => r.value)).toEqual(records.map((r) => r.value));
+      // The client's fetches (session id 0, epoch 0) created a session that holds the only slot:
+      // another full fetch asking for one is answered without.
+      const metadata = await probe.send(Metadata, 12, { topics: [{ name: 'watched', topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const fetched = await probe.send(Fetch, 17, {
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: 0,
+        topics: [{ topicId: metadata.topics[0].topicId, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+      });
+      expect(fetched).toMatchObject({ errorCode: 0, sessionId: 0 });
+      expect(fetched.responses[0].partitions[0].highWatermark).toBe(records.length);
+    } finally {
+      probe.close();
+      await client.close();
       server.child.kill('SIGTERM');
       expect((await server.exited).code).toBe(0);
     }

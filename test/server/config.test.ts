@@ -16,6 +16,9 @@ describe('resolveServerConfig', () => {
       fetchMaxBytes: 57_671_680,
       connectionsMaxPerIp: 0x7fff_ffff,
       sasl: null,
+      maxIncrementalFetchSessionCacheSlots: 1_000,
+      minIncrementalFetchSessionEvictionMs: 120_000,
+      maxIncrementalFetchSessionCachePartitions: 100_000,
     });
   });
 
@@ -34,6 +37,9 @@ describe('resolveServerConfig', () => {
       [{ connectionsMaxPerIp: 0 }, /connectionsMaxPerIp/],
       [{ maxQueuedResponseBytesPerConnection: 0 }, /maxQueuedResponseBytesPerConnection/],
       [{ requestReceiveTimeoutMs: 0 }, /requestReceiveTimeoutMs/],
+      [{ maxIncrementalFetchSessionCacheSlots: -1 }, /maxIncrementalFetchSessionCacheSlots must be an integer from 0/],
+      [{ maxIncrementalFetchSessionCachePartitions: 1.5 }, /maxIncrementalFetchSessionCachePartitions must be an integer/],
+      [{ minIncrementalFetchSessionEvictionMs: -1 }, /minIncrementalFetchSessionEvictionMs must be an integer from 0/],
       [{ queuedMaxBytes: 1_000_000, socketRequestMaxBytes: 2_000_000 }, /queuedMaxBytes \(1000000\) must be at least socketRequestMaxBytes \(2000000\)/],
     ];
     for (const [options, message] of cases) {

@@ -241,7 +241,7 @@ describe('Fetch', () => {
     expect(uncommitted.responses[0].partitions[0].abortedTransactions).toBeNull();
   });
 
-  it('reports OFFSET_OUT_OF_RANGE per partition and declines fetch sessions', async () => {
+  it('reports OFFSET_OUT_OF_RANGE per partition, and FETCH_SESSION_ID_NOT_FOUND for a session it does not hold', async () => {
     const response = await client.send(Fetch, 11, fetchRequest([{ partition: 2, fetchOffset: 99, partitionMaxBytes: 1000 }]));
     expect(response.responses[0].partitions[0].errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
     expect(response.sessionId).toBe(0);

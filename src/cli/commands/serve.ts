@@ -16,6 +16,9 @@ import {
   DEFAULT_QUEUED_MAX_BYTES,
   DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
   DEFAULT_SOCKET_REQUEST_MAX_BYTES,
+  DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS,
+  DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_PARTITIONS,
+  DEFAULT_MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS,
   SASL_MECHANISMS,
   type KafkaServerOptions,
   type SaslMechanismName,
@@ -47,6 +50,9 @@ interface ServeFlags {
   requestReceiveTimeoutMs?: number;
   saslMechanisms?: SaslMechanismName[];
   saslCredentialsFile?: string;
+  maxIncrementalFetchSessionCacheSlots?: number;
+  maxIncrementalFetchSessionCachePartitions?: number;
+  minIncrementalFetchSessionEvictionMs?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -97,6 +103,21 @@ export function registerServe(program: Command): void {
       "how long a new group's first rebalance waits for more members (Kafka group.initial.rebalance.delay.ms)",
       integerArg(0, INT32_MAX),
       3_000,
+    )
+    .option(
+      '--max-incremental-fetch-session-cache-slots <n>',
+      `fetch sessions kept at most; 0 serves every fetch without one (default ${DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS})`,
+      integerArg(0, INT32_MAX),
+    )
+    .option(
+      '--max-incremental-fetch-session-cache-partitions <n>',
+      `partitions held across all fetch sessions at most (default ${DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_PARTITIONS})`,
+      integerArg(0, INT32_MAX),
+    )
+    .option(
+      '--min-incremental-fetch-session-eviction-ms <ms>',
+      `a fetch session unused this long may be evicted for a new one (default ${DEFAULT_MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS})`,
+      integerArg(0, INT32_MAX),
     )
     .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
@@ -156,6 +177,9 @@ function limitOptions(flags: ServeFlags): KafkaServerOptions {
     'connectionsMax',
     'connectionsMaxPerIp',
     'requestReceiveTimeoutMs',
+    'maxIncrementalFetchSessionCacheSlots',
+    'maxIncrementalFetchSessionCachePartitions',
+    'minIncrementalFetchSessionEvictionMs',
   ] as const;
   for (const key of keys) if (flags[key] !== undefined) options[key] = flags[key];
   return options;

@@ -82,6 +82,7 @@ export const ErrorCode = {
   TRANSACTION_ABORTABLE: 120,
   MISMATCHED_ENDPOINT_TYPE: 114,
   UNSUPPORTED_ENDPOINT_TYPE: 115,
+  FETCH_SESSION_TOPIC_ID_ERROR: 106,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCode;

@@ -6,6 +6,11 @@
  * first with an isolation level (0 read_uncommitted, 1 read_committed) and aborted transactions.
  * v13 names topics by id (`topicId`) instead of by name (`topic`); a broker that serves v13 must
  * hand out topic ids in Metadata v10+.
+ * v14 only adds an error clients may get (OFFSET_MOVED_TO_TIERED_STORAGE, never sent: Sluice keeps
+ * every segment local). v15 moves the fetcher's replica id into the tagged `replicaState` (KIP-903),
+ * v16 adds the tagged `nodeEndpoints` naming the leaders of partitions answered NOT_LEADER_OR_FOLLOWER
+ * or FENCED_LEADER_EPOCH (KIP-951), v17 the follower's tagged `replicaDirectoryId` (KIP-853).
+ * v7+ carries the fetch session (KIP-227; see ../../server/fetch-session-cache.ts).
  * Response `records` are written without a copy when large (see ../wire/writer.ts), so segment
  * bytes go to the socket as they are.
  */
@@ -19,11 +24,18 @@ export const Fetch = new Api({
   name: 'Fetch',
   apiKey: 1,
   minVersion: 4,
-  maxVersion: 13,
+  maxVersion: 17,
   firstFlexibleVersion: 12,
   request: {
     clusterId: string({ versions: '12+', nullable: '12+', default: null, tag: 0 }),
     replicaId: int32({ versions: '0-14', default: -1 }),
+    replicaState: struct(
+      {
+        replicaId: int32({ versions: '15+', default: -1 }),
+        replicaEpoch: int64({ versions: '15+', default: -1 }),
+      },
+      { versions: '15+', tag: 1 },
+    ),
     maxWaitMs: int32(),
     minBytes: int32(),
     maxBytes: int32({ versions: '3+', default: 0x7fffffff }),
@@ -40,6 +52,7 @@ export const Fetch = new Api({
         lastFetchedEpoch: int32({ versions: '12+', default: -1 }),
         logStartOffset: int64({ versions: '5+', default: -1 }),
         partitionMaxBytes: int32(),
+        replicaDirectoryId: uuid({ versions: '17+', tag: 0 }),
       }),
     }),
     forgottenTopicsData: array(
@@ -97,6 +110,15 @@ export const Fetch = new Api({
         records: records(),
       }),
     }),
+    nodeEndpoints: array(
+      {
+        nodeId: int32({ versions: '16+' }),
+        host: string({ versions: '16+' }),
+        port: int32({ versions: '16+' }),
+        rack: string({ versions: '16+', nullable: '16+', default: null }),
+      },
+      { versions: '16+', tag: 0 },
+    ),
   },
 });
 

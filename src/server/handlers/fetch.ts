@@ -13,8 +13,9 @@
  *  - With fewer than minBytes available, the request waits up to maxWaitMs for data on any of its
  *    partitions (broker.waitForData: no polling), then reads again. An error on any partition
  *    answers at once. The wait ends early when the connection closes or the server shuts down.
- *  - Fetch sessions (v7+) are declined: the answer carries session id 0, which Kafka allows and
- *    clients treat as "send full fetches"; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+ *  - Fetch sessions (v7+, KIP-227; ../fetch-session-cache.ts): a full fetch with epoch 0 creates one
+ *    from what it read; an incremental fetch reads every partition of its session (waiting as a full
+ *    fetch does while none has enough) and answers only the partitions that changed.
  *  - v13 names topics by id; ids are resolved against the broker's topics (UNKNOWN_TOPIC_ID).
  *  - read_committed (v4+): records up to the last stable offset, with the transactions aborted in
  *    the returned range; the long poll waits for the LSO (not the high watermark) to move.
@@ -24,14 +25,27 @@
 import { setMaxListeners } from 'node:events';
 import type { IsolationLevel } from '../../broker/broker-api.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import { Fetch, ISOLATION_READ_COMMITTED, type FetchRequest, type FetchResponseInput } from '../../protocol/api/fetch.js';
+import { Fetch, ISOLATION_READ_COMMITTED, type FetchResponseInput } from '../../protocol/api/fetch.js';
+import { ZERO_UUID } from '../../protocol/wire/uuid.js';
+import {
+  FINAL_EPOCH,
+  INVALID_SESSION_ID,
+  nextEpoch,
+  type CachedPartition,
+  type FetchContext,
+  type FetchPartitionParams,
+  type FetchSession,
+  type FetchTopicEntry,
+} from '../fetch-session-cache.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
-type TopicResponse = FetchResponseInput['responses'][number];
+type TopicResponseInput = FetchResponseInput['responses'][number];
+/** Always with a log start offset, which a fetch session compares. */
+type PartitionResponse = TopicResponseInput['partitions'][number] & { logStartOffset: number };
+type TopicResponse = Omit<TopicResponseInput, 'partitions'> & { partitions: PartitionResponse[] };
 
 /** The first Fetch version whose clients can read zstd batches (KIP-110). */
 const ZSTD_MIN_FETCH_VERSION = 10;
-type PartitionResponse = TopicResponse['partitions'][number];
 
 interface Wait {
   readonly topic: string;
@@ -49,42 +63,120 @@ interface ReadOutcome {
   readonly waits: Wait[];
 }
 
+/** The partitions one read covers: the request's, or an incremental fetch's session's. */
+interface FetchTopic {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partitions: readonly FetchPartitionParams[];
+}
+
 const EMPTY = Buffer.alloc(0);
 const NO_PREFERRED_READ_REPLICA = -1;
+const SESSIONLESS: FetchContext = { kind: 'sessionless' };
+const NO_ENTRIES: readonly FetchTopicEntry[] = [];
+
+/** How a fetch session knows a topic: by id from v13, by name before. */
+function topicKey(topic: { readonly topic: string; readonly topicId: string }, usesTopicIds: boolean): string {
+  return usesTopicIds ? topic.topicId : topic.topic;
+}
 
 export const fetchHandler = defineHandler({
   api: Fetch,
   async handle(ctx, request) {
-    if (request.sessionId !== 0) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
-    }
+    const usesTopicIds = ctx.apiVersion >= 13;
+    // Most clients (librdkafka, kafkajs) send no session: that path builds nothing.
+    const sessionless = request.sessionId === INVALID_SESSION_ID && request.sessionEpoch === FINAL_EPOCH;
+    const entries: readonly FetchTopicEntry[] = sessionless
+      ? NO_ENTRIES
+      : request.topics.map((topic) => ({ topicKey: topicKey(topic, usesTopicIds), partitions: topic.partitions }));
+    const context = sessionless
+      ? SESSIONLESS
+      : ctx.server.fetchSessions.newContext(
+          request.sessionId,
+          request.sessionEpoch,
+          usesTopicIds,
+          entries,
+          request.forgottenTopicsData.map((topic) => ({ topicKey: topicKey(topic, usesTopicIds), partitions: topic.partitions })),
+          Date.now(),
+        );
+    if (context.kind === 'error') return { throttleTimeMs: 0, errorCode: context.errorCode, sessionId: INVALID_SESSION_ID, responses: [] };
+    const topics: readonly FetchTopic[] = context.kind === 'incremental' ? sessionTopics(context.session, usesTopicIds) : request.topics;
     const isolation: IsolationLevel = request.isolationLevel === ISOLATION_READ_COMMITTED ? 'read_committed' : 'read_uncommitted';
-    const names = topicNames(ctx, request);
+    const names = topicNames(ctx, topics);
     const maxBytes = Math.max(0, Math.min(request.maxBytes, ctx.server.config.fetchMaxBytes));
     const minBytes = Math.min(request.minBytes, maxBytes);
     const maxWaitMs = Math.max(0, request.maxWaitMs);
     const deadlineMs = Date.now() + maxWaitMs;
     for (;;) {
-      const read = readAll(ctx, request, names, isolation, maxBytes);
+      const read = readAll(ctx, topics, names, isolation, maxBytes);
       const remainingMs = deadlineMs - Date.now();
       if (read.availableBytes >= minBytes || read.anyError || read.waits.length === 0 || remainingMs <= 0 || ctx.signal.aborted) {
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: read.responses };
+        if (context.kind === 'sessionless') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses: read.responses };
+        if (context.kind === 'full') {
+          const replicaId = ctx.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
+          const states = read.responses.map((topic) => topic.partitions);
+          const sessionId = ctx.server.fetchSessions.maybeCreate(replicaId >= 0, usesTopicIds, entries, states, Date.now());
+          return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: read.responses };
+        }
+        return incrementalResponse(context.session, context.requestEpoch, topics, read.responses);
       }
       await waitForAny(ctx, read.waits, remainingMs, isolation);
     }
   },
 });
 
-/** Topic names in request order; null for a v13 topic id the broker does not know. */
-function topicNames(ctx: RequestContext, request: FetchRequest): (string | null)[] {
-  if (ctx.apiVersion < 13) return request.topics.map((topic) => topic.topic);
+/** A session's partitions in fetch order, consecutive partitions of one topic under one entry. */
+function sessionTopics(session: FetchSession, usesTopicIds: boolean): FetchTopic[] {
+  const topics: { topic: string; topicId: string; partitions: CachedPartition[] }[] = [];
+  let last: (typeof topics)[number] | undefined;
+  for (const cached of session.partitions.values()) {
+    if (last === undefined || topicKey(last, usesTopicIds) !== cached.topicKey) {
+      last = usesTopicIds ? { topic: '', topicId: cached.topicKey, partitions: [] } : { topic: cached.topicKey, topicId: ZERO_UUID, partitions: [] };
+      topics.push(last);
+    }
+    last.partitions.push(cached);
+  }
+  return topics;
+}
+
+/**
+ * Kafka's IncrementalFetchContext answer: only partitions with records, a moved high watermark or
+ * log start offset, or an error; those that returned records move to the back of the session's
+ * order. A request that raced another on the same session (the epoch moved on meanwhile) gets
+ * INVALID_FETCH_SESSION_EPOCH.
+ */
+function incrementalResponse(
+  session: FetchSession,
+  requestEpoch: number,
+  topics: readonly FetchTopic[],
+  responses: TopicResponse[],
+): FetchResponseInput {
+  if (session.epoch !== nextEpoch(requestEpoch)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: session.id, responses: [] };
+  }
+  const changed: TopicResponse[] = [];
+  responses.forEach((response, t) => {
+    const cached = topics[t].partitions as readonly CachedPartition[];
+    const partitions = response.partitions.filter((partition, p) => {
+      if (!cached[p].mustRespond(partition)) return false;
+      if (partition.records !== null && partition.records.length > 0) session.moveToBack(cached[p]);
+      return true;
+    });
+    if (partitions.length > 0) changed.push({ ...response, partitions });
+  });
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session.id, responses: changed };
+}
+
+/** Topic names in fetch order; null for a v13 topic id the broker does not know. */
+function topicNames(ctx: RequestContext, topics: readonly FetchTopic[]): (string | null)[] {
+  if (ctx.apiVersion < 13) return topics.map((topic) => topic.topic);
   const byId = new Map(ctx.broker.listTopics().map((metadata) => [metadata.topicId, metadata.name]));
-  return request.topics.map((topic) => byId.get(topic.topicId) ?? null);
+  return topics.map((topic) => byId.get(topic.topicId) ?? null);
 }
 
 function readAll(
   ctx: RequestContext,
-  request: FetchRequest,
+  topics: readonly FetchTopic[],
   names: (string | null)[],
   isolation: IsolationLevel,
   maxBytes: number,
@@ -94,7 +186,7 @@ function readAll(
   let availableBytes = 0;
   let anyError = false;
   const waits: Wait[] = [];
-  const responses = request.topics.map((topic, t): TopicResponse => {
+  const responses = topics.map((topic, t): TopicResponse => {
     const name = names[t];
     const partitions = topic.partitions.map(({ partition, fetchOffset, partitionMaxBytes }): PartitionResponse => {
       if (name === null) {

@@ -10,6 +10,7 @@ import type { AnyApi, RequestOf, ResponseInputOf } from '../../protocol/api/api.
 import { ErrorCode, kafkaErrorCode } from '../../protocol/api/error-codes.js';
 import type { ApiVersionRange } from '../../protocol/api/registry.js';
 import type { ServerConfig } from '../config.js';
+import type { FetchSessionCache } from '../fetch-session-cache.js';
 import type { SaslSession } from '../sasl/session.js';
 
 /** What the server tells clients about itself. */
@@ -22,6 +23,8 @@ export interface ServerInfo {
   readonly clusterId: string;
   /** The ApiVersions answer: only APIs with a handler, at the versions their handlers serve. */
   readonly apiVersions: readonly ApiVersionRange[];
+  /** The server's fetch sessions (KIP-227), shared by all connections as Kafka's are. */
+  readonly fetchSessions: FetchSessionCache;
 }
 
 export interface RequestContext {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Fetch } from '../../../src/protocol/api/fetch.js';
-import { decodeRequest, encodeResponse } from '../../../src/protocol/api/registry.js';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/api/registry.js';
 import { Writer } from '../../../src/protocol/wire/writer.js';
 import { decodeWithKafkajs, kafkajsRequestFrame } from './kafkajs-interop.js';
 
@@ -131,5 +131,186 @@ describe('Fetch responses read by kafkajs', () => {
     const copied = new Writer({ zeroCopyMinBytes: Infinity });
     encodeResponse(copied, Fetch, 11, 1, body);
     expect(writer.toBuffer().equals(copied.toBuffer())).toBe(true);
+  });
+});
+
+/**
+ * v12-v17 frames written out byte by byte from Kafka's FetchRequest.json / FetchResponse.json:
+ * v13 names topics by id, v15 moves the replica id into the tagged ReplicaState (tag 1), v16 adds
+ * the response's tagged NodeEndpoints (tag 0), v17 the partitions' tagged ReplicaDirectoryId (tag 0).
+ */
+describe('Fetch v12-v17 frames', () => {
+  const TOPIC_ID = 'AAECAwQFBgcICQoLDA0ODw';
+  const DIRECTORY_ID = 'EBESExQVFhcYGRobHB0eHw';
+  const int8 = (v: number): Buffer => Buffer.from([v]);
+  const int16 = (v: number): Buffer => {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(v);
+    return b;
+  };
+  const int32 = (v: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    return b;
+  };
+  const int64 = (v: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(v));
+    return b;
+  };
+  /** Values below 128 only: one byte of unsigned varint. */
+  const uvarint = (v: number): Buffer => Buffer.from([v]);
+  const uuid = (id: string): Buffer => Buffer.from(id, 'base64url');
+  const compactString = (s: string): Buffer => Buffer.concat([uvarint(s.length + 1), Buffer.from(s)]);
+  const tagged = (fields: [number, Buffer][]): Buffer =>
+    Buffer.concat([uvarint(fields.length), ...fields.flatMap(([tag, value]) => [uvarint(tag), uvarint(value.length), value])]);
+  const NO_TAGS = tagged([]);
+
+  /** Request header v2: api key, version, correlation id, nullable client id, no tags. */
+  function header(version: number): Buffer {
+    return Buffer.concat([int16(1), int16(version), int32(7), int16(4), Buffer.from('test'), NO_TAGS]);
+  }
+
+  function requestFrame(version: number): Buffer {
+    const partitionTags = version >= 17 ? tagged([[0, uuid(DIRECTORY_ID)]]) : NO_TAGS;
+    const topic =
+      version >= 13
+        ? Buffer.concat([uuid(TOPIC_ID), uvarint(2)])
+        : Buffer.concat([compactString('orders'), uvarint(2)]);
+    const partition = Buffer.concat([int32(3), int32(5), int64(2 ** 40), int32(4), int64(-1), int32(1 << 20), partitionTags]);
+    const forgotten = Buffer.concat([uvarint(2), version >= 13 ? uuid(TOPIC_ID) : compactString('orders'), uvarint(3), int32(1), int32(2), NO_TAGS]);
+    const replicaState = Buffer.concat([int32(2), int64(9), NO_TAGS]);
+    return Buffer.concat([
+      header(version),
+      ...(version <= 14 ? [int32(2)] : []),
+      int32(500),
+      int32(1),
+      int32(1 << 20),
+      int8(1),
+      int32(1234),
+      int32(5),
+      uvarint(2),
+      topic,
+      partition,
+      NO_TAGS,
+      forgotten,
+      compactString('rack-a'),
+      version >= 15 ? tagged([[1, replicaState]]) : NO_TAGS,
+    ]);
+  }
+
+  function requestBody(version: number) {
+    return {
+      replicaId: 2,
+      replicaState: { replicaId: 2, replicaEpoch: 9 },
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 1,
+      sessionId: 1234,
+      sessionEpoch: 5,
+      topics: [
+        {
+          topic: 'orders',
+          topicId: TOPIC_ID,
+          partitions: [
+            {
+              partition: 3,
+              currentLeaderEpoch: 5,
+              fetchOffset: 2 ** 40,
+              lastFetchedEpoch: 4,
+              logStartOffset: -1,
+              partitionMaxBytes: 1 << 20,
+              ...(version >= 17 ? { replicaDirectoryId: DIRECTORY_ID } : {}),
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [{ topic: 'orders', topicId: TOPIC_ID, partitions: [1, 2] }],
+      rackId: 'rack-a',
+    };
+  }
+
+  it.each([12, 13, 14, 15, 16, 17])('v%i request: Kafka\'s bytes decode to its fields, and encode back to the same bytes', (version) => {
+    const frame = requestFrame(version);
+    const request = decodeRequest(frame);
+    if (request.apiKey !== 1) throw new Error('not a fetch request');
+    const body = request.body;
+    expect(body).toMatchObject({ maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 1, sessionId: 1234, sessionEpoch: 5, rackId: 'rack-a' });
+    expect(body.replicaId).toBe(version <= 14 ? 2 : -1);
+    expect(body.replicaState).toEqual(version >= 15 ? { replicaId: 2, replicaEpoch: 9 } : { replicaId: -1, replicaEpoch: -1 });
+    expect(body.topics[0].topic).toBe(version >= 13 ? '' : 'orders');
+    expect(body.topics[0].topicId).toBe(version >= 13 ? TOPIC_ID : 'AAAAAAAAAAAAAAAAAAAAAA');
+    expect(body.topics[0].partitions[0]).toMatchObject({ partition: 3, currentLeaderEpoch: 5, fetchOffset: 2 ** 40, lastFetchedEpoch: 4, partitionMaxBytes: 1 << 20 });
+    expect(body.topics[0].partitions[0].replicaDirectoryId).toBe(version >= 17 ? DIRECTORY_ID : 'AAAAAAAAAAAAAAAAAAAAAA');
+    expect(body.forgottenTopicsData).toEqual([{ topic: version >= 13 ? '' : 'orders', topicId: version >= 13 ? TOPIC_ID : 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [1, 2] }]);
+    const writer = new Writer();
+    encodeRequest(writer, Fetch, { apiVersion: version, correlationId: 7, clientId: 'test' }, requestBody(version));
+    // The writer's frame starts with its 4-byte size.
+    expect(Buffer.from(writer.toBuffer()).subarray(4).toString('hex')).toBe(frame.toString('hex'));
+  });
+
+  /** Response header v1 (correlation id, no tags) and a body with one partition that failed. */
+  function responseFrame(version: number): Buffer {
+    const partition = Buffer.concat([
+      int32(3),
+      int16(74),
+      int64(-1),
+      int64(-1),
+      int64(-1),
+      uvarint(0), // abortedTransactions: null
+      int32(-1),
+      uvarint(0), // records: null
+      version >= 12 ? tagged([[1, Buffer.concat([int32(0), int32(6), NO_TAGS])]]) : NO_TAGS,
+    ]);
+    const endpoint = Buffer.concat([int32(0), compactString('localhost'), int32(9092), uvarint(0), NO_TAGS]);
+    return Buffer.concat([
+      int32(7),
+      NO_TAGS,
+      int32(0),
+      int16(0),
+      int32(1234),
+      uvarint(2),
+      version >= 13 ? uuid(TOPIC_ID) : compactString('orders'),
+      uvarint(2),
+      partition,
+      NO_TAGS,
+      version >= 16 ? tagged([[0, Buffer.concat([uvarint(2), endpoint])]]) : NO_TAGS,
+    ]);
+  }
+
+  it.each([12, 13, 14, 15, 16, 17])('v%i response: encodes currentLeader and, from v16, nodeEndpoints as Kafka lays them out', (version) => {
+    const body = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 1234,
+      responses: [
+        {
+          topic: 'orders',
+          topicId: TOPIC_ID,
+          partitions: [
+            {
+              partitionIndex: 3,
+              errorCode: 74,
+              highWatermark: -1,
+              lastStableOffset: -1,
+              logStartOffset: -1,
+              currentLeader: { leaderId: 0, leaderEpoch: 6 },
+              abortedTransactions: null,
+              preferredReadReplica: -1,
+              records: null,
+            },
+          ],
+        },
+      ],
+      nodeEndpoints: [{ nodeId: 0, host: 'localhost', port: 9092, rack: null }],
+    };
+    const writer = new Writer();
+    encodeResponse(writer, Fetch, version, 7, body);
+    const frame = responseFrame(version);
+    expect(Buffer.from(writer.toBuffer()).subarray(4).toString('hex')).toBe(frame.toString('hex'));
+    const decoded = decodeResponse(frame, Fetch, version).body;
+    expect(decoded.responses[0].partitions[0].currentLeader).toEqual({ leaderId: 0, leaderEpoch: 6 });
+    expect(decoded.nodeEndpoints).toEqual(version >= 16 ? [{ nodeId: 0, host: 'localhost', port: 9092, rack: null }] : []);
   });
 });
