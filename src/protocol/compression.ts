@@ -13,7 +13,8 @@
  *   content checksums, a block that does not shrink stored uncompressed. The frame is assembled
  *   here over liblz4's block functions (the `lz4` package's native binding, liblz4 in C), which
  *   compress into and decompress out of caller-owned buffers: `lz4CompressFrame` writes straight
- *   into the caller's batch buffer, `lz4DecompressFrames` into the caller's output. Read as
+ *   into the caller's batch buffer, `lz4DecompressFrames` into the caller's output, and
+ *   `decompressRecords` into a slab shared by successive sections (see there). Read as
  *   Kafka's Lz4BlockInputStream reads: header checksum and block checksums verified, linked
  *   (dependent) blocks refused, a content checksum skipped (the batch's CRC32C already covers
  *   these bytes).
@@ -107,8 +108,11 @@ export function compressRecords(type: CompressionType, records: Buffer): Buffer 
     case 'gzip':
       return gzipSync(records);
     case 'lz4': {
-      const out = Buffer.allocUnsafe(lz4FrameBound(records.length));
-      return out.subarray(0, lz4CompressFrame(records, out, 0));
+      // Into a reused scratch buffer, then one exact-size copy: the bound is the input's size,
+      // about twice the frame of record-like data, and the caller may keep what is returned.
+      const bound = lz4FrameBound(records.length);
+      if (lz4CompressScratch.length < bound) lz4CompressScratch = Buffer.allocUnsafe(Math.max(bound, lz4CompressScratch.length * 2));
+      return Buffer.from(lz4CompressScratch.subarray(0, lz4CompressFrame(records, lz4CompressScratch, 0)));
     }
     case 'snappy':
       return snappyXerialCompress(records);
@@ -173,17 +177,26 @@ function lz4DecompressBounded(compressed: Buffer, maxDecompressedBytes: number, 
       limitReason(maxDecompressedBytes, `lz4 records section (up to ${bound} bytes by its block headers)`),
     );
   }
-  // Inflated into a reused scratch buffer, then copied once into a buffer of the exact size: the
-  // bound exceeds the truth by up to a block, and the caller keeps slices of what is returned.
-  if (lz4Scratch.length < bound) lz4Scratch = Buffer.allocUnsafe(Math.max(bound, lz4Scratch.length * 2));
-  const bytes = lz4DecompressFrames(compressed, lz4Scratch, position);
-  const out = Buffer.allocUnsafe(bytes);
-  lz4Scratch.copy(out, 0, 0, bytes);
-  return out;
+  // Inflated straight into the free end of a slab shared by successive sections, and returned as
+  // a slice of it: no allocation or copy per batch while the slab has room for the bound. The
+  // caller keeps slices of what is returned, so a slab is never rewritten: a full one is left to
+  // the garbage collector once nothing refers to it, as Node's own Buffer pool is.
+  if (lz4Slab.length - lz4SlabUsed < bound) {
+    lz4Slab = Buffer.allocUnsafe(Math.max(bound, LZ4_SLAB_BYTES));
+    lz4SlabUsed = 0;
+  }
+  const start = lz4SlabUsed;
+  const bytes = lz4DecompressFrames(compressed, lz4Slab.subarray(start), position);
+  lz4SlabUsed = start + bytes;
+  return lz4Slab.subarray(start, start + bytes);
 }
 
-/** Per thread (each worker loads this module anew): the output of lz4DecompressBounded before its exact-size copy. */
-let lz4Scratch = Buffer.allocUnsafe(0);
+/** Slab size for decompressed lz4 sections: several typical batches (16 KiB - 256 KiB) per allocation. */
+const LZ4_SLAB_BYTES = 1024 * 1024;
+// Per thread (each worker loads this module anew).
+let lz4Slab = Buffer.allocUnsafe(0);
+let lz4SlabUsed = 0;
+let lz4CompressScratch = Buffer.allocUnsafe(0);
 
 const LZ4_FRAME_MAGIC = 0x184d2204;
 const LZ4_FLG_VERSION_MASK = 0xc0;

@@ -384,6 +384,13 @@ describe('lz4 frames', () => {
     expect(() => lz4DecompressFrames(frame, Buffer.alloc(100), 0)).toThrow(RangeError);
   });
 
+  it('returns sections that later decompressions never overwrite', () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => Buffer.concat([sampleData(50_000 + i * 1000), Buffer.from(`section ${i}`)]));
+    const sections = inputs.map((input) => decompressRecords(LZ4, compressRecords('lz4', input), DEFAULT_MAX_DECOMPRESSED_BYTES, 0));
+    // 40 sections of 50-90 KB span several 1 MiB slabs; each must still hold its own bytes.
+    sections.forEach((section, i) => expectBytes(section, inputs[i], `section ${i}`));
+  });
+
   it('reports a block that does not decompress as CorruptRecordError', () => {
     const frame = Buffer.from(compressRecords('lz4', data));
     // A compressed block whose match offset points before the output's start.
