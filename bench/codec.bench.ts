@@ -5,12 +5,17 @@
  *
  * Peers measured in the same run on the same records: kafkajs 2.2.4's own RecordBatch encoder
  * and decoder, and, when the `lz4` tool is on the PATH, its C implementation (`lz4 -b1`) on the
- * same records section next to the lz4-napi frame functions the codec uses. For snappy and zstd,
- * the packages that were candidates for the codec, on the same records section: snappyjs (pure
- * JavaScript), the `snappy` package's default external output buffers, and @toondepauw/node-zstd
- * (prebuilt Rust bindings), next to the codec's own calls.
+ * same records section next to the codec's lz4 frames. For snappy and zstd, the packages that
+ * were candidates for the codec, on the same records section: snappyjs (pure JavaScript), the
+ * `snappy` package's default external output buffers, and @toondepauw/node-zstd (prebuilt Rust
+ * bindings), next to the codec's own calls.
  *
- *   npx tsc -p . && node dist/bench/codec.bench.js [--time-ms 2000] [--json]
+ * LZ4 against the machine's limit: the codec's frame functions on native-bench's payload, one
+ * 64 KiB frame per call as native-bench frames it, beside lz4-napi (the previous codec); with
+ * `--native`, native-bench (liblz4 in C) runs in the same process run on the same payload and
+ * each lz4 row is stated as a share of its figure.
+ *
+ *   npx tsc -p . && node dist/bench/codec.bench.js [--time-ms 2000] [--native] [--json]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,7 +27,17 @@ import { compressSync as snappyCompressSync, uncompressSync as snappyUncompressS
 import snappyjs from 'snappyjs';
 import { Bench } from 'tinybench';
 import { BATCH_HEADER_BYTES } from '../src/protocol/batch-header.js';
-import { COMPRESSION_CODEC_IDS, compressRecords, decompressRecords } from '../src/protocol/compression.js';
+import {
+  COMPRESSION_CODEC_IDS,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  compressRecords,
+  decompressRecords,
+  lz4CompressFrame,
+  lz4DecompressFrames,
+  lz4FrameBound,
+  lz4FramesDecompressedBound,
+} from '../src/protocol/compression.js';
+import { BENCH_RECORD_BYTES, benchmarkPayload, runNativeBench, type NativeBenchOptions, type NativeLimits } from '../src/perf/native-bench.js';
 import {
   RecordBatchBuilder,
   decodeRecordBatch,
@@ -45,6 +60,22 @@ export interface CodecBenchOptions {
   compressions?: CompressionType[];
   /** Measure kafkajs on the same records. Default true. */
   includePeer?: boolean;
+  /** Run native-bench's LZ4 passes in the same run and state the lz4 rows against them. Default false. */
+  native?: boolean;
+  /** Size of native-bench's LZ4 payload, cut into 64 KiB frames. Default 16. */
+  lz4PayloadMiB?: number;
+}
+
+/** One LZ4 frame per 64 KiB of payload, as native-bench frames it by default (and Kafka's block size). */
+const LZ4_FRAME_BYTES = 64 * 1024;
+
+export interface Lz4LimitRow {
+  name: string;
+  /** Uncompressed payload MB (10^6 bytes) per second, as native-bench and `lz4 -b` count. */
+  mbPerSecond: number;
+  /** Share of native-bench's liblz4 figure for the same direction, from the same run; null without --native. */
+  shareOfNative: number | null;
+  rmePercent: number;
 }
 
 export interface CodecBenchTaskResult {
@@ -62,6 +93,10 @@ export interface CodecBenchReport {
   config: Required<CodecBenchOptions>;
   batchBytes: Record<string, number>;
   results: CodecBenchTaskResult[];
+  /** LZ4 on native-bench's payload, 64 KiB frames. */
+  lz4: Lz4LimitRow[];
+  /** native-bench's LZ4 figures from the same run, when `native` was set. */
+  nativeLz4: { compressMBps: number; decompressMBps: number; liblz4: string } | null;
 }
 
 const require = createRequire(import.meta.url);
@@ -75,6 +110,8 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
     valueBytes: options.valueBytes ?? 100,
     compressions: options.compressions ?? ['none', 'lz4', 'gzip', 'snappy', 'zstd'],
     includePeer: options.includePeer ?? true,
+    native: options.native ?? false,
+    lz4PayloadMiB: options.lz4PayloadMiB ?? 16,
   };
   const { recordsPerBatch, keyBytes, valueBytes } = config;
 
@@ -128,24 +165,16 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
     });
   }
 
-  // The LZ4 codec alone on one batch's records section, to set beside the C tool.
+  // The codecs alone on one batch's records section, beside the C tool (lz4) and the candidates
+  // they were chosen over.
   const section = Buffer.from(encode(new RecordBatchBuilder()).subarray(BATCH_HEADER_BYTES));
-  const frame = compressFrameSync(section);
-  bench.add('lz4 frame compress of the records section (lz4-napi)', () => {
-    sink += compressFrameSync(section).length;
-  });
-  bench.add('lz4 frame decompress of the records section (lz4-napi)', () => {
-    sink += decompressFrameSync(frame).length;
-  });
-
-  // The snappy and zstd codecs alone on the same section, beside the candidates they were chosen over.
-  for (const codec of ['snappy', 'zstd'] as const) {
+  for (const codec of ['lz4', 'snappy', 'zstd'] as const) {
     const compressed = compressRecords(codec, section);
     bench.add(`${codec} compress of the records section (Sluice codec)`, () => {
       sink += compressRecords(codec, section).length;
     });
     bench.add(`${codec} decompress of the records section (Sluice codec)`, () => {
-      sink += decompressRecords(COMPRESSION_CODEC_IDS[codec], compressed, section.length, 0).length;
+      sink += decompressRecords(COMPRESSION_CODEC_IDS[codec], compressed, DEFAULT_MAX_DECOMPRESSED_BYTES, 0).length;
     });
   }
   if (config.includePeer) {
@@ -172,12 +201,66 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
   });
   if (config.includePeer) results.push(...measureLz4Tool(section, recordsPerBatch, keyBytes + valueBytes));
 
+  const native = config.native ? await runNativeBench(nativeLz4Options(config.lz4PayloadMiB)) : null;
   return {
     environment,
     config,
     batchBytes: Object.fromEntries([...batches].map(([compression, batch]) => [compression, batch.length])),
     results,
+    lz4: await measureLz4OnNativePayload(config, native),
+    nativeLz4:
+      native === null
+        ? null
+        : {
+            compressMBps: native.results.lz4FrameCompressMBps,
+            decompressMBps: native.results.lz4FrameDecompressMBps,
+            liblz4: native.env.lz4Version,
+          },
   };
+}
+
+/** native-bench with its LZ4 passes on `lz4MiB` of payload in 64 KiB frames, and its other passes small. */
+function nativeLz4Options(lz4MiB: number): NativeBenchOptions {
+  return { lz4MiB, lz4FrameKiB: LZ4_FRAME_BYTES / 1024, memcpyMiB: 16, fileMiB: 16, fsyncCount: 20, ring8Messages: 100_000, ring100Messages: 100_000 };
+}
+
+/**
+ * The codec's LZ4 frame functions on native-bench's payload, one 64 KiB frame per call, walking
+ * the payload as native-bench does; beside lz4-napi's frame functions on the same frames.
+ */
+async function measureLz4OnNativePayload(config: Required<CodecBenchOptions>, native: NativeLimits | null): Promise<Lz4LimitRow[]> {
+  const payload = benchmarkPayload(Math.ceil((config.lz4PayloadMiB * 1024 * 1024) / BENCH_RECORD_BYTES));
+  const frameCount = Math.floor(payload.length / LZ4_FRAME_BYTES);
+  const inputs = Array.from({ length: frameCount }, (_, i) => payload.subarray(i * LZ4_FRAME_BYTES, (i + 1) * LZ4_FRAME_BYTES));
+  const frames = inputs.map((input) => compressRecords('lz4', input));
+  const napiFrames = inputs.map((input) => compressFrameSync(input));
+  const out = Buffer.allocUnsafe(lz4FrameBound(LZ4_FRAME_BYTES));
+  const back = Buffer.allocUnsafe(Math.max(...frames.map((frame) => lz4FramesDecompressedBound(frame, 0))));
+  for (let i = 0; i < frameCount; i++) {
+    if (!back.subarray(0, lz4DecompressFrames(frames[i], back, 0)).equals(inputs[i])) throw new Error(`lz4 frame ${i} does not round-trip`);
+  }
+  const bench = new Bench({ time: config.timeMs, warmupTime: Math.min(500, config.timeMs) });
+  let next = 0;
+  let sink = 0;
+  const step = (): number => (next = next + 1 === frameCount ? 0 : next + 1);
+  const tasks: [string, 'compress' | 'decompress', () => void][] = [
+    ['lz4 compress: lz4CompressFrame into a reused buffer', 'compress', () => (sink += lz4CompressFrame(inputs[step()], out, 0))],
+    ['lz4 compress: compressRecords (a new buffer per frame)', 'compress', () => (sink += compressRecords('lz4', inputs[step()]).length)],
+    ['lz4 decompress: lz4DecompressFrames into a reused buffer', 'decompress', () => (sink += lz4DecompressFrames(frames[step()], back, 0))],
+    ['lz4 decompress: decompressRecords (a slice of a 1 MiB slab)', 'decompress', () => (sink += decompressRecords(COMPRESSION_CODEC_IDS.lz4, frames[step()], LZ4_FRAME_BYTES, 0).length)],
+    ['candidate: lz4-napi compressFrameSync', 'compress', () => (sink += compressFrameSync(inputs[step()]).length)],
+    ['candidate: lz4-napi decompressFrameSync', 'decompress', () => (sink += decompressFrameSync(napiFrames[step()]).length)],
+  ];
+  for (const [name, , fn] of tasks) bench.add(name, fn);
+  await bench.run();
+  if (sink === 0) throw new Error('benchmark sink unused: the work may have been optimised away');
+  return bench.tasks.map((task, i): Lz4LimitRow => {
+    const result = task.result;
+    if (result.state !== 'completed') throw new Error(`task "${task.name}" ended ${result.state}`);
+    const mbPerSecond = (LZ4_FRAME_BYTES * (1000 / result.period)) / 1e6;
+    const limit = native === null ? null : tasks[i][1] === 'compress' ? native.results.lz4FrameCompressMBps : native.results.lz4FrameDecompressMBps;
+    return { name: task.name, mbPerSecond, shareOfNative: limit === null ? null : mbPerSecond / limit, rmePercent: result.latency.rme };
+  });
 }
 
 /** The snappy and zstd packages the codec was chosen over (raw blocks, one frame), on the same section. */
@@ -249,7 +332,7 @@ function addKafkajsPeer(
 }
 
 /**
- * The reference C implementation's in-memory benchmark (`lz4 -b1`: level 1, what lz4-napi's
+ * The reference C implementation's in-memory benchmark (`lz4 -b1`: level 1, what the codec's
  * frame encoder also does) on the same records section, in the same units. Empty when the tool
  * is not installed.
  */
@@ -304,10 +387,26 @@ function formatReport(report: CodecBenchReport): string {
         `${r.payloadMBPerSecond.toFixed(0).padStart(8)} ${(Number.isNaN(r.rmePercent) ? '' : r.rmePercent.toFixed(1)).padStart(6)}`,
     );
   }
+  const native = report.nativeLz4;
+  lines.push(
+    '',
+    `LZ4 on native-bench's payload (${config.lz4PayloadMiB} MiB, 64 KiB frames), uncompressed MB/s` +
+      (native === null
+        ? ' (run with --native for the liblz4 limit)'
+        : `; native-bench, liblz4 ${native.liblz4}, same run: compress ${native.compressMBps.toFixed(0)}, decompress ${native.decompressMBps.toFixed(0)}`),
+    `${'task'.padEnd(76)} ${'MB/s'.padStart(8)} ${'vs C'.padStart(6)} ${'±%'.padStart(6)}`,
+  );
+  for (const r of report.lz4) {
+    lines.push(
+      `${r.name.padEnd(76)} ${r.mbPerSecond.toFixed(0).padStart(8)} ` +
+        `${(r.shareOfNative === null ? '' : `${(r.shareOfNative * 100).toFixed(0)}%`).padStart(6)} ${r.rmePercent.toFixed(1).padStart(6)}`,
+    );
+  }
   return lines.join('\n');
 }
 
-const USAGE = 'node dist/bench/codec.bench.js [--time-ms N] [--records-per-batch N] [--value-bytes N] [--no-peer] [--json]';
+const USAGE =
+  'node dist/bench/codec.bench.js [--time-ms N] [--records-per-batch N] [--value-bytes N] [--no-peer] [--native] [--lz4-payload-mib N] [--json]';
 
 function parseArgs(argv: string[]): { options: CodecBenchOptions; json: boolean } {
   const flags = parseBenchArgs(
@@ -317,6 +416,8 @@ function parseArgs(argv: string[]): { options: CodecBenchOptions; json: boolean 
       'records-per-batch': { type: 'positive-integer' },
       'value-bytes': { type: 'positive-integer' },
       'no-peer': { type: 'boolean' },
+      native: { type: 'boolean' },
+      'lz4-payload-mib': { type: 'positive-integer' },
       json: { type: 'boolean' },
     },
     USAGE,
@@ -326,6 +427,8 @@ function parseArgs(argv: string[]): { options: CodecBenchOptions; json: boolean 
     recordsPerBatch: flags['records-per-batch'],
     valueBytes: flags['value-bytes'],
     includePeer: !flags['no-peer'],
+    native: flags.native,
+    lz4PayloadMiB: flags['lz4-payload-mib'],
   };
   return { options, json: flags.json };
 }

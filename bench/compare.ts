@@ -3,18 +3,21 @@
  * values) produced into Redis Streams (XADD pipelined through ioredis, AOF off, then AOF
  * everysec; and through redis-benchmark, the C client, to separate client from server), NATS
  * JetStream (file storage, async publish awaiting acks), Sluice embedded, and Sluice over the
- * Kafka protocol (kafkajs against a Sluice server in its own process). Every server is started
- * here on 127.0.0.1, on a free port, with a temporary directory, and stopped after its row, on
- * error and on SIGINT.
+ * Kafka protocol (kafkajs against a Sluice server in its own process), and the in-process stores
+ * a Node user would pick for a persistent queue: LMDB (lmdb-js) and SQLite (better-sqlite3), one
+ * transaction per send call. Sluice embedded, LMDB and SQLite also read every record back in
+ * order (Sluice's consumer from the data directory just written). Every server is started here
+ * on 127.0.0.1, on a free port, with a temporary directory, and stopped after its row, on error
+ * and on SIGINT.
  *
  *   npm run build && npm run bench:compare -- [--records 1000000] [--record-size 100] [--json]
- *     [--peers sluice,sluice-kafka,redis,redis-aof,redis-c,nats] [--send-records 1000] [--sends-in-flight 8]
+ *     [--peers sluice,sluice-kafka,redis,redis-aof,redis-c,nats,lmdb,sqlite] [--send-records 1000] [--sends-in-flight 8]
  *     [--batch-size 16384] [--no-install]
  *
  * Sluice produces with acks 1 (appended to the log in the page cache), which is what the peers'
  * acknowledgements mean too: Redis replies once the entry is in memory (and, with AOF everysec,
  * queued for the next fsync), JetStream once the message is written to its file store (fsynced
- * every 2 minutes by default).
+ * every 2 minutes by default), LMDB and SQLite once the transaction is committed without fsync.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,9 +34,10 @@ import { formatCount, formatFigure, formatTable } from '../src/perf/table.js';
 import { runNatsJetStream } from './peers/nats.js';
 import { ProcessGroup, waitForOutput } from './peers/processes.js';
 import { runRedisBenchmarkC, runRedisStreams } from './peers/redis.js';
+import { runLmdb, runSqlite } from './peers/embedded-stores.js';
 import type { PeerMeasurement, PeerWorkload } from './peers/workload.js';
 
-export const PEER_NAMES = ['sluice', 'sluice-kafka', 'redis', 'redis-aof', 'redis-c', 'nats'] as const;
+export const PEER_NAMES = ['sluice', 'sluice-kafka', 'redis', 'redis-aof', 'redis-c', 'nats', 'lmdb', 'sqlite'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
 export interface CompareOptions extends PeerWorkload {
@@ -53,6 +57,8 @@ export interface CompareRow {
   recordsPerSecVsSluice: number | null;
   /** p99 of this row over Sluice embedded's. */
   p99VsSluice: number | null;
+  /** Read-back records/s of this row over Sluice embedded's consumer. */
+  readVsSluice: number | null;
 }
 
 export interface CompareReport {
@@ -76,12 +82,14 @@ export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
 };
 
 const SETUPS: Record<PeerName, string> = {
-  sluice: 'embedded producer, acks 1, batch.size as given, linger 0, no compression',
+  sluice: 'embedded producer, acks 1, batch.size as given, linger 0, no compression; read: embedded consumer',
   'sluice-kafka': 'kafkajs producer -> Sluice server (child process), acks 1',
   redis: 'XADD pipelined, AOF off (memory only), ioredis',
   'redis-aof': 'XADD pipelined, AOF appendfsync everysec, ioredis',
   'redis-c': 'XADD pipelined, AOF off, redis-benchmark (C client, 1 connection): the server without Node client cost',
   nats: 'JetStream file storage, async publish awaiting acks',
+  lmdb: 'lmdb-js, one transaction per send, noSync (page cache), uint32 keys; read: getRange in key order',
+  sqlite: 'better-sqlite3, one transaction per send, WAL, synchronous OFF (page cache); read: SELECT ORDER BY seq',
 };
 
 const BINARIES: Partial<Record<PeerName, string>> = { redis: 'redis-server', 'redis-aof': 'redis-server', 'redis-c': 'redis-server', nats: 'nats-server' };
@@ -103,7 +111,7 @@ export async function runCompare(options: CompareOptions, group: ProcessGroup, l
   for (const peer of options.peers) {
     const binary = BINARIES[peer];
     if (binary !== undefined && missing.has(binary)) {
-      rows.push({ peer, setup: SETUPS[peer], measurement: null, skipped: missing.get(binary)!, recordsPerSecVsSluice: null, p99VsSluice: null });
+      rows.push({ peer, setup: SETUPS[peer], measurement: null, skipped: missing.get(binary)!, recordsPerSecVsSluice: null, p99VsSluice: null, readVsSluice: null });
       continue;
     }
     log(`running ${peer}: ${SETUPS[peer]}`);
@@ -111,7 +119,7 @@ export async function runCompare(options: CompareOptions, group: ProcessGroup, l
     liveTempDirs.add(dir);
     try {
       const measurement = await runPeer(peer, options, group, dir);
-      rows.push({ peer, setup: SETUPS[peer], measurement, skipped: null, recordsPerSecVsSluice: null, p99VsSluice: null });
+      rows.push({ peer, setup: SETUPS[peer], measurement, skipped: null, recordsPerSecVsSluice: null, p99VsSluice: null, readVsSluice: null });
     } finally {
       rmSync(dir, { recursive: true, force: true });
       liveTempDirs.delete(dir);
@@ -124,6 +132,9 @@ export async function runCompare(options: CompareOptions, group: ProcessGroup, l
     const p99 = row.measurement.latencyMs?.p99;
     const baseP99 = baseline.latencyMs?.p99;
     row.p99VsSluice = p99 === undefined || baseP99 === undefined || baseP99 === 0 ? null : p99 / baseP99;
+    const read = row.measurement.read;
+    const baseRead = baseline.read;
+    row.readVsSluice = read === undefined || baseRead === undefined ? null : read.recordsPerSec / baseRead.recordsPerSec;
   }
   const { records, recordSizeBytes, compressibility, sendRecords, sendsInFlight, batchSizeBytes } = options;
   const workload = { records, recordSizeBytes, compressibility, sendRecords, sendsInFlight, batchSizeBytes };
@@ -140,14 +151,23 @@ async function runPeer(peer: PeerName, options: CompareOptions, group: ProcessGr
       return runRedisBenchmarkC(group, dir, options);
     case 'nats':
       return runNatsJetStream(group, dir, options);
-    case 'sluice':
-      return fromPerf(
+    case 'lmdb':
+      return runLmdb(dir, options);
+    case 'sqlite':
+      return runSqlite(dir, options);
+    case 'sluice': {
+      const produced = fromPerf(
         await runPerf(
           { mode: 'produce', dataDir: dir, records: options.records, recordSizeBytes: options.recordSizeBytes, compressibility: options.compressibility,
             sendRecords: options.sendRecords, sendsInFlight: options.sendsInFlight, batchSizeBytes: options.batchSizeBytes, acks: 1 },
           { progressStream: null },
         ),
       );
+      const consumed = await runPerf({ mode: 'consume', dataDir: dir, records: options.records }, { progressStream: null });
+      if (consumed.records !== produced.records) throw new Error(`Sluice's consumer read ${consumed.records} of the ${produced.records} records produced`);
+      produced.read = { records: consumed.records, seconds: consumed.seconds, recordsPerSec: consumed.recordsPerSec, mbPerSec: consumed.mbPerSec };
+      return produced;
+    }
     case 'sluice-kafka': {
       const server = group.start('sluice server', process.execPath, [sluiceServeScript(), '--data-dir', dir]);
       try {
@@ -209,22 +229,25 @@ function onPath(binary: string): boolean {
 export function formatCompareReport(report: CompareReport): string {
   const rows = report.rows.map((row) => {
     const m = row.measurement;
-    if (m === null) return [row.peer, '-', '-', '-', '-', '-', row.skipped ?? ''];
+    if (m === null) return [row.peer, '-', '-', '-', '-', '-', '-', '-', '-', row.skipped ?? ''];
     return [
       row.peer,
       formatCount(m.recordsPerSec),
-      row.recordsPerSecVsSluice === null ? '-' : `${row.recordsPerSecVsSluice.toFixed(2)}x`,
+      formatRatio(row.recordsPerSecVsSluice),
       formatFigure(m.mbPerSec),
       formatFigure(m.latencyMs?.p99 ?? null),
-      row.p99VsSluice === null ? '-' : `${row.p99VsSluice.toFixed(2)}x`,
+      formatRatio(row.p99VsSluice),
+      m.read === undefined ? '-' : formatCount(m.read.recordsPerSec),
+      m.read === undefined ? '-' : formatFigure(m.read.mbPerSec),
+      formatRatio(row.readVsSluice),
       row.setup,
     ];
   });
   const w = report.workload;
   let out = formatTable(
-    ['peer', 'records/s', 'vs sluice', 'MB/s', 'p99 ms', 'p99 vs sluice', 'setup'],
+    ['peer', 'records/s', 'vs sluice', 'MB/s', 'p99 ms', 'p99 vs sluice', 'read records/s', 'read MB/s', 'read vs sluice', 'setup'],
     rows,
-    ['left', 'right', 'right', 'right', 'right', 'right', 'left'],
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
   );
   out += `workload: ${formatCount(w.records)} records of ${w.recordSizeBytes} B (compressibility ${w.compressibility}), `;
   out += `${w.sendRecords} records per send/pipeline, ${w.sendsInFlight} in flight; latency = send call to acknowledgement\n`;
@@ -233,9 +256,13 @@ export function formatCompareReport(report: CompareReport): string {
   return out;
 }
 
+function formatRatio(ratio: number | null): string {
+  return ratio === null ? '-' : `${ratio.toFixed(2)}x`;
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command('bench:compare')
-    .description('produce the same records into Redis Streams, NATS JetStream and Sluice (embedded and over the Kafka protocol), side by side')
+    .description('produce the same records into Redis Streams, NATS JetStream, LMDB, SQLite and Sluice (embedded and over the Kafka protocol), side by side')
     .option('--records <n>', 'records per peer', parseInteger, DEFAULT_COMPARE_OPTIONS.records)
     .option('--record-size <bytes>', 'value size', parseInteger, DEFAULT_COMPARE_OPTIONS.recordSizeBytes)
     .option('--send-records <n>', 'records per send call / pipeline', parseInteger, DEFAULT_COMPARE_OPTIONS.sendRecords)

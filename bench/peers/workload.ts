@@ -27,6 +27,15 @@ export interface PeerMeasurement {
   recordsPerSec: number;
   mbPerSec: number;
   latencyMs: PeerLatencyMs | null;
+  /** Reading every record back in order after the appends, for the peers that measure it. */
+  read?: PeerReadMeasurement;
+}
+
+export interface PeerReadMeasurement {
+  records: number;
+  seconds: number;
+  recordsPerSec: number;
+  mbPerSec: number;
 }
 
 export async function measureSends(send: SendFn, workload: PeerWorkload): Promise<PeerMeasurement> {

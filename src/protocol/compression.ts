@@ -8,8 +8,16 @@
  *   snappy block), through the `snappy` package's raw block functions. Read in both forms, as
  *   snappy-java's SnappyInputStream reads them: the xerial framing (concatenated streams included)
  *   and a bare raw block, which is what librdkafka writes.
- * - lz4: the standard LZ4 *frame* format with a correct header checksum, as Kafka writes it since
- *   message format v1 (KIP-57), through lz4-napi's synchronous frame functions.
+ * - lz4: the standard LZ4 *frame* format, written as Kafka's Lz4BlockOutputStream writes it since
+ *   message format v1 (KIP-57): a correct header checksum, independent 64 KiB blocks, no block or
+ *   content checksums, a block that does not shrink stored uncompressed. The frame is assembled
+ *   here over liblz4's block functions (the `lz4` package's native binding, liblz4 in C), which
+ *   compress into and decompress out of caller-owned buffers: `lz4CompressFrame` writes straight
+ *   into the caller's batch buffer, `lz4DecompressFrames` into the caller's output, and
+ *   `decompressRecords` into a slab shared by successive sections (see there). Read as
+ *   Kafka's Lz4BlockInputStream reads: header checksum and block checksums verified, linked
+ *   (dependent) blocks refused, a content checksum skipped (the batch's CRC32C already covers
+ *   these bytes).
  * - zstd: standard zstd frames at Kafka's default level 3, through zstd-napi's compression and
  *   decompression contexts, which work in caller-owned buffers. Frames that carry no content size
  *   (Java's ZstdOutputStream and librdkafka stream theirs) are streamed into a bounded buffer.
@@ -17,12 +25,11 @@
  * Everything is synchronous on purpose: the codec runs inside shard worker threads, where an
  * async hop per batch would cost more than it frees.
  *
- * Cost note: lz4-napi returns a fresh Buffer per call, allocated by the addon's own allocator
- * (mimalloc). When those pages are new to the process the kernel zeroes them on first touch,
- * which on a busy machine costs several times the decompression itself (profiled: clear_page
- * under the copy into the output); the lz4 rows of bench/codec.bench.ts show it. An addon API
- * that decompresses into a caller-owned buffer would remove it. The snappy calls ask for
- * `copyOutputData`, which copies the addon's output into a V8 buffer: measured 3 to 6 times
+ * Cost note: an addon that returns a fresh buffer per call pays for it in allocation and, when
+ * its pages are new to the process, in the kernel zeroing them on first touch (profiled with
+ * lz4-napi, the previous lz4 codec: clear_page under the copy into the output cost several times
+ * the decompression itself). Hence the caller-owned buffers of the lz4 path. The snappy calls ask
+ * for `copyOutputData`, which copies the addon's output into a V8 buffer: measured 3 to 6 times
  * faster than the default external buffer, whose finalizer and fresh pages dominate.
  *
  * Decompression is bounded: forged input must not make us allocate more than
@@ -38,13 +45,26 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompressSync, uncompressSync as snappyUncompressSync } from 'snappy';
 import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { CorruptRecordError, InvalidConfigError } from '../errors.js';
 
 // zstd-napi's binding module assigns the native addon to module.exports, which ESM cannot import by name.
 const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof ZstdBinding;
+
+/** liblz4's block functions and XXH32 as the `lz4` package's native bindings export them. */
+interface Lz4Binding {
+  /** LZ4_compress_default of all of `src` into `dst[start, end)`; 0 when it does not fit. */
+  compress(src: Uint8Array, dst: Uint8Array, start: number, end: number): number;
+  /** LZ4_decompress_safe of `src[start, end)` into all of `dst`; negative on malformed input or overflow. */
+  uncompress(src: Uint8Array, dst: Uint8Array, start: number, end: number): number;
+}
+interface XxhashBinding {
+  /** XXH32 of all of `data`. */
+  xxHash(data: Uint8Array, seed: number): number;
+}
+const lz4Block = createRequire(import.meta.url)('lz4/build/Release/lz4.node') as Lz4Binding;
+const xxhash = createRequire(import.meta.url)('lz4/build/Release/xxhash.node') as XxhashBinding;
 
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -87,8 +107,13 @@ export function compressRecords(type: CompressionType, records: Buffer): Buffer 
   switch (type) {
     case 'gzip':
       return gzipSync(records);
-    case 'lz4':
-      return compressFrameSync(records);
+    case 'lz4': {
+      // Into a reused scratch buffer, then one exact-size copy: the bound is the input's size,
+      // about twice the frame of record-like data, and the caller may keep what is returned.
+      const bound = lz4FrameBound(records.length);
+      if (lz4CompressScratch.length < bound) lz4CompressScratch = Buffer.allocUnsafe(Math.max(bound, lz4CompressScratch.length * 2));
+      return Buffer.from(lz4CompressScratch.subarray(0, lz4CompressFrame(records, lz4CompressScratch, 0)));
+    }
     case 'snappy':
       return snappyXerialCompress(records);
     case 'zstd':
@@ -152,21 +177,31 @@ function lz4DecompressBounded(compressed: Buffer, maxDecompressedBytes: number, 
       limitReason(maxDecompressedBytes, `lz4 records section (up to ${bound} bytes by its block headers)`),
     );
   }
-  let records: Buffer;
-  try {
-    records = decompressFrameSync(compressed);
-  } catch (error) {
-    throw new CorruptRecordError(position, `lz4 records section does not decompress: ${(error as Error).message}`);
+  // Inflated straight into the free end of a slab shared by successive sections, and returned as
+  // a slice of it: no allocation or copy per batch while the slab has room for the bound. The
+  // caller keeps slices of what is returned, so a slab is never rewritten: a full one is left to
+  // the garbage collector once nothing refers to it, as Node's own Buffer pool is.
+  if (lz4Slab.length - lz4SlabUsed < bound) {
+    lz4Slab = Buffer.allocUnsafe(Math.max(bound, LZ4_SLAB_BYTES));
+    lz4SlabUsed = 0;
   }
-  if (records.length > bound) {
-    throw new Error(`invariant: lz4 output of ${records.length} bytes exceeds its frame bound ${bound}`);
-  }
-  return records;
+  const start = lz4SlabUsed;
+  const bytes = lz4DecompressFrames(compressed, lz4Slab.subarray(start), position);
+  lz4SlabUsed = start + bytes;
+  return lz4Slab.subarray(start, start + bytes);
 }
+
+/** Slab size for decompressed lz4 sections: several typical batches (16 KiB - 256 KiB) per allocation. */
+const LZ4_SLAB_BYTES = 1024 * 1024;
+// Per thread (each worker loads this module anew).
+let lz4Slab = Buffer.allocUnsafe(0);
+let lz4SlabUsed = 0;
+let lz4CompressScratch = Buffer.allocUnsafe(0);
 
 const LZ4_FRAME_MAGIC = 0x184d2204;
 const LZ4_FLG_VERSION_MASK = 0xc0;
 const LZ4_FLG_VERSION_01 = 0x40;
+const LZ4_FLG_BLOCK_INDEPENDENCE = 0x20;
 const LZ4_FLG_BLOCK_CHECKSUM = 0x10;
 const LZ4_FLG_CONTENT_SIZE = 0x08;
 const LZ4_FLG_CONTENT_CHECKSUM = 0x04;
@@ -175,6 +210,125 @@ const LZ4_FLG_DICT_ID = 0x01;
 const LZ4_BD_RESERVED = 0x8f;
 const LZ4_BLOCK_UNCOMPRESSED_FLAG = 0x8000_0000;
 const LZ4_MAX_EXPANSION_RATIO = 255;
+/** Kafka's block size (Lz4BlockOutputStream.BLOCKSIZE_64KB) and its BD byte (block maximum size id 4). */
+const LZ4_KAFKA_BLOCK_BYTES = 64 * 1024;
+const LZ4_KAFKA_BD = 4 << 4;
+/** FLG as Kafka writes it: version 01, independent blocks, no checksums, no content size. */
+const LZ4_KAFKA_FLG = LZ4_FLG_VERSION_01 | LZ4_FLG_BLOCK_INDEPENDENCE;
+/** Magic, FLG, BD, HC. */
+const LZ4_KAFKA_HEADER_BYTES = 7;
+const LZ4_BLOCK_HEADER_BYTES = 4;
+const LZ4_END_MARK_BYTES = 4;
+
+/** The header checksum byte: the second byte of XXH32 (seed 0) over the frame descriptor. */
+function lz4HeaderChecksum(descriptor: Uint8Array): number {
+  return (xxhash.xxHash(descriptor, 0) >>> 8) & 0xff;
+}
+const LZ4_KAFKA_HC = lz4HeaderChecksum(Uint8Array.of(LZ4_KAFKA_FLG, LZ4_KAFKA_BD));
+
+/**
+ * The most bytes `lz4CompressFrame` writes for `inputBytes` of input: the header, every block
+ * at most its input size plus its 4-byte header (a block that does not shrink is stored raw),
+ * and the end mark.
+ */
+export function lz4FrameBound(inputBytes: number): number {
+  return (
+    LZ4_KAFKA_HEADER_BYTES +
+    inputBytes +
+    Math.ceil(inputBytes / LZ4_KAFKA_BLOCK_BYTES) * LZ4_BLOCK_HEADER_BYTES +
+    LZ4_END_MARK_BYTES
+  );
+}
+
+/**
+ * Writes `input` as one LZ4 frame in Kafka's form into `out` from byte `at` and returns the bytes
+ * written. `out` must hold `lz4FrameBound(input.length)` bytes from `at` and must not overlap
+ * `input`.
+ */
+export function lz4CompressFrame(input: Buffer, out: Buffer, at: number): number {
+  const needed = lz4FrameBound(input.length);
+  if (out.length - at < needed) {
+    throw new RangeError(`lz4CompressFrame needs ${needed} bytes of output from byte ${at}, the buffer has ${out.length - at}`);
+  }
+  let pos = at;
+  out.writeUInt32LE(LZ4_FRAME_MAGIC, pos);
+  out[pos + 4] = LZ4_KAFKA_FLG;
+  out[pos + 5] = LZ4_KAFKA_BD;
+  out[pos + 6] = LZ4_KAFKA_HC;
+  pos += LZ4_KAFKA_HEADER_BYTES;
+  for (let start = 0; start < input.length; start += LZ4_KAFKA_BLOCK_BYTES) {
+    const blockBytes = Math.min(LZ4_KAFKA_BLOCK_BYTES, input.length - start);
+    const block = blockBytes === input.length ? input : input.subarray(start, start + blockBytes);
+    const dataAt = pos + LZ4_BLOCK_HEADER_BYTES;
+    // Room for one byte less than the input: liblz4 gives up (returns 0) as soon as the block
+    // would not shrink, which is when Kafka stores it raw.
+    const compressedBytes = blockBytes > 1 ? lz4Block.compress(block, out, dataAt, dataAt + blockBytes - 1) : 0;
+    if (compressedBytes > 0) {
+      out.writeUInt32LE(compressedBytes, pos);
+      pos = dataAt + compressedBytes;
+    } else {
+      out.writeUInt32LE((blockBytes | LZ4_BLOCK_UNCOMPRESSED_FLAG) >>> 0, pos);
+      pos = dataAt + block.copy(out, dataAt);
+    }
+  }
+  out.writeUInt32LE(0, pos); // EndMark; Kafka writes no content checksum
+  return pos + LZ4_END_MARK_BYTES - at;
+}
+
+/**
+ * Decompresses one or more consecutive LZ4 frames filling `data` into `out` from byte 0 and
+ * returns the bytes written. `out` must hold `lz4FramesDecompressedBound(data)` bytes. Malformed
+ * frames, a wrong header or block checksum, and linked blocks (which Kafka refuses too) throw
+ * CorruptRecordError naming `position`.
+ */
+export function lz4DecompressFrames(data: Buffer, out: Buffer, position: number): number {
+  const bound = lz4FramesDecompressedBound(data, position);
+  if (out.length < bound) {
+    throw new RangeError(`lz4DecompressFrames needs ${bound} bytes of output, the buffer has ${out.length}`);
+  }
+  const fail = (at: number, reason: string): never => {
+    throw new CorruptRecordError(position, `lz4 frame at byte ${at} of the records section: ${reason}`);
+  };
+  // The structure (magic, version, reserved bits, block sizes, lengths) was checked by the bound's walk.
+  let pos = 0;
+  let written = 0;
+  while (pos < data.length) {
+    const frameAt = pos;
+    const flg = data[pos + 4];
+    const blockMaxBytes = LZ4_BLOCK_MAX_BYTES_BY_ID[(data[pos + 5] >> 4) & 0x07];
+    if ((flg & LZ4_FLG_BLOCK_INDEPENDENCE) === 0) {
+      fail(frameAt, 'linked (dependent) blocks are not supported, as in Kafka; write independent blocks');
+    }
+    const descriptorBytes = 2 + ((flg & LZ4_FLG_CONTENT_SIZE) !== 0 ? 8 : 0);
+    const hcAt = pos + 4 + descriptorBytes;
+    if (data[hcAt] !== lz4HeaderChecksum(data.subarray(pos + 4, hcAt))) {
+      fail(frameAt, 'header checksum mismatch (old Kafka clients computed it wrongly: KIP-57)');
+    }
+    const hasBlockChecksum = (flg & LZ4_FLG_BLOCK_CHECKSUM) !== 0;
+    pos = hcAt + 1;
+    for (;;) {
+      const header = data.readUInt32LE(pos);
+      pos += LZ4_BLOCK_HEADER_BYTES;
+      if (header === 0) break;
+      const blockBytes = header & ~LZ4_BLOCK_UNCOMPRESSED_FLAG;
+      const blockEnd = pos + blockBytes;
+      if (hasBlockChecksum && data.readUInt32LE(blockEnd) !== xxhash.xxHash(data.subarray(pos, blockEnd), 0) >>> 0) {
+        fail(pos - LZ4_BLOCK_HEADER_BYTES, 'block checksum mismatch');
+      }
+      if ((header & LZ4_BLOCK_UNCOMPRESSED_FLAG) !== 0) {
+        written += data.copy(out, written, pos, blockEnd);
+      } else {
+        const room = Math.min(blockMaxBytes, out.length - written);
+        const inflated = lz4Block.uncompress(data, out.subarray(written, written + room), pos, blockEnd);
+        if (inflated < 0) fail(pos - LZ4_BLOCK_HEADER_BYTES, 'block does not decompress (malformed or larger than the frame\'s block size)');
+        written += inflated;
+      }
+      pos = blockEnd + (hasBlockChecksum ? 4 : 0);
+    }
+    if ((flg & LZ4_FLG_CONTENT_CHECKSUM) !== 0) pos += 4;
+  }
+  return written;
+}
 const LZ4_BLOCK_MAX_BYTES_BY_ID: Readonly<Record<number, number>> = {
   4: 64 * 1024,
   5: 256 * 1024,

@@ -35,7 +35,14 @@ import {
   TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_FLAG_MASK,
 } from './batch-header.js';
-import { COMPRESSION_CODEC_IDS, checkCompressionType, compressRecords, type CompressionType } from './compression.js';
+import {
+  COMPRESSION_CODEC_IDS,
+  checkCompressionType,
+  compressRecords,
+  lz4CompressFrame,
+  lz4FrameBound,
+  type CompressionType,
+} from './compression.js';
 import { writeInt64 } from './int64.js';
 import type { RecordHeader, TimestampType } from './record-batch.js';
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
@@ -229,17 +236,31 @@ export class RecordBatchBuilder {
       this.writeHeader(this.buf, this.end);
       return this.buf.subarray(0, this.end);
     }
-    const compressed = compressRecords(compression, this.buf.subarray(BATCH_HEADER_BYTES, this.end));
+    const records = this.buf.subarray(BATCH_HEADER_BYTES, this.end);
+    if (compression === 'lz4') {
+      // The frame is written straight into the reused output buffer: no allocation, no copy.
+      const out = this.ensureCompressedOut(BATCH_HEADER_BYTES + lz4FrameBound(records.length));
+      const sizeBytes = BATCH_HEADER_BYTES + lz4CompressFrame(records, out, BATCH_HEADER_BYTES);
+      checkBatchSize(sizeBytes);
+      this.writeHeader(out, sizeBytes);
+      return out.subarray(0, sizeBytes);
+    }
+    const compressed = compressRecords(compression, records);
     const sizeBytes = BATCH_HEADER_BYTES + compressed.length;
     checkBatchSize(sizeBytes);
-    let out = this.compressedOut;
-    if (out === null || out.length < sizeBytes) {
-      out = Buffer.allocUnsafe(Math.max(sizeBytes, this.buf.length));
-      this.compressedOut = out;
-    }
+    const out = this.ensureCompressedOut(sizeBytes);
     out.set(compressed, BATCH_HEADER_BYTES);
     this.writeHeader(out, sizeBytes);
     return out.subarray(0, sizeBytes);
+  }
+
+  private ensureCompressedOut(bytes: number): Buffer {
+    let out = this.compressedOut;
+    if (out === null || out.length < bytes) {
+      out = Buffer.allocUnsafe(Math.max(bytes, this.buf.length));
+      this.compressedOut = out;
+    }
+    return out;
   }
 
   private writeHeader(out: Buffer, sizeBytes: number): void {

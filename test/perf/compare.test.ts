@@ -2,6 +2,8 @@
  * The peer comparison leaves no process behind: servers it starts are stopped after their row
  * (and a process that ignores SIGTERM is killed after the grace period). With redis-server and
  * nats-server installed, a tiny comparison runs every peer and checks that all its pids are gone.
+ * The in-process stores (LMDB, SQLite) need no server: their rows append, read back and check
+ * every record in order, beside Sluice's produce and consume of the same records.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +46,7 @@ describe.runIf(peersInstalled)('bench:compare with every peer', () => {
     const group = new ProcessGroup();
     const report = await runCompare({ ...DEFAULT_COMPARE_OPTIONS, records: 2000, sendRecords: 200, install: false }, group);
     await group.stopAll();
-    expect(report.rows.map((row) => row.peer)).toEqual(['sluice', 'sluice-kafka', 'redis', 'redis-aof', 'redis-c', 'nats']);
+    expect(report.rows.map((row) => row.peer)).toEqual(['sluice', 'sluice-kafka', 'redis', 'redis-aof', 'redis-c', 'nats', 'lmdb', 'sqlite']);
     for (const row of report.rows) {
       expect(row.skipped).toBeNull();
       expect(row.measurement?.records).toBe(2000);
@@ -55,7 +57,27 @@ describe.runIf(peersInstalled)('bench:compare with every peer', () => {
     expect(report.pids).toHaveLength(6);
     for (const pid of report.pids) expect(isAlive(pid)).toBe(false);
     const table = formatCompareReport(report);
-    expect(table).toMatch(/^peer +records\/s +vs sluice +MB\/s +p99 ms +p99 vs sluice +setup/);
+    expect(table).toMatch(/^peer +records\/s +vs sluice +MB\/s +p99 ms +p99 vs sluice +read records\/s +read MB\/s +read vs sluice +setup/);
     expect(table).toContain('workload: 2,000 records of 100 B');
+  });
+});
+
+describe('bench:compare with the in-process stores', () => {
+  it('appends into LMDB and SQLite in transactions and reads every record back in order, beside Sluice', async () => {
+    const group = new ProcessGroup();
+    const report = await runCompare({ ...DEFAULT_COMPARE_OPTIONS, peers: ['sluice', 'lmdb', 'sqlite'], records: 3000, sendRecords: 250 }, group);
+    await group.stopAll();
+    expect(report.rows.map((row) => row.peer)).toEqual(['sluice', 'lmdb', 'sqlite']);
+    for (const row of report.rows) {
+      expect(row.skipped).toBeNull();
+      expect(row.measurement?.records).toBe(3000);
+      // The stores' read pass is followed by a check of every value against what was sent, in order.
+      expect(row.measurement?.read?.records).toBe(3000);
+      expect(row.measurement?.read?.mbPerSec).toBeGreaterThan(0);
+      expect(row.readVsSluice).toBeGreaterThan(0);
+      expect(row.p99VsSluice).toBeGreaterThan(0);
+    }
+    expect(report.pids).toHaveLength(0);
+    expect(formatCompareReport(report)).toMatch(/\nlmdb +[\d,]+ +[\d.]+x/);
   });
 });

@@ -22,6 +22,9 @@ import {
   compressRecords,
   compressionTypeOfId,
   decompressRecords,
+  lz4CompressFrame,
+  lz4DecompressFrames,
+  lz4FrameBound,
   lz4FramesDecompressedBound,
 } from '../../src/protocol/compression.js';
 
@@ -29,6 +32,10 @@ const require = createRequire(import.meta.url);
 const lz4js = require('lz4') as {
   encode(data: Buffer, options?: Record<string, unknown>): Buffer;
   decode(data: Buffer): Buffer;
+};
+/** kafkajs's LZ4 codec package, as a kafkajs user registers it. */
+const LZ4Codec = require('lz4-kafkajs') as new () => {
+  codec(): { compress(encoder: { buffer: Buffer }): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer> };
 };
 
 const GZIP = COMPRESSION_CODEC_IDS.gzip;
@@ -43,6 +50,17 @@ function sampleData(bytes: number): Buffer {
   for (let i = 0; i < bytes; i++) {
     state = (state * 1103515245 + 12345) >>> 0;
     data[i] = i % 64 < 40 ? 97 + (i % 26) : state >>> 24;
+  }
+  return data;
+}
+
+/** Bytes no LZ4 block can shrink: the high byte of a 32-bit linear congruential generator. */
+function incompressibleData(bytes: number): Buffer {
+  const data = Buffer.alloc(bytes);
+  let state = 99;
+  for (let i = 0; i < bytes; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    data[i] = state >>> 24;
   }
   return data;
 }
@@ -287,19 +305,99 @@ describe('lz4 frames', () => {
     expectBytes(lz4Tool(['-d'], compressRecords('lz4', data)), data);
   });
 
-  it('reads frames the reference lz4 tool writes: block sizes, linked blocks, checksums, content size', () => {
+  it('reads frames the reference lz4 tool writes: block sizes, checksums, content size', () => {
     for (const args of [
       [],
       ['-B4'],
       ['-B5', '-BX'],
       ['-B6', '--no-frame-crc'],
       ['-B7', '--content-size'],
-      ['-B4', '-BD'],
+      ['-B4', '-BX', '--content-size'],
       ['-9'],
     ]) {
       const frame = lz4Tool(['-z', ...args], data);
       expectBytes(decompressRecords(LZ4, frame, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), data, args.join(' '));
     }
+  });
+
+  it('refuses linked (dependent) blocks, as Kafka does', () => {
+    const frame = lz4Tool(['-z', '-B4', '-BD'], data);
+    const error = catchError(() => decompressRecords(LZ4, frame, DEFAULT_MAX_DECOMPRESSED_BYTES, 3));
+    expect(error).toBeInstanceOf(CorruptRecordError);
+    expect((error as CorruptRecordError).reason).toMatch(/linked \(dependent\) blocks/);
+  });
+
+  it('verifies block checksums', () => {
+    const frame = lz4Tool(['-z', '-B4', '-BX'], data);
+    // The first block's first data byte: after magic, FLG, BD, HC and the block's size.
+    const error = catchError(() => decompressRecords(LZ4, patch(frame, 11, frame[11] ^ 0x01), DEFAULT_MAX_DECOMPRESSED_BYTES, 0));
+    expect((error as CorruptRecordError).reason).toMatch(/block checksum mismatch/);
+  });
+
+  it("writes Kafka's frame: FLG 0x60 (independent blocks, no checksums), BD 64 KiB, raw blocks for what does not shrink", () => {
+    const random = incompressibleData(150_000);
+    for (const input of [data, random, Buffer.alloc(0), Buffer.from('x'), Buffer.alloc(64 << 10, 7), Buffer.alloc((64 << 10) + 1, 7)]) {
+      const frame = compressRecords('lz4', input);
+      expect(frame.readUInt32LE(0)).toBe(0x184d2204);
+      expect([frame[4], frame[5]]).toEqual([0x60, 0x40]);
+      expect(frame.length).toBeLessThanOrEqual(lz4FrameBound(input.length));
+      // Walk the blocks: every one holds at most 64 KiB of input, and the frame ends with the
+      // end mark and nothing after it (no content checksum).
+      let pos = 7;
+      let blocks = 0;
+      let rawBlocks = 0;
+      for (let header = frame.readUInt32LE(pos); header !== 0; header = frame.readUInt32LE(pos)) {
+        blocks += 1;
+        if (header & 0x8000_0000) rawBlocks += 1;
+        pos += 4 + (header & 0x7fff_ffff);
+      }
+      expect(pos + 4, `${input.length} bytes`).toBe(frame.length);
+      expect(blocks).toBe(Math.ceil(input.length / (64 << 10)));
+      if (input === random) expect(rawBlocks).toBe(blocks);
+      // A 1-byte block cannot shrink: the 64 KiB + 1 input ends with a raw block.
+      if (input !== random) expect(rawBlocks).toBe(input.length % (64 << 10) === 1 ? 1 : 0);
+      expectBytes(decompressRecords(LZ4, frame, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), input, `${input.length} bytes`);
+      expectBytes(lz4js.decode(frame), input, `lz4 package, ${input.length} bytes`);
+      expectBytes(lz4Tool(['-d'], frame), input, `lz4 tool, ${input.length} bytes`);
+    }
+  });
+
+  it("round-trips both ways with kafkajs's LZ4 codec (lz4-kafkajs), multi-block and incompressible", async () => {
+    const codec = new LZ4Codec().codec();
+    const random = incompressibleData(200_000);
+    for (const input of [data, random, sampleData(100)]) {
+      expectBytes(await codec.decompress(compressRecords('lz4', input)), input, `kafkajs reads ${input.length} bytes`);
+      const written = await codec.compress({ buffer: input });
+      expectBytes(decompressRecords(LZ4, written, DEFAULT_MAX_DECOMPRESSED_BYTES, 0), input, `kafkajs writes ${input.length} bytes`);
+    }
+  });
+
+  it('compresses into and decompresses out of caller-owned buffers, at an offset', () => {
+    const out = Buffer.alloc(100 + lz4FrameBound(data.length), 0xee);
+    const bytes = lz4CompressFrame(data, out, 100);
+    expect(out.subarray(0, 100).every((b) => b === 0xee)).toBe(true);
+    const frame = out.subarray(100, 100 + bytes);
+    expectBytes(frame, compressRecords('lz4', data));
+    const back = Buffer.alloc(lz4FramesDecompressedBound(frame, 0));
+    expectBytes(back.subarray(0, lz4DecompressFrames(frame, back, 0)), data);
+    expect(() => lz4CompressFrame(data, Buffer.alloc(100), 0)).toThrow(RangeError);
+    expect(() => lz4DecompressFrames(frame, Buffer.alloc(100), 0)).toThrow(RangeError);
+  });
+
+  it('returns sections that later decompressions never overwrite', () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => Buffer.concat([sampleData(50_000 + i * 1000), Buffer.from(`section ${i}`)]));
+    const sections = inputs.map((input) => decompressRecords(LZ4, compressRecords('lz4', input), DEFAULT_MAX_DECOMPRESSED_BYTES, 0));
+    // 40 sections of 50-90 KB span several 1 MiB slabs; each must still hold its own bytes.
+    sections.forEach((section, i) => expectBytes(section, inputs[i], `section ${i}`));
+  });
+
+  it('reports a block that does not decompress as CorruptRecordError', () => {
+    const frame = Buffer.from(compressRecords('lz4', data));
+    // A compressed block whose match offset points before the output's start.
+    const bad = Buffer.concat([frame.subarray(0, 7), Buffer.from([4, 0, 0, 0, 0x0f, 0xff, 0xff, 0x00]), Buffer.alloc(4)]);
+    bad.writeUInt32LE(4, 7);
+    const error = catchError(() => decompressRecords(LZ4, bad, DEFAULT_MAX_DECOMPRESSED_BYTES, 5));
+    expect((error as CorruptRecordError).reason).toMatch(/does not decompress/);
   });
 
   it('rejects a frame whose header checksum is wrong (the pre-KIP-57 Kafka bug)', () => {

@@ -1,12 +1,13 @@
 /**
- * snappy and zstd against independent peers over loopback: kcat (librdkafka 2.0) and Debian's
+ * snappy, zstd and lz4 against independent peers over loopback: kcat (librdkafka 2.0) and Debian's
  * python3-confluent-kafka produce batches that Sluice stores and decodes, and read back the
- * batches Sluice writes (snappy in snappy-java's framing, zstd frames); compacted topics take
- * both codecs; a topic's compression.type recompresses what producers send, as Kafka does.
+ * batches Sluice writes (snappy in snappy-java's framing, zstd frames, lz4 frames in Kafka's
+ * form, several blocks and blocks stored raw included); compacted topics take every codec; a
+ * topic's compression.type recompresses what producers send, as Kafka does.
  */
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMPRESSION_CODEC_MASK, batchSizeAt, readAttributes } from '../../src/protocol/batch-header.js';
+import { BATCH_HEADER_BYTES, COMPRESSION_CODEC_MASK, batchSizeAt, readAttributes } from '../../src/protocol/batch-header.js';
 import { COMPRESSION_CODEC_IDS, type CompressionType } from '../../src/protocol/compression.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { kcat, startServer, type TestServer } from './helpers.js';
@@ -98,7 +99,7 @@ async function pythonLines(topic: string, count: number): Promise<string[]> {
   return (await python(PY_CONSUME, [t.bootstrap, topic, String(count)])).trimEnd().split('\n');
 }
 
-describe.each(['snappy', 'zstd'] as const)('%s with independent peers', (codec: CompressionType) => {
+describe.each(['snappy', 'zstd', 'lz4'] as const)('%s with independent peers', (codec: CompressionType) => {
   const codecId = COMPRESSION_CODEC_IDS[codec];
 
   it('kcat produces it, Sluice stores and decodes it, kcat and python read it back', async () => {
@@ -144,6 +145,51 @@ describe.each(['snappy', 'zstd'] as const)('%s with independent peers', (codec: 
     expect(storedLines(topic)).toEqual(expectedLines(RECORDS, codec));
   });
 });
+
+describe('lz4 frames Sluice writes, read by librdkafka', () => {
+  it('several 64 KiB blocks, compressible and stored raw (incompressible), read by kcat and python', async () => {
+    const topic = 'sluice-lz4-blocks';
+    await t.broker.createTopic(topic);
+    // Base64 of a 32-bit generator's high bytes: text that LZ4, which has no entropy coder, cannot shrink.
+    let state = 1;
+    const noise = (bytes: number): string => {
+      const raw = Buffer.alloc(bytes);
+      for (let i = 0; i < bytes; i++) {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        raw[i] = state >>> 24;
+      }
+      return raw.toString('base64').slice(0, bytes);
+    };
+    const lines = Array.from({ length: 400 }, (_, i) => `k${i}:${i % 2 === 0 ? noise(1000) : `${'compressible '.repeat(80)}${i}`}`);
+    const records = lines.map((line) => {
+      const [key, value] = line.split(/:(.*)/s);
+      return { key: Buffer.from(key), value: Buffer.from(value) };
+    });
+    const noisy = records.filter((_, i) => i % 2 === 0);
+    await t.broker.produce(topic, 0, encodeRecordBatch({ records, compression: 'lz4' }), -1);
+    await t.broker.produce(topic, 0, encodeRecordBatch({ records: noisy, compression: 'lz4' }), -1);
+    const { records: stored } = t.broker.fetch(topic, 0, 0, 64 << 20, 'read_uncommitted');
+    const blockKinds = lz4BlockKinds(stored.subarray(BATCH_HEADER_BYTES, batchSizeAt(stored, 0)));
+    expect(blockKinds.length).toBeGreaterThan(2);
+    const second = batchSizeAt(stored, 0);
+    const rawKinds = lz4BlockKinds(stored.subarray(second + BATCH_HEADER_BYTES, second + batchSizeAt(stored, second)));
+    expect(rawKinds).toContain('raw');
+    const expected = [...lines, ...lines.filter((_, i) => i % 2 === 0)];
+    expect(await kcatLines(topic)).toEqual(expected);
+    expect(await pythonLines(topic, expected.length)).toEqual(expected);
+  });
+});
+
+/** 'compressed' or 'raw' for each block of the one LZ4 frame that fills `frame` (the batch's records section). */
+function lz4BlockKinds(frame: Buffer): string[] {
+  const kinds: string[] = [];
+  let pos = 7; // magic, FLG, BD, HC: Kafka's frames carry no content size
+  for (let header = frame.readUInt32LE(pos); header !== 0; header = frame.readUInt32LE(pos)) {
+    kinds.push(header & 0x8000_0000 ? 'raw' : 'compressed');
+    pos += 4 + (header & 0x7fff_ffff);
+  }
+  return kinds;
+}
 
 describe('topic compression.type', () => {
   it.each([
