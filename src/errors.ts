@@ -764,3 +764,30 @@ export class UnknownProducerIdError extends KafkaApiError {
     super('UNKNOWN_PRODUCER_ID', 59, message);
   }
 }
+
+/**
+ * A write to the data directory failed in the file system (Kafka's KAFKA_STORAGE_ERROR, 56): no
+ * space left (ENOSPC, EDQUOT), an I/O error (EIO) or a file system gone read-only (EROFS). Nothing
+ * the failed call wrote is visible and nothing acknowledged is lost; reads go on. The partition
+ * (or metadata store) refuses writes until the file system takes them again, which the broker
+ * checks by itself, so retrying later succeeds once space is freed. `errno` is the system's code.
+ */
+export class KafkaStorageError extends KafkaApiError {
+  readonly errno: string;
+  /** The file or directory the failed operation wrote. */
+  readonly path: string;
+
+  constructor(path: string, what: string, errno: string, detail: string) {
+    super(
+      'KAFKA_STORAGE_ERROR',
+      56,
+      `${what} failed in "${path}": ${errno} (${detail}); ` +
+        (errno === 'ENOSPC' || errno === 'EDQUOT'
+          ? 'free space on its file system: writes resume by themselves once it has room'
+          : 'check the disk and its file system: writes resume by themselves once it takes them again'),
+      true,
+    );
+    this.errno = errno;
+    this.path = path;
+  }
+}
