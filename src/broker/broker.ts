@@ -999,7 +999,8 @@ export class Broker implements BrokerApi {
       this.replayTopic(TRANSACTION_STATE_TOPIC, (batches) => replayTransactionLog(batches, entries));
       topicReady = Promise.resolve();
     }
-    const metaFile = TransactionMetaFile.openAndBumpEpoch(this.dataDir.metaDir);
+    // An inspection (refuseRecovery) must leave the data directory as it found it.
+    const metaFile = TransactionMetaFile.openAndBumpEpoch(this.dataDir.metaDir, !this.config.refuseRecovery);
     const append = async (batch: Buffer): Promise<void> => {
       topicReady ??= this.ensureInternalTopic(TRANSACTION_STATE_TOPIC).catch((error: unknown) => {
         topicReady = null;
