@@ -21,6 +21,7 @@ import {
   takeOverStaleLock,
 } from '../../src/storage/data-dir.js';
 import { eventually } from '../support/eventually.js';
+import { SPACE_RESERVE_FILE_NAME } from '../../src/storage/space-reserve.js';
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const tempDirs: string[] = [];

@@ -7,13 +7,13 @@
  * writes resume by themselves once space returns, and a restart on the full file system (which
  * releases the data directory's space reserve) serves reads.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliProcess } from '../cli/run-cli.js';
 import { killRunning, removeDir, tempDir } from '../cli/run-cli.js';
 import { within } from '../support/eventually.js';
+import { fillUp, mountTmpfs } from '../support/tmpfs.js';
 import { checkLog, describeReports, startServe, stopServe, type AckedSend, type TopicToCheck } from './support.js';
 
 const TMPFS_SIZE = '16m';
@@ -27,17 +27,8 @@ const PROBE_DEADLINE_MS = 1_000;
 const KAFKA_STORAGE_ERROR = 'KAFKA_STORAGE_ERROR';
 
 const root = tempDir();
-const mountPoint = `${root}/tmpfs`;
-/** Why the scenario cannot run here, or null once the tmpfs is mounted. */
-const notMountable = ((): string | null => {
-  mkdirSync(mountPoint);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', mountPoint], { stdio: 'pipe' });
-    return null;
-  } catch (error) {
-    return `mount -t tmpfs is not permitted here (${String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim()})`;
-  }
-})();
+const tmpfs = mountTmpfs(`${root}/tmpfs`, TMPFS_SIZE);
+const { mountPoint, notMountable } = tmpfs;
 if (notMountable !== null) console.log(`disk-full scenario skipped: ${notMountable}`);
 
 const dataDir = `${mountPoint}/data`;
@@ -53,7 +44,7 @@ let producer: Producer;
 afterAll(async () => {
   await producer?.disconnect().catch(() => undefined);
   killRunning();
-  if (notMountable === null) execFileSync('umount', [mountPoint]);
+  tmpfs.unmount();
   removeDir(root);
 });
 
@@ -77,19 +68,6 @@ async function produceUntilFull(first: number): Promise<number> {
     }
   }
   return acknowledged;
-}
-
-/** Fills what is left of the file system with the filler file, to the last block. */
-function fillUp(): void {
-  const fd = openSync(filler, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** A Metadata request answered within the probe deadline. */
@@ -143,7 +121,7 @@ describe.skipIf(notMountable !== null)(`sluice serve on a full file system (tmpf
   });
 
   it('starts again on a full file system and serves reads', async () => {
-    fillUp();
+    fillUp(filler);
     await stopServe(server, 'SIGKILL');
     try {
       ({ server } = await startServe(dataDir, port));

@@ -1,0 +1,106 @@
+/**
+ * Storage faults on a file system that is really full: a tmpfs this test mounts (root, or
+ * CAP_SYS_ADMIN; skipped with the reason where mounting is not permitted), filled to the last
+ * block. A refused append is a KafkaStorageError (ENOSPC, Kafka's error 56) that leaves nothing of
+ * itself in the log and takes the log offline for writes; the log comes back through
+ * reopenForWrites once space returns and the next append lands at the offset the failed one
+ * would have had. Metadata writes (durable-fs) fail the same typed way. The data directory
+ * releases its space reserve to start on the full file system and writes it again once there is
+ * room.
+ */
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { KafkaStorageError } from '../../src/errors.js';
+import { DataDir } from '../../src/storage/data-dir.js';
+import { replaceFile } from '../../src/storage/durable-fs.js';
+import { PartitionLog } from '../../src/storage/partition-log.js';
+import { SPACE_RESERVE_BYTES, SPACE_RESERVE_FILE_NAME } from '../../src/storage/space-reserve.js';
+import { eventually } from '../support/eventually.js';
+import { fillUp, mountTmpfs } from '../support/tmpfs.js';
+import { CapturingLogger, buildBatch, makeTempDir, readLog, removeTempDir, scanLogFiles, thrownBy } from './helpers.js';
+
+const root = makeTempDir();
+/** Room for the 1 MiB space reserve, which is written only with 4 times its size free. */
+const tmpfs = mountTmpfs(join(root, 'tmpfs'), '8m');
+const filler = join(tmpfs.mountPoint, 'filler');
+if (tmpfs.notMountable !== null) console.log(`storage-fault tests skipped: ${tmpfs.notMountable}`);
+
+afterEach(() => {
+  for (const name of readdirSync(tmpfs.mountPoint)) rmSync(join(tmpfs.mountPoint, name), { recursive: true, force: true });
+});
+
+afterAll(() => {
+  tmpfs.unmount();
+  removeTempDir(root);
+});
+
+describe.skipIf(tmpfs.notMountable !== null)('storage faults on a full file system', () => {
+  it('refuses an append with KafkaStorageError, keeps nothing of it, and lands the next append at its offset once space returns', () => {
+    const dir = join(tmpfs.mountPoint, 't-0');
+    const log = PartitionLog.open(dir, {}, { logger: new CapturingLogger() });
+    for (let i = 0; i < 10; i++) log.append(buildBatch({ records: 5, valueBytes: 1000, fill: i }));
+    const acknowledgedEnd = log.logEndOffset;
+    const logBytes = scanLogFiles(dir).reduce((sum, batch) => sum + batch.sizeBytes, 0);
+    fillUp(filler);
+
+    // 256 KiB: more than any slack left in the log's last page, so part of it is written before ENOSPC.
+    const error = thrownBy(() => log.append(buildBatch({ records: 64, valueBytes: 4096 })));
+    expect(error).toBeInstanceOf(KafkaStorageError);
+    expect(error).toMatchObject({ errno: 'ENOSPC', kafkaErrorCode: 56, code: 'KAFKA_STORAGE_ERROR', retriable: true });
+    expect(error.message).toContain('free space on its file system');
+    expect(log.offlineCause).toBe(error);
+    expect(log.logEndOffset).toBe(acknowledgedEnd);
+    // The failed write was cut back: the files hold exactly the acknowledged batches.
+    expect(scanLogFiles(dir).reduce((sum, batch) => sum + batch.sizeBytes, 0)).toBe(logBytes);
+    // Offline: later appends fail at once, and reopening waits for space.
+    expect(thrownBy(() => log.append(buildBatch({ records: 1 })))).toBe(error);
+    expect(log.reopenForWrites()).toBeNull();
+
+    rmSync(filler);
+    const reopened = log.reopenForWrites();
+    expect(reopened).not.toBeNull();
+    expect(reopened!.logEndOffset).toBe(acknowledgedEnd);
+    expect(reopened!.append(buildBatch({ records: 3, fill: 7 })).baseOffset).toBe(acknowledgedEnd);
+    const read = readLog(reopened!, 0, 1024 * 1024);
+    expect(read.logEndOffset).toBe(acknowledgedEnd + 3);
+    expect(scanLogFiles(dir).map((batch) => batch.baseOffset)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+    reopened!.close();
+  });
+
+  it('fails a metadata write with KafkaStorageError and leaves no temp file', () => {
+    const path = join(tmpfs.mountPoint, 'meta.json');
+    replaceFile(path, 'old\n');
+    fillUp(filler);
+    const error = thrownBy(() => replaceFile(path, 'x'.repeat(64 * 1024)));
+    expect(error).toBeInstanceOf(KafkaStorageError);
+    // Named where the write failed: the temp file the new content goes to before its rename.
+    expect(error).toMatchObject({ errno: 'ENOSPC', path: `${path}.tmp` });
+    expect(existsSync(`${path}.tmp`)).toBe(false);
+  });
+
+  it('starts on a full file system by releasing the space reserve, and writes it again once there is room', async () => {
+    const dir = join(tmpfs.mountPoint, 'data');
+    DataDir.open(dir).close();
+    const reserve = join(dir, SPACE_RESERVE_FILE_NAME);
+    expect(statSync(reserve).size).toBe(SPACE_RESERVE_BYTES);
+    fillUp(filler);
+
+    // An inspection keeps no reserve, so it cannot write its lock on the full file system.
+    const refused = thrownBy(() => DataDir.open(dir, { spaceReserve: false }));
+    expect(refused).toBeInstanceOf(KafkaStorageError);
+    expect(refused).toMatchObject({ errno: 'ENOSPC' });
+    expect(statSync(reserve).size).toBe(SPACE_RESERVE_BYTES);
+
+    const warnings: string[] = [];
+    const dataDir = DataDir.open(dir, { logger: { warn: (message) => warnings.push(message) }, lockHeartbeatMs: 10, lockStaleMs: 30 });
+    try {
+      expect(warnings).toEqual([expect.stringContaining(`released the ${SPACE_RESERVE_BYTES}-byte space reserve`)]);
+      expect(statSync(reserve).size).toBe(0);
+      rmSync(filler);
+      await eventually(() => statSync(reserve).size === SPACE_RESERVE_BYTES, { timeoutMs: 5_000, what: 'the space reserve written again' });
+    } finally {
+      dataDir.close();
+    }
+  });
+});
