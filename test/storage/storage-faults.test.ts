@@ -6,12 +6,15 @@
  * reopenForWrites once space returns and the next append lands at the offset the failed one
  * would have had. Metadata writes (durable-fs) fail the same typed way. The data directory
  * releases its space reserve to start on the full file system and writes it again once there is
- * room.
+ * room. Through the embedded API (real shard threads), producer.send gets the typed error too and
+ * succeeds again once space returns, without a restart.
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KafkaStorageError } from '../../src/errors.js';
+import { Sluice } from '../../src/sluice.js';
+import { quietLogger } from '../broker/broker-test-helpers.js';
 import { DataDir } from '../../src/storage/data-dir.js';
 import { replaceFile } from '../../src/storage/durable-fs.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
@@ -101,6 +104,46 @@ describe.skipIf(tmpfs.notMountable !== null)('storage faults on a full file syst
       await eventually(() => statSync(reserve).size === SPACE_RESERVE_BYTES, { timeoutMs: 5_000, what: 'the space reserve written again' });
     } finally {
       dataDir.close();
+    }
+  });
+
+  it('gives the embedded producer the typed error, and takes its sends again once space returns', async () => {
+    const sluice = await Sluice.open({ dataDir: join(tmpfs.mountPoint, 'embedded'), shards: 1, logger: quietLogger });
+    try {
+      await sluice.admin().createTopics({ topics: [{ topic: 'full', numPartitions: 1 }] });
+      const producer = sluice.producer();
+      await producer.connect();
+      const value = Buffer.alloc(64 * 1024, 2);
+      await producer.send({ topic: 'full', messages: [{ value }] });
+      fillUp(filler);
+      let failure: unknown = null;
+      try {
+        await producer.send({ topic: 'full', messages: Array.from({ length: 4 }, () => ({ value })) });
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).toBeInstanceOf(KafkaStorageError);
+      expect(failure).toMatchObject({ errno: 'ENOSPC', kafkaErrorCode: 56, retriable: true });
+
+      rmSync(filler);
+      // Within the probe backoff after a failure a send still fails at once; the next probe reopens the log.
+      let baseOffset = -1;
+      await eventually(
+        async () => {
+          try {
+            baseOffset = Number((await producer.send({ topic: 'full', messages: [{ value: 'after' }] }))[0].baseOffset);
+            return true;
+          } catch (error) {
+            if (!(error instanceof KafkaStorageError)) throw error;
+            return false;
+          }
+        },
+        { timeoutMs: 5_000, what: 'a send accepted once space returned' },
+      );
+      expect(baseOffset).toBe(1);
+      await producer.disconnect();
+    } finally {
+      await sluice.close();
     }
   });
 });
