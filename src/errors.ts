@@ -791,3 +791,15 @@ export class KafkaStorageError extends KafkaApiError {
     this.path = path;
   }
 }
+
+/**
+ * NOT_COORDINATOR (16): the coordinator could not write its state (Kafka answers a coordinator
+ * whose log append failed with KAFKA_STORAGE_ERROR this way): the client looks the coordinator up
+ * again and retries, which succeeds once the write goes through.
+ */
+export class NotCoordinatorError extends KafkaApiError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('NOT_COORDINATOR', 16, `this broker cannot act as the coordinator right now: ${reason}; retry shortly`, true);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

@@ -7,12 +7,13 @@
  * would have had. Metadata writes (durable-fs) fail the same typed way. The data directory
  * releases its space reserve to start on the full file system and writes it again once there is
  * room. Through the embedded API (real shard threads), producer.send gets the typed error too and
- * succeeds again once space returns, without a restart.
+ * succeeds again once space returns, without a restart; the group coordinator, whose offsets
+ * append failed, answers NOT_COORDINATOR as Kafka's does.
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { KafkaStorageError } from '../../src/errors.js';
+import { KafkaStorageError, NotCoordinatorError } from '../../src/errors.js';
 import { Sluice } from '../../src/sluice.js';
 import { quietLogger } from '../broker/broker-test-helpers.js';
 import { DataDir } from '../../src/storage/data-dir.js';
@@ -142,6 +143,40 @@ describe.skipIf(tmpfs.notMountable !== null)('storage faults on a full file syst
       );
       expect(baseOffset).toBe(1);
       await producer.disconnect();
+    } finally {
+      await sluice.close();
+    }
+  });
+
+  it('answers an offset commit whose append the full disk refuses with NOT_COORDINATOR, as Kafka does', async () => {
+    const sluice = await Sluice.open({ dataDir: join(tmpfs.mountPoint, 'groups'), shards: 1, groupInitialRebalanceDelayMs: 0, logger: quietLogger });
+    try {
+      const admin = sluice.admin();
+      const partitions = 100;
+      await admin.createTopics({ topics: [{ topic: 'wide', numPartitions: partitions }] });
+      const all = Array.from({ length: partitions }, (_, partition) => ({ partition, offset: 0 }));
+      await admin.setOffsets({ groupId: 'g', topic: 'wide', partitions: all });
+      fillUp(filler);
+      // One record per partition: a batch bigger than any slack in the last page of __consumer_offsets.
+      let failure: unknown = null;
+      await admin.setOffsets({ groupId: 'g', topic: 'wide', partitions: all }).catch((error: unknown) => {
+        failure = error;
+      });
+      expect(failure).toBeInstanceOf(NotCoordinatorError);
+      expect(failure).toMatchObject({ kafkaErrorCode: 16, retriable: true });
+      expect((failure as NotCoordinatorError).cause).toBeInstanceOf(KafkaStorageError);
+      rmSync(filler);
+      await eventually(
+        async () =>
+          admin.setOffsets({ groupId: 'g', topic: 'wide', partitions: all }).then(
+            () => true,
+            (error: unknown) => {
+              if (!(error instanceof NotCoordinatorError)) throw error;
+              return false;
+            },
+          ),
+        { timeoutMs: 5_000, what: 'an offset commit accepted once space returned' },
+      );
     } finally {
       await sluice.close();
     }
