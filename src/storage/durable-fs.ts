@@ -29,9 +29,12 @@ export function storageErrorOf(error: unknown, path: string, what: string): unkn
   return new KafkaStorageError(path, what, errno, detail);
 }
 
+/** One file system block: a write that needs space the file system has not yet handed out. */
+const PROBE_BYTES = Buffer.alloc(4096);
+
 /**
- * Whether the file system of `dir` takes writes again: writes one block to `probePath`, fsyncs it
- * and removes it. A storage errno (ENOSPC, EIO...) answers false; any other error is thrown.
+ * Whether the file system holding `probePath` takes writes again: writes one block there, fsyncs
+ * it and removes it. A storage errno (ENOSPC, EIO...) answers false; any other error is thrown.
  */
 export function probeWritable(probePath: string): boolean {
   try {
@@ -44,9 +47,6 @@ export function probeWritable(probePath: string): boolean {
     rmSync(probePath, { force: true });
   }
 }
-
-/** One file system block: a write that fits in space already free but not allocated. */
-const PROBE_BYTES = Buffer.alloc(4096);
 
 /**
  * Creates (or truncates) `path`, writes all of `bytes` and fsyncs it. `flag` 'wx' refuses an

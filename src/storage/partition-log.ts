@@ -349,7 +349,8 @@ export class PartitionLog {
    * is invalid.
    */
   updateConfig(config: Partial<LogConfig>): LogConfig {
-    this.ensureOpen();
+    // A log offline for writes takes the change too (it writes nothing): reopenForWrites reopens with it.
+    if (this.storageFailure === null) this.ensureOpen();
     const resolved = resolveLogConfig(config);
     this.local.settings = segmentSettings(resolved, this.logger);
     this.validator = new LogValidator(resolved);

@@ -119,11 +119,12 @@ describe.skipIf(tmpfs.notMountable !== null)('storage faults on a full file syst
       fillUp(filler);
       let failure: unknown = null;
       try {
-        await producer.send({ topic: 'full', messages: Array.from({ length: 4 }, () => ({ value })) });
+        // One record, so one batch: a send of several batches fails at its first, and the rest stay queued.
+        await producer.send({ topic: 'full', messages: [{ value: Buffer.alloc(256 * 1024, 3) }] });
       } catch (error) {
         failure = error;
       }
-      expect(failure).toBeInstanceOf(KafkaStorageError);
+      expect(failure, String(failure)).toBeInstanceOf(KafkaStorageError);
       expect(failure).toMatchObject({ errno: 'ENOSPC', kafkaErrorCode: 56, retriable: true });
 
       rmSync(filler);
