@@ -764,3 +764,42 @@ export class UnknownProducerIdError extends KafkaApiError {
     super('UNKNOWN_PRODUCER_ID', 59, message);
   }
 }
+
+/**
+ * A write to the data directory failed in the file system (Kafka's KAFKA_STORAGE_ERROR, 56): no
+ * space left (ENOSPC, EDQUOT), an I/O error (EIO) or a file system gone read-only (EROFS). Nothing
+ * the failed call wrote is visible and nothing acknowledged is lost; reads go on. The partition
+ * (or metadata store) refuses writes until the file system takes them again, which the broker
+ * checks by itself, so retrying later succeeds once space is freed. `errno` is the system's code.
+ */
+export class KafkaStorageError extends KafkaApiError {
+  readonly errno: string;
+  /** The file or directory the failed operation wrote. */
+  readonly path: string;
+
+  constructor(path: string, what: string, errno: string, detail: string) {
+    super(
+      'KAFKA_STORAGE_ERROR',
+      56,
+      `${what} failed in "${path}": ${errno} (${detail}); ` +
+        (errno === 'ENOSPC' || errno === 'EDQUOT'
+          ? 'free space on its file system: writes resume by themselves once it has room'
+          : 'check the disk and its file system: writes resume by themselves once it takes them again'),
+      true,
+    );
+    this.errno = errno;
+    this.path = path;
+  }
+}
+
+/**
+ * NOT_COORDINATOR (16): the coordinator could not write its state (Kafka answers a coordinator
+ * whose log append failed with KAFKA_STORAGE_ERROR this way): the client looks the coordinator up
+ * again and retries, which succeeds once the write goes through.
+ */
+export class NotCoordinatorError extends KafkaApiError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('NOT_COORDINATOR', 16, `this broker cannot act as the coordinator right now: ${reason}; retry shortly`, true);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

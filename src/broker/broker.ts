@@ -212,7 +212,8 @@ export class Broker implements BrokerApi {
    */
   static async open(options: BrokerOptions): Promise<Broker> {
     const config = resolveBrokerConfig(options);
-    const dataDir = DataDir.open(config.dataDir, { logger: config.logger });
+    // An inspection (refuseRecovery) changes nothing, the space reserve included.
+    const dataDir = DataDir.open(config.dataDir, { logger: config.logger, spaceReserve: !config.refuseRecovery });
     let pool: ShardPool | null = null;
     try {
       // Checked under the lock, so no other process changes the directory between check and open.
@@ -880,7 +881,13 @@ export class Broker implements BrokerApi {
     const slot = this.stateTable.allocate();
     const shard = this.pool.shardFor(metadata.name, partition);
     const dir = this.dataDir.partitionDir(metadata.name, partition);
-    const opened = this.pool.openPartition(shard, { slot, dir, config: toLogConfig(resolved), deleteRetention: resolved.cleanupDelete });
+    const opened = this.pool.openPartition(shard, {
+      slot,
+      dir,
+      config: toLogConfig(resolved),
+      deleteRetention: resolved.cleanupDelete,
+      internal: metadata.internal,
+    });
     opened.catch((error: Error) => this.config.logger.warn(`could not open ${dir}: ${error.message}`));
     return { topic: metadata.name, partition, shard, slot, dir, reader: null, opened };
   }
@@ -993,7 +1000,8 @@ export class Broker implements BrokerApi {
       this.replayTopic(TRANSACTION_STATE_TOPIC, (batches) => replayTransactionLog(batches, entries));
       topicReady = Promise.resolve();
     }
-    const metaFile = TransactionMetaFile.openAndBumpEpoch(this.dataDir.metaDir);
+    // An inspection (refuseRecovery) must leave the data directory as it found it.
+    const metaFile = TransactionMetaFile.openAndBumpEpoch(this.dataDir.metaDir, !this.config.refuseRecovery);
     const append = async (batch: Buffer): Promise<void> => {
       topicReady ??= this.ensureInternalTopic(TRANSACTION_STATE_TOPIC).catch((error: unknown) => {
         topicReady = null;

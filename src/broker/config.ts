@@ -69,7 +69,8 @@ export interface BrokerConfig {
   /**
    * Open only a data directory that needs no recovery: when a partition log would be repaired (a
    * torn tail cut, leftovers of interrupted work removed), open fails with RecoveryNeededError and
-   * changes nothing. For inspection tools, which must not modify what they inspect.
+   * changes nothing. For inspection tools, which must not modify what they inspect: such a broker
+   * also leaves the coordinator epoch and the space reserve as they are, so it is for reading.
    */
   refuseRecovery: boolean;
 }

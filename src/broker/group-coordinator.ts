@@ -64,6 +64,7 @@ import {
   NonEmptyGroupError,
   RebalanceInProgressError,
   UnknownMemberIdError,
+  KafkaStorageError,
 } from '../errors.js';
 import { MAX_TIMER_DELAY_MS, systemClock, type CoordinatorClock } from './coordinator-clock.js';
 import { decodeSubscription } from './consumer-protocol.js';
@@ -942,7 +943,12 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (accepted.length > 0) {
       // Set before the write: a failed write may still have stored some of it.
       group.mayHaveOffsets = true;
-      await this.offsets.commit(groupId, accepted);
+      try {
+        await this.offsets.commit(groupId, accepted);
+      } catch (error) {
+        if (error instanceof KafkaStorageError) throw storeError(error, `the offsets of group "${groupId}" could not be stored`);
+        throw error;
+      }
     }
     return results;
   }

@@ -9,6 +9,8 @@ import {
   InvalidGroupIdError,
   InvalidRequestError,
   KafkaApiError,
+  KafkaStorageError,
+  NotCoordinatorError,
 } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from './coordinator-clock.js';
 import type { CommittedOffset, GroupProtocol, OffsetCommitRequest, TopicPartitionRef } from './group-types.js';
@@ -104,6 +106,8 @@ export function requireCommitOffsets(offsets: unknown): Omit<CommittedOffset, 'c
 
 /** A store failure as the client sees it: Kafka errors pass through, anything else is retriable unavailability. */
 export function storeError(error: unknown, what: string): KafkaApiError {
+  // Kafka's group coordinator answers a failed append of its own with NOT_COORDINATOR.
+  if (error instanceof KafkaStorageError) return new NotCoordinatorError(`${what} (${error.message})`, { cause: error });
   if (error instanceof KafkaApiError) return error;
   const reason = error instanceof Error ? error.message : String(error);
   return new CoordinatorNotAvailableError(`${what} (${reason})`, { cause: error });

@@ -50,6 +50,8 @@ import {
   TransactionAbortableError,
   TransactionCoordinatorNotAvailableError,
   CorruptTransactionStateError,
+  KafkaStorageError,
+  NotCoordinatorError,
 } from '../errors.js';
 import { MAX_TIMER_DELAY_MS, systemClock, type CoordinatorClock, type TimerHandle } from './coordinator-clock.js';
 import type { TopicPartitionRef } from './group-types.js';
@@ -709,6 +711,8 @@ function concurrent(metadata: TransactionMetadata, detail: string): ConcurrentTr
 
 /** A store or allocator failure as the client sees it: Kafka errors pass through, anything else is retriable. */
 function storeError(error: unknown, what: string): KafkaApiError {
+  // Kafka's transaction coordinator answers a failed append of its own with NOT_COORDINATOR.
+  if (error instanceof KafkaStorageError) return new NotCoordinatorError(`${what} (${error.message})`, { cause: error });
   if (error instanceof KafkaApiError) return error;
   const reason = error instanceof Error ? error.message : String(error);
   return new TransactionCoordinatorNotAvailableError(`${what} (${reason})`, { cause: error });

@@ -79,8 +79,11 @@ export class TransactionMetaFile implements ProducerIdBlockStore {
     this.content = content;
   }
 
-  /** Reads the file (absent: a first open) and durably raises the coordinator epoch. */
-  static openAndBumpEpoch(metaDir: string): TransactionMetaFile {
+  /**
+   * Reads the file (absent: a first open) and durably raises the coordinator epoch, unless
+   * `bumpEpoch` is false: an inspection, which changes nothing, reads the epoch as it is.
+   */
+  static openAndBumpEpoch(metaDir: string, bumpEpoch = true): TransactionMetaFile {
     const filePath = path.join(metaDir, TRANSACTION_META_FILE_NAME);
     let content: MetaFileContent = { version: META_FILE_VERSION, coordinatorEpoch: -1, latestProducerIdBlock: null };
     let text: string | null = null;
@@ -91,7 +94,7 @@ export class TransactionMetaFile implements ProducerIdBlockStore {
     }
     if (text !== null) content = parseMetaFile(filePath, text);
     const file = new TransactionMetaFile(filePath, content);
-    file.write({ ...content, coordinatorEpoch: content.coordinatorEpoch + 1 });
+    if (bumpEpoch) file.write({ ...content, coordinatorEpoch: content.coordinatorEpoch + 1 });
     return file;
   }
 

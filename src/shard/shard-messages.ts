@@ -42,7 +42,7 @@ export const FAILED_HEADER_BYTES = 8;
 
 /** Commands of the control plane, answered in order with the append requests around them. */
 export type ControlCommand =
-  | { op: 'open'; slot: number; dir: string; config: LogConfig; deleteRetention: boolean }
+  | { op: 'open'; slot: number; dir: string; config: LogConfig; deleteRetention: boolean; internal?: boolean }
   | { op: 'close'; slot: number; removeDirectory: boolean }
   | { op: 'deleteRecords'; slot: number; offset: number }
   | { op: 'truncate'; slot: number; offset: number }

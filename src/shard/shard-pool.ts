@@ -75,6 +75,12 @@ export interface PartitionSpec {
   readonly config: LogConfig;
   /** cleanup.policy includes delete: the shard applies retention.ms / retention.bytes. */
   readonly deleteRetention: boolean;
+  /**
+   * The log of an internal topic (__consumer_offsets): after the file system refused a write it
+   * takes writes again as soon as a probe write succeeds, where a client topic's log waits for
+   * headroom, so that group coordination goes on while producers are held off a nearly full disk.
+   */
+  readonly internal?: boolean;
 }
 
 interface Pending {

@@ -19,6 +19,7 @@ import { rmSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { ClosedError, InvalidRequestError, SluiceError } from '../errors.js';
 import { LogCleaner } from '../storage/log-cleaner.js';
+import { SPACE_RESERVE_BYTES, freeBytes } from '../storage/space-reserve.js';
 import type { LogConfig } from '../storage/log-config.js';
 import { PartitionLog, type AppendOptions, type StorageLogger } from '../storage/partition-log.js';
 import { PartitionStateTable } from './partition-state.js';
@@ -60,7 +61,8 @@ export interface ShardWorkerData {
 }
 
 interface OwnedPartition {
-  readonly log: PartitionLog;
+  /** Replaced when a log that went offline for writes is reopened (bringBackOnline). */
+  log: PartitionLog;
   /** Both follow the topic's config, which updateConfig changes while the log runs. */
   deleteRetention: boolean;
   hasFlushPolicy: boolean;
@@ -68,7 +70,25 @@ interface OwnedPartition {
   readonly awaitingFlush: { requestId: number; outcome: AppendOutcome }[];
   /** Set when timer work failed: the log stopped itself, and its due times would never pass. */
   timersStopped: boolean;
+  /** While the log is offline for writes: when an append may next probe the file system. */
+  probeAfterMs: number;
+  /** An internal topic's log: no headroom needed to come back online (see PartitionSpec.internal). */
+  readonly internal: boolean;
 }
+
+/**
+ * An append to a log that is offline for writes (the file system refused one: no space, EIO)
+ * probes the file system first, at most this often; between probes it fails at once with
+ * KAFKA_STORAGE_ERROR. A probe on a full disk is one refused small write, so the bound only keeps
+ * a producer retrying in a tight loop from turning each retry into file system calls.
+ */
+const STORAGE_PROBE_BACKOFF_MS = 25;
+/**
+ * A client topic's log that went offline for writes comes back only once the file system has this
+ * much free: what a failed append gives back (its cut tail) is left to the internal topics, so
+ * that consumer groups can still join and commit while producers are held off a full disk.
+ */
+const CLIENT_WRITE_HEADROOM_BYTES = SPACE_RESERVE_BYTES;
 
 /** Thrown by the injectFault command: escapes the loop and kills the thread, like an unexpected bug. */
 class InjectedFault extends Error {}
@@ -154,8 +174,28 @@ function fail(requestId: number, error: unknown): void {
   completeJson(FAILED_TAG, requestId, kafkaCodeOf(error), serializeError(error));
 }
 
+/**
+ * Reopens a log that went offline for writes once a probe write succeeds (PartitionLog.reopenForWrites):
+ * the new log replaces it, its timers run again, and readers drop their cached views (epoch bump),
+ * since reopening cut whatever the failed write left.
+ */
+function bringBackOnline(slot: number, partition: OwnedPartition, nowMs: number): void {
+  if (nowMs < partition.probeAfterMs) return;
+  partition.probeAfterMs = nowMs + STORAGE_PROBE_BACKOFF_MS;
+  if (!partition.internal && freeBytes(partition.log.dir) < CLIENT_WRITE_HEADROOM_BYTES) return;
+  const cause = partition.log.offlineCause;
+  const reopened = partition.log.reopenForWrites();
+  if (reopened === null) return;
+  cleaner.forget(slot);
+  partition.log = reopened;
+  partition.timersStopped = false;
+  publish(slot, reopened, true);
+  storageLogger.warn(`writes to ${reopened.dir} resumed: the file system takes them again (they had failed: ${cause?.errno})`);
+}
+
 function append(requestId: number, slot: number, acks: number, flags: number, batchesOffset: number, batchesLength: number): void {
   const partition = owned(slot);
+  if (partition.log.offlineCause !== null) bringBackOnline(slot, partition, Date.now());
   // A Buffer over the ring's shared memory: the log validates and writes it without a copy.
   const batches = Buffer.from(requests.bytes.buffer, requests.bytes.byteOffset + batchesOffset, batchesLength);
   const result = partition.log.append(batches, APPEND_OPTIONS[flags & (APPEND_FLAG_CRC_VERIFIED | APPEND_FLAG_COORDINATOR)]);
@@ -184,6 +224,8 @@ function control(command: ControlCommand): unknown {
         hasFlushPolicy: hasFlushPolicy(config),
         awaitingFlush: [],
         timersStopped: false,
+        probeAfterMs: 0,
+        internal: command.internal === true,
       });
       publish(command.slot, log, true);
       const opened: OpenedPartition = {
@@ -320,7 +362,15 @@ function flushAwaiting(): void {
 function runTimers(nowMs: number): number {
   let nextDueMs = nextRetentionMs;
   for (const [slot, partition] of partitions) {
-    if (partition.timersStopped) continue;
+    // A log offline for writes has no timer work; its next append, or the retention tick, brings it back.
+    if (partition.log.offlineCause !== null && nowMs >= nextRetentionMs) {
+      try {
+        bringBackOnline(slot, partition, nowMs);
+      } catch (error) {
+        storageLogger.warn(`reopening ${partition.log.dir} for writes failed: ${(error as Error).message}`);
+      }
+    }
+    if (partition.timersStopped || partition.log.offlineCause !== null) continue;
     try {
       partition.log.maybeFlush(nowMs);
       if (nowMs >= nextRetentionMs && partition.deleteRetention) {

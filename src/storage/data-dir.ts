@@ -27,7 +27,8 @@ import {
   InvalidConfigError,
   LockTakeoverInterruptedError,
 } from '../errors.js';
-import { fsyncDirectory } from './durable-fs.js';
+import { fsyncDirectory, storageErrorOf } from './durable-fs.js';
+import { SPACE_RESERVE_BYTES, freeBytes, releaseSpaceReserve, topUpSpaceReserve } from './space-reserve.js';
 import { integerOption } from '../validate.js';
 
 export const LOCK_FILE_NAME = '.lock';
@@ -53,6 +54,12 @@ export interface DataDirOptions {
   lockStaleMs?: number;
   /** How long to wait for another opener that is replacing a stale lock. */
   lockWaitMs?: number;
+  /**
+   * Keep the space reserve (space-reserve.ts): release it when the file system is too full to
+   * start, write it again once there is room. Default true; false for inspection, which must
+   * change nothing (and so cannot open a directory whose file system has no block for the lock).
+   */
+  spaceReserve?: boolean;
 }
 
 export interface PartitionDirEntry {
@@ -233,13 +240,22 @@ const PERMISSION_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
  * Creates `file` holding `content`, atomically: the content is written to a private file first and
  * hard-linked into place. Returns false if `file` already exists.
  */
-function createExclusive(dir: string, file: string, content: string): boolean {
+function createExclusive(dir: string, file: string, content: string, settings: Pick<AcquireSettings, 'spaceReserve' | 'logger'>): boolean {
   const staging = path.join(dir, `.lock.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    fs.writeFileSync(staging, content, { flag: 'wx', mode: 0o644 });
+    writeStaging(staging, content);
   } catch (err) {
-    if (PERMISSION_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw notWritable(dir, err);
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (PERMISSION_CODES.has(code)) throw notWritable(dir, err);
+    // A full file system: the space reserve is there to make room for start-up (space-reserve.ts).
+    const releasedBytes = code === 'ENOSPC' && settings.spaceReserve ? releaseSpaceReserve(dir) : 0;
+    if (releasedBytes === 0) throw storageErrorOf(err, staging, 'writing the lock');
+    settings.logger?.warn(fullFileSystemWarning(dir, releasedBytes));
+    try {
+      writeStaging(staging, content);
+    } catch (retryErr) {
+      throw storageErrorOf(retryErr, staging, 'writing the lock');
+    }
   }
   try {
     fs.linkSync(staging, file);
@@ -259,6 +275,23 @@ function createExclusive(dir: string, file: string, content: string): boolean {
   }
 }
 
+function fullFileSystemWarning(dir: string, releasedBytes: number): string {
+  return (
+    `the file system of data directory "${dir}" is full: released the ${releasedBytes}-byte space reserve so that ` +
+    `start-up can write; it is written again once the file system has room`
+  );
+}
+
+/** Writes a lock's content to its private staging file; a failed write leaves no staging file behind. */
+function writeStaging(staging: string, content: string): void {
+  try {
+    fs.writeFileSync(staging, content, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    fs.rmSync(staging, { force: true });
+    throw err;
+  }
+}
+
 function sameLock(a: LockHolder, b: LockHolder): boolean {
   return a.nonce === b.nonce && a.pid === b.pid && a.acquiredAtMs === b.acquiredAtMs;
 }
@@ -267,6 +300,7 @@ interface AcquireSettings {
   readonly staleMs: number;
   readonly waitMs: number;
   readonly logger: DataDirLogger | undefined;
+  readonly spaceReserve: boolean;
 }
 
 function newHolder(): LockHolder {
@@ -286,7 +320,7 @@ function takeOver(dir: string, stale: LockHolder, settings: AcquireSettings): Lo
   const lockFile = path.join(dir, LOCK_FILE_NAME);
   const takeoverFile = path.join(dir, TAKEOVER_FILE_NAME);
   const guard = newHolder();
-  if (!createExclusive(dir, takeoverFile, JSON.stringify(guard))) {
+  if (!createExclusive(dir, takeoverFile, JSON.stringify(guard), settings)) {
     const other = readLock(takeoverFile);
     if (other !== null && !holderAlive(other.holder, other.mtimeMs, settings.staleMs)) {
       throw new LockTakeoverInterruptedError(takeoverFile, dir, other.holder.pid);
@@ -299,7 +333,7 @@ function takeOver(dir: string, stale: LockHolder, settings: AcquireSettings): Lo
     // the lock we inspected is still in place unless its owner closed it.
     if (current !== null && sameLock(current.holder, stale)) fs.unlinkSync(lockFile);
     const mine = newHolder();
-    if (!createExclusive(dir, lockFile, JSON.stringify(mine))) return null;
+    if (!createExclusive(dir, lockFile, JSON.stringify(mine), settings)) return null;
     settings.logger?.warn(
       `took over the stale lock of data directory "${dir}" left by process ${stale.pid} on ${stale.hostname} ` +
         `(acquired ${new Date(stale.acquiredAtMs).toISOString()}); that process is gone`,
@@ -318,7 +352,7 @@ function takeOver(dir: string, stale: LockHolder, settings: AcquireSettings): Lo
  */
 export function takeOverStaleLock(dir: string, staleLockText: string, logger?: DataDirLogger): boolean {
   const stale = parseHolder(path.join(dir, LOCK_FILE_NAME), staleLockText);
-  const settings = { staleMs: DEFAULT_LOCK_STALE_MS, waitMs: DEFAULT_LOCK_WAIT_MS, logger };
+  const settings = { staleMs: DEFAULT_LOCK_STALE_MS, waitMs: DEFAULT_LOCK_WAIT_MS, logger, spaceReserve: false };
   return takeOver(dir, stale, settings) !== null;
 }
 
@@ -327,7 +361,7 @@ function acquireLock(dir: string, settings: AcquireSettings): LockHolder {
   const deadline = Date.now() + settings.waitMs;
   for (;;) {
     const mine = newHolder();
-    if (createExclusive(dir, lockFile, JSON.stringify(mine))) return mine;
+    if (createExclusive(dir, lockFile, JSON.stringify(mine), settings)) return mine;
     const existing = readLock(lockFile);
     if (existing !== null) {
       if (holderAlive(existing.holder, existing.mtimeMs, settings.staleMs)) {
@@ -424,13 +458,15 @@ export class DataDir {
   private readonly logger: DataDirLogger | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private isClosed = false;
+  private readonly spaceReserve: boolean;
 
-  private constructor(dir: string, holder: LockHolder, heartbeatMs: number, logger: DataDirLogger | undefined) {
+  private constructor(dir: string, holder: LockHolder, heartbeatMs: number, logger: DataDirLogger | undefined, spaceReserve: boolean) {
     this.path = dir;
     this.lockFile = path.join(dir, LOCK_FILE_NAME);
     this.holder = holder;
     this.logger = logger;
-    this.heartbeat = setInterval(() => this.touchLock(), heartbeatMs);
+    this.spaceReserve = spaceReserve;
+    this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -447,9 +483,20 @@ export class DataDir {
         `lockStaleMs (${staleMs}) must be at least 3 x lockHeartbeatMs (${heartbeatMs}), or a live holder could look stale`,
       );
     }
+    const spaceReserve = options.spaceReserve ?? true;
+    if (typeof spaceReserve !== 'boolean') throw new InvalidConfigError(`spaceReserve must be a boolean, got ${String(spaceReserve)}`);
     const dir = prepareDirectory(dirPath);
-    const holder = acquireLock(dir, { staleMs, waitMs, logger: options.logger });
-    return new DataDir(dir, holder, heartbeatMs, options.logger);
+    const holder = acquireLock(dir, { staleMs, waitMs, logger: options.logger, spaceReserve });
+    const dataDir = new DataDir(dir, holder, heartbeatMs, options.logger, spaceReserve);
+    if (spaceReserve) {
+      try {
+        dataDir.prepareSpaceForStart();
+      } catch (error) {
+        dataDir.close();
+        throw error;
+      }
+    }
+    return dataDir;
   }
 
   get closed(): boolean {
@@ -503,6 +550,29 @@ export class DataDir {
 
   private checkOpen(): void {
     if (this.isClosed) throw new ClosedError(`data directory "${this.path}"`);
+  }
+
+  /**
+   * Start-up on a file system with less than the reserve free releases the reserve, so that what
+   * opening writes fits; with room, the reserve is written if it is missing.
+   */
+  private prepareSpaceForStart(): void {
+    if (freeBytes(this.path) >= SPACE_RESERVE_BYTES) {
+      topUpSpaceReserve(this.path);
+      return;
+    }
+    const releasedBytes = releaseSpaceReserve(this.path);
+    if (releasedBytes > 0) this.logger?.warn(fullFileSystemWarning(this.path, releasedBytes));
+  }
+
+  private beat(): void {
+    this.touchLock();
+    if (!this.spaceReserve) return;
+    try {
+      topUpSpaceReserve(this.path);
+    } catch (error) {
+      this.logger?.warn(`cannot write the space reserve of data directory "${this.path}": ${(error as Error).message}`);
+    }
   }
 
   private touchLock(): void {

@@ -3,24 +3,66 @@
  * transfers, a reusable read window, removal that tolerates a missing file, and the steps every
  * durable file change is made of: write a whole file and fsync it before it is renamed or relied
  * on, rename it over the old one, and fsync the directory that holds it, which makes its
- * creation, renames and deletions durable.
+ * creation, renames and deletions durable. A write the file system refuses (no space, an I/O
+ * error) throws KafkaStorageError (storageErrorOf), so callers tell it from a bug.
  */
 import assert from 'node:assert/strict';
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CorruptFileError } from '../errors.js';
+import { CorruptFileError, KafkaStorageError } from '../errors.js';
+
+/**
+ * The errno codes that mean the file system, not the caller, refused a write: Kafka's storage
+ * errors (an IOException in its log directory), answered with KAFKA_STORAGE_ERROR.
+ */
+const STORAGE_ERRNOS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
+
+/**
+ * `error` as a KafkaStorageError naming `path` and `what` failed when the file system refused the
+ * write; any other error (a bug, a missing file, corruption) is returned as it is.
+ */
+export function storageErrorOf(error: unknown, path: string, what: string): unknown {
+  if (error instanceof KafkaStorageError) return error;
+  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof errno !== 'string' || !STORAGE_ERRNOS.has(errno)) return error;
+  const detail = (error as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+.*$/, '');
+  return new KafkaStorageError(path, what, errno, detail);
+}
+
+/** One file system block: a write that needs space the file system has not yet handed out. */
+const PROBE_BYTES = Buffer.alloc(4096);
+
+/**
+ * Whether the file system holding `probePath` takes writes again: writes one block there, fsyncs
+ * it and removes it. A storage errno (ENOSPC, EIO...) answers false; any other error is thrown.
+ */
+export function probeWritable(probePath: string): boolean {
+  try {
+    writeFileDurably(probePath, PROBE_BYTES);
+    return true;
+  } catch (error) {
+    if (storageErrorOf(error, probePath, 'probe') instanceof KafkaStorageError) return false;
+    throw error;
+  } finally {
+    rmSync(probePath, { force: true });
+  }
+}
 
 /**
  * Creates (or truncates) `path`, writes all of `bytes` and fsyncs it. `flag` 'wx' refuses an
  * existing file.
  */
 export function writeFileDurably(path: string, bytes: Buffer | string, options: { flag?: 'w' | 'wx'; mode?: number } = {}): void {
-  const fd = openSync(path, options.flag ?? 'w', options.mode ?? 0o666);
   try {
-    writeFileSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, options.flag ?? 'w', options.mode ?? 0o666);
+    try {
+      writeFileSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw storageErrorOf(error, path, 'writing the file');
   }
 }
 
@@ -55,9 +97,13 @@ export function replaceFile(
     renameSync(tempPath, path);
   } catch (error) {
     rmSync(tempPath, { force: true });
-    throw error;
+    throw storageErrorOf(error, path, 'replacing the file');
   }
-  if (sync) fsyncDirectory(dirname(path));
+  try {
+    if (sync) fsyncDirectory(dirname(path));
+  } catch (error) {
+    throw storageErrorOf(error, dirname(path), 'syncing the directory');
+  }
 }
 
 /**

@@ -25,7 +25,12 @@
  *
  * Any unexpected I/O error in a mutating call stops the log (fail-stop, as Kafka takes a log
  * directory offline): the descriptors are closed and later calls throw ClosedError naming the
- * cause. Reopening the directory recovers it.
+ * cause. Reopening the directory recovers it. A write the file system refuses (ENOSPC, EIO...:
+ * storageErrorOf) takes the log offline for writes instead: that call and every later one throw
+ * KafkaStorageError, reads of the files go on (the owner publishes offsets, readers open the
+ * files themselves), and `reopenForWrites` brings it back once a probe write succeeds: it opens
+ * the directory again (recovery) and cuts whatever the failed call left past the log end offset
+ * it had before that call, so a failed append is never visible and the next one lands there.
  *
  * Idempotent and transactional producers (producer-state.ts): append drops retried batches and
  * rejects sequence gaps and stale epochs, tracks transactions, and records each aborted one in its
@@ -36,10 +41,12 @@
  * two; opening the log loads the newest usable snapshot and replays the batch headers after it.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import {
   ClosedError,
   CorruptFileError,
   InvalidConfigError,
+  KafkaStorageError,
   InvalidRequestError,
   OffsetOutOfRangeError,
   RecordTooLargeError,
@@ -52,6 +59,7 @@ import type { CleanerLogView } from './log-cleaner.js';
 import { LocalLog } from './local-log.js';
 import { loadLog } from './log-loader.js';
 import { LogValidator, type ValidatedAppend } from './log-validator.js';
+import { probeWritable, storageErrorOf } from './durable-fs.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -62,6 +70,7 @@ import {
 } from './producer-state.js';
 import { ProducerSnapshots, type LoadedSnapshot } from './producer-state-snapshot.js';
 import {
+  CHECKPOINT_TEMP_SUFFIX,
   LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
   writeOffsetCheckpoint,
@@ -205,6 +214,9 @@ export class PartitionLog {
   private flushCount = 0;
   private appendCount = 0;
   private closedBecause: string | null = null;
+  /** Set when the file system refused a write: the log is offline for writes (see the module comment). */
+  private storageFailure: { readonly error: KafkaStorageError; readonly endOffset: number } | null = null;
+  private readonly options: PartitionLogOptions;
   private readonly producers: ProducerStateManager;
   private validator: LogValidator;
   private readonly snapshots: ProducerSnapshots;
@@ -222,7 +234,9 @@ export class PartitionLog {
     recovery: RecoveryReport;
     dirDirty: boolean;
     producerIdExpirationMs: number;
+    options: PartitionLogOptions;
   }) {
+    this.options = fields.options;
     this.dir = fields.dir;
     this.currentConfig = fields.config;
     this.logger = fields.logger;
@@ -257,7 +271,13 @@ export class PartitionLog {
     const clock = options.nowMs ?? Date.now;
     const settings = segmentSettings(resolved, logger);
     const nowMs = clock();
-    const { segments, startOffset, recoveryPoint, report, dirDirty } = loadLog(dir, settings, nowMs);
+    let loaded: ReturnType<typeof loadLog>;
+    try {
+      loaded = loadLog(dir, settings, nowMs);
+    } catch (error) {
+      throw storageErrorOf(error, dir, 'opening the partition log');
+    }
+    const { segments, startOffset, recoveryPoint, report, dirDirty } = loaded;
     try {
       const log = new PartitionLog({
         dir,
@@ -271,14 +291,48 @@ export class PartitionLog {
         recovery: report,
         dirDirty,
         producerIdExpirationMs,
+        options,
       });
       log.lowerRecoveryPointCheckpointIfAbove(log.endOffset);
       log.producerRecovery = log.loadProducerState(recoveryPoint, nowMs);
       return log;
     } catch (error) {
       for (const segment of segments) segment.close();
+      throw storageErrorOf(error, dir, 'opening the partition log');
+    }
+  }
+
+  /** Why the log is offline for writes (a write the file system refused), or null. */
+  get offlineCause(): KafkaStorageError | null {
+    return this.storageFailure?.error ?? null;
+  }
+
+  /**
+   * Brings a log that is offline for writes back (see the module comment): probes the directory
+   * with a small durable write, and if the file system takes it, opens the directory again (with
+   * the same config and options) and cuts it to the log end offset it had before the failed call.
+   * Returns the new PartitionLog, which replaces this closed one, or null while the file system
+   * still refuses writes (the probe failed, or opening again failed with a storage error).
+   */
+  reopenForWrites(): PartitionLog | null {
+    const failure = this.storageFailure;
+    assert.ok(failure !== null, 'only a log offline for writes is reopened');
+    if (!probeWritable(join(this.dir, `storage-probe${CHECKPOINT_TEMP_SUFFIX}`))) return null;
+    let reopened: PartitionLog;
+    try {
+      reopened = PartitionLog.open(this.dir, this.currentConfig, this.options);
+    } catch (error) {
+      if (error instanceof KafkaStorageError) return null;
       throw error;
     }
+    try {
+      if (reopened.logEndOffset > failure.endOffset) reopened.truncateTo(failure.endOffset);
+    } catch (error) {
+      reopened.closeFiles('it could not cut what a failed write left');
+      if (error instanceof KafkaStorageError) return null;
+      throw error;
+    }
+    return reopened;
   }
 
   /** The log's settings; updateConfig replaces them while the log runs. */
@@ -295,7 +349,8 @@ export class PartitionLog {
    * is invalid.
    */
   updateConfig(config: Partial<LogConfig>): LogConfig {
-    this.ensureOpen();
+    // A log offline for writes takes the change too (it writes nothing): reopenForWrites reopens with it.
+    if (this.storageFailure === null) this.ensureOpen();
     const resolved = resolveLogConfig(config);
     this.local.settings = segmentSettings(resolved, this.logger);
     this.validator = new LogValidator(resolved);
@@ -870,6 +925,8 @@ export class PartitionLog {
   }
 
   private ensureOpen(): void {
+    // The write that took the log offline names the cause; it stays true until reopenForWrites.
+    if (this.storageFailure !== null) throw this.storageFailure.error;
     if (this.closedBecause !== null) {
       throw new ClosedError(`partition log "${this.dir}" (${this.closedBecause})`);
     }
@@ -877,10 +934,18 @@ export class PartitionLog {
 
   /** Runs a mutation; an unexpected error stops the log (see the module comment). */
   private mutate<T>(mutation: () => T): T {
+    const endOffset = this.endOffset;
     try {
       return mutation();
-    } catch (error) {
-      if (!(error instanceof SluiceError) || error instanceof CorruptFileError) {
+    } catch (caught) {
+      const error = storageErrorOf(caught, this.dir, 'writing the partition log');
+      if (error instanceof KafkaStorageError) {
+        this.storageFailure = { error, endOffset };
+        // What the failed call appended is not acknowledged: the reopened log cuts it (reopenForWrites).
+        this.endOffset = endOffset;
+        this.closeFiles(`offline for writes: ${error.message}`);
+        this.logger.warn(`partition log ${this.dir} is offline for writes, reads go on: ${error.message}`);
+      } else if (!(error instanceof SluiceError) || error instanceof CorruptFileError) {
         this.closeFiles(`stopped after an I/O error: ${(error as Error).message}; reopen it to recover`);
       }
       throw error;

@@ -187,6 +187,15 @@ export function writeProducerSnapshot(dir: string, offset: number, entries: read
   replaceFile(path, encodeProducerSnapshot(entries), { tempPath: path + SNAPSHOT_TEMP_SUFFIX, sync: false });
 }
 
+function sameFileBytes(path: string, bytes: Buffer): boolean {
+  try {
+    return readFileSync(path).equals(bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
 export function deleteProducerSnapshot(dir: string, offset: number): void {
   unlinkIfExists(producerSnapshotPath(dir, offset));
 }
@@ -223,7 +232,10 @@ export class ProducerSnapshots {
 
   /** Writes the snapshot at `offset` (replacing one there) and deletes the oldest beyond the kept number. */
   write(offset: number, entries: readonly ProducerSnapshotEntry[]): void {
-    writeProducerSnapshot(this.dir, offset, entries);
+    // The same state at the same offset (a close after an open that changed nothing) leaves the file as it is.
+    if (!this.offsets.includes(offset) || !sameFileBytes(producerSnapshotPath(this.dir, offset), encodeProducerSnapshot(entries))) {
+      writeProducerSnapshot(this.dir, offset, entries);
+    }
     if (!this.offsets.includes(offset)) {
       this.offsets.push(offset);
       this.offsets.sort((a, b) => a - b);

@@ -763,7 +763,8 @@ function readIndexFile(path: string): Buffer {
 function openIndexForAppend(path: string, lengthBytes: number): number {
   const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
   try {
-    ftruncateSync(fd, lengthBytes);
+    // Only when it differs: a truncate stamps the file's mtime, and opening must not change an intact file.
+    if (fstatSync(fd).size !== lengthBytes) ftruncateSync(fd, lengthBytes);
   } catch (error) {
     closeSync(fd);
     throw error;

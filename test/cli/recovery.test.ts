@@ -61,7 +61,39 @@ async function damagedDataDir(name: string): Promise<{ dataDir: string; segment:
   return { dataDir, segment };
 }
 
+/** Every file under `dir` with its size and mtime in ns, by relative path. */
+function statTree(dir: string): Record<string, string> {
+  const stats: Record<string, string> = {};
+  const walk = (at: string): void => {
+    for (const name of readdirSync(at)) {
+      const path = join(at, name);
+      const stat = statSync(path, { bigint: true });
+      if (stat.isDirectory()) walk(path);
+      else stats[relative(dir, path)] = `${stat.size} bytes, mtime ${stat.mtimeNs}`;
+    }
+  };
+  walk(dir);
+  return stats;
+}
+
 describe('recovery from the command line', () => {
+  it('inspecting an undamaged directory changes no file, neither its bytes nor its mtime (the coordinator epoch included)', async () => {
+    const dataDir = join(root, 'undamaged');
+    expect((await runCli(['topics', 'create', 't', '--partitions', '1', '--data-dir', dataDir])).code).toBe(0);
+    expect((await runCli(['produce', 't', '--data-dir', dataDir], { input: 'a\nb\nc' })).code).toBe(0);
+    const consumed = await runCli(['consume', 't', '--group', 'g', '--from-beginning', '--max-messages', '3', '--data-dir', dataDir]);
+    expect(consumed.code, consumed.stderr).toBe(0);
+    const hashes = hashTree(dataDir);
+    const stats = statTree(dataDir);
+    expect(Object.keys(stats)).toContain(join('__sluice_meta', 'transactions.json'));
+    for (const args of [['topics', 'describe', 't'], ['topics', 'list'], ['groups', 'list'], ['groups', 'describe', 'g']]) {
+      const result = await runCli([...args, '--data-dir', dataDir]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(hashTree(dataDir), args.join(' ')).toEqual(hashes);
+      expect(statTree(dataDir), args.join(' ')).toEqual(stats);
+    }
+  });
+
   it('inspection refuses a directory that needs recovery and changes nothing; recover repairs it and says what it cut', async () => {
     const { dataDir, segment } = await damagedDataDir('damaged');
     const before = hashTree(dataDir);
