@@ -114,6 +114,10 @@ function refuse(
   if (records === null || records.length === 0) {
     return { errorCode: ErrorCode.INVALID_RECORD, message: 'a produce request must carry one record batch per partition; it has none' };
   }
+  // As Kafka's ProduceRequest.validateRecords: from v3 a request carries RecordBatch v2 only.
+  if (version >= RECORD_BATCH_MIN_PRODUCE_VERSION && isLegacyMessageSet(records)) {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: `Produce v${version} may carry only record batches with magic 2; message formats 0 and 1 need Produce v0-v2` };
+  }
   // A malformed length is the log's to report (CORRUPT_MESSAGE); here only a second batch is refused.
   const firstBatchBytes = records.length > BATCH_LENGTH_END ? batchSizeAt(records, 0) : records.length;
   if (firstBatchBytes > BATCH_LENGTH_END && firstBatchBytes < records.length) {
@@ -133,7 +137,7 @@ function refuse(
 }
 
 function isTransactional(records: Buffer | null): boolean {
-  return records !== null && records.length >= BATCH_HEADER_BYTES && isTransactionalBatch(readAttributes(records, 0));
+  return records !== null && records.length >= BATCH_HEADER_BYTES && !isLegacyMessageSet(records) && isTransactionalBatch(readAttributes(records, 0));
 }
 
 function failed(index: number, errorCode: number, errorMessage: string, recordErrors: PartitionResponse['recordErrors'] = []): PartitionResponse {
