@@ -2,8 +2,9 @@
  * Old clients over a real socket: Produce v0-v2 with message formats 0 and 1 and Fetch v0-v3
  * reading them. librdkafka (kcat) told the broker is Kafka 0.9.0 sends Produce v1 / Fetch v1 with
  * magic 0, uncompressed and gzip, snappy and lz4 wrappers (lz4 with KAFKA-3160's header
- * checksum); what it writes is read by a current client and the other way round. Magic 1 comes
- * from kafkajs's own MessageSet encoder and decoder, through Sluice's request codecs.
+ * checksum); what it writes is read by a current client and the other way round. As a 0.9
+ * consumer it also speaks Metadata v0, ListOffsets v0 and the v0 group APIs with OffsetCommit v2.
+ * Magic 1 comes from kafkajs's own MessageSet encoder and decoder, through Sluice's request codecs.
  */
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +66,7 @@ function expectLines(stdout: string, tag: string): void {
 }
 
 /** The versions of `api` librdkafka logged sending (its protocol debug output). */
-function sentVersions(stderr: string, api: 'Produce' | 'Fetch'): number[] {
+function sentVersions(stderr: string, api: string): number[] {
   return [...new Set([...stderr.matchAll(new RegExp(`Sent ${api}Request \\(v(\\d+)`, 'g'))].map((match) => Number(match[1])))];
 }
 
@@ -83,7 +84,7 @@ describe('librdkafka as a Kafka 0.9 client (message format 0)', () => {
       const topic = `old-produce-${codec}`;
       await t.broker.createTopic(topic, { partitions: 1 });
       const produced = await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-p', '0', '-K', ':', '-z', codec, ...OLD_LIBRDKAFKA], { input: lines(codec) });
-      expect(sentVersions(produced.stderr, 'Produce').every((version) => version <= 2)).toBe(true);
+      expect(sentVersions(produced.stderr, 'Produce')).toEqual([1]);
       expect(storedCodecs(topic)).toEqual([COMPRESSION_CODEC_IDS[codec]]);
       const consumed = await kcat(['-b', t.bootstrap, '-C', '-t', topic, '-p', '0', '-e', '-q', '-f', '%o|%k|%s\n']);
       expectLines(consumed.stdout, codec);
@@ -98,10 +99,36 @@ describe('librdkafka as a Kafka 0.9 client (message format 0)', () => {
       await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-p', '0', '-K', ':', '-z', codec, '-X', 'linger.ms=50'], { input: lines(codec) });
       expect(storedCodecs(topic)).toEqual([COMPRESSION_CODEC_IDS[codec]]);
       const consumed = await kcat(['-b', t.bootstrap, '-C', '-t', topic, '-p', '0', '-e', '-f', '%o|%k|%s\n', ...OLD_LIBRDKAFKA]);
-      expect(sentVersions(consumed.stderr, 'Fetch').every((version) => version <= 1)).toBe(true);
+      expect(sentVersions(consumed.stderr, 'Fetch')).toEqual([1]);
       expectLines(consumed.stdout, codec);
     });
   }
+});
+
+describe('librdkafka as a Kafka 0.9 consumer', () => {
+  it('tails with ListOffsets v0, joins a group with the v0 group APIs and resumes from its commit', async () => {
+    const topic = 'old-group';
+    await t.broker.createTopic(topic, { partitions: 1 });
+    const produce = (from: number, to: number) =>
+      kcat(['-b', t.bootstrap, '-P', '-t', topic, '-p', '0', ...OLD_LIBRDKAFKA], {
+        input: Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`).join('\n') + '\n',
+      });
+    await produce(1, 20);
+    const tail = await kcat(['-b', t.bootstrap, '-C', '-t', topic, '-p', '0', '-o', '-3', '-e', '-f', '%o|%s\n', ...OLD_LIBRDKAFKA]);
+    expect(tail.stdout).toBe('17|m18\n18|m19\n19|m20\n');
+    expect(sentVersions(tail.stderr, 'ListOffsets')).toEqual([0]);
+    expect(sentVersions(tail.stderr, 'Metadata')).toEqual([0]);
+
+    const group = ['-b', t.bootstrap, '-G', 'old-group-g', topic, '-e', '-f', '%s\n', '-X', 'auto.offset.reset=earliest', ...OLD_LIBRDKAFKA];
+    const first = await kcat(group);
+    expect(first.stdout.split('\n').filter(Boolean)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i + 1}`));
+    for (const api of ['JoinGroup', 'SyncGroup', 'LeaveGroup', 'FindCoordinator'] as const) expect(sentVersions(first.stderr, api)).toEqual([0]);
+    expect(sentVersions(first.stderr, 'OffsetCommit')).toEqual([2]);
+    expect(sentVersions(first.stderr, 'OffsetFetch')).toEqual([1]);
+    await produce(21, 25);
+    const second = await kcat(group);
+    expect(second.stdout).toBe('m21\nm22\nm23\nm24\nm25\n');
+  });
 });
 
 async function peerMessageSet(magic: 0 | 1, codec: 'none' | 'gzip' | 'lz4', values: string[], timestampMs = T0): Promise<Buffer> {
