@@ -6,7 +6,8 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { CorruptRecordError, InvalidRecordError, KafkaApiError, RecordValidationError } from '../../src/errors.js';
+import { CorruptRecordError, InvalidRecordError, KafkaApiError, RecordValidationError, SluiceError } from '../../src/errors.js';
+import { crc32 } from '@node-rs/crc32';
 import { compressRecords } from '../../src/protocol/compression.js';
 import {
   MAGIC_V0,
@@ -20,6 +21,7 @@ import {
 } from '../../src/protocol/legacy-message-set.js';
 import { decodeRecordBatch, encodeControlBatch, encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { registerPeerCodecs } from '../support/kafkajs-peer-codecs.js';
+import { seededIntBelow } from '../support/prng.js';
 
 const require = createRequire(import.meta.url);
 const { Types } = registerPeerCodecs();
@@ -134,6 +136,36 @@ describe('up-conversion of a produced message set', () => {
       expect((error as RecordValidationError).code).toBe('INVALID_TIMESTAMP');
       expect((error as RecordValidationError).recordErrors.map((entry) => entry.batchIndex)).toEqual([1]);
     }
+  });
+});
+
+describe('up-conversion of mutated message sets', () => {
+  it('answers every mutation with a typed refusal or a valid batch, CRCs recomputed or not', async () => {
+    const below = seededIntBelow(0x1e9ac7);
+    const seeds = [
+      await peerMessageSet(MAGIC_V0, 'none', 4),
+      await peerMessageSet(MAGIC_V1, 'none', 4),
+      await peerMessageSet(MAGIC_V1, 'gzip', 6),
+      await peerMessageSet(MAGIC_V0, 'snappy', 6),
+      await peerMessageSet(MAGIC_V1, 'lz4', 6),
+    ];
+    let refused = 0;
+    for (let round = 0; round < 3000; round++) {
+      const set = Buffer.from(seeds[round % seeds.length]);
+      for (let flips = 1 + below(4); flips > 0; flips--) set[below(set.length)] = below(256);
+      // Half the rounds reseal the first message, so mutations reach past the CRC check.
+      if (round % 2 === 0 && set.length >= 26) {
+        const end = Math.min(set.length, 12 + Math.max(0, set.readInt32BE(8)));
+        if (end > 16) set.writeUInt32BE(crc32(set.subarray(16, end)), 12);
+      }
+      try {
+        decodeRecordBatch(upConvertMessageSet(set));
+      } catch (error) {
+        expect(error, `round ${round}`).toBeInstanceOf(SluiceError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 });
 
