@@ -6,10 +6,13 @@
  * consumer it also speaks Metadata v0, ListOffsets v0 and the v0 group APIs with OffsetCommit v2.
  * Magic 1 comes from kafkajs's own MessageSet encoder and decoder, through Sluice's request codecs.
  */
+import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { Fetch } from '../../src/protocol/api/fetch.js';
+import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { COMPRESSION_CODEC_MASK, TIMESTAMP_TYPE_MASK, readAttributes } from '../../src/protocol/batch-header.js';
 import { COMPRESSION_CODEC_IDS } from '../../src/protocol/compression.js';
@@ -128,6 +131,41 @@ describe('librdkafka as a Kafka 0.9 consumer', () => {
     await produce(21, 25);
     const second = await kcat(group);
     expect(second.stdout).toBe('m21\nm22\nm23\nm24\nm25\n');
+  });
+});
+
+describe('ListOffsets v0', () => {
+  it('answers from segment base offsets and file times, newest first, up to maxNumOffsets, as Kafka', async () => {
+    const topic = 'v0-offsets';
+    // segment.ms 1: each produce after the first starts a new segment.
+    await t.broker.createTopic(topic, { partitions: 1, configs: { 'segment.ms': '1' } });
+    for (const from of [0, 5, 10]) {
+      const values = Array.from({ length: 5 }, (_, i) => `r${from + i}`);
+      // Kafka rolls by record time: each set is a second later than the last.
+      expect((await produceLegacy(2, topic, await peerMessageSet(1, 'none', values, T0 + from * 1000))).baseOffset).toBe(from);
+      expect(readdirSync(join(t.dataDir, `${topic}-0`)).filter((name) => name.endsWith('.log'))).toHaveLength(from / 5 + 1);
+    }
+    const list = async (timestamp: number, maxNumOffsets: number) => {
+      const response = await client.send(ListOffsets, 0, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp, maxNumOffsets }] }],
+      });
+      return response.topics[0].partitions[0];
+    };
+    expect((await list(-1, 10)).oldStyleOffsets).toEqual([15, 10, 5, 0]);
+    expect((await list(-1, 2)).oldStyleOffsets).toEqual([15, 10]);
+    expect((await list(-1, 0)).oldStyleOffsets).toEqual([]);
+    expect((await list(-2, 10)).oldStyleOffsets).toEqual([0]);
+    // Before any segment was written: nothing; a time in the future: from the log end.
+    expect((await list(1, 10)).oldStyleOffsets).toEqual([]);
+    expect((await list(Date.now() + 3_600_000, 1)).oldStyleOffsets).toEqual([15]);
+    // At the first segment's last write: that segment, and the later ones written in the same millisecond.
+    const firstWrittenMs = Math.floor(statSync(join(t.dataDir, `${topic}-0`, '00000000000000000000.log')).mtimeMs);
+    const atFirst = (await list(firstWrittenMs, 10)).oldStyleOffsets;
+    expect(atFirst.at(-1)).toBe(0);
+    expect(atFirst).not.toContain(15);
+    expect((await list(-1, -1)).errorCode).toBe(ErrorCode.INVALID_REQUEST);
   });
 });
 
