@@ -102,6 +102,10 @@ function readMessage(set: Buffer, pos: number, where: string, position: number):
   const end = pos + LOG_OVERHEAD_BYTES + size;
   if (end > set.length) return null;
   const magic = set[pos + MAGIC_OFFSET];
+  if (magic === MAGIC_V2) {
+    // A record batch after legacy messages: Kafka refuses the mix as a set of two formats.
+    throw new InvalidRecordError(`${where}: a magic 2 record batch follows magic 0/1 messages; a message set has one format`);
+  }
   if (magic !== MAGIC_V0 && magic !== MAGIC_V1) {
     throw new CorruptRecordError(position + pos, `${where}: message magic ${magic} is not a legacy format (0 or 1)`);
   }

@@ -98,6 +98,9 @@ describe('up-conversion of a produced message set', () => {
     const mixed = Buffer.concat([await peerMessageSet(MAGIC_V0, 'none', 1), await peerMessageSet(MAGIC_V1, 'none', 1)]);
     expect(() => upConvertMessageSet(mixed)).toThrow(/not the same as the first message's magic/);
 
+    const withBatch = Buffer.concat([await peerMessageSet(MAGIC_V1, 'none', 1), encodeRecordBatch({ records: [{ value: Buffer.from('v2'), timestampMs: T0 }] })]);
+    expect(() => upConvertMessageSet(withBatch)).toThrow(/a message set has one format/);
+
     const twoWrappers = Buffer.concat([await peerMessageSet(MAGIC_V1, 'gzip', 2), await peerMessageSet(MAGIC_V1, 'gzip', 2)]);
     expect(() => upConvertMessageSet(twoWrappers)).toThrow(InvalidRecordError);
 
