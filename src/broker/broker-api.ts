@@ -183,6 +183,8 @@ export interface BrokerApi {
 
   partitionOffsets(topic: string, partition: number): TopicPartitionOffsets;
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
+  /** ListOffsets v0's answer: segment offsets, newest first (see Broker.legacyOffsetsBefore). */
+  legacyOffsetsBefore(topic: string, partition: number, timestampMs: number, maxNumOffsets: number, fromConsumer: boolean): number[];
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
 
   /**

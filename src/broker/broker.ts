@@ -614,6 +614,39 @@ export class Broker implements BrokerApi {
     return target.reader.offsetForTimestamp(timestampMs, bounds, () => this.readBounds(target, 'read_uncommitted'));
   }
 
+  /**
+   * Kafka's ListOffsets v0 (UnifiedLog.legacyFetchOffsetsBefore and
+   * Partition.legacyFetchOffsetsForTimestamp), which predates record timestamps: each segment
+   * stands for its base offset (raised to the log start offset) at its file's last-modified time,
+   * and the log end offset for now when the last segment holds data. Latest (-1) starts from the
+   * newest entry, earliest (-2) from the oldest, a timestamp from the newest entry not after it;
+   * from there at most `maxNumOffsets` offsets going back, newest first. A consumer's answer does
+   * not go past the high watermark: offsets above it give way to the high watermark itself.
+   */
+  legacyOffsetsBefore(topic: string, partition: number, timestampMs: number, maxNumOffsets: number, fromConsumer: boolean): number[] {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    if (!Number.isSafeInteger(timestampMs) || timestampMs < -2) {
+      throw new InvalidRequestError(`timestampMs must be a time in ms, -1 (latest) or -2 (earliest), got ${String(timestampMs)}`);
+    }
+    if (!Number.isInteger(maxNumOffsets) || maxNumOffsets < 0) {
+      throw new InvalidRequestError(`maxNumOffsets must be an integer >= 0, got ${String(maxNumOffsets)}`);
+    }
+    target.reader ??= new LogReader(target.dir);
+    const segments = target.reader.segmentTimes();
+    const { logStartOffset, logEndOffset, highWatermark } = this.stateTable.read(target.slot, this.snapshot);
+    const entries = segments.map((segment) => ({ offset: Math.max(segment.baseOffset, logStartOffset), timeMs: segment.lastModifiedMs }));
+    if (segments.length > 0 && segments[segments.length - 1].sizeBytes > 0) entries.push({ offset: logEndOffset, timeMs: Date.now() });
+    let start = entries.length - 1;
+    if (timestampMs === -2) start = 0;
+    else if (timestampMs !== -1) while (start >= 0 && entries[start].timeMs > timestampMs) start--;
+    const offsets: number[] = [];
+    for (let index = start; index >= 0 && offsets.length < maxNumOffsets; index--) offsets.push(entries[index].offset);
+    offsets.sort((a, b) => b - a);
+    if (!fromConsumer || !offsets.some((offset) => offset > highWatermark)) return offsets;
+    return [highWatermark, ...offsets.filter((offset) => offset <= highWatermark)];
+  }
+
   /** What a LogReader may read of a partition now, from the partition state table. */
   private readBounds(target: OpenPartition, isolationLevel: IsolationLevel): ReadBounds {
     const now = this.stateTable.read(target.slot, this.snapshot);

@@ -84,6 +84,8 @@ const DEFAULT_INITIAL_CAPACITY_BYTES = 16 * 1024;
 /** batchLength is an int32, so a batch is at most this many bytes. */
 const MAX_BATCH_BYTES = INT32_MAX + LOG_OVERHEAD_BYTES;
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+/** Kafka's RecordBatch.NO_TIMESTAMP. */
+const NO_TIMESTAMP = -1;
 
 interface HeaderFields {
   baseOffset: number;
@@ -167,7 +169,8 @@ export class RecordBatchBuilder {
 
   /**
    * Appends one record, its offset the next in the batch. `timestampMs` is the record's
-   * CreateTime in milliseconds since the epoch (>= 0).
+   * CreateTime in milliseconds since the epoch (>= 0), or -1, Kafka's NO_TIMESTAMP, which a
+   * record converted from message format v0 carries.
    */
   append(
     key: Buffer | null,
@@ -179,9 +182,9 @@ export class RecordBatchBuilder {
     if (value !== null && !Buffer.isBuffer(value)) {
       throw new InvalidRecordError('record value must be a Buffer or null');
     }
-    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
+    if (!Number.isSafeInteger(timestampMs) || timestampMs < NO_TIMESTAMP) {
       throw new InvalidRecordError(
-        `record timestamp must be a non-negative integer of milliseconds since the epoch (got ${timestampMs})`,
+        `record timestamp must be a non-negative integer of milliseconds since the epoch, or -1 for none (got ${timestampMs})`,
       );
     }
     const recordHeaders = headers ?? NO_HEADERS;

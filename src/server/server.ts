@@ -202,10 +202,7 @@ export function advertisedApiVersions(handlers: readonly (AnyHandler | undefined
   const caps = new Map<number, number>();
   for (const handler of handlers) if (handler?.maxVersion !== undefined) caps.set(handler.api.apiKey, handler.maxVersion);
   const ranges: ApiVersionRange[] = [];
-  for (const range of supportedApiVersions(caps)) {
-    const handler = handlers[range.apiKey];
-    if (handler !== undefined) ranges.push({ ...range, minVersion: handler.advertisedMinVersion ?? range.minVersion });
-  }
+  for (const range of supportedApiVersions(caps)) if (handlers[range.apiKey] !== undefined) ranges.push(range);
   return Object.freeze(ranges);
 }
 

@@ -65,6 +65,13 @@ const PAST_READABLE_END = -2;
 /** Fresh listings a read may take before a broken header chain is reported as corruption. */
 const MAX_ATTEMPTS = 3;
 
+/** A segment as ListOffsets v0 sees it. */
+export interface SegmentTime {
+  readonly baseOffset: number;
+  readonly sizeBytes: number;
+  readonly lastModifiedMs: number;
+}
+
 interface SegmentView {
   readonly baseOffset: number;
   readonly logPath: string;
@@ -247,6 +254,25 @@ export class LogReader {
       // A segment rolled since the listing holds it.
       this.list();
     }
+  }
+
+  /**
+   * Each segment's base offset, log file size and last-modified time, oldest first: what Kafka's
+   * ListOffsets v0 answers from (UnifiedLog.legacyFetchOffsetsBefore). A segment deleted while
+   * listed is left out.
+   */
+  segmentTimes(): SegmentTime[] {
+    this.list();
+    const times: SegmentTime[] = [];
+    for (const segment of this.segments) {
+      try {
+        const stats = statSync(segment.logPath);
+        times.push({ baseOffset: segment.baseOffset, sizeBytes: stats.size, lastModifiedMs: Math.floor(stats.mtimeMs) });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return times;
   }
 
   private list(): void {

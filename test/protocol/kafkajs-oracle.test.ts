@@ -7,7 +7,6 @@
  * own do not share code with.
  */
 import { createRequire } from 'node:module';
-import snappyjs from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import {
   RecordBatchBuilder,
@@ -17,6 +16,7 @@ import {
   type DecodedRecordBatch,
   type RecordHeader,
 } from '../../src/protocol/record-batch.js';
+import { registerPeerCodecs } from '../support/kafkajs-peer-codecs.js';
 
 const require = createRequire(import.meta.url);
 
@@ -65,35 +65,7 @@ const decodeKafkajsBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.
   decoder: unknown,
 ) => Promise<KafkajsDecodedBatch>;
 const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buf: Buffer) => number;
-const { Codecs, Types } = require('kafkajs/src/protocol/message/compression/index.js') as {
-  Codecs: Record<number, unknown>;
-  Types: Record<'None' | 'GZIP' | 'Snappy' | 'LZ4' | 'ZSTD', number>;
-};
-const LZ4Codec = require('lz4-kafkajs') as new () => { codec: unknown };
-// As lz4-kafkajs documents: CompressionCodecs[CompressionTypes.LZ4] = new LZ4().codec
-Codecs[Types.LZ4] = new LZ4Codec().codec;
-
-const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
-Codecs[Types.Snappy] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => Buffer.from(snappyjs.compress(encoder.buffer)),
-  decompress: async (buffer: Buffer) => {
-    if (buffer.length < 16 || !buffer.subarray(0, 8).equals(XERIAL_MAGIC)) return Buffer.from(snappyjs.uncompress(buffer));
-    // snappy-java's framing: a 16-byte header, then (int32 length, raw block) pairs.
-    const blocks: Buffer[] = [];
-    for (let at = 16; at < buffer.length; at += 4 + buffer.readInt32BE(at)) {
-      blocks.push(Buffer.from(snappyjs.uncompress(buffer.subarray(at + 4, at + 4 + buffer.readInt32BE(at)))));
-    }
-    return Buffer.concat(blocks);
-  },
-});
-const zstdPeer = require('@toondepauw/node-zstd') as {
-  Encoder: new (level: number) => { encode(data: Buffer): Promise<Buffer> };
-  Decoder: new () => { decode(data: Buffer): Promise<Buffer> };
-};
-Codecs[Types.ZSTD] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => new zstdPeer.Encoder(3).encode(encoder.buffer),
-  decompress: async (buffer: Buffer) => new zstdPeer.Decoder().decode(buffer),
-});
+const { Types } = registerPeerCodecs();
 
 type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 

@@ -193,7 +193,7 @@ describe('RecordBatchBuilder', () => {
     const bad: [string, () => void][] = [
       ['string key', () => builder.append('k' as unknown as Buffer, null, null, T0)],
       ['Uint8Array value', () => builder.append(null, new Uint8Array(2) as Buffer, null, T0)],
-      ['negative timestamp', () => builder.append(null, null, null, -1)],
+      ['negative timestamp', () => builder.append(null, null, null, -2)],
       ['fractional timestamp', () => builder.append(null, null, null, T0 + 0.5)],
       ['unsafe timestamp', () => builder.append(null, null, null, 2 ** 53)],
       ['headers not an array', () => builder.append(null, null, {} as unknown as RecordHeader[], T0)],

@@ -2,7 +2,8 @@
  * Fetch (key 1): read record batches from partitions.
  * Spec: FetchRequest.json / FetchResponse.json. Flexible from v12.
  *
- * Sluice serves v4 and up: v4 is the first version whose clients read RecordBatch v2 and the
+ * v0-v3 clients read message formats 0 (v0-v1) and 1 (v2-v3): the handler down-converts for them
+ * (see ../legacy-message-set.ts). v4 is the first version whose clients read RecordBatch v2 and the
  * first with an isolation level (0 read_uncommitted, 1 read_committed) and aborted transactions.
  * v13 names topics by id (`topicId`) instead of by name (`topic`); a broker that serves v13 must
  * hand out topic ids in Metadata v10+.
@@ -23,7 +24,7 @@ export const ISOLATION_READ_COMMITTED = 1;
 export const Fetch = new Api({
   name: 'Fetch',
   apiKey: 1,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: 17,
   firstFlexibleVersion: 12,
   request: {

@@ -2,8 +2,8 @@
  * Produce (key 0): append record batches to partitions.
  * Spec: ProduceRequest.json / ProduceResponse.json. Flexible from v9.
  *
- * Sluice serves v3 and up: v3 is the first version that carries RecordBatch v2 (magic 2), the
- * only format Sluice stores; older clients fall back to an older Kafka, not to magic 0/1.
+ * v0-v2 carry legacy MessageSets (magic 0 and 1), which the handler converts to RecordBatch v2
+ * (see ../legacy-message-set.ts); v3 is the first version that carries RecordBatch v2.
  * `records` is decoded as a slice of the request frame, so batches reach the log unchanged.
  * acks 0 means the broker sends no response at all.
  */
@@ -13,7 +13,7 @@ import { array, int16, int32, int64, records, string, struct } from '../wire/sch
 export const Produce = new Api({
   name: 'Produce',
   apiKey: 0,
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 11,
   firstFlexibleVersion: 9,
   request: {

@@ -21,6 +21,8 @@
  *    the returned range; the long poll waits for the LSO (not the high watermark) to move.
  *  - A topic whose compression.type is zstd answers a fetch before v10 with
  *    UNSUPPORTED_COMPRESSION_TYPE, as Kafka does (KIP-110: older clients cannot read zstd).
+ *  - v0-v3 clients read message formats 0 and 1: what was read is down-converted, within the
+ *    same byte limits (../../protocol/legacy-message-set.ts).
  */
 import { setMaxListeners } from 'node:events';
 import type { IsolationLevel } from '../../broker/broker-api.js';
@@ -37,6 +39,7 @@ import {
   type FetchSession,
   type FetchTopicEntry,
 } from '../fetch-session-cache.js';
+import { downConvertFetched, fetchMagic } from '../../protocol/legacy-message-set.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicResponseInput = FetchResponseInput['responses'][number];
@@ -201,10 +204,13 @@ function readAll(
         if (bytes > 0 && budgetBytes <= 0) return offsetsOnly(ctx, name, partition, fetchOffset, isolation, waits);
         const limitBytes = Math.max(0, Math.min(partitionMaxBytes, budgetBytes));
         const result = ctx.broker.fetch(name, partition, fetchOffset, limitBytes, isolation);
+        const legacyMagic = fetchMagic(ctx.apiVersion);
+        const converted = legacyMagic === null ? null : downConvertFetched(result.records, (from) => ctx.broker.fetch(name, partition, from, limitBytes, isolation).records, legacyMagic, fetchOffset, limitBytes);
+        const fetched = converted?.records ?? result.records;
         // The broker returns at least one batch; only the first partition with data may exceed its limits.
-        const records = bytes > 0 && result.records.length > limitBytes ? EMPTY : result.records;
+        const records = bytes > 0 && fetched.length > limitBytes ? EMPTY : fetched;
         const readableEnd = isolation === 'read_committed' ? result.lastStableOffset : result.highWatermark;
-        const cutShort = records !== result.records || result.nextOffset < readableEnd;
+        const cutShort = records !== fetched || converted?.truncated === true || result.nextOffset < readableEnd;
         availableBytes += cutShort ? Math.max(records.length, limitBytes) : records.length;
         bytes += records.length;
         budgetBytes -= records.length;

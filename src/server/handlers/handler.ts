@@ -51,11 +51,6 @@ export interface Handler<A extends AnyApi> {
   readonly api: A;
   /** Highest version served, when lower than the codec's (capped features). */
   readonly maxVersion?: number;
-  /**
-   * Lowest version advertised in ApiVersions, when lower than the lowest served (a client
-   * compatibility need; requests below the served range still close the connection).
-   */
-  readonly advertisedMinVersion?: number;
   /** The response body, or null to send none (Produce with acks 0). */
   handle(ctx: RequestContext, request: RequestOf<A>): HandlerResult<A> | Promise<HandlerResult<A>>;
 }

@@ -2,7 +2,8 @@
  * ListOffsets: earliest (-2) is the log start offset; latest (-1) the high watermark, or the last
  * stable offset for read_committed; a timestamp gives the first record whose timestamp reaches
  * it, with that timestamp, or -1 when none does.
- * v0 answers in `oldStyleOffsets`. Served up to v6: v7's max-timestamp lookup (-3) needs an index
+ * v0 answers in `oldStyleOffsets` as Kafka does for it, from segment offsets and file times, up to
+ * `maxNumOffsets` of them (Broker.legacyOffsetsBefore). Served up to v6: v7's max-timestamp lookup (-3) needs an index
  * the broker does not keep.
  */
 import type { BrokerApi } from '../../broker/broker-api.js';
@@ -16,6 +17,8 @@ type PartitionResponse = ListOffsetsResponseInput['topics'][number]['partitions'
 
 const UNKNOWN = -1;
 const NO_LEADER_EPOCH = -1;
+/** The replicaId of a consumer's request, whose v0 answer stops at the high watermark. */
+const CONSUMER_REPLICA_ID = -1;
 
 export const listOffsetsHandler = defineHandler({
   api: ListOffsets,
@@ -26,8 +29,12 @@ export const listOffsetsHandler = defineHandler({
       request.topics.map(async (topic) => ({
         name: topic.name,
         partitions: await Promise.all(
-          topic.partitions.map(async ({ partitionIndex, timestamp }): Promise<PartitionResponse> => {
+          topic.partitions.map(async ({ partitionIndex, timestamp, maxNumOffsets }): Promise<PartitionResponse> => {
             try {
+              if (ctx.apiVersion === 0) {
+                const oldStyleOffsets = ctx.broker.legacyOffsetsBefore(topic.name, partitionIndex, timestamp, maxNumOffsets, request.replicaId === CONSUMER_REPLICA_ID);
+                return { partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets, timestamp: UNKNOWN, offset: UNKNOWN, leaderEpoch: NO_LEADER_EPOCH };
+              }
               const found = await lookUp(ctx.broker, topic.name, partitionIndex, timestamp, committed);
               return {
                 partitionIndex,

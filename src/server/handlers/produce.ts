@@ -13,6 +13,10 @@
  * the connection is closed instead, which is how Kafka tells an acks=0 producer to refresh its
  * metadata. Records the log refuses one by one (a key missing on a compacted topic, a timestamp out
  * of range) are listed in v8+'s recordErrors, by their index in the batch.
+ *
+ * v0-v2 carry message formats 0 and 1: such a set is checked and converted to one RecordBatch v2
+ * first (../../protocol/legacy-message-set.ts), as Kafka's LogValidator converts it to the log's
+ * format; v3+ requests never take that branch.
  */
 import type { Acks } from '../../broker/broker-api.js';
 import { RecordValidationError } from '../../errors.js';
@@ -27,6 +31,7 @@ import {
   readAttributes,
 } from '../../protocol/batch-header.js';
 import { COMPRESSION_CODEC_IDS } from '../../protocol/compression.js';
+import { isLegacyMessageSet, upConvertMessageSet } from '../../protocol/legacy-message-set.js';
 import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
 import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
 import { abortableErrorCode } from './transaction-errors.js';
@@ -37,14 +42,12 @@ type PartitionResponse = ProduceResponseInput['responses'][number]['partitionRes
 const BATCH_LENGTH_END = 12;
 /** The first Produce version that may carry zstd batches (KIP-110). */
 const ZSTD_MIN_PRODUCE_VERSION = 7;
+/** The first Produce version that carries RecordBatch v2 only; before it, message formats 0 and 1. */
+const RECORD_BATCH_MIN_PRODUCE_VERSION = 3;
 
 
 export const produceHandler = defineHandler({
   api: Produce,
-  // librdkafka 2.0 (kcat 1.7's) compresses (gzip, snappy, lz4) only for a broker that lists
-  // Produce v0, as every Kafka before 4.0 did. Listed from v0 for that check alone: v0-v2 carry message
-  // formats 0 and 1, which Sluice does not store, and such a request closes the connection.
-  advertisedMinVersion: 0,
   async handle(ctx, request) {
     const { acks, transactionalId } = request;
     // Kafka refuses the whole request when it carries transactional batches without a transactional id.
@@ -54,9 +57,17 @@ export const produceHandler = defineHandler({
     // partition that fails at once is never an unhandled rejection while another is awaited.
     const responses = request.topicData.map((topic) => ({
       name: topic.name,
-      partitionResponses: topic.partitionData.map(({ index, records }): PartitionResponse | Promise<PartitionResponse> => {
+      partitionResponses: topic.partitionData.map(({ index, records: sent }): PartitionResponse | Promise<PartitionResponse> => {
         if (missingTransactionalId) {
           return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactional batches need the producer\'s transactional id in the request');
+        }
+        let records = sent;
+        if (ctx.apiVersion < RECORD_BATCH_MIN_PRODUCE_VERSION && records !== null && isLegacyMessageSet(records)) {
+          try {
+            records = upConvertMessageSet(records);
+          } catch (error) {
+            return failed(index, ctx.errorCode(error), errorMessageOf(error), recordErrorsOf(error));
+          }
         }
         const refusal = refuse(acks, topic.name, records, ctx.apiVersion);
         if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
@@ -103,6 +114,10 @@ function refuse(
   if (records === null || records.length === 0) {
     return { errorCode: ErrorCode.INVALID_RECORD, message: 'a produce request must carry one record batch per partition; it has none' };
   }
+  // As Kafka's ProduceRequest.validateRecords: from v3 a request carries RecordBatch v2 only.
+  if (version >= RECORD_BATCH_MIN_PRODUCE_VERSION && isLegacyMessageSet(records)) {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: `Produce v${version} may carry only record batches with magic 2; message formats 0 and 1 need Produce v0-v2` };
+  }
   // A malformed length is the log's to report (CORRUPT_MESSAGE); here only a second batch is refused.
   const firstBatchBytes = records.length > BATCH_LENGTH_END ? batchSizeAt(records, 0) : records.length;
   if (firstBatchBytes > BATCH_LENGTH_END && firstBatchBytes < records.length) {
@@ -122,7 +137,7 @@ function refuse(
 }
 
 function isTransactional(records: Buffer | null): boolean {
-  return records !== null && records.length >= BATCH_HEADER_BYTES && isTransactionalBatch(readAttributes(records, 0));
+  return records !== null && records.length >= BATCH_HEADER_BYTES && !isLegacyMessageSet(records) && isTransactionalBatch(readAttributes(records, 0));
 }
 
 function failed(index: number, errorCode: number, errorMessage: string, recordErrors: PartitionResponse['recordErrors'] = []): PartitionResponse {

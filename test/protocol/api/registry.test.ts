@@ -4,6 +4,7 @@ import { ApiVersions } from '../../../src/protocol/api/api-versions.js';
 import { Fetch } from '../../../src/protocol/api/fetch.js';
 import { Heartbeat } from '../../../src/protocol/api/heartbeat.js';
 import { Metadata } from '../../../src/protocol/api/metadata.js';
+import { Produce } from '../../../src/protocol/api/produce.js';
 import {
   APIS,
   apiByKey,
@@ -83,7 +84,7 @@ describe('supportedApiVersions', () => {
     const capped = supportedApiVersions(new Map([[1, 12]]));
     expect(capped.find((entry) => entry.apiKey === 1)?.maxVersion).toBe(12);
     expect(() => supportedApiVersions(new Map([[99, 1]]))).toThrow(RangeError);
-    expect(() => supportedApiVersions(new Map([[1, 3]]))).toThrow(/lowest served version is 4/);
+    expect(() => supportedApiVersions(new Map([[1, -1]]))).toThrow(/lowest served version is 0/);
   });
 });
 
@@ -122,9 +123,17 @@ describe('decodeRequest', () => {
     });
   });
 
-  it('rejects Produce below v3: Sluice stores RecordBatch v2 only', async () => {
-    const frame = await kafkajsRequestFrame('produce', 2, { acks: 1, timeout: 100, topicData: [] });
-    expect(unsupported(() => decodeRequest(frame)).message).toContain('supported versions are 3 to 11');
+  it('decodes Produce v2 with its MessageSet (magic 1) as the partition\'s records bytes', async () => {
+    const frame = await kafkajsRequestFrame('produce', 2, {
+      acks: 1,
+      timeout: 100,
+      topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ key: null, value: 'v', timestamp: 1 }] }] }],
+    });
+    const request = decodeRequest(frame);
+    expect(request).toMatchObject({ apiKey: 0, apiVersion: 2 });
+    if (request.apiKey !== Produce.apiKey) throw new Error('not a Produce request');
+    const records = request.body.topicData[0].partitionData[0].records!;
+    expect(records[16]).toBe(1);
   });
 
   it('ignores bytes after the body, as the readers of Kafka do', async () => {
