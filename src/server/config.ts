@@ -22,6 +22,23 @@ export interface SaslOptions {
   credentialsFile: string;
 }
 
+/**
+ * The ACL authorizer (Kafka's authorizer.class.name set to StandardAuthorizer). Given, every
+ * request is checked against the broker's ACLs and the ACL APIs are served; absent, everything is
+ * allowed and the ACL APIs answer SECURITY_DISABLED, as Kafka does without an authorizer.
+ */
+export interface AuthorizerOptions {
+  /** Principals allowed everything, "User:<name>" (Kafka's super.users). */
+  superUsers?: readonly string[];
+  /** Whether a resource no ACL names is open to everyone (Kafka's allow.everyone.if.no.acl.found, default false). */
+  allowEveryoneIfNoAclFound?: boolean;
+}
+
+export interface ResolvedAuthorizerOptions {
+  readonly superUsers: readonly string[];
+  readonly allowEveryoneIfNoAclFound: boolean;
+}
+
 export interface KafkaServerOptions {
   /** Interface to bind; loopback unless told otherwise. */
   host?: string;
@@ -66,6 +83,8 @@ export interface KafkaServerOptions {
   /** SASL authentication (SASL_PLAINTEXT); off unless given. */
   sasl?: SaslOptions;
   logger?: ServerLogger;
+  /** ACL authorization; off unless given. Without SASL every client is the principal User:ANONYMOUS. */
+  authorizer?: AuthorizerOptions;
 }
 
 export interface ServerConfig {
@@ -86,6 +105,7 @@ export interface ServerConfig {
   readonly closeTimeoutMs: number;
   readonly sasl: SaslOptions | null;
   readonly logger: ServerLogger;
+  readonly authorizer: ResolvedAuthorizerOptions | null;
 }
 
 export const DEFAULT_PORT = 9092;
@@ -143,6 +163,7 @@ const KNOWN_KEYS = new Set<string>([
   'closeTimeoutMs',
   'sasl',
   'logger',
+  'authorizer',
 ]);
 
 export function resolveServerConfig(options: KafkaServerOptions = {}): ServerConfig {
@@ -210,6 +231,7 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
     closeTimeoutMs: integer(options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs', 0, INT32_MAX),
     sasl: options.sasl === undefined ? null : resolveSasl(options.sasl),
     logger,
+    authorizer: options.authorizer === undefined ? null : resolveAuthorizer(options.authorizer),
   });
 }
 
@@ -237,6 +259,28 @@ function resolveSasl(sasl: SaslOptions): SaslOptions {
     throw new InvalidConfigError('sasl.credentialsFile must be the path of the JSON credentials file');
   }
   return Object.freeze({ mechanisms: Object.freeze([...mechanisms]), credentialsFile });
+}
+
+function resolveAuthorizer(authorizer: AuthorizerOptions): ResolvedAuthorizerOptions {
+  if (authorizer === null || typeof authorizer !== 'object') {
+    throw new InvalidConfigError('authorizer must be { superUsers?: ["User:<name>"], allowEveryoneIfNoAclFound?: boolean }');
+  }
+  for (const key of Object.keys(authorizer)) {
+    if (key !== 'superUsers' && key !== 'allowEveryoneIfNoAclFound') {
+      throw new InvalidConfigError(`unknown authorizer option "${key}"; known options are superUsers, allowEveryoneIfNoAclFound`);
+    }
+  }
+  const superUsers = authorizer.superUsers ?? [];
+  if (!Array.isArray(superUsers)) throw new InvalidConfigError('authorizer.superUsers must be an array of principals such as "User:admin"');
+  for (const principal of superUsers) {
+    // Kafka's principal text: "<type>:<name>", both parts non-empty.
+    if (typeof principal !== 'string' || !/^[^:]+:.+$/.test(principal)) {
+      throw new InvalidConfigError(`authorizer.superUsers: ${JSON.stringify(principal)} is not a principal "<type>:<name>", such as "User:admin"`);
+    }
+  }
+  const allowEveryoneIfNoAclFound = authorizer.allowEveryoneIfNoAclFound ?? false;
+  if (typeof allowEveryoneIfNoAclFound !== 'boolean') throw new InvalidConfigError('authorizer.allowEveryoneIfNoAclFound must be true or false');
+  return Object.freeze({ superUsers: Object.freeze([...superUsers]), allowEveryoneIfNoAclFound });
 }
 
 function integer(value: unknown, fallback: number, name: string, min: number, max: number): number {

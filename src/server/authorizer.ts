@@ -1,0 +1,43 @@
+/**
+ * The one place handlers ask whether a request may act on a resource. Each handler calls
+ * `authorize` where Kafka's KafkaApis calls AuthHelper.authorize, with the same operation and
+ * resource, and answers the same *_AUTHORIZATION_FAILED code; this module turns the connection
+ * into Kafka's caller (principal "User:<sasl user>", or User:ANONYMOUS without SASL, and the
+ * client's IP address) and asks the broker's ACLs (broker/acl/acl-authorizer.ts). With no
+ * authorizer configured every request is allowed, as in Kafka.
+ */
+import { AclOperation, CLUSTER_NAME, ResourceType, type AclOperationName } from '../broker/acl/acl.js';
+import type { AclCaller } from '../broker/acl/acl-authorizer.js';
+import type { RequestContext } from './handlers/handler.js';
+
+/** The resource types requests act on. */
+export type AuthorizedResourceType = 'TOPIC' | 'GROUP' | 'CLUSTER' | 'TRANSACTIONAL_ID';
+
+/** Kafka's principal of a connection that did not authenticate (KafkaPrincipal.ANONYMOUS). */
+export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS';
+
+/** The connection as the authorizer sees it. */
+export function callerOf(ctx: RequestContext): AclCaller {
+  // clientHost is "/" + IP address, as Kafka prints an InetAddress.
+  const host = ctx.clientHost.startsWith('/') ? ctx.clientHost.slice(1) : ctx.clientHost;
+  return { principal: ctx.sasl?.principal ?? ANONYMOUS_PRINCIPAL, host };
+}
+
+/** May this request perform `operation` on the resource? Always true without an authorizer. */
+export function authorize(ctx: RequestContext, operation: AclOperationName, resourceType: AuthorizedResourceType, name: string): boolean {
+  const authorizer = ctx.server.authorizer;
+  if (authorizer === null) return true;
+  return authorizer.authorize(callerOf(ctx), AclOperation[operation], ResourceType[resourceType], name);
+}
+
+/** `authorize` on the cluster resource. */
+export function authorizeCluster(ctx: RequestContext, operation: AclOperationName): boolean {
+  return authorize(ctx, operation, 'CLUSTER', CLUSTER_NAME);
+}
+
+/** Kafka's authorizeByResourceType: may this request perform `operation` on some resource of the type? */
+export function authorizeAny(ctx: RequestContext, operation: AclOperationName, resourceType: AuthorizedResourceType): boolean {
+  const authorizer = ctx.server.authorizer;
+  if (authorizer === null) return true;
+  return authorizer.authorizeByResourceType(callerOf(ctx), AclOperation[operation], ResourceType[resourceType]);
+}
