@@ -7,6 +7,7 @@
  * authorizer configured every request is allowed, as in Kafka.
  */
 import { AclOperation, CLUSTER_NAME, ResourceType, type AclOperationName } from '../broker/acl/acl.js';
+import { AuthorizationFailedError } from '../errors.js';
 import type { AclCaller } from '../broker/acl/acl-authorizer.js';
 import type { RequestContext } from './handlers/handler.js';
 
@@ -40,4 +41,9 @@ export function authorizeAny(ctx: RequestContext, operation: AclOperationName, r
   const authorizer = ctx.server.authorizer;
   if (authorizer === null) return true;
   return authorizer.authorizeByResourceType(callerOf(ctx), AclOperation[operation], ResourceType[resourceType]);
+}
+
+/** `authorize`, throwing AuthorizationFailedError (the resource type's *_AUTHORIZATION_FAILED) when refused. */
+export function requireAuthorized(ctx: RequestContext, operation: AclOperationName, resourceType: AuthorizedResourceType, name: string): void {
+  if (!authorize(ctx, operation, resourceType, name)) throw new AuthorizationFailedError(resourceType, operation, name);
 }

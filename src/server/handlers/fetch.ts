@@ -25,6 +25,7 @@ import { setMaxListeners } from 'node:events';
 import type { IsolationLevel } from '../../broker/broker-api.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Fetch, ISOLATION_READ_COMMITTED, type FetchRequest, type FetchResponseInput } from '../../protocol/api/fetch.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicResponse = FetchResponseInput['responses'][number];
@@ -100,6 +101,10 @@ function readAll(
       if (name === null) {
         anyError = true;
         return failed(partition, ErrorCode.UNKNOWN_TOPIC_ID);
+      }
+      if (!authorize(ctx, 'READ', 'TOPIC', name)) {
+        anyError = true;
+        return failed(partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       }
       try {
         if (ctx.apiVersion < ZSTD_MIN_FETCH_VERSION && ctx.broker.topicMetadata(name).configs['compression.type'] === 'zstd') {

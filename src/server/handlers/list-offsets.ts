@@ -10,6 +10,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { ISOLATION_READ_COMMITTED } from '../../protocol/api/fetch.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets, type ListOffsetsResponseInput } from '../../protocol/api/list-offsets.js';
 import { forEachRecord } from '../../protocol/record-batch-reader.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type PartitionResponse = ListOffsetsResponseInput['topics'][number]['partitions'][number];
@@ -28,6 +29,7 @@ export const listOffsetsHandler = defineHandler({
         partitions: await Promise.all(
           topic.partitions.map(async ({ partitionIndex, timestamp }): Promise<PartitionResponse> => {
             try {
+              requireAuthorized(ctx, 'DESCRIBE', 'TOPIC', topic.name);
               const found = await lookUp(ctx.broker, topic.name, partitionIndex, timestamp, committed);
               return {
                 partitionIndex,

@@ -28,6 +28,7 @@ import {
 } from '../../protocol/batch-header.js';
 import { COMPRESSION_CODEC_IDS } from '../../protocol/compression.js';
 import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
+import { authorize } from '../authorizer.js';
 import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
 import { abortableErrorCode } from './transaction-errors.js';
 
@@ -49,6 +50,11 @@ export const produceHandler = defineHandler({
     const { acks, transactionalId } = request;
     // Kafka refuses the whole request when it carries transactional batches without a transactional id.
     const missingTransactionalId = transactionalId === null && request.topicData.some((topic) => topic.partitionData.some(({ records }) => isTransactional(records)));
+    // As Kafka: WRITE on the transactional id is checked when the request carries transactional batches.
+    const transactionalIdDenied =
+      transactionalId !== null &&
+      !authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', transactionalId) &&
+      request.topicData.some((topic) => topic.partitionData.some(({ records }) => isTransactional(records)));
     const options = { transactionalId };
     // Every append starts now, in request order; each outcome is handled as it settles, so a
     // partition that fails at once is never an unhandled rejection while another is awaited.
@@ -58,6 +64,8 @@ export const produceHandler = defineHandler({
         if (missingTransactionalId) {
           return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactional batches need the producer\'s transactional id in the request');
         }
+        if (transactionalIdDenied) return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, `not authorized to WRITE transactional id "${transactionalId}"`);
+        if (!authorize(ctx, 'WRITE', 'TOPIC', topic.name)) return failed(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `not authorized to WRITE topic "${topic.name}"`);
         const refusal = refuse(acks, topic.name, records, ctx.apiVersion);
         if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
         return ctx.broker.produce(topic.name, index, records!, acks as Acks, options).then(
