@@ -271,6 +271,17 @@ function aclEntriesOf(result: DescribeAclsResult): AclEntry[] {
   );
 }
 
+/** kafkajs spells "any" as a missing string, not null. */
+function kafkajsAclFilter(filter: AclFilter): KafkaJS.AclFilter {
+  const { resourceName, principal, host, ...codes } = filter;
+  return {
+    ...codes,
+    ...(resourceName === null || resourceName === undefined ? {} : { resourceName }),
+    ...(principal === null || principal === undefined ? {} : { principal }),
+    ...(host === null || host === undefined ? {} : { host }),
+  } as KafkaJS.AclFilter;
+}
+
 /** Only a binding's fields (DeleteAcls adds per-binding error fields). */
 function aclEntryOf(acl: AclEntry): AclEntry {
   const { resourceType, resourceName, resourcePatternType, principal, host, operation, permissionType } = acl;
@@ -579,7 +590,7 @@ class KafkaConnection implements Connection {
 
   /** As alterTopicConfigs: read this broker's dynamic configs (DYNAMIC_BROKER_CONFIG), change them here, write the whole set with AlterConfigs. */
   async describeAcls(filter: AclFilter): Promise<AclEntry[]> {
-    return aclEntriesOf((await this.admin.describeAcls(filter as KafkaJS.AclFilter)) as unknown as DescribeAclsResult);
+    return aclEntriesOf((await this.admin.describeAcls(kafkajsAclFilter(filter))) as unknown as DescribeAclsResult);
   }
 
   async createAcls(entries: AclEntry[]): Promise<void> {
@@ -587,7 +598,7 @@ class KafkaConnection implements Connection {
   }
 
   async deleteAcls(filter: AclFilter): Promise<AclEntry[]> {
-    const { filterResponses } = await this.admin.deleteAcls({ filters: [filter as KafkaJS.AclFilter] });
+    const { filterResponses } = await this.admin.deleteAcls({ filters: [kafkajsAclFilter(filter)] });
     return filterResponses[0].matchingAcls.map((acl) => aclEntryOf(acl as unknown as AclEntry));
   }
 
