@@ -16,7 +16,9 @@ describe('resolveServerConfig', () => {
       fetchMaxBytes: 57_671_680,
       connectionsMaxPerIp: 0x7fff_ffff,
       sasl: null,
+      authorizer: null,
     });
+    expect(resolveServerConfig({ authorizer: {} }).authorizer).toEqual({ superUsers: [], allowEveryoneIfNoAclFound: false });
   });
 
   it('refuses invalid settings, naming them', () => {
@@ -29,6 +31,10 @@ describe('resolveServerConfig', () => {
       [{ sasl: { mechanisms: ['GSSAPI'], credentialsFile: 'f.json' } }, /GSSAPI.*not supported/],
       [{ sasl: { mechanisms: [], credentialsFile: 'f.json' } }, /at least one/],
       [{ sasl: { mechanisms: ['PLAIN'] } }, /credentialsFile/],
+      [{ authorizer: { superUsers: ['admin'] } }, /"admin" is not a principal/],
+      [{ authorizer: { superUsers: 'User:admin' } }, /superUsers must be an array/],
+      [{ authorizer: { allowEveryoneIfNoAclFound: 'yes' } }, /allowEveryoneIfNoAclFound must be true or false/],
+      [{ authorizer: { superUser: ['User:admin'] } }, /unknown authorizer option "superUser"/],
       [{ logger: {} }, /logger/],
       [{ fetchMaxBytes: 1023 }, /fetchMaxBytes must be an integer from 1024/],
       [{ connectionsMaxPerIp: 0 }, /connectionsMaxPerIp/],
