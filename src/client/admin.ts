@@ -26,7 +26,7 @@ import { describeEffectiveTopicConfigs, type BrokerConfigOverrides, type Effecti
 import { validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 import { requireOffset } from '../validate.js';
-import { validateFilter, type AclBinding, type AclBindingFilter } from '../broker/acl/acl.js';
+import { groupByResourcePattern, validateFilter, type AclBinding, type AclBindingFilter } from '../broker/acl/acl.js';
 
 /** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
 export const ConfigResourceTypes = Object.freeze({ UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 });
@@ -506,17 +506,13 @@ export class Admin {
    * subject to them.
    */
   async describeAcls(filter: AclFilter): Promise<DescribeAclsResult> {
-    const resources = new Map<string, DescribeAclsResult['resources'][number]>();
-    for (const binding of this.broker.describeAcls(aclFilter(filter))) {
-      const key = JSON.stringify([binding.resourceType, binding.patternType, binding.resourceName]);
-      let resource = resources.get(key);
-      if (resource === undefined) {
-        resource = { resourceType: binding.resourceType, resourceName: binding.resourceName, resourcePatternType: binding.patternType, acls: [] };
-        resources.set(key, resource);
-      }
-      resource.acls.push({ principal: binding.principal, host: binding.host, operation: binding.operation, permissionType: binding.permissionType });
-    }
-    return { throttleTime: 0, errorCode: 0, errorMessage: null, resources: [...resources.values()] };
+    const resources = groupByResourcePattern(this.broker.describeAcls(aclFilter(filter))).map(({ resourceType, resourceName, patternType, acls }) => ({
+      resourceType,
+      resourceName,
+      resourcePatternType: patternType,
+      acls,
+    }));
+    return { throttleTime: 0, errorCode: 0, errorMessage: null, resources };
   }
 
   /** Adds ACL bindings, durably (Kafka's CreateAcls); rejects with the first invalid one's error, the valid ones still created. */

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
 import { INT32_MAX } from '../protocol/limits.js';
+import { isPrincipal } from '../broker/acl/acl.js';
 
 export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256';
 export const SASL_MECHANISMS: readonly SaslMechanismName[] = ['PLAIN', 'SCRAM-SHA-256'];
@@ -273,8 +274,7 @@ function resolveAuthorizer(authorizer: AuthorizerOptions): ResolvedAuthorizerOpt
   const superUsers = authorizer.superUsers ?? [];
   if (!Array.isArray(superUsers)) throw new InvalidConfigError('authorizer.superUsers must be an array of principals such as "User:admin"');
   for (const principal of superUsers) {
-    // Kafka's principal text: "<type>:<name>", both parts non-empty.
-    if (typeof principal !== 'string' || !/^[^:]+:.+$/.test(principal)) {
+    if (!isPrincipal(principal)) {
       throw new InvalidConfigError(`authorizer.superUsers: ${JSON.stringify(principal)} is not a principal "<type>:<name>", such as "User:admin"`);
     }
   }

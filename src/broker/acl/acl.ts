@@ -110,8 +110,7 @@ export const CONCRETE_OPERATIONS: readonly AclOperationName[] = Object.keys(AclO
  * non-empty. Returns the text as is.
  */
 export function checkPrincipal(principal: string): string {
-  const colon = principal.indexOf(':');
-  if (colon <= 0 || colon === principal.length - 1) {
+  if (!isPrincipal(principal)) {
     throw new InvalidRequestError(`principal ${JSON.stringify(principal)} is not "<type>:<name>", for example "User:alice" or "User:*"`);
   }
   return principal;
@@ -211,4 +210,32 @@ export function describeBinding(binding: AclBinding): string {
     `${codeName(AclOperation, binding.operation)} on ${codeName(ResourceType, binding.resourceType)}:` +
     `${codeName(PatternType, binding.patternType)}:${binding.resourceName}`
   );
+}
+
+/** One resource pattern and its entries, as DescribeAcls answers. */
+export interface AclResourceGroup {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly patternType: number;
+  readonly acls: { principal: string; host: string; operation: number; permissionType: number }[];
+}
+
+/** Kafka's DescribeAclsResponse.aclsResources: the bindings grouped by resource pattern, in order. */
+export function groupByResourcePattern(bindings: readonly AclBinding[]): AclResourceGroup[] {
+  const groups = new Map<string, AclResourceGroup>();
+  for (const binding of bindings) {
+    const key = JSON.stringify([binding.resourceType, binding.patternType, binding.resourceName]);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { resourceType: binding.resourceType, resourceName: binding.resourceName, patternType: binding.patternType, acls: [] };
+      groups.set(key, group);
+    }
+    group.acls.push({ principal: binding.principal, host: binding.host, operation: binding.operation, permissionType: binding.permissionType });
+  }
+  return [...groups.values()];
+}
+
+/** Whether the text is Kafka's principal form "<type>:<name>", both parts non-empty. */
+export function isPrincipal(text: unknown): boolean {
+  return typeof text === 'string' && /^[^:]+:.+$/s.test(text);
 }

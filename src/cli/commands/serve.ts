@@ -21,6 +21,7 @@ import {
   type SaslMechanismName,
   type SaslOptions,
 } from '../../server/config.js';
+import { isPrincipal } from '../../broker/acl/acl.js';
 import { KafkaServer } from '../../server/server.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
@@ -194,7 +195,7 @@ function stopSignal(): Promise<void> {
 function superUsersArg(text: string): string[] {
   const principals = text.split(';').map((principal) => principal.trim()).filter((principal) => principal.length > 0);
   for (const principal of principals) {
-    if (!/^[^:]+:.+$/.test(principal)) throw new InvalidArgumentError(`"${principal}" is not a principal "<type>:<name>", such as User:admin`);
+    if (!isPrincipal(principal)) throw new InvalidArgumentError(`"${principal}" is not a principal "<type>:<name>", such as User:admin`);
   }
   return principals;
 }

@@ -8,7 +8,7 @@ import { validateFilter, type AclBindingFilter } from '../../broker/acl/acl.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { DeleteAcls, type DeleteAclsResponseInput } from '../../protocol/api/delete-acls.js';
 import { authorizeCluster } from '../authorizer.js';
-import { NO_AUTHORIZER_MESSAGE } from './describe-acls.js';
+import { NO_AUTHORIZER_MESSAGE, filterOfWire } from './describe-acls.js';
 import { defineHandler, errorMessageOf } from './handler.js';
 
 type FilterResult = DeleteAclsResponseInput['filterResults'][number];
@@ -25,15 +25,7 @@ export const deleteAclsHandler = defineHandler({
     const results: (FilterResult | null)[] = [];
     const valid: AclBindingFilter[] = [];
     for (const wire of request.filters) {
-      const filter = {
-        resourceType: wire.resourceTypeFilter,
-        resourceName: wire.resourceNameFilter,
-        patternType: wire.patternTypeFilter,
-        principal: wire.principalFilter,
-        host: wire.hostFilter,
-        operation: wire.operation,
-        permissionType: wire.permissionType,
-      };
+      const filter = filterOfWire(wire);
       try {
         validateFilter(filter);
         valid.push(filter);

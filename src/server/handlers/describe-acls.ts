@@ -3,7 +3,7 @@
  * AclApis.handleDescribeAcls answers: DESCRIBE on the cluster first (CLUSTER_AUTHORIZATION_FAILED),
  * then SECURITY_DISABLED when no authorizer is configured.
  */
-import { validateFilter, type AclBinding } from '../../broker/acl/acl.js';
+import { groupByResourcePattern, validateFilter, type AclBindingFilter } from '../../broker/acl/acl.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { DescribeAcls, type DescribeAclsResponseInput } from '../../protocol/api/describe-acls.js';
 import { authorizeCluster } from '../authorizer.js';
@@ -17,35 +17,33 @@ export const describeAclsHandler = defineHandler({
     const refuse = (errorCode: number, errorMessage: string): DescribeAclsResponseInput => ({ throttleTimeMs: 0, errorCode, errorMessage, resources: [] });
     if (!authorizeCluster(ctx, 'DESCRIBE')) return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'describing ACLs needs DESCRIBE on the cluster');
     if (ctx.server.authorizer === null) return refuse(ErrorCode.SECURITY_DISABLED, NO_AUTHORIZER_MESSAGE);
-    const filter = {
-      resourceType: request.resourceTypeFilter,
-      resourceName: request.resourceNameFilter,
-      patternType: request.patternTypeFilter,
-      principal: request.principalFilter,
-      host: request.hostFilter,
-      operation: request.operation,
-      permissionType: request.permissionType,
-    };
+    const filter = filterOfWire(request);
     try {
       validateFilter(filter);
     } catch (error) {
       return refuse(ctx.errorCode(error), errorMessageOf(error));
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, resources: groupByResource(ctx.broker.describeAcls(filter)) };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, resources: groupByResourcePattern(ctx.broker.describeAcls(filter)) };
   },
 });
 
-/** Kafka's DescribeAclsResponse.aclsResources: one entry per resource pattern, its entries in order. */
-function groupByResource(bindings: readonly AclBinding[]): DescribeAclsResponseInput['resources'] {
-  const resources = new Map<string, DescribeAclsResponseInput['resources'][number] & { acls: object[] }>();
-  for (const binding of bindings) {
-    const key = JSON.stringify([binding.resourceType, binding.patternType, binding.resourceName]);
-    let resource = resources.get(key);
-    if (resource === undefined) {
-      resource = { resourceType: binding.resourceType, resourceName: binding.resourceName, patternType: binding.patternType, acls: [] };
-      resources.set(key, resource);
-    }
-    resource.acls.push({ principal: binding.principal, host: binding.host, operation: binding.operation, permissionType: binding.permissionType });
-  }
-  return [...resources.values()];
+/** A DescribeAcls or DeleteAcls filter as the broker's. */
+export function filterOfWire(wire: {
+  resourceTypeFilter: number;
+  resourceNameFilter: string | null;
+  patternTypeFilter: number;
+  principalFilter: string | null;
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+}): AclBindingFilter {
+  return {
+    resourceType: wire.resourceTypeFilter,
+    resourceName: wire.resourceNameFilter,
+    patternType: wire.patternTypeFilter,
+    principal: wire.principalFilter,
+    host: wire.hostFilter,
+    operation: wire.operation,
+    permissionType: wire.permissionType,
+  };
 }
