@@ -8,6 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType, type AclOperationName } from '../../src/broker/acl/acl.js';
 import { AddOffsetsToTxn } from '../../src/protocol/api/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../../src/protocol/api/add-partitions-to-txn.js';
+import { AlterConfigs } from '../../src/protocol/api/alter-configs.js';
+import { IncrementalAlterConfigs } from '../../src/protocol/api/incremental-alter-configs.js';
+import { LeaveGroup } from '../../src/protocol/api/leave-group.js';
+import { ListTransactions } from '../../src/protocol/api/list-transactions.js';
+import { OffsetDelete } from '../../src/protocol/api/offset-delete.js';
+import { SyncGroup } from '../../src/protocol/api/sync-group.js';
+import { TxnOffsetCommit } from '../../src/protocol/api/txn-offset-commit.js';
 import { CreatePartitions } from '../../src/protocol/api/create-partitions.js';
 import { CreateTopics } from '../../src/protocol/api/create-topics.js';
 import { DeleteGroups } from '../../src/protocol/api/delete-groups.js';
@@ -184,6 +192,30 @@ const CASES: Case[] = [
     grants: [['DESCRIBE', 'GROUP', 'g']],
   },
   {
+    name: 'SyncGroup: READ on the group',
+    codes: async () => [(await client.send(SyncGroup, 3, { groupId: 'g', generationId: 1, memberId: 'm', assignments: [] })).errorCode],
+    refused: GROUP,
+    grants: [['READ', 'GROUP', 'g']],
+  },
+  {
+    name: 'LeaveGroup: READ on the group',
+    codes: async () => [(await client.send(LeaveGroup, 3, { groupId: 'g', members: [{ memberId: 'm' }] })).errorCode],
+    refused: GROUP,
+    grants: [['READ', 'GROUP', 'g']],
+  },
+  {
+    name: 'OffsetDelete: DELETE on the group, then READ on the topic',
+    codes: async () => {
+      const response = await client.send(OffsetDelete, 0, { groupId: 'g', topics: [{ name: 'orders', partitions: [{ partitionIndex: 0 }] }] });
+      return [response.errorCode, ...response.topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode))];
+    },
+    refused: GROUP,
+    grants: [
+      ['DELETE', 'GROUP', 'g'],
+      ['READ', 'TOPIC', 'orders'],
+    ],
+  },
+  {
     name: 'DeleteGroups: DELETE on the group',
     codes: async () => (await client.send(DeleteGroups, 2, { groupsNames: ['g'] })).results.map((result) => result.errorCode),
     refused: GROUP,
@@ -241,6 +273,37 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'AddPartitionsToTxn: WRITE on the transactional id, then WRITE on the topic',
+    codes: async () =>
+      ((await client.send(AddPartitionsToTxn, 3, { transactionalId: 'tx', producerId: 1, producerEpoch: 0, topics: [{ name: 'orders', partitions: [0] }] })).results ?? []).flatMap(
+        (topic) => topic.resultsByPartition.map((p) => p.partitionErrorCode),
+      ),
+    refused: TXN,
+    grants: [
+      ['WRITE', 'TRANSACTIONAL_ID', 'tx'],
+      ['WRITE', 'TOPIC', 'orders'],
+    ],
+  },
+  {
+    name: 'TxnOffsetCommit: WRITE on the transactional id, READ on the group, READ on the topic',
+    codes: async () =>
+      (
+        await client.send(TxnOffsetCommit, 2, {
+          transactionalId: 'tx',
+          groupId: 'g',
+          producerId: 1,
+          producerEpoch: 0,
+          topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 0, committedMetadata: null }] }],
+        })
+      ).topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode)),
+    refused: TXN,
+    grants: [
+      ['WRITE', 'TRANSACTIONAL_ID', 'tx'],
+      ['READ', 'GROUP', 'g'],
+      ['READ', 'TOPIC', 'orders'],
+    ],
+  },
+  {
     name: 'EndTxn: WRITE on the transactional id',
     codes: async () => [(await client.send(EndTxn, 1, { transactionalId: 'tx', producerId: 1, producerEpoch: 0, committed: true })).errorCode],
     refused: TXN,
@@ -257,6 +320,19 @@ const CASES: Case[] = [
     codes: async () => (await client.send(DescribeConfigs, 1, { resources: [{ resourceType: 4, resourceName: '0', configurationKeys: null }] })).results.map((r) => r.errorCode),
     refused: CLUSTER,
     grants: [['DESCRIBE_CONFIGS', 'CLUSTER', '']],
+  },
+  {
+    name: 'AlterConfigs of a topic: ALTER_CONFIGS on it',
+    codes: async () => (await client.send(AlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [] }], validateOnly: true })).responses.map((r) => r.errorCode),
+    refused: TOPIC,
+    grants: [['ALTER_CONFIGS', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'IncrementalAlterConfigs of the broker: ALTER_CONFIGS on the cluster',
+    codes: async () =>
+      (await client.send(IncrementalAlterConfigs, 1, { resources: [{ resourceType: 4, resourceName: '0', configs: [] }], validateOnly: true })).responses.map((r) => r.errorCode),
+    refused: CLUSTER,
+    grants: [['ALTER_CONFIGS', 'CLUSTER', '']],
   },
   {
     name: 'DescribeLogDirs: DESCRIBE on the cluster',
@@ -313,6 +389,20 @@ describe('where Kafka filters instead of failing', () => {
     expect((await client.send(ListGroups, 3, {})).groups.map((group) => group.groupId)).toEqual(['listed']);
     grant('DESCRIBE', 'CLUSTER', '');
     expect((await client.send(ListGroups, 3, {})).groups.map((group) => group.groupId).sort()).toEqual(['hidden', 'listed']);
+    revokeAll();
+  });
+
+  it('ListTransactions lists only the transactional ids the caller may DESCRIBE', async () => {
+    revokeAll();
+    grant('WRITE', 'TRANSACTIONAL_ID', 'tx-listed');
+    grant('WRITE', 'TRANSACTIONAL_ID', 'tx-hidden');
+    for (const transactionalId of ['tx-listed', 'tx-hidden']) {
+      expect((await client.send(InitProducerId, 2, { transactionalId, transactionTimeoutMs: 60_000 })).errorCode).toBe(ErrorCode.NONE);
+    }
+    revokeAll();
+    grant('DESCRIBE', 'TRANSACTIONAL_ID', 'tx-listed');
+    const listed = await client.send(ListTransactions, 0, { stateFilters: [], producerIdFilters: [] });
+    expect(listed.transactionStates.map((state) => state.transactionalId)).toEqual(['tx-listed']);
     revokeAll();
   });
 
