@@ -17,10 +17,15 @@ export type AuthorizedResourceType = 'TOPIC' | 'GROUP' | 'CLUSTER' | 'TRANSACTIO
 /** Kafka's principal of a connection that did not authenticate (KafkaPrincipal.ANONYMOUS). */
 export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS';
 
+const IPV4_MAPPED_PREFIX = '::ffff:';
+const IPV4_MAPPED = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
+
 /** The connection as the authorizer sees it. */
 export function callerOf(ctx: RequestContext): AclCaller {
-  // clientHost is "/" + IP address, as Kafka prints an InetAddress.
-  const host = ctx.clientHost.startsWith('/') ? ctx.clientHost.slice(1) : ctx.clientHost;
+  // clientHost is "/" + IP address, as Kafka prints an InetAddress. An IPv4 client of a dual-stack
+  // listener shows as ::ffff:a.b.c.d; Java reads that as the IPv4 address, which ACLs name.
+  const address = ctx.clientHost.startsWith('/') ? ctx.clientHost.slice(1) : ctx.clientHost;
+  const host = IPV4_MAPPED.test(address) ? address.slice(IPV4_MAPPED_PREFIX.length) : address;
   return { principal: ctx.sasl?.principal ?? ANONYMOUS_PRINCIPAL, host };
 }
 

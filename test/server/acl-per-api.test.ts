@@ -415,3 +415,24 @@ describe('where Kafka filters instead of failing', () => {
     revokeAll();
   });
 });
+
+describe('hosts', () => {
+  it('an IPv4 client of a dual-stack listener matches ACLs naming its IPv4 address, as in Kafka', async () => {
+    const dual = await startServer({ server: { host: '::', advertisedHost: '127.0.0.1', authorizer: {} } });
+    const ipv4Client = await TestClient.connect(dual.port);
+    try {
+      await dual.broker.createTopic('hosted', { partitions: 1 });
+      const describe = async (): Promise<number[]> =>
+        (await ipv4Client.send(Metadata, 9, { topics: [{ name: 'hosted' }], allowAutoTopicCreation: false })).topics.map((topic) => topic.errorCode);
+      expect(await describe()).toEqual([TOPIC]);
+      const acl = { resourceType: ResourceType.TOPIC, resourceName: 'hosted', patternType: PatternType.LITERAL, principal: 'User:ANONYMOUS', operation: AclOperation.DESCRIBE, permissionType: AclPermissionType.ALLOW };
+      dual.broker.createAcls([{ ...acl, host: '10.9.9.9' }]);
+      expect(await describe()).toEqual([TOPIC]);
+      dual.broker.createAcls([{ ...acl, host: '127.0.0.1' }]);
+      expect(await describe()).toEqual([ErrorCode.NONE]);
+    } finally {
+      ipv4Client.close();
+      await dual.close();
+    }
+  });
+});
