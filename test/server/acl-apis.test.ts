@@ -5,6 +5,8 @@
  * CLUSTER_AUTHORIZATION_FAILED; granted, bindings are created, described grouped by resource
  * pattern, and deleted, invalid ones refused one by one with INVALID_REQUEST.
  */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/broker/acl/acl.js';
 import { CreateAcls } from '../../src/protocol/api/create-acls.js';
@@ -184,6 +186,22 @@ describe('with an authorizer', () => {
         ]);
       });
     }
+
+    it('an ACL file that cannot be written fails the request and changes nothing', async () => {
+      const blocker = join(t.dataDir, '__sluice_meta', 'acls.json.tmp');
+      const before = t.broker.aclBindings();
+      mkdirSync(blocker);
+      try {
+        const created = await client.send(CreateAcls, 3, { creations: [creation('blocked')] });
+        expect(created.results[0].errorCode).toBe(ErrorCode.UNKNOWN_SERVER_ERROR);
+        const deleted = await client.send(DeleteAcls, 3, { filters: [ANY_FILTER] });
+        expect(deleted.filterResults[0].errorCode).toBe(ErrorCode.UNKNOWN_SERVER_ERROR);
+        expect(t.broker.aclBindings()).toEqual(before);
+      } finally {
+        rmSync(blocker, { recursive: true, force: true });
+      }
+      expect((await client.send(CreateAcls, 3, { creations: [creation('blocked')] })).results[0].errorCode).toBe(ErrorCode.NONE);
+    });
 
     it('a filter with an UNKNOWN element is INVALID_REQUEST for DescribeAcls', async () => {
       const described = await client.send(DescribeAcls, 3, { ...ANY_FILTER, resourceTypeFilter: ResourceType.UNKNOWN });

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { CreateAcls, type CreateAclsResponseInput } from '../../protocol/api/create-acls.js';
 import { authorizeCluster } from '../authorizer.js';
 import { NO_AUTHORIZER_MESSAGE } from './describe-acls.js';
-import { defineHandler } from './handler.js';
+import { defineHandler, errorMessageOf } from './handler.js';
 
 export const createAclsHandler = defineHandler({
   api: CreateAcls,
@@ -18,17 +18,23 @@ export const createAclsHandler = defineHandler({
     });
     if (!authorizeCluster(ctx, 'ALTER')) return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'creating ACLs needs ALTER on the cluster');
     if (ctx.server.authorizer === null) return refuse(ErrorCode.SECURITY_DISABLED, NO_AUTHORIZER_MESSAGE);
-    const results = ctx.broker.createAcls(
-      request.creations.map((creation) => ({
-        resourceType: creation.resourceType,
-        resourceName: creation.resourceName,
-        patternType: creation.resourcePatternType,
-        principal: creation.principal,
-        host: creation.host,
-        operation: creation.operation,
-        permissionType: creation.permissionType,
-      })),
-    );
+    let results: ReturnType<typeof ctx.broker.createAcls>;
+    try {
+      results = ctx.broker.createAcls(
+        request.creations.map((creation) => ({
+          resourceType: creation.resourceType,
+          resourceName: creation.resourceName,
+          patternType: creation.resourcePatternType,
+          principal: creation.principal,
+          host: creation.host,
+          operation: creation.operation,
+          permissionType: creation.permissionType,
+        })),
+      );
+    } catch (error) {
+      // The ACL file could not be written (a full disk...): nothing was created.
+      return refuse(ctx.errorCode(error), errorMessageOf(error));
+    }
     return {
       throttleTimeMs: 0,
       results: results.map((error) => (error === null ? { errorCode: ErrorCode.NONE, errorMessage: null } : { errorCode: ctx.errorCode(error), errorMessage: error.message })),

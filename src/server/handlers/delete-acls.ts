@@ -34,7 +34,13 @@ export const deleteAclsHandler = defineHandler({
         results.push({ errorCode: ctx.errorCode(error), errorMessage: errorMessageOf(error), matchingAcls: [] });
       }
     }
-    const deleted = ctx.broker.deleteAcls(valid);
+    let deleted: ReturnType<typeof ctx.broker.deleteAcls>;
+    try {
+      deleted = ctx.broker.deleteAcls(valid);
+    } catch (error) {
+      // The ACL file could not be written (a full disk...): nothing was deleted.
+      return refuse(ctx.errorCode(error), errorMessageOf(error));
+    }
     let next = 0;
     return {
       throttleTimeMs: 0,
