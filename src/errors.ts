@@ -803,3 +803,21 @@ export class NotCoordinatorError extends KafkaApiError {
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
+
+const AUTHORIZATION_FAILED_CODES = { TOPIC: 29, GROUP: 30, CLUSTER: 31, TRANSACTIONAL_ID: 53 } as const;
+
+/**
+ * The connection's principal may not perform the operation on the resource: Kafka's
+ * TOPIC_AUTHORIZATION_FAILED (29), GROUP_AUTHORIZATION_FAILED (30), CLUSTER_AUTHORIZATION_FAILED
+ * (31) or TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), by resource type. An ACL granting the
+ * operation (CreateAcls, `sluice acls create`) lets it through.
+ */
+export class AuthorizationFailedError extends KafkaApiError {
+  constructor(resourceType: keyof typeof AUTHORIZATION_FAILED_CODES, operation: string, name: string) {
+    super(
+      `${resourceType}_AUTHORIZATION_FAILED`,
+      AUTHORIZATION_FAILED_CODES[resourceType],
+      `not authorized to ${operation} ${resourceType.toLowerCase().replace('_', ' ')} "${name}"; an ACL allowing it must be created first`,
+    );
+  }
+}

@@ -27,7 +27,18 @@ export {
   type PartitionMetadata,
   type GroupDescriptionResult,
   type AlterConfigsResult,
+  type AclEntry,
+  type AclFilter,
+  type DescribeAclsResult,
+  type DeleteAclsResult,
 } from './client/admin.js';
+/** Kafka's ACL codes under kafkajs's names, for Admin.createAcls / describeAcls / deleteAcls. */
+export {
+  ResourceType as AclResourceTypes,
+  PatternType as ResourcePatternTypes,
+  AclOperation as AclOperationTypes,
+  AclPermissionType as AclPermissionTypes,
+} from './broker/acl/acl.js';
 export type { ConfigOperation } from './broker/config-changes.js';
 export {
   Producer,

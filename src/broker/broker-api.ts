@@ -19,6 +19,8 @@ import type { TopicConfigValue } from '../storage/topic-config.js';
 import type { BrokerConfigOverrides, BrokerConfigScope } from './broker-configs.js';
 import type { TopicMetadata, CreateTopicOptions } from '../storage/topic-store.js';
 import type { ActiveProducer } from '../shard/shard-messages.js';
+import type { AclBinding, AclBindingFilter } from './acl/acl.js';
+import type { AclCreateResult, AclDeleteResult } from './acl/acl-store.js';
 
 export type {
   AddOffsetsToTxnRequest,
@@ -204,6 +206,14 @@ export interface BrokerApi {
     changes: Readonly<Record<string, string | number | null>>,
     options?: { validateOnly?: boolean },
   ): Promise<BrokerConfigOverrides>;
+  /** Every ACL binding (acl/acl-store.ts), in creation order. */
+  aclBindings(): readonly AclBinding[];
+  /** Kafka's DescribeAcls: the bindings the filter matches. */
+  describeAcls(filter: AclBindingFilter): AclBinding[];
+  /** Kafka's CreateAcls: adds the valid bindings, durable before it returns; per binding null or the error refusing it. */
+  createAcls(bindings: readonly AclBinding[]): AclCreateResult[];
+  /** Kafka's DeleteAcls: removes what each filter matches, durable before it returns; per filter the bindings removed. */
+  deleteAcls(filters: readonly AclBindingFilter[]): AclDeleteResult[];
   /** The log directory and the size of each partition's segments in it (null: every partition). */
   describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription>;
 

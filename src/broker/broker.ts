@@ -83,6 +83,8 @@ import type {
   ProduceResult,
   TopicPartitionOffsets,
 } from './broker-api.js';
+import { AclStore, type AclCreateResult, type AclDeleteResult } from './acl/acl-store.js';
+import type { AclBinding, AclBindingFilter } from './acl/acl.js';
 import { BrokerConfigFile, alterBrokerConfigs, type BrokerConfigOverrides, type BrokerConfigScope } from './broker-configs.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
@@ -166,6 +168,8 @@ export class Broker implements BrokerApi {
   private readonly topicStore: TopicStore;
   /** Dynamic broker configs: the topic config defaults set at runtime (broker-configs.ts). */
   private readonly brokerConfigFile: BrokerConfigFile;
+  /** ACL bindings (acl/acl-store.ts), enforced by the Kafka protocol server's authorizer. */
+  private readonly aclStore: AclStore;
   private readonly stateTable: PartitionStateTable;
   private readonly pool: ShardPool;
   private readonly topics = new Map<string, OpenTopic>();
@@ -196,6 +200,7 @@ export class Broker implements BrokerApi {
     this.dataDir = dataDir;
     this.topicStore = topicStore;
     this.brokerConfigFile = brokerConfigFile;
+    this.aclStore = AclStore.open(dataDir.metaDir);
     this.stateTable = stateTable;
     this.pool = pool;
     this.lag = new LagEvaluator({
@@ -389,6 +394,30 @@ export class Broker implements BrokerApi {
     this.brokerConfigFile.replace(scope, next);
     await Promise.all([...this.topics.values()].map((open) => this.applyTopicConfigs(open)));
     return next;
+  }
+
+  /** Every ACL binding, in creation order (the authorizer reads this at each decision). */
+  aclBindings(): readonly AclBinding[] {
+    this.checkOpen();
+    return this.aclStore.all();
+  }
+
+  /** Kafka's DescribeAcls: the bindings the filter matches. */
+  describeAcls(filter: AclBindingFilter): AclBinding[] {
+    this.checkOpen();
+    return this.aclStore.describe(filter);
+  }
+
+  /** Kafka's CreateAcls: adds the valid bindings, persisted before it returns; one result per binding. */
+  createAcls(bindings: readonly AclBinding[]): AclCreateResult[] {
+    this.checkOpen();
+    return this.aclStore.create(bindings);
+  }
+
+  /** Kafka's DeleteAcls: removes what each filter matches, persisted before it returns; one result per filter. */
+  deleteAcls(filters: readonly AclBindingFilter[]): AclDeleteResult[] {
+    this.checkOpen();
+    return this.aclStore.delete(filters);
   }
 
   /** A topic's overrides over the dynamic broker defaults: what its logs run with. */

@@ -13,7 +13,7 @@ import type * as KafkaJS from 'kafkajs';
 import type { GroupLagDescription, IsolationLevel } from '../broker/broker-api.js';
 import { alterBrokerConfigs, type BrokerConfigScope } from '../broker/broker-configs.js';
 import { decodeAssignment, type TopicPartitions } from '../broker/consumer-protocol.js';
-import type { Admin } from '../client/admin.js';
+import type { AclEntry, AclFilter, Admin, DescribeAclsResult } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
 import type { Producer } from '../client/producer.js';
 import { kafkajsCompressionType, registerKafkajsCodecs } from '../client/kafkajs-codecs.js';
@@ -195,6 +195,11 @@ export interface Connection {
   lagStatus(groupId: string): Promise<GroupLagDescription | null>;
   producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer>;
   consumer(request: ConsumeRequest): Promise<CliConsumer>;
+  /** The ACL bindings matching the filter. */
+  describeAcls(filter: AclFilter): Promise<AclEntry[]>;
+  createAcls(entries: AclEntry[]): Promise<void>;
+  /** Removes the ACL bindings matching the filter; resolves with them. */
+  deleteAcls(filter: AclFilter): Promise<AclEntry[]>;
   close(): Promise<void>;
 }
 
@@ -257,6 +262,30 @@ export async function withConnection(command: Command, work: (connection: Connec
   } finally {
     await connection.close();
   }
+}
+
+/** DescribeAcls's resources flattened into bindings. */
+function aclEntriesOf(result: DescribeAclsResult): AclEntry[] {
+  return result.resources.flatMap(({ resourceType, resourceName, resourcePatternType, acls }) =>
+    acls.map(({ principal, host, operation, permissionType }) => ({ resourceType, resourceName, resourcePatternType, principal, host, operation, permissionType })),
+  );
+}
+
+/** kafkajs spells "any" as a missing string, not null. */
+function kafkajsAclFilter(filter: AclFilter): KafkaJS.AclFilter {
+  const { resourceName, principal, host, ...codes } = filter;
+  return {
+    ...codes,
+    ...(resourceName === null || resourceName === undefined ? {} : { resourceName }),
+    ...(principal === null || principal === undefined ? {} : { principal }),
+    ...(host === null || host === undefined ? {} : { host }),
+  } as KafkaJS.AclFilter;
+}
+
+/** Only a binding's fields (DeleteAcls adds per-binding error fields). */
+function aclEntryOf(acl: AclEntry): AclEntry {
+  const { resourceType, resourceName, resourcePatternType, principal, host, operation, permissionType } = acl;
+  return { resourceType, resourceName, resourcePatternType, principal, host, operation, permissionType };
 }
 
 /** Checks topic name and configs here, so that both paths report them with the same messages. */
@@ -337,6 +366,19 @@ class EmbeddedConnection implements Connection {
     ];
     await this.admin.incrementalAlterConfigs({ resources: [{ type: BROKER_RESOURCE, name: scope === 'default' ? '' : '0', configEntries }] });
     return { ...this.sluice.broker.brokerConfigs(scope) };
+  }
+
+  async describeAcls(filter: AclFilter): Promise<AclEntry[]> {
+    return aclEntriesOf(await this.admin.describeAcls(filter));
+  }
+
+  async createAcls(entries: AclEntry[]): Promise<void> {
+    await this.admin.createAcls({ acl: entries });
+  }
+
+  async deleteAcls(filter: AclFilter): Promise<AclEntry[]> {
+    const { filterResponses } = await this.admin.deleteAcls({ filters: [filter] });
+    return filterResponses[0].matchingAcls.map(aclEntryOf);
   }
 
   async deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]> {
@@ -547,6 +589,19 @@ class KafkaConnection implements Connection {
   }
 
   /** As alterTopicConfigs: read this broker's dynamic configs (DYNAMIC_BROKER_CONFIG), change them here, write the whole set with AlterConfigs. */
+  async describeAcls(filter: AclFilter): Promise<AclEntry[]> {
+    return aclEntriesOf((await this.admin.describeAcls(kafkajsAclFilter(filter))) as unknown as DescribeAclsResult);
+  }
+
+  async createAcls(entries: AclEntry[]): Promise<void> {
+    await this.admin.createAcls({ acl: entries as unknown as KafkaJS.AclEntry[] });
+  }
+
+  async deleteAcls(filter: AclFilter): Promise<AclEntry[]> {
+    const { filterResponses } = await this.admin.deleteAcls({ filters: [kafkajsAclFilter(filter)] });
+    return filterResponses[0].matchingAcls.map((acl) => aclEntryOf(acl as unknown as AclEntry));
+  }
+
   async alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
     if (scope === 'default') {
       // kafkajs refuses the empty resource name that addresses the cluster-wide scope.

@@ -18,6 +18,7 @@ import { registerRecover } from './commands/recover.js';
 import { registerServe } from './commands/serve.js';
 import { registerTopics } from './commands/topics.js';
 import { registerTuneCommand } from './commands/tune.js';
+import { registerAcls } from './commands/acls.js';
 import { reportError } from './output.js';
 
 const COMMANDS: readonly ((program: Command) => void)[] = [
@@ -30,6 +31,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerPerfCommand,
   registerRecover,
   registerTuneCommand,
+  registerAcls,
 ];
 
 const EXIT_OK = 0;

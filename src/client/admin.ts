@@ -26,6 +26,7 @@ import { describeEffectiveTopicConfigs, type BrokerConfigOverrides, type Effecti
 import { validateTopicConfigs, type TopicConfigOverrides } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
 import { requireArray, requireNonEmptyString, requireObject, requireOffset } from '../validate.js';
+import { groupByResourcePattern, validateFilter, type AclBinding, type AclBindingFilter } from '../broker/acl/acl.js';
 
 /** kafkajs's ConfigResourceTypes; the embedded broker describes topics. */
 export const ConfigResourceTypes = Object.freeze({ UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 });
@@ -82,6 +83,49 @@ export interface ConfigEntryDescription {
 export interface AlterConfigsResult {
   resources: { errorCode: number; errorMessage: string | null; resourceName: string; resourceType: number }[];
   throttleTime: number;
+}
+
+/**
+ * An ACL binding as kafkajs's createAcls takes it, with Kafka's codes (kafkajs's AclResourceTypes,
+ * ResourcePatternTypes, AclOperationTypes, AclPermissionTypes have the same values).
+ */
+export interface AclEntry {
+  resourceType: number;
+  resourceName: string;
+  resourcePatternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+}
+
+/** A filter over ACL bindings as kafkajs's describeAcls / deleteAcls take it: null strings and ANY codes match everything. */
+export interface AclFilter {
+  resourceType: number;
+  resourceName?: string | null;
+  resourcePatternType: number;
+  principal?: string | null;
+  host?: string | null;
+  operation: number;
+  permissionType: number;
+}
+
+/** What describeAcls resolves with, as kafkajs's: the matching bindings grouped by resource pattern. */
+export interface DescribeAclsResult {
+  throttleTime: number;
+  errorCode: number;
+  errorMessage: string | null;
+  resources: {
+    resourceType: number;
+    resourceName: string;
+    resourcePatternType: number;
+    acls: { principal: string; host: string; operation: number; permissionType: number }[];
+  }[];
+}
+
+/** What deleteAcls resolves with, as kafkajs's: per filter the bindings it removed. */
+export interface DeleteAclsResult {
+  filterResponses: { errorCode: number; errorMessage: string | null; matchingAcls: (AclEntry & { errorCode: number; errorMessage: string | null })[] }[];
 }
 
 /** Kafka's DescribeConfigs ConfigSource ids. */
@@ -456,9 +500,83 @@ export class Admin {
     };
   }
 
+  /**
+   * The data directory's ACL bindings matching the filter (Kafka's DescribeAcls). They are
+   * enforced by a Kafka protocol server started with an authorizer; the embedded clients are not
+   * subject to them.
+   */
+  async describeAcls(filter: AclFilter): Promise<DescribeAclsResult> {
+    const resources = groupByResourcePattern(this.broker.describeAcls(aclFilter(filter))).map(({ resourceType, resourceName, patternType, acls }) => ({
+      resourceType,
+      resourceName,
+      resourcePatternType: patternType,
+      acls,
+    }));
+    return { throttleTime: 0, errorCode: 0, errorMessage: null, resources };
+  }
+
+  /** Adds ACL bindings, durably (Kafka's CreateAcls); rejects with the first invalid one's error, the valid ones still created. */
+  async createAcls(options: { acl: AclEntry[] }): Promise<boolean> {
+    requireObject('createAcls options', options);
+    const bindings = requireArray('createAcls acl', options.acl).map((entry): AclBinding => {
+      requireObject('an ACL', entry);
+      return {
+        resourceType: entry.resourceType,
+        resourceName: entry.resourceName,
+        patternType: entry.resourcePatternType,
+        principal: entry.principal,
+        host: entry.host,
+        operation: entry.operation,
+        permissionType: entry.permissionType,
+      };
+    });
+    const failed = this.broker.createAcls(bindings).find((result) => result !== null);
+    if (failed !== undefined && failed !== null) throw failed;
+    return true;
+  }
+
+  /** Removes the ACL bindings each filter matches, durably (Kafka's DeleteAcls); resolves with what each removed. */
+  async deleteAcls(options: { filters: AclFilter[] }): Promise<DeleteAclsResult> {
+    requireObject('deleteAcls options', options);
+    const results = this.broker.deleteAcls(requireArray('deleteAcls filters', options.filters).map(aclFilter));
+    return {
+      filterResponses: results.map(({ deleted }) => ({
+        errorCode: 0,
+        errorMessage: null,
+        matchingAcls: deleted.map((binding) => ({
+          errorCode: 0,
+          errorMessage: null,
+          resourceType: binding.resourceType,
+          resourceName: binding.resourceName,
+          resourcePatternType: binding.patternType,
+          principal: binding.principal,
+          host: binding.host,
+          operation: binding.operation,
+          permissionType: binding.permissionType,
+        })),
+      })),
+    };
+  }
+
   private async commit(groupId: string, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
     const results = await this.broker.groups.commitOffsets({ groupId, offsets });
     const failed = results.find((result) => result.error !== null);
     if (failed !== undefined) throw failed.error as KafkaApiError;
   }
+}
+
+/** A kafkajs-shaped ACL filter as the broker's, checked for UNKNOWN codes (InvalidRequestError). */
+function aclFilter(filter: AclFilter): AclBindingFilter {
+  requireObject('an ACL filter', filter);
+  const converted = {
+    resourceType: filter.resourceType,
+    resourceName: filter.resourceName ?? null,
+    patternType: filter.resourcePatternType,
+    principal: filter.principal ?? null,
+    host: filter.host ?? null,
+    operation: filter.operation,
+    permissionType: filter.permissionType,
+  };
+  validateFilter(converted);
+  return converted;
 }

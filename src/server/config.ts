@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
 import { INT32_MAX } from '../protocol/limits.js';
+import { isPrincipal } from '../broker/acl/acl.js';
 
 export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256';
 export const SASL_MECHANISMS: readonly SaslMechanismName[] = ['PLAIN', 'SCRAM-SHA-256'];
@@ -20,6 +21,23 @@ export interface SaslOptions {
   mechanisms: readonly SaslMechanismName[];
   /** JSON file `{ "users": { "<name>": { "password": "..." } } }` or salted SCRAM credentials (see sasl/credentials.ts). */
   credentialsFile: string;
+}
+
+/**
+ * The ACL authorizer (Kafka's authorizer.class.name set to StandardAuthorizer). Given, every
+ * request is checked against the broker's ACLs and the ACL APIs are served; absent, everything is
+ * allowed and the ACL APIs answer SECURITY_DISABLED, as Kafka does without an authorizer.
+ */
+export interface AuthorizerOptions {
+  /** Principals allowed everything, "User:<name>" (Kafka's super.users). */
+  superUsers?: readonly string[];
+  /** Whether a resource no ACL names is open to everyone (Kafka's allow.everyone.if.no.acl.found, default false). */
+  allowEveryoneIfNoAclFound?: boolean;
+}
+
+export interface ResolvedAuthorizerOptions {
+  readonly superUsers: readonly string[];
+  readonly allowEveryoneIfNoAclFound: boolean;
 }
 
 export interface KafkaServerOptions {
@@ -75,6 +93,8 @@ export interface KafkaServerOptions {
    */
   minIncrementalFetchSessionEvictionMs?: number;
   logger?: ServerLogger;
+  /** ACL authorization; off unless given. Without SASL every client is the principal User:ANONYMOUS. */
+  authorizer?: AuthorizerOptions;
 }
 
 export interface ServerConfig {
@@ -98,6 +118,7 @@ export interface ServerConfig {
   readonly maxIncrementalFetchSessionCacheSlots: number;
   readonly maxIncrementalFetchSessionCachePartitions: number;
   readonly minIncrementalFetchSessionEvictionMs: number;
+  readonly authorizer: ResolvedAuthorizerOptions | null;
 }
 
 export const DEFAULT_PORT = 9092;
@@ -164,6 +185,7 @@ const KNOWN_KEYS = new Set<string>([
   'maxIncrementalFetchSessionCacheSlots',
   'maxIncrementalFetchSessionCachePartitions',
   'minIncrementalFetchSessionEvictionMs',
+  'authorizer',
 ]);
 
 export function resolveServerConfig(options: KafkaServerOptions = {}): ServerConfig {
@@ -252,6 +274,7 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
       0,
       INT32_MAX,
     ),
+    authorizer: options.authorizer === undefined ? null : resolveAuthorizer(options.authorizer),
   });
 }
 
@@ -279,6 +302,27 @@ function resolveSasl(sasl: SaslOptions): SaslOptions {
     throw new InvalidConfigError('sasl.credentialsFile must be the path of the JSON credentials file');
   }
   return Object.freeze({ mechanisms: Object.freeze([...mechanisms]), credentialsFile });
+}
+
+function resolveAuthorizer(authorizer: AuthorizerOptions): ResolvedAuthorizerOptions {
+  if (authorizer === null || typeof authorizer !== 'object') {
+    throw new InvalidConfigError('authorizer must be { superUsers?: ["User:<name>"], allowEveryoneIfNoAclFound?: boolean }');
+  }
+  for (const key of Object.keys(authorizer)) {
+    if (key !== 'superUsers' && key !== 'allowEveryoneIfNoAclFound') {
+      throw new InvalidConfigError(`unknown authorizer option "${key}"; known options are superUsers, allowEveryoneIfNoAclFound`);
+    }
+  }
+  const superUsers = authorizer.superUsers ?? [];
+  if (!Array.isArray(superUsers)) throw new InvalidConfigError('authorizer.superUsers must be an array of principals such as "User:admin"');
+  for (const principal of superUsers) {
+    if (!isPrincipal(principal)) {
+      throw new InvalidConfigError(`authorizer.superUsers: ${JSON.stringify(principal)} is not a principal "<type>:<name>", such as "User:admin"`);
+    }
+  }
+  const allowEveryoneIfNoAclFound = authorizer.allowEveryoneIfNoAclFound ?? false;
+  if (typeof allowEveryoneIfNoAclFound !== 'boolean') throw new InvalidConfigError('authorizer.allowEveryoneIfNoAclFound must be true or false');
+  return Object.freeze({ superUsers: Object.freeze([...superUsers]), allowEveryoneIfNoAclFound });
 }
 
 function integer(value: unknown, fallback: number, name: string, min: number, max: number): number {

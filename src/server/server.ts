@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { AclAuthorizer } from '../broker/acl/acl-authorizer.js';
 import type { BrokerApi } from '../broker/broker-api.js';
 import { ClosedError, InvalidConfigError } from '../errors.js';
 import { supportedApiVersions, type ApiVersionRange } from '../protocol/api/registry.js';
@@ -120,6 +121,7 @@ export class KafkaServer {
       clusterId: this.config.clusterId ?? deriveClusterId(this.broker),
       apiVersions: advertisedApiVersions(this.handlers),
       fetchSessions: this.fetchSessions,
+      authorizer: this.config.authorizer === null ? null : new AclAuthorizer(this.config.authorizer, () => this.broker.aclBindings()),
     };
     this.config.logger.info(`serving the Kafka protocol on ${this.config.host}:${port} (advertised ${this.info.host}:${port})`);
     return this.address!;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/sluice.js';
 import { Admin, ConfigResourceTypes } from '../../src/client/admin.js';
+import * as sluiceAcl from '../../src/index.js';
 import {
   ClosedError,
   GroupIdNotFoundError,
@@ -300,5 +301,57 @@ describe('Sluice', () => {
     await sluice.close();
     expect(() => sluice.admin()).toThrow(ClosedError);
     expect(() => sluice.producer()).toThrow(ClosedError);
+  });
+});
+
+describe('Admin ACLs', () => {
+  const entry = {
+    resourceType: sluiceAcl.AclResourceTypes.TOPIC,
+    resourceName: 'orders',
+    resourcePatternType: sluiceAcl.ResourcePatternTypes.LITERAL,
+    principal: 'User:alice',
+    host: '*',
+    operation: sluiceAcl.AclOperationTypes.READ,
+    permissionType: sluiceAcl.AclPermissionTypes.ALLOW,
+  };
+  const anyFilter = {
+    resourceType: sluiceAcl.AclResourceTypes.ANY,
+    resourcePatternType: sluiceAcl.ResourcePatternTypes.ANY,
+    operation: sluiceAcl.AclOperationTypes.ANY,
+    permissionType: sluiceAcl.AclPermissionTypes.ANY,
+  };
+
+  it('creates, describes (grouped by resource pattern) and deletes ACLs kafkajs-style, durably', async () => {
+    expect(await admin.createAcls({ acl: [entry, { ...entry, operation: sluiceAcl.AclOperationTypes.WRITE }, entry] })).toBe(true);
+    expect(await admin.describeAcls({ ...anyFilter, resourceName: 'orders', resourcePatternType: sluiceAcl.ResourcePatternTypes.MATCH })).toEqual({
+      throttleTime: 0,
+      errorCode: 0,
+      errorMessage: null,
+      resources: [
+        {
+          resourceType: 2,
+          resourceName: 'orders',
+          resourcePatternType: 3,
+          acls: [
+            { principal: 'User:alice', host: '*', operation: 3, permissionType: 3 },
+            { principal: 'User:alice', host: '*', operation: 4, permissionType: 3 },
+          ],
+        },
+      ],
+    });
+    await sluice.close();
+    sluice = await Sluice.open({ dataDir, shards: 2, groupInitialRebalanceDelayMs: 0, logger: quietLogger });
+    admin = sluice.admin();
+    const { filterResponses } = await admin.deleteAcls({ filters: [{ ...anyFilter, operation: sluiceAcl.AclOperationTypes.WRITE }, anyFilter] });
+    expect(filterResponses.map((response) => response.matchingAcls.map((acl) => acl.operation))).toEqual([[4], [3]]);
+    expect((await admin.describeAcls(anyFilter)).resources).toEqual([]);
+  });
+
+  it('rejects an invalid ACL or filter with InvalidRequestError, creating the valid ones', async () => {
+    await expect(admin.createAcls({ acl: [entry, { ...entry, resourceType: sluiceAcl.AclResourceTypes.CLUSTER }] })).rejects.toThrow(
+      /only valid name for the CLUSTER resource is kafka-cluster/,
+    );
+    expect((await admin.describeAcls(anyFilter)).resources).toHaveLength(1);
+    await expect(admin.describeAcls({ ...anyFilter, operation: 0 })).rejects.toBeInstanceOf(InvalidRequestError);
   });
 });

@@ -19,7 +19,9 @@ describe('resolveServerConfig', () => {
       maxIncrementalFetchSessionCacheSlots: 1_000,
       minIncrementalFetchSessionEvictionMs: 120_000,
       maxIncrementalFetchSessionCachePartitions: 100_000,
+      authorizer: null,
     });
+    expect(resolveServerConfig({ authorizer: {} }).authorizer).toEqual({ superUsers: [], allowEveryoneIfNoAclFound: false });
   });
 
   it('refuses invalid settings, naming them', () => {
@@ -32,6 +34,10 @@ describe('resolveServerConfig', () => {
       [{ sasl: { mechanisms: ['GSSAPI'], credentialsFile: 'f.json' } }, /GSSAPI.*not supported/],
       [{ sasl: { mechanisms: [], credentialsFile: 'f.json' } }, /at least one/],
       [{ sasl: { mechanisms: ['PLAIN'] } }, /credentialsFile/],
+      [{ authorizer: { superUsers: ['admin'] } }, /"admin" is not a principal/],
+      [{ authorizer: { superUsers: 'User:admin' } }, /superUsers must be an array/],
+      [{ authorizer: { allowEveryoneIfNoAclFound: 'yes' } }, /allowEveryoneIfNoAclFound must be true or false/],
+      [{ authorizer: { superUser: ['User:admin'] } }, /unknown authorizer option "superUser"/],
       [{ logger: {} }, /logger/],
       [{ fetchMaxBytes: 1023 }, /fetchMaxBytes must be an integer from 1024/],
       [{ connectionsMaxPerIp: 0 }, /connectionsMaxPerIp/],

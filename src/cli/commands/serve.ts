@@ -24,6 +24,7 @@ import {
   type SaslMechanismName,
   type SaslOptions,
 } from '../../server/config.js';
+import { isPrincipal } from '../../broker/acl/acl.js';
 import { KafkaServer } from '../../server/server.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
@@ -53,6 +54,9 @@ interface ServeFlags {
   maxIncrementalFetchSessionCacheSlots?: number;
   maxIncrementalFetchSessionCachePartitions?: number;
   minIncrementalFetchSessionEvictionMs?: number;
+  authorizer?: boolean;
+  superUsers?: string[];
+  allowEveryoneIfNoAclFound?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -121,9 +125,15 @@ export function registerServe(program: Command): void {
     )
     .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
+    .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
+    .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
+    .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
         command.error('error: --sasl-mechanisms and --sasl-credentials-file go together', { exitCode: 2 });
+      }
+      if (flags.authorizer !== true && (flags.superUsers !== undefined || flags.allowEveryoneIfNoAclFound !== undefined)) {
+        command.error('error: --super-users and --allow-everyone-if-no-acl-found need --authorizer', { exitCode: 2 });
       }
       await serve(flags);
     });
@@ -149,6 +159,9 @@ async function serve(flags: ServeFlags): Promise<void> {
       port: flags.port,
       ...(flags.advertisedHost === undefined ? {} : { advertisedHost: flags.advertisedHost }),
       ...(sasl === undefined ? {} : { sasl }),
+      ...(flags.authorizer === true
+        ? { authorizer: { superUsers: flags.superUsers ?? [], allowEveryoneIfNoAclFound: flags.allowEveryoneIfNoAclFound ?? false } }
+        : {}),
       ...limitOptions(flags),
       logger,
     });
@@ -200,6 +213,15 @@ function stopSignal(): Promise<void> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** Kafka's super.users list: principals separated by ';' (a name may hold ','), each "<type>:<name>". */
+function superUsersArg(text: string): string[] {
+  const principals = text.split(';').map((principal) => principal.trim()).filter((principal) => principal.length > 0);
+  for (const principal of principals) {
+    if (!isPrincipal(principal)) throw new InvalidArgumentError(`"${principal}" is not a principal "<type>:<name>", such as User:admin`);
+  }
+  return principals;
 }
 
 function saslMechanismsArg(text: string): SaslMechanismName[] {

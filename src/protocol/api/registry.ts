@@ -62,6 +62,9 @@ import { DeleteRecords } from './delete-records.js';
 import { DescribeCluster } from './describe-cluster.js';
 import { DescribeLogDirs } from './describe-log-dirs.js';
 import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
+import { DescribeAcls } from './describe-acls.js';
+import { CreateAcls } from './create-acls.js';
+import { DeleteAcls } from './delete-acls.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -100,6 +103,9 @@ export const APIS = [
   DescribeProducers,
   DescribeTransactions,
   ListTransactions,
+  DescribeAcls,
+  CreateAcls,
+  DeleteAcls,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];

@@ -1,6 +1,7 @@
 /** AddOffsetsToTxn: the consumer group joins the transaction, before TxnOffsetCommit for it. */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { AddOffsetsToTxn } from '../../protocol/api/add-offsets-to-txn.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { transactionErrorCode } from './transaction-errors.js';
 
@@ -8,6 +9,8 @@ export const addOffsetsToTxnHandler = defineHandler({
   api: AddOffsetsToTxn,
   async handle(ctx, request) {
     try {
+      requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
+      requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
       await ctx.broker.addOffsetsToTxn({
         transactionalId: request.transactionalId,
         producerId: request.producerId,

@@ -15,6 +15,8 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import type { BrokerConfigOverrides, BrokerConfigScope } from '../../broker/broker-configs.js';
 import { replacementChanges, type ConfigChanges } from '../../broker/config-changes.js';
 import { staticBrokerRows } from './describe-configs.js';
+import { CLUSTER_NAME } from '../../broker/acl/acl.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler, errorMessageOf, type RequestContext } from './handler.js';
 
 type ResourceResult = AlterConfigsResponseInput['responses'][number];
@@ -49,9 +51,11 @@ export async function alterResources<C extends { name: string }>(
       if (counts.get(keyOf(resource))! > 1) throw new InvalidRequestError('Each resource must appear at most once.');
       switch (resourceType) {
         case CONFIG_RESOURCE_TOPIC:
+          requireAuthorized(ctx, 'ALTER_CONFIGS', 'TOPIC', resourceName);
           await ctx.broker.alterTopicConfigs(resourceName, changesOf.topic(resourceName, resource.configs), { validateOnly });
           break;
         case CONFIG_RESOURCE_BROKER: {
+          requireAuthorized(ctx, 'ALTER_CONFIGS', 'CLUSTER', CLUSTER_NAME);
           const scope = brokerScope(ctx, resourceName, resource.configs.map((config) => config.name));
           await ctx.broker.alterBrokerConfigs(scope, changesOf.broker(ctx.broker.brokerConfigs(scope), resource.configs), { validateOnly });
           break;

@@ -7,6 +7,7 @@ import { InvalidPartitionsError } from '../../errors.js';
 import { CreatePartitions, type CreatePartitionsResponseInput } from '../../protocol/api/create-partitions.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { checkBrokerIds, invalidAssignment } from './create-topics.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler, errorMessageOf } from './handler.js';
 
 type Result = CreatePartitionsResponseInput['results'][number];
@@ -23,6 +24,7 @@ export const createPartitionsHandler = defineHandler({
         continue;
       }
       try {
+        requireAuthorized(ctx, 'ALTER', 'TOPIC', name);
         const current = ctx.broker.topicMetadata(name).partitionCount;
         if (count <= current) {
           throw new InvalidPartitionsError(

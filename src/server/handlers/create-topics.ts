@@ -11,6 +11,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { describeTopicConfigs, validateTopicConfigs, type TopicConfigOverrides } from '../../storage/topic-config.js';
 import { validateTopicName } from '../../storage/topic-store.js';
 import { configSourceId } from './describe-configs.js';
+import { authorize, authorizeCluster } from '../authorizer.js';
 import { defineHandler, errorMessageOf, type RequestContext } from './handler.js';
 
 type TopicRequest = CreateTopicsRequest['topics'][number];
@@ -24,14 +25,22 @@ export const createTopicsHandler = defineHandler({
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
     const topics: TopicResponse[] = [];
+    // As Kafka: CREATE on the cluster allows every topic, else CREATE on each topic is needed.
+    const createsAny = authorizeCluster(ctx, 'CREATE');
     // One at a time: each creation is a durable metadata write, and later topics may depend on earlier ones.
     for (const topic of request.topics) {
       if (counts.get(topic.name)! > 1) {
         topics.push(failed(topic.name, ErrorCode.INVALID_REQUEST, `topic "${topic.name}" appears more than once in the request`));
         continue;
       }
+      if (!createsAny && !authorize(ctx, 'CREATE', 'TOPIC', topic.name)) {
+        topics.push(failed(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `not authorized to CREATE topic "${topic.name}"`));
+        continue;
+      }
       try {
-        topics.push(await createTopic(ctx, topic, request.validateOnly));
+        const response = await createTopic(ctx, topic, request.validateOnly);
+        // As Kafka: the created topic's configs are shown only to a caller that may DESCRIBE_CONFIGS it.
+        topics.push(authorize(ctx, 'DESCRIBE_CONFIGS', 'TOPIC', topic.name) ? response : { ...response, configs: [], topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
       } catch (error) {
         topics.push(failed(topic.name, ctx.errorCode(error), errorMessageOf(error)));
       }

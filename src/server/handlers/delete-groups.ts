@@ -5,24 +5,33 @@
  */
 import { DeleteGroups } from '../../protocol/api/delete-groups.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 export const deleteGroupsHandler = defineHandler({
   api: DeleteGroups,
   async handle(ctx, request) {
-    const groupIds = [...new Set(request.groupsNames)];
+    const requested = [...new Set(request.groupsNames)];
+    // As Kafka: a group the caller may not DELETE is answered GROUP_AUTHORIZATION_FAILED and left alone.
+    const denied = requested.filter((groupId) => !authorize(ctx, 'DELETE', 'GROUP', groupId));
+    const groupIds = requested.filter((groupId) => !denied.includes(groupId));
     try {
       const results = await ctx.broker.groups.deleteGroups(groupIds);
       return {
         throttleTimeMs: 0,
-        results: results.map((result) => ({
-          groupId: result.groupId,
-          errorCode: result.error === null ? ErrorCode.NONE : ctx.errorCode(result.error),
-        })),
+        results: results
+          .map((result) => ({
+            groupId: result.groupId,
+            errorCode: result.error === null ? ErrorCode.NONE : ctx.errorCode(result.error),
+          }))
+          .concat(denied.map((groupId) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }))),
       };
     } catch (error) {
       const errorCode = ctx.errorCode(error);
-      return { throttleTimeMs: 0, results: groupIds.map((groupId) => ({ groupId, errorCode })) };
+      return {
+        throttleTimeMs: 0,
+        results: groupIds.map((groupId) => ({ groupId, errorCode })).concat(denied.map((groupId) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }))),
+      };
     }
   },
 });

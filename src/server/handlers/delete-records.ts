@@ -8,6 +8,7 @@
  */
 import { OffsetOutOfRangeError } from '../../errors.js';
 import { DeleteRecords, type DeleteRecordsResponseInput } from '../../protocol/api/delete-records.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type PartitionResult = DeleteRecordsResponseInput['topics'][number]['partitions'][number];
@@ -24,6 +25,7 @@ export const deleteRecordsHandler = defineHandler({
         partitions: await Promise.all(
           partitions.map(async ({ partitionIndex, offset }): Promise<PartitionResult> => {
             try {
+              requireAuthorized(ctx, 'DELETE', 'TOPIC', name);
               if (offset < HIGH_WATERMARK) {
                 const { logStartOffset, highWatermark } = ctx.broker.partitionOffsets(name, partitionIndex);
                 throw new OffsetOutOfRangeError(offset, logStartOffset, highWatermark, `DeleteRecords of ${name}-${partitionIndex}`);

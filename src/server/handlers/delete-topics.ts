@@ -5,6 +5,7 @@
 import { DeleteTopics, type DeleteTopicsResponseInput } from '../../protocol/api/delete-topics.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { ZERO_UUID } from '../../protocol/wire/uuid.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler, errorMessageOf } from './handler.js';
 
 type TopicResponse = DeleteTopicsResponseInput['responses'][number];
@@ -26,6 +27,9 @@ export const deleteTopicsHandler = defineHandler({
       const topicId = requested[i].name === null ? requested[i].topicId : (idByName.get(requested[i].name!) ?? ZERO_UUID);
       if (name === null) {
         responses.push({ name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: `no topic has id ${topicId}` });
+      } else if (!authorize(ctx, 'DESCRIBE', 'TOPIC', name) || !authorize(ctx, 'DELETE', 'TOPIC', name)) {
+        // As Kafka: DESCRIBE and DELETE on the topic are needed; either missing is TOPIC_AUTHORIZATION_FAILED.
+        responses.push({ name, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: `not authorized to DELETE topic "${name}"` });
       } else if (counts.get(name)! > 1) {
         responses.push({ name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `topic "${name}" appears more than once in the request` });
       } else {

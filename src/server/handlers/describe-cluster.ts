@@ -2,8 +2,9 @@
  * DescribeCluster: this node as the only broker and the controller, with the cluster id Metadata
  * reports. Asked for controllers (endpoint type 2), a broker answers MISMATCHED_ENDPOINT_TYPE
  * (INVALID_REQUEST in v0), and an unknown type UNSUPPORTED_ENDPOINT_TYPE, as Kafka's
- * AuthHelper.computeDescribeClusterResponse does. Without an authorizer every cluster operation is
- * allowed, so asked for them the answer lists every operation Kafka defines on the cluster.
+ * AuthHelper.computeDescribeClusterResponse does. Asked for the cluster's authorized operations,
+ * the answer lists those of Kafka's cluster operations the caller's ACLs allow (none without
+ * DESCRIBE on the cluster), or every one when no authorizer is configured.
  */
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
@@ -13,13 +14,15 @@ import {
   type DescribeClusterResponseInput,
 } from '../../protocol/api/describe-cluster.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import { defineHandler } from './handler.js';
+import { AclOperation, codeName, type AclOperationName } from '../../broker/acl/acl.js';
+import { authorizeCluster } from '../authorizer.js';
+import { defineHandler, type RequestContext } from './handler.js';
 
 /**
  * Kafka's AclEntry.supportedOperations(CLUSTER) as AclOperation codes: CREATE 5, ALTER 7, DESCRIBE
  * 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
  */
-const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, code) => bits | (1 << code), 0);
+const CLUSTER_OPERATION_CODES = [5, 7, 8, 9, 10, 11, 12];
 
 export const describeClusterHandler = defineHandler({
   api: DescribeCluster,
@@ -43,7 +46,16 @@ export const describeClusterHandler = defineHandler({
       clusterId: server.clusterId,
       controllerId: server.nodeId,
       brokers: [{ brokerId: server.nodeId, host: server.host, port: server.port, rack: null }],
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations(ctx) : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 });
+
+/** Kafka's AuthHelper.authorizedOperations on the cluster, as a bit field of AclOperation codes. */
+function clusterAuthorizedOperations(ctx: RequestContext): number {
+  if (ctx.server.authorizer !== null && !authorizeCluster(ctx, 'DESCRIBE')) return 0;
+  return CLUSTER_OPERATION_CODES.filter((code) => authorizeCluster(ctx, codeName(AclOperation, code) as AclOperationName)).reduce(
+    (bits, code) => bits | (1 << code),
+    0,
+  );
+}

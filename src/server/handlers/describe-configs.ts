@@ -21,6 +21,8 @@ import { BROKER_TOPIC_DEFAULTS, TOPIC_DEFAULT_BROKER_NAMES, describeEffectiveTop
 import type { EffectiveTopicConfigEntry } from '../../broker/broker-configs.js';
 import { describeTopicConfigs, type TopicConfigOverrides, type TopicConfigType } from '../../storage/topic-config.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SOCKET_REQUEST_MAX_BYTES } from '../config.js';
+import { CLUSTER_NAME } from '../../broker/acl/acl.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler, errorMessageOf, type RequestContext, type ServerInfo } from './handler.js';
 
 type Result = DescribeConfigsResponseInput['results'][number];
@@ -86,8 +88,10 @@ export const describeConfigsHandler = defineHandler({
 function resourceRows(ctx: RequestContext, resourceType: number, resourceName: string): ConfigRow[] {
   switch (resourceType) {
     case CONFIG_RESOURCE_TOPIC:
+      requireAuthorized(ctx, 'DESCRIBE_CONFIGS', 'TOPIC', resourceName);
       return topicRows(ctx, ctx.broker.topicMetadata(resourceName).configs);
     case CONFIG_RESOURCE_BROKER:
+      requireAuthorized(ctx, 'DESCRIBE_CONFIGS', 'CLUSTER', CLUSTER_NAME);
       if (resourceName !== '' && resourceName !== String(ctx.server.nodeId)) {
         throw new InvalidRequestError(`broker "${resourceName}" is not this node (${ctx.server.nodeId}); ask for "" or "${ctx.server.nodeId}"`);
       }

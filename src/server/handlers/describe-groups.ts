@@ -1,6 +1,7 @@
 /** DescribeGroups, mapped onto the group coordinator; an unknown group is reported Dead, as Kafka does. */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { DescribeGroups, type DescribeGroupsResponseInput } from '../../protocol/api/describe-groups.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type GroupResponse = DescribeGroupsResponseInput['groups'][number];
@@ -10,6 +11,7 @@ export const describeGroupsHandler = defineHandler({
   handle(ctx, request) {
     const groups = request.groups.map((groupId): GroupResponse => {
       try {
+        requireAuthorized(ctx, 'DESCRIBE', 'GROUP', groupId);
         const group = ctx.broker.groups.describeGroup(groupId);
         return {
           errorCode: ErrorCode.NONE,

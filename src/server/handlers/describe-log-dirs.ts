@@ -6,6 +6,7 @@
  */
 import { DescribeLogDirs, type DescribeLogDirsResponseInput } from '../../protocol/api/describe-log-dirs.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { authorizeCluster } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type PartitionResult = DescribeLogDirsResponseInput['results'][number]['topics'][number]['partitions'][number];
@@ -13,6 +14,8 @@ type PartitionResult = DescribeLogDirsResponseInput['results'][number]['topics']
 export const describeLogDirsHandler = defineHandler({
   api: DescribeLogDirs,
   async handle(ctx, request) {
+    // As Kafka: DESCRIBE on the cluster, else no log directory (and CLUSTER_AUTHORIZATION_FAILED from v3).
+    if (!authorizeCluster(ctx, 'DESCRIBE')) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const wanted = request.topics === null ? null : request.topics.flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition })));
     const described = await ctx.broker.describeLogDir(wanted);
     const byTopic = new Map<string, PartitionResult[]>();

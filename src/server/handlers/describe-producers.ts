@@ -6,6 +6,7 @@
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { DescribeProducers, type DescribeProducersResponseInput } from '../../protocol/api/describe-producers.js';
 import { validateTopicName } from '../../storage/topic-store.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler, errorMessageOf } from './handler.js';
 import { partitionCountOrZero } from './partition-count.js';
 
@@ -18,7 +19,8 @@ export const describeProducersHandler = defineHandler({
       request.topics.map(async (topic) => {
         let topicError: { errorCode: number; errorMessage: string } | null = null;
         try {
-          validateTopicName(topic.name);
+          if (!authorize(ctx, 'READ', 'TOPIC', topic.name)) topicError = { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: `not authorized to READ topic "${topic.name}"` };
+          else validateTopicName(topic.name);
         } catch (error) {
           topicError = { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: errorMessageOf(error) };
         }

@@ -6,6 +6,7 @@
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { DescribeTransactions, type DescribeTransactionsResponseInput } from '../../protocol/api/describe-transactions.js';
 import type { TransactionDescription } from '../../broker/broker-api.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type TransactionStateOut = DescribeTransactionsResponseInput['transactionStates'][number];
@@ -25,6 +26,7 @@ export const describeTransactionsHandler = defineHandler({
         producerEpoch: 0,
         topics: [],
       });
+      if (!authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', transactionalId)) return failed(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       if (transactionalId === '') return failed(ErrorCode.INVALID_REQUEST);
       let description: TransactionDescription | null;
       try {
@@ -35,6 +37,8 @@ export const describeTransactionsHandler = defineHandler({
       if (description === null) return failed(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
       const topics = new Map<string, number[]>();
       for (const { topic, partition } of description.partitions) {
+        // As Kafka: only the topics the caller may DESCRIBE are listed.
+        if (!authorize(ctx, 'DESCRIBE', 'TOPIC', topic)) continue;
         let partitions = topics.get(topic);
         if (partitions === undefined) topics.set(topic, (partitions = []));
         partitions.push(partition);

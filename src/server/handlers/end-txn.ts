@@ -5,6 +5,7 @@
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { EndTxn } from '../../protocol/api/end-txn.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { transactionErrorCode } from './transaction-errors.js';
 
@@ -12,6 +13,7 @@ export const endTxnHandler = defineHandler({
   api: EndTxn,
   async handle(ctx, request) {
     try {
+      requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
       await ctx.broker.endTxn({
         transactionalId: request.transactionalId,
         producerId: request.producerId,

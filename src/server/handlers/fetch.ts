@@ -40,6 +40,7 @@ import {
   type FetchTopicEntry,
 } from '../fetch-session-cache.js';
 import { downConvertFetched, fetchMagic } from '../../protocol/legacy-message-set.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicResponseInput = FetchResponseInput['responses'][number];
@@ -195,6 +196,10 @@ function readAll(
       if (name === null) {
         anyError = true;
         return failed(partition, ErrorCode.UNKNOWN_TOPIC_ID);
+      }
+      if (!authorize(ctx, 'READ', 'TOPIC', name)) {
+        anyError = true;
+        return failed(partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       }
       try {
         if (ctx.apiVersion < ZSTD_MIN_FETCH_VERSION && ctx.broker.topicMetadata(name).configs['compression.type'] === 'zstd') {

@@ -13,6 +13,7 @@ import {
   FIND_COORDINATOR_SHARE_VERSION,
   FindCoordinator,
 } from '../../protocol/api/find-coordinator.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 interface Answer {
@@ -29,18 +30,23 @@ export const findCoordinatorHandler = defineHandler({
     if (ctx.apiVersion >= 4) {
       return {
         throttleTimeMs: 0,
-        coordinators: request.coordinatorKeys.map((key) => ({ key, ...answer(ctx, request.keyType) })),
+        coordinators: request.coordinatorKeys.map((key) => ({ key, ...answer(ctx, request.keyType, key) })),
       };
     }
-    return { throttleTimeMs: 0, ...answer(ctx, request.keyType) };
+    return { throttleTimeMs: 0, ...answer(ctx, request.keyType, request.key ?? '') };
   },
 });
 
-function answer(ctx: RequestContext, keyType: number): Answer {
+function answer(ctx: RequestContext, keyType: number, key: string): Answer {
   const { nodeId, host, port } = ctx.server;
   switch (keyType) {
     case COORDINATOR_KEY_TYPE_GROUP:
+      if (!authorize(ctx, 'DESCRIBE', 'GROUP', key)) return unavailable(ErrorCode.GROUP_AUTHORIZATION_FAILED, `not authorized to DESCRIBE group "${key}"`);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
     case COORDINATOR_KEY_TYPE_TRANSACTION:
+      if (!authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', key)) {
+        return unavailable(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, `not authorized to DESCRIBE transactional id "${key}"`);
+      }
       return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
     case COORDINATOR_KEY_TYPE_SHARE:
       if (ctx.apiVersion < FIND_COORDINATOR_SHARE_VERSION) {

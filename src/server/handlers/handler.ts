@@ -4,6 +4,7 @@
  * broker and the connection only through RequestContext, so each stays a small module that maps
  * one Kafka API onto BrokerApi.
  */
+import type { AclAuthorizer } from '../../broker/acl/acl-authorizer.js';
 import type { BrokerApi } from '../../broker/broker-api.js';
 import { KafkaApiError, ShardFailedError } from '../../errors.js';
 import type { AnyApi, RequestOf, ResponseInputOf } from '../../protocol/api/api.js';
@@ -25,6 +26,8 @@ export interface ServerInfo {
   readonly apiVersions: readonly ApiVersionRange[];
   /** The server's fetch sessions (KIP-227), shared by all connections as Kafka's are. */
   readonly fetchSessions: FetchSessionCache;
+  /** The ACL authorizer, or null when none is configured (everything allowed; see ../authorizer.ts). */
+  readonly authorizer: AclAuthorizer | null;
 }
 
 export interface RequestContext {

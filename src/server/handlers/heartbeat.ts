@@ -1,12 +1,14 @@
 /** Heartbeat, mapped onto the group coordinator; the error code tells the member when to rejoin. */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Heartbeat } from '../../protocol/api/heartbeat.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 export const heartbeatHandler = defineHandler({
   api: Heartbeat,
   handle(ctx, request) {
     try {
+      requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
       ctx.broker.groups.heartbeat({
         groupId: request.groupId,
         generationId: request.generationId,

@@ -38,6 +38,9 @@ import { deleteRecordsHandler } from './delete-records.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { describeAclsHandler } from './describe-acls.js';
+import { createAclsHandler } from './create-acls.js';
+import { deleteAclsHandler } from './delete-acls.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -75,4 +78,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
 ];

@@ -5,6 +5,9 @@
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { InitProducerId } from '../../protocol/api/init-producer-id.js';
+import { AuthorizationFailedError } from '../../errors.js';
+import { CLUSTER_NAME } from '../../broker/acl/acl.js';
+import { authorizeAny, authorizeCluster, requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { transactionErrorCode } from './transaction-errors.js';
 
@@ -12,6 +15,11 @@ export const initProducerIdHandler = defineHandler({
   api: InitProducerId,
   async handle(ctx, request) {
     try {
+      // As Kafka: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+      if (request.transactionalId !== null) requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
+      else if (!authorizeCluster(ctx, 'IDEMPOTENT_WRITE') && !authorizeAny(ctx, 'WRITE', 'TOPIC')) {
+        throw new AuthorizationFailedError('CLUSTER', 'IDEMPOTENT_WRITE', CLUSTER_NAME);
+      }
       const result = await ctx.broker.initProducerId({
         transactionalId: request.transactionalId,
         transactionTimeoutMs: request.transactionTimeoutMs,

@@ -6,12 +6,14 @@
 import { MemberIdRequiredError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { JoinGroup, type JoinGroupResponseInput } from '../../protocol/api/join-group.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 export const joinGroupHandler = defineHandler({
   api: JoinGroup,
   async handle(ctx, request): Promise<JoinGroupResponseInput> {
     try {
+      requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
       const result = await ctx.broker.groups.joinGroup({
         groupId: request.groupId,
         memberId: request.memberId,

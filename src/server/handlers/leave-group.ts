@@ -4,6 +4,7 @@
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { LeaveGroup } from '../../protocol/api/leave-group.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 export const leaveGroupHandler = defineHandler({
@@ -11,6 +12,7 @@ export const leaveGroupHandler = defineHandler({
   handle(ctx, request) {
     const leaving = ctx.apiVersion >= 3 ? request.members : [{ memberId: request.memberId, groupInstanceId: null }];
     try {
+      requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
       const results = ctx.broker.groups.leaveGroup({ groupId: request.groupId, members: leaving });
       const members = results.map((result) => ({
         memberId: result.memberId,

@@ -11,6 +11,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { ISOLATION_READ_COMMITTED } from '../../protocol/api/fetch.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets, type ListOffsetsResponseInput } from '../../protocol/api/list-offsets.js';
 import { forEachRecord } from '../../protocol/record-batch-reader.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type PartitionResponse = ListOffsetsResponseInput['topics'][number]['partitions'][number];
@@ -31,6 +32,7 @@ export const listOffsetsHandler = defineHandler({
         partitions: await Promise.all(
           topic.partitions.map(async ({ partitionIndex, timestamp, maxNumOffsets }): Promise<PartitionResponse> => {
             try {
+              requireAuthorized(ctx, 'DESCRIBE', 'TOPIC', topic.name);
               if (ctx.apiVersion === 0) {
                 const oldStyleOffsets = ctx.broker.legacyOffsetsBefore(topic.name, partitionIndex, timestamp, maxNumOffsets, request.replicaId === CONSUMER_REPLICA_ID);
                 return { partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets, timestamp: UNKNOWN, offset: UNKNOWN, leaderEpoch: NO_LEADER_EPOCH };

@@ -5,6 +5,7 @@
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { ListTransactions } from '../../protocol/api/list-transactions.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 export const listTransactionsHandler = defineHandler({
@@ -20,7 +21,8 @@ export const listTransactionsHandler = defineHandler({
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
         unknownStateFilters: listing.unknownStates,
-        transactionStates: listing.transactions.map((txn) => ({ transactionalId: txn.transactionalId, producerId: txn.producerId, transactionState: txn.state })),
+        // As Kafka: only the transactional ids the caller may DESCRIBE are listed.
+        transactionStates: listing.transactions.filter((txn) => authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', txn.transactionalId)).map((txn) => ({ transactionalId: txn.transactionalId, producerId: txn.producerId, transactionState: txn.state })),
       };
     } catch (error) {
       return { throttleTimeMs: 0, errorCode: ctx.errorCode(error), unknownStateFilters: [], transactionStates: [] };

@@ -7,6 +7,8 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Metadata, type MetadataResponseInput } from '../../protocol/api/metadata.js';
 import { ZERO_UUID } from '../../protocol/wire/uuid.js';
 import { validateTopicName, type TopicMetadata } from '../../storage/topic-store.js';
+import { TopicNotFoundError } from '../../errors.js';
+import { authorize, authorizeCluster } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicEntry = MetadataResponseInput['topics'][number];
@@ -20,7 +22,8 @@ export const metadataHandler = defineHandler({
     const { nodeId, host, port, clusterId } = ctx.server;
     let topics: TopicEntry[];
     if (request.topics === null) {
-      topics = ctx.broker.listTopics().map((metadata) => topicEntry(ctx, metadata));
+      // As Kafka, topics the caller may not DESCRIBE are left out, not reported.
+      topics = ctx.broker.listTopics().filter((metadata) => authorize(ctx, 'DESCRIBE', 'TOPIC', metadata.name)).map((metadata) => topicEntry(ctx, metadata));
     } else {
       // v0-v3 have no allowAutoTopicCreation: those clients expect Kafka's default, creation allowed.
       const autoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
@@ -30,7 +33,11 @@ export const metadataHandler = defineHandler({
           byId ??= new Map(ctx.broker.listTopics().map((metadata) => [metadata.topicId, metadata]));
           const metadata = byId.get(topicId);
           if (metadata === undefined) return errorEntry(ErrorCode.UNKNOWN_TOPIC_ID, null, topicId);
+          if (!authorize(ctx, 'DESCRIBE', 'TOPIC', metadata.name)) return errorEntry(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, topicId);
           return topicEntry(ctx, metadata);
+        }
+        if (!authorize(ctx, 'DESCRIBE', 'TOPIC', name) || (autoCreate && autoCreateRefused(ctx, name))) {
+          return errorEntry(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, ZERO_UUID);
         }
         try {
           // Kafka refuses an illegal name as such, whether or not the topic would be created.
@@ -76,4 +83,19 @@ function topicEntry(ctx: RequestContext, metadata: TopicMetadata): TopicEntry {
 
 function errorEntry(errorCode: number, name: string | null, topicId: string): TopicEntry {
   return { errorCode, name: name ?? null, topicId, isInternal: false, partitions: [] };
+}
+
+/**
+ * Kafka: auto-creating a topic needs CREATE on the cluster or on the topic; without it a missing
+ * topic is TOPIC_AUTHORIZATION_FAILED (an existing one is described as usual).
+ */
+function autoCreateRefused(ctx: RequestContext, name: string): boolean {
+  if (ctx.server.authorizer === null || authorizeCluster(ctx, 'CREATE') || authorize(ctx, 'CREATE', 'TOPIC', name)) return false;
+  try {
+    ctx.broker.topicMetadata(name);
+    return false;
+  } catch (error) {
+    if (error instanceof TopicNotFoundError) return true;
+    throw error;
+  }
 }

@@ -9,6 +9,7 @@
 import { GroupIdNotFoundError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION, OffsetCommit, type OffsetCommitResponseInput } from '../../protocol/api/offset-commit.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { offsetsOfKnownPartitions } from './partition-count.js';
 
@@ -18,10 +19,13 @@ export const offsetCommitHandler = defineHandler({
   api: OffsetCommit,
   async handle(ctx, request) {
     const partitionCounts = new Map<string, number>();
-    const offsets = offsetsOfKnownPartitions(ctx.broker, request.topics, partitionCounts);
+    // As Kafka: READ on the group, else every partition fails; READ on each topic, else its partitions fail and are not committed.
+    const groupDenied = !authorize(ctx, 'READ', 'GROUP', request.groupId);
+    const deniedTopics = new Set(request.topics.filter((topic) => !authorize(ctx, 'READ', 'TOPIC', topic.name)).map((topic) => topic.name));
+    const offsets = offsetsOfKnownPartitions(ctx.broker, request.topics.filter((topic) => !deniedTopics.has(topic.name)), partitionCounts);
     const errors = new Map<string, number>();
     let groupError: number = ErrorCode.NONE;
-    if (offsets.length > 0) {
+    if (offsets.length > 0 && !groupDenied) {
       // v0 has no generation or member: a standalone commit.
       const generationId = ctx.apiVersion >= 1 ? request.generationId : -1;
       try {
@@ -52,8 +56,11 @@ export const offsetCommitHandler = defineHandler({
         name: topic.name,
         partitions: topic.partitions.map(({ partitionIndex }) => ({
           partitionIndex,
-          errorCode:
-            partitionIndex >= (partitionCounts.get(topic.name) ?? 0)
+          errorCode: groupDenied
+            ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+            : deniedTopics.has(topic.name)
+              ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+              : partitionIndex >= (partitionCounts.get(topic.name) ?? 0)
               ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
               : groupError !== ErrorCode.NONE
                 ? groupError

@@ -8,6 +8,7 @@
 import type { OffsetDeletePartitionResult } from '../../broker/group-coordinator.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { OffsetDelete, type OffsetDeleteResponseInput } from '../../protocol/api/offset-delete.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { partitionCountOrZero } from './partition-count.js';
 
@@ -16,9 +17,13 @@ type TopicResponse = OffsetDeleteResponseInput['topics'][number];
 export const offsetDeleteHandler = defineHandler({
   api: OffsetDelete,
   async handle(ctx, request) {
+    // As Kafka: DELETE on the group, else the whole request fails; READ on each topic, else its partitions fail.
+    if (!authorize(ctx, 'DELETE', 'GROUP', request.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const deniedTopics = new Set(request.topics.filter(({ name }) => !authorize(ctx, 'READ', 'TOPIC', name)).map(({ name }) => name));
     const known: { topic: string; partition: number }[] = [];
     const partitionCounts = new Map<string, number>();
     for (const { name, partitions } of request.topics) {
+      if (deniedTopics.has(name)) continue;
       const count = partitionCountOrZero(ctx.broker, name, partitionCounts);
       for (const { partitionIndex } of partitions) {
         if (partitionIndex >= 0 && partitionIndex < count) known.push({ topic: name, partition: partitionIndex });
@@ -34,6 +39,7 @@ export const offsetDeleteHandler = defineHandler({
     const topics: TopicResponse[] = request.topics.map(({ name, partitions }) => ({
       name,
       partitions: partitions.map(({ partitionIndex }) => {
+        if (deniedTopics.has(name)) return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
         const error = errorByPartition.get(`${partitionIndex}\0${name}`);
         if (error === undefined) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
         return { partitionIndex, errorCode: error === null ? ErrorCode.NONE : ctx.errorCode(error) };

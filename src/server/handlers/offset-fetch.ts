@@ -12,6 +12,7 @@
 import type { FetchedOffset } from '../../broker/group-coordinator.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { OffsetFetch } from '../../protocol/api/offset-fetch.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type RequestTopics = { name: string; partitionIndexes: number[] }[] | null;
@@ -56,6 +57,7 @@ async function fetchGroup(
   requireStable: boolean,
 ): Promise<{ topics: TopicResponse[]; errorCode: number }> {
   const partitions = topics === null ? null : topics.flatMap((topic) => topic.partitionIndexes.map((partition) => ({ topic: topic.name, partition })));
+  if (!authorize(ctx, 'DESCRIBE', 'GROUP', groupId)) return { topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
   let fetched: FetchedOffset[];
   try {
     fetched = await ctx.broker.groups.fetchOffsets({ groupId, partitions });
@@ -64,8 +66,15 @@ async function fetchGroup(
   }
   const byTopic = new Map<string, TopicResponse>();
   for (const offset of fetched) {
+    // As Kafka: topics the caller may not DESCRIBE are left out of an all-topics fetch, refused when named.
+    const described = authorize(ctx, 'DESCRIBE', 'TOPIC', offset.topic);
+    if (!described && topics === null) continue;
     let topic = byTopic.get(offset.topic);
     if (topic === undefined) byTopic.set(offset.topic, (topic = { name: offset.topic, partitions: [] }));
+    if (!described) {
+      topic.partitions.push({ partitionIndex: offset.partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+      continue;
+    }
     if (requireStable && ctx.broker.hasPendingTransactionalOffset(groupId, offset.topic, offset.partition)) {
       topic.partitions.push({ partitionIndex: offset.partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
       continue;

@@ -33,6 +33,7 @@ import {
 import { COMPRESSION_CODEC_IDS } from '../../protocol/compression.js';
 import { isLegacyMessageSet, upConvertMessageSet } from '../../protocol/legacy-message-set.js';
 import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
+import { authorize } from '../authorizer.js';
 import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
 import { abortableErrorCode } from './transaction-errors.js';
 
@@ -52,6 +53,11 @@ export const produceHandler = defineHandler({
     const { acks, transactionalId } = request;
     // Kafka refuses the whole request when it carries transactional batches without a transactional id.
     const missingTransactionalId = transactionalId === null && request.topicData.some((topic) => topic.partitionData.some(({ records }) => isTransactional(records)));
+    // As Kafka: WRITE on the transactional id is checked when the request carries transactional batches.
+    const transactionalIdDenied =
+      transactionalId !== null &&
+      !authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', transactionalId) &&
+      request.topicData.some((topic) => topic.partitionData.some(({ records }) => isTransactional(records)));
     const options = { transactionalId };
     // Every append starts now, in request order; each outcome is handled as it settles, so a
     // partition that fails at once is never an unhandled rejection while another is awaited.
@@ -61,6 +67,8 @@ export const produceHandler = defineHandler({
         if (missingTransactionalId) {
           return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactional batches need the producer\'s transactional id in the request');
         }
+        if (transactionalIdDenied) return failed(index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, `not authorized to WRITE transactional id "${transactionalId}"`);
+        if (!authorize(ctx, 'WRITE', 'TOPIC', topic.name)) return failed(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `not authorized to WRITE topic "${topic.name}"`);
         let records = sent;
         if (ctx.apiVersion < RECORD_BATCH_MIN_PRODUCE_VERSION && records !== null && isLegacyMessageSet(records)) {
           try {

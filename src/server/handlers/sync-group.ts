@@ -1,6 +1,7 @@
 /** SyncGroup, mapped onto the group coordinator: the leader hands in assignments, every member gets its own. */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { SyncGroup, type SyncGroupResponseInput } from '../../protocol/api/sync-group.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -9,6 +10,7 @@ export const syncGroupHandler = defineHandler({
   api: SyncGroup,
   async handle(ctx, request): Promise<SyncGroupResponseInput> {
     try {
+      requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
       const result = await ctx.broker.groups.syncGroup({
         groupId: request.groupId,
         generationId: request.generationId,

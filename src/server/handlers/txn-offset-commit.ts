@@ -10,6 +10,7 @@
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { TxnOffsetCommit, type TxnOffsetCommitResponseInput } from '../../protocol/api/txn-offset-commit.js';
+import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { offsetsOfKnownPartitions } from './partition-count.js';
 import { abortableErrorCode, transactionErrorCode } from './transaction-errors.js';
@@ -19,10 +20,18 @@ type TopicResponse = TxnOffsetCommitResponseInput['topics'][number];
 export const txnOffsetCommitHandler = defineHandler({
   api: TxnOffsetCommit,
   async handle(ctx, request) {
+    // As Kafka: WRITE on the transactional id, then READ on the group, else every partition fails;
+    // READ on each topic, else its partitions fail and are not committed.
+    const requestError = !authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId)
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : !authorize(ctx, 'READ', 'GROUP', request.groupId)
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : ErrorCode.NONE;
+    const deniedTopics = new Set(request.topics.filter((topic) => !authorize(ctx, 'READ', 'TOPIC', topic.name)).map((topic) => topic.name));
     const counts = new Map<string, number>();
-    const offsets = offsetsOfKnownPartitions(ctx.broker, request.topics, counts);
+    const offsets = offsetsOfKnownPartitions(ctx.broker, request.topics.filter((topic) => !deniedTopics.has(topic.name)), counts);
     let errorCode: number = ErrorCode.NONE;
-    if (offsets.length > 0) {
+    if (offsets.length > 0 && requestError === ErrorCode.NONE) {
       try {
         await ctx.broker.txnOffsetCommit({
           transactionalId: request.transactionalId,
@@ -45,7 +54,14 @@ export const txnOffsetCommitHandler = defineHandler({
         name: topic.name,
         partitions: topic.partitions.map(({ partitionIndex }) => ({
           partitionIndex,
-          errorCode: partitionIndex >= (counts.get(topic.name) ?? 0) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : errorCode,
+          errorCode:
+            requestError !== ErrorCode.NONE
+              ? requestError
+              : deniedTopics.has(topic.name)
+                ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                : partitionIndex >= (counts.get(topic.name) ?? 0)
+                  ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                  : errorCode,
         })),
       }),
     );

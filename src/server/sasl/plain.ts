@@ -34,6 +34,6 @@ export class PlainExchange implements SaslExchange {
       throw new SaslAuthenticationError(MECHANISM, 'the authorization id differs from the username');
     }
     if (!this.credentials.verifyPassword(user, password)) throw new SaslAuthenticationError(MECHANISM);
-    return { token: EMPTY, done: true };
+    return { token: EMPTY, done: true, user };
   }
 }

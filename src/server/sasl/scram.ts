@@ -30,6 +30,7 @@ export class ScramSha256Exchange implements SaslExchange {
   private clientFirstBare = '';
   private serverFirst = '';
   private nonce = '';
+  private user = '';
 
   constructor(credentials: CredentialStore) {
     this.credentials = credentials;
@@ -68,6 +69,7 @@ export class ScramSha256Exchange implements SaslExchange {
     const credential = this.credentials.get(user)?.scramSha256;
     if (credential === undefined) throw new SaslAuthenticationError(MECHANISM);
     this.credential = credential;
+    this.user = user;
     this.nonce = clientNonce + randomBytes(NONCE_BYTES).toString('base64');
     this.serverFirst = `r=${this.nonce},s=${credential.salt.toString('base64')},i=${credential.iterations}`;
     this.state = 'client-final';
@@ -93,7 +95,7 @@ export class ScramSha256Exchange implements SaslExchange {
     for (let i = 0; i < PROOF_BYTES; i++) proof[i] ^= clientSignature[i];
     if (!timingSafeEqual(sha256(proof), credential.storedKey)) throw new SaslAuthenticationError(MECHANISM);
     const serverSignature = hmacSha256(credential.serverKey, authMessage);
-    return { token: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8'), done: true };
+    return { token: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8'), done: true, user: this.user };
   }
 }
 

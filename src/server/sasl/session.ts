@@ -21,6 +21,8 @@ export interface SaslStep {
   /** The server's next token (empty for PLAIN). */
   readonly token: Buffer;
   readonly done: boolean;
+  /** Once done: the authenticated user name, which becomes the connection's principal. */
+  readonly user?: string;
 }
 
 /** One mechanism's server side of an exchange; throws SaslAuthenticationError on failure. */
@@ -46,6 +48,7 @@ export class SaslSession {
   private state: State = 'handshake';
   private exchange: SaslExchange | null = null;
   private rawTokens = false;
+  private user: string | null = null;
 
   constructor(mechanisms: readonly SaslMechanismName[], credentials: CredentialStore) {
     this.mechanisms = mechanisms;
@@ -54,6 +57,14 @@ export class SaslSession {
 
   get authenticated(): boolean {
     return this.state === 'authenticated';
+  }
+
+  /**
+   * Kafka's principal of the authenticated connection, "User:<name>" (the default principal
+   * builder's form), or null before authentication completes.
+   */
+  get principal(): string | null {
+    return this.user === null ? null : `User:${this.user}`;
   }
 
   /** After a v0 handshake, the next frames are bare SASL tokens, not Kafka requests. */
@@ -93,6 +104,7 @@ export class SaslSession {
       const step = this.exchange.step(token);
       if (step.done) {
         this.state = 'authenticated';
+        this.user = step.user ?? null;
         this.exchange = null;
       }
       return { errorCode: ErrorCode.NONE, errorMessage: null, token: step.token, close: false };

@@ -485,6 +485,38 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
       transactionStates: [{ transactionalId: 'tx', producerId: 5, transactionState: 'Ongoing' }],
     },
   },
+  29: {
+    request: { resourceTypeFilter: 2, resourceNameFilter: 'orders', patternTypeFilter: 4, principalFilter: 'User:alice', hostFilter: '10.0.0.1', operation: 3, permissionType: 3 },
+    response: {
+      throttleTimeMs: 1,
+      errorCode: 0,
+      errorMessage: 'fine',
+      resources: [{ resourceType: 2, resourceName: 'ord', patternType: 4, acls: [{ principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }],
+    },
+  },
+  30: {
+    request: {
+      creations: [{ resourceType: 3, resourceName: 'g', resourcePatternType: 4, principal: 'User:bob', host: '10.0.0.2', operation: 6, permissionType: 2 }],
+    },
+    response: { throttleTimeMs: 2, results: [{ errorCode: 42, errorMessage: 'Invalid operation' }] },
+  },
+  31: {
+    request: {
+      filters: [{ resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 2, principalFilter: null, hostFilter: '*', operation: 1, permissionType: 1 }],
+    },
+    response: {
+      throttleTimeMs: 3,
+      filterResults: [
+        {
+          errorCode: 0,
+          errorMessage: 'removed',
+          matchingAcls: [
+            { errorCode: 0, errorMessage: 'ok', resourceType: 5, resourceName: 'tx', patternType: 4, principal: 'User:*', host: '*', operation: 4, permissionType: 3 },
+          ],
+        },
+      ],
+    },
+  },
 };
 
 /** What decoding should give at `version`: the sample's fields the version has, defaults for the rest. */

@@ -1,0 +1,54 @@
+/**
+ * The one place handlers ask whether a request may act on a resource. Each handler calls
+ * `authorize` where Kafka's KafkaApis calls AuthHelper.authorize, with the same operation and
+ * resource, and answers the same *_AUTHORIZATION_FAILED code; this module turns the connection
+ * into Kafka's caller (principal "User:<sasl user>", or User:ANONYMOUS without SASL, and the
+ * client's IP address) and asks the broker's ACLs (broker/acl/acl-authorizer.ts). With no
+ * authorizer configured every request is allowed, as in Kafka.
+ */
+import { AclOperation, CLUSTER_NAME, ResourceType, type AclOperationName } from '../broker/acl/acl.js';
+import { AuthorizationFailedError } from '../errors.js';
+import type { AclCaller } from '../broker/acl/acl-authorizer.js';
+import type { RequestContext } from './handlers/handler.js';
+
+/** The resource types requests act on. */
+export type AuthorizedResourceType = 'TOPIC' | 'GROUP' | 'CLUSTER' | 'TRANSACTIONAL_ID';
+
+/** Kafka's principal of a connection that did not authenticate (KafkaPrincipal.ANONYMOUS). */
+export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS';
+
+const IPV4_MAPPED_PREFIX = '::ffff:';
+const IPV4_MAPPED = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
+
+/** The connection as the authorizer sees it. */
+export function callerOf(ctx: RequestContext): AclCaller {
+  // clientHost is "/" + IP address, as Kafka prints an InetAddress. An IPv4 client of a dual-stack
+  // listener shows as ::ffff:a.b.c.d; Java reads that as the IPv4 address, which ACLs name.
+  const address = ctx.clientHost.startsWith('/') ? ctx.clientHost.slice(1) : ctx.clientHost;
+  const host = IPV4_MAPPED.test(address) ? address.slice(IPV4_MAPPED_PREFIX.length) : address;
+  return { principal: ctx.sasl?.principal ?? ANONYMOUS_PRINCIPAL, host };
+}
+
+/** May this request perform `operation` on the resource? Always true without an authorizer. */
+export function authorize(ctx: RequestContext, operation: AclOperationName, resourceType: AuthorizedResourceType, name: string): boolean {
+  const authorizer = ctx.server.authorizer;
+  if (authorizer === null) return true;
+  return authorizer.authorize(callerOf(ctx), AclOperation[operation], ResourceType[resourceType], name);
+}
+
+/** `authorize` on the cluster resource. */
+export function authorizeCluster(ctx: RequestContext, operation: AclOperationName): boolean {
+  return authorize(ctx, operation, 'CLUSTER', CLUSTER_NAME);
+}
+
+/** Kafka's authorizeByResourceType: may this request perform `operation` on some resource of the type? */
+export function authorizeAny(ctx: RequestContext, operation: AclOperationName, resourceType: AuthorizedResourceType): boolean {
+  const authorizer = ctx.server.authorizer;
+  if (authorizer === null) return true;
+  return authorizer.authorizeByResourceType(callerOf(ctx), AclOperation[operation], ResourceType[resourceType]);
+}
+
+/** `authorize`, throwing AuthorizationFailedError (the resource type's *_AUTHORIZATION_FAILED) when refused. */
+export function requireAuthorized(ctx: RequestContext, operation: AclOperationName, resourceType: AuthorizedResourceType, name: string): void {
+  if (!authorize(ctx, operation, resourceType, name)) throw new AuthorizationFailedError(resourceType, operation, name);
+}

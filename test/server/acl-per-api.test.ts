@@ -1,0 +1,438 @@
+/**
+ * Which operation on which resource each API needs, as Kafka's KafkaApis checks it, with the code
+ * it answers: every request below is sent as raw frames by a connection without SASL (principal
+ * User:ANONYMOUS) to a server with an authorizer. Without ACLs each is refused with its
+ * *_AUTHORIZATION_FAILED code (or, where Kafka filters, answered without the hidden resources);
+ * after ACLs grant exactly the operation Kafka asks for, the same request passes the check.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AclOperation, AclPermissionType, PatternType, ResourceType, type AclOperationName } from '../../src/broker/acl/acl.js';
+import { AddOffsetsToTxn } from '../../src/protocol/api/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../../src/protocol/api/add-partitions-to-txn.js';
+import { AlterConfigs } from '../../src/protocol/api/alter-configs.js';
+import { IncrementalAlterConfigs } from '../../src/protocol/api/incremental-alter-configs.js';
+import { LeaveGroup } from '../../src/protocol/api/leave-group.js';
+import { ListTransactions } from '../../src/protocol/api/list-transactions.js';
+import { OffsetDelete } from '../../src/protocol/api/offset-delete.js';
+import { SyncGroup } from '../../src/protocol/api/sync-group.js';
+import { TxnOffsetCommit } from '../../src/protocol/api/txn-offset-commit.js';
+import { CreatePartitions } from '../../src/protocol/api/create-partitions.js';
+import { CreateTopics } from '../../src/protocol/api/create-topics.js';
+import { DeleteGroups } from '../../src/protocol/api/delete-groups.js';
+import { DeleteRecords } from '../../src/protocol/api/delete-records.js';
+import { DeleteTopics } from '../../src/protocol/api/delete-topics.js';
+import { DescribeCluster } from '../../src/protocol/api/describe-cluster.js';
+import { DescribeConfigs } from '../../src/protocol/api/describe-configs.js';
+import { DescribeGroups } from '../../src/protocol/api/describe-groups.js';
+import { DescribeLogDirs } from '../../src/protocol/api/describe-log-dirs.js';
+import { DescribeProducers } from '../../src/protocol/api/describe-producers.js';
+import { DescribeTransactions } from '../../src/protocol/api/describe-transactions.js';
+import { EndTxn } from '../../src/protocol/api/end-txn.js';
+import { ErrorCode } from '../../src/protocol/api/error-codes.js';
+import { Fetch } from '../../src/protocol/api/fetch.js';
+import { FindCoordinator } from '../../src/protocol/api/find-coordinator.js';
+import { Heartbeat } from '../../src/protocol/api/heartbeat.js';
+import { InitProducerId } from '../../src/protocol/api/init-producer-id.js';
+import { JoinGroup } from '../../src/protocol/api/join-group.js';
+import { ListGroups } from '../../src/protocol/api/list-groups.js';
+import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
+import { Metadata } from '../../src/protocol/api/metadata.js';
+import { OffsetCommit } from '../../src/protocol/api/offset-commit.js';
+import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
+import { Produce } from '../../src/protocol/api/produce.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
+import { TestClient, startServer, type TestServer } from './helpers.js';
+
+const { TOPIC_AUTHORIZATION_FAILED: TOPIC, GROUP_AUTHORIZATION_FAILED: GROUP, CLUSTER_AUTHORIZATION_FAILED: CLUSTER, TRANSACTIONAL_ID_AUTHORIZATION_FAILED: TXN } = ErrorCode;
+const AUTHORIZATION_CODES: number[] = [TOPIC, GROUP, CLUSTER, TXN];
+
+let t: TestServer;
+let client: TestClient;
+
+beforeAll(async () => {
+  t = await startServer({ server: { authorizer: {} } });
+  await t.broker.createTopic('orders', { partitions: 1 });
+  client = await TestClient.connect(t.port);
+});
+
+afterAll(async () => {
+  client?.close();
+  await t?.close();
+});
+
+type Resource = 'TOPIC' | 'GROUP' | 'CLUSTER' | 'TRANSACTIONAL_ID';
+
+function grant(operation: AclOperationName, resourceType: Resource, resourceName: string): void {
+  const results = t.broker.createAcls([
+    {
+      resourceType: ResourceType[resourceType],
+      resourceName: resourceType === 'CLUSTER' ? 'kafka-cluster' : resourceName,
+      patternType: PatternType.LITERAL,
+      principal: 'User:ANONYMOUS',
+      host: '*',
+      operation: AclOperation[operation],
+      permissionType: AclPermissionType.ALLOW,
+    },
+  ]);
+  expect(results).toEqual([null]);
+}
+
+function revokeAll(): void {
+  t.broker.deleteAcls([
+    { resourceType: ResourceType.ANY, resourceName: null, patternType: PatternType.ANY, principal: null, host: null, operation: AclOperation.ANY, permissionType: AclPermissionType.ANY },
+  ]);
+}
+
+const batch = (): Buffer => encodeRecordBatch({ records: [{ key: null, value: Buffer.from('v'), timestampMs: Date.now() }] });
+
+interface Case {
+  name: string;
+  /** The error codes of the response that the check decides. */
+  codes(): Promise<number[]>;
+  refused: number;
+  /** What Kafka asks for: granting these passes the check. */
+  grants: [AclOperationName, Resource, string][];
+}
+
+const CASES: Case[] = [
+  {
+    name: 'Produce: WRITE on the topic',
+    codes: async () =>
+      (await client.send(Produce, 9, { acks: 1, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batch() }] }] })).responses.flatMap(
+        (topic) => topic.partitionResponses.map((p) => p.errorCode),
+      ),
+    refused: TOPIC,
+    grants: [['WRITE', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'Fetch: READ on the topic',
+    codes: async () =>
+      (await client.send(Fetch, 11, { maxWaitMs: 0, minBytes: 0, topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1024 }] }] })).responses.flatMap(
+        (topic) => topic.partitions.map((p) => p.errorCode),
+      ),
+    refused: TOPIC,
+    grants: [['READ', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'ListOffsets: DESCRIBE on the topic (implied by READ)',
+    codes: async () =>
+      (await client.send(ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, timestamp: -1 }] }] })).topics.flatMap(
+        (topic) => topic.partitions.map((p) => p.errorCode),
+      ),
+    refused: TOPIC,
+    grants: [['READ', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'Metadata of a named topic: DESCRIBE on it',
+    codes: async () => (await client.send(Metadata, 9, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false })).topics.map((topic) => topic.errorCode),
+    refused: TOPIC,
+    grants: [['DESCRIBE', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'Metadata auto-creating a topic: CREATE on the cluster or the topic',
+    codes: async () => (await client.send(Metadata, 9, { topics: [{ name: 'fresh' }], allowAutoTopicCreation: true })).topics.map((topic) => topic.errorCode),
+    refused: TOPIC,
+    grants: [
+      ['DESCRIBE', 'TOPIC', 'fresh'],
+      ['CREATE', 'TOPIC', 'fresh'],
+    ],
+  },
+  {
+    name: 'OffsetCommit: READ on the group, then READ on the topic',
+    codes: async () =>
+      (
+        await client.send(OffsetCommit, 2, {
+          groupId: 'g',
+          generationId: -1,
+          memberId: '',
+          topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 0, committedMetadata: null }] }],
+        })
+      ).topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode)),
+    refused: GROUP,
+    grants: [
+      ['READ', 'GROUP', 'g'],
+      ['READ', 'TOPIC', 'orders'],
+    ],
+  },
+  {
+    name: 'OffsetFetch: DESCRIBE on the group',
+    codes: async () => [(await client.send(OffsetFetch, 7, { groupId: 'g', topics: null })).errorCode],
+    refused: GROUP,
+    grants: [['DESCRIBE', 'GROUP', 'g']],
+  },
+  {
+    name: 'FindCoordinator of a group: DESCRIBE on it',
+    codes: async () => [(await client.send(FindCoordinator, 3, { key: 'g', keyType: 0 })).errorCode],
+    refused: GROUP,
+    grants: [['DESCRIBE', 'GROUP', 'g']],
+  },
+  {
+    name: 'FindCoordinator of a transactional id: DESCRIBE on it (implied by WRITE)',
+    codes: async () => (await client.send(FindCoordinator, 4, { keyType: 1, coordinatorKeys: ['tx'] })).coordinators.map((c) => c.errorCode),
+    refused: TXN,
+    grants: [['WRITE', 'TRANSACTIONAL_ID', 'tx']],
+  },
+  {
+    name: 'JoinGroup: READ on the group',
+    codes: async () =>
+      [(await client.send(JoinGroup, 5, { groupId: 'g', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] })).errorCode],
+    refused: GROUP,
+    grants: [['READ', 'GROUP', 'g']],
+  },
+  {
+    name: 'Heartbeat: READ on the group',
+    codes: async () => [(await client.send(Heartbeat, 3, { groupId: 'g', generationId: 1, memberId: 'm' })).errorCode],
+    refused: GROUP,
+    grants: [['READ', 'GROUP', 'g']],
+  },
+  {
+    name: 'DescribeGroups: DESCRIBE on the group',
+    codes: async () => (await client.send(DescribeGroups, 3, { groups: ['g'] })).groups.map((group) => group.errorCode),
+    refused: GROUP,
+    grants: [['DESCRIBE', 'GROUP', 'g']],
+  },
+  {
+    name: 'SyncGroup: READ on the group',
+    codes: async () => [(await client.send(SyncGroup, 3, { groupId: 'g', generationId: 1, memberId: 'm', assignments: [] })).errorCode],
+    refused: GROUP,
+    grants: [['READ', 'GROUP', 'g']],
+  },
+  {
+    name: 'LeaveGroup: READ on the group',
+    codes: async () => [(await client.send(LeaveGroup, 3, { groupId: 'g', members: [{ memberId: 'm' }] })).errorCode],
+    refused: GROUP,
+    grants: [['READ', 'GROUP', 'g']],
+  },
+  {
+    name: 'OffsetDelete: DELETE on the group, then READ on the topic',
+    codes: async () => {
+      const response = await client.send(OffsetDelete, 0, { groupId: 'g', topics: [{ name: 'orders', partitions: [{ partitionIndex: 0 }] }] });
+      return [response.errorCode, ...response.topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode))];
+    },
+    refused: GROUP,
+    grants: [
+      ['DELETE', 'GROUP', 'g'],
+      ['READ', 'TOPIC', 'orders'],
+    ],
+  },
+  {
+    name: 'DeleteGroups: DELETE on the group',
+    codes: async () => (await client.send(DeleteGroups, 2, { groupsNames: ['g'] })).results.map((result) => result.errorCode),
+    refused: GROUP,
+    grants: [['DELETE', 'GROUP', 'g']],
+  },
+  {
+    name: 'CreateTopics: CREATE on the cluster or the topic',
+    codes: async () =>
+      (await client.send(CreateTopics, 4, { topics: [{ name: 'made', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], validateOnly: true })).topics.map(
+        (topic) => topic.errorCode,
+      ),
+    refused: TOPIC,
+    grants: [['CREATE', 'CLUSTER', '']],
+  },
+  {
+    name: 'DeleteTopics: DELETE on the topic',
+    codes: async () => (await client.send(DeleteTopics, 4, { topicNames: ['nothing-here'], timeoutMs: 1000 })).responses.map((r) => r.errorCode),
+    refused: TOPIC,
+    grants: [['DELETE', 'TOPIC', 'nothing-here']],
+  },
+  {
+    name: 'DeleteRecords: DELETE on the topic',
+    codes: async () =>
+      (await client.send(DeleteRecords, 1, { topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, offset: 0 }] }], timeoutMs: 1000 })).topics.flatMap((topic) =>
+        topic.partitions.map((p) => p.errorCode),
+      ),
+    refused: TOPIC,
+    grants: [['DELETE', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'CreatePartitions: ALTER on the topic',
+    codes: async () => (await client.send(CreatePartitions, 1, { topics: [{ name: 'orders', count: 2, assignments: null }], timeoutMs: 1000, validateOnly: true })).results.map((r) => r.errorCode),
+    refused: TOPIC,
+    grants: [['ALTER', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'InitProducerId with a transactional id: WRITE on it',
+    codes: async () => [(await client.send(InitProducerId, 2, { transactionalId: 'tx', transactionTimeoutMs: 60_000 })).errorCode],
+    refused: TXN,
+    grants: [['WRITE', 'TRANSACTIONAL_ID', 'tx']],
+  },
+  {
+    name: 'InitProducerId without one: IDEMPOTENT_WRITE on the cluster (or WRITE on some topic)',
+    codes: async () => [(await client.send(InitProducerId, 2, { transactionalId: null, transactionTimeoutMs: 60_000 })).errorCode],
+    refused: CLUSTER,
+    grants: [['IDEMPOTENT_WRITE', 'CLUSTER', '']],
+  },
+  {
+    name: 'AddOffsetsToTxn: WRITE on the transactional id, then READ on the group',
+    codes: async () => [(await client.send(AddOffsetsToTxn, 1, { transactionalId: 'tx', producerId: 1, producerEpoch: 0, groupId: 'g' })).errorCode],
+    refused: TXN,
+    grants: [
+      ['WRITE', 'TRANSACTIONAL_ID', 'tx'],
+      ['READ', 'GROUP', 'g'],
+    ],
+  },
+  {
+    name: 'AddPartitionsToTxn: WRITE on the transactional id, then WRITE on the topic',
+    codes: async () =>
+      ((await client.send(AddPartitionsToTxn, 3, { transactionalId: 'tx', producerId: 1, producerEpoch: 0, topics: [{ name: 'orders', partitions: [0] }] })).results ?? []).flatMap(
+        (topic) => topic.resultsByPartition.map((p) => p.partitionErrorCode),
+      ),
+    refused: TXN,
+    grants: [
+      ['WRITE', 'TRANSACTIONAL_ID', 'tx'],
+      ['WRITE', 'TOPIC', 'orders'],
+    ],
+  },
+  {
+    name: 'TxnOffsetCommit: WRITE on the transactional id, READ on the group, READ on the topic',
+    codes: async () =>
+      (
+        await client.send(TxnOffsetCommit, 2, {
+          transactionalId: 'tx',
+          groupId: 'g',
+          producerId: 1,
+          producerEpoch: 0,
+          topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 0, committedMetadata: null }] }],
+        })
+      ).topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode)),
+    refused: TXN,
+    grants: [
+      ['WRITE', 'TRANSACTIONAL_ID', 'tx'],
+      ['READ', 'GROUP', 'g'],
+      ['READ', 'TOPIC', 'orders'],
+    ],
+  },
+  {
+    name: 'EndTxn: WRITE on the transactional id',
+    codes: async () => [(await client.send(EndTxn, 1, { transactionalId: 'tx', producerId: 1, producerEpoch: 0, committed: true })).errorCode],
+    refused: TXN,
+    grants: [['WRITE', 'TRANSACTIONAL_ID', 'tx']],
+  },
+  {
+    name: 'DescribeConfigs of a topic: DESCRIBE_CONFIGS on it (implied by ALTER_CONFIGS)',
+    codes: async () => (await client.send(DescribeConfigs, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configurationKeys: null }] })).results.map((r) => r.errorCode),
+    refused: TOPIC,
+    grants: [['ALTER_CONFIGS', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'DescribeConfigs of the broker: DESCRIBE_CONFIGS on the cluster',
+    codes: async () => (await client.send(DescribeConfigs, 1, { resources: [{ resourceType: 4, resourceName: '0', configurationKeys: null }] })).results.map((r) => r.errorCode),
+    refused: CLUSTER,
+    grants: [['DESCRIBE_CONFIGS', 'CLUSTER', '']],
+  },
+  {
+    name: 'AlterConfigs of a topic: ALTER_CONFIGS on it',
+    codes: async () => (await client.send(AlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [] }], validateOnly: true })).responses.map((r) => r.errorCode),
+    refused: TOPIC,
+    grants: [['ALTER_CONFIGS', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'IncrementalAlterConfigs of the broker: ALTER_CONFIGS on the cluster',
+    codes: async () =>
+      (await client.send(IncrementalAlterConfigs, 1, { resources: [{ resourceType: 4, resourceName: '0', configs: [] }], validateOnly: true })).responses.map((r) => r.errorCode),
+    refused: CLUSTER,
+    grants: [['ALTER_CONFIGS', 'CLUSTER', '']],
+  },
+  {
+    name: 'DescribeLogDirs: DESCRIBE on the cluster',
+    codes: async () => [(await client.send(DescribeLogDirs, 3, { topics: null })).errorCode],
+    refused: CLUSTER,
+    grants: [['DESCRIBE', 'CLUSTER', '']],
+  },
+  {
+    name: 'DescribeProducers: READ on the topic',
+    codes: async () => (await client.send(DescribeProducers, 0, { topics: [{ name: 'orders', partitionIndexes: [0] }] })).topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode)),
+    refused: TOPIC,
+    grants: [['READ', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'DescribeTransactions: DESCRIBE on the transactional id',
+    codes: async () => (await client.send(DescribeTransactions, 0, { transactionalIds: ['tx'] })).transactionStates.map((s) => s.errorCode),
+    refused: TXN,
+    grants: [['DESCRIBE', 'TRANSACTIONAL_ID', 'tx']],
+  },
+];
+
+describe('each API checks what Kafka checks', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      revokeAll();
+      expect(new Set(await c.codes())).toEqual(new Set([c.refused]));
+      // Where Kafka checks more than one resource, each grant but the last still leaves a refusal.
+      for (const [i, [operation, resourceType, name]] of c.grants.entries()) {
+        if (i > 0) expect((await c.codes()).some((code) => AUTHORIZATION_CODES.includes(code))).toBe(true);
+        grant(operation, resourceType, name);
+      }
+      const codes = await c.codes();
+      for (const code of codes) expect(AUTHORIZATION_CODES).not.toContain(code);
+      revokeAll();
+    });
+  }
+});
+
+describe('where Kafka filters instead of failing', () => {
+  it('Metadata of every topic lists only those the caller may DESCRIBE', async () => {
+    revokeAll();
+    expect((await client.send(Metadata, 9, { topics: null, allowAutoTopicCreation: false })).topics).toEqual([]);
+    grant('WRITE', 'TOPIC', 'orders');
+    expect((await client.send(Metadata, 9, { topics: null, allowAutoTopicCreation: false })).topics.map((topic) => topic.name)).toEqual(['orders']);
+    revokeAll();
+  });
+
+  it('ListGroups lists every group with DESCRIBE on the cluster, else the groups the caller may DESCRIBE', async () => {
+    revokeAll();
+    await t.broker.groups.commitOffsets({ groupId: 'listed', offsets: [{ topic: 'orders', partition: 0, offset: 1 }] });
+    await t.broker.groups.commitOffsets({ groupId: 'hidden', offsets: [{ topic: 'orders', partition: 0, offset: 1 }] });
+    revokeAll();
+    grant('DESCRIBE', 'GROUP', 'listed');
+    expect((await client.send(ListGroups, 3, {})).groups.map((group) => group.groupId)).toEqual(['listed']);
+    grant('DESCRIBE', 'CLUSTER', '');
+    expect((await client.send(ListGroups, 3, {})).groups.map((group) => group.groupId).sort()).toEqual(['hidden', 'listed']);
+    revokeAll();
+  });
+
+  it('ListTransactions lists only the transactional ids the caller may DESCRIBE', async () => {
+    revokeAll();
+    grant('WRITE', 'TRANSACTIONAL_ID', 'tx-listed');
+    grant('WRITE', 'TRANSACTIONAL_ID', 'tx-hidden');
+    for (const transactionalId of ['tx-listed', 'tx-hidden']) {
+      expect((await client.send(InitProducerId, 2, { transactionalId, transactionTimeoutMs: 60_000 })).errorCode).toBe(ErrorCode.NONE);
+    }
+    revokeAll();
+    grant('DESCRIBE', 'TRANSACTIONAL_ID', 'tx-listed');
+    const listed = await client.send(ListTransactions, 0, { stateFilters: [], producerIdFilters: [] });
+    expect(listed.transactionStates.map((state) => state.transactionalId)).toEqual(['tx-listed']);
+    revokeAll();
+  });
+
+  it('DescribeCluster reports the cluster operations the ACLs allow', async () => {
+    revokeAll();
+    expect((await client.send(DescribeCluster, 0, { includeClusterAuthorizedOperations: true })).clusterAuthorizedOperations).toBe(0);
+    grant('ALTER', 'CLUSTER', '');
+    // ALTER implies DESCRIBE: bits 7 and 8.
+    expect((await client.send(DescribeCluster, 0, { includeClusterAuthorizedOperations: true })).clusterAuthorizedOperations).toBe((1 << 7) | (1 << 8));
+    revokeAll();
+  });
+});
+
+describe('hosts', () => {
+  it('an IPv4 client of a dual-stack listener matches ACLs naming its IPv4 address, as in Kafka', async () => {
+    const dual = await startServer({ server: { host: '::', advertisedHost: '127.0.0.1', authorizer: {} } });
+    const ipv4Client = await TestClient.connect(dual.port);
+    try {
+      await dual.broker.createTopic('hosted', { partitions: 1 });
+      const describe = async (): Promise<number[]> =>
+        (await ipv4Client.send(Metadata, 9, { topics: [{ name: 'hosted' }], allowAutoTopicCreation: false })).topics.map((topic) => topic.errorCode);
+      expect(await describe()).toEqual([TOPIC]);
+      const acl = { resourceType: ResourceType.TOPIC, resourceName: 'hosted', patternType: PatternType.LITERAL, principal: 'User:ANONYMOUS', operation: AclOperation.DESCRIBE, permissionType: AclPermissionType.ALLOW };
+      dual.broker.createAcls([{ ...acl, host: '10.9.9.9' }]);
+      expect(await describe()).toEqual([TOPIC]);
+      dual.broker.createAcls([{ ...acl, host: '127.0.0.1' }]);
+      expect(await describe()).toEqual([ErrorCode.NONE]);
+    } finally {
+      ipv4Client.close();
+      await dual.close();
+    }
+  });
+});
