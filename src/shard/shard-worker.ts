@@ -186,6 +186,7 @@ function control(command: ControlCommand): unknown {
         timersStopped: false,
       });
       publish(command.slot, log, true);
+      states.publishLeaderEpoch(command.slot, log.leaderEpoch);
       const opened: OpenedPartition = {
         logStartOffset: log.logStartOffset,
         logEndOffset: log.logEndOffset,

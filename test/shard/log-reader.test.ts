@@ -163,7 +163,7 @@ describe('LogReader', () => {
     for (let i = 0; i < 80; i++) log.append(buildBatch({ records: 2, valueBytes: 100, baseTimestamp: t0 + i * 10 }));
     expect(new Set(scanLogFiles(dir).map((batch) => batch.file)).size).toBeGreaterThan(3);
     const lookup = (timestampMs: number, readableEnd = log.logEndOffset): number | null =>
-      reader.offsetForTimestamp(timestampMs, bounds(readableEnd), () => bounds(readableEnd));
+      reader.offsetForTimestamp(timestampMs, bounds(readableEnd), () => bounds(readableEnd))?.offset ?? null;
     // The oracle: the first stored batch whose max timestamp reaches the target.
     const oracle = scanLogFiles(dir);
     for (const target of [0, t0, t0 + 1, t0 + 10, t0 + 395, t0 + 400, t0 + 790, t0 + 791, t0 + 10_000]) {

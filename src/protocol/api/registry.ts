@@ -62,6 +62,7 @@ import { DeleteRecords } from './delete-records.js';
 import { DescribeCluster } from './describe-cluster.js';
 import { DescribeLogDirs } from './describe-log-dirs.js';
 import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
+import { OffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -100,6 +101,7 @@ export const APIS = [
   DescribeProducers,
   DescribeTransactions,
   ListTransactions,
+  OffsetForLeaderEpoch,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];

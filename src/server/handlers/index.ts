@@ -38,6 +38,7 @@ import { deleteRecordsHandler } from './delete-records.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -75,4 +76,5 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  offsetForLeaderEpochHandler,
 ];
