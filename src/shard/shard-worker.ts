@@ -177,12 +177,6 @@ function control(command: ControlCommand): unknown {
     case 'open': {
       if (partitions.has(command.slot)) throw new InvalidRequestError(`partition slot ${command.slot} is already open`);
       const log = PartitionLog.open(command.dir, command.config, { logger: storageLogger });
-      // This broker is every partition's only replica and elects itself leader each time it opens
-      // one. A new partition starts at epoch 0; reopening an existing one (a restart, a shard
-      // replaced after a crash) is a new leadership and bumps the epoch, as Kafka's controller
-      // does when the only replica comes back, so clients holding the old epoch are fenced and
-      // refresh their metadata.
-      if (log.recovery.segmentsLoaded > 0) log.becomeLeader(log.leaderEpoch + 1);
       const config = log.config;
       partitions.set(command.slot, {
         log,

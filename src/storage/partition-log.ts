@@ -930,8 +930,9 @@ export class PartitionLog {
    * that fails its checks, is rebuilt from every batch header instead. Batches written before
    * epochs were kept carry -1 and assign nothing: such a log gets epoch 0 from its end offset on.
    *
-   * Unlike Kafka, whose controller keeps the current epoch, an entry starting exactly at the log
-   * end survives: it is the current epoch begun with no batch yet, and this file is its only record.
+   * Unlike Kafka, whose controller keeps the current epoch, this file is its only record: an entry
+   * starting exactly at the log end survives (the current epoch, begun with no batch yet), and
+   * when recovery cut every batch of the latest epoch, that epoch carries on from the new end.
    */
   private loadLeaderEpochs(recoveryPoint: number): void {
     let entries: EpochEntry[] | null;
@@ -958,9 +959,12 @@ export class PartitionLog {
     }
     const changed = entries === null || rebuilt.length !== entries.length || rebuilt.some((entry, i) => entry !== entries![i]);
     this.epochs = new LeaderEpochCache(this.dir, rebuilt);
-    if (changed) this.epochs.replace(rebuilt);
+    // An empty cache is written by the assign below.
+    if (changed && rebuilt.length > 0) this.epochs.replace(rebuilt);
     this.epochs.truncateFromStart(this.startOffset);
-    if (this.epochs.latestEpoch < 0) this.epochs.assign(0, this.endOffset);
+    // The current epoch never goes back: one whose batches recovery cut carries on from the end.
+    const recordedEpoch = Math.max(0, entries?.[entries.length - 1]?.epoch ?? 0);
+    if (this.epochs.latestEpoch < recordedEpoch || this.epochs.latestEpoch < 0) this.epochs.assign(recordedEpoch, this.endOffset);
     this.currentLeaderEpoch = this.epochs.latestEpoch;
   }
 

@@ -1,7 +1,6 @@
 /**
  * Leader epochs over a real socket: a partition whose epoch was raised to 2 (on its log, while
- * the broker was down, as a leader change would) and then to 3 (the restarted broker elects itself
- * again, as Kafka's controller does) answers Metadata with it, fences Fetch and
+ * the broker was down, as a leader change would) answers Metadata with it, fences Fetch and
  * ListOffsets requests naming another epoch, and answers OffsetForLeaderEpoch (hand-built frames,
  * every version) and ListOffsets v7-v9 as Kafka 3.9 does. A librdkafka client (KIP-320: it sends
  * the epoch from Metadata in every Fetch) produces and consumes through it.
@@ -54,14 +53,13 @@ beforeAll(async () => {
   await produce(batch([T0, T0 + 500, T0 + 10]));
   client.close();
   await t.stop();
-  // A leader change while the broker was down: the log's epoch becomes 2 from offset 3; the
-  // restart is another one, epoch 3 from offset 3 (epoch 2 wrote nothing).
+  // A leader change while the broker was down: the log's epoch becomes 2 from offset 3.
   const log = PartitionLog.open(join(dataDir, partitionDirName(TOPIC, 0)));
   log.becomeLeader(2);
   log.close();
   t = await startServer({ dataDir });
   client = await TestClient.connect(t.port);
-  // Epoch 3: offsets 3-4.
+  // Epoch 2: offsets 3-4.
   expect(await produce(batch([T0 + 20, T0 + 30]))).toBe(3);
 });
 
@@ -73,7 +71,7 @@ afterAll(async () => {
 describe('Metadata', () => {
   it.each([7, 9, 12])('v%i carries the partition\'s current leader epoch', async (version) => {
     const response = await client.send(Metadata, version, { topics: [{ name: TOPIC }], allowAutoTopicCreation: false });
-    expect(response.topics[0].partitions[0].leaderEpoch).toBe(3);
+    expect(response.topics[0].partitions[0].leaderEpoch).toBe(2);
   });
 });
 
@@ -89,9 +87,9 @@ describe('Fetch (KIP-320)', () => {
 
   it.each([9, 11, 12])('v%i: an older epoch is FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH, -1 and the current one read', async (version) => {
     const answer = async (epoch: number) => (await fetchWith(version, epoch)).responses[0].partitions[0];
-    expect((await answer(2)).errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
-    expect((await answer(4)).errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
-    for (const epoch of [-1, 3]) {
+    expect((await answer(1)).errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    expect((await answer(3)).errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    for (const epoch of [-1, 2]) {
       const partition = await answer(epoch);
       expect(partition.errorCode).toBe(ErrorCode.NONE);
       expect(partition.highWatermark).toBe(5);
@@ -99,7 +97,7 @@ describe('Fetch (KIP-320)', () => {
       const records = partition.records!;
       expect(records.readInt32BE(12)).toBe(0);
       const second = records.readInt32BE(8) + 12;
-      expect(records.readInt32BE(second + 12)).toBe(3);
+      expect(records.readInt32BE(second + 12)).toBe(2);
     }
   });
 });
@@ -116,13 +114,13 @@ describe('ListOffsets', () => {
   };
 
   it('v4+ fences a stale currentLeaderEpoch and refuses one from the future', async () => {
-    expect((await listOffsets(4, -1, 2)).errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    expect((await listOffsets(4, -1, 0)).errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
     expect((await listOffsets(9, -1, 5)).errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
-    expect(await listOffsets(9, -1, 3)).toEqual({ errorCode: 0, offset: 5, timestamp: -1, leaderEpoch: 3 });
+    expect(await listOffsets(9, -1, 2)).toEqual({ errorCode: 0, offset: 5, timestamp: -1, leaderEpoch: 2 });
   });
 
   it('answers latest with the current epoch, earliest with the first cached epoch, and a timestamp with its batch\'s epoch', async () => {
-    expect(await listOffsets(6, -1)).toEqual({ errorCode: 0, offset: 5, timestamp: -1, leaderEpoch: 3 });
+    expect(await listOffsets(6, -1)).toEqual({ errorCode: 0, offset: 5, timestamp: -1, leaderEpoch: 2 });
     expect(await listOffsets(6, -2)).toEqual({ errorCode: 0, offset: 0, timestamp: -1, leaderEpoch: 0 });
     expect(await listOffsets(6, T0 + 400)).toEqual({ errorCode: 0, offset: 1, timestamp: T0 + 500, leaderEpoch: 0 });
     expect(await listOffsets(6, T0 + 600)).toEqual({ errorCode: 0, offset: -1, timestamp: -1, leaderEpoch: -1 });
@@ -257,9 +255,9 @@ describe('OffsetForLeaderEpoch, hand-built frames', () => {
 
   it.each([0, 1, 2, 3, 4])('v%i: the end offset of each epoch, as LeaderEpochFileCache.endOffsetFor answers', async (version) => {
     const asks = [
-      { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 3 },
-      { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 },
       { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 2 },
+      { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 },
+      { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 1 },
       { partition: 0, currentLeaderEpoch: -1, leaderEpoch: -1 },
       { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 7 },
       { partition: 4, currentLeaderEpoch: -1, leaderEpoch: 0 },
@@ -268,7 +266,7 @@ describe('OffsetForLeaderEpoch, hand-built frames', () => {
     expect(answer.topic).toBe(TOPIC);
     const epoch = (e: number) => (version >= 1 ? e : null);
     expect(answer.partitions).toEqual([
-      [0, 0, epoch(3), 5],
+      [0, 0, epoch(2), 5],
       [0, 0, epoch(0), 3],
       [0, 0, epoch(0), 3],
       [0, 0, epoch(-1), -1],
@@ -279,9 +277,9 @@ describe('OffsetForLeaderEpoch, hand-built frames', () => {
 
   it.each([2, 3, 4])('v%i: checks currentLeaderEpoch first: older FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH', async (version) => {
     const answer = await ask(version, TOPIC, [
-      { partition: 0, currentLeaderEpoch: 2, leaderEpoch: 0 },
-      { partition: 0, currentLeaderEpoch: 4, leaderEpoch: 0 },
+      { partition: 0, currentLeaderEpoch: 1, leaderEpoch: 0 },
       { partition: 0, currentLeaderEpoch: 3, leaderEpoch: 0 },
+      { partition: 0, currentLeaderEpoch: 2, leaderEpoch: 0 },
     ]);
     expect(answer.partitions).toEqual([
       [ErrorCode.FENCED_LEADER_EPOCH, 0, -1, -1],
@@ -344,14 +342,17 @@ describe('a librdkafka client (@confluentinc/kafka-javascript, KIP-320)', () => 
       expect(first.map((m) => [m.offset, m.value])).toEqual(values(0, 5).map((value, i) => [i, value]));
       expect(first.every((m) => m.leaderEpoch === 0)).toBe(true);
       await server.stop();
-      // The restarted broker leads the partition in a new epoch, 1 from offset 5.
+      // A leader change while the broker was down: epoch 3 from offset 5.
+      const log = PartitionLog.open(join(dir, partitionDirName(topic, 0)));
+      log.becomeLeader(3);
+      log.close();
       server = await startServer({ dataDir: dir });
       await produceWith(server.bootstrap, values(5, 8));
       // The committed position (5, epoch 0) is older than the leader's epoch: a KIP-320 client may
       // check it with OffsetForLeaderEpoch (epoch 0 ends at 5: nothing was truncated) and must read
-      // on from it, in epoch 1, neither resetting nor skipping.
+      // on from it, in epoch 3, neither resetting nor skipping.
       const second = await consumeWith(server.bootstrap, 3);
-      expect(second.map((m) => [m.offset, m.value, m.leaderEpoch])).toEqual(values(5, 8).map((value, i) => [5 + i, value, 1]));
+      expect(second.map((m) => [m.offset, m.value, m.leaderEpoch])).toEqual(values(5, 8).map((value, i) => [5 + i, value, 3]));
     } finally {
       await server.stop();
       removeTempDir(dir);

@@ -192,7 +192,7 @@ describe('opening after a crash', () => {
     log.close();
   });
 
-  it('adds the epochs of batches past the recovery point that a stale checkpoint lacks, and drops entries past the recovered end', () => {
+  it('adds the epochs of batches past the recovery point that a stale checkpoint lacks, and moves an epoch whose batches were lost to the recovered end', () => {
     let log = open();
     log.append(buildBatch({ records: 3 }));
     log.becomeLeader(4);
@@ -203,11 +203,14 @@ describe('opening after a crash', () => {
     writeFileSync(join(dir, RECOVERY_POINT_CHECKPOINT_FILE), '0\n0\n');
     writeFileSync(join(dir, LEADER_EPOCH_CHECKPOINT_FILE), '0\n2\n0 0\n6 9\n');
     log = open();
+    // Epoch 6's batches are gone, but it stays the current epoch, from the recovered end on.
     expect(log.leaderEpochEntries()).toEqual([
       { epoch: 0, startOffset: 0 },
       { epoch: 4, startOffset: 3 },
+      { epoch: 6, startOffset: 5 },
     ]);
-    expect(checkpointText()).toBe('0\n2\n0 0\n4 3\n');
+    expect(checkpointText()).toBe('0\n3\n0 0\n4 3\n6 5\n');
+    expect(log.leaderEpoch).toBe(6);
     log.close();
   });
 
