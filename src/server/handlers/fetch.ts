@@ -53,6 +53,8 @@ interface ReadOutcome {
 
 const EMPTY = Buffer.alloc(0);
 const NO_PREFERRED_READ_REPLICA = -1;
+/** Kafka's NO_PARTITION_LEADER_EPOCH in a request's currentLeaderEpoch. */
+const NO_LEADER_EPOCH = -1;
 
 export const fetchHandler = defineHandler({
   api: Fetch,
@@ -104,8 +106,9 @@ function readAll(
         return failed(partition, ErrorCode.UNKNOWN_TOPIC_ID);
       }
       try {
-        // KIP-320 (v9+): a consumer with an older epoch is fenced, one with a newer epoch retries.
-        ctx.broker.checkLeaderEpoch(name, partition, currentLeaderEpoch);
+        // KIP-320 (v9+): a consumer with an older epoch is fenced, one with a newer epoch retries;
+        // -1 (no epoch known, and every version before 9) asks for no check.
+        if (currentLeaderEpoch !== NO_LEADER_EPOCH) ctx.broker.checkLeaderEpoch(name, partition, currentLeaderEpoch);
         if (ctx.apiVersion < ZSTD_MIN_FETCH_VERSION && ctx.broker.topicMetadata(name).configs['compression.type'] === 'zstd') {
           anyError = true;
           return failed(partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
