@@ -12,12 +12,11 @@
  * at the log end offset when it becomes leader (Kafka's maybeAssignEpochStartOffset), before any
  * batch of that epoch is written, and stamps that epoch on every batch it appends.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { CorruptFileError } from '../errors.js';
 import { INT32_MAX } from '../protocol/limits.js';
-import { replaceFile } from './durable-fs.js';
+import { readFileIfExists, replaceFile } from './durable-fs.js';
 
 export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
 const CHECKPOINT_VERSION = 0;
@@ -80,14 +79,8 @@ export function formatLeaderEpochCheckpoint(entries: readonly EpochEntry[]): str
 /** The entries in `dir`'s checkpoint, or null when there is none. Throws CorruptFileError when it is malformed. */
 export function readLeaderEpochCheckpoint(dir: string): EpochEntry[] | null {
   const path = join(dir, LEADER_EPOCH_CHECKPOINT_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  return parseLeaderEpochCheckpoint(path, text);
+  const bytes = readFileIfExists(path);
+  return bytes === null ? null : parseLeaderEpochCheckpoint(path, bytes.toString('utf8'));
 }
 
 /**

@@ -39,7 +39,7 @@ import {
   segmentFileName,
 } from './segment.js';
 import { BatchHeaderCursor } from './batch-header-cursor.js';
-import { FileWindow, readFully } from './durable-fs.js';
+import { FileWindow, readFileIfExists, readFully } from './durable-fs.js';
 import { readLeaderEpochCheckpoint, type EpochEntry } from './leader-epoch-cache.js';
 
 /** Offsets the reader needs from the partition state table. */
@@ -267,7 +267,37 @@ export class LogReader {
     if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
     const fileBytes = fstatSync(segment.fd).size;
     const index = this.loadIndex(segment);
-    const slot = index === null ? -1 : index.floorSlot(Math.max(timeIndexLookup(segment, timestampMs), startingOffset));
+    // TimeIndex.lookup: every batch before the offset it gives has a smaller max timestamp.
+    const indexedFrom = readTimeIndex(segment)?.lookup(timestampMs) ?? segment.baseOffset;
+    const slot = index === null ? -1 : index.floorSlot(Math.max(indexedFrom, startingOffset));
+    let found = NOT_IN_SEGMENT;
+    const walk = this.walkHeaders(segment, index, slot, fileBytes, readableEnd, (cursor) => {
+      if (cursor.lastOffset >= readableEnd) {
+        found = PAST_READABLE_END;
+        return true;
+      }
+      if (cursor.lastOffset < startingOffset || cursor.maxTimestampMs < timestampMs) return false;
+      found = Math.max(cursor.baseOffset, startingOffset);
+      this.matched = { offset: found, maxTimestampMs: cursor.maxTimestampMs, leaderEpoch: cursor.partitionLeaderEpoch };
+      return true;
+    });
+    return walk === 'broken' ? PAST_READABLE_END : found;
+  }
+
+  /**
+   * Walks the segment's batch headers from offset index entry `slot` (-1: from the first byte)
+   * until `visit` returns true ('stopped') or the headers end ('end', or 'broken' at a torn or
+   * unfinished batch past the readable end). An index entry must name the batch it points at, and
+   * the bytes below the readable end are complete: either failing means a stale view.
+   */
+  private walkHeaders(
+    segment: SegmentView,
+    index: OffsetIndex | null,
+    slot: number,
+    fileBytes: number,
+    readableEnd: number,
+    visit: (cursor: BatchHeaderCursor) => boolean,
+  ): 'stopped' | 'end' | 'broken' {
     const from = slot < 0 ? 0 : index!.positionAt(slot);
     this.window.invalidate();
     const cursor = new BatchHeaderCursor(this.window, segment.fd, from, fileBytes, segment.baseOffset, null);
@@ -276,17 +306,12 @@ export class LogReader {
       if (slot >= 0 && cursor.position === from && cursor.lastOffset !== index!.offsetAt(slot)) {
         throw new StaleView(`${segment.indexPath} does not match ${segment.logPath}`);
       }
-      if (cursor.lastOffset >= readableEnd) return PAST_READABLE_END;
-      if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs >= timestampMs) {
-        const offset = Math.max(cursor.baseOffset, startingOffset);
-        this.matched = { offset, maxTimestampMs: cursor.maxTimestampMs, leaderEpoch: cursor.partitionLeaderEpoch };
-        return offset;
-      }
+      if (visit(cursor)) return 'stopped';
       nextOffset = cursor.lastOffset + 1;
     }
-    // Bytes below the readable end are complete: a chain broken before it is a stale view.
-    if (cursor.problem !== null && nextOffset < readableEnd) throw new StaleView(`${segment.logPath}: ${cursor.problem}`);
-    return cursor.problem === null ? NOT_IN_SEGMENT : PAST_READABLE_END;
+    if (cursor.problem === null) return 'end';
+    if (nextOffset < readableEnd) throw new StaleView(`${segment.logPath}: ${cursor.problem}`);
+    return 'broken';
   }
 
   /**
@@ -299,25 +324,16 @@ export class LogReader {
   private segmentMaxTimestamp(segment: SegmentView, startingOffset: number, readableEnd: number): number {
     if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
     const fileBytes = fstatSync(segment.fd).size;
-    const last = timeIndexLast(segment);
+    const timeIndex = readTimeIndex(segment);
     const index = this.loadIndex(segment);
-    const indexUsable = last !== null && last.offset >= startingOffset && last.offset < readableEnd && index !== null && index.entryCount > 0;
-    let maxMs = indexUsable ? last.timestampMs : -1;
-    const slot = indexUsable ? index.entryCount - 1 : -1;
-    const from = slot < 0 ? 0 : index!.positionAt(slot);
-    this.window.invalidate();
-    const cursor = new BatchHeaderCursor(this.window, segment.fd, from, fileBytes, segment.baseOffset, null);
-    let nextOffset = slot < 0 ? segment.baseOffset : index!.offsetAt(slot);
-    while (cursor.next()) {
-      if (slot >= 0 && cursor.position === from && cursor.lastOffset !== index!.offsetAt(slot)) {
-        throw new StaleView(`${segment.indexPath} does not match ${segment.logPath}`);
-      }
-      if (cursor.lastOffset >= readableEnd) return maxMs;
+    const lastOffset = timeIndex === null || timeIndex.entryCount === 0 ? -1 : timeIndex.lastOffset();
+    const indexUsable = lastOffset >= startingOffset && lastOffset < readableEnd && index !== null && index.entryCount > 0;
+    let maxMs = indexUsable ? timeIndex!.lastTimestamp() : -1;
+    this.walkHeaders(segment, index, indexUsable ? index!.entryCount - 1 : -1, fileBytes, readableEnd, (cursor) => {
+      if (cursor.lastOffset >= readableEnd) return true;
       if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs > maxMs) maxMs = cursor.maxTimestampMs;
-      nextOffset = cursor.lastOffset + 1;
-    }
-    // Bytes below the readable end are complete: a chain broken before it is a stale view.
-    if (cursor.problem !== null && nextOffset < readableEnd) throw new StaleView(`${segment.logPath}: ${cursor.problem}`);
+      return false;
+    });
     return maxMs;
   }
 
@@ -523,42 +539,17 @@ export class LogReader {
 }
 
 /**
- * The offset the segment's time index gives for `timestampMs` (see TimeIndex.lookup), or its base
- * offset when the file is missing or unusable: the index only shortens the scan, which checks
- * every header it reads, so a damaged one costs time, never a wrong answer. The file is read
- * whole, at most 12 bytes per index interval of log; a torn last entry (being written) is left out.
+ * The segment's time index as its file holds it now, or null when the file is missing or unusable:
+ * the index only shortens a scan, which checks every header it reads, so a damaged one costs time,
+ * never a wrong answer. The file is read whole, at most 12 bytes per index interval of log; a torn
+ * last entry (being written) is left out.
  */
-function timeIndexLookup(segment: SegmentView, timestampMs: number): number {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(segment.timeIndexPath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return segment.baseOffset;
-    throw error;
-  }
+function readTimeIndex(segment: SegmentView): TimeIndex | null {
+  const bytes = readFileIfExists(segment.timeIndexPath);
+  if (bytes === null) return null;
   const wholeBytes = bytes.length - (bytes.length % TIME_INDEX_ENTRY_BYTES);
   try {
-    return TimeIndex.decode(segment.timeIndexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER, bytes.subarray(0, wholeBytes)).lookup(timestampMs);
-  } catch (error) {
-    if (error instanceof CorruptFileError) return segment.baseOffset;
-    throw error;
-  }
-}
-
-/** The segment's last time index entry (its max timestamp so far and the batch that set it), or null. */
-function timeIndexLast(segment: SegmentView): { timestampMs: number; offset: number } | null {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(segment.timeIndexPath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  const wholeBytes = bytes.length - (bytes.length % TIME_INDEX_ENTRY_BYTES);
-  if (wholeBytes === 0) return null;
-  try {
-    const index = TimeIndex.decode(segment.timeIndexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER, bytes.subarray(0, wholeBytes));
-    return { timestampMs: index.lastTimestamp(), offset: index.lastOffset() };
+    return TimeIndex.decode(segment.timeIndexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER, bytes.subarray(0, wholeBytes));
   } catch (error) {
     if (error instanceof CorruptFileError) return null;
     throw error;
