@@ -924,8 +924,8 @@ export class PartitionLog {
 
   /**
    * Opening: Kafka's LogLoader steps for the epoch cache. The checkpoint is read; the batches from
-   * the recovery point's segment on (the ones recovery validated, which may be newer than the
-   * file) assign the epochs they carry above the latest known one; entries past the log end go,
+   * the recovery point on (unflushed when the process stopped, so possibly newer than the file)
+   * assign the epochs they carry above the latest known one; entries past the log end go,
    * and the first is moved up to the log start. A missing checkpoint on a non-empty log, or one
    * that fails its checks, is rebuilt from every batch header instead. Batches written before
    * epochs were kept carry -1 and assign nothing: such a log gets epoch 0 from its end offset on.
