@@ -85,6 +85,7 @@ export const APIS = [
   DeleteTopics,
   DeleteRecords,
   InitProducerId,
+  OffsetForLeaderEpoch,
   AddPartitionsToTxn,
   AddOffsetsToTxn,
   EndTxn,
@@ -101,7 +102,6 @@ export const APIS = [
   DescribeProducers,
   DescribeTransactions,
   ListTransactions,
-  OffsetForLeaderEpoch,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];

@@ -60,6 +60,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   deleteTopicsHandler,
   deleteRecordsHandler,
   initProducerIdHandler,
+  offsetForLeaderEpochHandler,
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,
@@ -76,5 +77,4 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
-  offsetForLeaderEpochHandler,
 ];
