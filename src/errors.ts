@@ -821,3 +821,34 @@ export class AuthorizationFailedError extends KafkaApiError {
     );
   }
 }
+
+/**
+ * A request naming a leader epoch older than the partition's current one (Kafka's
+ * FENCED_LEADER_EPOCH, 74, KIP-320): the client's metadata is stale; it refreshes it and retries.
+ */
+export class FencedLeaderEpochError extends KafkaApiError {
+  constructor(topic: string, partition: number, requestEpoch: number, currentEpoch: number) {
+    super(
+      'FENCED_LEADER_EPOCH',
+      74,
+      `${topic}-${partition}: the request's leader epoch ${requestEpoch} is older than the current epoch ${currentEpoch}; refresh metadata and retry`,
+      true,
+    );
+  }
+}
+
+/**
+ * A request naming a leader epoch newer than the one this broker knows for the partition (Kafka's
+ * UNKNOWN_LEADER_EPOCH, 75, KIP-320): the broker has not caught up with the leadership change yet;
+ * the client retries.
+ */
+export class UnknownLeaderEpochError extends KafkaApiError {
+  constructor(topic: string, partition: number, requestEpoch: number, currentEpoch: number) {
+    super(
+      'UNKNOWN_LEADER_EPOCH',
+      75,
+      `${topic}-${partition}: the request's leader epoch ${requestEpoch} is newer than the epoch ${currentEpoch} this broker knows; retry after it catches up`,
+      true,
+    );
+  }
+}

@@ -21,6 +21,8 @@ import type { TopicMetadata, CreateTopicOptions } from '../storage/topic-store.j
 import type { ActiveProducer } from '../shard/shard-messages.js';
 import type { AclBinding, AclBindingFilter } from './acl/acl.js';
 import type { AclCreateResult, AclDeleteResult } from './acl/acl-store.js';
+import type { TimestampMatch } from '../storage/log-reader.js';
+import type { EpochEndOffset, EpochEntry } from '../storage/leader-epoch-cache.js';
 
 export type {
   AddOffsetsToTxnRequest,
@@ -96,6 +98,8 @@ export interface TopicPartitionOffsets {
   readonly lastStableOffset: number;
   /** The offset after the last record written; fetch offsets above it are out of range. */
   readonly logEndOffset: number;
+  /** The partition's current leader epoch (KIP-101), stamped on every batch appended; -1 while it opens. */
+  readonly leaderEpoch: number;
 }
 
 /** One partition's consumer lag, as Broker.groupLag reports it. */
@@ -187,6 +191,20 @@ export interface BrokerApi {
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
   /** ListOffsets v0's answer: segment offsets, newest first (see Broker.legacyOffsetsBefore). */
   legacyOffsetsBefore(topic: string, partition: number, timestampMs: number, maxNumOffsets: number, fromConsumer: boolean): number[];
+  /**
+   * The batch a ListOffsets lookup settles on (see Broker.batchForTimestamp): a timestamp >= 0, or
+   * -3 for the batch carrying the largest timestamp (KIP-734). Null when there is none.
+   */
+  batchForTimestamp(topic: string, partition: number, timestampMs: number, isolationLevel: IsolationLevel): Promise<TimestampMatch | null>;
+  /**
+   * Kafka's check of a request's currentLeaderEpoch (KIP-320): -1 passes; older throws
+   * FencedLeaderEpochError, newer UnknownLeaderEpochError. Returns the partition's current epoch.
+   */
+  checkLeaderEpoch(topic: string, partition: number, currentLeaderEpoch: number): number;
+  /** The partition's leader epoch cache: each epoch and the first offset written in it. */
+  leaderEpochs(topic: string, partition: number): EpochEntry[];
+  /** Kafka's OffsetsForLeaderEpoch for one partition: the end offset of an epoch, -1/-1 when unknown. */
+  offsetForLeaderEpoch(topic: string, partition: number, leaderEpoch: number): EpochEndOffset;
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
 
   /**

@@ -28,6 +28,7 @@ import * as path from 'node:path';
 import {
   ClosedError,
   ConcurrentTransactionsError,
+  FencedLeaderEpochError,
   GroupIdNotFoundError,
   InvalidGroupIdError,
   InvalidProducerEpochError,
@@ -41,6 +42,7 @@ import {
   TransactionAbortableError,
   TransactionalIdRequiredError,
   TransactionVerificationPendingError,
+  UnknownLeaderEpochError,
 } from '../errors.js';
 import {
   BATCH_HEADER_BYTES,
@@ -58,7 +60,8 @@ import { INT32_MAX } from '../protocol/limits.js';
 import { DataDir } from '../storage/data-dir.js';
 import { requireOffset } from '../validate.js';
 import { recoveryNeeded } from '../storage/log-loader.js';
-import { LogReader, type ReadBounds } from '../storage/log-reader.js';
+import { LogReader, type ReadBounds, type TimestampMatch } from '../storage/log-reader.js';
+import { endOffsetForEpoch, type EpochEndOffset, type EpochEntry } from '../storage/leader-epoch-cache.js';
 import type { LogStats } from '../storage/partition-log.js';
 import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigOverrides, type TopicConfigValue } from '../storage/topic-config.js';
 import { TopicStore, type CreateTopicOptions, type TopicMetadata } from '../storage/topic-store.js';
@@ -161,6 +164,10 @@ const NO_ABORTED_TRANSACTIONS: readonly { producerId: number; firstOffset: numbe
 const MAX_INIT_PRODUCER_ID_WAITS = 50;
 /** Bytes read per step while replaying __consumer_offsets at open. */
 const REPLAY_READ_BYTES = 1024 * 1024;
+/** Kafka's NO_PARTITION_LEADER_EPOCH: a request's currentLeaderEpoch that asks for no check. */
+const NO_LEADER_EPOCH = -1;
+/** ListOffsets' MAX_TIMESTAMP (KIP-734), as batchForTimestamp takes it. */
+const MAX_TIMESTAMP_LOOKUP = -3;
 
 export class Broker implements BrokerApi {
   readonly config: BrokerConfig;
@@ -621,7 +628,70 @@ export class Broker implements BrokerApi {
       highWatermark: state.highWatermark,
       lastStableOffset: state.lastStableOffset,
       logEndOffset: state.logEndOffset,
+      leaderEpoch: this.stateTable.leaderEpoch(target.slot),
     };
+  }
+
+  /**
+   * Kafka's check of a request's currentLeaderEpoch (KIP-320): -1 is not checked; an older epoch
+   * is FencedLeaderEpochError, a newer one UnknownLeaderEpochError. Returns the current epoch.
+   */
+  checkLeaderEpoch(topic: string, partition: number, currentLeaderEpoch: number): number {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    const current = this.stateTable.leaderEpoch(target.slot);
+    if (currentLeaderEpoch === NO_LEADER_EPOCH) return current;
+    if (!Number.isInteger(currentLeaderEpoch) || currentLeaderEpoch < NO_LEADER_EPOCH || currentLeaderEpoch > INT32_MAX) {
+      throw new InvalidRequestError(`currentLeaderEpoch must be an int32 >= -1, got ${String(currentLeaderEpoch)}`);
+    }
+    if (currentLeaderEpoch < current) throw new FencedLeaderEpochError(topic, partition, currentLeaderEpoch, current);
+    if (currentLeaderEpoch > current) throw new UnknownLeaderEpochError(topic, partition, currentLeaderEpoch, current);
+    return current;
+  }
+
+  /**
+   * The partition's leader epoch cache (leader-epoch-checkpoint), read on this thread through
+   * the partition's reader: each epoch and the first offset written in it.
+   */
+  leaderEpochs(topic: string, partition: number): EpochEntry[] {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    target.reader ??= new LogReader(target.dir);
+    return target.reader.leaderEpochs();
+  }
+
+  /**
+   * Kafka's OffsetsForLeaderEpoch for one partition (LeaderEpochFileCache.endOffsetFor): the end
+   * offset of `leaderEpoch` and the epoch it belongs to; -1/-1 when it is unknown.
+   */
+  offsetForLeaderEpoch(topic: string, partition: number, leaderEpoch: number): EpochEndOffset {
+    this.checkOpen();
+    if (!Number.isInteger(leaderEpoch) || leaderEpoch < NO_LEADER_EPOCH || leaderEpoch > INT32_MAX) {
+      throw new InvalidRequestError(`leaderEpoch must be an int32 >= -1, got ${String(leaderEpoch)}`);
+    }
+    const entries = this.leaderEpochs(topic, partition);
+    const target = this.partitionOf(topic, partition, false);
+    return endOffsetForEpoch(entries, leaderEpoch, this.stateTable.read(target.slot, this.snapshot).logEndOffset);
+  }
+
+  /**
+   * The batch a ListOffsets lookup settles on, read through the partition's reader below the high
+   * watermark (read_committed: the last stable offset): for a timestamp >= 0 the first batch
+   * whose max timestamp reaches it; for -3 (MAX_TIMESTAMP, KIP-734) the first batch carrying the
+   * partition's largest timestamp. Null when there is none.
+   */
+  async batchForTimestamp(topic: string, partition: number, timestampMs: number, isolationLevel: IsolationLevel): Promise<TimestampMatch | null> {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    if (!Number.isSafeInteger(timestampMs) || (timestampMs < 0 && timestampMs !== MAX_TIMESTAMP_LOOKUP)) {
+      throw new InvalidRequestError(`timestampMs must be a time in ms >= 0 or -3 (max timestamp), got ${String(timestampMs)}`);
+    }
+    target.reader ??= new LogReader(target.dir);
+    const bounds = this.readBounds(target, isolationLevel);
+    const current = (): ReadBounds => this.readBounds(target, isolationLevel);
+    return timestampMs === MAX_TIMESTAMP_LOOKUP
+      ? target.reader.maxTimestampBatch(bounds, current)
+      : target.reader.offsetForTimestamp(timestampMs, bounds, current);
   }
 
   /**
@@ -640,7 +710,7 @@ export class Broker implements BrokerApi {
     if (timestampMs === -2) return this.stateTable.read(target.slot, this.snapshot).logStartOffset;
     target.reader ??= new LogReader(target.dir);
     const bounds = this.readBounds(target, 'read_uncommitted');
-    return target.reader.offsetForTimestamp(timestampMs, bounds, () => this.readBounds(target, 'read_uncommitted'));
+    return target.reader.offsetForTimestamp(timestampMs, bounds, () => this.readBounds(target, 'read_uncommitted'))?.offset ?? null;
   }
 
   /**

@@ -48,6 +48,8 @@ export interface PartitionMetadata {
   partitionErrorCode: number;
   partitionId: number;
   leader: number;
+  /** The partition's current leader epoch (Kafka's Metadata v7+ leaderEpoch), stamped on every batch appended. */
+  leaderEpoch: number;
   replicas: number[];
   isr: number[];
   offlineReplicas: number[];
@@ -233,7 +235,8 @@ export class Admin {
       const metadata = this.broker.topicMetadata(requireNonEmptyString('topic', name));
       const partitions: PartitionMetadata[] = [];
       for (let partitionId = 0; partitionId < metadata.partitionCount; partitionId++) {
-        partitions.push({ partitionErrorCode: 0, partitionId, leader: BROKER_ID, replicas: [BROKER_ID], isr: [BROKER_ID], offlineReplicas: [] });
+        const { leaderEpoch } = this.broker.partitionOffsets(metadata.name, partitionId);
+        partitions.push({ partitionErrorCode: 0, partitionId, leader: BROKER_ID, leaderEpoch, replicas: [BROKER_ID], isr: [BROKER_ID], offlineReplicas: [] });
       }
       return { name: metadata.name, partitions };
     });

@@ -132,6 +132,15 @@ export function writeBaseOffset(buf: Buffer, pos: number, baseOffset: number): v
   writeInt64(buf, pos + BASE_OFFSET_OFFSET, baseOffset);
 }
 
+export function readPartitionLeaderEpoch(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET);
+}
+
+/** The leader stamps its epoch on each batch it appends; the field lies outside the CRC. */
+export function writePartitionLeaderEpoch(buf: Buffer, pos: number, epoch: number): void {
+  buf.writeInt32BE(epoch, pos + PARTITION_LEADER_EPOCH_OFFSET);
+}
+
 export function readLastOffsetDelta(buf: Buffer, pos: number): number {
   return buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
 }

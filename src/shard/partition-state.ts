@@ -13,6 +13,9 @@
  *   float64 6..10   copy 1        stable offset, storage epoch (bumped when the owner truncates or
  *                                 deletes segments, which tells a LogReader its cached segment
  *                                 listing and indexes are stale)
+ *   int32 word 22   the partition's current leader epoch, -1 until the owner opened the log: a
+ *                   value of its own (Atomics), not part of the offsets snapshot, since it changes
+ *                   only when leadership does, never with an append
  *
  * A latch (two copies behind one sequence) rather than a plain seqlock: readers never wait for
  * the owner. A publish stores an odd sequence (readers switch to copy 1, the previous snapshot),
@@ -47,6 +50,10 @@ const HIGH_WATERMARK_FIELD = 1;
 const LOG_END_FIELD = 2;
 const LAST_STABLE_FIELD = 3;
 const EPOCH_FIELD = 4;
+/** After the two copies: 8 bytes of words + 2 × 5 float64 = 88 bytes = word 22. */
+const LEADER_EPOCH_WORD = 22;
+/** Kafka's NO_PARTITION_LEADER_EPOCH: the slot's partition is not open yet. */
+const NO_LEADER_EPOCH = -1;
 export const MAX_PARTITION_STATE_SLOTS = 1 << 20;
 
 /** One consistent reading of a slot. */
@@ -110,6 +117,7 @@ export class PartitionStateTable {
     }
     // A reused slot must not show the previous partition's offsets to a reader of the new one.
     this.publish(slot, 0, 0, 0, 0);
+    this.publishLeaderEpoch(slot, NO_LEADER_EPOCH);
     return slot;
   }
 
@@ -117,6 +125,7 @@ export class PartitionStateTable {
   release(slot: number): void {
     this.checkSlot(slot);
     this.publish(slot, 0, 0, 0, 0);
+    this.publishLeaderEpoch(slot, NO_LEADER_EPOCH);
     this.freeSlots.push(slot);
   }
 
@@ -139,6 +148,16 @@ export class PartitionStateTable {
     Atomics.store(this.words, word + SEQUENCE_WORD, (sequence + 2) | 0);
     if (Atomics.load(this.words, word + WAITERS_WORD) !== 0) Atomics.notify(this.words, word + SEQUENCE_WORD);
     this.writeCopy(copy0 + FIELDS_PER_COPY, logStartOffset, highWatermark, logEndOffset, lastStableOffset, storageEpoch);
+  }
+
+  /** Publishes the partition's current leader epoch (the owner only, when leadership changes). */
+  publishLeaderEpoch(slot: number, leaderEpoch: number): void {
+    Atomics.store(this.words, slot * WORDS_PER_SLOT + LEADER_EPOCH_WORD, leaderEpoch);
+  }
+
+  /** The partition's current leader epoch, or -1 while its owner has not opened it. */
+  leaderEpoch(slot: number): number {
+    return Atomics.load(this.words, slot * WORDS_PER_SLOT + LEADER_EPOCH_WORD);
   }
 
   /**

@@ -228,6 +228,7 @@ function control(command: ControlCommand): unknown {
         internal: command.internal === true,
       });
       publish(command.slot, log, true);
+      states.publishLeaderEpoch(command.slot, log.leaderEpoch);
       const opened: OpenedPartition = {
         logStartOffset: log.logStartOffset,
         logEndOffset: log.logEndOffset,

@@ -12,6 +12,7 @@ import {
   readBaseOffset,
   readLastOffsetDelta,
   readMaxTimestamp,
+  readPartitionLeaderEpoch,
 } from '../protocol/batch-header.js';
 import type { FileWindow } from './durable-fs.js';
 import { NO_TIMESTAMP } from './time-index.js';
@@ -29,6 +30,8 @@ export class BatchHeaderCursor {
   baseOffset = 0;
   lastOffset = 0;
   maxTimestampMs = NO_TIMESTAMP;
+  /** The epoch of the leader that appended the batch; -1 for batches written before epochs were kept. */
+  partitionLeaderEpoch = -1;
   problem: string | null = null;
   private nextPosition: number;
   private minBaseOffset: number;
@@ -74,6 +77,7 @@ export class BatchHeaderCursor {
     this.baseOffset = readBaseOffset(buffer, at);
     this.lastOffset = this.baseOffset + readLastOffsetDelta(buffer, at);
     this.maxTimestampMs = readMaxTimestamp(buffer, at);
+    this.partitionLeaderEpoch = readPartitionLeaderEpoch(buffer, at);
     this.minBaseOffset = this.lastOffset + 1;
     this.nextPosition = position + sizeBytes;
     return true;

@@ -7,7 +7,7 @@
  * error) throws KafkaStorageError (storageErrorOf), so callers tell it from a bug.
  */
 import assert from 'node:assert/strict';
-import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CorruptFileError, KafkaStorageError } from '../errors.js';
 
@@ -168,6 +168,16 @@ export function readFully(fd: number, target: Buffer, targetOffset: number, leng
     done += read;
   }
   return done;
+}
+
+/** The whole content of `path`, or null when there is no such file. */
+export function readFileIfExists(path: string): Buffer | null {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }
 
 /** Removes `path`; a file already gone is not an error. */

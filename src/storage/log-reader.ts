@@ -1,7 +1,9 @@
 /**
  * A read-only view of a partition directory for a thread other than the log's owner, and the one
- * read path of a partition: fetches (`read`, `abortedTransactions`) and ListOffsets by timestamp
- * (`offsetForTimestamp`) read segment files directly, so they never queue behind the shard's appends.
+ * read path of a partition: fetches (`read`, `abortedTransactions`), ListOffsets by timestamp
+ * (`offsetForTimestamp`, `maxTimestampBatch`) and the leader epoch lookups (`leaderEpochs`, the
+ * `leader-epoch-checkpoint` the owner replaces atomically) read the partition's files directly, so
+ * they never queue behind the shard's appends.
  *
  * It uses the owner's on-disk formats through the same code: segment file names (segment.ts),
  * the index decoders (offset-index.ts, time-index.ts) and the batch header walk (BatchHeaderCursor). It
@@ -37,7 +39,8 @@ import {
   segmentFileName,
 } from './segment.js';
 import { BatchHeaderCursor } from './batch-header-cursor.js';
-import { FileWindow, readFully } from './durable-fs.js';
+import { FileWindow, readFileIfExists, readFully } from './durable-fs.js';
+import { readLeaderEpochCheckpoint, type EpochEntry } from './leader-epoch-cache.js';
 
 /** Offsets the reader needs from the partition state table. */
 export interface ReadBounds {
@@ -54,6 +57,14 @@ export interface LogReadResult {
   readonly records: Buffer;
   /** The offset to read from next. */
   readonly nextOffset: number;
+}
+
+/** A batch a timestamp lookup settled on: its first offset (raised to the log start), max timestamp and leader epoch. */
+export interface TimestampMatch {
+  readonly offset: number;
+  readonly maxTimestampMs: number;
+  /** The partitionLeaderEpoch stamped on the batch; -1 for batches written before epochs were kept. */
+  readonly leaderEpoch: number;
 }
 
 const HEADER_WINDOW_BYTES = 16 * 1024;
@@ -100,6 +111,8 @@ export class LogReader {
   private closed = false;
   /** Whether lookups may start from the offset and time indexes (see withFreshView). */
   private indexesTrusted = true;
+  /** The batch findByTimestamp settled on last. */
+  private matched: TimestampMatch = { offset: -1, maxTimestampMs: -1, leaderEpoch: -1 };
 
   constructor(dir: string) {
     this.dir = dir;
@@ -133,7 +146,7 @@ export class LogReader {
    * of that one batch that are older than the target; it equals Kafka's when the batch's first
    * record qualifies, and always under LogAppendTime (every record carries the batch's time).
    */
-  offsetForTimestamp(timestampMs: number, bounds: ReadBounds, current: () => ReadBounds): number | null {
+  offsetForTimestamp(timestampMs: number, bounds: ReadBounds, current: () => ReadBounds): TimestampMatch | null {
     if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
       throw new InvalidRequestError(`offsetForTimestamp takes a timestamp in ms >= 0, got ${String(timestampMs)}`);
     }
@@ -145,10 +158,48 @@ export class LogReader {
         if (segment.baseOffset >= latest.readableEndOffset) break;
         const found = this.findByTimestamp(segment, timestampMs, latest.logStartOffset, latest.readableEndOffset);
         if (found === PAST_READABLE_END) break;
-        if (found !== NOT_IN_SEGMENT) return found;
+        if (found !== NOT_IN_SEGMENT) return this.matched;
       }
       return null;
     });
+  }
+
+  /**
+   * Kafka's ListOffsets MAX_TIMESTAMP (KIP-734), answered from batch headers: the first batch,
+   * below the readable end and at or after the log start, whose max timestamp is the largest of
+   * the partition's (the earliest segment holding it, the first such batch in it); null when no
+   * batch carries a timestamp. The caller picks the record inside it, as Kafka's
+   * offsetOfMaxTimestamp does.
+   *
+   * No segment is scanned whole: a segment's time index records its max timestamp so far at each
+   * offset index entry and at roll, so only the headers after its last offset index entry can hold
+   * a larger one, and finding the batch that carries it starts at the offset index entry below it.
+   */
+  maxTimestampBatch(bounds: ReadBounds, current: () => ReadBounds): TimestampMatch | null {
+    return this.withFreshView(bounds, current, 'lookup of the max timestamp', (latest) => {
+      this.list();
+      let best: { segment: SegmentView; timestampMs: number } | null = null;
+      for (let index = Math.max(0, this.floorSegment(latest.logStartOffset)); index < this.segments.length; index++) {
+        const segment = this.segments[index];
+        if (segment.baseOffset >= latest.readableEndOffset) break;
+        const maxMs = this.segmentMaxTimestamp(segment, latest.logStartOffset, latest.readableEndOffset);
+        if (maxMs >= 0 && (best === null || maxMs > best.timestampMs)) best = { segment, timestampMs: maxMs };
+      }
+      if (best === null) return null;
+      const found = this.findByTimestamp(best.segment, best.timestampMs, latest.logStartOffset, latest.readableEndOffset);
+      if (found < 0) throw new StaleView(`${best.segment.logPath} no longer holds a batch with max timestamp ${best.timestampMs}`);
+      return this.matched;
+    });
+  }
+
+  /**
+   * The partition's leader epoch cache as its owner last persisted it: each epoch and the first
+   * offset written in it (empty when the file is missing: a log from before epochs were kept, not
+   * yet opened by a broker that keeps them).
+   */
+  leaderEpochs(): EpochEntry[] {
+    if (this.closed) throw new InvalidRequestError(`the reader of ${this.dir} is closed`);
+    return readLeaderEpochCheckpoint(this.dir) ?? [];
   }
 
   /**
@@ -223,7 +274,37 @@ export class LogReader {
     if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
     const fileBytes = fstatSync(segment.fd).size;
     const index = this.loadIndex(segment);
-    const slot = index === null ? -1 : index.floorSlot(Math.max(timeIndexLookup(segment, timestampMs), startingOffset));
+    // TimeIndex.lookup: every batch before the offset it gives has a smaller max timestamp.
+    const indexedFrom = readTimeIndex(segment)?.lookup(timestampMs) ?? segment.baseOffset;
+    const slot = index === null ? -1 : index.floorSlot(Math.max(indexedFrom, startingOffset));
+    let found = NOT_IN_SEGMENT;
+    const walk = this.walkHeaders(segment, index, slot, fileBytes, readableEnd, (cursor) => {
+      if (cursor.lastOffset >= readableEnd) {
+        found = PAST_READABLE_END;
+        return true;
+      }
+      if (cursor.lastOffset < startingOffset || cursor.maxTimestampMs < timestampMs) return false;
+      found = Math.max(cursor.baseOffset, startingOffset);
+      this.matched = { offset: found, maxTimestampMs: cursor.maxTimestampMs, leaderEpoch: cursor.partitionLeaderEpoch };
+      return true;
+    });
+    return walk === 'broken' ? PAST_READABLE_END : found;
+  }
+
+  /**
+   * Walks the segment's batch headers from offset index entry `slot` (-1: from the first byte)
+   * until `visit` returns true ('stopped') or the headers end ('end', or 'broken' at a torn or
+   * unfinished batch past the readable end). An index entry must name the batch it points at, and
+   * the bytes below the readable end are complete: either failing means a stale view.
+   */
+  private walkHeaders(
+    segment: SegmentView,
+    index: OffsetIndex | null,
+    slot: number,
+    fileBytes: number,
+    readableEnd: number,
+    visit: (cursor: BatchHeaderCursor) => boolean,
+  ): 'stopped' | 'end' | 'broken' {
     const from = slot < 0 ? 0 : index!.positionAt(slot);
     this.window.invalidate();
     const cursor = new BatchHeaderCursor(this.window, segment.fd, from, fileBytes, segment.baseOffset, null);
@@ -232,13 +313,35 @@ export class LogReader {
       if (slot >= 0 && cursor.position === from && cursor.lastOffset !== index!.offsetAt(slot)) {
         throw new StaleView(`${segment.indexPath} does not match ${segment.logPath}`);
       }
-      if (cursor.lastOffset >= readableEnd) return PAST_READABLE_END;
-      if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs >= timestampMs) return Math.max(cursor.baseOffset, startingOffset);
+      if (visit(cursor)) return 'stopped';
       nextOffset = cursor.lastOffset + 1;
     }
-    // Bytes below the readable end are complete: a chain broken before it is a stale view.
-    if (cursor.problem !== null && nextOffset < readableEnd) throw new StaleView(`${segment.logPath}: ${cursor.problem}`);
-    return cursor.problem === null ? NOT_IN_SEGMENT : PAST_READABLE_END;
+    if (cursor.problem === null) return 'end';
+    if (nextOffset < readableEnd) throw new StaleView(`${segment.logPath}: ${cursor.problem}`);
+    return 'broken';
+  }
+
+  /**
+   * The largest max timestamp of the segment's batches at or after `startingOffset` and below
+   * `readableEnd`, or -1: the time index's last entry when it lies in that range, raised by the
+   * headers after the last offset index entry (appended since the index last grew). A segment
+   * whose last time entry lies outside the range (the log start or the readable end cuts it) is
+   * read header by header.
+   */
+  private segmentMaxTimestamp(segment: SegmentView, startingOffset: number, readableEnd: number): number {
+    if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
+    const fileBytes = fstatSync(segment.fd).size;
+    const timeIndex = readTimeIndex(segment);
+    const index = this.loadIndex(segment);
+    const lastOffset = timeIndex === null || timeIndex.entryCount === 0 ? -1 : timeIndex.lastOffset();
+    const indexUsable = lastOffset >= startingOffset && lastOffset < readableEnd && index !== null && index.entryCount > 0;
+    let maxMs = indexUsable ? timeIndex!.lastTimestamp() : -1;
+    this.walkHeaders(segment, index, indexUsable ? index!.entryCount - 1 : -1, fileBytes, readableEnd, (cursor) => {
+      if (cursor.lastOffset >= readableEnd) return true;
+      if (cursor.lastOffset >= startingOffset && cursor.maxTimestampMs > maxMs) maxMs = cursor.maxTimestampMs;
+      return false;
+    });
+    return maxMs;
   }
 
   private readFromSegments(offset: number, maxBytes: number, highWatermark: number): LogReadResult {
@@ -462,24 +565,19 @@ export class LogReader {
 }
 
 /**
- * The offset the segment's time index gives for `timestampMs` (see TimeIndex.lookup), or its base
- * offset when the file is missing or unusable: the index only shortens the scan, which checks
- * every header it reads, so a damaged one costs time, never a wrong answer. The file is read
- * whole, at most 12 bytes per index interval of log; a torn last entry (being written) is left out.
+ * The segment's time index as its file holds it now, or null when the file is missing or unusable:
+ * the index only shortens a scan, which checks every header it reads, so a damaged one costs time,
+ * never a wrong answer. The file is read whole, at most 12 bytes per index interval of log; a torn
+ * last entry (being written) is left out.
  */
-function timeIndexLookup(segment: SegmentView, timestampMs: number): number {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(segment.timeIndexPath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return segment.baseOffset;
-    throw error;
-  }
+function readTimeIndex(segment: SegmentView): TimeIndex | null {
+  const bytes = readFileIfExists(segment.timeIndexPath);
+  if (bytes === null) return null;
   const wholeBytes = bytes.length - (bytes.length % TIME_INDEX_ENTRY_BYTES);
   try {
-    return TimeIndex.decode(segment.timeIndexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER, bytes.subarray(0, wholeBytes)).lookup(timestampMs);
+    return TimeIndex.decode(segment.timeIndexPath, segment.baseOffset, Number.MAX_SAFE_INTEGER, bytes.subarray(0, wholeBytes));
   } catch (error) {
-    if (error instanceof CorruptFileError) return segment.baseOffset;
+    if (error instanceof CorruptFileError) return null;
     throw error;
   }
 }

@@ -52,7 +52,7 @@ import {
   RecordTooLargeError,
   SluiceError,
 } from '../errors.js';
-import { writeBaseOffset } from '../protocol/batch-header.js';
+import { readBaseOffset, readPartitionLeaderEpoch, writeBaseOffset, writePartitionLeaderEpoch } from '../protocol/batch-header.js';
 import { recompressBatches } from '../protocol/recompress.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import type { CleanerLogView } from './log-cleaner.js';
@@ -60,6 +60,7 @@ import { LocalLog } from './local-log.js';
 import { loadLog } from './log-loader.js';
 import { LogValidator, type ValidatedAppend } from './log-validator.js';
 import { probeWritable, storageErrorOf } from './durable-fs.js';
+import { LeaderEpochCache, readLeaderEpochCheckpoint, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js';
 import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -80,11 +81,13 @@ import { Segment, type SegmentSettings, type StorageLogger } from './segment.js'
 import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import type { AbortedTxn } from './txn-index.js';
 import { requireOffset } from '../validate.js';
+import { INT32_MAX } from '../protocol/limits.js';
 
 export type { StorageLogger } from './segment.js';
 export type { RecoveryReport } from './recovery.js';
 export type { AppendOrigin, ProducerStateView } from './producer-state.js';
 export type { AbortedTransaction } from './txn-index.js';
+export type { EpochEndOffset, EpochEntry } from './leader-epoch-cache.js';
 
 export interface PartitionLogOptions {
   /** Receives what recovery repaired (warn) and routine repairs (info). Default: warnings go to process.emitWarning. */
@@ -221,6 +224,10 @@ export class PartitionLog {
   private validator: LogValidator;
   private readonly snapshots: ProducerSnapshots;
   private producerRecovery: ProducerStateRecovery | null = null;
+  /** Kafka's leader epoch cache, persisted in `leader-epoch-checkpoint` (leader-epoch-cache.ts). */
+  private epochs: LeaderEpochCache;
+  /** The epoch stamped on appended batches: always the cache's latest epoch. */
+  private currentLeaderEpoch = 0;
 
   private constructor(fields: {
     dir: string;
@@ -250,6 +257,7 @@ export class PartitionLog {
     this.producers = new ProducerStateManager(fields.producerIdExpirationMs);
     this.validator = new LogValidator(fields.config);
     this.snapshots = new ProducerSnapshots(fields.dir, (message) => fields.logger.warn(message));
+    this.epochs = new LeaderEpochCache(fields.dir, []);
   }
 
   /**
@@ -295,6 +303,7 @@ export class PartitionLog {
       });
       log.lowerRecoveryPointCheckpointIfAbove(log.endOffset);
       log.producerRecovery = log.loadProducerState(recoveryPoint, nowMs);
+      log.loadLeaderEpochs(recoveryPoint);
       return log;
     } catch (error) {
       for (const segment of segments) segment.close();
@@ -380,6 +389,41 @@ export class PartitionLog {
     const firstUnstable = this.producers.firstUnstableOffset;
     if (firstUnstable < 0) return this.endOffset;
     return Math.min(Math.max(firstUnstable, this.startOffset), this.endOffset);
+  }
+
+  /**
+   * The partition's current leader epoch: 0 for a new log, kept across restarts in the
+   * `leader-epoch-checkpoint`, raised by becomeLeader. Every appended batch is stamped with it.
+   */
+  get leaderEpoch(): number {
+    return this.currentLeaderEpoch;
+  }
+
+  /** The leader epoch cache's entries: each epoch and the first offset written in it. */
+  leaderEpochEntries(): readonly EpochEntry[] {
+    return this.epochs.entries;
+  }
+
+  /**
+   * Kafka's makeLeader step for the log: the partition's leader epoch becomes `epoch` from the log
+   * end offset on (Kafka's maybeAssignEpochStartOffset), persisted before any batch of it is
+   * written. An epoch below the current one is refused: epochs never go back.
+   */
+  becomeLeader(epoch: number): void {
+    this.ensureOpen();
+    if (!Number.isInteger(epoch) || epoch < this.currentLeaderEpoch || epoch > INT32_MAX) {
+      throw new InvalidRequestError(`a new leader epoch must be an int32 >= the current epoch ${this.currentLeaderEpoch}, got ${String(epoch)}`);
+    }
+    this.mutate(() => {
+      this.epochs.assign(epoch, this.endOffset);
+      this.currentLeaderEpoch = epoch;
+    });
+  }
+
+  /** Kafka's endOffsetForEpoch (OffsetsForLeaderEpoch): see LeaderEpochCache.endOffsetFor. */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    this.ensureOpen();
+    return this.epochs.endOffsetFor(epoch, this.endOffset);
   }
 
   /** Whether the log was closed, or stopped itself after an I/O error. */
@@ -516,6 +560,10 @@ export class PartitionLog {
       // The transaction indexes are exact below the new end: only their entries past it go.
       this.dropUnusableSnapshots();
       this.restoreProducerState(this.endOffset, nowMs, this.snapshots.newestAtOrBelow(this.endOffset, { count: 0 }));
+      // Epochs that started in the removed range go (Kafka's truncateFromEnd); the current one
+      // carries on from the new end, so the next batch is stamped with it as before.
+      this.epochs.truncateFromEnd(this.endOffset);
+      this.epochs.assign(this.currentLeaderEpoch, this.endOffset);
     });
     return this.endOffset;
   }
@@ -724,8 +772,12 @@ export class PartitionLog {
     }
     const { batchCount, positions, lastOffsetDeltas } = validated;
     let nextOffset = baseOffset;
+    // Kafka's leader stamps its epoch on every batch as it assigns offsets; both fields lie
+    // outside the CRC, so nothing is recomputed.
+    const leaderEpoch = this.currentLeaderEpoch;
     for (let batch = 0; batch < batchCount; batch++) {
       writeBaseOffset(bytes, positions[batch], nextOffset);
+      writePartitionLeaderEpoch(bytes, positions[batch], leaderEpoch);
       nextOffset += lastOffsetDeltas[batch] + 1;
     }
     segment.append(validated, baseOffset);
@@ -922,6 +974,53 @@ export class PartitionLog {
   private setLogStartOffset(offset: number): void {
     writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_CHECKPOINT_FILE, offset);
     this.startOffset = offset;
+    this.epochs.truncateFromStart(offset);
+  }
+
+  /**
+   * Opening: Kafka's LogLoader steps for the epoch cache. The checkpoint is read; the batches from
+   * the recovery point on (unflushed when the process stopped, so possibly newer than the file)
+   * assign the epochs they carry above the latest known one; entries past the log end go,
+   * and the first is moved up to the log start. A missing checkpoint on a non-empty log, or one
+   * that fails its checks, is rebuilt from every batch header instead. Batches written before
+   * epochs were kept carry -1 and assign nothing: such a log gets epoch 0 from its end offset on.
+   *
+   * Unlike Kafka, whose controller keeps the current epoch, this file is its only record: an entry
+   * starting exactly at the log end survives (the current epoch, begun with no batch yet), and
+   * when recovery cut every batch of the latest epoch, that epoch carries on from the new end.
+   */
+  private loadLeaderEpochs(recoveryPoint: number): void {
+    let entries: EpochEntry[] | null;
+    try {
+      entries = readLeaderEpochCheckpoint(this.dir);
+    } catch (error) {
+      if (!(error instanceof CorruptFileError)) throw error;
+      this.logger.warn(`${error.message}; rebuilding it from the batch headers`);
+      entries = null;
+    }
+    const replayFrom = entries === null ? this.startOffset : Math.max(this.startOffset, Math.min(recoveryPoint, this.endOffset));
+    const rebuilt = (entries ?? []).filter((entry) => entry.startOffset <= this.endOffset);
+    this.local.window.invalidate();
+    for (let i = this.local.floorIndex(replayFrom); i < this.local.segments.length && replayFrom < this.endOffset; i++) {
+      const segment = this.local.segments[i];
+      segment.visitBatches(Math.max(replayFrom, segment.baseOffset), this.local.window, (buffer, at) => {
+        const epoch = readPartitionLeaderEpoch(buffer, at);
+        const latest = rebuilt[rebuilt.length - 1];
+        if (epoch < 0 || (latest !== undefined && epoch <= latest.epoch)) return;
+        const baseOffset = readBaseOffset(buffer, at);
+        while (rebuilt.length > 0 && rebuilt[rebuilt.length - 1].startOffset >= baseOffset) rebuilt.pop();
+        rebuilt.push({ epoch, startOffset: baseOffset });
+      });
+    }
+    const changed = entries === null || rebuilt.length !== entries.length || rebuilt.some((entry, i) => entry !== entries![i]);
+    this.epochs = new LeaderEpochCache(this.dir, rebuilt);
+    // An empty cache is written by the assign below.
+    if (changed && rebuilt.length > 0) this.epochs.replace(rebuilt);
+    this.epochs.truncateFromStart(this.startOffset);
+    // The current epoch never goes back: one whose batches recovery cut carries on from the end.
+    const recordedEpoch = Math.max(0, entries?.[entries.length - 1]?.epoch ?? 0);
+    if (this.epochs.latestEpoch < recordedEpoch || this.epochs.latestEpoch < 0) this.epochs.assign(recordedEpoch, this.endOffset);
+    this.currentLeaderEpoch = this.epochs.latestEpoch;
   }
 
   private ensureOpen(): void {

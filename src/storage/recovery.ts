@@ -13,10 +13,10 @@
  * Producer state and the transaction indexes are restored afterwards, by the partition log, from
  * the segments this leaves (see PartitionLog's restoreProducerState).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
-import { FileWindow, fsyncDirectory, replaceFile, unlinkIfExists } from './durable-fs.js';
+import { FileWindow, fsyncDirectory, readFileIfExists, replaceFile, unlinkIfExists } from './durable-fs.js';
 import {
   LOG_FILE_SUFFIX,
   OFFSET_INDEX_FILE_SUFFIX,
@@ -200,13 +200,9 @@ export function deleteSegmentFiles(dir: string, baseOffset: number): void {
  * value. Returns null when the file does not exist; throws CorruptFileError when it is not one.
  */
 export function readOffsetCheckpoint(path: string): number | null {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const bytes = readFileIfExists(path);
+  if (bytes === null) return null;
+  const text = bytes.toString('utf8');
   const match = /^(\d+)\n(\d+)\n$/.exec(text);
   if (match === null) {
     const found = JSON.stringify(text.slice(0, 64));

@@ -103,7 +103,7 @@ describe('Broker produce and fetch', () => {
       expect(result).toMatchObject({ topic: 't', partition: i % 4, baseOffset: Math.floor(i / 4) * 2, lastOffset: Math.floor(i / 4) * 2 + 1, logAppendTimeMs: -1 });
     }
     for (let partition = 0; partition < 4; partition++) {
-      expect(broker.partitionOffsets('t', partition)).toEqual({ partition, logStartOffset: 0, highWatermark: 200, lastStableOffset: 200, logEndOffset: 200 });
+      expect(broker.partitionOffsets('t', partition)).toEqual({ partition, logStartOffset: 0, highWatermark: 200, lastStableOffset: 200, logEndOffset: 200, leaderEpoch: 0 });
       expect(fetchAll('t', partition)).toEqual(expected[partition]);
     }
   });

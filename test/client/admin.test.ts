@@ -47,7 +47,7 @@ describe('Admin topics', () => {
     expect(metadata.topics).toEqual([
       {
         name: 'a',
-        partitions: [0, 1, 2].map((partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [] })),
+        partitions: [0, 1, 2].map((partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, leaderEpoch: 0, replicas: [0], isr: [0], offlineReplicas: [] })),
       },
     ]);
     expect((await admin.fetchTopicMetadata()).topics.map((topic) => topic.name)).toEqual(['__consumer_offsets', 'a', 'b']);

@@ -120,8 +120,12 @@ describe('Produce', () => {
     expect(await produce('orders', 0, sent)).toMatchObject({ errorCode: 0, baseOffset: 0, logStartOffset: 0, logAppendTimeMs: -1 });
     expect(await produce('orders', 0, batch(2))).toMatchObject({ errorCode: 0, baseOffset: 4 });
     const stored = t.broker.fetch('orders', 0, 0, 1, 'read_uncommitted').records;
-    // Byte for byte, except the base offset the log assigns (outside the CRC).
-    expect(stored.subarray(8)).toEqual(sent.subarray(8));
+    // Byte for byte, except the base offset the log assigns and the leader epoch it stamps, 0 for a
+    // new partition (both outside the CRC).
+    expect(stored.subarray(8, 12)).toEqual(sent.subarray(8, 12));
+    expect(sent.readInt32BE(12)).toBe(-1);
+    expect(stored.readInt32BE(12)).toBe(0);
+    expect(stored.subarray(16)).toEqual(sent.subarray(16));
   });
 
   it('maps refusals to Kafka error codes per partition', async () => {

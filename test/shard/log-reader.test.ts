@@ -158,12 +158,42 @@ describe('LogReader', () => {
     expect(read(100, 1).records.equals(batchesFrom(oracle, 100)[0].bytes)).toBe(true);
   });
 
+  it('answers MAX_TIMESTAMP from the time indexes and the headers after their last entry, as a full scan would', () => {
+    expect(reader.maxTimestampBatch(bounds(), () => bounds())).toBeNull();
+    const t0 = DEFAULT_BASE_TIMESTAMP_MS;
+    // Timestamps that rise and fall, with the largest reached twice in one segment and once more
+    // in a later one: the answer is its first batch, in the earliest segment holding it.
+    const spread = [5, 90, 40, 300, 120, 300, 60, 7, 250, 300, 11, 299, 2, 180];
+    for (let i = 0; i < 70; i++) {
+      if (i === 35) log.becomeLeader(4);
+      log.append(buildBatch({ records: 2, valueBytes: 100, baseTimestamp: t0 + spread[i % spread.length] + (i === 50 ? 1000 : 0) - (i > 50 ? 2000 : 0) }));
+    }
+    const oracle = scanLogFiles(dir);
+    expect(new Set(oracle.map((batch) => batch.file)).size).toBeGreaterThan(3);
+    const expected = (readableEnd: number, logStart = 0) => {
+      const candidates = oracle.filter((batch) => batch.lastOffset < readableEnd && batch.lastOffset >= logStart);
+      const max = Math.max(...candidates.map((batch) => batch.maxTimestamp));
+      const first = candidates.find((batch) => batch.maxTimestamp === max)!;
+      return { offset: Math.max(first.baseOffset, logStart), maxTimestampMs: max, leaderEpoch: first.bytes.readInt32BE(12) };
+    };
+    expect(reader.maxTimestampBatch(bounds(), () => bounds())).toEqual(expected(log.logEndOffset));
+    expect(reader.maxTimestampBatch(bounds(), () => bounds())).toMatchObject({ offset: 100, leaderEpoch: 4 });
+    // Below the batch carrying it, the largest before it wins; every readable end agrees with the scan.
+    for (const readableEnd of [2, 7, 8, 21, 40, 99, 100, 101]) {
+      expect(reader.maxTimestampBatch(bounds(readableEnd), () => bounds(readableEnd)), `readable end ${readableEnd}`).toEqual(expected(readableEnd));
+    }
+    // The log start offset cuts the first segment: the scan starts there.
+    log.deleteRecordsBefore(9);
+    epoch++;
+    expect(reader.maxTimestampBatch(bounds(99), () => bounds(99))).toEqual(expected(99, 9));
+  });
+
   it('answers ListOffsets by timestamp through the time index, across segments, below the readable end', () => {
     const t0 = DEFAULT_BASE_TIMESTAMP_MS;
     for (let i = 0; i < 80; i++) log.append(buildBatch({ records: 2, valueBytes: 100, baseTimestamp: t0 + i * 10 }));
     expect(new Set(scanLogFiles(dir).map((batch) => batch.file)).size).toBeGreaterThan(3);
     const lookup = (timestampMs: number, readableEnd = log.logEndOffset): number | null =>
-      reader.offsetForTimestamp(timestampMs, bounds(readableEnd), () => bounds(readableEnd));
+      reader.offsetForTimestamp(timestampMs, bounds(readableEnd), () => bounds(readableEnd))?.offset ?? null;
     // The oracle: the first stored batch whose max timestamp reaches the target.
     const oracle = scanLogFiles(dir);
     for (const target of [0, t0, t0 + 1, t0 + 10, t0 + 395, t0 + 400, t0 + 790, t0 + 791, t0 + 10_000]) {
@@ -189,7 +219,7 @@ describe('LogReader', () => {
     writeFileSync(join(dir, timeIndexes[1]), Buffer.alloc(24, 0xff));
     const oracle = scanLogFiles(dir);
     for (const target of [t0 + 5, t0 + 150, t0 + 300]) {
-      expect(reader.offsetForTimestamp(target, bounds(), () => bounds())).toBe(oracle.find((batch) => batch.maxTimestamp >= target)!.baseOffset);
+      expect(reader.offsetForTimestamp(target, bounds(), () => bounds())?.offset).toBe(oracle.find((batch) => batch.maxTimestamp >= target)!.baseOffset);
     }
   });
 });

@@ -221,7 +221,7 @@ export function offsetForTimestampOf(log: PartitionLog, timestampMs: number): nu
   const reader = new LogReader(log.dir);
   try {
     const bounds = boundsOf(log);
-    return reader.offsetForTimestamp(timestampMs, bounds, () => bounds);
+    return reader.offsetForTimestamp(timestampMs, bounds, () => bounds)?.offset ?? null;
   } finally {
     reader.close();
   }

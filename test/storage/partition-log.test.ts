@@ -82,6 +82,7 @@ describe('append', () => {
       '00000000000000000000.index',
       '00000000000000000000.log',
       '00000000000000000000.timeindex',
+      'leader-epoch-checkpoint',
     ]);
   });
 

@@ -35,3 +35,4 @@ export * from './txn-offset-commit.js';
 export * from './describe-producers.js';
 export * from './describe-transactions.js';
 export * from './list-transactions.js';
+export * from './offset-for-leader-epoch.js';

@@ -65,6 +65,7 @@ import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { DescribeAcls } from './describe-acls.js';
 import { CreateAcls } from './create-acls.js';
 import { DeleteAcls } from './delete-acls.js';
+import { OffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -87,6 +88,7 @@ export const APIS = [
   DeleteTopics,
   DeleteRecords,
   InitProducerId,
+  OffsetForLeaderEpoch,
   AddPartitionsToTxn,
   AddOffsetsToTxn,
   EndTxn,

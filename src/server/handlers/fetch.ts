@@ -19,6 +19,8 @@
  *  - v13 names topics by id; ids are resolved against the broker's topics (UNKNOWN_TOPIC_ID).
  *  - read_committed (v4+): records up to the last stable offset, with the transactions aborted in
  *    the returned range; the long poll waits for the LSO (not the high watermark) to move.
+ *  - v9+ carries the consumer's currentLeaderEpoch: older than the partition's is
+ *    FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH, -1 unchecked (KIP-320).
  *  - A topic whose compression.type is zstd answers a fetch before v10 with
  *    UNSUPPORTED_COMPRESSION_TYPE, as Kafka does (KIP-110: older clients cannot read zstd).
  *  - v0-v3 clients read message formats 0 and 1: what was read is down-converted, within the
@@ -83,6 +85,8 @@ const NO_ENTRIES: readonly FetchTopicEntry[] = [];
 function topicKey(topic: { readonly topic: string; readonly topicId: string }, usesTopicIds: boolean): string {
   return usesTopicIds ? topic.topicId : topic.topic;
 }
+/** Kafka's NO_PARTITION_LEADER_EPOCH in a request's currentLeaderEpoch. */
+const NO_LEADER_EPOCH = -1;
 
 export const fetchHandler = defineHandler({
   api: Fetch,
@@ -192,7 +196,7 @@ function readAll(
   const waits: Wait[] = [];
   const responses = topics.map((topic, t): TopicResponse => {
     const name = names[t];
-    const partitions = topic.partitions.map(({ partition, fetchOffset, partitionMaxBytes }): PartitionResponse => {
+    const partitions = topic.partitions.map(({ partition, currentLeaderEpoch, fetchOffset, partitionMaxBytes }): PartitionResponse => {
       if (name === null) {
         anyError = true;
         return failed(partition, ErrorCode.UNKNOWN_TOPIC_ID);
@@ -202,6 +206,9 @@ function readAll(
         return failed(partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       }
       try {
+        // KIP-320 (v9+): a consumer with an older epoch is fenced, one with a newer epoch retries;
+        // -1 (no epoch known, and every version before 9) asks for no check.
+        if (currentLeaderEpoch !== NO_LEADER_EPOCH) ctx.broker.checkLeaderEpoch(name, partition, currentLeaderEpoch);
         if (ctx.apiVersion < ZSTD_MIN_FETCH_VERSION && ctx.broker.topicMetadata(name).configs['compression.type'] === 'zstd') {
           anyError = true;
           return failed(partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);

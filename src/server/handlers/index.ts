@@ -41,6 +41,7 @@ import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { describeAclsHandler } from './describe-acls.js';
 import { createAclsHandler } from './create-acls.js';
 import { deleteAclsHandler } from './delete-acls.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -62,6 +63,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   deleteTopicsHandler,
   deleteRecordsHandler,
   initProducerIdHandler,
+  offsetForLeaderEpochHandler,
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,

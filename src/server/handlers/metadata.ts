@@ -2,6 +2,8 @@
  * Metadata: this node as the only broker, the leader of every partition with replicas and ISR
  * [nodeId]; topics by name (auto-created when both the request and the broker allow it), or by
  * topic id from v12; per-topic UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_ID.
+ * Each partition carries its current leader epoch (v7+), which KIP-320 clients send back in
+ * Fetch, ListOffsets and OffsetForLeaderEpoch to be fenced when it is stale.
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Metadata, type MetadataResponseInput } from '../../protocol/api/metadata.js';
@@ -13,8 +15,6 @@ import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicEntry = MetadataResponseInput['topics'][number];
 
-/** Leader epochs are not tracked (a single node never changes leader); -1 says so to clients. */
-const NO_LEADER_EPOCH = -1;
 
 export const metadataHandler = defineHandler({
   api: Metadata,
@@ -66,7 +66,7 @@ function topicEntry(ctx: RequestContext, metadata: TopicMetadata): TopicEntry {
       errorCode: ErrorCode.NONE,
       partitionIndex: partition,
       leaderId: nodeId,
-      leaderEpoch: NO_LEADER_EPOCH,
+      leaderEpoch: leaderEpochOf(ctx, metadata.name, partition),
       replicaNodes: [nodeId],
       isrNodes: [nodeId],
       offlineReplicas: [],
@@ -79,6 +79,16 @@ function topicEntry(ctx: RequestContext, metadata: TopicMetadata): TopicEntry {
     isInternal: metadata.internal,
     partitions,
   };
+}
+
+/** The partition's current leader epoch (v7+, KIP-320); -1 while its log is still opening or gone. */
+function leaderEpochOf(ctx: RequestContext, topic: string, partition: number): number {
+  try {
+    return ctx.broker.partitionOffsets(topic, partition).leaderEpoch;
+  } catch {
+    // Deleted since it was listed: the topic is answered as it was listed, without an epoch.
+    return -1;
+  }
 }
 
 function errorEntry(errorCode: number, name: string | null, topicId: string): TopicEntry {

@@ -319,6 +319,16 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     request: { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: 5, producerEpoch: 1 },
     response: { throttleTimeMs: 1, errorCode: 0, producerId: 5, producerEpoch: 2 },
   },
+  23: {
+    request: {
+      replicaId: -1,
+      topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 3, leaderEpoch: 2 }, { partition: 1, currentLeaderEpoch: -1, leaderEpoch: -1 }] }],
+    },
+    response: {
+      throttleTimeMs: 1,
+      topics: [{ topic: 't', partitions: [{ errorCode: 0, partition: 0, leaderEpoch: 2, endOffset: 40 }, { errorCode: 74, partition: 1, leaderEpoch: -1, endOffset: -1 }] }],
+    },
+  },
   24: {
     request: {
       transactions: [{ transactionalId: 'tx2', producerId: 6, producerEpoch: 2, verifyOnly: true, topics: [{ name: 'u', partitions: [3] }] }],

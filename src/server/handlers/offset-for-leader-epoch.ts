@@ -1,0 +1,39 @@
+/**
+ * OffsetForLeaderEpoch, as Kafka's ReplicaManager.lastOffsetForLeaderEpoch and
+ * Partition.lastOffsetForLeaderEpoch answer it: the request's currentLeaderEpoch is checked first
+ * (-1 passes, older is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH), then the end offset of
+ * the requested epoch comes from the partition's leader epoch cache (LeaderEpochFileCache.endOffsetFor):
+ * the log end offset for the current epoch, the next epoch's start offset for an older one, -1/-1
+ * for UNDEFINED_EPOCH (-1) or an epoch above every known one. A topic or partition this broker
+ * does not have is UNKNOWN_TOPIC_OR_PARTITION.
+ *
+ * replicaId (v3+) names a follower or is -1 for a consumer; this broker, the only replica of its
+ * partitions, answers every requester from the leader's log alike, as Kafka's leader does (it
+ * answers followers and consumers from the same cache, fetchOnlyFromLeader in both cases).
+ */
+import { OffsetForLeaderEpoch, type OffsetForLeaderEpochResponseInput } from '../../protocol/api/offset-for-leader-epoch.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { defineHandler } from './handler.js';
+
+type PartitionResult = OffsetForLeaderEpochResponseInput['topics'][number]['partitions'][number];
+
+const UNDEFINED = -1;
+
+export const offsetForLeaderEpochHandler = defineHandler({
+  api: OffsetForLeaderEpoch,
+  async handle(ctx, request) {
+    const topics = request.topics.map(({ topic, partitions }) => ({
+      topic,
+      partitions: partitions.map(({ partition, currentLeaderEpoch, leaderEpoch }): PartitionResult => {
+        try {
+          ctx.broker.checkLeaderEpoch(topic, partition, currentLeaderEpoch);
+          const found = ctx.broker.offsetForLeaderEpoch(topic, partition, leaderEpoch);
+          return { errorCode: ErrorCode.NONE, partition, leaderEpoch: found.leaderEpoch, endOffset: found.endOffset };
+        } catch (error) {
+          return { errorCode: ctx.errorCode(error), partition, leaderEpoch: UNDEFINED, endOffset: UNDEFINED };
+        }
+      }),
+    }));
+    return { throttleTimeMs: 0, topics };
+  },
+});
