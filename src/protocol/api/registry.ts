@@ -62,6 +62,8 @@ import { DeleteRecords } from './delete-records.js';
 import { DescribeCluster } from './describe-cluster.js';
 import { DescribeLogDirs } from './describe-log-dirs.js';
 import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
+import { ConsumerGroupHeartbeat } from './consumer-group-heartbeat.js';
+import { ConsumerGroupDescribe } from './consumer-group-describe.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -100,6 +102,8 @@ export const APIS = [
   DescribeProducers,
   DescribeTransactions,
   ListTransactions,
+  ConsumerGroupHeartbeat,
+  ConsumerGroupDescribe,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];
