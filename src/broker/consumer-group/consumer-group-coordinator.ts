@@ -117,6 +117,8 @@ export interface ConsumerGroupHeartbeatInput {
   rebalanceTimeoutMs: number;
   /** null: unchanged. */
   subscribedTopicNames: readonly string[] | null;
+  /** ConsumerGroupHeartbeat v1's regex subscription: refused (INVALID_REQUEST) unless null or empty. */
+  subscribedTopicRegex: string | null;
   serverAssignor: string | null;
   /** null: not sent (the member owns what it owned). */
   topicPartitions: OwnedPartitions;
@@ -609,6 +611,10 @@ function validateHeartbeat(request: ConsumerGroupHeartbeatInput): void {
   if (request.groupId === '') throw new InvalidRequestError('GroupId can\'t be empty.');
   if (request.instanceId === '') throw new InvalidRequestError('InstanceId can\'t be empty.');
   if (request.rackId === '') throw new InvalidRequestError('RackId can\'t be empty.');
+  // An empty regex is no regex: Kafka's members default to "", and librdkafka sends it so.
+  if (request.subscribedTopicRegex !== null && request.subscribedTopicRegex !== '') {
+    throw new InvalidRequestError('SubscribedTopicRegex is not supported: subscribe to topic names (a pattern subscription needs the classic protocol here).');
+  }
   const epoch = request.memberEpoch;
   if (epoch > 0 || epoch === LEAVE_GROUP_MEMBER_EPOCH) {
     if (request.memberId === '') throw new InvalidRequestError('MemberId can\'t be empty.');

@@ -38,6 +38,8 @@ interface ServeFlags {
   autoCreateTopics: boolean;
   maxPartitions?: number;
   groupInitialRebalanceDelayMs: number;
+  groupConsumerHeartbeatIntervalMs: number;
+  groupConsumerSessionTimeoutMs: number;
   fetchMaxBytes?: number;
   socketRequestMaxBytes?: number;
   queuedMaxBytes?: number;
@@ -98,6 +100,18 @@ export function registerServe(program: Command): void {
       integerArg(0, INT32_MAX),
       3_000,
     )
+    .option(
+      '--group-consumer-heartbeat-interval-ms <ms>',
+      'how often members of group.protocol=consumer groups heartbeat (Kafka group.consumer.heartbeat.interval.ms)',
+      integerArg(1, INT32_MAX),
+      5_000,
+    )
+    .option(
+      '--group-consumer-session-timeout-ms <ms>',
+      'how long a group.protocol=consumer member may go without a heartbeat (Kafka group.consumer.session.timeout.ms)',
+      integerArg(1, INT32_MAX),
+      45_000,
+    )
     .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
     .action(async (flags: ServeFlags, command: Command) => {
@@ -117,6 +131,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     autoCreateTopicsEnable: flags.autoCreateTopics,
     ...(flags.maxPartitions === undefined ? {} : { maxPartitions: flags.maxPartitions }),
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
+    groupConsumerHeartbeatIntervalMs: flags.groupConsumerHeartbeatIntervalMs,
+    groupConsumerSessionTimeoutMs: flags.groupConsumerSessionTimeoutMs,
     logger,
   });
   let server: KafkaServer;

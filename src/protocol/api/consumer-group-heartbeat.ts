@@ -3,7 +3,9 @@
  * heartbeats with its epoch and owned partitions, and leaves (epoch -1, or -2 for a static member
  * that will come back); the answer carries its epoch and, when it changed, its assignment.
  * Spec: ConsumerGroupHeartbeatRequest.json / ConsumerGroupHeartbeatResponse.json. Kafka 3.9
- * serves v0 only (v1, with SubscribedTopicRegex, came with 4.0). Flexible from v0.
+ * serves v0; v1 adds SubscribedTopicRegex (Kafka 4.0) and is the only version librdkafka sends.
+ * The regex is refused with INVALID_REQUEST, as Kafka's coordinator did before it resolved
+ * regexes. Flexible from v0.
  */
 import { Api, type RequestInputOf, type RequestOf, type ResponseInputOf, type ResponseOf } from './api.js';
 import { array, int16, int32, string, struct, uuid } from '../wire/schema.js';
@@ -12,7 +14,7 @@ export const ConsumerGroupHeartbeat = new Api({
   name: 'ConsumerGroupHeartbeat',
   apiKey: 68,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   firstFlexibleVersion: 0,
   request: {
     groupId: string(),
@@ -22,6 +24,7 @@ export const ConsumerGroupHeartbeat = new Api({
     rackId: string({ nullable: '0+', default: null }),
     rebalanceTimeoutMs: int32({ default: -1 }),
     subscribedTopicNames: array(string(), { nullable: '0+', default: null }),
+    subscribedTopicRegex: string({ versions: '1+', nullable: '1+', default: null }),
     serverAssignor: string({ nullable: '0+', default: null }),
     topicPartitions: array({ topicId: uuid(), partitions: array(int32()) }, { nullable: '0+', default: null }),
   },

@@ -15,6 +15,7 @@ export const consumerGroupHeartbeatHandler = defineHandler({
         rackId: request.rackId,
         rebalanceTimeoutMs: request.rebalanceTimeoutMs,
         subscribedTopicNames: request.subscribedTopicNames,
+        subscribedTopicRegex: request.subscribedTopicRegex,
         serverAssignor: request.serverAssignor,
         topicPartitions: request.topicPartitions,
         clientId: ctx.clientId,
