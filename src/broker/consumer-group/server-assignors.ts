@@ -76,12 +76,13 @@ const uniformAssignor: ServerAssignor = {
         count.set(chosen.memberId, count.get(chosen.memberId)! + 1);
       }
     }
-    // Balance: move partitions from a member holding two or more than an eligible other.
+    // Balance: move partitions from a member holding two or more than an eligible other, highest
+    // partitions first, so a member keeps the lowest of its partitions as Kafka's assignor does.
     for (let moved = true; moved; ) {
       moved = false;
       for (const topicId of topicIds) {
         const eligible = subscribers.get(topicId)!;
-        for (let partition = 0; partition < partitionCountById.get(topicId)!; partition++) {
+        for (let partition = partitionCountById.get(topicId)! - 1; partition >= 0; partition--) {
           const key = `${topicId}:${partition}`;
           const from = owner.get(key)!;
           const to = leastLoaded(eligible, count);
