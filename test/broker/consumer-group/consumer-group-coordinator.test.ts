@@ -306,7 +306,7 @@ describe('ConsumerGroupCoordinator: one group id space with classic groups', () 
     memberId,
     groupInstanceId: null,
     protocolType: 'consumer',
-    protocols: [{ name: 'range', metadata: encodeSubscription({ version: 0, topics: ['t'], userData: null, ownedPartitions: [], generationId: -1, rackId: null }) }],
+    protocols: [{ name: 'range', metadata: encodeSubscription({ topics: ['t'] }) }],
     sessionTimeoutMs: 10_000,
     rebalanceTimeoutMs: 10_000,
   });
