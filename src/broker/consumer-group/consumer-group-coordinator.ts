@@ -27,7 +27,13 @@
  *
  * Committed offsets go through the shared OffsetManager once this coordinator has checked the
  * member and its epoch. Heartbeats of one group are applied one at a time in memory (single
- * thread, no await between reading and changing the state); only the write is awaited.
+ * thread, no await between reading and changing the state); only the write is awaited. A failed
+ * write answers COORDINATOR_NOT_AVAILABLE (the client retries) and the state in memory stands:
+ * the group's next change writes a whole snapshot again.
+ *
+ * Not served: regex subscriptions (SubscribedTopicRegex, refused with INVALID_REQUEST), online
+ * upgrade/downgrade between the protocols, classic members (JoinGroup) inside a consumer group,
+ * rack-aware assignment, and TxnOffsetCommit's member checks for consumer groups.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -37,6 +43,7 @@ import {
   GroupApiVersionError,
   GroupIdNotFoundError,
   GroupMaxSizeReachedError,
+  GroupSubscribedToTopicError,
   InconsistentGroupProtocolError,
   InvalidRequestError,
   NonEmptyGroupError,
@@ -47,7 +54,13 @@ import {
 } from '../../errors.js';
 import { systemClock, type CoordinatorClock, type TimerHandle } from '../coordinator-clock.js';
 import type { ConsumerProtocolGroups } from '../group-coordinator.js';
-import type { FetchedOffset, OffsetCommitPartitionResult, OffsetCommitRequest, TopicPartitionRef } from '../group-types.js';
+import type {
+  FetchedOffset,
+  OffsetCommitPartitionResult,
+  OffsetCommitRequest,
+  OffsetDeletePartitionResult,
+  TopicPartitionRef,
+} from '../group-types.js';
 import { requireCommitOffsets, storeError, timeoutOption } from '../group-validation.js';
 import type { OffsetManager } from '../offset-manager.js';
 import { reconcileMember, type OwnedPartitions } from './current-assignment.js';
@@ -500,6 +513,24 @@ export class ConsumerGroupCoordinator implements ConsumerProtocolGroups {
       if (request.memberEpoch !== member.memberEpoch) throw new StaleMemberEpochError(group.groupId, member.memberId, request.memberEpoch, member.memberEpoch);
     }
     return this.offsets.fetch(request.groupId, request.partitions);
+  }
+
+  /**
+   * OffsetDelete for a consumer group: a partition of a topic some member subscribes to gets
+   * GROUP_SUBSCRIBED_TO_TOPIC and keeps its offset, the others are deleted, as Kafka does.
+   */
+  async deletePartitionOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<OffsetDeletePartitionResult[]> {
+    this.checkOpen();
+    const group = this.groups.get(groupId);
+    if (group === undefined) throw new GroupIdNotFoundError(groupId);
+    const subscribed = new Set([...group.members.values()].flatMap((member) => member.subscribedTopicNames));
+    const deletable = partitions.filter(({ topic }) => !subscribed.has(topic));
+    if (deletable.length > 0) await this.offsets.deletePartitions(groupId, deletable);
+    return partitions.map(({ topic, partition }) => ({
+      topic,
+      partition,
+      error: subscribed.has(topic) ? new GroupSubscribedToTopicError(groupId, topic) : null,
+    }));
   }
 
   // ---- Describe, list, delete, the shared id space ----

@@ -298,6 +298,20 @@ describe('ConsumerGroupCoordinator: offsets', () => {
     await h.coordinator.heartbeat(beat('m1', -1, []));
     expect(await h.coordinator.commitOffsets({ groupId: 'g', memberId: '', memberEpoch: -1, apiVersion: 9, offsets })).toHaveLength(1);
   });
+
+  it('deletes offsets of topics no member subscribes to, and refuses the subscribed ones (OffsetDelete)', async () => {
+    const h = harness({ topics: [{ name: 't', topicId: TOPIC_ID, partitionCount: 4 }, { name: 'u', topicId: OTHER_TOPIC_ID, partitionCount: 1 }] });
+    await h.coordinator.heartbeat(join('m1'));
+    const offsets = [{ topic: 't', partition: 0, offset: 1 }, { topic: 'u', partition: 0, offset: 2 }];
+    await h.coordinator.commitOffsets({ groupId: 'g', memberId: 'm1', memberEpoch: 1, apiVersion: 9, offsets });
+    const results = await h.coordinator.deletePartitionOffsets('g', [{ topic: 't', partition: 0 }, { topic: 'u', partition: 0 }]);
+    expect(results.map((r) => [r.topic, r.error?.kafkaErrorCode ?? 0])).toEqual([
+      ['t', ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
+      ['u', 0],
+    ]);
+    const left = await h.coordinator.fetchOffsets({ groupId: 'g', memberId: null, memberEpoch: -1, partitions: null });
+    expect(left.map((o) => [o.topic, o.offset])).toEqual([['t', 1]]);
+  });
 });
 
 describe('ConsumerGroupCoordinator: one group id space with classic groups', () => {
