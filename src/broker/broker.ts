@@ -686,7 +686,9 @@ export class Broker implements BrokerApi {
     if (!Number.isSafeInteger(nowMs)) throw new InvalidRequestError(`groupLag nowMs must be a time in ms, got ${String(nowMs)}`);
     const offsetStore = this.offsetStore!;
     const committed = offsetStore.committedOffsets(groupId);
-    if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead') throw new GroupIdNotFoundError(groupId);
+    if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead' && !this.consumerGroups.has(groupId)) {
+      throw new GroupIdNotFoundError(groupId);
+    }
     const rows: (Omit<PartitionLagDescription, 'status' | 'commitsInWindow'> & { outOfRange: boolean })[] = [];
     for (const stored of committed) {
       const { topic, partition, offset } = stored;
