@@ -780,7 +780,8 @@ export class Broker implements BrokerApi {
     const coordinator = this.transactions();
     coordinator.validateTxnOffsetCommit(request);
     // As Kafka: the transaction is verified first, then the consumer's group membership.
-    this.groups.validateTransactionalCommit(request);
+    if (this.consumerGroups.has(request.groupId)) this.consumerGroups.validateTransactionalCommit(request);
+    else this.groups.validateTransactionalCommit(request);
     if (!Array.isArray(request.offsets)) throw new InvalidRequestError('TxnOffsetCommit offsets must be an array of { topic, partition, offset }');
     const nowMs = Date.now();
     const offsets = request.offsets.map((entry, i) => {

@@ -33,7 +33,7 @@
  *
  * Not served: regex subscriptions (SubscribedTopicRegex, refused with INVALID_REQUEST), online
  * upgrade/downgrade between the protocols, classic members (JoinGroup) inside a consumer group,
- * rack-aware assignment, and TxnOffsetCommit's member checks for consumer groups.
+ * and rack-aware assignment.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -44,6 +44,7 @@ import {
   GroupIdNotFoundError,
   GroupMaxSizeReachedError,
   GroupSubscribedToTopicError,
+  IllegalGenerationError,
   InconsistentGroupProtocolError,
   InvalidRequestError,
   NonEmptyGroupError,
@@ -496,6 +497,22 @@ export class ConsumerGroupCoordinator implements ConsumerProtocolGroups {
     const prepared = this.offsets.prepareCommit(offsets);
     if (prepared.accepted.length > 0) await this.offsets.commit(group.groupId, prepared.accepted);
     return prepared.results;
+  }
+
+  /**
+   * TxnOffsetCommit's check for a consumer group (Kafka's validateTransactionalOffsetCommit): the
+   * member must exist unless the group is empty and no epoch is given; a stale epoch is
+   * ILLEGAL_GENERATION here, as Kafka maps it for transactional commits.
+   */
+  validateTransactionalCommit(request: { groupId: string; memberId?: string; generationId?: number }): void {
+    this.checkOpen();
+    const group = this.groups.get(request.groupId);
+    if (group === undefined) throw new GroupIdNotFoundError(request.groupId);
+    const memberEpoch = request.generationId ?? -1;
+    if (memberEpoch < 0 && group.members.size === 0) return;
+    const member = group.members.get(request.memberId ?? '');
+    if (member === undefined) throw new UnknownMemberIdError(group.groupId, request.memberId ?? '');
+    if (memberEpoch !== member.memberEpoch) throw new IllegalGenerationError(group.groupId, memberEpoch, member.memberEpoch);
   }
 
   /** Kafka's ConsumerGroup#validateOffsetFetch (OffsetFetch v9's member id and epoch), then the fetch. */

@@ -299,6 +299,25 @@ describe('ConsumerGroupCoordinator: offsets', () => {
     expect(await h.coordinator.commitOffsets({ groupId: 'g', memberId: '', memberEpoch: -1, apiVersion: 9, offsets })).toHaveLength(1);
   });
 
+  it('checks transactional commits: the member and its epoch, a stale one ILLEGAL_GENERATION as Kafka maps it', async () => {
+    const h = harness();
+    await h.coordinator.heartbeat(join('m1'));
+    const check = (memberId: string, generationId: number) => {
+      try {
+        h.coordinator.validateTransactionalCommit({ groupId: 'g', memberId, generationId });
+        return 0;
+      } catch (error) {
+        return (error as KafkaApiError).kafkaErrorCode;
+      }
+    };
+    expect(check('m1', 1)).toBe(0);
+    expect(check('m1', 0)).toBe(ErrorCode.ILLEGAL_GENERATION);
+    expect(check('nobody', 1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(check('', -1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    await h.coordinator.heartbeat(beat('m1', -1, []));
+    expect(check('', -1)).toBe(0);
+  });
+
   it('deletes offsets of topics no member subscribes to, and refuses the subscribed ones (OffsetDelete)', async () => {
     const h = harness({ topics: [{ name: 't', topicId: TOPIC_ID, partitionCount: 4 }, { name: 'u', topicId: OTHER_TOPIC_ID, partitionCount: 1 }] });
     await h.coordinator.heartbeat(join('m1'));
