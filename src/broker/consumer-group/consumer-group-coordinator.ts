@@ -46,6 +46,7 @@ import {
   GroupSubscribedToTopicError,
   IllegalGenerationError,
   InconsistentGroupProtocolError,
+  InvalidConfigError,
   InvalidRequestError,
   NonEmptyGroupError,
   StaleMemberEpochError,
@@ -206,6 +207,12 @@ export class ConsumerGroupCoordinator implements ConsumerProtocolGroups {
     this.sessionTimeoutMs = timeoutOption(options.sessionTimeoutMs, DEFAULT_CONSUMER_SESSION_TIMEOUT_MS, 'consumer group sessionTimeoutMs', 1);
     this.heartbeatIntervalMs = timeoutOption(options.heartbeatIntervalMs, DEFAULT_CONSUMER_HEARTBEAT_INTERVAL_MS, 'consumer group heartbeatIntervalMs', 1);
     this.maxGroupSize = timeoutOption(options.maxGroupSize, DEFAULT_CONSUMER_GROUP_MAX_SIZE, 'consumer group maxGroupSize', 1);
+    // As Kafka's GroupCoordinatorConfig requires: a member must get to heartbeat within its session.
+    if (this.heartbeatIntervalMs >= this.sessionTimeoutMs) {
+      throw new InvalidConfigError(
+        `consumer group heartbeatIntervalMs (${this.heartbeatIntervalMs}) must be less than sessionTimeoutMs (${this.sessionTimeoutMs})`,
+      );
+    }
     for (const snapshot of options.restoredGroups ?? []) this.restore(snapshot);
   }
 

@@ -258,6 +258,18 @@ describe('ConsumerGroupCoordinator: static members', () => {
 });
 
 describe('ConsumerGroupCoordinator: request checks', () => {
+  it('refuses a heartbeat interval that is not below the session timeout', () => {
+    const make = () =>
+      new ConsumerGroupCoordinator({
+        offsets: new OffsetManager(new DurableOffsetStore(emptyConsumerOffsetsState(), async () => {}), new ManualClock(), 4096),
+        classicGroups: { releaseForConsumerProtocol: () => true },
+        topics: () => [],
+        sessionTimeoutMs: 5_000,
+        heartbeatIntervalMs: 5_000,
+      });
+    expect(make).toThrow(/heartbeatIntervalMs \(5000\) must be less than sessionTimeoutMs \(5000\)/);
+  });
+
   it('answers Kafka error codes for invalid heartbeats', async () => {
     const h = harness({ maxGroupSize: 1 });
     expect(await errorCodeOf(h.coordinator.heartbeat(join('m', { serverAssignor: 'sticky' })))).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR);
