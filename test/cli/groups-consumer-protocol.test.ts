@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/broker/broker.js';
 import { quietLogger } from '../broker/broker-test-helpers.js';
+import { joinHeartbeat } from '../support/consumer-group-heartbeat.js';
 import { killRunning, removeDir, runCli, tempDir } from './run-cli.js';
 
 const dataDir = tempDir();
@@ -19,20 +20,7 @@ describe('sluice groups with a consumer-protocol group', () => {
     const broker = await Broker.open({ dataDir, shards: 1, logger: quietLogger });
     try {
       await broker.createTopic('t', { partitions: 2 });
-      await broker.consumerGroups.heartbeat({
-        groupId: 'cg',
-        memberId: 'member-1',
-        memberEpoch: 0,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: 30_000,
-        subscribedTopicNames: ['t'],
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: [],
-        clientId: 'app',
-        clientHost: '/127.0.0.1',
-      });
+      await broker.consumerGroups.heartbeat(joinHeartbeat('member-1', { groupId: 'cg', clientId: 'app' }));
     } finally {
       await broker.close();
     }

@@ -21,6 +21,7 @@ import { encodeSubscription } from '../../../src/broker/consumer-protocol.js';
 import { ErrorCode } from '../../../src/protocol/api/error-codes.js';
 import { KafkaApiError } from '../../../src/errors.js';
 import { ManualClock } from '../../support/clock.js';
+import { joinHeartbeat } from '../../support/consumer-group-heartbeat.js';
 
 const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ';
 const OTHER_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAg';
@@ -70,23 +71,7 @@ afterEach(() => {
   }
 });
 
-function join(memberId: string, overrides: Partial<ConsumerGroupHeartbeatInput> = {}): ConsumerGroupHeartbeatInput {
-  return {
-    groupId: 'g',
-    memberId,
-    memberEpoch: 0,
-    instanceId: null,
-    rackId: null,
-    rebalanceTimeoutMs: 30_000,
-    subscribedTopicNames: ['t'],
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    topicPartitions: [],
-    clientId: 'test',
-    clientHost: '/127.0.0.1',
-    ...overrides,
-  };
-}
+const join = joinHeartbeat;
 
 /** A steady-state heartbeat: epoch and owned partitions only, as clients send between changes. */
 function beat(memberId: string, memberEpoch: number, owned: readonly number[], overrides: Partial<ConsumerGroupHeartbeatInput> = {}): ConsumerGroupHeartbeatInput {

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../../src/broker/broker.js';
 import type { ConsumerGroupHeartbeatInput } from '../../../src/broker/consumer-group/consumer-group-coordinator.js';
+import { joinHeartbeat } from '../../support/consumer-group-heartbeat.js';
 import { makeDataDir, quietLogger, removeDataDir } from '../broker-test-helpers.js';
 
 const dirs: string[] = [];
@@ -24,20 +25,8 @@ async function openBroker(dataDir: string): Promise<Broker> {
 }
 
 function heartbeat(memberId: string, memberEpoch: number, owned: number[], topicId: string): ConsumerGroupHeartbeatInput {
-  return {
-    groupId: 'g',
-    memberId,
-    memberEpoch,
-    instanceId: null,
-    rackId: null,
-    rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
-    subscribedTopicNames: memberEpoch === 0 ? ['t'] : null,
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    topicPartitions: memberEpoch === 0 ? [] : [{ topicId, partitions: owned }],
-    clientId: 'test',
-    clientHost: '/127.0.0.1',
-  };
+  if (memberEpoch === 0) return joinHeartbeat(memberId);
+  return joinHeartbeat(memberId, { memberEpoch, rebalanceTimeoutMs: -1, subscribedTopicNames: null, topicPartitions: [{ topicId, partitions: owned }] });
 }
 
 describe('consumer groups across a broker restart', () => {
