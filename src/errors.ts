@@ -335,8 +335,8 @@ export class NonEmptyGroupError extends KafkaApiError {
 }
 
 export class GroupIdNotFoundError extends KafkaApiError {
-  constructor(groupId: string) {
-    super('GROUP_ID_NOT_FOUND', 69, `group "${groupId}" does not exist`);
+  constructor(groupId: string, detail = 'does not exist') {
+    super('GROUP_ID_NOT_FOUND', 69, `group "${groupId}" ${detail}`);
   }
 }
 
@@ -850,5 +850,58 @@ export class UnknownLeaderEpochError extends KafkaApiError {
       `${topic}-${partition}: the request's leader epoch ${requestEpoch} is newer than the epoch ${currentEpoch} this broker knows; retry after it catches up`,
       true,
     );
+  }
+}
+
+/**
+ * A consumer-protocol member (KIP-848) sent an epoch the coordinator does not know for it (Kafka's
+ * FENCED_MEMBER_EPOCH, 110): it must give up its partitions and join again with epoch 0.
+ */
+export class FencedMemberEpochError extends KafkaApiError {
+  constructor(groupId: string, memberId: string, receivedEpoch: number, memberEpoch: number) {
+    super(
+      'FENCED_MEMBER_EPOCH',
+      110,
+      `member "${memberId}" of group "${groupId}" sent epoch ${receivedEpoch}, the coordinator has it at epoch ` +
+        `${memberEpoch}; the member must abandon its partitions and rejoin with epoch 0`,
+    );
+  }
+}
+
+/** A static member joined with an instance id whose previous member has not left yet (Kafka's UNRELEASED_INSTANCE_ID, 111). */
+export class UnreleasedInstanceIdError extends KafkaApiError {
+  constructor(groupId: string, instanceId: string, memberId: string) {
+    super(
+      'UNRELEASED_INSTANCE_ID',
+      111,
+      `instance id "${instanceId}" of group "${groupId}" is still held by member "${memberId}"; the previous ` +
+        `member must leave (epoch -2) or its session end before another one takes the instance id`,
+    );
+  }
+}
+
+/** ConsumerGroupHeartbeat named a server assignor the coordinator does not have (Kafka's UNSUPPORTED_ASSIGNOR, 112). */
+export class UnsupportedAssignorError extends KafkaApiError {
+  constructor(assignor: string, supported: readonly string[]) {
+    super('UNSUPPORTED_ASSIGNOR', 112, `server assignor "${assignor}" is not supported; supported assignors: ${supported.join(', ')}`);
+  }
+}
+
+/** An offset commit or fetch of a consumer-protocol member with an epoch other than its current one (Kafka's STALE_MEMBER_EPOCH, 113). */
+export class StaleMemberEpochError extends KafkaApiError {
+  constructor(groupId: string, memberId: string, receivedEpoch: number, memberEpoch: number) {
+    super(
+      'STALE_MEMBER_EPOCH',
+      113,
+      `member "${memberId}" of group "${groupId}" used epoch ${receivedEpoch}, its current epoch is ${memberEpoch}; ` +
+        'heartbeat to learn the current epoch and retry',
+    );
+  }
+}
+
+/** A request sent with an API version too old for the group's protocol (Kafka's UNSUPPORTED_VERSION, 35). */
+export class GroupApiVersionError extends KafkaApiError {
+  constructor(message: string) {
+    super('UNSUPPORTED_VERSION', 35, message);
   }
 }

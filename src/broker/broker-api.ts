@@ -4,6 +4,7 @@
  * directly; the Kafka protocol server talks to the same object, so both paths share one behaviour.
  */
 import type { GroupCoordinatorApi, TopicPartitionRef } from './group-types.js';
+import type { ConsumerGroupCoordinator } from './consumer-group/consumer-group-coordinator.js';
 import type { GroupLagStatus, PartitionLagStatus } from './lag.js';
 import type {
   AddOffsetsToTxnRequest,
@@ -236,6 +237,8 @@ export interface BrokerApi {
   describeLogDir(partitions: readonly { topic: string; partition: number }[] | null): Promise<LogDirDescription>;
 
   readonly groups: GroupCoordinatorApi;
+  /** Groups of the KIP-848 consumer protocol (ConsumerGroupHeartbeat), sharing the group id space with `groups`. */
+  readonly consumerGroups: ConsumerGroupCoordinator;
 
   /**
    * The group's consumer lag per partition, with a Burrow-style status judged from the commits

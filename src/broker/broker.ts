@@ -90,9 +90,13 @@ import { AclStore, type AclCreateResult, type AclDeleteResult } from './acl/acl-
 import type { AclBinding, AclBindingFilter } from './acl/acl.js';
 import { BrokerConfigFile, alterBrokerConfigs, type BrokerConfigOverrides, type BrokerConfigScope } from './broker-configs.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './config.js';
-import { GroupCoordinator } from './group-coordinator.js';
+import { DEFAULT_OFFSET_METADATA_MAX_CHARS, GroupCoordinator } from './group-coordinator.js';
+import { systemClock } from './coordinator-clock.js';
 import type { GroupCoordinatorApi, TopicPartitionRef } from './group-types.js';
 import { DurableGroupStore } from './group-store.js';
+import { ConsumerGroupCoordinator } from './consumer-group/consumer-group-coordinator.js';
+import { DurableConsumerGroupStore } from './consumer-group/store.js';
+import { OffsetManager } from './offset-manager.js';
 import { LagEvaluator, partitionLag } from './lag.js';
 import {
   CONSUMER_OFFSETS_TOPIC,
@@ -182,6 +186,7 @@ export class Broker implements BrokerApi {
   private readonly topics = new Map<string, OpenTopic>();
   private readonly snapshot: PartitionStateSnapshot = emptySnapshot();
   private coordinator: GroupCoordinator | null = null;
+  private consumerGroupCoordinator: ConsumerGroupCoordinator | null = null;
   private offsetStore: DurableOffsetStore | null = null;
   /** What the offset store rebuilt and keeps current, read for the offsets still staged in transactions. */
   private consumerOffsetsState: ConsumerOffsetsState | null = null;
@@ -260,6 +265,11 @@ export class Broker implements BrokerApi {
   get groups(): GroupCoordinatorApi {
     this.checkOpen();
     return this.coordinator!;
+  }
+
+  get consumerGroups(): ConsumerGroupCoordinator {
+    this.checkOpen();
+    return this.consumerGroupCoordinator!;
   }
 
   /** Kafka's DescribeTransactions for one transactional id, or null when the coordinator has none. */
@@ -810,7 +820,9 @@ export class Broker implements BrokerApi {
     if (!Number.isSafeInteger(nowMs)) throw new InvalidRequestError(`groupLag nowMs must be a time in ms, got ${String(nowMs)}`);
     const offsetStore = this.offsetStore!;
     const committed = offsetStore.committedOffsets(groupId);
-    if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead') throw new GroupIdNotFoundError(groupId);
+    if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead' && !this.consumerGroups.has(groupId)) {
+      throw new GroupIdNotFoundError(groupId);
+    }
     const rows: (Omit<PartitionLagDescription, 'status' | 'commitsInWindow'> & { outOfRange: boolean })[] = [];
     for (const stored of committed) {
       const { topic, partition, offset } = stored;
@@ -902,7 +914,8 @@ export class Broker implements BrokerApi {
     const coordinator = this.transactions();
     coordinator.validateTxnOffsetCommit(request);
     // As Kafka: the transaction is verified first, then the consumer's group membership.
-    this.groups.validateTransactionalCommit(request);
+    if (this.consumerGroups.has(request.groupId)) this.consumerGroups.validateTransactionalCommit(request);
+    else this.groups.validateTransactionalCommit(request);
     if (!Array.isArray(request.offsets)) throw new InvalidRequestError('TxnOffsetCommit offsets must be an array of { topic, partition, offset }');
     const nowMs = Date.now();
     const offsets = request.offsets.map((entry, i) => {
@@ -951,6 +964,7 @@ export class Broker implements BrokerApi {
     for (const waiters of this.txnWaiters.values()) for (const waiter of waiters) waiter.reject(closed);
     this.txnWaiters.clear();
     this.coordinator?.close();
+    this.consumerGroupCoordinator?.close();
     try {
       await this.pool.close();
     } finally {
@@ -1085,14 +1099,31 @@ export class Broker implements BrokerApi {
       );
     }
     const groupStore = new DurableGroupStore(state, append);
+    const consumerGroupStore = new DurableConsumerGroupStore(state, append);
+    // One group id space for both protocols: each coordinator asks the other before it creates a group.
+    const consumerGroups = new ConsumerGroupCoordinator({
+      offsets: new OffsetManager(offsetStore, systemClock, DEFAULT_OFFSET_METADATA_MAX_CHARS),
+      store: consumerGroupStore,
+      classicGroups: { releaseForConsumerProtocol: (groupId) => this.coordinator!.releaseForConsumerProtocol(groupId) },
+      topics: () => this.topicStore.list().filter((topic) => !topic.internal),
+      sessionTimeoutMs: this.config.groupConsumerSessionTimeoutMs,
+      heartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
+      maxGroupSize: this.config.groupConsumerMaxSize,
+      restoredGroups: consumerGroupStore.restoredGroups(),
+    });
+    this.consumerGroupCoordinator = consumerGroups;
     this.coordinator = new GroupCoordinator({
       offsetStore,
       metadataStore: groupStore,
+      consumerProtocolGroups: consumerGroups,
       initialRebalanceDelayMs: this.config.groupInitialRebalanceDelayMs,
       minSessionTimeoutMs: this.config.groupMinSessionTimeoutMs,
       maxSessionTimeoutMs: this.config.groupMaxSessionTimeoutMs,
       maxGroupSize: this.config.groupMaxSize,
-      restoredGroups: groupStore.restoredGroups(offsetStore.groupIds(), Date.now()),
+      // A consumer group's committed offsets do not make it a classic group.
+      restoredGroups: groupStore
+        .restoredGroups(offsetStore.groupIds(), Date.now())
+        .filter((snapshot) => !consumerGroups.has(snapshot.groupId)),
     });
   }
 

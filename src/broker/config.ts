@@ -51,6 +51,12 @@ export interface BrokerConfig {
   groupMaxSessionTimeoutMs: number;
   /** Kafka's group.max.size. */
   groupMaxSize: number;
+  /** Kafka's group.consumer.session.timeout.ms: a consumer-protocol (KIP-848) member is removed after this without a heartbeat. */
+  groupConsumerSessionTimeoutMs: number;
+  /** Kafka's group.consumer.heartbeat.interval.ms: how often consumer-protocol members heartbeat. */
+  groupConsumerHeartbeatIntervalMs: number;
+  /** Kafka's group.consumer.max.size. */
+  groupConsumerMaxSize: number;
   /** Kafka's transaction.max.timeout.ms: the largest transaction timeout a producer may ask for. */
   transactionMaxTimeoutMs: number;
   /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are aborted. */
@@ -130,6 +136,9 @@ const KNOWN_KEYS = new Set<string>([
   'groupMinSessionTimeoutMs',
   'groupMaxSessionTimeoutMs',
   'groupMaxSize',
+  'groupConsumerSessionTimeoutMs',
+  'groupConsumerHeartbeatIntervalMs',
+  'groupConsumerMaxSize',
   'transactionMaxTimeoutMs',
   'transactionAbortTimedOutIntervalMs',
   'transactionalIdExpirationMs',
@@ -177,6 +186,9 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     groupMinSessionTimeoutMs: integer(options, 'groupMinSessionTimeoutMs', 6_000, 1, INT32_MAX),
     groupMaxSessionTimeoutMs: integer(options, 'groupMaxSessionTimeoutMs', 1_800_000, 1, INT32_MAX),
     groupMaxSize: integer(options, 'groupMaxSize', 1_000, 1, INT32_MAX),
+    groupConsumerSessionTimeoutMs: integer(options, 'groupConsumerSessionTimeoutMs', 45_000, 1, INT32_MAX),
+    groupConsumerHeartbeatIntervalMs: integer(options, 'groupConsumerHeartbeatIntervalMs', 5_000, 1, INT32_MAX),
+    groupConsumerMaxSize: integer(options, 'groupConsumerMaxSize', 1_000, 1, INT32_MAX),
     transactionMaxTimeoutMs: integer(options, 'transactionMaxTimeoutMs', 900_000, 1, INT32_MAX),
     transactionAbortTimedOutIntervalMs: integer(options, 'transactionAbortTimedOutIntervalMs', 10_000, 1, INT32_MAX),
     transactionalIdExpirationMs: integer(options, 'transactionalIdExpirationMs', 7 * 24 * 3_600_000, 1, Number.MAX_SAFE_INTEGER),

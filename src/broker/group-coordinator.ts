@@ -137,10 +137,25 @@ export interface GroupCoordinatorOptions {
   /** Kafka's offset.metadata.max.bytes, which Kafka measures in characters. */
   offsetMetadataMaxChars?: number;
   /**
+   * The groups of the KIP-848 consumer protocol, which share the group id space: a classic group
+   * cannot take an id a consumer group holds (consumer-group/consumer-group-coordinator.ts).
+   */
+  consumerProtocolGroups?: ConsumerProtocolGroups;
+  /**
    * Groups to load at start, as the metadata store returned them, plus a member-less snapshot
    * for every group that has committed offsets but no stored metadata (so it is listed).
    */
   restoredGroups?: readonly GroupSnapshot[];
+}
+
+/** What the classic coordinator asks of the consumer-protocol groups before it creates a group. */
+export interface ConsumerProtocolGroups {
+  /**
+   * Makes `groupId` free for a classic group: throws INCONSISTENT_GROUP_PROTOCOL while a consumer
+   * group with members holds it, and drops an empty one, as Kafka 3.9 replaces an empty group of
+   * the other protocol (its committed offsets stay).
+   */
+  releaseForClassic(groupId: string): void;
 }
 
 export const DEFAULT_MIN_SESSION_TIMEOUT_MS = 6_000;
@@ -170,6 +185,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly initialRebalanceDelayMs: number;
   private readonly newMemberJoinTimeoutMs: number;
   private readonly maxGroupSize: number;
+  private readonly consumerProtocolGroups: ConsumerProtocolGroups | null;
   private closed = false;
 
   constructor(options: GroupCoordinatorOptions) {
@@ -177,6 +193,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       throw new InvalidConfigError('GroupCoordinator needs options with an offsetStore');
     }
     this.metadataStore = options.metadataStore ?? null;
+    this.consumerProtocolGroups = options.consumerProtocolGroups ?? null;
     this.clock = options.clock ?? systemClock;
     this.minSessionTimeoutMs = timeoutOption(options.minSessionTimeoutMs, DEFAULT_MIN_SESSION_TIMEOUT_MS, 'minSessionTimeoutMs', 1);
     this.maxSessionTimeoutMs = timeoutOption(options.maxSessionTimeoutMs, DEFAULT_MAX_SESSION_TIMEOUT_MS, 'maxSessionTimeoutMs', 1);
@@ -260,6 +277,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     let group = this.groups.get(groupId);
     if (group === undefined) {
       if (!isNewMember) throw new UnknownMemberIdError(groupId, memberId, 'cannot rejoin: the group does not exist');
+      this.consumerProtocolGroups?.releaseForClassic(groupId);
       group = new Group(groupId, 'Empty', this.clock.nowMs());
       this.groups.set(groupId, group);
     }
@@ -818,6 +836,27 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     group.pendingMembers.delete(memberId);
     if (group.is('PreparingRebalance')) this.tryCompleteJoin(group);
     this.maybeForgetGroup(group);
+  }
+
+  /**
+   * Gives up `groupId` to a consumer-protocol group (KIP-848): true when no classic group holds it
+   * or the one holding it is Empty with nobody half-joined, which is then forgotten (its committed
+   * offsets stay, they belong to the group id); false while it has members, as Kafka 3.9 only
+   * replaces an empty group of the other protocol here (online upgrade is not served).
+   */
+  releaseForConsumerProtocol(groupId: string): boolean {
+    this.checkOpen();
+    const group = this.groups.get(groupId);
+    if (group === undefined) return true;
+    if (!group.is('Empty') || group.size > 0 || group.pendingMembers.size > 0) return false;
+    this.groups.delete(groupId);
+    if (this.metadataStore !== null && group.generationId > 0) {
+      // A stale stored snapshot would only bring back an Empty classic group after a restart, which the consumer group's own record replaces.
+      Promise.resolve()
+        .then(() => this.metadataStore!.deleteGroup(groupId))
+        .catch(() => undefined);
+    }
+    return true;
   }
 
   /**

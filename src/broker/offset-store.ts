@@ -6,6 +6,8 @@
  *   key    msgpack [2, groupId]                       value  msgpack GroupSnapshot (group-store.ts)
  *   key    msgpack [3, groupId, producerId, topic, partition]   value  as [1, ...]: an offset a
  *          transactional producer staged (TxnOffsetCommit), invisible until its transaction ends
+ *   key    msgpack [4, groupId]                       value  msgpack ConsumerGroupSnapshot: a group of
+ *          the KIP-848 consumer protocol (consumer-group/store.ts)
  *
  * A transaction's end is one batch, so it is atomic: a commit holds the [1, ...] record of every
  * staged offset and a tombstone of every [3, ...] key; an abort only the tombstones. A replay
@@ -41,11 +43,13 @@ import { CorruptRecordError } from '../errors.js';
 import { encodeRecordBatch, type RecordToEncode } from '../protocol/record-batch-builder.js';
 import { forEachRecord } from '../protocol/record-batch-reader.js';
 import type { CommittedOffset, GroupSnapshot, OffsetStore, TopicPartitionRef } from './group-types.js';
+import type { ConsumerGroupSnapshot } from './consumer-group/types.js';
 
 export const CONSUMER_OFFSETS_TOPIC = '__consumer_offsets';
 const OFFSET_KEY = 1;
 const GROUP_KEY = 2;
 const STAGED_OFFSET_KEY = 3;
+const CONSUMER_GROUP_KEY = 4;
 
 /** Appends one record batch to __consumer_offsets and resolves once it is acknowledged. */
 export type InternalLogAppender = (batch: Buffer) => Promise<void>;
@@ -79,6 +83,14 @@ export function groupTombstone(groupId: string): RecordToEncode {
   return { key: pack([GROUP_KEY, groupId]), value: null };
 }
 
+export function consumerGroupRecord(snapshot: ConsumerGroupSnapshot): RecordToEncode {
+  return { key: pack([CONSUMER_GROUP_KEY, snapshot.groupId]), value: pack(snapshot) };
+}
+
+export function consumerGroupTombstone(groupId: string): RecordToEncode {
+  return { key: pack([CONSUMER_GROUP_KEY, groupId]), value: null };
+}
+
 function stagedOffsetRecord(groupId: string, producerId: number, offset: CommittedOffset): RecordToEncode {
   return {
     key: pack([STAGED_OFFSET_KEY, groupId, producerId, offset.topic, offset.partition]),
@@ -97,13 +109,15 @@ export type StagedOffsets = Map<string, Map<number, Map<string, CommittedOffset>
 export interface ConsumerOffsetsState {
   readonly offsets: Map<string, Map<string, Map<number, CommittedOffset>>>;
   readonly groups: Map<string, GroupSnapshot>;
+  /** KIP-848 consumer groups, by group id. */
+  readonly consumerGroups: Map<string, ConsumerGroupSnapshot>;
   readonly staged: StagedOffsets;
   /** The committed offsets found beyond their log end at an open, by group (see the file comment). */
   readonly beyondLogEnd: Map<string, Set<CommittedOffset>>;
 }
 
 export function emptyConsumerOffsetsState(): ConsumerOffsetsState {
-  return { offsets: new Map(), groups: new Map(), staged: new Map(), beyondLogEnd: new Map() };
+  return { offsets: new Map(), groups: new Map(), consumerGroups: new Map(), staged: new Map(), beyondLogEnd: new Map() };
 }
 
 /** Applies every record of `batches` (whole batches as read from the log) to `state`, in order. */
@@ -146,6 +160,10 @@ export function replayConsumerOffsets(batches: Buffer, state: ConsumerOffsetsSta
       const groupId = key[1] as string;
       if (valueBytes === null) state.groups.delete(groupId);
       else state.groups.set(groupId, reviveSnapshot(unpack(valueBytes) as GroupSnapshot));
+    } else if (key[0] === CONSUMER_GROUP_KEY) {
+      const groupId = key[1] as string;
+      if (valueBytes === null) state.consumerGroups.delete(groupId);
+      else state.consumerGroups.set(groupId, unpack(valueBytes) as ConsumerGroupSnapshot);
     } else {
       throw new CorruptRecordError(record.offset, `${CONSUMER_OFFSETS_TOPIC} key type ${String(key[0])} is unknown`);
     }

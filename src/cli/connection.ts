@@ -12,6 +12,7 @@ import { Option, type Command } from 'commander';
 import type * as KafkaJS from 'kafkajs';
 import type { GroupLagDescription, IsolationLevel } from '../broker/broker-api.js';
 import { alterBrokerConfigs, type BrokerConfigScope } from '../broker/broker-configs.js';
+import { CONSUMER_GROUP_PROTOCOL_TYPE } from '../broker/consumer-group/consumer-group-coordinator.js';
 import { decodeAssignment, type TopicPartitions } from '../broker/consumer-protocol.js';
 import type { AclEntry, AclFilter, Admin, DescribeAclsResult } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
@@ -388,15 +389,44 @@ class EmbeddedConnection implements Connection {
 
   async listGroups(): Promise<GroupSummary[]> {
     const coordinator = this.sluice.broker.groups;
-    return coordinator.listGroups().map((group) => ({
-      groupId: group.groupId,
-      state: group.state,
-      protocolType: group.protocolType,
-      members: coordinator.describeGroup(group.groupId).members.length,
-    }));
+    const consumerGroups = this.sluice.broker.consumerGroups;
+    return [
+      ...coordinator.listGroups().map((group) => ({
+        groupId: group.groupId,
+        state: group.state,
+        protocolType: group.protocolType,
+        members: coordinator.describeGroup(group.groupId).members.length,
+      })),
+      ...consumerGroups.listGroups().map((group) => ({
+        groupId: group.groupId,
+        state: group.state,
+        protocolType: CONSUMER_GROUP_PROTOCOL_TYPE,
+        members: consumerGroups.describe(group.groupId).members.length,
+      })),
+    ];
   }
 
   async describeGroup(groupId: string): Promise<GroupDetails> {
+    if (this.sluice.broker.consumerGroups.has(groupId)) {
+      // A KIP-848 consumer group: its assignor runs in the broker, its assignments name topics by id.
+      const group = this.sluice.broker.consumerGroups.describe(groupId);
+      const names = new Map(this.sluice.broker.listTopics().map((topic) => [topic.topicId, topic.name]));
+      return {
+        groupId,
+        state: group.state,
+        protocolType: CONSUMER_GROUP_PROTOCOL_TYPE,
+        protocol: group.assignorName,
+        members: group.members.map((member) => ({
+          memberId: member.memberId,
+          clientId: member.clientId,
+          clientHost: member.clientHost,
+          assignment: [...member.assignment].map(([topicId, partitions]) => ({
+            topic: names.get(topicId) ?? topicId,
+            partitions: [...partitions].sort((a, b) => a - b),
+          })),
+        })),
+      };
+    }
     const group = this.sluice.broker.groups.describeGroup(groupId);
     return {
       groupId: group.groupId,

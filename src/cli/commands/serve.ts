@@ -42,6 +42,8 @@ interface ServeFlags {
   autoCreateTopics: boolean;
   maxPartitions?: number;
   groupInitialRebalanceDelayMs: number;
+  groupConsumerHeartbeatIntervalMs: number;
+  groupConsumerSessionTimeoutMs: number;
   fetchMaxBytes?: number;
   socketRequestMaxBytes?: number;
   queuedMaxBytes?: number;
@@ -123,6 +125,18 @@ export function registerServe(program: Command): void {
       `a fetch session unused this long may be evicted for a new one (default ${DEFAULT_MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS})`,
       integerArg(0, INT32_MAX),
     )
+    .option(
+      '--group-consumer-heartbeat-interval-ms <ms>',
+      'how often members of group.protocol=consumer groups heartbeat (Kafka group.consumer.heartbeat.interval.ms)',
+      integerArg(1, INT32_MAX),
+      5_000,
+    )
+    .option(
+      '--group-consumer-session-timeout-ms <ms>',
+      'how long a group.protocol=consumer member may go without a heartbeat (Kafka group.consumer.session.timeout.ms)',
+      integerArg(1, INT32_MAX),
+      45_000,
+    )
     .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
@@ -148,6 +162,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     autoCreateTopicsEnable: flags.autoCreateTopics,
     ...(flags.maxPartitions === undefined ? {} : { maxPartitions: flags.maxPartitions }),
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
+    groupConsumerHeartbeatIntervalMs: flags.groupConsumerHeartbeatIntervalMs,
+    groupConsumerSessionTimeoutMs: flags.groupConsumerSessionTimeoutMs,
     logger,
   });
   let server: KafkaServer;

@@ -8,6 +8,8 @@ import { array, int16, int32, string } from '../wire/schema.js';
 
 /** Kafka's GroupType name of a group speaking the classic (JoinGroup/SyncGroup) protocol. */
 export const GROUP_TYPE_CLASSIC = 'classic';
+/** Kafka's GroupType name of a group speaking the KIP-848 consumer protocol (ConsumerGroupHeartbeat). */
+export const GROUP_TYPE_CONSUMER = 'consumer';
 
 export const ListGroups = new Api({
   name: 'ListGroups',

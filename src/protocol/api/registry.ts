@@ -66,6 +66,8 @@ import { DescribeAcls } from './describe-acls.js';
 import { CreateAcls } from './create-acls.js';
 import { DeleteAcls } from './delete-acls.js';
 import { OffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
+import { ConsumerGroupHeartbeat } from './consumer-group-heartbeat.js';
+import { ConsumerGroupDescribe } from './consumer-group-describe.js';
 
 /** Every API Sluice serves, in api-key order. */
 export const APIS = [
@@ -108,6 +110,8 @@ export const APIS = [
   DescribeAcls,
   CreateAcls,
   DeleteAcls,
+  ConsumerGroupHeartbeat,
+  ConsumerGroupDescribe,
 ] as const;
 
 type ServedApi = (typeof APIS)[number];

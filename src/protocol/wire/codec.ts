@@ -199,8 +199,27 @@ function compileValue(
     case 'array':
       return arrayCodec(def, nullable, version, flexible, path);
     case 'struct':
-      return compileStruct(def.fields as StructSchema, version, flexible, path) as ValueCodec;
+      return nullable
+        ? nullableStructCodec(compileStruct(def.fields as StructSchema, version, flexible, path) as ValueCodec)
+        : (compileStruct(def.fields as StructSchema, version, flexible, path) as ValueCodec);
   }
+}
+
+/** A nullable struct (e.g. ConsumerGroupHeartbeat's Assignment): int8 -1 for null, 1 then the struct. */
+function nullableStructCodec(inner: ValueCodec): ValueCodec {
+  return {
+    minBytes: 1,
+    read: (r) => (r.int8() < 0 ? null : inner.read(r)),
+    write: (w, v) => {
+      if (v === null) {
+        w.int8(-1);
+        return;
+      }
+      w.int8(1);
+      inner.write(w, v);
+    },
+    isDefault: (value) => value === null,
+  };
 }
 
 function stringCodec(nullable: boolean, flexible: boolean, isDefault: (value: unknown) => boolean): ValueCodec {

@@ -188,12 +188,14 @@ export function array<E extends FieldDef<unknown, unknown, boolean> | StructSche
   return define('array', options ?? {}, () => [], undefined, element as StructSchema);
 }
 
-/** A single nested struct (the spec uses these for tagged fields such as CurrentLeader). */
+/** A single nested struct (the spec uses these for tagged fields such as CurrentLeader), nullable when told. */
 export function struct<S extends StructSchema, const O extends FieldOptions = Record<never, never>>(
   fields: S,
   options?: O,
-): FieldDef<Infer<S>, InferInput<S>, IsOptional<O>> {
-  return define('struct', options ?? {}, () => defaultStruct(fields), undefined, fields);
+): FieldDef<NullableIf<O, Infer<S>>, NullableIf<O, InferInput<S>>, IsOptional<O>> {
+  // A nullable struct defaults to null, as every nullable struct of Kafka's specs does.
+  const makeDefault = options?.nullable !== undefined ? constant(null) : () => defaultStruct(fields);
+  return define('struct', options ?? {}, makeDefault, undefined, fields);
 }
 
 /** A struct with every field at its default. */

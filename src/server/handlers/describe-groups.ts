@@ -1,4 +1,8 @@
-/** DescribeGroups, mapped onto the group coordinator; an unknown group is reported Dead, as Kafka does. */
+/**
+ * DescribeGroups, mapped onto the group coordinator; an unknown group is reported Dead, as Kafka
+ * does, and so is a consumer-protocol (KIP-848) group, as Kafka 3.9 answers: ConsumerGroupDescribe
+ * describes those.
+ */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { DescribeGroups, type DescribeGroupsResponseInput } from '../../protocol/api/describe-groups.js';
 import { requireAuthorized } from '../authorizer.js';

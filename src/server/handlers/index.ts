@@ -42,6 +42,8 @@ import { describeAclsHandler } from './describe-acls.js';
 import { createAclsHandler } from './create-acls.js';
 import { deleteAclsHandler } from './delete-acls.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
+import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
+import { consumerGroupDescribeHandler } from './consumer-group-describe.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -83,4 +85,6 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeAclsHandler,
   createAclsHandler,
   deleteAclsHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
 ];

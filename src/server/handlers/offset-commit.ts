@@ -4,7 +4,8 @@
  * rejection (stale generation, unknown member, rebalance) is every partition's error. From v9 a
  * commit naming a generation (>= 0) of a group that does not exist is GROUP_ID_NOT_FOUND, as in
  * Kafka 3.9 (ILLEGAL_GENERATION before); a group being deleted counts as gone, since Kafka removes
- * a deleted group at once.
+ * a deleted group at once. A commit to a consumer-protocol group (KIP-848) goes to its coordinator,
+ * which checks the member and its epoch (the generation field from v9) instead.
  */
 import { GroupIdNotFoundError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
@@ -33,17 +34,26 @@ export const offsetCommitHandler = defineHandler({
         if (
           ctx.apiVersion >= OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION &&
           generationId >= 0 &&
-          ctx.broker.groups.describeGroup(request.groupId).state === 'Dead'
+          ctx.broker.groups.describeGroup(request.groupId).state === 'Dead' &&
+          !ctx.broker.consumerGroups.has(request.groupId)
         ) {
           throw new GroupIdNotFoundError(request.groupId);
         }
-        const results = await ctx.broker.groups.commitOffsets({
-          groupId: request.groupId,
-          generationId,
-          memberId: ctx.apiVersion >= 1 ? request.memberId : '',
-          groupInstanceId: request.groupInstanceId,
-          offsets,
-        });
+        const results = ctx.broker.consumerGroups.has(request.groupId)
+          ? await ctx.broker.consumerGroups.commitOffsets({
+              groupId: request.groupId,
+              memberId: ctx.apiVersion >= 1 ? request.memberId : '',
+              memberEpoch: generationId,
+              apiVersion: ctx.apiVersion,
+              offsets,
+            })
+          : await ctx.broker.groups.commitOffsets({
+              groupId: request.groupId,
+              generationId,
+              memberId: ctx.apiVersion >= 1 ? request.memberId : '',
+              groupInstanceId: request.groupInstanceId,
+              offsets,
+            });
         for (const result of results) {
           if (result.error !== null) errors.set(`${result.partition}:${result.topic}`, ctx.errorCode(result.error));
         }

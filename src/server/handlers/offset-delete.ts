@@ -3,7 +3,7 @@
  * a topic that does not exist gets UNKNOWN_TOPIC_OR_PARTITION, as in Kafka; the coordinator
  * answers the rest (GROUP_SUBSCRIBED_TO_TOPIC for a topic a member consumes). A group-level
  * refusal (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, INVALID_GROUP_ID) is the top-level errorCode,
- * with no topics.
+ * with no topics. A consumer-protocol group (KIP-848) is answered by its own coordinator.
  */
 import type { OffsetDeletePartitionResult } from '../../broker/group-coordinator.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
@@ -31,7 +31,9 @@ export const offsetDeleteHandler = defineHandler({
     }
     let results: OffsetDeletePartitionResult[];
     try {
-      results = await ctx.broker.groups.deletePartitionOffsets({ groupId: request.groupId, partitions: known });
+      results = ctx.broker.consumerGroups.has(request.groupId)
+        ? await ctx.broker.consumerGroups.deletePartitionOffsets(request.groupId, known)
+        : await ctx.broker.groups.deletePartitionOffsets({ groupId: request.groupId, partitions: known });
     } catch (error) {
       return { errorCode: ctx.errorCode(error), throttleTimeMs: 0, topics: [] };
     }

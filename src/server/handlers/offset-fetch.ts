@@ -2,9 +2,9 @@
  * OffsetFetch, mapped onto the group coordinator: committed offsets, -1 for a partition without
  * one. Topics null (v2+) asks for every partition the group committed. v8 (KIP-709) carries a
  * batch of groups. Group-level errors go in the top-level error code from v2, per partition before.
- * v9's memberId and memberEpoch are not checked: Kafka 3.9 validates them only for groups of the
- * KIP-848 consumer protocol (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID), and lets anyone read a classic
- * group's offsets whatever they say, as a classic member sends none; every group here is classic.
+ * v9's memberId and memberEpoch are checked only for groups of the KIP-848 consumer protocol
+ * (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID), as in Kafka 3.9, which lets anyone read a classic
+ * group's offsets whatever they say, as a classic member sends none.
  * requireStable (v7+): a partition whose offset a transaction has staged (TxnOffsetCommit) and not
  * yet completed gets UNSTABLE_OFFSET_COMMIT and offset -1, as in Kafka, so a read_committed
  * consumer retries instead of starting from an offset its transaction may still replace.
@@ -27,13 +27,13 @@ export const offsetFetchHandler = defineHandler({
     if (ctx.apiVersion >= 8) {
       const groups = await Promise.all(
         request.groups.map(async (group) => {
-          const { topics, errorCode } = await fetchGroup(ctx, group.groupId, group.topics, request.requireStable);
+          const { topics, errorCode } = await fetchGroup(ctx, group.groupId, group.topics, request.requireStable, group.memberId, group.memberEpoch);
           return { groupId: group.groupId, topics, errorCode };
         }),
       );
       return { throttleTimeMs: 0, groups };
     }
-    const { topics, errorCode } = await fetchGroup(ctx, request.groupId, request.topics, request.requireStable);
+    const { topics, errorCode } = await fetchGroup(ctx, request.groupId, request.topics, request.requireStable, null, -1);
     if (ctx.apiVersion >= 2 || errorCode === ErrorCode.NONE) return { throttleTimeMs: 0, topics, errorCode };
     // v0-v1 have no top-level error: every requested partition carries it.
     const failedTopics = (request.topics ?? []).map((topic) => ({
@@ -55,12 +55,16 @@ async function fetchGroup(
   groupId: string,
   topics: RequestTopics,
   requireStable: boolean,
+  memberId: string | null,
+  memberEpoch: number,
 ): Promise<{ topics: TopicResponse[]; errorCode: number }> {
   const partitions = topics === null ? null : topics.flatMap((topic) => topic.partitionIndexes.map((partition) => ({ topic: topic.name, partition })));
   if (!authorize(ctx, 'DESCRIBE', 'GROUP', groupId)) return { topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
   let fetched: FetchedOffset[];
   try {
-    fetched = await ctx.broker.groups.fetchOffsets({ groupId, partitions });
+    fetched = ctx.broker.consumerGroups.has(groupId)
+      ? await ctx.broker.consumerGroups.fetchOffsets({ groupId, memberId, memberEpoch, partitions })
+      : await ctx.broker.groups.fetchOffsets({ groupId, partitions });
   } catch (error) {
     return { topics: [], errorCode: ctx.errorCode(error) };
   }

@@ -36,6 +36,13 @@ interface KafkaMessage {
 const fixture = JSON.parse(readFileSync(new URL('../../fixtures/kafka-messages-3.9.json', import.meta.url), 'utf8')) as {
   messages: KafkaMessage[];
 };
+/**
+ * Messages served past Kafka 3.9, checked against the later definition instead (derived the same
+ * way): ConsumerGroupHeartbeat v1, the only version librdkafka's group.protocol=consumer sends.
+ */
+const later = JSON.parse(readFileSync(new URL('../../fixtures/kafka-messages-consumer-group-heartbeat-v1.json', import.meta.url), 'utf8')) as {
+  messages: KafkaMessage[];
+};
 
 /**
  * Fields Kafka renamed after Sluice transcribed them, by Kafka 3.9 path -> Sluice name. Names are
@@ -51,7 +58,8 @@ const RENAMED: Record<string, string> = {
 };
 
 function kafkaMessage(apiKey: number, type: 'request' | 'response'): KafkaMessage {
-  const message = fixture.messages.find((m) => m.apiKey === apiKey && m.type === type);
+  const message =
+    later.messages.find((m) => m.apiKey === apiKey && m.type === type) ?? fixture.messages.find((m) => m.apiKey === apiKey && m.type === type);
   if (message === undefined) throw new Error(`Kafka 3.9 has no ${type} with API key ${apiKey}`);
   return message;
 }

@@ -527,6 +527,61 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
       ],
     },
   },
+  68: {
+    request: {
+      groupId: 'g',
+      memberId: 'm',
+      memberEpoch: 3,
+      instanceId: 'i',
+      rackId: 'r',
+      rebalanceTimeoutMs: 30000,
+      subscribedTopicNames: ['t', 'u'],
+      subscribedTopicRegex: '',
+      serverAssignor: 'uniform',
+      topicPartitions: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [0, 2] }],
+    },
+    response: {
+      throttleTimeMs: 1,
+      errorCode: 0,
+      errorMessage: null,
+      memberId: 'm',
+      memberEpoch: 4,
+      heartbeatIntervalMs: 5000,
+      assignment: { topicPartitions: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [1] }] },
+    },
+  },
+  69: {
+    request: { groupIds: ['g'], includeAuthorizedOperations: true },
+    response: {
+      throttleTimeMs: 1,
+      groups: [
+        {
+          errorCode: 0,
+          errorMessage: null,
+          groupId: 'g',
+          groupState: 'Stable',
+          groupEpoch: 4,
+          assignmentEpoch: 4,
+          assignorName: 'uniform',
+          members: [
+            {
+              memberId: 'm',
+              instanceId: null,
+              rackId: 'r',
+              memberEpoch: 4,
+              clientId: 'c',
+              clientHost: '/127.0.0.1',
+              subscribedTopicNames: ['t'],
+              subscribedTopicRegex: null,
+              assignment: { topicPartitions: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', topicName: 't', partitions: [0] }] },
+              targetAssignment: { topicPartitions: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', topicName: 't', partitions: [0, 1] }] },
+            },
+          ],
+          authorizedOperations: 8,
+        },
+      ],
+    },
+  },
 };
 
 /** What decoding should give at `version`: the sample's fields the version has, defaults for the rest. */
@@ -539,7 +594,7 @@ function expectedAt(schema: StructSchema, version: number, flexible: boolean, va
       expected[name] = def.makeDefault();
     } else if (def.kind === 'array' && def.fields !== undefined && given !== null) {
       expected[name] = (given as Record<string, unknown>[]).map((item) => expectedAt(def.fields as StructSchema, version, flexible, item));
-    } else if (def.kind === 'struct') {
+    } else if (def.kind === 'struct' && given !== null) {
       expected[name] = expectedAt(def.fields as StructSchema, version, flexible, given as Record<string, unknown>);
     } else {
       expected[name] = given;

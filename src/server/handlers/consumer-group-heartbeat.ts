@@ -1,0 +1,48 @@
+/** ConsumerGroupHeartbeat (KIP-848), mapped onto the consumer group coordinator; errors carry their message, as Kafka's do. */
+import { ConsumerGroupHeartbeat } from '../../protocol/api/consumer-group-heartbeat.js';
+import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { defineHandler } from './handler.js';
+
+export const consumerGroupHeartbeatHandler = defineHandler({
+  api: ConsumerGroupHeartbeat,
+  async handle(ctx, request) {
+    try {
+      const result = await ctx.broker.consumerGroups.heartbeat({
+        groupId: request.groupId,
+        memberId: request.memberId,
+        memberEpoch: request.memberEpoch,
+        instanceId: request.instanceId,
+        rackId: request.rackId,
+        rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+        subscribedTopicNames: request.subscribedTopicNames,
+        subscribedTopicRegex: request.subscribedTopicRegex,
+        serverAssignor: request.serverAssignor,
+        topicPartitions: request.topicPartitions,
+        clientId: ctx.clientId,
+        clientHost: ctx.clientHost,
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        memberId: result.memberId,
+        memberEpoch: result.memberEpoch,
+        heartbeatIntervalMs: result.heartbeatIntervalMs,
+        assignment:
+          result.assignment === null
+            ? null
+            : { topicPartitions: [...result.assignment].map(([topicId, partitions]) => ({ topicId, partitions: [...partitions].sort((a, b) => a - b) })) },
+      };
+    } catch (error) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ctx.errorCode(error),
+        errorMessage: error instanceof Error ? error.message : String(error),
+        memberId: null,
+        memberEpoch: -1,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+  },
+});
