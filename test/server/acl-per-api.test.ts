@@ -40,6 +40,9 @@ import { Metadata } from '../../src/protocol/api/metadata.js';
 import { OffsetCommit } from '../../src/protocol/api/offset-commit.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { Produce } from '../../src/protocol/api/produce.js';
+import { ConsumerGroupDescribe } from '../../src/protocol/api/consumer-group-describe.js';
+import { ConsumerGroupHeartbeat } from '../../src/protocol/api/consumer-group-heartbeat.js';
+import { OffsetForLeaderEpoch } from '../../src/protocol/api/offset-for-leader-epoch.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
 import { TestClient, startServer, type TestServer } from './helpers.js';
 
@@ -178,6 +181,48 @@ const CASES: Case[] = [
       [(await client.send(JoinGroup, 5, { groupId: 'g', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] })).errorCode],
     refused: GROUP,
     grants: [['READ', 'GROUP', 'g']],
+  },
+  {
+    name: 'OffsetForLeaderEpoch: DESCRIBE on the topic (implied by READ)',
+    codes: async () =>
+      (await client.send(OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic: 'orders', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] })).topics.flatMap(
+        (topic) => topic.partitions.map((p) => p.errorCode),
+      ),
+    refused: TOPIC,
+    grants: [['READ', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'OffsetForLeaderEpoch: CLUSTER_ACTION on the cluster (a follower) also passes',
+    codes: async () =>
+      (await client.send(OffsetForLeaderEpoch, 4, { replicaId: 1, topics: [{ topic: 'orders', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] })).topics.flatMap(
+        (topic) => topic.partitions.map((p) => p.errorCode),
+      ),
+    refused: TOPIC,
+    grants: [['CLUSTER_ACTION', 'CLUSTER', '']],
+  },
+  {
+    name: 'ConsumerGroupHeartbeat: READ on the group',
+    codes: async () =>
+      [
+        (
+          await client.send(ConsumerGroupHeartbeat, 1, {
+            groupId: 'cg',
+            memberId: 'acl-member',
+            memberEpoch: 0,
+            rebalanceTimeoutMs: 30_000,
+            subscribedTopicNames: ['orders'],
+            topicPartitions: [],
+          })
+        ).errorCode,
+      ],
+    refused: GROUP,
+    grants: [['READ', 'GROUP', 'cg']],
+  },
+  {
+    name: 'ConsumerGroupDescribe: DESCRIBE on the group',
+    codes: async () => (await client.send(ConsumerGroupDescribe, 0, { groupIds: ['cg'], includeAuthorizedOperations: false })).groups.map((group) => group.errorCode),
+    refused: GROUP,
+    grants: [['DESCRIBE', 'GROUP', 'cg']],
   },
   {
     name: 'Heartbeat: READ on the group',
@@ -388,7 +433,9 @@ describe('where Kafka filters instead of failing', () => {
     grant('DESCRIBE', 'GROUP', 'listed');
     expect((await client.send(ListGroups, 3, {})).groups.map((group) => group.groupId)).toEqual(['listed']);
     grant('DESCRIBE', 'CLUSTER', '');
-    expect((await client.send(ListGroups, 3, {})).groups.map((group) => group.groupId).sort()).toEqual(['hidden', 'listed']);
+    const everyGroup = [...t.broker.groups.listGroups(), ...t.broker.consumerGroups.listGroups()].map((group) => group.groupId).sort();
+    expect(everyGroup).toEqual(expect.arrayContaining(['hidden', 'listed']));
+    expect((await client.send(ListGroups, 3, {})).groups.map((group) => group.groupId).sort()).toEqual(everyGroup);
     revokeAll();
   });
 

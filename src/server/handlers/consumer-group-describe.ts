@@ -1,11 +1,13 @@
 /**
  * ConsumerGroupDescribe (KIP-848): each consumer group's epochs, assignor and members with their
  * current and target assignments; a group id that is not a consumer group gets GROUP_ID_NOT_FOUND,
- * as in Kafka. Topic names are resolved from the ids the assignments hold.
+ * as in Kafka. Topic names are resolved from the ids the assignments hold. A group the caller may
+ * not DESCRIBE is answered GROUP_AUTHORIZATION_FAILED, as Kafka does.
  */
 import type { Assignment } from '../../broker/consumer-group/types.js';
 import { ConsumerGroupDescribe, type ConsumerGroupDescribeResponseInput } from '../../protocol/api/consumer-group-describe.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type DescribedGroup = ConsumerGroupDescribeResponseInput['groups'][number];
@@ -25,6 +27,7 @@ export const consumerGroupDescribeHandler = defineHandler({
     });
     const groups = request.groupIds.map((groupId): DescribedGroup => {
       try {
+        requireAuthorized(ctx, 'DESCRIBE', 'GROUP', groupId);
         const group = ctx.broker.consumerGroups.describe(groupId);
         return {
           errorCode: ErrorCode.NONE,

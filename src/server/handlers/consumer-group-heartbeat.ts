@@ -1,12 +1,17 @@
-/** ConsumerGroupHeartbeat (KIP-848), mapped onto the consumer group coordinator; errors carry their message, as Kafka's do. */
+/**
+ * ConsumerGroupHeartbeat (KIP-848), mapped onto the consumer group coordinator; errors carry their
+ * message, as Kafka's do. As in Kafka, the caller needs READ on the group (GROUP_AUTHORIZATION_FAILED).
+ */
 import { ConsumerGroupHeartbeat } from '../../protocol/api/consumer-group-heartbeat.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 export const consumerGroupHeartbeatHandler = defineHandler({
   api: ConsumerGroupHeartbeat,
   async handle(ctx, request) {
     try {
+      requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
       const result = await ctx.broker.consumerGroups.heartbeat({
         groupId: request.groupId,
         memberId: request.memberId,

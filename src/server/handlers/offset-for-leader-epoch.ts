@@ -10,9 +10,12 @@
  * replicaId (v3+) names a follower or is -1 for a consumer; this broker, the only replica of its
  * partitions, answers every requester from the leader's log alike, as Kafka's leader does (it
  * answers followers and consumers from the same cache, fetchOnlyFromLeader in both cases).
+ * As in Kafka, CLUSTER_ACTION on the cluster (a follower) or DESCRIBE on the topic is needed,
+ * else the topic's partitions get TOPIC_AUTHORIZATION_FAILED.
  */
 import { OffsetForLeaderEpoch, type OffsetForLeaderEpochResponseInput } from '../../protocol/api/offset-for-leader-epoch.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
+import { authorize, authorizeCluster } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type PartitionResult = OffsetForLeaderEpochResponseInput['topics'][number]['partitions'][number];
@@ -22,9 +25,13 @@ const UNDEFINED = -1;
 export const offsetForLeaderEpochHandler = defineHandler({
   api: OffsetForLeaderEpoch,
   async handle(ctx, request) {
+    const clusterAction = authorizeCluster(ctx, 'CLUSTER_ACTION');
     const topics = request.topics.map(({ topic, partitions }) => ({
       topic,
       partitions: partitions.map(({ partition, currentLeaderEpoch, leaderEpoch }): PartitionResult => {
+        if (!clusterAction && !authorize(ctx, 'DESCRIBE', 'TOPIC', topic)) {
+          return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, partition, leaderEpoch: UNDEFINED, endOffset: UNDEFINED };
+        }
         try {
           ctx.broker.checkLeaderEpoch(topic, partition, currentLeaderEpoch);
           const found = ctx.broker.offsetForLeaderEpoch(topic, partition, leaderEpoch);
