@@ -14,6 +14,11 @@ import { Metadata } from '../../src/protocol/api/metadata.js';
 import { parseControlRecord } from '../../src/protocol/control-record.js';
 import { forEachRecord } from '../../src/protocol/record-batch-reader.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
+import { CreateTopics } from '../../src/protocol/api/create-topics.js';
+import { DescribeConfigs } from '../../src/protocol/api/describe-configs.js';
+import { DescribeGroups } from '../../src/protocol/api/describe-groups.js';
+import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
+import { decodeAssignment } from '../../src/broker/consumer-protocol.js';
 import {
   ATTRIBUTES_OFFSET,
   BASE_SEQUENCE_OFFSET,
@@ -30,7 +35,9 @@ import {
   kcatDriver,
   platformaticDriver,
   pythonDriver,
+  GROUP_MEMBER_SESSION_TIMEOUT_MS,
   type ClientDriver,
+  type GroupMemberProcess,
   type Codec,
   type KeyedValue,
 } from './clients.js';
@@ -49,6 +56,16 @@ const CLIENTS: readonly [string, (bootstrap: string) => ClientDriver][] = [
 ];
 
 const PARTITIONS = 2;
+
+/** The error each client surfaces when its transactional producer has been fenced by a newer one. */
+const FENCED_ERRORS: Record<string, string> = {
+  // Its EndTxn v0-v1 predates PRODUCER_FENCED, which Kafka answers as INVALID_PRODUCER_EPOCH there.
+  kafkajs: 'INVALID_PRODUCER_EPOCH',
+  '@platformatic/kafka': 'PRODUCER_FENCED',
+  // librdkafka raises its fatal _FENCED error.
+  'python3-confluent-kafka': '_FENCED',
+  '@confluentinc/kafka-javascript': 'ERR__FENCED',
+};
 const RECORDS_PER_CODEC = 20;
 
 let dataDir: string;
@@ -120,6 +137,42 @@ async function committedOffsets(groupId: string, topic: string): Promise<Map<num
   return new Map(response.topics[0].partitions.map((p) => [p.partitionIndex, p.committedOffset]));
 }
 
+async function createTopic(name: string, numPartitions: number): Promise<void> {
+  const response = await raw.send(CreateTopics, 7, {
+    topics: [{ name, numPartitions, replicationFactor: -1, assignments: [], configs: [] }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  expect(response.topics[0].errorCode, `creating ${name}`).toBe(0);
+}
+
+async function topicConfig(topic: string, name: string): Promise<string | null> {
+  const response = await raw.send(DescribeConfigs, 1, {
+    resources: [{ resourceType: 2, resourceName: topic, configurationKeys: [name] }],
+    includeSynonyms: false,
+  });
+  return response.results[0].configs.find((config) => config.name === name)?.value ?? null;
+}
+
+/** ListOffsets: the earliest (-2) or latest (-1) offset of a partition. */
+async function listOffset(topic: string, partition: number, timestamp: -1 | -2): Promise<number> {
+  const response = await raw.send(ListOffsets, 5, {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp, currentLeaderEpoch: -1 }] }],
+  });
+  return Number(response.topics[0].partitions[0].offset);
+}
+
+/** The group's members with their assigned partitions of `topic`, once it is Stable; null before. */
+async function stableAssignment(groupId: string, topic: string): Promise<number[][] | null> {
+  const { groups } = await raw.send(DescribeGroups, 5, { groups: [groupId], includeAuthorizedOperations: false });
+  if (groups[0].groupState !== 'Stable') return null;
+  return groups[0].members.map(
+    (member) => decodeAssignment(member.memberAssignment).assignedPartitions.find((entry) => entry.topic === topic)?.partitions ?? [],
+  );
+}
+
 /** Values that compress well even one at a time: librdkafka sends a batch uncompressed when compressing does not shrink it. */
 function recordsFor(client: string, codec: Codec): KeyedValue[] {
   const padding = ' sluice'.repeat(40);
@@ -166,6 +219,29 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
     }
   });
 
+  it('alters a topic config, deletes records and describes the cluster where it has the calls', async () => {
+    const topic = `compat-${slug}-admin`;
+    await createTopic(topic, 1);
+    if (client.alterTopicConfig !== null) {
+      await client.alterTopicConfig(topic, 'retention.ms', '3600000');
+      expect(await topicConfig(topic, 'retention.ms')).toBe('3600000');
+    }
+    if (client.deleteRecords !== null) {
+      await client.produce(topic, recordsFor(name, 'none').slice(0, 5), 'none');
+      await client.deleteRecords(topic, 0, 3);
+      expect(await listOffset(topic, 0, -2)).toBe(3);
+      expect(await listOffset(topic, 0, -1)).toBe(5);
+    }
+    if (client.describeCluster !== null) {
+      const { clusterId, brokers } = await raw.send(Metadata, 12, { topics: [] });
+      const cluster = await client.describeCluster();
+      expect(cluster.brokers).toEqual([{ nodeId: 0, host: '127.0.0.1', port }]);
+      expect(cluster.controllerId).toBe(0);
+      if (cluster.clusterId !== null) expect(cluster.clusterId).toBe(clusterId);
+      expect(brokers.map((broker) => broker.nodeId)).toEqual([0]);
+    }
+  });
+
   it('produces with every codec it shares with Sluice, stored as that codec', async () => {
     for (const codec of codecs) {
       await client.produce(topicOf(codec), recordsFor(name, codec), codec);
@@ -208,6 +284,77 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       else log.push(`${record.batch.isTransactional ? '' : 'NOT TRANSACTIONAL '}${record.value()!.toString()}`);
     });
     expect(log).toEqual(['txn 0', 'txn 1', 'txn 2', 'COMMIT', 'txn 3', 'txn 4', 'txn 5', 'ABORT', 'txn 6', 'txn 7', 'COMMIT']);
+  });
+
+  it('fences a zombie transactional producer: its commit is refused, the new one commits, read_committed sees only that', async () => {
+    if (client.fenceZombie === null) return; // kcat has no transactions.
+    const topic = `compat-${slug}-fenced`;
+    await createTopic(topic, 1);
+    const zombieRecords = [0, 1, 2].map((i) => ({ key: `z${i}`, value: `zombie ${i}` }));
+    const records = [0, 1].map((i) => ({ key: `b${i}`, value: `committed ${i}` }));
+    const refusal = await client.fenceZombie(topic, `compat-${slug}-fenced`, zombieRecords, records);
+    expect(refusal).toBe(FENCED_ERRORS[name]);
+    const log: string[] = [];
+    forEachRecord(await fetchRecords(topic, 0), (record) => {
+      log.push(record.batch.isControl ? parseControlRecord(record.key(), record.value()).type.toUpperCase() : record.value()!.toString());
+    });
+    // The new producer's InitProducerId aborted the zombie's transaction.
+    expect(log).toEqual(['zombie 0', 'zombie 1', 'zombie 2', 'ABORT', 'committed 0', 'committed 1', 'COMMIT']);
+    const consumed = await client.consume(`compat-${slug}-fenced-reader`, [topic], records.length);
+    expect(consumed.map((r) => r.value)).toEqual(records.map((r) => r.value));
+  });
+
+  it('consumes in a group of two processes; one is killed and the other takes over from its committed offsets', async () => {
+    const topic = `compat-${slug}-members`;
+    const groupId = `compat-${slug}-members`;
+    await createTopic(topic, PARTITIONS);
+    const members: GroupMemberProcess[] = [client.startGroupMember(groupId, topic), client.startGroupMember(groupId, topic)];
+    try {
+      const [survivor, victim] = members;
+      const memberDied = () => members.find((member) => member.hasExited);
+      // Both members hold a partition before anything is produced, so both read.
+      await eventually(
+        async () => {
+          const died = memberDied();
+          if (died !== undefined) throw new Error(`a group member exited: ${died.stderr}`);
+          const assignment = await stableAssignment(groupId, topic);
+          return assignment !== null && assignment.length === 2 && assignment.every((partitions) => partitions.length === 1);
+        },
+        { what: 'two members with a partition each' },
+      );
+      const before = recordsFor(name, 'none').slice(0, 10);
+      await client.produce(topic, before, 'none');
+      const ends = await Promise.all([...Array(PARTITIONS).keys()].map((partition) => listOffset(topic, partition, -1)));
+      expect(ends.every((end) => end > 0), 'records on both partitions').toBe(true);
+      await eventually(
+        async () => {
+          const committed = await committedOffsets(groupId, topic);
+          return ends.every((end, partition) => committed.get(partition) === end);
+        },
+        { what: 'the first records read and committed' },
+      );
+      expect(survivor.records.length).toBeGreaterThan(0);
+      expect(victim.records.length).toBeGreaterThan(0);
+      const victimPartition = victim.records[0].partition;
+      const survivorReadBefore = survivor.records.length;
+
+      await victim.kill();
+      const after = recordsFor(name, 'none').slice(10, 20);
+      await client.produce(topic, after, 'none');
+      await eventually(() => after.every((r) => survivor.records.some((read) => read.value === r.value)), {
+        // The dead member's session must end before its partition is handed over.
+        timeoutMs: GROUP_MEMBER_SESSION_TIMEOUT_MS + 30_000,
+        what: 'the survivor reading every record produced after the kill',
+      });
+      const readAfterKill = survivor.records.slice(survivorReadBefore);
+      // Committed offsets honoured: nothing read before the kill is read again.
+      expect(new Set(readAfterKill.map((r) => r.value))).toEqual(new Set(after.map((r) => r.value)));
+      const takenOver = readAfterKill.filter((r) => r.partition === victimPartition);
+      expect(takenOver.length).toBeGreaterThan(0);
+      expect(takenOver[0].offset).toBe(ends[victimPartition]);
+    } finally {
+      await Promise.all(members.map((member) => member.kill()));
+    }
   });
 
   it('consumes everything in a consumer group and commits the log end offsets', async () => {
