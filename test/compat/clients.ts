@@ -37,8 +37,8 @@ export interface ClusterDescription {
   brokers: { nodeId: number; host: string; port: number }[];
 }
 
-/** Consumer settings short enough for a test to wait out a dead member's session. */
-export const GROUP_MEMBER_SESSION_TIMEOUT_MS = 6_000;
+/** Consumer settings short enough for a test to wait out a dead member's session (the server must allow it). */
+export const GROUP_MEMBER_SESSION_TIMEOUT_MS = 3_000;
 export const GROUP_MEMBER_HEARTBEAT_INTERVAL_MS = 500;
 
 /**

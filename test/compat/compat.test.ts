@@ -1,13 +1,20 @@
 /**
  * Client compatibility: `sluice serve` (the built CLI, as a user runs it) against five real Kafka
  * clients (./clients.ts). Each client, in turn, as far as it has the calls: an all-topics Metadata,
- * CreateTopics, CreatePartitions, DescribeConfigs; produce with every codec it and Sluice both
- * have (the stored batches must carry that codec, so a client that silently sent uncompressed
- * batches would fail); its idempotent producer (one producer id, gapless sequences); transactions
- * committed and aborted (the markers in the log); consume everything in a consumer group and
- * commit (the committed offsets must be the log end offsets); ListOffsets by timestamp. Last, no
- * request of any client closed a connection as unparsable or unserved.
+ * CreateTopics, CreatePartitions, DescribeConfigs, AlterConfigs, DeleteRecords, its description of
+ * the cluster; produce with every codec it and Sluice both have (the stored batches must carry that
+ * codec, so a client that silently sent uncompressed batches would fail); its idempotent producer
+ * (one producer id, gapless sequences); transactions committed and aborted (the markers in the
+ * log); a zombie transactional producer fenced by a newer one with its id (the zombie's commit
+ * refused, a read_committed consumer sees only the new one's records); a group of two member
+ * processes, one killed with SIGKILL, the other taking its partition over from the committed
+ * offsets; consume everything in a consumer group and commit (the committed offsets must be the
+ * log end offsets); ListOffsets by timestamp. Then README's client matrix must be the one the run
+ * found, and no request of any client closed a connection as unparsable or unserved.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fetch } from '../../src/protocol/api/fetch.js';
 import { Metadata } from '../../src/protocol/api/metadata.js';
@@ -47,13 +54,48 @@ const SLUICE_CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'
 /** Kafka's codec ids, as a batch's attributes carry them. */
 const CODEC_IDS: Record<Codec, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
-const CLIENTS: readonly [string, (bootstrap: string) => ClientDriver][] = [
-  ['kcat', kcatDriver],
-  ['kafkajs', kafkajsDriver],
-  ['@platformatic/kafka', platformaticDriver],
-  ['python3-confluent-kafka', pythonDriver],
-  ['@confluentinc/kafka-javascript', confluentDriver],
+/** Each client: its name, the row label of README's client matrix (with the versions tested), its driver. */
+const CLIENTS: readonly [string, string, (bootstrap: string) => ClientDriver][] = [
+  ['kcat', 'kcat 1.7 (librdkafka 2.0.2)', kcatDriver],
+  ['kafkajs', 'kafkajs 2.2.4', kafkajsDriver],
+  ['@platformatic/kafka', '@platformatic/kafka 1.35.0', platformaticDriver],
+  ['python3-confluent-kafka', 'python3-confluent-kafka 1.7.0 (librdkafka 2.0.2)', pythonDriver],
+  ['@confluentinc/kafka-javascript', '@confluentinc/kafka-javascript 1.10.1 (librdkafka 2.15.1)', confluentDriver],
 ];
+
+/**
+ * README's client x feature matrix, as this suite finds it: each test fills its cell of the
+ * client's row when it passes ("✓", or what the client did), or "—" when the client has no call
+ * for the feature; the last test compares the table with README's.
+ */
+const MATRIX_COLUMNS = [
+  'Metadata',
+  'CreateTopics',
+  'CreatePartitions',
+  'DescribeConfigs',
+  'AlterConfigs',
+  'DeleteRecords',
+  'Cluster description',
+  'Produce, stored with its codec',
+  'Idempotent produce',
+  'Transactions (commit, abort)',
+  'Zombie fenced (error surfaced)',
+  'Group consume, commit',
+  'Group of two processes, one killed',
+  'Offsets by timestamp',
+] as const;
+type MatrixColumn = (typeof MATRIX_COLUMNS)[number];
+const matrix = new Map<string, Map<MatrixColumn, string>>(CLIENTS.map(([, label]) => [label, new Map()]));
+const README = join(dirname(fileURLToPath(import.meta.url)), '../../README.md');
+
+function renderMatrix(): string {
+  const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [
+    row(['Client', ...MATRIX_COLUMNS]),
+    row(['---', ...MATRIX_COLUMNS.map(() => '---')]),
+    ...[...matrix].map(([label, cells]) => row([label, ...MATRIX_COLUMNS.map((column) => cells.get(column) ?? 'not run')])),
+  ].join('\n');
+}
 
 const PARTITIONS = 2;
 
@@ -78,6 +120,8 @@ beforeAll(async () => {
   dataDir = tempDir();
   server = new CliProcess([
     'serve', '--data-dir', dataDir, '--port', '0', '--shards', '1', '--num-partitions', '1', '--group-initial-rebalance-delay-ms', '0',
+    // Below Kafka's default 6 s, so that the group member tests wait out a killed member's session sooner.
+    '--group-min-session-timeout-ms', '1000',
   ]);
   await server.waitForStdout((stdout) => stdout.includes('\n'), 'the listening line');
   const match = /^listening on (127\.0\.0\.1:(\d+))\n$/.exec(server.stdout);
@@ -179,11 +223,13 @@ function recordsFor(client: string, codec: Codec): KeyedValue[] {
   return Array.from({ length: RECORDS_PER_CODEC }, (_, i) => ({ key: `k${i}`, value: `${client} ${codec} ${i}${padding}` }));
 }
 
-describe.each(CLIENTS)('%s', (name, makeDriver) => {
+describe.each(CLIENTS)('%s', (name, label, makeDriver) => {
   const slug = name.replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
   const topicOf = (codec: Codec) => `compat-${slug}-${codec}`;
   let client: ClientDriver;
   let codecs: Codec[];
+  const found = (column: MatrixColumn, cell: string) => matrix.get(label)!.set(column, cell);
+  const NO_CALL = '—';
 
   beforeAll(() => {
     client = makeDriver(bootstrap);
@@ -196,12 +242,18 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
 
   it('connects and lists every topic (all-topics Metadata)', async () => {
     expect(await client.listTopics()).toEqual(expect.any(Array));
+    found('Metadata', '✓');
   });
 
   it('creates topics, which an all-topics Metadata then lists', async () => {
-    if (client.createTopic === null) return; // kcat has no CreateTopics: its topics are auto-created on produce.
+    if (client.createTopic === null) {
+      // kcat has no CreateTopics: its topics are auto-created on produce.
+      found('CreateTopics', `${NO_CALL} (auto-created)`);
+      return;
+    }
     for (const codec of codecs) await client.createTopic(topicOf(codec), PARTITIONS);
     expect(await client.listTopics()).toEqual(expect.arrayContaining(codecs.map(topicOf)));
+    found('CreateTopics', '✓');
   });
 
   it('adds partitions (CreatePartitions) and reads topic configs (DescribeConfigs) where it has the calls', async () => {
@@ -212,11 +264,13 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       const { topics } = await raw.send(Metadata, 12, { topics: [{ name: topic }] });
       expect(topics[0].partitions.map((p) => p.partitionIndex).sort()).toEqual([0, 1, 2]);
     }
+    found('CreatePartitions', client.createPartitions === null ? NO_CALL : '✓');
     if (client.describeTopicConfigs !== null) {
       const configs = await client.describeTopicConfigs(topicOf('none'));
       expect(configs.get('cleanup.policy')).toBe('delete');
       expect(configs.get('retention.ms')).toBe('604800000');
     }
+    found('DescribeConfigs', client.describeTopicConfigs === null ? NO_CALL : '✓');
   });
 
   it('alters a topic config, deletes records and describes the cluster where it has the calls', async () => {
@@ -226,12 +280,14 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       await client.alterTopicConfig(topic, 'retention.ms', '3600000');
       expect(await topicConfig(topic, 'retention.ms')).toBe('3600000');
     }
+    found('AlterConfigs', client.alterTopicConfig === null ? NO_CALL : '✓');
     if (client.deleteRecords !== null) {
       await client.produce(topic, recordsFor(name, 'none').slice(0, 5), 'none');
       await client.deleteRecords(topic, 0, 3);
       expect(await listOffset(topic, 0, -2)).toBe(3);
       expect(await listOffset(topic, 0, -1)).toBe(5);
     }
+    found('DeleteRecords', client.deleteRecords === null ? NO_CALL : '✓');
     if (client.describeCluster !== null) {
       const { clusterId, brokers } = await raw.send(Metadata, 12, { topics: [] });
       const cluster = await client.describeCluster();
@@ -240,6 +296,7 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       if (cluster.clusterId !== null) expect(cluster.clusterId).toBe(clusterId);
       expect(brokers.map((broker) => broker.nodeId)).toEqual([0]);
     }
+    found('Cluster description', client.describeCluster === null ? NO_CALL : '✓');
   });
 
   it('produces with every codec it shares with Sluice, stored as that codec', async () => {
@@ -252,6 +309,7 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       expect(stored.length, codec).toBeGreaterThan(0);
       expect(new Set(stored), codec).toEqual(new Set([codec]));
     }
+    found('Produce, stored with its codec', codecs.join(', '));
   });
 
   it('produces with its idempotent producer: one producer id, sequences from 0 without a gap', async () => {
@@ -268,10 +326,14 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       expect(batch.baseSequence).toBe(nextSequence.get(batch.producerId) ?? 0);
       nextSequence.set(batch.producerId, batch.baseSequence + batch.recordCount);
     }
+    found('Idempotent produce', '✓');
   });
 
   it('produces in transactions, committed and aborted, and the log holds the markers in order', async () => {
-    if (client.produceTransaction === null) return; // kcat has no transactions.
+    if (client.produceTransaction === null) {
+      found('Transactions (commit, abort)', NO_CALL);
+      return;
+    }
     const topic = `compat-${slug}-txn`;
     if (client.createTopic !== null) await client.createTopic(topic, 1);
     const records = recordsFor(name, 'none').map((r, i) => ({ key: r.key, value: `txn ${i}` }));
@@ -284,10 +346,14 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       else log.push(`${record.batch.isTransactional ? '' : 'NOT TRANSACTIONAL '}${record.value()!.toString()}`);
     });
     expect(log).toEqual(['txn 0', 'txn 1', 'txn 2', 'COMMIT', 'txn 3', 'txn 4', 'txn 5', 'ABORT', 'txn 6', 'txn 7', 'COMMIT']);
+    found('Transactions (commit, abort)', '✓');
   });
 
   it('fences a zombie transactional producer: its commit is refused, the new one commits, read_committed sees only that', async () => {
-    if (client.fenceZombie === null) return; // kcat has no transactions.
+    if (client.fenceZombie === null) {
+      found('Zombie fenced (error surfaced)', NO_CALL);
+      return;
+    }
     const topic = `compat-${slug}-fenced`;
     await createTopic(topic, 1);
     const zombieRecords = [0, 1, 2].map((i) => ({ key: `z${i}`, value: `zombie ${i}` }));
@@ -302,6 +368,7 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
     expect(log).toEqual(['zombie 0', 'zombie 1', 'zombie 2', 'ABORT', 'committed 0', 'committed 1', 'COMMIT']);
     const consumed = await client.consume(`compat-${slug}-fenced-reader`, [topic], records.length);
     expect(consumed.map((r) => r.value)).toEqual(records.map((r) => r.value));
+    found('Zombie fenced (error surfaced)', `✓ (${refusal})`);
   });
 
   it('consumes in a group of two processes; one is killed and the other takes over from its committed offsets', async () => {
@@ -352,6 +419,7 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       const takenOver = readAfterKill.filter((r) => r.partition === victimPartition);
       expect(takenOver.length).toBeGreaterThan(0);
       expect(takenOver[0].offset).toBe(ends[victimPartition]);
+      found('Group of two processes, one killed', '✓');
     } finally {
       await Promise.all(members.map((member) => member.kill()));
     }
@@ -372,6 +440,7 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
         new Map([...Array(PARTITIONS).keys()].map((partition) => [partition, ends.get(partition) ?? -1])),
       );
     }
+    found('Group consume, commit', '✓');
   });
 
   it('finds the first offset at or after a timestamp (ListOffsets)', async () => {
@@ -384,9 +453,18 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
     await eventually(() => Date.now() >= boundaryMs);
     await client.produce(topic, recordsFor(name, 'none').slice(5, 8), 'none');
     expect(await client.offsetForTimestamp(topic, 0, boundaryMs)).toBe(before.length);
+    found('Offsets by timestamp', '✓');
   });
 });
 
 it('closed no connection for a request it could not parse or does not serve', () => {
   expect(server.stderr).not.toMatch(/closing connection: (malformed|.* is not supported)/);
+});
+
+it("README's client matrix is the one this run found", () => {
+  const readme = readFileSync(README, 'utf8');
+  const match = /<!-- compat-matrix:start -->\n([\s\S]*?)\n<!-- compat-matrix:end -->/.exec(readme);
+  expect(match, 'the compat-matrix markers in README.md').not.toBeNull();
+  // On a difference, the expected table is the one to put between the markers.
+  expect(match![1]).toBe(renderMatrix());
 });

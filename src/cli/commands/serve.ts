@@ -38,6 +38,7 @@ interface ServeFlags {
   autoCreateTopics: boolean;
   maxPartitions?: number;
   groupInitialRebalanceDelayMs: number;
+  groupMinSessionTimeoutMs?: number;
   fetchMaxBytes?: number;
   socketRequestMaxBytes?: number;
   queuedMaxBytes?: number;
@@ -98,6 +99,11 @@ export function registerServe(program: Command): void {
       integerArg(0, INT32_MAX),
       3_000,
     )
+    .option(
+      '--group-min-session-timeout-ms <ms>',
+      'the shortest session timeout a consumer group member may ask for (Kafka group.min.session.timeout.ms, default 6000)',
+      integerArg(1, INT32_MAX),
+    )
     .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
     .action(async (flags: ServeFlags, command: Command) => {
@@ -117,6 +123,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     autoCreateTopicsEnable: flags.autoCreateTopics,
     ...(flags.maxPartitions === undefined ? {} : { maxPartitions: flags.maxPartitions }),
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
+    ...(flags.groupMinSessionTimeoutMs === undefined ? {} : { groupMinSessionTimeoutMs: flags.groupMinSessionTimeoutMs }),
     logger,
   });
   let server: KafkaServer;
