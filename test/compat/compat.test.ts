@@ -400,6 +400,10 @@ describe.each(CLIENTS)('%s', (name, label, makeDriver) => {
         },
         { what: 'the first records read and committed' },
       );
+      // A member reports a record once its offset is committed, so the report may come just after.
+      await eventually(() => before.every((r) => members.some((member) => member.records.some((read) => read.value === r.value))), {
+        what: 'the members reporting the first records',
+      });
       expect(survivor.records.length).toBeGreaterThan(0);
       expect(victim.records.length).toBeGreaterThan(0);
       const victimPartition = victim.records[0].partition;

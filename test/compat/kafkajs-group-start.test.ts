@@ -4,7 +4,11 @@
  * (Members arriving during the join phase, MEMBER_ID_REQUIRED handshakes and SyncGroups of a
  * generation that a late member already replaced must not leave the group idle until a session
  * expires.)
- */
+ *
+ * The members must subscribe to the same topics: kafkajs's assigners hand out only the leader's
+ * subscribed topics, round robin over every member, and each member drops what it did not
+ * subscribe to. Consumers of different topics that share a group id (one made of a timestamp, say,
+ * by readers started in the same millisecond) therefore read nothing, on Kafka as here. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { CliProcess, killRunning, removeDir, tempDir } from '../cli/run-cli.js';
