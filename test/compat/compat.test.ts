@@ -412,11 +412,17 @@ describe.each(CLIENTS)('%s', (name, label, makeDriver) => {
       await victim.kill();
       const after = recordsFor(name, 'none').slice(10, 20);
       await client.produce(topic, after, 'none');
-      await eventually(() => after.every((r) => survivor.records.some((read) => read.value === r.value)), {
-        // The dead member's session must end before its partition is handed over.
-        timeoutMs: GROUP_MEMBER_SESSION_TIMEOUT_MS + 30_000,
-        what: 'the survivor reading every record produced after the kill',
-      });
+      await eventually(
+        () => {
+          if (survivor.hasExited) throw new Error(`the surviving member exited: ${survivor.stderr}`);
+          return after.every((r) => survivor.records.some((read) => read.value === r.value));
+        },
+        {
+          // The dead member's session must end before its partition is handed over.
+          timeoutMs: GROUP_MEMBER_SESSION_TIMEOUT_MS + 30_000,
+          what: 'the survivor reading every record produced after the kill',
+        },
+      );
       const readAfterKill = survivor.records.slice(survivorReadBefore);
       // Committed offsets honoured: nothing read before the kill is read again.
       expect(new Set(readAfterKill.map((r) => r.value))).toEqual(new Set(after.map((r) => r.value)));
