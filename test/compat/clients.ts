@@ -9,6 +9,7 @@
  * Every operation resolves when the client says it is done and rejects with the client's error.
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +81,8 @@ export class GroupMemberProcess {
 
 export interface ClientDriver {
   readonly name: string;
+  /** The client and the versions it runs, read from the client itself: "kafkajs 2.2.4", "kcat 1.7.1 (librdkafka 2.0.2)". */
+  version(): Promise<string>;
   /** The codecs this client can produce with. */
   readonly codecs: readonly Codec[];
   /** Topic names from an all-topics Metadata request. */
@@ -126,6 +129,11 @@ const DEBIAN_PYTHON = '/usr/bin/python3';
 const CHILD_TIMEOUT_MS = 30_000;
 const GROUP_MEMBER_SCRIPT = join(HERE, 'group_member.mjs');
 
+/** The version of an installed npm package (some packages do not export their package.json). */
+function packageVersion(name: string): string {
+  return (JSON.parse(readFileSync(join(HERE, '../../node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function startNodeGroupMember(client: 'kafkajs' | 'platformatic' | 'confluent', bootstrap: string, groupId: string, topic: string): GroupMemberProcess {
   const args = [GROUP_MEMBER_SCRIPT, client, bootstrap, groupId, topic, String(GROUP_MEMBER_SESSION_TIMEOUT_MS), String(GROUP_MEMBER_HEARTBEAT_INTERVAL_MS)];
   return new GroupMemberProcess(spawn(process.execPath, args));
@@ -147,6 +155,11 @@ export function kcatDriver(bootstrap: string): ClientDriver {
   const kcat = (args: string[], input?: string) => run('kcat', ['-b', bootstrap, ...args], input);
   return {
     name: 'kcat',
+    async version() {
+      const match = /^Version (\S+) .*librdkafka (\S+)/m.exec(await kcat(['-V']));
+      if (match === null) throw new Error('kcat -V printed no version');
+      return `kcat ${match[1]} (librdkafka ${match[2]})`;
+    },
     codecs: ['none', 'gzip', 'snappy', 'lz4', 'zstd'],
     async listTopics() {
       const metadata = JSON.parse(await kcat(['-L', '-J'])) as { topics: { topic: string }[] };
@@ -220,6 +233,10 @@ export function pythonDriver(bootstrap: string): ClientDriver {
     JSON.parse(await run(DEBIAN_PYTHON, [script, bootstrap], JSON.stringify(command)));
   return {
     name: 'python3-confluent-kafka',
+    version: async () => {
+      const { client, librdkafka } = (await call({ op: 'version' })) as { client: string; librdkafka: string };
+      return `python3-confluent-kafka ${client} (librdkafka ${librdkafka})`;
+    },
     codecs: ['none', 'gzip', 'snappy', 'lz4', 'zstd'],
     listTopics: async () => (await call({ op: 'list_topics' })) as string[],
     createTopic: async (topic, partitions) => {
@@ -288,6 +305,7 @@ export function kafkajsDriver(bootstrap: string): ClientDriver {
   const connected = Promise.all([admin.connect(), producer.connect(), idempotentProducer.connect(), transactionalProducer.connect()]);
   return {
     name: 'kafkajs',
+    version: async () => `kafkajs ${packageVersion('kafkajs')}`,
     codecs: (Object.keys(KAFKAJS_CODECS) as Codec[]).filter((codec) => KAFKAJS_CODECS[codec] !== null),
     async listTopics() {
       await connected;
@@ -404,6 +422,7 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
   });
   return {
     name: '@platformatic/kafka',
+    version: async () => `@platformatic/kafka ${packageVersion('@platformatic/kafka')}`,
     // Its zstd is node:zlib's, which Node 20 does not have.
     codecs: ['none', 'gzip', 'snappy', 'lz4'],
     listTopics: () => admin.listTopics({ includeInternals: true }),
@@ -520,7 +539,7 @@ function describePlatformaticError(error: Error): string {
 // ---- @confluentinc/kafka-javascript (its KafkaJS-shaped API) ----
 
 export function confluentDriver(bootstrap: string): ClientDriver {
-  const { KafkaJS, AdminClient } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
+  const { KafkaJS, AdminClient, librdkafkaVersion } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'compat-confluent', logLevel: KafkaJS.logLevel.NOTHING } });
   const admin = kafka.admin();
   const producers = new Map<Codec | 'idempotent' | 'transactional', ReturnType<typeof kafka.producer>>();
@@ -544,6 +563,7 @@ export function confluentDriver(bootstrap: string): ClientDriver {
   }
   return {
     name: '@confluentinc/kafka-javascript',
+    version: async () => `@confluentinc/kafka-javascript ${packageVersion('@confluentinc/kafka-javascript')} (librdkafka ${librdkafkaVersion})`,
     codecs: ['none', 'gzip', 'snappy', 'lz4', 'zstd'],
     async listTopics() {
       await adminConnected;

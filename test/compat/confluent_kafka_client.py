@@ -8,10 +8,15 @@ group_member runs until it is killed, printing each record it reads as a tab-sep
 import json
 import sys
 
+import confluent_kafka
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
 TIMEOUT_S = 20
+
+
+def version(_conf, _command):
+    return {"client": confluent_kafka.version()[0], "librdkafka": confluent_kafka.libversion()[0]}
 
 
 def list_topics(conf, _command):
@@ -178,6 +183,7 @@ def offset_for_time(conf, command):
 
 
 OPERATIONS = {
+    "version": version,
     "list_topics": list_topics,
     "create_topic": create_topic,
     "create_partitions": create_partitions,
