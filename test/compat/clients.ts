@@ -437,14 +437,8 @@ export function platformaticDriver(bootstrap: string): ClientDriver {
       return new Map(described.configs.map((config) => [config.name, config.value ?? null]));
     },
     async alterTopicConfig(topic, name, value) {
-      await admin.incrementalAlterConfigs({
-        resources: [
-          {
-            resourceType: Platformatic.ConfigResourceTypes.TOPIC,
-            resourceName: topic,
-            configs: [{ name, value, configOperation: Platformatic.IncrementalAlterConfigOperationTypes.SET }],
-          },
-        ],
+      await admin.alterConfigs({
+        resources: [{ resourceType: Platformatic.ConfigResourceTypes.TOPIC, resourceName: topic, configs: [{ name, value }] }],
       });
     },
     async deleteRecords(topic, partition, offset) {
