@@ -407,9 +407,10 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
       await eventually(() => before.every((r) => members.some((member) => member.records.some((read) => read.value === r.value))), {
         what: 'the members reporting the first records',
       });
-      expect(survivor.records.length).toBeGreaterThan(0);
+      // The survivor may have read none of them: a member that learns of the rebalance late keeps
+      // fetching its old partitions until its SyncGroup returns, and may read and commit both.
       expect(victim.records.length).toBeGreaterThan(0);
-      const victimPartition = victim.records[0].partition;
+      const victimPartition = victim.records[victim.records.length - 1].partition;
       const survivorReadBefore = survivor.records.length;
 
       await victim.kill();
