@@ -1,16 +1,22 @@
 """One operation of Debian's python3-confluent-kafka against a broker, for the compatibility suite.
 
 Usage: confluent_kafka_client.py BOOTSTRAP < command.json; prints the result as JSON.
-Commands: list_topics, create_topic, produce, consume, offset_for_time (see clients.ts).
-Any failure the client reports exits non-zero with the error on stderr.
+Commands: list_topics, create_topic, produce, consume, offset_for_time, ... (see clients.ts and
+OPERATIONS below). Any failure the client reports exits non-zero with the error on stderr.
+group_member runs until it is killed, printing each record it reads as a tab-separated line.
 """
 import json
 import sys
 
+import confluent_kafka
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
 TIMEOUT_S = 20
+
+
+def version(_conf, _command):
+    return {"client": confluent_kafka.version()[0], "librdkafka": confluent_kafka.libversion()[0]}
 
 
 def list_topics(conf, _command):
@@ -37,6 +43,24 @@ def describe_topic_configs(conf, command):
     admin = AdminClient(conf)
     [future] = admin.describe_configs([ConfigResource("topic", command["topic"])]).values()
     return {name: entry.value for name, entry in future.result(timeout=TIMEOUT_S).items()}
+
+
+def alter_topic_config(conf, command):
+    admin = AdminClient(conf)
+    resource = ConfigResource("topic", command["topic"], set_config={command["name"]: command["value"]})
+    for future in admin.alter_configs([resource]).values():
+        future.result(timeout=TIMEOUT_S)
+    return None
+
+
+def describe_cluster(conf, _command):
+    # This client has no DescribeCluster call; its cluster view is the Metadata response's.
+    metadata = AdminClient(conf).list_topics(timeout=TIMEOUT_S)
+    return {
+        "clusterId": metadata.cluster_id,
+        "controllerId": metadata.controller_id,
+        "brokers": [{"nodeId": b.id, "host": b.host, "port": b.port} for b in metadata.brokers.values()],
+    }
 
 
 def produce(conf, command):
@@ -72,8 +96,57 @@ def produce_transaction(conf, command):
     return None
 
 
+def fence_zombie(conf, command):
+    """Producer A opens a transaction, B inits the same transactional id; returns the error A's commit gets."""
+    topic = command["topic"]
+    config = {**conf, "transactional.id": command["transactional_id"], "linger.ms": 0}
+    zombie = Producer(config)
+    zombie.init_transactions(TIMEOUT_S)
+    zombie.begin_transaction()
+    for record in command["zombie_records"]:
+        zombie.produce(topic, key=record["key"], value=record["value"])
+    if zombie.flush(TIMEOUT_S) != 0:
+        raise KafkaException("records still undelivered after %d s" % TIMEOUT_S)
+    producer = Producer(config)
+    producer.init_transactions(TIMEOUT_S)
+    try:
+        zombie.commit_transaction(TIMEOUT_S)
+        raise KafkaException("the fenced producer committed")
+    except KafkaException as fenced:
+        refusal = fenced.args[0].name()
+    producer.begin_transaction()
+    for record in command["records"]:
+        producer.produce(topic, key=record["key"], value=record["value"])
+    producer.commit_transaction(TIMEOUT_S)
+    return refusal
+
+
+def group_member(conf, command):
+    consumer = Consumer(
+        {
+            **conf,
+            "group.id": command["group"],
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": command["session_timeout_ms"],
+            "heartbeat.interval.ms": command["heartbeat_interval_ms"],
+        }
+    )
+    consumer.subscribe([command["topic"]])
+    while True:
+        message = consumer.poll(1)
+        if message is None:
+            continue
+        if message.error() is not None:
+            raise KafkaException(message.error())
+        # Committed before it is reported: every reported record's offset is in the group.
+        consumer.commit(message, asynchronous=False)
+        fields = [message.topic(), str(message.partition()), str(message.offset()), message.key().decode(), message.value().decode()]
+        print("\t".join(fields), flush=True)
+
+
 def consume(conf, command):
-    consumer = Consumer({**conf, "group.id": command["group"], "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer({**conf, "group.id": command["group"], "auto.offset.reset": "earliest", "enable.auto.commit": False, "isolation.level": "read_committed"})
     consumer.subscribe(command["topics"])
     records = []
     try:
@@ -110,6 +183,7 @@ def offset_for_time(conf, command):
 
 
 OPERATIONS = {
+    "version": version,
     "list_topics": list_topics,
     "create_topic": create_topic,
     "create_partitions": create_partitions,
@@ -117,6 +191,10 @@ OPERATIONS = {
     "produce": produce,
     "produce_transaction": produce_transaction,
     "consume": consume,
+    "alter_topic_config": alter_topic_config,
+    "describe_cluster": describe_cluster,
+    "fence_zombie": fence_zombie,
+    "group_member": group_member,
     "offset_for_time": offset_for_time,
 }
 

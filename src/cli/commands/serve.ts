@@ -44,6 +44,7 @@ interface ServeFlags {
   groupInitialRebalanceDelayMs: number;
   groupConsumerHeartbeatIntervalMs: number;
   groupConsumerSessionTimeoutMs: number;
+  groupMinSessionTimeoutMs?: number;
   fetchMaxBytes?: number;
   socketRequestMaxBytes?: number;
   queuedMaxBytes?: number;
@@ -137,6 +138,11 @@ export function registerServe(program: Command): void {
       integerArg(1, INT32_MAX),
       45_000,
     )
+    .option(
+      '--group-min-session-timeout-ms <ms>',
+      'the shortest session timeout a consumer group member may ask for (Kafka group.min.session.timeout.ms, default 6000)',
+      integerArg(1, INT32_MAX),
+    )
     .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
@@ -164,6 +170,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
     groupConsumerHeartbeatIntervalMs: flags.groupConsumerHeartbeatIntervalMs,
     groupConsumerSessionTimeoutMs: flags.groupConsumerSessionTimeoutMs,
+    ...(flags.groupMinSessionTimeoutMs === undefined ? {} : { groupMinSessionTimeoutMs: flags.groupMinSessionTimeoutMs }),
     logger,
   });
   let server: KafkaServer;
