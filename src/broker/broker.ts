@@ -1182,7 +1182,8 @@ export class Broker implements BrokerApi {
         writeMarkers: (partitions, marker) => this.writeMarkers(partitions, marker),
         completeGroupOffsets: (groupId, producerId, commit) => offsetStore.completeStagedOffsets(groupId, producerId, commit),
       },
-      coordinatorEpoch: metaFile.coordinatorEpoch,
+      // An inspection of a directory never opened for writing finds no epoch yet (-1); it writes no markers.
+      coordinatorEpoch: Math.max(metaFile.coordinatorEpoch, 0),
       transactionMaxTimeoutMs: this.config.transactionMaxTimeoutMs,
       abortTimedOutTransactionsIntervalMs: this.config.transactionAbortTimedOutIntervalMs,
       transactionalIdExpirationMs: this.config.transactionalIdExpirationMs,

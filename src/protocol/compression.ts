@@ -16,8 +16,9 @@
  *   into the caller's batch buffer, `lz4DecompressFrames` into the caller's output, and
  *   `decompressRecords` into a slab shared by successive sections (see there). Read as
  *   Kafka's Lz4BlockInputStream reads: header checksum and block checksums verified, linked
- *   (dependent) blocks refused, a content checksum skipped (the batch's CRC32C already covers
- *   these bytes).
+ *   (dependent) blocks refused; unlike Kafka, a content checksum and a content size are verified
+ *   when the frame has them (librdkafka verifies them, so a frame failing them would poison the
+ *   partition for its consumers, and a client may recompute the batch CRC over bad bytes).
  * - zstd: standard zstd frames at Kafka's default level 3, through zstd-napi's compression and
  *   decompression contexts, which work in caller-owned buffers. Frames that carry no content size
  *   (Java's ZstdOutputStream and librdkafka stream theirs) are streamed into a bounded buffer.
@@ -305,6 +306,7 @@ export function lz4DecompressFrames(data: Buffer, out: Buffer, position: number)
       fail(frameAt, 'header checksum mismatch (old Kafka clients computed it wrongly: KIP-57)');
     }
     const hasBlockChecksum = (flg & LZ4_FLG_BLOCK_CHECKSUM) !== 0;
+    const frameOutputStart = written;
     pos = hcAt + 1;
     for (;;) {
       const header = data.readUInt32LE(pos);
@@ -325,7 +327,15 @@ export function lz4DecompressFrames(data: Buffer, out: Buffer, position: number)
       }
       pos = blockEnd + (hasBlockChecksum ? 4 : 0);
     }
-    if ((flg & LZ4_FLG_CONTENT_CHECKSUM) !== 0) pos += 4;
+    if ((flg & LZ4_FLG_CONTENT_SIZE) !== 0 && data.readBigUInt64LE(frameAt + 6) !== BigInt(written - frameOutputStart)) {
+      fail(frameAt, `declares ${data.readBigUInt64LE(frameAt + 6)} content bytes, its blocks hold ${written - frameOutputStart}`);
+    }
+    if ((flg & LZ4_FLG_CONTENT_CHECKSUM) !== 0) {
+      // Kafka's reader skips it, but other readers (librdkafka, lz4 itself) verify it: a frame
+      // whose content no longer matches it would be stored and then fail those consumers.
+      if (data.readUInt32LE(pos) !== xxhash.xxHash(out.subarray(frameOutputStart, written), 0) >>> 0) fail(frameAt, 'content checksum mismatch');
+      pos += 4;
+    }
   }
   return written;
 }

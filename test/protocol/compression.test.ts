@@ -334,6 +334,21 @@ describe('lz4 frames', () => {
     expect((error as CorruptRecordError).reason).toMatch(/block checksum mismatch/);
   });
 
+  it('verifies a content checksum and a content size where the frame has them (librdkafka does, Kafka skips them)', () => {
+    const frame = lz4Tool(['-z', '-B4'], data);
+    const badChecksum = patch(frame, frame.length - 1, frame[frame.length - 1] ^ 0x01);
+    expect((catchError(() => decompressRecords(LZ4, badChecksum, DEFAULT_MAX_DECOMPRESSED_BYTES, 0)) as CorruptRecordError).reason).toMatch(
+      /content checksum mismatch/,
+    );
+    const sized = lz4Tool(['-z', '-B4', '--no-frame-crc', '--content-size'], data);
+    // The content size field follows magic, FLG and BD; the header checksum covers it, so it is recomputed.
+    const wrongSize = patch(sized, 6, sized[6] ^ 0x01);
+    wrongSize[14] = (require('lz4/build/Release/xxhash.node') as { xxHash(data: Buffer, seed: number): number }).xxHash(wrongSize.subarray(4, 14), 0) >>> 8 & 0xff;
+    expect((catchError(() => decompressRecords(LZ4, wrongSize, DEFAULT_MAX_DECOMPRESSED_BYTES, 0)) as CorruptRecordError).reason).toMatch(
+      /declares \d+ content bytes, its blocks hold \d+/,
+    );
+  });
+
   it("writes Kafka's frame: FLG 0x60 (independent blocks, no checksums), BD 64 KiB, raw blocks for what does not shrink", () => {
     const random = incompressibleData(150_000);
     for (const input of [data, random, Buffer.alloc(0), Buffer.from('x'), Buffer.alloc(64 << 10, 7), Buffer.alloc((64 << 10) + 1, 7)]) {
