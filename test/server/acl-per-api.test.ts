@@ -5,6 +5,7 @@
  * *_AUTHORIZATION_FAILED code (or, where Kafka filters, answered without the hidden resources);
  * after ACLs grant exactly the operation Kafka asks for, the same request passes the check.
  */
+import { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType, type AclOperationName } from '../../src/broker/acl/acl.js';
 import { AddOffsetsToTxn } from '../../src/protocol/api/add-offsets-to-txn.js';
@@ -544,6 +545,23 @@ describe('authorized operations (KIP-430)', () => {
       expect(asked.groups.map((group) => [group.errorCode, group.groupState, group.authorizedOperations])).toEqual([[ErrorCode.NONE, 'Dead', bits('READ', 'DESCRIBE')]]);
       const notAsked = await client.send(DescribeGroups, version, { groups: ['ops-g'], includeAuthorizedOperations: false });
       expect(notAsked.groups[0].authorizedOperations).toBe(OMITTED);
+    }
+    revokeAll();
+  });
+
+  it('@platformatic/kafka\'s Admin.describeGroups reads the group operations the ACLs allow', async () => {
+    revokeAll();
+    // FindCoordinator needs DESCRIBE on the group, which READ implies.
+    grant('READ', 'GROUP', 'ops-admin');
+    grant('DELETE', 'GROUP', 'ops-admin');
+    const admin = new Admin({ clientId: 'ops-admin', bootstrapBrokers: [`127.0.0.1:${t.port}`], retries: 0 });
+    try {
+      const groups = await admin.describeGroups({ groups: ['ops-admin'], includeAuthorizedOperations: true });
+      expect(groups.get('ops-admin')?.authorizedOperations).toBe(bits('READ', 'DESCRIBE', 'DELETE'));
+      const notAsked = await admin.describeGroups({ groups: ['ops-admin'] });
+      expect(notAsked.get('ops-admin')?.authorizedOperations).toBe(OMITTED);
+    } finally {
+      await admin.close();
     }
     revokeAll();
   });
