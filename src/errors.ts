@@ -827,7 +827,13 @@ export class AuthorizationFailedError extends KafkaApiError {
  * FENCED_LEADER_EPOCH, 74, KIP-320): the client's metadata is stale; it refreshes it and retries.
  */
 export class FencedLeaderEpochError extends KafkaApiError {
-  constructor(topic: string, partition: number, requestEpoch: number, currentEpoch: number) {
+  constructor(
+    topic: string,
+    partition: number,
+    requestEpoch: number,
+    /** The partition's epoch when the request was fenced: Fetch v16+ names it as the current leader's (KIP-951). */
+    readonly currentEpoch: number,
+  ) {
     super(
       'FENCED_LEADER_EPOCH',
       74,

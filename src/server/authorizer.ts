@@ -14,6 +14,17 @@ import type { RequestContext } from './handlers/handler.js';
 /** The resource types requests act on. */
 export type AuthorizedResourceType = 'TOPIC' | 'GROUP' | 'CLUSTER' | 'TRANSACTIONAL_ID';
 
+/**
+ * Kafka's AclEntry.supportedOperations: the operations that apply to each resource type, the ones
+ * an authorized-operations answer (KIP-430) is made of.
+ */
+const SUPPORTED_OPERATIONS: Readonly<Record<AuthorizedResourceType, readonly AclOperationName[]>> = {
+  TOPIC: ['READ', 'WRITE', 'CREATE', 'DESCRIBE', 'DELETE', 'ALTER', 'DESCRIBE_CONFIGS', 'ALTER_CONFIGS'],
+  GROUP: ['READ', 'DESCRIBE', 'DELETE'],
+  CLUSTER: ['CREATE', 'CLUSTER_ACTION', 'DESCRIBE_CONFIGS', 'ALTER_CONFIGS', 'IDEMPOTENT_WRITE', 'ALTER', 'DESCRIBE'],
+  TRANSACTIONAL_ID: ['DESCRIBE', 'WRITE'],
+};
+
 /** Kafka's principal of a connection that did not authenticate (KafkaPrincipal.ANONYMOUS). */
 export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS';
 
@@ -51,4 +62,25 @@ export function authorizeAny(ctx: RequestContext, operation: AclOperationName, r
 /** `authorize`, throwing AuthorizationFailedError (the resource type's *_AUTHORIZATION_FAILED) when refused. */
 export function requireAuthorized(ctx: RequestContext, operation: AclOperationName, resourceType: AuthorizedResourceType, name: string): void {
   if (!authorize(ctx, operation, resourceType, name)) throw new AuthorizationFailedError(resourceType, operation, name);
+}
+
+/**
+ * Kafka's AuthHelper.authorizedOperations (KIP-430): the bit field (bit n for AclOperation code n)
+ * of the resource type's supported operations this request may perform on the resource; every
+ * supported one without an authorizer.
+ */
+export function authorizedOperations(ctx: RequestContext, resourceType: AuthorizedResourceType, name: string): number {
+  let bits = 0;
+  for (const operation of SUPPORTED_OPERATIONS[resourceType]) {
+    if (authorize(ctx, operation, resourceType, name)) bits |= 1 << AclOperation[operation];
+  }
+  return bits;
+}
+
+/**
+ * The cluster's authorized operations as DescribeCluster and Metadata v8-v10 answer them: none
+ * (0) without DESCRIBE on the cluster, as Kafka checks that first.
+ */
+export function clusterAuthorizedOperations(ctx: RequestContext): number {
+  return authorizeCluster(ctx, 'DESCRIBE') ? authorizedOperations(ctx, 'CLUSTER', CLUSTER_NAME) : 0;
 }

@@ -5,6 +5,7 @@
  * *_AUTHORIZATION_FAILED code (or, where Kafka filters, answered without the hidden resources);
  * after ACLs grant exactly the operation Kafka asks for, the same request passes the check.
  */
+import { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType, type AclOperationName } from '../../src/broker/acl/acl.js';
 import { AddOffsetsToTxn } from '../../src/protocol/api/add-offsets-to-txn.js';
@@ -460,6 +461,159 @@ describe('where Kafka filters instead of failing', () => {
     // ALTER implies DESCRIBE: bits 7 and 8.
     expect((await client.send(DescribeCluster, 0, { includeClusterAuthorizedOperations: true })).clusterAuthorizedOperations).toBe((1 << 7) | (1 << 8));
     revokeAll();
+  });
+});
+
+describe('authorized operations (KIP-430)', () => {
+  /** Kafka's "not asked for" sentinel, Integer.MIN_VALUE. */
+  const OMITTED = -2147483648;
+  const bits = (...operations: AclOperationName[]): number => operations.reduce((field, operation) => field | (1 << AclOperation[operation]), 0);
+  const metadata = (version: number, include: boolean, names: string[] | null = ['orders']) =>
+    client.send(Metadata, version, {
+      topics: names === null ? null : names.map((name) => ({ name })),
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: include,
+      includeTopicAuthorizedOperations: include,
+    });
+  const heartbeatCg = () =>
+    client.send(ConsumerGroupHeartbeat, 0, {
+      groupId: 'ops-cg',
+      memberId: 'ops-member',
+      memberEpoch: 0,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['orders'],
+      topicPartitions: [],
+    });
+
+  it('Metadata v8-v12: each described topic carries the topic operations the ACLs allow, v8-v10 the cluster\'s', async () => {
+    revokeAll();
+    const refused = await metadata(8, true);
+    expect(refused.topics.map((topic) => [topic.errorCode, topic.topicAuthorizedOperations])).toEqual([[TOPIC, OMITTED]]);
+    expect(refused.clusterAuthorizedOperations).toBe(0);
+    grant('WRITE', 'TOPIC', 'orders');
+    grant('DESCRIBE_CONFIGS', 'TOPIC', 'orders');
+    grant('DESCRIBE', 'TOPIC', 'missing');
+    grant('ALTER', 'CLUSTER', '');
+    for (const version of [8, 9, 10, 11, 12]) {
+      const response = await metadata(version, true, ['orders', 'missing']);
+      expect(response.topics.map((topic) => [topic.name, topic.errorCode, topic.topicAuthorizedOperations])).toEqual([
+        // WRITE implies DESCRIBE.
+        ['orders', ErrorCode.NONE, bits('WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS')],
+        // Kafka sets them on an unknown topic the caller may describe too.
+        ['missing', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, bits('DESCRIBE')],
+      ]);
+      // v11 dropped the cluster's (DescribeCluster answers them): the field is not on the wire.
+      expect(response.clusterAuthorizedOperations).toBe(version <= 10 ? bits('ALTER', 'DESCRIBE') : OMITTED);
+      const every = await metadata(version, true, null);
+      expect(every.topics.map((topic) => [topic.name, topic.topicAuthorizedOperations])).toEqual([['orders', bits('WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS')]]);
+      const notAsked = await metadata(version, false);
+      expect(notAsked.topics.map((topic) => topic.topicAuthorizedOperations)).toEqual([OMITTED]);
+      expect(notAsked.clusterAuthorizedOperations).toBe(OMITTED);
+    }
+    revokeAll();
+  });
+
+  it('Metadata by topic id (v12): known ids carry operations, unknown and refused ones the sentinel', async () => {
+    revokeAll();
+    grant('READ', 'TOPIC', 'orders');
+    const topicId = (await metadata(12, false)).topics[0].topicId;
+    await t.broker.createTopic('ops-secret', { partitions: 1 });
+    const secretId = t.broker.topicMetadata('ops-secret').topicId;
+    const response = await client.send(Metadata, 12, {
+      topics: [{ name: null, topicId }, { name: null, topicId: 'AAAAAAAAAAAAAAAAAAAAAQ' }, { name: null, topicId: secretId }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: true,
+    });
+    expect(response.topics.map((topic) => [topic.errorCode, topic.topicAuthorizedOperations])).toEqual([
+      [ErrorCode.NONE, bits('READ', 'DESCRIBE')],
+      [ErrorCode.UNKNOWN_TOPIC_ID, OMITTED],
+      [TOPIC, OMITTED],
+    ]);
+    revokeAll();
+  });
+
+  it('DescribeGroups v3-v5: a described group carries the group operations the ACLs allow', async () => {
+    revokeAll();
+    for (const version of [3, 4, 5]) {
+      const refused = await client.send(DescribeGroups, version, { groups: ['ops-g'], includeAuthorizedOperations: true });
+      expect(refused.groups.map((group) => [group.errorCode, group.authorizedOperations])).toEqual([[GROUP, OMITTED]]);
+    }
+    grant('READ', 'GROUP', 'ops-g');
+    for (const version of [3, 4, 5]) {
+      const asked = await client.send(DescribeGroups, version, { groups: ['ops-g'], includeAuthorizedOperations: true });
+      // READ implies DESCRIBE; the unknown group is described Dead, without error, as in Kafka.
+      expect(asked.groups.map((group) => [group.errorCode, group.groupState, group.authorizedOperations])).toEqual([[ErrorCode.NONE, 'Dead', bits('READ', 'DESCRIBE')]]);
+      const notAsked = await client.send(DescribeGroups, version, { groups: ['ops-g'], includeAuthorizedOperations: false });
+      expect(notAsked.groups[0].authorizedOperations).toBe(OMITTED);
+    }
+    revokeAll();
+  });
+
+  it('@platformatic/kafka\'s Admin.describeGroups reads the group operations the ACLs allow', async () => {
+    revokeAll();
+    // FindCoordinator needs DESCRIBE on the group, which READ implies.
+    grant('READ', 'GROUP', 'ops-admin');
+    grant('DELETE', 'GROUP', 'ops-admin');
+    const admin = new Admin({ clientId: 'ops-admin', bootstrapBrokers: [`127.0.0.1:${t.port}`], retries: 0 });
+    try {
+      const groups = await admin.describeGroups({ groups: ['ops-admin'], includeAuthorizedOperations: true });
+      expect(groups.get('ops-admin')?.authorizedOperations).toBe(bits('READ', 'DESCRIBE', 'DELETE'));
+      const notAsked = await admin.describeGroups({ groups: ['ops-admin'] });
+      expect(notAsked.get('ops-admin')?.authorizedOperations).toBe(OMITTED);
+    } finally {
+      await admin.close();
+    }
+    revokeAll();
+  });
+
+  it('ConsumerGroupDescribe: a described group carries the group operations the ACLs allow', async () => {
+    revokeAll();
+    grant('READ', 'GROUP', 'ops-cg');
+    expect((await heartbeatCg()).errorCode).toBe(ErrorCode.NONE);
+    revokeAll();
+    const describeCg = async (includeAuthorizedOperations: boolean) =>
+      (await client.send(ConsumerGroupDescribe, 0, { groupIds: ['ops-cg', 'ops-none'], includeAuthorizedOperations })).groups.map((group) => [
+        group.errorCode,
+        group.authorizedOperations,
+      ]);
+    expect(await describeCg(true)).toEqual([
+      [GROUP, OMITTED],
+      [GROUP, OMITTED],
+    ]);
+    grant('DESCRIBE', 'GROUP', 'ops-cg');
+    grant('DELETE', 'GROUP', 'ops-cg');
+    grant('DESCRIBE', 'GROUP', 'ops-none');
+    expect(await describeCg(true)).toEqual([
+      [ErrorCode.NONE, bits('DESCRIBE', 'DELETE')],
+      // Not a consumer group: an error, so no operations, as in Kafka.
+      [ErrorCode.GROUP_ID_NOT_FOUND, OMITTED],
+    ]);
+    expect((await describeCg(false))[0]).toEqual([ErrorCode.NONE, OMITTED]);
+    revokeAll();
+  });
+
+  it('without an authorizer every supported operation is answered, as in Kafka', async () => {
+    const open = await startServer();
+    const openClient = await TestClient.connect(open.port);
+    try {
+      await open.broker.createTopic('open', { partitions: 1 });
+      const response = await openClient.send(Metadata, 10, {
+        topics: [{ name: 'open' }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: true,
+        includeTopicAuthorizedOperations: true,
+      });
+      expect(response.topics[0].topicAuthorizedOperations).toBe(bits('READ', 'WRITE', 'CREATE', 'DESCRIBE', 'DELETE', 'ALTER', 'DESCRIBE_CONFIGS', 'ALTER_CONFIGS'));
+      const cluster = bits('CREATE', 'CLUSTER_ACTION', 'DESCRIBE_CONFIGS', 'ALTER_CONFIGS', 'IDEMPOTENT_WRITE', 'ALTER', 'DESCRIBE');
+      expect(response.clusterAuthorizedOperations).toBe(cluster);
+      // The same computation as DescribeCluster's.
+      expect((await openClient.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: true })).clusterAuthorizedOperations).toBe(cluster);
+      const groups = await openClient.send(DescribeGroups, 5, { groups: ['any'], includeAuthorizedOperations: true });
+      expect(groups.groups[0].authorizedOperations).toBe(bits('READ', 'DESCRIBE', 'DELETE'));
+    } finally {
+      openClient.close();
+      await open.close();
+    }
   });
 });
 

@@ -102,6 +102,53 @@ describe('Fetch (KIP-320)', () => {
   });
 });
 
+describe('Fetch current leader (KIP-951)', () => {
+  const fetchAt = async (version: number, currentLeaderEpoch: number, sessionEpoch = -1) => {
+    const topicId = (await client.send(Metadata, 12, { topics: [{ name: TOPIC }], allowAutoTopicCreation: false })).topics[0].topicId;
+    return client.send(Fetch, version, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch,
+      topics: [{ topic: TOPIC, topicId, partitions: [{ partition: 0, currentLeaderEpoch, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+    });
+  };
+  const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+
+  it.each([16, 17])('v%i: a fenced partition names this node and its epoch, and the response this node\'s endpoint', async (version) => {
+    const response = await fetchAt(version, 1);
+    const partition = response.responses[0].partitions[0];
+    expect(partition.errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    expect(partition.currentLeader).toEqual({ leaderId: t.server.config.nodeId, leaderEpoch: 2 });
+    expect(response.nodeEndpoints).toEqual([{ nodeId: t.server.config.nodeId, host: '127.0.0.1', port: t.port, rack: null }]);
+  });
+
+  it('v16: a full fetch creating a session answers the fenced partition the same way', async () => {
+    const response = await fetchAt(16, 1, 0);
+    expect(response.sessionId).toBeGreaterThan(0);
+    expect(response.responses[0].partitions[0].currentLeader).toEqual({ leaderId: t.server.config.nodeId, leaderEpoch: 2 });
+    expect(response.nodeEndpoints.map((node) => node.nodeId)).toEqual([t.server.config.nodeId]);
+  });
+
+  it.each([12, 13, 15])('v%i: a fenced partition names no leader (Kafka fills it from v16)', async (version) => {
+    const response = await fetchAt(version, 1);
+    const partition = response.responses[0].partitions[0];
+    expect(partition.errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    expect(partition.currentLeader).toEqual(NO_LEADER);
+    expect(response.nodeEndpoints).toEqual([]);
+  });
+
+  it('v16: UNKNOWN_LEADER_EPOCH and a read name no leader, as in Kafka', async () => {
+    for (const epoch of [3, 2]) {
+      const response = await fetchAt(16, epoch);
+      expect(response.responses[0].partitions[0].currentLeader).toEqual(NO_LEADER);
+      expect(response.nodeEndpoints).toEqual([]);
+    }
+  });
+});
+
 describe('ListOffsets', () => {
   const listOffsets = async (version: number, timestamp: number, currentLeaderEpoch = -1, isolationLevel = 0) => {
     const response = await client.send(ListOffsets, version, {

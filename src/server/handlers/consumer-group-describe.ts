@@ -2,17 +2,17 @@
  * ConsumerGroupDescribe (KIP-848): each consumer group's epochs, assignor and members with their
  * current and target assignments; a group id that is not a consumer group gets GROUP_ID_NOT_FOUND,
  * as in Kafka. Topic names are resolved from the ids the assignments hold. A group the caller may
- * not DESCRIBE is answered GROUP_AUTHORIZATION_FAILED, as Kafka does.
+ * not DESCRIBE is answered GROUP_AUTHORIZATION_FAILED, as Kafka does. Asked for them (KIP-430),
+ * a group described without error carries the group operations the caller's ACLs allow.
  */
 import type { Assignment } from '../../broker/consumer-group/types.js';
 import { ConsumerGroupDescribe, type ConsumerGroupDescribeResponseInput } from '../../protocol/api/consumer-group-describe.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import { requireAuthorized } from '../authorizer.js';
+import { AUTHORIZED_OPERATIONS_OMITTED } from '../../protocol/api/describe-cluster.js';
+import { authorizedOperations, requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type DescribedGroup = ConsumerGroupDescribeResponseInput['groups'][number];
-/** Kafka's sentinel for "authorized operations not asked for". */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 export const consumerGroupDescribeHandler = defineHandler({
   api: ConsumerGroupDescribe,
@@ -49,7 +49,7 @@ export const consumerGroupDescribeHandler = defineHandler({
             assignment: describe(member.assignment),
             targetAssignment: describe(member.targetAssignment),
           })),
-          authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+          authorizedOperations: request.includeAuthorizedOperations ? authorizedOperations(ctx, 'GROUP', groupId) : AUTHORIZED_OPERATIONS_OMITTED,
         };
       } catch (error) {
         return {

@@ -14,15 +14,8 @@ import {
   type DescribeClusterResponseInput,
 } from '../../protocol/api/describe-cluster.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
-import { AclOperation, codeName, type AclOperationName } from '../../broker/acl/acl.js';
-import { authorizeCluster } from '../authorizer.js';
-import { defineHandler, type RequestContext } from './handler.js';
-
-/**
- * Kafka's AclEntry.supportedOperations(CLUSTER) as AclOperation codes: CREATE 5, ALTER 7, DESCRIBE
- * 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
- */
-const CLUSTER_OPERATION_CODES = [5, 7, 8, 9, 10, 11, 12];
+import { clusterAuthorizedOperations } from '../authorizer.js';
+import { defineHandler } from './handler.js';
 
 export const describeClusterHandler = defineHandler({
   api: DescribeCluster,
@@ -50,12 +43,3 @@ export const describeClusterHandler = defineHandler({
     };
   },
 });
-
-/** Kafka's AuthHelper.authorizedOperations on the cluster, as a bit field of AclOperation codes. */
-function clusterAuthorizedOperations(ctx: RequestContext): number {
-  if (ctx.server.authorizer !== null && !authorizeCluster(ctx, 'DESCRIBE')) return 0;
-  return CLUSTER_OPERATION_CODES.filter((code) => authorizeCluster(ctx, codeName(AclOperation, code) as AclOperationName)).reduce(
-    (bits, code) => bits | (1 << code),
-    0,
-  );
-}

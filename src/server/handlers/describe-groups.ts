@@ -1,11 +1,13 @@
 /**
  * DescribeGroups, mapped onto the group coordinator; an unknown group is reported Dead, as Kafka
  * does, and so is a consumer-protocol (KIP-848) group, as Kafka 3.9 answers: ConsumerGroupDescribe
- * describes those.
+ * describes those. Asked for them (v3+, KIP-430), a group described without error carries the
+ * group operations the caller's ACLs allow.
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { DescribeGroups, type DescribeGroupsResponseInput } from '../../protocol/api/describe-groups.js';
-import { requireAuthorized } from '../authorizer.js';
+import { AUTHORIZED_OPERATIONS_OMITTED } from '../../protocol/api/describe-cluster.js';
+import { authorizedOperations, requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 
 type GroupResponse = DescribeGroupsResponseInput['groups'][number];
@@ -31,6 +33,8 @@ export const describeGroupsHandler = defineHandler({
             memberMetadata: member.metadata,
             memberAssignment: member.assignment,
           })),
+          // Requests before v3 decode includeAuthorizedOperations as false.
+          authorizedOperations: request.includeAuthorizedOperations ? authorizedOperations(ctx, 'GROUP', groupId) : AUTHORIZED_OPERATIONS_OMITTED,
         };
       } catch (error) {
         return { errorCode: ctx.errorCode(error), groupId, groupState: '', protocolType: '', protocolData: '', members: [] };

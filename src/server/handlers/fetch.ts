@@ -20,7 +20,11 @@
  *  - read_committed (v4+): records up to the last stable offset, with the transactions aborted in
  *    the returned range; the long poll waits for the LSO (not the high watermark) to move.
  *  - v9+ carries the consumer's currentLeaderEpoch: older than the partition's is
- *    FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH, -1 unchecked (KIP-320).
+ *    FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH, -1 unchecked (KIP-320). From v16 a fenced
+ *    partition names its current leader (this node) and epoch, and the response carries this
+ *    node's endpoint, so the client updates its metadata without asking for it (KIP-951; Kafka
+ *    fills them for NOT_LEADER_OR_FOLLOWER too, which the only broker of every partition never
+ *    answers).
  *  - A topic whose compression.type is zstd answers a fetch before v10 with
  *    UNSUPPORTED_COMPRESSION_TYPE, as Kafka does (KIP-110: older clients cannot read zstd).
  *  - v0-v3 clients read message formats 0 and 1: what was read is down-converted, within the
@@ -42,6 +46,7 @@ import {
   type FetchTopicEntry,
 } from '../fetch-session-cache.js';
 import { downConvertFetched, fetchMagic } from '../../protocol/legacy-message-set.js';
+import { FencedLeaderEpochError } from '../../errors.js';
 import { authorize } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
@@ -67,6 +72,8 @@ interface ReadOutcome {
   readonly availableBytes: number;
   readonly anyError: boolean;
   readonly waits: Wait[];
+  /** This node's endpoint once a partition names it as its current leader (v16+), else none. */
+  readonly nodeEndpoints: FetchResponseInput['nodeEndpoints'];
 }
 
 /** The partitions one read covers: the request's, or an incremental fetch's session's. */
@@ -77,6 +84,9 @@ interface FetchTopic {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The first Fetch version whose partitions name their current leader when fenced (KIP-951). */
+const CURRENT_LEADER_MIN_FETCH_VERSION = 16;
+const NO_NODE_ENDPOINTS: FetchResponseInput['nodeEndpoints'] = [];
 const NO_PREFERRED_READ_REPLICA = -1;
 const SESSIONLESS: FetchContext = { kind: 'sessionless' };
 const NO_ENTRIES: readonly FetchTopicEntry[] = [];
@@ -119,14 +129,15 @@ export const fetchHandler = defineHandler({
       const read = readAll(ctx, topics, names, isolation, maxBytes);
       const remainingMs = deadlineMs - Date.now();
       if (read.availableBytes >= minBytes || read.anyError || read.waits.length === 0 || remainingMs <= 0 || ctx.signal.aborted) {
-        if (context.kind === 'sessionless') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses: read.responses };
+        const { nodeEndpoints } = read;
+        if (context.kind === 'sessionless') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses: read.responses, nodeEndpoints };
         if (context.kind === 'full') {
           const replicaId = ctx.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
           const states = read.responses.map((topic) => topic.partitions);
           const sessionId = ctx.server.fetchSessions.maybeCreate(replicaId >= 0, usesTopicIds, entries, states, Date.now());
-          return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: read.responses };
+          return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: read.responses, nodeEndpoints };
         }
-        return incrementalResponse(context.session, context.requestEpoch, topics, read.responses);
+        return { ...incrementalResponse(context.session, context.requestEpoch, topics, read.responses), nodeEndpoints };
       }
       await waitForAny(ctx, read.waits, remainingMs, isolation);
     }
@@ -193,6 +204,7 @@ function readAll(
   let bytes = 0;
   let availableBytes = 0;
   let anyError = false;
+  let leaderNamed = false;
   const waits: Wait[] = [];
   const responses = topics.map((topic, t): TopicResponse => {
     const name = names[t];
@@ -239,12 +251,18 @@ function readAll(
         };
       } catch (error) {
         anyError = true;
+        if (error instanceof FencedLeaderEpochError && ctx.apiVersion >= CURRENT_LEADER_MIN_FETCH_VERSION) {
+          leaderNamed = true;
+          return { ...failed(partition, ErrorCode.FENCED_LEADER_EPOCH), currentLeader: { leaderId: ctx.server.nodeId, leaderEpoch: error.currentEpoch } };
+        }
         return failed(partition, ctx.errorCode(error));
       }
     });
     return { topic: name ?? '', topicId: topic.topicId, partitions };
   });
-  return { responses, bytes, availableBytes, anyError, waits };
+  const { nodeId, host, port } = ctx.server;
+  const nodeEndpoints = leaderNamed ? [{ nodeId, host, port, rack: null }] : NO_NODE_ENDPOINTS;
+  return { responses, bytes, availableBytes, anyError, waits, nodeEndpoints };
 }
 
 /** A partition past the response's byte budget: its offsets and a range check, no read. */

@@ -4,26 +4,35 @@
  * topic id from v12; per-topic UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_ID.
  * Each partition carries its current leader epoch (v7+), which KIP-320 clients send back in
  * Fetch, ListOffsets and OffsetForLeaderEpoch to be fenced when it is stale.
+ * Asked for them (v8+, KIP-430), each topic the caller may describe carries the topic operations
+ * its ACLs allow, and (v8-v10) the response the cluster's; topics refused or unknown by id keep
+ * Kafka's "not asked" sentinel, as Kafka sets them only on the topics it describes.
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Metadata, type MetadataResponseInput } from '../../protocol/api/metadata.js';
 import { ZERO_UUID } from '../../protocol/wire/uuid.js';
 import { validateTopicName, type TopicMetadata } from '../../storage/topic-store.js';
 import { TopicNotFoundError } from '../../errors.js';
-import { authorize, authorizeCluster } from '../authorizer.js';
+import { AUTHORIZED_OPERATIONS_OMITTED } from '../../protocol/api/describe-cluster.js';
+import { authorize, authorizeCluster, authorizedOperations, clusterAuthorizedOperations } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicEntry = MetadataResponseInput['topics'][number];
-
 
 export const metadataHandler = defineHandler({
   api: Metadata,
   handle(ctx, request) {
     const { nodeId, host, port, clusterId } = ctx.server;
+    /** A topic the caller may describe, with its authorized operations when they were asked for. */
+    const described = (entry: TopicEntry, name: string): TopicEntry =>
+      request.includeTopicAuthorizedOperations ? { ...entry, topicAuthorizedOperations: authorizedOperations(ctx, 'TOPIC', name) } : entry;
     let topics: TopicEntry[];
     if (request.topics === null) {
       // As Kafka, topics the caller may not DESCRIBE are left out, not reported.
-      topics = ctx.broker.listTopics().filter((metadata) => authorize(ctx, 'DESCRIBE', 'TOPIC', metadata.name)).map((metadata) => topicEntry(ctx, metadata));
+      topics = ctx.broker
+        .listTopics()
+        .filter((metadata) => authorize(ctx, 'DESCRIBE', 'TOPIC', metadata.name))
+        .map((metadata) => described(topicEntry(ctx, metadata), metadata.name));
     } else {
       // v0-v3 have no allowAutoTopicCreation: those clients expect Kafka's default, creation allowed.
       const autoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
@@ -34,7 +43,7 @@ export const metadataHandler = defineHandler({
           const metadata = byId.get(topicId);
           if (metadata === undefined) return errorEntry(ErrorCode.UNKNOWN_TOPIC_ID, null, topicId);
           if (!authorize(ctx, 'DESCRIBE', 'TOPIC', metadata.name)) return errorEntry(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, topicId);
-          return topicEntry(ctx, metadata);
+          return described(topicEntry(ctx, metadata), metadata.name);
         }
         if (!authorize(ctx, 'DESCRIBE', 'TOPIC', name) || (autoCreate && autoCreateRefused(ctx, name))) {
           return errorEntry(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, ZERO_UUID);
@@ -42,9 +51,10 @@ export const metadataHandler = defineHandler({
         try {
           // Kafka refuses an illegal name as such, whether or not the topic would be created.
           validateTopicName(name);
-          return topicEntry(ctx, ctx.broker.topicMetadata(name, { autoCreate }));
+          return described(topicEntry(ctx, ctx.broker.topicMetadata(name, { autoCreate })), name);
         } catch (error) {
-          return errorEntry(ctx.errorCode(error), name, ZERO_UUID);
+          // Kafka describes an unknown or illegal name the caller may describe with its operations too.
+          return described(errorEntry(ctx.errorCode(error), name, ZERO_UUID), name);
         }
       });
     }
@@ -54,6 +64,7 @@ export const metadataHandler = defineHandler({
       clusterId,
       controllerId: nodeId,
       topics,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations(ctx) : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 });
