@@ -553,26 +553,28 @@ export class DataDir {
     let current: LockSnapshot | null = null;
     try {
       current = readLock(this.lockFile);
-    } catch (err) {
-      if (!(err instanceof CorruptFileError)) throw err;
-    }
-    if (current !== null && sameLock(current.holder, this.holder)) {
-      try {
+      if (current !== null && sameLock(current.holder, this.holder)) {
         fs.unlinkSync(this.lockFile);
-      } catch (err) {
-        const storageError = storageErrorOf(err, this.lockFile, 'removing the lock');
+        return;
+      }
+    } catch (err) {
+      if (err instanceof CorruptFileError) {
+        current = null;
+      } else {
+        const storageError = storageErrorOf(err, this.lockFile, 'releasing the lock');
         if (!(storageError instanceof KafkaStorageError)) throw err;
-        // Closing must not fail on a file system that refuses writes: the lock stays, and the next
-        // opener judges it stale (this process marks it released; another sees its holder gone).
+        // Closing must not fail on a file system that refuses reads or writes (EROFS, EIO): the lock
+        // stays, and the next opener judges it stale (this process marks it released; another
+        // process sees its holder gone).
         locksReleasedInPlace.add(this.holder.nonce);
         this.logger?.warn(`left the lock of data directory "${this.path}" in place at close: ${storageError.message}`);
+        return;
       }
-    } else {
-      this.logger?.warn(
-        `the lock of data directory "${this.path}" was no longer this process's at close` +
-          (current ? ` (held by process ${current.holder.pid})` : ' (the lock file was gone)'),
-      );
     }
+    this.logger?.warn(
+      `the lock of data directory "${this.path}" was no longer this process's at close` +
+        (current ? ` (held by process ${current.holder.pid})` : ' (the lock file was gone)'),
+    );
   }
 
   private checkOpen(): void {

@@ -6,6 +6,8 @@
  * broker's active segments always are. ext4 mounted with errors=remount-ro turns itself read-only
  * when it detects an error, and its trigger_fs_error sysfs file raises one on demand: from then
  * on every write, even through a descriptor opened before, fails with EROFS, and reads go on.
+ * Its FS_IOC_SHUTDOWN ioctl makes every operation fail with EIO, the one way to meet EIO here
+ * without a device-mapper error target.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,11 @@ export interface Ext4Loop {
   readonly notMountable: string | null;
   /** Raises an ext4 error: the file system turns read-only as a failing disk would make it. */
   forceReadOnly(): void;
+  /**
+   * Shuts the file system down as ext4 does on a fatal error (FS_IOC_SHUTDOWN, the ioctl behind
+   * xfstests' godown): from then on every read and write on it fails with EIO.
+   */
+  shutDown(): void;
   /** Whether the mounted file system is read-only now. */
   readOnly(): boolean;
   /**
@@ -57,6 +64,11 @@ export function mountExt4Loop(imagePath: string, mountPoint: string, sizeBytes: 
     forceReadOnly: () => {
       const device = basename(execFileSync('findmnt', ['-no', 'SOURCE', mountPoint], { encoding: 'utf8' }).trim());
       writeFileSync(`/sys/fs/ext4/${device}/trigger_fs_error`, 'storage-fault test: simulated disk error');
+    },
+    shutDown: () => {
+      // FS_IOC_SHUTDOWN is _IOR('X', 125, __u32); flag 2 (NOLOGFLUSH) drops what is not yet written, as a dead disk does.
+      const ioctl = 'import fcntl, os, struct, sys; fcntl.ioctl(os.open(sys.argv[1], os.O_RDONLY), 0x8004587D, struct.pack("I", 2))';
+      execFileSync('python3', ['-c', ioctl, mountPoint], { stdio: 'pipe' });
     },
     readOnly: () => options().includes('ro') || options().includes('emergency_ro'),
     checkAndMountAgain: () => {

@@ -7,6 +7,10 @@
  * takes it over), and once the file system is checked and mounted again the broker opens it with
  * nothing acknowledged as durable lost (its lock content fsynced before it is linked in place, so
  * the dropped writeback leaves no empty lock) and takes sends at the next offset.
+ *
+ * EIO: the same file system shut down as ext4 does on a fatal error, where every read and write
+ * fails with EIO: sends fail with KafkaStorageError (errno EIO), the broker keeps answering and
+ * closes without an error, and after e2fsck and a new mount nothing acknowledged as durable is lost.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,7 +22,7 @@ import { makeTempDir, removeTempDir } from './helpers.js';
 
 const root = makeTempDir();
 const ext4 = mountExt4Loop(join(root, 'ext4.img'), join(root, 'ext4'), 32 * 1024 * 1024);
-if (ext4.notMountable !== null) console.log(`read-only file system tests skipped: ${ext4.notMountable}`);
+if (ext4.notMountable !== null) console.log(`EROFS and EIO tests skipped: ${ext4.notMountable}`);
 
 afterAll(() => {
   ext4.unmount();
@@ -89,6 +93,51 @@ describe.skipIf(ext4.notMountable !== null)('storage faults on a file system tur
       acknowledged.push('after');
       await producer.disconnect();
       expect(await readAll(sluice, 'ro', acknowledged.length)).toEqual(acknowledged);
+    } finally {
+      await sluice.close();
+    }
+  });
+});
+
+describe.skipIf(ext4.notMountable !== null)('storage faults on a file system that fails every operation (EIO)', () => {
+  it('refuses sends with KafkaStorageError EIO, closes, and loses nothing acknowledged once the file system is back', async () => {
+    const dataDir = join(ext4.mountPoint, 'eio');
+    const acknowledged: string[] = [];
+    let sluice = await Sluice.open({ dataDir, shards: 1, logger: quietLogger });
+    try {
+      await sluice.admin().createTopics({ topics: [{ topic: 'eio', numPartitions: 1, configEntries: [{ name: 'flush.messages', value: '1' }] }] });
+      const producer = sluice.producer();
+      await producer.connect();
+      for (let send = 0; send < SENDS; send++) {
+        const values = Array.from({ length: RECORDS_PER_SEND }, (_, i) => `eio-${send * RECORDS_PER_SEND + i}`);
+        await producer.send({ topic: 'eio', messages: values.map((value) => ({ value })) });
+        acknowledged.push(...values);
+      }
+      ext4.shutDown();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        let failure: unknown = null;
+        await producer.send({ topic: 'eio', messages: [{ value: `refused-${attempt}` }] }).catch((error: unknown) => {
+          failure = error;
+        });
+        expect(failure, String(failure)).toBeInstanceOf(KafkaStorageError);
+        expect(failure).toMatchObject({ errno: 'EIO', kafkaErrorCode: 56, retriable: true });
+      }
+      // The broker still answers from what it holds in memory.
+      expect((await sluice.admin().fetchTopicOffsets('eio'))[0].high).toBe(acknowledged.length);
+      await producer.disconnect();
+    } finally {
+      await sluice.close();
+    }
+
+    ext4.checkAndMountAgain();
+    sluice = await Sluice.open({ dataDir, shards: 1, logger: quietLogger });
+    try {
+      expect(await readAll(sluice, 'eio', acknowledged.length)).toEqual(acknowledged);
+      const producer = sluice.producer();
+      await producer.connect();
+      const [meta] = await producer.send({ topic: 'eio', messages: [{ value: 'after' }] });
+      expect(Number(meta.baseOffset)).toBe(acknowledged.length);
+      await producer.disconnect();
     } finally {
       await sluice.close();
     }
