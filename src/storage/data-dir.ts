@@ -142,8 +142,8 @@ function pidExists(pid: number): boolean {
 }
 
 /**
- * Nonces of locks this process released at close but could not delete (the file system had turned
- * read-only): stale to a later open in this process, which cannot tell them from live ones by pid.
+ * Nonces of locks this process released at close but could not delete (the file system refused:
+ * read-only, I/O errors): stale to a later open in this process, which cannot tell them from live ones by pid.
  */
 const locksReleasedInPlace = new Set<string>();
 
@@ -558,9 +558,8 @@ export class DataDir {
         return;
       }
     } catch (err) {
-      if (err instanceof CorruptFileError) {
-        current = null;
-      } else {
+      // A corrupt lock is not ours: warned about below.
+      if (!(err instanceof CorruptFileError)) {
         const storageError = storageErrorOf(err, this.lockFile, 'releasing the lock');
         if (!(storageError instanceof KafkaStorageError)) throw err;
         // Closing must not fail on a file system that refuses reads or writes (EROFS, EIO): the lock
