@@ -25,6 +25,7 @@ import {
   CorruptFileError,
   DataDirLockedError,
   InvalidConfigError,
+  KafkaStorageError,
   LockTakeoverInterruptedError,
 } from '../errors.js';
 import { fsyncDirectory, storageErrorOf } from './durable-fs.js';
@@ -140,8 +141,15 @@ function pidExists(pid: number): boolean {
   }
 }
 
+/**
+ * Nonces of locks this process released at close but could not delete (the file system refused:
+ * read-only, I/O errors): stale to a later open in this process, which cannot tell them from live ones by pid.
+ */
+const locksReleasedInPlace = new Set<string>();
+
 /** Whether the holder of a lock may still be running. Errs on the side of "alive". */
 function holderAlive(holder: LockHolder, lockMtimeMs: number, staleMs: number): boolean {
+  if (locksReleasedInPlace.has(holder.nonce)) return false;
   const me = self();
   if (holder.hostname === me.hostname && holder.bootId && me.bootId && holder.bootId !== me.bootId) {
     return false; // the machine rebooted since the lock was taken
@@ -282,10 +290,20 @@ function fullFileSystemWarning(dir: string, releasedBytes: number): string {
   );
 }
 
-/** Writes a lock's content to its private staging file; a failed write leaves no staging file behind. */
+/**
+ * Writes a lock's content to its private staging file and fsyncs it, so that the lock is never
+ * linked into place with content a crash (or a file system turned read-only before writeback) can
+ * lose: an empty lock would stop every later start. A failed write leaves no staging file behind.
+ */
 function writeStaging(staging: string, content: string): void {
   try {
-    fs.writeFileSync(staging, content, { flag: 'wx', mode: 0o644 });
+    const fd = fs.openSync(staging, 'wx', 0o644);
+    try {
+      fs.writeFileSync(fd, content);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     fs.rmSync(staging, { force: true });
     throw err;
@@ -535,17 +553,27 @@ export class DataDir {
     let current: LockSnapshot | null = null;
     try {
       current = readLock(this.lockFile);
+      if (current !== null && sameLock(current.holder, this.holder)) {
+        fs.unlinkSync(this.lockFile);
+        return;
+      }
     } catch (err) {
-      if (!(err instanceof CorruptFileError)) throw err;
+      // A corrupt lock is not ours: warned about below.
+      if (!(err instanceof CorruptFileError)) {
+        const storageError = storageErrorOf(err, this.lockFile, 'releasing the lock');
+        if (!(storageError instanceof KafkaStorageError)) throw err;
+        // Closing must not fail on a file system that refuses reads or writes (EROFS, EIO): the lock
+        // stays, and the next opener judges it stale (this process marks it released; another
+        // process sees its holder gone).
+        locksReleasedInPlace.add(this.holder.nonce);
+        this.logger?.warn(`left the lock of data directory "${this.path}" in place at close: ${storageError.message}`);
+        return;
+      }
     }
-    if (current !== null && sameLock(current.holder, this.holder)) {
-      fs.unlinkSync(this.lockFile);
-    } else {
-      this.logger?.warn(
-        `the lock of data directory "${this.path}" was no longer this process's at close` +
-          (current ? ` (held by process ${current.holder.pid})` : ' (the lock file was gone)'),
-      );
-    }
+    this.logger?.warn(
+      `the lock of data directory "${this.path}" was no longer this process's at close` +
+        (current ? ` (held by process ${current.holder.pid})` : ' (the lock file was gone)'),
+    );
   }
 
   private checkOpen(): void {

@@ -750,6 +750,12 @@ export class PartitionLog {
       this.flushNow();
       if (this.checkpointedRecoveryPoint !== this.endOffset) this.writeRecoveryPoint(this.endOffset);
       this.writeProducerSnapshotNow();
+    } catch (error) {
+      const storageError = storageErrorOf(error, this.dir, 'closing the partition log');
+      if (!(storageError instanceof KafkaStorageError)) throw error;
+      // Closing must not fail on a file system that refuses writes: the next open recovers what
+      // close could not write (it validates from the last recovery point, replays producer state).
+      this.logger.warn(`partition log ${this.dir} closed without its shutdown writes: ${storageError.message}`);
     } finally {
       this.closeFiles('it was closed');
     }

@@ -6,6 +6,7 @@
  * (with lz4-kafkajs, not Sluice's own codec, for LZ4).
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Kafka, CompressionCodecs, CompressionTypes, logLevel } from 'kafkajs';
 import { CliProcess } from '../cli/run-cli.js';
@@ -149,7 +150,9 @@ async function readWithKafkajs(
   const done = (): boolean => [...ends].every(([key, end]) => next.get(key)! >= end || failures.has(key));
   if (done()) return { records, failures };
 
-  const consumer = kafka.consumer({ groupId: `torture-reader-${process.pid}-${Date.now()}`, retry: { retries: 2 } });
+  // A fresh group per reader: readers started in the same millisecond must not join one group,
+  // where topics would be assigned to members that did not subscribe to them and read nothing.
+  const consumer = kafka.consumer({ groupId: `torture-reader-${randomUUID()}`, retry: { retries: 2 } });
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   consumer.on(consumer.events.CRASH, (event) => {
