@@ -1,13 +1,13 @@
 /**
  * What both CLI connections (embedded-connection.ts, kafka-connection.ts) share to give commands
  * the same answers: Kafka's config resource types and sources, ACL bindings flattened alike, topic
- * checks with the same messages, consumer group assignments decoded alike, and client retries.
+ * checks with the same messages, classic group descriptions alike, and client retries.
  */
 import { decodeAssignment, type TopicPartitions } from '../broker/consumer-protocol.js';
 import type { AclEntry, DescribeAclsResult } from '../client/admin.js';
 import { validateTopicConfigs } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
-import type { TopicConfigDescription, TopicToCreate } from './connection.js';
+import type { GroupDetails, TopicConfigDescription, TopicToCreate } from './connection.js';
 
 /** Retries of a command line's clients: it should fail within seconds, not retry for a minute. */
 export const CLI_RETRY = Object.freeze({ retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 });
@@ -36,9 +36,30 @@ export function checkTopicToCreate(topic: TopicToCreate): void {
   validateTopicConfigs(topic.configs);
 }
 
-export function memberAssignment(protocolType: string, assignment: Buffer): TopicPartitions[] {
+function memberAssignment(protocolType: string, assignment: Buffer): TopicPartitions[] {
   if (protocolType !== 'consumer') return [];
   return decodeAssignment(assignment).assignedPartitions;
+}
+
+/** A classic group's description as commands show it, from either side's answer. */
+export function classicGroupDetails<M extends { memberId: string; clientId: string; clientHost: string }>(
+  group: { groupId: string; state: string; protocolType: string },
+  protocol: string,
+  members: readonly M[],
+  assignmentOf: (member: M) => Buffer,
+): GroupDetails {
+  return {
+    groupId: group.groupId,
+    state: group.state,
+    protocolType: group.protocolType,
+    protocol,
+    members: members.map((member) => ({
+      memberId: member.memberId,
+      clientId: member.clientId,
+      clientHost: member.clientHost,
+      assignment: memberAssignment(group.protocolType, assignmentOf(member)),
+    })),
+  };
 }
 
 export function describeConfigEntries(entries: { configName: string; configValue: string | null; isDefault: boolean; configSource: number }[]): TopicConfigDescription[] {

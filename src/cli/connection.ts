@@ -204,13 +204,7 @@ export function addConnectionOptions(command: Command): Command {
 
 /** The connection options of a command's parsed flags, with their combinations checked. */
 export function connectionOptionsOf(command: Command): ConnectionOptions {
-  const flags = command.opts<{
-    dataDir: string;
-    bootstrapServer?: HostPort;
-    saslMechanism?: 'plain' | 'scram-sha-256';
-    saslUsername?: string;
-    saslPassword?: string;
-  }>();
+  const flags = command.opts<ConnectionOptions>();
   const sasl = [flags.saslMechanism, flags.saslUsername, flags.saslPassword];
   if (sasl.some((value) => value !== undefined)) {
     if (flags.bootstrapServer === undefined) {

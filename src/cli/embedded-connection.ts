@@ -33,8 +33,8 @@ import {
   aclEntriesOf,
   aclEntryOf,
   checkTopicToCreate,
+  classicGroupDetails,
   describeConfigEntries,
-  memberAssignment,
 } from './connection-answers.js';
 
 export class EmbeddedConnection implements Connection {
@@ -152,18 +152,7 @@ export class EmbeddedConnection implements Connection {
       };
     }
     const group = this.sluice.broker.groups.describeGroup(groupId);
-    return {
-      groupId: group.groupId,
-      state: group.state,
-      protocolType: group.protocolType,
-      protocol: group.protocolName,
-      members: group.members.map((member) => ({
-        memberId: member.memberId,
-        clientId: member.clientId,
-        clientHost: member.clientHost,
-        assignment: memberAssignment(group.protocolType, member.assignment),
-      })),
-    };
+    return classicGroupDetails(group, group.protocolName, group.members, (member) => member.assignment);
   }
 
   async committedOffsets(groupId: string): Promise<CommittedOffset[]> {

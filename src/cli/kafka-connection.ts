@@ -37,8 +37,8 @@ import {
   aclEntriesOf,
   aclEntryOf,
   checkTopicToCreate,
+  classicGroupDetails,
   describeConfigEntries,
-  memberAssignment,
 } from './connection-answers.js';
 
 const CLIENT_ID = 'sluice-cli';
@@ -158,7 +158,6 @@ export class KafkaConnection implements Connection {
     return { ...next };
   }
 
-  /** As alterTopicConfigs: read this broker's dynamic configs (DYNAMIC_BROKER_CONFIG), change them here, write the whole set with AlterConfigs. */
   async describeAcls(filter: AclFilter): Promise<AclEntry[]> {
     return aclEntriesOf((await this.admin.describeAcls(kafkajsAclFilter(filter))) as unknown as DescribeAclsResult);
   }
@@ -172,6 +171,7 @@ export class KafkaConnection implements Connection {
     return filterResponses[0].matchingAcls.map((acl) => aclEntryOf(acl as unknown as AclEntry));
   }
 
+  /** As alterTopicConfigs: read this broker's dynamic configs (DYNAMIC_BROKER_CONFIG), change them here, write the whole set with AlterConfigs. */
   async alterBrokerConfigs(scope: BrokerConfigScope, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<Record<string, string>> {
     if (scope === 'default') {
       // kafkajs refuses the empty resource name that addresses the cluster-wide scope.
@@ -225,18 +225,7 @@ export class KafkaConnection implements Connection {
   async describeGroup(groupId: string): Promise<GroupDetails> {
     const { groups } = await this.admin.describeGroups([groupId]);
     const group = groups[0];
-    return {
-      groupId: group.groupId,
-      state: group.state,
-      protocolType: group.protocolType,
-      protocol: group.protocol,
-      members: group.members.map((member) => ({
-        memberId: member.memberId,
-        clientId: member.clientId,
-        clientHost: member.clientHost,
-        assignment: memberAssignment(group.protocolType, member.memberAssignment),
-      })),
-    };
+    return classicGroupDetails(group, group.protocol, group.members, (member) => member.memberAssignment);
   }
 
   async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
