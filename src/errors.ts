@@ -1,6 +1,11 @@
 /**
  * Typed errors for every public boundary. Each names the problem and, where there is one, the fix.
  * `code` is stable and machine-readable; `retriable` says whether the same call may succeed later.
+ *
+ * Over 800 lines because it is a flat list of small classes, one per Kafka error code or local
+ * failure, each a few lines of message; every layer imports them from this one module at the
+ * bottom of the import order, and an error raised in storage is answered by the server as the
+ * same class, so a split by layer would have no side for most of them to be on.
  */
 export class SluiceError extends Error {
   readonly code: string;

@@ -1,16 +1,32 @@
 /**
  * Kafka's LocalLog: the segments of one partition directory and what is done to them as a list:
- * the active segment, finding the segment of an offset, rolling, cutting the tail, removing the
- * oldest, flushing, and the directory fsync their creations and deletions need. It knows nothing
+ * the active segment, finding the segment of an offset, rolling, cutting the tail, choosing and
+ * removing the oldest, the log cleaner's swap, flushing, and the directory fsync their creations and deletions need. It knows nothing
  * of producers, checkpoints or the log start offset: PartitionLog decides, LocalLog carries out.
  * Owned by one thread, like the PartitionLog holding it.
  */
+import assert from 'node:assert/strict';
+import { CorruptFileError } from '../errors.js';
 import { floorIndexBy } from './floor-search.js';
 import { FileWindow, fsyncDirectory } from './durable-fs.js';
-import { Segment, type SegmentSettings } from './segment.js';
+import type { LogConfig } from './log-config.js';
+import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
+import { Segment, type SegmentSettings, type StorageLogger } from './segment.js';
+import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 
 /** Header scans read this much at a time: an index interval plus a batch header, with room. */
 const HEADER_WINDOW_BYTES = 16 * 1024;
+
+/** How new segments size their indexes and space their entries, from the log's settings
+ * (a config change replaces them: PartitionLog.updateConfig). */
+export function segmentSettings(config: LogConfig, logger: StorageLogger): SegmentSettings {
+  return {
+    indexIntervalBytes: config.indexIntervalBytes,
+    maxOffsetIndexEntries: Math.floor(config.segmentIndexBytes / OFFSET_INDEX_ENTRY_BYTES),
+    maxTimeIndexEntries: Math.floor(config.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
+    logger,
+  };
+}
 
 export class LocalLog {
   /** The read window every scan of this log's files shares (one thread, one scan at a time). */
@@ -70,6 +86,55 @@ export class LocalLog {
       this.active.truncateTo(offset, this.window, nowMs);
     }
     return this.active.nextOffset;
+  }
+
+  /**
+   * Kafka's deletableSegments: how many of the oldest segments in a row match `shouldDelete`
+   * (given each segment and the one after it, null for the last), stopping at an empty last
+   * segment, which is never deleted.
+   */
+  deletableCount(shouldDelete: (segment: Segment, next: Segment | null) => boolean): number {
+    const segments = this.segments;
+    let count = 0;
+    while (count < segments.length) {
+      const segment = segments[count];
+      const next = count + 1 < segments.length ? segments[count + 1] : null;
+      if (!shouldDelete(segment, next) || (next === null && segment.sizeBytes === 0)) break;
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Where the consecutive inactive segments starting at `baseOffsets[0]` are in the list, checked
+   * before the cleaner's swap (replaceSegments) is attempted.
+   */
+  replaceableIndex(baseOffsets: readonly number[]): number {
+    const first = this.segments.findIndex((segment) => segment.baseOffset === baseOffsets[0]);
+    assert.ok(first >= 0 && first + baseOffsets.length < this.segments.length, 'only inactive segments are replaced');
+    for (let i = 1; i < baseOffsets.length; i++) {
+      assert.ok(this.segments[first + i].baseOffset === baseOffsets[i], 'the replaced segments are consecutive');
+    }
+    return first;
+  }
+
+  /**
+   * Kafka's replaceSegments, for the log cleaner: `installFiles` puts a cleaned segment's files in
+   * place of the `count` segments from index `first` (over the first one's files, deleting the
+   * others'); their Segment objects are then replaced by the cleaned one, loaded from its new
+   * indexes.
+   */
+  replaceSegments(first: number, count: number, installFiles: () => void, nowMs: number): void {
+    const baseOffset = this.segments[first].baseOffset;
+    const upperBoundOffset = this.segments[first + count].baseOffset;
+    installFiles();
+    for (const replaced of this.segments.splice(first, count)) replaced.close();
+    const cleaned = Segment.openExisting(this.dir, baseOffset, this.settings, nowMs);
+    this.segments.splice(first, 0, cleaned);
+    this.window.invalidate();
+    const loaded = cleaned.loadTrusted(upperBoundOffset, this.window);
+    if (loaded.outcome === 'logInconsistent') throw new CorruptFileError(cleaned.logPath, loaded.reason);
+    if (loaded.outcome === 'indexRebuilt') this.settings.logger.warn(`rebuilt the indexes of cleaned ${cleaned.logPath}: ${loaded.reason}`);
   }
 
   /** Deletes the oldest `count` segments (never the active one: the caller rolls first). */

@@ -4,12 +4,16 @@
  * and lists the segments (recovery.ts), reads the log start offset and recovery point
  * checkpoints, loads the segments below the recovery point and recovers those above it, and
  * settles the log start offset against what survived. The segments it returns are open, the
- * last one active; PartitionLog restores producer state from them.
+ * last one active; PartitionLog restores producer state from them (log-producer-state.ts) and the
+ * leader epoch cache (loadLeaderEpochs, below).
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
+import { readBaseOffset, readPartitionLeaderEpoch } from '../protocol/batch-header.js';
 import { FileWindow } from './durable-fs.js';
+import { LeaderEpochCache, readLeaderEpochCheckpoint, type EpochEntry } from './leader-epoch-cache.js';
+import type { LocalLog } from './local-log.js';
 import { CLEANED_FILE_SUFFIX } from './cleaner-tasks.js';
 import { SWAP_FILE_SUFFIX, recoverInterruptedCleaning } from './log-cleaner.js';
 import {
@@ -153,4 +157,56 @@ export function recoveryNeeded(dir: string): string | null {
     return `its log start offset ${checkpointedStart} is past its log end offset ${endOffset}: recovery would restart the log empty`;
   }
   return null;
+}
+
+/**
+ * Opening: Kafka's LogLoader steps for the epoch cache. The checkpoint is read; the batches from
+ * the recovery point on (unflushed when the process stopped, so possibly newer than the file)
+ * assign the epochs they carry above the latest known one; entries past the log end go,
+ * and the first is moved up to the log start. A missing checkpoint on a non-empty log, or one
+ * that fails its checks, is rebuilt from every batch header instead. Batches written before
+ * epochs were kept carry -1 and assign nothing: such a log gets epoch 0 from its end offset on.
+ *
+ * Unlike Kafka, whose controller keeps the current epoch, this file is its only record: an entry
+ * starting exactly at the log end survives (the current epoch, begun with no batch yet), and
+ * when recovery cut every batch of the latest epoch, that epoch carries on from the new end.
+ */
+export function loadLeaderEpochs(
+  local: LocalLog,
+  startOffset: number,
+  endOffset: number,
+  recoveryPoint: number,
+  logger: StorageLogger,
+): LeaderEpochCache {
+  let entries: EpochEntry[] | null;
+  try {
+    entries = readLeaderEpochCheckpoint(local.dir);
+  } catch (error) {
+    if (!(error instanceof CorruptFileError)) throw error;
+    logger.warn(`${error.message}; rebuilding it from the batch headers`);
+    entries = null;
+  }
+  const replayFrom = entries === null ? startOffset : Math.max(startOffset, Math.min(recoveryPoint, endOffset));
+  const rebuilt = (entries ?? []).filter((entry) => entry.startOffset <= endOffset);
+  local.window.invalidate();
+  for (let i = local.floorIndex(replayFrom); i < local.segments.length && replayFrom < endOffset; i++) {
+    const segment = local.segments[i];
+    segment.visitBatches(Math.max(replayFrom, segment.baseOffset), local.window, (buffer, at) => {
+      const epoch = readPartitionLeaderEpoch(buffer, at);
+      const latest = rebuilt[rebuilt.length - 1];
+      if (epoch < 0 || (latest !== undefined && epoch <= latest.epoch)) return;
+      const baseOffset = readBaseOffset(buffer, at);
+      while (rebuilt.length > 0 && rebuilt[rebuilt.length - 1].startOffset >= baseOffset) rebuilt.pop();
+      rebuilt.push({ epoch, startOffset: baseOffset });
+    });
+  }
+  const changed = entries === null || rebuilt.length !== entries.length || rebuilt.some((entry, i) => entry !== entries![i]);
+  const epochs = new LeaderEpochCache(local.dir, rebuilt);
+  // An empty cache is written by the assign below.
+  if (changed && rebuilt.length > 0) epochs.replace(rebuilt);
+  epochs.truncateFromStart(startOffset);
+  // The current epoch never goes back: one whose batches recovery cut carries on from the end.
+  const recordedEpoch = Math.max(0, entries?.[entries.length - 1]?.epoch ?? 0);
+  if (epochs.latestEpoch < recordedEpoch || epochs.latestEpoch < 0) epochs.assign(recordedEpoch, endOffset);
+  return epochs;
 }

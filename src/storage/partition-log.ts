@@ -7,10 +7,11 @@
  *   truncateTo, deleteRecordsBefore, applyRetention, roll, flush, close
  *   cleanerView, replaceSegments   the log cleaner's view and swap (log-cleaner.ts, cleanupCompact)
  *
- * Cut along Kafka's lines: the validator (log-validator.ts), the segment list (local-log.ts), opening
- * and recovery (log-loader.ts, recovery.ts), producer state and its snapshots (producer-state.ts,
- * producer-state-snapshot.ts), and reads (log-reader.ts, the one read path) live beside it; this
- * module is Kafka's UnifiedLog, the offsets, checkpoints and producer state held together.
+ * Cut along Kafka's lines: the validator (log-validator.ts), the segment list, its retention choice
+ * and the cleaner's swap (local-log.ts), opening, recovery and the leader epoch cache's rebuild
+ * (log-loader.ts, recovery.ts), producer state, its rebuild and snapshots (producer-state.ts,
+ * log-producer-state.ts, producer-state-snapshot.ts), the API's records (partition-log-types.ts)
+ * and reads (log-reader.ts, the one read path) live beside it; this module is Kafka's UnifiedLog.
  *
  * A PartitionLog is owned by one shard worker thread and uses synchronous I/O; it is not safe to
  * share between threads. Appends are decoded record by record once, by the validator, as Kafka's
@@ -52,24 +53,22 @@ import {
   RecordTooLargeError,
   SluiceError,
 } from '../errors.js';
-import { readBaseOffset, readPartitionLeaderEpoch, writeBaseOffset, writePartitionLeaderEpoch } from '../protocol/batch-header.js';
+import { writeBaseOffset, writePartitionLeaderEpoch } from '../protocol/batch-header.js';
 import { recompressBatches } from '../protocol/recompress.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import type { CleanerLogView } from './log-cleaner.js';
-import { LocalLog } from './local-log.js';
-import { loadLog } from './log-loader.js';
+import { LocalLog, segmentSettings } from './local-log.js';
+import { loadLeaderEpochs, loadLog } from './log-loader.js';
 import { LogValidator, type ValidatedAppend } from './log-validator.js';
 import { probeWritable, storageErrorOf } from './durable-fs.js';
-import { LeaderEpochCache, readLeaderEpochCheckpoint, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js';
-import { OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
+import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
   ProducerStateManager,
-  type AppendOrigin,
   type DuplicateAppend,
   type ProducerStateView,
 } from './producer-state.js';
-import { ProducerSnapshots, type LoadedSnapshot } from './producer-state-snapshot.js';
+import { LogProducerState, type ProducerStateRecovery } from './log-producer-state.js';
 import {
   CHECKPOINT_TEMP_SUFFIX,
   LOG_START_OFFSET_CHECKPOINT_FILE,
@@ -77,127 +76,33 @@ import {
   writeOffsetCheckpoint,
   type RecoveryReport,
 } from './recovery.js';
-import { Segment, type SegmentSettings, type StorageLogger } from './segment.js';
-import { TIME_INDEX_ENTRY_BYTES } from './time-index.js';
+import type { Segment, SegmentSettings, StorageLogger } from './segment.js';
 import type { AbortedTxn } from './txn-index.js';
 import { requireOffset } from '../validate.js';
 import { INT32_MAX } from '../protocol/limits.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  DeletedSegment,
+  LogStats,
+  PartitionLogOptions,
+  RetentionReason,
+  RetentionResult,
+  SegmentInfo,
+} from './partition-log-types.js';
 
 export type { StorageLogger } from './segment.js';
 export type { RecoveryReport } from './recovery.js';
 export type { AppendOrigin, ProducerStateView } from './producer-state.js';
 export type { AbortedTransaction } from './txn-index.js';
 export type { EpochEndOffset, EpochEntry } from './leader-epoch-cache.js';
-
-export interface PartitionLogOptions {
-  /** Receives what recovery repaired (warn) and routine repairs (info). Default: warnings go to process.emitWarning. */
-  logger?: StorageLogger;
-  /** The clock for time-based rolling, flushMs, retention and LogAppendTime, in ms. Default Date.now. */
-  nowMs?: () => number;
-  /**
-   * Kafka's producer.id.expiration.ms: a producer with no ongoing transaction is forgotten this
-   * long after its last batch's timestamp (checked on open and by applyRetention). Default 1 day.
-   */
-  producerIdExpirationMs?: number;
-}
-
-export interface AppendOptions {
-  /** Every batch's CRC32C was checked by the caller; skip that pass on the owner thread. */
-  readonly crcVerified?: boolean;
-  /**
-   * Kafka's append origin. 'client' (the default) is a producer: control batches are refused and
-   * idempotent batches are checked for retries and sequence gaps. 'coordinator' is the transaction
-   * coordinator writing COMMIT/ABORT markers (or its own records): no sequence checks.
-   */
-  readonly origin?: AppendOrigin;
-}
-
-export interface AppendResult {
-  /** The offset assigned to the first record. */
-  readonly baseOffset: number;
-  /** The offset assigned to the last record. */
-  readonly lastOffset: number;
-  /** The time stamped on the batches under LogAppendTime, else -1 (as in Kafka's ProduceResponse). */
-  readonly logAppendTimeMs: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
-  /** The last stable offset after the append. */
-  readonly lastStableOffset: number;
-  /** Batches written: 0 for a duplicate. */
-  readonly batchCount: number;
-  /** Bytes written: 0 for a duplicate. */
-  readonly sizeBytes: number;
-  /**
-   * The append was a producer's retry of batches the log already holds: nothing was written, and
-   * the offsets (and the LogAppendTime stamp) are the ones the original append was given.
-   */
-  readonly duplicate: boolean;
-}
-
-/** How opening the log restored producer state and the transaction indexes. */
-export interface ProducerStateRecovery {
-  /** The snapshot the replay started from, or null when it started empty at the log start offset. */
-  readonly snapshotOffset: number | null;
-  readonly replayedFromOffset: number;
-  /** Batches whose headers were replayed. */
-  readonly batchesReplayed: number;
-  /** Snapshots that failed their checks and were deleted. */
-  readonly snapshotsDiscarded: number;
-  /** Transaction index entries for markers at or after this offset were rebuilt by the replay. */
-  readonly txnIndexRebuiltFrom: number;
-}
-
-export type RetentionReason = 'retentionMs' | 'retentionBytes' | 'logStartOffset';
-
-export interface DeletedSegment {
-  readonly baseOffset: number;
-  /** The offset after its last batch. */
-  readonly nextOffset: number;
-  readonly sizeBytes: number;
-  readonly reason: RetentionReason;
-}
-
-export interface RetentionResult {
-  readonly deletedSegments: readonly DeletedSegment[];
-  readonly logStartOffset: number;
-}
-
-export interface SegmentInfo {
-  readonly baseOffset: number;
-  readonly nextOffset: number;
-  readonly sizeBytes: number;
-  readonly filePath: string;
-  readonly offsetIndexEntries: number;
-  readonly timeIndexEntries: number;
-}
-
-export interface LogStats {
-  readonly segmentCount: number;
-  readonly sizeBytes: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
-  readonly flushedOffset: number;
-  /** Records appended but not yet fsynced. */
-  readonly unflushedRecords: number;
-  /** Flushes that fsynced something (each covers every batch appended before it). */
-  readonly flushCount: number;
-  readonly appendCount: number;
-}
+export type { ProducerStateRecovery } from './log-producer-state.js';
+export type * from './partition-log-types.js';
 
 const DEFAULT_LOGGER: StorageLogger = {
   info: () => {},
   warn: (message) => process.emitWarning(message, { type: 'SluiceStorageWarning' }),
 };
-
-/** How new segments size their indexes and space their entries, from the log's settings. */
-function segmentSettings(config: LogConfig, logger: StorageLogger): SegmentSettings {
-  return {
-    indexIntervalBytes: config.indexIntervalBytes,
-    maxOffsetIndexEntries: Math.floor(config.segmentIndexBytes / OFFSET_INDEX_ENTRY_BYTES),
-    maxTimeIndexEntries: Math.floor(config.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES),
-    logger,
-  };
-}
 
 export class PartitionLog {
   readonly dir: string;
@@ -222,7 +127,8 @@ export class PartitionLog {
   private readonly options: PartitionLogOptions;
   private readonly producers: ProducerStateManager;
   private validator: LogValidator;
-  private readonly snapshots: ProducerSnapshots;
+  /** Restoring producer state and its snapshots (log-producer-state.ts); appends apply batches to `producers` directly. */
+  private readonly logProducerState: LogProducerState;
   private producerRecovery: ProducerStateRecovery | null = null;
   /** Kafka's leader epoch cache, persisted in `leader-epoch-checkpoint` (leader-epoch-cache.ts). */
   private epochs: LeaderEpochCache;
@@ -256,7 +162,7 @@ export class PartitionLog {
     this.recovery = fields.recovery;
     this.producers = new ProducerStateManager(fields.producerIdExpirationMs);
     this.validator = new LogValidator(fields.config);
-    this.snapshots = new ProducerSnapshots(fields.dir, (message) => fields.logger.warn(message));
+    this.logProducerState = new LogProducerState(this.producers, this.local, fields.logger);
     this.epochs = new LeaderEpochCache(fields.dir, []);
   }
 
@@ -302,8 +208,9 @@ export class PartitionLog {
         options,
       });
       log.lowerRecoveryPointCheckpointIfAbove(log.endOffset);
-      log.producerRecovery = log.loadProducerState(recoveryPoint, nowMs);
-      log.loadLeaderEpochs(recoveryPoint);
+      log.producerRecovery = log.logProducerState.load(log.startOffset, log.endOffset, recoveryPoint, nowMs);
+      log.epochs = loadLeaderEpochs(log.local, log.startOffset, log.endOffset, recoveryPoint, logger);
+      log.currentLeaderEpoch = log.epochs.latestEpoch;
       return log;
     } catch (error) {
       for (const segment of segments) segment.close();
@@ -517,7 +424,7 @@ export class PartitionLog {
    */
   takeProducerSnapshot(): number {
     this.ensureOpen();
-    return this.mutate(() => this.writeProducerSnapshotNow());
+    return this.mutate(() => this.logProducerState.writeSnapshot(this.endOffset));
   }
 
   /**
@@ -548,7 +455,7 @@ export class PartitionLog {
       const nowMs = this.clock();
       // A crash during the cut must not leave a snapshot or recovery point above it vouching for
       // transaction index entries the cut already removed (see loadProducerState).
-      this.dropUnusableSnapshots(offset);
+      this.logProducerState.dropUnusableSnapshots(this.startOffset, offset);
       this.lowerRecoveryPointCheckpointIfAbove(offset);
       this.endOffset = this.local.truncateTo(offset, nowMs);
       this.flushed = Math.min(this.flushed, this.endOffset);
@@ -557,9 +464,7 @@ export class PartitionLog {
       this.local.syncDirectoryIfDirty();
       this.lowerRecoveryPointCheckpointIfAbove(this.flushed);
       if (this.startOffset > this.endOffset) this.setLogStartOffset(this.endOffset);
-      // The transaction indexes are exact below the new end: only their entries past it go.
-      this.dropUnusableSnapshots();
-      this.restoreProducerState(this.endOffset, nowMs, this.snapshots.newestAtOrBelow(this.endOffset, { count: 0 }));
+      this.logProducerState.restoreAfterTruncation(this.startOffset, this.endOffset, nowMs);
       // Epochs that started in the removed range go (Kafka's truncateFromEnd); the current one
       // carries on from the new end, so the next batch is stamped with it as before.
       this.epochs.truncateFromEnd(this.endOffset);
@@ -584,7 +489,7 @@ export class PartitionLog {
     this.mutate(() => {
       this.setLogStartOffset(offset);
       this.deleteOldSegments(this.isBelowLogStart, 'logStartOffset', [], this.clock());
-      this.dropSnapshotsBelowLogStart();
+      this.logProducerState.dropSnapshotsBelowLogStart(this.startOffset, this.endOffset);
     });
     return this.startOffset;
   }
@@ -622,7 +527,7 @@ export class PartitionLog {
       }
       this.deleteOldSegments(this.isBelowLogStart, 'logStartOffset', deleted, nowMs);
       this.producers.removeExpiredProducers(nowMs);
-      this.dropSnapshotsBelowLogStart();
+      this.logProducerState.dropSnapshotsBelowLogStart(this.startOffset, this.endOffset);
     });
     return { deletedSegments: deleted, logStartOffset: this.startOffset };
   }
@@ -720,22 +625,8 @@ export class PartitionLog {
    */
   replaceSegments(baseOffsets: readonly number[], installFiles: () => void): void {
     this.ensureOpen();
-    const first = this.local.segments.findIndex((segment) => segment.baseOffset === baseOffsets[0]);
-    assert.ok(first >= 0 && first + baseOffsets.length < this.local.segments.length, 'only inactive segments are replaced');
-    for (let i = 1; i < baseOffsets.length; i++) {
-      assert.ok(this.local.segments[first + i].baseOffset === baseOffsets[i], 'the replaced segments are consecutive');
-    }
-    this.mutate(() => {
-      const upperBoundOffset = this.local.segments[first + baseOffsets.length].baseOffset;
-      installFiles();
-      for (const replaced of this.local.segments.splice(first, baseOffsets.length)) replaced.close();
-      const cleaned = Segment.openExisting(this.dir, baseOffsets[0], this.local.settings, this.clock());
-      this.local.segments.splice(first, 0, cleaned);
-      this.local.window.invalidate();
-      const loaded = cleaned.loadTrusted(upperBoundOffset, this.local.window);
-      if (loaded.outcome === 'logInconsistent') throw new CorruptFileError(cleaned.logPath, loaded.reason);
-      if (loaded.outcome === 'indexRebuilt') this.logger.warn(`rebuilt the indexes of cleaned ${cleaned.logPath}: ${loaded.reason}`);
-    });
+    const first = this.local.replaceableIndex(baseOffsets);
+    this.mutate(() => this.local.replaceSegments(first, baseOffsets.length, installFiles, this.clock()));
   }
 
   /**
@@ -749,7 +640,7 @@ export class PartitionLog {
       this.local.active.deactivate();
       this.flushNow();
       if (this.checkpointedRecoveryPoint !== this.endOffset) this.writeRecoveryPoint(this.endOffset);
-      this.writeProducerSnapshotNow();
+      this.logProducerState.writeSnapshot(this.endOffset);
     } catch (error) {
       const storageError = storageErrorOf(error, this.dir, 'closing the partition log');
       if (!(storageError instanceof KafkaStorageError)) throw error;
@@ -834,99 +725,8 @@ export class PartitionLog {
   private rollAt(nowMs: number): Segment {
     const active = this.local.active;
     const segment = this.local.roll(this.endOffset, nowMs);
-    if (segment !== active) this.writeProducerSnapshotNow();
+    if (segment !== active) this.logProducerState.writeSnapshot(this.endOffset);
     return segment;
-  }
-
-  /**
-   * Opening: restores producer state and repairs the transaction indexes. Index entries below the
-   * recovery point were fsynced by a flush, and those below a snapshot's offset were fsynced
-   * before it was written, so entries are trusted up to the higher of the two (lowered to where an
-   * index file was found torn or damaged); the replay rewrites every entry after that.
-   */
-  private loadProducerState(recoveryPoint: number, nowMs: number): ProducerStateRecovery {
-    this.dropUnusableSnapshots();
-    let damagedFrom = this.endOffset;
-    for (const segment of this.local.segments) {
-      const damaged = segment.txnIndex.damagedFromOffset;
-      if (damaged === null) continue;
-      this.logger.warn(
-        `${segment.txnIndex.path}: ${segment.txnIndex.damageReason}; rebuilding its entries from offset ${damaged}`,
-      );
-      damagedFrom = Math.min(damagedFrom, damaged);
-    }
-    const discarded = { count: 0 };
-    const newest = this.snapshots.newestAtOrBelow(this.endOffset, discarded);
-    const trustedUpTo = Math.min(
-      this.endOffset,
-      damagedFrom,
-      Math.max(Math.min(recoveryPoint, this.endOffset), newest?.offset ?? 0),
-    );
-    const start = newest !== null && newest.offset <= trustedUpTo ? newest : this.snapshots.newestAtOrBelow(trustedUpTo, discarded);
-    const replay = this.restoreProducerState(trustedUpTo, nowMs, start);
-    if (replay.replayedFromOffset !== this.endOffset) this.writeProducerSnapshotNow();
-    return { ...replay, snapshotsDiscarded: discarded.count };
-  }
-
-  /**
-   * Rebuilds producer state for the log as it is: from `snapshot` (or empty at the log start
-   * offset), replaying the batch headers after it to the log end. Transaction index entries for
-   * markers at or after `trustedUpTo` (or the replay's start, if later: nothing before it can be
-   * rebuilt) are dropped and rewritten by the replay.
-   */
-  private restoreProducerState(
-    trustedUpTo: number,
-    nowMs: number,
-    snapshot: LoadedSnapshot | null,
-  ): Omit<ProducerStateRecovery, 'snapshotsDiscarded'> {
-    const fromOffset = snapshot?.offset ?? this.startOffset;
-    const txnIndexFrom = Math.max(trustedUpTo, fromOffset);
-    this.producers.load(snapshot?.entries ?? [], nowMs);
-    for (const segment of this.local.segments) segment.txnIndex.truncateTo(txnIndexFrom);
-    let batchesReplayed = 0;
-    this.local.window.invalidate();
-    for (let i = this.local.floorIndex(fromOffset); i < this.local.segments.length && fromOffset < this.endOffset; i++) {
-      const segment = this.local.segments[i];
-      segment.visitBatches(Math.max(fromOffset, segment.baseOffset), this.local.window, (buffer, at) => {
-        batchesReplayed++;
-        const aborted = this.producers.applyBatch(buffer, at);
-        if (aborted !== null && aborted.lastOffset >= txnIndexFrom && segment.txnIndex.append(aborted)) this.local.markDirectoryDirty();
-      });
-    }
-    this.producers.removeExpiredProducers(nowMs);
-    return {
-      snapshotOffset: snapshot?.offset ?? null,
-      replayedFromOffset: fromOffset,
-      batchesReplayed,
-      txnIndexRebuiltFrom: txnIndexFrom,
-    };
-  }
-
-  /**
-   * Snapshots producer state at the log end offset and keeps only the newest snapshots. The
-   * transaction index entries it covers are fsynced first: the next open trusts them (see
-   * loadProducerState).
-   */
-  private writeProducerSnapshotNow(): number {
-    const offset = this.endOffset;
-    for (const segment of this.local.segments) segment.txnIndex.flush();
-    this.local.syncDirectoryIfDirty();
-    this.snapshots.write(offset, this.producers.snapshotEntries());
-    return offset;
-  }
-
-  /** Deletes the snapshots no replay can start from: past `maxOffset` (the log end), or below the log start. */
-  private dropUnusableSnapshots(maxOffset: number = this.endOffset): void {
-    this.snapshots.dropOutside(this.startOffset, maxOffset);
-  }
-
-  /**
-   * After the log start offset moved: its snapshots below it go, as in Kafka. Producer state
-   * outlives the records it came from, so if none is left, one is taken at the log end to keep it.
-   */
-  private dropSnapshotsBelowLogStart(): void {
-    this.dropUnusableSnapshots();
-    if (this.snapshots.count === 0 && this.producers.producerCount > 0) this.writeProducerSnapshotNow();
   }
 
   /**
@@ -939,13 +739,7 @@ export class PartitionLog {
     deleted: DeletedSegment[],
     nowMs: number,
   ): void {
-    let count = 0;
-    while (count < this.local.segments.length) {
-      const segment = this.local.segments[count];
-      const next = count + 1 < this.local.segments.length ? this.local.segments[count + 1] : null;
-      if (!shouldDelete(segment, next) || (next === null && segment.sizeBytes === 0)) break;
-      count++;
-    }
+    const count = this.local.deletableCount(shouldDelete);
     if (count === 0) return;
     if (count === this.local.segments.length) this.rollAt(nowMs);
     for (const segment of this.local.removeOldest(count)) {
@@ -981,52 +775,6 @@ export class PartitionLog {
     writeOffsetCheckpoint(this.dir, LOG_START_OFFSET_CHECKPOINT_FILE, offset);
     this.startOffset = offset;
     this.epochs.truncateFromStart(offset);
-  }
-
-  /**
-   * Opening: Kafka's LogLoader steps for the epoch cache. The checkpoint is read; the batches from
-   * the recovery point on (unflushed when the process stopped, so possibly newer than the file)
-   * assign the epochs they carry above the latest known one; entries past the log end go,
-   * and the first is moved up to the log start. A missing checkpoint on a non-empty log, or one
-   * that fails its checks, is rebuilt from every batch header instead. Batches written before
-   * epochs were kept carry -1 and assign nothing: such a log gets epoch 0 from its end offset on.
-   *
-   * Unlike Kafka, whose controller keeps the current epoch, this file is its only record: an entry
-   * starting exactly at the log end survives (the current epoch, begun with no batch yet), and
-   * when recovery cut every batch of the latest epoch, that epoch carries on from the new end.
-   */
-  private loadLeaderEpochs(recoveryPoint: number): void {
-    let entries: EpochEntry[] | null;
-    try {
-      entries = readLeaderEpochCheckpoint(this.dir);
-    } catch (error) {
-      if (!(error instanceof CorruptFileError)) throw error;
-      this.logger.warn(`${error.message}; rebuilding it from the batch headers`);
-      entries = null;
-    }
-    const replayFrom = entries === null ? this.startOffset : Math.max(this.startOffset, Math.min(recoveryPoint, this.endOffset));
-    const rebuilt = (entries ?? []).filter((entry) => entry.startOffset <= this.endOffset);
-    this.local.window.invalidate();
-    for (let i = this.local.floorIndex(replayFrom); i < this.local.segments.length && replayFrom < this.endOffset; i++) {
-      const segment = this.local.segments[i];
-      segment.visitBatches(Math.max(replayFrom, segment.baseOffset), this.local.window, (buffer, at) => {
-        const epoch = readPartitionLeaderEpoch(buffer, at);
-        const latest = rebuilt[rebuilt.length - 1];
-        if (epoch < 0 || (latest !== undefined && epoch <= latest.epoch)) return;
-        const baseOffset = readBaseOffset(buffer, at);
-        while (rebuilt.length > 0 && rebuilt[rebuilt.length - 1].startOffset >= baseOffset) rebuilt.pop();
-        rebuilt.push({ epoch, startOffset: baseOffset });
-      });
-    }
-    const changed = entries === null || rebuilt.length !== entries.length || rebuilt.some((entry, i) => entry !== entries![i]);
-    this.epochs = new LeaderEpochCache(this.dir, rebuilt);
-    // An empty cache is written by the assign below.
-    if (changed && rebuilt.length > 0) this.epochs.replace(rebuilt);
-    this.epochs.truncateFromStart(this.startOffset);
-    // The current epoch never goes back: one whose batches recovery cut carries on from the end.
-    const recordedEpoch = Math.max(0, entries?.[entries.length - 1]?.epoch ?? 0);
-    if (this.epochs.latestEpoch < recordedEpoch || this.epochs.latestEpoch < 0) this.epochs.assign(recordedEpoch, this.endOffset);
-    this.currentLeaderEpoch = this.epochs.latestEpoch;
   }
 
   private ensureOpen(): void {

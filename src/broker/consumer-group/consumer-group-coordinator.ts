@@ -34,6 +34,13 @@
  * Not served: regex subscriptions (SubscribedTopicRegex, refused with INVALID_REQUEST), online
  * upgrade/downgrade between the protocols, classic members (JoinGroup) inside a consumer group,
  * and rack-aware assignment.
+ *
+ * Around it: types.ts (requests, results, snapshots), store.ts (the group records),
+ * server-assignors.ts (the target assignment), current-assignment.ts (each member's way to it).
+ * Over 800 lines because a heartbeat is one synchronous step of one group: fencing, joining,
+ * leaving, the epoch bump, the target assignment, reconciliation and the session and rebalance
+ * timers read and change the same group state before the one awaited write, as in Kafka's
+ * GroupMetadataManager#consumerGroupHeartbeat; split further, that step would be spread over files.
  */
 import { randomUUID } from 'node:crypto';
 import {
