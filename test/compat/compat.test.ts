@@ -428,11 +428,20 @@ describe.each(CLIENTS)('%s', (name, makeDriver) => {
         },
       );
       const readAfterKill = survivor.records.slice(survivorReadBefore);
-      // Committed offsets honoured: nothing read before the kill is read again.
-      expect(new Set(readAfterKill.map((r) => r.value))).toEqual(new Set(after.map((r) => r.value)));
-      const takenOver = readAfterKill.filter((r) => r.partition === victimPartition);
+      // Committed offsets honoured: the dead member's partition is taken over at its committed
+      // offset, the log end before the kill, so the first new record read from it is the first one
+      // produced after the kill...
+      const afterValues = new Set(after.map((r) => r.value));
+      const takenOver = readAfterKill.filter((r) => r.partition === victimPartition && afterValues.has(r.value));
       expect(takenOver.length).toBeGreaterThan(0);
       expect(takenOver[0].offset).toBe(ends[victimPartition]);
+      // ...and nothing the survivor read before the kill is read again. (A record read before the
+      // kill may be reported just after it: a member that learns of a rebalance late reads both
+      // partitions for a while, and its reports trail its reads; so the check is that no record
+      // is reported twice, not which side of the kill its report landed on.)
+      const reportsByValue = new Map<string, number>();
+      for (const record of survivor.records) reportsByValue.set(record.value, (reportsByValue.get(record.value) ?? 0) + 1);
+      expect([...reportsByValue].filter(([, count]) => count > 1)).toEqual([]);
       found('Group of two processes, one killed', '✓');
     } finally {
       await Promise.all(members.map((member) => member.kill()));
