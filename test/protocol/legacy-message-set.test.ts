@@ -20,31 +20,19 @@ import {
   type LegacyMagic,
 } from '../../src/protocol/legacy-message-set.js';
 import { decodeRecordBatch, encodeControlBatch, encodeRecordBatch } from '../../src/protocol/record-batch.js';
-import { registerPeerCodecs } from '../support/kafkajs-peer-codecs.js';
+import {
+  PeerDecoder as Decoder,
+  PeerMessageSet as MessageSet,
+  decodePeerMessageSet as decodeMessageSet,
+  lookupPeerCodec as lookupCodec,
+  registerPeerCodecs,
+  type PeerMessage,
+} from '../support/kafkajs-peer-codecs.js';
 import { seededIntBelow } from '../support/prng.js';
 
 const require = createRequire(import.meta.url);
 const { Types } = registerPeerCodecs();
 const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => { writeInt64(v: number): unknown; writeInt32(v: number): unknown; writeEncoder(e: unknown): unknown; buffer: Buffer };
-const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) => unknown;
-const MessageSet = require('kafkajs/src/protocol/messageSet/index.js') as (input: {
-  messageVersion: number;
-  compression?: number;
-  entries: { key?: Buffer | null; value: Buffer | null; timestamp?: number; compression?: number }[];
-}) => { buffer: Buffer };
-const decodeMessageSet = require('kafkajs/src/protocol/messageSet/decoder.js') as (decoder: unknown, size: number) => Promise<PeerMessage[]>;
-const { lookupCodec } = require('kafkajs/src/protocol/message/compression/index.js') as {
-  lookupCodec(type: number): { compress(encoder: { buffer: Buffer }): Promise<Buffer> };
-};
-
-interface PeerMessage {
-  offset: string;
-  magicByte: number;
-  attributes: number;
-  timestamp?: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
 
 type Codec = 'none' | 'gzip' | 'snappy' | 'lz4';
 const PEER_TYPES: Record<Codec, number> = { none: Types.None, gzip: Types.GZIP, snappy: Types.Snappy, lz4: Types.LZ4 };

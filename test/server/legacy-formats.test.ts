@@ -7,7 +7,6 @@
  * Magic 1 comes from kafkajs's own MessageSet encoder and decoder, through Sluice's request codecs.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
@@ -17,30 +16,17 @@ import { Produce } from '../../src/protocol/api/produce.js';
 import { COMPRESSION_CODEC_MASK, TIMESTAMP_TYPE_MASK, readAttributes } from '../../src/protocol/batch-header.js';
 import { COMPRESSION_CODEC_IDS } from '../../src/protocol/compression.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
-import { registerPeerCodecs } from '../support/kafkajs-peer-codecs.js';
+import {
+  PeerDecoder as Decoder,
+  PeerMessageSet as MessageSet,
+  decodePeerMessageSet as decodeMessageSet,
+  lookupPeerCodec as lookupCodec,
+  registerPeerCodecs,
+  type PeerMessage,
+} from '../support/kafkajs-peer-codecs.js';
 import { TestClient, kcat, startServer, type TestServer } from './helpers.js';
 
-const require = createRequire(import.meta.url);
 const { Types } = registerPeerCodecs();
-const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) => unknown;
-const MessageSet = require('kafkajs/src/protocol/messageSet/index.js') as (input: {
-  messageVersion: number;
-  compression?: number;
-  entries: { key?: Buffer | null; value: Buffer | null; timestamp?: number; compression?: number }[];
-}) => { buffer: Buffer };
-const decodeMessageSet = require('kafkajs/src/protocol/messageSet/decoder.js') as (decoder: unknown, size: number) => Promise<PeerMessage[]>;
-const { lookupCodec } = require('kafkajs/src/protocol/message/compression/index.js') as {
-  lookupCodec(type: number): { compress(encoder: { buffer: Buffer }): Promise<Buffer> };
-};
-
-interface PeerMessage {
-  offset: string;
-  magicByte: number;
-  attributes: number;
-  timestamp?: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
 
 const LINES = 2_000;
 const OLD_LIBRDKAFKA = ['-X', 'api.version.request=false', '-X', 'broker.version.fallback=0.9.0', '-d', 'protocol'];

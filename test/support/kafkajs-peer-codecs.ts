@@ -10,6 +10,28 @@ import snappyjs from 'snappyjs';
 
 const require = createRequire(import.meta.url);
 
+/** A message of a legacy MessageSet as kafkajs's decoder returns it. */
+export interface PeerMessage {
+  offset: string;
+  magicByte: number;
+  attributes: number;
+  timestamp?: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** kafkajs's MessageSet v0/v1 encoder, decoder and codec lookup: an independent oracle for message formats 0 and 1. */
+export const PeerDecoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) => unknown;
+export const PeerMessageSet = require('kafkajs/src/protocol/messageSet/index.js') as (input: {
+  messageVersion: number;
+  compression?: number;
+  entries: { key?: Buffer | null; value: Buffer | null; timestamp?: number; compression?: number }[];
+}) => { buffer: Buffer };
+export const decodePeerMessageSet = require('kafkajs/src/protocol/messageSet/decoder.js') as (decoder: unknown, size: number) => Promise<PeerMessage[]>;
+export const { lookupCodec: lookupPeerCodec } = require('kafkajs/src/protocol/message/compression/index.js') as {
+  lookupCodec(type: number): { compress(encoder: { buffer: Buffer }): Promise<Buffer> };
+};
+
 export type KafkajsCodecTypes = Record<'None' | 'GZIP' | 'Snappy' | 'LZ4' | 'ZSTD', number>;
 
 /** Registers the peer codecs (idempotent) and returns kafkajs's codec table and type ids. */
