@@ -145,6 +145,8 @@ function run(command: string, args: readonly string[], input = ''): Promise<stri
       if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
       else resolve(stdout);
     });
+    // A child that exits before reading its input (it failed) closes the pipe: its error is reported above, not as EPIPE.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input);
   });
 }

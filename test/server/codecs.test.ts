@@ -224,7 +224,12 @@ describe('topic compression.type', () => {
     for (const codec of ['snappy', 'zstd'] as const) {
       await kcat(['-b', t.bootstrap, '-P', '-t', topic, '-p', '0', '-K:', '-X', `compression.codec=${codec}`], { input: keyedLines(500, codec) });
     }
-    expect(storedCodecs(topic)).toEqual(new Set([COMPRESSION_CODEC_IDS.snappy, COMPRESSION_CODEC_IDS.zstd]));
+    // librdkafka sends a batch uncompressed when compressing does not shrink it (a batch of one
+    // short record, when the timing cuts one): that batch's producer chose none, kept as such.
+    const stored = storedCodecs(topic);
+    expect(stored).toContain(COMPRESSION_CODEC_IDS.snappy);
+    expect(stored).toContain(COMPRESSION_CODEC_IDS.zstd);
+    expect([...stored].every((id) => [COMPRESSION_CODEC_IDS.snappy, COMPRESSION_CODEC_IDS.zstd, COMPRESSION_CODEC_IDS.none].includes(id))).toBe(true);
     expect(storedLines(topic)).toEqual([...expectedLines(500, 'snappy'), ...expectedLines(500, 'zstd')]);
   });
 });
