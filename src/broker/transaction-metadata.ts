@@ -20,18 +20,19 @@ import {
 
 export class TransactionMetadata {
   readonly transactionalId: string;
-  producerId: number;
-  lastProducerId: number;
-  producerEpoch: number;
-  lastProducerEpoch: number;
-  transactionTimeoutMs: number;
-  state: TransactionState;
+  // Every field below is set from a record by takeOn, in the constructor and in apply.
+  producerId = NO_PRODUCER_ID;
+  lastProducerId = NO_PRODUCER_ID;
+  producerEpoch = NO_PRODUCER_EPOCH;
+  lastProducerEpoch = NO_PRODUCER_EPOCH;
+  transactionTimeoutMs = 0;
+  state: TransactionState = 'Empty';
   /** topic -> partitions of the transaction in flight. */
   readonly partitions = new Map<string, Set<number>>();
   partitionCount = 0;
   readonly groupIds = new Set<string>();
-  txnStartTimestampMs: number;
-  txnLastUpdateTimestampMs: number;
+  txnStartTimestampMs = -1;
+  txnLastUpdateTimestampMs = -1;
   /** Where the transition being persisted leads; null when none is. */
   pendingState: TransactionState | null = null;
   /** A PrepareCommit/PrepareAbort whose markers are being written and whose Complete state is being persisted. */
@@ -41,15 +42,7 @@ export class TransactionMetadata {
 
   private constructor(record: TransactionStateRecord) {
     this.transactionalId = record.transactionalId;
-    this.producerId = record.producerId;
-    this.lastProducerId = record.lastProducerId;
-    this.producerEpoch = record.producerEpoch;
-    this.lastProducerEpoch = record.lastProducerEpoch;
-    this.transactionTimeoutMs = record.transactionTimeoutMs;
-    this.state = record.state;
-    this.txnStartTimestampMs = record.txnStartTimestampMs;
-    this.txnLastUpdateTimestampMs = record.txnLastUpdateTimestampMs;
-    this.setMembers(record.partitions, record.groupIds);
+    this.takeOn(record);
   }
 
   /** As restored from the transaction log. */
@@ -238,6 +231,11 @@ export class TransactionMetadata {
       throw new Error(`invariant: record of "${record.transactionalId}" applied to "${this.transactionalId}"`);
     }
     assertLegalTransition(this.transactionalId, this.state, record.state);
+    this.takeOn(record);
+  }
+
+  /** Every field of `record` but the id, which never changes. */
+  private takeOn(record: TransactionStateRecord): void {
     this.producerId = record.producerId;
     this.lastProducerId = record.lastProducerId;
     this.producerEpoch = record.producerEpoch;
@@ -246,10 +244,7 @@ export class TransactionMetadata {
     this.state = record.state;
     this.txnStartTimestampMs = record.txnStartTimestampMs;
     this.txnLastUpdateTimestampMs = record.txnLastUpdateTimestampMs;
-    this.setMembers(record.partitions, record.groupIds);
-  }
-
-  private setMembers(partitions: readonly TopicPartitionRef[], groupIds: readonly string[]): void {
+    const { partitions, groupIds } = record;
     this.partitions.clear();
     this.partitionCount = 0;
     for (const { topic, partition } of partitions) {
