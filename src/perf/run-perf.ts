@@ -31,7 +31,7 @@ export async function runPerf(options: PerfOptions, settings: PerfRunSettings = 
   const nativeLimits =
     settings.native === undefined ? null : await loadNativeLimits(settings.native, config.dataDir === null ? tempParent : path.dirname(path.resolve(config.dataDir)));
   const stream = settings.progressStream === undefined ? process.stderr : settings.progressStream;
-  const progress = stream === null ? NO_PROGRESS : createProgress(`perf ${config.mode}`, config.records, stream);
+  const progress = stream === null ? NO_PROGRESS : createProgress(`perf ${config.mode}`, { unit: 'records', total: config.records, stream });
   const update = (done: number): void => progress.update(done);
   try {
     let measurement;

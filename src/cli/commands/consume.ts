@@ -2,7 +2,9 @@
  * `sluice consume TOPIC`: prints record values (optionally keys) one per line, as Kafka's console
  * consumer. It stops after --max-messages records, after --timeout-ms without a record, or on
  * SIGINT / SIGTERM; with --group it commits what it printed (every --commit-interval-ms and on
- * exit), so the next run with the same group starts after the last record printed.
+ * exit), so the next run with the same group starts after the last record printed. With stdout
+ * to a file or a pipe and stderr on a terminal, stderr shows the rate (and with --max-messages the
+ * share done and the time left).
  */
 import { Option, type Command } from 'commander';
 import type { IsolationLevel } from '../../broker/broker-api.js';
@@ -11,6 +13,7 @@ import { integerArg, offsetArg, separatorArg, type OffsetArg } from '../argument
 import { addConnectionOptions, withConnection, type CliConsumer, type CommittedOffset, type ConsumedBatch } from '../connection.js';
 import { printInfo, writeOut } from '../output.js';
 import { INT32_MAX } from '../../protocol/limits.js';
+import { NO_PROGRESS, createProgress, type Progress } from '../../perf/progress.js';
 
 const NEWLINE = Buffer.from('\n');
 /** What Kafka's console consumer prints for a null key or value. */
@@ -82,7 +85,15 @@ export function registerConsume(program: Command): void {
         offset: typeof flags.offset === 'number' ? flags.offset : null,
         isolationLevel: flags.isolationLevel,
       });
-      const printed = await new ConsoleSession(consumer, flags).run();
+      // Only when the records go to a file or a pipe: on a terminal the line would be drawn over them.
+      const progress =
+        process.stdout.isTTY === true ? NO_PROGRESS : createProgress(`consume ${topic}`, { unit: 'records', total: flags.maxMessages ?? null });
+      let printed: number;
+      try {
+        printed = await new ConsoleSession(consumer, flags, progress).run();
+      } finally {
+        progress.stop();
+      }
       printInfo(`consumed ${printed} records`);
     });
   });
@@ -96,6 +107,7 @@ class ConsoleSession {
   private readonly timeoutMs: number | undefined;
   private readonly commitIntervalMs: number;
   private readonly keySeparator: Buffer | null;
+  private readonly progress: Progress;
   private printed = 0;
   /** Per topic-partition, the offset after the last record printed and not yet committed. */
   private readonly uncommitted = new Map<string, CommittedOffset>();
@@ -105,8 +117,9 @@ class ConsoleSession {
   private failure: Error | null = null;
   private finish: () => void = () => {};
 
-  constructor(consumer: CliConsumer, flags: ConsumeFlags) {
+  constructor(consumer: CliConsumer, flags: ConsumeFlags, progress: Progress) {
     this.consumer = consumer;
+    this.progress = progress;
     this.grouped = flags.group !== undefined;
     this.maxMessages = flags.maxMessages ?? Infinity;
     this.timeoutMs = flags.timeoutMs;
@@ -165,6 +178,7 @@ class ConsoleSession {
       throw error;
     }
     this.printed += count;
+    this.progress.update(this.printed);
     const next = Number(messages[count - 1].offset) + 1;
     this.uncommitted.set(`${batch.topic}\0${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: next });
     this.armIdleTimer();

@@ -1,11 +1,14 @@
 /**
  * `sluice produce TOPIC`: one record per line of stdin, as Kafka's console producer.
  *
+ * On a terminal, stderr shows the rate and, when stdin is a file, the share read and the time left.
+ *
  * Lines are cut out of the stdin chunks as slices (no copy, no string per line) and sent in sends
  * of at most --batch-records records, the last one when the chunk is used up (so lines typed at a
  * terminal go out at once). The next chunk is read only once the previous send is acknowledged:
  * memory stays bounded by one send and one chunk, however long the input.
  */
+import { fstatSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InvalidRecordError } from '../../errors.js';
 import { integerArg, separatorArg } from '../arguments.js';
@@ -13,6 +16,7 @@ import { addConnectionOptions, withConnection, type AcksValue, type CompressionN
 import { printInfo, printJson } from '../output.js';
 import { COMPRESSION_TYPES } from '../../protocol/compression.js';
 import { INT32_MAX } from '../../protocol/limits.js';
+import { NO_PROGRESS, createProgress } from '../../perf/progress.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -57,10 +61,16 @@ export function registerProduce(program: Command): void {
     await withConnection(command, async (connection) => {
       const acks: AcksValue = flags.acks === 'all' ? -1 : (Number(flags.acks) as AcksValue);
       const producer = await connection.producer({ acks, compression: flags.compression });
+      // A file on stdin has a known size, so the line can show the share read and the time left.
+      const progress =
+        flags.json === true ? NO_PROGRESS : createProgress(`produce ${topic}`, { unit: 'bytes', total: regularFileBytes(0) });
       let summary: ProduceSummary;
       try {
-        summary = await produceLines(process.stdin, topic, flags, (records) => producer.send(topic, records));
+        summary = await produceLines(process.stdin, topic, { ...flags, onProgress: (bytesRead, records) => progress.update(bytesRead, records) }, (records) =>
+          producer.send(topic, records),
+        );
       } finally {
+        progress.stop();
         await producer.close();
       }
       if (flags.json === true) {
@@ -82,7 +92,14 @@ export function registerProduce(program: Command): void {
 export async function produceLines(
   input: AsyncIterable<Buffer | string>,
   topic: string,
-  options: { keySeparator?: string; partition?: number; batchRecords: number; maxLineBytes: number },
+  options: {
+    keySeparator?: string;
+    partition?: number;
+    batchRecords: number;
+    maxLineBytes: number;
+    /** After each acknowledged send: input bytes read so far and records acknowledged. */
+    onProgress?: (bytesRead: number, records: number) => void;
+  },
   send: (records: OutgoingRecord[]) => Promise<void>,
 ): Promise<ProduceSummary> {
   const separator = options.keySeparator === undefined ? null : Buffer.from(options.keySeparator, 'utf8');
@@ -91,6 +108,7 @@ export async function produceLines(
   let records = 0;
   let bytes = 0;
   let lineNumber = 0;
+  let bytesRead = 0;
 
   const addLine = (data: Buffer, start: number, end: number): void => {
     lineNumber++;
@@ -119,12 +137,14 @@ export async function produceLines(
     pending = [];
     await send(batch);
     records += batch.length;
+    options.onProgress?.(bytesRead, records);
   };
 
   try {
     let carry: Buffer | null = null;
     for await (const chunk of input) {
       const bytesIn = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      bytesRead += bytesIn.length;
       // Only an unfinished line is copied, once, when the next chunk arrives.
       const data: Buffer = carry === null ? bytesIn : Buffer.concat([carry, bytesIn]);
       carry = null;
@@ -158,6 +178,16 @@ export async function produceLines(
     recordsPerSecond: (records * 1000) / elapsedMs,
     megabytesPerSecond: (bytes * 1000) / elapsedMs / 1e6,
   };
+}
+
+/** The size of the regular file open as `fd`, or null for a pipe, a terminal or a socket. */
+export function regularFileBytes(fd: number): number | null {
+  try {
+    const stats = fstatSync(fd);
+    return stats.isFile() ? stats.size : null;
+  } catch {
+    return null;
+  }
 }
 
 function checkLineLength(lengthBytes: number, lineNumber: number, maxLineBytes: number): void {

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LINGER_MS } from '../../client/producer.js';
 import type { Acks } from '../../broker/broker-api.js';
@@ -15,6 +16,7 @@ import { listOf, parseAcks, parseCompression, parseInteger, parseNumber } from '
 import { tradeoffChartSvg } from '../../perf/svg-chart.js';
 import { formatTuneReport, pointLabel, recommend, runTune, type TuneWorkload } from '../../perf/tune.js';
 import { formatCount, formatFigure } from '../../perf/table.js';
+import { formatDuration } from '../../perf/progress.js';
 import { addWorkloadOptions, dropUndefined, workloadOptions, type CommandIo, type WorkloadFlags } from './perf.js';
 
 export const DEFAULT_CHART_FILE = 'sluice-tune.svg';
@@ -63,6 +65,10 @@ export function registerTuneCommand(program: Command, io: CommandIo = PROCESS_IO
       const log = (line: string): void => {
         if (!json) io.stderr?.write(line + '\n');
       };
+      const sweepStartMs = performance.now();
+      // Each point's line says how long the rest of the sweep should take at the pace so far.
+      const timeLeft = (pointsDone: number, count: number): string =>
+        pointsDone >= count ? 'done' : `ETA ${formatDuration((((performance.now() - sweepStartMs) / pointsDone) * (count - pointsDone)) / 1000)}`;
       const outcome = await runTune(
         {
           mode: flags.mode,
@@ -73,7 +79,8 @@ export function registerTuneCommand(program: Command, io: CommandIo = PROCESS_IO
         (index, count, point, result) =>
           log(
             `[${index + 1}/${count}] batch ${point.batchSizeBytes} linger ${point.lingerMs} ${point.compression} acks ${acksName(point.acks)} ` +
-              `${point.partitions} p: ${formatCount(result.recordsPerSec)} records/s, p99 ${formatFigure(result.latencyMs?.p99 ?? null)} ms`,
+              `${point.partitions} p: ${formatCount(result.recordsPerSec)} records/s, p99 ${formatFigure(result.latencyMs?.p99 ?? null)} ms ` +
+              `(${timeLeft(index + 1, count)})`,
           ),
       );
       const svg = tradeoffChartSvg(
