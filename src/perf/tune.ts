@@ -1,8 +1,10 @@
 /**
  * `sluice tune`: one perf run (produce, or e2e) per point of the grid batch sizes x linger times
- * x compressions x acks x partition counts, each on a fresh data directory; then the points
- * sorted by throughput, the Pareto front of throughput against p99, and two recommendations:
- * the highest throughput, and the highest throughput whose p99 stays within a bound.
+ * x compressions x acks x partition counts x target rates, each on a fresh data directory; then
+ * the points sorted by throughput, the Pareto front of throughput against p99, and two
+ * recommendations: the highest throughput, and the highest throughput whose p99 stays within a
+ * bound. The chart and the HTML report are drawn from the outcome by tune-chart.ts and
+ * tune-report.ts.
  */
 import type { Acks } from '../broker/broker-api.js';
 import { InvalidConfigError } from '../errors.js';
@@ -18,6 +20,8 @@ export interface TuneGrid {
   compressions: readonly PerfCompression[];
   acks: readonly Acks[];
   partitions: readonly number[];
+  /** Target rates in records/s, -1 for as fast as possible: several draw each configuration's latency curve. */
+  throughputs: readonly number[];
 }
 
 export interface TunePoint {
@@ -26,10 +30,14 @@ export interface TunePoint {
   compression: PerfCompression;
   acks: Acks;
   partitions: number;
+  throughput: number;
 }
 
 /** The workload every point shares: everything but the swept settings. */
-export type TuneWorkload = Omit<PerfOptions, 'mode' | 'batchSizeBytes' | 'lingerMs' | 'compression' | 'acks' | 'partitions' | 'bootstrapServer' | 'dataDir'>;
+export type TuneWorkload = Omit<
+  PerfOptions,
+  'mode' | 'batchSizeBytes' | 'lingerMs' | 'compression' | 'acks' | 'partitions' | 'throughput' | 'bootstrapServer' | 'dataDir'
+>;
 
 export interface TuneOptions {
   mode: 'produce' | 'e2e';
@@ -55,6 +63,7 @@ export function tunePoints(grid: TuneGrid): TunePoint[] {
     ['--compressions', grid.compressions],
     ['--acks', grid.acks],
     ['--partitions', grid.partitions],
+    ['--throughput', grid.throughputs],
   ];
   for (const [flag, list] of lists) {
     if (!Array.isArray(list) || list.length === 0) throw new InvalidConfigError(`${flag} must list at least one value`);
@@ -66,7 +75,9 @@ export function tunePoints(grid: TuneGrid): TunePoint[] {
     for (const lingerMs of grid.lingerMs) {
       for (const compression of grid.compressions) {
         for (const acks of grid.acks) {
-          for (const partitions of grid.partitions) points.push({ batchSizeBytes, lingerMs, compression, acks, partitions });
+          for (const partitions of grid.partitions) {
+            for (const throughput of grid.throughputs) points.push({ batchSizeBytes, lingerMs, compression, acks, partitions, throughput });
+          }
         }
       }
     }
@@ -92,6 +103,7 @@ export async function runTune(
         compression: point.compression,
         acks: point.acks,
         partitions: point.partitions,
+        throughput: point.throughput,
       },
       settings,
     );
@@ -106,10 +118,16 @@ function tradeoffOf(result: PerfResult): { recordsPerSec: number; p99Ms: number 
   return { recordsPerSec: result.recordsPerSec, p99Ms: result.latencyMs?.p99 ?? null };
 }
 
-/** "batch 16384 / linger 5 / lz4 / acks all / 4 p": the swept settings of a result. */
-export function pointLabel(result: PerfResult): string {
+/** "batch 16384 / linger 5 / lz4 / acks all / 4 p": the configuration of a result, whatever its rate. */
+export function configurationLabel(result: PerfResult): string {
   const c = result.config;
   return `batch ${c.batchSizeBytes} / linger ${c.lingerMs} / ${c.compression} / acks ${acksName(c.acks)} / ${c.partitions} p`;
+}
+
+/** The configuration and, when one was set, the target rate: "batch 16384 / ... / 4 p @ 10,000/s". */
+export function pointLabel(result: PerfResult): string {
+  const rate = result.config.throughput;
+  return rate > 0 ? `${configurationLabel(result)} @ ${formatCount(rate)}/s` : configurationLabel(result);
 }
 
 export interface Recommendation {
@@ -132,25 +150,31 @@ export function recommend(results: readonly PerfResult[], maxP99Ms: number | nul
   return { bestThroughput, bestUnderP99, maxP99Ms };
 }
 
-/** The results table and the recommendations (the chart's file is reported once it is written). */
-export function formatTuneReport(outcome: TuneOutcome, recommendation: Recommendation): string {
-  const rows = outcome.results.map((result, i) => [
+/** The results table's columns: the text table and the HTML report show the same. */
+export const TUNE_TABLE_HEADERS = ['#', 'front', 'batch B', 'linger ms', 'compression', 'acks', 'partitions', 'target/s', 'records/s', 'MB/s', 'p50 ms', 'p99 ms'];
+export const TUNE_TABLE_ALIGNS: ('left' | 'right')[] = ['right', 'left', 'right', 'right', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'];
+
+/** One row per result, best throughput first; # is the number the chart labels the point with. */
+export function tuneTableRows(outcome: TuneOutcome): string[][] {
+  return outcome.results.map((result, i) => [
+    String(i + 1),
     outcome.onFront[i] ? '*' : '',
     String(result.config.batchSizeBytes),
     String(result.config.lingerMs),
     result.config.compression,
     acksName(result.config.acks),
     String(result.config.partitions),
+    result.config.throughput > 0 ? formatCount(result.config.throughput) : 'max',
     formatCount(result.recordsPerSec),
     formatFigure(result.mbPerSec),
     formatFigure(result.latencyMs?.p50 ?? null),
     formatFigure(result.latencyMs?.p99 ?? null),
   ]);
-  let out = formatTable(
-    ['front', 'batch B', 'linger ms', 'compression', 'acks', 'partitions', 'records/s', 'MB/s', 'p50 ms', 'p99 ms'],
-    rows,
-    ['left', 'right', 'right', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
-  );
+}
+
+/** The results table and the recommendations (the chart's and report's files are reported once written). */
+export function formatTuneReport(outcome: TuneOutcome, recommendation: Recommendation): string {
+  let out = formatTable(TUNE_TABLE_HEADERS, tuneTableRows(outcome), TUNE_TABLE_ALIGNS);
   out += '* = on the Pareto front: no other configuration has both higher throughput and lower p99\n';
   const best = recommendation.bestThroughput;
   if (best !== null) {

@@ -53,15 +53,20 @@ interface PerfFlags extends WorkloadFlags {
   native?: true | string;
 }
 
-/** How perf and tune differ in the shared flags: what --data-dir means, and whether --bootstrap-server exists. */
+/**
+ * How perf and tune differ in the shared flags: what --data-dir means, whether --bootstrap-server
+ * exists, and whether --throughput is one rate here (tune sweeps a list of them as a grid axis).
+ */
 export interface WorkloadFlagVariant {
   dataDir: string;
   bootstrapServer: boolean;
+  singleThroughput: boolean;
 }
 
 const PERF_VARIANT: WorkloadFlagVariant = {
   dataDir: 'data directory to use and keep (default: a fresh temporary one, removed after)',
   bootstrapServer: true,
+  singleThroughput: true,
 };
 
 /** The workload flags perf and tune share. Defaults are shown in --help but applied by resolvePerfConfig. */
@@ -73,11 +78,14 @@ export function addWorkloadOptions(command: Command, variant: WorkloadFlagVarian
     .option('--record-size <bytes>', `value size (default: ${DEFAULT_RECORD_SIZE_BYTES})`, parseInteger)
     .option('--shards <n>', 'shard threads of the embedded broker (default: cores, at most 4)', parseInteger)
     .option('--payload-file <file>', 'send the lines of this file as values, cycled (instead of random values)')
-    .option('--compressibility <0..1>', `share of each random value that compresses away (default: ${DEFAULT_COMPRESSIBILITY})`, parseNumber)
-    .option('--throughput <records/s>', 'target rate for latency runs; -1 for as fast as possible (default: -1)', parseNumber)
+    .option('--compressibility <0..1>', `share of each random value that compresses away (default: ${DEFAULT_COMPRESSIBILITY})`, parseNumber);
+  if (variant.singleThroughput) {
+    command.option('--throughput <records/s>', 'target rate for latency runs; -1 for as fast as possible (default: -1)', parseNumber);
+  }
+  command
     .option('--send-records <n>', `records per send() call; under --throughput, those due at once, at most n (default: ${DEFAULT_SEND_RECORDS})`, parseInteger)
     .option('--sends-in-flight <n>', `send() calls awaiting acknowledgement at once (default: ${DEFAULT_SENDS_IN_FLIGHT})`, parseInteger)
-    .option('--json', 'print one JSON object (tune: an array) instead of the table');
+    .option('--json', 'print one JSON object instead of the table');
   if (variant.bootstrapServer) {
     command.option('--bootstrap-server <host:port>', 'run the workload over the Kafka protocol with kafkajs against this server');
   }
