@@ -15,7 +15,6 @@ import { InvalidConfigError } from '../../errors.js';
 import { acksName, PERF_COMPRESSIONS, type PerfCompression } from '../../perf/config.js';
 import { listOf, parseAcks, parseCompression, parseInteger, parseNumber } from '../../perf/cli-options.js';
 import type { PerfResult } from '../../perf/report.js';
-import { tuneChartSvg } from '../../perf/tune-chart.js';
 import { tuneReportHtml } from '../../perf/tune-report.js';
 import { formatTuneReport, pointLabel, recommend, runTune, type Recommendation, type TuneOutcome, type TuneWorkload } from '../../perf/tune.js';
 import { formatCount, formatFigure } from '../../perf/table.js';
@@ -103,6 +102,8 @@ export function registerTuneCommand(program: Command, io: CommandIo = PROCESS_IO
       );
       const recommendation = recommend(outcome.results, flags.maxP99Ms ?? null);
       const title = `sluice tune (${flags.mode}): throughput against p99 latency`;
+      // Loaded here, not with the CLI: Vega takes about 0.3 s to load, which every other command would pay.
+      const { tuneChartSvg } = await import('../../perf/tune-chart.js');
       const svg = await tuneChartSvg(outcome, recommendation, { title });
       const html = tuneReportHtml(outcome, recommendation, { title, svg, finishedAt: new Date() });
       // The results first: a chart or report that cannot be written must not cost the sweep.
