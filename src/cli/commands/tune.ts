@@ -48,7 +48,7 @@ export function registerTuneCommand(program: Command, io: CommandIo = PROCESS_IO
   const command = addWorkloadOptions(
     program
       .command('tune')
-      .description('sweep batching configs (batch size x linger x compression [x acks x partitions]) and report throughput against p99 latency'),
+      .description('sweep batching configs (batch size x linger x compression [x acks x partitions x target rates]) and report throughput against p99 latency: table, SVG chart, HTML report'),
     { dataDir: 'parent directory of each point\'s fresh data directory (default: the OS temp dir)', bootstrapServer: false, singleThroughput: false },
   )
     .addOption(new Option('--mode <mode>', 'what each point runs').choices(['produce', 'e2e']).default('produce'))
