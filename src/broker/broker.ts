@@ -220,6 +220,7 @@ export class Broker implements BrokerApi {
       minCommitIntervalMs: config.lagMinCommitIntervalMs,
       stoppedAfterMs: config.lagStoppedAfterMs ?? undefined,
       maxTrackedPartitions: config.lagMaxTrackedPartitions,
+      endOffsetSampleIntervalMs: config.lagEndOffsetSampleIntervalMs,
     });
   }
 
@@ -823,7 +824,7 @@ export class Broker implements BrokerApi {
     if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead' && !this.consumerGroups.has(groupId)) {
       throw new GroupIdNotFoundError(groupId);
     }
-    const rows: (Omit<PartitionLagDescription, 'status' | 'commitsInWindow'> & { outOfRange: boolean })[] = [];
+    const rows: (Omit<PartitionLagDescription, 'status' | 'commitsInWindow' | 'complete' | 'start' | 'end'> & { outOfRange: boolean })[] = [];
     for (const stored of committed) {
       const { topic, partition, offset } = stored;
       const target = this.topics.get(topic)?.partitions[partition];
@@ -835,16 +836,20 @@ export class Broker implements BrokerApi {
       rows.push({ topic, partition, committedOffset: offset, highWatermark, lastStableOffset, lag, outOfRange });
     }
     rows.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-    const report = this.lag.evaluateGroup(groupId, rows.map((row) => ({ topic: row.topic, partition: row.partition, currentLag: row.lag })), nowMs);
+    const report = this.lag.evaluateGroup(
+      groupId,
+      rows.map((row) => ({ topic: row.topic, partition: row.partition, currentLag: row.lag, endOffset: row.lastStableOffset })),
+      nowMs,
+    );
     return {
       groupId,
       status: rows.some((row) => row.outOfRange) ? 'ERROR' : report.status,
       totalLag: report.totalLag,
-      partitions: rows.map(({ outOfRange, ...row }, i) => ({
-        ...row,
-        status: outOfRange ? 'OUT_OF_RANGE' : report.partitions[i].status,
-        commitsInWindow: report.partitions[i].commitsInWindow,
-      })),
+      complete: report.complete,
+      partitions: rows.map(({ outOfRange, ...row }, i) => {
+        const { status, commitsInWindow, complete, start, end } = report.partitions[i];
+        return { ...row, status: outOfRange ? 'OUT_OF_RANGE' : status, commitsInWindow, complete, start, end };
+      }),
     };
   }
 
@@ -858,7 +863,8 @@ export class Broker implements BrokerApi {
       committed: (groupId, offset, endOffset) => {
         // Sentinels (-1, -2) are no position, and an offset stored without its end has no known lag.
         if (offset.offset < 0 || endOffset === null) return;
-        this.lag.recordCommit(groupId, offset.topic, offset.partition, offset.offset, Math.max(0, endOffset - offset.offset), offset.commitTimestampMs);
+        const lag = Math.max(0, endOffset - offset.offset);
+        this.lag.recordCommit(groupId, offset.topic, offset.partition, offset.offset, lag, offset.commitTimestampMs, Date.now());
       },
       deleted: (groupId, topic, partition) => this.lag.forgetPartition(groupId, topic, partition),
     };
