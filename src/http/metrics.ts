@@ -138,7 +138,32 @@ export class SluiceMetrics {
 
     // ---- Consumer groups: lag and Burrow's status, judged at scrape time ----
     const groupLabels = ['consumergroup', 'topic', 'partition'];
-    const currentOffset = new Gauge({ name: 'sluice_consumergroup_current_offset', help: "The group's committed offset", labelNames: groupLabels, registers });
+    // One pass over the groups sets every consumergroup gauge: the first registered (scraped first) does it.
+    const currentOffset: Gauge = new Gauge({
+      name: 'sluice_consumergroup_current_offset',
+      help: "The group's committed offset",
+      labelNames: groupLabels,
+      registers,
+      collect() {
+        for (const gauge of [currentOffset, lag, partitionStatus, lagSum, groupStatus, members]) gauge.reset();
+        for (const { groupId } of broker.groups.listGroups()) {
+          members.set({ consumergroup: groupId }, broker.groups.describeGroup(groupId).members.length);
+          const report = lagOrNull(broker, groupId);
+          if (report === null) continue;
+          const status = burrowGroupStatus(clusterName, report, new Map(), true);
+          groupStatus.set({ consumergroup: groupId }, BURROW_STATUS_CODE[status.status]);
+          lagSum.set({ consumergroup: groupId }, status.totallag);
+          for (const p of report.partitions) {
+            const labels = { consumergroup: groupId, topic: p.topic, partition: p.partition };
+            currentOffset.set(labels, p.committedOffset);
+            lag.set(labels, p.lag);
+          }
+          for (const p of status.partitions) {
+            partitionStatus.set({ consumergroup: groupId, topic: p.topic, partition: p.partition }, BURROW_STATUS_CODE[p.status]);
+          }
+        }
+      },
+    });
     const lag = new Gauge({
       name: 'sluice_consumergroup_lag',
       help: 'Records between the committed offset and the last stable offset',
@@ -152,33 +177,13 @@ export class SluiceMetrics {
       registers,
     });
     const lagSum = new Gauge({ name: 'sluice_consumergroup_lag_sum', help: "Sum of the group's partition lags", labelNames: ['consumergroup'], registers });
-    const members = new Gauge({ name: 'sluice_consumergroup_members', help: 'Members of the group', labelNames: ['consumergroup'], registers });
-    new Gauge({
+    const groupStatus = new Gauge({
       name: 'sluice_consumergroup_status',
       help: "Burrow's status code of the group: 1 OK, 2 WARN, 3 ERR",
       labelNames: ['consumergroup'],
       registers,
-      // One pass over the groups sets every consumergroup gauge; this one is registered after them.
-      collect() {
-        for (const gauge of [this, currentOffset, lag, partitionStatus, lagSum, members]) gauge.reset();
-        for (const { groupId } of broker.groups.listGroups()) {
-          members.set({ consumergroup: groupId }, broker.groups.describeGroup(groupId).members.length);
-          const report = lagOrNull(broker, groupId);
-          if (report === null) continue;
-          const status = burrowGroupStatus(clusterName, report, new Map(), true);
-          this.set({ consumergroup: groupId }, BURROW_STATUS_CODE[status.status]);
-          lagSum.set({ consumergroup: groupId }, status.totallag);
-          for (const p of report.partitions) {
-            const labels = { consumergroup: groupId, topic: p.topic, partition: p.partition };
-            currentOffset.set(labels, p.committedOffset);
-            lag.set(labels, p.lag);
-          }
-          for (const p of status.partitions) {
-            partitionStatus.set({ consumergroup: groupId, topic: p.topic, partition: p.partition }, BURROW_STATUS_CODE[p.status]);
-          }
-        }
-      },
     });
+    const members = new Gauge({ name: 'sluice_consumergroup_members', help: 'Members of the group', labelNames: ['consumergroup'], registers });
 
     // ---- Shards: ring occupancy, waits for room, restarts ----
     const shardGauge = (name: string, help: string, value: (shard: ReturnType<Broker['shardStats']>[number]) => number) =>
@@ -217,7 +222,7 @@ export class SluiceMetrics {
     shardCounter('sluice_shard_restarts_total', 'Times the shard thread failed and was restarted', (s) => s.restarts);
 
     // ---- Recovery at open ----
-    const recovery = new Gauge({
+    new Gauge({
       name: 'sluice_recovery_repairs',
       help: 'What recovery repaired when the broker opened, by kind (bytes truncated, segments removed, indexes rebuilt...)',
       labelNames: ['kind'],
@@ -227,7 +232,6 @@ export class SluiceMetrics {
         for (const [kind, value] of Object.entries(broker.recovery)) this.set({ kind }, value);
       },
     });
-    void recovery;
 
     // ---- The Kafka server, once attached ----
     const server = (): KafkaServer | null => this.kafkaServer;
