@@ -13,8 +13,8 @@
  * burrow-exporter publishes them). Each is prefixed sluice_; process and Node.js runtime
  * metrics (GC durations, event-loop delay, heap, CPU) are prom-client's defaults, unprefixed.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Broker } from '../broker/broker.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import type { Broker, PartitionStats } from '../broker/broker.js';
 import type { RequestObserver } from '../server/config.js';
 import type { KafkaServer } from '../server/server.js';
 import { BURROW_STATUS_CODE, burrowGroupStatus, lagOrNull } from './burrow.js';
@@ -35,6 +35,36 @@ function processMetrics(): Registry {
     collectDefaultMetrics({ register: processRegistry });
   }
   return processRegistry;
+}
+
+/**
+ * A counter or gauge whose series are computed at each scrape: one per row, `value` of it under
+ * `labels` of it. Series of rows gone (a deleted topic) disappear with them.
+ */
+function scraped<T>(
+  kind: 'counter' | 'gauge',
+  configuration: { name: string; help: string; labelNames: string[]; registers: Registry[] },
+  rows: () => readonly T[],
+  labels: (row: T) => LabelValues<string>,
+  value: (row: T) => number,
+): void {
+  if (kind === 'counter') {
+    new Counter({
+      ...configuration,
+      collect() {
+        this.reset();
+        for (const row of rows()) this.inc(labels(row), value(row));
+      },
+    });
+  } else {
+    new Gauge({
+      ...configuration,
+      collect() {
+        this.reset();
+        for (const row of rows()) this.set(labels(row), value(row));
+      },
+    });
+  }
 }
 
 export class SluiceMetrics {
@@ -80,51 +110,30 @@ export class SluiceMetrics {
     };
 
     // ---- Partitions: offsets and traffic, read at scrape time ----
-    const partitionCounter = (name: string, help: string, value: (traffic: ReturnType<Broker['partitionStats']>[number]['traffic']) => number) =>
-      new Counter({
-        name,
-        help,
-        labelNames: tp,
-        registers,
-        collect() {
-          this.reset();
-          for (const stats of broker.partitionStats()) this.inc({ topic: stats.topic, partition: stats.partition }, value(stats.traffic));
-        },
-      });
-    partitionCounter('sluice_topic_partition_records_in_total', 'Records appended by producers since the partition was opened', (t) => t.recordsIn);
-    partitionCounter('sluice_topic_partition_bytes_in_total', 'Bytes of record batches appended by producers since the partition was opened', (t) => t.bytesIn);
+    const partitionLabels = (stats: PartitionStats) => ({ topic: stats.topic, partition: stats.partition });
+    const partitionCounter = (name: string, help: string, value: (stats: PartitionStats) => number) =>
+      scraped('counter', { name, help, labelNames: tp, registers }, () => broker.partitionStats(), partitionLabels, value);
+    const partitionGauge = (name: string, help: string, value: (stats: PartitionStats) => number) =>
+      scraped('gauge', { name, help, labelNames: tp, registers }, () => broker.partitionStats(), partitionLabels, value);
+    partitionCounter('sluice_topic_partition_records_in_total', 'Records appended by producers since the partition was opened', (s) => s.traffic.recordsIn);
+    partitionCounter('sluice_topic_partition_bytes_in_total', 'Bytes of record batches appended by producers since the partition was opened', (s) => s.traffic.bytesIn);
     partitionCounter(
       'sluice_topic_partition_records_out_total',
       'Offsets handed to consumers by fetches since the partition was opened (records, and control records among them)',
-      (t) => t.recordsOut,
+      (s) => s.traffic.recordsOut,
     );
-    partitionCounter('sluice_topic_partition_bytes_out_total', 'Bytes of record batches handed to consumers by fetches since the partition was opened', (t) => t.bytesOut);
-
-    const partitionGauge = (name: string, help: string, value: (stats: ReturnType<Broker['partitionStats']>[number]) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: tp,
-        registers,
-        collect() {
-          this.reset();
-          for (const stats of broker.partitionStats()) this.set({ topic: stats.topic, partition: stats.partition }, value(stats));
-        },
-      });
+    partitionCounter('sluice_topic_partition_bytes_out_total', 'Bytes of record batches handed to consumers by fetches since the partition was opened', (s) => s.traffic.bytesOut);
     partitionGauge('sluice_topic_partition_current_offset', 'High watermark: the offset after the last record consumers can read', (s) => s.highWatermark);
     partitionGauge('sluice_topic_partition_oldest_offset', 'Log start offset: the oldest offset still held', (s) => s.logStartOffset);
     partitionGauge('sluice_topic_partition_log_end_offset', 'The offset after the last record written', (s) => s.logEndOffset);
     partitionGauge('sluice_topic_partition_last_stable_offset', 'The offset read_committed consumers read up to', (s) => s.lastStableOffset);
-    new Gauge({
-      name: 'sluice_topic_partitions',
-      help: 'Partitions of each topic',
-      labelNames: ['topic'],
-      registers,
-      collect() {
-        this.reset();
-        for (const topic of broker.listTopics()) this.set({ topic: topic.name }, topic.partitionCount);
-      },
-    });
+    scraped(
+      'gauge',
+      { name: 'sluice_topic_partitions', help: 'Partitions of each topic', labelNames: ['topic'], registers },
+      () => broker.listTopics(),
+      (topic) => ({ topic: topic.name }),
+      (topic) => topic.partitionCount,
+    );
     new Gauge({
       name: 'sluice_log_size_bytes',
       help: "Bytes of a partition's segment files on disk",
@@ -186,28 +195,12 @@ export class SluiceMetrics {
     const members = new Gauge({ name: 'sluice_consumergroup_members', help: 'Members of the group', labelNames: ['consumergroup'], registers });
 
     // ---- Shards: ring occupancy, waits for room, restarts ----
-    const shardGauge = (name: string, help: string, value: (shard: ReturnType<Broker['shardStats']>[number]) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['shard'],
-        registers,
-        collect() {
-          this.reset();
-          for (const shard of broker.shardStats()) this.set({ shard: shard.shard }, value(shard));
-        },
-      });
-    const shardCounter = (name: string, help: string, value: (shard: ReturnType<Broker['shardStats']>[number]) => number) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ['shard'],
-        registers,
-        collect() {
-          this.reset();
-          for (const shard of broker.shardStats()) this.inc({ shard: shard.shard }, value(shard));
-        },
-      });
+    type ShardStats = ReturnType<Broker['shardStats']>[number];
+    const shardLabels = (shard: ShardStats) => ({ shard: shard.shard });
+    const shardGauge = (name: string, help: string, value: (shard: ShardStats) => number) =>
+      scraped('gauge', { name, help, labelNames: ['shard'], registers }, () => broker.shardStats(), shardLabels, value);
+    const shardCounter = (name: string, help: string, value: (shard: ShardStats) => number) =>
+      scraped('counter', { name, help, labelNames: ['shard'], registers }, () => broker.shardStats(), shardLabels, value);
     shardGauge('sluice_shard_request_ring_used_bytes', "Bytes held in the shard's request ring (appends and commands not yet taken)", (s) => s.rings.requestUsedBytes);
     shardGauge('sluice_shard_request_ring_capacity_bytes', "Size of the shard's request ring", (s) => s.rings.requestCapacityBytes);
     shardGauge('sluice_shard_completion_ring_used_bytes', "Bytes held in the shard's completion ring", (s) => s.rings.completionUsedBytes);

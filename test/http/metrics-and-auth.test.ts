@@ -4,20 +4,18 @@
  * user may describe, and /metrics read with a Prometheus text-format parser after kafkajs
  * produced and a kafkajs consumer group consumed and committed through the Kafka server.
  */
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType, type AclBinding } from '../../src/broker/acl/acl.js';
 import { Broker } from '../../src/broker/broker.js';
 import { HttpServer } from '../../src/http/http-server.js';
-import { scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
 import { KafkaServer } from '../../src/server/server.js';
 import { quietLogger } from '../broker/broker-test-helpers.js';
 import { eventually } from '../support/eventually.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { basicAuth, family, get, getJson, histogramLine, sample, scrape } from './http-test-support.js';
+import { writeCredentialsFile } from '../support/sasl-credentials.js';
 
 const ADMIN = basicAuth('admin', 'admin-secret');
 const ALICE = basicAuth('alice', 'alice-secret');
@@ -32,25 +30,8 @@ let bootstrap: string;
 
 beforeAll(async () => {
   dir = makeTempDir('http-auth');
-  const salted = scramCredentialFromPassword('bob-secret', randomBytes(16), 4096);
   const credentialsFile = join(dir, 'users.json');
-  writeFileSync(
-    credentialsFile,
-    JSON.stringify({
-      users: {
-        admin: { password: 'admin-secret' },
-        alice: { password: 'alice-secret' },
-        bob: {
-          scramSha256: {
-            salt: salted.salt.toString('base64'),
-            iterations: salted.iterations,
-            storedKey: salted.storedKey.toString('base64'),
-            serverKey: salted.serverKey.toString('base64'),
-          },
-        },
-      },
-    }),
-  );
+  writeCredentialsFile(credentialsFile, { passwords: { admin: 'admin-secret', alice: 'alice-secret' }, scramOnly: { bob: 'bob-secret' } });
   const authorizer = { superUsers: ['User:admin'] };
   broker = await Broker.open({ dataDir: join(dir, 'data'), shards: 2, groupInitialRebalanceDelayMs: 0, lagMinCommitIntervalMs: 0, logger: quietLogger });
   http = new HttpServer(broker, { port: 0, credentialsFile, authorizer });
