@@ -5,6 +5,7 @@
  * in test/broker/lag.test.ts).
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sluice, type SluiceOptions } from '../../src/sluice.js';
 import { batchOf, makeDataDir, quietLogger, removeDataDir } from '../broker/broker-test-helpers.js';
@@ -189,6 +190,10 @@ describe("Burrow's HTTP API", () => {
     await plain.close();
     await expect(Sluice.open({ dataDir, shards: 1, logger: quietLogger, http: { port: 70_000 } })).rejects.toThrow(/http port must be an integer/);
     await expect(Sluice.open({ dataDir, shards: 1, logger: quietLogger, http: { port: 0, bogus: 1 } as never })).rejects.toThrow(/unknown http option "bogus"/);
+    await expect(Sluice.open({ dataDir, shards: 1, logger: quietLogger, http: { port: 0, clusterName: 'a/b' } })).rejects.toThrow(/clusterName must be letters/);
+    await expect(Sluice.open({ dataDir, shards: 1, logger: quietLogger, http: { port: 0, credentialsFile: join(dataDir, 'none.json') } })).rejects.toThrow(
+      /SASL credentials file .* cannot be read/,
+    );
     // The data directory was released each time: it opens again.
     const again = await Sluice.open({ dataDir, shards: 1, logger: quietLogger });
     opened.push(again);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { CliProcess, killRunning, removeDir, runCli, tempDir } from '../cli/run-cli.js';
-import { get, getJson, sample, scrape } from './http-test-support.js';
+import { basicAuth, get, getJson, sample, scrape } from './http-test-support.js';
+import { writeCredentialsFile } from '../support/sasl-credentials.js';
 
 const root = tempDir();
 
@@ -60,5 +61,25 @@ describe('sluice serve --http-port', () => {
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
     await expect(fetch(`${base}/burrow/admin`)).rejects.toThrow();
+  });
+
+  it('takes the Kafka listener\'s SASL users and ACLs for HTTP too', async () => {
+    const dataDir = join(root, 'secured');
+    const credentialsFile = join(root, 'users.json');
+    writeCredentialsFile(credentialsFile, { passwords: { admin: 'admin-secret', alice: 'alice-secret' } });
+    const server = new CliProcess([
+      'serve',
+      ...['--data-dir', dataDir, '--port', '0', '--shards', '1', '--http-port', '0'],
+      ...['--sasl-mechanisms', 'PLAIN', '--sasl-credentials-file', credentialsFile, '--authorizer', '--super-users', 'User:admin'],
+    ]);
+    await server.waitForStdout((stdout) => stdout.includes('\n'), 'the listening line');
+    const httpPort = /serving HTTP \(Burrow lag API, Prometheus \/metrics\) on 127\.0\.0\.1:(\d+)/.exec(server.stderr)![1];
+    const base = `http://127.0.0.1:${httpPort}`;
+    expect((await get(base, '/burrow/admin')).status).toBe(401);
+    expect(await get(base, '/burrow/admin', basicAuth('alice', 'alice-secret'))).toMatchObject({ status: 200, text: 'GOOD' });
+    expect((await get(base, '/metrics', basicAuth('alice', 'alice-secret'))).status).toBe(403);
+    expect((await get(base, '/metrics', basicAuth('admin', 'admin-secret'))).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
   });
 });
