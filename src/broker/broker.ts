@@ -97,7 +97,7 @@ import { DurableGroupStore } from './group-store.js';
 import { ConsumerGroupCoordinator } from './consumer-group/consumer-group-coordinator.js';
 import { DurableConsumerGroupStore } from './consumer-group/store.js';
 import { OffsetManager } from './offset-manager.js';
-import { LagEvaluator, partitionLag } from './lag.js';
+import { LagEvaluator, partitionLag, type CommitWindowEntry } from './lag.js';
 import {
   CONSUMER_OFFSETS_TOPIC,
   DurableOffsetStore,
@@ -912,6 +912,12 @@ export class Broker implements BrokerApi {
         return { ...row, status: outOfRange ? 'OUT_OF_RANGE' : status, commitsInWindow, complete, start, end };
       }),
     };
+  }
+
+  /** The commits the lag status of a group's partition rests on, oldest first (at most lagWindowSize). */
+  lagWindow(groupId: string, topic: string, partition: number): CommitWindowEntry[] {
+    this.checkOpen();
+    return this.lag.windowEntries(groupId, topic, partition);
   }
 
   /** Feeds the lag evaluator every offset that becomes visible, with the partition's LSO at that moment. */

@@ -384,6 +384,12 @@ export class LagEvaluator {
     };
   }
 
+  /** The commits of one partition's window, oldest first; none when it is not tracked. */
+  windowEntries(groupId: string, topic: string, partition: number): CommitWindowEntry[] {
+    const window = this.windows.get(windowKey(groupId, topic, partition));
+    return window === undefined ? [] : Array.from({ length: window.size }, (_, i) => window.entryAt(i));
+  }
+
   /** A group's status over the partitions it consumes, each with its current lag and end. */
   evaluateGroup(groupId: string, partitions: readonly PartitionLagNow[], nowMs: number): GroupLagReport {
     const reports = partitions.map((p) => this.evaluatePartition(groupId, p, nowMs));

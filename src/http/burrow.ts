@@ -10,6 +10,7 @@
  *   GET /v3/kafka/{cluster}/topic/{topic}               { offsets }: each partition's end
  *   GET /v3/kafka/{cluster}/topic/{topic}/consumers     { consumers } with offsets on the topic
  *   GET /v3/kafka/{cluster}/consumer                    { consumers }
+ *   GET /v3/kafka/{cluster}/consumer/{group}            { topics }: each partition's window of commits
  *   GET /v3/kafka/{cluster}/consumer/{group}/status     { status }: partitions not OK only
  *   GET /v3/kafka/{cluster}/consumer/{group}/lag        { status }: every partition
  *
@@ -120,6 +121,8 @@ function groupStatus(partitions: readonly BurrowPartitionStatus[]): BurrowStatus
   return status;
 }
 
+function consumerOffset(entry: CommitWindowEntry): BurrowConsumerOffset;
+function consumerOffset(entry: CommitWindowEntry | null): BurrowConsumerOffset | null;
 function consumerOffset(entry: CommitWindowEntry | null): BurrowConsumerOffset | null {
   return entry === null ? null : { offset: entry.offset, timestamp: entry.timestampMs, observedAt: entry.observedAtMs, lag: entry.lag };
 }
@@ -263,6 +266,41 @@ export function registerBurrowRoutes(app: FastifyInstance, context: BurrowContex
     inCluster<{ cluster: string }>('cluster not found', (request, response) =>
       reply(request, response, 200, { message: 'consumer list returned', consumers: describableGroups(request) }),
     ),
+  );
+
+  // Burrow's consumer detail: per topic, one entry per partition (by partition id), each with the
+  // window of commits oldest first, null for the slots not filled yet (Burrow's ring of intervals).
+  app.get(
+    '/v3/kafka/:cluster/consumer/:group',
+    inCluster<{ cluster: string; group: string }>('cluster or consumer not found', (request, response) => {
+      const { group } = request.params;
+      if (!access.mayDescribe(request.caller, 'GROUP', group)) {
+        return replyError(request, response, 403, `not authorized to describe consumer group "${group}"`);
+      }
+      const report = lagOrNull(broker, group);
+      if (report === null) return replyError(request, response, 404, 'cluster or consumer not found');
+      const owners = ownersOf(broker, group);
+      const windowSize = broker.config.lagWindowSize;
+      const topics: Record<string, object[]> = {};
+      for (const p of report.partitions) {
+        if (!access.mayDescribe(request.caller, 'TOPIC', p.topic)) continue;
+        topics[p.topic] ??= Array.from({ length: broker.topicMetadata(p.topic).partitionCount }, () => ({
+          offsets: [],
+          owner: '',
+          client_id: '',
+          'current-lag': 0,
+        }));
+        const entries = broker.lagWindow(group, p.topic, p.partition).map(consumerOffset);
+        const owner = owners.get(partitionKey(p.topic, p.partition));
+        topics[p.topic][p.partition] = {
+          offsets: [...Array<null>(windowSize - entries.length).fill(null), ...entries],
+          owner: owner?.owner ?? '',
+          client_id: owner?.clientId ?? '',
+          'current-lag': p.lag,
+        };
+      }
+      return reply(request, response, 200, { message: 'consumer detail returned', topics });
+    }),
   );
 
   const status = (showAll: boolean) => async (request: FastifyRequest<{ Params: { cluster: string; group: string } }>, response: FastifyReply) => {

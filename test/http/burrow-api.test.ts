@@ -163,6 +163,23 @@ describe("Burrow's HTTP API", () => {
     expect((await getJson(base, '/v3/kafka/main/topic/events/consumers')).body).toMatchObject({ message: 'consumers of topic returned', consumers: ['g'] });
     expect((await getJson(base, '/v3/kafka/main/topic/quiet/consumers')).body.consumers).toEqual([]);
     expect((await getJson(base, '/v3/kafka/main/consumer')).body).toMatchObject({ error: false, message: 'consumer list returned', consumers: ['g'] });
+    // The consumer detail: each partition's window of commits, oldest first, empty slots null.
+    const detail = await getJson(base, '/v3/kafka/main/consumer/g');
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ error: false, message: 'consumer detail returned', request: request('/v3/kafka/main/consumer/g') });
+    const nulls = (count: number) => Array<null>(count).fill(null);
+    expect(detail.body.topics).toEqual({
+      events: [
+        { offsets: [...nulls(8), offset(4, 6), offset(8, 12)], owner: '', client_id: '', 'current-lag': 12 },
+        { offsets: [...nulls(8), offset(5, 5), offset(5, 5)], owner: '', client_id: '', 'current-lag': 5 },
+        { offsets: [...nulls(8), offset(7, 3), offset(3, 7)], owner: '', client_id: '', 'current-lag': 7 },
+        { offsets: [...nulls(9), offset(10, 0)], owner: '', client_id: '', 'current-lag': 0 },
+      ],
+    });
+    expect(await getJson(base, '/v3/kafka/main/consumer/nobody')).toEqual({
+      status: 404,
+      body: { error: true, message: 'cluster or consumer not found', request: request('/v3/kafka/main/consumer/nobody') },
+    });
 
     expect(await getJson(base, '/v3/kafka/main/topic/missing')).toEqual({
       status: 404,

@@ -90,6 +90,7 @@ describe('HTTP with SASL and ACLs', () => {
       body: { error: true, message: 'not authorized to describe consumer group "watched"' },
     });
     expect((await getJson(base, '/v3/kafka/local/topic/visible', ALICE)).status).toBe(404);
+    expect((await getJson(base, '/v3/kafka/local/consumer/watched', ALICE)).status).toBe(403);
     expect((await get(base, '/metrics', ALICE)).status).toBe(403);
 
     broker.createAcls([allow('User:alice', ResourceType.TOPIC, 'visible'), allow('User:alice', ResourceType.GROUP, 'watched')]);
@@ -100,6 +101,7 @@ describe('HTTP with SASL and ACLs', () => {
     expect(lag.status).toBe(200);
     expect(lag.body.status.partitions.map((p: { topic: string }) => p.topic)).toEqual(['visible']);
     expect(lag.body.status.partition_count).toBe(1);
+    expect(Object.keys((await getJson(base, '/v3/kafka/local/consumer/watched', ALICE)).body.topics)).toEqual(['visible']);
     // The super user sees everything; bob, named by no ACL, still nothing.
     expect((await getJson(base, '/v3/kafka/local/consumer/watched/lag', ADMIN)).body.status.partition_count).toBe(2);
     expect((await getJson(base, '/v3/kafka/local/consumer', BOB)).body.consumers).toEqual([]);
