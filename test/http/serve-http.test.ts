@@ -82,4 +82,13 @@ describe('sluice serve --http-port', () => {
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
   });
+
+  it('refuses --http-host without --http-port, and a port out of range, with one error line', async () => {
+    const hostAlone = await runCli(['serve', '--data-dir', join(root, 'unused'), '--http-host', '0.0.0.0']);
+    expect(hostAlone.code).toBe(2);
+    expect(hostAlone.stderr).toBe('error: --http-host needs --http-port\n');
+    const badPort = await runCli(['serve', '--data-dir', join(root, 'unused'), '--http-port', '70000']);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toMatch(/^error: option '--http-port <port>' argument '70000' is invalid/);
+  });
 });

@@ -63,7 +63,7 @@ interface ServeFlags {
   superUsers?: string[];
   allowEveryoneIfNoAclFound?: boolean;
   httpPort?: number;
-  httpHost: string;
+  httpHost?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -153,13 +153,16 @@ export function registerServe(program: Command): void {
     .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
     .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
     .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...) and Prometheus /metrics over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
-    .option('--http-host <host>', 'interface the HTTP server binds (with --http-port)', '127.0.0.1')
+    .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
         command.error('error: --sasl-mechanisms and --sasl-credentials-file go together', { exitCode: 2 });
       }
       if (flags.authorizer !== true && (flags.superUsers !== undefined || flags.allowEveryoneIfNoAclFound !== undefined)) {
         command.error('error: --super-users and --allow-everyone-if-no-acl-found need --authorizer', { exitCode: 2 });
+      }
+      if (flags.httpHost !== undefined && flags.httpPort === undefined) {
+        command.error('error: --http-host needs --http-port', { exitCode: 2 });
       }
       await serve(flags);
     });
@@ -192,7 +195,7 @@ async function serve(flags: ServeFlags): Promise<void> {
         ? null
         : new HttpServer(broker, {
             port: flags.httpPort,
-            host: flags.httpHost,
+            ...(flags.httpHost === undefined ? {} : { host: flags.httpHost }),
             ...(sasl === undefined ? {} : { credentialsFile: sasl.credentialsFile }),
             ...(authorizer === undefined ? {} : { authorizer }),
           });
