@@ -6,6 +6,7 @@
  *   GET /burrow/admin                                   "GOOD" (health check)
  *   GET /burrow/admin/ready                             "READY"
  *   GET /v3/kafka                                       { clusters: [name] }
+ *   GET /v3/kafka/{cluster}                             { module }: the Kafka listeners, offset-refresh
  *   GET /v3/kafka/{cluster}/topic                       { topics }
  *   GET /v3/kafka/{cluster}/topic/{topic}               { offsets }: each partition's end
  *   GET /v3/kafka/{cluster}/topic/{topic}/consumers     { consumers } with offsets on the topic
@@ -93,6 +94,8 @@ export interface BurrowContext {
   readonly broker: Broker;
   readonly clusterName: string;
   readonly access: HttpAccess;
+  /** host:port of the Kafka listeners serving the broker (Burrow's cluster "servers"). */
+  readonly servers: () => string[];
 }
 
 const HOST = hostname();
@@ -203,12 +206,28 @@ function ownersOf(broker: Broker, groupId: string): Map<string, { owner: string;
 }
 
 export function registerBurrowRoutes(app: FastifyInstance, context: BurrowContext): void {
-  const { broker, clusterName, access } = context;
+  const { broker, clusterName, access, servers } = context;
 
   app.get('/burrow/admin', async (_request, response) => response.type('text/plain').send('GOOD'));
   app.get('/burrow/admin/ready', async (_request, response) => response.type('text/plain').send('READY'));
 
   app.get('/v3/kafka', async (request, response) => reply(request, response, 200, { message: 'cluster list returned', clusters: [clusterName] }));
+
+  // Burrow's cluster module detail: the listeners clients bootstrap from; offsets are read live, the
+  // log ends sampled for the STOP rule every lagEndOffsetSampleIntervalMs (Burrow's offset-refresh).
+  app.get('/v3/kafka/:cluster', async (request: FastifyRequest<{ Params: { cluster: string } }>, response) => {
+    if (request.params.cluster !== clusterName) return replyError(request, response, 404, 'cluster module not found');
+    return reply(request, response, 200, {
+      message: 'cluster module detail returned',
+      module: {
+        'class-name': 'sluice',
+        servers: servers(),
+        'client-profile': { name: '', 'client-id': '', 'kafka-version': '', tls: null, sasl: null },
+        'topic-refresh': 0,
+        'offset-refresh': broker.config.lagEndOffsetSampleIntervalMs / 1000,
+      },
+    });
+  });
 
   /** Runs `handle` for the one cluster; Burrow's 404 for any other name. */
   const inCluster =

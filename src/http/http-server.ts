@@ -44,6 +44,7 @@ export class HttpServer {
   private readonly app: FastifyInstance;
   private readonly metrics: SluiceMetrics;
   private readonly options: Required<Pick<HttpOptions, 'port' | 'host' | 'clusterName'>>;
+  private kafkaServer: KafkaServer | null = null;
   private listening: Promise<{ host: string; port: number }> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -76,7 +77,16 @@ export class HttpServer {
       }
       request.caller = caller;
     });
-    registerBurrowRoutes(app, { broker, clusterName, access });
+    registerBurrowRoutes(app, {
+      broker,
+      clusterName,
+      access,
+      servers: () => {
+        const kafka = this.kafkaServer;
+        const address = kafka?.address ?? null;
+        return kafka === null || address === null ? [] : [`${kafka.config.advertisedHost}:${address.port}`];
+      },
+    });
     const registry = this.metrics.registry;
     app.get('/metrics', async (request, response) => {
       if (!access.mayDescribe(request.caller, 'CLUSTER', '')) return replyError(request, response, 403, 'not authorized to describe the cluster (needed for /metrics)');
@@ -93,8 +103,9 @@ export class HttpServer {
     return this.metrics.requestObserver;
   }
 
-  /** The Kafka protocol server of the same broker, whose connections /metrics reports. */
+  /** The Kafka protocol server of the same broker: its connections in /metrics, its address in Burrow's cluster detail. */
   attachKafkaServer(server: KafkaServer): void {
+    this.kafkaServer = server;
     this.metrics.attachKafkaServer(server);
   }
 

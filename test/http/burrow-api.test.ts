@@ -153,6 +153,22 @@ describe("Burrow's HTTP API", () => {
       status: 200,
       body: { error: false, message: 'cluster list returned', clusters: ['main'], request: request('/v3/kafka') },
     });
+    expect(await getJson(base, '/v3/kafka/main')).toEqual({
+      status: 200,
+      body: {
+        error: false,
+        message: 'cluster module detail returned',
+        module: {
+          'class-name': 'sluice',
+          servers: [], // embedded: no Kafka listener
+          'client-profile': { name: '', 'client-id': '', 'kafka-version': '', tls: null, sasl: null },
+          'topic-refresh': 0,
+          'offset-refresh': 10,
+        },
+        request: request('/v3/kafka/main'),
+      },
+    });
+    expect((await getJson(base, '/v3/kafka/other')).body).toMatchObject({ error: true, message: 'cluster module not found' });
     const topics = await getJson(base, '/v3/kafka/main/topic');
     expect(topics.body).toMatchObject({ error: false, message: 'topic list returned', request: request('/v3/kafka/main/topic') });
     expect(topics.body.topics).toEqual(expect.arrayContaining(['events', 'quiet', '__consumer_offsets']));

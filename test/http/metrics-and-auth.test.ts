@@ -137,6 +137,7 @@ describe('HTTP with SASL and ACLs', () => {
       const partition = (await getJson(base, '/v3/kafka/local/consumer/readers/lag', ADMIN)).body.status.partitions[0];
       expect(partition).toMatchObject({ topic: 'orders', partition: 0, owner: '/127.0.0.1', client_id: 'metrics-reader', status: 'OK', current_lag: 0 });
 
+      expect((await getJson(base, '/v3/kafka/local', ADMIN)).body.module.servers).toEqual([bootstrap]);
       const { families, text } = await scrape(base, ADMIN);
       const orders = { topic: 'orders', partition: '0' };
       expect(sample(families, 'sluice_topic_partition_records_in_total', orders)).toBe(5);
