@@ -76,6 +76,8 @@ export { murmur2 } from './protocol/murmur2.js';
 export { partitionForKey, type CustomPartitioner, type PartitionerArgs } from './client/partitioner.js';
 export { KafkaServer, type ListeningAddress } from './server/server.js';
 export type { KafkaServerOptions, SaslOptions, SaslMechanismName, ServerLogger } from './server/config.js';
+export type { RequestObserver } from './server/config.js';
+export { HttpServer, type HttpOptions } from './http/http-server.js';
 export { encodeRecordBatch, type RecordToEncode } from './protocol/record-batch-builder.js';
 export { decodeRecordBatches, forEachRecord } from './protocol/record-batch-reader.js';
 export * from './errors.js';

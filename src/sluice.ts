@@ -10,8 +10,12 @@ import { ClosedError } from './errors.js';
 import { Admin } from './client/admin.js';
 import { Consumer, type ConsumerOptions } from './client/consumer.js';
 import { Producer, type ProducerOptions, type RawBytes } from './client/producer.js';
+import { HttpServer, type HttpOptions } from './http/http-server.js';
 
-export type SluiceOptions = BrokerOptions;
+export type SluiceOptions = BrokerOptions & {
+  /** Serve Burrow's lag API and Prometheus metrics over HTTP (off unless given); see HttpServer. */
+  http?: HttpOptions;
+};
 
 interface Disconnectable {
   disconnect(): Promise<void>;
@@ -20,11 +24,16 @@ interface Disconnectable {
 export class Sluice {
   /** The broker, for code that needs BrokerApi itself (the Kafka protocol server, tools). */
   readonly broker: Broker;
+  /** The HTTP server's bound address when the `http` option was given, else null. */
+  readonly httpAddress: { host: string; port: number } | null;
+  private readonly http: HttpServer | null;
   private readonly clients = new Set<Disconnectable>();
   private closing: Promise<void> | null = null;
 
-  private constructor(broker: Broker) {
+  private constructor(broker: Broker, http: HttpServer | null, httpAddress: { host: string; port: number } | null) {
     this.broker = broker;
+    this.http = http;
+    this.httpAddress = httpAddress;
   }
 
   /**
@@ -32,7 +41,18 @@ export class Sluice {
    * threads. Every other option has a default: see BrokerConfig.
    */
   static async open(options: SluiceOptions): Promise<Sluice> {
-    return new Sluice(await Broker.open(options));
+    const { http: httpOptions, ...brokerOptions } = options ?? ({} as SluiceOptions);
+    const broker = await Broker.open(brokerOptions);
+    if (httpOptions === undefined) return new Sluice(broker, null, null);
+    let http: HttpServer | null = null;
+    try {
+      http = new HttpServer(broker, httpOptions);
+      return new Sluice(broker, http, await http.listen());
+    } catch (error) {
+      await http?.close();
+      await broker.close();
+      throw error;
+    }
   }
 
   /**
@@ -71,6 +91,7 @@ export class Sluice {
   private async closeAll(): Promise<void> {
     const disconnects = await Promise.allSettled([...this.clients].map((client) => client.disconnect()));
     this.clients.clear();
+    await this.http?.close();
     await this.broker.close();
     const failed = disconnects.find((outcome) => outcome.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;

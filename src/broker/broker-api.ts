@@ -5,7 +5,7 @@
  */
 import type { GroupCoordinatorApi, TopicPartitionRef } from './group-types.js';
 import type { ConsumerGroupCoordinator } from './consumer-group/consumer-group-coordinator.js';
-import type { GroupLagStatus, PartitionLagStatus } from './lag.js';
+import type { CommitWindowEntry, GroupLagStatus, PartitionLagStatus } from './lag.js';
 import type {
   AddOffsetsToTxnRequest,
   AddPartitionsToTxnRequest,
@@ -120,6 +120,11 @@ export interface PartitionLagDescription {
   status: PartitionLagStatus;
   /** Commits the status rests on; 0 means none seen yet, and the status is OK by default. */
   commitsInWindow: number;
+  /** commitsInWindow / the window's size (Burrow's complete). */
+  complete: number;
+  /** The oldest and newest commits the status rests on; null with no commit seen. */
+  start: CommitWindowEntry | null;
+  end: CommitWindowEntry | null;
 }
 
 export interface GroupLagDescription {
@@ -127,6 +132,8 @@ export interface GroupLagDescription {
   /** The worst of the partitions: OK, WARNING, or ERROR (some partition STALLED, STOPPED, REWIND or OUT_OF_RANGE). */
   status: GroupLagStatus;
   totalLag: number;
+  /** Share of the partitions whose window of commits is full; 0 without partitions (Burrow's complete). */
+  complete: number;
   /** Every partition the group has a committed offset for, of a topic that exists, by topic and partition. */
   partitions: PartitionLagDescription[];
 }

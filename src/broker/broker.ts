@@ -66,7 +66,7 @@ import type { LogStats } from '../storage/partition-log.js';
 import { alterTopicConfigs, resolveTopicConfig, toLogConfig, type TopicConfigOverrides, type TopicConfigValue } from '../storage/topic-config.js';
 import { TopicStore, type CreateTopicOptions, type TopicMetadata } from '../storage/topic-store.js';
 import { PartitionStateTable, emptySnapshot, type PartitionStateSnapshot } from '../shard/partition-state.js';
-import { ShardPool } from '../shard/shard-pool.js';
+import { ShardPool, type RingUsage } from '../shard/shard-pool.js';
 import type { ActiveProducer, OpenedPartition } from '../shard/shard-messages.js';
 import type {
   Acks,
@@ -97,7 +97,7 @@ import { DurableGroupStore } from './group-store.js';
 import { ConsumerGroupCoordinator } from './consumer-group/consumer-group-coordinator.js';
 import { DurableConsumerGroupStore } from './consumer-group/store.js';
 import { OffsetManager } from './offset-manager.js';
-import { LagEvaluator, partitionLag } from './lag.js';
+import { LagEvaluator, partitionLag, type CommitWindowEntry } from './lag.js';
 import {
   CONSUMER_OFFSETS_TOPIC,
   DurableOffsetStore,
@@ -126,6 +126,32 @@ interface OpenPartition {
   reader: LogReader | null;
   /** Settles once the shard has opened (recovered) the log. */
   opened: Promise<OpenedPartition>;
+  /** Counted per produce and fetch call (never per record), for partitionStats. */
+  readonly traffic: PartitionTraffic;
+}
+
+/** What a partition took in and handed out since it was opened here. */
+export interface PartitionTraffic {
+  /** Records appended by produce calls (the offsets they were given). */
+  recordsIn: number;
+  /** Bytes of record batches appended by produce calls. */
+  bytesIn: number;
+  /** Offsets handed out by fetch calls: the records read, with any control records among them. */
+  recordsOut: number;
+  /** Bytes of record batches handed out by fetch calls. */
+  bytesOut: number;
+}
+
+/** One open partition's offsets and traffic, as Broker.partitionStats reports them. */
+export interface PartitionStats {
+  readonly topic: string;
+  readonly partition: number;
+  readonly shard: number;
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+  readonly logEndOffset: number;
+  readonly lastStableOffset: number;
+  readonly traffic: Readonly<PartitionTraffic>;
 }
 
 /**
@@ -220,6 +246,7 @@ export class Broker implements BrokerApi {
       minCommitIntervalMs: config.lagMinCommitIntervalMs,
       stoppedAfterMs: config.lagStoppedAfterMs ?? undefined,
       maxTrackedPartitions: config.lagMaxTrackedPartitions,
+      endOffsetSampleIntervalMs: config.lagEndOffsetSampleIntervalMs,
     });
   }
 
@@ -302,6 +329,33 @@ export class Broker implements BrokerApi {
   }
 
   /** What opening the broker repaired in its partition logs (see RecoverySummary). */
+  /**
+   * Every open partition's offsets (from the shared state table) and traffic counters: cheap
+   * enough to call at each metrics scrape, and nothing is computed between scrapes.
+   */
+  partitionStats(): PartitionStats[] {
+    this.checkOpen();
+    const stats: PartitionStats[] = [];
+    for (const open of this.topics.values()) {
+      for (const target of open.partitions) {
+        const { logStartOffset, highWatermark, logEndOffset, lastStableOffset } = this.stateTable.read(target.slot, this.snapshot);
+        const { topic, partition, shard, traffic } = target;
+        stats.push({ topic, partition, shard, logStartOffset, highWatermark, logEndOffset, lastStableOffset, traffic: { ...traffic } });
+      }
+    }
+    return stats;
+  }
+
+  /** Per shard thread: restarts after failures, and the bytes held in its request and completion rings. */
+  shardStats(): { shard: number; restarts: number; rings: RingUsage }[] {
+    this.checkOpen();
+    return Array.from({ length: this.pool.shardCount }, (_, shard) => ({
+      shard,
+      restarts: this.pool.restartCount(shard),
+      rings: this.pool.ringUsage(shard),
+    }));
+  }
+
   get recovery(): RecoverySummary {
     assert.ok(this.recoverySummary !== null, 'set by open');
     return this.recoverySummary;
@@ -502,6 +556,10 @@ export class Broker implements BrokerApi {
     // queued behind this append, so a decision always covers the batches it verified.
     this.verifyTransactionalBatches(topic, partition, batches, options.transactionalId);
     const outcome = await this.pool.append(target.shard, target.slot, batches, acks, options.crcVerified === true);
+    if (outcome.baseOffset >= 0) {
+      target.traffic.recordsIn += outcome.lastOffset - outcome.baseOffset + 1;
+      target.traffic.bytesIn += batches.length;
+    }
     return {
       topic,
       partition,
@@ -580,6 +638,10 @@ export class Broker implements BrokerApi {
       isolationLevel === 'read_committed' && result.records.length > 0
         ? target.reader.abortedTransactions(offset, result.nextOffset, bounds)
         : NO_ABORTED_TRANSACTIONS;
+    if (result.records.length > 0) {
+      target.traffic.recordsOut += result.nextOffset - offset;
+      target.traffic.bytesOut += result.records.length;
+    }
     return {
       topic,
       partition,
@@ -823,7 +885,7 @@ export class Broker implements BrokerApi {
     if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead' && !this.consumerGroups.has(groupId)) {
       throw new GroupIdNotFoundError(groupId);
     }
-    const rows: (Omit<PartitionLagDescription, 'status' | 'commitsInWindow'> & { outOfRange: boolean })[] = [];
+    const rows: (Omit<PartitionLagDescription, 'status' | 'commitsInWindow' | 'complete' | 'start' | 'end'> & { outOfRange: boolean })[] = [];
     for (const stored of committed) {
       const { topic, partition, offset } = stored;
       const target = this.topics.get(topic)?.partitions[partition];
@@ -835,17 +897,27 @@ export class Broker implements BrokerApi {
       rows.push({ topic, partition, committedOffset: offset, highWatermark, lastStableOffset, lag, outOfRange });
     }
     rows.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-    const report = this.lag.evaluateGroup(groupId, rows.map((row) => ({ topic: row.topic, partition: row.partition, currentLag: row.lag })), nowMs);
+    const report = this.lag.evaluateGroup(
+      groupId,
+      rows.map((row) => ({ topic: row.topic, partition: row.partition, currentLag: row.lag, endOffset: row.lastStableOffset })),
+      nowMs,
+    );
     return {
       groupId,
       status: rows.some((row) => row.outOfRange) ? 'ERROR' : report.status,
       totalLag: report.totalLag,
-      partitions: rows.map(({ outOfRange, ...row }, i) => ({
-        ...row,
-        status: outOfRange ? 'OUT_OF_RANGE' : report.partitions[i].status,
-        commitsInWindow: report.partitions[i].commitsInWindow,
-      })),
+      complete: report.complete,
+      partitions: rows.map(({ outOfRange, ...row }, i) => {
+        const { status, commitsInWindow, complete, start, end } = report.partitions[i];
+        return { ...row, status: outOfRange ? 'OUT_OF_RANGE' : status, commitsInWindow, complete, start, end };
+      }),
     };
+  }
+
+  /** The commits the lag status of a group's partition rests on, oldest first (at most lagWindowSize). */
+  lagWindow(groupId: string, topic: string, partition: number): CommitWindowEntry[] {
+    this.checkOpen();
+    return this.lag.windowEntries(groupId, topic, partition);
   }
 
   /** Feeds the lag evaluator every offset that becomes visible, with the partition's LSO at that moment. */
@@ -858,7 +930,8 @@ export class Broker implements BrokerApi {
       committed: (groupId, offset, endOffset) => {
         // Sentinels (-1, -2) are no position, and an offset stored without its end has no known lag.
         if (offset.offset < 0 || endOffset === null) return;
-        this.lag.recordCommit(groupId, offset.topic, offset.partition, offset.offset, Math.max(0, endOffset - offset.offset), offset.commitTimestampMs);
+        const lag = Math.max(0, endOffset - offset.offset);
+        this.lag.recordCommit(groupId, offset.topic, offset.partition, offset.offset, lag, offset.commitTimestampMs, Date.now());
       },
       deleted: (groupId, topic, partition) => this.lag.forgetPartition(groupId, topic, partition),
     };
@@ -1035,7 +1108,7 @@ export class Broker implements BrokerApi {
       internal: metadata.internal,
     });
     opened.catch((error: Error) => this.config.logger.warn(`could not open ${dir}: ${error.message}`));
-    return { topic: metadata.name, partition, shard, slot, dir, reader: null, opened };
+    return { topic: metadata.name, partition, shard, slot, dir, reader: null, opened, traffic: { recordsIn: 0, bytesIn: 0, recordsOut: 0, bytesOut: 0 } };
   }
 
   private async closePartition(partition: OpenPartition, removeDirectory: boolean): Promise<void> {

@@ -6,7 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
-import { DEFAULT_LAG_WINDOW_SIZE, DEFAULT_MAX_TRACKED_PARTITIONS, DEFAULT_MIN_COMMIT_INTERVAL_MS } from './lag.js';
+import {
+  DEFAULT_END_OFFSET_SAMPLE_INTERVAL_MS,
+  DEFAULT_LAG_WINDOW_SIZE,
+  DEFAULT_MAX_TRACKED_PARTITIONS,
+  DEFAULT_MIN_COMMIT_INTERVAL_MS,
+} from './lag.js';
 import { MAX_RING_CAPACITY_BYTES, MIN_RING_CAPACITY_BYTES } from '../shard/ring.js';
 import { MAX_PARTITION_STATE_SLOTS } from '../shard/partition-state.js';
 import { INT32_MAX } from '../protocol/limits.js';
@@ -71,6 +76,8 @@ export interface BrokerConfig {
   lagStoppedAfterMs: number | null;
   /** Partitions whose commit history the lag evaluator keeps at once; the least recently committed goes first. */
   lagMaxTrackedPartitions: number;
+  /** Log end samples per partition are at least this far apart (Burrow's offset-refresh); see lag.ts. */
+  lagEndOffsetSampleIntervalMs: number;
   logger: BrokerLogger;
   /**
    * Open only a data directory that needs no recovery: when a partition log would be repaired (a
@@ -146,6 +153,7 @@ const KNOWN_KEYS = new Set<string>([
   'lagMinCommitIntervalMs',
   'lagStoppedAfterMs',
   'lagMaxTrackedPartitions',
+  'lagEndOffsetSampleIntervalMs',
   'logger',
   'refuseRecovery',
 ]);
@@ -199,6 +207,7 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
         ? null
         : integer(options, 'lagStoppedAfterMs', 0, 1, Number.MAX_SAFE_INTEGER),
     lagMaxTrackedPartitions: integer(options, 'lagMaxTrackedPartitions', DEFAULT_MAX_TRACKED_PARTITIONS, 1, 10_000_000),
+    lagEndOffsetSampleIntervalMs: integer(options, 'lagEndOffsetSampleIntervalMs', DEFAULT_END_OFFSET_SAMPLE_INTERVAL_MS, 0, INT32_MAX),
     logger,
     refuseRecovery: options.refuseRecovery ?? false,
   };

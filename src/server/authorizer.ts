@@ -33,11 +33,17 @@ const IPV4_MAPPED = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
 
 /** The connection as the authorizer sees it. */
 export function callerOf(ctx: RequestContext): AclCaller {
-  // clientHost is "/" + IP address, as Kafka prints an InetAddress. An IPv4 client of a dual-stack
-  // listener shows as ::ffff:a.b.c.d; Java reads that as the IPv4 address, which ACLs name.
+  // clientHost is "/" + IP address, as Kafka prints an InetAddress.
   const address = ctx.clientHost.startsWith('/') ? ctx.clientHost.slice(1) : ctx.clientHost;
-  const host = IPV4_MAPPED.test(address) ? address.slice(IPV4_MAPPED_PREFIX.length) : address;
-  return { principal: ctx.sasl?.principal ?? ANONYMOUS_PRINCIPAL, host };
+  return { principal: ctx.sasl?.principal ?? ANONYMOUS_PRINCIPAL, host: aclHost(address) };
+}
+
+/**
+ * A client's IP address as ACLs name it: an IPv4 client of a dual-stack listener shows as
+ * ::ffff:a.b.c.d, which Java reads as the IPv4 address.
+ */
+export function aclHost(address: string): string {
+  return IPV4_MAPPED.test(address) ? address.slice(IPV4_MAPPED_PREFIX.length) : address;
 }
 
 /** May this request perform `operation` on the resource? Always true without an authorizer. */

@@ -95,6 +95,17 @@ export interface KafkaServerOptions {
   logger?: ServerLogger;
   /** ACL authorization; off unless given. Without SASL every client is the principal User:ANONYMOUS. */
   authorizer?: AuthorizerOptions;
+  /** Told of every answered request (metrics); none unless given. */
+  requestObserver?: RequestObserver;
+}
+
+/** Sees each request the server answers, once its response is encoded. */
+export interface RequestObserver {
+  /**
+   * `api`: Kafka's name of the API (Produce, Fetch...); `queueMs`: from the whole request being
+   * read to its handler starting (Kafka's RequestQueueTimeMs); `totalMs`: from read to answered.
+   */
+  requestCompleted(api: string, queueMs: number, totalMs: number): void;
 }
 
 export interface ServerConfig {
@@ -119,6 +130,7 @@ export interface ServerConfig {
   readonly maxIncrementalFetchSessionCachePartitions: number;
   readonly minIncrementalFetchSessionEvictionMs: number;
   readonly authorizer: ResolvedAuthorizerOptions | null;
+  readonly requestObserver: RequestObserver | null;
 }
 
 export const DEFAULT_PORT = 9092;
@@ -186,6 +198,7 @@ const KNOWN_KEYS = new Set<string>([
   'maxIncrementalFetchSessionCachePartitions',
   'minIncrementalFetchSessionEvictionMs',
   'authorizer',
+  'requestObserver',
 ]);
 
 export function resolveServerConfig(options: KafkaServerOptions = {}): ServerConfig {
@@ -275,7 +288,16 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
       INT32_MAX,
     ),
     authorizer: options.authorizer === undefined ? null : resolveAuthorizer(options.authorizer),
+    requestObserver: resolveRequestObserver(options.requestObserver),
   });
+}
+
+function resolveRequestObserver(observer: RequestObserver | undefined): RequestObserver | null {
+  if (observer === undefined) return null;
+  if (observer === null || typeof observer !== 'object' || typeof observer.requestCompleted !== 'function') {
+    throw new InvalidConfigError('requestObserver must be an object with requestCompleted(api, queueMs, totalMs)');
+  }
+  return observer;
 }
 
 /** A wildcard bind is not an address clients can dial: advertise this machine's name instead. */
@@ -304,7 +326,7 @@ function resolveSasl(sasl: SaslOptions): SaslOptions {
   return Object.freeze({ mechanisms: Object.freeze([...mechanisms]), credentialsFile });
 }
 
-function resolveAuthorizer(authorizer: AuthorizerOptions): ResolvedAuthorizerOptions {
+export function resolveAuthorizer(authorizer: AuthorizerOptions): ResolvedAuthorizerOptions {
   if (authorizer === null || typeof authorizer !== 'object') {
     throw new InvalidConfigError('authorizer must be { superUsers?: ["User:<name>"], allowEveryoneIfNoAclFound?: boolean }');
   }

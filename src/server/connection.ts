@@ -170,6 +170,9 @@ interface Entry {
   /** The encoded response, or null when none is sent. */
   response: Writer | null;
   closeAfter: boolean;
+  /** performance.now() when the whole frame was read, and when its handler started (requestObserver). */
+  readAtMs: number;
+  startedAtMs: number;
 }
 
 export class Connection {
@@ -288,6 +291,8 @@ export class Connection {
           state: 'queued',
           response: null,
           closeAfter: false,
+          readAtMs: this.deps.config.requestObserver === null ? 0 : performance.now(),
+          startedAtMs: 0,
         });
         this.reservedFrameBytes = 0;
         // The next frame, if it has begun, gets a deadline of its own.
@@ -403,6 +408,7 @@ export class Connection {
   }
 
   private run(entry: Entry, produce: boolean): void {
+    if (this.deps.config.requestObserver !== null) entry.startedAtMs = performance.now();
     let outcome: { api: AnyApi; version: number; correlationId: number; result: unknown } | null;
     try {
       outcome = this.dispatch(entry);
@@ -492,6 +498,8 @@ export class Connection {
       }
       this.setResponse(entry, writer);
     }
+    const observer = this.deps.config.requestObserver;
+    if (observer !== null) observer.requestCompleted(api.name, entry.startedAtMs - entry.readAtMs, performance.now() - entry.readAtMs);
     this.finish(entry, produce);
   }
 

@@ -98,6 +98,19 @@ interface QueuedMessage {
   readonly body: Uint8Array;
 }
 
+/** Occupancy of one shard's two rings, as ShardPool.ringUsage reads it. */
+export interface RingUsage {
+  requestUsedBytes: number;
+  requestCapacityBytes: number;
+  completionUsedBytes: number;
+  completionCapacityBytes: number;
+  /** Requests queued here while the request ring was full. */
+  backlogMessages: number;
+  /** Since the shard's thread (re)started: waits for room in the request ring, and their total ms. */
+  ringFullWaits: number;
+  ringFullWaitMs: number;
+}
+
 /** One incarnation of a shard: a worker and its two rings. A restart makes a new channel. */
 interface Channel {
   readonly shardId: number;
@@ -112,6 +125,9 @@ interface Channel {
   draining: boolean;
   stopping: boolean;
   failure: Error | null;
+  /** Times the backlog waited for room in the request ring, and how long in all (ms). */
+  ringFullWaits: number;
+  ringFullWaitMs: number;
 }
 
 interface Shard {
@@ -253,6 +269,20 @@ export class ShardPool extends EventEmitter {
     return this.shard(shardId).restarts;
   }
 
+  /** Bytes held now in the shard's request ring (appends and commands not yet taken) and completion ring, and its waits for room. */
+  ringUsage(shardId: number): RingUsage {
+    const { requests, completions, backlog, ringFullWaits, ringFullWaitMs } = this.shard(shardId).channel;
+    return {
+      requestUsedBytes: requests.usedBytes(),
+      requestCapacityBytes: requests.capacityBytes,
+      completionUsedBytes: completions.usedBytes(),
+      completionCapacityBytes: completions.capacityBytes,
+      backlogMessages: backlog.length,
+      ringFullWaits,
+      ringFullWaitMs,
+    };
+  }
+
   /** Thread ids of the live shard workers (diagnostics, and tests that check none outlives close). */
   threadIds(): number[] {
     return this.shards.map((shard) => shard.channel.threadId);
@@ -377,7 +407,11 @@ export class ShardPool extends EventEmitter {
           continue;
         }
         const headerBytes = message.tag === APPEND_TAG ? APPEND_HEADER_BYTES : CONTROL_HEADER_BYTES;
-        if ((await channel.requests.waitForSpaceAsync(headerBytes + message.body.length)) === 'closed') return;
+        const waitStartMs = performance.now();
+        const waited = await channel.requests.waitForSpaceAsync(headerBytes + message.body.length);
+        channel.ringFullWaits++;
+        channel.ringFullWaitMs += performance.now() - waitStartMs;
+        if (waited === 'closed') return;
       }
     } catch (error) {
       this.failChannel(channel, error as Error);
@@ -411,6 +445,8 @@ export class ShardPool extends EventEmitter {
       draining: false,
       stopping: false,
       failure: null,
+      ringFullWaits: 0,
+      ringFullWaitMs: 0,
     };
     worker.on('error', (error) => {
       channel.failure ??= error;

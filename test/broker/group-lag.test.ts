@@ -106,6 +106,9 @@ describe('Broker.groupLag', () => {
       lag: 12,
       status: 'WARNING',
       commitsInWindow: 2,
+      complete: 0.2,
+      start: { offset: 4, lag: 6, timestampMs: expect.any(Number), observedAtMs: expect.any(Number) },
+      end: { offset: 8, lag: 12, timestampMs: expect.any(Number), observedAtMs: expect.any(Number) },
     });
     expect(statusesOf(broker, 'g')).toEqual([
       [0, 8, 12, 'WARNING', 2],
@@ -113,8 +116,8 @@ describe('Broker.groupLag', () => {
       [2, 3, 7, 'REWIND', 2],
       [3, 10, 0, 'OK', 1],
     ]);
-    // Two hours without a commit: every lagging partition has STOPPED (REWIND is judged first).
-    expect(statusesOf(broker, 'g', Date.now() + 2 * HOUR_MS).map((row) => row[3])).toEqual(['STOPPED', 'STOPPED', 'REWIND', 'OK']);
+    // Two hours without a commit: every lagging partition has STOPPED (Burrow judges STOP before REWIND).
+    expect(statusesOf(broker, 'g', Date.now() + 2 * HOUR_MS).map((row) => row[3])).toEqual(['STOPPED', 'STOPPED', 'STOPPED', 'OK']);
 
     // Producing more does not change the window, only the current lag; catching up makes it OK.
     await commit(broker, 'g', 'events', 0, 20);
@@ -138,17 +141,18 @@ describe('Broker.groupLag', () => {
     const deleted = await broker.groups.deletePartitionOffsets({ groupId: 'g', partitions: [{ topic: 'events', partition: 2 }] });
     expect(deleted).toEqual([{ topic: 'events', partition: 2, error: null }]);
     expect(statusesOf(broker, 'g').map((row) => row[0])).toEqual([0, 1, 3]);
-    // A fresh start for partition 2: one commit, lower than the forgotten ones, is no REWIND.
+    // A fresh start for partition 2: one commit, lower than the forgotten ones, is no REWIND (one
+    // commit with lag has not moved: Burrow's STALL).
     await commit(broker, 'g', 'events', 2, 1);
-    expect(statusesOf(broker, 'g')[2]).toEqual([2, 1, 9, 'OK', 1]);
+    expect(statusesOf(broker, 'g')[2]).toEqual([2, 1, 9, 'STALLED', 1]);
 
     await closeBroker(broker);
     const { broker: reopened } = await openBroker(dataDir);
-    expect(statusesOf(reopened, 'g')[2]).toEqual([2, 1, 9, 'OK', 1]);
+    expect(statusesOf(reopened, 'g')[2]).toEqual([2, 1, 9, 'STALLED', 1]);
     expect(await reopened.groups.deleteGroups(['g'])).toEqual([{ groupId: 'g', error: null }]);
     expect(() => reopened.groupLag('g')).toThrow(GroupIdNotFoundError);
     await commit(reopened, 'g', 'events', 1, 5);
-    expect(statusesOf(reopened, 'g')).toEqual([[1, 5, 5, 'OK', 1]]);
+    expect(statusesOf(reopened, 'g')).toEqual([[1, 5, 5, 'STALLED', 1]]);
   });
 
   it('measures lag to the last stable offset, and records transactional offsets once their transaction commits', async () => {
@@ -195,13 +199,13 @@ describe('Broker.groupLag', () => {
     await commit(broker, 'g', 'gone', 0, 0);
     await commit(broker, 'g', 'kept', 0, -1);
     await broker.deleteTopic('gone');
-    expect(broker.groupLag('g')).toEqual({ groupId: 'g', status: 'OK', totalLag: 0, partitions: [] });
+    expect(broker.groupLag('g')).toEqual({ groupId: 'g', status: 'OK', totalLag: 0, complete: 0, partitions: [] });
 
     expect(() => broker.groupLag('nobody')).toThrow(GroupIdNotFoundError);
     expect(() => broker.groupLag(7 as unknown as string)).toThrow(InvalidGroupIdError);
     expect(() => broker.groupLag('g', { nowMs: 1.5 })).toThrow(InvalidRequestError);
     expect(() => resolveBrokerConfig({ dataDir: 'd', lagWindowSize: 0 })).toThrow(/lagWindowSize must be an integer/);
     expect(() => resolveBrokerConfig({ dataDir: 'd', lagStoppedAfterMs: 0 })).toThrow(/lagStoppedAfterMs must be an integer/);
-    expect(resolveBrokerConfig({ dataDir: 'd' })).toMatchObject({ lagWindowSize: 10, lagMinCommitIntervalMs: 1_000, lagStoppedAfterMs: null });
+    expect(resolveBrokerConfig({ dataDir: 'd' })).toMatchObject({ lagWindowSize: 10, lagMinCommitIntervalMs: 1_000, lagStoppedAfterMs: null, lagEndOffsetSampleIntervalMs: 10_000 });
   });
 });

@@ -260,7 +260,8 @@ describe('Admin group lag', () => {
       await own.broker.produce('lagging', 0, batchOf(['f', 'g', 'h', 'i', 'j']), 1);
       await lagAdmin.setOffsets({ groupId: 'g', topic: 'lagging', partitions: [{ partition: 0, offset: 3 }] });
 
-      const row = (partition: number, committedOffset: number, end: number, status: string, commitsInWindow: number) => ({
+      const commit = (offset: number, lag: number) => ({ offset, lag, timestampMs: expect.any(Number), observedAtMs: expect.any(Number) });
+      const row = (partition: number, committedOffset: number, end: number, status: string, commits: { offset: number; lag: number }[]) => ({
         topic: 'lagging',
         partition,
         committedOffset,
@@ -268,14 +269,24 @@ describe('Admin group lag', () => {
         lastStableOffset: end,
         lag: end - committedOffset,
         status,
-        commitsInWindow,
+        commitsInWindow: commits.length,
+        complete: commits.length / 10,
+        start: commit(commits[0].offset, commits[0].lag),
+        end: commit(commits.at(-1)!.offset, commits.at(-1)!.lag),
       });
       // Partition 0: lag 4, then 7 while the offset moves: falling behind. Partition 1 caught up.
       expect(await lagAdmin.fetchGroupLag({ groupId: 'g' })).toEqual({
         groupId: 'g',
         status: 'WARNING',
         totalLag: 7,
-        partitions: [row(0, 3, 10, 'WARNING', 2), row(1, 2, 2, 'OK', 1)],
+        complete: 0,
+        partitions: [
+          row(0, 3, 10, 'WARNING', [
+            { offset: 1, lag: 4 },
+            { offset: 3, lag: 7 },
+          ]),
+          row(1, 2, 2, 'OK', [{ offset: 2, lag: 0 }]),
+        ],
       });
       const later = await lagAdmin.fetchGroupLag({ groupId: 'g', nowMs: Date.now() + 7_200_000 });
       expect([later.status, later.partitions[0].status]).toEqual(['ERROR', 'STOPPED']);

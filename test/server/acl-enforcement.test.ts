@@ -5,16 +5,14 @@
  * group and transactional APIs check their resources; the super user bypasses everything; ACLs
  * survive a server restart on the same data directory.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/broker/acl/acl.js';
-import { scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
 import type { KafkaServerOptions } from '../../src/server/config.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { eventually, kcat, startServer, tempDataDir, type TestServer } from './helpers.js';
+import { writeCredentialsFile } from '../support/sasl-credentials.js';
 
 let dir: string;
 let dataDir: string;
@@ -25,25 +23,8 @@ const clients: { disconnect(): Promise<void> }[] = [];
 beforeAll(async () => {
   dir = makeTempDir('acl-e2e');
   dataDir = tempDataDir();
-  const salted = scramCredentialFromPassword('bob-secret', randomBytes(16), 4096);
   const credentialsFile = join(dir, 'users.json');
-  writeFileSync(
-    credentialsFile,
-    JSON.stringify({
-      users: {
-        admin: { password: 'admin-secret' },
-        alice: { password: 'alice-secret' },
-        bob: {
-          scramSha256: {
-            salt: salted.salt.toString('base64'),
-            iterations: salted.iterations,
-            storedKey: salted.storedKey.toString('base64'),
-            serverKey: salted.serverKey.toString('base64'),
-          },
-        },
-      },
-    }),
-  );
+  writeCredentialsFile(credentialsFile, { passwords: { admin: 'admin-secret', alice: 'alice-secret' }, scramOnly: { bob: 'bob-secret' } });
   serverOptions = {
     sasl: { mechanisms: ['PLAIN', 'SCRAM-SHA-256'], credentialsFile },
     authorizer: { superUsers: ['User:admin'] },

@@ -38,6 +38,7 @@ describe('resolveServerConfig', () => {
       [{ authorizer: { superUsers: 'User:admin' } }, /superUsers must be an array/],
       [{ authorizer: { allowEveryoneIfNoAclFound: 'yes' } }, /allowEveryoneIfNoAclFound must be true or false/],
       [{ authorizer: { superUser: ['User:admin'] } }, /unknown authorizer option "superUser"/],
+      [{ requestObserver: { requestDone: () => {} } }, /requestObserver must be an object with requestCompleted/],
       [{ logger: {} }, /logger/],
       [{ fetchMaxBytes: 1023 }, /fetchMaxBytes must be an integer from 1024/],
       [{ connectionsMaxPerIp: 0 }, /connectionsMaxPerIp/],

@@ -3,7 +3,6 @@
  * and as salted SCRAM keys, wrong passwords refused and the connection closed, requests before
  * authentication refused, and the v0 handshake's bare token frames.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +13,11 @@ import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { Metadata } from '../../src/protocol/api/metadata.js';
 import { SaslAuthenticate } from '../../src/protocol/api/sasl-authenticate.js';
 import { SaslHandshake } from '../../src/protocol/api/sasl-handshake.js';
-import { loadCredentials, scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
+import { loadCredentials } from '../../src/server/sasl/credentials.js';
 import { KafkaServer } from '../../src/server/server.js';
 import { TestClient, kcat, startServer, type TestServer } from './helpers.js';
 import { within } from '../support/eventually.js';
+import { writeCredentialsFile } from '../support/sasl-credentials.js';
 
 let dir: string;
 let credentialsFile: string;
@@ -26,23 +26,7 @@ let t: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-sasl-'));
   credentialsFile = join(dir, 'users.json');
-  const salted = scramCredentialFromPassword('bob-secret', randomBytes(16), 4096);
-  writeFileSync(
-    credentialsFile,
-    JSON.stringify({
-      users: {
-        alice: { password: 'alice-secret' },
-        bob: {
-          scramSha256: {
-            salt: salted.salt.toString('base64'),
-            iterations: salted.iterations,
-            storedKey: salted.storedKey.toString('base64'),
-            serverKey: salted.serverKey.toString('base64'),
-          },
-        },
-      },
-    }),
-  );
+  writeCredentialsFile(credentialsFile, { passwords: { alice: 'alice-secret' }, scramOnly: { bob: 'bob-secret' } });
   t = await startServer({ server: { sasl: { mechanisms: ['PLAIN', 'SCRAM-SHA-256'], credentialsFile } } });
   await t.broker.createTopic('secured', { partitions: 1 });
 });

@@ -52,8 +52,9 @@ const STATUS_HELP =
   '  OK       caught up at some point of the window, or the lag shrinks\n' +
   '  WARNING  committing, but the lag never shrank across the window\n' +
   '  STALLED  committing, but the committed offset does not move\n' +
-  '  STOPPED  no commit for longer than the window of commits spans\n' +
-  '  REWIND   the committed offset went backwards\n' +
+  '  STOPPED  no commit for longer than the window of commits spans, and not caught up recently\n' +
+  '  REWIND   the committed offset went backwards and has not come back\n' +
+  'STOPPED and REWIND are judged first; WARNING and STALLED only if the lag was never zero in the window.\n' +
   '  OUT_OF_RANGE  the committed offset is outside the log (below its start, or past its end after\n' +
   '           recovery cut it): consumers start from their auto.offset.reset policy instead\n' +
   'The group status is the worst: OK, WARNING, or ERROR (STALLED, STOPPED, REWIND or OUT_OF_RANGE).\n' +

@@ -20,12 +20,14 @@ import {
   DEFAULT_MAX_INCREMENTAL_FETCH_SESSION_CACHE_PARTITIONS,
   DEFAULT_MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS,
   SASL_MECHANISMS,
+  type AuthorizerOptions,
   type KafkaServerOptions,
   type SaslMechanismName,
   type SaslOptions,
 } from '../../server/config.js';
 import { isPrincipal } from '../../broker/acl/acl.js';
 import { KafkaServer } from '../../server/server.js';
+import { HttpServer } from '../../http/http-server.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
 import { printError, stderrLogger, writeOut } from '../output.js';
@@ -60,6 +62,8 @@ interface ServeFlags {
   authorizer?: boolean;
   superUsers?: string[];
   allowEveryoneIfNoAclFound?: boolean;
+  httpPort?: number;
+  httpHost?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -148,12 +152,17 @@ export function registerServe(program: Command): void {
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
     .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
     .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
+    .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...) and Prometheus /metrics over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
+    .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
         command.error('error: --sasl-mechanisms and --sasl-credentials-file go together', { exitCode: 2 });
       }
       if (flags.authorizer !== true && (flags.superUsers !== undefined || flags.allowEveryoneIfNoAclFound !== undefined)) {
         command.error('error: --super-users and --allow-everyone-if-no-acl-found need --authorizer', { exitCode: 2 });
+      }
+      if (flags.httpHost !== undefined && flags.httpPort === undefined) {
+        command.error('error: --http-host needs --http-port', { exitCode: 2 });
       }
       await serve(flags);
     });
@@ -174,30 +183,50 @@ async function serve(flags: ServeFlags): Promise<void> {
     logger,
   });
   let server: KafkaServer;
+  let http: HttpServer | null = null;
   try {
     const sasl: SaslOptions | undefined =
       flags.saslMechanisms === undefined ? undefined : { mechanisms: flags.saslMechanisms, credentialsFile: flags.saslCredentialsFile! };
+    const authorizer: AuthorizerOptions | undefined =
+      flags.authorizer === true ? { superUsers: flags.superUsers ?? [], allowEveryoneIfNoAclFound: flags.allowEveryoneIfNoAclFound ?? false } : undefined;
+    // HTTP takes the same credentials and ACLs as the Kafka listener.
+    http =
+      flags.httpPort === undefined
+        ? null
+        : new HttpServer(broker, {
+            port: flags.httpPort,
+            ...(flags.httpHost === undefined ? {} : { host: flags.httpHost }),
+            ...(sasl === undefined ? {} : { credentialsFile: sasl.credentialsFile }),
+            ...(authorizer === undefined ? {} : { authorizer }),
+          });
     server = new KafkaServer(broker, {
       host: flags.host,
       port: flags.port,
       ...(flags.advertisedHost === undefined ? {} : { advertisedHost: flags.advertisedHost }),
       ...(sasl === undefined ? {} : { sasl }),
-      ...(flags.authorizer === true
-        ? { authorizer: { superUsers: flags.superUsers ?? [], allowEveryoneIfNoAclFound: flags.allowEveryoneIfNoAclFound ?? false } }
-        : {}),
+      ...(authorizer === undefined ? {} : { authorizer }),
+      ...(http === null ? {} : { requestObserver: http.requestObserver }),
       ...limitOptions(flags),
       logger,
     });
+    http?.attachKafkaServer(server);
     const stopRequested = stopSignal();
+    // HTTP first: a failure to bind either is then answered by the catch below, with nothing left listening.
+    if (http !== null) {
+      const bound = await http.listen();
+      logger.info(`serving HTTP (Burrow lag API, Prometheus /metrics) on ${formatHostPort(bound.host, bound.port)}`);
+    }
     const address = await server.listen();
     // Once serving, so a start that fails still reports its one error line (each repair was logged as it happened).
     logger.info(formatRecoverySummary(broker.recovery));
     await writeOut(`listening on ${formatHostPort(address.host, address.port)}\n`);
     await stopRequested;
   } catch (error) {
+    await http?.close();
     await broker.close();
     throw error;
   }
+  await http?.close();
   await server.close();
   await broker.close();
 }
