@@ -2,8 +2,8 @@
  * The one place handlers ask whether a request may act on a resource. Each handler calls
  * `authorize` where Kafka's KafkaApis calls AuthHelper.authorize, with the same operation and
  * resource, and answers the same *_AUTHORIZATION_FAILED code; this module turns the connection
- * into Kafka's caller (principal "User:<sasl user>", or User:ANONYMOUS without SASL, and the
- * client's IP address) and asks the broker's ACLs (broker/acl/acl-authorizer.ts). With no
+ * into Kafka's caller (its principal: "User:<sasl user>", "User:<certificate subject>" over TLS
+ * with a client certificate, or User:ANONYMOUS; and the client's IP address) and asks the broker's ACLs (broker/acl/acl-authorizer.ts). With no
  * authorizer configured every request is allowed, as in Kafka.
  */
 import { AclOperation, CLUSTER_NAME, ResourceType, type AclOperationName } from '../broker/acl/acl.js';
@@ -37,7 +37,7 @@ export function callerOf(ctx: RequestContext): AclCaller {
   // listener shows as ::ffff:a.b.c.d; Java reads that as the IPv4 address, which ACLs name.
   const address = ctx.clientHost.startsWith('/') ? ctx.clientHost.slice(1) : ctx.clientHost;
   const host = IPV4_MAPPED.test(address) ? address.slice(IPV4_MAPPED_PREFIX.length) : address;
-  return { principal: ctx.sasl?.principal ?? ANONYMOUS_PRINCIPAL, host };
+  return { principal: ctx.principal, host };
 }
 
 /** May this request perform `operation` on the resource? Always true without an authorizer. */

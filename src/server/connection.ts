@@ -154,8 +154,10 @@ export interface ConnectionDeps {
   readonly config: ServerConfig;
   /** Handlers by API key. */
   readonly handlers: readonly (AnyHandler | undefined)[];
-  /** Credentials when SASL is on, else null. */
+  /** Credentials when the connection's listener requires SASL, else null. */
   readonly credentials: CredentialStore | null;
+  /** The principal before any SASL authentication: the TLS client certificate's, else User:ANONYMOUS. */
+  readonly principal: string;
   /** The server's bound on request and response bytes held across connections. */
   readonly budget: MemoryBudget;
 }
@@ -472,6 +474,7 @@ export class Connection {
       clientHost: this.clientHost,
       signal: this.abort.signal,
       sasl: this.sasl,
+      principal: this.sasl?.principal ?? this.deps.principal,
       errorCode: (error) => this.errorCode(error, handler.api.name),
       closeAfterResponse: () => {
         entry.closeAfter = true;
