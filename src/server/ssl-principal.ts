@@ -165,7 +165,7 @@ interface MappingRule {
 }
 
 /** Kafka's rule grammar (SslPrincipalMapper.RULE_PATTERN): DEFAULT, or RULE:pattern/replacement/[LU]. */
-const RULE = /\s*(?:(DEFAULT)|RULE:((?:\\.|[^\\/])*)\/((?:\\.|[^\\/])*)\/([LU]?))\s*(?:,|$)/y;
+const RULE = /\s*(?:(DEFAULT)|RULE:((?:\\.|[^\\/])*)\/((?:\\.|[^\\/])*)\/([LU]?)|)\s*(?:,|$)/y;
 
 /**
  * Kafka's SslPrincipalMapper: an ordered list of rules, the first that matches the whole
@@ -188,6 +188,8 @@ export class SslPrincipalMapper {
           `principalMappingRules: cannot read the rule at "${text.slice(start)}"; each rule is DEFAULT or RULE:pattern/replacement/ with an optional L or U, separated by commas`,
         );
       }
+      // As Kafka, empty rules between commas are ignored.
+      if (match[2] === undefined && match[1] === undefined) continue;
       if (match[1] !== undefined) {
         parsed.push({ pattern: null, whole: null, replacement: '', groupCount: 0, caseChange: '', text: 'DEFAULT' });
         continue;
@@ -199,7 +201,7 @@ export class SslPrincipalMapper {
         throw new InvalidConfigError(`principalMappingRules: ${JSON.stringify(match[2])} is not a regular expression: ${(error as Error).message}`);
       }
       const groupCount = new RegExp(`${match[2]}|`).exec('')!.length - 1;
-      parsed.push({ pattern, whole: new RegExp(`^(?:${match[2]})$`), replacement: match[3], groupCount, caseChange: match[4] as '' | 'L' | 'U', text: match[0].trim() });
+      parsed.push({ pattern, whole: new RegExp(`^(?:${match[2]})$`), replacement: match[3], groupCount, caseChange: match[4] as '' | 'L' | 'U', text: `RULE:${match[2]}/${match[3]}/${match[4]}` });
     }
     if (parsed.length === 0) throw new InvalidConfigError('principalMappingRules lists no rule; use DEFAULT for the whole distinguished name');
     this.rules = Object.freeze(parsed);
