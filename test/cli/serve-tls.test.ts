@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
-import { makeTestCertificates, type TestCertificates } from '../support/tls-certs.js';
+import { makeTestCertificates, type TestCertificates } from '../../bench/tls-certs.js';
 import { kcat } from '../server/helpers.js';
 import { CliProcess, killRunning, removeDir, runCli, tempDir } from './run-cli.js';
 

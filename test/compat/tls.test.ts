@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/broker/acl/acl.js';
 import { scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
 import { startServer, type TestServer } from '../server/helpers.js';
-import { makeTestCertificates, type TestCertificates } from '../support/tls-certs.js';
+import { makeTestCertificates, type TestCertificates } from '../../bench/tls-certs.js';
 
 const require = createRequire(import.meta.url);
 const { KafkaJS } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidConfigError } from '../../src/errors.js';
 import { parseListener, resolveServerConfig } from '../../src/server/config.js';
 import { SslPrincipalMapper, subjectDistinguishedName } from '../../src/server/ssl-principal.js';
-import { makeTestCertificates, type TestCertificates } from '../support/tls-certs.js';
+import { makeTestCertificates, type TestCertificates } from '../../bench/tls-certs.js';
 
 let certs: TestCertificates;
 

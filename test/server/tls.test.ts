@@ -19,7 +19,7 @@ import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../.
 import { ApiVersions } from '../../src/protocol/api/api-versions.js';
 import { scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
 import { within } from '../support/eventually.js';
-import { makeTestCertificates, type KeyPair, type TestCertificates } from '../support/tls-certs.js';
+import { makeTestCertificates, type KeyPair, type TestCertificates } from '../../bench/tls-certs.js';
 import { TestClient, eventually, kcat, startServer, type TestServer } from './helpers.js';
 
 let certs: TestCertificates;

@@ -1,12 +1,13 @@
 /**
- * Certificates for the TLS tests, made with the openssl CLI in a temp directory: a CA, a server
- * certificate for 127.0.0.1 and localhost, client certificates (valid, expired, and one from
- * another CA), and a renewed server certificate for reload tests. EC P-256 keys: quick to make.
+ * Certificates for the TLS benchmark and tests, made with the openssl CLI in a temp directory: a
+ * CA, a server certificate for 127.0.0.1 and localhost, client certificates (valid, expired, and
+ * one from another CA), and a renewed server certificate for reload tests. EC P-256 keys: quick
+ * to make.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir } from './temp-dir.js';
 
 export interface KeyPair {
   cert: string;
@@ -50,8 +51,8 @@ function issue(dir: string, ca: string, name: string, subject: string, days: num
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
 }
 
-export function makeTestCertificates(): TestCertificates {
-  const dir = makeTempDir('tls');
+export function makeTestCertificates(parent: string = os.tmpdir()): TestCertificates {
+  const dir = mkdtempSync(join(parent, 'sluice-tls-'));
   const serverExtensions = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
   const clientExtensions = 'extendedKeyUsage=clientAuth\n';
   const ca = newCa(dir, 'ca', '/CN=Sluice Test CA');
@@ -65,6 +66,6 @@ export function makeTestCertificates(): TestCertificates {
     expiredClient: issue(dir, 'ca', 'expired-client', '/CN=expired', -1, clientExtensions),
     otherCa,
     otherCaClient: issue(dir, 'other-ca', 'other-client', '/CN=client', 2, clientExtensions),
-    remove: () => removeTempDir(dir),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
