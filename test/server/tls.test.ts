@@ -52,6 +52,10 @@ function kafkajsSsl(brokers: string[], clientCert?: KeyPair, sasl?: { username: 
   });
 }
 
+function kafkajsPlain(brokers: string[]): Kafka {
+  return new Kafka({ clientId: 'tls-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+}
+
 function portOf(t: TestServer, name: string): number {
   const bound = t.server.addresses.find((address) => address.name === name);
   if (bound === undefined) throw new Error(`no ${name} listener`);
@@ -139,6 +143,20 @@ describe('PLAINTEXT, SSL and SASL_SSL listeners of one server, client certificat
     await kcat(['-b', bootstrap, ...sslArgs(), '-P', '-t', 'tls-open'], { input: 'one\ntwo\nthree\n' });
     const { stdout } = await kcat(['-b', bootstrap, ...sslArgs(), '-C', '-t', 'tls-open', '-o', 'beginning', '-c', '3', '-e', '-q', '-f', '%s\n']);
     expect(stdout).toBe('one\ntwo\nthree\n');
+  });
+
+  it('hands out fetch responses of many large chunks intact over SSL', async () => {
+    // Segment bytes of 64 KiB and more go to TLS in writes of their own; every byte must still arrive in order.
+    await t.broker.createTopic('tls-large', { partitions: 1 });
+    const values = Array.from({ length: 48 }, (_, i) => randomBytes(96 * 1024).toString('hex').slice(0, 150_000 + i));
+    const plaintext = kafkajsPlain([`127.0.0.1:${portOf(t, 'PLAINTEXT')}`]).producer();
+    await plaintext.connect();
+    for (const value of values) await plaintext.send({ topic: 'tls-large', messages: [{ value }] });
+    await plaintext.disconnect();
+    const { stdout } = await kcat(
+      ['-b', `127.0.0.1:${portOf(t, 'SSL')}`, ...sslArgs(), '-C', '-t', 'tls-large', '-o', 'beginning', '-c', String(values.length), '-e', '-q', '-f', '%s\n', '-X', 'fetch.max.bytes=8388608'],
+    );
+    expect(stdout).toBe(values.map((value) => `${value}\n`).join(''));
   });
 
   it('kafkajs produces and consumes over SSL', async () => {
