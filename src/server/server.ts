@@ -131,8 +131,9 @@ export class KafkaServer {
   async listen(): Promise<ListeningAddress> {
     if (this.state !== 'new') throw new ClosedError(`KafkaServer (it is ${this.state}; create a new one to listen again)`);
     this.state = 'listening';
-    const tlsOptions = this.config.tls === null ? null : loadTlsServerOptions(this.config.tls);
     try {
+      // Read again at listen: the files may have changed since the options were checked.
+      const tlsOptions = this.config.tls === null ? null : loadTlsServerOptions(this.config.tls);
       for (const config of this.config.listeners) {
         const server = createServer({ allowHalfOpen: true, noDelay: true });
         const tls =

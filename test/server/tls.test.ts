@@ -10,14 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as connectTcp } from 'node:net';
+import { connect as connectTcp, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/broker/acl/acl.js';
 import { ApiVersions } from '../../src/protocol/api/api-versions.js';
 import { scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
+import { KafkaServer } from '../../src/server/server.js';
 import { within } from '../support/eventually.js';
 import { makeTestCertificates, type KeyPair, type TestCertificates } from '../../bench/tls-certs.js';
 import { TestClient, eventually, kcat, startServer, type TestServer } from './helpers.js';
@@ -138,6 +139,18 @@ describe('PLAINTEXT, SSL and SASL_SSL listeners of one server, client certificat
     expect(overSsl.brokers).toEqual([{ id: 0, name: `127.0.0.1:${ssl}` }]);
   });
 
+  it("DescribeConfigs lists every listener, as Kafka's listeners and advertised.listeners", async () => {
+    const admin = kafkajsPlain([`127.0.0.1:${portOf(t, 'PLAINTEXT')}`]).admin();
+    await admin.connect();
+    const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '0' }], includeSynonyms: false });
+    await admin.disconnect();
+    const value = (name: string) => resources[0].configEntries.find((entry) => entry.configName === name)?.configValue;
+    const expected = ['PLAINTEXT', 'SSL', 'SASL_SSL'].map((name) => `${name}://127.0.0.1:${portOf(t, name)}`).join(',');
+    expect(value('listeners')).toBe(expected);
+    expect(value('advertised.listeners')).toBe(expected);
+    expect(value('ssl.client.auth')).toBe('requested');
+  });
+
   it('kcat produces and consumes over SSL without a client certificate', async () => {
     const bootstrap = `127.0.0.1:${portOf(t, 'SSL')}`;
     await kcat(['-b', bootstrap, ...sslArgs(), '-P', '-t', 'tls-open'], { input: 'one\ntwo\nthree\n' });
@@ -218,6 +231,29 @@ describe('PLAINTEXT, SSL and SASL_SSL listeners of one server, client certificat
     }
     expect((await steady.send(ApiVersions, 3, { clientSoftwareName: 'steady', clientSoftwareVersion: '1' })).errorCode).toBe(0);
     steady.close();
+  });
+});
+
+describe('binding', () => {
+  it('a listener that cannot bind fails listen(), and leaves no other listener bound', async () => {
+    const holder = await startServer();
+    // A port free a moment ago, for the listener that does bind before the other fails.
+    const probe = createTcpServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const freePort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const server = new KafkaServer(holder.broker, {
+      listeners: [
+        { name: 'PLAINTEXT', port: freePort },
+        { name: 'SSL', port: holder.port },
+      ],
+      tls: { certFile: certs.server.cert, keyFile: certs.server.key },
+    });
+    await expect(server.listen()).rejects.toThrow(/EADDRINUSE/);
+    expect(server.addresses).toEqual([]);
+    const refused = connectTcp({ host: '127.0.0.1', port: freePort });
+    await expect(new Promise((resolve, reject) => refused.once('connect', resolve).once('error', reject))).rejects.toThrow(/ECONNREFUSED/);
+    await holder.close();
   });
 });
 
