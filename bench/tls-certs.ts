@@ -23,6 +23,8 @@ export interface TestCertificates {
   renewedServer: KeyPair;
   /** Subject C=US, O=acme, OU=ops, CN=client. */
   client: KeyPair;
+  /** Subject O=acme, CN=robot: a valid client no OU-based mapping rule matches. */
+  robotClient: KeyPair;
   /** Signed by the CA, but its validity ended yesterday. */
   expiredClient: KeyPair;
   /** A CA the server does not trust, and a client certificate it signed. */
@@ -63,6 +65,7 @@ export function makeTestCertificates(parent: string = os.tmpdir()): TestCertific
     server: issue(dir, 'ca', 'server', '/CN=sluice-server', 2, serverExtensions),
     renewedServer: issue(dir, 'ca', 'renewed-server', '/CN=sluice-renewed', 2, serverExtensions),
     client: issue(dir, 'ca', 'client', '/C=US/O=acme/OU=ops/CN=client', 2, clientExtensions),
+    robotClient: issue(dir, 'ca', 'robot-client', '/O=acme/CN=robot', 2, clientExtensions),
     expiredClient: issue(dir, 'ca', 'expired-client', '/CN=expired', -1, clientExtensions),
     otherCa,
     otherCaClient: issue(dir, 'other-ca', 'other-client', '/CN=client', 2, clientExtensions),

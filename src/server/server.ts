@@ -30,8 +30,7 @@ import { MemoryBudget } from './memory-budget.js';
 import type { AnyHandler, BoundListener, ServerInfo } from './handlers/handler.js';
 import { HANDLERS } from './handlers/index.js';
 import { loadCredentials, type CredentialStore } from './sasl/credentials.js';
-import { subjectDistinguishedName } from './ssl-principal.js';
-import { loadTlsServerOptions } from './tls-config.js';
+import { loadTlsServerOptions, tlsClientPrincipal } from './tls-config.js';
 
 export interface ListeningAddress {
   host: string;
@@ -278,40 +277,22 @@ export class KafkaServer {
   }
 
   /**
-   * The handshake finished: the client certificate, when one was asked for, is checked here (the
-   * TLS layer is told not to reject, so a refusal is logged with its reason) and becomes the
-   * connection's principal, as Kafka's DefaultKafkaPrincipalBuilder makes it.
+   * The handshake finished: the client certificate, when one was asked for, is checked (see
+   * tlsClientPrincipal) and becomes the connection's principal; a refusal is logged with its reason.
    */
   private secured(socket: TLSSocket, listener: Listener): void {
     listener.handshaking.delete(remoteKey(socket));
-    const tls = this.config.tls!;
-    const refuse = (reason: string): void => {
-      this.config.logger.warn(`closing TLS connection from ${describePeer(socket)} on listener ${listener.config.name}: ${reason}`);
+    const outcome = tlsClientPrincipal(socket, this.config.tls!);
+    if ('refused' in outcome) {
+      this.config.logger.warn(`closing TLS connection from ${describePeer(socket)} on listener ${listener.config.name}: ${outcome.refused}`);
       socket.destroy();
-    };
-    let principal = ANONYMOUS_PRINCIPAL;
-    if (tls.clientAuth !== 'none') {
-      const certificate = socket.getPeerX509Certificate();
-      if (certificate === undefined) {
-        if (tls.clientAuth === 'required') return refuse('no client certificate, and clientAuth is required');
-      } else {
-        if (!socket.authorized) return refuse(`client certificate refused: ${String(socket.authorizationError)} (subject ${certificate.subject.replaceAll('\n', ', ')})`);
-        let name: string;
-        try {
-          name = subjectDistinguishedName(certificate.raw);
-        } catch (error) {
-          return refuse(`client certificate subject unreadable: ${(error as Error).message}`);
-        }
-        const mapped = tls.principalMapper.map(name);
-        if (mapped === null) return refuse(`no principalMappingRules rule applies to the client certificate subject ${name}`);
-        principal = `User:${mapped}`;
-      }
+      return;
     }
     if (this.state !== 'listening') {
       socket.destroy();
       return;
     }
-    this.serve(socket, listener, principal);
+    this.serve(socket, listener, outcome.principal);
   }
 
   private handshakeFailed(error: Error, socket: TLSSocket, listener: Listener): void {

@@ -3,12 +3,14 @@
  * CA that client certificates must chain to, Kafka's ssl.client.auth, and the principal mapping.
  * resolveTlsOptions checks the options; loadTlsServerOptions reads the files into what
  * tls.createServer (or https.createServer) and Server.setSecureContext take, so a reload re-reads
- * them. TLS 1.2 and 1.3 only.
+ * them; once a handshake is done, tlsClientPrincipal checks the client certificate and names the
+ * principal. TLS 1.2 and 1.3 only.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type TlsOptions as NodeTlsOptions } from 'node:tls';
+import { createSecureContext, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
 import { InvalidConfigError } from '../errors.js';
-import { SslPrincipalMapper } from './ssl-principal.js';
+import { ANONYMOUS_PRINCIPAL } from './authorizer.js';
+import { SslPrincipalMapper, subjectDistinguishedName } from './ssl-principal.js';
 
 /** Kafka's ssl.client.auth: whether a client certificate is asked for, and whether one is required. */
 export type ClientAuth = 'none' | 'requested' | 'required';
@@ -104,6 +106,31 @@ export function loadTlsServerOptions(tls: ResolvedTlsOptions): NodeTlsOptions {
     throw new InvalidConfigError(`tls: ${tls.certFile} and ${tls.keyFile} do not make a usable certificate: ${(error as Error).message}`);
   }
   return options;
+}
+
+/**
+ * After the handshake: the client certificate checked against clientAuth (one that does not verify
+ * is refused whenever one was asked for, as a Java SSLEngine refuses it; none at all only under
+ * required), and Kafka's principal: "User:" + the mapped subject, or User:ANONYMOUS without a
+ * certificate. A refusal names the reason, for the log line of the closed connection.
+ */
+export function tlsClientPrincipal(socket: TLSSocket, tls: ResolvedTlsOptions): { principal: string } | { refused: string } {
+  if (tls.clientAuth === 'none') return { principal: ANONYMOUS_PRINCIPAL };
+  const certificate = socket.getPeerX509Certificate();
+  if (certificate === undefined) {
+    return tls.clientAuth === 'required' ? { refused: 'no client certificate, and clientAuth is required' } : { principal: ANONYMOUS_PRINCIPAL };
+  }
+  if (!socket.authorized) {
+    return { refused: `client certificate refused: ${String(socket.authorizationError)} (subject ${certificate.subject.replaceAll('\n', ', ')})` };
+  }
+  let name: string;
+  try {
+    name = subjectDistinguishedName(certificate.raw);
+  } catch (error) {
+    return { refused: `client certificate subject unreadable: ${(error as Error).message}` };
+  }
+  const mapped = tls.principalMapper.map(name);
+  return mapped === null ? { refused: `no principalMappingRules rule applies to the client certificate subject ${name}` } : { principal: `User:${mapped}` };
 }
 
 function readPem(path: string, name: string): Buffer {

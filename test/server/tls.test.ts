@@ -234,6 +234,34 @@ describe('PLAINTEXT, SSL and SASL_SSL listeners of one server, client certificat
   });
 });
 
+describe('principal mapping rules without DEFAULT', () => {
+  it('refuses a valid certificate no rule maps, with a log line, and serves one a rule maps', async () => {
+    const t = await startServer({
+      server: {
+        port: undefined,
+        listeners: [{ name: 'SSL', port: 0 }],
+        tls: { certFile: certs.server.cert, keyFile: certs.server.key, caFile: certs.ca, clientAuth: 'required', principalMappingRules: 'RULE:^CN=(.*?),OU=ops,.*$/$1/L' },
+        authorizer: { superUsers: ['User:client'] },
+      },
+    });
+    try {
+      const port = portOf(t, 'SSL');
+      const robot = connectTls({ host: '127.0.0.1', port, ca: readFileSync(certs.ca), cert: readFileSync(certs.robotClient.cert), key: readFileSync(certs.robotClient.key) });
+      await within(tlsClosed(robot), { what: 'the server closing the unmapped client' });
+      await eventually(() => t.logger.warns.some((line) => line.includes('no principalMappingRules rule applies to the client certificate subject CN=robot,O=acme')), {
+        what: 'the unmapped-subject log line',
+      });
+      // CN=client,OU=ops,... maps to "client", a super user.
+      const admin = kafkajsSsl([`127.0.0.1:${port}`], certs.client).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'mapped', numPartitions: 1 }] });
+      await admin.disconnect();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('binding', () => {
   it('a listener that cannot bind fails listen(), and leaves no other listener bound', async () => {
     const holder = await startServer();
