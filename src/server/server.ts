@@ -85,6 +85,13 @@ export class KafkaServer {
     return this.connections.size;
   }
 
+  /** Accepted connections whose TLS handshake has not finished (each counts against connectionsMax). */
+  get tlsHandshakeCount(): number {
+    let count = 0;
+    for (const listener of this.listeners) count += listener.handshaking.size;
+    return count;
+  }
+
   /**
    * Per open connection: requests unanswered, bytes received but not yet read as requests, and
    * bytes of responses not yet handed to the kernel.
@@ -241,7 +248,7 @@ export class KafkaServer {
       socket.destroy();
       return;
     }
-    const open = this.connections.size + this.handshakeCount();
+    const open = this.connections.size + this.tlsHandshakeCount;
     if (open >= this.config.connectionsMax) {
       this.config.logger.warn(`refusing a connection from ${socket.remoteAddress}: ${open} are open (connectionsMax)`);
       socket.destroy();
@@ -307,12 +314,6 @@ export class KafkaServer {
       `closing TLS connection from ${describePeer(socket)} on listener ${listener.config.name}: handshake failed: ${code ?? error.message}${hint}`,
     );
     socket.destroy();
-  }
-
-  private handshakeCount(): number {
-    let count = 0;
-    for (const listener of this.listeners) count += listener.handshaking.size;
-    return count;
   }
 
   private serve(socket: Socket, listener: Listener, principal: string): void {

@@ -262,7 +262,24 @@ describe('principal mapping rules without DEFAULT', () => {
   });
 });
 
-describe('binding', () => {
+describe('binding and closing', () => {
+  it('close() drops a handshake in progress at once, not at the handshake deadline', async () => {
+    const t = await startServer({
+      server: {
+        port: undefined,
+        listeners: [{ name: 'SSL', port: 0 }],
+        tls: { certFile: certs.server.cert, keyFile: certs.server.key, handshakeTimeoutMs: 600_000 },
+      },
+    });
+    const silent = connectTcp({ host: '127.0.0.1', port: portOf(t, 'SSL') });
+    silent.on('error', () => undefined);
+    const closed = new Promise((resolve) => silent.once('close', resolve));
+    await new Promise((resolve) => silent.once('connect', resolve));
+    await eventually(() => t.server.tlsHandshakeCount === 1, { what: 'the handshake being tracked' });
+    await within(t.close(), { what: 'the server closing with a handshake in progress' });
+    await within(closed, { what: 'the silent connection being dropped' });
+  });
+
   it('a listener that cannot bind fails listen(), and leaves no other listener bound', async () => {
     const holder = await startServer();
     // A port free a moment ago, for the listener that does bind before the other fails.
