@@ -562,7 +562,10 @@ export class Connection {
 
   // ---- Writing ----
 
-  /** Writes every answered request at the head of the queue, in order, in one vectored write. */
+  /**
+   * Writes every answered request at the head of the queue, in order: in one vectored write on
+   * plaintext, through pumpTls on TLS.
+   */
   private flush(): void {
     if (this.queue.length === 0 || this.queue[0].state !== 'done') return;
     // Corked TLS writes are vectored, which copies (see TLS_UNCOPIED_MIN_BYTES); TLS chunks are paced by pumpTls instead.
