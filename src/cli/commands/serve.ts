@@ -90,7 +90,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--advertised-listener <NAME://host:port>',
-      "the address Metadata gives clients of that listener, repeatable (Kafka's advertised.listeners; default the bound address)",
+      "the address Metadata gives clients of that listener, repeatable (Kafka's advertised.listeners; default the bound address; port 0: the bound port)",
       listenerArg,
     )
     .option('--tls-cert <file>', 'PEM certificate chain of the SSL and SASL_SSL listeners')
@@ -181,7 +181,11 @@ export function registerServe(program: Command): void {
       'the shortest session timeout a consumer group member may ask for (Kafka group.min.session.timeout.ms, default 6000)',
       integerArg(1, INT32_MAX),
     )
-    .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
+    .option(
+      '--sasl-mechanisms <list>',
+      `SASL on the SASL_PLAINTEXT and SASL_SSL listeners (without --listener, the one listener becomes SASL_PLAINTEXT): comma-separated ${SASL_MECHANISMS.join(', ')}`,
+      saslMechanismsArg,
+    )
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
     .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
