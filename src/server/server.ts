@@ -141,11 +141,11 @@ export class KafkaServer {
       // Read again at listen: the files may have changed since the options were checked.
       const tlsOptions = this.config.tls === null ? null : loadTlsServerOptions(this.config.tls);
       for (const config of this.config.listeners) {
-        const server = createServer({ allowHalfOpen: true, noDelay: true });
         const tls =
-          config.tls && tlsOptions !== null
-            ? createTlsServer({ ...tlsOptions, allowHalfOpen: true, handshakeTimeout: this.config.tls!.handshakeTimeoutMs })
-            : null;
+          config.tls && tlsOptions !== null ? createTlsServer({ ...tlsOptions, handshakeTimeout: this.config.tls!.handshakeTimeoutMs }) : null;
+        // A half-open socket would hide a peer that closes before the TLS layer takes the socket over
+        // until the handshake deadline; the connection closes on the peer's end either way.
+        const server = createServer({ allowHalfOpen: tls === null, noDelay: true });
         const listener: Listener = { config, server, tls, handshaking: new Map(), info: null };
         this.listeners.push(listener);
         server.on('connection', (socket) => this.accept(socket, listener));
@@ -265,6 +265,7 @@ export class KafkaServer {
       return;
     }
     this.connectionsPerIp.set(ip, fromIp + 1);
+    // On TLS too: a TLS socket destroys the socket it wraps when it closes.
     socket.once('close', () => {
       const left = this.connectionsPerIp.get(ip)! - 1;
       if (left === 0) this.connectionsPerIp.delete(ip);
@@ -307,12 +308,14 @@ export class KafkaServer {
     const hint =
       code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_HTTP_REQUEST'
         ? ' (the client is not speaking TLS: is it configured for security.protocol SSL?)'
-        : error.message.includes('timeout')
+        : code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
           ? ` (tls.handshakeTimeoutMs ${this.config.tls!.handshakeTimeoutMs})`
-          : '';
-    this.config.logger.warn(
-      `closing TLS connection from ${describePeer(socket)} on listener ${listener.config.name}: handshake failed: ${code ?? error.message}${hint}`,
-    );
+          : code === 'ECONNRESET'
+            ? ' (the client closed the connection before the handshake finished)'
+            : '';
+    // A socket the peer already closed no longer knows its address.
+    const from = socket.remoteAddress === undefined ? '' : ` from ${describePeer(socket)}`;
+    this.config.logger.warn(`closing TLS connection${from} on listener ${listener.config.name}: handshake failed: ${code ?? error.message}${hint}`);
     socket.destroy();
   }
 

@@ -263,6 +263,39 @@ describe('principal mapping rules without DEFAULT', () => {
 });
 
 describe('binding and closing', () => {
+  it('a client that resets mid-handshake is logged and gives its place back (connectionsMaxPerIp)', async () => {
+    const t = await startServer({
+      server: {
+        port: undefined,
+        listeners: [{ name: 'SSL', port: 0 }],
+        // Far off: the reset itself must be noticed, not the deadline.
+        tls: { certFile: certs.server.cert, keyFile: certs.server.key, handshakeTimeoutMs: 600_000 },
+        connectionsMaxPerIp: 2,
+      },
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const socket = connectTcp({ host: '127.0.0.1', port: portOf(t, 'SSL') });
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        // The first bytes of a TLS record header, then a reset.
+        socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]));
+        socket.resetAndDestroy();
+        await eventually(() => t.logger.warns.filter((line) => line.includes('the client closed the connection before the handshake finished')).length === i + 1, {
+          what: `reset ${i + 1} being logged`,
+        });
+      }
+      await eventually(() => t.server.tlsHandshakeCount === 0, { what: 'no handshake left in progress' });
+      // Five connections came and went from this address; with two allowed, a sixth is still served.
+      const admin = kafkajsSsl([`127.0.0.1:${portOf(t, 'SSL')}`]).admin();
+      await admin.connect();
+      await admin.listTopics();
+      await admin.disconnect();
+    } finally {
+      await t.close();
+    }
+  });
+
   it('close() drops a handshake in progress at once, not at the handshake deadline', async () => {
     const t = await startServer({
       server: {
