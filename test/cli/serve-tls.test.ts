@@ -1,8 +1,9 @@
 /**
  * `sluice serve --listener ...` with TLS: one `listening on NAME://HOST:PORT` line per listener,
  * kcat over SSL and PLAINTEXT against the same process with each listener's advertised address,
- * SIGHUP serving a renewed certificate to new connections (and keeping the current one when the
- * new files do not fit), and flags that do not go together refused as usage errors.
+ * SIGHUP serving a renewed certificate to new connections of the SSL listener and of HTTPS
+ * (--http-tls), keeping the current one when the new files do not fit, and flags that do not go
+ * together refused as usage errors.
  */
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ describe('sluice serve with listeners', () => {
       '--listener', 'PLAINTEXT://127.0.0.1:0', '--listener', 'SSL://127.0.0.1:0',
       '--advertised-listener', 'SSL://localhost:0',
       '--tls-cert', certFile, '--tls-key', keyFile, '--tls-ca', certs.ca, '--tls-client-auth', 'requested',
+      '--http-port', '0', '--http-tls',
     ]);
     await server.waitForStdout((stdout) => stdout.split('\n').length > 2, 'the two listening lines');
     const match = /^listening on PLAINTEXT:\/\/127\.0\.0\.1:(\d+)\nlistening on SSL:\/\/127\.0\.0\.1:(\d+)\n$/.exec(server.stdout);
@@ -65,16 +67,19 @@ describe('sluice serve with listeners', () => {
     expect(JSON.parse((await kcat(['-b', `127.0.0.1:${plaintext}`, '-L', '-J'])).stdout).brokers).toEqual([{ id: 0, name: `127.0.0.1:${plaintext}` }]);
 
     expect(await servedSubject(ssl)).toBe('CN=sluice-server');
+    const httpsPort = Number(/serving HTTPS \(Burrow lag API, Prometheus \/metrics\) on 127\.0\.0\.1:(\d+)/.exec(server.stderr)![1]);
+    expect(await servedSubject(httpsPort)).toBe('CN=sluice-server');
     copyFileSync(certs.renewedServer.cert, certFile);
     copyFileSync(certs.renewedServer.key, keyFile);
     server.child.kill('SIGHUP');
     await eventually(() => server.stderr.includes(`reloaded the TLS certificate ${certFile}`), { what: 'the reload log line' });
     expect(await servedSubject(ssl)).toBe('CN=sluice-renewed');
+    expect(await servedSubject(httpsPort)).toBe('CN=sluice-renewed');
 
     // A key that does not fit the certificate: reported, and the current pair stays.
     copyFileSync(certs.client.key, keyFile);
     server.child.kill('SIGHUP');
-    await eventually(() => server.stderr.includes('SIGHUP: kept the current TLS certificate'), { what: 'the refused-reload log line' });
+    await eventually(() => server.stderr.includes('SIGHUP: kept the current TLS listeners certificate'), { what: 'the refused-reload log line' });
     expect(await servedSubject(ssl)).toBe('CN=sluice-renewed');
 
     server.child.kill('SIGTERM');
@@ -87,6 +92,7 @@ describe('sluice serve with listeners', () => {
       [['--advertised-listener', 'SSL://localhost:9093'], /--advertised-listener needs --listener/],
       [['--listener', 'SSL://127.0.0.1:0', '--tls-cert', certs.server.cert], /--tls-cert and --tls-key go together/],
       [['--tls-ca', certs.ca], /the --tls-\* options need --tls-cert and --tls-key/],
+      [['--http-port', '0', '--http-tls'], /--http-tls needs --http-port and the certificate of --tls-cert and --tls-key/],
       [['--listener', 'TLS://127.0.0.1:0'], /not a security protocol/],
       [['--listener', 'SSL://127.0.0.1:0', '--tls-client-auth', 'always', '--tls-cert', certs.server.cert, '--tls-key', certs.server.key], /Allowed choices are none, requested, required/],
     ];

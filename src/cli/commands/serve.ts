@@ -76,6 +76,7 @@ interface ServeFlags {
   superUsers?: string[];
   allowEveryoneIfNoAclFound?: boolean;
   httpPort?: number;
+  httpTls?: boolean;
   httpHost?: string;
 }
 
@@ -196,6 +197,7 @@ export function registerServe(program: Command): void {
     .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
     .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...) and Prometheus /metrics over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
     .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
+    .option('--http-tls', 'with --http-port: serve HTTPS with the --tls-* certificate, client-certificate mode and principal mapping (re-read on SIGHUP too)')
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
         command.error('error: --sasl-mechanisms and --sasl-credentials-file go together', { exitCode: 2 });
@@ -218,6 +220,9 @@ export function registerServe(program: Command): void {
       }
       if (flags.httpHost !== undefined && flags.httpPort === undefined) {
         command.error('error: --http-host needs --http-port', { exitCode: 2 });
+      }
+      if (flags.httpTls === true && (flags.httpPort === undefined || flags.tlsCert === undefined)) {
+        command.error('error: --http-tls needs --http-port and the certificate of --tls-cert and --tls-key', { exitCode: 2 });
       }
       await serve(flags);
     });
@@ -253,6 +258,7 @@ async function serve(flags: ServeFlags): Promise<void> {
             ...(flags.httpHost === undefined ? {} : { host: flags.httpHost }),
             ...(sasl === undefined ? {} : { credentialsFile: sasl.credentialsFile }),
             ...(authorizer === undefined ? {} : { authorizer }),
+            ...(flags.httpTls === true ? { tls: tlsOptions(flags) } : {}),
           });
     server = new KafkaServer(broker, {
       ...(flags.listener === undefined
@@ -270,12 +276,12 @@ async function serve(flags: ServeFlags): Promise<void> {
     // HTTP first: a failure to bind either is then answered by the catch below, with nothing left listening.
     if (http !== null) {
       const bound = await http.listen();
-      logger.info(`serving HTTP (Burrow lag API, Prometheus /metrics) on ${formatHostPort(bound.host, bound.port)}`);
+      logger.info(`serving ${http.https ? 'HTTPS' : 'HTTP'} (Burrow lag API, Prometheus /metrics) on ${formatHostPort(bound.host, bound.port)}`);
     }
     const address = await server.listen();
     // Once serving, so a start that fails still reports its one error line (each repair was logged as it happened).
     logger.info(formatRecoverySummary(broker.recovery));
-    const reload = reloadOnHangup(server, logger);
+    const reload = reloadOnHangup(server, http, logger);
     await writeOut(
       flags.listener === undefined
         ? `listening on ${formatHostPort(address.host, address.port)}\n`
@@ -342,16 +348,22 @@ function tlsOptions(flags: ServeFlags): TlsOptions {
  * SIGHUP re-reads the TLS certificate and key (a renewed certificate) without closing a listener;
  * files that cannot be used are reported and the current ones kept. Returns the handler, to remove.
  */
-function reloadOnHangup(server: KafkaServer, logger: { warn(message: string): void }): () => void {
+function reloadOnHangup(server: KafkaServer, http: HttpServer | null, logger: { warn(message: string): void }): () => void {
   const reload = (): void => {
-    if (server.config.tls === null) {
-      logger.warn('SIGHUP: no SSL or SASL_SSL listener, nothing to reload');
+    if (server.config.tls === null && http?.https !== true) {
+      logger.warn('SIGHUP: no SSL or SASL_SSL listener and no HTTPS, nothing to reload');
       return;
     }
-    try {
-      server.reloadTls();
-    } catch (error) {
-      logger.warn(`SIGHUP: kept the current TLS certificate: ${(error as Error).message}`);
+    // Each server re-reads the files itself: one that cannot keeps its current certificate.
+    const reloads: [string, () => void][] = [];
+    if (server.config.tls !== null) reloads.push(['TLS listeners', () => server.reloadTls()]);
+    if (http?.https === true) reloads.push(['HTTPS', () => http.reloadTls()]);
+    for (const [what, reloadOne] of reloads) {
+      try {
+        reloadOne();
+      } catch (error) {
+        logger.warn(`SIGHUP: kept the current ${what} certificate: ${(error as Error).message}`);
+      }
     }
   };
   process.on('SIGHUP', reload);
