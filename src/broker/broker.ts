@@ -117,6 +117,13 @@ import {
 } from './transaction-coordinator.js';
 import { DurableTransactionStateStore, TRANSACTION_STATE_TOPIC, TransactionMetaFile, replayTransactionLog } from './transaction-store.js';
 
+/** A topic's partitions as an attached thread addresses them (Broker.topicPlacement). */
+export interface TopicPlacement {
+  readonly metadata: TopicMetadata;
+  /** Indexed by partition number. */
+  readonly partitions: readonly { readonly shard: number; readonly slot: number; readonly generation: number }[];
+}
+
 interface OpenPartition {
   readonly topic: string;
   readonly partition: number;
@@ -245,6 +252,8 @@ export class Broker implements BrokerApi {
         completionRingBytes: config.shardCompletionRingBytes,
         retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
         logger: config.logger,
+        maxAttachedThreads: config.maxAttachedThreads,
+        attachedRingBytes: config.attachedRingBytes,
       });
       const broker = new Broker(config, dataDir, topicStore, brokerConfigFile, stateTable, pool);
       pool.on('shardFailure', (shard: number, error: Error) => {
@@ -322,6 +331,29 @@ export class Broker implements BrokerApi {
       return this.createTopicNow(topic, { partitions: this.config.numPartitions }).metadata;
     }
     throw new TopicNotFoundError(topic);
+  }
+
+  /**
+   * Where a topic's partitions live, for a thread attached to this broker, which appends to the
+   * shards itself: each partition's shard, state table slot and open generation (the shard
+   * refuses an append whose generation is no longer the slot's). Creates the topic as
+   * topicMetadata does when `autoCreate` is set, and settles once every partition is open.
+   */
+  async topicPlacement(topic: string, autoCreate: boolean): Promise<TopicPlacement> {
+    this.checkOpen();
+    const name = requireTopicName(topic);
+    const open = this.openTopic(name, autoCreate && this.config.autoCreateTopicsEnable);
+    // Read in this turn: the generations are those of the opens awaited below.
+    const placement: TopicPlacement = {
+      metadata: open.metadata,
+      partitions: open.partitions.map((partition) => ({
+        shard: partition.shard,
+        slot: partition.slot,
+        generation: this.pool.generationOf(partition.shard, partition.slot),
+      })),
+    };
+    await Promise.all(open.partitions.map((partition) => partition.opened));
+    return placement;
   }
 
   listTopics(): TopicMetadata[] {

@@ -132,6 +132,8 @@ export class RingBuffer {
   private currentTag = 0;
   private currentOffset = 0;
   private currentLength = 0;
+  /** Control words of a ring whose parked reader this writer also wakes (see wakesReaderOf). */
+  private doorbell: Int32Array | null = null;
 
   private constructor(sharedBuffer: SharedArrayBuffer, capacityBytes: number) {
     this.sharedBuffer = sharedBuffer;
@@ -423,12 +425,14 @@ export class RingBuffer {
    * Blocks the calling thread (use only off the main thread) until there is something to read,
    * the ring is closed and drained, or `timeoutMs` passes (a finite timeout lets a worker run its
    * timers). Release what you hold first: a writer may be waiting for that room.
+   * `alsoWatched`: more rings this thread reads, whose writers ring this one's bell
+   * (wakesReaderOf); the wait ends as well when one of them has a message.
    */
-  waitForData(timeoutMs: number): RingWaitResult {
-    const parked = this.parkReader(timeoutMs);
+  waitForData(timeoutMs: number, alsoWatched: readonly RingBuffer[] = NO_RINGS): RingWaitResult {
+    const parked = this.parkReader(timeoutMs, alsoWatched);
     if (parked !== null) return parked;
     Atomics.wait(this.control, READER_SLEEP_WORD, 1, timeoutMs);
-    return this.unparkReader();
+    return this.unparkReader(alsoWatched);
   }
 
   /** Like waitForData without blocking the thread (for the main thread). One pending wait per ring. */
@@ -444,6 +448,26 @@ export class RingBuffer {
       this.dataWaitPending = false;
     }
     return this.unparkReader();
+  }
+
+  /**
+   * Makes every publish on this ring also wake the reader parked on `other`: a reader that drains
+   * several rings parks on one of them (waitForData's `alsoWatched`), and the writers of the
+   * others ring that one's bell. Costs one more atomic load per publish.
+   */
+  wakesReaderOf(other: RingBuffer): void {
+    this.doorbell = other.control;
+  }
+
+  /** Wakes this ring's parked reader, if any, from any thread: after closing a ring it also watches. */
+  wakeReader(): void {
+    wakeParkedReader(this.control);
+  }
+
+  /** Whether a message is waiting to be read (claims the reader side, as tryRead). */
+  hasUnread(): boolean {
+    if (!this.readerClaimed) this.claimReader();
+    return this.readCursor !== this.cachedHead || this.hasData();
   }
 
   /** True while the reader is parked waiting for data (diagnostics and tests). */
@@ -539,12 +563,8 @@ export class RingBuffer {
       'writer publishes 0 <= used <= capacity at an aligned head',
     );
     Atomics.store(this.control, HEAD_WORD, this.writeCursor);
-    if (
-      Atomics.load(this.control, READER_SLEEP_WORD) !== 0 &&
-      Atomics.compareExchange(this.control, READER_SLEEP_WORD, 1, 0) === 1
-    ) {
-      Atomics.notify(this.control, READER_SLEEP_WORD);
-    }
+    wakeParkedReader(this.control);
+    if (this.doorbell !== null) wakeParkedReader(this.doorbell);
   }
 
   /** Checks the reader's view: 0 <= readable <= capacity and an aligned read position. */
@@ -600,23 +620,23 @@ export class RingBuffer {
     return this.hasRoom(this.parkedRoomNeeded) ? 'ok' : 'timed-out';
   }
 
-  private parkReader(timeoutMs: number): RingWaitResult | null {
+  private parkReader(timeoutMs: number, alsoWatched: readonly RingBuffer[] = NO_RINGS): RingWaitResult | null {
     if (!this.readerClaimed) this.claimReader();
     checkTimeout(timeoutMs);
-    if (this.hasData()) return 'ok';
+    if (this.hasData() || anyUnread(alsoWatched)) return 'ok';
     if (this.closed) return 'closed';
     Atomics.store(this.control, READER_SLEEP_WORD, 1);
     // Re-check after raising the flag: a publish (or close) before it would not have woken us.
-    if (this.hasData() || this.closed) {
+    if (this.hasData() || anyUnread(alsoWatched) || this.closed) {
       Atomics.store(this.control, READER_SLEEP_WORD, 0);
-      return this.hasData() ? 'ok' : 'closed';
+      return this.hasData() || anyUnread(alsoWatched) ? 'ok' : 'closed';
     }
     return null;
   }
 
-  private unparkReader(): RingWaitResult {
+  private unparkReader(alsoWatched: readonly RingBuffer[] = NO_RINGS): RingWaitResult {
     Atomics.store(this.control, READER_SLEEP_WORD, 0);
-    if (this.hasData()) return 'ok';
+    if (this.hasData() || anyUnread(alsoWatched)) return 'ok';
     return this.closed ? 'closed' : 'timed-out';
   }
 
@@ -631,6 +651,20 @@ export class RingBuffer {
       if (this.tryWrite(tag, payload)) return;
       if ((await this.waitForSpaceAsync(payload.length)) === 'closed') throw new ClosedError('ring buffer');
     }
+  }
+}
+
+const NO_RINGS: readonly RingBuffer[] = Object.freeze([]);
+
+function anyUnread(rings: readonly RingBuffer[]): boolean {
+  for (const ring of rings) if (ring.hasUnread()) return true;
+  return false;
+}
+
+/** Clears a parked reader's sleep flag and wakes it; one atomic load when nobody is parked. */
+function wakeParkedReader(control: Int32Array): void {
+  if (Atomics.load(control, READER_SLEEP_WORD) !== 0 && Atomics.compareExchange(control, READER_SLEEP_WORD, 1, 0) === 1) {
+    Atomics.notify(control, READER_SLEEP_WORD);
   }
 }
 
