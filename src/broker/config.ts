@@ -9,6 +9,7 @@ import { InvalidConfigError } from '../errors.js';
 import { DEFAULT_LAG_WINDOW_SIZE, DEFAULT_MAX_TRACKED_PARTITIONS, DEFAULT_MIN_COMMIT_INTERVAL_MS } from './lag.js';
 import { MAX_RING_CAPACITY_BYTES, MIN_RING_CAPACITY_BYTES } from '../shard/ring.js';
 import { MAX_PARTITION_STATE_SLOTS } from '../shard/partition-state.js';
+import { DEFAULT_ATTACHED_RING_BYTES, DEFAULT_MAX_ATTACHED_THREADS } from '../shard/shard-pool.js';
 import { INT32_MAX } from '../protocol/limits.js';
 import { integerOption } from '../validate.js';
 
@@ -92,8 +93,6 @@ export type BrokerOptions = Partial<BrokerConfig> & { dataDir: string };
 
 export const DEFAULT_SHARD_RING_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_SHARD_COMPLETION_RING_BYTES = 1024 * 1024;
-export const DEFAULT_ATTACHED_RING_BYTES = 4 * 1024 * 1024;
-const DEFAULT_MAX_ATTACHED_THREADS = 16;
 
 const DEFAULT_LOGGER: BrokerLogger = {
   info: () => {},

@@ -63,11 +63,14 @@ export interface ShardPoolOptions {
   completionRingBytes: number;
   retentionCheckIntervalMs: number;
   logger: ShardPoolLogger;
-  /** How many threads may be attached at once (attach); each holds a ring pair per shard. */
-  maxAttachedThreads: number;
-  /** Data area of an attached thread's request ring on each shard (a power of two). */
-  attachedRingBytes: number;
+  /** How many threads may be attached at once (attach); each holds a ring pair per shard. Default 16. */
+  maxAttachedThreads?: number;
+  /** Data area of an attached thread's request ring on each shard (a power of two). Default 4 MiB. */
+  attachedRingBytes?: number;
 }
+
+export const DEFAULT_MAX_ATTACHED_THREADS = 16;
+export const DEFAULT_ATTACHED_RING_BYTES = 4 * 1024 * 1024;
 
 /** An attached thread's rings on one shard, as it wraps them (RingBuffer.from). */
 export interface AttachedRingPair {
@@ -252,7 +255,8 @@ export class ShardPool extends EventEmitter {
    */
   attach(onReplaced: (pair: AttachedRingPair) => void): PoolAttachment {
     if (this.closing !== null) throw new ClosedError('shard pool');
-    if (this.attachments.size >= this.options.maxAttachedThreads) throw new AttachedThreadsExhaustedError(this.options.maxAttachedThreads);
+    const maxAttachedThreads = this.options.maxAttachedThreads ?? DEFAULT_MAX_ATTACHED_THREADS;
+    if (this.attachments.size >= maxAttachedThreads) throw new AttachedThreadsExhaustedError(maxAttachedThreads);
     const attachment: Attachment = { id: this.nextAttachmentId++, rings: [], held: [], onReplaced };
     for (const shard of this.shards) this.attachTo(shard, attachment);
     this.attachments.set(attachment.id, attachment);
@@ -286,7 +290,7 @@ export class ShardPool extends EventEmitter {
 
   /** Creates the attachment's pair on the shard's current channel and hands it to the shard. */
   private attachTo(shard: Shard, attachment: Attachment): void {
-    const requests = RingBuffer.create(this.options.attachedRingBytes);
+    const requests = RingBuffer.create(this.options.attachedRingBytes ?? DEFAULT_ATTACHED_RING_BYTES);
     const completions = RingBuffer.create(this.options.completionRingBytes);
     const channel = shard.channel;
     const rings: AttachRings = { id: attachment.id, requests: requests.sharedBuffer, completions: completions.sharedBuffer };

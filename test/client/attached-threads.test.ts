@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import Piscina from 'piscina';
+import { Piscina } from 'piscina';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Sluice, type SluiceHandle } from '../../src/index.js';
 import { AttachedThreadsExhaustedError, InvalidConfigError } from '../../src/errors.js';

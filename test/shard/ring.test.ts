@@ -385,7 +385,7 @@ describe('the shard message layouts over the ring', () => {
     expect(ring.messageTag).toBe(FAILED_TAG);
     expect(readRequestId(ring)).toBe(42);
     expect(ring.view.getInt32(ring.messageOffset + 4, true)).toBe(1);
-    const revived = reviveError(readJsonBody<SerializedError>(ring), 0);
+    const revived = reviveError(readJsonBody<SerializedError>(ring), 'shard 0');
     ring.release();
     expect(revived).toBeInstanceOf(OffsetOutOfRangeError);
     expect(revived.message).toBe(error.message);
