@@ -244,10 +244,18 @@ export class AttachedBroker implements ProducerBrokerApi {
   }
 }
 
+/**
+ * The thread's link to one shard. Both rings ring the shard's main request ring's bell, where it
+ * parks: the request ring on every publish, the completion ring when reading answers makes the
+ * room the shard left a notice for.
+ */
 function linkOver(pair: AttachedRingPair): ShardLink {
+  const shardRequests = RingBuffer.from(pair.shardRequests);
   const requests = RingBuffer.from(pair.requests);
-  requests.wakesReaderOf(RingBuffer.from(pair.shardRequests));
-  return new ShardLink(pair.shardId, requests, RingBuffer.from(pair.completions), null);
+  requests.wakesReaderOf(shardRequests);
+  const completions = RingBuffer.from(pair.completions);
+  completions.wakesReaderOf(shardRequests);
+  return new ShardLink(pair.shardId, requests, completions, null);
 }
 
 function isMessagePort(value: unknown): value is MessagePort {

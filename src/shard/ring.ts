@@ -335,6 +335,33 @@ export class RingBuffer {
     return this.unparkWriter();
   }
 
+  /**
+   * Writer side, without waiting: true when at least `freeBytes` of the ring are free (then any
+   * message whose frame is at most half of that fits, padding included); otherwise leaves a notice
+   * (the writer need word, as a parked writer would) and returns false. The reader's release
+   * that frees that much clears it and rings the bell of the ring its instance was told to wake
+   * (wakesReaderOf): how a thread parked on another ring learns that this one has room again. A
+   * closed ring answers true: there is nothing to wait for.
+   */
+  noticeWhenFree(freeBytes: number): boolean {
+    if (!this.hasFree(freeBytes)) {
+      Atomics.store(this.control, WRITER_NEED_WORD, freeBytes);
+      // Re-check after raising the flag: a release before it would not have seen it.
+      if (!this.hasFree(freeBytes)) return false;
+      Atomics.store(this.control, WRITER_NEED_WORD, 0);
+    }
+    return true;
+  }
+
+  /** Writer side: whether at least `freeBytes` of the ring are free now (closed rings answer true). */
+  hasFree(freeBytes: number): boolean {
+    if (!this.writerClaimed) this.claimWriter();
+    if (!(Number.isInteger(freeBytes) && freeBytes > 0 && freeBytes <= this.capacityBytes)) {
+      throw new RangeError(`freeBytes must be an integer from 1 to the capacity ${this.capacityBytes}, got ${freeBytes}`);
+    }
+    return this.closed || this.hasRoom(freeBytes);
+  }
+
   /** Bytes a parked writer waits for, 0 when no writer is parked (diagnostics and tests). */
   writerWaitingBytes(): number {
     return Atomics.load(this.control, WRITER_NEED_WORD);
@@ -417,6 +444,8 @@ export class RingBuffer {
         Atomics.compareExchange(this.control, WRITER_NEED_WORD, need, 0) === need
       ) {
         Atomics.notify(this.control, WRITER_NEED_WORD);
+        // A writer that left a notice (noticeWhenFree) sleeps on the bell's ring, not here.
+        if (this.doorbell !== null) wakeParkedReader(this.doorbell);
       }
     }
   }
@@ -425,14 +454,15 @@ export class RingBuffer {
    * Blocks the calling thread (use only off the main thread) until there is something to read,
    * the ring is closed and drained, or `timeoutMs` passes (a finite timeout lets a worker run its
    * timers). Release what you hold first: a writer may be waiting for that room.
-   * `alsoWatched`: more rings this thread reads, whose writers ring this one's bell
-   * (wakesReaderOf); the wait ends as well when one of them has a message.
+   * `alsoReady`: whether work elsewhere is ready (more rings this thread reads, whose writers ring
+   * this one's bell: wakesReaderOf), checked after the sleep flag is raised, so that a bell rung
+   * after that check wakes the wait; the wait ends at once while it holds.
    */
-  waitForData(timeoutMs: number, alsoWatched: readonly RingBuffer[] = NO_RINGS): RingWaitResult {
-    const parked = this.parkReader(timeoutMs, alsoWatched);
+  waitForData(timeoutMs: number, alsoReady: () => boolean = NOTHING_ELSE): RingWaitResult {
+    const parked = this.parkReader(timeoutMs, alsoReady);
     if (parked !== null) return parked;
     Atomics.wait(this.control, READER_SLEEP_WORD, 1, timeoutMs);
-    return this.unparkReader(alsoWatched);
+    return this.unparkReader(alsoReady);
   }
 
   /** Like waitForData without blocking the thread (for the main thread). One pending wait per ring. */
@@ -452,8 +482,9 @@ export class RingBuffer {
 
   /**
    * Makes every publish on this ring also wake the reader parked on `other`: a reader that drains
-   * several rings parks on one of them (waitForData's `alsoWatched`), and the writers of the
-   * others ring that one's bell. Costs one more atomic load per publish.
+   * several rings parks on one of them (waitForData's `alsoReady`), and the writers of the
+   * others ring that one's bell; so does this ring's reader when it clears a notice left by
+   * noticeWhenFree. Costs one more atomic load per publish.
    */
   wakesReaderOf(other: RingBuffer): void {
     this.doorbell = other.control;
@@ -620,23 +651,23 @@ export class RingBuffer {
     return this.hasRoom(this.parkedRoomNeeded) ? 'ok' : 'timed-out';
   }
 
-  private parkReader(timeoutMs: number, alsoWatched: readonly RingBuffer[] = NO_RINGS): RingWaitResult | null {
+  private parkReader(timeoutMs: number, alsoReady: () => boolean = NOTHING_ELSE): RingWaitResult | null {
     if (!this.readerClaimed) this.claimReader();
     checkTimeout(timeoutMs);
-    if (this.hasData() || anyUnread(alsoWatched)) return 'ok';
+    if (this.hasData() || alsoReady()) return 'ok';
     if (this.closed) return 'closed';
     Atomics.store(this.control, READER_SLEEP_WORD, 1);
     // Re-check after raising the flag: a publish (or close) before it would not have woken us.
-    if (this.hasData() || anyUnread(alsoWatched) || this.closed) {
+    if (this.hasData() || alsoReady() || this.closed) {
       Atomics.store(this.control, READER_SLEEP_WORD, 0);
-      return this.hasData() || anyUnread(alsoWatched) ? 'ok' : 'closed';
+      return this.hasData() || alsoReady() ? 'ok' : 'closed';
     }
     return null;
   }
 
-  private unparkReader(alsoWatched: readonly RingBuffer[] = NO_RINGS): RingWaitResult {
+  private unparkReader(alsoReady: () => boolean = NOTHING_ELSE): RingWaitResult {
     Atomics.store(this.control, READER_SLEEP_WORD, 0);
-    if (this.hasData() || anyUnread(alsoWatched)) return 'ok';
+    if (this.hasData() || alsoReady()) return 'ok';
     return this.closed ? 'closed' : 'timed-out';
   }
 
@@ -654,12 +685,7 @@ export class RingBuffer {
   }
 }
 
-const NO_RINGS: readonly RingBuffer[] = Object.freeze([]);
-
-function anyUnread(rings: readonly RingBuffer[]): boolean {
-  for (const ring of rings) if (ring.hasUnread()) return true;
-  return false;
-}
+const NOTHING_ELSE = (): boolean => false;
 
 /** Clears a parked reader's sleep flag and wakes it; one atomic load when nobody is parked. */
 function wakeParkedReader(control: Int32Array): void {

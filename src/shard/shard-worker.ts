@@ -14,6 +14,12 @@
  *
  * The thread never returns to its event loop until shutdown; control commands arrive through the
  * same request ring (so they are ordered with the appends around them), not by postMessage.
+ *
+ * Threads attached to the broker (Sluice.attach) each have a ring pair of their own here: after
+ * its main ring the loop drains each attached request ring and answers on that pair's completion
+ * ring. It still parks on the main ring alone: attached writers wake it there (wakesReaderOf).
+ * An attached ring the broker closed (its thread is gone) is drained and dropped, and an answer
+ * for it is dropped rather than waited on.
  */
 import { rmSync } from 'node:fs';
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -116,8 +122,15 @@ const completions = RingBuffer.from(data.completions);
 const mainSource: Source = { requests, completions, main: true };
 /** The attached threads' ring pairs; their writers ring the main request ring's bell (wakesReaderOf). */
 const attached: Source[] = [];
-/** Their request rings, the extra rings the loop's wait watches. */
-let attachedRequestRings: RingBuffer[] = [];
+/**
+ * The shard reads an attached thread's next request only while that thread's completion ring has
+ * this much free: twice the largest answer (an error report is under 4 KiB, and a frame that
+ * wraps needs its padding too), or half a smaller ring. So a thread that stops reading its
+ * answers (blocked, or slow) holds up only its own requests, never the shard and the other
+ * threads: the shard leaves a notice on the full ring (noticeWhenFree) and its reader rings the
+ * bell once it has read enough. (A ring under 8 KiB could still make an error report wait.)
+ */
+const ATTACHED_ANSWER_ROOM_BYTES = 8192;
 const states = PartitionStateTable.from(data.stateTable);
 const partitions = new Map<number, OwnedPartition>();
 const flushPending = new Set<number>();
@@ -269,7 +282,23 @@ function attach(id: number): void {
     throw new SluiceError('SHARD_PROTOCOL', `shard ${data.shardId} found no rings for attachment ${id} on its attach port`);
   }
   attached.push({ requests: RingBuffer.from(rings.requests), completions: RingBuffer.from(rings.completions), main: false });
-  attachedRequestRings = attached.map((source) => source.requests);
+}
+
+/** Bytes of answer room an attached source needs before the shard reads one more of its requests. */
+function answerRoomBytes(source: Source): number {
+  return Math.min(ATTACHED_ANSWER_ROOM_BYTES, source.completions.capacityBytes / 2);
+}
+
+/** Whether an attached source has a request the shard can take now, or was closed by the broker. */
+function attachedReady(source: Source): boolean {
+  if (source.requests.closed && source.completions.closed) return true;
+  return source.requests.hasUnread() && source.completions.hasFree(answerRoomBytes(source));
+}
+
+/** The loop's wait ends while any attached source is ready (checked after its sleep flag is raised). */
+function anyAttachedReady(): boolean {
+  for (let index = 0; index < attached.length; index++) if (attachedReady(attached[index])) return true;
+  return false;
 }
 
 function control(command: ControlCommand): unknown {
@@ -380,10 +409,14 @@ function closeAll(): void {
   if (firstError !== null) throw firstError;
 }
 
-/** Handles every request in the source's ring; returns when it is empty. */
+/**
+ * Handles every request in the source's ring; returns when it is empty, or, for an attached
+ * thread, when its completion ring lacks room for another answer (leaving a notice on it).
+ */
 function drain(source: Source): void {
   const ring = source.requests;
-  while (ring.tryRead()) {
+  const roomBytes = source.main ? 0 : answerRoomBytes(source);
+  while ((source.main || source.completions.noticeWhenFree(roomBytes)) && ring.tryRead()) {
     const tag = ring.messageTag;
     const requestId = readRequestId(ring);
     try {
@@ -413,17 +446,16 @@ function drain(source: Source): void {
  * drained of what was published before the close, then dropped.
  */
 function drainAttached(): void {
-  let dropped = false;
   for (let index = 0; index < attached.length && running; index++) {
     const source = attached[index];
     drain(source);
-    if (source.requests.closed) {
+    // Closed by the broker (its thread is gone): the answer ring is closed too, so the drain
+    // above took everything published before the close; drop the pair.
+    if (source.requests.closed && source.completions.closed) {
       drain(source);
       attached.splice(index--, 1);
-      dropped = true;
     }
   }
-  if (dropped) attachedRequestRings = attached.map((source) => source.requests);
 }
 
 /** One fsync per partition answers every acks -1 append of the drain (group commit). */
@@ -495,11 +527,11 @@ function run(): void {
     const sleepMs = runTimers(Date.now());
     if (cleaner.inFlight > 0) {
       // A clean answers through the event loop: wait a little for requests, then let it turn.
-      if (requests.waitForData(Math.min(sleepMs, CLEANER_POLL_MS), attachedRequestRings) === 'closed') break;
+      if (requests.waitForData(Math.min(sleepMs, CLEANER_POLL_MS), anyAttachedReady) === 'closed') break;
       setImmediate(run);
       return;
     }
-    if (requests.waitForData(sleepMs, attachedRequestRings) === 'closed') break;
+    if (requests.waitForData(sleepMs, anyAttachedReady) === 'closed') break;
   }
   closeAll();
 }
