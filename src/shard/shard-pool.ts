@@ -302,6 +302,8 @@ export class ShardPool extends EventEmitter {
     });
     attachment.rings[shard.id] = { shardId: shard.id, requests: requests.sharedBuffer, completions: completions.sharedBuffer, shardRequests: channel.link.requests.sharedBuffer };
     attachment.held[shard.id] = { requests, completions };
+    // A shard that is no longer restarted will never read them: closed, the thread's calls on it fail at once.
+    if (shard.gaveUp !== null) this.closeAttachedRings(shard, attachment);
   }
 
   private closeAttachedRings(shard: Shard, attachment: Attachment): void {
