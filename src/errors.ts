@@ -449,9 +449,9 @@ export class ShardFailedError extends SluiceError {
 }
 
 /**
- * An attached thread's append named a partition slot that was closed or reopened since the thread
- * read its topic's metadata (the topic was deleted, or deleted and created again). Retriable: the
- * attached producer drops its snapshot of the topic and reads it again.
+ * An attached thread's append or read named a partition slot that was closed or reopened since
+ * the thread read its topic's metadata (the topic was deleted, or deleted and created again).
+ * Retriable: the thread drops its snapshot of the topic and reads it again.
  */
 export class StaleTopicMetadataError extends SluiceError {
   readonly shard: number;
@@ -461,7 +461,7 @@ export class StaleTopicMetadataError extends SluiceError {
     super(
       'UNKNOWN_TOPIC_OR_PARTITION',
       `partition slot ${slot} on shard ${shard} was closed or reopened since this thread read its topic's metadata ` +
-        '(the topic was deleted or recreated); the producer reads the metadata again: retry the send',
+        '(the topic was deleted or recreated); this thread reads the metadata again: retry',
       true,
     );
     this.shard = shard;

@@ -14,7 +14,7 @@ import { ClosedError } from './errors.js';
 import { Admin } from './client/admin.js';
 import { Consumer, type ConsumerOptions } from './client/consumer.js';
 import { Producer, type ProducerOptions, type RawBytes } from './client/producer.js';
-import { AttachedBroker, transactionsNotAttached, type AttachOptions } from './client/attached-broker.js';
+import { AttachedBroker, groupsNotAttached, transactionsNotAttached, type AttachOptions } from './client/attached-broker.js';
 import { ThreadHost } from './client/thread-host.js';
 import type { SluiceHandle } from './client/thread-messages.js';
 
@@ -118,12 +118,14 @@ export class Sluice {
 
 /**
  * A worker thread's view of a broker another thread opened (Sluice.attach). Its producers have the
- * opening thread's API and append to the shards over this thread's own rings; transactional
- * producers stay on the opening thread (see transactionsNotAttached).
+ * opening thread's API and append to the shards over this thread's own rings; its consumers read
+ * the partitions they are assigned (assign()) from the logs on this thread. Transactional
+ * producers and consumer groups stay on the opening thread (transactionsNotAttached,
+ * groupsNotAttached).
  */
 export class AttachedSluice {
   private readonly broker: AttachedBroker;
-  private readonly producers = new Set<Producer<unknown, unknown>>();
+  private readonly clients = new Set<Disconnectable>();
   private closing: Promise<void> | null = null;
 
   constructor(broker: AttachedBroker) {
@@ -134,19 +136,30 @@ export class AttachedSluice {
     if (this.closing !== null) throw new ClosedError('attached sluice');
     if (options !== null && typeof options === 'object' && options.transactionalId !== undefined) throw transactionsNotAttached();
     const producer = new Producer<K, V>(this.broker, options);
-    this.producers.add(producer as Producer<unknown, unknown>);
+    this.clients.add(producer);
     return producer;
   }
 
-  /** Disconnects the producers made here (sending what they buffered), then detaches the thread. Idempotent. */
+  /** A consumer without a group: assign() it the partitions this thread reads. */
+  consumer<K = Buffer, V = Buffer>(options: ConsumerOptions<K, V> = {}): Consumer<K, V> {
+    if (this.closing !== null) throw new ClosedError('attached sluice');
+    if (options !== null && typeof options === 'object' && (options.groupId !== undefined || options.groupInstanceId !== undefined)) {
+      throw groupsNotAttached();
+    }
+    const consumer = new Consumer<K, V>(this.broker, options);
+    this.clients.add(consumer);
+    return consumer;
+  }
+
+  /** Disconnects the producers (sending what they buffered) and consumers made here, then detaches the thread. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.closeAll();
     return this.closing;
   }
 
   private async closeAll(): Promise<void> {
-    const disconnects = await Promise.allSettled([...this.producers].map((producer) => producer.disconnect()));
-    this.producers.clear();
+    const disconnects = await Promise.allSettled([...this.clients].map((client) => client.disconnect()));
+    this.clients.clear();
     this.broker.close();
     const failed = disconnects.find((outcome) => outcome.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;

@@ -1,17 +1,25 @@
 /**
- * What a producer on a thread attached to a broker (Sluice.attach) talks to: it appends straight
- * to the shards over the thread's own ring pair on each shard (ShardLink), so a batch is copied
- * once into shared memory and never structured-cloned, and the opening thread's event loop is not
- * on the data path at all. Topic placement (which shard and slot hold each partition) and producer
- * ids come from the opening thread over the control plane (thread-messages.ts), and are rare.
+ * What producers and consumers on a thread attached to a broker (Sluice.attach) talk to. Appends
+ * go straight to the shards over the thread's own ring pair on each shard (ShardLink), so a batch
+ * is copied once into shared memory and never structured-cloned, and the opening thread's event
+ * loop is not on the data path at all. Reads need no shard at all: as the broker's own fetch, they
+ * take the offsets from the shared partition state table and the bytes from the log's files
+ * (partition-read.ts), with this thread's LogReaders. Topic placement (which shard, slot and
+ * directory hold each partition) and producer ids come from the opening thread over the control
+ * plane (thread-messages.ts), and are rare. Consumer groups stay on the opening thread.
  *
  * A topic's placement is a snapshot: read again after metadataMaxAgeMs (Kafka's
  * metadata.max.age.ms, so partitions added later are seen), and at once when a shard refuses an
  * append because the slot was closed or reopened since (StaleTopicMetadataError: the topic was
- * deleted or recreated), which the open generation each append carries detects.
+ * deleted or recreated), which the open generation each append carries detects; a read checks
+ * the generation the state table holds for the slot, before and after it reads.
  */
 import { isMainThread, receiveMessageOnPort, MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { Acks, ProduceOptions, ProduceResult } from '../broker/broker-api.js';
+import type { Acks, FetchPartitionResult, IsolationLevel, ProduceOptions, ProduceResult, TopicPartitionOffsets } from '../broker/broker-api.js';
+import type { GroupCoordinatorApi } from '../broker/group-types.js';
+import { fetchFromLog, waitForLogData } from '../broker/partition-read.js';
+import { PartitionStateTable, emptySnapshot } from '../shard/partition-state.js';
+import { LogReader } from '../storage/log-reader.js';
 import type { TopicPlacement } from '../broker/broker.js';
 import type { InitProducerIdRequest, InitProducerIdResult } from '../broker/transaction-types.js';
 import { ClosedError, InvalidConfigError, InvalidRequestError, PartitionNotFoundError, SluiceError, StaleTopicMetadataError } from '../errors.js';
@@ -22,6 +30,7 @@ import type { AttachedRingPair } from '../shard/shard-pool.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { integerOption } from '../validate.js';
 import type { ProducerBrokerApi } from './producer.js';
+import type { ConsumerBrokerApi } from './consumer.js';
 import type { AttachedRequest, HostMessage, PlacementAnswer, PlacementRequest, SluiceHandle } from './thread-messages.js';
 
 export interface AttachOptions {
@@ -52,12 +61,27 @@ export function transactionsNotAttached(): InvalidConfigError {
   );
 }
 
+/** Consumer groups need the opening thread: its coordinator owns their membership and offsets. */
+export function groupsNotAttached(): InvalidConfigError {
+  return new InvalidConfigError(
+    'consumer groups run on the thread that opened the broker; a consumer on an attached thread reads the partitions it is given with assign()',
+  );
+}
+
+/** A partition this thread reads: where it is, and the thread's reader of its files. */
+interface ReadTarget {
+  readonly slot: number;
+  readonly shard: number;
+  readonly generation: number;
+  readonly reader: LogReader;
+}
+
 interface CachedPlacement {
   readonly placement: TopicPlacement;
   readonly readAtMs: number;
 }
 
-export class AttachedBroker implements ProducerBrokerApi {
+export class AttachedBroker implements ProducerBrokerApi, ConsumerBrokerApi {
   private readonly port: MessagePort;
   private readonly syncPort: MessagePort;
   private readonly syncWord: Int32Array;
@@ -68,6 +92,9 @@ export class AttachedBroker implements ProducerBrokerApi {
   private readonly maxBlockMs: number;
   private nextCallId = 1;
   private closedBy: string | null = null;
+  private stateTable: PartitionStateTable | null = null;
+  private readonly readers = new Map<string, ReadTarget>();
+  private readonly snapshot = emptySnapshot();
 
   private constructor(port: MessagePort, syncPort: MessagePort, syncWord: Int32Array, options: Required<AttachOptions>) {
     this.port = port;
@@ -92,9 +119,9 @@ export class AttachedBroker implements ProducerBrokerApi {
     const { port1: syncPort, port2: hostSyncPort } = new MessageChannel();
     const syncWord = new Int32Array(new SharedArrayBuffer(4));
     const broker = new AttachedBroker(handle.port, syncPort, syncWord, resolved);
-    const attached = new Promise<AttachedRingPair[]>((resolve, reject) => {
+    const attached = new Promise<{ rings: AttachedRingPair[]; stateTable: SharedArrayBuffer }>((resolve, reject) => {
       handle.port.once('message', (message: HostMessage) => {
-        if (message.op === 'attached') resolve(message.rings);
+        if (message.op === 'attached') resolve(message);
         else if (message.op === 'refused') reject(reviveError(message.error, 'the thread that opened the broker'));
         else reject(new InvalidRequestError(`attach got "${message.op}" before its answer`));
       });
@@ -102,15 +129,16 @@ export class AttachedBroker implements ProducerBrokerApi {
     });
     const request: AttachedRequest = { op: 'attach', syncPort: hostSyncPort, syncWord: syncWord.buffer as SharedArrayBuffer };
     handle.port.postMessage(request, [hostSyncPort]);
-    let rings: AttachedRingPair[];
+    let answer: { rings: AttachedRingPair[]; stateTable: SharedArrayBuffer };
     try {
-      rings = await attached;
+      answer = await attached;
     } catch (error) {
       handle.port.close();
       syncPort.close();
       throw error;
     }
-    for (const pair of rings) broker.links[pair.shardId] = linkOver(pair);
+    for (const pair of answer.rings) broker.links[pair.shardId] = linkOver(pair);
+    broker.stateTable = PartitionStateTable.from(answer.stateTable);
     handle.port.on('message', (message: HostMessage) => broker.onHostMessage(message));
     handle.port.on('close', () => broker.end('the thread that opened the broker closed it'));
     return broker;
@@ -147,6 +175,53 @@ export class AttachedBroker implements ProducerBrokerApi {
         throw error;
       },
     );
+  }
+
+  fetch(topic: string, partition: number, offset: number, maxBytes: number, isolationLevel: IsolationLevel): FetchPartitionResult {
+    const table = this.stateTable!;
+    const target = this.readTarget(topic, partition);
+    const result = fetchFromLog(table, target.slot, target.reader, topic, partition, offset, maxBytes, isolationLevel, this.snapshot);
+    // Released and reused while it read: what it read may belong to the deleted topic.
+    this.checkCurrent(topic, partition, target);
+    return result;
+  }
+
+  async waitForData(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxWaitMs: number,
+    signal?: AbortSignal,
+    isolationLevel: IsolationLevel = 'read_uncommitted',
+  ): Promise<void> {
+    const table = this.stateTable!;
+    const target = this.readTarget(topic, partition);
+    await waitForLogData(table, target.slot, offset, maxWaitMs, signal, isolationLevel, () => this.closedBy !== null || table.generation(target.slot) !== target.generation);
+  }
+
+  partitionOffsets(topic: string, partition: number): TopicPartitionOffsets {
+    const table = this.stateTable!;
+    const target = this.readTarget(topic, partition);
+    const state = table.read(target.slot, this.snapshot);
+    const offsets: TopicPartitionOffsets = {
+      partition,
+      logStartOffset: state.logStartOffset,
+      highWatermark: state.highWatermark,
+      lastStableOffset: state.lastStableOffset,
+      logEndOffset: state.logEndOffset,
+      leaderEpoch: table.leaderEpoch(target.slot),
+    };
+    this.checkCurrent(topic, partition, target);
+    return offsets;
+  }
+
+  /** Only a subscribing consumer lists topics, and subscribing needs a group: refused as groups are. */
+  listTopics(): TopicMetadata[] {
+    throw groupsNotAttached();
+  }
+
+  get groups(): GroupCoordinatorApi {
+    throw groupsNotAttached();
   }
 
   initProducerId(request: InitProducerIdRequest): Promise<InitProducerIdResult> {
@@ -186,6 +261,35 @@ export class AttachedBroker implements ProducerBrokerApi {
     this.port.postMessage(detach);
     this.syncPort.close();
     this.port.close();
+    for (const target of this.readers.values()) target.reader.close();
+    this.readers.clear();
+  }
+
+  /**
+   * The partition's slot and this thread's reader of it, checked against the generation the state
+   * table holds for the slot: a stale placement (the topic deleted or recreated) is dropped.
+   */
+  private readTarget(topic: string, partition: number): ReadTarget {
+    const placement = this.placementOf(topic, false);
+    const where = placement.partitions[partition];
+    if (where === undefined) throw new PartitionNotFoundError(topic, partition, placement.partitions.length);
+    const key = `${partition}:${topic}`;
+    let target = this.readers.get(key);
+    if (target === undefined || target.generation !== where.generation) {
+      target?.reader.close();
+      target = { slot: where.slot, shard: where.shard, generation: where.generation, reader: new LogReader(where.dir) };
+      this.readers.set(key, target);
+    }
+    this.checkCurrent(topic, partition, target);
+    return target;
+  }
+
+  private checkCurrent(topic: string, partition: number, target: ReadTarget): void {
+    if (this.stateTable!.generation(target.slot) === target.generation) return;
+    this.placements.delete(topic);
+    this.readers.get(`${partition}:${topic}`)?.reader.close();
+    this.readers.delete(`${partition}:${topic}`);
+    throw new StaleTopicMetadataError(target.shard, target.slot);
   }
 
   private onHostMessage(message: HostMessage): void {

@@ -58,7 +58,7 @@ export class ThreadHost {
       const word = new Int32Array(syncWord);
       syncPort.on('message', (request: PlacementRequest) => void this.answerPlacement(request, word));
       syncPort.unref();
-      this.post({ op: 'attached', rings: attachment.rings });
+      this.post({ op: 'attached', rings: attachment.rings, stateTable: attachment.stateTable });
     } catch (error) {
       this.post({ op: 'refused', error: serializeError(error) });
     }

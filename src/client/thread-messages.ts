@@ -33,7 +33,7 @@ export type AttachedRequest =
 
 /** Host -> attached thread, on the handle's port. */
 export type HostMessage =
-  | { op: 'attached'; rings: AttachedRingPair[] }
+  | { op: 'attached'; rings: AttachedRingPair[]; stateTable: SharedArrayBuffer }
   | { op: 'refused'; error: SerializedError }
   | { op: 'reply'; id: number; result?: unknown; error?: SerializedError }
   /** A restarted shard's new ring pair (the old one was closed). */

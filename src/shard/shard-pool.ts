@@ -88,6 +88,8 @@ export interface PoolAttachment {
   readonly id: number;
   /** Indexed by shard id; a restarted shard's pair is replaced (and onReplaced called). */
   readonly rings: AttachedRingPair[];
+  /** The partition state table, which the thread's readers read as the broker's do. */
+  readonly stateTable: SharedArrayBuffer;
 }
 
 /** What a shard needs to (re)open a partition log. */
@@ -197,6 +199,7 @@ export class ShardPool extends EventEmitter {
     const generation = this.nextGeneration;
     this.nextGeneration = generation === MAX_APPEND_GENERATION ? 1 : generation + 1;
     shard.partitions.set(spec.slot, { spec, generation });
+    this.options.stateTable.publishGeneration(spec.slot, generation);
     try {
       return await this.control<OpenedPartition>(shardId, { op: 'open', ...spec, generation });
     } catch (error) {
@@ -260,7 +263,7 @@ export class ShardPool extends EventEmitter {
     const attachment: Attachment = { id: this.nextAttachmentId++, rings: [], held: [], onReplaced };
     for (const shard of this.shards) this.attachTo(shard, attachment);
     this.attachments.set(attachment.id, attachment);
-    return { id: attachment.id, rings: attachment.rings };
+    return { id: attachment.id, rings: attachment.rings, stateTable: this.options.stateTable.sharedBuffer };
   }
 
   /**

@@ -118,6 +118,55 @@ function checkProduced(topic: string, partitions: number, threads: number, count
   });
 }
 
+describe('consumers on attached worker threads', () => {
+  it('two threads read the partitions assigned to them while another thread and the opening thread produce: every record once, in offset order, long polls woken by new data', async () => {
+    const broker = await open();
+    const topic = 'consumed';
+    await broker.admin().createTopics({ topics: [{ topic, numPartitions: 4 }] });
+    // Started before any record exists: their long polls are parked when the producers begin.
+    const consumers = [[0, 1], [2, 3]].map((partitions) => startWorker(broker.handle(), { mode: 'consume', topic, partitions, consumer: { maxWaitTimeInMs: 60_000 } }));
+    for (const consumer of consumers) expect(await within(consumer.first)).toBe('consuming');
+    const producer = startWorker(broker.handle(), { mode: 'produce', topic, thread: 1, count: 2_000, perSend: 10 });
+    const mainProducer = broker.producer();
+    for (let start = 0; start < 1_000; start += 10) {
+      await mainProducer.send({ topic, messages: [...Array(10).keys()].map((k) => ({ key: `k${(start + k) % 16}`, value: `0:${start + k}` })) });
+    }
+    expect(((await within(producer.first)) as { error?: unknown }).error).toBeUndefined();
+    const { inOrder } = readTopic(topic, 4);
+    const answers = consumers.map(
+      (consumer) => new Promise<{ seen?: [number, number, string][]; error?: unknown }>((resolve) => consumer.worker.once('message', resolve)),
+    );
+    consumers.forEach((consumer, index) => {
+      const partitions = index === 0 ? [0, 1] : [2, 3];
+      consumer.worker.postMessage({ target: partitions.reduce((sum, partition) => sum + inOrder[partition].length, 0) });
+    });
+    const results = await within(Promise.all(answers), { what: 'both consumers to read every record' });
+    const seenByPartition: string[][] = [[], [], [], []];
+    const offsetsByPartition: number[][] = [[], [], [], []];
+    for (const result of results) {
+      expect(result.error).toBeUndefined();
+      for (const [partition, offset, value] of result.seen!) {
+        seenByPartition[partition].push(value);
+        offsetsByPartition[partition].push(offset);
+      }
+    }
+    for (let partition = 0; partition < 4; partition++) {
+      expect(offsetsByPartition[partition]).toEqual([...inOrder[partition].keys()]);
+      expect(seenByPartition[partition]).toEqual(inOrder[partition]);
+    }
+    expect(inOrder.flat()).toHaveLength(3_000);
+  });
+
+  it('refuses a consumer group on an attached thread, naming where groups run', async () => {
+    const broker = await open();
+    await broker.admin().createTopics({ topics: [{ topic: 't', numPartitions: 1 }] });
+    const { first } = startWorker(broker.handle(), { mode: 'consume', topic: 't', partitions: [0], consumer: { groupId: 'g' } });
+    const answer = (await within(first)) as { error?: { name: string; message: string } };
+    expect(answer.error?.name).toBe('InvalidConfigError');
+    expect(answer.error?.message).toMatch(/consumer groups run on the thread that opened the broker/);
+  });
+});
+
 describe('producers on attached worker threads', () => {
   it('two threads and the opening thread produce at once: every record once, in order per partition, acks where the records are', async () => {
     const broker = await open();
