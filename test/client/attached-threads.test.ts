@@ -13,7 +13,7 @@ import { decodeRecordBatches } from '../../src/protocol/record-batch.js';
 import { eventually, within } from '../support/eventually.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
-const FIXTURE = new URL('../fixtures/attached-producer.mjs', import.meta.url);
+const FIXTURE = new URL('../fixtures/attached-thread.mjs', import.meta.url);
 const PISCINA_TASK = new URL('../fixtures/attached-piscina-task.mjs', import.meta.url);
 
 let dataDir: string;
