@@ -124,7 +124,8 @@ export class Sluice {
  * groupsNotAttached).
  */
 export class AttachedSluice {
-  private readonly broker: AttachedBroker;
+  /** What this thread's clients talk to: its appends, reads and placements (diagnostics, tools). */
+  readonly broker: AttachedBroker;
   private readonly clients = new Set<Disconnectable>();
   private closing: Promise<void> | null = null;
 

@@ -157,6 +157,26 @@ describe('consumers on attached worker threads', () => {
     expect(inOrder.flat()).toHaveLength(3_000);
   });
 
+  it('refuses a read through a deleted topic’s placement once its slot holds another partition, then finds the topic gone', async () => {
+    const broker = await open();
+    const admin = broker.admin();
+    await admin.createTopics({ topics: [{ topic: 'old', numPartitions: 1 }] });
+    await broker.producer().send({ topic: 'old', messages: [{ value: 'a' }, { value: 'b' }] });
+    const { worker, first } = startWorker(broker.handle(), { mode: 'fetch', topic: 'old' });
+    expect(((await within(first)) as { bytes: number }).bytes).toBeGreaterThan(0);
+    await admin.deleteTopics({ topics: ['old'] });
+    // The new topic's partition takes the freed slot, at a new generation.
+    await admin.createTopics({ topics: [{ topic: 'new', numPartitions: 1 }] });
+    await broker.producer().send({ topic: 'new', messages: [{ value: 'c' }] });
+    const next = (): Promise<unknown> => {
+      const answer = new Promise((resolve) => worker.once('message', resolve));
+      worker.postMessage('again');
+      return within(answer);
+    };
+    expect(await next()).toMatchObject({ error: { name: 'StaleTopicMetadataError', code: 'UNKNOWN_TOPIC_OR_PARTITION' } });
+    expect(await next()).toMatchObject({ error: { name: 'TopicNotFoundError' } });
+  });
+
   it('refuses a consumer group on an attached thread, naming where groups run', async () => {
     const broker = await open();
     await broker.admin().createTopics({ topics: [{ topic: 't', numPartitions: 1 }] });
