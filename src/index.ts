@@ -1,7 +1,9 @@
 /**
  * The package's public API: `import { Sluice } from 'sluice'`.
  */
-export { Sluice, type SluiceOptions } from './sluice.js';
+export { Sluice, AttachedSluice, type SluiceOptions } from './sluice.js';
+export type { SluiceHandle } from './client/thread-messages.js';
+export type { AttachOptions } from './client/attached-broker.js';
 export { Broker, formatRecoverySummary, type RecoverySummary } from './broker/broker.js';
 export { resolveBrokerConfig, defaultShardCount, type BrokerConfig, type BrokerOptions, type BrokerLogger } from './broker/config.js';
 export type {
