@@ -79,3 +79,15 @@ export type { KafkaServerOptions, SaslOptions, SaslMechanismName, ServerLogger }
 export { encodeRecordBatch, type RecordToEncode } from './protocol/record-batch-builder.js';
 export { decodeRecordBatches, forEachRecord } from './protocol/record-batch-reader.js';
 export * from './errors.js';
+export {
+  openSchemaRegistry,
+  startRegistryServer,
+  SchemaRegistry,
+  COMPATIBILITY_LEVELS,
+  SCHEMA_TYPES,
+  type SchemaStorage,
+  type CompatibilityLevel,
+  type SchemaType,
+  type RegistryServerOptions,
+  type RunningRegistryServer,
+} from './registry/index.js';
