@@ -91,3 +91,14 @@ export {
   type RegistryServerOptions,
   type RunningRegistryServer,
 } from './registry/index.js';
+export { SchemaRegistryClient, type RegistrySchema, type RegistrySchemaType, type RegistrySubjectVersion } from './client/schema-registry-client.js';
+export {
+  avro,
+  jsonSchema,
+  protobufSerializer as protobuf,
+  type RegistrySerializer,
+  type RegistrySerializerOptions,
+  type AvroSerializerOptions,
+  type JsonSchemaSerializerOptions,
+  type ProtobufSerializerOptions,
+} from './client/schema-serializers.js';

@@ -17,6 +17,7 @@
  * around punctuation; string literals kept as written.
  */
 import protobuf from 'protobufjs';
+import { addWellKnownImport } from '../client/protobuf-files.js';
 import { invalidSchema, type ParsedSchema, type ResolvedReference, type SchemaProvider } from './schema.js';
 
 const SCALAR_GROUPS: Record<string, string> = {
@@ -204,14 +205,6 @@ export function canonicalProto(text: string): string {
   return out;
 }
 
-/** protobufjs's copies of the well-known types, for `import "google/protobuf/x.proto"` without a reference. */
-function addWellKnownImport(root: protobuf.Root, path: string): boolean {
-  const descriptor = protobuf.common.get(path);
-  if (descriptor === null || descriptor === undefined) return false;
-  root.addJSON((descriptor as { nested: Record<string, protobuf.AnyNestedObject> }).nested);
-  return true;
-}
-
 function parseInto(text: string, root: protobuf.Root, what: string, schemaText: string): protobuf.IParserResult {
   try {
     return protobuf.parse(text, root, { keepCase: true });
@@ -236,7 +229,7 @@ export const protobufProvider: SchemaProvider = {
     const parsed = parseInto(text, root, 'the schema', text);
     for (const path of [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])]) {
       if (provided.has(path)) continue;
-      if (!path.startsWith('google/protobuf/') || !addWellKnownImport(root, path)) {
+      if (!addWellKnownImport(root, path)) {
         throw invalidSchema(`Invalid schema ${text}, details: import "${path}" is neither a reference nor a well-known type; register it and list it in references`);
       }
     }
