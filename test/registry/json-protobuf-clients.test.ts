@@ -1,0 +1,112 @@
+/**
+ * JSON Schema and Protobuf through Sluice's registry with the two registry clients written
+ * elsewhere: register, fetch by id, encode and decode, and the compatibility refusals.
+ */
+import { SchemaRegistry as KafkajsRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { JsonDeserializer, JsonSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { protobufSerializer } from '../../src/client/schema-serializers.js';
+import { RegistryHarness } from './registry-harness.js';
+
+const PRODUCT = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  properties: { sku: { type: 'string' }, price: { type: 'number' } },
+  required: ['sku'],
+  additionalProperties: false,
+};
+
+const ORDER_PROTO = `
+syntax = "proto3";
+package shop;
+
+// An order line.
+message Order {
+  string id = 1;
+  int64 cents = 2;
+  repeated string tags = 3;
+  Status status = 4;
+  enum Status { NEW = 0; PAID = 1; }
+}
+`;
+
+let harness: RegistryHarness;
+
+beforeEach(async () => {
+  harness = await RegistryHarness.start();
+});
+
+afterEach(async () => {
+  await harness.stop();
+});
+
+describe('JSON Schema', () => {
+  it('@kafkajs/confluent-schema-registry registers, encodes and decodes; the same schema keeps its id', async () => {
+    const client = new KafkajsRegistry({ host: harness.url });
+    const { id } = await client.register({ type: SchemaType.JSON, schema: JSON.stringify(PRODUCT) }, { subject: 'products-value' });
+    expect((await client.register({ type: SchemaType.JSON, schema: JSON.stringify(PRODUCT, null, 4) }, { subject: 'products-value' })).id).toBe(id);
+    const bytes = await client.encode(id, { sku: 'X1', price: 9.5 });
+    expect(await new KafkajsRegistry({ host: harness.url }).decode(bytes)).toEqual({ sku: 'X1', price: 9.5 });
+    const fetched = await harness.call('GET', `/schemas/ids/${id}`);
+    expect(fetched.body.schemaType).toBe('JSON');
+  });
+
+  it("@confluentinc/schemaregistry's JSON serializer and deserializer round-trip through the registry", async () => {
+    const client = new SchemaRegistryClient({ baseURLs: [harness.url] });
+    const id = await client.register('products-value', { schemaType: 'JSON', schema: JSON.stringify(PRODUCT) }, false);
+    const serializer = new JsonSerializer(client, SerdeType.VALUE, { useLatestVersion: true, autoRegisterSchemas: false });
+    const bytes = await serializer.serialize('products', { sku: 'Y2', price: 3 });
+    expect(bytes.readInt32BE(1)).toBe(id);
+    const deserializer = new JsonDeserializer(new SchemaRegistryClient({ baseURLs: [harness.url] }), SerdeType.VALUE, {});
+    expect(await deserializer.deserialize('products', bytes)).toEqual({ sku: 'Y2', price: 3 });
+  });
+
+  it('refuses a narrowing change under BACKWARD with 409 and takes it under NONE', async () => {
+    const register = (schema: object) => harness.call('POST', '/subjects/p-value/versions', { schemaType: 'JSON', schema: JSON.stringify(schema) });
+    expect((await register(PRODUCT)).status).toBe(200);
+    // A new required property: documents written before lack it.
+    const narrowed = { ...PRODUCT, properties: { ...PRODUCT.properties, stock: { type: 'integer' } }, required: ['sku', 'stock'] };
+    const refused = await register(narrowed);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain('REQUIRED_ATTRIBUTE_ADDED');
+    // An optional property added to a closed content model: every old document still passes.
+    const widened = { ...PRODUCT, properties: { ...PRODUCT.properties, stock: { type: 'integer' } } };
+    expect((await register(widened)).status).toBe(200);
+    await harness.call('PUT', '/config/p-value', { compatibility: 'NONE' });
+    expect((await register(narrowed)).status).toBe(200);
+  });
+});
+
+describe('Protobuf', () => {
+  it('@kafkajs/confluent-schema-registry registers a .proto, fetches it by id and decodes what Sluice encoded', async () => {
+    const client = new KafkajsRegistry({ host: harness.url });
+    const { id } = await client.register({ type: SchemaType.PROTOBUF, schema: ORDER_PROTO }, { subject: 'orders-value' });
+    // Comments and spacing are not part of the schema.
+    const respaced = ORDER_PROTO.replace('// An order line.\n', '').replace(/\n\s*/g, '\n    ');
+    expect((await client.register({ type: SchemaType.PROTOBUF, schema: respaced }, { subject: 'orders-value' })).id).toBe(id);
+
+    const serializer = await protobufSerializer({ registry: harness.url, subject: 'orders-value', schema: ORDER_PROTO });
+    expect(serializer.schemaId).toBe(id);
+    const bytes = serializer.serialize({ id: 'o1', cents: 1250, tags: ['gift'], status: 1 });
+    // Confluent's framing: magic, id, then message indexes [0] as a single zero byte.
+    expect([...bytes.subarray(0, 6)]).toEqual([0, 0, 0, 0, id, 0]);
+    const decoded = (await new KafkajsRegistry({ host: harness.url }).decode(bytes)) as { id: string; tags: string[]; status: number };
+    expect(decoded.id).toBe('o1');
+    expect(decoded.tags).toEqual(['gift']);
+    expect(decoded.status).toBe(1);
+    expect(serializer.deserialize(bytes)).toEqual({ id: 'o1', cents: '1250', tags: ['gift'], status: 'PAID' });
+  });
+
+  it('refuses a changed field type under BACKWARD with 409, accepts an added field, and takes anything under NONE', async () => {
+    const register = (schema: string) => harness.call('POST', '/subjects/orders-value/versions', { schemaType: 'PROTOBUF', schema });
+    expect((await register(ORDER_PROTO)).status).toBe(200);
+    const retyped = ORDER_PROTO.replace('int64 cents = 2;', 'string cents = 2;');
+    const refused = await register(retyped);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain('FIELD_SCALAR_KIND_CHANGED');
+    // A new field: old data simply lacks it.
+    expect((await register(ORDER_PROTO.replace('repeated string tags = 3;', 'repeated string tags = 3;\n  string note = 5;'))).status).toBe(200);
+    await harness.call('PUT', '/config/orders-value', { compatibility: 'NONE' });
+    expect((await register(retyped)).status).toBe(200);
+  });
+});
