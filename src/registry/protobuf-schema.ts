@@ -17,6 +17,8 @@
  * around punctuation; string literals kept as written.
  */
 import protobuf from 'protobufjs';
+// Adds Root#toDescriptor and the descriptor messages (FileDescriptorProto...) to protobufjs.
+import * as descriptor from 'protobufjs/ext/descriptor.js';
 import { addWellKnownImport } from '../client/protobuf-files.js';
 import { invalidSchema, type ParsedSchema, type ResolvedReference, type SchemaProvider } from './schema.js';
 
@@ -47,7 +49,22 @@ export class ProtobufSchema implements ParsedSchema {
     readonly packageName: string,
     /** The file's own messages, top-level and nested, in declaration order (Confluent's message indexes). */
     readonly messages: readonly protobuf.Type[],
+    private readonly imports: readonly string[],
+    private readonly syntax: 'proto2' | 'proto3',
   ) {}
+
+  /**
+   * The file as a FileDescriptorProto, base64: what Confluent answers for `?format=serialized`,
+   * and what its Protobuf deserializer reads.
+   */
+  serialized(): string {
+    const set = this.root.toDescriptor(this.syntax);
+    const file = set.file.find((candidate) => (candidate.package ?? '') === this.packageName) ?? set.file[0];
+    file.name = 'schema.proto';
+    file.dependency = [...this.imports];
+    if (this.syntax === 'proto3') file.syntax = 'proto3';
+    return Buffer.from(descriptor.FileDescriptorProto.encode(file).finish()).toString('base64');
+  }
 
   /** A message by its name relative to the package (`Outer.Inner`). */
   message(localName: string): protobuf.Type | undefined {
@@ -240,6 +257,7 @@ export const protobufProvider: SchemaProvider = {
     }
     const own = messagesUnder(root, []).filter((type) => !before.has(type) && !type.fullName.startsWith('.google.protobuf.'));
     if (own.length === 0) throw invalidSchema(`Invalid schema ${text}, details: the file declares no message`);
-    return new ProtobufSchema(canonicalProto(text), root, parsed.package ?? '', own);
+    const syntax = /^\s*syntax\s*=\s*["']proto3["']/m.test(text) ? 'proto3' : 'proto2';
+    return new ProtobufSchema(canonicalProto(text), root, parsed.package ?? '', own, parsed.imports ?? [], syntax);
   },
 };

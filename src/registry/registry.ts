@@ -12,7 +12,7 @@ import { SchemaRegistryError } from '../errors.js';
 import { avroProvider } from './avro-schema.js';
 import { checkCompatibility, COMPATIBILITY_LEVELS, type CompatibilityLevel } from './compatibility.js';
 import { jsonSchemaProvider } from './json-schema.js';
-import { protobufProvider } from './protobuf-schema.js';
+import { protobufProvider, type ProtobufSchema } from './protobuf-schema.js';
 import {
   invalidSchema,
   invalidVersion,
@@ -156,6 +156,15 @@ export class SchemaRegistry {
       }
     }
     return pairs;
+  }
+
+  /**
+   * The schema's text in a format Confluent's clients ask for: `serialized` turns a PROTOBUF
+   * schema into a base64 FileDescriptorProto; otherwise (and for other types) the stored text.
+   */
+  formatted(stored: StoredSchema, format: string | undefined): string {
+    if (format !== 'serialized' || stored.schemaType !== 'PROTOBUF') return stored.schema;
+    return (this.parseStored(stored) as ProtobufSchema).serialized();
   }
 
   /** The ids of the schemas whose references name this subject version. */

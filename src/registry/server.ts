@@ -86,16 +86,16 @@ function schemaRequestOf(body: unknown): SchemaRequest & { id?: number; version?
 }
 
 /** A schema as Confluent answers it: schemaType only when not AVRO, references only when some. */
-function schemaFields(schema: StoredSchema): Record<string, unknown> {
+function schemaFields(schema: StoredSchema, text: string): Record<string, unknown> {
   return {
     ...(schema.schemaType === 'AVRO' ? {} : { schemaType: schema.schemaType }),
     ...(schema.references.length === 0 ? {} : { references: schema.references }),
-    schema: schema.schema,
+    schema: text,
   };
 }
 
-function versionBody(entry: SubjectVersion): Record<string, unknown> {
-  return { subject: entry.subject, version: entry.version, id: entry.id, ...schemaFields(entry) };
+function versionBody(entry: SubjectVersion, text: string): Record<string, unknown> {
+  return { subject: entry.subject, version: entry.version, id: entry.id, ...schemaFields(entry, text) };
 }
 
 function compatibilityBody(problems: string[], verbose: boolean): Record<string, unknown> {
@@ -152,7 +152,10 @@ export function buildRegistryApp(registry: SchemaRegistry, options: RegistryServ
   app.get('/', (_request, reply) => json(reply, {}));
   app.get('/schemas/types', (_request, reply) => json(reply, [...SCHEMA_TYPES]));
 
-  app.get('/schemas/ids/:id', (request: Req, reply) => json(reply, schemaFields(registry.getSchemaById(idOf(request)))));
+  app.get('/schemas/ids/:id', (request: Req, reply) => {
+    const schema = registry.getSchemaById(idOf(request));
+    json(reply, schemaFields(schema, registry.formatted(schema, request.query.format)));
+  });
   app.get('/schemas/ids/:id/schema', (request: Req, reply) => reply.send(registry.getSchemaById(idOf(request)).schema));
   app.get('/schemas/ids/:id/subjects', (request: Req, reply) =>
     json(reply, [...new Set(registry.versionsOfId(idOf(request), flag(request.query, 'deleted')).map((pair) => pair.subject))]),
@@ -168,9 +171,10 @@ export function buildRegistryApp(registry: SchemaRegistry, options: RegistryServ
     const entry = await registry.register(subjectOf(request), schemaRequestOf(request.body));
     return json(reply, { id: entry.id });
   });
-  app.get('/subjects/:subject/versions/:version', (request: Req, reply) =>
-    json(reply, versionBody(registry.getVersion(subjectOf(request), request.params.version ?? '', flag(request.query, 'deleted')))),
-  );
+  app.get('/subjects/:subject/versions/:version', (request: Req, reply) => {
+    const entry = registry.getVersion(subjectOf(request), request.params.version ?? '', flag(request.query, 'deleted'));
+    json(reply, versionBody(entry, registry.formatted(entry, request.query.format)));
+  });
   app.get('/subjects/:subject/versions/:version/schema', (request: Req, reply) =>
     reply.send(registry.getVersion(subjectOf(request), request.params.version ?? '', flag(request.query, 'deleted')).schema),
   );
@@ -180,9 +184,10 @@ export function buildRegistryApp(registry: SchemaRegistry, options: RegistryServ
   app.delete('/subjects/:subject/versions/:version', async (request: Req, reply) =>
     json(reply, await registry.deleteVersion(subjectOf(request), request.params.version ?? '', flag(request.query, 'permanent'))),
   );
-  app.post('/subjects/:subject', (request: Req, reply) =>
-    json(reply, versionBody(registry.lookup(subjectOf(request), schemaRequestOf(request.body), flag(request.query, 'deleted')))),
-  );
+  app.post('/subjects/:subject', (request: Req, reply) => {
+    const entry = registry.lookup(subjectOf(request), schemaRequestOf(request.body), flag(request.query, 'deleted'));
+    json(reply, versionBody(entry, entry.schema));
+  });
   app.delete('/subjects/:subject', async (request: Req, reply) =>
     json(reply, await registry.deleteSubject(subjectOf(request), flag(request.query, 'permanent'))),
   );

@@ -3,7 +3,7 @@
  * elsewhere: register, fetch by id, encode and decode, and the compatibility refusals.
  */
 import { SchemaRegistry as KafkajsRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { JsonDeserializer, JsonSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
+import { JsonDeserializer, JsonSerializer, ProtobufDeserializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { protobufSerializer } from '../../src/client/schema-serializers.js';
 import { RegistryHarness } from './registry-harness.js';
@@ -95,6 +95,14 @@ describe('Protobuf', () => {
     expect(decoded.tags).toEqual(['gift']);
     expect(decoded.status).toBe(1);
     expect(serializer.deserialize(bytes)).toEqual({ id: 'o1', cents: '1250', tags: ['gift'], status: 'PAID' });
+  });
+
+  it("@confluentinc/schemaregistry's Protobuf deserializer reads what Sluice's protobuf serializer wrote (format=serialized)", async () => {
+    const serializer = await protobufSerializer({ registry: harness.url, subject: 'orders-value', schema: ORDER_PROTO });
+    const bytes = serializer.serialize({ id: 'o2', cents: 77, tags: ['a', 'b'], status: 1 });
+    const deserializer = new ProtobufDeserializer(new SchemaRegistryClient({ baseURLs: [harness.url] }), SerdeType.VALUE, {});
+    const message = (await deserializer.deserialize('orders', bytes)) as Record<string, unknown>;
+    expect(message).toMatchObject({ $typeName: 'shop.Order', id: 'o2', cents: 77n, tags: ['a', 'b'], status: 1 });
   });
 
   it('refuses a changed field type under BACKWARD with 409, accepts an added field, and takes anything under NONE', async () => {
