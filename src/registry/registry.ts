@@ -268,7 +268,7 @@ export class SchemaRegistry {
   deleteVersion(subject: string, version: string, permanent: boolean): Promise<number> {
     return this.serialized(async () => {
       this.checkWritable(subject);
-      const entry = this.getVersion(subject, version, permanent);
+      const entry = this.getVersion(subject, version, true);
       if (permanent && !entry.deleted) throw versionNotSoftDeleted(subject, entry.version);
       if (!permanent && entry.deleted) throw versionSoftDeleted(subject, entry.version);
       this.checkNotReferenced(subject, [entry.version]);
