@@ -147,7 +147,7 @@ describe('bad input', () => {
 
   it('answers a wrong content type with 415, a body that is not JSON with 400 and an oversized body with 413', async () => {
     const post = (headers: Record<string, string>, body: string) =>
-      fetch(`${harness.url}/subjects/ct/versions`, { method: 'POST', headers, body }).then(async (response) => ({ status: response.status, body: await response.json() }));
+      fetch(`${harness.url}/subjects/ct/versions`, { method: 'POST', headers, body }).then(async (response) => ({ status: response.status, body: (await response.json()) as { error_code: number; message: string } }));
     expect(await post({ 'content-type': 'text/xml' }, '<schema/>')).toEqual({ status: 415, body: { error_code: 415, message: 'HTTP 415 Unsupported Media Type' } });
     const notJson = await post({ 'content-type': REGISTRY_CONTENT_TYPE }, '{"schema": ');
     expect(notJson.status).toBe(400);
