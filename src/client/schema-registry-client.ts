@@ -47,6 +47,22 @@ export class SchemaRegistryClient {
     return id;
   }
 
+  /** The subjects with live versions. */
+  async subjects(): Promise<string[]> {
+    return (await this.request('GET', '/subjects')) as string[];
+  }
+
+  /**
+   * Whether `schema` could be registered under `subject`: against `version`, or (undefined)
+   * against what the subject's compatibility level compares with. Resolves with the problems
+   * found, empty when compatible.
+   */
+  async incompatibilities(subject: string, schema: RegistrySchema, version?: number | 'latest'): Promise<string[]> {
+    const path = `/compatibility/subjects/${encodeURIComponent(subject)}/versions${version === undefined ? '' : `/${version}`}?verbose=true`;
+    const answer = (await this.request('POST', path, schema)) as { is_compatible: boolean; messages?: string[] };
+    return answer.is_compatible ? [] : (answer.messages ?? ['incompatible']);
+  }
+
   /** The subject's version numbers, oldest first. */
   async versions(subject: string): Promise<number[]> {
     return (await this.request('GET', `/subjects/${encodeURIComponent(subject)}/versions`)) as number[];

@@ -8,7 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Sluice } from '../sluice.js';
+import type { BrokerApi } from '../broker/broker-api.js';
+import { Admin } from '../client/admin.js';
+import { Consumer } from '../client/consumer.js';
+import { Producer } from '../client/producer.js';
 
 export const SCHEMAS_TOPIC = '_schemas';
 
@@ -29,17 +32,20 @@ export interface SchemaLog {
   close(): Promise<void>;
 }
 
-/** The topic inside an embedded Sluice; closing the log leaves the Sluice open (its owner closes it). */
-export async function embeddedSchemaLog(sluice: Sluice, topic = SCHEMAS_TOPIC): Promise<SchemaLog> {
-  const admin = sluice.admin();
+/**
+ * The topic in an embedded broker (a Sluice's, or the one `sluice serve` runs), through Sluice's
+ * own clients; closing the log leaves the broker open (its owner closes it).
+ */
+export async function embeddedSchemaLog(broker: BrokerApi, topic = SCHEMAS_TOPIC): Promise<SchemaLog> {
+  const admin = new Admin(broker);
   await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: SCHEMAS_TOPIC_CONFIGS }] });
-  const producer = sluice.producer({ acks: -1 });
+  const producer = new Producer(broker, { acks: -1 });
   await producer.connect();
   return {
     async replay(apply) {
       const [{ high, low }] = await admin.fetchTopicOffsets(topic);
       if (high <= low) return;
-      const consumer = sluice.consumer();
+      const consumer = new Consumer(broker);
       try {
         await consumer.connect();
         consumer.assign([{ topic, partition: 0, offset: low }]);

@@ -29,6 +29,7 @@ import { KafkaServer } from '../../server/server.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
 import { printError, stderrLogger, writeOut } from '../output.js';
+import { startServedRegistry } from '../served-registry.js';
 import { INT32_MAX } from '../../protocol/limits.js';
 
 
@@ -60,6 +61,7 @@ interface ServeFlags {
   authorizer?: boolean;
   superUsers?: string[];
   allowEveryoneIfNoAclFound?: boolean;
+  schemaRegistryPort?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -148,6 +150,7 @@ export function registerServe(program: Command): void {
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
     .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
     .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
+    .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
         command.error('error: --sasl-mechanisms and --sasl-credentials-file go together', { exitCode: 2 });
@@ -193,7 +196,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     // Once serving, so a start that fails still reports its one error line (each repair was logged as it happened).
     logger.info(formatRecoverySummary(broker.recovery));
     await writeOut(`listening on ${formatHostPort(address.host, address.port)}\n`);
+    const registry = flags.schemaRegistryPort === undefined ? null : await startServedRegistry({ broker }, flags.host, flags.schemaRegistryPort);
     await stopRequested;
+    await registry?.close();
   } catch (error) {
     await broker.close();
     throw error;
@@ -222,7 +227,7 @@ function limitOptions(flags: ServeFlags): KafkaServerOptions {
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once, without a clean close. */
-function stopSignal(): Promise<void> {
+export function stopSignal(): Promise<void> {
   return new Promise((resolve) => {
     let received = false;
     const onSignal = (signal: NodeJS.Signals): void => {
