@@ -3,7 +3,7 @@
  * `sluice serve --schema-registry-port`: opened on its storage, listening, and announced with one
  * line on stdout, `schema registry listening on http://HOST:PORT`.
  */
-import { openSchemaRegistry, startRegistryServer, type SchemaStorage } from '../registry/index.js';
+import type { SchemaStorage } from '../registry/index.js';
 import { writeOut } from './output.js';
 
 /** Confluent's port. */
@@ -17,6 +17,8 @@ export interface ServedRegistry {
 
 /** Opens the registry on `storage` and serves it on host:port, printing where it listens. */
 export async function startServedRegistry(storage: SchemaStorage, host: string, port: number): Promise<ServedRegistry> {
+  // Loaded on use: fastify and the schema libraries stay out of every other command's start-up.
+  const { openSchemaRegistry, startRegistryServer } = await import('../registry/index.js');
   const registry = await openSchemaRegistry(storage);
   try {
     const server = await startRegistryServer(registry, { host, port });
