@@ -103,6 +103,12 @@ describe('Protobuf', () => {
     const deserializer = new ProtobufDeserializer(new SchemaRegistryClient({ baseURLs: [harness.url] }), SerdeType.VALUE, {});
     const message = (await deserializer.deserialize('orders', bytes)) as Record<string, unknown>;
     expect(message).toMatchObject({ $typeName: 'shop.Order', id: 'o2', cents: 77n, tags: ['a', 'b'], status: 1 });
+
+    // A nested message of the second top-level one: message indexes [1, 0].
+    const nested = 'syntax = "proto3"; package demo; message A { int32 a = 1; } message B { message C { string c = 1; } C c = 1; }';
+    const cSerializer = await protobufSerializer({ registry: harness.url, subject: 'c-value', schema: nested, messageType: 'demo.B.C' });
+    const cBytes = cSerializer.serialize({ c: 'deep' });
+    expect(await deserializer.deserialize('c', cBytes)).toMatchObject({ $typeName: 'demo.B.C', c: 'deep' });
   });
 
   it('refuses a changed field type under BACKWARD with 409, accepts an added field, and takes anything under NONE', async () => {
