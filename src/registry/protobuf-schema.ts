@@ -60,6 +60,8 @@ export class ProtobufSchema implements ParsedSchema {
   serialized(): string {
     const set = this.root.toDescriptor(this.syntax);
     const file = set.file.find((candidate) => (candidate.package ?? '') === this.packageName) ?? set.file[0];
+    const scope = this.packageName === '' ? this.root : (this.root.lookup(this.packageName) as protobuf.NamespaceBase);
+    qualifyTypeNames(file.messageType ?? [], scope);
     file.name = 'schema.proto';
     file.dependency = [...this.imports];
     if (this.syntax === 'proto3') file.syntax = 'proto3';
@@ -85,6 +87,24 @@ export class ProtobufSchema implements ParsedSchema {
       else compareMessages(writer, this, writerMessage, readerMessage, `#/${name}`, add);
     }
     return differences;
+  }
+}
+
+/**
+ * protobufjs writes field type names as the .proto said them (`Status`); descriptor readers resolve
+ * only full names (`.shop.Order.Status`), so each is looked up from its message's scope.
+ */
+function qualifyTypeNames(messages: descriptor.IDescriptorProto[], scope: protobuf.NamespaceBase): void {
+  for (const message of messages) {
+    // A map's generated entry message has no protobufjs type: its names resolve from the parent.
+    const own = scope.get(message.name ?? '');
+    const messageScope = own instanceof protobuf.Namespace ? own : scope;
+    for (const field of message.field ?? []) {
+      if (field.typeName === undefined || field.typeName === null || field.typeName === '' || field.typeName.startsWith('.')) continue;
+      const resolved = messageScope.lookup(field.typeName);
+      if (resolved !== null) field.typeName = resolved.fullName;
+    }
+    qualifyTypeNames(message.nestedType ?? [], messageScope);
   }
 }
 

@@ -3,7 +3,9 @@
  * elsewhere: register, fetch by id, encode and decode, and the compatibility refusals.
  */
 import { SchemaRegistry as KafkajsRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { JsonDeserializer, JsonSerializer, ProtobufDeserializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
+import { create, createFileRegistry, fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { JsonDeserializer, JsonSerializer, ProtobufDeserializer, ProtobufSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { protobufSerializer } from '../../src/client/schema-serializers.js';
 import { RegistryHarness } from './registry-harness.js';
@@ -109,6 +111,31 @@ describe('Protobuf', () => {
     const cSerializer = await protobufSerializer({ registry: harness.url, subject: 'c-value', schema: nested, messageType: 'demo.B.C' });
     const cBytes = cSerializer.serialize({ c: 'deep' });
     expect(await deserializer.deserialize('c', cBytes)).toMatchObject({ $typeName: 'demo.B.C', c: 'deep' });
+  });
+
+  it("@confluentinc/schemaregistry's Protobuf serializer writes records Sluice's protobuf deserializer reads", async () => {
+    const client = new SchemaRegistryClient({ baseURLs: [harness.url] });
+    const id = await client.register('orders-value', { schemaType: 'PROTOBUF', schema: ORDER_PROTO }, false);
+    // The message type as that library knows it: from the registry's FileDescriptorProto.
+    const info = await client.getBySubjectAndId('orders-value', id, 'serialized');
+    const file = fromBinary(FileDescriptorProtoSchema, Buffer.from(info.schema, 'base64'));
+    const order = createFileRegistry(file, () => undefined).getMessage('shop.Order')!;
+    const serializer = new ProtobufSerializer(client, SerdeType.VALUE, { useLatestVersion: true, autoRegisterSchemas: false, registry: createFileRegistry(file, () => undefined) });
+    const bytes = await serializer.serialize('orders', create(order, { id: 'o9', cents: 12n, tags: ['x'] }));
+    expect(bytes.readInt32BE(1)).toBe(id);
+    const ours = await protobufSerializer({ registry: harness.url, subject: 'orders-value' });
+    expect(ours.deserialize(bytes)).toEqual({ id: 'o9', cents: '12', tags: ['x'], status: 'NEW' });
+
+    // Maps, nested messages and a well-known import survive the descriptor round trip.
+    const rich = `syntax = "proto3"; package inv; import "google/protobuf/timestamp.proto";
+      message Item { message Price { int64 cents = 1; } map<string, Price> prices = 1; google.protobuf.Timestamp at = 2; }`;
+    const richId = await client.register('items-value', { schemaType: 'PROTOBUF', schema: rich }, false);
+    const richFile = fromBinary(FileDescriptorProtoSchema, Buffer.from((await client.getBySubjectAndId('items-value', richId, 'serialized')).schema, 'base64'));
+    expect(richFile.dependency).toEqual(['google/protobuf/timestamp.proto']);
+    const ourItems = await protobufSerializer({ registry: harness.url, subject: 'items-value' });
+    const itemBytes = ourItems.serialize({ prices: { eur: { cents: 250 } }, at: { seconds: 5, nanos: 0 } });
+    const item = (await new ProtobufDeserializer(client, SerdeType.VALUE, {}).deserialize('items', itemBytes)) as { prices: Record<string, { cents: bigint }> };
+    expect(item.prices.eur.cents).toBe(250n);
   });
 
   it('refuses a changed field type under BACKWARD with 409, accepts an added field, and takes anything under NONE', async () => {
