@@ -3,7 +3,7 @@
  * elsewhere: register, fetch by id, encode and decode, and the compatibility refusals.
  */
 import { SchemaRegistry as KafkajsRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { create, createFileRegistry, fromBinary } from '@bufbuild/protobuf';
+import { create, createFileRegistry, createMutableRegistry, fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { JsonDeserializer, JsonSerializer, ProtobufDeserializer, ProtobufSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -120,7 +120,7 @@ describe('Protobuf', () => {
     const info = await client.getBySubjectAndId('orders-value', id, 'serialized');
     const file = fromBinary(FileDescriptorProtoSchema, Buffer.from(info.schema, 'base64'));
     const order = createFileRegistry(file, () => undefined).getMessage('shop.Order')!;
-    const serializer = new ProtobufSerializer(client, SerdeType.VALUE, { useLatestVersion: true, autoRegisterSchemas: false, registry: createFileRegistry(file, () => undefined) });
+    const serializer = new ProtobufSerializer(client, SerdeType.VALUE, { useLatestVersion: true, autoRegisterSchemas: false, registry: createMutableRegistry(order) });
     const bytes = await serializer.serialize('orders', create(order, { id: 'o9', cents: 12n, tags: ['x'] }));
     expect(bytes.readInt32BE(1)).toBe(id);
     const ours = await protobufSerializer({ registry: harness.url, subject: 'orders-value' });
