@@ -125,6 +125,41 @@ describe('references', () => {
   });
 });
 
+describe('references of JSON and Protobuf schemas', () => {
+  it('resolves a JSON Schema $ref and a .proto import to the referenced subjects', async () => {
+    const money = { type: 'object', properties: { cents: { type: 'integer' } }, required: ['cents'] };
+    await harness.call('POST', '/subjects/money/versions', { schemaType: 'JSON', schema: JSON.stringify(money) });
+    const invoice = { type: 'object', properties: { total: { $ref: 'money.json' } } };
+    const jsonRefs = [{ name: 'money.json', subject: 'money', version: 1 }];
+    expect((await harness.call('POST', '/subjects/invoice/versions', { schemaType: 'JSON', schema: JSON.stringify(invoice), references: jsonRefs })).status).toBe(200);
+    // Through the reference, a narrowed money type is seen by the compatibility check.
+    const narrowed = { type: 'object', properties: { total: { type: 'string' } } };
+    const check = await harness.call('POST', '/compatibility/subjects/invoice/versions/latest?verbose=true', { schemaType: 'JSON', schema: JSON.stringify(narrowed) });
+    expect(check.body.is_compatible).toBe(false);
+
+    await harness.call('POST', '/subjects/common/versions', { schemaType: 'PROTOBUF', schema: 'syntax = "proto3"; package common; message Money { int64 cents = 1; }' });
+    const order = 'syntax = "proto3"; package shop; import "common/money.proto"; message Order { common.Money total = 1; }';
+    const protoRefs = [{ name: 'common/money.proto', subject: 'common', version: 1 }];
+    expect((await harness.call('POST', '/subjects/order/versions', { schemaType: 'PROTOBUF', schema: order, references: protoRefs })).status).toBe(200);
+    const unresolved = await harness.call('POST', '/subjects/order2/versions', { schemaType: 'PROTOBUF', schema: order });
+    expect(unresolved.body.error_code).toBe(42201);
+    expect(unresolved.body.message).toContain('common/money.proto');
+  });
+});
+
+describe('IMPORT mode', () => {
+  it('takes ids and versions from the request only in IMPORT mode', async () => {
+    const body = { ...avroBody({ type: 'record', name: 'Imported', fields: [] }), id: 500, version: 7 };
+    expect((await harness.call('POST', '/subjects/imp/versions', body)).body.error_code).toBe(42205);
+    await harness.call('PUT', '/mode/imp', { mode: 'IMPORT' });
+    expect(await harness.call('POST', '/subjects/imp/versions', body)).toEqual({ status: 200, body: { id: 500 } });
+    expect((await harness.call('GET', '/subjects/imp/versions/7')).body).toMatchObject({ id: 500, version: 7 });
+    const clash = { ...avroBody({ type: 'record', name: 'Clash', fields: [] }), id: 500, version: 8 };
+    expect((await harness.call('POST', '/subjects/imp/versions', clash)).body.error_code).toBe(42207);
+    await harness.call('DELETE', '/mode/imp');
+  });
+});
+
 describe('bad input', () => {
   it('answers malformed schemas with 42201 for each type', async () => {
     for (const body of [
