@@ -4,7 +4,7 @@
  * fetch a schema by id. Schemas by id are cached (an id's schema never changes). Error bodies
  * (`{"error_code": 40401, ...}`) become SchemaRegistryError with the same codes.
  */
-import { InvalidConfigError, SchemaRegistryError } from '../errors.js';
+import { InvalidConfigError, SchemaRegistryError, SluiceError } from '../errors.js';
 
 export type RegistrySchemaType = 'AVRO' | 'JSON' | 'PROTOBUF';
 
@@ -90,11 +90,17 @@ export class SchemaRegistryClient {
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${this.url}${path}`, {
-      method,
-      headers: { accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers: { accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+      throw new SluiceError('SCHEMA_REGISTRY_UNREACHABLE', `cannot reach the schema registry at ${this.url} (${cause}); is it running there?`, true);
+    }
     const text = await response.text();
     let json: unknown;
     try {

@@ -68,6 +68,12 @@ describe('sluice schema-registry and sluice schemas', () => {
     await stop(cli);
   });
 
+  it('says which registry it cannot reach', async () => {
+    const result = await runCli(['schemas', 'list', '--registry', 'http://127.0.0.1:1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: cannot reach the schema registry at http:\/\/127\.0\.0\.1:1 \(.*\); is it running there\?\n$/);
+  });
+
   it('refuses usage errors with exit code 2', async () => {
     expect((await runCli(['schemas', 'register', 's'])).code).toBe(2);
     expect((await runCli(['schemas', 'get'])).code).toBe(2);
