@@ -95,6 +95,8 @@ export class SchemaRegistry {
   private readonly subjects = new Map<string, Map<number, SubjectVersion>>();
   private readonly schemasById = new Map<number, StoredSchema>();
   private readonly parsedById = new Map<number, ParsedSchema>();
+  /** Each schema's identity (type, canonical text, references) to its id: the same schema keeps one id. */
+  private readonly idsBySchema = new Map<string, number>();
   private readonly compatibility = new Map<string, CompatibilityLevel>();
   private readonly modes = new Map<string, Mode>();
   private maxId = 0;
@@ -366,10 +368,7 @@ export class SchemaRegistry {
 
   /** The id already given to this schema in any subject, so the same schema keeps one id. */
   private idFor(schemaType: SchemaType, canonical: string, references: readonly SchemaReference[]): number | undefined {
-    for (const stored of this.schemasById.values()) {
-      if (this.sameSchema(stored, schemaType, canonical, references)) return stored.id;
-    }
-    return undefined;
+    return this.idsBySchema.get(schemaIdentity(schemaType, canonical, references));
   }
 
   /** Parses a schema with its references resolved (transitively, dependencies first). */
@@ -489,6 +488,7 @@ export class SchemaRegistry {
     this.subjects.set(subject, versions);
     if (!this.schemasById.has(entry.id)) {
       this.schemasById.set(entry.id, { id: entry.id, schemaType: entry.schemaType, schema: entry.schema, references: entry.references });
+      this.idsBySchema.set(schemaIdentity(entry.schemaType, entry.schema, entry.references), entry.id);
     }
     this.maxId = Math.max(this.maxId, entry.id);
   }
@@ -497,9 +497,15 @@ export class SchemaRegistry {
     for (const versions of this.subjects.values()) {
       for (const entry of versions.values()) if (entry.id === id) return;
     }
+    const stored = this.schemasById.get(id);
+    if (stored !== undefined) this.idsBySchema.delete(schemaIdentity(stored.schemaType, stored.schema, stored.references));
     this.schemasById.delete(id);
     this.parsedById.delete(id);
   }
+}
+
+function schemaIdentity(schemaType: SchemaType, canonical: string, references: readonly SchemaReference[]): string {
+  return JSON.stringify([schemaType, canonical, references.map((ref) => [ref.name, ref.subject, ref.version])]);
 }
 
 /** A version in a path: 1 to 2^31-1, -1 or "latest" (returned as -1). */
