@@ -97,6 +97,23 @@ describe('avro() with kafkajs and @kafkajs/confluent-schema-registry', () => {
   });
 });
 
+describe('a registry keeping _schemas on a Kafka server', () => {
+  it('reads the topic back through kafkajs when reopened: same ids, next id after them', async () => {
+    const v1 = await avro({ registry: http.url, subject: 'payments-value', schema: PAYMENT_V1 });
+    const v2 = await avro({ registry: http.url, subject: 'payments-value', schema: PAYMENT_V2 });
+    await http.close();
+    await registry.close();
+
+    registry = await openSchemaRegistry({ bootstrapServer: kafka.bootstrap });
+    http = await startRegistryServer(registry, { port: 0 });
+    const again = await avro({ registry: http.url, subject: 'payments-value', schema: PAYMENT_V2 });
+    expect(again.schemaId).toBe(v2.schemaId);
+    expect(again.deserialize(v1.serialize({ id: 'p', cents: 1 }))).toEqual({ id: 'p', cents: 1, currency: 'EUR' });
+    const other = await avro({ registry: http.url, subject: 'other-value', schema: { type: 'record', name: 'O', fields: [] } });
+    expect(other.schemaId).toBe(v2.schemaId + 1);
+  });
+});
+
 describe('jsonSchema()', () => {
   it('writes JSON in the wire format that the kafkajs-side client decodes, refusing invalid values', async () => {
     const schema = { type: 'object', properties: { sku: { type: 'string' }, qty: { type: 'integer', minimum: 1 } }, required: ['sku'] };
