@@ -125,6 +125,17 @@ export class SchemaRegistry {
       .sort();
   }
 
+  /** Every subject version (GET /schemas), by subject then version; `latestOnly`: each subject's newest. */
+  listSchemas(subjectPrefix: string, includeDeleted: boolean, latestOnly: boolean): SubjectVersion[] {
+    const result: SubjectVersion[] = [];
+    for (const subject of [...this.subjects.keys()].sort()) {
+      if (!subject.startsWith(subjectPrefix)) continue;
+      const versions = this.liveVersions(subject, includeDeleted);
+      result.push(...(latestOnly ? versions.slice(-1) : versions));
+    }
+    return result;
+  }
+
   listVersions(subject: string, includeDeleted: boolean): number[] {
     const versions = this.liveVersions(subject, includeDeleted);
     if (versions.length === 0) throw subjectNotFound(subject);

@@ -152,6 +152,11 @@ export function buildRegistryApp(registry: SchemaRegistry, options: RegistryServ
   app.get('/', (_request, reply) => json(reply, {}));
   app.get('/schemas/types', (_request, reply) => json(reply, [...SCHEMA_TYPES]));
 
+  app.get('/schemas', (request: Req, reply) => {
+    const { query } = request;
+    const entries = registry.listSchemas(query.subjectPrefix ?? '', flag(query, 'deleted'), flag(query, 'latestOnly'));
+    json(reply, entries.map((entry) => versionBody(entry, entry.schema)));
+  });
   app.get('/schemas/ids/:id', (request: Req, reply) => {
     const schema = registry.getSchemaById(idOf(request));
     json(reply, schemaFields(schema, registry.formatted(schema, request.query.format)));

@@ -35,6 +35,10 @@ describe('reads and lookups', () => {
     expect((await harness.call('GET', `/schemas/ids/${id}/subjects`)).body).toEqual(['s1', 's2']);
     expect((await harness.call('GET', `/schemas/ids/${id}/versions`)).body).toEqual([{ subject: 's1', version: 1 }, { subject: 's2', version: 1 }]);
     expect((await harness.call('GET', '/schemas/types')).body).toEqual(['AVRO', 'JSON', 'PROTOBUF']);
+    expect((await harness.call('GET', '/schemas?subjectPrefix=s&latestOnly=true')).body).toEqual([
+      { subject: 's1', version: 1, id, schema: expect.any(String) },
+      { subject: 's2', version: 1, id, schema: expect.any(String) },
+    ]);
 
     const lookup = await harness.call('POST', '/subjects/s1', avroBody(RECORD));
     expect(lookup.body).toMatchObject({ subject: 's1', version: 1, id });
