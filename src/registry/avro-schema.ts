@@ -26,8 +26,91 @@ class AvroSchema implements ParsedSchema {
       this.type.createResolver(writer.type);
       return [];
     } catch (error) {
-      return [`{errorType:'READER_CANNOT_READ_WRITER', description:'${(error as Error).message}'}`];
+      // avsc's verdict stands; the walk only says where and why, as Avro's SchemaCompatibility does.
+      const found = differences(this.type, writer.type, '', new Set());
+      return found.length > 0 ? found : [`{errorType:'READER_CANNOT_READ_WRITER', description:'${(error as Error).message}'}`];
     }
+  }
+}
+
+/** Avro's promotions: what a reader of each primitive type also reads. */
+const PROMOTIONS: Record<string, readonly string[]> = {
+  long: ['int'],
+  float: ['int', 'long'],
+  double: ['int', 'long', 'float'],
+  string: ['bytes'],
+  bytes: ['string'],
+};
+
+/** A union's branches, or null for another type. */
+function unionBranches(type: avro.Type): avro.Type[] | null {
+  return type instanceof avro.types.UnwrappedUnionType || type instanceof avro.types.WrappedUnionType ? type.types : null;
+}
+
+function underlying(type: avro.Type): avro.Type {
+  return type instanceof avro.types.LogicalType ? type.underlyingType : type;
+}
+
+function readable(reader: avro.Type, writer: avro.Type): boolean {
+  try {
+    reader.createResolver(writer);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function difference(errorType: string, path: string, description: string, additionalInfo?: string): string {
+  const info = additionalInfo === undefined ? '' : `, additionalInfo:'${additionalInfo}'`;
+  return `{errorType:'${errorType}', description:'${description} at path '${path || '/'}'${info}}`;
+}
+
+/** Where a reader of `readerIn` fails on data of `writerIn`: Avro's incompatibility types, each with its path. */
+function differences(readerIn: avro.Type, writerIn: avro.Type, path: string, visiting: Set<string>): string[] {
+  const reader = underlying(readerIn);
+  const writer = underlying(writerIn);
+  const pairKey = `${reader.name ?? reader.typeName}\u0000${writer.name ?? writer.typeName}`;
+  if (visiting.has(pairKey)) return [];
+  const writerBranches = unionBranches(writer);
+  if (writerBranches !== null) {
+    return writerBranches.flatMap((branch, index) => (readable(reader, branch) ? [] : differences(reader, branch, `${path}/${index}`, visiting)));
+  }
+  const readerBranches = unionBranches(reader);
+  if (readerBranches !== null) {
+    if (readerBranches.some((branch) => readable(branch, writer))) return [];
+    return [difference('MISSING_UNION_BRANCH', path, `reader union lacking writer type: ${writer.typeName}`, writer.typeName)];
+  }
+  if (reader.typeName !== writer.typeName) {
+    if (PROMOTIONS[reader.typeName]?.includes(writer.typeName)) return [];
+    return [difference('TYPE_MISMATCH', path, `reader type: ${reader.typeName} not compatible with writer type: ${writer.typeName}`)];
+  }
+  const names = (type: avro.Type): string[] => [type.name ?? '', ...((type as { aliases?: string[] }).aliases ?? [])];
+  if (reader.name !== undefined && !names(reader).includes(writer.name ?? '')) {
+    return [difference('NAME_MISMATCH', `${path}/name`, `expected: ${writer.name}`, writer.name)];
+  }
+  visiting.add(pairKey);
+  try {
+    if (reader instanceof avro.types.RecordType && writer instanceof avro.types.RecordType) {
+      return reader.fields.flatMap((field, index) => {
+        const source = writer.fields.find((candidate) => [field.name, ...field.aliases].includes(candidate.name));
+        if (source !== undefined) return differences(field.type, source.type, `${path}/fields/${index}/type`, visiting);
+        if (field.defaultValue() !== undefined) return [];
+        return [difference('READER_FIELD_MISSING_DEFAULT_VALUE', `${path}/fields/${index}`, `the field '${field.name}' has no default value and is missing in the writer's schema`, field.name)];
+      });
+    }
+    if (reader instanceof avro.types.EnumType && writer instanceof avro.types.EnumType) {
+      const missing = writer.symbols.filter((symbol) => !reader.symbols.includes(symbol));
+      if (missing.length === 0 || (reader as unknown as { default?: string }).default !== undefined) return [];
+      return [difference('MISSING_ENUM_SYMBOLS', `${path}/symbols`, `the reader's enum lacks ${missing.join(', ')}`, `[${missing.join(', ')}]`)];
+    }
+    if (reader instanceof avro.types.FixedType && writer instanceof avro.types.FixedType && reader.size !== writer.size) {
+      return [difference('FIXED_SIZE_MISMATCH', `${path}/size`, `expected: ${writer.size}, found: ${reader.size}`)];
+    }
+    if (reader instanceof avro.types.ArrayType && writer instanceof avro.types.ArrayType) return differences(reader.itemsType, writer.itemsType, `${path}/items`, visiting);
+    if (reader instanceof avro.types.MapType && writer instanceof avro.types.MapType) return differences(reader.valuesType, writer.valuesType, `${path}/values`, visiting);
+    return [];
+  } finally {
+    visiting.delete(pairKey);
   }
 }
 

@@ -66,6 +66,22 @@ describe('the levels, with Avro', () => {
     expect(checkCompatibility('BACKWARD', parse(avroProvider, '"string"'), [int])).not.toEqual([]);
   });
 
+  it("names each problem as Avro's SchemaCompatibility does, with its path", () => {
+    const types = (reader: ParsedSchema, writer: ParsedSchema): string[] =>
+      reader.readerIncompatibilities(writer).map((message) => /errorType:'(\w+)'.*at path '([^']*)'/.exec(message)!.slice(1).join(' '));
+    expect(types(v3, v1)).toEqual(['READER_FIELD_MISSING_DEFAULT_VALUE /fields/1']);
+    expect(types(avro([{ name: 'a', type: 'string' }]), v1)).toEqual(['TYPE_MISMATCH /fields/0/type']);
+    const enumOf = (symbols: string[]) => avro([{ name: 'e', type: { type: 'enum', name: 'E', symbols } }]);
+    expect(types(enumOf(['A']), enumOf(['A', 'B']))).toEqual(['MISSING_ENUM_SYMBOLS /fields/0/type/symbols']);
+    const fixedOf = (size: number) => avro([{ name: 'f', type: { type: 'fixed', name: 'F', size } }]);
+    expect(types(fixedOf(4), fixedOf(8))).toEqual(['FIXED_SIZE_MISMATCH /fields/0/type/size']);
+    expect(types(avro([{ name: 'u', type: ['null', 'int'] }]), avro([{ name: 'u', type: ['null', 'string'] }]))).toEqual(['MISSING_UNION_BRANCH /fields/0/type/1']);
+    expect(types(parse(avroProvider, { type: 'record', name: 'Other', fields: [] }), v1)).toEqual(['NAME_MISMATCH /name']);
+    expect(types(avro([{ name: 'xs', type: { type: 'array', items: 'string' } }]), avro([{ name: 'xs', type: { type: 'array', items: 'int' } }]))).toEqual([
+      'TYPE_MISMATCH /fields/0/type/items',
+    ]);
+  });
+
   it('gives the same canonical text for the same schema written differently', () => {
     expect(parse(avroProvider, '{"type":"record","name":"T","fields":[{"name":"a","type":{"type":"int"}}]}').canonical).toBe(
       parse(avroProvider, { fields: [{ type: 'int', name: 'a' }], name: 'T', type: 'record' }).canonical,
