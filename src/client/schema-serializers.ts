@@ -25,6 +25,8 @@ import type { Serializer } from './serializers.js';
 
 const MAGIC = 0;
 const HEADER_BYTES = 5;
+/** The avro serializer's encode buffer to start with; it grows to the largest record seen. */
+const SCRATCH_INITIAL_BYTES = 1024;
 
 export interface RegistrySerializerOptions {
   /** The registry: a client, or its base URL. */
@@ -110,6 +112,8 @@ export async function avro<T = unknown>(options: AvroSerializerOptions): Promise
       readers.set(otherId, type.createResolver(avsc.Type.forSchema(JSON.parse(other.schema) as avsc.Schema, { wrapUnions: 'auto' })));
     }
   }
+  // Records are encoded after a header in one reused buffer, then copied out once at their size.
+  let scratch = Buffer.allocUnsafe(SCRATCH_INITIAL_BYTES);
   return {
     name: 'avro',
     schemaId: id,
@@ -120,7 +124,17 @@ export async function avro<T = unknown>(options: AvroSerializerOptions): Promise
         type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(the value itself)') });
         throw new InvalidRecordError(`the value does not match subject ${options.subject}'s Avro schema at ${paths.join(', ')}`);
       }
-      return frame(id, type.toBuffer(value));
+      let end = type.encode(value, scratch, HEADER_BYTES);
+      if (end < 0) {
+        // avsc answers a short buffer with minus the bytes missing.
+        scratch = Buffer.allocUnsafe(scratch.length - end);
+        end = type.encode(value, scratch, HEADER_BYTES);
+      }
+      const bytes = Buffer.allocUnsafe(end);
+      scratch.copy(bytes, 0, 0, end);
+      bytes[0] = MAGIC;
+      bytes.writeInt32BE(id, 1);
+      return bytes;
     },
     deserialize(bytes: Buffer): T {
       const writerId = schemaIdOf(bytes, 'avro');
@@ -153,7 +167,11 @@ export async function jsonSchema<T = unknown>(options: JsonSchemaSerializerOptio
       }
       const text = JSON.stringify(value);
       if (text === undefined) throw new InvalidRecordError(`the jsonSchema serializer cannot encode a ${typeof value}`);
-      return frame(id, Buffer.from(text, 'utf8'));
+      const bytes = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(text, 'utf8'));
+      bytes[0] = MAGIC;
+      bytes.writeInt32BE(id, 1);
+      bytes.write(text, HEADER_BYTES, 'utf8');
+      return bytes;
     },
     deserialize(bytes: Buffer): T {
       schemaIdOf(bytes, 'jsonSchema');
