@@ -11,6 +11,9 @@ import { CliProcess, killRunning, lines, removeDir, runCli, tempDir } from '../c
 const USER = JSON.stringify({ type: 'record', name: 'User', fields: [{ name: 'name', type: 'string' }] });
 const USER_BAD = JSON.stringify({ type: 'record', name: 'User', fields: [{ name: 'name', type: 'int' }] });
 
+/** Each CLI run starts a Node process (about a second on an idle 2-core machine, several under load). */
+const CLI_TEST_TIMEOUT_MS = 180_000;
+
 let dir: string;
 
 beforeEach(() => {
@@ -66,20 +69,20 @@ describe('sluice schema-registry and sluice schemas', () => {
     const other = JSON.stringify({ type: 'record', name: 'Other', fields: [] });
     expect((await runCli(['schemas', 'register', 'other-value', '--schema', other, '--registry', url])).stdout).toBe('registered under other-value with id 2\n');
     await stop(cli);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('says which registry it cannot reach', async () => {
     const result = await runCli(['schemas', 'list', '--registry', 'http://127.0.0.1:1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: cannot reach the schema registry at http:\/\/127\.0\.0\.1:1 \(.*\); is it running there\?\n$/);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('refuses usage errors with exit code 2', async () => {
     expect((await runCli(['schemas', 'register', 's'])).code).toBe(2);
     expect((await runCli(['schemas', 'get'])).code).toBe(2);
     expect((await runCli(['schemas', 'register', 's', '--schema', '{}', '--type', 'XML'])).code).toBe(2);
     expect((await runCli(['schema-registry', '--data-dir', dir, '--bootstrap-server', '127.0.0.1:9092'])).code).toBe(2);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 });
 
 describe('sluice serve --schema-registry-port', () => {
@@ -92,5 +95,5 @@ describe('sluice serve --schema-registry-port', () => {
     const topics = await runCli(['topics', 'describe', '_schemas', '--bootstrap-server', bootstrap]);
     expect(topics.stdout).toContain('cleanup.policy=compact');
     await stop(cli);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 });
