@@ -16,7 +16,8 @@
  * deserialize with a message saying so: make the serializer again to load it.
  */
 import avsc from 'avsc';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { ajvFor } from './json-schema-ajv.js';
 import protobuf from 'protobufjs';
 import { InvalidRecordError } from '../errors.js';
 import { addWellKnownImport, messageAt, messageIndexes } from './protobuf-files.js';
@@ -156,7 +157,8 @@ export async function jsonSchema<T = unknown>(options: JsonSchemaSerializerOptio
   const client = clientOf(options.registry);
   const given = options.schema === undefined ? undefined : typeof options.schema === 'string' ? options.schema : JSON.stringify(options.schema);
   const { id, schema } = await writerSchema(client, options.subject, 'JSON', given);
-  const validate: ValidateFunction = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(schema) as object);
+  const parsed = JSON.parse(schema) as object;
+  const validate: ValidateFunction = ajvFor(parsed, { strict: false, allErrors: true }).compile(parsed);
   return {
     name: 'jsonSchema',
     schemaId: id,

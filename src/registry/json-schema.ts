@@ -19,7 +19,7 @@
  * Canonical text: the schema minified, keys in the order written (Confluent stores Jackson's
  * compact form, likewise).
  */
-import { Ajv } from 'ajv';
+import { ajvFor } from '../client/json-schema-ajv.js';
 import { invalidSchema, type ParsedSchema, type ResolvedReference, type SchemaProvider } from './schema.js';
 
 type JsonSchemaNode = boolean | Record<string, unknown>;
@@ -243,7 +243,8 @@ function parseJson(text: string, what: string): JsonSchemaNode {
 export const jsonSchemaProvider: SchemaProvider = {
   schemaType: 'JSON',
   parse(text: string, references: readonly ResolvedReference[]): ParsedSchema {
-    const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+    const root = parseJson(text, 'the schema');
+    const ajv = ajvFor(root, { strict: false, allErrors: false, validateFormats: false });
     const referenced = new Map<string, JsonSchemaNode>();
     for (const reference of references) {
       if (reference.schemaType !== 'JSON') {
@@ -257,7 +258,6 @@ export const jsonSchemaProvider: SchemaProvider = {
         throw invalidSchema(`Invalid schema ${text}, details: reference ${reference.name}: ${(error as Error).message}`);
       }
     }
-    const root = parseJson(text, 'the schema');
     try {
       ajv.compile(root as object);
     } catch (error) {

@@ -151,6 +151,26 @@ describe('references of JSON and Protobuf schemas', () => {
   });
 });
 
+describe('JSON Schema drafts', () => {
+  it('takes draft-04, draft-06, draft-07, 2019-09 and 2020-12 schemas, each checked by its own meta-schema', async () => {
+    const drafts = [
+      'http://json-schema.org/draft-04/schema#',
+      'http://json-schema.org/draft-06/schema#',
+      'http://json-schema.org/draft-07/schema#',
+      'https://json-schema.org/draft/2019-09/schema',
+      'https://json-schema.org/draft/2020-12/schema',
+    ];
+    for (const [index, draft] of drafts.entries()) {
+      const schema = JSON.stringify({ $schema: draft, type: 'object', properties: { n: { type: 'integer' } } });
+      const answer = await harness.call('POST', `/subjects/draft-${index}/versions`, { schemaType: 'JSON', schema });
+      expect(answer.status, draft).toBe(200);
+    }
+    // 2020-12 knows prefixItems; its meta-schema refuses a malformed one.
+    const bad = JSON.stringify({ $schema: drafts[4], type: 'array', prefixItems: 'not-a-list' });
+    expect((await harness.call('POST', '/subjects/draft-bad/versions', { schemaType: 'JSON', schema: bad })).body.error_code).toBe(42201);
+  });
+});
+
 describe('IMPORT mode', () => {
   it('takes ids and versions from the request only in IMPORT mode', async () => {
     const body = { ...avroBody({ type: 'record', name: 'Imported', fields: [] }), id: 500, version: 7 };
