@@ -91,7 +91,7 @@ export {
   type RegistryServerOptions,
   type RunningRegistryServer,
 } from './registry/index.js';
-export { SchemaRegistryClient, type RegistrySchema, type RegistrySchemaType, type RegistrySubjectVersion } from './client/schema-registry-client.js';
+export { SchemaRegistryClient, type RegistryReference, type RegistrySchema, type RegistrySchemaType, type RegistrySubjectVersion } from './client/schema-registry-client.js';
 export {
   avro,
   jsonSchema,

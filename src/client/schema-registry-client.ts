@@ -8,10 +8,17 @@ import { InvalidConfigError, SchemaRegistryError, SluiceError } from '../errors.
 
 export type RegistrySchemaType = 'AVRO' | 'JSON' | 'PROTOBUF';
 
+/** A schema's reference to another registered one: the name it uses, and the subject version. */
+export interface RegistryReference {
+  name: string;
+  subject: string;
+  version: number;
+}
+
 export interface RegistrySchema {
   schemaType: RegistrySchemaType;
   schema: string;
-  references?: { name: string; subject: string; version: number }[];
+  references?: RegistryReference[];
 }
 
 export interface RegistrySubjectVersion extends RegistrySchema {

@@ -21,7 +21,7 @@ import { ajvFor } from './json-schema-ajv.js';
 import protobuf from 'protobufjs';
 import { InvalidRecordError } from '../errors.js';
 import { addWellKnownImport, messageAt, messageIndexes } from './protobuf-files.js';
-import { SchemaRegistryClient, type RegistrySchema, type RegistrySchemaType } from './schema-registry-client.js';
+import { SchemaRegistryClient, type RegistryReference, type RegistrySchema, type RegistrySchemaType } from './schema-registry-client.js';
 import type { Serializer } from './serializers.js';
 
 const MAGIC = 0;
@@ -51,13 +51,31 @@ async function writerSchema(
   subject: string,
   schemaType: RegistrySchemaType,
   schema: string | undefined,
-): Promise<{ id: number; schema: string }> {
-  if (schema !== undefined) return { id: await client.register(subject, { schemaType, schema }), schema };
+  references: RegistryReference[] = [],
+): Promise<{ id: number; schema: string; references: RegistryReference[] }> {
+  if (schema !== undefined) return { id: await client.register(subject, { schemaType, schema, references }), schema, references };
   const latest = await client.version(subject, 'latest');
   if (latest.schemaType !== schemaType) {
     throw new InvalidRecordError(`subject ${subject}'s latest schema is ${latest.schemaType}, not ${schemaType}; pick the serializer of its type`);
   }
-  return { id: latest.id, schema: latest.schema };
+  return { id: latest.id, schema: latest.schema, references: latest.references ?? [] };
+}
+
+/** The texts of the schemas `references` name, transitively, each after the ones it refers to. */
+async function referencedSchemas(client: SchemaRegistryClient, references: readonly RegistryReference[], into: string[] = []): Promise<string[]> {
+  for (const reference of references) {
+    const entry = await client.version(reference.subject, reference.version);
+    await referencedSchemas(client, entry.references ?? [], into);
+    into.push(entry.schema);
+  }
+  return into;
+}
+
+/** An Avro schema with its references' named types defined first, as the registry resolves them. */
+async function avroType(client: SchemaRegistryClient, schema: string, references: readonly RegistryReference[]): Promise<avsc.Type> {
+  const options = { registry: {} as Record<string, avsc.Type>, wrapUnions: 'auto' as const };
+  for (const text of await referencedSchemas(client, references)) avsc.Type.forSchema(JSON.parse(text) as avsc.Schema, options);
+  return avsc.Type.forSchema(JSON.parse(schema) as avsc.Schema, options);
 }
 
 /** Every version of the subject, by id, to read records written with any of them. */
@@ -96,6 +114,8 @@ function unknownId(id: number, subject: string): InvalidRecordError {
 export interface AvroSerializerOptions extends RegistrySerializerOptions {
   /** The schema to write with (registered under the subject); default: the subject's latest. */
   schema?: object | string;
+  /** The registered schemas `schema` uses named types of, as the registry's references. */
+  references?: RegistryReference[];
 }
 
 /**
@@ -105,12 +125,12 @@ export interface AvroSerializerOptions extends RegistrySerializerOptions {
 export async function avro<T = unknown>(options: AvroSerializerOptions): Promise<RegistrySerializer<T>> {
   const client = clientOf(options.registry);
   const given = options.schema === undefined ? undefined : typeof options.schema === 'string' ? options.schema : JSON.stringify(options.schema);
-  const { id, schema } = await writerSchema(client, options.subject, 'AVRO', given);
-  const type = avsc.Type.forSchema(JSON.parse(schema) as avsc.Schema, { wrapUnions: 'auto' });
+  const { id, schema, references } = await writerSchema(client, options.subject, 'AVRO', given, options.references);
+  const type = await avroType(client, schema, references);
   const readers = new Map<number, avsc.Resolver | null>([[id, null]]);
   for (const [otherId, other] of await subjectSchemas(client, options.subject)) {
     if (otherId !== id && other.schemaType === 'AVRO') {
-      readers.set(otherId, type.createResolver(avsc.Type.forSchema(JSON.parse(other.schema) as avsc.Schema, { wrapUnions: 'auto' })));
+      readers.set(otherId, type.createResolver(await avroType(client, other.schema, other.references ?? [])));
     }
   }
   // Records are encoded after a header in one reused buffer, then copied out once at their size.

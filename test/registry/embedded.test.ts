@@ -49,6 +49,16 @@ describe('registry serializers on an embedded Sluice', () => {
     const avroSerializer = await avro<{ name: string }>({ registry: server.url, subject: 'users-value', schema: user });
     expect(await roundTrip('users', avroSerializer, [{ name: 'Ada' }, { name: 'Alan' }])).toEqual([{ name: 'Ada' }, { name: 'Alan' }]);
 
+    // A schema using another subject's named type, through a reference.
+    const address = { type: 'record', name: 'Address', namespace: 'geo', fields: [{ name: 'city', type: 'string' }] };
+    await avro({ registry: server.url, subject: 'address-value', schema: address });
+    const person = { type: 'record', name: 'Person', fields: [{ name: 'home', type: 'geo.Address' }] };
+    const references = [{ name: 'geo.Address', subject: 'address-value', version: 1 }];
+    const personSerializer = await avro({ registry: server.url, subject: 'people-value', schema: person, references });
+    expect(await roundTrip('people', personSerializer, [{ home: { city: 'Turin' } }])).toEqual([{ home: { city: 'Turin' } }]);
+    const latest = await avro({ registry: server.url, subject: 'people-value' });
+    expect(latest.deserialize(personSerializer.serialize({ home: { city: 'Oslo' } }))).toEqual({ home: { city: 'Oslo' } });
+
     const jsonSerializer = await jsonSchema<{ n: number }>({ registry: server.url, subject: 'n-value', schema: { type: 'object', properties: { n: { type: 'integer' } } } });
     expect(await roundTrip('numbers', jsonSerializer, [{ n: 1 }])).toEqual([{ n: 1 }]);
 
