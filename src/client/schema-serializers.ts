@@ -20,7 +20,7 @@ import type { ValidateFunction } from 'ajv';
 import { ajvFor } from './json-schema-ajv.js';
 import protobuf from 'protobufjs';
 import { InvalidRecordError } from '../errors.js';
-import { addWellKnownImport, messageAt, messageIndexes } from './protobuf-files.js';
+import { addWellKnownImport, declarationsOf, messageAt, messageIndexes, type OwnMessage } from './protobuf-files.js';
 import { SchemaRegistryClient, type RegistryReference, type RegistrySchema, type RegistrySchemaType } from './schema-registry-client.js';
 import type { Serializer } from './serializers.js';
 
@@ -209,6 +209,8 @@ export async function jsonSchema<T = unknown>(options: JsonSchemaSerializerOptio
 export interface ProtobufSerializerOptions extends RegistrySerializerOptions {
   /** The .proto file to write with (registered under the subject); default: the subject's latest. */
   schema?: string;
+  /** The registered .proto files `schema` imports, by import path, as the registry's references. */
+  references?: RegistryReference[];
   /** The message written, by full name (`pkg.Outer.Inner`); default: the file's first message. */
   messageType?: string;
 }
@@ -216,14 +218,25 @@ export interface ProtobufSerializerOptions extends RegistrySerializerOptions {
 interface ProtoFile {
   root: protobuf.Root;
   packageName: string;
+  /** The file's own messages, not those of the files it imports (Confluent's indexes count only these). */
+  own: OwnMessage;
 }
 
-function parseProtoFile(text: string): ProtoFile {
-  const root = new protobuf.Root();
+/** Parses into `root`, adding the well-known google/protobuf imports protobufjs carries. */
+function parseInto(text: string, root: protobuf.Root): protobuf.IParserResult {
   const parsed = protobuf.parse(text, root, { keepCase: true });
   for (const path of parsed.imports ?? []) addWellKnownImport(root, path);
+  return parsed;
+}
+
+/** A .proto file with the files its references name parsed first, as the registry resolves them. */
+async function parseProtoFile(client: SchemaRegistryClient, text: string, references: readonly RegistryReference[]): Promise<ProtoFile> {
+  const root = new protobuf.Root();
+  for (const dependency of await referencedSchemas(client, references)) parseInto(dependency, root);
+  const imported = declarationsOf(root);
+  const parsed = parseInto(text, root);
   root.resolveAll();
-  return { root, packageName: parsed.package ?? '' };
+  return { root, packageName: parsed.package ?? '', own: (type) => !imported.has(type) && !type.fullName.startsWith('.google.protobuf.') };
 }
 
 /** Zigzag varints, as Confluent writes the message indexes. */
@@ -242,14 +255,14 @@ function encodeIndexes(indexes: readonly number[]): Uint8Array {
  */
 export async function protobufSerializer<T extends object = Record<string, unknown>>(options: ProtobufSerializerOptions): Promise<RegistrySerializer<T>> {
   const client = clientOf(options.registry);
-  const { id, schema } = await writerSchema(client, options.subject, 'PROTOBUF', options.schema);
-  const own = parseProtoFile(schema);
-  const type = options.messageType === undefined ? messageAt(own.root, own.packageName, [0]) : own.root.lookupType(options.messageType);
+  const { id, schema, references } = await writerSchema(client, options.subject, 'PROTOBUF', options.schema, options.references);
+  const file = await parseProtoFile(client, schema, references);
+  const type = options.messageType === undefined ? messageAt(file.root, file.packageName, [0], file.own) : file.root.lookupType(options.messageType);
   if (type === undefined) throw new InvalidRecordError(`subject ${options.subject}'s .proto file declares no message`);
-  const prefix = encodeIndexes(messageIndexes(type));
-  const files = new Map<number, ProtoFile>([[id, own]]);
+  const prefix = encodeIndexes(messageIndexes(type, file.own));
+  const files = new Map<number, ProtoFile>([[id, file]]);
   for (const [otherId, other] of await subjectSchemas(client, options.subject)) {
-    if (!files.has(otherId) && other.schemaType === 'PROTOBUF') files.set(otherId, parseProtoFile(other.schema));
+    if (!files.has(otherId) && other.schemaType === 'PROTOBUF') files.set(otherId, await parseProtoFile(client, other.schema, other.references ?? []));
   }
   return {
     name: 'protobuf',
@@ -261,12 +274,12 @@ export async function protobufSerializer<T extends object = Record<string, unkno
     },
     deserialize(bytes: Buffer): T {
       const writerId = schemaIdOf(bytes, 'protobuf');
-      const file = files.get(writerId);
-      if (file === undefined) throw unknownId(writerId, options.subject);
+      const writer = files.get(writerId);
+      if (writer === undefined) throw unknownId(writerId, options.subject);
       const reader = protobuf.Reader.create(bytes.subarray(HEADER_BYTES));
       const count = reader.sint32();
       const indexes = count === 0 ? [0] : Array.from({ length: count }, () => reader.sint32());
-      const message = messageAt(file.root, file.packageName, indexes);
+      const message = messageAt(writer.root, writer.packageName, indexes, writer.own);
       if (message === undefined) throw new InvalidRecordError(`record names message indexes [${indexes.join(', ')}], which schema ${writerId} does not declare`);
       return message.toObject(message.decode(reader), { longs: String, enums: String, defaults: true }) as T;
     },

@@ -19,7 +19,7 @@
 import protobuf from 'protobufjs';
 // Adds Root#toDescriptor and the descriptor messages (FileDescriptorProto...) to protobufjs.
 import * as descriptor from 'protobufjs/ext/descriptor.js';
-import { addWellKnownImport } from '../client/protobuf-files.js';
+import { addWellKnownImport, declarationsOf } from '../client/protobuf-files.js';
 import { invalidSchema, type ParsedSchema, type ResolvedReference, type SchemaProvider } from './schema.js';
 
 const SCALAR_GROUPS: Record<string, string> = {
@@ -51,6 +51,8 @@ export class ProtobufSchema implements ParsedSchema {
     readonly messages: readonly protobuf.Type[],
     private readonly imports: readonly string[],
     private readonly syntax: 'proto2' | 'proto3',
+    /** What the referenced files declared into the root, which is not this file's. */
+    private readonly imported: ReadonlySet<protobuf.ReflectionObject>,
   ) {}
 
   /**
@@ -61,7 +63,11 @@ export class ProtobufSchema implements ParsedSchema {
     const set = this.root.toDescriptor(this.syntax);
     const file = set.file.find((candidate) => (candidate.package ?? '') === this.packageName) ?? set.file[0];
     const scope = this.packageName === '' ? this.root : (this.root.lookup(this.packageName) as protobuf.NamespaceBase);
-    qualifyTypeNames(file.messageType ?? [], scope);
+    // A referenced file of the same package lands in the same descriptor: keep only this file's declarations.
+    const ownName = (name: string | null | undefined): boolean => !this.imported.has(scope.get(name ?? '') as protobuf.ReflectionObject);
+    file.messageType = (file.messageType ?? []).filter((message) => ownName(message.name));
+    file.enumType = (file.enumType ?? []).filter((declared) => ownName(declared.name));
+    qualifyTypeNames(file.messageType, scope);
     file.name = 'schema.proto';
     file.dependency = [...this.imports];
     if (this.syntax === 'proto3') file.syntax = 'proto3';
@@ -262,7 +268,7 @@ export const protobufProvider: SchemaProvider = {
       parseInto(reference.schema, root, `reference ${reference.name}`, text);
       provided.add(reference.name);
     }
-    const before = new Set(messagesUnder(root, []));
+    const imported = declarationsOf(root);
     const parsed = parseInto(text, root, 'the schema', text);
     for (const path of [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])]) {
       if (provided.has(path)) continue;
@@ -275,9 +281,9 @@ export const protobufProvider: SchemaProvider = {
     } catch (error) {
       throw invalidSchema(`Invalid schema ${text}, details: ${(error as Error).message}`);
     }
-    const own = messagesUnder(root, []).filter((type) => !before.has(type) && !type.fullName.startsWith('.google.protobuf.'));
+    const own = messagesUnder(root, []).filter((type) => !imported.has(type) && !type.fullName.startsWith('.google.protobuf.'));
     if (own.length === 0) throw invalidSchema(`Invalid schema ${text}, details: the file declares no message`);
     const syntax = /^\s*syntax\s*=\s*["']proto3["']/m.test(text) ? 'proto3' : 'proto2';
-    return new ProtobufSchema(canonicalProto(text), root, parsed.package ?? '', own, parsed.imports ?? [], syntax);
+    return new ProtobufSchema(canonicalProto(text), root, parsed.package ?? '', own, parsed.imports ?? [], syntax, imported);
   },
 };

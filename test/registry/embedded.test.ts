@@ -67,5 +67,14 @@ describe('registry serializers on an embedded Sluice', () => {
     // Event is the second top-level message: its indexes are [1], written as count 1 then 1, zigzag.
     expect([...protobufSerializer.serialize({ inner: { s: 'x' } }).subarray(5, 7)]).toEqual([2, 2]);
     expect(await roundTrip('events', protobufSerializer, [{ inner: { s: 'x' } }])).toEqual([{ inner: { s: 'x' } }]);
+
+    // An import of another subject's file in the same package: only the file's own messages count in the indexes.
+    await protobuf({ registry: server.url, subject: 'money-value', schema: 'syntax = "proto3"; package shop; message Money { int64 cents = 1; }' });
+    const invoice = 'syntax = "proto3"; package shop; import "money.proto"; message Invoice { Money total = 1; }';
+    const moneyReference = [{ name: 'money.proto', subject: 'money-value', version: 1 }];
+    const invoiceSerializer = await protobuf({ registry: server.url, subject: 'invoices-value', schema: invoice, references: moneyReference });
+    const invoiceBytes = invoiceSerializer.serialize({ total: { cents: 12 } });
+    expect(invoiceBytes[5]).toBe(0);
+    expect(await roundTrip('invoices', invoiceSerializer, [{ total: { cents: 12 } }])).toEqual([{ total: { cents: '12' } }]);
   });
 });

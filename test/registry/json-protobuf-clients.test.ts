@@ -111,6 +111,16 @@ describe('Protobuf', () => {
     const cSerializer = await protobufSerializer({ registry: harness.url, subject: 'c-value', schema: nested, messageType: 'demo.B.C' });
     const cBytes = cSerializer.serialize({ c: 'deep' });
     expect(await deserializer.deserialize('c', cBytes)).toMatchObject({ $typeName: 'demo.B.C', c: 'deep' });
+
+    // A file importing another subject's file of the same package: the descriptor and indexes hold only its own messages.
+    await protobufSerializer({ registry: harness.url, subject: 'money-value', schema: 'syntax = "proto3"; package shop; message Money { int64 cents = 1; }' });
+    const invoice = 'syntax = "proto3"; package shop; import "money.proto"; message Invoice { Money total = 1; }';
+    const references = [{ name: 'money.proto', subject: 'money-value', version: 1 }];
+    const invoices = await protobufSerializer({ registry: harness.url, subject: 'invoices-value', schema: invoice, references });
+    const invoiceBytes = invoices.serialize({ total: { cents: 99 } });
+    const read = (await deserializer.deserialize('invoices', invoiceBytes)) as { $typeName: string; total: { cents: bigint } };
+    expect(read.$typeName).toBe('shop.Invoice');
+    expect(read.total.cents).toBe(99n);
   });
 
   it("@confluentinc/schemaregistry's Protobuf serializer writes records Sluice's protobuf deserializer reads", async () => {
