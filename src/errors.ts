@@ -952,3 +952,19 @@ export class GroupApiVersionError extends KafkaApiError {
     super('UNSUPPORTED_VERSION', 35, message);
   }
 }
+
+/**
+ * A Schema Registry refusal, as Confluent's REST API states it: the HTTP status and the
+ * `error_code` of its JSON body (40401 subject not found, 42201 invalid schema, 409 incompatible...).
+ * The registry server answers with it; the registry client raises it from an error body.
+ */
+export class SchemaRegistryError extends SluiceError {
+  readonly status: number;
+  readonly errorCode: number;
+
+  constructor(status: number, errorCode: number, message: string) {
+    super('SCHEMA_REGISTRY_ERROR', message, status >= 500);
+    this.status = status;
+    this.errorCode = errorCode;
+  }
+}

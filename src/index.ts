@@ -84,3 +84,26 @@ export { HttpServer, type HttpOptions } from './http/http-server.js';
 export { encodeRecordBatch, type RecordToEncode } from './protocol/record-batch-builder.js';
 export { decodeRecordBatches, forEachRecord } from './protocol/record-batch-reader.js';
 export * from './errors.js';
+export {
+  openSchemaRegistry,
+  startRegistryServer,
+  SchemaRegistry,
+  COMPATIBILITY_LEVELS,
+  SCHEMA_TYPES,
+  type SchemaStorage,
+  type CompatibilityLevel,
+  type SchemaType,
+  type RegistryServerOptions,
+  type RunningRegistryServer,
+} from './registry/index.js';
+export { SchemaRegistryClient, type RegistryReference, type RegistrySchema, type RegistrySchemaType, type RegistrySubjectVersion } from './client/schema-registry-client.js';
+export {
+  avro,
+  jsonSchema,
+  protobufSerializer as protobuf,
+  type RegistrySerializer,
+  type RegistrySerializerOptions,
+  type AvroSerializerOptions,
+  type JsonSchemaSerializerOptions,
+  type ProtobufSerializerOptions,
+} from './client/schema-serializers.js';

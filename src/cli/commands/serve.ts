@@ -36,6 +36,7 @@ import { InvalidConfigError } from '../../errors.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
 import { printError, stderrLogger, writeOut } from '../output.js';
+import { startServedRegistry } from '../served-registry.js';
 import { INT32_MAX } from '../../protocol/limits.js';
 
 
@@ -78,6 +79,7 @@ interface ServeFlags {
   httpPort?: number;
   httpTls?: boolean;
   httpHost?: string;
+  schemaRegistryPort?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -198,6 +200,7 @@ export function registerServe(program: Command): void {
     .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...) and Prometheus /metrics over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
     .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
     .option('--http-tls', 'with --http-port: serve HTTPS with the --tls-* certificate, client-certificate mode and principal mapping (re-read on SIGHUP too)')
+    .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
         command.error('error: --sasl-mechanisms and --sasl-credentials-file go together', { exitCode: 2 });
@@ -287,7 +290,9 @@ async function serve(flags: ServeFlags): Promise<void> {
         ? `listening on ${formatHostPort(address.host, address.port)}\n`
         : server.addresses.map((bound) => `listening on ${bound.name}://${formatHostPort(bound.host, bound.port)}\n`).join(''),
     );
+    const registry = flags.schemaRegistryPort === undefined ? null : await startServedRegistry({ broker }, flags.host, flags.schemaRegistryPort);
     await stopRequested;
+    await registry?.close();
     process.off('SIGHUP', reload);
   } catch (error) {
     await http?.close();
@@ -390,7 +395,7 @@ function limitOptions(flags: ServeFlags): KafkaServerOptions {
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once, without a clean close. */
-function stopSignal(): Promise<void> {
+export function stopSignal(): Promise<void> {
   return new Promise((resolve) => {
     let received = false;
     const onSignal = (signal: NodeJS.Signals): void => {
