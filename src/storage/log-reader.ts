@@ -93,9 +93,18 @@ interface SegmentView {
   abortedTxns: AbortedTxn[];
   txnIndexBytes: number;
   fd: number;
+  /**
+   * The log file's size at its last stat (-1: not since `fd` was opened), and the readable end it
+   * was taken under. Both belong to the file `fd` holds open and go with it (closeSegment): a log
+   * clean renames a new file over the segment's name, so a size must never outlive its descriptor.
+   */
+  fileBytes: number;
+  fileBytesCoverOffset: number;
   index: OffsetIndex | null;
   indexFd: number;
   indexBytesLoaded: number;
+  /** The readable end under which the index was last brought up to date (-1: not since `indexFd` was opened). */
+  indexCoverOffset: number;
 }
 
 /** A read that met the writer's changes: list the directory again and retry. */
@@ -402,9 +411,12 @@ export class LogReader {
           abortedTxns: NO_ABORTED_TXNS,
           txnIndexBytes: 0,
           fd: -1,
+          fileBytes: -1,
+          fileBytesCoverOffset: -1,
           index: null,
           indexFd: -1,
           indexBytesLoaded: 0,
+          indexCoverOffset: -1,
         });
       }
     }
@@ -424,8 +436,8 @@ export class LogReader {
   /** The batches from `segment`, or null when it holds nothing at or after `offset`. */
   private readSegment(segment: SegmentView, offset: number, maxBytes: number, highWatermark: number): LogReadResult | null {
     if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
-    const fileBytes = fstatSync(segment.fd).size;
-    const index = this.loadIndex(segment);
+    const fileBytes = this.fileBytesCovering(segment, highWatermark);
+    const index = this.loadIndex(segment, highWatermark);
     this.window.invalidate();
     const slot = index === null ? -1 : index.floorSlot(offset);
     let from = slot < 0 ? 0 : index!.positionAt(slot);
@@ -506,15 +518,39 @@ export class LogReader {
     }
   }
 
-  /** The segment's offset index, reading only the entries appended since the last read. */
-  private loadIndex(segment: SegmentView): OffsetIndex | null {
+  /**
+   * The segment file's size, stat'ed again only when the readable end moved past the one the last
+   * stat was taken under. The writer publishes a readable end only once the bytes below it are in
+   * the file, and reads return nothing at or past it, so a size taken after the readable end was
+   * read covers every read under that end or a lower one: a consumer reading a backlog stats a
+   * segment once, not on every fetch. A truncation can shrink the file below the size kept; it
+   * moves the storage epoch, and a read that meets the shorter file first (a short read, a broken
+   * header chain) is retried on a fresh view, whose descriptors and sizes are new.
+   */
+  private fileBytesCovering(segment: SegmentView, readableEnd: number): number {
+    if (segment.fileBytes < 0 || readableEnd > segment.fileBytesCoverOffset) {
+      segment.fileBytes = fstatSync(segment.fd).size;
+      segment.fileBytesCoverOffset = readableEnd;
+    }
+    return segment.fileBytes;
+  }
+
+  /**
+   * The segment's offset index, reading only the entries appended since the last read. Without a
+   * readable end (`readableEnd` -1: the timestamp lookups) or once it moved past the one of the last
+   * look, the file is stat'ed for new entries; otherwise the entries held serve as they are, since
+   * an entry the writer added meanwhile only saves scanning a few batch headers.
+   */
+  private loadIndex(segment: SegmentView, readableEnd = -1): OffsetIndex | null {
     if (!this.indexesTrusted) return null;
+    if (segment.index !== null && readableEnd >= 0 && readableEnd <= segment.indexCoverOffset) return segment.index;
     try {
       if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
+    segment.indexCoverOffset = readableEnd;
     const fileBytes = fstatSync(segment.indexFd).size;
     const wholeBytes = fileBytes - (fileBytes % OFFSET_INDEX_ENTRY_BYTES);
     if (segment.index !== null && wholeBytes === segment.indexBytesLoaded) return segment.index;
@@ -586,6 +622,9 @@ function closeSegment(segment: SegmentView): void {
   if (segment.fd >= 0) closeSync(segment.fd);
   if (segment.indexFd >= 0) closeSync(segment.indexFd);
   segment.fd = -1;
+  segment.fileBytes = -1;
+  segment.fileBytesCoverOffset = -1;
   segment.indexFd = -1;
   segment.index = null;
+  segment.indexCoverOffset = -1;
 }
