@@ -489,9 +489,14 @@ export class LogReader {
         nextOffset = batchNext;
       }, false);
     }
-    const records = Buffer.allocUnsafe(end - start);
-    const read = readFully(segment.fd, records, 0, records.length, start);
-    if (read !== records.length) throw new StaleView(`${segment.logPath} ended after ${read} of ${records.length} bytes at byte ${start}`);
+    // A small answer (a consumer at the head of the log) already came in with the headers read;
+    // those bytes lie below the readable end, so they were complete when the window was read.
+    let records = this.window.copyOut(segment.fd, start, end - start);
+    if (records === null) {
+      records = Buffer.allocUnsafe(end - start);
+      const read = readFully(segment.fd, records, 0, records.length, start);
+      if (read !== records.length) throw new StaleView(`${segment.logPath} ended after ${read} of ${records.length} bytes at byte ${start}`);
+    }
     this.resume.segment = segment;
     this.resume.nextOffset = nextOffset;
     this.resume.position = end;
