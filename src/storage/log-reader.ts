@@ -73,6 +73,8 @@ const NO_ABORTED_TXNS: AbortedTxn[] = [];
 /** findByTimestamp's answers besides an offset. */
 const NOT_IN_SEGMENT = -1;
 const PAST_READABLE_END = -2;
+/** Log growth after which a reader looks for new offset index entries: Kafka's default index.interval.bytes. */
+const INDEX_LOOK_AGAIN_BYTES = 4096;
 /** Fresh listings a read may take before a broken header chain is reported as corruption. */
 const MAX_ATTEMPTS = 3;
 
@@ -103,8 +105,8 @@ interface SegmentView {
   index: OffsetIndex | null;
   indexFd: number;
   indexBytesLoaded: number;
-  /** The readable end under which the index was last brought up to date (-1: not since `indexFd` was opened). */
-  indexCoverOffset: number;
+  /** The log file's size when the index was last brought up to date (-1: not since `indexFd` was opened). */
+  indexLogBytes: number;
 }
 
 /** A read that met the writer's changes: list the directory again and retry. */
@@ -416,7 +418,7 @@ export class LogReader {
           index: null,
           indexFd: -1,
           indexBytesLoaded: 0,
-          indexCoverOffset: -1,
+          indexLogBytes: -1,
         });
       }
     }
@@ -437,7 +439,7 @@ export class LogReader {
   private readSegment(segment: SegmentView, offset: number, maxBytes: number, highWatermark: number): LogReadResult | null {
     if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
     const fileBytes = this.fileBytesCovering(segment, highWatermark);
-    const index = this.loadIndex(segment, highWatermark);
+    const index = this.loadIndex(segment, fileBytes);
     this.window.invalidate();
     const slot = index === null ? -1 : index.floorSlot(offset);
     let from = slot < 0 ? 0 : index!.positionAt(slot);
@@ -541,21 +543,24 @@ export class LogReader {
   }
 
   /**
-   * The segment's offset index, reading only the entries appended since the last read. Without a
-   * readable end (`readableEnd` -1: the timestamp lookups) or once it moved past the one of the last
-   * look, the file is stat'ed for new entries; otherwise the entries held serve as they are, since
-   * an entry the writer added meanwhile only saves scanning a few batch headers.
+   * The segment's offset index, reading only the entries appended since the last read. Given the
+   * log file's size (`logFileBytes`; -1 for the timestamp lookups, which always look), the index
+   * file is looked at again only once the log grew by INDEX_LOOK_AGAIN_BYTES since the last look:
+   * the writer adds an entry per index.interval.bytes of log, so less growth adds at most an entry
+   * or two, and an entry missing only means scanning a few more batch headers. A consumer at the
+   * head of the log, whose every fetch sees the log a batch longer, stats the index once per that
+   * much log instead of on every fetch.
    */
-  private loadIndex(segment: SegmentView, readableEnd = -1): OffsetIndex | null {
+  private loadIndex(segment: SegmentView, logFileBytes = -1): OffsetIndex | null {
     if (!this.indexesTrusted) return null;
-    if (segment.index !== null && readableEnd >= 0 && readableEnd <= segment.indexCoverOffset) return segment.index;
+    if (segment.index !== null && logFileBytes >= 0 && logFileBytes - segment.indexLogBytes < INDEX_LOOK_AGAIN_BYTES) return segment.index;
     try {
       if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
-    segment.indexCoverOffset = readableEnd;
+    segment.indexLogBytes = logFileBytes;
     const fileBytes = fstatSync(segment.indexFd).size;
     const wholeBytes = fileBytes - (fileBytes % OFFSET_INDEX_ENTRY_BYTES);
     if (segment.index !== null && wholeBytes === segment.indexBytesLoaded) return segment.index;
@@ -631,5 +636,5 @@ function closeSegment(segment: SegmentView): void {
   segment.fileBytesCoverOffset = -1;
   segment.indexFd = -1;
   segment.index = null;
-  segment.indexCoverOffset = -1;
+  segment.indexLogBytes = -1;
 }
