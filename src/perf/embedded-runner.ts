@@ -18,6 +18,7 @@ import type { Consumer } from '../client/consumer.js';
 import type { PerfConfig } from './config.js';
 import { LatencyRecorder } from './latency.js';
 import { ConsumeTarget, type Measurement, type ProgressFn } from './measurement.js';
+import { RuntimeMonitor } from './runtime-monitor.js';
 import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
 import { TransactionalSender } from './transactional-sender.js';
@@ -111,7 +112,7 @@ async function produce(sluice: Sluice, config: PerfConfig, partitions: number, p
   // A transactional run is done once its last transaction is committed.
   await producer.close();
   const endMs = performance.now();
-  return { records: sent.records, bytes: sent.bytes, seconds: (endMs - sent.startMs) / 1000, latency, partitions };
+  return { records: sent.records, bytes: sent.bytes, seconds: (endMs - sent.startMs) / 1000, latency, runtime: null, partitions };
 }
 
 async function consume(sluice: Sluice, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
@@ -149,7 +150,7 @@ async function consume(sluice: Sluice, config: PerfConfig, partitions: number, p
     progress(records);
     return records;
   });
-  return { records, bytes, seconds: (endMs - startMs) / 1000, latency: null, partitions };
+  return { records, bytes, seconds: (endMs - startMs) / 1000, latency: null, runtime: null, partitions };
 }
 
 async function endToEnd(sluice: Sluice, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
@@ -178,6 +179,7 @@ async function endToEnd(sluice: Sluice, config: PerfConfig, partitions: number, 
     return received;
   });
   const producer = openProducer(sluice, config);
+  const monitor = new RuntimeMonitor();
   let sent;
   try {
     sent = await runSendLoop(producer.send, {
@@ -187,12 +189,20 @@ async function endToEnd(sluice: Sluice, config: PerfConfig, partitions: number, 
     });
     await producer.close();
   } catch (error) {
+    monitor.stop();
     abort.abort();
     await consumed.catch(() => {});
     throw error;
   }
-  const endMs = await consumed;
-  return { records: received, bytes, seconds: (endMs - sent.startMs) / 1000, latency, partitions };
+  let endMs: number;
+  try {
+    endMs = await consumed;
+  } catch (error) {
+    monitor.stop();
+    throw error;
+  }
+  const runtime = monitor.stop();
+  return { records: received, bytes, seconds: (endMs - sent.startMs) / 1000, latency, runtime, partitions };
 }
 
 export function loopSettings(config: PerfConfig, partitions: number, payloads: readonly Buffer[]) {

@@ -15,6 +15,7 @@ import { kafkajsCompressionType, registerKafkajsCodecs } from '../client/kafkajs
 import { InvalidConfigError } from '../errors.js';
 import type { PerfConfig } from './config.js';
 import { LatencyRecorder } from './latency.js';
+import { RuntimeMonitor } from './runtime-monitor.js';
 import { ConsumeTarget, type Measurement, type ProgressFn } from './measurement.js';
 import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
@@ -106,7 +107,7 @@ async function produce(kafka: KafkaClient, config: PerfConfig, partitions: numbe
   const latency = new LatencyRecorder();
   try {
     const sent = await runSendLoop(sender.send, { ...loopSettings(config, partitions, payloads), stampValues: false, recorder: latency, onProgress: progress });
-    return { records: sent.records, bytes: sent.bytes, seconds: (sent.endMs - sent.startMs) / 1000, latency, partitions };
+    return { records: sent.records, bytes: sent.bytes, seconds: (sent.endMs - sent.startMs) / 1000, latency, runtime: null, partitions };
   } finally {
     await sender.disconnect();
   }
@@ -153,7 +154,7 @@ async function consume(
     progress(records);
     return records;
   });
-  return { records, bytes, seconds: (endMs - startMs) / 1000, latency: null, partitions };
+  return { records, bytes, seconds: (endMs - startMs) / 1000, latency: null, runtime: null, partitions };
 }
 
 async function endToEnd(
@@ -184,9 +185,11 @@ async function endToEnd(
     return received;
   });
   let startMs: number;
+  let monitor: RuntimeMonitor | null = null;
   try {
     await Promise.race([joined, consumed]);
     const sender = await connectedSender(kafka, config, config.acks);
+    monitor = new RuntimeMonitor();
     try {
       const sent = await runSendLoop(sender.send, { ...loopSettings(config, partitions, payloads), stampValues: true, recorder: null });
       startMs = sent.startMs;
@@ -194,12 +197,20 @@ async function endToEnd(
       await sender.disconnect();
     }
   } catch (error) {
+    monitor?.stop();
     abort.abort();
     await consumed.catch(() => {});
     throw error;
   }
-  const endMs = await consumed;
-  return { records: received, bytes, seconds: (endMs - startMs) / 1000, latency, partitions };
+  let endMs: number;
+  try {
+    endMs = await consumed;
+  } catch (error) {
+    monitor.stop();
+    throw error;
+  }
+  const runtime = monitor.stop();
+  return { records: received, bytes, seconds: (endMs - startMs) / 1000, latency, runtime, partitions };
 }
 
 function uniqueGroupId(): string {

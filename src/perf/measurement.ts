@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LatencyRecorder } from './latency.js';
+import type { RuntimeSummary } from './runtime-monitor.js';
 
 export interface Measurement {
   records: number;
@@ -11,6 +12,8 @@ export interface Measurement {
   bytes: number;
   seconds: number;
   latency: LatencyRecorder | null;
+  /** e2e: the main thread's event-loop delay and GC pauses over the timed part; null otherwise. */
+  runtime: RuntimeSummary | null;
   /** The partition count actually used (an existing topic keeps its own). */
   partitions: number;
   /** produce --producer-threads: what each thread sent, over its own timed span; absent otherwise. */

@@ -51,6 +51,8 @@ export async function produceOnThreads(
       bytes: reports.reduce((sum, report) => sum + report.bytes, 0),
       seconds: (endMs - startMs) / 1000,
       latency,
+      // The runtime monitor watches e2e's main thread; produce runs on the workers report none, as embedded produce does.
+      runtime: null,
       partitions,
       threads: perThread,
     };

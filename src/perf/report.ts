@@ -6,6 +6,7 @@ import { acksName, type PerfConfig } from './config.js';
 import type { LatencySummaryMs } from './latency.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import type { Measurement } from './measurement.js';
+import type { RuntimeSummary } from './runtime-monitor.js';
 import { formatCount, formatFigure, formatTable } from './table.js';
 
 export interface PerfResult {
@@ -15,6 +16,8 @@ export interface PerfResult {
   seconds: number;
   /** produce: send() to acknowledgement; e2e: send to consumer hand-out; consume: null. */
   latencyMs: LatencySummaryMs | null;
+  /** e2e: the main thread's event-loop delay and GC pauses over the timed part (the suspects of a latency tail); null otherwise. */
+  runtime: RuntimeSummary | null;
   config: PerfConfig;
   machine: MachineInfo;
   /** produce --producer-threads: each thread's records and rate over its own span; null otherwise. */
@@ -35,6 +38,7 @@ export function buildPerfResult(config: PerfConfig, measurement: Measurement, ma
     records: measurement.records,
     seconds,
     latencyMs: measurement.latency === null ? null : measurement.latency.summary(),
+    runtime: measurement.runtime,
     config: { ...config, partitions: measurement.partitions },
     machine,
     threads:
@@ -88,6 +92,7 @@ export function formatPerfReport(result: PerfResult): string {
     rows.push([`thread ${index}`, formatCount(thread.records), formatFigure(thread.seconds), formatCount(thread.recordsPerSec), '', '', '', '', '', '']);
   });
   let out = formatTable(headers, rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
+  if (result.runtime !== null) out += describeRuntime(result.runtime);
   out += `config:  ${describeConfig(result.config)}\n`;
   out += `machine: ${describeMachine(result.machine)}\n`;
   const native = result.machine.nativeLimits;
@@ -97,5 +102,22 @@ export function formatPerfReport(result: PerfResult): string {
       `(${formatFigure(native.limitMBps)} MB/s, native-bench)\n`;
   }
   if (result.config.mode === 'consume') out += 'latency: not measured by consume; `sluice perf e2e` measures delivery latency\n';
+  return out;
+}
+
+/** The e2e run's event-loop delay and GC lines. */
+function describeRuntime(runtime: RuntimeSummary): string {
+  const delay = runtime.eventLoopDelayMs;
+  const { count, totalMs, maxMs } = runtime.gc;
+  let out =
+    delay === null
+      ? 'event loop delay: no sample\n'
+      : `event loop delay past due (1 ms samples): p50 ${formatFigure(delay.p50)} ms, p99 ${formatFigure(delay.p99)} ms, ` +
+        `p99.9 ${formatFigure(delay.p999)} ms, max ${formatFigure(delay.max)} ms\n`;
+  out += `gc pauses (main thread): ${formatCount(count)}, total ${formatFigure(totalMs)} ms, max ${formatFigure(maxMs)} ms\n`;
+  const scheduler = runtime.scheduler;
+  if (scheduler !== null) {
+    out += `main thread: ${formatFigure(scheduler.runningMs)} ms on a core, ${formatFigure(scheduler.runnableWaitingMs)} ms runnable waiting for one\n`;
+  }
   return out;
 }

@@ -133,6 +133,17 @@ export class FileWindow {
   }
 
   /**
+   * A copy of file bytes [position, position + length) when the span last loaded from `fd` holds
+   * them all, else null: a reader whose whole answer came in with the headers it walked needs no
+   * second read of the file.
+   */
+  copyOut(fd: number, position: number, length: number): Buffer | null {
+    if (fd !== this.fd || position < this.start || position + length > this.end) return null;
+    const from = position - this.start;
+    return Buffer.from(this.bytes.subarray(from, from + length));
+  }
+
+  /**
    * Makes file bytes [position, position + length) available and returns where `position` sits
    * in `buffer`. Requires position + length <= fileSizeBytes.
    */

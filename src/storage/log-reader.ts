@@ -73,6 +73,8 @@ const NO_ABORTED_TXNS: AbortedTxn[] = [];
 /** findByTimestamp's answers besides an offset. */
 const NOT_IN_SEGMENT = -1;
 const PAST_READABLE_END = -2;
+/** Log growth after which a reader looks for new offset index entries: Kafka's default index.interval.bytes. */
+const INDEX_LOOK_AGAIN_BYTES = 4096;
 /** Fresh listings a read may take before a broken header chain is reported as corruption. */
 const MAX_ATTEMPTS = 3;
 
@@ -93,9 +95,18 @@ interface SegmentView {
   abortedTxns: AbortedTxn[];
   txnIndexBytes: number;
   fd: number;
+  /**
+   * The log file's size at its last stat (-1: not since `fd` was opened), and the readable end it
+   * was taken under. Both belong to the file `fd` holds open and go with it (closeSegment): a log
+   * clean renames a new file over the segment's name, so a size must never outlive its descriptor.
+   */
+  fileBytes: number;
+  fileBytesCoverOffset: number;
   index: OffsetIndex | null;
   indexFd: number;
   indexBytesLoaded: number;
+  /** The log file's size when the index was last brought up to date (-1: not since `indexFd` was opened). */
+  indexLogBytes: number;
 }
 
 /** A read that met the writer's changes: list the directory again and retry. */
@@ -402,9 +413,12 @@ export class LogReader {
           abortedTxns: NO_ABORTED_TXNS,
           txnIndexBytes: 0,
           fd: -1,
+          fileBytes: -1,
+          fileBytesCoverOffset: -1,
           index: null,
           indexFd: -1,
           indexBytesLoaded: 0,
+          indexLogBytes: -1,
         });
       }
     }
@@ -424,8 +438,8 @@ export class LogReader {
   /** The batches from `segment`, or null when it holds nothing at or after `offset`. */
   private readSegment(segment: SegmentView, offset: number, maxBytes: number, highWatermark: number): LogReadResult | null {
     if (segment.fd < 0) segment.fd = openSync(segment.logPath, 'r');
-    const fileBytes = fstatSync(segment.fd).size;
-    const index = this.loadIndex(segment);
+    const fileBytes = this.fileBytesCovering(segment, highWatermark);
+    const index = this.loadIndex(segment, fileBytes);
     this.window.invalidate();
     const slot = index === null ? -1 : index.floorSlot(offset);
     let from = slot < 0 ? 0 : index!.positionAt(slot);
@@ -477,9 +491,14 @@ export class LogReader {
         nextOffset = batchNext;
       }, false);
     }
-    const records = Buffer.allocUnsafe(end - start);
-    const read = readFully(segment.fd, records, 0, records.length, start);
-    if (read !== records.length) throw new StaleView(`${segment.logPath} ended after ${read} of ${records.length} bytes at byte ${start}`);
+    // A small answer (a consumer at the head of the log) already came in with the headers read;
+    // those bytes lie below the readable end, so they were complete when the window was read.
+    let records = this.window.copyOut(segment.fd, start, end - start);
+    if (records === null) {
+      records = Buffer.allocUnsafe(end - start);
+      const read = readFully(segment.fd, records, 0, records.length, start);
+      if (read !== records.length) throw new StaleView(`${segment.logPath} ended after ${read} of ${records.length} bytes at byte ${start}`);
+    }
     this.resume.segment = segment;
     this.resume.nextOffset = nextOffset;
     this.resume.position = end;
@@ -506,15 +525,42 @@ export class LogReader {
     }
   }
 
-  /** The segment's offset index, reading only the entries appended since the last read. */
-  private loadIndex(segment: SegmentView): OffsetIndex | null {
+  /**
+   * The segment file's size, stat'ed again only when the readable end moved past the one the last
+   * stat was taken under. The writer publishes a readable end only once the bytes below it are in
+   * the file, and reads return nothing at or past it, so a size taken after the readable end was
+   * read covers every read under that end or a lower one: a consumer reading a backlog stats a
+   * segment once, not on every fetch. A truncation can shrink the file below the size kept; it
+   * moves the storage epoch, and a read that meets the shorter file first (a short read, a broken
+   * header chain) is retried on a fresh view, whose descriptors and sizes are new.
+   */
+  private fileBytesCovering(segment: SegmentView, readableEnd: number): number {
+    if (segment.fileBytes < 0 || readableEnd > segment.fileBytesCoverOffset) {
+      segment.fileBytes = fstatSync(segment.fd).size;
+      segment.fileBytesCoverOffset = readableEnd;
+    }
+    return segment.fileBytes;
+  }
+
+  /**
+   * The segment's offset index, reading only the entries appended since the last read. Given the
+   * log file's size (`logFileBytes`; -1 for the timestamp lookups, which always look), the index
+   * file is looked at again only once the log grew by INDEX_LOOK_AGAIN_BYTES since the last look:
+   * the writer adds an entry per index.interval.bytes of log, so less growth adds at most an entry
+   * or two, and an entry missing only means scanning a few more batch headers. A consumer at the
+   * head of the log, whose every fetch sees the log a batch longer, stats the index once per that
+   * much log instead of on every fetch.
+   */
+  private loadIndex(segment: SegmentView, logFileBytes = -1): OffsetIndex | null {
     if (!this.indexesTrusted) return null;
+    if (segment.index !== null && logFileBytes >= 0 && logFileBytes - segment.indexLogBytes < INDEX_LOOK_AGAIN_BYTES) return segment.index;
     try {
       if (segment.indexFd < 0) segment.indexFd = openSync(segment.indexPath, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
+    segment.indexLogBytes = logFileBytes;
     const fileBytes = fstatSync(segment.indexFd).size;
     const wholeBytes = fileBytes - (fileBytes % OFFSET_INDEX_ENTRY_BYTES);
     if (segment.index !== null && wholeBytes === segment.indexBytesLoaded) return segment.index;
@@ -586,6 +632,9 @@ function closeSegment(segment: SegmentView): void {
   if (segment.fd >= 0) closeSync(segment.fd);
   if (segment.indexFd >= 0) closeSync(segment.indexFd);
   segment.fd = -1;
+  segment.fileBytes = -1;
+  segment.fileBytesCoverOffset = -1;
   segment.indexFd = -1;
   segment.index = null;
+  segment.indexLogBytes = -1;
 }

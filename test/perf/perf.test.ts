@@ -109,7 +109,7 @@ async function consumeAll(dataDir: string, topic: string, partitions: number, ex
   }
 }
 
-const RESULT_KEYS = ['recordsPerSec', 'mbPerSec', 'records', 'seconds', 'latencyMs', 'config', 'machine', 'threads'];
+const RESULT_KEYS = ['recordsPerSec', 'mbPerSec', 'records', 'seconds', 'latencyMs', 'runtime', 'config', 'machine', 'threads'];
 const LATENCY_KEYS = ['p50', 'p95', 'p99', 'p999', 'max'];
 
 describe('sluice perf produce', () => {
@@ -297,6 +297,7 @@ describe('sluice perf consume', () => {
     const result = JSON.parse(out);
     expect(Object.keys(result).sort()).toEqual([...RESULT_KEYS].sort());
     expect(result.latencyMs).toBeNull();
+    expect(result.runtime).toBeNull();
     expect(result.records).toBe(2500);
     expect(result.config).toMatchObject({ mode: 'consume', partitions: 2, recordSizeBytes: 64 });
     expect(result.mbPerSec * result.seconds * 1e6).toBeCloseTo(2500 * 64, 3);
@@ -317,6 +318,24 @@ describe('sluice perf e2e', () => {
     expect(Object.keys(result.latencyMs).sort()).toEqual([...LATENCY_KEYS].sort());
     expect(result.latencyMs.p50).toBeGreaterThan(0);
     expect(result.config).toMatchObject({ mode: 'e2e', throughput: 4000, partitions: 2 });
+    // The main thread's suspects of a latency tail, over the timed part.
+    const { eventLoopDelayMs, gc, scheduler } = result.runtime;
+    expect(Object.keys(eventLoopDelayMs).sort()).toEqual(['max', 'p50', 'p99', 'p999']);
+    expect(eventLoopDelayMs.p50).toBeLessThanOrEqual(eventLoopDelayMs.p99);
+    expect(eventLoopDelayMs.p999).toBeLessThanOrEqual(eventLoopDelayMs.max);
+    expect(gc.count).toBeGreaterThanOrEqual(0);
+    expect(gc.maxMs).toBeLessThanOrEqual(gc.totalMs);
+    // Linux has /proc/thread-self/schedstat: the thread ran for part of the run.
+    expect(scheduler.runningMs).toBeGreaterThan(0);
+    expect(scheduler.runnableWaitingMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('prints the event loop delay, the GC pauses and the main thread scheduling beside the latency table', async () => {
+    const out = await perfCli(['e2e', '--records', '300', '--throughput', '3000', '--data-dir', path.join(dir, 'data')]);
+    expect(out).toMatch(/p99\.9 ms\s+max ms/);
+    expect(out).toMatch(/^event loop delay past due \(1 ms samples\): p50 [\d.]+ ms, p99 [\d.]+ ms, p99\.9 [\d.]+ ms, max [\d.]+ ms$/m);
+    expect(out).toMatch(/^gc pauses \(main thread\): \d+, total [\d.]+ ms, max [\d.]+ ms$/m);
+    expect(out).toMatch(/^main thread: [\d.]+ ms on a core, [\d.]+ ms runnable waiting for one$/m);
   });
 });
 

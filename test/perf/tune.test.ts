@@ -146,6 +146,7 @@ function resultOf(config: { batch: number; linger: number; compression: 'none' |
     }),
     machine: machineInfo(),
     threads: null,
+    runtime: null,
   };
 }
 

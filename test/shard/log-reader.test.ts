@@ -81,6 +81,39 @@ describe('LogReader', () => {
     }
   });
 
+  it('answers from the header window when it holds the whole answer, from the file otherwise, and never hands out the window itself', () => {
+    // Segments far larger than the 16 KiB header window, batches of about 1 KiB.
+    log.close();
+    reader.close();
+    removeTempDir(dir);
+    dir = makeTempDir();
+    log = PartitionLog.open(dir, { segmentBytes: 1 << 20, indexIntervalBytes: 4096 });
+    reader = new LogReader(dir);
+    appendBatches(100, 10);
+    const oracle = scanLogFiles(dir);
+    const expectedFrom = (offset: number, maxBytes: number): Buffer => {
+      const taken: Buffer[] = [];
+      let size = 0;
+      for (const batch of batchesFrom(oracle, offset)) {
+        if (taken.length > 0 && size + batch.sizeBytes > maxBytes) break;
+        taken.push(batch.bytes);
+        size += batch.sizeBytes;
+      }
+      return Buffer.concat(taken);
+    };
+    // One batch (inside the window), a few, and 64 KiB (past it, read from the file).
+    const small = read(0, 1);
+    expect(small.records.equals(expectedFrom(0, 1))).toBe(true);
+    expect(read(35, 5000).records.equals(expectedFrom(35, 5000))).toBe(true);
+    const large = read(10, 64 * 1024);
+    expect(large.records.length).toBeGreaterThan(16 * 1024);
+    expect(large.records.equals(expectedFrom(10, 64 * 1024))).toBe(true);
+    // Reads elsewhere in the file reload the window: an earlier answer stays what it was.
+    read(900, 1);
+    read(500, 3000);
+    expect(small.records.equals(expectedFrom(0, 1))).toBe(true);
+  });
+
   it('never returns a batch at or past the high watermark', () => {
     appendBatches(10, 4);
     // 40 records; the high watermark at 18 falls inside the batch holding 16..19.

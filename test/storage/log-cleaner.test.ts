@@ -619,6 +619,48 @@ describe('readers on other threads', () => {
   });
 });
 
+describe('a reader that keeps sizes and indexes between reads', () => {
+  /** Every record `reader` returns from `from` to the end, one read of `maxBytes` at a time. */
+  function readThrough(reader: LogReader, log: PartitionLog, epoch: number, maxBytes: number, from = log.logStartOffset): Seen[] {
+    const bounds = { logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, readableEndOffset: log.logEndOffset, storageEpoch: epoch };
+    const seen: Seen[] = [];
+    for (let offset = from; offset < log.logEndOffset; ) {
+      const { records, nextOffset } = reader.read(offset, maxBytes, bounds, () => bounds);
+      for (const batch of decodeRecordBatches(records)) {
+        for (const r of batch.records) {
+          if (r.offset >= offset) seen.push({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null });
+        }
+      }
+      expect(nextOffset).toBeGreaterThan(offset);
+      offset = nextOffset;
+    }
+    return seen;
+  }
+
+  it('reads the cleaned files after a swap, never through the sizes and indexes it kept for the files they replaced', async () => {
+    const log = open();
+    writeUpdates(log, 8, 12);
+    log.roll();
+    const reader = new LogReader(dir);
+    // Small reads and one large one: every segment's size and index are now kept, under the
+    // readable end that stays the same across the clean (compaction moves no offset).
+    expect(readThrough(reader, log, 0, 300)).toEqual(readAll(log));
+    expect(readThrough(reader, log, 0, 1 << 20)).toEqual(readAll(log));
+    const outcome = await cleanNow(log);
+    expect(outcome.groupsSwapped).toBeGreaterThan(0);
+    const cleaned = readAll(log);
+    expect(cleaned.length).toBeLessThan(8 * 12);
+    // The owner publishes the clean with a new storage epoch: the same readable end, other files.
+    expect(readThrough(reader, log, 1, 300)).toEqual(cleaned);
+    expect(readThrough(reader, log, 1, 1 << 20)).toEqual(cleaned);
+    // From inside the first cleaned segment, where the old index's positions would land elsewhere.
+    const middle = cleaned[Math.floor(cleaned.length / 3)].offset;
+    expect(readThrough(reader, log, 1, 1, middle)).toEqual(cleaned.filter((r) => r.offset >= middle));
+    reader.close();
+    log.close();
+  });
+});
+
 describe('a reader whose index does not belong to the log file', () => {
   it('retries, then scans the segment without the index: never skips records, never fails', async () => {
     const log = open();
