@@ -1,6 +1,6 @@
 /**
- * Sluice's HTTP server (fastify): Burrow's lag API (burrow.ts) and Prometheus metrics at
- * /metrics (metrics.ts) over one broker. Off unless asked for (`sluice serve --http-port`, the
+ * Sluice's HTTP server (fastify): Burrow's lag API (burrow.ts), Prometheus metrics at
+ * /metrics (metrics.ts) and a web console at / (console/) over one broker. Off unless asked for (`sluice serve --http-port`, the
  * `http` option of Sluice.open); binds 127.0.0.1 unless told. With a SASL credentials file
  * every request needs HTTP basic auth, and with an authorizer the broker's ACLs apply
  * (access.ts): DESCRIBE on a topic or group to see it, DESCRIBE on the cluster for /metrics.
@@ -14,6 +14,8 @@ import type { AuthorizerOptions, RequestObserver } from '../server/config.js';
 import type { KafkaServer } from '../server/server.js';
 import { HttpAccess } from './access.js';
 import { registerBurrowRoutes, replyError } from './burrow.js';
+import { checkConsoleOptions, registerConsoleRoutes, type ConsoleOptions } from './console/console-routes.js';
+import { BrokerHistory } from './console/history.js';
 import { SluiceMetrics } from './metrics.js';
 
 declare module 'fastify' {
@@ -34,15 +36,18 @@ export interface HttpOptions {
   credentialsFile?: string;
   /** Apply the broker's ACLs to HTTP requests, as the Kafka server's authorizer option does. */
   authorizer?: AuthorizerOptions;
+  /** The web console at / (console/console-routes.ts): on unless false. */
+  console?: ConsoleOptions | false;
 }
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 export const DEFAULT_CLUSTER_NAME = 'local';
-const KNOWN_KEYS = new Set(['port', 'host', 'clusterName', 'credentialsFile', 'authorizer']);
+const KNOWN_KEYS = new Set(['port', 'host', 'clusterName', 'credentialsFile', 'authorizer', 'console']);
 
 export class HttpServer {
   private readonly app: FastifyInstance;
   private readonly metrics: SluiceMetrics;
+  private readonly history: BrokerHistory | null;
   private readonly options: Required<Pick<HttpOptions, 'port' | 'host' | 'clusterName'>>;
   private kafkaServer: KafkaServer | null = null;
   private listening: Promise<{ host: string; port: number }> | null = null;
@@ -87,6 +92,15 @@ export class HttpServer {
         return kafka === null || address === null ? [] : [`${kafka.config.advertisedHost}:${address.port}`];
       },
     });
+    const consoleOptions = options.console ?? {};
+    if (consoleOptions === false) {
+      this.history = null;
+    } else {
+      const refreshSeconds = checkConsoleOptions(consoleOptions);
+      const { sampleIntervalMs, historySamples } = consoleOptions;
+      this.history = new BrokerHistory(broker, { sampleIntervalMs, historySamples });
+      registerConsoleRoutes(app, { broker, clusterName, access, history: this.history, refreshSeconds });
+    }
     const registry = this.metrics.registry;
     app.get('/metrics', async (request, response) => {
       if (!access.mayDescribe(request.caller, 'CLUSTER', '')) return replyError(request, response, 403, 'not authorized to describe the cluster (needed for /metrics)');
@@ -113,6 +127,7 @@ export class HttpServer {
   listen(): Promise<{ host: string; port: number }> {
     if (this.closing !== null) return Promise.reject(new ClosedError('HTTP server'));
     this.listening ??= this.app.listen({ port: this.options.port, host: this.options.host }).then(() => {
+      this.history?.start();
       const address = this.app.server.address() as AddressInfo;
       return { host: address.address, port: address.port };
     });
@@ -121,6 +136,7 @@ export class HttpServer {
 
   /** Stops serving; idempotent. The broker stays open: it is the caller's. */
   close(): Promise<void> {
+    this.history?.stop();
     this.closing ??= this.app.close();
     return this.closing;
   }
