@@ -5,6 +5,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { escapeHtml } from './html.js';
 
 export interface TimePoint {
   atMs: number;
@@ -72,7 +73,7 @@ export async function timeChartSvg(points: readonly TimePoint[], options: TimeCh
   const view = new vega.View(vega.parse(compile(timeChartSpec(points, options)).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
-    return svg.replace(/^<svg /, `<svg role="img" aria-label="${options.description.replace(/[&<>"']/g, '')}" `);
+    return svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(options.description)}" `);
   } finally {
     view.finalize();
   }
