@@ -86,7 +86,7 @@ describe('the web console in chromium', () => {
     for (const path of paths) {
       const { page, errors } = await visit(path);
       expect(errors, path).toEqual([]);
-      expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), path).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), path).toBeUndefined();
       await page.close();
     }
 
@@ -126,7 +126,7 @@ describe('the web console in chromium', () => {
     expect(await cells.nth(1).locator('td').nth(3).textContent()).toContain('00 ff 3c 10');
     expect(await cells.nth(1).locator('td').nth(2).textContent()).toContain('null');
     expect(errors).toEqual([]);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
 
     await page.goto(`${base}/topics/orders/messages?partition=1&offset=0&format=json`);
     expect(await page.locator('table.records tbody tr').nth(0).locator('td').nth(3).textContent()).toContain('"amount": 12,');

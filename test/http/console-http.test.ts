@@ -123,8 +123,13 @@ describe('the web console over HTTP', () => {
     expect(history.all().length).toBe(5);
     const latest = history.all().at(-1)!;
     expect(latest.groups.get('g')).toEqual({ totalLag: 2, partitions: new Map([['t-0', { topic: 't', partition: 0, lag: 2 }]]) });
-    expect(latest.shards).toEqual([{ shard: 0, requestRingUsedBytes: 0, completionRingUsedBytes: 0, backlogRequests: 0 }]);
+    expect(latest.shards).toEqual([{ shard: 0, recordsInPerSec: 0, recordsOutPerSec: 0, requestRingUsedBytes: 0, completionRingUsedBytes: 0, backlogRequests: 0 }]);
     expect(latest.recordsInPerSec).toBe(0);
+    // Records appended between two samples show as a rate, on the broker and on their shard.
+    await broker.produce('t', 0, batchOf(Array.from({ length: 100 }, (_, i) => `r${i}`)), 1);
+    await eventually(() => history.all().some((sample) => (sample.recordsInPerSec ?? 0) > 0 && (sample.shards[0].recordsInPerSec ?? 0) > 0), {
+      what: 'a sample with records in',
+    });
   });
 
   it('checks its options, and leaves / to Burrow with console: false', async () => {

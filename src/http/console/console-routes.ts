@@ -338,12 +338,15 @@ ${
     if (!access.mayDescribe(request.caller, 'CLUSTER', '')) return fail(response, 'load', 403, 'Not authorized to describe the cluster (needed for the load page).');
     const samples = history.all();
     const traffic: TimePoint[] = [];
+    const shardTraffic: TimePoint[] = [];
     const rings: TimePoint[] = [];
     const backlog: TimePoint[] = [];
     for (const s of samples) {
       if (s.recordsInPerSec !== null) traffic.push({ atMs: s.atMs, series: 'in (produced)', value: s.recordsInPerSec });
       if (s.recordsOutPerSec !== null) traffic.push({ atMs: s.atMs, series: 'out (fetched)', value: s.recordsOutPerSec });
       for (const shard of s.shards) {
+        if (shard.recordsInPerSec !== null) shardTraffic.push({ atMs: s.atMs, series: `shard ${shard.shard} in`, value: shard.recordsInPerSec });
+        if (shard.recordsOutPerSec !== null) shardTraffic.push({ atMs: s.atMs, series: `shard ${shard.shard} out`, value: shard.recordsOutPerSec });
         rings.push({ atMs: s.atMs, series: `shard ${shard.shard}`, value: shard.requestRingUsedBytes });
         backlog.push({ atMs: s.atMs, series: `shard ${shard.shard}`, value: shard.backlogRequests });
       }
@@ -356,10 +359,13 @@ ${
     const body = html`<h1>Broker load</h1>
 <h2>Records per second</h2>
 ${await chart(traffic, { yTitle: 'records/s', seriesTitle: 'direction', description: 'Records produced and fetched per second over time' })}
+<h2>Records per second by shard</h2>
+${await chart(shardTraffic, { yTitle: 'records/s', seriesTitle: 'shard', description: 'Records produced and fetched per second on each shard over time' })}
 <h2>Shard request rings</h2>
-${await chart(rings, { yTitle: 'bytes held', seriesTitle: 'shard', description: "Bytes held in each shard's request ring over time" })}
+<p class="note">Bytes waiting in each shard's request ring at each sample; a ring that stays full queues requests in the backlog below.</p>
+${await chart(rings, { yTitle: 'bytes held', seriesTitle: 'shard', description: "Bytes held in each shard's request ring over time", heightPx: 120 })}
 <h2>Shard backlog</h2>
-${await chart(backlog, { yTitle: 'requests queued', seriesTitle: 'shard', description: 'Requests queued while a request ring was full, per shard, over time' })}
+${await chart(backlog, { yTitle: 'requests queued', seriesTitle: 'shard', description: 'Requests queued while a request ring was full, per shard, over time', heightPx: 120 })}
 <h2>Shards now</h2>
 <table class="shards"><thead><tr><th class="num">Shard</th><th class="num">Request ring</th><th class="num">Completion ring</th><th class="num">Backlog</th><th class="num">Ring-full waits</th><th class="num">Restarts</th></tr></thead>
 <tbody>${shards}</tbody></table>

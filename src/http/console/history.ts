@@ -21,6 +21,9 @@ export interface GroupLagSample {
 
 export interface ShardSample {
   shard: number;
+  /** Records appended to and fetched from the shard's partitions per second; null for the first sample. */
+  recordsInPerSec: number | null;
+  recordsOutPerSec: number | null;
   requestRingUsedBytes: number;
   completionRingUsedBytes: number;
   backlogRequests: number;
@@ -52,7 +55,7 @@ export class BrokerHistory {
   readonly historySamples: number;
   private readonly samples: BrokerSample[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private previous: { atMs: number; recordsIn: number; recordsOut: number } | null = null;
+  private previous: { atMs: number; recordsIn: number; recordsOut: number; shardIn: number[]; shardOut: number[] } | null = null;
 
   constructor(
     private readonly broker: Broker,
@@ -106,20 +109,27 @@ export class BrokerHistory {
       for (const p of report.partitions) partitions.set(`${p.topic}-${p.partition}`, { topic: p.topic, partition: p.partition, lag: p.lag });
       groups.set(groupId, { totalLag: report.totalLag, partitions });
     }
+    const shardStats = broker.shardStats();
+    const shardIn = shardStats.map(() => 0);
+    const shardOut = shardStats.map(() => 0);
     let recordsIn = 0;
     let recordsOut = 0;
     for (const stats of broker.partitionStats()) {
       recordsIn += stats.traffic.recordsIn;
       recordsOut += stats.traffic.recordsOut;
+      shardIn[stats.shard] += stats.traffic.recordsIn;
+      shardOut[stats.shard] += stats.traffic.recordsOut;
     }
     const previous = this.previous;
     const elapsedSec = previous === null ? 0 : (atMs - previous.atMs) / 1000;
     // A counter that went down (a deleted topic took its counts) gives no rate for that interval.
     const rate = (now: number, before: number | undefined): number | null =>
       before === undefined || elapsedSec <= 0 || now < before ? null : (now - before) / elapsedSec;
-    this.previous = { atMs, recordsIn, recordsOut };
-    const shards = broker.shardStats().map(({ shard, rings }) => ({
+    this.previous = { atMs, recordsIn, recordsOut, shardIn, shardOut };
+    const shards = shardStats.map(({ shard, rings }) => ({
       shard,
+      recordsInPerSec: rate(shardIn[shard], previous?.shardIn[shard]),
+      recordsOutPerSec: rate(shardOut[shard], previous?.shardOut[shard]),
       requestRingUsedBytes: rings.requestUsedBytes,
       completionRingUsedBytes: rings.completionUsedBytes,
       backlogRequests: rings.backlogMessages,

@@ -14,8 +14,8 @@ export const RECORD_FORMATS: readonly RecordFormat[] = ['text', 'json', 'hex'];
 
 export const DEFAULT_PAGE_RECORDS = 20;
 export const MAX_PAGE_RECORDS = 200;
-/** Bytes asked of each read; a batch larger than this is still handed over whole by the log reader. */
-const READ_BYTES = 1024 * 1024;
+/** Bytes asked of each read: a page is small, and a fetch counts every offset it hands out as records out. A batch larger than this still comes whole. */
+const READ_BYTES = 64 * 1024;
 /** Reads per page at most: a page of control batches or of records below the offset ends here rather than walking the log. */
 const MAX_READS_PER_PAGE = 16;
 
