@@ -132,6 +132,21 @@ describe('the web console over HTTP', () => {
     });
   });
 
+  it("draws a group's total lag rather than a line per partition past ten partitions", async () => {
+    const { broker, base } = await serve({ console: { sampleIntervalMs: 20 } });
+    await broker.createTopic('few', { partitions: 2 });
+    await broker.createTopic('many', { partitions: 11 });
+    await broker.groups.commitOffsets({ groupId: 'small', offsets: [0, 1].map((partition) => ({ topic: 'few', partition, offset: 0 })) });
+    await broker.groups.commitOffsets({ groupId: 'large', offsets: Array.from({ length: 11 }, (_, partition) => ({ topic: 'many', partition, offset: 0 })) });
+    const legend = async (group: string): Promise<string> => {
+      const page = (await get(base, `/groups/${group}`)).text;
+      return /aria-label="Symbol legend titled '([^']*)' for [^"]*with \d+ values?: ([^"]*)"/.exec(page)?.slice(1).join(' = ') ?? '';
+    };
+    await eventually(async () => (await legend('small')) !== '', { what: 'a sample of the group drawn' });
+    expect(await legend('small')).toBe('partition = few-0, few-1');
+    expect(await legend('large')).toBe('all partitions = total');
+  });
+
   it('checks its options, and leaves / to Burrow with console: false', async () => {
     const dir = makeTempDir('http-console-options');
     cleanups.push(async () => removeTempDir(dir));

@@ -152,7 +152,7 @@ export function registerServe(program: Command): void {
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
     .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
     .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
-    .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...) and Prometheus /metrics over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
+    .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...), Prometheus /metrics and the web console (/) over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
     .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {

@@ -228,7 +228,7 @@ ${overridden.length === 0 ? html`<p class="muted">Every config at its default.</
             : html`<table class="records"><thead><tr><th class="num">Offset</th><th>Timestamp</th><th>Key</th><th>Value</th><th>Headers</th></tr></thead><tbody>
 ${found.records.map(
   (r) => html`<tr><td class="num">${r.offset}</td><td>${formatTime(r.timestamp)}</td><td class="field">${shown(r.key)}</td><td class="field">${shown(r.value)}</td>
-<td>${r.headers.length === 0 ? html`<span class="muted">none</span>` : r.headers.map((h) => html`<div><strong>${h.key}</strong>: ${shown(h.value)}</div>`)}</td></tr>`,
+<td>${r.headers.length === 0 ? html`<span class="muted">none</span>` : r.headers.map((h) => html`<div class="header"><strong>${h.key}</strong>: ${shown(h.value)}</div>`)}</td></tr>`,
 )}
 </tbody></table>`;
       const base = `/topics/${encodeURIComponent(topic)}/messages`;
@@ -246,7 +246,7 @@ ${found.records.map(
             }</p>`;
       const partitionOptions = Array.from({ length: metadata.partitionCount }, (_, p) => html`<option value="${p}"${p === partition ? raw(' selected') : ''}>${p}</option>`);
       const formatOptions = RECORD_FORMATS.map((f) => html`<option value="${f}"${f === format ? raw(' selected') : ''}>${f}</option>`);
-      const body = html`<h1>Messages of ${topicLink(topic)}</h1>
+      const body = html`<h1>Messages of ${topicLink(topic)}, partition ${partition}</h1>
 <form class="browse" method="get" action="${base}">
 <label>Partition <select name="partition">${partitionOptions}</select></label>
 <label>From offset <input name="offset" type="number" min="0" value="${timestampMs === null ? (found?.fromOffset ?? '') : ''}"></label>

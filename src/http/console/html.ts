@@ -75,6 +75,7 @@ form.browse input, form.browse select { font: inherit; padding: 3px 6px; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-all; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }
 table.records td { max-width: 520px; }
 table.records td.field { min-width: 160px; }
+table.records div.header pre { display: inline; }
 .note { color: var(--muted); font-size: 12px; }
 details summary { cursor: pointer; color: var(--accent); }
 tr.override td { background: #f3f7ff; }
