@@ -68,7 +68,7 @@ function rate(records: number, startNs: bigint): Rate {
 }
 
 /** Runs kcat; resolves with the number of lines it printed. Arguments only, never a shell. */
-function runKcat(args: string[]): Promise<number> {
+export function runKcat(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let lines = 0;
@@ -84,7 +84,7 @@ function runKcat(args: string[]): Promise<number> {
   });
 }
 
-function kcatVersion(): Promise<string> {
+export function kcatVersion(): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn('kcat', ['-V'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
@@ -97,6 +97,17 @@ function kcatVersion(): Promise<string> {
       resolve(match === null ? 'unknown' : `${match[1]} (librdkafka ${match[2]})`);
     });
   });
+}
+
+/** Writes `records` 100-byte values of `payload` as lines, the file kcat -P -l sends one record per line of. */
+export function writeKcatLines(file: string, payload: Buffer, records: number): void {
+  if (payload.includes(10)) throw new Error('benchmark payload holds a newline: kcat would split records');
+  const lines = Buffer.allocUnsafe(records * (BENCH_RECORD_BYTES + 1));
+  for (let i = 0; i < records; i++) {
+    payload.copy(lines, i * (BENCH_RECORD_BYTES + 1), i * BENCH_RECORD_BYTES, (i + 1) * BENCH_RECORD_BYTES);
+    lines[i * (BENCH_RECORD_BYTES + 1) + BENCH_RECORD_BYTES] = 10;
+  }
+  writeFileSync(file, lines);
 }
 
 export async function runServerBench(options: ServerBenchOptions = {}): Promise<ServerBenchReport> {
@@ -112,16 +123,10 @@ export async function runServerBench(options: ServerBenchOptions = {}): Promise<
     const { port } = await server.listen();
     const bootstrap = `127.0.0.1:${port}`;
     const payload = benchmarkPayload(records);
-    if (payload.includes(10)) throw new Error('benchmark payload holds a newline: kcat would split records');
 
     // kcat: produce from a file of lines, then consume everything back.
-    const lines = Buffer.allocUnsafe(records * (BENCH_RECORD_BYTES + 1));
-    for (let i = 0; i < records; i++) {
-      payload.copy(lines, i * (BENCH_RECORD_BYTES + 1), i * BENCH_RECORD_BYTES, (i + 1) * BENCH_RECORD_BYTES);
-      lines[i * (BENCH_RECORD_BYTES + 1) + BENCH_RECORD_BYTES] = 10;
-    }
     const file = join(root, 'records.txt');
-    writeFileSync(file, lines);
+    writeKcatLines(file, payload, records);
     await broker.createTopic('kcat-bench', { partitions: PARTITIONS });
     const kcatProduceStart = process.hrtime.bigint();
     await runKcat([

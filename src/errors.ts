@@ -448,6 +448,42 @@ export class ShardFailedError extends SluiceError {
   }
 }
 
+/**
+ * An attached thread's append or read named a partition slot that was closed or reopened since
+ * the thread read its topic's metadata (the topic was deleted, or deleted and created again).
+ * Retriable: the thread drops its snapshot of the topic and reads it again.
+ */
+export class StaleTopicMetadataError extends SluiceError {
+  readonly shard: number;
+  readonly slot: number;
+
+  constructor(shard: number, slot: number) {
+    super(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      `partition slot ${slot} on shard ${shard} was closed or reopened since this thread read its topic's metadata ` +
+        '(the topic was deleted or recreated); this thread reads the metadata again: retry',
+      true,
+    );
+    this.shard = shard;
+    this.slot = slot;
+  }
+}
+
+/** Sluice.attach past the broker's maxAttachedThreads: each attached thread holds a ring pair per shard. */
+export class AttachedThreadsExhaustedError extends SluiceError {
+  readonly maxAttachedThreads: number;
+
+  constructor(maxAttachedThreads: number) {
+    super(
+      'ATTACHED_THREADS_EXHAUSTED',
+      `${maxAttachedThreads} threads are attached to this broker already (maxAttachedThreads); close an attached ` +
+        'Sluice (or end its thread) first, or open the broker with a larger maxAttachedThreads',
+      true,
+    );
+    this.maxAttachedThreads = maxAttachedThreads;
+  }
+}
+
 /** A replication factor other than 1 (or -1 for the default) asked of a single embedded broker. */
 export class InvalidReplicationFactorError extends SluiceError {
   constructor(topic: string, replicationFactor: number) {
@@ -914,5 +950,21 @@ export class StaleMemberEpochError extends KafkaApiError {
 export class GroupApiVersionError extends KafkaApiError {
   constructor(message: string) {
     super('UNSUPPORTED_VERSION', 35, message);
+  }
+}
+
+/**
+ * A Schema Registry refusal, as Confluent's REST API states it: the HTTP status and the
+ * `error_code` of its JSON body (40401 subject not found, 42201 invalid schema, 409 incompatible...).
+ * The registry server answers with it; the registry client raises it from an error body.
+ */
+export class SchemaRegistryError extends SluiceError {
+  readonly status: number;
+  readonly errorCode: number;
+
+  constructor(status: number, errorCode: number, message: string) {
+    super('SCHEMA_REGISTRY_ERROR', message, status >= 500);
+    this.status = status;
+    this.errorCode = errorCode;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The package's public API: `import { Sluice } from 'sluice'`.
  */
-export { Sluice, type SluiceOptions } from './sluice.js';
+export { Sluice, AttachedSluice, type SluiceOptions } from './sluice.js';
+export type { SluiceHandle } from './client/thread-messages.js';
+export type { AttachOptions } from './client/attached-broker.js';
 export { Broker, formatRecoverySummary, type RecoverySummary } from './broker/broker.js';
 export { resolveBrokerConfig, defaultShardCount, type BrokerConfig, type BrokerOptions, type BrokerLogger } from './broker/config.js';
 export type {
@@ -74,10 +76,34 @@ export type { ConsumedMessage, ConsumedHeaders } from './client/fetcher.js';
 export { json, msgpack, string, type Serializer } from './client/serializers.js';
 export { murmur2 } from './protocol/murmur2.js';
 export { partitionForKey, type CustomPartitioner, type PartitionerArgs } from './client/partitioner.js';
-export { KafkaServer, type ListeningAddress } from './server/server.js';
-export type { KafkaServerOptions, SaslOptions, SaslMechanismName, ServerLogger } from './server/config.js';
+export { KafkaServer, type ListeningAddress, type ListenerAddress } from './server/server.js';
+export type { KafkaServerOptions, ListenerOptions, SaslOptions, SaslMechanismName, SecurityProtocol, ServerLogger } from './server/config.js';
+export type { ClientAuth, TlsOptions } from './server/tls-config.js';
 export type { RequestObserver } from './server/config.js';
 export { HttpServer, type HttpOptions } from './http/http-server.js';
 export { encodeRecordBatch, type RecordToEncode } from './protocol/record-batch-builder.js';
 export { decodeRecordBatches, forEachRecord } from './protocol/record-batch-reader.js';
 export * from './errors.js';
+export {
+  openSchemaRegistry,
+  startRegistryServer,
+  SchemaRegistry,
+  COMPATIBILITY_LEVELS,
+  SCHEMA_TYPES,
+  type SchemaStorage,
+  type CompatibilityLevel,
+  type SchemaType,
+  type RegistryServerOptions,
+  type RunningRegistryServer,
+} from './registry/index.js';
+export { SchemaRegistryClient, type RegistryReference, type RegistrySchema, type RegistrySchemaType, type RegistrySubjectVersion } from './client/schema-registry-client.js';
+export {
+  avro,
+  jsonSchema,
+  protobufSerializer as protobuf,
+  type RegistrySerializer,
+  type RegistrySerializerOptions,
+  type AvroSerializerOptions,
+  type JsonSchemaSerializerOptions,
+  type ProtobufSerializerOptions,
+} from './client/schema-serializers.js';

@@ -3,6 +3,10 @@
  * `sluice.admin()`, `sluice.producer(options)`, `sluice.consumer(options)`, and `sluice.close()`.
  * The clients are kafkajs-shaped and talk to the in-process broker directly; the same broker can
  * also be served over the Kafka wire protocol.
+ *
+ * Other threads: `sluice.handle()` makes a handle to pass to one worker thread (or piscina task),
+ * where `await Sluice.attach(handle)` gives an AttachedSluice whose producers append straight to
+ * the shards over that thread's own rings.
  */
 import { Broker, type RecoverySummary } from './broker/broker.js';
 import type { BrokerOptions } from './broker/config.js';
@@ -11,6 +15,9 @@ import { Admin } from './client/admin.js';
 import { Consumer, type ConsumerOptions } from './client/consumer.js';
 import { Producer, type ProducerOptions, type RawBytes } from './client/producer.js';
 import { HttpServer, type HttpOptions } from './http/http-server.js';
+import { AttachedBroker, groupsNotAttached, transactionsNotAttached, type AttachOptions } from './client/attached-broker.js';
+import { ThreadHost } from './client/thread-host.js';
+import type { SluiceHandle } from './client/thread-messages.js';
 
 export type SluiceOptions = BrokerOptions & {
   /** Serve Burrow's lag API and Prometheus metrics over HTTP (off unless given); see HttpServer. */
@@ -28,6 +35,7 @@ export class Sluice {
   readonly httpAddress: { host: string; port: number } | null;
   private readonly http: HttpServer | null;
   private readonly clients = new Set<Disconnectable>();
+  private readonly hosts = new Set<ThreadHost>();
   private closing: Promise<void> | null = null;
 
   private constructor(broker: Broker, http: HttpServer | null, httpAddress: { host: string; port: number } | null) {
@@ -80,6 +88,27 @@ export class Sluice {
   }
 
   /**
+   * A handle for one other thread of this process: pass it in workerData (or a piscina task)
+   * with `handle.port` in the transfer list, and call `Sluice.attach(handle)` there. That thread
+   * gets a ring pair on every shard when it attaches (at most maxAttachedThreads at once), kept
+   * until its AttachedSluice closes or the thread ends.
+   */
+  handle(): SluiceHandle {
+    this.checkOpen();
+    const host = new ThreadHost(this.broker, (ended) => this.hosts.delete(ended));
+    this.hosts.add(host);
+    return host.handle;
+  }
+
+  /**
+   * In a worker thread: attaches to the broker another thread opened, through a handle it made
+   * (sluice.handle()). Producers made on the result append to the shards directly.
+   */
+  static async attach(handle: SluiceHandle, options: AttachOptions = {}): Promise<AttachedSluice> {
+    return new AttachedSluice(await AttachedBroker.attach(handle, options));
+  }
+
+  /**
    * Disconnects the producers (sending what they buffered) and consumers made here, then closes
    * the broker: every shard finishes its requests, closes its logs and exits. Idempotent.
    */
@@ -91,6 +120,7 @@ export class Sluice {
   private async closeAll(): Promise<void> {
     const disconnects = await Promise.allSettled([...this.clients].map((client) => client.disconnect()));
     this.clients.clear();
+    for (const host of [...this.hosts]) host.close();
     await this.http?.close();
     await this.broker.close();
     const failed = disconnects.find((outcome) => outcome.status === 'rejected');
@@ -104,5 +134,56 @@ export class Sluice {
 
   private checkOpen(): void {
     if (this.closing !== null) throw new ClosedError('sluice instance');
+  }
+}
+
+/**
+ * A worker thread's view of a broker another thread opened (Sluice.attach). Its producers have the
+ * opening thread's API and append to the shards over this thread's own rings; its consumers read
+ * the partitions they are assigned (assign()) from the logs on this thread. Transactional
+ * producers and consumer groups stay on the opening thread (transactionsNotAttached,
+ * groupsNotAttached).
+ */
+export class AttachedSluice {
+  /** What this thread's clients talk to: its appends, reads and placements (diagnostics, tools). */
+  readonly broker: AttachedBroker;
+  private readonly clients = new Set<Disconnectable>();
+  private closing: Promise<void> | null = null;
+
+  constructor(broker: AttachedBroker) {
+    this.broker = broker;
+  }
+
+  producer<K = RawBytes, V = RawBytes>(options: ProducerOptions<K, V> = {}): Producer<K, V> {
+    if (this.closing !== null) throw new ClosedError('attached sluice');
+    if (options !== null && typeof options === 'object' && options.transactionalId !== undefined) throw transactionsNotAttached();
+    const producer = new Producer<K, V>(this.broker, options);
+    this.clients.add(producer);
+    return producer;
+  }
+
+  /** A consumer without a group: assign() it the partitions this thread reads. */
+  consumer<K = Buffer, V = Buffer>(options: ConsumerOptions<K, V> = {}): Consumer<K, V> {
+    if (this.closing !== null) throw new ClosedError('attached sluice');
+    if (options !== null && typeof options === 'object' && (options.groupId !== undefined || options.groupInstanceId !== undefined)) {
+      throw groupsNotAttached();
+    }
+    const consumer = new Consumer<K, V>(this.broker, options);
+    this.clients.add(consumer);
+    return consumer;
+  }
+
+  /** Disconnects the producers (sending what they buffered) and consumers made here, then detaches the thread. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
+    const disconnects = await Promise.allSettled([...this.clients].map((client) => client.disconnect()));
+    this.clients.clear();
+    this.broker.close();
+    const failed = disconnects.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   }
 }

@@ -107,6 +107,7 @@ import {
   type OffsetChangeListener,
 } from './offset-store.js';
 import { ProducerIdManager } from './producer-id-manager.js';
+import { fetchFromLog, readBoundsOf, waitForLogData } from './partition-read.js';
 import {
   TransactionCoordinator,
   type TransactionDescription,
@@ -116,6 +117,13 @@ import {
   type TxnMarker,
 } from './transaction-coordinator.js';
 import { DurableTransactionStateStore, TRANSACTION_STATE_TOPIC, TransactionMetaFile, replayTransactionLog } from './transaction-store.js';
+
+/** A topic's partitions as an attached thread addresses them (Broker.topicPlacement). */
+export interface TopicPlacement {
+  readonly metadata: TopicMetadata;
+  /** Indexed by partition number; `dir` is the partition's directory, which readers open. */
+  readonly partitions: readonly { readonly shard: number; readonly slot: number; readonly generation: number; readonly dir: string }[];
+}
 
 interface OpenPartition {
   readonly topic: string;
@@ -189,7 +197,6 @@ interface OpenTopic {
   readonly partitions: OpenPartition[];
 }
 
-const NO_ABORTED_TRANSACTIONS: readonly { producerId: number; firstOffset: number }[] = Object.freeze([]);
 /** How many times initProducerId waits out a transaction completing before it gives up with CONCURRENT_TRANSACTIONS. */
 const MAX_INIT_PRODUCER_ID_WAITS = 50;
 /** Bytes read per step while replaying __consumer_offsets at open. */
@@ -272,6 +279,8 @@ export class Broker implements BrokerApi {
         completionRingBytes: config.shardCompletionRingBytes,
         retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
         logger: config.logger,
+        maxAttachedThreads: config.maxAttachedThreads,
+        attachedRingBytes: config.attachedRingBytes,
       });
       const broker = new Broker(config, dataDir, topicStore, brokerConfigFile, stateTable, pool);
       pool.on('shardFailure', (shard: number, error: Error) => {
@@ -376,6 +385,30 @@ export class Broker implements BrokerApi {
       return this.createTopicNow(topic, { partitions: this.config.numPartitions }).metadata;
     }
     throw new TopicNotFoundError(topic);
+  }
+
+  /**
+   * Where a topic's partitions live, for a thread attached to this broker, which appends to the
+   * shards itself: each partition's shard, state table slot and open generation (the shard
+   * refuses an append whose generation is no longer the slot's). Creates the topic as
+   * topicMetadata does when `autoCreate` is set, and settles once every partition is open.
+   */
+  async topicPlacement(topic: string, autoCreate: boolean): Promise<TopicPlacement> {
+    this.checkOpen();
+    const name = requireTopicName(topic);
+    const open = this.openTopic(name, autoCreate && this.config.autoCreateTopicsEnable);
+    // Read in this turn: the generations are those of the opens awaited below.
+    const placement: TopicPlacement = {
+      metadata: open.metadata,
+      partitions: open.partitions.map((partition) => ({
+        shard: partition.shard,
+        slot: partition.slot,
+        generation: this.pool.generationOf(partition.shard, partition.slot),
+        dir: partition.dir,
+      })),
+    };
+    await Promise.all(open.partitions.map((partition) => partition.opened));
+    return placement;
   }
 
   listTopics(): TopicMetadata[] {
@@ -618,40 +651,13 @@ export class Broker implements BrokerApi {
   fetch(topic: string, partition: number, offset: number, maxBytes: number, isolationLevel: IsolationLevel): FetchPartitionResult {
     this.checkOpen();
     const target = this.partitionOf(topic, partition, false);
-    requireOffset('fetch offset', offset);
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-      throw new InvalidRequestError(`fetch maxBytes must be an integer >= 0, got ${String(maxBytes)}`);
-    }
-    if (isolationLevel !== 'read_uncommitted' && isolationLevel !== 'read_committed') {
-      throw new InvalidRequestError(`isolationLevel must be 'read_uncommitted' or 'read_committed', got ${String(isolationLevel)}`);
-    }
-    const state = this.stateTable.read(target.slot, this.snapshot);
-    const logStartOffset = state.logStartOffset;
-    const highWatermark = state.highWatermark;
-    const lastStableOffset = state.lastStableOffset;
-    // read_committed stops at the last stable offset (equal to the high watermark until transactions).
-    const readableEnd = isolationLevel === 'read_committed' ? lastStableOffset : highWatermark;
     target.reader ??= new LogReader(target.dir);
-    const bounds: ReadBounds = { logStartOffset, logEndOffset: state.logEndOffset, readableEndOffset: readableEnd, storageEpoch: state.storageEpoch };
-    const result = target.reader.read(offset, maxBytes, bounds, () => this.readBounds(target, isolationLevel));
-    const abortedTransactions =
-      isolationLevel === 'read_committed' && result.records.length > 0
-        ? target.reader.abortedTransactions(offset, result.nextOffset, bounds)
-        : NO_ABORTED_TRANSACTIONS;
+    const result = fetchFromLog(this.stateTable, target.slot, target.reader, topic, partition, offset, maxBytes, isolationLevel, this.snapshot);
     if (result.records.length > 0) {
       target.traffic.recordsOut += result.nextOffset - offset;
       target.traffic.bytesOut += result.records.length;
     }
-    return {
-      topic,
-      partition,
-      records: result.records,
-      nextOffset: result.nextOffset,
-      highWatermark,
-      lastStableOffset,
-      logStartOffset,
-      abortedTransactions,
-    };
+    return result;
   }
 
   async waitForData(
@@ -664,24 +670,7 @@ export class Broker implements BrokerApi {
   ): Promise<void> {
     this.checkOpen();
     const target = this.partitionOf(topic, partition, false);
-    requireOffset('waitForData offset', offset);
-    if (!(typeof maxWaitMs === 'number' && maxWaitMs >= 0 && (Number.isInteger(maxWaitMs) || maxWaitMs === Infinity))) {
-      throw new InvalidRequestError(`maxWaitMs must be an integer >= 0 (or Infinity), got ${String(maxWaitMs)}`);
-    }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidRequestError('signal must be an AbortSignal');
-    if (isolationLevel !== 'read_uncommitted' && isolationLevel !== 'read_committed') {
-      throw new InvalidRequestError(`isolationLevel must be 'read_uncommitted' or 'read_committed', got ${String(isolationLevel)}`);
-    }
-    const committed = isolationLevel === 'read_committed';
-    const deadlineMs = Date.now() + maxWaitMs;
-    const state = emptySnapshot();
-    for (;;) {
-      this.stateTable.read(target.slot, state);
-      if ((committed ? state.lastStableOffset : state.highWatermark) > offset || signal?.aborted || this.closing !== null || !this.isCurrent(target)) return;
-      const remainingMs = deadlineMs - Date.now();
-      if (remainingMs <= 0) return;
-      await this.stateTable.waitForChange(target.slot, state.sequence, remainingMs, signal);
-    }
+    await waitForLogData(this.stateTable, target.slot, offset, maxWaitMs, signal, isolationLevel, () => this.closing !== null || !this.isCurrent(target));
   }
 
   /** Long polls (waitForData) parked on the partition now: diagnostics, and tests that must produce only once a poll waits. */
@@ -820,13 +809,7 @@ export class Broker implements BrokerApi {
 
   /** What a LogReader may read of a partition now, from the partition state table. */
   private readBounds(target: OpenPartition, isolationLevel: IsolationLevel): ReadBounds {
-    const now = this.stateTable.read(target.slot, this.snapshot);
-    return {
-      logStartOffset: now.logStartOffset,
-      logEndOffset: now.logEndOffset,
-      readableEndOffset: isolationLevel === 'read_committed' ? now.lastStableOffset : now.highWatermark,
-      storageEpoch: now.storageEpoch,
-    };
+    return readBoundsOf(this.stateTable, target.slot, isolationLevel, this.snapshot);
   }
 
   /**

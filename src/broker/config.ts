@@ -14,6 +14,7 @@ import {
 } from './lag.js';
 import { MAX_RING_CAPACITY_BYTES, MIN_RING_CAPACITY_BYTES } from '../shard/ring.js';
 import { MAX_PARTITION_STATE_SLOTS } from '../shard/partition-state.js';
+import { DEFAULT_ATTACHED_RING_BYTES, DEFAULT_MAX_ATTACHED_THREADS } from '../shard/shard-pool.js';
 import { INT32_MAX } from '../protocol/limits.js';
 import { integerOption } from '../validate.js';
 
@@ -48,6 +49,13 @@ export interface BrokerConfig {
   shardRingBytes: number;
   /** Data area of each shard's completion ring (a power of two). */
   shardCompletionRingBytes: number;
+  /**
+   * Threads that may be attached at once (Sluice.attach): each holds a request ring of
+   * attachedRingBytes and a completion ring of shardCompletionRingBytes on every shard.
+   */
+  maxAttachedThreads: number;
+  /** Data area of an attached thread's request ring on each shard (a power of two); one of its produce requests must fit. */
+  attachedRingBytes: number;
   /** Kafka's group.initial.rebalance.delay.ms. */
   groupInitialRebalanceDelayMs: number;
   /** Kafka's group.min.session.timeout.ms. */
@@ -139,6 +147,8 @@ const KNOWN_KEYS = new Set<string>([
   'maxPartitionsPerTopic',
   'shardRingBytes',
   'shardCompletionRingBytes',
+  'maxAttachedThreads',
+  'attachedRingBytes',
   'groupInitialRebalanceDelayMs',
   'groupMinSessionTimeoutMs',
   'groupMaxSessionTimeoutMs',
@@ -190,6 +200,8 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     maxPartitionsPerTopic: integer(options, 'maxPartitionsPerTopic', 1000, 1, 1_000_000),
     shardRingBytes: ringBytes(options, 'shardRingBytes', DEFAULT_SHARD_RING_BYTES),
     shardCompletionRingBytes: ringBytes(options, 'shardCompletionRingBytes', DEFAULT_SHARD_COMPLETION_RING_BYTES),
+    maxAttachedThreads: integer(options, 'maxAttachedThreads', DEFAULT_MAX_ATTACHED_THREADS, 0, 1024),
+    attachedRingBytes: ringBytes(options, 'attachedRingBytes', DEFAULT_ATTACHED_RING_BYTES),
     groupInitialRebalanceDelayMs: integer(options, 'groupInitialRebalanceDelayMs', 3_000, 0, INT32_MAX),
     groupMinSessionTimeoutMs: integer(options, 'groupMinSessionTimeoutMs', 6_000, 1, INT32_MAX),
     groupMaxSessionTimeoutMs: integer(options, 'groupMaxSessionTimeoutMs', 1_800_000, 1, INT32_MAX),

@@ -19,6 +19,8 @@ import { registerServe } from './commands/serve.js';
 import { registerTopics } from './commands/topics.js';
 import { registerTuneCommand } from './commands/tune.js';
 import { registerAcls } from './commands/acls.js';
+import { registerSchemaRegistry } from './commands/schema-registry.js';
+import { registerSchemas } from './commands/schemas.js';
 import { reportError } from './output.js';
 
 const COMMANDS: readonly ((program: Command) => void)[] = [
@@ -32,6 +34,8 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerRecover,
   registerTuneCommand,
   registerAcls,
+  registerSchemaRegistry,
+  registerSchemas,
 ];
 
 const EXIT_OK = 0;

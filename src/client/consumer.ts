@@ -88,9 +88,15 @@ interface Failure {
   restartInMs: number | null;
 }
 
+/**
+ * What the consumer asks of the broker: the broker itself on the thread that opened it, or an
+ * AttachedBroker on a thread attached to it (which reads, but has no groups: assign() only).
+ */
+export type ConsumerBrokerApi = Pick<BrokerApi, 'topicMetadata' | 'listTopics' | 'fetch' | 'partitionOffsets' | 'waitForData' | 'groups'>;
+
 export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   readonly events = CONSUMER_EVENTS;
-  private readonly broker: BrokerApi;
+  private readonly broker: ConsumerBrokerApi;
   private readonly groupId: string | null;
   private readonly groupInstanceId: string | null;
   private readonly clientId: string;
@@ -119,7 +125,7 @@ export class Consumer<K = Buffer, V = Buffer> extends EventEmitter {
   /** Bumped by every assignment the group hands out: a new assignment starts the retries afresh. */
   private assignmentCount = 0;
 
-  constructor(broker: BrokerApi, options: ConsumerOptions<K, V> = {}) {
+  constructor(broker: ConsumerBrokerApi, options: ConsumerOptions<K, V> = {}) {
     super();
     if (options === null || typeof options !== 'object') throw new InvalidConfigError('consumer options must be an object');
     checkKnownOptions(options, CONSUMER_OPTION_NAMES, 'consumer');

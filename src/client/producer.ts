@@ -38,7 +38,13 @@ import type { RecordHeader } from '../protocol/record-batch.js';
 import { RecordAccumulator, type AccumulatorStats, type ProduceFn, type ProducerBatch } from './accumulator.js';
 import { Partitioner, type CustomPartitioner } from './partitioner.js';
 import type { Serializer } from './serializers.js';
-import { TransactionManager, type SendOffsetsRequest } from './transaction-manager.js';
+import { TransactionManager, type SendOffsetsRequest, type TransactionBrokerApi } from './transaction-manager.js';
+
+/**
+ * What the producer asks of the broker: the broker itself on the thread that opened it, or an
+ * AttachedBroker on a thread attached to it.
+ */
+export type ProducerBrokerApi = Pick<BrokerApi, 'produce' | 'topicMetadata'> & TransactionBrokerApi;
 
 /** What a record's key or value may be without a serializer; strings are encoded as UTF-8. */
 export type RawBytes = Buffer | Uint8Array | string;
@@ -185,7 +191,7 @@ let nextSendId = 1;
 const PRODUCED_HERE = Object.freeze({ crcVerified: true });
 
 export class Producer<K = RawBytes, V = RawBytes> {
-  private readonly broker: BrokerApi;
+  private readonly broker: ProducerBrokerApi;
   private readonly accumulator: RecordAccumulator;
   private readonly partitioner: Partitioner;
   private readonly customPartitioner: boolean;
@@ -202,7 +208,7 @@ export class Producer<K = RawBytes, V = RawBytes> {
   private readonly txns: TransactionManager | null;
   private closing: Promise<void> | null = null;
 
-  constructor(broker: BrokerApi, options: ProducerOptions<K, V> = {}) {
+  constructor(broker: ProducerBrokerApi, options: ProducerOptions<K, V> = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidConfigError('producer options must be an object');
     checkKnownOptions(options, PRODUCER_OPTION_NAMES, 'producer');
     this.broker = broker;
@@ -592,7 +598,7 @@ function checkSendOffsets(request: SendOffsetsRequest): void {
 }
 
 /** The transaction manager of an idempotent or transactional producer, after checking the options Kafka requires. */
-function transactionManagerFor(broker: BrokerApi, options: ProducerOptions<unknown, unknown>, acks: Acks, maxInFlightRequests: number): TransactionManager | null {
+function transactionManagerFor(broker: ProducerBrokerApi, options: ProducerOptions<unknown, unknown>, acks: Acks, maxInFlightRequests: number): TransactionManager | null {
   const { idempotent, transactionalId } = options;
   if (idempotent !== undefined && typeof idempotent !== 'boolean') throw new InvalidConfigError('idempotent must be a boolean');
   if (transactionalId !== undefined && (typeof transactionalId !== 'string' || transactionalId === '')) {

@@ -15,6 +15,9 @@
  * and writes nothing.
  */
 import type { BrokerApi } from '../broker/broker-api.js';
+
+/** What the transaction manager asks of the broker. */
+export type TransactionBrokerApi = Pick<BrokerApi, 'initProducerId' | 'addPartitionsToTxn' | 'addOffsetsToTxn' | 'txnOffsetCommit' | 'endTxn'>;
 import {
   InvalidProducerEpochError,
   InvalidTxnStateError,
@@ -51,7 +54,7 @@ const MAX_RETRY_BACKOFF_MS = 1_000;
 
 export class TransactionManager {
   readonly transactionalId: string | null;
-  private readonly broker: BrokerApi;
+  private readonly broker: TransactionBrokerApi;
   private readonly options: TransactionManagerOptions;
   private identityValue: ProducerIdentity = { producerId: -1, producerEpoch: -1, transactional: false };
   private stateValue: TransactionState = 'uninitialized';
@@ -70,7 +73,7 @@ export class TransactionManager {
   /** Called after a new epoch is taken, when no batch is pending: the accumulator numbers from 0 again. */
   onEpochBumped: () => void = () => {};
 
-  constructor(broker: BrokerApi, options: TransactionManagerOptions) {
+  constructor(broker: TransactionBrokerApi, options: TransactionManagerOptions) {
     this.broker = broker;
     this.options = options;
     this.transactionalId = options.transactionalId;

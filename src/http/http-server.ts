@@ -1,17 +1,24 @@
 /**
  * Sluice's HTTP server (fastify): Burrow's lag API (burrow.ts), Prometheus metrics at
- * /metrics (metrics.ts) and a web console at / (console/) over one broker. Off unless asked for (`sluice serve --http-port`, the
- * `http` option of Sluice.open); binds 127.0.0.1 unless told. With a SASL credentials file
+ * /metrics (metrics.ts) and a web console at / (console/) over one broker. Off unless asked
+ * for (`sluice serve --http-port`, the `http` option of Sluice.open); binds 127.0.0.1 unless told. With a SASL credentials file
  * every request needs HTTP basic auth, and with an authorizer the broker's ACLs apply
  * (access.ts): DESCRIBE on a topic or group to see it, DESCRIBE on the cluster for /metrics.
+ * With the `tls` option it serves HTTPS with the Kafka listeners' certificate options
+ * (src/server/tls-config.ts): the same files, client-certificate modes and principal mapping, a
+ * verified client certificate naming the caller when no basic auth is asked for, and
+ * `reloadTls()` re-reading the files without closing the listener.
  */
 import type { AddressInfo } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AclCaller } from '../broker/acl/acl-authorizer.js';
 import type { Broker } from '../broker/broker.js';
 import { ClosedError, InvalidConfigError } from '../errors.js';
 import type { AuthorizerOptions, RequestObserver } from '../server/config.js';
 import type { KafkaServer } from '../server/server.js';
+import { loadTlsServerOptions, resolveTlsOptions, tlsClientPrincipal, type ResolvedTlsOptions, type TlsOptions } from '../server/tls-config.js';
 import { HttpAccess } from './access.js';
 import { registerBurrowRoutes, replyError } from './burrow.js';
 import { checkConsoleOptions, registerConsoleRoutes, type ConsoleOptions } from './console/console-routes.js';
@@ -36,19 +43,22 @@ export interface HttpOptions {
   credentialsFile?: string;
   /** Apply the broker's ACLs to HTTP requests, as the Kafka server's authorizer option does. */
   authorizer?: AuthorizerOptions;
+  /** Serve HTTPS with these certificate options (the Kafka server's `tls` option). */
+  tls?: TlsOptions;
   /** The web console at / (console/console-routes.ts): on unless false. */
   console?: ConsoleOptions | false;
 }
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 export const DEFAULT_CLUSTER_NAME = 'local';
-const KNOWN_KEYS = new Set(['port', 'host', 'clusterName', 'credentialsFile', 'authorizer', 'console']);
+const KNOWN_KEYS = new Set(['port', 'host', 'clusterName', 'credentialsFile', 'authorizer', 'tls', 'console']);
 
 export class HttpServer {
   private readonly app: FastifyInstance;
   private readonly metrics: SluiceMetrics;
   private readonly history: BrokerHistory | null;
   private readonly options: Required<Pick<HttpOptions, 'port' | 'host' | 'clusterName'>>;
+  private readonly tls: ResolvedTlsOptions | null;
   private kafkaServer: KafkaServer | null = null;
   private listening: Promise<{ host: string; port: number }> | null = null;
   private closing: Promise<void> | null = null;
@@ -70,17 +80,30 @@ export class HttpServer {
     this.options = { port, host, clusterName };
     const access = new HttpAccess(options, () => broker.aclBindings());
     this.metrics = new SluiceMetrics(broker, clusterName);
+    const tls = options.tls === undefined ? null : resolveTlsOptions(options.tls);
+    this.tls = tls;
     // Connections still open at close (keep-alive clients) are dropped, so close never waits on a client.
-    const app = Fastify({ logger: false, forceCloseConnections: true });
+    const app = (
+      tls === null
+        ? Fastify({ logger: false, forceCloseConnections: true })
+        : Fastify({ logger: false, forceCloseConnections: true, https: loadTlsServerOptions(tls) })
+    ) as FastifyInstance;
     this.app = app;
     app.decorateRequest('caller', null as unknown as AclCaller);
     app.addHook('onRequest', async (request, response) => {
+      // The TLS layer asks for a client certificate but leaves judging it to here, as the Kafka listeners do.
+      const certificate = tls === null ? null : tlsClientPrincipal(request.socket as TLSSocket, tls);
+      if (certificate !== null && 'refused' in certificate) {
+        response.header('connection', 'close');
+        return replyError(request, response, 403, certificate.refused);
+      }
       const caller = access.authenticate(request.headers, request.socket.remoteAddress ?? '');
       if (caller === null) {
         response.header('www-authenticate', 'Basic realm="sluice", charset="UTF-8"');
         return replyError(request, response, 401, 'authentication required: HTTP basic auth with a user of the SASL credentials file');
       }
-      request.caller = caller;
+      // As on SASL_SSL: the basic-auth user when there is one, else the certificate's principal.
+      request.caller = certificate !== null && !access.requiresAuthentication ? { ...caller, principal: certificate.principal } : caller;
     });
     registerBurrowRoutes(app, {
       broker,
@@ -121,6 +144,20 @@ export class HttpServer {
   attachKafkaServer(server: KafkaServer): void {
     this.kafkaServer = server;
     this.metrics.attachKafkaServer(server);
+  }
+
+  /** Whether it serves HTTPS. */
+  get https(): boolean {
+    return this.tls !== null;
+  }
+
+  /**
+   * Re-reads the certificate, key and CA files for new connections (open ones keep theirs).
+   * Throws InvalidConfigError, keeping the current ones, when the files do not make a certificate.
+   */
+  reloadTls(): void {
+    if (this.tls === null) throw new InvalidConfigError('the HTTP server was started without tls; there is no certificate to reload');
+    (this.app.server as HttpsServer).setSecureContext(loadTlsServerOptions(this.tls));
   }
 
   /** Binds and serves; resolves with the bound address (the real port when port was 0). */

@@ -47,6 +47,12 @@ export interface PerfOptions {
   sendRecords?: number;
   /** send() calls awaiting their acknowledgement at once. */
   sendsInFlight?: number;
+  /**
+   * produce: run the producers on this many worker threads attached to the broker (Sluice.attach),
+   * each sending its share of the records with its own sendsInFlight; default: one producer on
+   * the thread that opened the broker.
+   */
+  producerThreads?: number;
   /** host:port of a Kafka-protocol server; the workload then runs through kafkajs. */
   bootstrapServer?: string;
 }
@@ -74,6 +80,8 @@ export interface PerfConfig {
   readonly throughput: number;
   readonly sendRecords: number;
   readonly sendsInFlight: number;
+  /** null: the producer runs on the thread that opened the broker. */
+  readonly producerThreads: number | null;
   readonly bootstrapServer: string | null;
   /** 'sluice' (the embedded clients) or 'kafkajs' (over the Kafka protocol). */
   readonly client: 'sluice' | 'kafkajs';
@@ -93,11 +101,12 @@ export const E2E_TIMESTAMP_BYTES = SEND_TIME_BYTES;
 export const MAX_RECORD_SIZE_BYTES = 1_000_000;
 export const MAX_PERF_RECORDS = 1_000_000_000;
 export const MAX_SEND_RECORDS = 100_000;
+export const MAX_PRODUCER_THREADS = 64;
 
 const OPTION_NAMES = new Set<string>([
   'mode', 'dataDir', 'topic', 'records', 'recordSizeBytes', 'partitions', 'shards', 'batchSizeBytes', 'lingerMs',
   'compression', 'acks', 'idempotent', 'transactional', 'transactionDurationMs', 'payloadFile', 'compressibility', 'throughput', 'sendRecords',
-  'sendsInFlight', 'bootstrapServer',
+  'sendsInFlight', 'producerThreads', 'bootstrapServer',
 ]);
 
 export function resolvePerfConfig(options: PerfOptions): PerfConfig {
@@ -134,6 +143,17 @@ export function resolvePerfConfig(options: PerfOptions): PerfConfig {
     }
   }
   const mode = options.mode;
+  const producerThreads =
+    options.producerThreads === undefined ? null : integer(options.producerThreads, 1, '--producer-threads', 1, MAX_PRODUCER_THREADS);
+  if (producerThreads !== null) {
+    if (mode !== 'produce') throw new InvalidConfigError(`--producer-threads applies to perf produce only (got perf ${mode})`);
+    if (bootstrapServer !== null) {
+      throw new InvalidConfigError('--producer-threads runs producers on threads attached to the embedded broker; over --bootstrap-server run several perf processes');
+    }
+    if (transactional) {
+      throw new InvalidConfigError('--producer-threads and --transactional exclude each other: transactional producers run on the thread that opened the broker');
+    }
+  }
   const recordSizeBytes = integer(options.recordSizeBytes, DEFAULT_RECORD_SIZE_BYTES, '--record-size', mode === 'e2e' ? E2E_TIMESTAMP_BYTES : 0, MAX_RECORD_SIZE_BYTES);
   const compression = options.compression ?? 'none';
   if (!PERF_COMPRESSIONS.includes(compression)) {
@@ -188,6 +208,7 @@ export function resolvePerfConfig(options: PerfOptions): PerfConfig {
     throughput,
     sendRecords: integer(options.sendRecords, DEFAULT_SEND_RECORDS, '--send-records', 1, MAX_SEND_RECORDS),
     sendsInFlight: integer(options.sendsInFlight, DEFAULT_SENDS_IN_FLIGHT, '--sends-in-flight', 1, 10_000),
+    producerThreads,
     bootstrapServer,
     client: bootstrapServer === null ? 'sluice' : 'kafkajs',
   });

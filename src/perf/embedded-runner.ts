@@ -21,6 +21,7 @@ import { ConsumeTarget, type Measurement, type ProgressFn } from './measurement.
 import { readSendTime } from './send-time.js';
 import { runSendLoop, type SendFn } from './send-loop.js';
 import { TransactionalSender } from './transactional-sender.js';
+import { produceOnThreads } from './producer-threads.js';
 
 /** Room the producer needs for the record framing and batch header around the largest value. */
 const RECORD_OVERHEAD_BYTES = 1024;
@@ -54,17 +55,20 @@ async function ensureTopic(sluice: Sluice, topic: string, partitions: number): P
 }
 
 /** The producer under test, with the send function the loop calls and what ends the run. */
-interface RunningProducer {
+export interface RunningProducer {
   send: SendFn;
   /** Commits the open transaction (transactional runs), then disconnects. */
   close(): Promise<void>;
 }
 
+/** Where a producer comes from: the opening thread's Sluice, or an AttachedSluice on a producer thread. */
+export type ProducerSource = Pick<Sluice, 'producer'>;
+
 /**
  * `fill` makes the plain acks-1 producer that loads a topic before a consume run; otherwise the
  * producer is configured as the run asks, transactional sends included.
  */
-function openProducer(sluice: Sluice, config: PerfConfig, fill = false): RunningProducer {
+export function openProducer(sluice: ProducerSource, config: PerfConfig, fill = false): RunningProducer {
   const batchSize = config.batchSizeBytes!;
   const largestValue = config.recordSizeBytes + RECORD_OVERHEAD_BYTES;
   const producer = sluice.producer({
@@ -95,6 +99,7 @@ function openProducer(sluice: Sluice, config: PerfConfig, fill = false): Running
 }
 
 async function produce(sluice: Sluice, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {
+  if (config.producerThreads !== null) return produceOnThreads(sluice, config, partitions, payloads, progress);
   const producer = openProducer(sluice, config);
   const latency = new LatencyRecorder();
   const sent = await runSendLoop(producer.send, {
@@ -190,7 +195,7 @@ async function endToEnd(sluice: Sluice, config: PerfConfig, partitions: number, 
   return { records: received, bytes, seconds: (endMs - sent.startMs) / 1000, latency, partitions };
 }
 
-function loopSettings(config: PerfConfig, partitions: number, payloads: readonly Buffer[]) {
+export function loopSettings(config: PerfConfig, partitions: number, payloads: readonly Buffer[]) {
   return {
     records: config.records,
     partitions,

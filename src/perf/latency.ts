@@ -41,6 +41,21 @@ export class LatencyRecorder {
     return this.histogram.totalCount;
   }
 
+  /** The histogram as compressed base64 (HdrHistogram's encoding), to carry it to another thread. */
+  encoded(): string {
+    return hdr.encodeIntoCompressedBase64(this.histogram);
+  }
+
+  /** Adds the counts of a histogram encoded() on another thread. */
+  addEncoded(encoded: string): void {
+    const other = hdr.decodeFromCompressedBase64(encoded);
+    try {
+      this.histogram.add(other);
+    } finally {
+      other.destroy();
+    }
+  }
+
   /** Percentiles in milliseconds, or null when nothing was recorded. */
   summary(): LatencySummaryMs | null {
     if (this.histogram.totalCount === 0) return null;

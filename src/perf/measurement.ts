@@ -13,6 +13,13 @@ export interface Measurement {
   latency: LatencyRecorder | null;
   /** The partition count actually used (an existing topic keeps its own). */
   partitions: number;
+  /** produce --producer-threads: what each thread sent, over its own timed span; absent otherwise. */
+  threads?: ThreadMeasurement[];
+}
+
+export interface ThreadMeasurement {
+  records: number;
+  seconds: number;
 }
 
 /** Called with the records done so far; the progress bar's feed. */

@@ -17,6 +17,14 @@ export interface PerfResult {
   latencyMs: LatencySummaryMs | null;
   config: PerfConfig;
   machine: MachineInfo;
+  /** produce --producer-threads: each thread's records and rate over its own span; null otherwise. */
+  threads: ThreadFigures[] | null;
+}
+
+export interface ThreadFigures {
+  records: number;
+  seconds: number;
+  recordsPerSec: number;
 }
 
 export function buildPerfResult(config: PerfConfig, measurement: Measurement, machine: MachineInfo): PerfResult {
@@ -29,6 +37,14 @@ export function buildPerfResult(config: PerfConfig, measurement: Measurement, ma
     latencyMs: measurement.latency === null ? null : measurement.latency.summary(),
     config: { ...config, partitions: measurement.partitions },
     machine,
+    threads:
+      measurement.threads === undefined
+        ? null
+        : measurement.threads.map((thread) => ({
+            records: thread.records,
+            seconds: thread.seconds,
+            recordsPerSec: thread.seconds > 0 ? thread.records / thread.seconds : 0,
+          })),
   };
 }
 
@@ -46,6 +62,7 @@ export function describeConfig(config: PerfConfig): string {
   else if (config.idempotent) parts.push('idempotent');
   parts.push(config.throughput > 0 ? `target ${formatCount(config.throughput)} rec/s` : 'max rate');
   parts.push(`${config.sendRecords} records/send x ${config.sendsInFlight} in flight`);
+  if (config.producerThreads !== null) parts.push(`${config.producerThreads} producer thread${config.producerThreads === 1 ? '' : 's'} (each its own sends in flight)`);
   parts.push(config.client === 'sluice' ? 'Sluice embedded' : `kafkajs -> ${config.bootstrapServer}`);
   return parts.join(', ');
 }
@@ -65,7 +82,12 @@ export function formatPerfReport(result: PerfResult): string {
     formatFigure(latency?.p999 ?? null),
     formatFigure(latency?.max ?? null),
   ];
-  let out = formatTable(headers, [row], ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
+  const rows = [row];
+  // Each thread's share, rate over its own span; the mode row is every record over the whole span.
+  result.threads?.forEach((thread, index) => {
+    rows.push([`thread ${index}`, formatCount(thread.records), formatFigure(thread.seconds), formatCount(thread.recordsPerSec), '', '', '', '', '', '']);
+  });
+  let out = formatTable(headers, rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
   out += `config:  ${describeConfig(result.config)}\n`;
   out += `machine: ${describeMachine(result.machine)}\n`;
   const native = result.machine.nativeLimits;

@@ -29,6 +29,8 @@ export type SendFn = (messages: PerfMessage[]) => Promise<unknown>;
 export interface SendLoopOptions {
   records: number;
   partitions: number;
+  /** The partition of the first send (then each in turn); default 0. Producer threads start apart. */
+  firstPartition?: number;
   sendRecords: number;
   sendsInFlight: number;
   /** Target records/s, or -1 for as fast as the client takes them. */
@@ -61,7 +63,7 @@ export async function runSendLoop(send: SendFn, options: SendLoopOptions): Promi
   let failure: { error: unknown } | null = null;
   let sent = 0;
   let bytes = 0;
-  let partition = 0;
+  let partition = (options.firstPartition ?? 0) % partitions;
   let payloadIndex = 0;
   const startMs = performance.now();
   while (sent < records) {

@@ -2,8 +2,8 @@
  * The one place handlers ask whether a request may act on a resource. Each handler calls
  * `authorize` where Kafka's KafkaApis calls AuthHelper.authorize, with the same operation and
  * resource, and answers the same *_AUTHORIZATION_FAILED code; this module turns the connection
- * into Kafka's caller (principal "User:<sasl user>", or User:ANONYMOUS without SASL, and the
- * client's IP address) and asks the broker's ACLs (broker/acl/acl-authorizer.ts). With no
+ * into Kafka's caller (its principal: "User:<sasl user>", "User:<certificate subject>" over TLS
+ * with a client certificate, or User:ANONYMOUS; and the client's IP address) and asks the broker's ACLs (broker/acl/acl-authorizer.ts). With no
  * authorizer configured every request is allowed, as in Kafka.
  */
 import { AclOperation, CLUSTER_NAME, ResourceType, type AclOperationName } from '../broker/acl/acl.js';
@@ -35,7 +35,7 @@ const IPV4_MAPPED = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
 export function callerOf(ctx: RequestContext): AclCaller {
   // clientHost is "/" + IP address, as Kafka prints an InetAddress.
   const address = ctx.clientHost.startsWith('/') ? ctx.clientHost.slice(1) : ctx.clientHost;
-  return { principal: ctx.sasl?.principal ?? ANONYMOUS_PRINCIPAL, host: aclHost(address) };
+  return { principal: ctx.principal, host: aclHost(address) };
 }
 
 /**

@@ -7,9 +7,39 @@ import { hostname } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
 import { INT32_MAX } from '../protocol/limits.js';
 import { isPrincipal } from '../broker/acl/acl.js';
+import { resolveTlsOptions, type ResolvedTlsOptions, type TlsOptions } from './tls-config.js';
 
 export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256';
 export const SASL_MECHANISMS: readonly SaslMechanismName[] = ['PLAIN', 'SCRAM-SHA-256'];
+
+/** Kafka's security protocols; a listener's name is its protocol (Kafka's default listener.security.protocol.map). */
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
+
+/** One of Kafka's listeners: where it binds, and the address Metadata gives clients that connect through it. */
+export interface ListenerOptions {
+  /** The listener name, which is its security protocol. */
+  name: SecurityProtocol;
+  /** Interface to bind; loopback unless told otherwise. */
+  host?: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Host name clients of this listener are told to connect to (Kafka's advertised.listeners); default the bound host. */
+  advertisedHost?: string;
+  /** Port clients of this listener are told to connect to; default the bound port. */
+  advertisedPort?: number;
+}
+
+export interface ResolvedListener {
+  readonly name: SecurityProtocol;
+  readonly host: string;
+  readonly port: number;
+  readonly advertisedHost: string;
+  /** null: the bound port. */
+  readonly advertisedPort: number | null;
+  readonly tls: boolean;
+  readonly sasl: boolean;
+}
 
 export interface ServerLogger {
   info(message: string): void;
@@ -41,12 +71,20 @@ export interface ResolvedAuthorizerOptions {
 }
 
 export interface KafkaServerOptions {
+  /**
+   * Kafka's listeners, each with its own address and advertised address, e.g.
+   * [{ name: 'PLAINTEXT', port: 9092 }, { name: 'SSL', port: 9093 }]. Without it, host and port
+   * make one listener: SASL_PLAINTEXT when sasl is given, else PLAINTEXT.
+   */
+  listeners?: readonly ListenerOptions[];
   /** Interface to bind; loopback unless told otherwise. */
   host?: string;
   /** TCP port; 0 picks a free one (listen() returns it). */
   port?: number;
   /** Host name clients are told to connect to (Kafka's advertised.listeners); default the bound host. */
   advertisedHost?: string;
+  /** Certificate, key and client authentication of the SSL and SASL_SSL listeners. */
+  tls?: TlsOptions;
   /** This broker's id in Metadata and FindCoordinator answers (Kafka's node.id). */
   nodeId?: number;
   /** Kafka cluster id reported in Metadata; default a stable id derived from the data directory. */
@@ -81,7 +119,7 @@ export interface KafkaServerOptions {
   idleTimeoutMs?: number;
   /** close() waits this long for in-flight requests to be answered, then drops the connections still open. */
   closeTimeoutMs?: number;
-  /** SASL authentication (SASL_PLAINTEXT); off unless given. */
+  /** SASL authentication of the SASL_PLAINTEXT and SASL_SSL listeners; off unless given. */
   sasl?: SaslOptions;
   /** Fetch sessions (KIP-227) kept at most (Kafka's max.incremental.fetch.session.cache.slots); 0 serves every fetch without one. */
   maxIncrementalFetchSessionCacheSlots?: number;
@@ -109,9 +147,12 @@ export interface RequestObserver {
 }
 
 export interface ServerConfig {
+  /** Every listener, in the order given; the first is the one host, port and advertisedHost describe. */
+  readonly listeners: readonly ResolvedListener[];
   readonly host: string;
   readonly port: number;
   readonly advertisedHost: string;
+  readonly tls: ResolvedTlsOptions | null;
   readonly nodeId: number;
   readonly clusterId: string | null;
   readonly socketRequestMaxBytes: number;
@@ -177,6 +218,8 @@ const DEFAULT_LOGGER: ServerLogger = {
 };
 
 const KNOWN_KEYS = new Set<string>([
+  'listeners',
+  'tls',
   'host',
   'port',
   'advertisedHost',
@@ -208,12 +251,19 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
       throw new InvalidConfigError(`unknown KafkaServer option "${key}"; known options are ${[...KNOWN_KEYS].join(', ')}`);
     }
   }
-  const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host.length === 0) throw new InvalidConfigError('host must be a non-empty host name or IP address');
-  const advertisedHost = options.advertisedHost ?? defaultAdvertisedHost(host);
-  if (typeof advertisedHost !== 'string' || advertisedHost.length === 0) {
-    throw new InvalidConfigError('advertisedHost must be a non-empty host name clients can reach');
+  const sasl = options.sasl === undefined ? null : resolveSasl(options.sasl);
+  const tls = options.tls === undefined ? null : resolveTlsOptions(options.tls);
+  const listeners = resolveListeners(options, sasl !== null);
+  if (sasl !== null && !listeners.some((listener) => listener.sasl)) {
+    throw new InvalidConfigError('sasl is given but no listener is SASL_PLAINTEXT or SASL_SSL; add one, or drop sasl');
   }
+  if (tls === null && listeners.some((listener) => listener.tls)) {
+    throw new InvalidConfigError('an SSL or SASL_SSL listener needs tls: { certFile, keyFile }');
+  }
+  if (tls !== null && !listeners.some((listener) => listener.tls)) {
+    throw new InvalidConfigError('tls is given but no listener is SSL or SASL_SSL; add one, or drop tls');
+  }
+  const { host, port, advertisedHost } = listeners[0];
   const clusterId = options.clusterId ?? null;
   if (clusterId !== null && (typeof clusterId !== 'string' || !CLUSTER_ID_TEXT.test(clusterId))) {
     throw new InvalidConfigError(`clusterId must be 22 characters of base64url, as Kafka's, got ${JSON.stringify(clusterId)}`);
@@ -231,9 +281,11 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
     );
   }
   return Object.freeze({
+    listeners,
     host,
-    port: integer(options.port, DEFAULT_PORT, 'port', 0, 65_535),
+    port,
     advertisedHost,
+    tls,
     nodeId: integer(options.nodeId, 0, 'nodeId', 0, INT32_MAX),
     clusterId,
     socketRequestMaxBytes,
@@ -264,7 +316,7 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
     ),
     idleTimeoutMs: integer(options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 'idleTimeoutMs', 1, INT32_MAX),
     closeTimeoutMs: integer(options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs', 0, INT32_MAX),
-    sasl: options.sasl === undefined ? null : resolveSasl(options.sasl),
+    sasl,
     logger,
     maxIncrementalFetchSessionCacheSlots: integer(
       options.maxIncrementalFetchSessionCacheSlots,
@@ -298,6 +350,82 @@ function resolveRequestObserver(observer: RequestObserver | undefined): RequestO
     throw new InvalidConfigError('requestObserver must be an object with requestCompleted(api, queueMs, totalMs)');
   }
   return observer;
+}
+
+/**
+ * The listeners option, or the one listener host and port describe. Each protocol appears once,
+ * as Kafka's listener names must be unique, and no two listeners share a port.
+ */
+function resolveListeners(options: KafkaServerOptions, sasl: boolean): readonly ResolvedListener[] {
+  if (options.listeners === undefined) {
+    return Object.freeze([
+      resolveListener({
+        name: sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT',
+        host: options.host,
+        port: options.port ?? DEFAULT_PORT,
+        advertisedHost: options.advertisedHost,
+      }),
+    ]);
+  }
+  if (options.host !== undefined || options.port !== undefined || options.advertisedHost !== undefined) {
+    throw new InvalidConfigError('give either listeners or host/port/advertisedHost (one PLAINTEXT listener), not both');
+  }
+  if (!Array.isArray(options.listeners) || options.listeners.length === 0) {
+    throw new InvalidConfigError('listeners must list at least one listener, e.g. [{ name: "PLAINTEXT", port: 9092 }]');
+  }
+  const listeners = options.listeners.map(resolveListener);
+  const names = new Set<string>();
+  const ports = new Set<number>();
+  for (const listener of listeners) {
+    if (names.has(listener.name)) throw new InvalidConfigError(`listeners names ${listener.name} twice; each listener name appears once`);
+    names.add(listener.name);
+    if (listener.port !== 0 && ports.has(listener.port)) throw new InvalidConfigError(`listeners bind port ${listener.port} twice`);
+    ports.add(listener.port);
+  }
+  return Object.freeze(listeners);
+}
+
+function resolveListener(listener: ListenerOptions): ResolvedListener {
+  if (listener === null || typeof listener !== 'object') throw new InvalidConfigError('a listener must be { name, host?, port, advertisedHost?, advertisedPort? }');
+  for (const key of Object.keys(listener)) {
+    if (!['name', 'host', 'port', 'advertisedHost', 'advertisedPort'].includes(key)) {
+      throw new InvalidConfigError(`unknown listener option "${key}"; known options are name, host, port, advertisedHost, advertisedPort`);
+    }
+  }
+  const { name } = listener;
+  if (!SECURITY_PROTOCOLS.includes(name)) {
+    throw new InvalidConfigError(`listener name ${JSON.stringify(name)} is not a security protocol; use one of ${SECURITY_PROTOCOLS.join(', ')}`);
+  }
+  const host = listener.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host.length === 0) throw new InvalidConfigError('host must be a non-empty host name or IP address');
+  const advertisedHost = listener.advertisedHost ?? defaultAdvertisedHost(host);
+  if (typeof advertisedHost !== 'string' || advertisedHost.length === 0) {
+    throw new InvalidConfigError('advertisedHost must be a non-empty host name clients can reach');
+  }
+  return Object.freeze({
+    name,
+    host,
+    port: integer(listener.port, DEFAULT_PORT, 'port', 0, 65_535),
+    advertisedHost,
+    advertisedPort: listener.advertisedPort === undefined ? null : integer(listener.advertisedPort, 0, 'advertisedPort', 1, 65_535),
+    tls: name === 'SSL' || name === 'SASL_SSL',
+    sasl: name === 'SASL_PLAINTEXT' || name === 'SASL_SSL',
+  });
+}
+
+/**
+ * Parses Kafka's listener form NAME://host:port ("SSL://127.0.0.1:9093", "PLAINTEXT://[::1]:9092",
+ * an empty host meaning the default interface).
+ */
+export function parseListener(text: string): { name: SecurityProtocol; host: string | undefined; port: number } {
+  const match = /^([A-Z_]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(text.trim());
+  if (match === null) throw new InvalidConfigError(`listener ${JSON.stringify(text)} is not NAME://host:port, e.g. SSL://127.0.0.1:9093`);
+  const name = match[1] as SecurityProtocol;
+  if (!SECURITY_PROTOCOLS.includes(name)) {
+    throw new InvalidConfigError(`listener name ${name} is not a security protocol; use one of ${SECURITY_PROTOCOLS.join(', ')}`);
+  }
+  const host = match[2].startsWith('[') ? match[2].slice(1, -1) : match[2];
+  return { name, host: host.length === 0 ? undefined : host, port: integer(Number(match[3]), 0, `port of ${text}`, 0, 65_535) };
 }
 
 /** A wildcard bind is not an address clients can dial: advertise this machine's name instead. */

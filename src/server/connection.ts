@@ -58,6 +58,19 @@ const NOT_PEEKED = -1;
 /** Raw bytes read beyond the in-flight limit before reading pauses. */
 const READ_AHEAD_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/**
+ * On a TLS connection, a response chunk at least this large (segment bytes of a Fetch) is handed to
+ * TLS alone: Node copies the buffers of a vectored TLS write into one before encrypting, so a large
+ * chunk written beside others would be copied once more for nothing.
+ */
+const TLS_UNCOPIED_MIN_BYTES = 64 * 1024;
+
+/** A response chunk waiting for its turn on a TLS connection; the last of a response carries its writer. */
+interface TlsChunk {
+  readonly chunk: Buffer;
+  readonly writer: Writer | null;
+  readonly bytes: number;
+}
 
 /**
  * Cuts a byte stream into size-prefixed frames. Frames are pulled one at a time, so the caller
@@ -154,8 +167,10 @@ export interface ConnectionDeps {
   readonly config: ServerConfig;
   /** Handlers by API key. */
   readonly handlers: readonly (AnyHandler | undefined)[];
-  /** Credentials when SASL is on, else null. */
+  /** Credentials when the connection's listener requires SASL, else null. */
   readonly credentials: CredentialStore | null;
+  /** The principal before any SASL authentication: the TLS client certificate's, else User:ANONYMOUS. */
+  readonly principal: string;
   /** The server's bound on request and response bytes held across connections. */
   readonly budget: MemoryBudget;
 }
@@ -202,6 +217,12 @@ export class Connection {
   /** Armed while a partly received request is awaited from the peer (requestReceiveTimeoutMs). */
   private receiveTimer: NodeJS.Timeout | null = null;
   private readonly wake = (): void => this.takeFrames();
+  /** Response chunks not yet given to a TLS socket (see TLS_UNCOPIED_MIN_BYTES); null on plaintext. */
+  private readonly tlsChunks: TlsChunk[] | null;
+  /** Writes given to the TLS socket whose callbacks have not run. */
+  private tlsWritesInFlight = 0;
+  /** The connection ends once the TLS chunks still queued are written. */
+  private endAfterTlsChunks = false;
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
@@ -209,6 +230,7 @@ export class Connection {
     this.splitter = new FrameSplitter(deps.config.socketRequestMaxBytes);
     this.sasl = deps.config.sasl === null || deps.credentials === null ? null : new SaslSession(deps.config.sasl.mechanisms, deps.credentials);
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
+    this.tlsChunks = (socket as Socket & { encrypted?: boolean }).encrypted === true ? [] : null;
     this.closed = new Promise((resolve) => socket.once('close', () => {
       this.release();
       resolve();
@@ -378,7 +400,7 @@ export class Connection {
     this.reservedFrameBytes = 0;
     for (let i = this.queue.length - 1; i >= 0 && this.queue[i].state === 'queued'; i--) this.deps.budget.release(this.queue.pop()!.heldBytes);
     this.updateReading();
-    if (this.queue.length === 0) this.socket.end();
+    if (this.queue.length === 0) this.end();
   }
 
   // ---- Running requests ----
@@ -478,6 +500,7 @@ export class Connection {
       clientHost: this.clientHost,
       signal: this.abort.signal,
       sasl: this.sasl,
+      principal: this.sasl?.principal ?? this.deps.principal,
       errorCode: (error) => this.errorCode(error, handler.api.name),
       closeAfterResponse: () => {
         entry.closeAfter = true;
@@ -547,10 +570,14 @@ export class Connection {
 
   // ---- Writing ----
 
-  /** Writes every answered request at the head of the queue, in order, in one vectored write. */
+  /**
+   * Writes every answered request at the head of the queue, in order: in one vectored write on
+   * plaintext, through pumpTls on TLS.
+   */
   private flush(): void {
     if (this.queue.length === 0 || this.queue[0].state !== 'done') return;
-    this.socket.cork();
+    // Corked TLS writes are vectored, which copies (see TLS_UNCOPIED_MIN_BYTES); TLS chunks are paced by pumpTls instead.
+    if (this.tlsChunks === null) this.socket.cork();
     let closeAfter = false;
     while (this.queue.length > 0 && this.queue[0].state === 'done') {
       const entry = this.queue.shift()!;
@@ -560,7 +587,7 @@ export class Connection {
         break;
       }
     }
-    this.socket.uncork();
+    if (this.tlsChunks === null) this.socket.uncork();
     if (closeAfter) {
       this.log('warn', 'closing connection after reporting a SASL failure');
       // A dropped request still running releases nothing more when it finishes.
@@ -570,14 +597,26 @@ export class Connection {
       }
       this.queue.length = 0;
       this.ending = true;
-      this.socket.end();
+      this.end();
     } else if (this.ending && this.queue.length === 0) {
-      this.socket.end();
+      this.end();
     }
+  }
+
+  /** Ends the socket once everything answered has been handed to it. */
+  private end(): void {
+    if (this.tlsChunks !== null && this.tlsChunks.length > 0) this.endAfterTlsChunks = true;
+    else this.socket.end();
   }
 
   private write(writer: Writer): void {
     const chunks = writer.chunks();
+    if (this.tlsChunks !== null) {
+      for (let i = 0; i < chunks.length - 1; i++) this.tlsChunks.push({ chunk: chunks[i], writer: null, bytes: 0 });
+      this.tlsChunks.push({ chunk: chunks[chunks.length - 1], writer, bytes: writer.length });
+      this.pumpTls();
+      return;
+    }
     let writable = true;
     for (let i = 0; i < chunks.length - 1; i++) writable = this.socket.write(chunks[i]);
     // The chunks are views of the writer's memory: it is reused only once the socket is done with them.
@@ -586,6 +625,31 @@ export class Connection {
     if (!writable) {
       this.writeBlocked = true;
       this.updateReading();
+    }
+  }
+
+  /**
+   * Hands queued chunks to the TLS socket in order. A large chunk waits until every earlier write
+   * has completed, so the socket passes it to TLS on its own (encrypted from its own memory);
+   * small chunks go at once and may be gathered into one write.
+   */
+  private pumpTls(): void {
+    const pending = this.tlsChunks!;
+    while (pending.length > 0 && !this.isClosed) {
+      if (pending[0].chunk.length >= TLS_UNCOPIED_MIN_BYTES && this.tlsWritesInFlight > 0) return;
+      const { chunk, writer, bytes } = pending.shift()!;
+      this.tlsWritesInFlight++;
+      const writable = this.socket.write(chunk, () => {
+        this.tlsWritesInFlight--;
+        if (writer !== null) this.written(writer, bytes);
+        if (this.isClosed) return;
+        this.pumpTls();
+        if (this.endAfterTlsChunks && pending.length === 0) this.socket.end();
+      });
+      if (!writable) {
+        this.writeBlocked = true;
+        this.updateReading();
+      }
     }
   }
 
@@ -652,6 +716,8 @@ export class Connection {
     this.queuedResponseBytes = 0;
     this.queue.length = 0;
     this.idleWriters.length = 0;
+    // Chunks not yet given to the socket are counted in queuedResponseBytes, released above.
+    if (this.tlsChunks !== null) this.tlsChunks.length = 0;
     budget.release(held);
   }
 

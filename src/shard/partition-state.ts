@@ -16,6 +16,10 @@
  *   int32 word 22   the partition's current leader epoch, -1 until the owner opened the log: a
  *                   value of its own (Atomics), not part of the offsets snapshot, since it changes
  *                   only when leadership does, never with an append
+ *   int32 word 23   the generation of the slot's open (ShardPool numbers each open), 0 while the
+ *                   slot is free: written by the broker's thread, which allocates slots, so that a
+ *                   reader on another thread can tell the slot still holds the partition it
+ *                   looked up (a deleted topic's slot is reused by the next open)
  *
  * A latch (two copies behind one sequence) rather than a plain seqlock: readers never wait for
  * the owner. A publish stores an odd sequence (readers switch to copy 1, the previous snapshot),
@@ -52,6 +56,7 @@ const LAST_STABLE_FIELD = 3;
 const EPOCH_FIELD = 4;
 /** After the two copies: 8 bytes of words + 2 × 5 float64 = 88 bytes = word 22. */
 const LEADER_EPOCH_WORD = 22;
+const GENERATION_WORD = 23;
 /** Kafka's NO_PARTITION_LEADER_EPOCH: the slot's partition is not open yet. */
 const NO_LEADER_EPOCH = -1;
 export const MAX_PARTITION_STATE_SLOTS = 1 << 20;
@@ -118,6 +123,7 @@ export class PartitionStateTable {
     // A reused slot must not show the previous partition's offsets to a reader of the new one.
     this.publish(slot, 0, 0, 0, 0);
     this.publishLeaderEpoch(slot, NO_LEADER_EPOCH);
+    this.publishGeneration(slot, 0);
     return slot;
   }
 
@@ -126,6 +132,7 @@ export class PartitionStateTable {
     this.checkSlot(slot);
     this.publish(slot, 0, 0, 0, 0);
     this.publishLeaderEpoch(slot, NO_LEADER_EPOCH);
+    this.publishGeneration(slot, 0);
     this.freeSlots.push(slot);
   }
 
@@ -153,6 +160,16 @@ export class PartitionStateTable {
   /** Publishes the partition's current leader epoch (the owner only, when leadership changes). */
   publishLeaderEpoch(slot: number, leaderEpoch: number): void {
     Atomics.store(this.words, slot * WORDS_PER_SLOT + LEADER_EPOCH_WORD, leaderEpoch);
+  }
+
+  /** Records the generation of the slot's open (see the header); 0 frees it. */
+  publishGeneration(slot: number, generation: number): void {
+    Atomics.store(this.words, slot * WORDS_PER_SLOT + GENERATION_WORD, generation);
+  }
+
+  /** The generation of the slot's open, 0 while the slot is free. */
+  generation(slot: number): number {
+    return Atomics.load(this.words, slot * WORDS_PER_SLOT + GENERATION_WORD);
   }
 
   /** The partition's current leader epoch, or -1 while its owner has not opened it. */

@@ -132,6 +132,8 @@ export class RingBuffer {
   private currentTag = 0;
   private currentOffset = 0;
   private currentLength = 0;
+  /** Control words of a ring whose parked reader this writer also wakes (see wakesReaderOf). */
+  private doorbell: Int32Array | null = null;
 
   private constructor(sharedBuffer: SharedArrayBuffer, capacityBytes: number) {
     this.sharedBuffer = sharedBuffer;
@@ -333,6 +335,33 @@ export class RingBuffer {
     return this.unparkWriter();
   }
 
+  /**
+   * Writer side, without waiting: true when at least `freeBytes` of the ring are free (then any
+   * message whose frame is at most half of that fits, padding included); otherwise leaves a notice
+   * (the writer need word, as a parked writer would) and returns false. The reader's release
+   * that frees that much clears it and rings the bell of the ring its instance was told to wake
+   * (wakesReaderOf): how a thread parked on another ring learns that this one has room again. A
+   * closed ring answers true: there is nothing to wait for.
+   */
+  noticeWhenFree(freeBytes: number): boolean {
+    if (!this.hasFree(freeBytes)) {
+      Atomics.store(this.control, WRITER_NEED_WORD, freeBytes);
+      // Re-check after raising the flag: a release before it would not have seen it.
+      if (!this.hasFree(freeBytes)) return false;
+      Atomics.store(this.control, WRITER_NEED_WORD, 0);
+    }
+    return true;
+  }
+
+  /** Writer side: whether at least `freeBytes` of the ring are free now (closed rings answer true). */
+  hasFree(freeBytes: number): boolean {
+    if (!this.writerClaimed) this.claimWriter();
+    if (!(Number.isInteger(freeBytes) && freeBytes > 0 && freeBytes <= this.capacityBytes)) {
+      throw new RangeError(`freeBytes must be an integer from 1 to the capacity ${this.capacityBytes}, got ${freeBytes}`);
+    }
+    return this.closed || this.hasRoom(freeBytes);
+  }
+
   /** Bytes a parked writer waits for, 0 when no writer is parked (diagnostics and tests). */
   writerWaitingBytes(): number {
     return Atomics.load(this.control, WRITER_NEED_WORD);
@@ -415,6 +444,8 @@ export class RingBuffer {
         Atomics.compareExchange(this.control, WRITER_NEED_WORD, need, 0) === need
       ) {
         Atomics.notify(this.control, WRITER_NEED_WORD);
+        // A writer that left a notice (noticeWhenFree) sleeps on the bell's ring, not here.
+        if (this.doorbell !== null) wakeParkedReader(this.doorbell);
       }
     }
   }
@@ -423,12 +454,15 @@ export class RingBuffer {
    * Blocks the calling thread (use only off the main thread) until there is something to read,
    * the ring is closed and drained, or `timeoutMs` passes (a finite timeout lets a worker run its
    * timers). Release what you hold first: a writer may be waiting for that room.
+   * `alsoReady`: whether work elsewhere is ready (more rings this thread reads, whose writers ring
+   * this one's bell: wakesReaderOf), checked after the sleep flag is raised, so that a bell rung
+   * after that check wakes the wait; the wait ends at once while it holds.
    */
-  waitForData(timeoutMs: number): RingWaitResult {
-    const parked = this.parkReader(timeoutMs);
+  waitForData(timeoutMs: number, alsoReady: () => boolean = NOTHING_ELSE): RingWaitResult {
+    const parked = this.parkReader(timeoutMs, alsoReady);
     if (parked !== null) return parked;
     Atomics.wait(this.control, READER_SLEEP_WORD, 1, timeoutMs);
-    return this.unparkReader();
+    return this.unparkReader(alsoReady);
   }
 
   /** Like waitForData without blocking the thread (for the main thread). One pending wait per ring. */
@@ -444,6 +478,27 @@ export class RingBuffer {
       this.dataWaitPending = false;
     }
     return this.unparkReader();
+  }
+
+  /**
+   * Makes every publish on this ring also wake the reader parked on `other`: a reader that drains
+   * several rings parks on one of them (waitForData's `alsoReady`), and the writers of the
+   * others ring that one's bell; so does this ring's reader when it clears a notice left by
+   * noticeWhenFree. Costs one more atomic load per publish.
+   */
+  wakesReaderOf(other: RingBuffer): void {
+    this.doorbell = other.control;
+  }
+
+  /** Wakes this ring's parked reader, if any, from any thread: after closing a ring it also watches. */
+  wakeReader(): void {
+    wakeParkedReader(this.control);
+  }
+
+  /** Whether a message is waiting to be read (claims the reader side, as tryRead). */
+  hasUnread(): boolean {
+    if (!this.readerClaimed) this.claimReader();
+    return this.readCursor !== this.cachedHead || this.hasData();
   }
 
   /** True while the reader is parked waiting for data (diagnostics and tests). */
@@ -539,12 +594,8 @@ export class RingBuffer {
       'writer publishes 0 <= used <= capacity at an aligned head',
     );
     Atomics.store(this.control, HEAD_WORD, this.writeCursor);
-    if (
-      Atomics.load(this.control, READER_SLEEP_WORD) !== 0 &&
-      Atomics.compareExchange(this.control, READER_SLEEP_WORD, 1, 0) === 1
-    ) {
-      Atomics.notify(this.control, READER_SLEEP_WORD);
-    }
+    wakeParkedReader(this.control);
+    if (this.doorbell !== null) wakeParkedReader(this.doorbell);
   }
 
   /** Checks the reader's view: 0 <= readable <= capacity and an aligned read position. */
@@ -600,23 +651,23 @@ export class RingBuffer {
     return this.hasRoom(this.parkedRoomNeeded) ? 'ok' : 'timed-out';
   }
 
-  private parkReader(timeoutMs: number): RingWaitResult | null {
+  private parkReader(timeoutMs: number, alsoReady: () => boolean = NOTHING_ELSE): RingWaitResult | null {
     if (!this.readerClaimed) this.claimReader();
     checkTimeout(timeoutMs);
-    if (this.hasData()) return 'ok';
+    if (this.hasData() || alsoReady()) return 'ok';
     if (this.closed) return 'closed';
     Atomics.store(this.control, READER_SLEEP_WORD, 1);
     // Re-check after raising the flag: a publish (or close) before it would not have woken us.
-    if (this.hasData() || this.closed) {
+    if (this.hasData() || alsoReady() || this.closed) {
       Atomics.store(this.control, READER_SLEEP_WORD, 0);
-      return this.hasData() ? 'ok' : 'closed';
+      return this.hasData() || alsoReady() ? 'ok' : 'closed';
     }
     return null;
   }
 
-  private unparkReader(): RingWaitResult {
+  private unparkReader(alsoReady: () => boolean = NOTHING_ELSE): RingWaitResult {
     Atomics.store(this.control, READER_SLEEP_WORD, 0);
-    if (this.hasData()) return 'ok';
+    if (this.hasData() || alsoReady()) return 'ok';
     return this.closed ? 'closed' : 'timed-out';
   }
 
@@ -631,6 +682,15 @@ export class RingBuffer {
       if (this.tryWrite(tag, payload)) return;
       if ((await this.waitForSpaceAsync(payload.length)) === 'closed') throw new ClosedError('ring buffer');
     }
+  }
+}
+
+const NOTHING_ELSE = (): boolean => false;
+
+/** Clears a parked reader's sleep flag and wakes it; one atomic load when nobody is parked. */
+function wakeParkedReader(control: Int32Array): void {
+  if (Atomics.load(control, READER_SLEEP_WORD) !== 0 && Atomics.compareExchange(control, READER_SLEEP_WORD, 1, 0) === 1) {
+    Atomics.notify(control, READER_SLEEP_WORD);
   }
 }
 

@@ -3,7 +3,9 @@
  * ring.ts (requests one way, completions the other). Fixed little-endian fields at the start of
  * each payload (8-byte aligned by the ring), so the data plane never structured-clones anything.
  *
- *   APPEND      uint32 requestId, uint32 slot, int32 acks, uint32 flags, then whole record batches
+ *   APPEND      uint32 requestId, uint32 slot, int32 acks, uint32 flags, then whole record batches;
+ *               flags bits 0-1 are APPEND_FLAG_*, bits 2-31 the open generation of the slot the
+ *               writer expects (0: not checked; see APPEND_GENERATION_SHIFT)
  *   CONTROL     uint32 requestId, uint32 0, then a JSON command (rare: open, close, truncate...)
  *   APPENDED    uint32 requestId, int32 0, float64 baseOffset, lastOffset, logAppendTimeMs,
  *               logStartOffset
@@ -36,13 +38,27 @@ export const APPEND_HEADER_BYTES = 16;
 export const APPEND_FLAG_CRC_VERIFIED = 1;
 /** APPEND flag: the transaction coordinator writes (markers): Kafka's AppendOrigin.COORDINATOR, no sequence checks. */
 export const APPEND_FLAG_COORDINATOR = 2;
+/**
+ * An APPEND's flags above this bit carry the generation ShardPool gave the slot's open: a thread
+ * attached to the broker writes it from its metadata, and the shard refuses the append when the
+ * slot was closed or reopened since (its topic deleted or recreated), so a stale snapshot never
+ * appends to another partition's log. The broker's own appends carry 0 (checked at the call).
+ */
+export const APPEND_GENERATION_SHIFT = 2;
+/** Generations run from 1 to this, then wrap to 1. */
+export const MAX_APPEND_GENERATION = 2 ** (32 - APPEND_GENERATION_SHIFT) - 1;
 export const CONTROL_HEADER_BYTES = 8;
 export const APPENDED_PAYLOAD_BYTES = 40;
 export const FAILED_HEADER_BYTES = 8;
 
 /** Commands of the control plane, answered in order with the append requests around them. */
 export type ControlCommand =
-  | { op: 'open'; slot: number; dir: string; config: LogConfig; deleteRetention: boolean; internal?: boolean }
+  | { op: 'open'; slot: number; generation: number; dir: string; config: LogConfig; deleteRetention: boolean; internal?: boolean }
+  /**
+   * A thread attached to the broker gets its own pair of rings on this shard: their
+   * SharedArrayBuffers wait on the shard's attach port (an AttachRings message with this id).
+   */
+  | { op: 'attach'; id: number }
   | { op: 'close'; slot: number; removeDirectory: boolean }
   | { op: 'deleteRecords'; slot: number; offset: number }
   | { op: 'truncate'; slot: number; offset: number }
@@ -54,6 +70,15 @@ export type ControlCommand =
   /** Fault injection: the shard throws out of its loop and dies, as a bug would make it. */
   | { op: 'injectFault' }
   | { op: 'shutdown' };
+
+/** What the broker posts on a shard's attach port before the 'attach' command that names it. */
+export interface AttachRings {
+  id: number;
+  /** The attached thread writes, the shard reads. */
+  requests: SharedArrayBuffer;
+  /** The shard writes, the attached thread reads. */
+  completions: SharedArrayBuffer;
+}
 
 /** A producer a partition's log remembers (Kafka's DescribeProducers ProducerState). */
 export interface ActiveProducer {
@@ -141,8 +166,11 @@ export function clip(text: string): string {
   return text.length <= MAX_ERROR_TEXT_CHARS ? text : `${text.slice(0, MAX_ERROR_TEXT_CHARS)}...`;
 }
 
-/** The error as an instance of its original class when errors.ts has it, else a SluiceError. */
-export function reviveError(serialized: SerializedError, shard: number): Error {
+/**
+ * The error as an instance of its original class when errors.ts has it, else a SluiceError.
+ * `origin` names where it was thrown (`shard 2`), in place of the stack it lost crossing threads.
+ */
+export function reviveError(serialized: SerializedError, origin: string): Error {
   const candidate = (errors as Record<string, unknown>)[serialized.name];
   const isSluiceClass = typeof candidate === 'function' && candidate.prototype instanceof errors.SluiceError;
   const prototype = isSluiceClass ? (candidate as { prototype: object }).prototype : errors.SluiceError.prototype;
@@ -152,7 +180,7 @@ export function reviveError(serialized: SerializedError, shard: number): Error {
     name: { value: isSluiceClass ? serialized.name : 'SluiceError', writable: true, configurable: true },
     code: { value: serialized.code, enumerable: true, configurable: true },
     retriable: { value: serialized.retriable, enumerable: true, configurable: true },
-    stack: { value: `${serialized.name}: ${serialized.message}\n    at shard ${shard}`, writable: true, configurable: true },
+    stack: { value: `${serialized.name}: ${serialized.message}\n    at ${origin}`, writable: true, configurable: true },
   });
   for (const [key, value] of Object.entries(serialized.fields)) {
     Object.defineProperty(error, key, { value, enumerable: true, configurable: true });

@@ -2,12 +2,20 @@
  * The broker's side of the shard threads: spawns them, routes each request to the shard that
  * owns its partition, matches completions to callers, and restarts a shard that dies.
  *
- * Each shard gets a channel: a worker thread, a request ring (this thread writes) and a completion
- * ring (this thread reads, with Atomics.waitAsync so the event loop never blocks). Append payloads
- * are copied once, straight from the caller's buffer into the ring's shared memory; when the ring
- * is full, requests queue here in order behind a waitForSpaceAsync. Control commands (open, close,
- * truncate, shutdown...) travel the same ring as small JSON messages, so they stay ordered with
- * the appends: a shutdown is answered only after every append before it.
+ * Each shard gets a channel: a worker thread and a ShardLink over its request ring (this thread
+ * writes) and completion ring (this thread reads, with Atomics.waitAsync so the event loop never
+ * blocks). Control commands (open, close, truncate, shutdown...) travel the same ring as small
+ * JSON messages, so they stay ordered with the appends: a shutdown is answered only after every
+ * append before it.
+ *
+ * Attached threads (attach): another thread of the process gets a ring pair of its own on every
+ * shard, so its appends reach the shard without passing through this thread and without a
+ * structured clone. The pool creates the rings, posts their SharedArrayBuffers once on the shard's
+ * attach port, and names them with an 'attach' command; the shard then reads that request ring
+ * too, and the attached thread's writes ring the shard's main request ring's bell
+ * (RingBuffer.wakesReaderOf), which is the one it parks on. At most maxAttachedThreads at once;
+ * detach closes the rings, and the shard drops a closed ring once it has drained it, so a thread
+ * that exits or crashes never leaves the shard waiting on it.
  *
  * Events: 'shardExit' (shardId, threadId, exitCode) whenever a shard thread ends, and
  * 'shardFailure' (shardId, error) when it ended without being asked to.
@@ -15,12 +23,13 @@
  * A shard that throws or exits is reported (the 'shardFailure' event and the logger), every call
  * waiting on it is rejected with ShardFailedError (retriable; the request may or may not have been
  * applied, as after a Kafka request timeout), and a new channel is started at once: its first
- * requests reopen the shard's partitions, whose PartitionLog.open recovers them.
+ * requests reopen the shard's partitions, whose PartitionLog.open recovers them, then give every
+ * attachment a new ring pair on it.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
-import { ClosedError, RecordTooLargeError, ShardFailedError } from '../errors.js';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { AttachedThreadsExhaustedError, ClosedError, ShardFailedError } from '../errors.js';
 import { murmur2, toPositive } from '../protocol/murmur2.js';
 import { compiledSiblingUrl } from '../compiled-module-url.js';
 import type { Acks } from '../broker/broker-api.js';
@@ -28,28 +37,16 @@ import type { LogConfig } from '../storage/log-config.js';
 import type { AppendOrigin } from '../storage/partition-log.js';
 import type { PartitionStateTable } from './partition-state.js';
 import { RingBuffer } from './ring.js';
+import { ShardLink } from './shard-link.js';
 import {
-  APPENDED_TAG,
   APPEND_FLAG_COORDINATOR,
   APPEND_FLAG_CRC_VERIFIED,
-  APPEND_HEADER_BYTES,
-  APPEND_TAG,
-  CONTROLLED_TAG,
-  CONTROL_HEADER_BYTES,
-  CONTROL_TAG,
-  FAILED_TAG,
   LOG_LEVEL_WARN,
-  LOG_TAG,
-  jsonMessageBytes,
-  readAppended,
-  readJsonBody,
-  readRequestId,
-  reviveError,
-  tryWriteAppend,
+  MAX_APPEND_GENERATION,
   type AppendOutcome,
+  type AttachRings,
   type ControlCommand,
   type OpenedPartition,
-  type SerializedError,
 } from './shard-messages.js';
 import type { ShardWorkerData } from './shard-worker.js';
 
@@ -66,6 +63,33 @@ export interface ShardPoolOptions {
   completionRingBytes: number;
   retentionCheckIntervalMs: number;
   logger: ShardPoolLogger;
+  /** How many threads may be attached at once (attach); each holds a ring pair per shard. Default 16. */
+  maxAttachedThreads?: number;
+  /** Data area of an attached thread's request ring on each shard (a power of two). Default 4 MiB. */
+  attachedRingBytes?: number;
+}
+
+export const DEFAULT_MAX_ATTACHED_THREADS = 16;
+export const DEFAULT_ATTACHED_RING_BYTES = 4 * 1024 * 1024;
+
+/** An attached thread's rings on one shard, as it wraps them (RingBuffer.from). */
+export interface AttachedRingPair {
+  readonly shardId: number;
+  /** The thread writes: its appends. */
+  readonly requests: SharedArrayBuffer;
+  /** The thread reads: their answers. */
+  readonly completions: SharedArrayBuffer;
+  /** The shard's main request ring, whose bell the thread's writes ring (RingBuffer.wakesReaderOf). */
+  readonly shardRequests: SharedArrayBuffer;
+}
+
+/** A thread attached to the pool: a ring pair on every shard. */
+export interface PoolAttachment {
+  readonly id: number;
+  /** Indexed by shard id; a restarted shard's pair is replaced (and onReplaced called). */
+  readonly rings: AttachedRingPair[];
+  /** The partition state table, which the thread's readers read as the broker's do. */
+  readonly stateTable: SharedArrayBuffer;
 }
 
 /** What a shard needs to (re)open a partition log. */
@@ -83,22 +107,10 @@ export interface PartitionSpec {
   readonly internal?: boolean;
 }
 
-interface Pending {
-  readonly resolve: (value: never) => void;
-  readonly reject: (error: Error) => void;
-}
-
-interface QueuedMessage {
-  readonly tag: number;
-  readonly requestId: number;
-  readonly slot: number;
-  readonly acks: number;
-  /** APPEND_FLAG_* bits. */
-  readonly flags: number;
-  readonly body: Uint8Array;
-}
-
-/** Occupancy of one shard's two rings, as ShardPool.ringUsage reads it. */
+/**
+ * Occupancy of one shard's two rings of the broker's thread (attached threads have their own),
+ * as ShardPool.ringUsage reads it.
+ */
 export interface RingUsage {
   requestUsedBytes: number;
   requestCapacityBytes: number;
@@ -111,31 +123,38 @@ export interface RingUsage {
   ringFullWaitMs: number;
 }
 
-/** One incarnation of a shard: a worker and its two rings. A restart makes a new channel. */
+/** One incarnation of a shard: a worker and its link. A restart makes a new channel. */
 interface Channel {
   readonly shardId: number;
   readonly worker: Worker;
   /** Captured at spawn: a worker reports -1 once it has exited. */
   readonly threadId: number;
-  readonly requests: RingBuffer;
-  readonly completions: RingBuffer;
-  readonly pending: Map<number, Pending>;
-  readonly backlog: QueuedMessage[];
+  readonly link: ShardLink;
+  /** This side of the worker's attach port (AttachRings messages). */
+  readonly attachPort: MessagePort;
   readonly exited: Promise<number>;
-  draining: boolean;
   stopping: boolean;
-  failure: Error | null;
-  /** Times the backlog waited for room in the request ring, and how long in all (ms). */
-  ringFullWaits: number;
-  ringFullWaitMs: number;
+}
+
+interface OpenSlot {
+  readonly spec: PartitionSpec;
+  /** This open's number (1 to MAX_APPEND_GENERATION), kept by a restart's reopen. */
+  readonly generation: number;
+}
+
+interface Attachment {
+  readonly id: number;
+  readonly rings: AttachedRingPair[];
+  /** The ring objects this side closes on detach (it neither reads nor writes them). */
+  readonly held: { requests: RingBuffer; completions: RingBuffer }[];
+  readonly onReplaced: (pair: AttachedRingPair) => void;
 }
 
 interface Shard {
   readonly id: number;
   channel: Channel;
   /** Partitions open on the shard, reopened by a restart. */
-  readonly partitions: Map<number, PartitionSpec>;
-  nextRequestId: number;
+  readonly partitions: Map<number, OpenSlot>;
   /** Settles once a restarted shard has reopened its partitions. */
   ready: Promise<void>;
   restarts: number;
@@ -162,7 +181,9 @@ export class ShardPool extends EventEmitter {
   readonly shardCount: number;
   private readonly options: ShardPoolOptions;
   private readonly shards: Shard[] = [];
-  private readonly appended: AppendOutcome = { baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 };
+  private readonly attachments = new Map<number, Attachment>();
+  private nextAttachmentId = 1;
+  private nextGeneration = 1;
   private closing: Promise<void> | null = null;
 
   constructor(options: ShardPoolOptions) {
@@ -174,7 +195,6 @@ export class ShardPool extends EventEmitter {
         id,
         channel: null as unknown as Channel,
         partitions: new Map(),
-        nextRequestId: 0,
         ready: Promise.resolve(),
         restarts: 0,
         recentRestartsMs: [],
@@ -192,9 +212,12 @@ export class ShardPool extends EventEmitter {
   /** Opens (recovering) a partition log on its shard; it is reopened there after a restart. */
   async openPartition(shardId: number, spec: PartitionSpec): Promise<OpenedPartition> {
     const shard = this.shard(shardId);
-    shard.partitions.set(spec.slot, spec);
+    const generation = this.nextGeneration;
+    this.nextGeneration = generation === MAX_APPEND_GENERATION ? 1 : generation + 1;
+    shard.partitions.set(spec.slot, { spec, generation });
+    this.options.stateTable.publishGeneration(spec.slot, generation);
     try {
-      return await this.control<OpenedPartition>(shardId, { op: 'open', ...spec });
+      return await this.control<OpenedPartition>(shardId, { op: 'open', ...spec, generation });
     } catch (error) {
       if (!(error instanceof ShardFailedError)) shard.partitions.delete(spec.slot);
       throw error;
@@ -207,10 +230,17 @@ export class ShardPool extends EventEmitter {
    */
   async updatePartitionConfig(shardId: number, slot: number, config: LogConfig, deleteRetention: boolean): Promise<void> {
     const shard = this.shard(shardId);
-    const spec = shard.partitions.get(slot);
-    if (spec === undefined) throw new RangeError(`partition slot ${slot} is not open on shard ${shardId}`);
-    shard.partitions.set(slot, { ...spec, config, deleteRetention });
+    const open = shard.partitions.get(slot);
+    if (open === undefined) throw new RangeError(`partition slot ${slot} is not open on shard ${shardId}`);
+    shard.partitions.set(slot, { spec: { ...open.spec, config, deleteRetention }, generation: open.generation });
     await this.control(shardId, { op: 'updateConfig', slot, config, deleteRetention });
+  }
+
+  /** The number of the open of `slot` on the shard: an attached thread's appends carry it. */
+  generationOf(shardId: number, slot: number): number {
+    const open = this.shard(shardId).partitions.get(slot);
+    if (open === undefined) throw new RangeError(`partition slot ${slot} is not open on shard ${shardId}`);
+    return open.generation;
   }
 
   /** Closes a partition log (and removes its directory when asked). */
@@ -228,35 +258,80 @@ export class ShardPool extends EventEmitter {
    * and accepts control batches only from it).
    */
   append(shardId: number, slot: number, batches: Buffer, acks: Acks, crcVerified = false, origin: AppendOrigin = 'client'): Promise<AppendOutcome> {
-    const shard = this.shard(shardId);
-    const channel = shard.channel;
-    const payloadBytes = APPEND_HEADER_BYTES + batches.length;
-    if (payloadBytes > channel.requests.maxPayloadBytes) {
-      return Promise.reject(new RecordTooLargeError(batches.length, channel.requests.maxPayloadBytes - APPEND_HEADER_BYTES, 'shardRingBytes (one produce request)'));
-    }
-    const requestId = this.nextRequestId(shard);
-    const promise = new Promise<AppendOutcome>((resolve, reject) => {
-      channel.pending.set(requestId, { resolve: resolve as (value: never) => void, reject });
-    });
     const flags = (crcVerified ? APPEND_FLAG_CRC_VERIFIED : 0) | (origin === 'coordinator' ? APPEND_FLAG_COORDINATOR : 0);
-    this.send(channel, { tag: APPEND_TAG, requestId, slot, acks, flags, body: batches });
-    return promise;
+    return this.shard(shardId).channel.link.append(slot, batches, acks, flags);
   }
 
   /** Sends a control command; resolves with the shard's answer, in order with the appends. */
   control<T>(shardId: number, command: ControlCommand): Promise<T> {
-    const shard = this.shard(shardId);
-    const channel = shard.channel;
-    const body = jsonMessageBytes(command);
-    if (CONTROL_HEADER_BYTES + body.length > channel.requests.maxPayloadBytes) {
-      return Promise.reject(new RecordTooLargeError(body.length, channel.requests.maxPayloadBytes, 'shardRingBytes (control command)'));
+    return this.shard(shardId).channel.link.control<T>(command);
+  }
+
+  /**
+   * Gives a thread a ring pair on every shard (see the module comment). `onReplaced` is called
+   * with the new pair of a shard that was restarted: the old pair is closed, and calls waiting on
+   * it failed with ShardFailedError. Throws AttachedThreadsExhaustedError past maxAttachedThreads.
+   */
+  attach(onReplaced: (pair: AttachedRingPair) => void): PoolAttachment {
+    if (this.closing !== null) throw new ClosedError('shard pool');
+    const maxAttachedThreads = this.options.maxAttachedThreads ?? DEFAULT_MAX_ATTACHED_THREADS;
+    if (this.attachments.size >= maxAttachedThreads) throw new AttachedThreadsExhaustedError(maxAttachedThreads);
+    const attachment: Attachment = { id: this.nextAttachmentId++, rings: [], held: [], onReplaced };
+    for (const shard of this.shards) this.attachTo(shard, attachment);
+    this.attachments.set(attachment.id, attachment);
+    return { id: attachment.id, rings: attachment.rings, stateTable: this.options.stateTable.sharedBuffer };
+  }
+
+  /**
+   * Releases an attachment: its rings close, and each shard, woken, drains what was already
+   * written to them and drops them. Idempotent.
+   */
+  detach(id: number): void {
+    const attachment = this.attachments.get(id);
+    if (attachment === undefined) return;
+    this.attachments.delete(id);
+    for (const shard of this.shards) this.closeAttachedRings(shard, attachment);
+  }
+
+  /** Threads attached now (diagnostics and tests). */
+  get attachedCount(): number {
+    return this.attachments.size;
+  }
+
+  /** Attached threads' completion rings a shard is waiting on for room (diagnostics and tests). */
+  attachedCompletionsFull(): number {
+    let full = 0;
+    for (const attachment of this.attachments.values()) {
+      for (const held of attachment.held) if (held.completions.writerWaitingBytes() > 0) full++;
     }
-    const requestId = this.nextRequestId(shard);
-    const promise = new Promise<T>((resolve, reject) => {
-      channel.pending.set(requestId, { resolve: resolve as (value: never) => void, reject });
+    return full;
+  }
+
+  /** Creates the attachment's pair on the shard's current channel and hands it to the shard. */
+  private attachTo(shard: Shard, attachment: Attachment): void {
+    const requests = RingBuffer.create(this.options.attachedRingBytes ?? DEFAULT_ATTACHED_RING_BYTES);
+    const completions = RingBuffer.create(this.options.completionRingBytes);
+    const channel = shard.channel;
+    const rings: AttachRings = { id: attachment.id, requests: requests.sharedBuffer, completions: completions.sharedBuffer };
+    // Posted before the command that names it, so the shard finds it when it reads the command.
+    channel.attachPort.postMessage(rings);
+    channel.link.control({ op: 'attach', id: attachment.id }).catch((error: Error) => {
+      // The shard died before taking them: its restart attaches a new pair.
+      if (!(error instanceof ShardFailedError)) this.options.logger.warn(`shard ${shard.id} could not attach a thread: ${error.message}`);
     });
-    this.send(channel, { tag: CONTROL_TAG, requestId, slot: 0, acks: 0, flags: 0, body });
-    return promise;
+    attachment.rings[shard.id] = { shardId: shard.id, requests: requests.sharedBuffer, completions: completions.sharedBuffer, shardRequests: channel.link.requests.sharedBuffer };
+    attachment.held[shard.id] = { requests, completions };
+    // A shard that is no longer restarted will never read them: closed, the thread's calls on it fail at once.
+    if (shard.gaveUp !== null) this.closeAttachedRings(shard, attachment);
+  }
+
+  private closeAttachedRings(shard: Shard, attachment: Attachment): void {
+    const held = attachment.held[shard.id];
+    if (held === undefined) return;
+    held.requests.close();
+    held.completions.close();
+    // The shard parks on its main request ring: wake it to see the closed ring and drop it.
+    shard.channel.link.requests.wakeReader();
   }
 
   /** Settles once the shard is serving again (at once unless it is being restarted). */
@@ -271,16 +346,21 @@ export class ShardPool extends EventEmitter {
 
   /** Bytes held now in the shard's request ring (appends and commands not yet taken) and completion ring, and its waits for room. */
   ringUsage(shardId: number): RingUsage {
-    const { requests, completions, backlog, ringFullWaits, ringFullWaitMs } = this.shard(shardId).channel;
+    const { requests, completions, backlogLength, ringFullWaits, ringFullWaitMs } = this.shard(shardId).channel.link;
     return {
       requestUsedBytes: requests.usedBytes(),
       requestCapacityBytes: requests.capacityBytes,
       completionUsedBytes: completions.usedBytes(),
       completionCapacityBytes: completions.capacityBytes,
-      backlogMessages: backlog.length,
+      backlogMessages: backlogLength,
       ringFullWaits,
       ringFullWaitMs,
     };
+  }
+
+  /** Calls waiting for an answer from the shard (diagnostics and tests). */
+  pendingCount(shardId: number): number {
+    return this.shard(shardId).channel.link.pendingCount;
   }
 
   /** Thread ids of the live shard workers (diagnostics, and tests that check none outlives close). */
@@ -332,6 +412,9 @@ export class ShardPool extends EventEmitter {
   }
 
   private async closeShards(): Promise<void> {
+    // First, so that no shard can be waiting on an attached thread's full completion ring when its
+    // shutdown arrives: the shards drop those rings, and the attached calls fail.
+    for (const id of [...this.attachments.keys()]) this.detach(id);
     const errors: unknown[] = [];
     await Promise.all(
       this.shards.map(async (shard) => {
@@ -340,28 +423,20 @@ export class ShardPool extends EventEmitter {
         channel.stopping = true;
         if (shard.gaveUp !== null) return;
         try {
-          await this.controlOn(shard, channel, { op: 'shutdown' });
+          await channel.link.control({ op: 'shutdown' });
         } catch (error) {
           errors.push(error);
           await channel.worker.terminate();
         }
         await channel.exited;
-        channel.requests.close();
-        channel.completions.close();
+        channel.link.requests.close();
+        channel.link.completions.close();
+        channel.attachPort.close();
       }),
     );
     if (errors.length > 0) {
       this.options.logger.warn(`shard shutdown reported: ${errors.map((error) => (error as Error).message).join('; ')}`);
     }
-  }
-
-  private controlOn<T>(shard: Shard, channel: Channel, command: ControlCommand): Promise<T> {
-    const requestId = this.nextRequestId(shard);
-    const promise = new Promise<T>((resolve, reject) => {
-      channel.pending.set(requestId, { resolve: resolve as (value: never) => void, reject });
-    });
-    this.send(channel, { tag: CONTROL_TAG, requestId, slot: 0, acks: 0, flags: 0, body: jsonMessageBytes(command) });
-    return promise;
   }
 
   private shard(shardId: number): Shard {
@@ -372,144 +447,54 @@ export class ShardPool extends EventEmitter {
     return shard;
   }
 
-  private nextRequestId(shard: Shard): number {
-    const id = shard.nextRequestId;
-    shard.nextRequestId = (id + 1) >>> 0;
-    return id;
-  }
-
-  /** Writes the request now, or queues it behind earlier ones while the ring is full. */
-  private send(channel: Channel, message: QueuedMessage): void {
-    try {
-      if (channel.failure !== null) throw channel.failure;
-      if (channel.backlog.length === 0 && writeMessage(channel.requests, message)) return;
-      this.enqueue(channel, message);
-    } catch (error) {
-      const pending = channel.pending.get(message.requestId);
-      channel.pending.delete(message.requestId);
-      pending?.reject(error instanceof ShardFailedError ? error : new ShardFailedError(channel.shardId, (error as Error).message));
-    }
-  }
-
-  private enqueue(channel: Channel, message: QueuedMessage): void {
-    channel.backlog.push(message);
-    if (!channel.draining) void this.drainBacklog(channel);
-  }
-
-  /** Writes queued requests in order as the shard frees room in its ring. */
-  private async drainBacklog(channel: Channel): Promise<void> {
-    channel.draining = true;
-    try {
-      while (channel.backlog.length > 0 && channel.failure === null) {
-        const message = channel.backlog[0];
-        if (writeMessage(channel.requests, message)) {
-          channel.backlog.shift();
-          continue;
-        }
-        const headerBytes = message.tag === APPEND_TAG ? APPEND_HEADER_BYTES : CONTROL_HEADER_BYTES;
-        const waitStartMs = performance.now();
-        const waited = await channel.requests.waitForSpaceAsync(headerBytes + message.body.length);
-        channel.ringFullWaits++;
-        channel.ringFullWaitMs += performance.now() - waitStartMs;
-        if (waited === 'closed') return;
-      }
-    } catch (error) {
-      this.failChannel(channel, error as Error);
-    } finally {
-      channel.draining = false;
-    }
-  }
-
   private startChannel(shard: Shard): Channel {
     const requests = RingBuffer.create(this.options.requestRingBytes);
     const completions = RingBuffer.create(this.options.completionRingBytes);
+    const { port1: attachPort, port2: shardAttachPort } = new MessageChannel();
+    // The port only carries rings to the shard; it must not keep the process alive.
+    attachPort.unref();
     const workerData: ShardWorkerData = {
       shardId: shard.id,
       requests: requests.sharedBuffer,
       completions: completions.sharedBuffer,
       stateTable: this.options.stateTable.sharedBuffer,
       retentionCheckIntervalMs: this.options.retentionCheckIntervalMs,
+      attachPort: shardAttachPort,
     };
-    const worker = new Worker(WORKER_URL, { workerData });
+    const worker = new Worker(WORKER_URL, { workerData, transferList: [shardAttachPort] });
     let exitCode!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (exitCode = resolve));
-    const channel: Channel = {
-      shardId: shard.id,
-      worker,
-      threadId: worker.threadId,
-      requests,
-      completions,
-      pending: new Map(),
-      backlog: [],
-      exited,
-      draining: false,
-      stopping: false,
-      failure: null,
-      ringFullWaits: 0,
-      ringFullWaitMs: 0,
-    };
+    const logger = this.options.logger;
+    const link = new ShardLink(shard.id, requests, completions, (level, text) => {
+      const message = `shard ${shard.id}: ${text}`;
+      if (level === LOG_LEVEL_WARN) logger.warn(message);
+      else logger.info(message);
+    });
+    const channel: Channel = { shardId: shard.id, worker, threadId: worker.threadId, link, attachPort, exited, stopping: false };
     worker.on('error', (error) => {
-      channel.failure ??= error;
+      link.failure ??= error;
     });
     worker.on('exit', (code) => {
       exitCode(code);
       this.onExit(shard, channel, code);
     });
-    void this.pumpCompletions(channel);
     return channel;
-  }
-
-  /** Reads completions until the ring closes, without ever blocking the event loop. */
-  private async pumpCompletions(channel: Channel): Promise<void> {
-    const ring = channel.completions;
-    for (;;) {
-      while (ring.tryRead()) this.complete(channel, ring);
-      ring.release();
-      if ((await ring.waitForDataAsync()) === 'closed') {
-        while (ring.tryRead()) this.complete(channel, ring);
-        ring.release();
-        return;
-      }
-    }
-  }
-
-  private complete(channel: Channel, ring: RingBuffer): void {
-    if (ring.messageTag === LOG_TAG) {
-      const level = ring.view.getInt32(ring.messageOffset + 4, true);
-      const message = `shard ${channel.shardId}: ${readJsonBody<string>(ring)}`;
-      if (level === LOG_LEVEL_WARN) this.options.logger.warn(message);
-      else this.options.logger.info(message);
-      return;
-    }
-    const requestId = readRequestId(ring);
-    const pending = channel.pending.get(requestId);
-    if (pending === undefined) return;
-    channel.pending.delete(requestId);
-    const tag = ring.messageTag;
-    if (tag === APPENDED_TAG) {
-      const outcome = readAppended(ring, this.appended);
-      (pending.resolve as (value: AppendOutcome) => void)({ ...outcome });
-    } else if (tag === CONTROLLED_TAG) {
-      (pending.resolve as (value: unknown) => void)(readJsonBody(ring));
-    } else if (tag === FAILED_TAG) {
-      pending.reject(reviveError(readJsonBody<SerializedError>(ring), channel.shardId));
-    } else {
-      pending.reject(new ShardFailedError(channel.shardId, `unknown completion tag ${tag}`));
-    }
   }
 
   private onExit(shard: Shard, channel: Channel, code: number): void {
     this.emit('shardExit', shard.id, channel.threadId, code);
-    const reason = channel.failure?.message ?? `its thread exited with code ${code}`;
-    const expected = channel.stopping && channel.failure === null;
+    const link = channel.link;
+    const reason = link.failure?.message ?? `its thread exited with code ${code}`;
+    const expected = channel.stopping && link.failure === null;
     // Answers the thread wrote before it died still count: deliver them before failing the rest.
-    const completions = channel.completions;
-    while (completions.tryRead()) this.complete(channel, completions);
-    completions.release();
-    completions.close();
-    this.failChannel(channel, new ShardFailedError(shard.id, reason));
+    link.deliverCompletions();
+    link.completions.close();
+    link.fail(new ShardFailedError(shard.id, reason));
+    channel.attachPort.close();
+    // Attached threads' calls on this shard fail as the broker's do (their completion rings close).
+    for (const attachment of this.attachments.values()) this.closeAttachedRings(shard, attachment);
     if (expected || this.closing !== null || shard.channel !== channel) return;
-    this.emit('shardFailure', shard.id, channel.failure ?? new ShardFailedError(shard.id, reason));
+    this.emit('shardFailure', shard.id, link.failure ?? new ShardFailedError(shard.id, reason));
     // The dead thread may have stopped inside a publish: no thread owns its slots now, so make them
     // whole before a restarted shard (or the broker, releasing them) writes them again.
     for (const slot of shard.partitions.keys()) this.options.stateTable.repair(slot);
@@ -531,35 +516,17 @@ export class ShardPool extends EventEmitter {
     this.options.logger.warn(`shard ${shard.id} failed (${reason}); restarting it and recovering its ${shard.partitions.size} partition(s)`);
     shard.restarts++;
     shard.channel = this.startChannel(shard);
-    const reopened = [...shard.partitions.values()].map((spec) =>
-      this.controlOn(shard, shard.channel, { op: 'open', ...spec }).then(
+    const reopened = [...shard.partitions.values()].map(({ spec, generation }) =>
+      shard.channel.link.control({ op: 'open', ...spec, generation }).then(
         () => undefined,
         (error: Error) => this.options.logger.warn(`shard ${shard.id} could not reopen ${spec.dir}: ${error.message}`),
       ),
     );
     shard.ready = Promise.all(reopened).then(() => undefined);
+    // Queued behind the reopens, so an attached thread's first append finds its partition open.
+    for (const attachment of this.attachments.values()) {
+      this.attachTo(shard, attachment);
+      attachment.onReplaced(attachment.rings[shard.id]);
+    }
   }
-
-  /** Rejects every call waiting on the channel and stops writing to it. */
-  private failChannel(channel: Channel, error: Error): void {
-    channel.failure ??= error;
-    channel.requests.close();
-    const pending = [...channel.pending.values()];
-    channel.pending.clear();
-    channel.backlog.length = 0;
-    const failure = error instanceof ShardFailedError ? error : new ShardFailedError(channel.shardId, error.message);
-    for (const entry of pending) entry.reject(failure);
-  }
-}
-
-/** Copies one request into the ring; false when it has no room now. */
-function writeMessage(ring: RingBuffer, message: QueuedMessage): boolean {
-  if (message.tag === APPEND_TAG) return tryWriteAppend(ring, message.requestId, message.slot, message.acks, message.flags, message.body);
-  const offset = ring.reserve(CONTROL_HEADER_BYTES + message.body.length);
-  if (offset < 0) return false;
-  ring.view.setUint32(offset, message.requestId, true);
-  ring.view.setUint32(offset + 4, 0, true);
-  ring.bytes.set(message.body, offset + CONTROL_HEADER_BYTES);
-  ring.commit(message.tag);
-  return true;
 }

@@ -14,10 +14,16 @@
  *
  * The thread never returns to its event loop until shutdown; control commands arrive through the
  * same request ring (so they are ordered with the appends around them), not by postMessage.
+ *
+ * Threads attached to the broker (Sluice.attach) each have a ring pair of their own here: after
+ * its main ring the loop drains each attached request ring and answers on that pair's completion
+ * ring. It still parks on the main ring alone: attached writers wake it there (wakesReaderOf).
+ * An attached ring the broker closed (its thread is gone) is drained and dropped, and an answer
+ * for it is dropped rather than waited on.
  */
 import { rmSync } from 'node:fs';
-import { workerData } from 'node:worker_threads';
-import { ClosedError, InvalidRequestError, SluiceError } from '../errors.js';
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { ClosedError, InvalidRequestError, SluiceError, StaleTopicMetadataError } from '../errors.js';
 import { LogCleaner } from '../storage/log-cleaner.js';
 import { SPACE_RESERVE_BYTES, freeBytes } from '../storage/space-reserve.js';
 import type { LogConfig } from '../storage/log-config.js';
@@ -28,6 +34,7 @@ import {
   APPENDED_PAYLOAD_BYTES,
   APPEND_FLAG_COORDINATOR,
   APPEND_FLAG_CRC_VERIFIED,
+  APPEND_GENERATION_SHIFT,
   APPEND_TAG,
   CONTROLLED_TAG,
   CONTROL_HEADER_BYTES,
@@ -48,6 +55,7 @@ import {
   type ActiveProducer,
   type AppendOutcome,
   type AppendRequest,
+  type AttachRings,
   type ControlCommand,
   type OpenedPartition,
 } from './shard-messages.js';
@@ -58,16 +66,31 @@ export interface ShardWorkerData {
   completions: SharedArrayBuffer;
   stateTable: SharedArrayBuffer;
   retentionCheckIntervalMs: number;
+  /** Where the broker posts the rings of an attached thread (AttachRings) before its 'attach' command. */
+  attachPort: MessagePort;
+}
+
+/**
+ * A ring pair the shard serves: the broker's (requests and control commands), or an attached
+ * thread's (appends only). Each completion goes back on the pair its request came from.
+ */
+interface Source {
+  readonly requests: RingBuffer;
+  readonly completions: RingBuffer;
+  /** The broker's pair: the only one that may carry control commands, and whose closing ends the shard. */
+  readonly main: boolean;
 }
 
 interface OwnedPartition {
   /** Replaced when a log that went offline for writes is reopened (bringBackOnline). */
   log: PartitionLog;
+  /** ShardPool's number for this open of the slot, checked against an attached thread's appends. */
+  readonly generation: number;
   /** Both follow the topic's config, which updateConfig changes while the log runs. */
   deleteRetention: boolean;
   hasFlushPolicy: boolean;
   /** acks -1 appends of the current drain, answered after the partition's group fsync. */
-  readonly awaitingFlush: { requestId: number; outcome: AppendOutcome }[];
+  readonly awaitingFlush: { requestId: number; outcome: AppendOutcome; completions: RingBuffer }[];
   /** Set when timer work failed: the log stopped itself, and its due times would never pass. */
   timersStopped: boolean;
   /** While the log is offline for writes: when an append may next probe the file system. */
@@ -96,6 +119,18 @@ class InjectedFault extends Error {}
 const data = workerData as ShardWorkerData;
 const requests = RingBuffer.from(data.requests);
 const completions = RingBuffer.from(data.completions);
+const mainSource: Source = { requests, completions, main: true };
+/** The attached threads' ring pairs; their writers ring the main request ring's bell (wakesReaderOf). */
+const attached: Source[] = [];
+/**
+ * The shard reads an attached thread's next request only while that thread's completion ring has
+ * this much free: twice the largest answer (an error report is under 4 KiB, and a frame that
+ * wraps needs its padding too), or half a smaller ring. So a thread that stops reading its
+ * answers (blocked, or slow) holds up only its own requests, never the shard and the other
+ * threads: the shard leaves a notice on the full ring (noticeWhenFree) and its reader rings the
+ * bell once it has read enough. (A ring under 8 KiB could still make an error report wait.)
+ */
+const ATTACHED_ANSWER_ROOM_BYTES = 8192;
 const states = PartitionStateTable.from(data.stateTable);
 const partitions = new Map<number, OwnedPartition>();
 const flushPending = new Set<number>();
@@ -148,21 +183,39 @@ function owned(slot: number): OwnedPartition {
   return partition;
 }
 
-/** Completion writes block while the ring is full: the broker's thread drains it independently. */
-function completeAppend(requestId: number, result: AppendOutcome): void {
-  while (!tryWriteAppended(completions, requestId, result)) completions.waitForSpace(APPENDED_PAYLOAD_BYTES, Infinity);
+/**
+ * Completion writes block while the ring is full: its reader drains it independently. An attached
+ * thread's ring closed under the shard (the thread exited or crashed, and the broker released its
+ * rings) drops the answer: nobody is left to read it, and the shard must not wait for one.
+ */
+function completeAppend(ring: RingBuffer, requestId: number, result: AppendOutcome): void {
+  for (;;) {
+    try {
+      if (tryWriteAppended(ring, requestId, result)) return;
+    } catch (error) {
+      if (error instanceof ClosedError && ring !== completions) return;
+      throw error;
+    }
+    ring.waitForSpace(APPENDED_PAYLOAD_BYTES, Infinity);
+  }
 }
 
-function completeJson(tag: number, requestId: number, word: number, body: unknown): void {
+function completeJson(ring: RingBuffer, tag: number, requestId: number, word: number, body: unknown): void {
   const payloadBytes = CONTROL_HEADER_BYTES + jsonMessageBytes(body).length;
-  while (!tryWriteJsonMessage(completions, tag, requestId, word, body)) {
-    completions.waitForSpace(payloadBytes, Infinity);
+  for (;;) {
+    try {
+      if (tryWriteJsonMessage(ring, tag, requestId, word, body)) return;
+    } catch (error) {
+      if (error instanceof ClosedError && ring !== completions) return;
+      throw error;
+    }
+    ring.waitForSpace(payloadBytes, Infinity);
   }
 }
 
 function forwardLog(level: number, message: string): void {
   try {
-    completeJson(LOG_TAG, 0, level, clip(message));
+    completeJson(completions, LOG_TAG, 0, level, clip(message));
   } catch (error) {
     // The broker closed the ring (it is gone): a repair must still be told, and a log line must never fail one.
     if (!(error instanceof ClosedError)) throw error;
@@ -170,8 +223,8 @@ function forwardLog(level: number, message: string): void {
   }
 }
 
-function fail(requestId: number, error: unknown): void {
-  completeJson(FAILED_TAG, requestId, kafkaCodeOf(error), serializeError(error));
+function fail(ring: RingBuffer, requestId: number, error: unknown): void {
+  completeJson(ring, FAILED_TAG, requestId, kafkaCodeOf(error), serializeError(error));
 }
 
 /**
@@ -193,11 +246,13 @@ function bringBackOnline(slot: number, partition: OwnedPartition, nowMs: number)
   storageLogger.warn(`writes to ${reopened.dir} resumed: the file system takes them again (they had failed: ${cause?.errno})`);
 }
 
-function append(requestId: number, slot: number, acks: number, flags: number, batchesOffset: number, batchesLength: number): void {
-  const partition = owned(slot);
+function append(source: Source, requestId: number, slot: number, acks: number, flags: number, batchesOffset: number, batchesLength: number): void {
+  const generation = flags >>> APPEND_GENERATION_SHIFT;
+  const partition = generation === 0 ? owned(slot) : ownedAt(slot, generation);
   if (partition.log.offlineCause !== null) bringBackOnline(slot, partition, Date.now());
   // A Buffer over the ring's shared memory: the log validates and writes it without a copy.
-  const batches = Buffer.from(requests.bytes.buffer, requests.bytes.byteOffset + batchesOffset, batchesLength);
+  const ring = source.requests;
+  const batches = Buffer.from(ring.bytes.buffer, ring.bytes.byteOffset + batchesOffset, batchesLength);
   const result = partition.log.append(batches, APPEND_OPTIONS[flags & (APPEND_FLAG_CRC_VERIFIED | APPEND_FLAG_COORDINATOR)]);
   publish(slot, partition.log, false);
   outcome.baseOffset = result.baseOffset;
@@ -205,11 +260,45 @@ function append(requestId: number, slot: number, acks: number, flags: number, ba
   outcome.logAppendTimeMs = result.logAppendTimeMs;
   outcome.logStartOffset = result.logStartOffset;
   if (acks === -1 && partition.hasFlushPolicy && partition.log.flushedOffset <= result.lastOffset) {
-    partition.awaitingFlush.push({ requestId, outcome: { ...outcome } });
+    partition.awaitingFlush.push({ requestId, outcome: { ...outcome }, completions: source.completions });
     flushPending.add(slot);
   } else {
-    completeAppend(requestId, outcome);
+    completeAppend(source.completions, requestId, outcome);
   }
+}
+
+/** The partition an attached thread's append names, if the slot still holds the open it saw. */
+function ownedAt(slot: number, generation: number): OwnedPartition {
+  const partition = partitions.get(slot);
+  if (partition === undefined || partition.generation !== generation) throw new StaleTopicMetadataError(data.shardId, slot);
+  return partition;
+}
+
+/** Takes the rings the broker posted on the attach port for attachment `id`. */
+function attach(id: number): void {
+  const received = receiveMessageOnPort(data.attachPort);
+  const rings = received?.message as AttachRings | undefined;
+  if (rings === undefined || rings.id !== id) {
+    throw new SluiceError('SHARD_PROTOCOL', `shard ${data.shardId} found no rings for attachment ${id} on its attach port`);
+  }
+  attached.push({ requests: RingBuffer.from(rings.requests), completions: RingBuffer.from(rings.completions), main: false });
+}
+
+/** Bytes of answer room an attached source needs before the shard reads one more of its requests. */
+function answerRoomBytes(source: Source): number {
+  return Math.min(ATTACHED_ANSWER_ROOM_BYTES, source.completions.capacityBytes / 2);
+}
+
+/** Whether an attached source has a request the shard can take now, or was closed by the broker. */
+function attachedReady(source: Source): boolean {
+  if (source.requests.closed && source.completions.closed) return true;
+  return source.requests.hasUnread() && source.completions.hasFree(answerRoomBytes(source));
+}
+
+/** The loop's wait ends while any attached source is ready (checked after its sleep flag is raised). */
+function anyAttachedReady(): boolean {
+  for (let index = 0; index < attached.length; index++) if (attachedReady(attached[index])) return true;
+  return false;
 }
 
 function control(command: ControlCommand): unknown {
@@ -220,6 +309,7 @@ function control(command: ControlCommand): unknown {
       const config = log.config;
       partitions.set(command.slot, {
         log,
+        generation: command.generation,
         deleteRetention: command.deleteRetention,
         hasFlushPolicy: hasFlushPolicy(config),
         awaitingFlush: [],
@@ -292,6 +382,9 @@ function control(command: ControlCommand): unknown {
       nextRetentionMs = Date.now();
       return null;
     }
+    case 'attach':
+      attach(command.id);
+      return null;
     case 'injectFault':
       throw new InjectedFault(`fault injected into shard ${data.shardId}`);
     case 'shutdown':
@@ -316,30 +409,52 @@ function closeAll(): void {
   if (firstError !== null) throw firstError;
 }
 
-/** Handles every request in the ring; returns when it is empty. */
-function drain(): void {
-  while (requests.tryRead()) {
-    const tag = requests.messageTag;
-    const requestId = readRequestId(requests);
+/**
+ * Handles every request in the source's ring; returns when it is empty, or, for an attached
+ * thread, when its completion ring lacks room for another answer (leaving a notice on it).
+ */
+function drain(source: Source): void {
+  const ring = source.requests;
+  const roomBytes = source.main ? 0 : answerRoomBytes(source);
+  while ((source.main || source.completions.noticeWhenFree(roomBytes)) && ring.tryRead()) {
+    const tag = ring.messageTag;
+    const requestId = readRequestId(ring);
     try {
       if (tag === APPEND_TAG) {
-        readAppend(requests, request);
-        append(requestId, request.slot, request.acks, request.flags, request.batchesOffset, request.batchesLength);
-      } else if (tag === CONTROL_TAG) {
-        const command = readJsonBody<ControlCommand>(requests);
+        readAppend(ring, request);
+        append(source, requestId, request.slot, request.acks, request.flags, request.batchesOffset, request.batchesLength);
+      } else if (tag === CONTROL_TAG && source.main) {
+        const command = readJsonBody<ControlCommand>(ring);
         if (command.op === 'injectFault') throw new InjectedFault(`fault injected into shard ${data.shardId}`);
         const result = control(command);
-        completeJson(CONTROLLED_TAG, requestId, 0, result);
+        completeJson(completions, CONTROLLED_TAG, requestId, 0, result);
       } else {
-        throw new SluiceError('SHARD_PROTOCOL', `shard ${data.shardId} got a message with unknown tag ${tag}`);
+        throw new SluiceError('SHARD_PROTOCOL', `shard ${data.shardId} got a message with tag ${tag} it does not take on this ring`);
       }
     } catch (error) {
       if (error instanceof InjectedFault) throw error;
-      fail(requestId, error);
+      fail(source.completions, requestId, error);
     }
     // The batch bytes were written (or rejected): give the room back to a waiting writer now.
-    requests.release();
+    ring.release();
     if (!running) return;
+  }
+}
+
+/**
+ * Serves every attached thread's ring once. A ring the broker closed (its thread is gone) is
+ * drained of what was published before the close, then dropped.
+ */
+function drainAttached(): void {
+  for (let index = 0; index < attached.length && running; index++) {
+    const source = attached[index];
+    drain(source);
+    // Closed by the broker (its thread is gone): the answer ring is closed too, so the drain
+    // above took everything published before the close; drop the pair.
+    if (source.requests.closed && source.completions.closed) {
+      drain(source);
+      attached.splice(index--, 1);
+    }
   }
 }
 
@@ -351,9 +466,9 @@ function flushAwaiting(): void {
     const waiting = partition.awaitingFlush.splice(0);
     try {
       partition.log.flush();
-      for (const entry of waiting) completeAppend(entry.requestId, entry.outcome);
+      for (const entry of waiting) completeAppend(entry.completions, entry.requestId, entry.outcome);
     } catch (error) {
-      for (const entry of waiting) fail(entry.requestId, error);
+      for (const entry of waiting) fail(entry.completions, entry.requestId, error);
     }
   }
   flushPending.clear();
@@ -404,18 +519,19 @@ function completeCleans(): void {
 
 function run(): void {
   while (running) {
-    drain();
+    drain(mainSource);
+    if (attached.length > 0 && running) drainAttached();
     flushAwaiting();
     if (!running) break;
     completeCleans();
     const sleepMs = runTimers(Date.now());
     if (cleaner.inFlight > 0) {
       // A clean answers through the event loop: wait a little for requests, then let it turn.
-      if (requests.waitForData(Math.min(sleepMs, CLEANER_POLL_MS)) === 'closed') break;
+      if (requests.waitForData(Math.min(sleepMs, CLEANER_POLL_MS), anyAttachedReady) === 'closed') break;
       setImmediate(run);
       return;
     }
-    if (requests.waitForData(sleepMs) === 'closed') break;
+    if (requests.waitForData(sleepMs, anyAttachedReady) === 'closed') break;
   }
   closeAll();
 }

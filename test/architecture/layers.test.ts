@@ -4,8 +4,9 @@
  *
  *   - layers: a module imports only its own layer or lower ones
  *       base (src/errors.ts, src/compiled-module-url.ts, src/validate.ts)
- *       < protocol < storage < shard < broker < client (with src/sluice.ts) < server < perf < cli
- *       < src/index.ts (the package entry point)
+ *       < protocol < storage < shard < broker < client < server < http
+ *       < src/sluice.ts (the embedded API: broker, clients and the optional HTTP surface)
+ *       < registry < perf < cli < src/index.ts (the package entry point)
  *   - no runtime import cycles: a cycle makes a module's bindings depend on which end is loaded
  *     first, so everything in src/ must form a DAG.
  */
@@ -16,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 
 const DIST_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src');
 
-const LAYERS = ['base', 'protocol', 'storage', 'shard', 'broker', 'client', 'server', 'perf', 'cli', 'entry'] as const;
+const LAYERS = ['base', 'protocol', 'storage', 'shard', 'broker', 'client', 'server', 'http', 'embed', 'registry', 'perf', 'cli', 'entry'] as const;
 type Layer = (typeof LAYERS)[number];
 
 /** Modules directly under src/ and the layer each belongs to. */
@@ -24,7 +25,7 @@ const TOP_LEVEL_MODULES: Readonly<Record<string, Layer>> = {
   'errors.js': 'base',
   'compiled-module-url.js': 'base',
   'validate.js': 'base',
-  'sluice.js': 'client',
+  'sluice.js': 'embed',
   'index.js': 'entry',
 };
 

@@ -109,7 +109,7 @@ async function consumeAll(dataDir: string, topic: string, partitions: number, ex
   }
 }
 
-const RESULT_KEYS = ['recordsPerSec', 'mbPerSec', 'records', 'seconds', 'latencyMs', 'config', 'machine'];
+const RESULT_KEYS = ['recordsPerSec', 'mbPerSec', 'records', 'seconds', 'latencyMs', 'config', 'machine', 'threads'];
 const LATENCY_KEYS = ['p50', 'p95', 'p99', 'p999', 'max'];
 
 describe('sluice perf produce', () => {
@@ -206,6 +206,43 @@ describe('sluice perf produce', () => {
     } finally {
       await sluice.close();
     }
+  });
+
+  it('runs the producers on --producer-threads worker threads: every record stored once, by one producer per thread, each thread reported', async () => {
+    const dataDir = path.join(dir, 'data');
+    const result = JSON.parse(
+      await perfCli(['produce', '--records', '4001', '--record-size', '37', '--partitions', '3', '--send-records', '100', '--idempotent', '--producer-threads', '2', '--data-dir', dataDir, '--json']),
+    );
+    expect(result.config).toMatchObject({ producerThreads: 2, records: 4001 });
+    expect(result.records).toBe(4001);
+    expect(result.threads).toHaveLength(2);
+    expect(result.threads.map((thread: { records: number }) => thread.records)).toEqual([2001, 2000]);
+    for (const thread of result.threads) {
+      expect(thread.recordsPerSec).toBeCloseTo(thread.records / thread.seconds, 6);
+      // The total spans every thread's run, so it is at least as long as each.
+      expect(result.seconds).toBeGreaterThanOrEqual(thread.seconds);
+    }
+    expect(result.latencyMs.p50).toBeLessThanOrEqual(result.latencyMs.max);
+    const batches = storedBatches(dataDir, 'sluice-perf');
+    expect(batches.reduce((sum, batch) => sum + batch.records, 0)).toBe(4001);
+    // Each thread's idempotent producer took its own producer id.
+    expect(new Set(batches.map((batch) => batch.producerId)).size).toBe(2);
+    const values = await consumeAll(dataDir, 'sluice-perf', 3, 4001);
+    expect(values.every((value) => value.length === 37)).toBe(true);
+
+    const table = await perfCli(['produce', '--records', '300', '--producer-threads', '3', '--send-records', '10']);
+    expect(table).toMatch(/^thread 0 +100 /m);
+    expect(table).toMatch(/^thread 2 +100 /m);
+    expect(table).toMatch(/3 producer threads/);
+  });
+
+  it('refuses --producer-threads outside embedded produce runs, with transactions, and out of range', async () => {
+    await expect(perfCli(['produce', '--records', '10', '--producer-threads', '0'])).rejects.toThrow(/--producer-threads must be an integer from 1 to 64/);
+    await expect(perfCli(['produce', '--records', '10', '--producer-threads', '65'])).rejects.toThrow(/--producer-threads/);
+    await expect(perfCli(['produce', '--records', '10', '--producer-threads', '2', '--transactional'])).rejects.toThrow(/--producer-threads and --transactional/);
+    await expect(perfCli(['consume', '--records', '10', '--producer-threads', '2'])).rejects.toThrow(/unknown option '--producer-threads'/);
+    expect(() => resolvePerfConfig({ mode: 'e2e', producerThreads: 2 })).toThrow(/perf produce only/);
+    expect(() => resolvePerfConfig({ mode: 'produce', producerThreads: 2, bootstrapServer: 'localhost:9092' })).toThrow(/--bootstrap-server/);
   });
 
   it('refuses idempotence and transactions without acks all', async () => {

@@ -145,6 +145,7 @@ function resultOf(config: { batch: number; linger: number; compression: 'none' |
       throughput: config.rate ?? -1,
     }),
     machine: machineInfo(),
+    threads: null,
   };
 }
 

@@ -26,7 +26,7 @@ import {
   type AppendOutcome,
   type SerializedError,
 } from '../../src/shard/shard-messages.js';
-import { eventually } from '../support/eventually.js';
+import { eventually, within } from '../support/eventually.js';
 import { seededUint32 } from '../support/prng.js';
 
 // The worker runs the compiled ring (dist/, built by `npm test`'s pretest): Node 20 cannot load
@@ -342,6 +342,51 @@ describe('RingBuffer in one thread', () => {
   });
 });
 
+describe('a reader of several rings (a shard and its attached threads)', () => {
+  it('noticeWhenFree leaves a notice on a full ring; the release that frees enough clears it and rings the bell of the ring the reader parks on', async () => {
+    const answers = RingBuffer.create(256);
+    const answersReader = RingBuffer.from(answers.sharedBuffer);
+    const main = RingBuffer.create(256);
+    answersReader.wakesReaderOf(RingBuffer.from(main.sharedBuffer));
+    while (answers.tryWrite(1, new Uint8Array(24))) {
+      // fill it
+    }
+    expect(answers.noticeWhenFree(128)).toBe(false);
+    expect(answers.writerWaitingBytes()).toBe(128);
+    // The thread parks on its main ring, which nobody writes.
+    const parked = main.waitForDataAsync(60_000);
+    expect(main.isReaderWaiting()).toBe(true);
+    // Reading one message frees too little: the notice stays and nobody is woken.
+    expect(answersReader.tryRead()).toBe(true);
+    answersReader.release();
+    expect(answers.writerWaitingBytes()).toBe(128);
+    expect(main.isReaderWaiting()).toBe(true);
+    while (answersReader.tryRead()) answersReader.release();
+    expect(answers.writerWaitingBytes()).toBe(0);
+    // Woken with nothing to read on its own ring: the caller looks at the other rings.
+    await within(parked, { what: 'the bell to wake the parked reader' });
+    expect(main.isReaderWaiting()).toBe(false);
+    expect(answers.noticeWhenFree(128)).toBe(true);
+    expect(answers.writerWaitingBytes()).toBe(0);
+    expect(() => answers.hasFree(257)).toThrow(RangeError);
+  });
+
+  it('a publish on a ring wakes the reader parked on the ring it rings the bell of; waitForData returns at once while alsoReady holds', async () => {
+    const main = RingBuffer.create(256);
+    const attached = RingBuffer.create(256);
+    attached.wakesReaderOf(RingBuffer.from(main.sharedBuffer));
+    const attachedReader = RingBuffer.from(attached.sharedBuffer);
+    const parked = main.waitForDataAsync(60_000);
+    expect(main.isReaderWaiting()).toBe(true);
+    expect(attached.tryWrite(7, new Uint8Array(8))).toBe(true);
+    await within(parked, { what: 'the attached ring’s publish to wake the main ring’s reader' });
+    expect(main.isReaderWaiting()).toBe(false);
+    expect(main.waitForData(60_000, () => attachedReader.hasUnread())).toBe('ok');
+    expect(attachedReader.tryRead()).toBe(true);
+    expect(attachedReader.messageTag).toBe(7);
+  });
+});
+
 describe('the shard message layouts over the ring', () => {
   it('round-trip APPEND requests, written by copy or encoded in place', () => {
     const ring = RingBuffer.create(1024);
@@ -385,7 +430,7 @@ describe('the shard message layouts over the ring', () => {
     expect(ring.messageTag).toBe(FAILED_TAG);
     expect(readRequestId(ring)).toBe(42);
     expect(ring.view.getInt32(ring.messageOffset + 4, true)).toBe(1);
-    const revived = reviveError(readJsonBody<SerializedError>(ring), 0);
+    const revived = reviveError(readJsonBody<SerializedError>(ring), 'shard 0');
     ring.release();
     expect(revived).toBeInstanceOf(OffsetOutOfRangeError);
     expect(revived.message).toBe(error.message);

@@ -50,6 +50,7 @@ interface PerfFlags extends WorkloadFlags {
   idempotent?: boolean;
   transactional?: boolean;
   transactionDurationMs?: number;
+  producerThreads?: number;
   native?: true | string;
 }
 
@@ -122,25 +123,33 @@ export function registerPerfCommand(program: Command, io: CommandIo = PROCESS_IO
       .option('--idempotent', 'idempotent producer (enable.idempotence; needs --acks all)')
       .option('--transactional', 'send inside transactions, each committed after --transaction-duration-ms (implies --idempotent)')
       .option('--transaction-duration-ms <ms>', `how long each transaction stays open (default: ${DEFAULT_TRANSACTION_DURATION_MS})`, parseInteger)
-      .option('--native [file]', "also state MB/s as a share of this machine's page-cache limits: run native-bench, or read its JSON output from file")
-      .action(async (flags: PerfFlags) => {
-        const options: PerfOptions = {
-          mode,
-          ...workloadOptions(flags),
-          ...dropUndefined({
-            partitions: flags.partitions,
-            batchSizeBytes: flags.batchSize,
-            lingerMs: flags.lingerMs,
-            compression: flags.compression === undefined ? undefined : parseCompression(flags.compression),
-            acks: flags.acks,
-            idempotent: flags.idempotent,
-            transactional: flags.transactional,
-            transactionDurationMs: flags.transactionDurationMs,
-          }),
-        };
-        const result = await runPerf(options, { native: flags.native, progressStream: flags.json === true ? null : io.stderr });
-        io.stdout.write(flags.json === true ? JSON.stringify(result) + '\n' : formatPerfReport(result));
-      });
+      .option('--native [file]', "also state MB/s as a share of this machine's page-cache limits: run native-bench, or read its JSON output from file");
+    if (mode === 'produce') {
+      command.option(
+        '--producer-threads <n>',
+        'run the producers on n worker threads attached to the broker (each sends records/n with its own --sends-in-flight); reports each thread and the total (default: one producer on the main thread)',
+        parseInteger,
+      );
+    }
+    command.action(async (flags: PerfFlags) => {
+      const options: PerfOptions = {
+        mode,
+        ...workloadOptions(flags),
+        ...dropUndefined({
+          partitions: flags.partitions,
+          batchSizeBytes: flags.batchSize,
+          lingerMs: flags.lingerMs,
+          compression: flags.compression === undefined ? undefined : parseCompression(flags.compression),
+          acks: flags.acks,
+          idempotent: flags.idempotent,
+          transactional: flags.transactional,
+          transactionDurationMs: flags.transactionDurationMs,
+          producerThreads: flags.producerThreads,
+        }),
+      };
+      const result = await runPerf(options, { native: flags.native, progressStream: flags.json === true ? null : io.stderr });
+      io.stdout.write(flags.json === true ? JSON.stringify(result) + '\n' : formatPerfReport(result));
+    });
   }
   return perf;
 }

@@ -1,6 +1,7 @@
 /**
  * `sluice serve`: the broker on a data directory behind the Kafka protocol server. Prints one
- * line, `listening on HOST:PORT`, on stdout once clients can connect; logs go to stderr: each
+ * line, `listening on HOST:PORT`, on stdout once clients can connect (with --listener, one
+ * `listening on NAME://HOST:PORT` line per listener); SIGHUP re-reads the TLS certificate and key; logs go to stderr: each
  * recovery repair as it happens, then, once serving, a one-line summary of what recovery repaired
  * in the data directory (see formatRecoverySummary). SIGINT
  * or SIGTERM closes the server (answering requests in flight) and then the broker (every log
@@ -21,16 +22,21 @@ import {
   DEFAULT_MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS,
   SASL_MECHANISMS,
   type AuthorizerOptions,
+  parseListener,
   type KafkaServerOptions,
+  type ListenerOptions,
   type SaslMechanismName,
   type SaslOptions,
 } from '../../server/config.js';
 import { isPrincipal } from '../../broker/acl/acl.js';
 import { KafkaServer } from '../../server/server.js';
 import { HttpServer } from '../../http/http-server.js';
+import { CLIENT_AUTH_MODES, DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS, type ClientAuth, type TlsOptions } from '../../server/tls-config.js';
+import { InvalidConfigError } from '../../errors.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
 import { printError, stderrLogger, writeOut } from '../output.js';
+import { startServedRegistry } from '../served-registry.js';
 import { INT32_MAX } from '../../protocol/limits.js';
 
 
@@ -39,6 +45,14 @@ interface ServeFlags {
   host: string;
   port: number;
   advertisedHost?: string;
+  listener?: ParsedListener[];
+  advertisedListener?: ParsedListener[];
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsClientAuth?: ClientAuth;
+  tlsPrincipalMappingRules?: string;
+  tlsHandshakeTimeoutMs?: number;
   shards?: number;
   numPartitions?: number;
   autoCreateTopics: boolean;
@@ -63,7 +77,9 @@ interface ServeFlags {
   superUsers?: string[];
   allowEveryoneIfNoAclFound?: boolean;
   httpPort?: number;
+  httpTls?: boolean;
   httpHost?: string;
+  schemaRegistryPort?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -74,6 +90,31 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'interface to bind; 0.0.0.0 for every interface', '127.0.0.1')
     .option('--port <port>', 'TCP port; 0 picks a free one', integerArg(0, 65_535), 9092)
     .option('--advertised-host <host>', 'host name clients are told to connect to (default: the bound host)')
+    .option(
+      '--listener <NAME://host:port>',
+      'a Kafka listener, repeatable: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, e.g. --listener SSL://127.0.0.1:9093 (replaces --host/--port)',
+      listenerArg,
+    )
+    .option(
+      '--advertised-listener <NAME://host:port>',
+      "the address Metadata gives clients of that listener, repeatable (Kafka's advertised.listeners; default the bound address; port 0: the bound port)",
+      listenerArg,
+    )
+    .option('--tls-cert <file>', 'PEM certificate chain of the SSL and SASL_SSL listeners')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (re-read with the certificate on SIGHUP)')
+    .option('--tls-ca <file>', 'PEM CA certificates client certificates must chain to')
+    .addOption(
+      new Option('--tls-client-auth <mode>', "ask for client certificates (Kafka's ssl.client.auth)").choices(CLIENT_AUTH_MODES).default('none'),
+    )
+    .option(
+      '--tls-principal-mapping-rules <rules>',
+      "map a client certificate's subject to the principal name (Kafka's ssl.principal.mapping.rules), e.g. 'RULE:^CN=(.*?),.*$/$1/,DEFAULT'",
+    )
+    .option(
+      '--tls-handshake-timeout-ms <ms>',
+      `a TLS handshake not finished this long after connecting is closed (default ${DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS})`,
+      integerArg(1, INT32_MAX),
+    )
     .option('--shards <n>', 'shard threads, each the writer of its partitions (default: cores, at most 4)', integerArg(1, 256))
     .option('--num-partitions <n>', 'partitions of auto-created topics (Kafka num.partitions, default 1)', integerArg(1, 1_000_000))
     .addOption(
@@ -147,22 +188,44 @@ export function registerServe(program: Command): void {
       'the shortest session timeout a consumer group member may ask for (Kafka group.min.session.timeout.ms, default 6000)',
       integerArg(1, INT32_MAX),
     )
-    .option('--sasl-mechanisms <list>', `require SASL: comma-separated ${SASL_MECHANISMS.join(', ')}`, saslMechanismsArg)
+    .option(
+      '--sasl-mechanisms <list>',
+      `SASL on the SASL_PLAINTEXT and SASL_SSL listeners (without --listener, the one listener becomes SASL_PLAINTEXT): comma-separated ${SASL_MECHANISMS.join(', ')}`,
+      saslMechanismsArg,
+    )
     .option('--sasl-credentials-file <file>', 'JSON file of SASL users: { "users": { "<name>": { "password": "..." } } }')
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
     .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
     .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
     .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...), Prometheus /metrics and the web console (/) over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
     .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
+    .option('--http-tls', 'with --http-port: serve HTTPS with the --tls-* certificate, client-certificate mode and principal mapping (re-read on SIGHUP too)')
+    .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
         command.error('error: --sasl-mechanisms and --sasl-credentials-file go together', { exitCode: 2 });
+      }
+      if (flags.listener !== undefined) {
+        for (const name of ['host', 'port', 'advertisedHost']) {
+          if (command.getOptionValueSource(name) === 'cli') command.error(`error: --listener replaces --${name === 'advertisedHost' ? 'advertised-host' : name}; give one or the other`, { exitCode: 2 });
+        }
+      } else if (flags.advertisedListener !== undefined) {
+        command.error('error: --advertised-listener needs --listener', { exitCode: 2 });
+      }
+      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+        command.error('error: --tls-cert and --tls-key go together', { exitCode: 2 });
+      }
+      if (flags.tlsCert === undefined && (flags.tlsCa !== undefined || flags.tlsPrincipalMappingRules !== undefined || flags.tlsHandshakeTimeoutMs !== undefined || flags.tlsClientAuth !== 'none')) {
+        command.error('error: the --tls-* options need --tls-cert and --tls-key', { exitCode: 2 });
       }
       if (flags.authorizer !== true && (flags.superUsers !== undefined || flags.allowEveryoneIfNoAclFound !== undefined)) {
         command.error('error: --super-users and --allow-everyone-if-no-acl-found need --authorizer', { exitCode: 2 });
       }
       if (flags.httpHost !== undefined && flags.httpPort === undefined) {
         command.error('error: --http-host needs --http-port', { exitCode: 2 });
+      }
+      if (flags.httpTls === true && (flags.httpPort === undefined || flags.tlsCert === undefined)) {
+        command.error('error: --http-tls needs --http-port and the certificate of --tls-cert and --tls-key', { exitCode: 2 });
       }
       await serve(flags);
     });
@@ -198,12 +261,14 @@ async function serve(flags: ServeFlags): Promise<void> {
             ...(flags.httpHost === undefined ? {} : { host: flags.httpHost }),
             ...(sasl === undefined ? {} : { credentialsFile: sasl.credentialsFile }),
             ...(authorizer === undefined ? {} : { authorizer }),
+            ...(flags.httpTls === true ? { tls: tlsOptions(flags) } : {}),
           });
     server = new KafkaServer(broker, {
-      host: flags.host,
-      port: flags.port,
-      ...(flags.advertisedHost === undefined ? {} : { advertisedHost: flags.advertisedHost }),
+      ...(flags.listener === undefined
+        ? { host: flags.host, port: flags.port, ...(flags.advertisedHost === undefined ? {} : { advertisedHost: flags.advertisedHost }) }
+        : { listeners: listenerOptions(flags.listener, flags.advertisedListener ?? []) }),
       ...(sasl === undefined ? {} : { sasl }),
+      ...(flags.tlsCert === undefined ? {} : { tls: tlsOptions(flags) }),
       ...(authorizer === undefined ? {} : { authorizer }),
       ...(http === null ? {} : { requestObserver: http.requestObserver }),
       ...limitOptions(flags),
@@ -214,13 +279,21 @@ async function serve(flags: ServeFlags): Promise<void> {
     // HTTP first: a failure to bind either is then answered by the catch below, with nothing left listening.
     if (http !== null) {
       const bound = await http.listen();
-      logger.info(`serving HTTP (Burrow lag API, Prometheus /metrics) on ${formatHostPort(bound.host, bound.port)}`);
+      logger.info(`serving ${http.https ? 'HTTPS' : 'HTTP'} (Burrow lag API, Prometheus /metrics) on ${formatHostPort(bound.host, bound.port)}`);
     }
     const address = await server.listen();
     // Once serving, so a start that fails still reports its one error line (each repair was logged as it happened).
     logger.info(formatRecoverySummary(broker.recovery));
-    await writeOut(`listening on ${formatHostPort(address.host, address.port)}\n`);
+    const reload = reloadOnHangup(server, http, logger);
+    await writeOut(
+      flags.listener === undefined
+        ? `listening on ${formatHostPort(address.host, address.port)}\n`
+        : server.addresses.map((bound) => `listening on ${bound.name}://${formatHostPort(bound.host, bound.port)}\n`).join(''),
+    );
+    const registry = flags.schemaRegistryPort === undefined ? null : await startServedRegistry({ broker }, flags.host, flags.schemaRegistryPort);
     await stopRequested;
+    await registry?.close();
+    process.off('SIGHUP', reload);
   } catch (error) {
     await http?.close();
     await broker.close();
@@ -229,6 +302,77 @@ async function serve(flags: ServeFlags): Promise<void> {
   await http?.close();
   await server.close();
   await broker.close();
+}
+
+interface ParsedListener {
+  name: ListenerOptions['name'];
+  host: string | undefined;
+  port: number;
+}
+
+function listenerArg(text: string, previous: ParsedListener[] = []): ParsedListener[] {
+  try {
+    return [...previous, parseListener(text)];
+  } catch (error) {
+    if (error instanceof InvalidConfigError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+/** The --listener flags, each with the --advertised-listener of the same name when one is given. */
+function listenerOptions(listeners: readonly ParsedListener[], advertised: readonly ParsedListener[]): ListenerOptions[] {
+  for (const entry of advertised) {
+    if (!listeners.some((listener) => listener.name === entry.name)) {
+      throw new InvalidConfigError(`--advertised-listener ${entry.name} names no --listener; listeners are ${listeners.map((l) => l.name).join(', ')}`);
+    }
+  }
+  return listeners.map((listener) => {
+    const own = advertised.find((entry) => entry.name === listener.name);
+    return {
+      name: listener.name,
+      port: listener.port,
+      ...(listener.host === undefined ? {} : { host: listener.host }),
+      ...(own?.host === undefined ? {} : { advertisedHost: own.host }),
+      ...(own === undefined || own.port === 0 ? {} : { advertisedPort: own.port }),
+    };
+  });
+}
+
+function tlsOptions(flags: ServeFlags): TlsOptions {
+  return {
+    certFile: flags.tlsCert!,
+    keyFile: flags.tlsKey!,
+    ...(flags.tlsCa === undefined ? {} : { caFile: flags.tlsCa }),
+    clientAuth: flags.tlsClientAuth ?? 'none',
+    ...(flags.tlsPrincipalMappingRules === undefined ? {} : { principalMappingRules: flags.tlsPrincipalMappingRules }),
+    ...(flags.tlsHandshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: flags.tlsHandshakeTimeoutMs }),
+  };
+}
+
+/**
+ * SIGHUP re-reads the TLS certificate and key (a renewed certificate) without closing a listener;
+ * files that cannot be used are reported and the current ones kept. Returns the handler, to remove.
+ */
+function reloadOnHangup(server: KafkaServer, http: HttpServer | null, logger: { warn(message: string): void }): () => void {
+  const reload = (): void => {
+    if (server.config.tls === null && http?.https !== true) {
+      logger.warn('SIGHUP: no SSL or SASL_SSL listener and no HTTPS, nothing to reload');
+      return;
+    }
+    // Each server re-reads the files itself: one that cannot keeps its current certificate.
+    const reloads: [string, () => void][] = [];
+    if (server.config.tls !== null) reloads.push(['TLS listeners', () => server.reloadTls()]);
+    if (http?.https === true) reloads.push(['HTTPS', () => http.reloadTls()]);
+    for (const [what, reloadOne] of reloads) {
+      try {
+        reloadOne();
+      } catch (error) {
+        logger.warn(`SIGHUP: kept the current ${what} certificate: ${(error as Error).message}`);
+      }
+    }
+  };
+  process.on('SIGHUP', reload);
+  return reload;
 }
 
 /** The server's limits given on the command line; the rest keep the server's defaults. */
@@ -251,7 +395,7 @@ function limitOptions(flags: ServeFlags): KafkaServerOptions {
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once, without a clean close. */
-function stopSignal(): Promise<void> {
+export function stopSignal(): Promise<void> {
   return new Promise((resolve) => {
     let received = false;
     const onSignal = (signal: NodeJS.Signals): void => {

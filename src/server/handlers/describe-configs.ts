@@ -140,7 +140,6 @@ function brokerSynonyms(name: string, defaultValue: string, scopes: { default: B
  */
 export function staticBrokerRows(server: ServerInfo): ConfigRow[] {
   const { config } = server;
-  const protocol = config.sasl === null ? 'PLAINTEXT' : 'SASL_PLAINTEXT';
   const row = (name: string, value: string | number, type: ConfigRow['type'], kafkaDefault?: string | number): ConfigRow => ({
     name,
     value: String(value),
@@ -151,13 +150,21 @@ export function staticBrokerRows(server: ServerInfo): ConfigRow[] {
   const rows = [
     row('node.id', server.nodeId, 'INT'),
     row('broker.id', server.nodeId, 'INT'),
-    row('listeners', `${protocol}://${config.host}:${server.port}`, 'LIST'),
-    row('advertised.listeners', `${protocol}://${server.host}:${server.port}`, 'LIST'),
+    row('listeners', server.listeners.map((listener) => `${listener.name}://${listener.host}:${listener.port}`).join(','), 'LIST'),
+    row(
+      'advertised.listeners',
+      server.listeners.map((listener) => `${listener.name}://${listener.advertisedHost}:${listener.advertisedPort}`).join(','),
+      'LIST',
+    ),
     row('socket.request.max.bytes', config.socketRequestMaxBytes, 'INT', DEFAULT_SOCKET_REQUEST_MAX_BYTES),
     row('connections.max.idle.ms', config.idleTimeoutMs, 'LONG', DEFAULT_IDLE_TIMEOUT_MS),
     row('max.connections', config.connectionsMax, 'INT'),
   ];
   if (config.sasl !== null) rows.push(row('sasl.enabled.mechanisms', config.sasl.mechanisms.join(','), 'LIST'));
+  if (config.tls !== null) {
+    rows.push(row('ssl.client.auth', config.tls.clientAuth, 'STRING', 'none'));
+    rows.push(row('ssl.principal.mapping.rules', config.tls.principalMapper.rules.map((rule) => rule.text).join(','), 'STRING', 'DEFAULT'));
+  }
   return rows;
 }
 

@@ -10,17 +10,26 @@ import { KafkaApiError, ShardFailedError } from '../../errors.js';
 import type { AnyApi, RequestOf, ResponseInputOf } from '../../protocol/api/api.js';
 import { ErrorCode, kafkaErrorCode } from '../../protocol/api/error-codes.js';
 import type { ApiVersionRange } from '../../protocol/api/registry.js';
-import type { ServerConfig } from '../config.js';
+import type { ResolvedListener, ServerConfig } from '../config.js';
 import type { FetchSessionCache } from '../fetch-session-cache.js';
 import type { SaslSession } from '../sasl/session.js';
 
-/** What the server tells clients about itself. */
+/** A listener once bound: its real port, and the port it advertises. */
+export interface BoundListener extends ResolvedListener {
+  readonly advertisedPort: number;
+}
+
+/** What the server tells clients about itself, as seen through one listener. */
 export interface ServerInfo {
   readonly config: ServerConfig;
   readonly nodeId: number;
-  /** Host and port clients connect to (the advertised listener). */
+  /** Host and port clients connect to: the advertised address of the listener the client came through. */
   readonly host: string;
   readonly port: number;
+  /** The listener the client came through. */
+  readonly listener: BoundListener;
+  /** Every listener of the server (DescribeConfigs' listeners and advertised.listeners). */
+  readonly listeners: readonly BoundListener[];
   readonly clusterId: string;
   /** The ApiVersions answer: only APIs with a handler, at the versions their handlers serve. */
   readonly apiVersions: readonly ApiVersionRange[];
@@ -40,8 +49,13 @@ export interface RequestContext {
   readonly clientHost: string;
   /** Aborted when the connection closes or the server shuts down: long waits end early. */
   readonly signal: AbortSignal;
-  /** The connection's SASL state, or null when SASL is off. */
+  /** The connection's SASL state, or null on a listener without SASL. */
   readonly sasl: SaslSession | null;
+  /**
+   * Kafka's principal of the connection: "User:<sasl user>" once SASL authenticated, else the TLS
+   * client certificate's mapped subject, else User:ANONYMOUS.
+   */
+  readonly principal: string;
   /** Kafka's error code for a thrown error; an unexpected one is logged (it is a bug or an I/O failure). */
   errorCode(error: unknown): number;
   /** Closes the connection once this request's response is written (failed authentication). */
