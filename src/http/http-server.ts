@@ -15,6 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AclCaller } from '../broker/acl/acl-authorizer.js';
 import type { Broker } from '../broker/broker.js';
+import { SchemaRegistryClient } from '../client/schema-registry-client.js';
 import { ClosedError, InvalidConfigError } from '../errors.js';
 import type { AuthorizerOptions, RequestObserver } from '../server/config.js';
 import type { KafkaServer } from '../server/server.js';
@@ -120,9 +121,13 @@ export class HttpServer {
       this.history = null;
     } else {
       const refreshSeconds = checkConsoleOptions(consoleOptions);
-      const { sampleIntervalMs, historySamples } = consoleOptions;
+      const { sampleIntervalMs, historySamples, schemaRegistry } = consoleOptions;
+      if (schemaRegistry !== undefined && typeof schemaRegistry !== 'string') {
+        throw new InvalidConfigError('http console schemaRegistry must be the base URL of a Schema Registry, such as http://127.0.0.1:8081');
+      }
+      const registry = schemaRegistry === undefined ? null : new SchemaRegistryClient(schemaRegistry);
       this.history = new BrokerHistory(broker, { sampleIntervalMs, historySamples });
-      registerConsoleRoutes(app, { broker, clusterName, access, history: this.history, refreshSeconds });
+      registerConsoleRoutes(app, { broker, clusterName, access, history: this.history, refreshSeconds, registry });
     }
     const registry = this.metrics.registry;
     app.get('/metrics', async (request, response) => {

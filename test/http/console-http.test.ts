@@ -10,6 +10,9 @@ import { Broker } from '../../src/broker/broker.js';
 import { InvalidConfigError } from '../../src/errors.js';
 import { BrokerHistory } from '../../src/http/console/history.js';
 import { HttpServer, type HttpOptions } from '../../src/http/http-server.js';
+import { avro, jsonSchema, protobufSerializer } from '../../src/client/schema-serializers.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch-builder.js';
+import { openSchemaRegistry, startRegistryServer } from '../../src/registry/index.js';
 import { batchOf, quietLogger } from '../broker/broker-test-helpers.js';
 import { eventually } from '../support/eventually.js';
 import { writeCredentialsFile } from '../support/sasl-credentials.js';
@@ -145,6 +148,69 @@ describe('the web console over HTTP', () => {
     await eventually(async () => (await legend('small')) !== '', { what: 'a sample of the group drawn' });
     expect(await legend('small')).toBe('partition = few-0, few-1');
     expect(await legend('large')).toBe('all partitions = total');
+  });
+
+  it('decodes wire-format keys and values with the schema their id names in the Schema Registry', async () => {
+    const { broker, base: plainBase } = await serve();
+    const registry = await openSchemaRegistry({ broker });
+    cleanups.push(() => registry.close());
+    const registryServer = await startRegistryServer(registry, { port: 0 });
+    cleanups.push(() => registryServer.close());
+    const people = await avro<{ name: string; age: number; photo: Buffer }>({
+      registry: registryServer.url,
+      subject: 'people-value',
+      schema: { type: 'record', name: 'Person', fields: [{ name: 'name', type: 'string' }, { name: 'age', type: 'int' }, { name: 'photo', type: 'bytes' }] },
+    });
+    const orders = await jsonSchema<{ id: number }>({ registry: registryServer.url, subject: 'orders-value', schema: { type: 'object', properties: { id: { type: 'integer' } } } });
+    const events = await protobufSerializer<{ kind: string; at: number }>({
+      registry: registryServer.url,
+      subject: 'events-value',
+      schema: 'syntax = "proto3"; package shop; message Other { int32 x = 1; } message Event { string kind = 1; int64 at = 2; }',
+      messageType: 'shop.Event',
+    });
+    await broker.createTopic('people', { partitions: 1 });
+    const unknownId = Buffer.from([0, 0, 0, 0x30, 0x39, 1, 2]);
+    await broker.produce(
+      'people',
+      0,
+      encodeRecordBatch({
+        records: [
+          { key: Buffer.from('p1'), value: people.serialize({ name: '<Ada>', age: 36, photo: Buffer.from([0xca, 0xfe]) }) },
+          { key: null, value: Buffer.from('{"plain":true}') },
+          { key: null, value: unknownId },
+          { key: null, value: orders.serialize({ id: 7 }) },
+          { key: null, value: events.serialize({ kind: 'paid', at: 1_700_000_000_000 }) },
+        ],
+      }),
+      1,
+    );
+    const http = new HttpServer(broker, { port: 0, console: { schemaRegistry: registryServer.url } });
+    cleanups.push(() => http.close());
+    const base = `http://127.0.0.1:${(await http.listen()).port}`;
+    const page = await get(base, '/topics/people/messages?format=schema');
+    expect(page.status).toBe(200);
+    const rows = page.text.split('<tr><td class="num">').slice(1);
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toContain('&quot;name&quot;: &quot;&lt;Ada&gt;&quot;');
+    expect(rows[0]).toContain('&quot;age&quot;: 36');
+    expect(rows[0]).toContain('&quot;photo&quot;: &quot;cafe&quot;');
+    expect(rows[0]).toContain(`AVRO schema id ${people.schemaId}`);
+    expect(rows[0]).toContain('<pre>p1</pre><span class="note">not in the Schema Registry wire format</span>');
+    expect(rows[1]).toContain('&quot;plain&quot;: true');
+    // Id 12345 is not registered: the bytes as hex, and the registry's answer.
+    expect(rows[2]).toContain('000000  00 00 00 30 39 01 02');
+    expect(rows[2]).toMatch(/schema registry GET \/schemas\/ids\/12345: [^<]*not found/i);
+    expect(rows[3]).toContain('&quot;id&quot;: 7');
+    expect(rows[3]).toContain(`JSON schema id ${orders.schemaId}`);
+    // The second message of the file, found by its message indexes; int64 as a string.
+    expect(rows[4]).toContain('&quot;kind&quot;: &quot;paid&quot;');
+    expect(rows[4]).toContain('&quot;at&quot;: &quot;1700000000000&quot;');
+    expect(rows[4]).toContain(`PROTOBUF schema id ${events.schemaId}`);
+    // Without a registry there is no such format.
+    const refused = await get(plainBase, '/topics/people/messages?format=schema');
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain("schema needs the console&#39;s schemaRegistry option");
+    expect(() => new HttpServer(broker, { port: 0, console: { schemaRegistry: 'not a url' } })).toThrow(InvalidConfigError);
   });
 
   it('checks its options, and leaves / to Burrow with console: false', async () => {

@@ -5,6 +5,7 @@
  *   GET /                              topics: partitions, messages, sizes, traffic
  *   GET /topics/{topic}                partitions' offsets and sizes, configs, consumer groups
  *   GET /topics/{topic}/messages       message browser: ?partition, ?offset or ?timestamp, ?format, ?limit
+ *                                      (format text, json, hex, or schema with the schemaRegistry option)
  *   GET /groups                        consumer groups: state, members, lag, Burrow status
  *   GET /groups/{group}                members and assignment, lag per partition, lag over time
  *   GET /load                          records in and out, shard rings and backlog over time
@@ -20,12 +21,25 @@ import { describeEffectiveTopicConfigs } from '../../broker/broker-configs.js';
 import { decodeAssignment } from '../../broker/consumer-protocol.js';
 import { InvalidConfigError, InvalidRequestError } from '../../errors.js';
 import { formatCount } from '../../perf/table.js';
+import type { SchemaRegistryClient } from '../../client/schema-registry-client.js';
 import type { HttpAccess } from '../access.js';
 import { burrowGroupStatus, lagOrNull, ownersOf } from '../burrow.js';
 import type { TimeChartOptions, TimePoint } from './charts.js';
 import type { BrokerHistory } from './history.js';
 import { formatSize, formatTime, html, page, query, raw, status, type Html, type Section } from './html.js';
-import { DEFAULT_PAGE_RECORDS, MAX_PAGE_RECORDS, RECORD_FORMATS, formatBytesAs, parseTimestamp, readRecords, type RecordFormat } from './records.js';
+import {
+  DEFAULT_PAGE_RECORDS,
+  MAX_PAGE_RECORDS,
+  RECORD_FORMATS,
+  formatBytesAs,
+  formatWithSchema,
+  parseTimestamp,
+  readRecords,
+  type RecordFormat,
+} from './records.js';
+
+/** How the browser shows keys and values: RecordFormat, or decoded with the Schema Registry. */
+type BrowseFormat = RecordFormat | 'schema';
 
 export interface ConsoleOptions {
   /** Seconds between a page's reloads. Default 5. */
@@ -34,10 +48,12 @@ export interface ConsoleOptions {
   sampleIntervalMs?: number;
   /** Samples kept per chart. Default 360 (30 minutes at 5 s). */
   historySamples?: number;
+  /** A Schema Registry's base URL (Sluice's or Confluent's): the message browser then decodes wire-format keys and values with it. */
+  schemaRegistry?: string;
 }
 
 export const DEFAULT_REFRESH_SECONDS = 5;
-const KNOWN_KEYS = new Set(['refreshSeconds', 'sampleIntervalMs', 'historySamples']);
+const KNOWN_KEYS = new Set(['refreshSeconds', 'sampleIntervalMs', 'historySamples', 'schemaRegistry']);
 /** Partitions of a group drawn one line each up to this many; past it the chart draws the group's total. */
 const MAX_PARTITION_SERIES = 10;
 
@@ -60,6 +76,8 @@ export interface ConsoleContext {
   readonly access: HttpAccess;
   readonly history: BrokerHistory;
   readonly refreshSeconds: number;
+  /** The registry the message browser's "schema" format decodes with; null: no such format. */
+  readonly registry: SchemaRegistryClient | null;
 }
 
 type Charts = typeof import('./charts.js');
@@ -73,7 +91,8 @@ async function chart(points: readonly TimePoint[], options: TimeChartOptions): P
 }
 
 export function registerConsoleRoutes(app: FastifyInstance, context: ConsoleContext): void {
-  const { broker, clusterName, access, history, refreshSeconds } = context;
+  const { broker, clusterName, access, history, refreshSeconds, registry } = context;
+  const formats: readonly BrowseFormat[] = registry === null ? RECORD_FORMATS : [...RECORD_FORMATS, 'schema'];
 
   const send = (response: FastifyReply, section: Section, title: string, body: Html, refresh: boolean): FastifyReply =>
     response
@@ -197,14 +216,17 @@ ${overridden.length === 0 ? html`<p class="muted">Every config at its default.</
       const q = request.query;
       let partition: number;
       let limit: number;
-      let format: RecordFormat;
+      let format: BrowseFormat;
       let fromOffset: number | null;
       let timestampMs: number | null = null;
       try {
         partition = integerParam(q.partition, 'partition', 0, 0, metadata.partitionCount - 1);
         limit = integerParam(q.limit, 'limit', DEFAULT_PAGE_RECORDS, 1, MAX_PAGE_RECORDS);
-        format = (q.format ?? 'text') as RecordFormat;
-        if (!RECORD_FORMATS.includes(format)) throw new InvalidRequestError(`format must be one of ${RECORD_FORMATS.join(', ')}, got ${JSON.stringify(q.format)}`);
+        format = (q.format ?? 'text') as BrowseFormat;
+        if (!formats.includes(format)) {
+          const hint = registry === null && format === 'schema' ? ' (schema needs the console\'s schemaRegistry option)' : '';
+          throw new InvalidRequestError(`format must be one of ${formats.join(', ')}, got ${JSON.stringify(q.format)}${hint}`);
+        }
         if (q.timestamp !== undefined && q.timestamp !== '') {
           timestampMs = parseTimestamp(q.timestamp);
           fromOffset = await broker.offsetForTimestamp(topic, partition, timestampMs);
@@ -216,8 +238,15 @@ ${overridden.length === 0 ? html`<p class="muted">Every config at its default.</
         throw error;
       }
       const found = fromOffset === null ? null : readRecords(broker, topic, partition, fromOffset, limit);
+      // Decoded with the registry before rendering: its schemas are fetched (once each) over HTTP.
+      const decoded = new Map<Buffer, { text: string; note: string | null }>();
+      if (format === 'schema' && registry !== null && found !== null) {
+        for (const record of found.records) {
+          for (const bytes of [record.key, record.value]) if (bytes !== null) decoded.set(bytes, await formatWithSchema(registry, bytes));
+        }
+      }
       const shown = (bytes: Buffer | null): Html => {
-        const { text, note } = formatBytesAs(bytes, format);
+        const { text, note } = (bytes === null ? undefined : decoded.get(bytes)) ?? formatBytesAs(bytes, format === 'schema' ? 'text' : format);
         return html`<pre>${text}</pre>${note === null ? '' : html`<span class="note">${note}</span>`}`;
       };
       const records =
@@ -245,7 +274,7 @@ ${found.records.map(
                 : html`<span class="muted">end of the partition (high watermark ${formatCount(found.highWatermark)})</span>`
             }</p>`;
       const partitionOptions = Array.from({ length: metadata.partitionCount }, (_, p) => html`<option value="${p}"${p === partition ? raw(' selected') : ''}>${p}</option>`);
-      const formatOptions = RECORD_FORMATS.map((f) => html`<option value="${f}"${f === format ? raw(' selected') : ''}>${f}</option>`);
+      const formatOptions = formats.map((f) => html`<option value="${f}"${f === format ? raw(' selected') : ''}>${f}</option>`);
       const body = html`<h1>Messages of ${topicLink(topic)}, partition ${partition}</h1>
 <form class="browse" method="get" action="${base}">
 <label>Partition <select name="partition">${partitionOptions}</select></label>
@@ -255,7 +284,11 @@ ${found.records.map(
 <label>Records <input name="limit" type="number" min="1" max="${MAX_PAGE_RECORDS}" value="${limit}"></label>
 <button type="submit">Show</button>
 </form>
-<p class="note">Schema Registry decoding is not available: keys and values are shown as text, JSON or hex.</p>
+<p class="note">${
+        registry === null
+          ? 'No Schema Registry configured (the console\'s schemaRegistry option): keys and values are shown as text, JSON or hex.'
+          : `"schema" decodes keys and values with the schema their id names in the registry at ${registry.url}; headers are shown as text.`
+      }</p>
 ${records}
 ${navigation}`;
       return send(response, 'topics', `Messages of ${topic}`, body, false);

@@ -2,10 +2,13 @@
  * The console's message browser: a page of records of one partition from an offset (or from
  * the first offset whose batch reaches a timestamp, Kafka's ListOffsets by timestamp), read as
  * a consumer reads them (read_uncommitted, control records left out), and each key, value and
- * header value shown as text, JSON or hex.
+ * header value shown as text, JSON or hex, or keys and values decoded with the schema their
+ * Confluent wire-format id names in a Schema Registry.
  */
 import type { Broker } from '../../broker/broker.js';
-import { InvalidRequestError } from '../../errors.js';
+import { decodeWithWriterSchema } from '../../client/schema-serializers.js';
+import type { SchemaRegistryClient } from '../../client/schema-registry-client.js';
+import { InvalidRequestError, SluiceError } from '../../errors.js';
 import { decodeRecordBatches } from '../../protocol/record-batch-reader.js';
 import type { DecodedRecord } from '../../protocol/record-batch.js';
 
@@ -70,6 +73,32 @@ export function formatBytesAs(bytes: Buffer | null, format: RecordFormat): { tex
     return { text: JSON.stringify(JSON.parse(text), null, 2), note: null };
   } catch {
     return { text, note: null };
+  }
+}
+
+/** Avro bytes as hex and longs as strings: JSON has neither. */
+function displayable(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return Buffer.from((value as { data: number[] }).data).toString('hex');
+  }
+  return value;
+}
+
+/**
+ * The bytes decoded with the schema their wire-format id names, as pretty JSON with a note naming
+ * the schema; bytes not in the wire format are shown as JSON (or text), bytes that do not decode
+ * as hex with the reason.
+ */
+export async function formatWithSchema(registry: SchemaRegistryClient, bytes: Buffer | null): Promise<{ text: string; note: string | null }> {
+  if (bytes === null) return { text: 'null', note: null };
+  if (bytes.length < 5 || bytes[0] !== 0) return { text: formatBytesAs(bytes, 'json').text, note: 'not in the Schema Registry wire format' };
+  try {
+    const decoded = await decodeWithWriterSchema(registry, bytes);
+    return { text: JSON.stringify(decoded.value, displayable, 2), note: `${decoded.schemaType} schema id ${decoded.schemaId}` };
+  } catch (error) {
+    if (!(error instanceof SluiceError)) throw error;
+    return { text: hexDump(bytes), note: error.message };
   }
 }
 
