@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * Screenshots of the web console for docs/: starts an embedded Sluice with its HTTP server on a
- * temporary data directory, makes topics, a consumer group that keeps up and one that falls
- * behind, lets the console sample them for a while, then photographs each page with Debian's
+ * Screenshots of the web console for docs/: starts an embedded Sluice with its HTTP server and
+ * Schema Registry on a temporary data directory, makes topics (one of Avro records), a consumer
+ * group that keeps up and one that falls behind, lets the console sample them for a while, then photographs each page with Debian's
  * chromium (playwright-core drives it; nothing is downloaded).
  *
  *   npm run build && node scripts/console-screenshots.mjs [output-dir]     (default docs/)
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
-import { Sluice, json } from '../dist/src/index.js';
+import { HttpServer, Sluice, avro, json, openSchemaRegistry, startRegistryServer } from '../dist/src/index.js';
 
 const outDir = resolve(process.argv[2] ?? 'docs');
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,14 +22,12 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RUN_MS = 12_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sluice-console-'));
-const sluice = await Sluice.open({
-  dataDir,
-  shards: 2,
-  groupInitialRebalanceDelayMs: 0,
-  lagMinCommitIntervalMs: 0,
-  http: { port: 0, console: { sampleIntervalMs: 500, refreshSeconds: 2 } },
-});
-const base = `http://127.0.0.1:${sluice.httpAddress.port}`;
+const sluice = await Sluice.open({ dataDir, shards: 2, groupInitialRebalanceDelayMs: 0, lagMinCommitIntervalMs: 0 });
+// The registry first: the console is given its URL to decode Avro records with.
+const registry = await openSchemaRegistry({ sluice });
+const registryServer = await startRegistryServer(registry, { port: 0 });
+const http = new HttpServer(sluice.broker, { port: 0, console: { sampleIntervalMs: 500, refreshSeconds: 2, schemaRegistry: registryServer.url } });
+const base = `http://127.0.0.1:${(await http.listen()).port}`;
 const consumers = [];
 let browser = null;
 try {
@@ -39,8 +37,32 @@ try {
       { topic: 'orders', numPartitions: 3, configEntries: [{ name: 'retention.ms', value: '604800000' }, { name: 'cleanup.policy', value: 'delete' }] },
       { topic: 'payments', numPartitions: 2 },
       { topic: 'audit-log', numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { topic: 'customers', numPartitions: 1 },
     ],
   });
+  const customer = await avro({
+    registry: registryServer.url,
+    subject: 'customers-value',
+    schema: {
+      type: 'record',
+      name: 'Customer',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'name', type: 'string' },
+        { name: 'tier', type: { type: 'enum', name: 'Tier', symbols: ['BASIC', 'GOLD'] } },
+        { name: 'since', type: 'long' },
+      ],
+    },
+  });
+  const customers = sluice.producer({ valueSerializer: customer });
+  await customers.send({
+    topic: 'customers',
+    messages: ['Ada Lovelace', 'Grace Hopper', 'Edsger Dijkstra'].map((name, i) => ({
+      key: `customer-${i + 1}`,
+      value: { id: `customer-${i + 1}`, name, tier: i === 1 ? 'GOLD' : 'BASIC', since: 1_700_000_000_000 + i * 86_400_000 },
+    })),
+  });
+  await customers.disconnect();
   const producer = sluice.producer({ valueSerializer: json(), lingerMs: 5 });
   let orderId = 0;
   const order = () => {
@@ -79,6 +101,7 @@ try {
     ['console-topics.png', '/'],
     ['console-topic.png', '/topics/orders'],
     ['console-messages.png', '/topics/orders/messages?partition=0&offset=0&format=json&limit=6'],
+    ['console-messages-avro.png', '/topics/customers/messages?partition=0&offset=0&format=schema'],
     ['console-groups.png', '/groups'],
     ['console-group-lag.png', '/groups/analytics'],
   ];
@@ -90,6 +113,9 @@ try {
 } finally {
   await browser?.close();
   for (const consumer of consumers) await consumer.disconnect();
+  await http.close();
+  await registryServer.close();
+  await registry.close();
   await sluice.close();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -51,7 +51,8 @@ describe('sluice serve --http-port', () => {
     expect((await getJson(base, '/v3/kafka/local/consumer/g/lag')).body.status).toMatchObject({ group: 'g', partition_count: 1 });
     const browsed = await get(base, '/topics/t/messages?format=schema&limit=1');
     expect(browsed.status).toBe(200);
-    expect(browsed.text).toContain('<pre>v0</pre><span class="note">not in the Schema Registry wire format</span>');
+    expect(browsed.text).toContain('<option value="schema" selected>schema</option>');
+    expect(browsed.text).toContain('<td class="field"><pre>v0</pre></td>');
 
     await new Promise<void>((resolve, reject) => {
       const kcat = execFile('kcat', ['-b', `127.0.0.1:${kafkaPort}`, '-P', '-t', 't'], { timeout: 30_000 }, (error) => (error === null ? resolve() : reject(error)));

@@ -92,7 +92,8 @@ function displayable(_key: string, value: unknown): unknown {
  */
 export async function formatWithSchema(registry: SchemaRegistryClient, bytes: Buffer | null): Promise<{ text: string; note: string | null }> {
   if (bytes === null) return { text: 'null', note: null };
-  if (bytes.length < 5 || bytes[0] !== 0) return { text: formatBytesAs(bytes, 'json').text, note: 'not in the Schema Registry wire format' };
+  // Bytes not in the wire format (plain string keys, mostly) are shown as the json format shows them.
+  if (bytes.length < 5 || bytes[0] !== 0) return formatBytesAs(bytes, 'json');
   try {
     const decoded = await decodeWithWriterSchema(registry, bytes);
     return { text: JSON.stringify(decoded.value, displayable, 2), note: `${decoded.schemaType} schema id ${decoded.schemaId}` };
