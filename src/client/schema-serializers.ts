@@ -239,6 +239,16 @@ async function parseProtoFile(client: SchemaRegistryClient, text: string, refere
   return { root, packageName: parsed.package ?? '', own: (type) => !imported.has(type) && !type.fullName.startsWith('.google.protobuf.') };
 }
 
+/** The message after the schema id: its message indexes, then the message of `file` they name, as a plain object. */
+function decodeProtoMessage(file: ProtoFile, id: number, payload: Uint8Array): Record<string, unknown> {
+  const reader = protobuf.Reader.create(payload);
+  const count = reader.sint32();
+  const indexes = count === 0 ? [0] : Array.from({ length: count }, () => reader.sint32());
+  const message = messageAt(file.root, file.packageName, indexes, file.own);
+  if (message === undefined) throw new InvalidRecordError(`record names message indexes [${indexes.join(', ')}], which schema ${id} does not declare`);
+  return message.toObject(message.decode(reader), { longs: String, enums: String, defaults: true });
+}
+
 /** Zigzag varints, as Confluent writes the message indexes. */
 function encodeIndexes(indexes: readonly number[]): Uint8Array {
   if (indexes.length === 1 && indexes[0] === 0) return Uint8Array.of(0);
@@ -276,12 +286,57 @@ export async function protobufSerializer<T extends object = Record<string, unkno
       const writerId = schemaIdOf(bytes, 'protobuf');
       const writer = files.get(writerId);
       if (writer === undefined) throw unknownId(writerId, options.subject);
-      const reader = protobuf.Reader.create(bytes.subarray(HEADER_BYTES));
-      const count = reader.sint32();
-      const indexes = count === 0 ? [0] : Array.from({ length: count }, () => reader.sint32());
-      const message = messageAt(writer.root, writer.packageName, indexes, writer.own);
-      if (message === undefined) throw new InvalidRecordError(`record names message indexes [${indexes.join(', ')}], which schema ${writerId} does not declare`);
-      return message.toObject(message.decode(reader), { longs: String, enums: String, defaults: true }) as T;
+      return decodeProtoMessage(writer, writerId, bytes.subarray(HEADER_BYTES)) as T;
     },
   };
+}
+
+/** What a record written in Confluent's wire format holds, read with its own (writer) schema. */
+export interface WriterSchemaDecoded {
+  schemaId: number;
+  schemaType: RegistrySchemaType;
+  value: unknown;
+}
+
+type WriterDecoder = (payload: Buffer) => unknown;
+/** Per client, each schema id's decoder: an id's schema never changes. */
+const writerDecoders = new WeakMap<SchemaRegistryClient, Map<number, Promise<WriterDecoder>>>();
+
+async function writerDecoder(client: SchemaRegistryClient, id: number): Promise<WriterDecoder> {
+  const schema = await client.schemaById(id);
+  const references = schema.references ?? [];
+  if (schema.schemaType === 'AVRO') {
+    const type = await avroType(client, schema.schema, references);
+    return (payload) => type.fromBuffer(payload);
+  }
+  if (schema.schemaType === 'JSON') return (payload) => JSON.parse(payload.toString('utf8')) as unknown;
+  const file = await parseProtoFile(client, schema.schema, references);
+  return (payload) => decodeProtoMessage(file, id, payload);
+}
+
+/**
+ * Reads any record in Confluent's wire format with the schema its id names (Avro, JSON Schema or
+ * Protobuf), without a subject or a reader schema: for tools that show records as written.
+ * Throws InvalidRecordError when the bytes are not in the wire format or do not decode, and
+ * SchemaRegistryError when the registry knows no such id.
+ */
+export async function decodeWithWriterSchema(client: SchemaRegistryClient, bytes: Buffer): Promise<WriterSchemaDecoded> {
+  const schemaId = schemaIdOf(bytes, 'schema');
+  let decoders = writerDecoders.get(client);
+  if (decoders === undefined) writerDecoders.set(client, (decoders = new Map()));
+  let decoder = decoders.get(schemaId);
+  if (decoder === undefined) {
+    decoder = writerDecoder(client, schemaId);
+    // A failed load is not remembered: the registry may be back, or the id registered, next time.
+    decoder.catch(() => decoders.delete(schemaId));
+    decoders.set(schemaId, decoder);
+  }
+  const decode = await decoder;
+  const { schemaType } = await client.schemaById(schemaId);
+  try {
+    return { schemaId, schemaType, value: decode(bytes.subarray(HEADER_BYTES)) };
+  } catch (error) {
+    if (error instanceof InvalidRecordError) throw error;
+    throw new InvalidRecordError(`record does not decode with schema ${schemaId} (${(error as Error).message})`);
+  }
 }

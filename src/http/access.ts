@@ -44,6 +44,11 @@ export class HttpAccess {
     if (this.authorizer === null) return true;
     return this.authorizer.authorize(caller, AclOperation.DESCRIBE, ResourceType[type], type === 'CLUSTER' ? CLUSTER_NAME : name);
   }
+
+  /** May the caller READ the topic's records (as a Fetch needs)? Always, without an authorizer. */
+  mayRead(caller: AclCaller, topic: string): boolean {
+    return this.authorizer === null || this.authorizer.authorize(caller, AclOperation.READ, ResourceType.TOPIC, topic);
+  }
 }
 
 /** RFC 7617: "Basic " + base64("user:password"); the password may hold ':', the user may not. */

@@ -186,7 +186,7 @@ function partitionKey(topic: string, partition: number): string {
  * Who consumes each partition now (Burrow's owner and client_id): the members of a classic
  * consumer group that is Stable, from their assignments; none otherwise.
  */
-function ownersOf(broker: Broker, groupId: string): Map<string, { owner: string; clientId: string }> {
+export function ownersOf(broker: Broker, groupId: string): Map<string, { owner: string; clientId: string }> {
   const owners = new Map<string, { owner: string; clientId: string }>();
   const group = broker.groups.describeGroup(groupId);
   if (group.protocolType !== 'consumer') return owners;

@@ -1,7 +1,7 @@
 /**
- * Sluice's HTTP server (fastify): Burrow's lag API (burrow.ts) and Prometheus metrics at
- * /metrics (metrics.ts) over one broker. Off unless asked for (`sluice serve --http-port`, the
- * `http` option of Sluice.open); binds 127.0.0.1 unless told. With a SASL credentials file
+ * Sluice's HTTP server (fastify): Burrow's lag API (burrow.ts), Prometheus metrics at
+ * /metrics (metrics.ts) and a web console at / (console/) over one broker. Off unless asked
+ * for (`sluice serve --http-port`, the `http` option of Sluice.open); binds 127.0.0.1 unless told. With a SASL credentials file
  * every request needs HTTP basic auth, and with an authorizer the broker's ACLs apply
  * (access.ts): DESCRIBE on a topic or group to see it, DESCRIBE on the cluster for /metrics.
  * With the `tls` option it serves HTTPS with the Kafka listeners' certificate options
@@ -15,12 +15,15 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AclCaller } from '../broker/acl/acl-authorizer.js';
 import type { Broker } from '../broker/broker.js';
+import { SchemaRegistryClient } from '../client/schema-registry-client.js';
 import { ClosedError, InvalidConfigError } from '../errors.js';
 import type { AuthorizerOptions, RequestObserver } from '../server/config.js';
 import type { KafkaServer } from '../server/server.js';
 import { loadTlsServerOptions, resolveTlsOptions, tlsClientPrincipal, type ResolvedTlsOptions, type TlsOptions } from '../server/tls-config.js';
 import { HttpAccess } from './access.js';
 import { registerBurrowRoutes, replyError } from './burrow.js';
+import { checkConsoleOptions, registerConsoleRoutes, type ConsoleOptions } from './console/console-routes.js';
+import { BrokerHistory } from './console/history.js';
 import { SluiceMetrics } from './metrics.js';
 
 declare module 'fastify' {
@@ -43,15 +46,18 @@ export interface HttpOptions {
   authorizer?: AuthorizerOptions;
   /** Serve HTTPS with these certificate options (the Kafka server's `tls` option). */
   tls?: TlsOptions;
+  /** The web console at / (console/console-routes.ts): on unless false. */
+  console?: ConsoleOptions | false;
 }
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 export const DEFAULT_CLUSTER_NAME = 'local';
-const KNOWN_KEYS = new Set(['port', 'host', 'clusterName', 'credentialsFile', 'authorizer', 'tls']);
+const KNOWN_KEYS = new Set(['port', 'host', 'clusterName', 'credentialsFile', 'authorizer', 'tls', 'console']);
 
 export class HttpServer {
   private readonly app: FastifyInstance;
   private readonly metrics: SluiceMetrics;
+  private readonly history: BrokerHistory | null;
   private readonly options: Required<Pick<HttpOptions, 'port' | 'host' | 'clusterName'>>;
   private readonly tls: ResolvedTlsOptions | null;
   private kafkaServer: KafkaServer | null = null;
@@ -110,6 +116,19 @@ export class HttpServer {
         return kafka === null || address === null ? [] : [`${kafka.config.advertisedHost}:${address.port}`];
       },
     });
+    const consoleOptions = options.console ?? {};
+    if (consoleOptions === false) {
+      this.history = null;
+    } else {
+      const refreshSeconds = checkConsoleOptions(consoleOptions);
+      const { sampleIntervalMs, historySamples, schemaRegistry } = consoleOptions;
+      if (schemaRegistry !== undefined && typeof schemaRegistry !== 'string') {
+        throw new InvalidConfigError('http console schemaRegistry must be the base URL of a Schema Registry, such as http://127.0.0.1:8081');
+      }
+      const registry = schemaRegistry === undefined ? null : new SchemaRegistryClient(schemaRegistry);
+      this.history = new BrokerHistory(broker, { sampleIntervalMs, historySamples });
+      registerConsoleRoutes(app, { broker, clusterName, access, history: this.history, refreshSeconds, registry });
+    }
     const registry = this.metrics.registry;
     app.get('/metrics', async (request, response) => {
       if (!access.mayDescribe(request.caller, 'CLUSTER', '')) return replyError(request, response, 403, 'not authorized to describe the cluster (needed for /metrics)');
@@ -150,6 +169,7 @@ export class HttpServer {
   listen(): Promise<{ host: string; port: number }> {
     if (this.closing !== null) return Promise.reject(new ClosedError('HTTP server'));
     this.listening ??= this.app.listen({ port: this.options.port, host: this.options.host }).then(() => {
+      this.history?.start();
       const address = this.app.server.address() as AddressInfo;
       return { host: address.address, port: address.port };
     });
@@ -158,6 +178,7 @@ export class HttpServer {
 
   /** Stops serving; idempotent. The broker stays open: it is the caller's. */
   close(): Promise<void> {
+    this.history?.stop();
     this.closing ??= this.app.close();
     return this.closing;
   }

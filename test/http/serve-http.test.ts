@@ -2,7 +2,8 @@
  * `sluice serve --http-port`: the HTTP server beside the Kafka listener of the CLI, over real
  * sockets: a data directory whose last batch was torn is recovered at start and /metrics says
  * what recovery repaired; kcat produces through the Kafka port and /metrics counts the Produce
- * request; Burrow's API lists the group that consumed before the restart; SIGTERM stops both.
+ * request; Burrow's API lists the group that consumed before the restart; the console's message
+ * browser takes --console-schema-registry; SIGTERM stops both.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
@@ -38,7 +39,8 @@ describe('sluice serve --http-port', () => {
       closeSync(fd);
     }
 
-    const server = new CliProcess(['serve', '--data-dir', dataDir, '--port', '0', '--shards', '1', '--http-port', '0']);
+    // The registry is never asked: no record of t is in its wire format.
+    const server = new CliProcess(['serve', '--data-dir', dataDir, '--port', '0', '--shards', '1', '--http-port', '0', '--console-schema-registry', 'http://127.0.0.1:9']);
     await server.waitForStdout((stdout) => stdout.includes('\n'), 'the listening line');
     const kafkaPort = /^listening on 127\.0\.0\.1:(\d+)\n$/.exec(server.stdout)![1];
     const httpPort = /serving HTTP \(Burrow lag API, Prometheus \/metrics\) on 127\.0\.0\.1:(\d+)/.exec(server.stderr)![1];
@@ -47,6 +49,10 @@ describe('sluice serve --http-port', () => {
     expect(await get(base, '/burrow/admin')).toMatchObject({ status: 200, text: 'GOOD' });
     expect((await getJson(base, '/v3/kafka/local/consumer')).body.consumers).toEqual(['g']);
     expect((await getJson(base, '/v3/kafka/local/consumer/g/lag')).body.status).toMatchObject({ group: 'g', partition_count: 1 });
+    const browsed = await get(base, '/topics/t/messages?format=schema&limit=1');
+    expect(browsed.status).toBe(200);
+    expect(browsed.text).toContain('<option value="schema" selected>schema</option>');
+    expect(browsed.text).toContain('<td class="field"><pre>v0</pre></td>');
 
     await new Promise<void>((resolve, reject) => {
       const kcat = execFile('kcat', ['-b', `127.0.0.1:${kafkaPort}`, '-P', '-t', 't'], { timeout: 30_000 }, (error) => (error === null ? resolve() : reject(error)));
@@ -83,10 +89,13 @@ describe('sluice serve --http-port', () => {
     expect((await server.exited).code).toBe(0);
   });
 
-  it('refuses --http-host without --http-port, and a port out of range, with one error line', async () => {
+  it('refuses --http-host or --console-schema-registry without --http-port, and a port out of range, with one error line', async () => {
     const hostAlone = await runCli(['serve', '--data-dir', join(root, 'unused'), '--http-host', '0.0.0.0']);
     expect(hostAlone.code).toBe(2);
     expect(hostAlone.stderr).toBe('error: --http-host needs --http-port\n');
+    const registryAlone = await runCli(['serve', '--data-dir', join(root, 'unused'), '--console-schema-registry', 'http://127.0.0.1:8081']);
+    expect(registryAlone.code).toBe(2);
+    expect(registryAlone.stderr).toBe('error: --console-schema-registry needs --http-port\n');
     const badPort = await runCli(['serve', '--data-dir', join(root, 'unused'), '--http-port', '70000']);
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/^error: option '--http-port <port>' argument '70000' is invalid/);

@@ -78,6 +78,7 @@ interface ServeFlags {
   allowEveryoneIfNoAclFound?: boolean;
   httpPort?: number;
   httpTls?: boolean;
+  consoleSchemaRegistry?: string;
   httpHost?: string;
   schemaRegistryPort?: number;
 }
@@ -197,9 +198,10 @@ export function registerServe(program: Command): void {
     .option('--authorizer', "enforce ACLs (Kafka's authorizer.class.name=StandardAuthorizer); manage them with `sluice acls`")
     .option('--super-users <list>', "with --authorizer: principals allowed everything, ';'-separated, e.g. 'User:admin;User:ops' (super.users)", superUsersArg)
     .option('--allow-everyone-if-no-acl-found', 'with --authorizer: a resource no ACL names is open to everyone (allow.everyone.if.no.acl.found, default false)')
-    .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...) and Prometheus /metrics over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
+    .option('--http-port <port>', "serve Burrow's lag API (/v3/kafka/local/...), Prometheus /metrics and the web console (/) over HTTP on this port; 0 picks a free one", integerArg(0, 65_535))
     .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
     .option('--http-tls', 'with --http-port: serve HTTPS with the --tls-* certificate, client-certificate mode and principal mapping (re-read on SIGHUP too)')
+    .option('--console-schema-registry <url>', "with --http-port: the Schema Registry the web console's message browser decodes records with, e.g. http://127.0.0.1:8081")
     .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
@@ -223,6 +225,9 @@ export function registerServe(program: Command): void {
       }
       if (flags.httpHost !== undefined && flags.httpPort === undefined) {
         command.error('error: --http-host needs --http-port', { exitCode: 2 });
+      }
+      if (flags.consoleSchemaRegistry !== undefined && flags.httpPort === undefined) {
+        command.error('error: --console-schema-registry needs --http-port', { exitCode: 2 });
       }
       if (flags.httpTls === true && (flags.httpPort === undefined || flags.tlsCert === undefined)) {
         command.error('error: --http-tls needs --http-port and the certificate of --tls-cert and --tls-key', { exitCode: 2 });
@@ -262,6 +267,7 @@ async function serve(flags: ServeFlags): Promise<void> {
             ...(sasl === undefined ? {} : { credentialsFile: sasl.credentialsFile }),
             ...(authorizer === undefined ? {} : { authorizer }),
             ...(flags.httpTls === true ? { tls: tlsOptions(flags) } : {}),
+            ...(flags.consoleSchemaRegistry === undefined ? {} : { console: { schemaRegistry: flags.consoleSchemaRegistry } }),
           });
     server = new KafkaServer(broker, {
       ...(flags.listener === undefined
