@@ -27,7 +27,7 @@ import { parseInteger } from '../src/perf/cli-options.js';
 import { machineInfo } from '../src/perf/machine.js';
 import { runNativeBench, type NativeBenchOptions, type NativeLimits } from '../src/perf/native-bench.js';
 import { runPerf } from '../src/perf/run-perf.js';
-import { formatCount, formatFigure } from '../src/perf/table.js';
+import { formatCount, formatFigure } from '../src/format.js';
 import { runAppendBench } from './append.bench.js';
 import { runCodecBench } from './codec.bench.js';
 import { DEFAULT_COMPARE_OPTIONS, runCompare } from './compare.js';

@@ -30,7 +30,8 @@ import { DEFAULT_COMPRESSIBILITY, DEFAULT_SEND_RECORDS, DEFAULT_SENDS_IN_FLIGHT 
 import { parseInteger, listOf } from '../src/perf/cli-options.js';
 import { describeMachine, machineInfo, type MachineInfo } from '../src/perf/machine.js';
 import { runPerf } from '../src/perf/run-perf.js';
-import { formatCount, formatFigure, formatTable } from '../src/perf/table.js';
+import { formatCount, formatFigure } from '../src/format.js';
+import { formatTable } from '../src/perf/table.js';
 import { runNatsJetStream } from './peers/nats.js';
 import { ProcessGroup, waitForOutput } from './peers/processes.js';
 import { runRedisBenchmarkC, runRedisStreams } from './peers/redis.js';

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
-import { formatCount as count } from './table.js';
+import { formatCount as count } from '../format.js';
 
 export const PROGRESS_DELAY_MS = 1000;
 const BAR_CELLS = 20;

@@ -7,7 +7,8 @@ import type { LatencySummaryMs } from './latency.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import type { Measurement } from './measurement.js';
 import type { RuntimeSummary } from './runtime-monitor.js';
-import { formatCount, formatFigure, formatTable } from './table.js';
+import { formatCount, formatFigure } from '../format.js';
+import { formatTable } from './table.js';
 
 export interface PerfResult {
   recordsPerSec: number;

@@ -10,7 +10,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { formatCount, formatFigure } from './table.js';
+import { formatCount, formatFigure } from '../format.js';
 import { configurationLabel, pointLabel, type Recommendation, type TuneOutcome } from './tune.js';
 
 const CHART_WIDTH_PX = 720;

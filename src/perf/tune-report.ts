@@ -4,7 +4,7 @@
  * the workload, the machine, the recommendations, the chart and the results table.
  */
 import { describeConfig, type PerfResult } from './report.js';
-import { formatCount, formatFigure } from './table.js';
+import { formatCount, formatFigure } from '../format.js';
 import { pointLabel, tuneTableRows, TUNE_TABLE_ALIGNS, TUNE_TABLE_HEADERS, type Recommendation, type TuneOutcome } from './tune.js';
 
 export interface TuneReportOptions {

@@ -12,7 +12,8 @@ import { acksName, type PerfCompression, type PerfOptions } from './config.js';
 import { paretoFront } from './pareto.js';
 import { type PerfResult } from './report.js';
 import { runPerf, type PerfRunSettings } from './run-perf.js';
-import { formatCount, formatFigure, formatTable } from './table.js';
+import { formatCount, formatFigure } from '../format.js';
+import { formatTable } from './table.js';
 
 export interface TuneGrid {
   batchSizes: readonly number[];

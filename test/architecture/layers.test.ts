@@ -3,7 +3,7 @@
  * are already erased, so what it sees is what Node loads:
  *
  *   - layers: a module imports only its own layer or lower ones
- *       base (src/errors.ts, src/compiled-module-url.ts, src/validate.ts)
+ *       base (src/errors.ts, src/compiled-module-url.ts, src/validate.ts, src/format.ts)
  *       < protocol < storage < shard < broker < client < server < http
  *       < src/sluice.ts (the embedded API: broker, clients and the optional HTTP surface)
  *       < registry < perf < cli < src/index.ts (the package entry point)
@@ -25,6 +25,7 @@ const TOP_LEVEL_MODULES: Readonly<Record<string, Layer>> = {
   'errors.js': 'base',
   'compiled-module-url.js': 'base',
   'validate.js': 'base',
+  'format.js': 'base',
   'sluice.js': 'embed',
   'index.js': 'entry',
 };

@@ -30,7 +30,8 @@ import { LatencyRecorder } from '../../src/perf/latency.js';
 import { filePayloads, randomPayloads } from '../../src/perf/payload.js';
 import { runPerf } from '../../src/perf/run-perf.js';
 import { runSendLoop } from '../../src/perf/send-loop.js';
-import { formatCount, formatFigure, formatTable } from '../../src/perf/table.js';
+import { formatCount, formatFigure } from '../../src/format.js';
+import { formatTable } from '../../src/perf/table.js';
 
 let dir: string;
 

@@ -17,7 +17,7 @@ import { listOf, parseAcks, parseCompression, parseInteger, parseNumber } from '
 import type { PerfResult } from '../../perf/report.js';
 import { tuneReportHtml } from '../../perf/tune-report.js';
 import { formatTuneReport, pointLabel, recommend, runTune, type Recommendation, type TuneOutcome, type TuneWorkload } from '../../perf/tune.js';
-import { formatCount, formatFigure } from '../../perf/table.js';
+import { formatCount, formatFigure } from '../../format.js';
 import { formatDuration } from '../../perf/progress.js';
 import { addWorkloadOptions, dropUndefined, workloadOptions, type CommandIo, type WorkloadFlags } from './perf.js';
 

@@ -20,7 +20,7 @@ import type { Broker } from '../../broker/broker.js';
 import { describeEffectiveTopicConfigs } from '../../broker/broker-configs.js';
 import { decodeAssignment } from '../../broker/consumer-protocol.js';
 import { InvalidConfigError, InvalidRequestError } from '../../errors.js';
-import { formatCount } from '../../perf/table.js';
+import { formatCount } from '../../format.js';
 import type { SchemaRegistryClient } from '../../client/schema-registry-client.js';
 import type { HttpAccess } from '../access.js';
 import { burrowGroupStatus, lagOrNull, ownersOf } from '../burrow.js';
