@@ -5,12 +5,10 @@
  * SCRAM-SHA-256, against certificates openssl made for the test.
  */
 import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/broker/acl/acl.js';
-import { scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
+import { writeCredentialsFile } from '../support/sasl-credentials.js';
 import { startServer, type TestServer } from '../server/helpers.js';
 import { makeTestCertificates, type TestCertificates } from '../../bench/tls-certs.js';
 
@@ -22,23 +20,8 @@ let t: TestServer;
 
 beforeAll(async () => {
   certs = makeTestCertificates();
-  const salted = scramCredentialFromPassword('carol-secret', randomBytes(16), 4096);
   const credentialsFile = join(certs.dir, 'users.json');
-  writeFileSync(
-    credentialsFile,
-    JSON.stringify({
-      users: {
-        carol: {
-          scramSha256: {
-            salt: salted.salt.toString('base64'),
-            iterations: salted.iterations,
-            storedKey: salted.storedKey.toString('base64'),
-            serverKey: salted.serverKey.toString('base64'),
-          },
-        },
-      },
-    }),
-  );
+  writeCredentialsFile(credentialsFile, { scramOnly: { carol: 'carol-secret' } });
   t = await startServer({
     server: {
       port: undefined,

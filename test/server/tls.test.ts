@@ -9,7 +9,7 @@
  * certificate to new connections without closing open ones.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { connect as connectTcp, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
@@ -17,7 +17,7 @@ import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/broker/acl/acl.js';
 import { ApiVersions } from '../../src/protocol/api/api-versions.js';
-import { scramCredentialFromPassword } from '../../src/server/sasl/credentials.js';
+import { writeCredentialsFile } from '../support/sasl-credentials.js';
 import { KafkaServer } from '../../src/server/server.js';
 import { within } from '../support/eventually.js';
 import { makeTestCertificates, type KeyPair, type TestCertificates } from '../../bench/tls-certs.js';
@@ -87,23 +87,8 @@ describe('PLAINTEXT, SSL and SASL_SSL listeners of one server, client certificat
 
   beforeAll(async () => {
     dir = certs.dir;
-    const salted = scramCredentialFromPassword('bob-secret', randomBytes(16), 4096);
     const credentialsFile = join(dir, 'users.json');
-    writeFileSync(
-      credentialsFile,
-      JSON.stringify({
-        users: {
-          bob: {
-            scramSha256: {
-              salt: salted.salt.toString('base64'),
-              iterations: salted.iterations,
-              storedKey: salted.storedKey.toString('base64'),
-              serverKey: salted.serverKey.toString('base64'),
-            },
-          },
-        },
-      }),
-    );
+    writeCredentialsFile(credentialsFile, { scramOnly: { bob: 'bob-secret' } });
     t = await startServer({
       server: {
         port: undefined,
