@@ -27,6 +27,7 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AclCaller } from '../broker/acl/acl-authorizer.js';
 import type { Broker } from '../broker/broker.js';
 import type { GroupLagDescription, PartitionLagDescription } from '../broker/broker-api.js';
 import { decodeAssignment } from '../broker/consumer-protocol.js';
@@ -186,6 +187,20 @@ function partitionKey(topic: string, partition: number): string {
  * Who consumes each partition now (Burrow's owner and client_id): the members of a classic
  * consumer group that is Stable, from their assignments; none otherwise.
  */
+/** The consumer groups `caller` may describe, sorted by id. */
+export function describableGroups(broker: Broker, access: HttpAccess, caller: AclCaller): string[] {
+  return broker.groups
+    .listGroups()
+    .map((group) => group.groupId)
+    .filter((groupId) => access.mayDescribe(caller, 'GROUP', groupId))
+    .sort();
+}
+
+/** Of those, the groups with committed offsets on `topic`: its consumers, as Burrow lists them. */
+export function groupsReadingTopic(broker: Broker, access: HttpAccess, caller: AclCaller, topic: string): string[] {
+  return describableGroups(broker, access, caller).filter((groupId) => lagOrNull(broker, groupId)?.partitions.some((p) => p.topic === topic) === true);
+}
+
 export function ownersOf(broker: Broker, groupId: string): Map<string, { owner: string; clientId: string }> {
   const owners = new Map<string, { owner: string; clientId: string }>();
   const group = broker.groups.describeGroup(groupId);
@@ -262,19 +277,12 @@ export function registerBurrowRoutes(app: FastifyInstance, context: BurrowContex
     }),
   );
 
-  const describableGroups = (request: FastifyRequest): string[] =>
-    broker.groups
-      .listGroups()
-      .map((group) => group.groupId)
-      .filter((groupId) => access.mayDescribe(request.caller, 'GROUP', groupId))
-      .sort();
-
   app.get(
     '/v3/kafka/:cluster/topic/:topic/consumers',
     inCluster<{ cluster: string; topic: string }>('cluster not found', (request, response) => {
       const { topic } = request.params;
       const consumers = access.mayDescribe(request.caller, 'TOPIC', topic)
-        ? describableGroups(request).filter((groupId) => lagOrNull(broker, groupId)?.partitions.some((p) => p.topic === topic) === true)
+        ? groupsReadingTopic(broker, access, request.caller, topic)
         : [];
       return reply(request, response, 200, { message: 'consumers of topic returned', consumers });
     }),
@@ -283,7 +291,7 @@ export function registerBurrowRoutes(app: FastifyInstance, context: BurrowContex
   app.get(
     '/v3/kafka/:cluster/consumer',
     inCluster<{ cluster: string }>('cluster not found', (request, response) =>
-      reply(request, response, 200, { message: 'consumer list returned', consumers: describableGroups(request) }),
+      reply(request, response, 200, { message: 'consumer list returned', consumers: describableGroups(broker, access, request.caller) }),
     ),
   );
 

@@ -23,7 +23,7 @@ import { InvalidConfigError, InvalidRequestError } from '../../errors.js';
 import { formatCount } from '../../format.js';
 import type { SchemaRegistryClient } from '../../client/schema-registry-client.js';
 import type { HttpAccess } from '../access.js';
-import { burrowGroupStatus, lagOrNull, ownersOf } from '../burrow.js';
+import { burrowGroupStatus, describableGroups, groupsReadingTopic, lagOrNull, ownersOf } from '../burrow.js';
 import type { TimeChartOptions, TimePoint } from './charts.js';
 import type { BrokerHistory } from './history.js';
 import { formatSize, formatTime, html, page, query, raw, status, type Html, type Section } from './html.js';
@@ -111,12 +111,6 @@ export function registerConsoleRoutes(app: FastifyInstance, context: ConsoleCont
       .filter((t) => mayTopic(request, t.name))
       .sort((a, b) => Number(a.internal) - Number(b.internal) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((t) => t.name);
-  const groupIds = (request: FastifyRequest): string[] =>
-    broker.groups
-      .listGroups()
-      .map((g) => g.groupId)
-      .filter((id) => access.mayDescribe(request.caller, 'GROUP', id))
-      .sort();
 
   const topicLink = (topic: string) => html`<a href="/topics/${encodeURIComponent(topic)}">${topic}</a>`;
   const groupLink = (group: string) => html`<a href="/groups/${encodeURIComponent(group)}">${group}</a>`;
@@ -129,7 +123,7 @@ export function registerConsoleRoutes(app: FastifyInstance, context: ConsoleCont
   };
 
   const groupsTable = (request: FastifyRequest): Html => {
-    const rows = groupIds(request).map((id) => {
+    const rows = describableGroups(broker, access, request.caller).map((id) => {
       const group = broker.groups.describeGroup(id);
       const judged = groupJudgement(request, id);
       return html`<tr><td>${groupLink(id)}</td><td>${group.state}</td><td>${group.protocolType || '-'}</td><td class="num">${group.members.length}</td>
@@ -191,7 +185,7 @@ ${groupsTable(request)}`;
     const configRow = (c: (typeof configs)[number]) =>
       html`<tr class="${c.isDefault ? '' : 'override'}"><td>${c.name}</td><td>${c.value}</td><td class="muted">${c.source}</td></tr>`;
     const overridden = configs.filter((c) => !c.isDefault);
-    const consumers = groupIds(request).filter((id) => lagOrNull(broker, id)?.partitions.some((p) => p.topic === topic) === true);
+    const consumers = groupsReadingTopic(broker, access, request.caller, topic);
     const body = html`<h1>Topic ${topic}</h1>
 <p class="muted">id ${metadata.topicId} · created ${formatTime(metadata.createdAtMs)}${metadata.internal ? ' · internal' : ''}</p>
 <h2>Partitions</h2>
