@@ -40,6 +40,7 @@ import type { CompressionType } from '../protocol/compression.js';
 import { RecordBatchBuilder } from '../protocol/record-batch-builder.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
 import { INT32_MAX } from '../protocol/limits.js';
+import { sizeOfVarint } from '../protocol/varint.js';
 
 export interface AccumulatorOptions {
   /** Kafka's batch.size: the largest batch (bytes, header included) built from several records. */
@@ -301,7 +302,8 @@ export class RecordAccumulator {
   /**
    * Appends one record if bufferMemory has room for it now, else returns null and leaves in
    * `neededBytes` what to wait for (waitForRoom). `holdingTurn`: the caller is the waiter just
-   * woken, so earlier waiters do not stand in its way. Arguments were validated by the producer.
+   * woken, so earlier waiters do not stand in its way. Arguments were validated by the producer,
+   * as RecordBatchBuilder.append would check them (the builder's appendValidated skips that).
    */
   tryAppend(
     topic: string,
@@ -318,22 +320,28 @@ export class RecordAccumulator {
     const queue = this.queue(topic, partition);
     const open = queue.open;
     let bytes = -1;
+    // The record's body size in the open batch, computed once and handed to the builder's append.
+    let bodyBytes = -1;
     if (open !== null && open.acks === acks && open.compression === compression) {
-      const recordBytes = open.builder.appendSizeBytes(key, value, headers, timestampMs);
-      if (open.builder.sizeBytes + recordBytes <= this.options.batchSize) bytes = recordBytes;
+      const body = open.builder.bodyBytesOf(key, value, headers, timestampMs);
+      const recordBytes = sizeOfVarint(body) + body;
+      if (open.builder.sizeBytes + recordBytes <= this.options.batchSize) {
+        bytes = recordBytes;
+        bodyBytes = body;
+      }
     }
-    const fitsOpen = bytes >= 0;
-    if (!fitsOpen) bytes = this.soloBatchBytes(key, value, headers);
+    if (bodyBytes < 0) bytes = this.soloBatchBytes(key, value, headers);
     if (holdingTurn ? !this.fitsNow(bytes) : !this.hasRoomFor(bytes)) {
       this.neededBytes = bytes;
       return null;
     }
-    return this.appendTo(queue, fitsOpen, key, value, headers, timestampMs, acks, compression);
+    return this.appendTo(queue, bodyBytes, key, value, headers, timestampMs, acks, compression);
   }
 
+  /** `bodyBytes`: the record's body size in the open batch, or -1 when it opens a new batch. */
   private appendTo(
     queue: PartitionQueue,
-    fitsOpen: boolean,
+    bodyBytes: number,
     key: Buffer | null,
     value: Buffer | null,
     headers: readonly RecordHeader[] | null,
@@ -342,16 +350,17 @@ export class RecordAccumulator {
     compression: CompressionType,
   ): ProducerBatch {
     let batch = queue.open;
-    if (batch === null || !fitsOpen) {
+    if (batch === null || bodyBytes < 0) {
       this.closeOpen(queue);
       batch = this.openBatch(queue, acks, compression);
       // The batch just closed (if any) goes as soon as a slot allows.
       if (queue.ready.length > 0) this.pump(queue);
+      bodyBytes = batch.builder.bodyBytesOf(key, value, headers, timestampMs);
     }
     const builder = batch.builder;
     const before = builder.sizeBytes;
     this.lastOffsetDelta = builder.recordCount;
-    builder.append(key, value, headers, timestampMs);
+    builder.appendValidated(key, value, headers, timestampMs, bodyBytes);
     const added = builder.sizeBytes - before;
     batch.reservedBytes += added;
     this.pending += added;
@@ -421,6 +430,8 @@ export class RecordAccumulator {
     if (this.idempotence === null) {
       if (builder === undefined) {
         builder = new RecordBatchBuilder({ initialCapacityBytes: Math.max(BATCH_HEADER_BYTES, this.options.batchSize), compression });
+      } else if (builder.compression === compression) {
+        builder.reset();
       } else {
         builder.reset({ compression });
       }

@@ -768,7 +768,12 @@ function typeName(value: unknown): string {
 /** Checked bytes of a key or value: Buffers pass as they are, strings and Uint8Arrays are wrapped. */
 function toBytes<T>(value: T | RawBytes | null | undefined, serializer: Serializer<T> | undefined): Buffer | null {
   if (value === null || value === undefined) return null;
-  if (serializer !== undefined) return serializer.serialize(value as T);
+  if (serializer !== undefined) {
+    const bytes = serializer.serialize(value as T);
+    // The batch builder writes what it is given unchecked (the producer checks for it).
+    if (bytes !== null && !Buffer.isBuffer(bytes)) throw new InvalidRecordError('a serializer must return a Buffer or null');
+    return bytes;
+  }
   if (Buffer.isBuffer(value)) return value;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   const bytes = value as Uint8Array;

@@ -84,6 +84,8 @@ const DEFAULT_INITIAL_CAPACITY_BYTES = 16 * 1024;
 /** batchLength is an int32, so a batch is at most this many bytes. */
 const MAX_BATCH_BYTES = INT32_MAX + LOG_OVERHEAD_BYTES;
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+/** reset()'s default: keep every header field as it is. */
+const NO_HEADER_CHANGES: RecordBatchHeaderOptions = Object.freeze({});
 /** Kafka's RecordBatch.NO_TIMESTAMP. */
 const NO_TIMESTAMP = -1;
 
@@ -149,10 +151,17 @@ export class RecordBatchBuilder {
    * Empties the builder for the next batch, keeping its memory. Header fields given replace the
    * current ones; the others stay as they were. Views returned by `build()` become invalid.
    */
-  reset(header: RecordBatchHeaderOptions = {}): void {
-    this.header = checkHeaderOptions(this.header, header);
+  reset(header: RecordBatchHeaderOptions = NO_HEADER_CHANGES): void {
+    // The producer resets a pooled builder per batch, mostly with nothing to change: that skips
+    // the option checks (an object spread and an entries walk per batch).
+    if (header !== NO_HEADER_CHANGES) this.header = checkHeaderOptions(this.header, header);
     this.end = BATCH_HEADER_BYTES;
     this.count = 0;
+  }
+
+  /** The codec of the batches this builder makes. */
+  get compression(): CompressionType {
+    return this.header.compression;
   }
 
   /** Bytes `append` with these arguments would add to `sizeBytes` (arguments unvalidated). */
@@ -162,9 +171,23 @@ export class RecordBatchBuilder {
     headers: readonly RecordHeader[] | null,
     timestampMs: number,
   ): number {
-    const timestampDelta = this.count === 0 ? 0 : timestampMs - this.baseTimestampMs;
-    const bodyBytes = recordBodyBytes(key, value, headers ?? NO_HEADERS, timestampDelta, this.count);
+    const bodyBytes = this.bodyBytesOf(key, value, headers, timestampMs);
     return sizeOfVarint(bodyBytes) + bodyBytes;
+  }
+
+  /**
+   * The record's body bytes (its length prefix excluded) as the next append would encode it: what
+   * appendValidated takes, so that a caller that sizes a record before appending it (the
+   * producer, against batch.size and buffer.memory) does not size it twice.
+   */
+  bodyBytesOf(
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: readonly RecordHeader[] | null,
+    timestampMs: number,
+  ): number {
+    const timestampDelta = this.count === 0 ? 0 : timestampMs - this.baseTimestampMs;
+    return recordBodyBytes(key, value, headers ?? NO_HEADERS, timestampDelta, this.count);
   }
 
   /**
@@ -187,8 +210,23 @@ export class RecordBatchBuilder {
         `record timestamp must be a non-negative integer of milliseconds since the epoch, or -1 for none (got ${timestampMs})`,
       );
     }
+    if (headers !== null && headers !== undefined) checkHeaders(headers);
+    this.appendValidated(key, value, headers, timestampMs, this.bodyBytesOf(key, value, headers, timestampMs));
+  }
+
+  /**
+   * append() for a caller that has already checked the arguments as append does (Buffers or null,
+   * a timestamp of -1 or more, well-formed headers) and sized the record with bodyBytesOf just
+   * before, with the same arguments and no append in between.
+   */
+  appendValidated(
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: readonly RecordHeader[] | null,
+    timestampMs: number,
+    bodyBytes: number,
+  ): void {
     const recordHeaders = headers ?? NO_HEADERS;
-    if (recordHeaders !== NO_HEADERS) checkHeaders(recordHeaders);
     const offsetDelta = this.count;
     if (offsetDelta === INT32_MAX) {
       throw new InvalidRecordError(`a record batch holds at most ${INT32_MAX} records; start a new batch`);
@@ -197,7 +235,6 @@ export class RecordBatchBuilder {
     // when clocks or callers go back, which Kafka allows).
     const baseTimestampMs = offsetDelta === 0 ? timestampMs : this.baseTimestampMs;
     const timestampDelta = timestampMs - baseTimestampMs;
-    const bodyBytes = recordBodyBytes(key, value, recordHeaders, timestampDelta, offsetDelta);
     const recordBytes = sizeOfVarint(bodyBytes) + bodyBytes;
     this.ensureCapacity(recordBytes);
     if (offsetDelta === 0 || timestampMs > this.maxTimestampMs) this.maxTimestampMs = timestampMs;

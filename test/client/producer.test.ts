@@ -227,6 +227,18 @@ describe('Producer.send', () => {
     await packProducer.close();
   });
 
+  it('refuses a send whose serializer returns something other than a Buffer, appending none of its records', async () => {
+    const topic = await newTopic(1);
+    // A serializer written in JavaScript may hand back a Uint8Array or a string: the batch builder
+    // writes what the producer gives it unchecked, so the producer must catch it.
+    const loose = { name: 'loose', serialize: (value: string) => (value === 'bad' ? (new Uint8Array([1]) as unknown as Buffer) : Buffer.from(value)), deserialize: (bytes: Buffer) => bytes.toString() };
+    const producer = new Producer<string, string>(broker, { valueSerializer: loose });
+    await expect(producer.send({ topic, messages: [{ value: 'good' }, { value: 'bad' }] })).rejects.toThrow(/serializer must return a Buffer or null/);
+    await producer.send({ topic, messages: [{ value: 'after' }] });
+    expect(readValues(topic, 0)).toEqual(['after']);
+    await producer.close();
+  });
+
   it('flush() and close() send what lingers; close() then refuses sends with ClosedError', async () => {
     const topic = await newTopic(1);
     const producer = new Producer(broker, { lingerMs: 60_000 });
