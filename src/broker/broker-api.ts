@@ -54,6 +54,12 @@ export interface ProduceResult {
 export interface ProduceOptions {
   readonly crcVerified?: boolean;
   /**
+   * The batches' CRC32C fields are not filled in: the shard computes them before the append.
+   * For Sluice's own producer in this process, which leaves that pass to the shard's thread;
+   * never for bytes from elsewhere (their CRC is what tells whether they arrived intact).
+   */
+  readonly crcUnset?: boolean;
+  /**
    * The producer's transactional id (ProduceRequest transactionalId). Transactional batches need
    * it: the coordinator verifies that the partition is part of that id's ongoing transaction at
    * the batch's producer epoch before the batch is appended (Kafka's KIP-890 verification).

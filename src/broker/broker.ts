@@ -588,7 +588,8 @@ export class Broker implements BrokerApi {
     // Verified and sent to the shard in one turn: markers of a decision taken after the check are
     // queued behind this append, so a decision always covers the batches it verified.
     this.verifyTransactionalBatches(topic, partition, batches, options.transactionalId);
-    const outcome = await this.pool.append(target.shard, target.slot, batches, acks, options.crcVerified === true);
+    const crc = options.crcUnset === true ? 'unset' : options.crcVerified === true ? 'verified' : 'check';
+    const outcome = await this.pool.append(target.shard, target.slot, batches, acks, crc);
     if (outcome.baseOffset >= 0) {
       target.traffic.recordsIn += outcome.lastOffset - outcome.baseOffset + 1;
       target.traffic.bytesIn += batches.length;
@@ -1267,7 +1268,7 @@ export class Broker implements BrokerApi {
         timestampMs,
       });
       // encodeControlBatch computed the CRC: no second pass on the shard.
-      writes.push(this.pool.append(target.shard, target.slot, batch, -1, true, 'coordinator'));
+      writes.push(this.pool.append(target.shard, target.slot, batch, -1, 'verified', 'coordinator'));
     }
     await Promise.all(writes);
   }

@@ -53,6 +53,12 @@ export interface AccumulatorOptions {
   maxBlockMs: number;
   /** Kafka's max.in.flight.requests.per.connection, applied per partition. */
   maxInFlightRequests: number;
+  /**
+   * Batches go out with their CRC32C field left 0, for a ProduceFn whose broker computes it (the
+   * producer's, with ProduceOptions.crcUnset): the pass over every byte then runs on the shard's
+   * thread, not the caller's. Default false: whole batches, CRC included.
+   */
+  crcByBroker?: boolean;
 }
 
 /** Hands one closed batch to the broker. */
@@ -492,7 +498,7 @@ export class RecordAccumulator {
     const recordCount = batch.builder.recordCount;
     let produced: Promise<ProduceResult>;
     try {
-      batch.built ??= batch.builder.build();
+      batch.built ??= batch.builder.build(this.options.crcByBroker !== true);
       produced = this.produce(queue.topic, queue.partition, batch.built, batch.acks);
     } catch (error) {
       produced = Promise.reject(error);

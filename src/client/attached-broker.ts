@@ -25,7 +25,7 @@ import type { InitProducerIdRequest, InitProducerIdResult } from '../broker/tran
 import { ClosedError, InvalidConfigError, InvalidRequestError, PartitionNotFoundError, SluiceError, StaleTopicMetadataError } from '../errors.js';
 import { RingBuffer } from '../shard/ring.js';
 import { ShardLink } from '../shard/shard-link.js';
-import { APPEND_FLAG_CRC_VERIFIED, APPEND_GENERATION_SHIFT, reviveError, type SerializedError } from '../shard/shard-messages.js';
+import { APPEND_FLAG_CRC_UNSET, APPEND_FLAG_CRC_VERIFIED, APPEND_GENERATION_SHIFT, reviveError, type SerializedError } from '../shard/shard-messages.js';
 import type { AttachedRingPair } from '../shard/shard-pool.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { integerOption } from '../validate.js';
@@ -159,8 +159,9 @@ export class AttachedBroker implements ProducerBrokerApi, ConsumerBrokerApi {
     } catch (error) {
       return Promise.reject(error);
     }
-    // The generation fits bits 2-31; >>> 0 keeps the word an unsigned 32-bit value.
-    const flags = ((target.generation << APPEND_GENERATION_SHIFT) | (options.crcVerified === true ? APPEND_FLAG_CRC_VERIFIED : 0)) >>> 0;
+    // The generation fits bits 3-31; >>> 0 keeps the word an unsigned 32-bit value.
+    const crcFlag = options.crcUnset === true ? APPEND_FLAG_CRC_UNSET : options.crcVerified === true ? APPEND_FLAG_CRC_VERIFIED : 0;
+    const flags = ((target.generation << APPEND_GENERATION_SHIFT) | crcFlag) >>> 0;
     return this.links[target.shard].append(target.slot, batches, acks, flags).then(
       (outcome) => ({
         topic,

@@ -188,7 +188,7 @@ const MAX_RECORD_FRAMING_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 
 let nextSendId = 1;
 
-const PRODUCED_HERE = Object.freeze({ crcVerified: true });
+const PRODUCED_HERE = Object.freeze({ crcUnset: true });
 
 export class Producer<K = RawBytes, V = RawBytes> {
   private readonly broker: ProducerBrokerApi;
@@ -237,12 +237,13 @@ export class Producer<K = RawBytes, V = RawBytes> {
     this.keySerializer = checkSerializer(options.keySerializer, 'keySerializer');
     this.valueSerializer = checkSerializer(options.valueSerializer, 'valueSerializer');
     this.txns = transactionManagerFor(broker, options, this.acks, maxInFlightRequests);
-    // The builder computed every CRC itself, so the shard need not make a second pass over the bytes.
+    // The builder leaves every batch's CRC to the shard, which computes it on its own thread
+    // (one pass over the bytes either way, off the thread that encodes the records).
     const plainProduce: ProduceFn = (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks, PRODUCED_HERE);
     const txns = this.txns;
     const transactionalId = txns?.transactionalId ?? null;
     // The broker verifies each transactional batch against this id's ongoing transaction.
-    const produceOptions = Object.freeze({ crcVerified: true, transactionalId });
+    const produceOptions = Object.freeze({ crcUnset: true, transactionalId });
     const txnProduce: ProduceFn = (topic, partition, batch, acks) => this.broker.produce(topic, partition, batch, acks, produceOptions);
     const produce: ProduceFn =
       txns === null || transactionalId === null
@@ -253,7 +254,7 @@ export class Producer<K = RawBytes, V = RawBytes> {
             return gate === null ? txnProduce(topic, partition, batch, acks) : gate.then(() => txnProduce(topic, partition, batch, acks));
           };
     this.accumulator = new RecordAccumulator(
-      { batchSize, lingerMs, bufferMemory: this.bufferMemory, maxBlockMs, maxInFlightRequests },
+      { batchSize, lingerMs, bufferMemory: this.bufferMemory, maxBlockMs, maxInFlightRequests, crcByBroker: true },
       produce,
       txns === null
         ? null

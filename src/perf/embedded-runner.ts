@@ -103,16 +103,25 @@ async function produce(sluice: Sluice, config: PerfConfig, partitions: number, p
   if (config.producerThreads !== null) return produceOnThreads(sluice, config, partitions, payloads, progress);
   const producer = openProducer(sluice, config);
   const latency = new LatencyRecorder();
-  const sent = await runSendLoop(producer.send, {
-    ...loopSettings(config, partitions, payloads),
-    stampValues: false,
-    recorder: latency,
-    onProgress: progress,
-  });
-  // A transactional run is done once its last transaction is committed.
-  await producer.close();
+  // The producer runs on this thread: its time queued for a core and its GC pauses bound the rate.
+  const monitor = new RuntimeMonitor();
+  let sent;
+  try {
+    sent = await runSendLoop(producer.send, {
+      ...loopSettings(config, partitions, payloads),
+      stampValues: false,
+      recorder: latency,
+      onProgress: progress,
+    });
+    // A transactional run is done once its last transaction is committed.
+    await producer.close();
+  } catch (error) {
+    monitor.stop();
+    throw error;
+  }
   const endMs = performance.now();
-  return { records: sent.records, bytes: sent.bytes, seconds: (endMs - sent.startMs) / 1000, latency, runtime: null, partitions };
+  const runtime = monitor.stop();
+  return { records: sent.records, bytes: sent.bytes, seconds: (endMs - sent.startMs) / 1000, latency, runtime, partitions };
 }
 
 async function consume(sluice: Sluice, config: PerfConfig, partitions: number, payloads: readonly Buffer[], progress: ProgressFn): Promise<Measurement> {

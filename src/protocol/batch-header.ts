@@ -61,6 +61,20 @@ export function batchSizeAt(buf: Buffer, pos: number): number {
   return buf.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
 }
 
+/**
+ * Computes and stores the CRC32C of every whole batch in `buf`, for batches built with their CRC
+ * left to the broker (RecordBatchBuilder.build(false)). Stops at the first length that does not
+ * frame a whole batch: validation, which runs next, reports it.
+ */
+export function fillBatchCrcs(buf: Buffer): void {
+  for (let pos = 0; pos + BATCH_HEADER_BYTES <= buf.length; ) {
+    const sizeBytes = batchSizeAt(buf, pos);
+    if (sizeBytes < BATCH_HEADER_BYTES || pos + sizeBytes > buf.length) return;
+    buf.writeUInt32BE(computeBatchCrc(buf, pos, sizeBytes), pos + CRC_OFFSET);
+    pos += sizeBytes;
+  }
+}
+
 /** The CRC32C Kafka stores in a batch: from attributes to the end. */
 export function computeBatchCrc(buf: Buffer, pos: number, sizeBytes: number): number {
   return crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + sizeBytes)) >>> 0;

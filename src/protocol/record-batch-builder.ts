@@ -266,14 +266,16 @@ export class RecordBatchBuilder {
    * Completes the batch: writes the header, compresses the records if asked, computes the CRC.
    * Returns a view of the builder's memory, valid until the next `reset()` (write or copy it
    * before reusing the builder). Throws if no record was appended: Kafka batches are not empty.
+   * `fillCrc` false leaves the CRC field 0, for a broker in this process that computes it on its
+   * own thread (fillBatchCrcs, ProduceOptions.crcUnset).
    */
-  build(): Buffer {
+  build(fillCrc = true): Buffer {
     if (this.count === 0) {
       throw new InvalidRecordError('cannot build a record batch without records; append at least one first');
     }
     const compression = this.header.compression;
     if (compression === 'none') {
-      this.writeHeader(this.buf, this.end);
+      this.writeHeader(this.buf, this.end, fillCrc);
       return this.buf.subarray(0, this.end);
     }
     const records = this.buf.subarray(BATCH_HEADER_BYTES, this.end);
@@ -282,7 +284,7 @@ export class RecordBatchBuilder {
       const out = this.ensureCompressedOut(BATCH_HEADER_BYTES + lz4FrameBound(records.length));
       const sizeBytes = BATCH_HEADER_BYTES + lz4CompressFrame(records, out, BATCH_HEADER_BYTES);
       checkBatchSize(sizeBytes);
-      this.writeHeader(out, sizeBytes);
+      this.writeHeader(out, sizeBytes, fillCrc);
       return out.subarray(0, sizeBytes);
     }
     const compressed = compressRecords(compression, records);
@@ -290,7 +292,7 @@ export class RecordBatchBuilder {
     checkBatchSize(sizeBytes);
     const out = this.ensureCompressedOut(sizeBytes);
     out.set(compressed, BATCH_HEADER_BYTES);
-    this.writeHeader(out, sizeBytes);
+    this.writeHeader(out, sizeBytes, fillCrc);
     return out.subarray(0, sizeBytes);
   }
 
@@ -303,7 +305,7 @@ export class RecordBatchBuilder {
     return out;
   }
 
-  private writeHeader(out: Buffer, sizeBytes: number): void {
+  private writeHeader(out: Buffer, sizeBytes: number, fillCrc: boolean): void {
     const h = this.header;
     writeInt64(out, BASE_OFFSET_OFFSET, h.baseOffset);
     out.writeInt32BE(sizeBytes - LOG_OVERHEAD_BYTES, BATCH_LENGTH_OFFSET);
@@ -322,7 +324,7 @@ export class RecordBatchBuilder {
     out.writeInt16BE(h.producerEpoch, PRODUCER_EPOCH_OFFSET);
     out.writeInt32BE(h.baseSequence, BASE_SEQUENCE_OFFSET);
     out.writeInt32BE(this.count, RECORD_COUNT_OFFSET);
-    out.writeUInt32BE(crc32c(out.subarray(ATTRIBUTES_OFFSET, sizeBytes)) >>> 0, CRC_OFFSET);
+    out.writeUInt32BE(fillCrc ? crc32c(out.subarray(ATTRIBUTES_OFFSET, sizeBytes)) >>> 0 : 0, CRC_OFFSET);
   }
 
   private ensureCapacity(recordBytes: number): void {

@@ -4,7 +4,7 @@
  * each payload (8-byte aligned by the ring), so the data plane never structured-clones anything.
  *
  *   APPEND      uint32 requestId, uint32 slot, int32 acks, uint32 flags, then whole record batches;
- *               flags bits 0-1 are APPEND_FLAG_*, bits 2-31 the open generation of the slot the
+ *               flags bits 0-2 are APPEND_FLAG_*, bits 3-31 the open generation of the slot the
  *               writer expects (0: not checked; see APPEND_GENERATION_SHIFT)
  *   CONTROL     uint32 requestId, uint32 0, then a JSON command (rare: open, close, truncate...)
  *   APPENDED    uint32 requestId, int32 0, float64 baseOffset, lastOffset, logAppendTimeMs,
@@ -39,12 +39,18 @@ export const APPEND_FLAG_CRC_VERIFIED = 1;
 /** APPEND flag: the transaction coordinator writes (markers): Kafka's AppendOrigin.COORDINATOR, no sequence checks. */
 export const APPEND_FLAG_COORDINATOR = 2;
 /**
+ * APPEND flag: the batches' CRC32C fields are not filled in; the shard computes them in place
+ * before the append (the bytes are then as verified). Sluice's own producer sends this, so that
+ * the CRC pass runs on the shard's thread instead of the caller's; bytes from the wire never do.
+ */
+export const APPEND_FLAG_CRC_UNSET = 4;
+/**
  * An APPEND's flags above this bit carry the generation ShardPool gave the slot's open: a thread
  * attached to the broker writes it from its metadata, and the shard refuses the append when the
  * slot was closed or reopened since (its topic deleted or recreated), so a stale snapshot never
  * appends to another partition's log. The broker's own appends carry 0 (checked at the call).
  */
-export const APPEND_GENERATION_SHIFT = 2;
+export const APPEND_GENERATION_SHIFT = 3;
 /** Generations run from 1 to this, then wrap to 1. */
 export const MAX_APPEND_GENERATION = 2 ** (32 - APPEND_GENERATION_SHIFT) - 1;
 export const CONTROL_HEADER_BYTES = 8;

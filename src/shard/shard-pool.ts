@@ -40,6 +40,7 @@ import { RingBuffer } from './ring.js';
 import { ShardLink } from './shard-link.js';
 import {
   APPEND_FLAG_COORDINATOR,
+  APPEND_FLAG_CRC_UNSET,
   APPEND_FLAG_CRC_VERIFIED,
   LOG_LEVEL_WARN,
   MAX_APPEND_GENERATION,
@@ -68,6 +69,15 @@ export interface ShardPoolOptions {
   /** Data area of an attached thread's request ring on each shard (a power of two). Default 4 MiB. */
   attachedRingBytes?: number;
 }
+
+/** What the shard does about the CRC32C of the batches of an append (ShardPool.append). */
+export type AppendCrc = 'check' | 'verified' | 'unset';
+
+const APPEND_CRC_FLAGS: Readonly<Record<AppendCrc, number>> = Object.freeze({
+  check: 0,
+  verified: APPEND_FLAG_CRC_VERIFIED,
+  unset: APPEND_FLAG_CRC_UNSET,
+});
 
 export const DEFAULT_MAX_ATTACHED_THREADS = 16;
 export const DEFAULT_ATTACHED_RING_BYTES = 4 * 1024 * 1024;
@@ -253,12 +263,14 @@ export class ShardPool extends EventEmitter {
   /**
    * Appends whole batches to the partition in `slot`. The bytes are copied into the ring at once
    * (or queued while it is full); the log rewrites their base offsets in the ring, not in `batches`.
-   * `crcVerified`: the caller checked (or computed) every CRC, so the shard skips that pass.
+   * `crc`: 'check', the shard checks every batch's CRC; 'verified', the caller checked (or
+   * computed) them, so the shard skips that pass; 'unset', the caller left them for the shard to
+   * compute (Sluice's own producer, to keep the pass off its thread).
    * `origin` 'coordinator': the transaction coordinator's markers (the log skips sequence checks
    * and accepts control batches only from it).
    */
-  append(shardId: number, slot: number, batches: Buffer, acks: Acks, crcVerified = false, origin: AppendOrigin = 'client'): Promise<AppendOutcome> {
-    const flags = (crcVerified ? APPEND_FLAG_CRC_VERIFIED : 0) | (origin === 'coordinator' ? APPEND_FLAG_COORDINATOR : 0);
+  append(shardId: number, slot: number, batches: Buffer, acks: Acks, crc: AppendCrc = 'check', origin: AppendOrigin = 'client'): Promise<AppendOutcome> {
+    const flags = APPEND_CRC_FLAGS[crc] | (origin === 'coordinator' ? APPEND_FLAG_COORDINATOR : 0);
     return this.shard(shardId).channel.link.append(slot, batches, acks, flags);
   }
 

@@ -24,6 +24,7 @@
 import { rmSync } from 'node:fs';
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ClosedError, InvalidRequestError, SluiceError, StaleTopicMetadataError } from '../errors.js';
+import { fillBatchCrcs } from '../protocol/batch-header.js';
 import { LogCleaner } from '../storage/log-cleaner.js';
 import { SPACE_RESERVE_BYTES, freeBytes } from '../storage/space-reserve.js';
 import type { LogConfig } from '../storage/log-config.js';
@@ -33,6 +34,7 @@ import { RingBuffer } from './ring.js';
 import {
   APPENDED_PAYLOAD_BYTES,
   APPEND_FLAG_COORDINATOR,
+  APPEND_FLAG_CRC_UNSET,
   APPEND_FLAG_CRC_VERIFIED,
   APPEND_GENERATION_SHIFT,
   APPEND_TAG,
@@ -253,7 +255,12 @@ function append(source: Source, requestId: number, slot: number, acks: number, f
   // A Buffer over the ring's shared memory: the log validates and writes it without a copy.
   const ring = source.requests;
   const batches = Buffer.from(ring.bytes.buffer, ring.bytes.byteOffset + batchesOffset, batchesLength);
-  const result = partition.log.append(batches, APPEND_OPTIONS[flags & (APPEND_FLAG_CRC_VERIFIED | APPEND_FLAG_COORDINATOR)]);
+  let crcVerified = flags & APPEND_FLAG_CRC_VERIFIED;
+  if ((flags & APPEND_FLAG_CRC_UNSET) !== 0) {
+    fillBatchCrcs(batches);
+    crcVerified = APPEND_FLAG_CRC_VERIFIED;
+  }
+  const result = partition.log.append(batches, APPEND_OPTIONS[crcVerified | (flags & APPEND_FLAG_COORDINATOR)]);
   publish(slot, partition.log, false);
   outcome.baseOffset = result.baseOffset;
   outcome.lastOffset = result.lastOffset;

@@ -14,6 +14,8 @@ import { PartitionStateTable, emptySnapshot, type PartitionStateSnapshot } from 
 import { ShardPool, shardForPartition, type PartitionSpec } from '../../src/shard/shard-pool.js';
 import type { AppendOutcome } from '../../src/shard/shard-messages.js';
 import { buildBatch, makeTempDir, removeTempDir } from '../storage/helpers.js';
+import { CRC_OFFSET } from '../../src/protocol/batch-header.js';
+import { decodeRecordBatches } from '../../src/protocol/record-batch.js';
 
 let dir: string;
 let table: PartitionStateTable;
@@ -110,6 +112,27 @@ describe('ShardPool', () => {
     await expect(pool.append(spec.shard, 63, buildBatch(), 1)).rejects.toThrow(InvalidRequestError);
     const outcome = await pool.append(spec.shard, spec.slot, buildBatch({ records: 2 }), 1);
     expect(outcome.baseOffset).toBe(0);
+  });
+
+  it("computes the CRCs of batches sent with them unset ('unset'), which 'check' refuses", async () => {
+    const spec = await open(0);
+    // Two batches in one append, their CRC fields zeroed as the producer sends them.
+    const first = buildBatch({ records: 2, valueBytes: 30 });
+    const second = buildBatch({ records: 3, valueBytes: 40 });
+    const expected = Buffer.concat([first, second]);
+    const unset = Buffer.from(expected);
+    unset.writeUInt32BE(0, CRC_OFFSET);
+    unset.writeUInt32BE(0, first.length + CRC_OFFSET);
+    await expect(pool.append(spec.shard, spec.slot, Buffer.from(unset), 1, 'check')).rejects.toThrow(CorruptRecordError);
+    expect((await pool.append(spec.shard, spec.slot, unset, 1, 'unset')).lastOffset).toBe(4);
+    const reader = new LogReader(spec.dir);
+    const snapshot = table.read(spec.slot, emptySnapshot());
+    const stored = reader.read(0, 1 << 20, bounds(snapshot), () => bounds(snapshot)).records;
+    reader.close();
+    // The stored batches carry the CRCs a builder computes (base offsets 0 and 2, as built apart).
+    expect(stored.readUInt32BE(CRC_OFFSET)).toBe(expected.readUInt32BE(CRC_OFFSET));
+    expect(stored.readUInt32BE(first.length + CRC_OFFSET)).toBe(expected.readUInt32BE(first.length + CRC_OFFSET));
+    expect(decodeRecordBatches(stored).map((batch) => batch.records.length)).toEqual([2, 3]);
   });
 
   it('acks -1 waits for an fsync when the topic has a flush policy, and equals acks 1 without one', async () => {
