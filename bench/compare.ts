@@ -12,7 +12,7 @@
  *
  *   npm run build && npm run bench:compare -- [--records 1000000] [--record-size 100] [--json]
  *     [--peers sluice,sluice-kafka,redis,redis-aof,redis-c,nats,lmdb,sqlite] [--send-records 1000] [--sends-in-flight 8]
- *     [--batch-size 16384] [--no-install]
+ *     [--batch-size 262144] [--no-install]
  *
  * Sluice produces with acks 1 (appended to the log in the page cache), which is what the peers'
  * acknowledgements mean too: Redis replies once the entry is in memory (and, with AOF everysec,

@@ -95,6 +95,11 @@ export interface AccumulatorStats {
 
 /** Builders kept for reuse; beyond this, settled builders are left to the garbage collector. */
 const MAX_POOLED_BUILDERS = 64;
+/**
+ * A new builder's buffer, or batchSize when smaller: it grows (doubling) as records come, so a
+ * large batchSize costs memory only where a partition's traffic fills its batches.
+ */
+const INITIAL_BUILDER_BYTES = 16 * 1024;
 
 /** One batch of one partition, from its first record until the broker settles it. */
 export class ProducerBatch {
@@ -435,7 +440,7 @@ export class RecordAccumulator {
     let builder = this.builderPool.pop();
     if (this.idempotence === null) {
       if (builder === undefined) {
-        builder = new RecordBatchBuilder({ initialCapacityBytes: Math.max(BATCH_HEADER_BYTES, this.options.batchSize), compression });
+        builder = new RecordBatchBuilder({ initialCapacityBytes: this.initialBuilderBytes(), compression });
       } else if (builder.compression === compression) {
         builder.reset();
       } else {
@@ -446,7 +451,7 @@ export class RecordAccumulator {
       baseSequence = queue.nextSequence;
       const header = { compression, producerId, producerEpoch, baseSequence, isTransactional: transactional };
       if (builder === undefined) {
-        builder = new RecordBatchBuilder({ initialCapacityBytes: Math.max(BATCH_HEADER_BYTES, this.options.batchSize), ...header });
+        builder = new RecordBatchBuilder({ initialCapacityBytes: this.initialBuilderBytes(), ...header });
       } else {
         builder.reset(header);
       }
@@ -614,11 +619,15 @@ export class RecordAccumulator {
     this.scheduleLinger();
   }
 
+  private initialBuilderBytes(): number {
+    return Math.max(BATCH_HEADER_BYTES, Math.min(this.options.batchSize, INITIAL_BUILDER_BYTES));
+  }
+
   /** Bytes of a batch holding only this record (its timestamp and offset deltas 0), header included. */
   soloBatchBytes(key: Buffer | null, value: Buffer | null, headers: readonly RecordHeader[] | null): number {
     let scratch = this.builderPool[this.builderPool.length - 1];
     if (scratch === undefined) {
-      scratch = new RecordBatchBuilder({ initialCapacityBytes: Math.max(BATCH_HEADER_BYTES, this.options.batchSize) });
+      scratch = new RecordBatchBuilder({ initialCapacityBytes: this.initialBuilderBytes() });
       this.builderPool.push(scratch);
     }
     // An idle pooled builder is empty, so the record would be its first: deltas 0.

@@ -239,6 +239,15 @@ describe('Producer.send', () => {
     await producer.close();
   });
 
+  it('batches up to 256 KiB by default: a send of 100 KB of records is one batch', async () => {
+    const topic = await newTopic(1);
+    const producer = new Producer(broker);
+    const value = Buffer.alloc(100, 7);
+    await producer.send({ topic, messages: Array.from({ length: 1000 }, () => ({ value })) });
+    expect(readBatches(topic, 0).map((batch) => batch.records.length)).toEqual([1000]);
+    await producer.close();
+  });
+
   it('flush() and close() send what lingers; close() then refuses sends with ClosedError', async () => {
     const topic = await newTopic(1);
     const producer = new Producer(broker, { lingerMs: 60_000 });

@@ -308,6 +308,6 @@ describe('sluice tune', () => {
       program.parseAsync(['node', 'sluice', 'tune', '--records', '200', '--data-dir', dataDir, '--chart', chart, '--report', dataDir]),
     ).rejects.toThrow(/could not write ".*" \(.*\); the results above are complete: give --report a writable file/);
     expect(stdoutSink.text).toMatch(/^ *# +front +batch B/);
-    expect(stdoutSink.text).toMatch(/\nbest throughput: batch 16384/);
+    expect(stdoutSink.text).toMatch(/\nbest throughput: batch 262144/);
   });
 });
