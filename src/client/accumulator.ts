@@ -93,6 +93,11 @@ export interface AccumulatorStats {
   batchesRetried: number;
 }
 
+/** sizeInOpenBatch's answer when the record does not go into the open batch. */
+export const OPENS_NEW_BATCH = -1;
+/** tryAppend's `sized` when sizeInOpenBatch was not asked. */
+export const NOT_SIZED = -2;
+
 /** Builders kept for reuse; beyond this, settled builders are left to the garbage collector. */
 const MAX_POOLED_BUILDERS = 64;
 /**
@@ -241,8 +246,12 @@ export class RecordAccumulator {
     };
   }
 
-  /** True when appending to the partition would close its open batch or open the first one. */
-  opensNewBatch(
+  /**
+   * The record's body size in the partition's open batch, or OPENS_NEW_BATCH when appending it
+   * would close that batch or open the first one. The size may be given to the tryAppend that
+   * follows with the same arguments, which then does not size the record again.
+   */
+  sizeInOpenBatch(
     topic: string,
     partition: number,
     key: Buffer | null,
@@ -251,10 +260,11 @@ export class RecordAccumulator {
     timestampMs: number,
     acks: Acks,
     compression: CompressionType,
-  ): boolean {
+  ): number {
     const open = this.queue(topic, partition).open;
-    if (open === null || open.acks !== acks || open.compression !== compression) return true;
-    return open.builder.sizeBytes + open.builder.appendSizeBytes(key, value, headers, timestampMs) > this.options.batchSize;
+    if (open === null || open.acks !== acks || open.compression !== compression) return OPENS_NEW_BATCH;
+    const bodyBytes = open.builder.bodyBytesOf(key, value, headers, timestampMs);
+    return open.builder.sizeBytes + sizeOfVarint(bodyBytes) + bodyBytes > this.options.batchSize ? OPENS_NEW_BATCH : bodyBytes;
   }
 
   /** True when `bytes` more fit in bufferMemory now and nobody is waiting ahead. */
@@ -315,6 +325,7 @@ export class RecordAccumulator {
    * `neededBytes` what to wait for (waitForRoom). `holdingTurn`: the caller is the waiter just
    * woken, so earlier waiters do not stand in its way. Arguments were validated by the producer,
    * as RecordBatchBuilder.append would check them (the builder's appendValidated skips that).
+   * `sized`: what sizeInOpenBatch answered for these arguments just before, if it was asked.
    */
   tryAppend(
     topic: string,
@@ -326,22 +337,13 @@ export class RecordAccumulator {
     acks: Acks,
     compression: CompressionType,
     holdingTurn: boolean,
+    sized: number = NOT_SIZED,
   ): ProducerBatch | null {
     if (this.closed) throw new ClosedError('the producer');
     const queue = this.queue(topic, partition);
-    const open = queue.open;
-    let bytes = -1;
     // The record's body size in the open batch, computed once and handed to the builder's append.
-    let bodyBytes = -1;
-    if (open !== null && open.acks === acks && open.compression === compression) {
-      const body = open.builder.bodyBytesOf(key, value, headers, timestampMs);
-      const recordBytes = sizeOfVarint(body) + body;
-      if (open.builder.sizeBytes + recordBytes <= this.options.batchSize) {
-        bytes = recordBytes;
-        bodyBytes = body;
-      }
-    }
-    if (bodyBytes < 0) bytes = this.soloBatchBytes(key, value, headers);
+    const bodyBytes = sized === NOT_SIZED ? this.sizeInOpenBatch(topic, partition, key, value, headers, timestampMs, acks, compression) : sized;
+    const bytes = bodyBytes >= 0 ? sizeOfVarint(bodyBytes) + bodyBytes : this.soloBatchBytes(key, value, headers);
     if (holdingTurn ? !this.fitsNow(bytes) : !this.hasRoomFor(bytes)) {
       this.neededBytes = bytes;
       return null;

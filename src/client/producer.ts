@@ -36,7 +36,7 @@ import { ClosedError, InvalidConfigError, InvalidRecordError, PartitionNotFoundE
 import { BATCH_HEADER_BYTES } from '../protocol/batch-header.js';
 import { checkCompressionType, compressionTypeOfId, type CompressionType } from '../protocol/compression.js';
 import type { RecordHeader } from '../protocol/record-batch.js';
-import { RecordAccumulator, type AccumulatorStats, type ProduceFn, type ProducerBatch } from './accumulator.js';
+import { NOT_SIZED, OPENS_NEW_BATCH, RecordAccumulator, type AccumulatorStats, type ProduceFn, type ProducerBatch } from './accumulator.js';
 import { Partitioner, type CustomPartitioner } from './partitioner.js';
 import type { Serializer } from './serializers.js';
 import { TransactionManager, type SendOffsetsRequest, type TransactionBrokerApi } from './transaction-manager.js';
@@ -455,20 +455,21 @@ export class Producer<K = RawBytes, V = RawBytes> {
       const headers = message.headers === undefined ? null : toRecordHeaders(message.headers);
       const timestampMs = message.timestamp === undefined ? nowMs : Number(message.timestamp);
       let partition: number;
+      let sized = NOT_SIZED;
       if (message.partition !== undefined && message.partition !== null) {
         partition = message.partition;
       } else {
         partition = this.partitioner.partition(topic, partitionCount, key, value);
         // Kafka's sticky rule: a keyless record that would open a new batch moves the sticky partition first.
-        if (
-          key === null &&
-          !this.customPartitioner &&
-          accumulator.opensNewBatch(topic, partition, key, value, headers, timestampMs, acks, compression)
-        ) {
-          partition = this.partitioner.onNewBatch(topic, partitionCount, partition);
+        if (key === null && !this.customPartitioner) {
+          sized = accumulator.sizeInOpenBatch(topic, partition, key, value, headers, timestampMs, acks, compression);
+          if (sized === OPENS_NEW_BATCH) {
+            partition = this.partitioner.onNewBatch(topic, partitionCount, partition);
+            sized = NOT_SIZED;
+          }
         }
       }
-      let batch = accumulator.tryAppend(topic, partition, key, value, headers, timestampMs, acks, compression, false);
+      let batch = accumulator.tryAppend(topic, partition, key, value, headers, timestampMs, acks, compression, false, sized);
       let holdingTurn = false;
       while (batch === null) {
         // No room in bufferMemory: wait (first come, first served), then try again holding the

@@ -248,6 +248,20 @@ describe('Producer.send', () => {
     await producer.close();
   });
 
+  it('moves keyless records to another partition whenever the sticky one would need a new batch', async () => {
+    const topic = await newTopic(3);
+    const producer = new Producer(broker, { batchSize: 1024 });
+    const values = Array.from({ length: 100 }, (_, i) => `v${String(i).padStart(3, '0')}`.padEnd(100, '.'));
+    await producer.send({ topic, messages: values.map((value) => ({ value })) });
+    const perPartition = [0, 1, 2].map((partition) => readValues(topic, partition));
+    // Every record once, in send order within its partition, in batches no larger than batchSize.
+    expect(perPartition.flat().sort()).toEqual(values);
+    for (const stored of perPartition) expect(stored).toEqual([...stored].sort());
+    expect(perPartition.filter((stored) => stored.length > 0).length).toBeGreaterThan(1);
+    for (const partition of [0, 1, 2]) for (const batch of readBatches(topic, partition)) expect(batch.records.length).toBeLessThanOrEqual(9);
+    await producer.close();
+  });
+
   it('flush() and close() send what lingers; close() then refuses sends with ClosedError', async () => {
     const topic = await newTopic(1);
     const producer = new Producer(broker, { lingerMs: 60_000 });
