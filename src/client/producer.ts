@@ -373,12 +373,12 @@ export class Producer<K = RawBytes, V = RawBytes> {
     }
     const acks = batch.acks === undefined ? this.acks : this.checkSendAcks(toAcks(batch.acks, 'sendBatch acks'));
     const compression = batch.compression === undefined ? this.compression : toCompression(batch.compression, 'sendBatch compression');
-    batch.topicMessages.forEach((entry, i) => {
+    const rawBounds = batch.topicMessages.map((entry, i) => {
       if (entry === null || typeof entry !== 'object') throw new InvalidRecordError(`topicMessages[${i}] must be { topic, messages }`);
-      checkMessages(entry.messages, this.partitionCountOf(entry.topic), entry.topic, this.keySerializer !== undefined, this.valueSerializer !== undefined);
+      return checkMessages(entry.messages, this.partitionCountOf(entry.topic), entry.topic, this.keySerializer !== undefined, this.valueSerializer !== undefined);
     });
     const results = await Promise.all(
-      batch.topicMessages.map((entry) => this.sendTopic(entry.topic, entry.messages, acks, compression, true)),
+      batch.topicMessages.map((entry, i) => this.sendTopic(entry.topic, entry.messages, acks, compression, rawBounds[i])),
     );
     return results.flat();
   }
@@ -409,10 +409,13 @@ export class Producer<K = RawBytes, V = RawBytes> {
     messages: Message<K, V>[],
     acks: Acks,
     compression: CompressionType,
-    alreadyChecked = false,
+    checkedRawBound = NOT_CHECKED,
   ): Promise<RecordMetadata[]> {
     const partitionCount = this.partitionCountOf(topic);
-    if (!alreadyChecked) checkMessages(messages, partitionCount, topic, this.keySerializer !== undefined, this.valueSerializer !== undefined);
+    const rawBound =
+      checkedRawBound === NOT_CHECKED
+        ? checkMessages(messages, partitionCount, topic, this.keySerializer !== undefined, this.valueSerializer !== undefined)
+        : checkedRawBound;
     const count = messages.length;
     const accumulator = this.accumulator;
     // Serializers run before anything is appended (they may throw); their output is kept for the
@@ -427,9 +430,10 @@ export class Producer<K = RawBytes, V = RawBytes> {
         values[i] = toBytes(messages[i].value, this.valueSerializer);
       }
     }
-    for (let i = 0; i < count; i++) {
+    // Sized one by one only when checkMessages's bound on the largest message (payload plus the
+    // most framing a record can take) comes near the limit; near it, the exact size.
+    for (let i = 0; rawBound + BATCH_HEADER_BYTES + MAX_RECORD_FRAMING_BYTES > this.recordSizeLimit && i < count; i++) {
       const message = messages[i];
-      // Cheap bound first (payload plus the most framing a record can take); near the limit, the exact size.
       const boundBytes =
         (keys === null ? rawSizeBound(message.key) : sizeOf(keys[i])) +
         (values === null ? rawSizeBound(message.value) : sizeOf(values[i])) +
@@ -680,9 +684,15 @@ function isRawBytes(value: unknown): boolean {
   return typeof value === 'string' || value instanceof Uint8Array;
 }
 
+/** sendTopic's `checkedRawBound` when the messages were not checked yet. */
+const NOT_CHECKED = -1;
+
 /**
  * Checks every message of a send before any is appended: shape, key and value types, headers,
  * timestamp and partition. Throws InvalidRecordError (or PartitionNotFoundError) naming the message.
+ * Returns a bound on the largest message's key, value and headers as they will be encoded
+ * (Infinity with a serializer, whose output is not known yet), so that records are sized one by
+ * one only when one of them may be too large.
  */
 function checkMessages(
   messages: unknown,
@@ -690,7 +700,8 @@ function checkMessages(
   topic: string,
   hasKeySerializer: boolean,
   hasValueSerializer: boolean,
-): void {
+): number {
+  let largestBytes = hasKeySerializer || hasValueSerializer ? Infinity : 0;
   if (!Array.isArray(messages)) {
     throw new InvalidRecordError(`messages for topic "${topic}" must be an array of { key, value, headers, timestamp, partition }`);
   }
@@ -732,7 +743,10 @@ function checkMessages(
         throw new InvalidRecordError(`message ${i} for topic "${topic}": partition must be an integer (got ${JSON.stringify(partition)})`);
       }
     }
+    const bytes = rawSizeBound(key) + rawSizeBound(value) + (message.headers === undefined ? 0 : headersSizeBound(message.headers as MessageHeaders));
+    if (bytes > largestBytes) largestBytes = bytes;
   }
+  return largestBytes;
 }
 
 function checkHeaders(headers: unknown, index: number, topic: string): void {

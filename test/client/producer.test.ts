@@ -315,6 +315,10 @@ describe('Producer input checks', () => {
     await expect(send).rejects.toBeInstanceOf(RecordTooLargeError);
     await expect(send).rejects.toThrow(/maxRequestSize/);
     expect(readBatches(topic, 0)).toEqual([]);
+    // Likewise for sendBatch (a record made too large by its headers): nothing of that topic's messages is appended.
+    const batchSend = producer.sendBatch({ topicMessages: [{ topic, messages: [{ value: 'small' }, { value: 'x', headers: { h: Buffer.alloc(1_000) } }] }] });
+    await expect(batchSend).rejects.toBeInstanceOf(RecordTooLargeError);
+    expect(readBatches(topic, 0)).toEqual([]);
     // A record that fits alone goes through, in a batch of its own.
     await producer.send({ topic, messages: [{ value: Buffer.alloc(900) }] });
     expect(readBatches(topic, 0)).toHaveLength(1);
