@@ -352,7 +352,9 @@ describe('consume-transform-produce pipeline', () => {
     await broker.createTopic('input', { partitions });
     await broker.createTopic('output', { partitions: 3 });
     // Input: keyed records numbered per key, so the output's order per key can be checked.
-    const loader = new Producer(broker, { lingerMs: 5 });
+    // Many small input batches (each handed out is one transaction of the pipeline), so that every
+    // instance below has partitions left to commit: 16 KiB, not the default 256 KiB.
+    const loader = new Producer(broker, { lingerMs: 5, batchSize: 16_384 });
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < total; i += 1000) {
       const messages = [];
