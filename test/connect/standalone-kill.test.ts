@@ -5,7 +5,7 @@
  * the topic ends with exactly the records written before the kill plus the lines after the
  * stored position. CONNECT_SOAK_LINES sets the size (npm run soak:connect: 1,000,000 lines).
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/sluice.js';
@@ -24,7 +24,9 @@ afterEach(() => {
   removeTempDir(dir);
 });
 
+/** The source's stored byte position; 0 before the first flush wrote the file. */
 function storedPosition(offsetsFile: string, input: string): number {
+  if (!existsSync(offsetsFile)) return 0;
   const stored = JSON.parse(readFileSync(offsetsFile, 'utf8')) as Record<string, string>;
   const value = stored[JSON.stringify(['file-source', { filename: input }])];
   return value === undefined ? 0 : (JSON.parse(value) as { position: number }).position;
