@@ -11,7 +11,8 @@ import { ConnectError } from '../errors.js';
 import { SinkConnector, SourceConnector } from './api.js';
 import { ByteArrayConverter, JsonConverter, StringConverter, type Converter } from './converters.js';
 import { FileStreamSinkConnector, FileStreamSourceConnector } from './file-stream.js';
-import { BUILT_IN_TRANSFORMS, type Transformation } from './transforms.js';
+import type { Transformation } from './transforms.js';
+import { BUILT_IN_TRANSFORMS } from './transforms-builtin.js';
 
 export type PluginType = 'source' | 'sink' | 'converter' | 'transformation';
 type AnyConnector = SourceConnector | SinkConnector;

@@ -22,9 +22,6 @@ export interface Transformation<R extends ConnectRecord = ConnectRecord> {
 
 export const TRANSFORMS_CONFIG = 'transforms';
 
-/** The built-in transforms by Kafka class name; filled by transforms-builtin.ts. */
-export const BUILT_IN_TRANSFORMS = new Map<string, new () => Transformation<never>>();
-
 export interface TransformChain {
   /** `entering`: told each transform's class before it runs, so a failure names it. */
   apply<R extends ConnectRecord>(record: R, entering?: (className: string) => void): R | null;
