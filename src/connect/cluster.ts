@@ -82,6 +82,12 @@ export interface Cluster {
   committedOffsets(groupId: string): Promise<TopicPartitionOffset[]>;
   /** The next offset of each partition of the topic. */
   endOffsets(topic: string): Promise<{ partition: number; offset: number }[]>;
+  /**
+   * Hands every committed record of the topic, from its start to its end as of the call, to
+   * `apply` in order per partition (read_committed: records of aborted or open transactions are
+   * not handed out; an open one is waited for).
+   */
+  replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void>;
   /** The Kafka cluster id; null for an embedded broker, which is served under none. */
   clusterId(): Promise<string | null>;
   close(): Promise<void>;
@@ -207,6 +213,50 @@ class KafkaLikeClusterConsumer implements ClusterConsumer {
   }
 }
 
+/** The key of replay's end markers: a tombstone, so compaction removes them. */
+export const REPLAY_MARKER_KEY = Buffer.from('sluice.connect.replay-marker');
+const REPLAY_MARKER_HEADER = 'sluice.connect.replay-marker';
+
+type MessageLike = { key: Buffer | null; value: Buffer | null; offset: number | string; timestamp: number | string; headers?: Record<string, Buffer | Buffer[] | null | undefined> };
+
+/**
+ * replay's way to know it read to the end: a consumer's position passes control records it never
+ * hands out, so the end offset alone cannot tell when the last record arrived. Instead a marker
+ * with a fresh id is written to every partition first, and the read ends once each partition's
+ * marker came back: everything committed before it was handed out by then.
+ */
+async function replayWithMarkers(
+  cluster: Cluster,
+  topic: string,
+  apply: (record: IncomingRecord) => void,
+  read: (onMessage: (partition: number, message: MessageLike) => void) => Promise<{ stop(): Promise<void> }>,
+): Promise<void> {
+  const partitions = (await cluster.endOffsets(topic)).map((entry) => entry.partition);
+  const marker = Buffer.from(randomUUID());
+  const waiting = new Set(partitions);
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const reader = await read((partition, message) => {
+    if (message.key !== null && message.key.equals(REPLAY_MARKER_KEY)) {
+      const header = message.headers?.[REPLAY_MARKER_HEADER];
+      if (Buffer.isBuffer(header) && header.equals(marker) && waiting.delete(partition) && waiting.size === 0) done();
+      return;
+    }
+    apply({ offset: Number(message.offset), key: message.key, value: message.value, headers: (message.headers ?? {}) as IncomingRecord['headers'], timestamp: Number(message.timestamp) });
+  });
+  try {
+    const producer = await cluster.producer({ clientId: clientIdFor('replay') });
+    try {
+      await producer.send(partitions.map((partition) => ({ topic, partition, key: REPLAY_MARKER_KEY, value: null, headers: { [REPLAY_MARKER_HEADER]: marker }, timestamp: null })));
+    } finally {
+      await producer.close();
+    }
+    await finished;
+  } finally {
+    await reader.stop();
+  }
+}
+
 /** The embedded broker of a data directory, opened (and closed) by this cluster, or one the caller owns. */
 export class EmbeddedCluster implements Cluster {
   constructor(
@@ -263,6 +313,16 @@ export class EmbeddedCluster implements Cluster {
 
   async endOffsets(topic: string): Promise<{ partition: number; offset: number }[]> {
     return (await this.sluice.admin().fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high }));
+  }
+
+  replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void> {
+    return replayWithMarkers(this, topic, apply, async (onMessage) => {
+      const consumer = this.sluice.consumer({ isolationLevel: 'read_committed' });
+      await consumer.connect();
+      consumer.assign((await this.endOffsets(topic)).map(({ partition }) => ({ topic, partition, offset: 0 })));
+      await consumer.run({ eachMessage: ({ partition, message }) => onMessage(partition, message) });
+      return { stop: () => consumer.disconnect() };
+    });
   }
 
   async clusterId(): Promise<string | null> {
@@ -352,6 +412,17 @@ export class KafkaCluster implements Cluster {
 
   async endOffsets(topic: string): Promise<{ partition: number; offset: number }[]> {
     return (await this.admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: Number(high) }));
+  }
+
+  replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void> {
+    return replayWithMarkers(this, topic, apply, async (onMessage) => {
+      // kafkajs reads only through a group: one of its own that commits nothing.
+      const consumer = this.kafka.consumer({ groupId: clientIdFor('replay'), readUncommitted: false });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => onMessage(partition, message as MessageLike) });
+      return { stop: () => consumer.disconnect() };
+    });
   }
 
   async clusterId(): Promise<string | null> {

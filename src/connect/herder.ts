@@ -6,9 +6,9 @@
  * properties files given at start (and REST calls); source offsets outlive the process.
  */
 import { ConnectRestError } from '../errors.js';
-import type { Props } from './api.js';
+import type { Props, SourceConnector } from './api.js';
 import type { ConfigDef, ConfigInfos, ConfigValue } from './config-def.js';
-import { CONNECTOR_CLASS_CONFIG, NAME_CONFIG, sinkConnectorDef, sinkCrossChecks, sourceConnectorDef } from './connector-config.js';
+import { CONNECTOR_CLASS_CONFIG, EXACTLY_ONCE_SUPPORT_CONFIG, NAME_CONFIG, sinkConnectorDef, sinkCrossChecks, sourceConnectorDef } from './connector-config.js';
 import type { PluginDescriptor } from './plugins.js';
 import { traceOf, type State, type Status, type StatusListener, type TaskId } from './status.js';
 import { transformAliases, transformProps } from './transforms.js';
@@ -175,6 +175,10 @@ export class StandaloneHerder {
     const def = plugin.type === 'source' ? sourceConnectorDef() : sinkConnectorDef();
     const values: ConfigValue[] = def.validate(config);
     if (plugin.type === 'sink') sinkCrossChecks(config, values);
+    if (plugin.type === 'source' && this.worker.config.exactlyOnceSource && config[EXACTLY_ONCE_SUPPORT_CONFIG] === 'required') {
+      const problem = exactlyOnceProblem((connector as SourceConnector).exactlyOnceSupport(config));
+      if (problem !== null) values.find((value) => value.name === EXACTLY_ONCE_SUPPORT_CONFIG)?.errors.push(problem);
+    }
     const own = connector.config();
     const ownValues = connector.validate(config).filter((value) => !def.has(value.name));
     def.merge(own);
@@ -446,6 +450,17 @@ function safeAliases(config: Props, values: ConfigValue[]): string[] {
     values.find((value) => value.name === 'transforms')?.errors.push((error as Error).message);
     return [];
   }
+}
+
+/** Kafka's preflight messages for exactly.once.support=required. */
+function exactlyOnceProblem(support: 'SUPPORTED' | 'UNSUPPORTED' | null): string | null {
+  if (support === 'SUPPORTED') return null;
+  if (support === 'UNSUPPORTED') return 'The connector does not support exactly-once semantics with the provided configuration.';
+  return (
+    'The connector does not implement the API required for preflight validation of exactly-once source support. Please consult the documentation ' +
+    "for the connector to determine whether it supports exactly-once semantics, and then consider reconfiguring the connector to use the value 'requested' " +
+    'for this property (which will disable this preflight check and allow the connector to be created).'
+  );
 }
 
 function checkName(name: string): void {

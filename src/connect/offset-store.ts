@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { CorruptFileError } from '../errors.js';
 import { readFileIfExists, replaceFile } from '../storage/durable-fs.js';
 import type { SourceOffset, SourcePartition } from './api.js';
+import { clientIdFor, REPLAY_MARKER_KEY, type Cluster, type OutgoingRecord } from './cluster.js';
 
 /** JSON with object keys sorted, so equal partitions give equal keys whatever their key order. */
 export function canonicalJson(value: unknown): string {
@@ -87,6 +88,68 @@ export class FileOffsetStore extends OffsetStore {
     if (offsets.size === 0 && existsSync(this.path)) return;
     this.apply(offsets);
     replaceFile(this.path, JSON.stringify(Object.fromEntries(this.data)));
+  }
+
+  async stop(): Promise<void> {}
+}
+
+/**
+ * Offsets in a compacted topic (offset.storage.topic, connect-offsets by default), as Kafka
+ * Connect's KafkaOffsetBackingStore keeps them: key and value as the module comment says,
+ * partitioned by key. Exactly-once source tasks write their offsets to it inside the transaction
+ * of their records (offsetRecords, then applyCommitted once the transaction committed).
+ */
+export class TopicOffsetStore extends OffsetStore {
+  constructor(
+    private readonly cluster: Cluster,
+    readonly topic: string,
+    private readonly partitions: number,
+  ) {
+    super();
+  }
+
+  /** Creates the topic unless it exists; reading it waits for catchUp(). */
+  async start(): Promise<void> {
+    await this.cluster.ensureTopic(this.topic, { partitions: this.partitions, configs: { 'cleanup.policy': 'compact' } });
+  }
+
+  /**
+   * Reads the topic to its end. An exactly-once task calls it after its transactional producer
+   * fenced its predecessor (whose open transaction is then aborted), so it waits for no zombie.
+   */
+  async catchUp(): Promise<void> {
+    await this.cluster.replay(this.topic, (record) => {
+      if (record.key === null || record.key.equals(REPLAY_MARKER_KEY)) return;
+      this.apply(new Map([[record.key.toString('utf8'), record.value === null ? null : record.value.toString('utf8')]]));
+    });
+  }
+
+  /** The records that store `offsets`, for a producer (or a transaction) to send. */
+  offsetRecords(offsets: ReadonlyMap<string, string | null>): OutgoingRecord[] {
+    return [...offsets].map(([key, value]) => ({
+      topic: this.topic,
+      partition: null,
+      key: Buffer.from(key, 'utf8'),
+      value: value === null ? null : Buffer.from(value, 'utf8'),
+      headers: {},
+      timestamp: null,
+    }));
+  }
+
+  /** Makes offsets written (and committed) elsewhere visible. */
+  applyCommitted(offsets: ReadonlyMap<string, string | null>): void {
+    this.apply(offsets);
+  }
+
+  async write(offsets: ReadonlyMap<string, string | null>): Promise<void> {
+    if (offsets.size === 0) return;
+    const producer = await this.cluster.producer({ clientId: clientIdFor('offsets') });
+    try {
+      await producer.send(this.offsetRecords(offsets));
+    } finally {
+      await producer.close();
+    }
+    this.apply(offsets);
   }
 
   async stop(): Promise<void> {}

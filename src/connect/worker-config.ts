@@ -6,7 +6,7 @@
  */
 import { ConnectError } from '../errors.js';
 import type { Props } from './api.js';
-import { atLeast, ConfigDef, type ParsedConfig } from './config-def.js';
+import { atLeast, ConfigDef, nonEmptyString, oneOf, type ParsedConfig } from './config-def.js';
 
 export const DEFAULT_REST_PORT = 8083;
 export const DEFAULT_REST_HOST = '127.0.0.1';
@@ -19,16 +19,30 @@ const COMMON = (): ConfigDef =>
     .define({ name: 'key.converter', type: 'CLASS', defaultValue: JSON_CONVERTER, importance: 'HIGH', documentation: 'Converter class for record keys' })
     .define({ name: 'value.converter', type: 'CLASS', defaultValue: JSON_CONVERTER, importance: 'HIGH', documentation: 'Converter class for record values' })
     .define({ name: 'offset.flush.interval.ms', type: 'LONG', defaultValue: 60_000, validator: atLeast(1), importance: 'LOW', documentation: 'Interval at which to try committing offsets for tasks' })
-    .define({ name: 'offset.flush.timeout.ms', type: 'LONG', defaultValue: 5_000, validator: atLeast(0), importance: 'LOW', documentation: 'Maximum time to wait for records to flush and offsets to be committed' })
     .define({ name: 'listeners', type: 'LIST', defaultValue: null, importance: 'LOW', documentation: 'Comma-separated URIs the REST API listens on, e.g. http://127.0.0.1:8083' })
     .define({ name: 'rest.host.name', type: 'STRING', defaultValue: DEFAULT_REST_HOST, importance: 'LOW', documentation: 'Interface the REST API binds when listeners is not set' })
     .define({ name: 'rest.port', type: 'INT', defaultValue: DEFAULT_REST_PORT, validator: atLeast(0), importance: 'LOW', documentation: 'Port the REST API listens on when listeners is not set; 0 picks a free one' })
-    .define({ name: 'rest.advertised.host.name', type: 'STRING', defaultValue: null, importance: 'LOW', documentation: 'Host name other workers use to reach this one' })
     .define({ name: 'plugin.path', type: 'LIST', defaultValue: null, importance: 'LOW', documentation: 'npm packages whose exported connectors, converters and transforms the worker loads' })
-    .define({ name: 'task.shutdown.graceful.timeout.ms', type: 'LONG', defaultValue: 5_000, validator: atLeast(0), importance: 'LOW', documentation: 'Time to wait for tasks to shut down gracefully' });
+    .define({
+      name: 'exactly.once.source.support',
+      type: 'STRING',
+      defaultValue: 'disabled',
+      validator: oneOf('disabled', 'enabled'),
+      importance: 'HIGH',
+      recommendedValues: ['disabled', 'enabled'],
+      documentation: 'Whether to enable exactly-once support for source connectors: each poll\'s records and source offsets are written in one transaction (KIP-618), offsets in offset.storage.topic',
+    })
+    .define({ name: 'offset.storage.topic', type: 'STRING', defaultValue: 'connect-offsets', validator: nonEmptyString, importance: 'HIGH', documentation: 'The name of the Kafka topic where source connector offsets are stored' })
+    .define({ name: 'offset.storage.partitions', type: 'INT', defaultValue: 25, validator: atLeast(1), importance: 'LOW', documentation: 'The number of partitions used when creating the offset storage topic' })
 
 export const STANDALONE_CONFIG_DEF = (): ConfigDef =>
-  COMMON().define({ name: 'offset.storage.file.filename', type: 'STRING', importance: 'HIGH', documentation: 'File to store source connector offsets in' });
+  COMMON().define({
+    name: 'offset.storage.file.filename',
+    type: 'STRING',
+    defaultValue: null,
+    importance: 'HIGH',
+    documentation: 'File to store source connector offsets in (required unless exactly.once.source.support=enabled, which keeps them in offset.storage.topic)',
+  });
 
 export interface RestListener {
   readonly host: string;
@@ -41,10 +55,9 @@ export interface WorkerConfig {
   readonly dataDir: string | null;
   readonly bootstrapServers: readonly string[];
   readonly offsetFlushIntervalMs: number;
-  readonly offsetFlushTimeoutMs: number;
   readonly rest: RestListener;
   readonly pluginPackages: readonly string[];
-  readonly taskShutdownTimeoutMs: number;
+  readonly exactlyOnceSource: boolean;
 }
 
 function restListener(parsed: ParsedConfig): RestListener {
@@ -66,10 +79,9 @@ export function workerConfig(props: Props, def: ConfigDef): WorkerConfig {
     dataDir: parsed['data.dir'] as string | null,
     bootstrapServers: parsed['bootstrap.servers'] as string[],
     offsetFlushIntervalMs: parsed['offset.flush.interval.ms'] as number,
-    offsetFlushTimeoutMs: parsed['offset.flush.timeout.ms'] as number,
     rest: restListener(parsed),
     pluginPackages: (parsed['plugin.path'] as string[] | null) ?? [],
-    taskShutdownTimeoutMs: parsed['task.shutdown.graceful.timeout.ms'] as number,
+    exactlyOnceSource: parsed['exactly.once.source.support'] === 'enabled',
   };
 }
 

@@ -91,9 +91,9 @@ export abstract class SourceTaskRunnerBase {
   private async run(): Promise<void> {
     const { task, taskConfig, listener, offsets, id } = this.setup;
     try {
+      await this.open();
       task.context = { configs: taskConfig, offsetStorageReader: offsetReader(offsets, id.connector) };
       await task.start(taskConfig);
-      await this.open();
       listener.onRunning();
       while (!this.stopping) {
         if (this.paused) {
@@ -135,6 +135,7 @@ export abstract class SourceTaskRunnerBase {
     return { out, offsets };
   }
 
+  /** Before the task starts: its offsets must be readable by then. */
   protected abstract open(): Promise<void>;
   protected abstract process(polled: readonly SourceRecord[]): Promise<void>;
   /** Called when a poll had nothing: a chance to flush. */
