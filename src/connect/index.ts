@@ -28,6 +28,7 @@ export {
 export { ConfigDef, atLeast, oneOf, nonEmptyString, type ConfigKey, type ConfigType, type ConfigValue, type ConfigInfos, type Importance } from './config-def.js';
 export { Schemas, structSchema, optionalOf, type Schema, type SchemaAndValue, type Field, type SchemaType as ConnectSchemaType } from './data.js';
 export { StringConverter, ByteArrayConverter, JsonConverter, type Converter } from './converters.js';
+export { AvroConverter } from './avro-converter.js';
 export { FileStreamSourceConnector, FileStreamSourceTask, FileStreamSinkConnector, FileStreamSinkTask } from './file-stream.js';
 export type { Transformation } from './transforms.js';
 export { readPropertiesFile, parseProperties } from './properties.js';

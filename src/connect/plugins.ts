@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConnectError } from '../errors.js';
 import { SinkConnector, SourceConnector } from './api.js';
+import { AvroConverter } from './avro-converter.js';
 import { ByteArrayConverter, JsonConverter, StringConverter, type Converter } from './converters.js';
 import { FileStreamSinkConnector, FileStreamSourceConnector } from './file-stream.js';
 import type { Transformation } from './transforms.js';
@@ -53,6 +54,7 @@ export class Plugins {
     this.add('org.apache.kafka.connect.storage.StringConverter', StringConverter);
     this.add('org.apache.kafka.connect.converters.ByteArrayConverter', ByteArrayConverter);
     this.add('org.apache.kafka.connect.json.JsonConverter', JsonConverter);
+    this.add('io.confluent.connect.avro.AvroConverter', AvroConverter);
     for (const [className, transform] of BUILT_IN_TRANSFORMS) this.add(className, transform);
   }
 
