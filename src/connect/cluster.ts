@@ -68,6 +68,14 @@ export interface ClusterConsumer {
   close(): Promise<void>;
 }
 
+export interface ConsumerSettings {
+  readonly groupId: string;
+  readonly clientId: string;
+  readonly readCommitted?: boolean;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+}
+
 export interface TopicSpec {
   readonly partitions?: number;
   readonly configs?: Readonly<Record<string, string>>;
@@ -77,7 +85,7 @@ export interface Cluster {
   /** Creates the topic unless it exists. */
   ensureTopic(topic: string, spec: TopicSpec): Promise<void>;
   producer(options: { transactionalId?: string; clientId: string }): Promise<ClusterProducer>;
-  consumer(options: { groupId: string; clientId: string; readCommitted?: boolean }): Promise<ClusterConsumer>;
+  consumer(options: ConsumerSettings): Promise<ClusterConsumer>;
   /** The group's committed offsets (partitions without one left out). */
   committedOffsets(groupId: string): Promise<TopicPartitionOffset[]>;
   /** The next offset of each partition of the topic. */
@@ -88,6 +96,8 @@ export interface Cluster {
    * not handed out; an open one is waited for).
    */
   replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void>;
+  /** Hands the topic's committed records to `apply` from its start, and the new ones as they come. */
+  tail(topic: string, apply: (record: IncomingRecord) => void): Promise<TopicTail>;
   /** The Kafka cluster id; null for an embedded broker, which is served under none. */
   clusterId(): Promise<string | null>;
   close(): Promise<void>;
@@ -219,41 +229,63 @@ const REPLAY_MARKER_HEADER = 'sluice.connect.replay-marker';
 
 type MessageLike = { key: Buffer | null; value: Buffer | null; offset: number | string; timestamp: number | string; headers?: Record<string, Buffer | Buffer[] | null | undefined> };
 
+/** A topic read continuously from its start (Kafka's KafkaBasedLog). */
+export interface TopicTail {
+  /** Resolves once every record committed before the call was handed out. */
+  readToEnd(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * replay's way to know it read to the end: a consumer's position passes control records it never
+ * How a tail knows it read to the end: a consumer's position passes control records it never
  * hands out, so the end offset alone cannot tell when the last record arrived. Instead a marker
- * with a fresh id is written to every partition first, and the read ends once each partition's
+ * with a fresh id is written to every partition, and the read is at the end once each partition's
  * marker came back: everything committed before it was handed out by then.
  */
-async function replayWithMarkers(
+async function tailWithMarkers(
   cluster: Cluster,
   topic: string,
   apply: (record: IncomingRecord) => void,
   read: (onMessage: (partition: number, message: MessageLike) => void) => Promise<{ stop(): Promise<void> }>,
-): Promise<void> {
-  const partitions = (await cluster.endOffsets(topic)).map((entry) => entry.partition);
-  const marker = Buffer.from(randomUUID());
-  const waiting = new Set(partitions);
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
+): Promise<TopicTail> {
+  const pending = new Map<string, { waiting: Set<number>; done: () => void }>();
   const reader = await read((partition, message) => {
     if (message.key !== null && message.key.equals(REPLAY_MARKER_KEY)) {
       const header = message.headers?.[REPLAY_MARKER_HEADER];
-      if (Buffer.isBuffer(header) && header.equals(marker) && waiting.delete(partition) && waiting.size === 0) done();
+      const entry = Buffer.isBuffer(header) ? pending.get(header.toString('utf8')) : undefined;
+      if (entry !== undefined && entry.waiting.delete(partition) && entry.waiting.size === 0) entry.done();
       return;
     }
     apply({ offset: Number(message.offset), key: message.key, value: message.value, headers: (message.headers ?? {}) as IncomingRecord['headers'], timestamp: Number(message.timestamp) });
   });
+  let producer: Promise<ClusterProducer> | null = null;
+  return {
+    async readToEnd() {
+      const partitions = (await cluster.endOffsets(topic)).map((entry) => entry.partition);
+      const marker = randomUUID();
+      const reached = new Promise<void>((resolve) => pending.set(marker, { waiting: new Set(partitions), done: resolve }));
+      try {
+        producer ??= cluster.producer({ clientId: clientIdFor('tail') });
+        const headers = { [REPLAY_MARKER_HEADER]: Buffer.from(marker) };
+        await (await producer).send(partitions.map((partition) => ({ topic, partition, key: REPLAY_MARKER_KEY, value: null, headers, timestamp: null })));
+        await reached;
+      } finally {
+        pending.delete(marker);
+      }
+    },
+    async close() {
+      await reader.stop();
+      await (await producer)?.close();
+    },
+  };
+}
+
+/** Every committed record of the topic to its end as of the call, then stops. */
+async function replayOnce(tail: TopicTail): Promise<void> {
   try {
-    const producer = await cluster.producer({ clientId: clientIdFor('replay') });
-    try {
-      await producer.send(partitions.map((partition) => ({ topic, partition, key: REPLAY_MARKER_KEY, value: null, headers: { [REPLAY_MARKER_HEADER]: marker }, timestamp: null })));
-    } finally {
-      await producer.close();
-    }
-    await finished;
+    await tail.readToEnd();
   } finally {
-    await reader.stop();
+    await tail.close();
   }
 }
 
@@ -295,10 +327,12 @@ export class EmbeddedCluster implements Cluster {
     };
   }
 
-  async consumer(options: { groupId: string; clientId: string; readCommitted?: boolean }): Promise<ClusterConsumer> {
+  async consumer(options: ConsumerSettings): Promise<ClusterConsumer> {
     const consumer = this.sluice.consumer({
       groupId: options.groupId,
       clientId: options.clientId,
+      ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeout: options.sessionTimeoutMs }),
+      ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatInterval: options.heartbeatIntervalMs }),
       autoOffsetReset: 'earliest',
       isolationLevel: options.readCommitted === true ? 'read_committed' : 'read_uncommitted',
     });
@@ -315,8 +349,12 @@ export class EmbeddedCluster implements Cluster {
     return (await this.sluice.admin().fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high }));
   }
 
-  replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void> {
-    return replayWithMarkers(this, topic, apply, async (onMessage) => {
+  async replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void> {
+    await replayOnce(await this.tail(topic, apply));
+  }
+
+  tail(topic: string, apply: (record: IncomingRecord) => void): Promise<TopicTail> {
+    return tailWithMarkers(this, topic, apply, async (onMessage) => {
       const consumer = this.sluice.consumer({ isolationLevel: 'read_committed' });
       await consumer.connect();
       consumer.assign((await this.endOffsets(topic)).map(({ partition }) => ({ topic, partition, offset: 0 })));
@@ -333,6 +371,12 @@ export class EmbeddedCluster implements Cluster {
     if (this.owned) await this.sluice.close();
   }
 }
+
+/**
+ * Kafka's fetch.max.wait.ms default; kafkajs waits 5000 ms, and a consumer's disconnect waits for
+ * its fetch in flight, which would make every stop of a sink task or a worker take seconds.
+ */
+const KAFKA_FETCH_MAX_WAIT_MS = 500;
 
 /** A Kafka-protocol broker (a `sluice serve`, or any Kafka cluster) through kafkajs. */
 export class KafkaCluster implements Cluster {
@@ -394,8 +438,14 @@ export class KafkaCluster implements Cluster {
     };
   }
 
-  async consumer(options: { groupId: string; clientId: string; readCommitted?: boolean }): Promise<ClusterConsumer> {
-    const consumer = this.kafka.consumer({ groupId: options.groupId, readUncommitted: options.readCommitted !== true });
+  async consumer(options: ConsumerSettings): Promise<ClusterConsumer> {
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: options.readCommitted !== true,
+      maxWaitTimeInMs: KAFKA_FETCH_MAX_WAIT_MS,
+      ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeout: options.sessionTimeoutMs }),
+      ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatInterval: options.heartbeatIntervalMs }),
+    });
     await consumer.connect();
     this.clients.add(consumer);
     return new KafkaLikeClusterConsumer(consumer as unknown as KafkaLikeConsumer, (offset) => String(offset));
@@ -414,10 +464,14 @@ export class KafkaCluster implements Cluster {
     return (await this.admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: Number(high) }));
   }
 
-  replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void> {
-    return replayWithMarkers(this, topic, apply, async (onMessage) => {
+  async replay(topic: string, apply: (record: IncomingRecord) => void): Promise<void> {
+    await replayOnce(await this.tail(topic, apply));
+  }
+
+  tail(topic: string, apply: (record: IncomingRecord) => void): Promise<TopicTail> {
+    return tailWithMarkers(this, topic, apply, async (onMessage) => {
       // kafkajs reads only through a group: one of its own that commits nothing.
-      const consumer = this.kafka.consumer({ groupId: clientIdFor('replay'), readUncommitted: false });
+      const consumer = this.kafka.consumer({ groupId: clientIdFor('replay'), readUncommitted: false, maxWaitTimeInMs: KAFKA_FETCH_MAX_WAIT_MS });
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => onMessage(partition, message as MessageLike) });

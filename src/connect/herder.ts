@@ -6,12 +6,11 @@
  * properties files given at start (and REST calls); source offsets outlive the process.
  */
 import { ConnectRestError } from '../errors.js';
-import type { Props, SourceConnector } from './api.js';
-import type { ConfigDef, ConfigInfos, ConfigValue } from './config-def.js';
-import { CONNECTOR_CLASS_CONFIG, EXACTLY_ONCE_SUPPORT_CONFIG, NAME_CONFIG, sinkConnectorDef, sinkCrossChecks, sourceConnectorDef } from './connector-config.js';
-import type { PluginDescriptor } from './plugins.js';
+import type { Props } from './api.js';
+import type { ConfigInfos } from './config-def.js';
+import { CONNECTOR_CLASS_CONFIG, NAME_CONFIG } from './connector-config.js';
+import { checkName, invalidConfigError, pluginConfigDefinitions, pluginInfos, validateConnectorConfig, type PluginInfo } from './connector-validation.js';
 import { traceOf, type State, type Status, type StatusListener, type TaskId } from './status.js';
-import { transformAliases, transformProps } from './transforms.js';
 import type { ConnectorType, RunningConnector, RunningTask, Worker } from './worker.js';
 
 export type TargetState = 'STARTED' | 'PAUSED' | 'STOPPED';
@@ -138,72 +137,16 @@ export class StandaloneHerder {
     }));
   }
 
-  plugins(connectorsOnly: boolean): { class: string; type: string; version: string }[] {
-    return this.worker.plugins
-      .descriptors()
-      .filter((plugin) => !connectorsOnly || plugin.type === 'source' || plugin.type === 'sink')
-      .map((plugin) => ({ class: plugin.className, type: plugin.type, version: plugin.version }));
+  plugins(connectorsOnly: boolean): PluginInfo[] {
+    return pluginInfos(this.worker.plugins, connectorsOnly);
   }
 
-  /** The settings a connector plugin takes, as GET /connector-plugins/{plugin}/config lists them. */
   pluginConfig(pluginName: string): ConfigInfos['configs'][number]['definition'][] {
-    const plugin = this.worker.plugins.find(pluginName);
-    if (plugin === undefined) throw new ConnectRestError(404, `Unknown plugin ${pluginName}.`);
-    const instance = plugin.create() as { config(): ConfigDef };
-    return instance.config().configInfos(plugin.className, []).configs.map((config) => config.definition);
+    return pluginConfigDefinitions(this.worker.plugins, pluginName);
   }
 
-  /**
-   * Kafka Connect's validation of a connector config: the common settings of its type, its own
-   * config() and those of each transform, and the cross checks of sinks.
-   */
   validate(config: Props, pluginName?: string): ConfigInfos {
-    const className = config[CONNECTOR_CLASS_CONFIG];
-    if (className === undefined || className.trim() === '') {
-      throw new ConnectRestError(400, `Connector config ${JSON.stringify(config)} contains no connector type`);
-    }
-    let plugin: PluginDescriptor;
-    try {
-      plugin = this.worker.plugins.connector(className.trim());
-    } catch (error) {
-      throw new ConnectRestError(400, (error as Error).message);
-    }
-    if (pluginName !== undefined && this.worker.plugins.find(pluginName) !== plugin) {
-      throw new ConnectRestError(400, `Included connector type ${className} does not match request type ${pluginName}`);
-    }
-    const connector = this.worker.plugins.newConnector(plugin.className);
-    const def = plugin.type === 'source' ? sourceConnectorDef() : sinkConnectorDef();
-    const values: ConfigValue[] = def.validate(config);
-    if (plugin.type === 'sink') sinkCrossChecks(config, values);
-    if (plugin.type === 'source' && this.worker.config.exactlyOnceSource && config[EXACTLY_ONCE_SUPPORT_CONFIG] === 'required') {
-      const problem = exactlyOnceProblem((connector as SourceConnector).exactlyOnceSupport(config));
-      if (problem !== null) values.find((value) => value.name === EXACTLY_ONCE_SUPPORT_CONFIG)?.errors.push(problem);
-    }
-    const own = connector.config();
-    const ownValues = connector.validate(config).filter((value) => !def.has(value.name));
-    def.merge(own);
-    values.push(...ownValues);
-    for (const alias of safeAliases(config, values)) {
-      const type = transformProps(config, alias).type;
-      const typeName = `transforms.${alias}.type`;
-      const group = `Transforms: ${alias}`;
-      def.define({ name: typeName, type: 'CLASS', importance: 'HIGH', group, documentation: 'Class for the transformation.' });
-      const errors: string[] = [];
-      if (type === undefined || type.trim() === '') errors.push(`Missing required configuration "${typeName}" which has no default value.`);
-      values.push({ name: typeName, value: type ?? null, errors });
-      if (errors.length > 0) continue;
-      let transformDef: ConfigDef;
-      try {
-        transformDef = this.worker.plugins.newTransformation(type!.trim()).config();
-      } catch (error) {
-        errors.push(`Invalid value ${type} for configuration ${typeName}: ${(error as Error).message}`);
-        continue;
-      }
-      const props = transformProps(config, alias);
-      for (const key of transformDef.configKeys()) def.define({ ...key, name: `transforms.${alias}.${key.name}`, group });
-      for (const value of transformDef.validate(props)) values.push({ ...value, name: `transforms.${alias}.${value.name}` });
-    }
-    return def.configInfos(plugin.className, values);
+    return validateConnectorConfig(this.worker, config, pluginName);
   }
 
   /** Creates or replaces a connector; `created` says which. */
@@ -440,41 +383,5 @@ export class StandaloneHerder {
       this.worker.log.error(`task ${entry.name}-${task} failed to stop: ${(error as Error).message}`);
     }
   }
-}
-
-/** The transform aliases, or none when the list itself is invalid (reported on `transforms`). */
-function safeAliases(config: Props, values: ConfigValue[]): string[] {
-  try {
-    return transformAliases(config);
-  } catch (error) {
-    values.find((value) => value.name === 'transforms')?.errors.push((error as Error).message);
-    return [];
-  }
-}
-
-/** Kafka's preflight messages for exactly.once.support=required. */
-function exactlyOnceProblem(support: 'SUPPORTED' | 'UNSUPPORTED' | null): string | null {
-  if (support === 'SUPPORTED') return null;
-  if (support === 'UNSUPPORTED') return 'The connector does not support exactly-once semantics with the provided configuration.';
-  return (
-    'The connector does not implement the API required for preflight validation of exactly-once source support. Please consult the documentation ' +
-    "for the connector to determine whether it supports exactly-once semantics, and then consider reconfiguring the connector to use the value 'requested' " +
-    'for this property (which will disable this preflight check and allow the connector to be created).'
-  );
-}
-
-function checkName(name: string): void {
-  if (name.trim() === '') throw new ConnectRestError(400, 'Connector name is null or empty');
-  if (/[\u0000-\u001f]/.test(name)) throw new ConnectRestError(400, 'Connector name contains ISO control characters');
-}
-
-/** Kafka's BadRequestException for a config with errors, listing them. */
-export function invalidConfigError(infos: ConfigInfos): ConnectRestError {
-  const messages = infos.configs.flatMap((config) => config.value.errors);
-  return new ConnectRestError(
-    400,
-    `Connector configuration is invalid and contains the following ${messages.length} error(s):\n${messages.join('\n')}\n` +
-      'You can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`',
-  );
 }
 

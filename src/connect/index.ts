@@ -33,4 +33,5 @@ export { FileStreamSourceConnector, FileStreamSourceTask, FileStreamSinkConnecto
 export type { Transformation } from './transforms.js';
 export { readPropertiesFile, parseProperties } from './properties.js';
 export { startStandalone, type StandaloneOptions, type StandaloneWorker } from './standalone.js';
+export { startDistributed, type DistributedWorker } from './distributed.js';
 export type { WorkerLogger } from './worker.js';

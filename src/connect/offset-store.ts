@@ -41,6 +41,9 @@ export abstract class OffsetStore {
   abstract write(offsets: ReadonlyMap<string, string | null>): Promise<void>;
   abstract stop(): Promise<void>;
 
+  /** Brings the offsets in memory up to date with the store; a file needs nothing, it is read at start. */
+  async catchUp(): Promise<void> {}
+
   get(connector: string, partition: SourcePartition): SourceOffset | null {
     const value = this.data.get(offsetKey(connector, partition));
     return value === undefined ? null : (JSON.parse(value) as SourceOffset);
@@ -117,7 +120,7 @@ export class TopicOffsetStore extends OffsetStore {
    * Reads the topic to its end. An exactly-once task calls it after its transactional producer
    * fenced its predecessor (whose open transaction is then aborted), so it waits for no zombie.
    */
-  async catchUp(): Promise<void> {
+  override async catchUp(): Promise<void> {
     await this.cluster.replay(this.topic, (record) => {
       if (record.key === null || record.key.equals(REPLAY_MARKER_KEY)) return;
       this.apply(new Map([[record.key.toString('utf8'), record.value === null ? null : record.value.toString('utf8')]]));

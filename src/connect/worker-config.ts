@@ -23,6 +23,8 @@ const COMMON = (): ConfigDef =>
     .define({ name: 'rest.host.name', type: 'STRING', defaultValue: DEFAULT_REST_HOST, importance: 'LOW', documentation: 'Interface the REST API binds when listeners is not set' })
     .define({ name: 'rest.port', type: 'INT', defaultValue: DEFAULT_REST_PORT, validator: atLeast(0), importance: 'LOW', documentation: 'Port the REST API listens on when listeners is not set; 0 picks a free one' })
     .define({ name: 'plugin.path', type: 'LIST', defaultValue: null, importance: 'LOW', documentation: 'npm packages whose exported connectors, converters and transforms the worker loads' })
+    .define({ name: 'consumer.session.timeout.ms', type: 'INT', defaultValue: 45_000, validator: atLeast(1), importance: 'LOW', documentation: "Sink tasks' consumers: the session timeout of their group membership (Kafka's consumer session.timeout.ms)" })
+    .define({ name: 'consumer.heartbeat.interval.ms', type: 'INT', defaultValue: 3_000, validator: atLeast(1), importance: 'LOW', documentation: "Sink tasks' consumers: their heartbeat interval (Kafka's consumer heartbeat.interval.ms)" })
     .define({
       name: 'exactly.once.source.support',
       type: 'STRING',
@@ -58,6 +60,8 @@ export interface WorkerConfig {
   readonly rest: RestListener;
   readonly pluginPackages: readonly string[];
   readonly exactlyOnceSource: boolean;
+  readonly consumerSessionTimeoutMs: number;
+  readonly consumerHeartbeatIntervalMs: number;
 }
 
 function restListener(parsed: ParsedConfig): RestListener {
@@ -82,6 +86,8 @@ export function workerConfig(props: Props, def: ConfigDef): WorkerConfig {
     rest: restListener(parsed),
     pluginPackages: (parsed['plugin.path'] as string[] | null) ?? [],
     exactlyOnceSource: parsed['exactly.once.source.support'] === 'enabled',
+    consumerSessionTimeoutMs: parsed['consumer.session.timeout.ms'] as number,
+    consumerHeartbeatIntervalMs: parsed['consumer.heartbeat.interval.ms'] as number,
   };
 }
 
@@ -92,3 +98,13 @@ export function withPrefix(props: Props, prefix: string): Record<string, string>
   return out;
 }
 
+
+export const DISTRIBUTED_CONFIG_DEF = (): ConfigDef =>
+  COMMON()
+    .define({ name: 'group.id', type: 'STRING', validator: nonEmptyString, importance: 'HIGH', documentation: 'A unique string that identifies the Connect cluster group this worker belongs to' })
+    .define({ name: 'config.storage.topic', type: 'STRING', defaultValue: 'connect-configs', validator: nonEmptyString, importance: 'HIGH', documentation: 'The name of the Kafka topic where connector configurations are stored' })
+    .define({ name: 'status.storage.topic', type: 'STRING', defaultValue: 'connect-status', validator: nonEmptyString, importance: 'HIGH', documentation: 'The name of the Kafka topic where connector and task status are stored' })
+    .define({ name: 'status.storage.partitions', type: 'INT', defaultValue: 5, validator: atLeast(1), importance: 'LOW', documentation: 'The number of partitions used when creating the status storage topic' })
+    .define({ name: 'session.timeout.ms', type: 'INT', defaultValue: 10_000, validator: atLeast(1), importance: 'HIGH', documentation: 'The timeout used to detect worker failures' })
+    .define({ name: 'heartbeat.interval.ms', type: 'INT', defaultValue: 3_000, validator: atLeast(1), importance: 'HIGH', documentation: "The expected time between heartbeats to the group coordinator" })
+    .define({ name: 'rebalance.timeout.ms', type: 'INT', defaultValue: 60_000, validator: atLeast(1), importance: 'HIGH', documentation: 'The maximum allowed time for each worker to join the group once a rebalance has begun' });

@@ -38,10 +38,17 @@ export class SinkTaskRunner {
   private paused = false;
   private failed = false;
   private stopped = false;
+  private starting: Promise<void> = Promise.resolve();
+  private started = false;
 
   constructor(private readonly setup: SinkTaskSetup) {}
 
-  async start(): Promise<void> {
+  /** Starts the task and its consumer in the background: the consumer may wait a while to join its group. */
+  start(): void {
+    this.starting = this.begin().finally(() => (this.started = true));
+  }
+
+  private async begin(): Promise<void> {
     const { task, taskConfig, consumer, listener, topics } = this.setup;
     try {
       task.context = {
@@ -60,7 +67,7 @@ export class SinkTaskRunner {
         crashed: (error) => this.fail(error),
       });
       this.timer = setInterval(() => void this.serially(() => this.commit()).catch((error: unknown) => this.fail(error)), this.setup.offsetFlushIntervalMs);
-      listener.onRunning();
+      if (!this.stopped) listener.onRunning();
     } catch (error) {
       this.fail(error);
     }
@@ -82,6 +89,9 @@ export class SinkTaskRunner {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // A consumer still joining its group is closed first, so the stop does not wait for the join.
+    if (!this.started) await this.setup.consumer.close().catch(() => {});
+    await this.starting;
     if (this.timer !== null) clearInterval(this.timer);
     try {
       if (!this.failed) await this.serially(() => this.commit());
@@ -99,7 +109,8 @@ export class SinkTaskRunner {
   }
 
   private fail(error: unknown): void {
-    if (this.failed) return;
+    // What breaks while the task is being stopped (a consumer closed mid-join) is no failure of it.
+    if (this.failed || (this.stopped && !this.started)) return;
     this.failed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.setup.listener.onFailure(error);

@@ -158,6 +158,8 @@ export class SourceTaskRunner extends SourceTaskRunnerBase {
   }
 
   protected async open(): Promise<void> {
+    // A distributed worker's offsets topic may hold offsets another worker stored since it started.
+    await this.setup.offsets.catchUp();
     this.nextFlushMs = Date.now() + this.setup.offsetFlushIntervalMs;
   }
 

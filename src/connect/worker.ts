@@ -115,7 +115,12 @@ export class Worker {
     // Kafka's consumers create the topics they subscribe to (allow.auto.create.topics), so a sink may start before its source wrote.
     const topics = sinkTopics(connectorProps);
     if (Array.isArray(topics)) for (const topic of topics) await this.cluster.ensureTopic(topic, {});
-    const consumer = await this.cluster.consumer({ groupId: `connect-${id.connector}`, clientId: clientIdFor(`consumer-${id.connector}-${id.task}`) });
+    const consumer = await this.cluster.consumer({
+      groupId: `connect-${id.connector}`,
+      clientId: clientIdFor(`consumer-${id.connector}-${id.task}`),
+      sessionTimeoutMs: this.config.consumerSessionTimeoutMs,
+      heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
+    });
     const runner = new SinkTaskRunner({
       id,
       task: task as SinkTask,
@@ -128,7 +133,7 @@ export class Worker {
       listener,
       offsetFlushIntervalMs: this.config.offsetFlushIntervalMs,
     });
-    await runner.start();
+    runner.start();
     return runner;
   }
 
