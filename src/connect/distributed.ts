@@ -451,9 +451,23 @@ export class DistributedHerder {
     return includeTasks || onlyFailed ? plan : null;
   }
 
+  /** Restarts one task where it runs: here, or on the worker its status names (Kafka forwards it there). */
   async restartTask(name: string, task: number): Promise<void> {
-    this.taskStatus(name, task);
-    await this.restartConnector(name, true, false);
+    const owner = this.taskStatus(name, task).worker_id;
+    const key = taskKey(name, task);
+    if (owner !== this.workerId) {
+      if (owner === '') throw new ConnectRestError(409, `Cannot complete request because task ${key} is not assigned to any worker yet`);
+      const response = await fetch(`http://${owner}${this.path(name, `/tasks/${task}/restart`)}`, { method: 'POST' });
+      if (response.status >= 400) throw new ConnectRestError(response.status, ((await response.json()) as { message?: string }).message ?? `worker ${owner} answered ${response.status}`);
+      return;
+    }
+    await this.serially(async () => {
+      if (!this.ownTasks.has(key)) throw new ConnectRestError(409, 'Cannot complete request because of a conflicting operation (e.g. worker rebalance)');
+      const running = this.ownTasks.get(key);
+      this.ownTasks.delete(key);
+      await running?.stop().catch(() => {});
+      await this.startTask({ connector: name, task });
+    });
   }
 }
 

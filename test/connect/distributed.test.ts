@@ -81,6 +81,19 @@ describe('distributed workers', () => {
     });
     expect(new Set(status.tasks.map((task) => task.worker_id)).size).toBe(3);
     expect(await getJson(`${workers[2]!.url}/connectors/spread/tasks`)).toHaveLength(6);
+    expect(await getJson(`${workers[2]!.url}/connectors/nope/status`)).toEqual({ error_code: 404, message: 'Connector nope not found' });
+
+    // Pause and resume through a follower; restart a task that runs on another worker than the one asked.
+    expect((await fetch(`${workers[2]!.url}/connectors/spread/pause`, { method: 'PUT' })).status).toBe(202);
+    await eventually(async () => (status = await getJson<Status>(`${workers[0]!.url}/connectors/spread/status`)).tasks.every((task) => task.state === 'PAUSED'), {
+      timeoutMs: DEADLINE_MS,
+      what: 'every task paused',
+    });
+    expect((await fetch(`${workers[1]!.url}/connectors/spread/resume`, { method: 'PUT' })).status).toBe(202);
+    await eventually(async () => allRunningOn((status = await getJson<Status>(`${workers[0]!.url}/connectors/spread/status`)), ids), { timeoutMs: DEADLINE_MS, what: 'every task resumed' });
+    const elsewhere = status.tasks.find((task) => task.worker_id !== ids[0])!;
+    expect((await fetch(`${workers[0]!.url}/connectors/spread/tasks/${elsewhere.id}/restart`, { method: 'POST' })).status).toBe(204);
+    await eventually(async () => allRunningOn((status = await getJson<Status>(`${workers[0]!.url}/connectors/spread/status`)), ids), { timeoutMs: DEADLINE_MS, what: 'the restarted task running' });
 
     workers[2]!.cli.child.kill('SIGKILL');
     await workers[2]!.cli.exited;
