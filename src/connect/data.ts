@@ -126,14 +126,3 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value} (${JSON.stringify(value)?.slice(0, 40)})`;
 }
-
-/** The schema a schemaless value would have: for converters that write values without one. */
-export function inferSchemaType(value: unknown): SchemaType | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return 'string';
-  if (typeof value === 'boolean') return 'boolean';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int64' : 'float64';
-  if (Buffer.isBuffer(value)) return 'bytes';
-  if (Array.isArray(value)) return 'array';
-  return 'map';
-}

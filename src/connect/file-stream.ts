@@ -84,6 +84,7 @@ export class FileStreamSourceTask extends SourceTask {
   private pending: Buffer = Buffer.alloc(0);
   private readonly chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   private stopped = false;
+  private polling = false;
   private wakeUp: (() => void) | null = null;
 
   version(): string {
@@ -100,6 +101,18 @@ export class FileStreamSourceTask extends SourceTask {
   }
 
   async poll(): Promise<SourceRecord[] | null> {
+    this.polling = true;
+    try {
+      return await this.readLines();
+    } finally {
+      this.polling = false;
+      // stop() leaves the file to the poll in progress, which closes it here.
+      if (this.stopped) await this.closeFile();
+    }
+  }
+
+  private async readLines(): Promise<SourceRecord[] | null> {
+    if (this.stopped) return null;
     if (this.filename !== null && this.file === null && !(await this.openFile(this.filename))) return null;
     const records: SourceRecord[] = [];
     while (records.length < this.batchSize && !this.stopped) {
@@ -118,11 +131,16 @@ export class FileStreamSourceTask extends SourceTask {
     return records;
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
-    void this.file?.close();
+    if (!this.polling) await this.closeFile();
+  }
+
+  private async closeFile(): Promise<void> {
+    const file = this.file;
     this.file = null;
+    await file?.close();
   }
 
   /** The file from its stored position; false when it does not exist yet (waited for a while). */

@@ -149,7 +149,3 @@ export class Worker {
     await (await producer)?.close();
   }
 }
-
-export function connectorTypeOf(connector: SourceConnector | SinkConnector): ConnectorType {
-  return connector instanceof SinkConnector ? 'sink' : 'source';
-}
