@@ -5,7 +5,7 @@
  * At least once: an offset is stored only after every record sent before it was acknowledged
  * (the flush waits for the sends in flight when it took its snapshot), so after a crash the task
  * resumes at or before the first record that may be missing: some records may be written twice,
- * none lost. With exactly-once support (ExactlyOnceSourceTask) records and offsets go together.
+ * none lost. With exactly-once support (exactly-once.ts) records and offsets go together.
  */
 import { ConnectError } from '../errors.js';
 import type { OffsetStorageReader, Props, SourceRecord, SourceTask } from './api.js';
