@@ -98,9 +98,21 @@ export class DistributedHerder {
 
   // ---- the topics -----------------------------------------------------------------------------
 
+  /** A record's JSON value; null for a tombstone, undefined (logged) for one this worker cannot read. */
+  private valueOf(topic: string, key: string, record: IncomingRecord): Record<string, unknown> | null | undefined {
+    if (record.value === null) return null;
+    try {
+      return JSON.parse(record.value.toString('utf8')) as Record<string, unknown>;
+    } catch (error) {
+      this.worker.log.error(`skipping record ${key} at offset ${record.offset} of ${topic}: not JSON (${(error as Error).message})`);
+      return undefined;
+    }
+  }
+
   applyConfig(record: IncomingRecord): void {
     const key = record.key?.toString('utf8') ?? '';
-    const value = record.value === null ? null : (JSON.parse(record.value.toString('utf8')) as Record<string, unknown>);
+    const value = this.valueOf(this.configTopic, key, record);
+    if (value === undefined) return;
     let rebalance = false;
     if (key.startsWith('connector-')) {
       const name = key.slice('connector-'.length);
@@ -141,8 +153,9 @@ export class DistributedHerder {
 
   applyStatus(record: IncomingRecord): void {
     const key = record.key?.toString('utf8') ?? '';
-    if (record.value === null) this.statuses.delete(key);
-    else this.statuses.set(key, JSON.parse(record.value.toString('utf8')) as StatusRecord);
+    const value = this.valueOf(this.statusTopic, key, record);
+    if (value === null) this.statuses.delete(key);
+    else if (value !== undefined) this.statuses.set(key, value as unknown as StatusRecord);
   }
 
   private async writeConfig(entries: { key: string; value: unknown }[]): Promise<void> {
