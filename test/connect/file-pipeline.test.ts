@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStandalone, type StandaloneWorker } from '../../src/connect/index.js';
+import { CliProcess, killRunning } from '../cli/run-cli.js';
 import { eventually } from '../support/eventually.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { fileLines, stringConverterProps, writeInput } from './helpers.js';
@@ -22,6 +23,7 @@ let worker: StandaloneWorker | null = null;
 afterEach(async () => {
   await worker?.close();
   worker = null;
+  killRunning();
   removeTempDir(dir);
 });
 
@@ -51,5 +53,27 @@ describe('standalone worker with FileStreamSource and FileStreamSink', () => {
     const offsets = await worker.herder.connectorOffsets('file-sink');
     expect(offsets.offsets).toEqual([{ partition: { kafka_topic: 'lines', kafka_partition: 0 }, offset: { kafka_offset: LINES } }]);
     expect(fileLines(output)).toEqual(lines);
+  });
+
+  it('runs against a Kafka-protocol broker named by bootstrap.servers', async () => {
+    dir = makeTempDir('connect');
+    const broker = new CliProcess(['serve', '--port', '0', '--data-dir', join(dir, 'broker-data'), '--group-initial-rebalance-delay-ms', '0']);
+    await broker.waitForStdout((out) => out.includes('listening on'), 'the broker listening');
+    const port = Number(/listening on [^:]+:(\d+)/.exec(broker.stdout)![1]);
+    const input = join(dir, 'in.txt');
+    const output = join(dir, 'out.txt');
+    const lines = writeInput(input, 1_000);
+    const { 'data.dir': _embedded, ...props } = stringConverterProps(dir);
+    worker = await startStandalone({
+      workerProps: { ...props, 'bootstrap.servers': `127.0.0.1:${port}` },
+      connectorProps: [
+        { name: 'file-source', 'connector.class': 'FileStreamSource', file: input, topic: 'remote-lines' },
+        { name: 'file-sink', 'connector.class': 'FileStreamSink', file: output, topics: 'remote-lines' },
+      ],
+      log: quiet,
+    });
+    await eventually(() => fileLines(output).length >= lines.length, { what: 'the lines through the remote broker' });
+    expect(fileLines(output)).toEqual(lines);
+    await eventually(async () => (await worker!.herder.connectorOffsets('file-sink')).offsets[0]?.offset.kafka_offset === lines.length, { what: 'the sink offset committed on the broker' });
   });
 });
