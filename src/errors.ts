@@ -968,3 +968,34 @@ export class SchemaRegistryError extends SluiceError {
     this.errorCode = errorCode;
   }
 }
+
+/**
+ * Kafka Connect's ConnectException: a connector, task, converter or transform failed, or a worker
+ * could not do what was asked. `cause` holds the underlying failure when there is one.
+ */
+export class ConnectError extends SluiceError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'CONNECT_ERROR', message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** Kafka Connect's DataException: a value that does not fit its schema or its converter's format. */
+export class ConnectDataError extends ConnectError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'CONNECT_DATA_ERROR' });
+  }
+}
+
+/**
+ * A Connect REST request that cannot be done, with the HTTP status Kafka Connect answers it with
+ * (404 unknown connector, 409 conflict or rebalance, 400 invalid config) and its `error_code`.
+ */
+export class ConnectRestError extends ConnectError {
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message, { code: 'CONNECT_REST_ERROR' });
+    this.status = status;
+  }
+}

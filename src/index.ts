@@ -107,3 +107,5 @@ export {
   type JsonSchemaSerializerOptions,
   type ProtobufSerializerOptions,
 } from './client/schema-serializers.js';
+/** Sluice Connect: the Connector API, converters, the file connectors and the standalone worker. */
+export * from './connect/index.js';

@@ -21,6 +21,7 @@ import { registerTuneCommand } from './commands/tune.js';
 import { registerAcls } from './commands/acls.js';
 import { registerSchemaRegistry } from './commands/schema-registry.js';
 import { registerSchemas } from './commands/schemas.js';
+import { registerConnect } from './commands/connect.js';
 import { reportError } from './output.js';
 
 const COMMANDS: readonly ((program: Command) => void)[] = [
@@ -36,6 +37,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerAcls,
   registerSchemaRegistry,
   registerSchemas,
+  registerConnect,
 ];
 
 const EXIT_OK = 0;

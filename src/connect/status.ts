@@ -1,0 +1,29 @@
+/**
+ * Connector and task states as Kafka Connect reports them (AbstractStatus.State), with the
+ * worker that runs each and, for FAILED, the failure's stack trace.
+ */
+export const STATES = ['UNASSIGNED', 'RUNNING', 'PAUSED', 'STOPPED', 'FAILED', 'RESTARTING'] as const;
+export type State = (typeof STATES)[number];
+
+export interface TaskId {
+  readonly connector: string;
+  readonly task: number;
+}
+
+export interface Status {
+  readonly state: State;
+  readonly workerId: string;
+  readonly trace?: string;
+}
+
+/** What a running connector or task tells about itself. */
+export interface StatusListener {
+  onRunning(): void;
+  onPaused(): void;
+  onStopped(): void;
+  onFailure(error: unknown): void;
+}
+
+export function traceOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+}
