@@ -486,11 +486,14 @@ export class AttachedThreadsExhaustedError extends SluiceError {
 
 /** A replication factor other than 1 (or -1 for the default) asked of a single embedded broker. */
 export class InvalidReplicationFactorError extends SluiceError {
-  constructor(topic: string, replicationFactor: number) {
+  /** `reason`: why a cluster cannot place it; without one, the refusal of a single-node broker. */
+  constructor(topic: string, replicationFactor: number, reason?: string) {
     super(
       'INVALID_REPLICATION_FACTOR',
-      `topic "${topic}" asks for replication factor ${replicationFactor}, but this broker is a single node; ` +
-        `use 1 (or -1 for the default) here, and a Kafka cluster for replicas`,
+      reason !== undefined
+        ? `topic "${topic}" asks for replication factor ${replicationFactor}: ${reason}`
+        : `topic "${topic}" asks for replication factor ${replicationFactor}, but this broker is a single node; ` +
+            `use 1 (or -1 for the default) here, or run a cluster (sluice serve --zookeeper) for replicas`,
     );
   }
 }
@@ -966,5 +969,27 @@ export class SchemaRegistryError extends SluiceError {
     super('SCHEMA_REGISTRY_ERROR', message, status >= 500);
     this.status = status;
     this.errorCode = errorCode;
+  }
+}
+
+/**
+ * A request for a partition this broker does not lead, in a cluster: the client refreshes its
+ * metadata and sends it to the leader (Kafka's NOT_LEADER_OR_FOLLOWER, retriable).
+ */
+export class NotLeaderOrFollowerError extends SluiceError {
+  constructor(topic: string, partition: number, nodeId: number, leader: number) {
+    super(
+      'NOT_LEADER_OR_FOLLOWER',
+      `broker ${nodeId} is not the leader of ${topic}-${partition}` +
+        (leader === -1 ? ' and the partition has no live leader now; retry once one is elected' : `; broker ${leader} is: refresh the metadata and send it there`),
+      true,
+    );
+  }
+}
+
+/** A cluster operation ZooKeeper refused or that found the cluster in a state it cannot work with. */
+export class ClusterError extends SluiceError {
+  constructor(message: string) {
+    super('CLUSTER_ERROR', message);
   }
 }

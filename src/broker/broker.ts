@@ -419,7 +419,11 @@ export class Broker implements BrokerApi {
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<TopicMetadata> {
     this.checkOpen();
     if (options === null || typeof options !== 'object') throw new InvalidRequestError('createTopic options must be an object');
-    const open = this.createTopicNow(requireTopicName(name), { partitions: options.partitions ?? this.config.numPartitions, configs: options.configs });
+    const open = this.createTopicNow(requireTopicName(name), {
+      partitions: options.partitions ?? this.config.numPartitions,
+      configs: options.configs,
+      ...(options.topicId === undefined ? {} : { topicId: options.topicId }),
+    });
     await Promise.all(open.partitions.map((partition) => partition.opened));
     return open.metadata;
   }

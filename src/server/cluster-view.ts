@@ -1,0 +1,81 @@
+/**
+ * What the protocol server asks of a cluster, when it is one node of several: the live brokers,
+ * the controller, each partition's leader, replicas and in-sync replicas, and topic creation
+ * placed over the brokers. A single-node server has none (KafkaServerOptions.cluster unset) and
+ * answers from the local broker alone; src/cluster implements it over ZooKeeper. It lives here,
+ * below src/cluster, so the handlers ask it without importing upward.
+ */
+import { NotLeaderOrFollowerError } from '../errors.js';
+import type { TopicMetadata } from '../storage/topic-store.js';
+
+/** One listener of a live broker, as the broker registered it. */
+export interface ClusterEndpoint {
+  /** The listener name (PLAINTEXT, SSL...), matched against the listener a client came through. */
+  readonly listener: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ClusterBroker {
+  readonly nodeId: number;
+  readonly rack: string | null;
+  readonly endpoints: readonly ClusterEndpoint[];
+}
+
+/** A partition's leadership as the controller last decided it (Kafka's LeaderAndIsr). */
+export interface PartitionLeadership {
+  /** The leader's broker id; -1 while the partition has no live leader. */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  /** The assigned replicas, the preferred leader first. */
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  /** Assigned replicas whose broker is not live. */
+  readonly offlineReplicas: readonly number[];
+}
+
+export interface ClusterTopicRequest {
+  readonly name: string;
+  /** Unset: the broker's num.partitions. */
+  readonly partitions?: number;
+  /** Unset: default.replication.factor. */
+  readonly replicationFactor?: number;
+  /** Explicit replicas per partition, in partition order; replaces partitions and replicationFactor. */
+  readonly assignments?: readonly (readonly number[])[];
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface ClusterView {
+  /** Live brokers, by ascending id. */
+  liveBrokers(): readonly ClusterBroker[];
+  /** The controller's broker id, -1 while there is none. */
+  controllerId(): number;
+  /** The partition's leadership, or null when the cluster knows no such partition (yet). */
+  leadership(topic: string, partition: number): PartitionLeadership | null;
+  /** Places, records and waits for a new topic cluster-wide; throws TopicExistsError, InvalidReplicationFactorError... */
+  createTopic(request: ClusterTopicRequest): Promise<TopicMetadata>;
+  /** The replication factor of a topic (for CreateTopics' answer). */
+  replicationFactorOf(topic: string): number;
+  /**
+   * The broker hosting every group and transaction coordinator, -1 while none is live: each
+   * broker keeps coordinator state in its own internal topics, so all clients must meet on one.
+   */
+  coordinatorId(): number;
+}
+
+/** The endpoint of broker `nodeId` for the listener `listener`, or null when it is not live or has none. */
+export function endpointOf(cluster: ClusterView, nodeId: number, listener: string): ClusterEndpoint | null {
+  const broker = cluster.liveBrokers().find((candidate) => candidate.nodeId === nodeId);
+  return broker?.endpoints.find((endpoint) => endpoint.listener === listener) ?? null;
+}
+
+/**
+ * Throws NotLeaderOrFollowerError unless this node leads the partition; outside a cluster (no
+ * view) the node leads everything and this costs one comparison.
+ */
+export function checkLeader(cluster: ClusterView | null, nodeId: number, topic: string, partition: number): void {
+  if (cluster === null) return;
+  const leadership = cluster.leadership(topic, partition);
+  // A partition the cluster does not know is the log's to report (UNKNOWN_TOPIC_OR_PARTITION).
+  if (leadership !== null && leadership.leader !== nodeId) throw new NotLeaderOrFollowerError(topic, partition, nodeId, leadership.leader);
+}

@@ -1,0 +1,212 @@
+/**
+ * The cluster's control plane with real processes: a ZooKeeper and three `sluice serve
+ * --zookeeper` brokers (LocalCluster, as `sluice cluster up` starts them) on 127.0.0.1. Brokers
+ * register, one is elected controller, a topic created with replication factor 3 is placed over
+ * the three and each partition gets a leader; kcat and kafkajs see a three-broker Kafka cluster,
+ * and a broker that does not lead a partition refuses it with NOT_LEADER_OR_FOLLOWER.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { readClusterStatus } from '../../src/cluster/cluster-status.js';
+import { CreateTopics } from '../../src/protocol/api/create-topics.js';
+import { ErrorCode } from '../../src/protocol/api/error-codes.js';
+import { Fetch } from '../../src/protocol/api/fetch.js';
+import { Produce } from '../../src/protocol/api/produce.js';
+import { batchOf } from '../broker/broker-test-helpers.js';
+import { lines, runCli } from '../cli/run-cli.js';
+import { TestClient, eventually, kcat } from '../server/helpers.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
+
+let dir: string;
+let cluster: LocalCluster;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  dir = makeTempDir('cluster');
+  cluster = await LocalCluster.start({ dir, brokers: 3, serveArgs: ['--group-initial-rebalance-delay-ms', '0'] });
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await cluster?.close();
+  removeTempDir(dir);
+}, 60_000);
+
+function portOf(id: number): number {
+  return cluster.brokers.get(id)!.port;
+}
+
+async function connect(id: number): Promise<TestClient> {
+  const client = await TestClient.connect(portOf(id));
+  clients.push(client);
+  return client;
+}
+
+interface KcatBroker {
+  id: number;
+  name: string;
+}
+interface KcatPartition {
+  partition: number;
+  leader: number;
+  replicas: { id: number }[];
+  isrs: { id: number }[];
+}
+
+/** kcat -L's JSON view of the cluster, as broker `id` answers it. */
+async function kcatMetadata(id: number, topic?: string): Promise<{ controllerid: number; brokers: KcatBroker[]; topics: { topic: string; partitions: KcatPartition[] }[] }> {
+  const { stdout } = await kcat(['-L', '-J', '-b', `127.0.0.1:${portOf(id)}`, ...(topic === undefined ? [] : ['-t', topic])]);
+  return JSON.parse(stdout);
+}
+
+describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
+  it('every broker lists the three brokers and the elected controller', async () => {
+    const status = await readClusterStatus(cluster.zookeeper.connectString);
+    expect(status.brokers.map((broker) => broker.nodeId)).toEqual([1, 2, 3]);
+    expect([1, 2, 3]).toContain(status.controllerId);
+    expect(status.controllerEpoch).toBe(1);
+    for (const id of [1, 2, 3]) {
+      const metadata = await kcatMetadata(id);
+      expect(metadata.brokers.map((broker) => broker.name).sort()).toEqual([1, 2, 3].map((b) => `127.0.0.1:${portOf(b)}`).sort());
+      expect(metadata.controllerid).toBe(status.controllerId);
+    }
+  });
+
+  it('places a replication-factor-3 topic over the brokers, with the leaders ZooKeeper records, as kcat and topics describe show', async () => {
+    const created = await runCli(['topics', 'create', 'orders', '--partitions', '3', '--replication-factor', '3', '--bootstrap-server', `127.0.0.1:${portOf(1)}`]);
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toBe('created topic orders with 3 partition(s)\n');
+
+    const status = await readClusterStatus(cluster.zookeeper.connectString);
+    const partitions = status.partitions.filter((p) => p.topic === 'orders');
+    expect(partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
+    // Round-robin: each broker leads one partition, every partition has all three replicas, first is the leader.
+    expect(partitions.map((p) => p.leader).sort()).toEqual([1, 2, 3]);
+    for (const p of partitions) {
+      expect([...p.replicas].sort()).toEqual([1, 2, 3]);
+      expect(p.leader).toBe(p.replicas[0]);
+      expect(p.isr).toEqual(p.replicas);
+      expect(p.leaderEpoch).toBe(0);
+    }
+    // Every broker answers Metadata with the same placement.
+    for (const id of [1, 2, 3]) {
+      const [topic] = (await kcatMetadata(id, 'orders')).topics;
+      expect(topic.partitions.map((p) => ({ partition: p.partition, leader: p.leader, replicas: p.replicas.map((r) => r.id), isr: p.isrs.map((r) => r.id) }))).toEqual(
+        partitions.map((p) => ({ partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+      );
+    }
+    const described = lines((await runCli(['topics', 'describe', 'orders', '--bootstrap-server', `127.0.0.1:${portOf(2)}`])).stdout);
+    expect(described[1]).toMatch(/^PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+LOG-START-OFFSET\s+LOG-END-OFFSET$/);
+    for (const p of partitions) {
+      expect(described[2 + p.partition]).toMatch(new RegExp(`^${p.partition}\\s+${p.leader}\\s+${p.replicas.join(',')}\\s+${p.isr.join(',')}\\s+0\\s+0$`));
+    }
+    const statusText = lines((await runCli(['cluster', 'status', '--zookeeper', cluster.zookeeper.connectString])).stdout);
+    expect(statusText[0]).toBe(`Cluster: ${status.clusterId}\tController: ${status.controllerId} (epoch 1)`);
+    expect(statusText).toContainEqual(expect.stringMatching(new RegExp(`^orders\\s+0\\s+${partitions[0].leader}\\s+0\\s+${partitions[0].replicas.join(',')}`)));
+  }, 60_000);
+
+  it('refuses a replication factor above the live brokers, and replicas on unknown brokers, with INVALID_REPLICATION_FACTOR', async () => {
+    const client = await connect(1);
+    const create = (topic: { numPartitions: number; replicationFactor: number; assignments: { partitionIndex: number; brokerIds: number[] }[] }) =>
+      client.send(CreateTopics, 5, { topics: [{ name: 'wide', ...topic, configs: [] }], timeoutMs: 10_000, validateOnly: false });
+    const [tooWide] = (await create({ numPartitions: 1, replicationFactor: 4, assignments: [] })).topics;
+    expect(tooWide).toMatchObject({ errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, errorMessage: 'topic "wide" asks for replication factor 4: only 3 broker(s) are available; start more brokers or lower it' });
+    const [unknown] = (await create({ numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 9] }] })).topics;
+    expect(unknown.errorCode).toBe(ErrorCode.INVALID_REPLICATION_FACTOR);
+    expect(unknown.errorMessage).toMatch(/partition 0 names broker\(s\) 9, which are not live/);
+    expect((await readClusterStatus(cluster.zookeeper.connectString)).partitions.some((p) => p.topic === 'wide')).toBe(false);
+    const refused = await runCli(['topics', 'create', 'wide', '--replication-factor', '4', '--bootstrap-server', `127.0.0.1:${portOf(1)}`]);
+    expect(refused.code).toBe(1);
+  });
+
+  it('answers NOT_LEADER_OR_FOLLOWER for a partition this broker does not lead, and serves it on the leader', async () => {
+    const { partitions } = await readClusterStatus(cluster.zookeeper.connectString);
+    const { leader } = partitions.find((p) => p.topic === 'orders' && p.partition === 0)!;
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const produce = (client: TestClient) =>
+      client.send(Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batchOf(['x']) }] }] });
+    const fetch = (client: TestClient) =>
+      client.send(Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: 'orders', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+    const onFollower = await connect(follower);
+    const refused = (await produce(onFollower)).responses[0].partitionResponses[0];
+    expect(refused.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect(refused.errorMessage).toBe(`broker ${follower} is not the leader of orders-0; broker ${leader} is: refresh the metadata and send it there`);
+    expect((await fetch(onFollower)).responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+    const onLeader = await connect(leader);
+    expect((await produce(onLeader)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    expect((await fetch(onLeader)).responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+  });
+
+  it('kafkajs, bootstrapped on one broker, produces to and consumes from every partition through its leader', async () => {
+    const kafka = new Kafka({ clientId: 'cluster-test', brokers: [`127.0.0.1:${portOf(3)}`], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.createTopics({ topics: [{ topic: 'keyed', numPartitions: 6, replicationFactor: 2 }], waitForLeaders: true })).toBe(true);
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = kafka.producer();
+    await producer.connect();
+    const sent = Array.from({ length: 120 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}` }));
+    try {
+      await producer.send({ topic: 'keyed', acks: -1, messages: sent });
+    } finally {
+      await producer.disconnect();
+    }
+    const consumer = kafka.consumer({ groupId: 'cluster-readers' });
+    const seen = new Map<string, string>();
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'keyed', fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.set(message.key!.toString(), message.value!.toString());
+        },
+      });
+      await eventually(() => seen.size === sent.length, { timeoutMs: 60_000, what: 'every record consumed' });
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(new Map(sent.map(({ key, value }) => [key, value]))).toEqual(seen);
+    const { partitions } = await readClusterStatus(cluster.zookeeper.connectString);
+    const keyed = partitions.filter((p) => p.topic === 'keyed');
+    expect(keyed).toHaveLength(6);
+    for (const p of keyed) expect(p.replicas).toHaveLength(2);
+  }, 90_000);
+
+  it('elects a new controller with a higher epoch when the controller stops, and takes the broker back when it restarts', async () => {
+    const before = await readClusterStatus(cluster.zookeeper.connectString);
+    await cluster.stopBroker(before.controllerId);
+    await eventually(
+      async () => {
+        const now = await readClusterStatus(cluster.zookeeper.connectString);
+        return now.brokers.length === 2 && now.controllerId !== -1 && now.controllerId !== before.controllerId;
+      },
+      { timeoutMs: 30_000, what: 'another broker elected controller' },
+    );
+    const after = await readClusterStatus(cluster.zookeeper.connectString);
+    expect(after.controllerEpoch).toBe(before.controllerEpoch + 1);
+    const survivor = after.controllerId;
+    const metadata = await kcatMetadata(survivor, 'orders');
+    expect(metadata.brokers).toHaveLength(2);
+    expect(metadata.controllerid).toBe(survivor);
+
+    await cluster.startBroker(before.controllerId);
+    await eventually(async () => (await kcatMetadata(survivor)).brokers.length === 3, { what: 'the restarted broker listed again' });
+    expect((await readClusterStatus(cluster.zookeeper.connectString)).controllerId).toBe(survivor);
+  }, 90_000);
+});
