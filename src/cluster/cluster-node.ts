@@ -22,7 +22,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi } from '../broker/broker-api.js';
-import { ClusterError, InvalidConfigError, InvalidReplicationFactorError, TopicExistsError } from '../errors.js';
+import { ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidTopicError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { newTopicId, validateTopicName } from '../storage/topic-store.js';
@@ -35,6 +35,7 @@ import {
   CLUSTER_ID_PATH,
   CONTROLLER_EPOCH_PATH,
   CONTROLLER_PATH,
+  DELETE_TOPICS_PATH,
   TOP_LEVEL_PATHS,
   TOPICS_PATH,
   brokerPath,
@@ -45,6 +46,7 @@ import {
   decodePartitionState,
   decodeTopicAssignment,
   decodeTopicConfig,
+  deleteTopicPath,
   encodeBroker,
   encodeClusterId,
   encodeController,
@@ -96,8 +98,13 @@ export class ClusterNode implements ClusterView {
   private controller = -1;
   private readonly topics = new Map<string, TopicAssignment>();
   private readonly states = new Map<string, PartitionState>();
-  /** Topics being created in the local broker, so a second watch fire does not create twice. */
-  private readonly localCreations = new Map<string, Promise<void>>();
+  /** The last queued change to each topic's local logs, and how many are queued (see enqueueLocal). */
+  private readonly localWork = new Map<string, Promise<void>>();
+  private readonly localBusy = new Map<string, number>();
+  /** Watch loops running on the current session (`topic:<name>`, `state:<name>/<partition>`): one each. */
+  private readonly watched = new Set<string>();
+  /** Topics marked for deletion (/admin/delete_topics), for the controller. */
+  private deletions: ReadonlySet<string> = new Set();
   private ownController: Controller | null = null;
   private endpoints: readonly ClusterEndpoint[] | null = null;
   private closed = false;
@@ -202,11 +209,60 @@ export class ClusterNode implements ClusterView {
     const created = await this.session.create(topicPath(request.name), encodeTopicAssignment({ topicId, partitions }));
     if (!created) throw new TopicExistsError(request.name);
     await this.waitFor(
-      () => this.localCreations.has(request.name) === false && this.hasLocalTopic(request.name, topicId) && partitions.every((_, p) => (this.leadership(request.name, p)?.leader ?? -1) >= 0),
+      () => !this.localBusy.has(request.name) && this.hasLocalTopic(request.name, topicId) && this.allLed(request.name, partitions.length),
       this.options.createTopicTimeoutMs,
       `topic "${request.name}" to come online on every partition`,
     );
     return this.broker.topicMetadata(request.name);
+  }
+
+  /** As Kafka's ZooKeeper-era DeleteTopics: mark the topic in /admin/delete_topics; the controller deletes it. */
+  async deleteTopic(name: string): Promise<void> {
+    const metadata = this.broker.topicMetadata(name);
+    if (metadata.internal || !this.topics.has(name)) throw new InvalidTopicError(`topic "${name}" is not a cluster topic (internal topics stay each broker's own); it cannot be deleted`);
+    await this.session.create(deleteTopicPath(name), Buffer.alloc(0));
+    await this.waitFor(
+      () => !this.topics.has(name) && !this.localBusy.has(name) && !this.broker.listTopics().some((topic) => topic.name === name),
+      this.options.createTopicTimeoutMs,
+      `topic "${name}" to be deleted`,
+    );
+  }
+
+  /**
+   * As Kafka's AdminZkClient.addPartitions: the new partitions are placed round-robin from where
+   * partition 0's first replica sits among the live brokers, with its replication factor, and the
+   * assignment is written with a compare-and-set (a concurrent change makes it start over).
+   */
+  async createPartitions(name: string, count: number, assignments?: readonly (readonly number[])[]): Promise<void> {
+    for (;;) {
+      const node = await this.session.getData(topicPath(name));
+      if (node === null) throw new TopicNotFoundError(name);
+      const current = decodeTopicAssignment(name, node.data);
+      const existing = current.partitions.length;
+      if (count <= existing) {
+        throw new InvalidPartitionsError(`topic "${name}" has ${existing} partitions; it can only grow, and ${count} is not more`);
+      }
+      const live = [...this.brokers.keys()].sort((a, b) => a - b);
+      let added: number[][];
+      if (assignments !== undefined) {
+        if (assignments.length !== count - existing) {
+          throw new InvalidReplicationFactorError(name, current.partitions[0].length, `adding ${count - existing} partitions needs as many replica lists, got ${assignments.length}`);
+        }
+        added = assignments.map((replicas) => [...replicas]);
+        for (const [i, replicas] of added.entries()) checkAssignment(name, existing + i, replicas, live);
+      } else {
+        const startIndex = Math.max(0, live.findIndex((id) => id >= current.partitions[0][0]));
+        added = assignReplicas(name, count - existing, current.partitions[0].length, live, { fixedStartIndex: startIndex, startPartition: existing });
+      }
+      const grown = encodeTopicAssignment({ topicId: current.topicId, partitions: [...current.partitions, ...added] });
+      if ((await this.session.setData(topicPath(name), grown, node.version)) === null) continue;
+      await this.waitFor(
+        () => !this.localBusy.has(name) && (this.topics.get(name)?.partitions.length ?? 0) === count && this.broker.topicMetadata(name).partitionCount === count && this.allLed(name, count),
+        this.options.createTopicTimeoutMs,
+        `the new partitions of "${name}" to come online`,
+      );
+      return;
+    }
   }
 
   // ---- membership ----
@@ -291,6 +347,10 @@ export class ClusterNode implements ClusterView {
       this.watchChildren(session, BROKER_IDS_PATH, (ids) => this.onBrokers(session, ids)),
       this.watchData(session, CONTROLLER_PATH, (data) => this.onController(session, data)),
       this.watchChildren(session, TOPICS_PATH, (names) => this.onTopics(session, names)),
+      this.watchChildren(session, DELETE_TOPICS_PATH, (names) => {
+        this.deletions = new Set(names);
+        this.ownController?.reconcile(() => this.controllerInput());
+      }),
     ]);
   }
 
@@ -302,6 +362,7 @@ export class ClusterNode implements ClusterView {
     // Re-read on the new session, with its watches.
     this.topics.clear();
     this.states.clear();
+    this.watched.clear();
     for (;;) {
       try {
         const session = await ZooKeeperSession.connect(this.options.zookeeper, this.options);
@@ -375,28 +436,62 @@ export class ClusterNode implements ClusterView {
     if (data === null) await this.standForController(session);
   }
 
+  /** One data watch per topic node: it reports the topic's creation, growth and deletion. */
   private async onTopics(session: ZooKeeperSession, names: string[]): Promise<void> {
     for (const name of names) {
-      if (this.topics.has(name)) continue;
-      const found = await session.getData(topicPath(name));
-      if (found === null) continue;
-      const assignment = decodeTopicAssignment(name, found.data);
-      const configNode = await session.getData(topicConfigPath(name));
-      const configs = configNode === null ? {} : decodeTopicConfig(name, configNode.data);
-      this.topics.set(name, assignment);
-      const creation = this.createLocally(name, assignment, configs).finally(() => {
-        this.localCreations.delete(name);
-        this.changes.emit('change');
-      });
-      this.localCreations.set(name, creation);
-      for (const partition of assignment.partitions.keys()) {
-        await this.watchData(session, partitionStatePath(name, partition), (data) => {
-          if (data === null) this.states.delete(`${name}/${partition}`);
-          else this.states.set(`${name}/${partition}`, decodePartitionState(name, partition, data));
-        });
-      }
+      if (this.watched.has(`topic:${name}`)) continue;
+      this.watched.add(`topic:${name}`);
+      await this.watchData(session, topicPath(name), (data) => this.onAssignment(session, name, data));
     }
     this.ownController?.reconcile(() => this.controllerInput());
+  }
+
+  private async onAssignment(session: ZooKeeperSession, name: string, data: Buffer | null): Promise<void> {
+    const known = this.topics.get(name);
+    const assignment = data === null ? null : decodeTopicAssignment(name, data);
+    if (known !== undefined && (assignment === null || assignment.topicId !== known.topicId)) {
+      // Deleted (or deleted and created again under the same name): its logs go.
+      this.topics.delete(name);
+      for (const partition of known.partitions.keys()) this.states.delete(`${name}/${partition}`);
+      this.enqueueLocal(name, () => this.deleteLocally(name));
+    }
+    if (assignment === null) return;
+    this.topics.set(name, assignment);
+    if (known === undefined || known.topicId !== assignment.topicId) {
+      const configNode = await session.getData(topicConfigPath(name));
+      const configs = configNode === null ? {} : decodeTopicConfig(name, configNode.data);
+      this.enqueueLocal(name, () => this.createLocally(name, assignment, configs));
+    } else if (assignment.partitions.length > known.partitions.length) {
+      this.enqueueLocal(name, () => this.growLocally(name, assignment.partitions.length));
+    }
+    for (const partition of assignment.partitions.keys()) {
+      const key = `${name}/${partition}`;
+      if (this.watched.has(`state:${key}`)) continue;
+      this.watched.add(`state:${key}`);
+      await this.watchData(session, partitionStatePath(name, partition), (state) => {
+        // A state of a topic this broker no longer knows (deleted meanwhile) is not kept.
+        if (state === null || this.topics.get(name)?.partitions[partition] === undefined) this.states.delete(key);
+        else this.states.set(key, decodePartitionState(name, partition, state));
+      });
+    }
+    this.ownController?.reconcile(() => this.controllerInput());
+  }
+
+  /** Runs changes to a topic's local logs one after another, in the order ZooKeeper reported them. */
+  private enqueueLocal(name: string, work: () => Promise<void>): void {
+    this.localBusy.set(name, (this.localBusy.get(name) ?? 0) + 1);
+    const previous = this.localWork.get(name) ?? Promise.resolve();
+    const next = previous.then(work).finally(() => {
+      const left = this.localBusy.get(name)! - 1;
+      if (left === 0) {
+        this.localBusy.delete(name);
+        this.localWork.delete(name);
+      } else {
+        this.localBusy.set(name, left);
+      }
+      this.changes.emit('change');
+    });
+    this.localWork.set(name, next);
   }
 
   /** The local log of every partition of a cluster topic, with the cluster's topic id. */
@@ -413,12 +508,34 @@ export class ClusterNode implements ClusterView {
     }
   }
 
+  private async growLocally(name: string, count: number): Promise<void> {
+    try {
+      if (this.broker.topicMetadata(name).partitionCount < count) await this.broker.createPartitions(name, count);
+    } catch (error) {
+      this.options.logger.warn(`adding partitions to the local logs of topic "${name}": ${(error as Error).message}`);
+    }
+  }
+
+  private async deleteLocally(name: string): Promise<void> {
+    try {
+      await this.broker.deleteTopic(name);
+    } catch (error) {
+      if (!(error instanceof TopicNotFoundError)) this.options.logger.warn(`deleting the local logs of topic "${name}": ${(error as Error).message}`);
+    }
+  }
+
   private hasLocalTopic(name: string, topicId: string): boolean {
     return this.broker.listTopics().some((topic) => topic.name === name && topic.topicId === topicId);
   }
 
   private controllerInput(): ControllerInput {
-    return { liveBrokerIds: new Set(this.brokers.keys()), topics: this.topics, states: this.states };
+    return { liveBrokerIds: new Set(this.brokers.keys()), topics: this.topics, states: this.states, deletions: this.deletions };
+  }
+
+  /** Whether partitions 0 to count-1 of the topic all have a live leader. */
+  private allLed(name: string, count: number): boolean {
+    for (let partition = 0; partition < count; partition++) if ((this.leadership(name, partition)?.leader ?? -1) < 0) return false;
+    return true;
   }
 
   /** Resolves once `check` holds after some change of the view; throws ClusterError after timeoutMs. */

@@ -6,14 +6,25 @@
  * overwrite its successor's decisions (Kafka's controller epoch fencing, KIP-279's zkVersion
  * check).
  *
- * What it does here: a partition of a new topic goes online (Kafka's NewPartition ->
- * OnlinePartition) with its first live assigned replica as leader, every live assigned replica in
- * the ISR and leader epoch 0. A partition none of whose replicas is live stays without state until
+ * What it does here: a partition of a new topic (or a partition added to one) goes online
+ * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, every
+ * live assigned replica in the ISR and leader epoch 0; a topic marked for deletion is deleted. A partition none of whose replicas is live stays without state until
  * one registers, as Kafka's NewPartition does.
  */
 import type { ClusterLogger } from './cluster-node.js';
 import type { ZooKeeperSession } from './zookeeper.js';
-import { CONTROLLER_EPOCH_PATH, encodePartitionState, partitionPath, partitionStatePath, type PartitionState, type TopicAssignment } from './znodes.js';
+import {
+  CONTROLLER_EPOCH_PATH,
+  deleteTopicPath,
+  encodePartitionState,
+  partitionPath,
+  partitionsPath,
+  partitionStatePath,
+  topicConfigPath,
+  topicPath,
+  type PartitionState,
+  type TopicAssignment,
+} from './znodes.js';
 
 /** What the controller decides from: the brokers and topics the node's watches keep current. */
 export interface ControllerInput {
@@ -21,6 +32,8 @@ export interface ControllerInput {
   readonly topics: ReadonlyMap<string, TopicAssignment>;
   /** Partition states by `${topic}/${partition}`. */
   readonly states: ReadonlyMap<string, PartitionState>;
+  /** Topics marked for deletion. */
+  readonly deletions: ReadonlySet<string>;
 }
 
 export class Controller {
@@ -44,7 +57,9 @@ export class Controller {
   }
 
   private async reconcileNow(input: ControllerInput): Promise<void> {
+    for (const topic of input.deletions) await this.deleteTopic(topic);
     for (const [topic, assignment] of input.topics) {
+      if (input.deletions.has(topic)) continue;
       for (const [partition, replicas] of assignment.partitions.entries()) {
         if (input.states.has(`${topic}/${partition}`)) continue;
         await this.onlineNewPartition(topic, partition, replicas, input.liveBrokerIds);
@@ -52,11 +67,26 @@ export class Controller {
     }
   }
 
+  /**
+   * Kafka's TopicDeletionManager, without the replica deletion round-trips: the topic's nodes go
+   * (brokers, watching them, drop their logs), then its config, then the mark. Each step is
+   * idempotent, so a controller that dies midway leaves its successor the rest.
+   */
+  private async deleteTopic(topic: string): Promise<void> {
+    await this.session.removeTree(topicPath(topic));
+    await this.session.remove(topicConfigPath(topic));
+    await this.session.remove(deleteTopicPath(topic));
+    this.logger.info(`controller (epoch ${this.epoch}): deleted topic ${topic}`);
+  }
+
   private async onlineNewPartition(topic: string, partition: number, replicas: readonly number[], live: ReadonlySet<number>): Promise<void> {
     const isr = replicas.filter((id) => live.has(id));
     if (isr.length === 0) return;
     const state: PartitionState = { leader: isr[0], leaderEpoch: 0, isr, controllerEpoch: this.epoch };
-    await this.session.ensurePath(partitionPath(topic, partition));
+    // Parents one by one, never mkdirp: that would bring back a topic node deleted meanwhile
+    // (creating under a missing topic node fails instead, and is logged).
+    await this.session.create(partitionsPath(topic), Buffer.alloc(0));
+    await this.session.create(partitionPath(topic, partition), Buffer.alloc(0));
     const written = await this.session.multi([
       { op: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochVersion },
       { op: 'create', path: partitionStatePath(topic, partition), data: encodePartitionState(state) },

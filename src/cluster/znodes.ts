@@ -11,6 +11,7 @@
  *                                                 "adding_replicas":{},"removing_replicas":{}}
  *   /brokers/topics/<topic>/partitions/<p>/state {"version":1,"leader","leader_epoch","controller_epoch","isr":[...]}
  *   /config/topics/<topic>                       {"version":1,"config":{"<name>":"<value>"}}
+ *   /admin/delete_topics/<topic>                 (empty: the topic is to be deleted)
  *
  * Decoders validate what they read and throw ClusterError naming the node: a node another program
  * wrote wrong must not crash a broker with a TypeError.
@@ -24,9 +25,11 @@ export const CONTROLLER_EPOCH_PATH = '/controller_epoch';
 export const BROKER_IDS_PATH = '/brokers/ids';
 export const TOPICS_PATH = '/brokers/topics';
 export const TOPIC_CONFIGS_PATH = '/config/topics';
+/** A topic marked for deletion: the controller deletes it (Kafka's /admin/delete_topics/<topic>). */
+export const DELETE_TOPICS_PATH = '/admin/delete_topics';
 
 /** Persistent parents every broker makes sure of before it registers (Kafka's createTopLevelPaths). */
-export const TOP_LEVEL_PATHS = [BROKER_IDS_PATH, TOPICS_PATH, TOPIC_CONFIGS_PATH, '/cluster'] as const;
+export const TOP_LEVEL_PATHS = [BROKER_IDS_PATH, TOPICS_PATH, TOPIC_CONFIGS_PATH, DELETE_TOPICS_PATH, '/cluster'] as const;
 
 export const brokerPath = (id: number): string => `${BROKER_IDS_PATH}/${id}`;
 export const topicPath = (topic: string): string => `${TOPICS_PATH}/${topic}`;
@@ -34,6 +37,7 @@ export const partitionsPath = (topic: string): string => `${topicPath(topic)}/pa
 export const partitionPath = (topic: string, partition: number): string => `${partitionsPath(topic)}/${partition}`;
 export const partitionStatePath = (topic: string, partition: number): string => `${partitionPath(topic, partition)}/state`;
 export const topicConfigPath = (topic: string): string => `${TOPIC_CONFIGS_PATH}/${topic}`;
+export const deleteTopicPath = (topic: string): string => `${DELETE_TOPICS_PATH}/${topic}`;
 
 /** Kafka's LeaderAndIsr with the epoch of the controller that wrote it. */
 export interface PartitionState {

@@ -151,6 +151,12 @@ export class ZooKeeperSession {
     });
   }
 
+  /** Removes the node and everything under it, children first; a node already gone is skipped. */
+  async removeTree(path: string): Promise<void> {
+    for (const child of (await this.getChildren(path)) ?? []) await this.removeTree(`${path}/${child}`);
+    await this.remove(path);
+  }
+
   /**
    * Applies every operation or none (ZooKeeper's multi). Resolves true when applied, false when a
    * version check failed or a node to create exists (a fenced writer or a lost race).

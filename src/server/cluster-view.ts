@@ -54,6 +54,10 @@ export interface ClusterView {
   leadership(topic: string, partition: number): PartitionLeadership | null;
   /** Places, records and waits for a new topic cluster-wide; throws TopicExistsError, InvalidReplicationFactorError... */
   createTopic(request: ClusterTopicRequest): Promise<TopicMetadata>;
+  /** Marks the topic for deletion and waits until the controller deleted it and this broker dropped its logs. */
+  deleteTopic(name: string): Promise<void>;
+  /** Grows the topic to `count` partitions, placed over the live brokers (or as `assignments` says), and waits for their leaders. */
+  createPartitions(name: string, count: number, assignments?: readonly (readonly number[])[]): Promise<void>;
   /** The replication factor of a topic (for CreateTopics' answer). */
   replicationFactorOf(topic: string): number;
   /**

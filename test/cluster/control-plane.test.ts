@@ -5,6 +5,7 @@
  * the three and each partition gets a leader; kcat and kafkajs see a three-broker Kafka cluster,
  * and a broker that does not lead a partition refuses it with NOT_LEADER_OR_FOLLOWER.
  */
+import { readdirSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -186,6 +187,38 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     const keyed = partitions.filter((p) => p.topic === 'keyed');
     expect(keyed).toHaveLength(6);
     for (const p of keyed) expect(p.replicas).toHaveLength(2);
+  }, 90_000);
+
+  it('grows a topic with CreatePartitions and deletes it with DeleteTopics on every broker, through any broker', async () => {
+    const kafka = new Kafka({ clientId: 'cluster-admin', brokers: [`127.0.0.1:${portOf(2)}`], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createPartitions({ topicPartitions: [{ topic: 'keyed', count: 9 }] });
+      const grown = (await readClusterStatus(cluster.zookeeper.connectString)).partitions.filter((p) => p.topic === 'keyed');
+      expect(grown.map((p) => p.partition)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      for (const p of grown) {
+        expect(p.replicas).toHaveLength(2);
+        expect(p.leader).toBe(p.replicas[0]);
+      }
+      for (const id of [1, 2, 3]) {
+        const [topic] = (await kcatMetadata(id, 'keyed')).topics;
+        expect(topic.partitions.map((p) => [p.partition, p.leader]).sort((a, b) => a[0] - b[0])).toEqual(grown.map((p) => [p.partition, p.leader]));
+        expect(readdirSync(cluster.brokers.get(id)!.dataDir).filter((name) => name.startsWith('keyed-'))).toHaveLength(9);
+      }
+
+      await admin.deleteTopics({ topics: ['keyed'] });
+      expect((await readClusterStatus(cluster.zookeeper.connectString)).partitions.some((p) => p.topic === 'keyed')).toBe(false);
+      for (const id of [1, 2, 3]) {
+        await eventually(async () => (await kcatMetadata(id)).topics.every((topic) => topic.topic !== 'keyed'), { what: `broker ${id} to forget the topic` });
+        await eventually(() => readdirSync(cluster.brokers.get(id)!.dataDir).every((name) => !name.startsWith('keyed-')), { what: `broker ${id} to remove its logs` });
+      }
+      // The name is free again, for a topic with a new id.
+      expect(await admin.createTopics({ topics: [{ topic: 'keyed', numPartitions: 2, replicationFactor: 3 }] })).toBe(true);
+      expect((await readClusterStatus(cluster.zookeeper.connectString)).partitions.filter((p) => p.topic === 'keyed')).toHaveLength(2);
+    } finally {
+      await admin.disconnect();
+    }
   }, 90_000);
 
   it('elects a new controller with a higher epoch when the controller stops, and takes the broker back when it restarts', async () => {
