@@ -5,7 +5,8 @@
  * the three and each partition gets a leader; kcat and kafkajs see a three-broker Kafka cluster,
  * and a broker that does not lead a partition refuses it with NOT_LEADER_OR_FOLLOWER.
  */
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -25,7 +26,7 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   dir = makeTempDir('cluster');
-  cluster = await LocalCluster.start({ dir, brokers: 3, serveArgs: ['--group-initial-rebalance-delay-ms', '0'] });
+  cluster = await LocalCluster.start({ dir, brokers: 3, sessionTimeoutMs: 4_000, serveArgs: ['--group-initial-rebalance-delay-ms', '0'] });
 }, 120_000);
 
 afterAll(async () => {
@@ -220,6 +221,36 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
       await admin.disconnect();
     }
   }, 90_000);
+
+  it('a broker whose ZooKeeper session expired (stopped past the session timeout) registers again and rebuilds its view', async () => {
+    const { controllerId } = await readClusterStatus(cluster.zookeeper.connectString);
+    const paused = [1, 2, 3].find((id) => id !== controllerId)!;
+    const child = cluster.brokers.get(paused)!.process!;
+    child.kill('SIGSTOP');
+    try {
+      await eventually(async () => (await readClusterStatus(cluster.zookeeper.connectString)).brokers.length === 2, {
+        timeoutMs: 60_000,
+        what: `ZooKeeper to expire broker ${paused}'s session`,
+      });
+    } finally {
+      child.kill('SIGCONT');
+    }
+    await eventually(async () => (await readClusterStatus(cluster.zookeeper.connectString)).brokers.length === 3, {
+      timeoutMs: 60_000,
+      what: `broker ${paused} registered again`,
+    });
+    expect(readFileSync(join(cluster.brokers.get(paused)!.dataDir, 'serve.log'), 'utf8')).toContain('the ZooKeeper session expired');
+    // Its view was read again on the new session: every partition's leader as ZooKeeper records it.
+    const expected = (await readClusterStatus(cluster.zookeeper.connectString)).partitions.map((p) => `${p.topic}-${p.partition}:${p.leader}`).sort();
+    await eventually(
+      async () => {
+        const { topics } = await kcatMetadata(paused);
+        const led = topics.filter((topic) => !topic.topic.startsWith('__')).flatMap((topic) => topic.partitions.map((p) => `${topic.topic}-${p.partition}:${p.leader}`));
+        return JSON.stringify(led.sort()) === JSON.stringify(expected);
+      },
+      { what: `broker ${paused} to know the leaders again` },
+    );
+  }, 120_000);
 
   it('elects a new controller with a higher epoch when the controller stops, and takes the broker back when it restarts', async () => {
     const before = await readClusterStatus(cluster.zookeeper.connectString);
