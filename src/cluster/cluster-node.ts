@@ -26,7 +26,7 @@ import { ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplic
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { newTopicId, validateTopicName } from '../storage/topic-store.js';
-import { validateTopicConfigs } from '../storage/topic-config.js';
+import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
 import { Controller, type ControllerInput } from './controller.js';
 import { assignReplicas } from './placement.js';
 import { ZooKeeperSession } from './zookeeper.js';
@@ -190,7 +190,7 @@ export class ClusterNode implements ClusterView {
    */
   async createTopic(request: ClusterTopicRequest): Promise<TopicMetadata> {
     validateTopicName(request.name);
-    validateTopicConfigs(request.configs);
+    const configs = validateTopicConfigs(request.configs);
     const live = [...this.brokers.keys()];
     let partitions: number[][];
     if (request.assignments !== undefined) {
@@ -203,7 +203,7 @@ export class ClusterNode implements ClusterView {
     if (this.topics.has(request.name) || (await this.session.exists(topicPath(request.name)))) throw new TopicExistsError(request.name);
     const topicId = newTopicId();
     // The config first, as Kafka's AdminZkClient does: a broker that sees the assignment reads it.
-    const config = encodeTopicConfig(request.configs);
+    const config = encodeTopicConfig(configs);
     // A config node left by an earlier topic of this name is replaced.
     if (!(await this.session.create(topicConfigPath(request.name), config))) await this.session.setData(topicConfigPath(request.name), config, -1);
     const created = await this.session.create(topicPath(request.name), encodeTopicAssignment({ topicId, partitions }));
@@ -262,6 +262,30 @@ export class ClusterNode implements ClusterView {
         `the new partitions of "${name}" to come online`,
       );
       return;
+    }
+  }
+
+  async alterTopicConfigs(
+    name: string,
+    changes: Readonly<Record<string, TopicConfigValue | null>>,
+    options: { validateOnly: boolean },
+  ): Promise<TopicMetadata> {
+    if (!this.topics.has(name) || options.validateOnly) return this.broker.alterTopicConfigs(name, changes, options);
+    // Refused here as every broker would refuse it, before anything is written.
+    await this.broker.alterTopicConfigs(name, changes, { validateOnly: true });
+    for (;;) {
+      const node = await this.session.getData(topicConfigPath(name));
+      const next = alterTopicConfigs(node === null ? {} : decodeTopicConfig(name, node.data), changes);
+      const written =
+        node === null ? await this.session.create(topicConfigPath(name), encodeTopicConfig(next)) : (await this.session.setData(topicConfigPath(name), encodeTopicConfig(next), node.version)) !== null;
+      // Changed meanwhile by another broker's request: apply these changes to that.
+      if (!written) continue;
+      await this.waitFor(
+        () => !this.localBusy.has(name) && sameConfigs(this.broker.topicMetadata(name).configs, next),
+        this.options.createTopicTimeoutMs,
+        `the configs of "${name}" to apply`,
+      );
+      return this.broker.topicMetadata(name);
     }
   }
 
@@ -461,6 +485,12 @@ export class ClusterNode implements ClusterView {
       const configNode = await session.getData(topicConfigPath(name));
       const configs = configNode === null ? {} : decodeTopicConfig(name, configNode.data);
       this.enqueueLocal(name, () => this.createLocally(name, assignment, configs));
+      if (!this.watched.has(`config:${name}`)) {
+        this.watched.add(`config:${name}`);
+        await this.watchData(session, topicConfigPath(name), (data) => {
+          if (data !== null && this.topics.has(name)) this.enqueueLocal(name, () => this.applyConfigs(name, decodeTopicConfig(name, data)));
+        });
+      }
     } else if (assignment.partitions.length > known.partitions.length) {
       this.enqueueLocal(name, () => this.growLocally(name, assignment.partitions.length));
     }
@@ -516,6 +546,19 @@ export class ClusterNode implements ClusterView {
     }
   }
 
+  /** Makes the local topic's overrides those of the cluster's config node. */
+  private async applyConfigs(name: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    try {
+      const local = this.broker.topicMetadata(name).configs;
+      if (sameConfigs(local, configs)) return;
+      const changes: Record<string, string | null> = { ...configs };
+      for (const key of Object.keys(local)) if (!Object.hasOwn(configs, key)) changes[key] = null;
+      await this.broker.alterTopicConfigs(name, changes);
+    } catch (error) {
+      this.options.logger.warn(`applying the cluster's configs of topic "${name}": ${(error as Error).message}`);
+    }
+  }
+
   private async deleteLocally(name: string): Promise<void> {
     try {
       await this.broker.deleteTopic(name);
@@ -563,6 +606,11 @@ export class ClusterNode implements ClusterView {
     this.ownController = null;
     this.session.close();
   }
+}
+
+function sameConfigs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }
 
 function checkOptions(options: ClusterNodeOptions): void {

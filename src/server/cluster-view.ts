@@ -6,6 +6,7 @@
  * below src/cluster, so the handlers ask it without importing upward.
  */
 import { NotLeaderOrFollowerError } from '../errors.js';
+import type { TopicConfigValue } from '../storage/topic-config.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 
 /** One listener of a live broker, as the broker registered it. */
@@ -58,6 +59,13 @@ export interface ClusterView {
   deleteTopic(name: string): Promise<void>;
   /** Grows the topic to `count` partitions, placed over the live brokers (or as `assignments` says), and waits for their leaders. */
   createPartitions(name: string, count: number, assignments?: readonly (readonly number[])[]): Promise<void>;
+  /**
+   * Changes a topic's config overrides on every broker (null removes one): written to the
+   * topic's config node, applied by each broker as it sees it; resolves once this broker has.
+   * validateOnly checks and changes nothing. A topic the cluster does not hold (an internal one)
+   * is this broker's own, changed here alone.
+   */
+  alterTopicConfigs(name: string, changes: Readonly<Record<string, TopicConfigValue | null>>, options: { validateOnly: boolean }): Promise<TopicMetadata>;
   /** The replication factor of a topic (for CreateTopics' answer). */
   replicationFactorOf(topic: string): number;
   /**

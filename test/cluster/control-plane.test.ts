@@ -222,6 +222,30 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     }
   }, 90_000);
 
+  it('changes a topic config on every broker, through any broker', async () => {
+    const kafka = new Kafka({ clientId: 'cluster-configs', brokers: [`127.0.0.1:${portOf(3)}`], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'orders', configEntries: [{ name: 'retention.ms', value: '7200000' }] }] });
+      for (const id of [1, 2, 3]) {
+        await eventually(
+          async () => {
+            const described = JSON.parse((await runCli(['topics', 'describe', 'orders', '--json', '--bootstrap-server', `127.0.0.1:${portOf(id)}`])).stdout);
+            return described.configs.some((config: { name: string; value: string; source: string }) => config.name === 'retention.ms' && config.value === '7200000' && config.source === 'topic');
+          },
+          { what: `broker ${id} to apply retention.ms` },
+        );
+      }
+      // A value every broker would refuse is refused before anything is written.
+      await expect(admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'orders', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] })).rejects.toThrow();
+      const described = JSON.parse((await runCli(['topics', 'describe', 'orders', '--json', '--bootstrap-server', `127.0.0.1:${portOf(1)}`])).stdout);
+      expect(described.configs).toContainEqual({ name: 'retention.ms', value: '7200000', isDefault: false, source: 'topic' });
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+
   it('a broker whose ZooKeeper session expired (stopped past the session timeout) registers again and rebuilds its view', async () => {
     const { controllerId } = await readClusterStatus(cluster.zookeeper.connectString);
     const paused = [1, 2, 3].find((id) => id !== controllerId)!;
