@@ -25,7 +25,7 @@ import type { BrokerApi } from '../broker/broker-api.js';
 import { ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidTopicError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
-import { newTopicId, validateTopicName } from '../storage/topic-store.js';
+import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
 import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
 import { Controller, type ControllerInput } from './controller.js';
 import { assignReplicas } from './placement.js';
@@ -160,13 +160,23 @@ export class ClusterNode implements ClusterView {
 
   leadership(topic: string, partition: number): PartitionLeadership | null {
     const replicas = this.topics.get(topic)?.partitions[partition];
-    if (replicas === undefined) return null;
+    if (replicas === undefined) return INTERNAL_TOPICS.includes(topic) ? this.internalLeadership() : null;
     const state = this.states.get(`${topic}/${partition}`);
     const offlineReplicas = replicas.filter((id) => !this.brokers.has(id));
     if (state === undefined) return { leader: -1, leaderEpoch: -1, replicas, isr: [], offlineReplicas };
     // A leader whose broker is gone leads nothing until the controller elects another (Kafka's LEADER_NOT_AVAILABLE).
     const leader = this.brokers.has(state.leader) ? state.leader : -1;
     return { leader, leaderEpoch: state.leaderEpoch, replicas, isr: state.isr, offlineReplicas };
+  }
+
+  /**
+   * The internal topics are each broker's own (its coordinators' state): every broker describes
+   * them as held by the coordinator broker alone, so clients see one consistent cluster.
+   */
+  private internalLeadership(): PartitionLeadership {
+    const coordinator = this.coordinatorId();
+    const replicas = coordinator === -1 ? [] : [coordinator];
+    return { leader: coordinator, leaderEpoch: -1, replicas, isr: replicas, offlineReplicas: [] };
   }
 
   /**

@@ -4,6 +4,9 @@
  * register, one is elected controller, a topic created with replication factor 3 is placed over
  * the three and each partition gets a leader; kcat and kafkajs see a three-broker Kafka cluster,
  * and a broker that does not lead a partition refuses it with NOT_LEADER_OR_FOLLOWER.
+ *
+ * One cluster for the file (a ZooKeeper JVM takes seconds to start); the tests run in order and
+ * the later ones use the `orders` topic the second creates.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +17,7 @@ import { readClusterStatus } from '../../src/cluster/cluster-status.js';
 import { CreateTopics } from '../../src/protocol/api/create-topics.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { Fetch } from '../../src/protocol/api/fetch.js';
+import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { batchOf } from '../broker/broker-test-helpers.js';
 import { lines, runCli } from '../cli/run-cli.js';
@@ -72,6 +76,9 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
       const metadata = await kcatMetadata(id);
       expect(metadata.brokers.map((broker) => broker.name).sort()).toEqual([1, 2, 3].map((b) => `127.0.0.1:${portOf(b)}`).sort());
       expect(metadata.controllerid).toBe(status.controllerId);
+      // The coordinators' own topic is described alike by every broker: held by the coordinator broker, the lowest id.
+      const offsets = metadata.topics.find((topic) => topic.topic === '__consumer_offsets')!;
+      expect(offsets.partitions.map((p) => [p.leader, p.replicas.map((r) => r.id)])).toEqual([[1, [1]]]);
     }
   });
 
@@ -146,10 +153,14 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     expect(refused.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(refused.errorMessage).toBe(`broker ${follower} is not the leader of orders-0; broker ${leader} is: refresh the metadata and send it there`);
     expect((await fetch(onFollower)).responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const listOffsets = (client: TestClient) =>
+      client.send(ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, timestamp: -1 }] }] });
+    expect((await listOffsets(onFollower)).topics[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
 
     const onLeader = await connect(leader);
     expect((await produce(onLeader)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
     expect((await fetch(onLeader)).responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    expect((await listOffsets(onLeader)).topics[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, offset: 1 });
   });
 
   it('kafkajs, bootstrapped on one broker, produces to and consumes from every partition through its leader', async () => {

@@ -85,8 +85,7 @@ function clusterBrokers(cluster: ClusterView, listener: string): MetadataRespons
 
 function topicEntry(ctx: RequestContext, metadata: TopicMetadata): TopicEntry {
   const cluster = ctx.server.config.cluster;
-  // The internal topics stay each broker's own (its coordinators' state) unless the cluster places them.
-  if (cluster !== null && !(metadata.internal && cluster.leadership(metadata.name, 0) === null)) return clusterTopicEntry(cluster, metadata);
+  if (cluster !== null) return clusterTopicEntry(cluster, metadata);
   const nodeId = ctx.server.nodeId;
   const partitions = new Array<TopicEntry['partitions'][number]>(metadata.partitionCount);
   for (let partition = 0; partition < metadata.partitionCount; partition++) {
