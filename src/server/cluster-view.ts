@@ -5,7 +5,7 @@
  * answers from the local broker alone; src/cluster implements it over ZooKeeper. It lives here,
  * below src/cluster, so the handlers ask it without importing upward.
  */
-import { NotLeaderOrFollowerError } from '../errors.js';
+import { NotCoordinatorError, NotLeaderOrFollowerError } from '../errors.js';
 import type { TopicConfigValue } from '../storage/topic-config.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 
@@ -90,4 +90,17 @@ export function checkLeader(cluster: ClusterView | null, nodeId: number, topic: 
   const leadership = cluster.leadership(topic, partition);
   // A partition the cluster does not know is the log's to report (UNKNOWN_TOPIC_OR_PARTITION).
   if (leadership !== null && leadership.leader !== nodeId) throw new NotLeaderOrFollowerError(topic, partition, nodeId, leadership.leader);
+}
+
+/**
+ * Throws NotCoordinatorError unless this node is the cluster's coordinator broker, so a client
+ * still talking to a former coordinator looks it up again (FindCoordinator) instead of being
+ * served by a second copy of the group; outside a cluster the node coordinates everything.
+ */
+export function checkCoordinator(cluster: ClusterView | null, nodeId: number): void {
+  if (cluster === null) return;
+  const coordinator = cluster.coordinatorId();
+  if (coordinator !== nodeId) {
+    throw new NotCoordinatorError(`broker ${nodeId} is not the coordinator (${coordinator === -1 ? 'none is live now' : `broker ${coordinator} is`}); look it up again with FindCoordinator`);
+  }
 }

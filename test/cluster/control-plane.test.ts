@@ -17,6 +17,9 @@ import { readClusterStatus } from '../../src/cluster/cluster-status.js';
 import { CreateTopics } from '../../src/protocol/api/create-topics.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { Fetch } from '../../src/protocol/api/fetch.js';
+import { FindCoordinator } from '../../src/protocol/api/find-coordinator.js';
+import { Heartbeat } from '../../src/protocol/api/heartbeat.js';
+import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { batchOf } from '../broker/broker-test-helpers.js';
@@ -200,6 +203,26 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     expect(keyed).toHaveLength(6);
     for (const p of keyed) expect(p.replicas).toHaveLength(2);
   }, 90_000);
+
+  it('names one coordinator broker for every group and transactional id, and the others answer NOT_COORDINATOR', async () => {
+    for (const id of [2, 3]) {
+      const client = await connect(id);
+      const found = await client.send(FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['cluster-readers', 'other'] });
+      expect(found.coordinators.map((c) => [c.errorCode, c.nodeId, c.port])).toEqual([
+        [ErrorCode.NONE, 1, portOf(1)],
+        [ErrorCode.NONE, 1, portOf(1)],
+      ]);
+      const heartbeat = await client.send(Heartbeat, 3, { groupId: 'cluster-readers', generationId: 1, memberId: 'm' });
+      expect(heartbeat.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+      const offsets = await client.send(OffsetFetch, 7, { groupId: 'cluster-readers', topics: null, requireStable: false });
+      expect(offsets.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    }
+    // The coordinator holds the group's offsets committed by the kafkajs consumer above.
+    const onCoordinator = await connect(1);
+    const offsets = await onCoordinator.send(OffsetFetch, 7, { groupId: 'cluster-readers', topics: null, requireStable: false });
+    expect(offsets.errorCode).toBe(ErrorCode.NONE);
+    expect(offsets.topics.map((topic) => topic.name)).toEqual(['keyed']);
+  });
 
   it('grows a topic with CreatePartitions and deletes it with DeleteTopics on every broker, through any broker', async () => {
     const kafka = new Kafka({ clientId: 'cluster-admin', brokers: [`127.0.0.1:${portOf(2)}`], logLevel: logLevel.NOTHING });
