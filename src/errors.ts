@@ -993,3 +993,18 @@ export class ClusterError extends SluiceError {
     super('CLUSTER_ERROR', message);
   }
 }
+
+/**
+ * acks=all on a partition with fewer in-sync replicas than min.insync.replicas (Kafka's
+ * NOT_ENOUGH_REPLICAS, retriable): nothing was written.
+ */
+export class NotEnoughReplicasError extends SluiceError {
+  constructor(topic: string, partition: number, isr: readonly number[], minInsyncReplicas: number) {
+    super(
+      'NOT_ENOUGH_REPLICAS',
+      `${topic}-${partition} has ${isr.length} in-sync replica(s) [${isr.join(', ')}], fewer than its min.insync.replicas ${minInsyncReplicas}: ` +
+        'acks=all cannot be met and nothing was written; retry once replicas are in sync, or produce with acks=1',
+      true,
+    );
+  }
+}

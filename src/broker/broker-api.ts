@@ -196,6 +196,8 @@ export interface BrokerApi {
   ): Promise<void>;
 
   partitionOffsets(topic: string, partition: number): TopicPartitionOffsets;
+  /** The topic's effective min.insync.replicas (its override, else the broker default); throws TopicNotFoundError. */
+  minInsyncReplicas(topic: string): number;
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
   /** ListOffsets v0's answer: segment offsets, newest first (see Broker.legacyOffsetsBefore). */
   legacyOffsetsBefore(topic: string, partition: number, timestampMs: number, maxNumOffsets: number, fromConsumer: boolean): number[];

@@ -683,6 +683,11 @@ export class Broker implements BrokerApi {
     return this.stateTable.waiters(this.partitionOf(topic, partition, false).slot);
   }
 
+  minInsyncReplicas(topic: string): number {
+    this.checkOpen();
+    return resolveTopicConfig(this.effectiveTopicConfigs(this.topicStore.get(requireTopicName(topic)))).minInsyncReplicas;
+  }
+
   partitionOffsets(topic: string, partition: number): TopicPartitionOffsets {
     this.checkOpen();
     const target = this.partitionOf(topic, partition, false);

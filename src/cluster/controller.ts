@@ -7,8 +7,8 @@
  * check).
  *
  * What it does here: a partition of a new topic (or a partition added to one) goes online
- * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, every
- * live assigned replica in the ISR and leader epoch 0; a topic marked for deletion is deleted. A partition none of whose replicas is live stays without state until
+ * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, in an
+ * ISR of its own, and leader epoch 0; a topic marked for deletion is deleted. A partition none of whose replicas is live stays without state until
  * one registers, as Kafka's NewPartition does.
  */
 import type { ClusterLogger } from './cluster-node.js';
@@ -80,9 +80,12 @@ export class Controller {
   }
 
   private async onlineNewPartition(topic: string, partition: number, replicas: readonly number[], live: ReadonlySet<number>): Promise<void> {
-    const isr = replicas.filter((id) => live.has(id));
-    if (isr.length === 0) return;
-    const state: PartitionState = { leader: isr[0], leaderEpoch: 0, isr, controllerEpoch: this.epoch };
+    const leader = replicas.find((id) => live.has(id));
+    if (leader === undefined) return;
+    // The ISR is the leader alone: followers do not fetch from the leader yet, so no other
+    // replica is known to hold what the leader acknowledges (and acks=all waits for no one else).
+    const isr = [leader];
+    const state: PartitionState = { leader, leaderEpoch: 0, isr, controllerEpoch: this.epoch };
     // Parents one by one, never mkdirp: that would bring back a topic node deleted meanwhile
     // (creating under a missing topic node fails instead, and is logged).
     await this.session.create(partitionsPath(topic), Buffer.alloc(0));

@@ -5,7 +5,7 @@
  * answers from the local broker alone; src/cluster implements it over ZooKeeper. It lives here,
  * below src/cluster, so the handlers ask it without importing upward.
  */
-import { NotCoordinatorError, NotLeaderOrFollowerError } from '../errors.js';
+import { NotCoordinatorError, NotEnoughReplicasError, NotLeaderOrFollowerError } from '../errors.js';
 import type { TopicConfigValue } from '../storage/topic-config.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 
@@ -103,4 +103,14 @@ export function checkCoordinator(cluster: ClusterView | null, nodeId: number): v
   if (coordinator !== nodeId) {
     throw new NotCoordinatorError(`broker ${nodeId} is not the coordinator (${coordinator === -1 ? 'none is live now' : `broker ${coordinator} is`}); look it up again with FindCoordinator`);
   }
+}
+
+/**
+ * Kafka's check before an acks=all append (Partition.appendRecordsToLeader): the partition's ISR
+ * must hold at least min.insync.replicas, else NotEnoughReplicasError and nothing is written.
+ * Called for acks=all in a cluster only.
+ */
+export function checkMinInsync(cluster: ClusterView, minInsyncReplicas: number, topic: string, partition: number): void {
+  const isr = cluster.leadership(topic, partition)?.isr;
+  if (isr !== undefined && isr.length < minInsyncReplicas) throw new NotEnoughReplicasError(topic, partition, isr, minInsyncReplicas);
 }

@@ -98,7 +98,8 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     for (const p of partitions) {
       expect([...p.replicas].sort()).toEqual([1, 2, 3]);
       expect(p.leader).toBe(p.replicas[0]);
-      expect(p.isr).toEqual(p.replicas);
+      // Followers do not replicate yet: the leader alone is in sync.
+      expect(p.isr).toEqual([p.leader]);
       expect(p.leaderEpoch).toBe(0);
     }
     // Every broker answers Metadata with the same placement.
@@ -164,6 +165,26 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     expect((await produce(onLeader)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
     expect((await fetch(onLeader)).responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
     expect((await listOffsets(onLeader)).topics[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, offset: 1 });
+  });
+
+  it('acks=all with fewer in-sync replicas than min.insync.replicas answers NOT_ENOUGH_REPLICAS and writes nothing; acks=1 is written', async () => {
+    const created = await runCli(['topics', 'create', 'strict', '--replication-factor', '3', '--config', 'min.insync.replicas=2', '--bootstrap-server', `127.0.0.1:${portOf(1)}`]);
+    expect(created.stderr).toBe('');
+    const { leader, isr } = (await readClusterStatus(cluster.zookeeper.connectString)).partitions.find((p) => p.topic === 'strict')!;
+    const client = await connect(leader);
+    const produce = async (acks: number) =>
+      (await client.send(Produce, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: 'strict', partitionData: [{ index: 0, records: batchOf(['a', 'b']) }] }] }))
+        .responses[0].partitionResponses[0];
+    const refused = await produce(-1);
+    expect(refused.errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    expect(refused.errorMessage).toBe(
+      `strict-0 has 1 in-sync replica(s) [${isr.join(', ')}], fewer than its min.insync.replicas 2: acks=all cannot be met and nothing was written; retry once replicas are in sync, or produce with acks=1`,
+    );
+    const endOffset = async () =>
+      (await client.send(ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'strict', partitions: [{ partitionIndex: 0, timestamp: -1 }] }] })).topics[0].partitions[0].offset;
+    expect(await endOffset()).toBe(0);
+    expect((await produce(1)).errorCode).toBe(ErrorCode.NONE);
+    expect(await endOffset()).toBe(2);
   });
 
   it('kafkajs, bootstrapped on one broker, produces to and consumes from every partition through its leader', async () => {
