@@ -987,6 +987,16 @@ export class NotLeaderOrFollowerError extends SluiceError {
   }
 }
 
+/**
+ * A cluster change (topic created, grown, deleted, reconfigured) not seen done within its
+ * deadline: Kafka's REQUEST_TIMED_OUT. It may still complete; the client looks again.
+ */
+export class ClusterChangeTimeoutError extends SluiceError {
+  constructor(message: string) {
+    super('REQUEST_TIMED_OUT', message, true);
+  }
+}
+
 /** A cluster operation ZooKeeper refused or that found the cluster in a state it cannot work with. */
 export class ClusterError extends SluiceError {
   constructor(message: string) {

@@ -22,7 +22,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi } from '../broker/broker-api.js';
-import { ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidTopicError, TopicExistsError, TopicNotFoundError } from '../errors.js';
+import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidTopicError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
@@ -158,6 +158,12 @@ export class ClusterNode implements ClusterView {
     return this.controller;
   }
 
+  leaderOf(topic: string, partition: number): number | null {
+    if (this.topics.get(topic)?.partitions[partition] === undefined) return INTERNAL_TOPICS.includes(topic) ? this.coordinatorId() : null;
+    const leader = this.states.get(`${topic}/${partition}`)?.leader ?? -1;
+    return this.brokers.has(leader) ? leader : -1;
+  }
+
   leadership(topic: string, partition: number): PartitionLeadership | null {
     const replicas = this.topics.get(topic)?.partitions[partition];
     if (replicas === undefined) return INTERNAL_TOPICS.includes(topic) ? this.internalLeadership() : null;
@@ -181,8 +187,8 @@ export class ClusterNode implements ClusterView {
 
   /**
    * The live broker with the lowest id: each broker's group and transaction state lives in its
-   * own internal topics, so clients must all meet on one, and a restarted broker 0 gets its
-   * groups back. Coordinators on replicated internal topics would fail over with their state.
+   * own internal topics, so clients must all meet on one, and the lowest-id broker, restarted,
+   * gets its groups back. Coordinators on replicated internal topics would fail over with their state.
    */
   coordinatorId(): number {
     let lowest = -1;
@@ -214,10 +220,17 @@ export class ClusterNode implements ClusterView {
     const topicId = newTopicId();
     // The config first, as Kafka's AdminZkClient does: a broker that sees the assignment reads it.
     const config = encodeTopicConfig(configs);
-    // A config node left by an earlier topic of this name is replaced.
-    if (!(await this.session.create(topicConfigPath(request.name), config))) await this.session.setData(topicConfigPath(request.name), config, -1);
-    const created = await this.session.create(topicPath(request.name), encodeTopicAssignment({ topicId, partitions }));
-    if (!created) throw new TopicExistsError(request.name);
+    const topicNode = { op: 'create', path: topicPath(request.name), data: encodeTopicAssignment({ topicId, partitions }) } as const;
+    // Config and assignment together: a request that loses the race for the name changes nothing.
+    if (!(await this.session.multi([{ op: 'create', path: topicConfigPath(request.name), data: config }, topicNode]))) {
+      const stale = await this.session.getData(topicConfigPath(request.name));
+      // A config node left by an earlier topic of this name is replaced, in the same multi.
+      const created =
+        stale !== null &&
+        !(await this.session.exists(topicPath(request.name))) &&
+        (await this.session.multi([{ op: 'setData', path: topicConfigPath(request.name), data: config, version: stale.version }, topicNode]));
+      if (!created) throw new TopicExistsError(request.name);
+    }
     await this.waitFor(
       () => !this.localBusy.has(request.name) && this.hasLocalTopic(request.name, topicId) && this.allLed(request.name, partitions.length),
       this.options.createTopicTimeoutMs,
@@ -603,7 +616,7 @@ export class ClusterNode implements ClusterView {
       };
       const timer = setTimeout(() => {
         this.changes.off('change', onChange);
-        reject(new ClusterError(`waited ${timeoutMs} ms for ${what}; is a controller running (sluice cluster status)?`));
+        reject(new ClusterChangeTimeoutError(`waited ${timeoutMs} ms for ${what}; is a controller running (sluice cluster status)?`));
       }, timeoutMs);
       this.changes.on('change', onChange);
     });

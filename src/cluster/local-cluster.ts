@@ -157,6 +157,7 @@ function listeningPort(child: ChildProcess, id: number, timeoutMs: number, logFi
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited (${signal ?? `code ${code}`}) before listening`);
     const timer = setTimeout(() => fail(`did not start listening within ${timeoutMs} ms`), timeoutMs);
     child.once('exit', onExit);
+    child.once('error', (error) => fail(`could not be started: ${error.message}`));
     lines.on('line', (line) => {
       const match = /^listening on .*:(\d+)$/.exec(line);
       if (match === null) return;

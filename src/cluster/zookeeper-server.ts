@@ -39,6 +39,8 @@ export class ZooKeeperServer {
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once('exit', () => resolve());
+      // A script that cannot be run at all (spawn failed) never exits: it is as good as exited.
+      child.once('error', () => resolve());
     });
   }
 

@@ -51,6 +51,8 @@ export interface ClusterView {
   liveBrokers(): readonly ClusterBroker[];
   /** The controller's broker id, -1 while there is none. */
   controllerId(): number;
+  /** The partition's live leader (-1 for none), or null when the cluster knows no such partition: leadership's leader, without building the rest. */
+  leaderOf(topic: string, partition: number): number | null;
   /** The partition's leadership, or null when the cluster knows no such partition (yet). */
   leadership(topic: string, partition: number): PartitionLeadership | null;
   /** Places, records and waits for a new topic cluster-wide; throws TopicExistsError, InvalidReplicationFactorError... */
@@ -87,9 +89,9 @@ export function endpointOf(cluster: ClusterView, nodeId: number, listener: strin
  */
 export function checkLeader(cluster: ClusterView | null, nodeId: number, topic: string, partition: number): void {
   if (cluster === null) return;
-  const leadership = cluster.leadership(topic, partition);
+  const leader = cluster.leaderOf(topic, partition);
   // A partition the cluster does not know is the log's to report (UNKNOWN_TOPIC_OR_PARTITION).
-  if (leadership !== null && leadership.leader !== nodeId) throw new NotLeaderOrFollowerError(topic, partition, nodeId, leadership.leader);
+  if (leader !== null && leader !== nodeId) throw new NotLeaderOrFollowerError(topic, partition, nodeId, leader);
 }
 
 /**

@@ -352,7 +352,7 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
 
 function resolveCluster(cluster: ClusterView | undefined): ClusterView | null {
   if (cluster === undefined) return null;
-  if (cluster === null || typeof cluster !== 'object' || typeof cluster.leadership !== 'function' || typeof cluster.liveBrokers !== 'function') {
+  if (cluster === null || typeof cluster !== 'object' || typeof cluster.leaderOf !== 'function' || typeof cluster.liveBrokers !== 'function') {
     throw new InvalidConfigError('cluster must be a ClusterView (liveBrokers(), leadership(topic, partition)...), such as a ClusterNode');
   }
   return cluster;
