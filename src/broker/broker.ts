@@ -683,6 +683,12 @@ export class Broker implements BrokerApi {
     return this.stateTable.waiters(this.partitionOf(topic, partition, false).slot);
   }
 
+  async becomeLeader(topic: string, partition: number, leaderEpoch: number): Promise<void> {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    await this.pool.becomeLeader(target.shard, target.slot, leaderEpoch);
+  }
+
   minInsyncReplicas(topic: string): number {
     this.checkOpen();
     return resolveTopicConfig(this.effectiveTopicConfigs(this.topicStore.get(requireTopicName(topic)))).minInsyncReplicas;

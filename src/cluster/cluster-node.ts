@@ -22,12 +22,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi } from '../broker/broker-api.js';
-import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidTopicError, TopicExistsError, TopicNotFoundError } from '../errors.js';
+import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
 import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
-import { Controller, type ControllerInput } from './controller.js';
+import { Controller, type ControllerInput, type VersionedPartitionState } from './controller.js';
 import { assignReplicas } from './placement.js';
 import { ZooKeeperSession } from './zookeeper.js';
 import {
@@ -97,7 +97,11 @@ export class ClusterNode implements ClusterView {
   private brokers = new Map<number, ClusterBroker>();
   private controller = -1;
   private readonly topics = new Map<string, TopicAssignment>();
-  private readonly states = new Map<string, PartitionState>();
+  private readonly states = new Map<string, VersionedPartitionState>();
+  /** The leader epoch this broker's log was last told to take, per `${topic}/${partition}` it led. */
+  private readonly localEpochs = new Map<string, number>();
+  /** Partitions whose log is still taking its new leader epoch: not served as leader until done. */
+  private readonly becoming = new Set<string>();
   /** The last queued change to each topic's local logs, and how many are queued (see enqueueLocal). */
   private readonly localWork = new Map<string, Promise<void>>();
   private readonly localBusy = new Map<string, number>();
@@ -160,8 +164,9 @@ export class ClusterNode implements ClusterView {
 
   leaderOf(topic: string, partition: number): number | null {
     if (this.topics.get(topic)?.partitions[partition] === undefined) return INTERNAL_TOPICS.includes(topic) ? this.coordinatorId() : null;
-    const leader = this.states.get(`${topic}/${partition}`)?.leader ?? -1;
-    return this.brokers.has(leader) ? leader : -1;
+    const key = `${topic}/${partition}`;
+    const leader = this.states.get(key)?.leader ?? -1;
+    return this.brokers.has(leader) && !(leader === this.brokerId && this.becoming.has(key)) ? leader : -1;
   }
 
   leadership(topic: string, partition: number): PartitionLeadership | null {
@@ -445,12 +450,12 @@ export class ClusterNode implements ClusterView {
   }
 
   /** Calls `handle` with the node's data (null when absent) now and after every change. */
-  private async watchData(session: ZooKeeperSession, path: string, handle: (data: Buffer | null) => Promise<void> | void): Promise<void> {
+  private async watchData(session: ZooKeeperSession, path: string, handle: (data: Buffer | null, version: number) => Promise<void> | void): Promise<void> {
     const read = async (): Promise<void> => {
       if (this.closed || session !== this.session) return;
       try {
         const found = await session.getData(path, () => void read());
-        await handle(found?.data ?? null);
+        await handle(found?.data ?? null, found?.version ?? -1);
         this.changes.emit('change');
       } catch (error) {
         this.retryLater(session, path, error, read);
@@ -499,7 +504,10 @@ export class ClusterNode implements ClusterView {
     if (known !== undefined && (assignment === null || assignment.topicId !== known.topicId)) {
       // Deleted (or deleted and created again under the same name): its logs go.
       this.topics.delete(name);
-      for (const partition of known.partitions.keys()) this.states.delete(`${name}/${partition}`);
+      for (const partition of known.partitions.keys()) {
+        this.states.delete(`${name}/${partition}`);
+        this.localEpochs.delete(`${name}/${partition}`);
+      }
       this.enqueueLocal(name, () => this.deleteLocally(name));
     }
     if (assignment === null) return;
@@ -521,13 +529,51 @@ export class ClusterNode implements ClusterView {
       const key = `${name}/${partition}`;
       if (this.watched.has(`state:${key}`)) continue;
       this.watched.add(`state:${key}`);
-      await this.watchData(session, partitionStatePath(name, partition), (state) => {
+      await this.watchData(session, partitionStatePath(name, partition), (data, version) => {
         // A state of a topic this broker no longer knows (deleted meanwhile) is not kept.
-        if (state === null || this.topics.get(name)?.partitions[partition] === undefined) this.states.delete(key);
-        else this.states.set(key, decodePartitionState(name, partition, state));
+        if (data === null || this.topics.get(name)?.partitions[partition] === undefined) {
+          this.states.delete(key);
+          return;
+        }
+        const state = { ...decodePartitionState(name, partition, data), version };
+        this.states.set(key, state);
+        if (state.leader === this.brokerId) this.becomeLeader(name, partition, state.leaderEpoch);
+        this.ownController?.reconcile(() => this.controllerInput());
       });
     }
     this.ownController?.reconcile(() => this.controllerInput());
+  }
+
+  /**
+   * Kafka's makeLeader: the local log takes the leader epoch the controller gave this broker
+   * before the broker serves the partition as its leader (leaderOf answers -1 meanwhile), so every
+   * batch it appends carries that epoch and KIP-320 clients' epochs match.
+   */
+  private becomeLeader(name: string, partition: number, leaderEpoch: number): void {
+    const key = `${name}/${partition}`;
+    if ((this.localEpochs.get(key) ?? -1) >= leaderEpoch) return;
+    this.localEpochs.set(key, leaderEpoch);
+    if (this.localLeaderEpoch(name, partition) >= leaderEpoch) return;
+    this.becoming.add(key);
+    this.enqueueLocal(name, async () => {
+      try {
+        if (this.localLeaderEpoch(name, partition) < leaderEpoch) await this.broker.becomeLeader(name, partition, leaderEpoch);
+      } catch (error) {
+        this.options.logger.warn(`taking leader epoch ${leaderEpoch} of ${key}: ${(error as Error).message}`);
+      } finally {
+        if (this.localEpochs.get(key) === leaderEpoch) this.becoming.delete(key);
+      }
+    });
+  }
+
+  /** The local log's leader epoch; -1 while the partition's log is not created here yet. */
+  private localLeaderEpoch(name: string, partition: number): number {
+    try {
+      return this.broker.partitionOffsets(name, partition).leaderEpoch;
+    } catch (error) {
+      if (error instanceof TopicNotFoundError || error instanceof PartitionNotFoundError) return -1;
+      throw error;
+    }
   }
 
   /** Runs changes to a topic's local logs one after another, in the order ZooKeeper reported them. */

@@ -8,7 +8,9 @@
  *
  * What it does here: a partition of a new topic (or a partition added to one) goes online
  * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, in an
- * ISR of its own, and leader epoch 0; a topic marked for deletion is deleted. A partition none of whose replicas is live stays without state until
+ * ISR of its own, and leader epoch 0; a partition whose leader's broker went away gets a new
+ * leader from its ISR, or goes offline until an ISR member returns (electLeader); a topic marked
+ * for deletion is deleted. A partition none of whose replicas is live stays without state until
  * one registers, as Kafka's NewPartition does.
  */
 import type { ClusterLogger } from './cluster-node.js';
@@ -31,9 +33,14 @@ export interface ControllerInput {
   readonly liveBrokerIds: ReadonlySet<number>;
   readonly topics: ReadonlyMap<string, TopicAssignment>;
   /** Partition states by `${topic}/${partition}`. */
-  readonly states: ReadonlyMap<string, PartitionState>;
+  readonly states: ReadonlyMap<string, VersionedPartitionState>;
   /** Topics marked for deletion. */
   readonly deletions: ReadonlySet<string>;
+}
+
+/** A partition state with its node's data version, for a compare-and-set of the next one. */
+export interface VersionedPartitionState extends PartitionState {
+  readonly version: number;
 }
 
 export class Controller {
@@ -61,8 +68,9 @@ export class Controller {
     for (const [topic, assignment] of input.topics) {
       if (input.deletions.has(topic)) continue;
       for (const [partition, replicas] of assignment.partitions.entries()) {
-        if (input.states.has(`${topic}/${partition}`)) continue;
-        await this.onlineNewPartition(topic, partition, replicas, input.liveBrokerIds);
+        const state = input.states.get(`${topic}/${partition}`);
+        if (state === undefined) await this.onlineNewPartition(topic, partition, replicas, input.liveBrokerIds);
+        else if (state.leader === -1 || !input.liveBrokerIds.has(state.leader)) await this.electLeader(topic, partition, replicas, state, input.liveBrokerIds);
       }
     }
   }
@@ -77,6 +85,34 @@ export class Controller {
     await this.session.remove(topicConfigPath(topic));
     await this.session.remove(deleteTopicPath(topic));
     this.logger.info(`controller (epoch ${this.epoch}): deleted topic ${topic}`);
+  }
+
+  /**
+   * Kafka's offline-partition election with unclean.leader.election.enable=false: the first
+   * assigned replica that is live and in the ISR leads, with the ISR's live members and the
+   * leader epoch bumped. With none, a leader that went away is taken off (leader -1, epoch
+   * bumped, the ISR kept when it is that leader alone, as Kafka keeps the last ISR member so it
+   * can lead again without losing what it acknowledged), and the partition stays offline until
+   * an ISR member returns.
+   */
+  private async electLeader(topic: string, partition: number, replicas: readonly number[], state: VersionedPartitionState, live: ReadonlySet<number>): Promise<void> {
+    const leader = replicas.find((id) => live.has(id) && state.isr.includes(id));
+    let next: PartitionState;
+    if (leader !== undefined) {
+      next = { leader, leaderEpoch: state.leaderEpoch + 1, isr: state.isr.filter((id) => live.has(id)), controllerEpoch: this.epoch };
+    } else if (state.leader !== -1) {
+      const isr = state.isr.length === 1 ? state.isr : state.isr.filter((id) => id !== state.leader);
+      next = { leader: -1, leaderEpoch: state.leaderEpoch + 1, isr, controllerEpoch: this.epoch };
+    } else {
+      return;
+    }
+    const written = await this.session.multi([
+      { op: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochVersion },
+      { op: 'setData', path: partitionStatePath(topic, partition), data: encodePartitionState(next), version: state.version },
+    ]);
+    if (!written) return;
+    if (next.leader === -1) this.logger.warn(`controller (epoch ${this.epoch}): ${topic}-${partition} is offline: no replica of its ISR [${next.isr.join(',')}] is live`);
+    else this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} leader ${next.leader} at epoch ${next.leaderEpoch}, isr [${next.isr.join(',')}]`);
   }
 
   private async onlineNewPartition(topic: string, partition: number, replicas: readonly number[], live: ReadonlySet<number>): Promise<void> {

@@ -22,7 +22,7 @@ import { Heartbeat } from '../../src/protocol/api/heartbeat.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
 import { Produce } from '../../src/protocol/api/produce.js';
-import { batchOf } from '../broker/broker-test-helpers.js';
+import { batchOf, recordsOf } from '../broker/broker-test-helpers.js';
 import { lines, runCli } from '../cli/run-cli.js';
 import { TestClient, eventually, kcat } from '../server/helpers.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
@@ -300,6 +300,52 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
       await admin.disconnect();
     }
   }, 60_000);
+
+  it('a partition whose leader is killed goes offline at a higher epoch, and its returning leader serves it at a higher epoch still', async () => {
+    const stateOf = async () => (await readClusterStatus(cluster.zookeeper.connectString)).partitions.find((p) => p.topic === 'orders' && p.partition === 1)!;
+    const before = await stateOf();
+    const leader = before.leader;
+    const produce = async (client: TestClient, values: string[]) =>
+      (await client.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'orders', partitionData: [{ index: 1, records: batchOf(values) }] }] }))
+        .responses[0].partitionResponses[0];
+    expect((await produce(await connect(leader), ['before-1', 'before-2'])).errorCode).toBe(ErrorCode.NONE);
+
+    await cluster.stopBroker(leader, 'SIGKILL');
+    await eventually(async () => (await stateOf()).leader === -1, { timeoutMs: 60_000, what: `orders-1 offline after broker ${leader} died` });
+    const offline = await stateOf();
+    expect(offline.leaderEpoch).toBe(before.leaderEpoch + 1);
+    // Its ISR was that leader alone: nobody else may lead without losing what it acknowledged.
+    expect(offline.isr).toEqual([leader]);
+    const survivor = [1, 2, 3].find((id) => id !== leader)!;
+    const [described] = (await kcatMetadata(survivor, 'orders')).topics;
+    expect(described.partitions.find((p) => p.partition === 1)!.leader).toBe(-1);
+
+    await cluster.startBroker(leader);
+    await eventually(async () => (await stateOf()).leader === leader, { timeoutMs: 60_000, what: `broker ${leader} leading orders-1 again` });
+    const back = await stateOf();
+    expect(back.leaderEpoch).toBe(before.leaderEpoch + 2);
+    const client = await connect(leader);
+    await eventually(async () => (await produce(client, ['after'])).errorCode === ErrorCode.NONE, { what: 'the returned leader to take produce' });
+    // The log took the new epoch (KIP-320): a client at the old one is fenced, one at the new one is served everything.
+    const fetchAt = (currentLeaderEpoch: number) =>
+      client.send(Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: 'orders', partitions: [{ partition: 1, currentLeaderEpoch, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+    expect((await fetchAt(before.leaderEpoch)).responses[0].partitions[0].errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    const served = (await fetchAt(back.leaderEpoch)).responses[0].partitions[0];
+    expect(served.errorCode).toBe(ErrorCode.NONE);
+    const values = recordsOf(served.records!).map(([, value]) => value);
+    expect(values.slice(-3)).toEqual(['before-1', 'before-2', 'after']);
+  }, 120_000);
 
   it('a broker whose ZooKeeper session expired (stopped past the session timeout) registers again and rebuilds its view', async () => {
     const { controllerId } = await readClusterStatus(cluster.zookeeper.connectString);
