@@ -1018,3 +1018,10 @@ export class NotEnoughReplicasError extends SluiceError {
     );
   }
 }
+
+/** A replica list that cannot be used: empty, a broker twice, or a broker not live (Kafka's INVALID_REPLICA_ASSIGNMENT). */
+export class InvalidReplicaAssignmentError extends SluiceError {
+  constructor(message: string) {
+    super('INVALID_REPLICA_ASSIGNMENT', message);
+  }
+}

@@ -22,7 +22,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi } from '../broker/broker-api.js';
-import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
+import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicaAssignmentError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
@@ -55,7 +55,6 @@ import {
   partitionStatePath,
   topicConfigPath,
   topicPath,
-  type PartitionState,
   type TopicAssignment,
 } from './znodes.js';
 
@@ -274,7 +273,7 @@ export class ClusterNode implements ClusterView {
       let added: number[][];
       if (assignments !== undefined) {
         if (assignments.length !== count - existing) {
-          throw new InvalidReplicationFactorError(name, current.partitions[0].length, `adding ${count - existing} partitions needs as many replica lists, got ${assignments.length}`);
+          throw new InvalidReplicaAssignmentError(`adding ${count - existing} partitions to "${name}" needs as many replica lists, got ${assignments.length}`);
         }
         added = assignments.map((replicas) => [...replicas]);
         for (const [i, replicas] of added.entries()) checkAssignment(name, existing + i, replicas, live);
@@ -695,11 +694,11 @@ function checkOptions(options: ClusterNodeOptions): void {
 
 function checkAssignment(topic: string, partition: number, replicas: readonly number[], live: readonly number[]): void {
   if (replicas.length === 0 || new Set(replicas).size !== replicas.length) {
-    throw new InvalidReplicationFactorError(topic, replicas.length, `partition ${partition}'s replicas [${replicas.join(', ')}] must be distinct broker ids, at least one`);
+    throw new InvalidReplicaAssignmentError(`partition ${partition} of "${topic}": replicas [${replicas.join(', ')}] must be distinct broker ids, at least one`);
   }
   const unknown = replicas.filter((id) => !live.includes(id));
   if (unknown.length > 0) {
-    throw new InvalidReplicationFactorError(topic, replicas.length, `partition ${partition} names broker(s) ${unknown.join(', ')}, which are not live (live: ${live.join(', ')})`);
+    throw new InvalidReplicaAssignmentError(`partition ${partition} of "${topic}" names broker(s) ${unknown.join(', ')}, which are not live (live: ${live.join(', ')})`);
   }
 }
 

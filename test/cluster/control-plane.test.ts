@@ -119,15 +119,15 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     expect(statusText).toContainEqual(expect.stringMatching(new RegExp(`^orders\\s+0\\s+${partitions[0].leader}\\s+0\\s+${partitions[0].replicas.join(',')}`)));
   }, 60_000);
 
-  it('refuses a replication factor above the live brokers, and replicas on unknown brokers, with INVALID_REPLICATION_FACTOR', async () => {
+  it('refuses a replication factor above the live brokers (INVALID_REPLICATION_FACTOR) and replicas on unknown brokers (INVALID_REPLICA_ASSIGNMENT)', async () => {
     const client = await connect(1);
     const create = (topic: { numPartitions: number; replicationFactor: number; assignments: { partitionIndex: number; brokerIds: number[] }[] }) =>
       client.send(CreateTopics, 5, { topics: [{ name: 'wide', ...topic, configs: [] }], timeoutMs: 10_000, validateOnly: false });
     const [tooWide] = (await create({ numPartitions: 1, replicationFactor: 4, assignments: [] })).topics;
     expect(tooWide).toMatchObject({ errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, errorMessage: 'topic "wide" asks for replication factor 4: only 3 broker(s) are available; start more brokers or lower it' });
     const [unknown] = (await create({ numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 9] }] })).topics;
-    expect(unknown.errorCode).toBe(ErrorCode.INVALID_REPLICATION_FACTOR);
-    expect(unknown.errorMessage).toMatch(/partition 0 names broker\(s\) 9, which are not live/);
+    expect(unknown.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+    expect(unknown.errorMessage).toBe('partition 0 of "wide" names broker(s) 9, which are not live (live: 1, 2, 3)');
     expect((await readClusterStatus(cluster.zookeeper.connectString)).partitions.some((p) => p.topic === 'wide')).toBe(false);
     const refused = await runCli(['topics', 'create', 'wide', '--replication-factor', '4', '--bootstrap-server', `127.0.0.1:${portOf(1)}`]);
     expect(refused.code).toBe(1);
