@@ -110,6 +110,8 @@ export class ClusterNode implements ClusterView {
   private deletions: ReadonlySet<string> = new Set();
   private ownController: Controller | null = null;
   private endpoints: readonly ClusterEndpoint[] | null = null;
+  /** The session this broker's /brokers/ids node was created on, once it was. */
+  private registeredOn: ZooKeeperSession | null = null;
   private closed = false;
 
   private constructor(
@@ -344,6 +346,7 @@ export class ClusterNode implements ClusterView {
       }
       await this.untilChanged(session, path);
     }
+    this.registeredOn = session;
     this.options.logger.info(`registered as broker ${this.brokerId} in ZooKeeper ${session.connectString}`);
     await this.standForController(session);
   }
@@ -366,7 +369,8 @@ export class ClusterNode implements ClusterView {
 
   /** Kafka's controller election: first to create the ephemeral /controller wins and bumps the epoch. */
   private async standForController(session: ZooKeeperSession): Promise<void> {
-    if (this.closed || session !== this.session || this.endpoints === null) return;
+    // Only a registered broker stands: one still waiting for its id (or not yet listening) may not lead the cluster.
+    if (this.closed || session !== this.session || this.registeredOn !== session) return;
     if (!(await session.create(CONTROLLER_PATH, encodeController(this.brokerId), 'ephemeral'))) return;
     let epoch: number;
     let epochVersion: number;

@@ -85,6 +85,14 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     }
   });
 
+  it('a second broker with a live broker\'s id waits out the session timeout, then exits naming the clash', async () => {
+    const extraDir = join(dir, 'duplicate');
+    const result = await runCli(['serve', '--port', '0', '--data-dir', extraDir, '--broker-id', '2', '--zookeeper', cluster.zookeeper.connectString, '--zookeeper-session-timeout-ms', '1000']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('broker id 2 is registered by another live broker (/brokers/ids/2 exists); give this broker another --broker-id');
+    expect((await readClusterStatus(cluster.zookeeper.connectString)).brokers.map((broker) => broker.nodeId)).toEqual([1, 2, 3]);
+  }, 60_000);
+
   it('places a replication-factor-3 topic over the brokers, with the leaders ZooKeeper records, as kcat and topics describe show', async () => {
     const created = await runCli(['topics', 'create', 'orders', '--partitions', '3', '--replication-factor', '3', '--bootstrap-server', `127.0.0.1:${portOf(1)}`]);
     expect(created.stderr).toBe('');
@@ -365,10 +373,13 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
       what: `broker ${paused} registered again`,
     });
     expect(readFileSync(join(cluster.brokers.get(paused)!.dataDir, 'serve.log'), 'utf8')).toContain('the ZooKeeper session expired');
-    // Its view was read again on the new session: every partition's leader as ZooKeeper records it.
-    const expected = (await readClusterStatus(cluster.zookeeper.connectString)).partitions.map((p) => `${p.topic}-${p.partition}:${p.leader}`).sort();
+    // Its view was read again on the new session: every partition's leader as ZooKeeper records it,
+    // once the controller has given back the partitions it led (they went offline with its session).
     await eventually(
       async () => {
+        const { partitions } = await readClusterStatus(cluster.zookeeper.connectString);
+        if (partitions.some((p) => p.leader === -1)) return false;
+        const expected = partitions.map((p) => `${p.topic}-${p.partition}:${p.leader}`).sort();
         const { topics } = await kcatMetadata(paused);
         const led = topics.filter((topic) => !topic.topic.startsWith('__')).flatMap((topic) => topic.partitions.map((p) => `${topic.topic}-${p.partition}:${p.leader}`));
         return JSON.stringify(led.sort()) === JSON.stringify(expected);
