@@ -484,7 +484,7 @@ export class AttachedThreadsExhaustedError extends SluiceError {
   }
 }
 
-/** A replication factor other than 1 (or -1 for the default) asked of a single embedded broker. */
+/** A replication factor other than 1 (or -1 for the default) asked of a single broker, or one a cluster cannot place (more than its live brokers, below 1). */
 export class InvalidReplicationFactorError extends SluiceError {
   /** `reason`: why a cluster cannot place it; without one, the refusal of a single-node broker. */
   constructor(topic: string, replicationFactor: number, reason?: string) {
