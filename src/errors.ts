@@ -484,13 +484,16 @@ export class AttachedThreadsExhaustedError extends SluiceError {
   }
 }
 
-/** A replication factor other than 1 (or -1 for the default) asked of a single embedded broker. */
+/** A replication factor other than 1 (or -1 for the default) asked of a single broker, or one a cluster cannot place (more than its live brokers, below 1). */
 export class InvalidReplicationFactorError extends SluiceError {
-  constructor(topic: string, replicationFactor: number) {
+  /** `reason`: why a cluster cannot place it; without one, the refusal of a single-node broker. */
+  constructor(topic: string, replicationFactor: number, reason?: string) {
     super(
       'INVALID_REPLICATION_FACTOR',
-      `topic "${topic}" asks for replication factor ${replicationFactor}, but this broker is a single node; ` +
-        `use 1 (or -1 for the default) here, and a Kafka cluster for replicas`,
+      reason !== undefined
+        ? `topic "${topic}" asks for replication factor ${replicationFactor}: ${reason}`
+        : `topic "${topic}" asks for replication factor ${replicationFactor}, but this broker is a single node; ` +
+            `use 1 (or -1 for the default) here, or run a cluster (sluice serve --zookeeper) for replicas`,
     );
   }
 }
@@ -997,5 +1000,59 @@ export class ConnectRestError extends ConnectError {
   constructor(status: number, message: string) {
     super(message, { code: 'CONNECT_REST_ERROR' });
     this.status = status;
+  }
+}
+
+/**
+ * A request for a partition this broker does not lead, in a cluster: the client refreshes its
+ * metadata and sends it to the leader (Kafka's NOT_LEADER_OR_FOLLOWER, retriable).
+ */
+export class NotLeaderOrFollowerError extends SluiceError {
+  constructor(topic: string, partition: number, nodeId: number, leader: number) {
+    super(
+      'NOT_LEADER_OR_FOLLOWER',
+      `broker ${nodeId} is not the leader of ${topic}-${partition}` +
+        (leader === -1 ? ' and the partition has no live leader now; retry once one is elected' : `; broker ${leader} is: refresh the metadata and send it there`),
+      true,
+    );
+  }
+}
+
+/**
+ * A cluster change (topic created, grown, deleted, reconfigured) not seen done within its
+ * deadline: Kafka's REQUEST_TIMED_OUT. It may still complete; the client looks again.
+ */
+export class ClusterChangeTimeoutError extends SluiceError {
+  constructor(message: string) {
+    super('REQUEST_TIMED_OUT', message, true);
+  }
+}
+
+/** A cluster operation ZooKeeper refused or that found the cluster in a state it cannot work with. */
+export class ClusterError extends SluiceError {
+  constructor(message: string) {
+    super('CLUSTER_ERROR', message);
+  }
+}
+
+/**
+ * acks=all on a partition with fewer in-sync replicas than min.insync.replicas (Kafka's
+ * NOT_ENOUGH_REPLICAS, retriable): nothing was written.
+ */
+export class NotEnoughReplicasError extends SluiceError {
+  constructor(topic: string, partition: number, isr: readonly number[], minInsyncReplicas: number) {
+    super(
+      'NOT_ENOUGH_REPLICAS',
+      `${topic}-${partition} has ${isr.length} in-sync replica(s) [${isr.join(', ')}], fewer than its min.insync.replicas ${minInsyncReplicas}: ` +
+        'acks=all cannot be met and nothing was written; retry once replicas are in sync, or produce with acks=1',
+      true,
+    );
+  }
+}
+
+/** A replica list that cannot be used: empty, a broker twice, or a broker not live (Kafka's INVALID_REPLICA_ASSIGNMENT). */
+export class InvalidReplicaAssignmentError extends SluiceError {
+  constructor(message: string) {
+    super('INVALID_REPLICA_ASSIGNMENT', message);
   }
 }

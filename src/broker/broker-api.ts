@@ -202,6 +202,13 @@ export interface BrokerApi {
   ): Promise<void>;
 
   partitionOffsets(topic: string, partition: number): TopicPartitionOffsets;
+  /**
+   * Kafka's makeLeader for the partition's log (cluster mode): its leader epoch becomes
+   * `leaderEpoch` from the log end on, durably; an epoch below the current one is refused.
+   */
+  becomeLeader(topic: string, partition: number, leaderEpoch: number): Promise<void>;
+  /** The topic's effective min.insync.replicas (its override, else the broker default); throws TopicNotFoundError. */
+  minInsyncReplicas(topic: string): number;
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
   /** ListOffsets v0's answer: segment offsets, newest first (see Broker.legacyOffsetsBefore). */
   legacyOffsetsBefore(topic: string, partition: number, timestampMs: number, maxNumOffsets: number, fromConsumer: boolean): number[];

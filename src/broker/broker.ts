@@ -419,7 +419,11 @@ export class Broker implements BrokerApi {
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<TopicMetadata> {
     this.checkOpen();
     if (options === null || typeof options !== 'object') throw new InvalidRequestError('createTopic options must be an object');
-    const open = this.createTopicNow(requireTopicName(name), { partitions: options.partitions ?? this.config.numPartitions, configs: options.configs });
+    const open = this.createTopicNow(requireTopicName(name), {
+      partitions: options.partitions ?? this.config.numPartitions,
+      configs: options.configs,
+      ...(options.topicId === undefined ? {} : { topicId: options.topicId }),
+    });
     await Promise.all(open.partitions.map((partition) => partition.opened));
     return open.metadata;
   }
@@ -678,6 +682,17 @@ export class Broker implements BrokerApi {
   parkedWaits(topic: string, partition: number): number {
     this.checkOpen();
     return this.stateTable.waiters(this.partitionOf(topic, partition, false).slot);
+  }
+
+  async becomeLeader(topic: string, partition: number, leaderEpoch: number): Promise<void> {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    await this.pool.becomeLeader(target.shard, target.slot, leaderEpoch);
+  }
+
+  minInsyncReplicas(topic: string): number {
+    this.checkOpen();
+    return resolveTopicConfig(this.effectiveTopicConfigs(this.topicStore.get(requireTopicName(topic)))).minInsyncReplicas;
   }
 
   partitionOffsets(topic: string, partition: number): TopicPartitionOffsets {

@@ -7,7 +7,7 @@ import { decodeAssignment, type TopicPartitions } from '../broker/consumer-proto
 import type { AclEntry, DescribeAclsResult } from '../client/admin.js';
 import { validateTopicConfigs } from '../storage/topic-config.js';
 import { validateTopicName } from '../storage/topic-store.js';
-import type { GroupDetails, TopicConfigDescription, TopicToCreate } from './connection.js';
+import type { GroupDetails, PartitionDescription, PartitionOffsets, TopicConfigDescription, TopicToCreate } from './connection.js';
 
 /** Retries of a command line's clients: it should fail within seconds, not retry for a minute. */
 export const CLI_RETRY = Object.freeze({ retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 });
@@ -71,4 +71,15 @@ export function describeConfigEntries(entries: { configName: string; configValue
       source: CONFIG_SOURCES[entry.configSource] ?? `source ${entry.configSource}`,
     }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Each partition's offsets with its leader, replicas and ISR from a Metadata answer (kafkajs' shape, which the embedded admin shares). */
+export function describePartitions(
+  offsets: readonly PartitionOffsets[],
+  metadata: readonly { partitionId: number; leader: number; replicas: number[]; isr: number[] }[],
+): PartitionDescription[] {
+  return offsets.map((entry) => {
+    const placed = metadata.find((partition) => partition.partitionId === entry.partition);
+    return { ...entry, leader: placed?.leader ?? -1, replicas: placed?.replicas ?? [], isr: placed?.isr ?? [] };
+  });
 }

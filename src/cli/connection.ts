@@ -60,9 +60,17 @@ export interface DeleteRecordsTarget {
   offset: number;
 }
 
+/** A partition's offsets and placement: its leader, replicas and in-sync replicas. */
+export interface PartitionDescription extends PartitionOffsets {
+  /** -1 while it has no leader. */
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
 export interface TopicDescription {
   name: string;
-  partitions: PartitionOffsets[];
+  partitions: PartitionDescription[];
   configs: TopicConfigDescription[];
 }
 
@@ -98,6 +106,8 @@ export interface TopicToCreate {
   name: string;
   /** Unset: the broker's default partition count. */
   partitions?: number;
+  /** Unset: the broker's default (a single broker takes only 1). */
+  replicationFactor?: number;
   configs: Record<string, string>;
 }
 

@@ -27,6 +27,7 @@ import type {
   TopicToCreate,
 } from './connection.js';
 import {
+  describePartitions,
   BROKER_RESOURCE,
   CLI_RETRY,
   TOPIC_RESOURCE,
@@ -49,7 +50,9 @@ export class EmbeddedConnection implements Connection {
   async createTopic(topic: TopicToCreate): Promise<boolean> {
     checkTopicToCreate(topic);
     const configEntries = Object.entries(topic.configs).map(([name, value]) => ({ name, value }));
-    return this.admin.createTopics({ topics: [{ topic: topic.name, numPartitions: topic.partitions, configEntries }] });
+    return this.admin.createTopics({
+      topics: [{ topic: topic.name, numPartitions: topic.partitions, ...(topic.replicationFactor === undefined ? {} : { replicationFactor: topic.replicationFactor }), configEntries }],
+    });
   }
 
   async listTopics(): Promise<TopicSummary[]> {
@@ -66,7 +69,8 @@ export class EmbeddedConnection implements Connection {
   }
 
   async describeTopic(topic: string): Promise<TopicDescription> {
-    const partitions = await this.partitionOffsets(topic);
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    const partitions = describePartitions(await this.partitionOffsets(topic), topics[0].partitions);
     const { resources } = await this.admin.describeConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic }] });
     return { name: topic, partitions, configs: describeConfigEntries(resources[0].configEntries) };
   }

@@ -30,6 +30,7 @@ import type {
   TopicToCreate,
 } from './connection.js';
 import {
+  describePartitions,
   BROKER_RESOURCE,
   CLI_RETRY,
   CONFIG_SOURCES,
@@ -105,7 +106,14 @@ export class KafkaConnection implements Connection {
     checkTopicToCreate(topic);
     const configEntries = Object.entries(topic.configs).map(([name, value]) => ({ name, value }));
     return this.admin.createTopics({
-      topics: [{ topic: topic.name, ...(topic.partitions === undefined ? {} : { numPartitions: topic.partitions }), configEntries }],
+      topics: [
+        {
+          topic: topic.name,
+          ...(topic.partitions === undefined ? {} : { numPartitions: topic.partitions }),
+          ...(topic.replicationFactor === undefined ? {} : { replicationFactor: topic.replicationFactor }),
+          configEntries,
+        },
+      ],
     });
   }
 
@@ -129,7 +137,9 @@ export class KafkaConnection implements Connection {
   }
 
   async describeTopic(topic: string): Promise<TopicDescription> {
-    const partitions = await this.partitionOffsets(topic);
+    const offsets = await this.partitionOffsets(topic);
+    const { topics } = await this.withTopic(topic, () => this.admin.fetchTopicMetadata({ topics: [topic] }));
+    const partitions = describePartitions(offsets, topics[0].partitions);
     const { resources } = await this.withTopic(topic, () =>
       this.admin.describeConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic }], includeSynonyms: false }),
     );

@@ -16,6 +16,7 @@ import { registerPerfCommand } from './commands/perf.js';
 import { registerProduce } from './commands/produce.js';
 import { registerRecover } from './commands/recover.js';
 import { registerServe } from './commands/serve.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerTopics } from './commands/topics.js';
 import { registerTuneCommand } from './commands/tune.js';
 import { registerAcls } from './commands/acls.js';
@@ -38,6 +39,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerSchemaRegistry,
   registerSchemas,
   registerConnect,
+  registerCluster,
 ];
 
 const EXIT_OK = 0;

@@ -3,6 +3,7 @@
  * units in the names. resolveServerConfig fills in the defaults and rejects anything invalid with
  * an InvalidConfigError that names the setting and the fix.
  */
+import type { ClusterView } from './cluster-view.js';
 import { hostname } from 'node:os';
 import { InvalidConfigError } from '../errors.js';
 import { INT32_MAX } from '../protocol/limits.js';
@@ -135,6 +136,8 @@ export interface KafkaServerOptions {
   authorizer?: AuthorizerOptions;
   /** Told of every answered request (metrics); none unless given. */
   requestObserver?: RequestObserver;
+  /** The cluster this server is one broker of (leaders, replicas, live brokers); unset: a single-node cluster. */
+  cluster?: ClusterView;
 }
 
 /** Sees each request the server answers, once its response is encoded. */
@@ -172,6 +175,7 @@ export interface ServerConfig {
   readonly minIncrementalFetchSessionEvictionMs: number;
   readonly authorizer: ResolvedAuthorizerOptions | null;
   readonly requestObserver: RequestObserver | null;
+  readonly cluster: ClusterView | null;
 }
 
 export const DEFAULT_PORT = 9092;
@@ -242,6 +246,7 @@ const KNOWN_KEYS = new Set<string>([
   'minIncrementalFetchSessionEvictionMs',
   'authorizer',
   'requestObserver',
+  'cluster',
 ]);
 
 export function resolveServerConfig(options: KafkaServerOptions = {}): ServerConfig {
@@ -341,7 +346,16 @@ export function resolveServerConfig(options: KafkaServerOptions = {}): ServerCon
     ),
     authorizer: options.authorizer === undefined ? null : resolveAuthorizer(options.authorizer),
     requestObserver: resolveRequestObserver(options.requestObserver),
+    cluster: resolveCluster(options.cluster),
   });
+}
+
+function resolveCluster(cluster: ClusterView | undefined): ClusterView | null {
+  if (cluster === undefined) return null;
+  if (cluster === null || typeof cluster !== 'object' || typeof cluster.leaderOf !== 'function' || typeof cluster.liveBrokers !== 'function') {
+    throw new InvalidConfigError('cluster must be a ClusterView (liveBrokers(), leadership(topic, partition)...), such as a ClusterNode');
+  }
+  return cluster;
 }
 
 function resolveRequestObserver(observer: RequestObserver | undefined): RequestObserver | null {

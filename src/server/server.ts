@@ -5,9 +5,10 @@
  * their TLS handshakes and the set of connections; each connection (./connection.ts) owns its framing, limits and response order,
  * and one handler per API (./handlers/) maps requests onto the broker.
  *
- * The server is a single-node cluster: Metadata names this node as the leader of every
+ * Alone, the server is a single-node cluster: Metadata names this node as the leader of every
  * partition and FindCoordinator names it as every group's coordinator, at the advertised address
- * of the listener the client connected through, as Kafka answers per listener.
+ * of the listener the client connected through, as Kafka answers per listener. Given a
+ * ClusterView (options.cluster, ./cluster-view.ts), it answers as one broker of that cluster.
  *
  * TLS: each encrypted listener is a plain TCP server whose accepted sockets go through the
  * connection limits first and are then handed to a tls.Server, which bounds the handshake by
@@ -128,6 +129,11 @@ export class KafkaServer {
       if (address !== null) bound.push({ name: listener.config.name, host: address.address, port: address.port });
     }
     return bound;
+  }
+
+  /** Every listener's advertised address once listening (what Metadata tells clients), in the order configured. */
+  get advertisedAddresses(): ListenerAddress[] {
+    return this.listeners.flatMap((listener) => (listener.info === null ? [] : [{ name: listener.config.name, host: listener.info.host, port: listener.info.port }]));
   }
 
   /**

@@ -68,6 +68,8 @@ export type ControlCommand =
   | { op: 'close'; slot: number; removeDirectory: boolean }
   | { op: 'deleteRecords'; slot: number; offset: number }
   | { op: 'truncate'; slot: number; offset: number }
+  /** Kafka's makeLeader for the log: the partition's leader epoch becomes `epoch` from its log end (cluster mode). */
+  | { op: 'becomeLeader'; slot: number; epoch: number }
   | { op: 'applyRetention'; slot: number; nowMs: number }
   | { op: 'stats'; slot: number }
   | { op: 'describeProducers'; slot: number }

@@ -246,6 +246,11 @@ export class ShardPool extends EventEmitter {
     await this.control(shardId, { op: 'updateConfig', slot, config, deleteRetention });
   }
 
+  /** Raises an open partition log's leader epoch to `epoch` (kept in its leader-epoch checkpoint, so a restart keeps it). */
+  async becomeLeader(shardId: number, slot: number, epoch: number): Promise<void> {
+    await this.control(shardId, { op: 'becomeLeader', slot, epoch });
+  }
+
   /** The number of the open of `slot` on the shard: an attached thread's appends carry it. */
   generationOf(shardId: number, slot: number): number {
     const open = this.shard(shardId).partitions.get(slot);

@@ -359,6 +359,12 @@ function control(command: ControlCommand): unknown {
       publish(command.slot, log, true);
       return logEndOffset;
     }
+    case 'becomeLeader': {
+      const { log } = owned(command.slot);
+      log.becomeLeader(command.epoch);
+      states.publishLeaderEpoch(command.slot, log.leaderEpoch);
+      return null;
+    }
     case 'applyRetention': {
       const { log } = owned(command.slot);
       const result = log.applyRetention(command.nowMs);

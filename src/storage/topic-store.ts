@@ -64,6 +64,8 @@ export interface CreateTopicOptions {
   configs?: TopicConfigInput;
   /** Required to create one of INTERNAL_TOPICS, which only the broker may do. */
   internal?: boolean;
+  /** The topic id, when a cluster chose it (every replica of a topic has the same id); default a new one. */
+  topicId?: string;
 }
 
 export interface TopicStoreOptions {
@@ -97,7 +99,7 @@ function collisionKey(name: string): string {
 }
 
 /** A new Kafka topic id: a random (version 4) UUID whose text form does not start with '-'. */
-function newTopicId(): string {
+export function newTopicId(): string {
   for (;;) {
     const bytes = randomBytes(16);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
@@ -267,9 +269,10 @@ export class TopicStore {
       );
     }
     const partitionCount = checkPartitionCount(options.partitions ?? 1, this.maxPartitionsPerTopic, 'partitions');
+    if (options.topicId !== undefined) topicIdToBytes(options.topicId);
     const topic: TopicMetadata = Object.freeze({
       name,
-      topicId: newTopicId(),
+      topicId: options.topicId ?? newTopicId(),
       partitionCount,
       configs: validateTopicConfigs(options.configs ?? {}),
       createdAtMs: Date.now(),

@@ -59,13 +59,13 @@ describe('topics', () => {
     const text = lines(await ok(['topics', 'describe', 'orders', ...d]));
     expect(text[0]).toBe('Topic: orders\tPartitions: 3\tConfigs: cleanup.policy=delete,retention.ms=60000');
     expect(text.slice(1)).toEqual([
-      expect.stringMatching(/^PARTITION\s+LOG-START-OFFSET\s+LOG-END-OFFSET$/),
-      expect.stringMatching(/^0\s+0\s+0$/),
-      expect.stringMatching(/^1\s+0\s+0$/),
-      expect.stringMatching(/^2\s+0\s+0$/),
+      expect.stringMatching(/^PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+LOG-START-OFFSET\s+LOG-END-OFFSET$/),
+      expect.stringMatching(/^0\s+0\s+0\s+0\s+0\s+0$/),
+      expect.stringMatching(/^1\s+0\s+0\s+0\s+0\s+0$/),
+      expect.stringMatching(/^2\s+0\s+0\s+0\s+0\s+0$/),
     ]);
     const described = JSON.parse(await ok(['topics', 'describe', 'orders', '--json', ...d]));
-    expect(described.partitions).toEqual([0, 1, 2].map((partition) => ({ partition, logStartOffset: 0, logEndOffset: 0 })));
+    expect(described.partitions).toEqual([0, 1, 2].map((partition) => ({ partition, leader: 0, replicas: [0], isr: [0], logStartOffset: 0, logEndOffset: 0 })));
     expect(described.configs).toContainEqual({ name: 'retention.ms', value: '60000', isDefault: false, source: 'topic' });
     expect(described.configs).toContainEqual(expect.objectContaining({ name: 'segment.bytes', isDefault: true, source: 'default' }));
 

@@ -68,7 +68,7 @@ describe('sluice serve', () => {
     const perPartition = [0, 1, 2].map((partition) =>
       input.filter((line) => partitionForKey(Buffer.from(line.slice(0, line.indexOf(':'))), 3) === partition),
     );
-    expect(described.partitions).toEqual(perPartition.map((expected, partition) => ({ partition, logStartOffset: 0, logEndOffset: expected.length })));
+    expect(described.partitions).toEqual(perPartition.map((expected, partition) => ({ partition, leader: 0, replicas: [0], isr: [0], logStartOffset: 0, logEndOffset: expected.length })));
 
     // Without --group, each read runs in a temporary group, deleted (DeleteGroups) on the way out without a warning.
     const allRun = await runCli(['consume', 'net', '--from-beginning', '--max-messages', '2000', '--print-key', '--key-separator', ':', ...b]);

@@ -7,6 +7,10 @@
  * or SIGTERM closes the server (answering requests in flight) and then the broker (every log
  * flushed and closed, the data directory unlocked), and the process exits 0. A second signal
  * during that exits at once.
+ *
+ * With --zookeeper the broker joins a cluster as --broker-id (../../cluster/cluster-node.ts):
+ * it registers once listening, before the `listening on` line, and on a stop signal leaves the
+ * cluster first: its registration goes at once instead of after the session timeout.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Broker, formatRecoverySummary } from '../../broker/broker.js';
@@ -30,6 +34,7 @@ import {
 } from '../../server/config.js';
 import { isPrincipal } from '../../broker/acl/acl.js';
 import { KafkaServer } from '../../server/server.js';
+import { ClusterNode, DEFAULT_SESSION_TIMEOUT_MS } from '../../cluster/cluster-node.js';
 import { HttpServer } from '../../http/http-server.js';
 import { CLIENT_AUTH_MODES, DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS, type ClientAuth, type TlsOptions } from '../../server/tls-config.js';
 import { InvalidConfigError } from '../../errors.js';
@@ -81,6 +86,10 @@ interface ServeFlags {
   consoleSchemaRegistry?: string;
   httpHost?: string;
   schemaRegistryPort?: number;
+  brokerId: number;
+  zookeeper?: string;
+  zookeeperSessionTimeoutMs?: number;
+  defaultReplicationFactor?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -202,6 +211,14 @@ export function registerServe(program: Command): void {
     .option('--http-host <host>', 'with --http-port: interface the HTTP server binds (default 127.0.0.1)')
     .option('--http-tls', 'with --http-port: serve HTTPS with the --tls-* certificate, client-certificate mode and principal mapping (re-read on SIGHUP too)')
     .option('--console-schema-registry <url>', "with --http-port: the Schema Registry the web console's message browser decodes records with, e.g. http://127.0.0.1:8081")
+    .option('--broker-id <id>', "this broker's id in the cluster (Kafka's broker.id); with --zookeeper, unique among the brokers", integerArg(0, INT32_MAX), 0)
+    .option('--zookeeper <host:port>', "join the cluster coordinated by this ZooKeeper (Kafka's zookeeper.connect, host:port[,host:port...][/chroot])")
+    .option(
+      '--zookeeper-session-timeout-ms <ms>',
+      `with --zookeeper: how long after this broker goes silent the cluster counts it gone (zookeeper.session.timeout.ms, default ${DEFAULT_SESSION_TIMEOUT_MS})`,
+      integerArg(1, INT32_MAX),
+    )
+    .option('--default-replication-factor <n>', 'with --zookeeper: replicas of topics created without a replication factor (default.replication.factor, default 1)', integerArg(1, INT32_MAX))
     .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
       if ((flags.saslMechanisms === undefined) !== (flags.saslCredentialsFile === undefined)) {
@@ -232,6 +249,13 @@ export function registerServe(program: Command): void {
       if (flags.httpTls === true && (flags.httpPort === undefined || flags.tlsCert === undefined)) {
         command.error('error: --http-tls needs --http-port and the certificate of --tls-cert and --tls-key', { exitCode: 2 });
       }
+      if (flags.zookeeper === undefined) {
+        for (const name of ['zookeeperSessionTimeoutMs', 'defaultReplicationFactor']) {
+          if (command.getOptionValueSource(name) === 'cli') command.error(`error: --${kebab(name)} needs --zookeeper`, { exitCode: 2 });
+        }
+      } else if (command.getOptionValueSource('autoCreateTopics') === 'cli' && flags.autoCreateTopics) {
+        command.error('error: --auto-create-topics true is not available with --zookeeper: create topics with `sluice topics create` (CreateTopics)', { exitCode: 2 });
+      }
       await serve(flags);
     });
 }
@@ -242,7 +266,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     dataDir: flags.dataDir,
     ...(flags.shards === undefined ? {} : { shards: flags.shards }),
     ...(flags.numPartitions === undefined ? {} : { numPartitions: flags.numPartitions }),
-    autoCreateTopicsEnable: flags.autoCreateTopics,
+    // A cluster creates topics through the controller; a broker creating one locally would hold a topic no other broker has.
+    autoCreateTopicsEnable: flags.zookeeper === undefined && flags.autoCreateTopics,
     ...(flags.maxPartitions === undefined ? {} : { maxPartitions: flags.maxPartitions }),
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
     groupConsumerHeartbeatIntervalMs: flags.groupConsumerHeartbeatIntervalMs,
@@ -252,7 +277,19 @@ async function serve(flags: ServeFlags): Promise<void> {
   });
   let server: KafkaServer;
   let http: HttpServer | null = null;
+  let cluster: ClusterNode | null = null;
   try {
+    cluster =
+      flags.zookeeper === undefined
+        ? null
+        : await ClusterNode.connect(broker, {
+            brokerId: flags.brokerId,
+            zookeeper: flags.zookeeper,
+            ...(flags.zookeeperSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: flags.zookeeperSessionTimeoutMs }),
+            ...(flags.defaultReplicationFactor === undefined ? {} : { defaultReplicationFactor: flags.defaultReplicationFactor }),
+            ...(flags.numPartitions === undefined ? {} : { defaultPartitions: flags.numPartitions }),
+            logger,
+          });
     const sasl: SaslOptions | undefined =
       flags.saslMechanisms === undefined ? undefined : { mechanisms: flags.saslMechanisms, credentialsFile: flags.saslCredentialsFile! };
     const authorizer: AuthorizerOptions | undefined =
@@ -278,6 +315,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       ...(authorizer === undefined ? {} : { authorizer }),
       ...(http === null ? {} : { requestObserver: http.requestObserver }),
       ...limitOptions(flags),
+      nodeId: flags.brokerId,
+      ...(cluster === null ? {} : { cluster, clusterId: cluster.clusterId }),
       logger,
     });
     http?.attachKafkaServer(server);
@@ -288,6 +327,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       logger.info(`serving ${http.https ? 'HTTPS' : 'HTTP'} (Burrow lag API, Prometheus /metrics) on ${formatHostPort(bound.host, bound.port)}`);
     }
     const address = await server.listen();
+    // Registered once clients can connect: the cluster then names this broker to them.
+    await cluster?.register(server.advertisedAddresses.map(({ name, host, port }) => ({ listener: name, host, port })));
     // Once serving, so a start that fails still reports its one error line (each repair was logged as it happened).
     logger.info(formatRecoverySummary(broker.recovery));
     const reload = reloadOnHangup(server, http, logger);
@@ -301,13 +342,20 @@ async function serve(flags: ServeFlags): Promise<void> {
     await registry?.close();
     process.off('SIGHUP', reload);
   } catch (error) {
+    cluster?.close();
     await http?.close();
     await broker.close();
     throw error;
   }
+  // Out of the cluster first: the registration goes at once, not after the session timeout.
+  cluster?.close();
   await http?.close();
   await server.close();
   await broker.close();
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
 
 interface ParsedListener {

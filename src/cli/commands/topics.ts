@@ -26,11 +26,17 @@ export function registerTopics(program: Command): void {
       .description('create a topic')
       .argument('<name>', 'topic name: 1 to 249 of [a-zA-Z0-9._-]')
       .option('--partitions <count>', "partition count (default: the broker's num.partitions)", integerArg(1, INT32_MAX))
+      .option('--replication-factor <n>', "replicas of each partition, at most the cluster's live brokers (default: the broker's default.replication.factor)", integerArg(1, INT32_MAX))
       .option('--config <name=value>', 'a topic config such as retention.ms=86400000; repeat for more', configArg)
       .option('--if-not-exists', 'succeed without change when the topic exists'),
-  ).action(async (name: string, flags: { partitions?: number; config?: Record<string, string>; ifNotExists?: boolean }, command: Command) => {
+  ).action(async (name: string, flags: { partitions?: number; replicationFactor?: number; config?: Record<string, string>; ifNotExists?: boolean }, command: Command) => {
     await withConnection(command, async (connection) => {
-      const created = await connection.createTopic({ name, partitions: flags.partitions, configs: flags.config ?? {} });
+      const created = await connection.createTopic({
+        name,
+        partitions: flags.partitions,
+        ...(flags.replicationFactor === undefined ? {} : { replicationFactor: flags.replicationFactor }),
+        configs: flags.config ?? {},
+      });
       if (!created && flags.ifNotExists !== true) throw new TopicExistsError(name);
       const partitions = await connection.partitionCount(name);
       await writeOut(created ? `created topic ${name} with ${partitions} partition(s)\n` : `topic ${name} exists, with ${partitions} partition(s)\n`);
@@ -53,7 +59,7 @@ export function registerTopics(program: Command): void {
   addConnectionOptions(
     topics
       .command('describe')
-      .description("a topic's partitions (log start and end offsets) and configs")
+      .description("a topic's partitions (leader, replicas, in-sync replicas, log start and end offsets) and configs")
       .argument('<name>', 'topic name')
       .option('--json', 'print JSON, with every config and whether it is a default'),
   ).action(async (name: string, flags: JsonFlag, command: Command) => {
@@ -64,8 +70,8 @@ export function registerTopics(program: Command): void {
       const configs = overrides.length === 0 ? '(all defaults)' : overrides.map((config) => `${config.name}=${config.value}`).join(',');
       await writeOut(`Topic: ${topic.name}\tPartitions: ${topic.partitions.length}\tConfigs: ${configs}\n`);
       await printTable(
-        ['PARTITION', 'LOG-START-OFFSET', 'LOG-END-OFFSET'],
-        topic.partitions.map((p) => [p.partition, p.logStartOffset, p.logEndOffset]),
+        ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START-OFFSET', 'LOG-END-OFFSET'],
+        topic.partitions.map((p) => [p.partition, p.leader, p.replicas.join(','), p.isr.join(','), p.logStartOffset, p.logEndOffset]),
       );
     }, true);
   });

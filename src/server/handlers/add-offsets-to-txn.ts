@@ -4,6 +4,7 @@ import { AddOffsetsToTxn } from '../../protocol/api/add-offsets-to-txn.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { transactionErrorCode } from './transaction-errors.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const addOffsetsToTxnHandler = defineHandler({
   api: AddOffsetsToTxn,
@@ -11,6 +12,7 @@ export const addOffsetsToTxnHandler = defineHandler({
     try {
       requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       await ctx.broker.addOffsetsToTxn({
         transactionalId: request.transactionalId,
         producerId: request.producerId,

@@ -12,6 +12,7 @@ import { authorize, authorizeCluster } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
 import { partitionCountOrZero } from './partition-count.js';
 import { transactionErrorCode } from './transaction-errors.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type TopicResult = NonNullable<AddPartitionsToTxnResponseInput['results']>[number];
 
@@ -71,6 +72,7 @@ async function handleTransaction(ctx: RequestContext, transaction: TransactionIn
   let notInTransaction = new Set<string>();
   if (unknown.size === 0 && denied.size === 0) {
     try {
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       if (transaction.verifyOnly) {
         const missing = ctx.broker.verifyPartitionsInTxn({ transactionalId, producerId, producerEpoch, partitions });
         notInTransaction = new Set(missing.map(({ topic, partition }) => `${partition}:${topic}`));

@@ -6,7 +6,7 @@
  * INVALID_REQUEST, a broker resource must name "" (the cluster-wide default scope) or this node (the
  * broker scope). A broker resource changes the dynamic broker configs (broker-configs.ts); the
  * listener settings fixed at start are refused as Kafka refuses a static one ("Cannot update these
- * configs dynamically").
+ * configs dynamically"). In a cluster a topic's change goes to every broker (ClusterView.alterTopicConfigs).
  */
 import { InvalidRequestError } from '../../errors.js';
 import { AlterConfigs, type AlterConfigsResponseInput } from '../../protocol/api/alter-configs.js';
@@ -52,7 +52,8 @@ export async function alterResources<C extends { name: string }>(
       switch (resourceType) {
         case CONFIG_RESOURCE_TOPIC:
           requireAuthorized(ctx, 'ALTER_CONFIGS', 'TOPIC', resourceName);
-          await ctx.broker.alterTopicConfigs(resourceName, changesOf.topic(resourceName, resource.configs), { validateOnly });
+          if (ctx.server.config.cluster === null) await ctx.broker.alterTopicConfigs(resourceName, changesOf.topic(resourceName, resource.configs), { validateOnly });
+          else await ctx.server.config.cluster.alterTopicConfigs(resourceName, changesOf.topic(resourceName, resource.configs), { validateOnly });
           break;
         case CONFIG_RESOURCE_BROKER: {
           requireAuthorized(ctx, 'ALTER_CONFIGS', 'CLUSTER', CLUSTER_NAME);

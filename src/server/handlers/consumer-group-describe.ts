@@ -11,6 +11,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED } from '../../protocol/api/describe-cluster.js';
 import { authorizedOperations, requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type DescribedGroup = ConsumerGroupDescribeResponseInput['groups'][number];
 
@@ -28,6 +29,7 @@ export const consumerGroupDescribeHandler = defineHandler({
     const groups = request.groupIds.map((groupId): DescribedGroup => {
       try {
         requireAuthorized(ctx, 'DESCRIBE', 'GROUP', groupId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
         const group = ctx.broker.consumerGroups.describe(groupId);
         return {
           errorCode: ErrorCode.NONE,

@@ -6,12 +6,14 @@ import { ConsumerGroupHeartbeat } from '../../protocol/api/consumer-group-heartb
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const consumerGroupHeartbeatHandler = defineHandler({
   api: ConsumerGroupHeartbeat,
   async handle(ctx, request) {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       const result = await ctx.broker.consumerGroups.heartbeat({
         groupId: request.groupId,
         memberId: request.memberId,

@@ -1,7 +1,8 @@
 /**
  * CreatePartitions: grows a topic to `count` partitions. Shrinking or keeping the count is
  * INVALID_PARTITIONS; a manual assignment must give one replica list per new partition, each
- * exactly this node. validateOnly checks and changes nothing.
+ * exactly this node (in a cluster: live brokers, or placed round-robin as Kafka does when none is
+ * given; the answer waits for the new partitions' leaders). validateOnly checks and changes nothing.
  */
 import { InvalidPartitionsError } from '../../errors.js';
 import { CreatePartitions, type CreatePartitionsResponseInput } from '../../protocol/api/create-partitions.js';
@@ -37,9 +38,14 @@ export const createPartitionsHandler = defineHandler({
           if (assignments.length !== count - current) {
             throw invalidAssignment(`adding ${count - current} partitions to "${name}" needs as many assignments, got ${assignments.length}`);
           }
-          for (const { brokerIds } of assignments) checkBrokerIds(ctx, brokerIds);
+          // A cluster checks the brokers when it places the partitions.
+          if (ctx.server.config.cluster === null) for (const { brokerIds } of assignments) checkBrokerIds(ctx, brokerIds);
         }
-        if (!request.validateOnly) await ctx.broker.createPartitions(name, count);
+        const cluster = ctx.server.config.cluster;
+        if (!request.validateOnly) {
+          if (cluster === null) await ctx.broker.createPartitions(name, count);
+          else await cluster.createPartitions(name, count, assignments?.map((assignment) => assignment.brokerIds));
+        }
         results.push({ name, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (error) {
         results.push({ name, errorCode: ctx.errorCode(error), errorMessage: errorMessageOf(error) });

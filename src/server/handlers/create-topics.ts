@@ -4,6 +4,8 @@
  * places every partition on this node alone. Configs are validated as topic configs
  * (INVALID_CONFIG names the bad one). validateOnly checks everything and creates nothing.
  * From v5 a created topic is echoed with its partition count, replication factor and configs.
+ * In a cluster (ServerConfig.cluster) the cluster places the replicas over its live brokers,
+ * any replication factor up to their count, and answers once every partition has a leader.
  */
 import { InvalidConfigError, InvalidPartitionsError, InvalidReplicationFactorError, InvalidRequestError, KafkaApiError, TopicExistsError, TopicNotFoundError } from '../../errors.js';
 import { CreateTopics, type CreateTopicsRequest, type CreateTopicsResponseInput } from '../../protocol/api/create-topics.js';
@@ -52,7 +54,8 @@ export const createTopicsHandler = defineHandler({
 async function createTopic(ctx: RequestContext, topic: TopicRequest, validateOnly: boolean): Promise<TopicResponse> {
   validateTopicName(topic.name);
   const partitions = partitionCount(ctx, topic);
-  if (topic.assignments.length === 0 && topic.replicationFactor !== DEFAULT && topic.replicationFactor !== 1) {
+  const cluster = ctx.server.config.cluster;
+  if (cluster === null && topic.assignments.length === 0 && topic.replicationFactor !== DEFAULT && topic.replicationFactor !== 1) {
     throw new InvalidReplicationFactorError(topic.name, topic.replicationFactor);
   }
   const input: Record<string, string> = {};
@@ -64,10 +67,22 @@ async function createTopic(ctx: RequestContext, topic: TopicRequest, validateOnl
   const configs = validateTopicConfigs(input);
   if (validateOnly) {
     ensureAbsent(ctx, topic.name);
-    return created(topic.name, undefined, partitions ?? DEFAULT, configs);
+    return created(topic.name, undefined, partitions ?? DEFAULT, configs, cluster === null ? 1 : topic.replicationFactor);
+  }
+  if (cluster !== null) {
+    // The cluster places the replicas over its brokers and waits for every partition's leader.
+    const assignments = topic.assignments.length === 0 ? undefined : [...topic.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((entry) => entry.brokerIds);
+    const metadata = await cluster.createTopic({
+      name: topic.name,
+      ...(partitions === undefined || assignments !== undefined ? {} : { partitions }),
+      ...(topic.replicationFactor === DEFAULT ? {} : { replicationFactor: topic.replicationFactor }),
+      ...(assignments === undefined ? {} : { assignments }),
+      configs: input,
+    });
+    return created(metadata.name, metadata.topicId, metadata.partitionCount, metadata.configs, cluster.replicationFactorOf(metadata.name));
   }
   const metadata = await ctx.broker.createTopic(topic.name, { partitions, configs });
-  return created(metadata.name, metadata.topicId, metadata.partitionCount, metadata.configs);
+  return created(metadata.name, metadata.topicId, metadata.partitionCount, metadata.configs, 1);
 }
 
 /** The partition count asked for, or undefined for the broker's default. */
@@ -82,7 +97,8 @@ function partitionCount(ctx: RequestContext, topic: TopicRequest): number | unde
         throw invalidAssignment(`assignments must name partitions 0 to ${topic.assignments.length - 1} once each`);
       }
       seen.add(partitionIndex);
-      checkBrokerIds(ctx, brokerIds);
+      // A cluster checks the brokers when it places the topic.
+      if (ctx.server.config.cluster === null) checkBrokerIds(ctx, brokerIds);
     }
     return topic.assignments.length;
   }
@@ -114,14 +130,14 @@ function ensureAbsent(ctx: RequestContext, name: string): void {
   throw new TopicExistsError(name);
 }
 
-function created(name: string, topicId: string | undefined, numPartitions: number, configs: TopicConfigOverrides): TopicResponse {
+function created(name: string, topicId: string | undefined, numPartitions: number, configs: TopicConfigOverrides, replicationFactor: number): TopicResponse {
   return {
     name,
     topicId,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
     numPartitions,
-    replicationFactor: 1,
+    replicationFactor,
     configs: describeTopicConfigs(configs).map((entry) => ({
       name: entry.name,
       value: entry.value,

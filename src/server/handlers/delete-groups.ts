@@ -8,6 +8,7 @@ import { DeleteGroups } from '../../protocol/api/delete-groups.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const deleteGroupsHandler = defineHandler({
   api: DeleteGroups,
@@ -17,6 +18,7 @@ export const deleteGroupsHandler = defineHandler({
     const denied = requested.filter((groupId) => !authorize(ctx, 'DELETE', 'GROUP', groupId));
     const groupIds = requested.filter((groupId) => !denied.includes(groupId));
     try {
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       const consumerGroupIds = groupIds.filter((groupId) => ctx.broker.consumerGroups.has(groupId));
       const classic = await ctx.broker.groups.deleteGroups(groupIds.filter((groupId) => !consumerGroupIds.includes(groupId)));
       const consumer = await Promise.all(

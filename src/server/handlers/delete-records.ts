@@ -10,6 +10,7 @@ import { OffsetOutOfRangeError } from '../../errors.js';
 import { DeleteRecords, type DeleteRecordsResponseInput } from '../../protocol/api/delete-records.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkLeader } from '../cluster-view.js';
 
 type PartitionResult = DeleteRecordsResponseInput['topics'][number]['partitions'][number];
 
@@ -26,6 +27,7 @@ export const deleteRecordsHandler = defineHandler({
           partitions.map(async ({ partitionIndex, offset }): Promise<PartitionResult> => {
             try {
               requireAuthorized(ctx, 'DELETE', 'TOPIC', name);
+              checkLeader(ctx.server.config.cluster, ctx.server.nodeId, name, partitionIndex);
               if (offset < HIGH_WATERMARK) {
                 const { logStartOffset, highWatermark } = ctx.broker.partitionOffsets(name, partitionIndex);
                 throw new OffsetOutOfRangeError(offset, logStartOffset, highWatermark, `DeleteRecords of ${name}-${partitionIndex}`);

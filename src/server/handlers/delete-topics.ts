@@ -1,6 +1,7 @@
 /**
  * DeleteTopics: by name, or from v6 by name or topic id (UNKNOWN_TOPIC_ID for an id the broker does
  * not know). Internal topics cannot be deleted; a topic named twice is INVALID_REQUEST, as in Kafka.
+ * In a cluster the controller deletes it everywhere, and the answer waits for that.
  */
 import { DeleteTopics, type DeleteTopicsResponseInput } from '../../protocol/api/delete-topics.js';
 import { ErrorCode } from '../../protocol/api/error-codes.js';
@@ -34,7 +35,9 @@ export const deleteTopicsHandler = defineHandler({
         responses.push({ name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `topic "${name}" appears more than once in the request` });
       } else {
         try {
-          await ctx.broker.deleteTopic(name);
+          const cluster = ctx.server.config.cluster;
+          if (cluster === null) await ctx.broker.deleteTopic(name);
+          else await cluster.deleteTopic(name);
           responses.push({ name, topicId, errorCode: ErrorCode.NONE, errorMessage: null });
         } catch (error) {
           responses.push({ name, topicId, errorCode: ctx.errorCode(error), errorMessage: errorMessageOf(error) });

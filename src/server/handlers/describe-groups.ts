@@ -9,6 +9,7 @@ import { DescribeGroups, type DescribeGroupsResponseInput } from '../../protocol
 import { AUTHORIZED_OPERATIONS_OMITTED } from '../../protocol/api/describe-cluster.js';
 import { authorizedOperations, requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type GroupResponse = DescribeGroupsResponseInput['groups'][number];
 
@@ -18,6 +19,7 @@ export const describeGroupsHandler = defineHandler({
     const groups = request.groups.map((groupId): GroupResponse => {
       try {
         requireAuthorized(ctx, 'DESCRIBE', 'GROUP', groupId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
         const group = ctx.broker.groups.describeGroup(groupId);
         return {
           errorCode: ErrorCode.NONE,

@@ -8,6 +8,7 @@ import { DescribeTransactions, type DescribeTransactionsResponseInput } from '..
 import type { TransactionDescription } from '../../broker/broker-api.js';
 import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type TransactionStateOut = DescribeTransactionsResponseInput['transactionStates'][number];
 
@@ -30,6 +31,7 @@ export const describeTransactionsHandler = defineHandler({
       if (transactionalId === '') return failed(ErrorCode.INVALID_REQUEST);
       let description: TransactionDescription | null;
       try {
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
         description = ctx.broker.describeTransaction(transactionalId);
       } catch (error) {
         return failed(ctx.errorCode(error));

@@ -8,12 +8,14 @@ import { EndTxn } from '../../protocol/api/end-txn.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { transactionErrorCode } from './transaction-errors.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const endTxnHandler = defineHandler({
   api: EndTxn,
   async handle(ctx, request) {
     try {
       requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       await ctx.broker.endTxn({
         transactionalId: request.transactionalId,
         producerId: request.producerId,

@@ -48,6 +48,7 @@ import {
 import { downConvertFetched, fetchMagic } from '../../protocol/legacy-message-set.js';
 import { FencedLeaderEpochError } from '../../errors.js';
 import { authorize } from '../authorizer.js';
+import { checkLeader } from '../cluster-view.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicResponseInput = FetchResponseInput['responses'][number];
@@ -218,6 +219,7 @@ function readAll(
         return failed(partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       }
       try {
+        checkLeader(ctx.server.config.cluster, ctx.server.nodeId, name, partition);
         // KIP-320 (v9+): a consumer with an older epoch is fenced, one with a newer epoch retries;
         // -1 (no epoch known, and every version before 9) asks for no check.
         if (currentLeaderEpoch !== NO_LEADER_EPOCH) ctx.broker.checkLeaderEpoch(name, partition, currentLeaderEpoch);

@@ -4,6 +4,9 @@
  * KIP-932) are answered as Kafka 3.9 answers them: INVALID_REQUEST before v6, and
  * COORDINATOR_NOT_AVAILABLE from v6, as there is no share coordinator. Any other key type is an
  * INVALID_REQUEST for every key.
+ *
+ * In a cluster, the answer is the broker the cluster names as coordinator (ClusterView.coordinatorId),
+ * at its endpoint for the listener the client came through; COORDINATOR_NOT_AVAILABLE while none is live.
  */
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import {
@@ -14,6 +17,7 @@ import {
   FindCoordinator,
 } from '../../protocol/api/find-coordinator.js';
 import { authorize } from '../authorizer.js';
+import { endpointOf } from '../cluster-view.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 interface Answer {
@@ -38,16 +42,15 @@ export const findCoordinatorHandler = defineHandler({
 });
 
 function answer(ctx: RequestContext, keyType: number, key: string): Answer {
-  const { nodeId, host, port } = ctx.server;
   switch (keyType) {
     case COORDINATOR_KEY_TYPE_GROUP:
       if (!authorize(ctx, 'DESCRIBE', 'GROUP', key)) return unavailable(ErrorCode.GROUP_AUTHORIZATION_FAILED, `not authorized to DESCRIBE group "${key}"`);
-      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
+      return coordinator(ctx);
     case COORDINATOR_KEY_TYPE_TRANSACTION:
       if (!authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', key)) {
         return unavailable(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, `not authorized to DESCRIBE transactional id "${key}"`);
       }
-      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
+      return coordinator(ctx);
     case COORDINATOR_KEY_TYPE_SHARE:
       if (ctx.apiVersion < FIND_COORDINATOR_SHARE_VERSION) {
         return unavailable(
@@ -59,6 +62,19 @@ function answer(ctx: RequestContext, keyType: number, key: string): Answer {
     default:
       return unavailable(ErrorCode.INVALID_REQUEST, `coordinator key type ${keyType} is not 0 (group), 1 (transaction) or 2 (share group)`);
   }
+}
+
+/** This node, or in a cluster the coordinator broker the cluster names. */
+function coordinator(ctx: RequestContext): Answer {
+  const cluster = ctx.server.config.cluster;
+  if (cluster === null) {
+    const { nodeId, host, port } = ctx.server;
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port };
+  }
+  const nodeId = cluster.coordinatorId();
+  const endpoint = nodeId === -1 ? null : endpointOf(cluster, nodeId, ctx.server.listener.name);
+  if (endpoint === null) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no coordinator broker is live in the cluster now; retry');
+  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host: endpoint.host, port: endpoint.port };
 }
 
 function unavailable(errorCode: number, errorMessage: string): Answer {

@@ -3,12 +3,14 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { Heartbeat } from '../../protocol/api/heartbeat.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const heartbeatHandler = defineHandler({
   api: Heartbeat,
   handle(ctx, request) {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       ctx.broker.groups.heartbeat({
         groupId: request.groupId,
         generationId: request.generationId,

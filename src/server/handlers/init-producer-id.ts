@@ -10,13 +10,17 @@ import { CLUSTER_NAME } from '../../broker/acl/acl.js';
 import { authorizeAny, authorizeCluster, requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { transactionErrorCode } from './transaction-errors.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const initProducerIdHandler = defineHandler({
   api: InitProducerId,
   async handle(ctx, request) {
     try {
       // As Kafka: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
-      if (request.transactionalId !== null) requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
+      if (request.transactionalId !== null) {
+        requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      }
       else if (!authorizeCluster(ctx, 'IDEMPOTENT_WRITE') && !authorizeAny(ctx, 'WRITE', 'TOPIC')) {
         throw new AuthorizationFailedError('CLUSTER', 'IDEMPOTENT_WRITE', CLUSTER_NAME);
       }

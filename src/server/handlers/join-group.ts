@@ -8,12 +8,14 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { JoinGroup, type JoinGroupResponseInput } from '../../protocol/api/join-group.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const joinGroupHandler = defineHandler({
   api: JoinGroup,
   async handle(ctx, request): Promise<JoinGroupResponseInput> {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       const result = await ctx.broker.groups.joinGroup({
         groupId: request.groupId,
         memberId: request.memberId,

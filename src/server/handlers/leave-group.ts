@@ -6,6 +6,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { LeaveGroup } from '../../protocol/api/leave-group.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 export const leaveGroupHandler = defineHandler({
   api: LeaveGroup,
@@ -13,6 +14,7 @@ export const leaveGroupHandler = defineHandler({
     const leaving = ctx.apiVersion >= 3 ? request.members : [{ memberId: request.memberId, groupInstanceId: null }];
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       const results = ctx.broker.groups.leaveGroup({ groupId: request.groupId, members: leaving });
       const members = results.map((result) => ({
         memberId: result.memberId,

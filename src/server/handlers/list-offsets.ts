@@ -31,6 +31,7 @@ import {
 import { forEachRecord } from '../../protocol/record-batch-reader.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkLeader } from '../cluster-view.js';
 
 type PartitionResponse = ListOffsetsResponseInput['topics'][number]['partitions'][number];
 
@@ -59,6 +60,7 @@ export const listOffsetsHandler = defineHandler({
           topic.partitions.map(async ({ partitionIndex, currentLeaderEpoch, timestamp, maxNumOffsets }): Promise<PartitionResponse> => {
             try {
               requireAuthorized(ctx, 'DESCRIBE', 'TOPIC', topic.name);
+              checkLeader(ctx.server.config.cluster, ctx.server.nodeId, topic.name, partitionIndex);
               if (ctx.apiVersion === 0) {
                 const oldStyleOffsets = ctx.broker.legacyOffsetsBefore(topic.name, partitionIndex, timestamp, maxNumOffsets, request.replicaId === CONSUMER_REPLICA_ID);
                 return { partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets, timestamp: UNKNOWN, offset: UNKNOWN, leaderEpoch: NO_LEADER_EPOCH };

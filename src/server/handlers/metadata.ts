@@ -1,6 +1,8 @@
 /**
  * Metadata: this node as the only broker, the leader of every partition with replicas and ISR
- * [nodeId]; topics by name (auto-created when both the request and the broker allow it), or by
+ * [nodeId] (in a cluster: every live broker at its endpoint for the client's listener, the
+ * controller, and each partition's leader, epoch, replicas, ISR and offline replicas as the
+ * cluster decided, LEADER_NOT_AVAILABLE while it has no leader); topics by name (auto-created when both the request and the broker allow it), or by
  * topic id from v12; per-topic UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_ID.
  * Each partition carries its current leader epoch (v7+), which KIP-320 clients send back in
  * Fetch, ListOffsets and OffsetForLeaderEpoch to be fenced when it is stale.
@@ -15,6 +17,7 @@ import { validateTopicName, type TopicMetadata } from '../../storage/topic-store
 import { TopicNotFoundError } from '../../errors.js';
 import { AUTHORIZED_OPERATIONS_OMITTED } from '../../protocol/api/describe-cluster.js';
 import { authorize, authorizeCluster, authorizedOperations, clusterAuthorizedOperations } from '../authorizer.js';
+import type { ClusterView } from '../cluster-view.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicEntry = MetadataResponseInput['topics'][number];
@@ -58,18 +61,31 @@ export const metadataHandler = defineHandler({
         }
       });
     }
+    const cluster = ctx.server.config.cluster;
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId, host, port, rack: null }],
+      brokers: cluster === null ? [{ nodeId, host, port, rack: null }] : clusterBrokers(cluster, ctx.server.listener.name),
       clusterId,
-      controllerId: nodeId,
+      controllerId: cluster === null ? nodeId : cluster.controllerId(),
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations(ctx) : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 });
 
+/** Each live broker at its endpoint for the listener the client came through, as Kafka answers per listener. */
+function clusterBrokers(cluster: ClusterView, listener: string): MetadataResponseInput['brokers'] {
+  const brokers: MetadataResponseInput['brokers'][number][] = [];
+  for (const broker of cluster.liveBrokers()) {
+    const endpoint = broker.endpoints.find((candidate) => candidate.listener === listener);
+    if (endpoint !== undefined) brokers.push({ nodeId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: broker.rack });
+  }
+  return brokers;
+}
+
 function topicEntry(ctx: RequestContext, metadata: TopicMetadata): TopicEntry {
+  const cluster = ctx.server.config.cluster;
+  if (cluster !== null) return clusterTopicEntry(cluster, metadata);
   const nodeId = ctx.server.nodeId;
   const partitions = new Array<TopicEntry['partitions'][number]>(metadata.partitionCount);
   for (let partition = 0; partition < metadata.partitionCount; partition++) {
@@ -90,6 +106,28 @@ function topicEntry(ctx: RequestContext, metadata: TopicMetadata): TopicEntry {
     isInternal: metadata.internal,
     partitions,
   };
+}
+
+/**
+ * A topic as the cluster places it: each partition's leader, epoch, replicas, ISR and offline
+ * replicas as the controller decided. A partition without a live leader (or not yet placed) is
+ * LEADER_NOT_AVAILABLE with leader -1, as Kafka answers, so clients retry.
+ */
+function clusterTopicEntry(cluster: ClusterView, metadata: TopicMetadata): TopicEntry {
+  const partitions = new Array<TopicEntry['partitions'][number]>(metadata.partitionCount);
+  for (let partition = 0; partition < metadata.partitionCount; partition++) {
+    const leadership = cluster.leadership(metadata.name, partition);
+    partitions[partition] = {
+      errorCode: leadership === null || leadership.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+      partitionIndex: partition,
+      leaderId: leadership?.leader ?? -1,
+      leaderEpoch: leadership?.leaderEpoch ?? -1,
+      replicaNodes: [...(leadership?.replicas ?? [])],
+      isrNodes: [...(leadership?.isr ?? [])],
+      offlineReplicas: [...(leadership?.offlineReplicas ?? [])],
+    };
+  }
+  return { errorCode: ErrorCode.NONE, name: metadata.name, topicId: metadata.topicId, isInternal: metadata.internal, partitions };
 }
 
 /** The partition's current leader epoch (v7+, KIP-320); -1 while its log is still opening or gone. */

@@ -13,6 +13,7 @@ import { OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION, OffsetCommit, type OffsetComm
 import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { offsetsOfKnownPartitions } from './partition-count.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type TopicResponse = OffsetCommitResponseInput['topics'][number];
 
@@ -30,6 +31,7 @@ export const offsetCommitHandler = defineHandler({
       // v0 has no generation or member: a standalone commit.
       const generationId = ctx.apiVersion >= 1 ? request.generationId : -1;
       try {
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
         // Checked and committed in one turn of the event loop: no deletion can come in between.
         if (
           ctx.apiVersion >= OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION &&

@@ -11,6 +11,7 @@ import { OffsetDelete, type OffsetDeleteResponseInput } from '../../protocol/api
 import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { partitionCountOrZero } from './partition-count.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type TopicResponse = OffsetDeleteResponseInput['topics'][number];
 
@@ -31,6 +32,7 @@ export const offsetDeleteHandler = defineHandler({
     }
     let results: OffsetDeletePartitionResult[];
     try {
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       results = ctx.broker.consumerGroups.has(request.groupId)
         ? await ctx.broker.consumerGroups.deletePartitionOffsets(request.groupId, known)
         : await ctx.broker.groups.deletePartitionOffsets({ groupId: request.groupId, partitions: known });

@@ -14,6 +14,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { OffsetFetch } from '../../protocol/api/offset-fetch.js';
 import { authorize } from '../authorizer.js';
 import { defineHandler, type RequestContext } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type RequestTopics = { name: string; partitionIndexes: number[] }[] | null;
 interface TopicResponse {
@@ -62,6 +63,7 @@ async function fetchGroup(
   if (!authorize(ctx, 'DESCRIBE', 'GROUP', groupId)) return { topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
   let fetched: FetchedOffset[];
   try {
+    checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
     fetched = ctx.broker.consumerGroups.has(groupId)
       ? await ctx.broker.consumerGroups.fetchOffsets({ groupId, memberId, memberEpoch, partitions })
       : await ctx.broker.groups.fetchOffsets({ groupId, partitions });

@@ -17,6 +17,7 @@ import { OffsetForLeaderEpoch, type OffsetForLeaderEpochResponseInput } from '..
 import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { authorize, authorizeCluster } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkLeader } from '../cluster-view.js';
 
 type PartitionResult = OffsetForLeaderEpochResponseInput['topics'][number]['partitions'][number];
 
@@ -33,6 +34,7 @@ export const offsetForLeaderEpochHandler = defineHandler({
           return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, partition, leaderEpoch: UNDEFINED, endOffset: UNDEFINED };
         }
         try {
+          checkLeader(ctx.server.config.cluster, ctx.server.nodeId, topic, partition);
           ctx.broker.checkLeaderEpoch(topic, partition, currentLeaderEpoch);
           const found = ctx.broker.offsetForLeaderEpoch(topic, partition, leaderEpoch);
           return { errorCode: ErrorCode.NONE, partition, leaderEpoch: found.leaderEpoch, endOffset: found.endOffset };

@@ -34,6 +34,7 @@ import { COMPRESSION_CODEC_IDS } from '../../protocol/compression.js';
 import { isLegacyMessageSet, upConvertMessageSet } from '../../protocol/legacy-message-set.js';
 import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
 import { authorize } from '../authorizer.js';
+import { checkLeader, checkMinInsync } from '../cluster-view.js';
 import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
 import { abortableErrorCode } from './transaction-errors.js';
 
@@ -79,6 +80,13 @@ export const produceHandler = defineHandler({
         }
         const refusal = refuse(acks, topic.name, records, ctx.apiVersion);
         if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
+        try {
+          const cluster = ctx.server.config.cluster;
+          checkLeader(cluster, ctx.server.nodeId, topic.name, index);
+          if (cluster !== null && acks === -1) checkMinInsync(cluster, ctx.broker.minInsyncReplicas(topic.name), topic.name, index);
+        } catch (error) {
+          return failed(index, ctx.errorCode(error), errorMessageOf(error));
+        }
         return ctx.broker.produce(topic.name, index, records!, acks as Acks, options).then(
           (result) => ({
             index,

@@ -3,6 +3,7 @@ import { ErrorCode } from '../../protocol/api/error-codes.js';
 import { SyncGroup, type SyncGroupResponseInput } from '../../protocol/api/sync-group.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -11,6 +12,7 @@ export const syncGroupHandler = defineHandler({
   async handle(ctx, request): Promise<SyncGroupResponseInput> {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
       const result = await ctx.broker.groups.syncGroup({
         groupId: request.groupId,
         generationId: request.generationId,

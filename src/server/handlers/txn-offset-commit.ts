@@ -14,6 +14,7 @@ import { authorize } from '../authorizer.js';
 import { defineHandler } from './handler.js';
 import { offsetsOfKnownPartitions } from './partition-count.js';
 import { abortableErrorCode, transactionErrorCode } from './transaction-errors.js';
+import { checkCoordinator } from '../cluster-view.js';
 
 type TopicResponse = TxnOffsetCommitResponseInput['topics'][number];
 
@@ -33,6 +34,7 @@ export const txnOffsetCommitHandler = defineHandler({
     let errorCode: number = ErrorCode.NONE;
     if (offsets.length > 0 && requestError === ErrorCode.NONE) {
       try {
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
         await ctx.broker.txnOffsetCommit({
           transactionalId: request.transactionalId,
           producerId: request.producerId,

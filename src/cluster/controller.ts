@@ -1,0 +1,135 @@
+/**
+ * The controller's duties, run by whichever broker won the /controller election (Kafka's
+ * KafkaController with its PartitionStateMachine). The controller alone writes partition state
+ * nodes, and every write is a ZooKeeper multi that first checks the /controller_epoch node's
+ * version seen at election: a controller that lost its session and was replaced cannot
+ * overwrite its successor's decisions (Kafka's controller epoch fencing, KIP-279's zkVersion
+ * check).
+ *
+ * What it does here: a partition of a new topic (or a partition added to one) goes online
+ * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, in an
+ * ISR of its own, and leader epoch 0; a partition whose leader's broker went away gets a new
+ * leader from its ISR, or goes offline until an ISR member returns (electLeader); a topic marked
+ * for deletion is deleted. A partition none of whose replicas is live stays without state until
+ * one registers, as Kafka's NewPartition does.
+ */
+import type { ClusterLogger } from './cluster-node.js';
+import type { ZooKeeperSession } from './zookeeper.js';
+import {
+  CONTROLLER_EPOCH_PATH,
+  deleteTopicPath,
+  encodePartitionState,
+  partitionPath,
+  partitionsPath,
+  partitionStatePath,
+  topicConfigPath,
+  topicPath,
+  type PartitionState,
+  type TopicAssignment,
+} from './znodes.js';
+
+/** What the controller decides from: the brokers and topics the node's watches keep current. */
+export interface ControllerInput {
+  readonly liveBrokerIds: ReadonlySet<number>;
+  readonly topics: ReadonlyMap<string, TopicAssignment>;
+  /** Partition states by `${topic}/${partition}`. */
+  readonly states: ReadonlyMap<string, VersionedPartitionState>;
+  /** Topics marked for deletion. */
+  readonly deletions: ReadonlySet<string>;
+}
+
+/** A partition state with its node's data version, for a compare-and-set of the next one. */
+export interface VersionedPartitionState extends PartitionState {
+  readonly version: number;
+}
+
+export class Controller {
+  /** Serializes decisions: each sees the states the previous one wrote. */
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly session: ZooKeeperSession,
+    readonly epoch: number,
+    /** The /controller_epoch node's data version at election, checked by every write. */
+    private readonly epochVersion: number,
+    private readonly logger: ClusterLogger,
+  ) {}
+
+  /** Brings every partition in line with the cluster as `input` describes it; decisions run one at a time. */
+  reconcile(input: () => ControllerInput): Promise<void> {
+    this.running = this.running.then(() => this.reconcileNow(input())).catch((error: unknown) => {
+      this.logger.warn(`controller (epoch ${this.epoch}): ${(error as Error).message}`);
+    });
+    return this.running;
+  }
+
+  private async reconcileNow(input: ControllerInput): Promise<void> {
+    for (const topic of input.deletions) await this.deleteTopic(topic);
+    for (const [topic, assignment] of input.topics) {
+      if (input.deletions.has(topic)) continue;
+      for (const [partition, replicas] of assignment.partitions.entries()) {
+        const state = input.states.get(`${topic}/${partition}`);
+        if (state === undefined) await this.onlineNewPartition(topic, partition, replicas, input.liveBrokerIds);
+        else if (state.leader === -1 || !input.liveBrokerIds.has(state.leader)) await this.electLeader(topic, partition, replicas, state, input.liveBrokerIds);
+      }
+    }
+  }
+
+  /**
+   * Kafka's TopicDeletionManager, without the replica deletion round-trips: the topic's nodes go
+   * (brokers, watching them, drop their logs), then its config, then the mark. Each step is
+   * idempotent, so a controller that dies midway leaves its successor the rest.
+   */
+  private async deleteTopic(topic: string): Promise<void> {
+    await this.session.removeTree(topicPath(topic));
+    await this.session.remove(topicConfigPath(topic));
+    await this.session.remove(deleteTopicPath(topic));
+    this.logger.info(`controller (epoch ${this.epoch}): deleted topic ${topic}`);
+  }
+
+  /**
+   * Kafka's offline-partition election with unclean.leader.election.enable=false: the first
+   * assigned replica that is live and in the ISR leads, with the ISR's live members and the
+   * leader epoch bumped. With none, a leader that went away is taken off (leader -1, epoch
+   * bumped, the ISR kept when it is that leader alone, as Kafka keeps the last ISR member so it
+   * can lead again without losing what it acknowledged), and the partition stays offline until
+   * an ISR member returns.
+   */
+  private async electLeader(topic: string, partition: number, replicas: readonly number[], state: VersionedPartitionState, live: ReadonlySet<number>): Promise<void> {
+    const leader = replicas.find((id) => live.has(id) && state.isr.includes(id));
+    let next: PartitionState;
+    if (leader !== undefined) {
+      next = { leader, leaderEpoch: state.leaderEpoch + 1, isr: state.isr.filter((id) => live.has(id)), controllerEpoch: this.epoch };
+    } else if (state.leader !== -1) {
+      const isr = state.isr.length === 1 ? state.isr : state.isr.filter((id) => id !== state.leader);
+      next = { leader: -1, leaderEpoch: state.leaderEpoch + 1, isr, controllerEpoch: this.epoch };
+    } else {
+      return;
+    }
+    const written = await this.session.multi([
+      { op: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochVersion },
+      { op: 'setData', path: partitionStatePath(topic, partition), data: encodePartitionState(next), version: state.version },
+    ]);
+    if (!written) return;
+    if (next.leader === -1) this.logger.warn(`controller (epoch ${this.epoch}): ${topic}-${partition} is offline: no replica of its ISR [${next.isr.join(',')}] is live`);
+    else this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} leader ${next.leader} at epoch ${next.leaderEpoch}, isr [${next.isr.join(',')}]`);
+  }
+
+  private async onlineNewPartition(topic: string, partition: number, replicas: readonly number[], live: ReadonlySet<number>): Promise<void> {
+    const leader = replicas.find((id) => live.has(id));
+    if (leader === undefined) return;
+    // The ISR is the leader alone: followers do not fetch from the leader yet, so no other
+    // replica is known to hold what the leader acknowledges (and acks=all waits for no one else).
+    const isr = [leader];
+    const state: PartitionState = { leader, leaderEpoch: 0, isr, controllerEpoch: this.epoch };
+    // Parents one by one, never mkdirp: that would bring back a topic node deleted meanwhile
+    // (creating under a missing topic node fails instead, and is logged).
+    await this.session.create(partitionsPath(topic), Buffer.alloc(0));
+    await this.session.create(partitionPath(topic, partition), Buffer.alloc(0));
+    const written = await this.session.multi([
+      { op: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochVersion },
+      { op: 'create', path: partitionStatePath(topic, partition), data: encodePartitionState(state) },
+    ]);
+    if (written) this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} online, leader ${state.leader}, isr [${isr.join(',')}]`);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * What the protocol server asks of a cluster, when it is one node of several: the live brokers,
+ * the controller, each partition's leader, replicas and in-sync replicas, and topic creation
+ * placed over the brokers. A single-node server has none (KafkaServerOptions.cluster unset) and
+ * answers from the local broker alone; src/cluster implements it over ZooKeeper. It lives here,
+ * below src/cluster, so the handlers ask it without importing upward.
+ */
+import { NotCoordinatorError, NotEnoughReplicasError, NotLeaderOrFollowerError } from '../errors.js';
+import type { TopicConfigValue } from '../storage/topic-config.js';
+import type { TopicMetadata } from '../storage/topic-store.js';
+
+/** One listener of a live broker, as the broker registered it. */
+export interface ClusterEndpoint {
+  /** The listener name (PLAINTEXT, SSL...), matched against the listener a client came through. */
+  readonly listener: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ClusterBroker {
+  readonly nodeId: number;
+  readonly rack: string | null;
+  readonly endpoints: readonly ClusterEndpoint[];
+}
+
+/** A partition's leadership as the controller last decided it (Kafka's LeaderAndIsr). */
+export interface PartitionLeadership {
+  /** The leader's broker id; -1 while the partition has no live leader. */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  /** The assigned replicas, the preferred leader first. */
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  /** Assigned replicas whose broker is not live. */
+  readonly offlineReplicas: readonly number[];
+}
+
+export interface ClusterTopicRequest {
+  readonly name: string;
+  /** Unset: the broker's num.partitions. */
+  readonly partitions?: number;
+  /** Unset: default.replication.factor. */
+  readonly replicationFactor?: number;
+  /** Explicit replicas per partition, in partition order; replaces partitions and replicationFactor. */
+  readonly assignments?: readonly (readonly number[])[];
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface ClusterView {
+  /** Live brokers, by ascending id. */
+  liveBrokers(): readonly ClusterBroker[];
+  /** The controller's broker id, -1 while there is none. */
+  controllerId(): number;
+  /** The partition's live leader (-1 for none), or null when the cluster knows no such partition: leadership's leader, without building the rest. */
+  leaderOf(topic: string, partition: number): number | null;
+  /** The partition's leadership, or null when the cluster knows no such partition (yet). */
+  leadership(topic: string, partition: number): PartitionLeadership | null;
+  /** Places, records and waits for a new topic cluster-wide; throws TopicExistsError, InvalidReplicationFactorError... */
+  createTopic(request: ClusterTopicRequest): Promise<TopicMetadata>;
+  /** Marks the topic for deletion and waits until the controller deleted it and this broker dropped its logs. */
+  deleteTopic(name: string): Promise<void>;
+  /** Grows the topic to `count` partitions, placed over the live brokers (or as `assignments` says), and waits for their leaders. */
+  createPartitions(name: string, count: number, assignments?: readonly (readonly number[])[]): Promise<void>;
+  /**
+   * Changes a topic's config overrides on every broker (null removes one): written to the
+   * topic's config node, applied by each broker as it sees it; resolves once this broker has.
+   * validateOnly checks and changes nothing. A topic the cluster does not hold (an internal one)
+   * is this broker's own, changed here alone.
+   */
+  alterTopicConfigs(name: string, changes: Readonly<Record<string, TopicConfigValue | null>>, options: { validateOnly: boolean }): Promise<TopicMetadata>;
+  /** The replication factor of a topic (for CreateTopics' answer). */
+  replicationFactorOf(topic: string): number;
+  /**
+   * The broker hosting every group and transaction coordinator, -1 while none is live: each
+   * broker keeps coordinator state in its own internal topics, so all clients must meet on one.
+   */
+  coordinatorId(): number;
+}
+
+/** The endpoint of broker `nodeId` for the listener `listener`, or null when it is not live or has none. */
+export function endpointOf(cluster: ClusterView, nodeId: number, listener: string): ClusterEndpoint | null {
+  const broker = cluster.liveBrokers().find((candidate) => candidate.nodeId === nodeId);
+  return broker?.endpoints.find((endpoint) => endpoint.listener === listener) ?? null;
+}
+
+/**
+ * Throws NotLeaderOrFollowerError unless this node leads the partition; outside a cluster (no
+ * view) the node leads everything and this costs one comparison.
+ */
+export function checkLeader(cluster: ClusterView | null, nodeId: number, topic: string, partition: number): void {
+  if (cluster === null) return;
+  const leader = cluster.leaderOf(topic, partition);
+  // A partition the cluster does not know is the log's to report (UNKNOWN_TOPIC_OR_PARTITION).
+  if (leader !== null && leader !== nodeId) throw new NotLeaderOrFollowerError(topic, partition, nodeId, leader);
+}
+
+/**
+ * Throws NotCoordinatorError unless this node is the cluster's coordinator broker, so a client
+ * still talking to a former coordinator looks it up again (FindCoordinator) instead of being
+ * served by a second copy of the group; outside a cluster the node coordinates everything.
+ */
+export function checkCoordinator(cluster: ClusterView | null, nodeId: number): void {
+  if (cluster === null) return;
+  const coordinator = cluster.coordinatorId();
+  if (coordinator !== nodeId) {
+    throw new NotCoordinatorError(`broker ${nodeId} is not the coordinator (${coordinator === -1 ? 'none is live now' : `broker ${coordinator} is`}); look it up again with FindCoordinator`);
+  }
+}
+
+/**
+ * Kafka's check before an acks=all append (Partition.appendRecordsToLeader): the partition's ISR
+ * must hold at least min.insync.replicas, else NotEnoughReplicasError and nothing is written.
+ * Called for acks=all in a cluster only.
+ */
+export function checkMinInsync(cluster: ClusterView, minInsyncReplicas: number, topic: string, partition: number): void {
+  const isr = cluster.leadership(topic, partition)?.isr;
+  if (isr !== undefined && isr.length < minInsyncReplicas) throw new NotEnoughReplicasError(topic, partition, isr, minInsyncReplicas);
+}
