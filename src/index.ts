@@ -107,3 +107,4 @@ export {
   type JsonSchemaSerializerOptions,
   type ProtobufSerializerOptions,
 } from './client/schema-serializers.js';
+export * from './streams/index.js';

@@ -6,6 +6,7 @@
  *       base (src/errors.ts, src/compiled-module-url.ts, src/validate.ts, src/format.ts)
  *       < protocol < storage < shard < broker < client < server < http
  *       < src/sluice.ts (the embedded API: broker, clients and the optional HTTP surface)
+ *       < streams (Sluice Streams: the DSL, tasks and state stores over the clients)
  *       < registry < perf < cli < src/index.ts (the package entry point)
  *   - no runtime import cycles: a cycle makes a module's bindings depend on which end is loaded
  *     first, so everything in src/ must form a DAG.
@@ -17,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 
 const DIST_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src');
 
-const LAYERS = ['base', 'protocol', 'storage', 'shard', 'broker', 'client', 'server', 'http', 'embed', 'registry', 'perf', 'cli', 'entry'] as const;
+const LAYERS = ['base', 'protocol', 'storage', 'shard', 'broker', 'client', 'server', 'http', 'embed', 'streams', 'registry', 'perf', 'cli', 'entry'] as const;
 type Layer = (typeof LAYERS)[number];
 
 /** Modules directly under src/ and the layer each belongs to. */
