@@ -58,8 +58,15 @@ export class InMemoryBytesStore implements BytesStore {
   }
 
   put(key: Buffer, value: Buffer | null): void {
-    if (value === null) this.map.delete(keyString(key));
-    else this.map.set(keyString(key), [Buffer.from(key), value]);
+    const id = keyString(key);
+    if (value === null) {
+      this.map.delete(id);
+      return;
+    }
+    const entry = this.map.get(id);
+    // The key bytes may be a slice of a fetched buffer: keep a copy, once per key.
+    if (entry === undefined) this.map.set(id, [Buffer.from(key), value]);
+    else entry[1] = value;
   }
 
   entries(from: Buffer | null, to: Buffer | null): KeyValue<Buffer, Buffer>[] {

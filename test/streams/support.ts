@@ -14,7 +14,8 @@ export interface Harness {
 export async function openHarness(area: string): Promise<Harness> {
   const dataDir = makeTempDir(`${area}-data`);
   const stateDir = makeTempDir(`${area}-state`);
-  const sluice = await Sluice.open({ dataDir });
+  // One member per group here: no reason to wait for others to join.
+  const sluice = await Sluice.open({ dataDir, groupInitialRebalanceDelayMs: 0 });
   return {
     sluice,
     dataDir,
