@@ -87,6 +87,8 @@ export interface StreamsConnection {
   readToEnd(topic: string, partition: number, fromOffset: number, readCommitted: boolean, apply: (message: StreamsMessage) => void): Promise<number>;
   /** The consumer group `groupId` subscribed to `topics`, handing batches to `handlers`; resolves once running. */
   groupConsumer(groupId: string, topics: readonly string[], readCommitted: boolean, handlers: GroupHandlers): Promise<StreamsGroupConsumer>;
+  /** Reads the partitions from the given offsets on, without a group (a global table's updates), until closed. */
+  follow(topic: string, startOffsets: ReadonlyMap<number, number>, readCommitted: boolean, onBatch: (batch: StreamsBatch) => Promise<void>): Promise<{ close(): Promise<void> }>;
   /** Connected (and for a transactional id, initialized: older instances fenced, their open transactions aborted). */
   producer(transactionalId: string | null): Promise<StreamsProducer>;
   close(): Promise<void>;
@@ -172,6 +174,24 @@ export class EmbeddedConnection implements StreamsConnection {
     });
     return {
       commit: (offsets) => consumer.commitOffsets(offsets),
+      close: async () => {
+        this.clients.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async follow(topic: string, startOffsets: ReadonlyMap<number, number>, readCommitted: boolean, onBatch: (batch: StreamsBatch) => Promise<void>): Promise<{ close(): Promise<void> }> {
+    const consumer = this.sluice.consumer({ isolationLevel: readCommitted ? 'read_committed' : 'read_uncommitted' });
+    this.clients.add(consumer);
+    await consumer.connect();
+    consumer.assign([...startOffsets].map(([partition, offset]) => ({ topic, partition, offset })));
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        await onBatch({ topic: batch.topic, partition: batch.partition, messages: batch.messages as unknown as StreamsMessage[] });
+      },
+    });
+    return {
       close: async () => {
         this.clients.delete(consumer);
         await consumer.disconnect();

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidConfigError, InvalidStateStoreError, StreamsError, TopologyError } from '../errors.js';
 import type { Sluice } from '../sluice.js';
-import { EmbeddedConnection, type StreamsBatch, type StreamsConnection, type StreamsGroupConsumer, type StreamsProducer, type StreamsTransaction, type TopicPartitionOffset } from './connection.js';
+import { EmbeddedConnection, type StreamsBatch, type StreamsConnection, type StreamsMessage, type StreamsGroupConsumer, type StreamsProducer, type StreamsTransaction, type TopicPartitionOffset } from './connection.js';
 import { internalSerde } from './change-serde.js';
 import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore, type KeyValue, type ReadOnlyKeyValueStore } from './stores.js';
 import { RecordCollector, StreamTask, type TaskEnvironment } from './task.js';
@@ -74,6 +74,7 @@ export class KafkaStreams {
   private readonly tasks = new Map<string, StreamTask>();
   private readonly taskStores = new Map<string, Map<string, BytesStore>>();
   private readonly globalStores = new Map<string, TypedKeyValueStore<unknown, unknown>>();
+  private readonly followers: { close(): Promise<void> }[] = [];
   /** Source topic (as consumed, prefixed when internal) to its sub-topology. */
   private readonly topicToSubtopology = new Map<string, Subtopology>();
   private readonly collector = new RecordCollector();
@@ -326,11 +327,21 @@ export class KafkaStreams {
       this.globalStores.set(storeName, store);
       const counts = await this.connection!.partitionCounts([topic]);
       const partitions = counts.get(topic) ?? 0;
+      const apply = (message: StreamsMessage): void => {
+        if (message.key !== null) bytes.put(message.key, message.value);
+      };
+      const ends = new Map<number, number>();
       for (let partition = 0; partition < partitions; partition++) {
-        await this.connection!.readToEnd(topic, partition, 0, this.eos, (message) => {
-          if (message.key !== null) bytes.put(message.key, message.value);
-        });
+        ends.set(partition, await this.connection!.readToEnd(topic, partition, 0, this.eos, apply));
       }
+      // After the bootstrap, the table follows the topic's new records as they come.
+      this.followers.push(
+        await this.connection!.follow(topic, ends, this.eos, (batch) =>
+          this.exclusive(async () => {
+            for (const message of batch.messages) apply(message);
+          }),
+        ),
+      );
     }
   }
 
@@ -520,6 +531,7 @@ export class KafkaStreams {
     this.commitTimer = null;
     await this.consumer?.close().catch(() => undefined);
     this.consumer = null;
+    for (const follower of this.followers.splice(0)) await follower.close().catch(() => undefined);
     if (!clean) {
       await this.transaction?.abort().catch(() => undefined);
       this.transaction = null;

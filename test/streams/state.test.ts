@@ -129,6 +129,8 @@ describe('KafkaStreams, state stores', () => {
     await eventually(() => streams.store('per-region').get('eu') === 0 && streams.store('per-region').get('us') === 2, { what: 'moves and deletes counted' });
     expect(streams.store('users-store').get('ann')).toBeUndefined();
     expect(streams.store<string, { region: string }>('users-store').get('cy')!.region).toBe('us');
+    await produce(sluice, 'regions', [{ key: 'apac', value: 'Asia-Pacific' }]);
+    await eventually(() => streams.store('regions-store').get('apac') === 'Asia-Pacific', { what: 'the global table following its topic' });
     const adults = (await readAll(sluice, 'adult-regions')).map((r) => `${r.key}=${r.value?.toString() ?? 'null'}`);
     expect(adults.sort()).toEqual(['ann=eu', 'ann=null', 'cy=eu', 'cy=us']);
   });
