@@ -24,6 +24,19 @@ import type { ProcessorContext, ProcessorSupplier } from './processor.js';
 import { Serdes, type Serde } from './serdes.js';
 import { Topology, type StoreDefinition, type TopicNameExtractor } from './topology.js';
 import { changeSerde, internalSerde } from './change-serde.js';
+import {
+  SessionWindows,
+  SlidingWindows,
+  TimeWindows,
+  sessionWindowAggregateProcessor,
+  sessionWindowedSerde,
+  slidingWindowAggregateProcessor,
+  suppressProcessor,
+  timeWindowAggregateProcessor,
+  timeWindowedSerde,
+  windowedStoreSerde,
+  type Windowed,
+} from './windows.js';
 
 export interface Consumed<K, V> {
   keySerde?: Serde<K>;
@@ -455,18 +468,33 @@ export class KGroupedStream<K, V> {
     );
   }
 
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>;
+  windowedBy(windows: SlidingWindows): TimeWindowedKStream<K, V>;
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>;
+  windowedBy(windows: TimeWindows | SlidingWindows | SessionWindows): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    if (windows instanceof SessionWindows) return new SessionWindowedKStream(this, windows);
+    if (windows instanceof TimeWindows || windows instanceof SlidingWindows) return new TimeWindowedKStream(this, windows);
+    throw new TopologyError('windowedBy takes TimeWindows, SlidingWindows or SessionWindows');
+  }
+
+  /**
+   * @internal The parent node of an aggregation: the stream itself, or the source reading the
+   * repartition topic (named after `storeName`) when the key may have changed.
+   */
+  aggregationParent(storeName: string, keySerde: Serde<K> | null): { parentName: string; sourceTopics: string[] } {
+    const builder = this.stream.builder;
+    if (!this.repartitionRequired) return { parentName: this.stream.nodeName, sourceTopics: this.stream.sourceTopics };
+    const parentName = builder.repartitionThrough(this.stream.nodeName, this.repartitionName ?? storeName, keySerde, this.valueSerde);
+    return { parentName, sourceTopics: [...(builder.topology.node(parentName) as { topics: string[] }).topics] };
+  }
+
   /** Kafka's GroupedStreamAggregateBuilder.build: the store's name first, then the processor's, then the repartition. */
   private aggregateWith<A>(prefix: string, materialized: Materialized<K, A>, makeProcessor: (storeName: string, drops: DropCounter) => ProcessorSupplier<K, V, K, Change<A>>): KTable<K, A> {
     const builder = this.stream.builder;
     const storeName = materialized.storeName ?? builder.newStoreName(prefix);
     const name = builder.newName(prefix);
     const keySerde = materialized.keySerde ?? this.keySerde;
-    let parentName = this.stream.nodeName;
-    let sourceTopics = this.stream.sourceTopics;
-    if (this.repartitionRequired) {
-      parentName = builder.repartitionThrough(parentName, this.repartitionName ?? storeName, keySerde, this.valueSerde);
-      sourceTopics = [...(builder.topology.node(parentName) as { topics: string[] }).topics];
-    }
+    const { parentName, sourceTopics } = this.aggregationParent(storeName, keySerde);
     builder.topology.addProcessor(name, makeProcessor(storeName, builder.drops), parentName);
     builder.topology.addStateStore(builder.storeDefinition(storeName, materialized, keySerde, materialized.valueSerde ?? null), name);
     return new KTable<K, A>(builder, name, keySerde, materialized.valueSerde ?? null, storeName, storeGetter(storeName), [storeName], sourceTopics);
@@ -487,7 +515,27 @@ export class KTable<K, V> {
     /** @internal The stores the value getter reads. */
     readonly getterStores: string[],
     readonly sourceTopics: string[],
+    /** @internal A windowed aggregation's grace period (what suppress(untilWindowCloses) waits for). */
+    readonly windowGraceMs: number | null = null,
   ) {}
+
+  /**
+   * Kafka's suppress(Suppressed.untilWindowCloses(...)): of a windowed aggregation, only each
+   * window's final result, once stream time passes the window's end plus its grace period.
+   */
+  suppress(suppressed: Suppressed): KTable<K, V> {
+    if (suppressed?.kind !== 'untilWindowCloses') throw new TopologyError('suppress takes Suppressed.untilWindowCloses()');
+    if (this.windowGraceMs === null) throw new TopologyError('suppress(untilWindowCloses) applies to a windowed aggregation (windowedBy(...).count/reduce/aggregate)');
+    const name = suppressed.name ?? this.builder.newName('KTABLE-SUPPRESS-');
+    const storeName = `${name}-store`;
+    this.builder.topology.addProcessor(name, suppressProcessor(storeName, this.windowGraceMs) as ProcessorSupplier<any, any, any, any>, this.nodeName);
+    const keySerde = (this.keySerde as { inner?: Serde<unknown> } | null)?.inner ?? DEFAULT_SERDE;
+    this.builder.topology.addStateStore(
+      { name: storeName, kind: 'keyValue', persistent: false, logging: true, keySerde: windowedStoreSerde(keySerde), valueSerde: this.valueSerde ?? DEFAULT_SERDE },
+      name,
+    );
+    return new KTable<K, V>(this.builder, name, this.keySerde, this.valueSerde, null, this.valueGetter, this.getterStores, this.sourceTopics, this.windowGraceMs);
+  }
 
   filter(predicate: Predicate<K, V>): KTable<K, V> {
     const keep = (key: K, value: V | null): V | null => (value !== null && predicate(key, value) ? value : null);
@@ -625,5 +673,119 @@ export class GlobalKTable<K, V> {
   /** @internal */
   valueGetter(): ValueGetterSupplier<K, V> {
     return storeGetter<K, V>(this.queryableStoreName);
+  }
+}
+
+/** Kafka's Suppressed: untilWindowCloses is the one kind (the buffer is unbounded, kept in a changelogged store). */
+export interface Suppressed {
+  readonly kind: 'untilWindowCloses';
+  readonly name?: string;
+}
+
+export const Suppressed = Object.freeze({
+  untilWindowCloses: (options: { name?: string } = {}): Suppressed => ({ kind: 'untilWindowCloses', ...options }),
+});
+
+/** A windowed key's serde that also tells suppress which key serde it wraps. */
+function withInner<K>(serde: Serde<Windowed<K>>, inner: Serde<K>): Serde<Windowed<K>> {
+  return Object.assign(Object.create(serde) as Serde<Windowed<K>>, serde, { inner });
+}
+
+/** Kafka's TimeWindowedKStream (TimeWindows or SlidingWindows): aggregations per key and window. */
+export class TimeWindowedKStream<K, V> {
+  /** @internal */
+  constructor(
+    private readonly grouped: KGroupedStream<K, V>,
+    private readonly windows: TimeWindows | SlidingWindows,
+  ) {}
+
+  count(materialized?: Materialized<K, number> | string): KTable<Windowed<K>, number> {
+    const options = materializedOf(materialized);
+    return this.aggregateWith<number>({ ...options, valueSerde: options.valueSerde ?? Serdes.Long() }, () => 0, (_key, _value, count) => count + 1);
+  }
+
+  reduce(reducer: (aggregate: V, value: V) => V, materialized?: Materialized<K, V> | string): KTable<Windowed<K>, V> {
+    const options = materializedOf(materialized);
+    return this.aggregateWith<V>({ ...options, valueSerde: options.valueSerde ?? this.grouped.valueSerde ?? undefined }, () => null as V, (_key, value, aggregate) =>
+      aggregate === null ? value : reducer(aggregate, value),
+    );
+  }
+
+  aggregate<A>(initializer: () => A, aggregator: (key: K, value: V, aggregate: A) => A, materialized?: Materialized<K, A> | string): KTable<Windowed<K>, A> {
+    return this.aggregateWith<A>(materializedOf(materialized), initializer, aggregator);
+  }
+
+  private aggregateWith<A>(materialized: Materialized<K, A>, initializer: () => A, aggregator: (key: K, value: V, aggregate: A) => A): KTable<Windowed<K>, A> {
+    const builder = this.grouped.stream.builder;
+    const storeName = materialized.storeName ?? builder.newStoreName('KSTREAM-AGGREGATE-');
+    const name = builder.newName('KSTREAM-AGGREGATE-');
+    const keySerde = (materialized.keySerde ?? this.grouped.keySerde ?? DEFAULT_SERDE) as Serde<K>;
+    const { parentName, sourceTopics } = this.grouped.aggregationParent(storeName, keySerde);
+    const aggregation = { storeName, initializer, aggregator, onDropped: (reason: string) => builder.drops.dropped(reason) };
+    const windows = this.windows;
+    const storeKeySerde = windowedStoreSerde(keySerde);
+    let supplier: ProcessorSupplier<any, any, any, any>;
+    const stores = [storeName];
+    if (windows instanceof TimeWindows) {
+      supplier = timeWindowAggregateProcessor(windows, aggregation);
+    } else {
+      const recordsStore = `${storeName}-records`;
+      supplier = slidingWindowAggregateProcessor(windows, aggregation, recordsStore);
+      stores.push(recordsStore);
+    }
+    builder.topology.addProcessor(name, supplier, parentName);
+    const definition = builder.storeDefinition(storeName, materialized, storeKeySerde, materialized.valueSerde ?? null);
+    builder.topology.addStateStore(definition, name);
+    if (stores.length > 1) {
+      builder.topology.addStateStore({ ...definition, name: stores[1], valueSerde: DEFAULT_SERDE }, name);
+    }
+    const sizeMs = windows instanceof TimeWindows ? windows.sizeMs : windows.timeDifferenceMs;
+    const outputKeySerde = withInner(timeWindowedSerde(keySerde, sizeMs), keySerde);
+    return new KTable<Windowed<K>, A>(builder, name, outputKeySerde, materialized.valueSerde ?? null, storeName, storeGetter(storeName), [storeName], sourceTopics, windows.graceMs);
+  }
+}
+
+/** Kafka's SessionWindowedKStream: aggregations per key and session, merging sessions a record bridges. */
+export class SessionWindowedKStream<K, V> {
+  /** @internal */
+  constructor(
+    private readonly grouped: KGroupedStream<K, V>,
+    private readonly windows: SessionWindows,
+  ) {}
+
+  count(materialized?: Materialized<K, number> | string): KTable<Windowed<K>, number> {
+    const options = materializedOf(materialized);
+    return this.aggregate<number>(() => 0, (_key, _value, count) => count + 1, (_key, a, b) => a + b, { ...options, valueSerde: options.valueSerde ?? Serdes.Long() });
+  }
+
+  reduce(reducer: (aggregate: V, value: V) => V, materialized?: Materialized<K, V> | string): KTable<Windowed<K>, V> {
+    const options = materializedOf(materialized);
+    const fold = (a: V | null, b: V | null): V => (a === null ? (b as V) : b === null ? a : reducer(a, b));
+    return this.aggregate<V>(() => null as V, (_key, value, aggregate) => fold(aggregate, value), (_key, a, b) => fold(a, b), {
+      ...options,
+      valueSerde: options.valueSerde ?? this.grouped.valueSerde ?? undefined,
+    });
+  }
+
+  aggregate<A>(
+    initializer: () => A,
+    aggregator: (key: K, value: V, aggregate: A) => A,
+    merger: (key: K, left: A, right: A) => A,
+    materialized?: Materialized<K, A> | string,
+  ): KTable<Windowed<K>, A> {
+    const options = materializedOf(materialized);
+    const builder = this.grouped.stream.builder;
+    const storeName = options.storeName ?? builder.newStoreName('KSTREAM-AGGREGATE-');
+    const name = builder.newName('KSTREAM-AGGREGATE-');
+    const keySerde = (options.keySerde ?? this.grouped.keySerde ?? DEFAULT_SERDE) as Serde<K>;
+    const { parentName, sourceTopics } = this.grouped.aggregationParent(storeName, keySerde);
+    builder.topology.addProcessor(
+      name,
+      sessionWindowAggregateProcessor(this.windows, { storeName, initializer, aggregator, merger, onDropped: (reason) => builder.drops.dropped(reason) }),
+      parentName,
+    );
+    builder.topology.addStateStore(builder.storeDefinition(storeName, options, windowedStoreSerde(keySerde), options.valueSerde ?? null), name);
+    const outputKeySerde = withInner(sessionWindowedSerde(keySerde), keySerde);
+    return new KTable<Windowed<K>, A>(builder, name, outputKeySerde, options.valueSerde ?? null, storeName, storeGetter(storeName), [storeName], sourceTopics, this.windows.graceMs);
   }
 }

@@ -9,6 +9,9 @@ export {
   KGroupedTable,
   BranchedKStream,
   GlobalKTable,
+  TimeWindowedKStream,
+  SessionWindowedKStream,
+  Suppressed,
   type Consumed,
   type Produced,
   type Grouped,
@@ -22,3 +25,4 @@ export { Topology, TopologyDescription, type TopicNameExtractor, type StoreDefin
 export type { Processor, ProcessorContext, ProcessorSupplier, StreamRecord, RecordMetadata as StreamsRecordMetadata, PunctuationType, Cancellable } from './processor.js';
 export { Serdes, type Serde } from './serdes.js';
 export type { KeyValueStore, ReadOnlyKeyValueStore } from './stores.js';
+export { TimeWindows, SlidingWindows, SessionWindows, WindowedSerdes, type Window, type Windowed } from './windows.js';
