@@ -25,6 +25,17 @@ import { Serdes, type Serde } from './serdes.js';
 import { Topology, type StoreDefinition, type TopicNameExtractor } from './topology.js';
 import { changeSerde, internalSerde } from './change-serde.js';
 import {
+  JoinWindows,
+  responseJoiner,
+  rightChangeResponder,
+  streamJoinProcessor,
+  streamJoinShared,
+  streamTableJoinProcessor,
+  subscriptionReceiver,
+  subscriptionSender,
+  tableTableJoinProcessor,
+} from './joins.js';
+import {
   SessionWindows,
   SlidingWindows,
   TimeWindows,
@@ -53,6 +64,14 @@ export interface Grouped<K, V> {
   name?: string;
   keySerde?: Serde<K>;
   valueSerde?: Serde<V>;
+}
+
+/** Kafka's StreamJoined: serdes of the join's stores, and a name for them. */
+export interface StreamJoined<K, V, VO> {
+  storeName?: string;
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  otherValueSerde?: Serde<VO>;
 }
 
 export interface Repartitioned<K, V> {
@@ -130,6 +149,12 @@ export class StreamsBuilder {
     return new GlobalKTable<K, V>(storeName, topic);
   }
 
+  /** A store for the Processor API: connect it with stream.process(supplier, name). */
+  addStateStore(store: StoreSpec): this {
+    this.topology.addStateStore(keyValueStore(store));
+    return this;
+  }
+
   build(): Topology {
     return this.topology;
   }
@@ -148,7 +173,6 @@ export class StreamsBuilder {
   storeDefinition(name: string, materialized: Materialized<any, any>, keySerde: Serde<any> | null, valueSerde: Serde<any> | null): StoreDefinition {
     return {
       name,
-      kind: 'keyValue',
       persistent: (materialized.storeType ?? 'persistent') === 'persistent',
       logging: materialized.loggingEnabled ?? true,
       keySerde: keySerde ?? DEFAULT_SERDE,
@@ -184,6 +208,28 @@ export class StreamsBuilder {
 
 /** What a store or an internal topic uses when the program gave no serde (see internalSerde). */
 const DEFAULT_SERDE: Serde<unknown> = internalSerde;
+
+/** A key-value store for the Processor API (Kafka's Stores.keyValueStoreBuilder). */
+export interface StoreSpec {
+  name: string;
+  keySerde?: Serde<any>;
+  valueSerde?: Serde<any>;
+  /** 'persistent' (default): LMDB under stateDir. */
+  storeType?: 'persistent' | 'in-memory';
+  /** Backed by a changelog topic (default true). */
+  loggingEnabled?: boolean;
+}
+
+export function keyValueStore(spec: StoreSpec): StoreDefinition {
+  if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string' || spec.name === '') throw new TopologyError('a state store needs a name');
+  return {
+    name: spec.name,
+    persistent: (spec.storeType ?? 'persistent') === 'persistent',
+    logging: spec.loggingEnabled ?? true,
+    keySerde: spec.keySerde ?? DEFAULT_SERDE,
+    valueSerde: spec.valueSerde ?? DEFAULT_SERDE,
+  };
+}
 
 function materializedOf<K, V>(materialized: Materialized<K, V> | string | undefined): Materialized<K, V> {
   if (materialized === undefined) return {};
@@ -353,6 +399,102 @@ export class KStream<K, V> {
     this.builder.topology.addProcessor(name, supplier, this.nodeName);
     if (storeNames.length > 0) this.builder.topology.connectProcessorAndStateStores([name], storeNames);
     return new KStream<KR, VR>(this.builder, name, null, null, true, this.sourceTopics);
+  }
+
+  /**
+   * Joins with another stream within a time window (JoinWindows), with a table (its current value
+   * per key), or with a global table (through `keySelector`). Both sides of a stream or table join
+   * must be co-partitioned; a side whose key changed is repartitioned first.
+   */
+  join<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO) => VR, windows: JoinWindows, joined?: StreamJoined<K, V, VO>): KStream<K, VR>;
+  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT) => VR): KStream<K, VR>;
+  join<KG, VG, VR>(table: GlobalKTable<KG, VG>, keySelector: (key: K, value: V) => KG, joiner: (value: V, tableValue: VG) => VR): KStream<K, VR>;
+  join(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    return this.joinAny('inner', other, a, b, c);
+  }
+
+  leftJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null) => VR, windows: JoinWindows, joined?: StreamJoined<K, V, VO>): KStream<K, VR>;
+  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null) => VR): KStream<K, VR>;
+  leftJoin<KG, VG, VR>(table: GlobalKTable<KG, VG>, keySelector: (key: K, value: V) => KG, joiner: (value: V, tableValue: VG | null) => VR): KStream<K, VR>;
+  leftJoin(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    return this.joinAny('left', other, a, b, c);
+  }
+
+  outerJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null) => VR, windows: JoinWindows, joined?: StreamJoined<K, V, VO>): KStream<K, VR> {
+    return this.streamStreamJoin('outer', other, joiner as (l: unknown, r: unknown) => VR, windows, joined ?? {}) as KStream<K, VR>;
+  }
+
+  private joinAny(kind: 'inner' | 'left', other: unknown, a: unknown, b: unknown, c: unknown): KStream<K, unknown> {
+    if (other instanceof KStream) {
+      if (!(b instanceof JoinWindows)) throw new TopologyError('a stream-stream join needs JoinWindows: join(other, joiner, JoinWindows.ofTimeDifferenceAndGrace(...))');
+      return this.streamStreamJoin(kind, other, a as (l: unknown, r: unknown) => unknown, b, (c ?? {}) as StreamJoined<K, V, unknown>);
+    }
+    if (other instanceof KTable) return this.streamTableJoin(kind, other, a as (v: V, t: unknown) => unknown);
+    if (other instanceof GlobalKTable) return this.streamGlobalJoin(kind, other, a as (k: K, v: V) => unknown, b as (v: V, t: unknown) => unknown);
+    throw new TopologyError('join takes a KStream (with JoinWindows), a KTable or a GlobalKTable');
+  }
+
+  /** This stream, repartitioned first when its key changed (a join needs it keyed as the other side). */
+  private keyed(): KStream<K, V> {
+    if (!this.repartitionRequired) return this;
+    return this.repartition({ name: this.builder.newName('KSTREAM-REPARTITION-'), keySerde: this.keySerde ?? undefined, valueSerde: this.valueSerde ?? undefined });
+  }
+
+  private streamStreamJoin<VO, VR>(
+    kind: 'inner' | 'left' | 'outer',
+    otherStream: KStream<K, VO>,
+    joiner: (value: unknown, otherValue: unknown) => VR,
+    windows: JoinWindows,
+    joined: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    if (otherStream.builder !== this.builder) throw new TopologyError('a join needs two streams of the same StreamsBuilder');
+    const left = this.keyed();
+    const right = otherStream.keyed();
+    const builder = this.builder;
+    const prefix = kind === 'outer' ? ['KSTREAM-OUTERTHIS-', 'KSTREAM-OUTEROTHER-'] : kind === 'left' ? ['KSTREAM-JOINTHIS-', 'KSTREAM-OUTEROTHER-'] : ['KSTREAM-JOINTHIS-', 'KSTREAM-JOINOTHER-'];
+    const thisName = builder.newName(prefix[0]);
+    const otherName = builder.newName(prefix[1]);
+    const thisStore = joined.storeName === undefined ? `${thisName}-store` : `${joined.storeName}-this-join-store`;
+    const otherStore = joined.storeName === undefined ? `${otherName}-store` : `${joined.storeName}-other-join-store`;
+    const pendingStore = kind === 'inner' ? null : `${builder.newName('KSTREAM-OUTERSHARED-')}-store`;
+    const keySerde = joined.keySerde ?? left.keySerde ?? right.keySerde ?? DEFAULT_SERDE;
+    const shared = streamJoinShared();
+    const common = { pendingStore, emitUnmatchedThis: kind !== 'inner', emitUnmatchedOther: kind === 'outer', joiner, onDropped: (reason: string) => builder.drops.dropped(reason) };
+    builder.topology.addProcessor(thisName, streamJoinProcessor(windows, { ...common, thisStore, otherStore, isLeft: true }, shared), left.nodeName);
+    builder.topology.addProcessor(otherName, streamJoinProcessor(windows, { ...common, thisStore: otherStore, otherStore: thisStore, isLeft: false }, shared), right.nodeName);
+    const storeKeySerde = windowedStoreSerde(keySerde as Serde<unknown>);
+    builder.topology.addStateStore(builder.storeDefinition(thisStore, {}, storeKeySerde, joined.valueSerde ?? left.valueSerde), thisName, otherName);
+    builder.topology.addStateStore(builder.storeDefinition(otherStore, {}, storeKeySerde, joined.otherValueSerde ?? right.valueSerde), thisName, otherName);
+    if (pendingStore !== null) builder.topology.addStateStore(builder.storeDefinition(pendingStore, {}, storeKeySerde, null), thisName, otherName);
+    builder.topology.addCopartitionGroup([...left.sourceTopics, ...right.sourceTopics]);
+    const mergeName = builder.newName('KSTREAM-MERGE-');
+    builder.topology.addProcessor(mergeName, passThrough(), thisName, otherName);
+    return new KStream<K, VR>(builder, mergeName, left.keySerde, null, false, [...left.sourceTopics, ...right.sourceTopics]);
+  }
+
+  private streamTableJoin<VT, VR>(kind: 'inner' | 'left', table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null) => VR): KStream<K, VR> {
+    const stream = this.keyed();
+    const name = this.builder.newName(kind === 'left' ? 'KSTREAM-LEFTJOIN-' : 'KSTREAM-JOIN-');
+    this.builder.topology.addProcessor(
+      name,
+      streamTableJoinProcessor<K, V, K, VT, VR>(table.valueGetter, (key) => key, (value, tableValue) => joiner(value, tableValue), kind === 'left', (reason) => this.builder.drops.dropped(reason)),
+      stream.nodeName,
+    );
+    this.builder.topology.connectProcessorAndStateStores([name], table.getterStores);
+    this.builder.topology.addCopartitionGroup([...stream.sourceTopics, ...table.sourceTopics]);
+    return new KStream<K, VR>(this.builder, name, stream.keySerde, null, false, stream.sourceTopics);
+  }
+
+  private streamGlobalJoin<KG, VG, VR>(kind: 'inner' | 'left', table: GlobalKTable<KG, VG>, keySelector: (key: K, value: V) => KG, joiner: (value: V, tableValue: VG | null) => VR): KStream<K, VR> {
+    if (typeof keySelector !== 'function' || typeof joiner !== 'function') throw new TopologyError('a global table join takes (globalTable, keySelector, joiner)');
+    const name = this.builder.newName(kind === 'left' ? 'KSTREAM-LEFTJOIN-' : 'KSTREAM-JOIN-');
+    this.builder.topology.addProcessor(
+      name,
+      streamTableJoinProcessor<K, V, KG, VG, VR>(table.valueGetter(), keySelector, (value, tableValue) => joiner(value, tableValue), kind === 'left', (reason) => this.builder.drops.dropped(reason)),
+      this.nodeName,
+    );
+    this.builder.topology.connectProcessorAndStateStores([name], [table.queryableStoreName]);
+    return new KStream<K, VR>(this.builder, name, this.keySerde, null, this.repartitionRequired, this.sourceTopics);
   }
 
   groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
@@ -531,10 +673,103 @@ export class KTable<K, V> {
     this.builder.topology.addProcessor(name, suppressProcessor(storeName, this.windowGraceMs) as ProcessorSupplier<any, any, any, any>, this.nodeName);
     const keySerde = (this.keySerde as { inner?: Serde<unknown> } | null)?.inner ?? DEFAULT_SERDE;
     this.builder.topology.addStateStore(
-      { name: storeName, kind: 'keyValue', persistent: false, logging: true, keySerde: windowedStoreSerde(keySerde), valueSerde: this.valueSerde ?? DEFAULT_SERDE },
+      { name: storeName, persistent: false, logging: true, keySerde: windowedStoreSerde(keySerde), valueSerde: this.valueSerde ?? DEFAULT_SERDE },
       name,
     );
     return new KTable<K, V>(this.builder, name, this.keySerde, this.valueSerde, null, this.valueGetter, this.getterStores, this.sourceTopics, this.windowGraceMs);
+  }
+
+  /**
+   * Joins with another table on the key (both co-partitioned), or, given a foreign-key extractor,
+   * each row with the other table's row whose key the extractor picks from the value (KIP-213).
+   */
+  join<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO) => VR): KTable<K, VR>;
+  join<KO, VO, VR>(other: KTable<KO, VO>, foreignKeyExtractor: (value: V) => KO, joiner: (value: V, otherValue: VO) => VR): KTable<K, VR>;
+  join(other: KTable<any, any>, a: (...args: any[]) => unknown, b?: (value: V, otherValue: unknown) => unknown): KTable<K, unknown> {
+    return b === undefined ? this.tableTableJoin('inner', other, a as (v: unknown, o: unknown) => unknown) : this.foreignKeyJoin(false, other, a as (v: V) => unknown, b);
+  }
+
+  leftJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO | null) => VR): KTable<K, VR>;
+  leftJoin<KO, VO, VR>(other: KTable<KO, VO>, foreignKeyExtractor: (value: V) => KO, joiner: (value: V, otherValue: VO | null) => VR): KTable<K, VR>;
+  leftJoin(other: KTable<any, any>, a: (...args: any[]) => unknown, b?: (value: V, otherValue: unknown) => unknown): KTable<K, unknown> {
+    return b === undefined ? this.tableTableJoin('left', other, a as (v: unknown, o: unknown) => unknown) : this.foreignKeyJoin(true, other, a as (v: V) => unknown, b);
+  }
+
+  outerJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V | null, otherValue: VO | null) => VR): KTable<K, VR> {
+    return this.tableTableJoin('outer', other as KTable<K, any>, joiner as (v: unknown, o: unknown) => unknown) as KTable<K, VR>;
+  }
+
+  private tableTableJoin(kind: 'inner' | 'left' | 'outer', other: KTable<K, unknown>, joiner: (value: unknown, otherValue: unknown) => unknown): KTable<K, unknown> {
+    if (other.builder !== this.builder) throw new TopologyError('a join needs two tables of the same StreamsBuilder');
+    const builder = this.builder;
+    const prefix = kind === 'outer' ? ['KTABLE-OUTERTHIS-', 'KTABLE-OUTEROTHER-'] : kind === 'left' ? ['KTABLE-LEFTTHIS-', 'KTABLE-LEFTOTHER-'] : ['KTABLE-JOINTHIS-', 'KTABLE-JOINOTHER-'];
+    const thisName = builder.newName(prefix[0]);
+    const otherName = builder.newName(prefix[1]);
+    const leftKeeps = kind !== 'inner';
+    const rightKeeps = kind === 'outer';
+    builder.topology.addProcessor(thisName, tableTableJoinProcessor(other.valueGetter, joiner, leftKeeps, rightKeeps), this.nodeName);
+    builder.topology.addProcessor(otherName, tableTableJoinProcessor(this.valueGetter, (o, t) => joiner(t, o), rightKeeps, leftKeeps), other.nodeName);
+    builder.topology.connectProcessorAndStateStores([thisName], other.getterStores);
+    builder.topology.connectProcessorAndStateStores([otherName], this.getterStores);
+    builder.topology.addCopartitionGroup([...this.sourceTopics, ...other.sourceTopics]);
+    const mergeName = builder.newName('KTABLE-MERGE-');
+    builder.topology.addProcessor(mergeName, passThrough(), thisName, otherName);
+    const thisGetter = this.valueGetter;
+    const otherGetter = other.valueGetter;
+    const getter: ValueGetterSupplier<K, unknown> = (context) => {
+      const getThis = thisGetter(context);
+      const getOther = otherGetter(context);
+      return (key) => {
+        const value = getThis(key);
+        const otherValue = getOther(key);
+        if (value === null && otherValue === null) return null;
+        if ((otherValue === null && !leftKeeps) || (value === null && !rightKeeps)) return null;
+        return joiner(value, otherValue);
+      };
+    };
+    return new KTable<K, unknown>(builder, mergeName, this.keySerde, null, null, getter, [...this.getterStores, ...other.getterStores], [...this.sourceTopics, ...other.sourceTopics]);
+  }
+
+  private foreignKeyJoin<KO>(left: boolean, other: KTable<KO, unknown>, foreignKeyOf: (value: V) => KO, joiner: (value: V, otherValue: unknown) => unknown): KTable<K, unknown> {
+    if (this.keySerde === null || other.keySerde === null) {
+      throw new TopologyError('a foreign-key join needs the key serdes of both tables (builder.table(topic, { keySerde })): its internal topics are partitioned by those key bytes');
+    }
+    const builder = this.builder;
+    const keySerde = this.keySerde;
+    const foreignKeySerde = other.keySerde;
+    const encodeKey = (key: K): string => keySerde.serialize(key).toString('base64');
+    const decodeKey = (primaryKey: string): K => keySerde.deserialize(Buffer.from(primaryKey, 'base64'));
+    const encodeForeignKey = (key: KO): string => foreignKeySerde.serialize(key).toString('base64');
+    const registration = builder.newName('KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION-');
+    const registrationTopic = `${registration}-topic`;
+    const subscriptionStore = builder.newStoreName('KTABLE-FK-JOIN-SUBSCRIPTION-');
+    const receiver = builder.newName('KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR-');
+    const responder = builder.newName('KTABLE-FK-JOIN-SUBSCRIPTION-PROCESSOR-');
+    const response = builder.newName('KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-');
+    const responseTopic = `${response}-topic`;
+    const resultName = builder.newName('KTABLE-FK-JOIN-OUTPUT-');
+    const resultStore = `${resultName}-store`;
+    const topology = builder.topology;
+    // The left side: each row (un)subscribes to its foreign key through the registration topic.
+    topology.addProcessor(registration, subscriptionSender(foreignKeyOf, encodeKey), this.nodeName);
+    topology.addSink(`${registration}-sink`, registrationTopic, { keySerde: foreignKeySerde, valueSerde: internalSerde }, registration);
+    topology.addRepartitionTopic(registrationTopic);
+    topology.addSourceNode(`${registration}-source`, [registrationTopic], { keySerde: foreignKeySerde, valueSerde: internalSerde }, false);
+    // The right side: subscriptions and right-row changes answer through the response topic.
+    topology.addProcessor(receiver, subscriptionReceiver(subscriptionStore, other.valueGetter, encodeForeignKey, decodeKey), `${registration}-source`);
+    topology.addProcessor(responder, rightChangeResponder(subscriptionStore, encodeForeignKey, decodeKey), other.nodeName);
+    topology.addStateStore({ name: subscriptionStore, persistent: true, logging: true, keySerde: Serdes.String(), valueSerde: internalSerde }, receiver, responder);
+    topology.connectProcessorAndStateStores([receiver], other.getterStores);
+    topology.addSink(`${response}-sink`, responseTopic, { keySerde, valueSerde: internalSerde }, receiver, responder);
+    topology.addRepartitionTopic(responseTopic);
+    topology.addSourceNode(`${response}-source`, [responseTopic], { keySerde, valueSerde: internalSerde }, false);
+    // The left side again: each answer joined with the row's current value.
+    topology.addProcessor(resultName, responseJoiner(this.valueGetter, resultStore, foreignKeyOf, encodeForeignKey, joiner, left), `${response}-source`);
+    topology.addStateStore({ name: resultStore, persistent: true, logging: true, keySerde, valueSerde: internalSerde }, resultName);
+    topology.connectProcessorAndStateStores([resultName], this.getterStores);
+    topology.addCopartitionGroup([registrationTopic, ...other.sourceTopics]);
+    topology.addCopartitionGroup([responseTopic, ...this.sourceTopics]);
+    return new KTable<K, unknown>(builder, resultName, keySerde, null, resultStore, storeGetter(resultStore), [resultStore], this.sourceTopics);
   }
 
   filter(predicate: Predicate<K, V>): KTable<K, V> {

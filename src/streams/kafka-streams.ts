@@ -252,22 +252,31 @@ export class KafkaStreams {
       throw new TopologyError(`source topics ${missing.join(', ')} do not exist; create them before starting the application (Kafka's MissingSourceTopicException)`);
     }
     this.checkCopartitioning(counts);
-    // Repartition topics take the partition count of the sub-topology writing them, which may
-    // itself read repartition topics: resolve until nothing changes.
+    // Repartition topics take the partition count given them (repartition(), or a join's
+    // co-partitioning), else the largest of the sub-topology writing them, which may itself read
+    // repartition topics: resolve until nothing changes.
+    for (const subtopology of subtopologies) {
+      for (const topic of [...subtopology.sourceTopics, ...subtopology.sinkTopics]) {
+        const given = this.topology.isRepartitionTopic(topic) ? this.topology.repartitionPartitions(topic) : undefined;
+        if (given !== undefined) counts.set(topic, given);
+      }
+    }
     let changed = true;
     while (changed) {
       changed = false;
       for (const subtopology of subtopologies) {
-        const inputs = subtopology.sourceTopics.map((topic) => counts.get(topic));
-        if (inputs.some((count) => count === undefined) || inputs.length === 0) continue;
-        const width = Math.max(...(inputs as number[]));
+        const inputs = subtopology.sourceTopics.map((topic) => counts.get(topic)).filter((count) => count !== undefined);
+        if (inputs.length === 0) continue;
+        const width = Math.max(...inputs);
         for (const sink of subtopology.sinkTopics) {
           if (!this.topology.isRepartitionTopic(sink) || counts.has(sink)) continue;
-          counts.set(sink, this.topology.repartitionPartitions(sink) ?? width);
+          counts.set(sink, width);
           changed = true;
         }
       }
     }
+    const unresolved = subtopologies.flatMap((subtopology) => subtopology.sourceTopics).filter((topic) => !counts.has(topic));
+    if (unresolved.length > 0) throw new TopologyError(`Number of partitions is not set for topics ${unresolved.join(', ')}`);
     const toCreate: { topic: string; numPartitions: number; configs: Record<string, string> }[] = [];
     const wanted = new Map<string, number>();
     for (const subtopology of subtopologies) {

@@ -16,19 +16,14 @@ import type { Serde } from './serdes.js';
 /** Picks the topic of each record a sink writes (Kafka's TopicNameExtractor). */
 export type TopicNameExtractor<K = unknown, V = unknown> = (key: K, value: V, context: { topic: string | null; partition: number }) => string;
 
-export type StoreKind = 'keyValue' | 'window' | 'session';
-
 export interface StoreDefinition {
   readonly name: string;
-  readonly kind: StoreKind;
   /** On disk under stateDir (LMDB) rather than in memory; either way restored from its changelog. */
   readonly persistent: boolean;
   /** Backed by the compacted changelog topic `<applicationId>-<name>-changelog`. */
   readonly logging: boolean;
   readonly keySerde: Serde<any>;
   readonly valueSerde: Serde<any>;
-  /** Window and session stores: how long a window is kept (window size + grace by default). */
-  readonly retentionMs?: number;
 }
 
 interface BaseNode {
@@ -119,6 +114,7 @@ export class Topology {
     return this;
   }
 
+  /** A store, connected to the processors named (more can connect later); see keyValueStore() for its definition. */
   addStateStore(store: StoreDefinition, ...processorNames: string[]): this {
     const existing = this.storeMap.get(store.name);
     if (existing !== undefined && existing !== store) throw new TopologyError(`a state store named ${store.name} was already added`);

@@ -175,17 +175,22 @@ function windowsOfKey<K, A>(store: KeyValueStore<Windowed<K>, A>, key: K): [Wind
 }
 
 /**
- * Removes the windows that ended before `expiryMs`, at most once per `periodMs` of stream time:
- * a sweep of the whole store, so it runs rarely rather than per record.
+ * Removes the entries whose time (by default the window's end) is more than `retentionMs` behind
+ * stream time, at most once per `retentionMs` of stream time: a sweep of the whole store, so it
+ * runs rarely rather than per record.
  */
-function retention<K, A>(store: () => KeyValueStore<Windowed<K>, A>, retentionMs: number): (streamTimeMs: number) => void {
+export function retention<K, A>(
+  store: () => KeyValueStore<Windowed<K>, A>,
+  retentionMs: number,
+  timeOf: (windowed: Windowed<K>) => number = (windowed) => windowed.window.end,
+): (streamTimeMs: number) => void {
   let nextSweepMs = -1;
   return (streamTimeMs) => {
     if (nextSweepMs === -1) nextSweepMs = streamTimeMs + retentionMs;
     if (streamTimeMs < nextSweepMs) return;
     nextSweepMs = streamTimeMs + retentionMs;
     const expiryMs = streamTimeMs - retentionMs;
-    for (const [windowed] of store().all()) if (windowed.window.end < expiryMs) store().delete(windowed);
+    for (const [windowed] of store().all()) if (timeOf(windowed) < expiryMs) store().delete(windowed);
   };
 }
 
