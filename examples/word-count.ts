@@ -36,19 +36,21 @@ export function wordCountTopology(): Topology {
 }
 
 /**
- * Runs the application on `sluice` until its counts store has counted `words` words (queried
+ * Runs the application on `target` until its counts store has counted `words` words (queried
  * interactively), then closes it, which commits the last counts. `onProgress` hears the words
  * counted so far as that number changes.
  */
 export async function countUntilDone(
-  sluice: Sluice,
+  /** An embedded Sluice, or a Kafka-protocol server's address ('host:port'). */
+  target: Sluice | string,
   stateDir: string,
   processingGuarantee: ProcessingGuarantee,
   words: number,
   onProgress: (counted: number) => void,
   beforeClose: (streams: KafkaStreams) => void = () => undefined,
 ): Promise<void> {
-  const streams = new KafkaStreams(wordCountTopology(), { applicationId: APPLICATION_ID, sluice, stateDir, processingGuarantee });
+  const where = typeof target === 'string' ? { bootstrapServers: target } : { sluice: target };
+  const streams = new KafkaStreams(wordCountTopology(), { applicationId: APPLICATION_ID, ...where, stateDir, processingGuarantee });
   let failure: Error | null = null;
   streams.setUncaughtExceptionHandler((error) => {
     failure = error;

@@ -214,7 +214,9 @@ export class KafkaStreams {
 
   private async connect(): Promise<StreamsConnection> {
     if (this.config.sluice !== undefined) return new EmbeddedConnection(this.config.sluice);
-    throw new InvalidConfigError('bootstrapServers is not supported yet: run the topology on an embedded Sluice (the sluice option)');
+    // Loaded only when asked for: an embedded application never loads kafkajs.
+    const { KafkaJsConnection } = await import('./kafkajs-connection.js');
+    return KafkaJsConnection.open(this.config.bootstrapServers!, this.applicationId);
   }
 
   /** Kafka Streams keeps a process id in the state directory, so a restart is the same process (same transactional ids). */
