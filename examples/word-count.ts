@@ -23,13 +23,14 @@ export const INPUT_TOPIC = 'streams-plaintext-input';
 export const OUTPUT_TOPIC = 'streams-wordcount-output';
 export const APPLICATION_ID = 'streams-wordcount';
 
-export function wordCountTopology(): Topology {
+/** `storeType`: the counts store on disk (LMDB, the default, as Kafka's RocksDB) or in memory; both have a changelog. */
+export function wordCountTopology(storeType: 'persistent' | 'in-memory' = 'persistent'): Topology {
   const builder = new StreamsBuilder();
   builder
     .stream(INPUT_TOPIC, { valueSerde: Serdes.String() })
     .flatMapValues((line) => line.toLowerCase().split(/\W+/).filter((word) => word !== ''))
     .groupBy((_key, word) => word, { keySerde: Serdes.String() })
-    .count('counts-store')
+    .count({ storeName: 'counts-store', storeType })
     .toStream()
     .to(OUTPUT_TOPIC, { keySerde: Serdes.String(), valueSerde: Serdes.Long() });
   return builder.build();
@@ -48,9 +49,10 @@ export async function countUntilDone(
   words: number,
   onProgress: (counted: number) => void,
   beforeClose: (streams: KafkaStreams) => void = () => undefined,
+  storeType: 'persistent' | 'in-memory' = 'persistent',
 ): Promise<void> {
   const where = typeof target === 'string' ? { bootstrapServers: target } : { sluice: target };
-  const streams = new KafkaStreams(wordCountTopology(), { applicationId: APPLICATION_ID, ...where, stateDir, processingGuarantee });
+  const streams = new KafkaStreams(wordCountTopology(storeType), { applicationId: APPLICATION_ID, ...where, stateDir, processingGuarantee });
   let failure: Error | null = null;
   streams.setUncaughtExceptionHandler((error) => {
     failure = error;
@@ -63,7 +65,8 @@ export async function countUntilDone(
       const counted = streams.state === 'RUNNING' ? streams.store<string, number>('counts-store').all().reduce((sum, [, count]) => sum + count, 0) : 0;
       if (counted !== reported) onProgress((reported = counted));
       if (counted >= words) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Each look is a full scan of the store: often enough to stop soon after the end, rarely enough not to slow the counting.
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
     beforeClose(streams);
   } finally {

@@ -496,10 +496,11 @@ export class KafkaStreams {
     for (const [id, stores] of this.taskStores) {
       for (const [storeName, bytes] of stores) {
         if (!(bytes instanceof LmdbBytesStore)) continue;
-        const end = this.topology.store(storeName)!.logging ? await this.changelogEnd(storeName, this.tasks.get(id)!.partition) : null;
+        // Under exactly_once_v2 the checkpoint is written only by a clean close (see stores.ts),
+        // which looks the changelog's end up itself: a commit only writes the store to disk.
+        const end = !this.eos && this.topology.store(storeName)!.logging ? await this.changelogEnd(storeName, this.tasks.get(id)!.partition) : null;
         bytes.flush(end);
-        // Under exactly_once_v2 the checkpoint is written only by a clean close (see stores.ts).
-        if (!this.eos && end !== null) bytes.writeCheckpoint();
+        if (end !== null) bytes.writeCheckpoint();
       }
     }
   }

@@ -99,7 +99,11 @@ export class KafkaJsConnection implements StreamsConnection {
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     const kafkajs = (await import('kafkajs')).default as unknown as typeof import('kafkajs');
     registerKafkajsCodecs(kafkajs);
-    const kafka = new Kafka({ clientId, brokers: Array.isArray(bootstrapServers) ? bootstrapServers : bootstrapServers.split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId,
+      brokers: Array.isArray(bootstrapServers) ? bootstrapServers : bootstrapServers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
     return new KafkaJsConnection(kafka, admin);
@@ -228,8 +232,14 @@ export class KafkaJsConnection implements StreamsConnection {
   }
 
   async producer(transactionalId: string | null): Promise<StreamsProducer> {
+    // A transaction begun right after a commit meets CONCURRENT_TRANSACTIONS until the commit's
+    // markers are written; kafkajs's default backoff (from 300 ms, doubling) would stall the
+    // thread for seconds each time, where Kafka's Java producer retries every 20 ms. Retries stay
+    // unlimited, as an idempotent producer's must.
     const producer: Producer =
-      transactionalId === null ? this.kafka.producer() : this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+      transactionalId === null
+        ? this.kafka.producer()
+        : this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, retry: { initialRetryTime: 20, maxRetryTime: 1_000, retries: Number.MAX_SAFE_INTEGER } });
     this.clients.add(producer);
     await producer.connect();
     return {
