@@ -85,6 +85,7 @@ export class KafkaStreams {
   private commitRequested = false;
   private closing: Promise<void> | null = null;
   private failure: Error | null = null;
+  private failing: Promise<void> | null = null;
   private processId = '';
   private onError: ((error: Error) => void) | null = null;
 
@@ -511,29 +512,40 @@ export class KafkaStreams {
       try {
         await step();
       } catch (error) {
-        await this.fail(error as Error);
+        // Not awaited: failing stops the consumer, which waits for the batch handler this step
+        // may be running in. The failure is recorded at once, so no later step runs.
+        void this.fail(error as Error);
       }
     });
     this.serial = run;
     return run;
   }
 
-  private async fail(error: Error): Promise<void> {
-    if (this.failure !== null) return;
+  private fail(error: Error): Promise<void> {
+    this.failing ??= this.failWith(error);
+    return this.failing;
+  }
+
+  private async failWith(error: Error): Promise<void> {
     this.failure = error;
     if (this.stateValue !== 'PENDING_SHUTDOWN' && this.stateValue !== 'NOT_RUNNING') this.transition('PENDING_ERROR');
     await this.release(false);
     if (this.stateValue === 'PENDING_ERROR') this.transition('ERROR');
+    // A failure while closing still ends the close.
+    if (this.stateValue === 'PENDING_SHUTDOWN') this.transition('NOT_RUNNING');
     this.onError?.(error);
   }
 
   private async shutDown(): Promise<void> {
-    if (this.stateValue === 'ERROR' || this.stateValue === 'NOT_RUNNING') return;
-    if (this.stateValue !== 'PENDING_ERROR') this.transition('PENDING_SHUTDOWN');
+    if (this.failing !== null) return this.failing;
+    if (this.stateValue === 'NOT_RUNNING') return;
+    this.transition('PENDING_SHUTDOWN');
     await this.exclusive(async () => {
       if (this.failure === null && this.producer !== null) await this.commit();
     });
-    await this.release(this.failure === null);
+    // A failure while committing released everything already.
+    if (this.failing !== null) return this.failing;
+    await this.release(true);
     if (this.stateValue === 'PENDING_SHUTDOWN') this.transition('NOT_RUNNING');
   }
 
