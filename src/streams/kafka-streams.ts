@@ -83,6 +83,7 @@ export class KafkaStreams {
   private commitTimer: NodeJS.Timeout | null = null;
   private lastCommitMs = Date.now();
   private commitRequested = false;
+  private revoking = false;
   private closing: Promise<void> | null = null;
   private failure: Error | null = null;
   private failing: Promise<void> | null = null;
@@ -158,6 +159,8 @@ export class KafkaStreams {
         onAssigned: (partitions) => void this.exclusive(() => this.assign(partitions)),
         onRevoked: (partitions) => {
           if (this.stateValue === 'RUNNING') this.transition('REBALANCING');
+          // Said at once, before the revoke step runs: no commit may land after the partitions are gone.
+          this.revoking = true;
           void this.exclusive(() => this.revoke(partitions));
         },
         onFatal: (error) => this.fail(error),
@@ -417,9 +420,38 @@ export class KafkaStreams {
       const subtopology = this.topicToSubtopology.get(topic);
       if (subtopology !== undefined) for (const partition of numbers) ids.add(`${subtopology.id}_${partition}`);
     }
+    this.revoking = false;
     if (ids.size === 0) return;
-    await this.commit();
-    for (const id of ids) await this.closeTask(id);
+    const uncommittedElsewhere = [...this.tasks.values()].some((task) => !ids.has(task.id) && task.consumedOffsets.size > 0);
+    if (!this.eos || uncommittedElsewhere) {
+      await this.commit();
+      for (const id of ids) await this.closeTask(id);
+      return;
+    }
+    // exactly_once_v2: the group may already have handed these partitions to another member, which
+    // starts from the committed offsets; committing now could land after it read them and count
+    // this work twice. So the open transaction is aborted and the tasks' stores dropped with their
+    // uncommitted changes: whoever owns the partitions next restores them from the committed
+    // changelogs and processes from the committed offsets.
+    await Promise.allSettled(this.pendingSends);
+    this.pendingSends = [];
+    this.collector.drain();
+    await this.transaction?.abort();
+    this.transaction = null;
+    for (const id of ids) await this.dropTask(id);
+  }
+
+  /** Closes a task without keeping its stores' uncommitted changes (a persistent store is rebuilt from its changelog). */
+  private async dropTask(id: string): Promise<void> {
+    const task = this.tasks.get(id);
+    if (task === undefined) return;
+    task.close();
+    this.tasks.delete(id);
+    for (const bytes of this.taskStores.get(id)?.values() ?? []) {
+      if (bytes instanceof LmdbBytesStore) await bytes.discard();
+      else await bytes.close();
+    }
+    this.taskStores.delete(id);
   }
 
   private async closeTask(id: string): Promise<void> {
@@ -474,6 +506,8 @@ export class KafkaStreams {
   }
 
   private async commit(): Promise<void> {
+    // A revocation is pending: its step decides what happens to the open work (see revoke).
+    if (this.eos && this.revoking) return;
     this.commitRequested = false;
     this.lastCommitMs = Date.now();
     this.sendCollected();

@@ -177,6 +177,16 @@ export class LmdbBytesStore implements BytesStore {
     await this.db.close();
   }
 
+  /**
+   * Closes without writing the buffered changes, and without a checkpoint: the disk may hold
+   * changes of an aborted transaction, so the next open starts over from the changelog.
+   */
+  async discard(): Promise<void> {
+    this.dirty.clear();
+    rmSync(path.join(this.directory, CHECKPOINT_FILE), { force: true });
+    await this.db.close();
+  }
+
   private writeDirty(): void {
     if (this.dirty.size === 0) return;
     this.db.transactionSync(() => {

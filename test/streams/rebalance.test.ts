@@ -62,6 +62,49 @@ describe('KafkaStreams, instances and failures', () => {
     expect(states).toContain('REBALANCING');
   });
 
+  it('exactly_once_v2: an instance leaving mid-run leaves every count exact, every update written once', { timeout: 120_000 }, async () => {
+    harness = await openHarness('streams-rebalance');
+    const { sluice } = harness;
+    await createTopic(sluice, 'words', 4);
+    await createTopic(sluice, 'word-counts', 4);
+    const words = Array.from({ length: 20_000 }, (_, i) => `word${(i * 7919) % 101}`);
+    const expected = new Map<string, number>();
+    for (const word of words) expected.set(word, (expected.get(word) ?? 0) + 1);
+    await produce(sluice, 'words', words.map((word) => ({ key: word, value: 'x' })));
+    const topology = (): Topology => {
+      const builder = new StreamsBuilder();
+      builder
+        .stream('words', { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+        .groupByKey()
+        .count({ storeName: 'counts' })
+        .toStream()
+        .to('word-counts', { valueSerde: Serdes.Long() });
+      return builder.build();
+    };
+    const make = (name: string) => {
+      const streams = new KafkaStreams(topology(), { applicationId: 'eos-shared', sluice, stateDir: `${harness!.stateDir}/${name}`, processingGuarantee: 'exactly_once_v2' });
+      running.push(streams);
+      return streams;
+    };
+    const first = make('first');
+    const second = make('second');
+    await first.start();
+    await second.start();
+    const total = (streams: KafkaStreams) => (streams.state === 'RUNNING' ? streams.store<string, number>('counts').all().reduce((sum, [, count]) => sum + count, 0) : 0);
+    await eventually(() => total(second) > 0, { what: 'the second instance counting' });
+    await second.close();
+    await eventually(() => total(first) === words.length, { what: 'the first instance holding every count' });
+    expect(new Map(first.store<string, number>('counts').all())).toEqual(expected);
+    await first.close();
+    const long = Serdes.Long();
+    const updates = new Map<string, number[]>();
+    for (const record of await readAll(sluice, 'word-counts')) {
+      const word = record.key!.toString();
+      updates.set(word, [...(updates.get(word) ?? []), long.deserialize(record.value!)]);
+    }
+    for (const [word, count] of expected) expect([word, updates.get(word)]).toEqual([word, Array.from({ length: count }, (_, i) => i + 1)]);
+  });
+
   it('a processor that throws moves the application to ERROR and aborts its open transaction', async () => {
     harness = await openHarness('streams-rebalance');
     const { sluice } = harness;
