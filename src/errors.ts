@@ -1056,3 +1056,25 @@ export class InvalidReplicaAssignmentError extends SluiceError {
     super('INVALID_REPLICA_ASSIGNMENT', message);
   }
 }
+
+/** Kafka Streams' TopologyException: a topology that cannot be built or run as written. */
+export class TopologyError extends SluiceError {
+  constructor(message: string) {
+    super('TOPOLOGY_EXCEPTION', `Invalid topology: ${message}`);
+  }
+}
+
+/** Kafka Streams' StreamsException: the application failed while processing (the cause is attached). */
+export class StreamsError extends SluiceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STREAMS_EXCEPTION', message);
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+/** Kafka Streams' InvalidStateStoreException: the store is not (or no longer) queryable here. */
+export class InvalidStateStoreError extends SluiceError {
+  constructor(message: string) {
+    super('INVALID_STATE_STORE', message, true);
+  }
+}

@@ -109,3 +109,5 @@ export {
 } from './client/schema-serializers.js';
 /** Sluice Connect: the Connector API, converters, the file connectors and the standalone worker. */
 export * from './connect/index.js';
+/** Sluice Streams: StreamsBuilder, KafkaStreams and the DSL (also the `sluice/streams` subpath). */
+export * from './streams/index.js';

@@ -8,6 +8,7 @@
  *       < cluster (a broker's membership of a ZooKeeper-coordinated cluster; the server asks it
  *         through src/server/cluster-view.ts, which it implements)
  *       < src/sluice.ts (the embedded API: broker, clients and the optional HTTP surface)
+ *       < streams (Sluice Streams: the DSL, tasks and state stores over the clients)
  *       < registry < connect < perf < cli < src/index.ts (the package entry point)
  *   - no runtime import cycles: a cycle makes a module's bindings depend on which end is loaded
  *     first, so everything in src/ must form a DAG.
@@ -19,7 +20,7 @@ import { describe, expect, it } from 'vitest';
 
 const DIST_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src');
 
-const LAYERS = ['base', 'protocol', 'storage', 'shard', 'broker', 'client', 'server', 'http', 'cluster', 'embed', 'registry', 'connect', 'perf', 'cli', 'entry'] as const;
+const LAYERS = ['base', 'protocol', 'storage', 'shard', 'broker', 'client', 'server', 'http', 'cluster', 'embed', 'streams', 'registry', 'connect', 'perf', 'cli', 'entry'] as const;
 type Layer = (typeof LAYERS)[number];
 
 /** Modules directly under src/ and the layer each belongs to. */
