@@ -61,6 +61,9 @@ function python(script: string, args: string[], input = ''): Promise<string> {
       if (error) reject(new Error(`python3 failed: ${error.message}\n${stderr}`));
       else resolve(stdout);
     });
+    // A child that exits without reading its input (kcat -L never does; a failed child neither) closes the
+    // pipe: the exit status and output above decide the result, not an EPIPE on the write.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input);
   });
 }

@@ -183,6 +183,9 @@ export function kcat(args: string[], options: { input?: string | Buffer; timeout
         else resolve({ stdout, stderr });
       },
     );
+    // A child that exits without reading its input (kcat -L never does; a failed child neither) closes the
+    // pipe: the exit status and output above decide the result, not an EPIPE on the write.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(options.input ?? '');
   });
 }
