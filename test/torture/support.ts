@@ -111,10 +111,13 @@ async function readWithKcat(bootstrap: string, topic: string, partition: number)
   const args = ['-b', bootstrap, '-C', '-t', topic, '-p', String(partition), '-o', 'beginning', '-e', '-q', '-J'];
   // Not test/server/helpers' kcat: on some poisoned batches librdkafka spins and ignores SIGTERM, so the deadline kills.
   const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-    execFile('kcat', args, { timeout: KCAT_DEADLINE_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 30, encoding: 'utf8' }, (error, out, err) => {
+    const child = execFile('kcat', args, { timeout: KCAT_DEADLINE_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 30, encoding: 'utf8' }, (error, out, err) => {
       if (error) reject(new Error(`kcat ${error.killed ? `killed after ${KCAT_DEADLINE_MS} ms` : 'failed'}: ${err.trim() || error.message}`));
       else resolve({ stdout: out, stderr: err });
-    }).stdin!.end();
+    });
+    // kcat may exit before its empty stdin is closed: the exit status above decides, not an EPIPE.
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end();
   });
   if (/ERROR/.test(stderr)) throw new Error(`kcat: ${stderr.trim()}`);
   const records: ReadRecord[] = [];
