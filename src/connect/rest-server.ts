@@ -76,9 +76,11 @@ const VERSION = packageVersion();
 
 export function buildConnectApp(herder: Herder, kafkaClusterId: string | null): FastifyInstance {
   const app = Fastify({ logger: false });
-  // Clients send a content type on bodiless requests too (curl -X PUT -H 'Content-Type: application/json'): an empty body is no body.
+  // Kafka Connect's resources consume JSON only: any other body (text/plain included, which
+  // fastify would otherwise take as a string) is 415. Clients send a content type on bodiless
+  // requests too (curl -X PUT -H 'Content-Type: application/json'): an empty body is no body.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
     jsonParser(request, body as string, done);

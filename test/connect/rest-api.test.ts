@@ -1,15 +1,19 @@
 /**
- * Kafka Connect's REST API over real HTTP on 127.0.0.1: every endpoint, its JSON shape and status
- * code, and the error bodies ({"error_code", "message"}) for unknown connectors, conflicts and
- * invalid configs.
+ * Kafka Connect's REST API driven with curl over 127.0.0.1, as its users drive it: every endpoint,
+ * its JSON shape, status code and content type, and the error bodies ({"error_code", "message"})
+ * for unknown connectors, conflicts, invalid configs and bodies of the wrong media type.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandalone, type StandaloneWorker } from '../../src/connect/index.js';
 import { eventually } from '../support/eventually.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { fileLines, stringConverterProps, writeInput } from './helpers.js';
+
+const execFileAsync = promisify(execFile);
 
 let dir: string;
 let worker: StandaloneWorker;
@@ -18,17 +22,25 @@ let input: string;
 interface Answer {
   status: number;
   body: unknown;
-  headers: Headers;
+  contentType: string;
+  location: string;
 }
 
-async function call(method: string, path: string, body?: unknown, rawBody?: string): Promise<Answer> {
-  const response = await fetch(`${worker.rest.url}${path}`, {
-    method,
-    headers: body === undefined && rawBody === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined && rawBody === undefined ? {} : { body: rawBody ?? JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? null : JSON.parse(text), headers: response.headers };
+/**
+ * One request through the real curl binary, as the users of Kafka Connect drive it: `-d` sends
+ * the body with the content type given (application/json unless told); curl's `-w` appends the
+ * status, content type and location after a marker line, so the body is read as curl received it.
+ */
+async function call(method: string, path: string, body?: unknown, options: { rawBody?: string; contentType?: string } = {}): Promise<Answer> {
+  const args = ['--silent', '--show-error', '--max-time', '30', '-X', method, '-w', '\n%{http_code}\n%{content_type}\n%header{location}'];
+  const payload = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+  if (payload !== undefined) args.push('-H', `Content-Type: ${options.contentType ?? 'application/json'}`, '--data-binary', payload);
+  args.push(`${worker.rest.url}${path}`);
+  const { stdout } = await execFileAsync('curl', args, { encoding: 'utf8' });
+  const lines = stdout.split('\n');
+  const [location, contentType, code] = [lines.pop()!, lines.pop()!, lines.pop()!];
+  const text = lines.join('\n');
+  return { status: Number(code), body: text === '' ? null : JSON.parse(text), contentType, location };
 }
 
 const status = async (name: string): Promise<{ connector: { state: string; worker_id: string; trace?: string }; tasks: { id: number; state: string; trace?: string }[] }> =>
@@ -99,9 +111,36 @@ describe('the Connect REST API', () => {
     expect(unknownClass).toMatchObject({ status: 400, body: { message: expect.stringContaining('Failed to find any class that implements Connector and which name matches com.example.Nope') } });
     const wrongName = await call('PUT', '/connectors/one/config', { name: 'two', 'connector.class': 'FileStreamSink', topics: 't' });
     expect(wrongName).toMatchObject({ status: 400, body: { message: "Connector name configuration (two) doesn't match connector name in the URL (one)" } });
-    const malformed = await call('POST', '/connectors', undefined, '{"name": ');
+    const malformed = await call('POST', '/connectors', undefined, { rawBody: '{"name": ' });
     expect(malformed).toMatchObject({ status: 400, body: { error_code: 400 } });
     expect(await call('GET', '/nothing/here')).toMatchObject({ status: 404, body: { error_code: 404, message: 'HTTP 404 Not Found' } });
+    expect((await call('GET', '/connectors')).body).toEqual([]);
+  });
+
+  it('answers every endpoint of an unknown connector with 404 and its error body, and only takes JSON', async () => {
+    const endpoints: [string, string, unknown?][] = [
+      ['GET', '/connectors/ghost'],
+      ['GET', '/connectors/ghost/config'],
+      ['GET', '/connectors/ghost/status'],
+      ['GET', '/connectors/ghost/tasks'],
+      ['GET', '/connectors/ghost/tasks/0/status'],
+      ['POST', '/connectors/ghost/tasks/0/restart'],
+      ['POST', '/connectors/ghost/restart'],
+      ['PUT', '/connectors/ghost/pause'],
+      ['PUT', '/connectors/ghost/resume'],
+      ['PUT', '/connectors/ghost/stop'],
+      ['GET', '/connectors/ghost/offsets'],
+      ['DELETE', '/connectors/ghost'],
+    ];
+    for (const [method, path, body] of endpoints) {
+      const answer = await call(method, path, body);
+      expect({ method, path, ...answer }).toEqual({ method, path, status: 404, body: { error_code: 404, message: 'Connector ghost not found' }, contentType: 'application/json; charset=utf-8', location: '' });
+    }
+    // curl -d without -H sends application/x-www-form-urlencoded; Kafka Connect consumes JSON only.
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const answer = await call('POST', '/connectors', { name: 'form', config: { 'connector.class': 'FileStreamSink', topics: 't' } }, { contentType });
+      expect(answer).toMatchObject({ status: 415, body: { error_code: 415, message: 'HTTP 415 Unsupported Media Type' } });
+    }
     expect((await call('GET', '/connectors')).body).toEqual([]);
   });
 
@@ -109,7 +148,7 @@ describe('the Connect REST API', () => {
     const output = join(dir, 'out.txt');
     const created = await call('POST', '/connectors', { name: 'src', config: { 'connector.class': 'FileStreamSource', file: input, topic: 'rest-lines', 'tasks.max': '1' } });
     expect(created.status).toBe(201);
-    expect(created.headers.get('location')).toBe('/connectors/src');
+    expect(created.location).toBe('/connectors/src');
     expect(created.body).toEqual({
       name: 'src',
       config: { 'connector.class': 'FileStreamSource', file: input, topic: 'rest-lines', 'tasks.max': '1', name: 'src' },
