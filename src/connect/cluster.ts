@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as KafkaJS from 'kafkajs';
 import { registerKafkajsCodecs } from '../client/kafkajs-codecs.js';
-import { ConnectError } from '../errors.js';
+import { ConnectError, GroupIdNotFoundError } from '../errors.js';
 import { Sluice } from '../sluice.js';
 import type { TopicPartition, TopicPartitionOffset } from './api.js';
 
@@ -81,6 +81,17 @@ export interface TopicSpec {
   readonly configs?: Readonly<Record<string, string>>;
 }
 
+/** Offsets grouped by topic, as the admin calls that set them take them. */
+function byTopic(offsets: readonly TopicPartitionOffset[]): Map<string, { partition: number; offset: number }[]> {
+  const grouped = new Map<string, { partition: number; offset: number }[]>();
+  for (const { topic, partition, offset } of offsets) {
+    let list = grouped.get(topic);
+    if (list === undefined) grouped.set(topic, (list = []));
+    list.push({ partition, offset });
+  }
+  return grouped;
+}
+
 export interface Cluster {
   /** Creates the topic unless it exists. */
   ensureTopic(topic: string, spec: TopicSpec): Promise<void>;
@@ -88,6 +99,10 @@ export interface Cluster {
   consumer(options: ConsumerSettings): Promise<ClusterConsumer>;
   /** The group's committed offsets (partitions without one left out). */
   committedOffsets(groupId: string): Promise<TopicPartitionOffset[]>;
+  /** Commits offsets for a group without running members (KIP-875's alter of a stopped sink). */
+  setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Deletes a group without members and its offsets; a group that does not exist is already gone. */
+  deleteGroup(groupId: string): Promise<void>;
   /** The next offset of each partition of the topic. */
   endOffsets(topic: string): Promise<{ partition: number; offset: number }[]>;
   /**
@@ -340,6 +355,18 @@ export class EmbeddedCluster implements Cluster {
     return new KafkaLikeClusterConsumer(consumer as unknown as KafkaLikeConsumer, (offset) => offset);
   }
 
+  async setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    for (const [topic, partitions] of byTopic(offsets)) await this.sluice.admin().setOffsets({ groupId, topic, partitions });
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    try {
+      await this.sluice.admin().deleteGroups([groupId]);
+    } catch (error) {
+      if (!(error instanceof GroupIdNotFoundError)) throw error;
+    }
+  }
+
   async committedOffsets(groupId: string): Promise<TopicPartitionOffset[]> {
     const topics = await this.sluice.admin().fetchOffsets({ groupId });
     return topics.flatMap(({ topic, partitions }) => partitions.filter((entry) => entry.offset >= 0).map(({ partition, offset }) => ({ topic, partition, offset })));
@@ -449,6 +476,17 @@ export class KafkaCluster implements Cluster {
     await consumer.connect();
     this.clients.add(consumer);
     return new KafkaLikeClusterConsumer(consumer as unknown as KafkaLikeConsumer, (offset) => String(offset));
+  }
+
+  async setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    for (const [topic, partitions] of byTopic(offsets)) {
+      await this.admin.setOffsets({ groupId, topic, partitions: partitions.map(({ partition, offset }) => ({ partition, offset: String(offset) })) });
+    }
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    const groups = await this.admin.listGroups();
+    if (groups.groups.some((group) => group.groupId === groupId)) await this.admin.deleteGroups([groupId]);
   }
 
   async committedOffsets(groupId: string): Promise<TopicPartitionOffset[]> {

@@ -20,6 +20,16 @@ export const ERRORS_LOG_ENABLE_CONFIG = 'errors.log.enable';
 export const EXACTLY_ONCE_SUPPORT_CONFIG = 'exactly.once.support';
 export const TRANSACTION_BOUNDARY_CONFIG = 'transaction.boundary';
 
+/** KIP-477's PATCH: the patch's settings replace the config's, a null removes one (Kafka's ConnectUtils.patchConfig). */
+export function patchConfig(config: Readonly<Record<string, string>>, patch: Readonly<Record<string, string | null>>): Record<string, string> {
+  const result: Record<string, string> = { ...config };
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) delete result[name];
+    else result[name] = value;
+  }
+  return result;
+}
+
 const COMMON_GROUP = 'Common';
 const TRANSFORMS_GROUP = 'Transforms';
 const ERROR_GROUP = 'Error Handling';

@@ -127,6 +127,7 @@ export class SinkTaskRunner {
     if (this.failed || this.stopped) return;
     try {
       const records: SinkRecord[] = [];
+      if (batch.records.length > 0) this.setup.listener.onTopicActive(batch.topic);
       for (const raw of batch.records) {
         const record = await this.setup.errors.execute((track) => this.toSinkRecord(batch, raw, track), { topic: batch.topic, partition: batch.partition, record: raw });
         if (record !== null) records.push(record);

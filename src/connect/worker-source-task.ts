@@ -129,7 +129,10 @@ export abstract class SourceTaskRunnerBase {
         if (transformed === null) return null;
         return toOutgoing(transformed, converters, track);
       });
-      if (converted !== null) out.push(converted);
+      if (converted !== null) {
+        out.push(converted);
+        this.setup.listener.onTopicActive(converted.topic);
+      }
       if (record.sourcePartition !== null && record.sourceOffset !== null) offsets.set(offsetKey(id.connector, record.sourcePartition), JSON.stringify(record.sourceOffset));
     }
     return { out, offsets };
