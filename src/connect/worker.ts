@@ -81,7 +81,7 @@ export class Worker {
     const taskClass = running.taskClass();
     const task = new taskClass();
     const converters = await connectorConverters(this.plugins, this.config.props, connectorProps, { key: JSON_CONVERTER, value: JSON_CONVERTER });
-    const transforms = buildTransformChain(connectorProps, (className) => this.plugins.newTransformation(className));
+    const transforms = buildTransformChain(connectorProps, (className) => this.plugins.newTransformation(className), (className) => this.plugins.newPredicate(className));
     const tolerance = connectorProps[ERRORS_TOLERANCE_CONFIG] === 'all' ? 'all' : 'none';
     const dlqTopic = (connectorProps[DLQ_TOPIC_CONFIG] ?? '').trim();
     const logErrors = connectorProps[ERRORS_LOG_ENABLE_CONFIG] === 'true';

@@ -92,6 +92,25 @@ describe('the Connect REST API', () => {
     const sink = await call('PUT', '/connector-plugins/FileStreamSink/config/validate', { 'connector.class': 'FileStreamSink', name: 's' });
     expect((sink.body as typeof infos).configs.find((config) => config.value.name === 'topics')!.value.errors).toEqual(['Must configure one of topics or topics.regex']);
 
+    // KIP-585: predicates and each transform's implicit predicate/negate settings are validated too.
+    const predicated = await call('PUT', '/connector-plugins/FileStreamSink/config/validate', {
+      'connector.class': 'FileStreamSink',
+      name: 's',
+      topics: 't',
+      transforms: 'r',
+      'transforms.r.type': 'RegexRouter',
+      'transforms.r.regex': 'a',
+      'transforms.r.replacement': 'b',
+      'transforms.r.predicate': 'missing',
+      predicates: 'p',
+      'predicates.p.type': 'TopicNameMatches',
+    });
+    const predicatedErrors = Object.fromEntries((predicated.body as typeof infos).configs.map((config) => [config.value.name, config.value.errors]));
+    expect((predicated.body as typeof infos).error_count).toBe(2);
+    expect(predicatedErrors['transforms.r.predicate']).toEqual(['Invalid value missing for configuration transforms.r.predicate: the predicate is not listed in predicates']);
+    expect(predicatedErrors['predicates.p.pattern']).toEqual(['Missing required configuration "pattern" which has no default value.']);
+    expect(predicatedErrors['transforms.r.negate']).toEqual([]);
+
     const mismatch = await call('PUT', '/connector-plugins/FileStreamSink/config/validate', { 'connector.class': 'FileStreamSource', name: 's' });
     expect(mismatch).toMatchObject({ status: 400, body: { error_code: 400, message: 'Included connector type FileStreamSource does not match request type FileStreamSink' } });
   });
