@@ -72,7 +72,13 @@ describe('the Connect REST API', () => {
     );
     expect((plugins.body as { type: string }[]).every((plugin) => plugin.type === 'source' || plugin.type === 'sink')).toBe(true);
     const all = await call('GET', '/connector-plugins?connectorsOnly=false');
-    expect(all.body).toEqual(expect.arrayContaining([{ class: 'org.apache.kafka.connect.json.JsonConverter', type: 'converter', version: 'undefined' }]));
+    expect(all.body).toEqual(
+      expect.arrayContaining([
+        { class: 'org.apache.kafka.connect.json.JsonConverter', type: 'converter', version: 'undefined' },
+        { class: 'org.apache.kafka.connect.transforms.RegexRouter', type: 'transformation', version: 'undefined' },
+        { class: 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches', type: 'predicate', version: 'undefined' },
+      ]),
+    );
     const config = await call('GET', '/connector-plugins/FileStreamSource/config');
     expect((config.body as { name: string }[]).map((entry) => entry.name)).toEqual(['file', 'topic', 'batch.size']);
   });
