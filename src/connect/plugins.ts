@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { ConnectError } from '../errors.js';
 import { SinkConnector, SourceConnector } from './api.js';
 import { AvroConverter } from './avro-converter.js';
-import { ByteArrayConverter, JsonConverter, StringConverter, type Converter } from './converters.js';
+import { ByteArrayConverter, JsonConverter, SimpleHeaderConverter, StringConverter, type Converter } from './converters.js';
 import { FileStreamSinkConnector, FileStreamSourceConnector } from './file-stream.js';
 import { BUILT_IN_PREDICATES, type Predicate } from './predicates.js';
 import type { Transformation } from './transforms.js';
@@ -56,6 +56,7 @@ export class Plugins {
     this.add('org.apache.kafka.connect.storage.StringConverter', StringConverter);
     this.add('org.apache.kafka.connect.converters.ByteArrayConverter', ByteArrayConverter);
     this.add('org.apache.kafka.connect.json.JsonConverter', JsonConverter);
+    this.add('org.apache.kafka.connect.storage.SimpleHeaderConverter', SimpleHeaderConverter);
     this.add('io.confluent.connect.avro.AvroConverter', AvroConverter);
     for (const [className, transform] of BUILT_IN_TRANSFORMS) this.add(className, transform);
     for (const [className, predicate] of BUILT_IN_PREDICATES) this.add(className, predicate);

@@ -18,6 +18,7 @@ const COMMON = (): ConfigDef =>
     .define({ name: 'data.dir', type: 'STRING', defaultValue: null, importance: 'HIGH', documentation: "Data directory of an embedded Sluice broker the worker opens (instead of bootstrap.servers)" })
     .define({ name: 'key.converter', type: 'CLASS', defaultValue: JSON_CONVERTER, importance: 'HIGH', documentation: 'Converter class for record keys' })
     .define({ name: 'value.converter', type: 'CLASS', defaultValue: JSON_CONVERTER, importance: 'HIGH', documentation: 'Converter class for record values' })
+    .define({ name: 'header.converter', type: 'CLASS', defaultValue: 'org.apache.kafka.connect.storage.SimpleHeaderConverter', importance: 'LOW', documentation: 'Converter class for record header values' })
     .define({ name: 'offset.flush.interval.ms', type: 'LONG', defaultValue: 60_000, validator: atLeast(1), importance: 'LOW', documentation: 'Interval at which to try committing offsets for tasks' })
     .define({ name: 'listeners', type: 'LIST', defaultValue: null, importance: 'LOW', documentation: 'Comma-separated URIs the REST API listens on, e.g. http://127.0.0.1:8083' })
     .define({ name: 'rest.host.name', type: 'STRING', defaultValue: DEFAULT_REST_HOST, importance: 'LOW', documentation: 'Interface the REST API binds when listeners is not set' })

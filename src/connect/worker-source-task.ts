@@ -34,9 +34,10 @@ export interface SourceTaskSetup {
 /** Converts a record for the producer, or throws the failure of its transforms or converters. */
 export async function toOutgoing(record: SourceRecord, converters: ConverterSet, track: StageTracker): Promise<OutgoingRecord> {
   const headers: Record<string, Buffer> = {};
+  if (record.headers.length > 0) track('HEADER_CONVERTER', converters.header.constructor.name);
   for (const header of record.headers) {
-    if (header.value === null || header.value === undefined) continue;
-    headers[header.key] = Buffer.isBuffer(header.value) ? header.value : Buffer.from(typeof header.value === 'string' ? header.value : JSON.stringify(header.value), 'utf8');
+    const bytes = await converters.header.fromConnectData(record.topic, header.schema, header.value);
+    if (bytes !== null) headers[header.key] = bytes;
   }
   track('KEY_CONVERTER', converters.key.constructor.name);
   const key = await converters.key.fromConnectData(record.topic, record.keySchema, record.key);

@@ -8,7 +8,7 @@ import { ConnectError } from '../errors.js';
 import { SinkConnector, SourceConnector, type Props, type SinkTask, type SourceTask } from './api.js';
 import { clientIdFor, type Cluster, type ClusterProducer } from './cluster.js';
 import { CONNECTOR_CLASS_CONFIG, DLQ_CONTEXT_HEADERS_CONFIG, DLQ_TOPIC_CONFIG, ERRORS_LOG_ENABLE_CONFIG, ERRORS_TOLERANCE_CONFIG, sinkTopics, TASKS_MAX_CONFIG } from './connector-config.js';
-import { connectorConverters } from './converter-set.js';
+import { connectorConverters, SIMPLE_HEADER_CONVERTER } from './converter-set.js';
 import { ErrorHandler } from './error-handler.js';
 import type { OffsetStore } from './offset-store.js';
 import type { Plugins } from './plugins.js';
@@ -80,7 +80,7 @@ export class Worker {
     const running = this.plugins.newConnector(connectorProps[CONNECTOR_CLASS_CONFIG]!);
     const taskClass = running.taskClass();
     const task = new taskClass();
-    const converters = await connectorConverters(this.plugins, this.config.props, connectorProps, { key: JSON_CONVERTER, value: JSON_CONVERTER });
+    const converters = await connectorConverters(this.plugins, this.config.props, connectorProps, { key: JSON_CONVERTER, value: JSON_CONVERTER, header: SIMPLE_HEADER_CONVERTER });
     const transforms = buildTransformChain(connectorProps, (className) => this.plugins.newTransformation(className), (className) => this.plugins.newPredicate(className));
     const tolerance = connectorProps[ERRORS_TOLERANCE_CONFIG] === 'all' ? 'all' : 'none';
     const dlqTopic = (connectorProps[DLQ_TOPIC_CONFIG] ?? '').trim();
