@@ -78,6 +78,8 @@ export interface ConsumerSettings {
 
 export interface TopicSpec {
   readonly partitions?: number;
+  /** -1 or absent: the broker's default. */
+  readonly replicationFactor?: number;
   readonly configs?: Readonly<Record<string, string>>;
 }
 
@@ -318,7 +320,7 @@ export class EmbeddedCluster implements Cluster {
 
   async ensureTopic(topic: string, spec: TopicSpec): Promise<void> {
     await this.sluice.admin().createTopics({
-      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
+      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
     });
   }
 
@@ -434,7 +436,7 @@ export class KafkaCluster implements Cluster {
     if (existing.includes(topic)) return;
     await this.admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
+      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
     });
   }
 

@@ -8,6 +8,7 @@ import type { Props, SourceConnector } from './api.js';
 import type { ConfigDef, ConfigInfos, ConfigValue } from './config-def.js';
 import { CONNECTOR_CLASS_CONFIG, EXACTLY_ONCE_SUPPORT_CONFIG, sinkConnectorDef, sinkCrossChecks, sourceConnectorDef } from './connector-config.js';
 import type { PluginDescriptor, Plugins } from './plugins.js';
+import { TOPIC_CREATION_GROUPS_CONFIG, topicCreationProblems, usesTopicCreation } from './topic-creation.js';
 import { NEGATE_CONFIG, PREDICATE_CONFIG, PREDICATES_CONFIG, transformAliases, transformPredicate, transformProps } from './transforms.js';
 import type { Worker } from './worker.js';
 
@@ -54,6 +55,17 @@ export function validateConnectorConfig(worker: Worker, config: Props, pluginNam
   const def = plugin.type === 'source' ? sourceConnectorDef() : sinkConnectorDef();
   const values: ConfigValue[] = def.validate(config);
   if (plugin.type === 'sink') sinkCrossChecks(config, values);
+  if (plugin.type === 'source' && usesTopicCreation(worker.config.topicCreationEnabled, config)) {
+    // KIP-158's settings, validated only where the worker would act on them, as Kafka's.
+    for (const problem of topicCreationProblems(config)) {
+      const existing = values.find((value) => value.name === problem.name);
+      if (existing !== undefined) existing.errors.push(problem.message);
+      else {
+        def.define({ name: problem.name, type: problem.name === TOPIC_CREATION_GROUPS_CONFIG ? 'LIST' : 'STRING', importance: 'LOW', group: 'Topic Creation', documentation: 'A setting of KIP-158\'s topic creation.' });
+        values.push({ name: problem.name, value: problem.value, errors: [problem.message] });
+      }
+    }
+  }
   if (plugin.type === 'source' && worker.config.exactlyOnceSource && config[EXACTLY_ONCE_SUPPORT_CONFIG] === 'required') {
     const problem = exactlyOnceProblem((connector as SourceConnector).exactlyOnceSupport(config));
     if (problem !== null) values.find((value) => value.name === EXACTLY_ONCE_SUPPORT_CONFIG)?.errors.push(problem);

@@ -26,6 +26,7 @@ const COMMON = (): ConfigDef =>
     .define({ name: 'plugin.path', type: 'LIST', defaultValue: null, importance: 'LOW', documentation: 'npm packages whose exported connectors, converters and transforms the worker loads' })
     .define({ name: 'consumer.session.timeout.ms', type: 'INT', defaultValue: 45_000, validator: atLeast(1), importance: 'LOW', documentation: "Sink tasks' consumers: the session timeout of their group membership (Kafka's consumer session.timeout.ms)" })
     .define({ name: 'consumer.heartbeat.interval.ms', type: 'INT', defaultValue: 3_000, validator: atLeast(1), importance: 'LOW', documentation: "Sink tasks' consumers: their heartbeat interval (Kafka's consumer heartbeat.interval.ms)" })
+    .define({ name: 'topic.creation.enable', type: 'BOOLEAN', defaultValue: true, importance: 'LOW', documentation: 'Whether to allow automatic creation of topics used by source connectors, when source connectors are configured with `topic.creation.` properties' })
     .define({ name: 'topic.tracking.enable', type: 'BOOLEAN', defaultValue: true, importance: 'LOW', documentation: 'Enable tracking the set of active topics per connector during runtime' })
     .define({ name: 'topic.tracking.allow.reset', type: 'BOOLEAN', defaultValue: true, importance: 'LOW', documentation: 'If set to true, it allows user requests to reset the set of active topics per connector' })
     .define({
@@ -67,6 +68,8 @@ export interface WorkerConfig {
   readonly consumerHeartbeatIntervalMs: number;
   /** KIP-558: whether active topics are tracked, and whether a REST call may reset them. */
   readonly topicTracking: { readonly enabled: boolean; readonly allowReset: boolean };
+  /** KIP-158: whether source connectors' topic.creation.* settings create their topics. */
+  readonly topicCreationEnabled: boolean;
 }
 
 function restListener(parsed: ParsedConfig): RestListener {
@@ -94,6 +97,7 @@ export function workerConfig(props: Props, def: ConfigDef): WorkerConfig {
     consumerSessionTimeoutMs: parsed['consumer.session.timeout.ms'] as number,
     consumerHeartbeatIntervalMs: parsed['consumer.heartbeat.interval.ms'] as number,
     topicTracking: { enabled: parsed['topic.tracking.enable'] as boolean, allowReset: parsed['topic.tracking.allow.reset'] as boolean },
+    topicCreationEnabled: parsed['topic.creation.enable'] as boolean,
   };
 }
 

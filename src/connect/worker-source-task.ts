@@ -13,6 +13,7 @@ import type { ClusterProducer, OutgoingRecord } from './cluster.js';
 import type { ConverterSet } from './converter-set.js';
 import type { ErrorHandler, StageTracker } from './error-handler.js';
 import { offsetKey, type OffsetStore } from './offset-store.js';
+import type { TopicCreator } from './topic-creation.js';
 import type { StatusListener, TaskId } from './status.js';
 import type { TransformChain } from './transforms.js';
 
@@ -29,6 +30,8 @@ export interface SourceTaskSetup {
   readonly offsets: OffsetStore;
   readonly listener: StatusListener;
   readonly offsetFlushIntervalMs: number;
+  /** Creates the topics records go to (KIP-158), when the connector asks for it. */
+  readonly topicCreator: TopicCreator | null;
 }
 
 /** Converts a record for the producer, or throws the failure of its transforms or converters. */
@@ -131,6 +134,7 @@ export abstract class SourceTaskRunnerBase {
         return toOutgoing(transformed, converters, track);
       });
       if (converted !== null) {
+        await this.setup.topicCreator?.ensure(converted.topic);
         out.push(converted);
         this.setup.listener.onTopicActive(converted.topic);
       }

@@ -13,6 +13,7 @@ import { ErrorHandler } from './error-handler.js';
 import type { OffsetStore } from './offset-store.js';
 import type { Plugins } from './plugins.js';
 import type { StatusListener, TaskId } from './status.js';
+import { TopicCreator, topicCreationGroups, usesTopicCreation } from './topic-creation.js';
 import { buildTransformChain } from './transforms.js';
 import { SinkTaskRunner } from './worker-sink-task.js';
 import { SourceTaskRunner } from './worker-source-task.js';
@@ -98,6 +99,7 @@ export class Worker {
         offsets: this.offsets,
         listener,
         offsetFlushIntervalMs: this.config.offsetFlushIntervalMs,
+        topicCreator: usesTopicCreation(this.config.topicCreationEnabled, connectorProps) ? new TopicCreator(this.cluster, topicCreationGroups(connectorProps)) : null,
       };
       if (this.exactlyOnce !== null) {
         const runner = await this.exactlyOnce({ setup, transactionalId: `${this.config.props['group.id'] ?? 'connect'}-${id.connector}-${id.task}` });
