@@ -136,10 +136,24 @@ export abstract class SourceConnector extends Connector {
   exactlyOnceSupport(_props: Props): 'SUPPORTED' | 'UNSUPPORTED' | null {
     return null;
   }
+
+  /**
+   * Called before the worker writes offsets given over the REST API (KIP-875; a null offset
+   * resets that partition): throw to refuse them, return true when the connector keeps no offsets
+   * of its own elsewhere, false (the default) when it may and they must be changed there too.
+   */
+  alterOffsets(_props: Props, _offsets: readonly { partition: SourcePartition; offset: SourceOffset | null }[]): boolean | Promise<boolean> {
+    return false;
+  }
 }
 
 export abstract class SinkConnector extends Connector {
   abstract override taskClass(): new () => SinkTask;
+
+  /** As SourceConnector.alterOffsets, for the consumer group's offsets (null: reset). */
+  alterOffsets(_props: Props, _offsets: readonly { topic: string; partition: number; offset: number | null }[]): boolean | Promise<boolean> {
+    return false;
+  }
 }
 
 export abstract class SourceTask {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as KafkaJS from 'kafkajs';
 import { registerKafkajsCodecs } from '../client/kafkajs-codecs.js';
-import { ConnectError } from '../errors.js';
+import { ConnectError, GroupIdNotFoundError } from '../errors.js';
 import { Sluice } from '../sluice.js';
 import type { TopicPartition, TopicPartitionOffset } from './api.js';
 
@@ -78,7 +78,20 @@ export interface ConsumerSettings {
 
 export interface TopicSpec {
   readonly partitions?: number;
+  /** -1 or absent: the broker's default. */
+  readonly replicationFactor?: number;
   readonly configs?: Readonly<Record<string, string>>;
+}
+
+/** Offsets grouped by topic, as the admin calls that set them take them. */
+function byTopic(offsets: readonly TopicPartitionOffset[]): Map<string, { partition: number; offset: number }[]> {
+  const grouped = new Map<string, { partition: number; offset: number }[]>();
+  for (const { topic, partition, offset } of offsets) {
+    let list = grouped.get(topic);
+    if (list === undefined) grouped.set(topic, (list = []));
+    list.push({ partition, offset });
+  }
+  return grouped;
 }
 
 export interface Cluster {
@@ -88,6 +101,10 @@ export interface Cluster {
   consumer(options: ConsumerSettings): Promise<ClusterConsumer>;
   /** The group's committed offsets (partitions without one left out). */
   committedOffsets(groupId: string): Promise<TopicPartitionOffset[]>;
+  /** Commits offsets for a group without running members (KIP-875's alter of a stopped sink). */
+  setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Deletes a group without members and its offsets; a group that does not exist is already gone. */
+  deleteGroup(groupId: string): Promise<void>;
   /** The next offset of each partition of the topic. */
   endOffsets(topic: string): Promise<{ partition: number; offset: number }[]>;
   /**
@@ -303,7 +320,7 @@ export class EmbeddedCluster implements Cluster {
 
   async ensureTopic(topic: string, spec: TopicSpec): Promise<void> {
     await this.sluice.admin().createTopics({
-      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
+      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
     });
   }
 
@@ -338,6 +355,18 @@ export class EmbeddedCluster implements Cluster {
     });
     await consumer.connect();
     return new KafkaLikeClusterConsumer(consumer as unknown as KafkaLikeConsumer, (offset) => offset);
+  }
+
+  async setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    for (const [topic, partitions] of byTopic(offsets)) await this.sluice.admin().setOffsets({ groupId, topic, partitions });
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    try {
+      await this.sluice.admin().deleteGroups([groupId]);
+    } catch (error) {
+      if (!(error instanceof GroupIdNotFoundError)) throw error;
+    }
   }
 
   async committedOffsets(groupId: string): Promise<TopicPartitionOffset[]> {
@@ -407,7 +436,7 @@ export class KafkaCluster implements Cluster {
     if (existing.includes(topic)) return;
     await this.admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
+      topics: [{ topic, ...(spec.partitions === undefined ? {} : { numPartitions: spec.partitions }), ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }), configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })) }],
     });
   }
 
@@ -449,6 +478,17 @@ export class KafkaCluster implements Cluster {
     await consumer.connect();
     this.clients.add(consumer);
     return new KafkaLikeClusterConsumer(consumer as unknown as KafkaLikeConsumer, (offset) => String(offset));
+  }
+
+  async setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    for (const [topic, partitions] of byTopic(offsets)) {
+      await this.admin.setOffsets({ groupId, topic, partitions: partitions.map(({ partition, offset }) => ({ partition, offset: String(offset) })) });
+    }
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    const groups = await this.admin.listGroups();
+    if (groups.groups.some((group) => group.groupId === groupId)) await this.admin.deleteGroups([groupId]);
   }
 
   async committedOffsets(groupId: string): Promise<TopicPartitionOffset[]> {

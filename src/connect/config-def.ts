@@ -204,4 +204,14 @@ export function oneOf(...allowed: string[]): ConfigValidator {
 }
 
 /** Kafka's NonEmptyString. */
+/** A JavaScript regular expression (Kafka's RegexValidator, for Java's). */
+export const validRegex: ConfigValidator = (_name, value) => {
+  try {
+    new RegExp(String(value));
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+};
+
 export const nonEmptyString: ConfigValidator = (_name, value) => (value === null || String(value).trim() === '' ? 'String must be non-empty' : null);

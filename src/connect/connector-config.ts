@@ -20,6 +20,16 @@ export const ERRORS_LOG_ENABLE_CONFIG = 'errors.log.enable';
 export const EXACTLY_ONCE_SUPPORT_CONFIG = 'exactly.once.support';
 export const TRANSACTION_BOUNDARY_CONFIG = 'transaction.boundary';
 
+/** KIP-477's PATCH: the patch's settings replace the config's, a null removes one (Kafka's ConnectUtils.patchConfig). */
+export function patchConfig(config: Readonly<Record<string, string>>, patch: Readonly<Record<string, string | null>>): Record<string, string> {
+  const result: Record<string, string> = { ...config };
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) delete result[name];
+    else result[name] = value;
+  }
+  return result;
+}
+
 const COMMON_GROUP = 'Common';
 const TRANSFORMS_GROUP = 'Transforms';
 const ERROR_GROUP = 'Error Handling';
@@ -31,7 +41,9 @@ function commonDef(): ConfigDef {
     .define({ name: TASKS_MAX_CONFIG, type: 'INT', defaultValue: 1, validator: atLeast(1), importance: 'HIGH', group: COMMON_GROUP, orderInGroup: 3, displayName: 'Tasks max', documentation: 'Maximum number of tasks to use for this connector.' })
     .define({ name: 'key.converter', type: 'CLASS', defaultValue: null, importance: 'LOW', group: COMMON_GROUP, orderInGroup: 4, displayName: 'Key converter class', documentation: 'Converter class for keys, overriding the worker\'s.' })
     .define({ name: 'value.converter', type: 'CLASS', defaultValue: null, importance: 'LOW', group: COMMON_GROUP, orderInGroup: 5, displayName: 'Value converter class', documentation: 'Converter class for values, overriding the worker\'s.' })
+    .define({ name: 'header.converter', type: 'CLASS', defaultValue: null, importance: 'LOW', group: COMMON_GROUP, orderInGroup: 6, displayName: 'Header converter class', documentation: 'Converter class for header values, overriding the worker\'s.' })
     .define({ name: 'transforms', type: 'LIST', defaultValue: [], importance: 'LOW', group: TRANSFORMS_GROUP, orderInGroup: 1, displayName: 'Transforms', documentation: 'Aliases for the transformations to be applied to records.' })
+    .define({ name: 'predicates', type: 'LIST', defaultValue: [], importance: 'LOW', group: 'Predicates', orderInGroup: 1, displayName: 'Predicates', documentation: 'Aliases for the predicates used by transformations.' })
     .define({ name: ERRORS_TOLERANCE_CONFIG, type: 'STRING', defaultValue: 'none', validator: oneOf('none', 'all'), importance: 'MEDIUM', group: ERROR_GROUP, orderInGroup: 3, displayName: 'Error Tolerance', recommendedValues: ['none', 'all'], documentation: 'Behavior for tolerating errors during connector operation. \'none\' is the default value and signals that any error will result in an immediate connector task failure; \'all\' changes the behavior to skip over problematic records.' })
     .define({ name: ERRORS_LOG_ENABLE_CONFIG, type: 'BOOLEAN', defaultValue: false, importance: 'MEDIUM', group: ERROR_GROUP, orderInGroup: 4, displayName: 'Log Errors', documentation: 'If true, write each error and the details of the failed operation and problematic record to the worker log.' });
 }

@@ -8,7 +8,8 @@ import type { Props, SourceConnector } from './api.js';
 import type { ConfigDef, ConfigInfos, ConfigValue } from './config-def.js';
 import { CONNECTOR_CLASS_CONFIG, EXACTLY_ONCE_SUPPORT_CONFIG, sinkConnectorDef, sinkCrossChecks, sourceConnectorDef } from './connector-config.js';
 import type { PluginDescriptor, Plugins } from './plugins.js';
-import { transformAliases, transformProps } from './transforms.js';
+import { TOPIC_CREATION_GROUPS_CONFIG, topicCreationProblems, usesTopicCreation } from './topic-creation.js';
+import { NEGATE_CONFIG, PREDICATE_CONFIG, PREDICATES_CONFIG, transformAliases, transformPredicate, transformProps } from './transforms.js';
 import type { Worker } from './worker.js';
 
 export interface PluginInfo {
@@ -54,6 +55,17 @@ export function validateConnectorConfig(worker: Worker, config: Props, pluginNam
   const def = plugin.type === 'source' ? sourceConnectorDef() : sinkConnectorDef();
   const values: ConfigValue[] = def.validate(config);
   if (plugin.type === 'sink') sinkCrossChecks(config, values);
+  if (plugin.type === 'source' && usesTopicCreation(worker.config.topicCreationEnabled, config)) {
+    // KIP-158's settings, validated only where the worker would act on them, as Kafka's.
+    for (const problem of topicCreationProblems(config)) {
+      const existing = values.find((value) => value.name === problem.name);
+      if (existing !== undefined) existing.errors.push(problem.message);
+      else {
+        def.define({ name: problem.name, type: problem.name === TOPIC_CREATION_GROUPS_CONFIG ? 'LIST' : 'STRING', importance: 'LOW', group: 'Topic Creation', documentation: 'A setting of KIP-158\'s topic creation.' });
+        values.push({ name: problem.name, value: problem.value, errors: [problem.message] });
+      }
+    }
+  }
   if (plugin.type === 'source' && worker.config.exactlyOnceSource && config[EXACTLY_ONCE_SUPPORT_CONFIG] === 'required') {
     const problem = exactlyOnceProblem((connector as SourceConnector).exactlyOnceSupport(config));
     if (problem !== null) values.find((value) => value.name === EXACTLY_ONCE_SUPPORT_CONFIG)?.errors.push(problem);
@@ -81,16 +93,49 @@ export function validateConnectorConfig(worker: Worker, config: Props, pluginNam
     const props = transformProps(config, alias);
     for (const key of transformDef.configKeys()) def.define({ ...key, name: `transforms.${alias}.${key.name}`, group });
     for (const value of transformDef.validate(props)) values.push({ ...value, name: `transforms.${alias}.${value.name}` });
+    // KIP-585's implicit settings of every transform.
+    const predicateName = `transforms.${alias}.${PREDICATE_CONFIG}`;
+    const negateName = `transforms.${alias}.${NEGATE_CONFIG}`;
+    def.define({ name: predicateName, type: 'STRING', defaultValue: null, importance: 'MEDIUM', group, documentation: 'The alias of a predicate used to determine whether to apply this transformation.' });
+    def.define({ name: negateName, type: 'BOOLEAN', defaultValue: false, importance: 'MEDIUM', group, documentation: 'Whether the configured predicate should be negated.' });
+    const predicateErrors: string[] = [];
+    try {
+      transformPredicate(config, alias);
+    } catch (error) {
+      predicateErrors.push((error as Error).message);
+    }
+    values.push({ name: predicateName, value: props[PREDICATE_CONFIG] ?? null, errors: predicateErrors });
+  }
+  for (const alias of safeAliases(config, values, PREDICATES_CONFIG)) {
+    const props = transformProps(config, alias, PREDICATES_CONFIG);
+    const typeName = `${PREDICATES_CONFIG}.${alias}.type`;
+    const group = `Predicates: ${alias}`;
+    def.define({ name: typeName, type: 'CLASS', importance: 'HIGH', group, documentation: 'Class for the predicate.' });
+    const errors: string[] = [];
+    values.push({ name: typeName, value: props.type ?? null, errors });
+    if (props.type === undefined || props.type.trim() === '') {
+      errors.push(`Missing required configuration "${typeName}" which has no default value.`);
+      continue;
+    }
+    let predicateDef: ConfigDef;
+    try {
+      predicateDef = worker.plugins.newPredicate(props.type.trim()).config();
+    } catch (error) {
+      errors.push(`Invalid value ${props.type} for configuration ${typeName}: ${(error as Error).message}`);
+      continue;
+    }
+    for (const key of predicateDef.configKeys()) def.define({ ...key, name: `${PREDICATES_CONFIG}.${alias}.${key.name}`, group });
+    for (const value of predicateDef.validate(props)) values.push({ ...value, name: `${PREDICATES_CONFIG}.${alias}.${value.name}` });
   }
   return def.configInfos(plugin.className, values);
 }
 
-/** The transform aliases, or none when the list itself is invalid (reported on `transforms`). */
-function safeAliases(config: Props, values: ConfigValue[]): string[] {
+/** The transform (or predicate) aliases, or none when the list itself is invalid (reported on the list). */
+function safeAliases(config: Props, values: ConfigValue[], listConfig: 'transforms' | typeof PREDICATES_CONFIG = 'transforms'): string[] {
   try {
-    return transformAliases(config);
+    return transformAliases(config, listConfig);
   } catch (error) {
-    values.find((value) => value.name === 'transforms')?.errors.push((error as Error).message);
+    values.find((value) => value.name === listConfig)?.errors.push((error as Error).message);
     return [];
   }
 }

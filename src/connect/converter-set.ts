@@ -1,7 +1,7 @@
 /**
- * A connector's key and value converters: the connector's `key.converter` / `value.converter`
- * when set, else the worker's, each configured with its `<which>.converter.*` settings
- * (the connector's over the worker's).
+ * A connector's key, value and header converters: the connector's `key.converter` /
+ * `value.converter` / `header.converter` when set, else the worker's, each configured with its
+ * `<which>.converter.*` settings (the connector's over the worker's).
  */
 import type { Props } from './api.js';
 import type { Converter } from './converters.js';
@@ -11,10 +11,13 @@ import { withPrefix } from './worker-config.js';
 export interface ConverterSet {
   readonly key: Converter;
   readonly value: Converter;
+  readonly header: Converter;
 }
 
-export async function connectorConverters(plugins: Plugins, workerProps: Props, connectorProps: Props, defaults: { key: string; value: string }): Promise<ConverterSet> {
-  const make = async (which: 'key' | 'value'): Promise<Converter> => {
+export const SIMPLE_HEADER_CONVERTER = 'org.apache.kafka.connect.storage.SimpleHeaderConverter';
+
+export async function connectorConverters(plugins: Plugins, workerProps: Props, connectorProps: Props, defaults: { key: string; value: string; header: string }): Promise<ConverterSet> {
+  const make = async (which: 'key' | 'value' | 'header'): Promise<Converter> => {
     const property = `${which}.converter`;
     const own = connectorProps[property];
     const className = own ?? workerProps[property] ?? defaults[which];
@@ -24,5 +27,5 @@ export async function connectorConverters(plugins: Plugins, workerProps: Props, 
     await converter.configure(settings, which === 'key');
     return converter;
   };
-  return { key: await make('key'), value: await make('value') };
+  return { key: await make('key'), value: await make('value'), header: await make('header') };
 }

@@ -39,6 +39,47 @@ export class StringConverter implements Converter {
   }
 }
 
+/**
+ * Kafka's default header.converter: a header's value is written as its string form (strings as
+ * UTF-8, bytes unchanged, maps and arrays as JSON) and read back with its type inferred from the
+ * text, as Kafka's Values.parseString does for its scalars: true/false is a boolean, an integer
+ * the narrowest of int8..int64 that holds it, a decimal float32 when exact else float64, any
+ * other text a string.
+ */
+export class SimpleHeaderConverter implements Converter {
+  configure(): void {}
+
+  fromConnectData(_topic: string, _schema: Schema | null, value: unknown): Buffer | null {
+    if (value === null || value === undefined) return null;
+    if (Buffer.isBuffer(value)) return value;
+    if (typeof value === 'string') return Buffer.from(value, 'utf8');
+    if (typeof value === 'object') return Buffer.from(JSON.stringify(value instanceof Map ? Object.fromEntries(value) : value), 'utf8');
+    return Buffer.from(String(value), 'utf8');
+  }
+
+  toConnectData(_topic: string, bytes: Buffer | null): SchemaAndValue {
+    if (bytes === null) return NULL_VALUE;
+    const text = bytes.toString('utf8');
+    if (text === 'true' || text === 'false') return { schema: Schemas.BOOLEAN, value: text === 'true' };
+    if (/^-?\d+$/.test(text)) {
+      const number = Number(text);
+      if (Number.isSafeInteger(number)) {
+        const type: SchemaType = number >= -128 && number <= 127 ? 'int8' : number >= -32768 && number <= 32767 ? 'int16' : number >= -(2 ** 31) && number < 2 ** 31 ? 'int32' : 'int64';
+        return { schema: { type, optional: false }, value: number };
+      }
+    }
+    if (/^-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/.test(text)) {
+      const number = Number(text);
+      if (Number.isFinite(number)) return { schema: { type: Math.fround(number) === number ? 'float32' : 'float64', optional: false }, value: number };
+    }
+    return { schema: Schemas.STRING, value: text };
+  }
+
+  config(): ConfigDef {
+    return new ConfigDef();
+  }
+}
+
 /** Bytes through unchanged: the schema, when given, must be bytes. */
 export class ByteArrayConverter implements Converter {
   configure(): void {}

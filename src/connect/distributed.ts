@@ -8,7 +8,8 @@
  *     task-<name>-<n> {"properties"}, commit-<name> {"tasks"}, target-state-<name> {"state"},
  *     restart-connector-<name> {"include-tasks", "only-failed"}; a null connector-<name> deletes.
  *   status.storage.topic (connect-status): status-connector-<name>, status-task-<name>-<n>
- *     {"state", "trace", "worker_id", "generation"}.
+ *     {"state", "trace", "worker_id", "generation"}; status-topic-<topic>:connector-<name>
+ *     {"topic": {"name", "connector", "task", "discoverTimestamp"}} (KIP-558's active topics).
  *   offset.storage.topic (connect-offsets): source offsets (TopicOffsetStore).
  *
  * Every worker tails the configs and statuses, so any of them answers reads; writes go to the
@@ -18,9 +19,11 @@
  * one process).
  */
 import { ConnectError, ConnectRestError } from '../errors.js';
+import { activeTopicsInfo, requireTopicTracking, type ActiveTopicsInfo } from './active-topics.js';
 import type { Props } from './api.js';
 import { clientIdFor, KafkaCluster, type ClusterProducer, type IncomingRecord, type TopicTail } from './cluster.js';
-import { CONNECTOR_CLASS_CONFIG, NAME_CONFIG } from './connector-config.js';
+import { CONNECTOR_CLASS_CONFIG, NAME_CONFIG, patchConfig } from './connector-config.js';
+import { modifyConnectorOffsets, requireStopped, type OffsetEntries } from './connector-offsets.js';
 import { checkName, invalidConfigError, pluginConfigDefinitions, pluginInfos, validateConnectorConfig, type PluginInfo } from './connector-validation.js';
 import { exactlyOnceRunners } from './exactly-once.js';
 import { ConnectGroupMember } from './group-member.js';
@@ -48,6 +51,9 @@ interface StatusRecord {
 }
 
 const taskKey = (connector: string, task: number): string => `${connector}-${task}`;
+const TOPIC_STATUS_PREFIX = 'status-topic-';
+const TOPIC_STATUS_SEPARATOR = ':connector-';
+const topicStatusKey = (topic: string, connector: string): string => `${TOPIC_STATUS_PREFIX}${topic}${TOPIC_STATUS_SEPARATOR}${connector}`;
 
 /** `<prefix><name>-<n>`: the name may hold dashes, the task number is after the last one. */
 function splitTaskKey(rest: string): TaskId | null {
@@ -64,6 +70,8 @@ export class DistributedHerder {
   private readonly pendingTasks = new Map<string, Map<number, Props>>();
   private readonly targets = new Map<string, TargetState>();
   private readonly statuses = new Map<string, StatusRecord>();
+  /** Per connector, its active topics as the status topic holds them. */
+  private readonly activeTopics = new Map<string, Set<string>>();
   private readonly ownConnectors = new Map<string, RunningConnector | null>();
   private readonly ownTasks = new Map<string, RunningTask | null>();
   private assignment: Assignment | null = null;
@@ -154,6 +162,16 @@ export class DistributedHerder {
   applyStatus(record: IncomingRecord): void {
     const key = record.key?.toString('utf8') ?? '';
     const value = this.valueOf(this.statusTopic, key, record);
+    if (key.startsWith(TOPIC_STATUS_PREFIX)) {
+      // Kafka's topic names hold no ':', so the first separator ends the topic.
+      const separator = key.indexOf(TOPIC_STATUS_SEPARATOR);
+      if (separator === -1 || value === undefined) return;
+      const topic = key.slice(TOPIC_STATUS_PREFIX.length, separator);
+      const connector = key.slice(separator + TOPIC_STATUS_SEPARATOR.length);
+      if (value === null) this.activeTopics.get(connector)?.delete(topic);
+      else this.rememberTopic(connector, topic);
+      return;
+    }
     if (value === null) this.statuses.delete(key);
     else if (value !== undefined) this.statuses.set(key, value as unknown as StatusRecord);
   }
@@ -161,6 +179,23 @@ export class DistributedHerder {
   private async writeConfig(entries: { key: string; value: unknown }[]): Promise<void> {
     await this.producer.send(entries.map(({ key, value }) => ({ topic: this.configTopic, partition: 0, key: Buffer.from(key), value: value === null ? null : json(value), headers: {}, timestamp: null })));
     await this.configTail!.readToEnd();
+  }
+
+  private rememberTopic(connector: string, topic: string): boolean {
+    let topics = this.activeTopics.get(connector);
+    if (topics === undefined) this.activeTopics.set(connector, (topics = new Set()));
+    if (topics.has(topic)) return false;
+    topics.add(topic);
+    return true;
+  }
+
+  /** The first use of a topic by a task since the last reset becomes a record every worker reads. */
+  private recordActiveTopic(id: TaskId, topic: string): void {
+    if (!this.worker.config.topicTracking.enabled || !this.rememberTopic(id.connector, topic)) return;
+    const value = { topic: { name: topic, connector: id.connector, task: id.task, discoverTimestamp: Date.now() } };
+    void this.producer.send([{ topic: this.statusTopic, partition: null, key: Buffer.from(topicStatusKey(topic, id.connector)), value: json(value), headers: {}, timestamp: null }]).catch((failure: unknown) => {
+      this.worker.log.error(`could not record active topic ${topic} of ${id.connector}: ${(failure as Error).message}`);
+    });
   }
 
   private writeStatus(key: string, state: State, error?: unknown): void {
@@ -269,6 +304,7 @@ export class DistributedHerder {
         this.writeStatus(statusKey, 'FAILED', error);
         this.worker.log.error(`task ${key} failed: ${(error as Error)?.message ?? String(error)}`);
       },
+      onTopicActive: (topic) => this.recordActiveTopic(id, topic),
     };
     try {
       const runner = await this.worker.startTask(id, config, taskConfig, listener);
@@ -365,6 +401,35 @@ export class DistributedHerder {
     return { offsets: committed.map(({ topic, partition, offset }) => ({ partition: { kafka_topic: topic, kafka_partition: partition }, offset: { kafka_offset: offset } })) };
   }
 
+  /** KIP-875: the leader alters (entries) or resets (null) the offsets of a STOPPED connector. */
+  async modifyConnectorOffsets(name: string, entries: OffsetEntries | null): Promise<{ message: string }> {
+    this.configOf(name);
+    if (!this.isLeader) return this.forward<{ message: string }>(entries === null ? 'DELETE' : 'PATCH', this.path(name, '/offsets'), entries === null ? undefined : { offsets: entries });
+    return this.serially(async () => {
+      const config = this.configOf(name);
+      requireStopped(name, this.targets.get(name) === 'STOPPED' && (this.taskConfigsByConnector.get(name)?.length ?? 0) === 0);
+      return modifyConnectorOffsets(this.worker, name, config, this.typeOf(config), entries);
+    });
+  }
+
+  connectorActiveTopics(name: string): ActiveTopicsInfo {
+    requireTopicTracking(this.worker.config, false);
+    return activeTopicsInfo(name, this.activeTopics.get(name) ?? []);
+  }
+
+  /** Any worker writes the tombstones, as Kafka's; every worker forgets the topics as it reads them. */
+  async resetConnectorActiveTopics(name: string): Promise<void> {
+    requireTopicTracking(this.worker.config, true);
+    await this.forgetActiveTopics(name);
+  }
+
+  private async forgetActiveTopics(name: string): Promise<void> {
+    const topics = [...(this.activeTopics.get(name) ?? [])];
+    if (topics.length === 0) return;
+    await this.producer.send(topics.map((topic) => ({ topic: this.statusTopic, partition: null, key: Buffer.from(topicStatusKey(topic, name)), value: null, headers: {}, timestamp: null })));
+    await this.statusTail?.readToEnd();
+  }
+
   plugins(connectorsOnly: boolean): PluginInfo[] {
     return pluginInfos(this.worker.plugins, connectorsOnly);
   }
@@ -422,10 +487,19 @@ export class DistributedHerder {
     });
   }
 
+  /** KIP-477: the leader merges the patch into the config it holds (a null removes a setting) and writes it as a PUT would. */
+  async patchConnectorConfig(name: string, patch: Record<string, string | null>): Promise<ConnectorInfo> {
+    this.configOf(name);
+    if (!this.isLeader) return this.forward<ConnectorInfo>('PATCH', this.path(name, '/config'), patch);
+    return (await this.putConnectorConfig(name, patchConfig(this.configOf(name), patch), true)).info;
+  }
+
   async deleteConnector(name: string): Promise<void> {
     this.configOf(name);
     if (!this.isLeader) return void (await this.forward('DELETE', this.path(name)));
     await this.serially(() => this.writeConfig([{ key: `connector-${name}`, value: null }, { key: `target-state-${name}`, value: null }]));
+    // A deleted connector's active topics go with it, as Kafka's onDeletion resets them.
+    await this.forgetActiveTopics(name);
   }
 
   private async setTarget(name: string, state: TargetState, verb: string): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { ConnectError } from '../errors.js';
-import { SinkConnector, SinkTask, SourceConnector, SourceTask, sourceRecord, type Props, type SinkRecord, type SourceRecord } from './api.js';
+import { SinkConnector, SinkTask, SourceConnector, SourceTask, sourceRecord, type Props, type SinkRecord, type SourceOffset, type SourcePartition, type SourceRecord } from './api.js';
 import { atLeast, ConfigDef, nonEmptyString } from './config-def.js';
 import { Schemas } from './data.js';
 
@@ -70,6 +70,23 @@ export class FileStreamSourceConnector extends SourceConnector {
   /** A file's byte positions identify each line, so the task resumes exactly after the last stored one; standard input has none. */
   override exactlyOnceSupport(props: Props): 'SUPPORTED' | 'UNSUPPORTED' {
     return props[FILE_CONFIG] === undefined || props[FILE_CONFIG] === '' ? 'UNSUPPORTED' : 'SUPPORTED';
+  }
+
+  /** Kafka's checks: offsets need a file, and each is null (a reset) or a non-negative byte position of a {filename} partition. */
+  override alterOffsets(props: Props, offsets: readonly { partition: SourcePartition; offset: SourceOffset | null }[]): boolean {
+    if (props[FILE_CONFIG] === undefined || props[FILE_CONFIG] === '') {
+      throw new ConnectError(`Offsets cannot be modified if the '${FILE_CONFIG}' configuration is unspecified. This is because stdin is used for input and offsets are not tracked.`);
+    }
+    for (const { partition, offset } of offsets) {
+      // Tombstones clean up anything, stale partitions of earlier configs included.
+      if (offset === null) continue;
+      if (!(POSITION_FIELD in offset)) throw new ConnectError(`Offset objects should either be null or contain the key '${POSITION_FIELD}'`);
+      const position = offset[POSITION_FIELD];
+      if (typeof position !== 'number' || !Number.isSafeInteger(position)) throw new ConnectError(`The value for the '${POSITION_FIELD}' key in the offset is expected to be a Long value`);
+      if (position < 0) throw new ConnectError(`The value for the '${POSITION_FIELD}' key in the offset should be a non-negative value`);
+      if (!(FILENAME_FIELD in partition)) throw new ConnectError(`Partition objects should contain the key '${FILENAME_FIELD}'`);
+    }
+    return true;
   }
 }
 
@@ -237,6 +254,11 @@ export class FileStreamSinkConnector extends SinkConnector {
   }
 
   stop(): void {}
+
+  /** The sink keeps no offsets but its consumer group's. */
+  override alterOffsets(): boolean {
+    return true;
+  }
 }
 
 export class FileStreamSinkTask extends SinkTask {

@@ -6,9 +6,11 @@
  * properties files given at start (and REST calls); source offsets outlive the process.
  */
 import { ConnectRestError } from '../errors.js';
+import { activeTopicsInfo, requireTopicTracking, type ActiveTopicsInfo } from './active-topics.js';
 import type { Props } from './api.js';
 import type { ConfigInfos } from './config-def.js';
-import { CONNECTOR_CLASS_CONFIG, NAME_CONFIG } from './connector-config.js';
+import { CONNECTOR_CLASS_CONFIG, NAME_CONFIG, patchConfig } from './connector-config.js';
+import { modifyConnectorOffsets, requireStopped, type OffsetEntries } from './connector-offsets.js';
 import { checkName, invalidConfigError, pluginConfigDefinitions, pluginInfos, validateConnectorConfig, type PluginInfo } from './connector-validation.js';
 import { traceOf, type State, type Status, type StatusListener, type TaskId } from './status.js';
 import type { ConnectorType, RunningConnector, RunningTask, Worker } from './worker.js';
@@ -65,6 +67,8 @@ const notFound = (name: string): ConnectRestError => new ConnectRestError(404, `
 
 export class StandaloneHerder {
   private readonly connectors = new Map<string, ConnectorEntry>();
+  /** Per connector, the topics its tasks used (KIP-558), as Kafka's in-memory status store keeps them. */
+  private readonly activeTopics = new Map<string, Set<string>>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -137,6 +141,25 @@ export class StandaloneHerder {
     }));
   }
 
+  /** KIP-875: alters (entries) or resets (null) the offsets of a STOPPED connector. */
+  modifyConnectorOffsets(name: string, entries: OffsetEntries | null): Promise<{ message: string }> {
+    return this.serially(async () => {
+      const entry = this.entry(name);
+      requireStopped(name, entry.target === 'STOPPED' && entry.tasks.size === 0);
+      return modifyConnectorOffsets(this.worker, name, entry.config, entry.type, entries);
+    });
+  }
+
+  connectorActiveTopics(name: string): ActiveTopicsInfo {
+    requireTopicTracking(this.worker.config, false);
+    return activeTopicsInfo(name, this.activeTopics.get(name) ?? []);
+  }
+
+  resetConnectorActiveTopics(name: string): void {
+    requireTopicTracking(this.worker.config, true);
+    this.activeTopics.delete(name);
+  }
+
   plugins(connectorsOnly: boolean): PluginInfo[] {
     return pluginInfos(this.worker.plugins, connectorsOnly);
   }
@@ -186,11 +209,18 @@ export class StandaloneHerder {
     });
   }
 
+  /** KIP-477: merges the patch into the connector's config (a null removes a setting) and applies it as a PUT would. */
+  async patchConnectorConfig(name: string, patch: Record<string, string | null>): Promise<ConnectorInfo> {
+    const patched = patchConfig(this.connectorConfig(name), patch);
+    return (await this.putConnectorConfig(name, patched, true)).info;
+  }
+
   deleteConnector(name: string): Promise<void> {
     return this.serially(async () => {
       const entry = this.entry(name);
       await this.stopAll(entry);
       this.connectors.delete(name);
+      this.activeTopics.delete(name);
     });
   }
 
@@ -362,6 +392,12 @@ export class StandaloneHerder {
       onFailure: (error) => {
         set('FAILED', traceOf(error));
         this.worker.log.error(`task ${entry.name}-${task} failed: ${(error as Error)?.message ?? String(error)}`);
+      },
+      onTopicActive: (topic) => {
+        if (!this.worker.config.topicTracking.enabled || !current()) return;
+        let topics = this.activeTopics.get(entry.name);
+        if (topics === undefined) this.activeTopics.set(entry.name, (topics = new Set()));
+        topics.add(topic);
       },
     };
     try {

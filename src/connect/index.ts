@@ -27,7 +27,7 @@ export {
 } from './api.js';
 export { ConfigDef, atLeast, oneOf, nonEmptyString, type ConfigKey, type ConfigType, type ConfigValue, type ConfigInfos, type Importance } from './config-def.js';
 export { Schemas, structSchema, optionalOf, type Schema, type SchemaAndValue, type Field, type SchemaType as ConnectSchemaType } from './data.js';
-export { StringConverter, ByteArrayConverter, JsonConverter, type Converter } from './converters.js';
+export { StringConverter, ByteArrayConverter, JsonConverter, SimpleHeaderConverter, type Converter } from './converters.js';
 export { AvroConverter } from './avro-converter.js';
 export { FileStreamSourceConnector, FileStreamSourceTask, FileStreamSinkConnector, FileStreamSinkTask } from './file-stream.js';
 export type { Transformation } from './transforms.js';

@@ -10,12 +10,13 @@ import { pathToFileURL } from 'node:url';
 import { ConnectError } from '../errors.js';
 import { SinkConnector, SourceConnector } from './api.js';
 import { AvroConverter } from './avro-converter.js';
-import { ByteArrayConverter, JsonConverter, StringConverter, type Converter } from './converters.js';
+import { ByteArrayConverter, JsonConverter, SimpleHeaderConverter, StringConverter, type Converter } from './converters.js';
 import { FileStreamSinkConnector, FileStreamSourceConnector } from './file-stream.js';
+import { BUILT_IN_PREDICATES, type Predicate } from './predicates.js';
 import type { Transformation } from './transforms.js';
 import { BUILT_IN_TRANSFORMS } from './transforms-builtin.js';
 
-export type PluginType = 'source' | 'sink' | 'converter' | 'transformation';
+export type PluginType = 'source' | 'sink' | 'converter' | 'transformation' | 'predicate';
 type AnyConnector = SourceConnector | SinkConnector;
 
 export interface PluginDescriptor {
@@ -23,7 +24,7 @@ export interface PluginDescriptor {
   readonly type: PluginType;
   readonly version: string;
   readonly aliases: readonly string[];
-  readonly create: () => AnyConnector | Converter | Transformation<never>;
+  readonly create: () => AnyConnector | Converter | Transformation<never> | Predicate<never>;
 }
 
 /** Kafka's alias rule: the simple class name, and for connectors also without the "Connector" suffix. */
@@ -41,6 +42,7 @@ function typeOfClass(candidate: unknown): PluginType | null {
   if (prototype instanceof SinkConnector) return 'sink';
   if (typeof prototype.fromConnectData === 'function' && typeof prototype.toConnectData === 'function') return 'converter';
   if (typeof prototype.apply === 'function' && typeof prototype.configure === 'function' && typeof prototype.config === 'function') return 'transformation';
+  if (typeof prototype.test === 'function' && typeof prototype.configure === 'function' && typeof prototype.config === 'function') return 'predicate';
   return null;
 }
 
@@ -54,13 +56,15 @@ export class Plugins {
     this.add('org.apache.kafka.connect.storage.StringConverter', StringConverter);
     this.add('org.apache.kafka.connect.converters.ByteArrayConverter', ByteArrayConverter);
     this.add('org.apache.kafka.connect.json.JsonConverter', JsonConverter);
+    this.add('org.apache.kafka.connect.storage.SimpleHeaderConverter', SimpleHeaderConverter);
     this.add('io.confluent.connect.avro.AvroConverter', AvroConverter);
     for (const [className, transform] of BUILT_IN_TRANSFORMS) this.add(className, transform);
+    for (const [className, predicate] of BUILT_IN_PREDICATES) this.add(className, predicate);
   }
 
   /**
    * Imports each npm package (resolved from `baseDir`, the worker's directory) and adds every
-   * exported connector, converter and transform class.
+   * exported connector, converter, transform and predicate class.
    */
   async load(packages: readonly string[], baseDir: string): Promise<void> {
     const require = createRequire(join(baseDir, 'noop.js'));
@@ -78,11 +82,11 @@ export class Plugins {
         this.add(`${name}/${exportName}`, candidate as new () => never);
         found += 1;
       }
-      if (found === 0) throw new ConnectError(`plugin package "${name}" exports no connector, converter or transform class (subclasses of SourceConnector or SinkConnector, Converter or Transformation implementations)`);
+      if (found === 0) throw new ConnectError(`plugin package "${name}" exports no connector, converter, transform or predicate class (subclasses of SourceConnector or SinkConnector, Converter, Transformation or Predicate implementations)`);
     }
   }
 
-  private add(className: string, plugin: new () => AnyConnector | Converter | Transformation<never>): void {
+  private add(className: string, plugin: new () => AnyConnector | Converter | Transformation<never> | Predicate<never>): void {
     const type = typeOfClass(plugin)!;
     const instance = new plugin() as { version?: () => string };
     const descriptor: PluginDescriptor = {
@@ -127,5 +131,11 @@ export class Plugins {
     const found = this.byName.get(name);
     if (found?.type !== 'transformation') throw new ConnectError(`Class ${name} could not be found, or is not a Transformation`);
     return found.create() as Transformation<never>;
+  }
+
+  newPredicate(name: string): Predicate<never> {
+    const found = this.byName.get(name);
+    if (found?.type !== 'predicate') throw new ConnectError(`Class ${name} could not be found, or is not a Predicate`);
+    return found.create() as Predicate<never>;
   }
 }

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ConnectError, ConnectRestError } from '../errors.js';
+import { offsetEntries } from './connector-offsets.js';
 import type { StandaloneHerder } from './herder.js';
 
 /** What the REST API asks of a herder (standalone or distributed). */
@@ -19,10 +20,14 @@ export type Herder = Pick<
   | 'taskStatus'
   | 'taskConfigs'
   | 'connectorOffsets'
+  | 'connectorActiveTopics'
+  | 'resetConnectorActiveTopics'
+  | 'modifyConnectorOffsets'
   | 'plugins'
   | 'pluginConfig'
   | 'validate'
   | 'putConnectorConfig'
+  | 'patchConnectorConfig'
   | 'deleteConnector'
   | 'restartConnector'
   | 'restartTask'
@@ -33,11 +38,17 @@ export type Herder = Pick<
 
 type Req = FastifyRequest<{ Params: { name?: string; task?: string; plugin?: string }; Querystring: Record<string, string | string[] | undefined>; Body: unknown }>;
 
-function configMap(body: unknown, what: string): Record<string, string> {
+/** A JSON object of settings; nulls are kept where `keepNulls` (a PATCH removes those), dropped otherwise. */
+function configMap(body: unknown, what: string): Record<string, string>;
+function configMap(body: unknown, what: string, keepNulls: true): Record<string, string | null>;
+function configMap(body: unknown, what: string, keepNulls = false): Record<string, string | null> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ConnectRestError(400, `${what} must be a JSON object of string settings`);
-  const out: Record<string, string> = {};
+  const out: Record<string, string | null> = {};
   for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
-    if (value === null) continue;
+    if (value === null) {
+      if (keepNulls) out[name] = null;
+      continue;
+    }
     if (typeof value === 'object') throw new ConnectRestError(400, `${what}: setting ${name} must be a string, got ${JSON.stringify(value)}`);
     out[name] = String(value);
   }
@@ -76,9 +87,11 @@ const VERSION = packageVersion();
 
 export function buildConnectApp(herder: Herder, kafkaClusterId: string | null): FastifyInstance {
   const app = Fastify({ logger: false });
-  // Clients send a content type on bodiless requests too (curl -X PUT -H 'Content-Type: application/json'): an empty body is no body.
+  // Kafka Connect's resources consume JSON only: any other body (text/plain included, which
+  // fastify would otherwise take as a string) is 415. Clients send a content type on bodiless
+  // requests too (curl -X PUT -H 'Content-Type: application/json'): an empty body is no body.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
     jsonParser(request, body as string, done);
@@ -127,6 +140,7 @@ export function buildConnectApp(herder: Herder, kafkaClusterId: string | null): 
     if (created) reply.header('location', `/connectors/${encodeURIComponent(name(request))}`);
     return reply.status(created ? 201 : 200).send(info);
   });
+  app.patch('/connectors/:name/config', async (request: Req) => herder.patchConnectorConfig(name(request), configMap(request.body, 'Connector configuration patch', true)));
   app.get('/connectors/:name/status', async (request: Req) => herder.connectorStatus(name(request)));
   app.get('/connectors/:name/tasks', async (request: Req) => herder.taskConfigs(name(request)));
   app.get('/connectors/:name/tasks/:task/status', async (request: Req) => herder.taskStatus(name(request), taskNumber(request)));
@@ -150,7 +164,14 @@ export function buildConnectApp(herder: Herder, kafkaClusterId: string | null): 
     await herder.stopConnector(name(request));
     return reply.status(204).send();
   });
+  app.get('/connectors/:name/topics', async (request: Req) => herder.connectorActiveTopics(name(request)));
+  app.put('/connectors/:name/topics/reset', async (request: Req, reply) => {
+    await herder.resetConnectorActiveTopics(name(request));
+    return reply.status(202).send();
+  });
   app.get('/connectors/:name/offsets', async (request: Req) => herder.connectorOffsets(name(request)));
+  app.patch('/connectors/:name/offsets', async (request: Req) => herder.modifyConnectorOffsets(name(request), offsetEntries(request.body)));
+  app.delete('/connectors/:name/offsets', async (request: Req) => herder.modifyConnectorOffsets(name(request), null));
   app.delete('/connectors/:name', async (request: Req, reply) => {
     await herder.deleteConnector(name(request));
     return reply.status(204).send();

@@ -22,6 +22,8 @@ export interface StatusListener {
   onPaused(): void;
   onStopped(): void;
   onFailure(error: unknown): void;
+  /** A task sent a record to (source) or read one from (sink) this topic (KIP-558's active topics); called for every record or batch, so cheap when already known. */
+  onTopicActive(topic: string): void;
 }
 
 export function traceOf(error: unknown): string {

@@ -6,7 +6,7 @@
  */
 import { ConnectDataError } from '../errors.js';
 import type { ConnectRecord, Props, SinkRecord } from './api.js';
-import { ConfigDef, nonEmptyString } from './config-def.js';
+import { ConfigDef, nonEmptyString, validRegex } from './config-def.js';
 import { optionalOf, Schemas, type Field, type Schema } from './data.js';
 import type { Transformation } from './transforms.js';
 
@@ -277,14 +277,7 @@ export class RegexRouter implements Transformation {
         type: 'STRING',
         importance: 'HIGH',
         documentation: 'Regular expression to use for matching.',
-        validator: (_name, value) => {
-          try {
-            new RegExp(String(value));
-            return null;
-          } catch (error) {
-            return (error as Error).message;
-          }
-        },
+        validator: validRegex,
       })
       .define({ name: 'replacement', type: 'STRING', importance: 'HIGH', documentation: 'Replacement string.' });
   }

@@ -18,6 +18,7 @@ const COMMON = (): ConfigDef =>
     .define({ name: 'data.dir', type: 'STRING', defaultValue: null, importance: 'HIGH', documentation: "Data directory of an embedded Sluice broker the worker opens (instead of bootstrap.servers)" })
     .define({ name: 'key.converter', type: 'CLASS', defaultValue: JSON_CONVERTER, importance: 'HIGH', documentation: 'Converter class for record keys' })
     .define({ name: 'value.converter', type: 'CLASS', defaultValue: JSON_CONVERTER, importance: 'HIGH', documentation: 'Converter class for record values' })
+    .define({ name: 'header.converter', type: 'CLASS', defaultValue: 'org.apache.kafka.connect.storage.SimpleHeaderConverter', importance: 'LOW', documentation: 'Converter class for record header values' })
     .define({ name: 'offset.flush.interval.ms', type: 'LONG', defaultValue: 60_000, validator: atLeast(1), importance: 'LOW', documentation: 'Interval at which to try committing offsets for tasks' })
     .define({ name: 'listeners', type: 'LIST', defaultValue: null, importance: 'LOW', documentation: 'Comma-separated URIs the REST API listens on, e.g. http://127.0.0.1:8083' })
     .define({ name: 'rest.host.name', type: 'STRING', defaultValue: DEFAULT_REST_HOST, importance: 'LOW', documentation: 'Interface the REST API binds when listeners is not set' })
@@ -25,6 +26,9 @@ const COMMON = (): ConfigDef =>
     .define({ name: 'plugin.path', type: 'LIST', defaultValue: null, importance: 'LOW', documentation: 'npm packages whose exported connectors, converters and transforms the worker loads' })
     .define({ name: 'consumer.session.timeout.ms', type: 'INT', defaultValue: 45_000, validator: atLeast(1), importance: 'LOW', documentation: "Sink tasks' consumers: the session timeout of their group membership (Kafka's consumer session.timeout.ms)" })
     .define({ name: 'consumer.heartbeat.interval.ms', type: 'INT', defaultValue: 3_000, validator: atLeast(1), importance: 'LOW', documentation: "Sink tasks' consumers: their heartbeat interval (Kafka's consumer heartbeat.interval.ms)" })
+    .define({ name: 'topic.creation.enable', type: 'BOOLEAN', defaultValue: true, importance: 'LOW', documentation: 'Whether to allow automatic creation of topics used by source connectors, when source connectors are configured with `topic.creation.` properties' })
+    .define({ name: 'topic.tracking.enable', type: 'BOOLEAN', defaultValue: true, importance: 'LOW', documentation: 'Enable tracking the set of active topics per connector during runtime' })
+    .define({ name: 'topic.tracking.allow.reset', type: 'BOOLEAN', defaultValue: true, importance: 'LOW', documentation: 'If set to true, it allows user requests to reset the set of active topics per connector' })
     .define({
       name: 'exactly.once.source.support',
       type: 'STRING',
@@ -62,6 +66,10 @@ export interface WorkerConfig {
   readonly exactlyOnceSource: boolean;
   readonly consumerSessionTimeoutMs: number;
   readonly consumerHeartbeatIntervalMs: number;
+  /** KIP-558: whether active topics are tracked, and whether a REST call may reset them. */
+  readonly topicTracking: { readonly enabled: boolean; readonly allowReset: boolean };
+  /** KIP-158: whether source connectors' topic.creation.* settings create their topics. */
+  readonly topicCreationEnabled: boolean;
 }
 
 function restListener(parsed: ParsedConfig): RestListener {
@@ -88,6 +96,8 @@ export function workerConfig(props: Props, def: ConfigDef): WorkerConfig {
     exactlyOnceSource: parsed['exactly.once.source.support'] === 'enabled',
     consumerSessionTimeoutMs: parsed['consumer.session.timeout.ms'] as number,
     consumerHeartbeatIntervalMs: parsed['consumer.heartbeat.interval.ms'] as number,
+    topicTracking: { enabled: parsed['topic.tracking.enable'] as boolean, allowReset: parsed['topic.tracking.allow.reset'] as boolean },
+    topicCreationEnabled: parsed['topic.creation.enable'] as boolean,
   };
 }
 

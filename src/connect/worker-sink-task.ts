@@ -5,7 +5,7 @@
  * (preCommit) and commits the offsets it answers. A record's offset is committed only after the
  * flush that followed its put(): at least once.
  */
-import type { Props, SinkRecord, SinkTask, TopicPartition, TopicPartitionOffset } from './api.js';
+import type { ConnectHeader, Props, SinkRecord, SinkTask, TopicPartition, TopicPartitionOffset } from './api.js';
 import type { ClusterConsumer, IncomingBatch, IncomingRecord } from './cluster.js';
 import type { ConverterSet } from './converter-set.js';
 import type { ErrorHandler, StageTracker } from './error-handler.js';
@@ -127,6 +127,7 @@ export class SinkTaskRunner {
     if (this.failed || this.stopped) return;
     try {
       const records: SinkRecord[] = [];
+      if (batch.records.length > 0) this.setup.listener.onTopicActive(batch.topic);
       for (const raw of batch.records) {
         const record = await this.setup.errors.execute((track) => this.toSinkRecord(batch, raw, track), { topic: batch.topic, partition: batch.partition, record: raw });
         if (record !== null) records.push(record);
@@ -148,10 +149,14 @@ export class SinkTaskRunner {
     const key = await converters.key.toConnectData(batch.topic, raw.key);
     track('VALUE_CONVERTER', converters.value.constructor.name);
     const value = await converters.value.toConnectData(batch.topic, raw.value);
-    track('HEADER_CONVERTER', 'SimpleHeaderConverter');
-    const headers = Object.entries(raw.headers).flatMap(([name, entry]) =>
-      (Array.isArray(entry) ? entry : [entry]).map((bytes) => ({ key: name, value: bytes === null ? null : bytes.toString('utf8'), schema: null })),
-    );
+    track('HEADER_CONVERTER', converters.header.constructor.name);
+    const headers: ConnectHeader[] = [];
+    for (const [name, entry] of Object.entries(raw.headers)) {
+      for (const bytes of Array.isArray(entry) ? entry : [entry]) {
+        const converted = await converters.header.toConnectData(batch.topic, bytes);
+        headers.push({ key: name, value: converted.value, schema: converted.schema });
+      }
+    }
     const record: SinkRecord = {
       topic: batch.topic,
       kafkaPartition: batch.partition,

@@ -13,6 +13,7 @@ import type { ClusterProducer, OutgoingRecord } from './cluster.js';
 import type { ConverterSet } from './converter-set.js';
 import type { ErrorHandler, StageTracker } from './error-handler.js';
 import { offsetKey, type OffsetStore } from './offset-store.js';
+import type { TopicCreator } from './topic-creation.js';
 import type { StatusListener, TaskId } from './status.js';
 import type { TransformChain } from './transforms.js';
 
@@ -29,14 +30,17 @@ export interface SourceTaskSetup {
   readonly offsets: OffsetStore;
   readonly listener: StatusListener;
   readonly offsetFlushIntervalMs: number;
+  /** Creates the topics records go to (KIP-158), when the connector asks for it. */
+  readonly topicCreator: TopicCreator | null;
 }
 
 /** Converts a record for the producer, or throws the failure of its transforms or converters. */
 export async function toOutgoing(record: SourceRecord, converters: ConverterSet, track: StageTracker): Promise<OutgoingRecord> {
   const headers: Record<string, Buffer> = {};
+  if (record.headers.length > 0) track('HEADER_CONVERTER', converters.header.constructor.name);
   for (const header of record.headers) {
-    if (header.value === null || header.value === undefined) continue;
-    headers[header.key] = Buffer.isBuffer(header.value) ? header.value : Buffer.from(typeof header.value === 'string' ? header.value : JSON.stringify(header.value), 'utf8');
+    const bytes = await converters.header.fromConnectData(record.topic, header.schema, header.value);
+    if (bytes !== null) headers[header.key] = bytes;
   }
   track('KEY_CONVERTER', converters.key.constructor.name);
   const key = await converters.key.fromConnectData(record.topic, record.keySchema, record.key);
@@ -129,7 +133,11 @@ export abstract class SourceTaskRunnerBase {
         if (transformed === null) return null;
         return toOutgoing(transformed, converters, track);
       });
-      if (converted !== null) out.push(converted);
+      if (converted !== null) {
+        await this.setup.topicCreator?.ensure(converted.topic);
+        out.push(converted);
+        this.setup.listener.onTopicActive(converted.topic);
+      }
       if (record.sourcePartition !== null && record.sourceOffset !== null) offsets.set(offsetKey(id.connector, record.sourcePartition), JSON.stringify(record.sourceOffset));
     }
     return { out, offsets };

@@ -8,11 +8,12 @@ import { ConnectError } from '../errors.js';
 import { SinkConnector, SourceConnector, type Props, type SinkTask, type SourceTask } from './api.js';
 import { clientIdFor, type Cluster, type ClusterProducer } from './cluster.js';
 import { CONNECTOR_CLASS_CONFIG, DLQ_CONTEXT_HEADERS_CONFIG, DLQ_TOPIC_CONFIG, ERRORS_LOG_ENABLE_CONFIG, ERRORS_TOLERANCE_CONFIG, sinkTopics, TASKS_MAX_CONFIG } from './connector-config.js';
-import { connectorConverters } from './converter-set.js';
+import { connectorConverters, SIMPLE_HEADER_CONVERTER } from './converter-set.js';
 import { ErrorHandler } from './error-handler.js';
 import type { OffsetStore } from './offset-store.js';
 import type { Plugins } from './plugins.js';
 import type { StatusListener, TaskId } from './status.js';
+import { TopicCreator, topicCreationGroups, usesTopicCreation } from './topic-creation.js';
 import { buildTransformChain } from './transforms.js';
 import { SinkTaskRunner } from './worker-sink-task.js';
 import { SourceTaskRunner } from './worker-source-task.js';
@@ -80,8 +81,8 @@ export class Worker {
     const running = this.plugins.newConnector(connectorProps[CONNECTOR_CLASS_CONFIG]!);
     const taskClass = running.taskClass();
     const task = new taskClass();
-    const converters = await connectorConverters(this.plugins, this.config.props, connectorProps, { key: JSON_CONVERTER, value: JSON_CONVERTER });
-    const transforms = buildTransformChain(connectorProps, (className) => this.plugins.newTransformation(className));
+    const converters = await connectorConverters(this.plugins, this.config.props, connectorProps, { key: JSON_CONVERTER, value: JSON_CONVERTER, header: SIMPLE_HEADER_CONVERTER });
+    const transforms = buildTransformChain(connectorProps, (className) => this.plugins.newTransformation(className), (className) => this.plugins.newPredicate(className));
     const tolerance = connectorProps[ERRORS_TOLERANCE_CONFIG] === 'all' ? 'all' : 'none';
     const dlqTopic = (connectorProps[DLQ_TOPIC_CONFIG] ?? '').trim();
     const logErrors = connectorProps[ERRORS_LOG_ENABLE_CONFIG] === 'true';
@@ -98,6 +99,7 @@ export class Worker {
         offsets: this.offsets,
         listener,
         offsetFlushIntervalMs: this.config.offsetFlushIntervalMs,
+        topicCreator: usesTopicCreation(this.config.topicCreationEnabled, connectorProps) ? new TopicCreator(this.cluster, topicCreationGroups(connectorProps)) : null,
       };
       if (this.exactlyOnce !== null) {
         const runner = await this.exactlyOnce({ setup, transactionalId: `${this.config.props['group.id'] ?? 'connect'}-${id.connector}-${id.task}` });

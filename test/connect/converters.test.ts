@@ -1,6 +1,6 @@
 /** Converters, ConfigDef and properties files as Kafka Connect defines them. */
 import { describe, expect, it } from 'vitest';
-import { ConfigDef, atLeast, ByteArrayConverter, JsonConverter, parseProperties, Schemas, StringConverter, structSchema } from '../../src/connect/index.js';
+import { ConfigDef, atLeast, ByteArrayConverter, JsonConverter, parseProperties, SimpleHeaderConverter, Schemas, StringConverter, structSchema } from '../../src/connect/index.js';
 import { ConnectDataError } from '../../src/errors.js';
 
 describe('JsonConverter', () => {
@@ -105,5 +105,32 @@ describe('properties files', () => {
       file: '/tmp/ab.txt',
       'key with space': 'é',
     });
+  });
+});
+
+describe('SimpleHeaderConverter', () => {
+  const headers = new SimpleHeaderConverter();
+  const read = (text: string) => headers.toConnectData('t', Buffer.from(text, 'utf8'));
+
+  it('infers booleans, the narrowest integer, floats and strings from the text, as Kafka does', () => {
+    expect(read('true')).toEqual({ schema: Schemas.BOOLEAN, value: true });
+    expect(read('-128')).toEqual({ schema: { type: 'int8', optional: false }, value: -128 });
+    expect(read('300')).toEqual({ schema: { type: 'int16', optional: false }, value: 300 });
+    expect(read('70000')).toEqual({ schema: { type: 'int32', optional: false }, value: 70000 });
+    expect(read('5000000000')).toEqual({ schema: { type: 'int64', optional: false }, value: 5000000000 });
+    expect(read('1.5')).toEqual({ schema: { type: 'float32', optional: false }, value: 1.5 });
+    expect(read('0.1')).toEqual({ schema: { type: 'float64', optional: false }, value: 0.1 });
+    expect(read('trace-7')).toEqual({ schema: Schemas.STRING, value: 'trace-7' });
+    expect(headers.toConnectData('t', null)).toEqual({ schema: null, value: null });
+  });
+
+  it('writes strings as UTF-8, bytes unchanged, scalars as their text and maps as JSON', () => {
+    expect(headers.fromConnectData('t', null, 'é')).toEqual(Buffer.from('é', 'utf8'));
+    expect(headers.fromConnectData('t', null, Buffer.from([0, 1]))).toEqual(Buffer.from([0, 1]));
+    expect(headers.fromConnectData('t', Schemas.INT32, 42)!.toString()).toBe('42');
+    expect(headers.fromConnectData('t', null, false)!.toString()).toBe('false');
+    expect(headers.fromConnectData('t', null, new Map([['a', 1]]))!.toString()).toBe('{"a":1}');
+    expect(headers.fromConnectData('t', null, null)).toBeNull();
+    expect(read(headers.fromConnectData('t', null, 42)!.toString())).toEqual({ schema: { type: 'int8', optional: false }, value: 42 });
   });
 });

@@ -4,6 +4,7 @@
  * coordinator removed it (session.timeout.ms); then every worker is restarted and the connector's
  * config, task configs and statuses come back from connect-configs and connect-status.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,5 +114,35 @@ describe('distributed workers', () => {
       timeoutMs: DEADLINE_MS,
       what: `the connector's 6 tasks running on the restarted workers (last status ${JSON.stringify(status)})`,
     });
+    // KIP-477 (a follower forwards it to the leader): the PATCH keeps the rest of the config. A
+    // follower answers 409 during a rebalance (as Kafka's does), 404 until it read the connector.
+    let patched: Response | null = null;
+    await eventually(
+      async () =>
+        (patched = await fetch(`${restarted[1]!.url}/connectors/spread/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ 'errors.log.enable': 'true' }) }))
+          .status !== 409 && patched.status !== 404,
+      { timeoutMs: DEADLINE_MS, what: 'a PATCH answered once the connector is known and the group has a leader' },
+    );
+    expect(patched!.status).toBe(200);
+    expect(((await patched!.json()) as { config: Record<string, string> }).config).toEqual({ ...config, name: 'spread', 'errors.log.enable': 'true' });
+    await eventually(async () => (await getJson<Record<string, string>>(`${restarted[2]!.url}/connectors/spread/config`))['errors.log.enable'] === 'true', {
+      timeoutMs: DEADLINE_MS,
+      what: 'the patched config on every worker',
+    });
+    // KIP-558 on the status topic: the topic a task read from is known to every worker, and a reset through any worker forgets it everywhere.
+    execFileSync('kcat', ['-P', '-b', `127.0.0.1:${brokerPort}`, '-t', 'dist-in'], { input: 'one line\n' });
+    for (const worker of restarted) {
+      await eventually(async () => JSON.stringify(await getJson(`${worker.url}/connectors/spread/topics`)) === JSON.stringify({ spread: { topics: ['dist-in'] } }), {
+        timeoutMs: DEADLINE_MS,
+        what: `the active topic dist-in on ${worker.url}`,
+      });
+    }
+    expect((await fetch(`${restarted[0]!.url}/connectors/spread/topics/reset`, { method: 'PUT' })).status).toBe(202);
+    for (const worker of restarted) {
+      await eventually(async () => JSON.stringify(await getJson(`${worker.url}/connectors/spread/topics`)) === JSON.stringify({ spread: { topics: [] } }), {
+        timeoutMs: DEADLINE_MS,
+        what: `the active topics reset on ${worker.url}`,
+      });
+    }
   });
 });

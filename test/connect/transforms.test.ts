@@ -5,7 +5,12 @@ import { Plugins } from '../../src/connect/plugins.js';
 import { buildTransformChain } from '../../src/connect/transforms.js';
 
 const plugins = new Plugins();
-const chainOf = (config: Record<string, string>) => buildTransformChain(config, (className) => plugins.newTransformation(className));
+const chainOf = (config: Record<string, string>) =>
+  buildTransformChain(
+    config,
+    (className) => plugins.newTransformation(className),
+    (className) => plugins.newPredicate(className),
+  );
 
 const row = structSchema([
   { name: 'id', schema: Schemas.INT32 },
@@ -112,5 +117,49 @@ describe('routers', () => {
     expect(chain.apply(sinkRecord({ value: {} }))!.value).toEqual({ topic: 'sales' });
     expect(() => chainOf({ transforms: 'x', 'transforms.x.type': 'com.example.Nope' })).toThrow('Class com.example.Nope could not be found, or is not a Transformation');
     expect(() => chainOf({ transforms: 'x' })).toThrow('Missing required configuration "transforms.x.type" which has no default value.');
+  });
+});
+
+describe('predicates (KIP-585)', () => {
+  const routeWhere = (predicate: Record<string, string>, negate?: string) =>
+    chainOf({
+      transforms: 'route',
+      'transforms.route.type': 'RegexRouter',
+      'transforms.route.regex': '(.*)',
+      'transforms.route.replacement': 'routed-$1',
+      'transforms.route.predicate': 'only',
+      ...(negate === undefined ? {} : { 'transforms.route.negate': negate }),
+      predicates: 'only',
+      ...Object.fromEntries(Object.entries(predicate).map(([name, value]) => [`predicates.only.${name}`, value])),
+    });
+
+  it('TopicNameMatches applies a transform only to whole-matching topics, and negate inverts it', () => {
+    const chain = routeWhere({ type: 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches', pattern: 'ord.*' });
+    expect(chain.apply(sinkRecord({ topic: 'orders' }))!.topic).toBe('routed-orders');
+    expect(chain.apply(sinkRecord({ topic: 'xorders' }))!.topic).toBe('xorders');
+    const negated = routeWhere({ type: 'TopicNameMatches', pattern: 'ord.*' }, 'true');
+    expect(negated.apply(sinkRecord({ topic: 'orders' }))!.topic).toBe('orders');
+    expect(negated.apply(sinkRecord({ topic: 'xorders' }))!.topic).toBe('routed-xorders');
+  });
+
+  it('HasHeaderKey and RecordIsTombstone test headers and null values', () => {
+    const byHeader = routeWhere({ type: 'HasHeaderKey', name: 'trace' });
+    expect(byHeader.apply(sinkRecord({ headers: [{ key: 'trace', value: 'a', schema: null }] }))!.topic).toBe('routed-orders');
+    expect(byHeader.apply(sinkRecord({ headers: [{ key: 'other', value: 'a', schema: null }] }))!.topic).toBe('orders');
+    const tombstones = routeWhere({ type: 'RecordIsTombstone' });
+    expect(tombstones.apply(sinkRecord({ value: null }))!.topic).toBe('routed-orders');
+    expect(tombstones.apply(sinkRecord({ value: 'x' }))!.topic).toBe('orders');
+  });
+
+  it('refuses negate without a predicate, predicates not listed, and bad predicate configs', () => {
+    const route = { transforms: 'r', 'transforms.r.type': 'RegexRouter', 'transforms.r.regex': 'a', 'transforms.r.replacement': 'b' };
+    expect(() => chainOf({ ...route, 'transforms.r.negate': 'true' })).toThrow(
+      "Config 'transforms.r.negate' was provided but there is no config 'transforms.r.predicate' defining a predicate to be negated.",
+    );
+    expect(() => chainOf({ ...route, 'transforms.r.predicate': 'nope' })).toThrow('Invalid value nope for configuration transforms.r.predicate: the predicate is not listed in predicates');
+    expect(() => routeWhere({ type: 'TopicNameMatches' })).toThrow('Missing required configuration "pattern" which has no default value.');
+    expect(() => routeWhere({ type: 'TopicNameMatches', pattern: '(' })).toThrow('Invalid configuration of predicate only (TopicNameMatches)');
+    expect(() => routeWhere({ type: 'com.example.Nope' })).toThrow('Class com.example.Nope could not be found, or is not a Predicate');
+    expect(() => chainOf({ predicates: 'p' })).toThrow('Missing required configuration "predicates.p.type" which has no default value.');
   });
 });
