@@ -50,15 +50,16 @@ describe('Sluice Streams over the Kafka protocol', () => {
     await produce(embedded.sluice, INPUT_TOPIC, input);
     await countUntilDone(embedded.sluice, embedded.stateDir, 'exactly_once_v2', WORDS, () => undefined);
 
-    // Over the wire in two runs: the second, with an empty state directory, restores the counts
-    // from the changelog through kafkajs (to its end past the last transaction marker) first.
+    // Over the wire in two runs: the second, with an empty state directory and two stream threads
+    // (two kafkajs consumers in the group, two transactional producers), restores the counts from
+    // the changelog through kafkajs (to its end past the last transaction marker) first.
     const served = await prepare();
     server = new KafkaServer(served.sluice.broker, { port: 0 });
     const { port } = await server.listen();
     await produce(served.sluice, INPUT_TOPIC, input.slice(0, input.length / 2));
     await countUntilDone(`127.0.0.1:${port}`, served.stateDir, 'exactly_once_v2', WORDS / 2, () => undefined);
     await produce(served.sluice, INPUT_TOPIC, input.slice(input.length / 2));
-    await countUntilDone(`127.0.0.1:${port}`, `${served.stateDir}/second-run`, 'exactly_once_v2', WORDS, () => undefined);
+    await countUntilDone(`127.0.0.1:${port}`, `${served.stateDir}/second-run`, 'exactly_once_v2', WORDS, () => undefined, () => undefined, 'persistent', 2);
 
     const expected = await outputOf(embedded.sluice);
     expect(expected.size).toBe(300);

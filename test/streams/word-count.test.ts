@@ -85,27 +85,28 @@ describe('word count, exactly_once_v2', () => {
     for (const dir of dirs.splice(0)) removeTempDir(dir);
   });
 
-  it(`counts ${WORDS} words exactly as a direct count of the input`, { timeout: TIMEOUT_MS }, async () => {
+  /** A new broker with the input written, and a state directory. */
+  async function openWithInput(): Promise<{ stateDir: string; lines: string[] }> {
     const dataDir = makeTempDir('streams-wc-data');
     const stateDir = makeTempDir('streams-wc-state');
     dirs.push(dataDir, stateDir);
     sluice = await Sluice.open({ dataDir, groupInitialRebalanceDelayMs: 0 });
     const lines = makeLines();
     await writeInput(sluice, lines);
-    await countUntilDone(sluice, stateDir, 'exactly_once_v2', WORDS, () => undefined);
-    await checkOutput(sluice, referenceCount(lines));
+    return { stateDir, lines };
+  }
+
+  it(`counts ${WORDS} words exactly as a direct count of the input`, { timeout: TIMEOUT_MS }, async () => {
+    const { stateDir, lines } = await openWithInput();
+    await countUntilDone(sluice!, stateDir, 'exactly_once_v2', WORDS, () => undefined);
+    await checkOutput(sluice!, referenceCount(lines));
   });
 
   it('numStreamThreads 2 splits the tasks between two threads of one instance, counts exact', { timeout: TIMEOUT_MS }, async () => {
-    const dataDir = makeTempDir('streams-wc-data');
-    const stateDir = makeTempDir('streams-wc-state');
-    dirs.push(dataDir, stateDir);
-    sluice = await Sluice.open({ dataDir, groupInitialRebalanceDelayMs: 0 });
-    const lines = makeLines();
-    await writeInput(sluice, lines);
+    const { stateDir, lines } = await openWithInput();
     let threads: ThreadMetadata[] = [];
-    await countUntilDone(sluice, stateDir, 'exactly_once_v2', WORDS, () => undefined, (streams) => (threads = streams.metadataForLocalThreads()), 'persistent', 2);
-    await checkOutput(sluice, referenceCount(lines));
+    await countUntilDone(sluice!, stateDir, 'exactly_once_v2', WORDS, () => undefined, (streams) => (threads = streams.metadataForLocalThreads()), 'persistent', 2);
+    await checkOutput(sluice!, referenceCount(lines));
     // Two threads, each with its own transactional producer and a share of the 8 tasks (2
     // sub-topologies x 4 partitions), no task on both.
     expect(threads.map((thread) => thread.transactionalId)).toEqual([1, 2].map((n) => expect.stringMatching(new RegExp(`^${APPLICATION_ID}-[0-9a-f-]{36}-StreamThread-${n}$`))));
