@@ -114,7 +114,7 @@ describe('word count, exactly_once_v2', () => {
     const tasks = threads.map((thread) => thread.activeTasks.map((task) => task.taskId));
     expect(tasks.every((ids) => ids.length > 0)).toBe(true);
     expect([...tasks[0], ...tasks[1]].sort()).toEqual(['0_0', '0_1', '0_2', '0_3', '1_0', '1_1', '1_2', '1_3']);
-    await expectInputCommitted(sluice);
+    await expectInputCommitted(sluice!);
   });
 
   it.each([1, 2])('stays exact across a SIGKILL of the application mid-run, %i stream thread(s)', { timeout: TIMEOUT_MS * 2 }, async (threads) => {
