@@ -5,7 +5,8 @@
  * and e2e latency (`sluice perf`), the peers side by side (bench:compare: Redis Streams through
  * ioredis and redis-benchmark, NATS JetStream, LMDB, SQLite, Sluice over the Kafka protocol), the
  * Kafka protocol with librdkafka and kafkajs (server.bench), the record codecs and LZ4 against
- * liblz4 (codec.bench), and the log's append and read path (append.bench). `--runs` rounds (3 by
+ * liblz4 (codec.bench), the log's append and read path (append.bench), and Sluice Streams' word
+ * count embedded and over the Kafka protocol (streams.bench). `--runs` rounds (3 by
  * default) run one after the other, so that every figure has as many samples taken under the same
  * conditions as its reference; each ratio (to its peer or to the machine's limit) is taken within
  * its round, then the median over rounds is reported, beside every round's value where they differ.
@@ -16,7 +17,7 @@
  *
  *   npm run bench:all -- [--runs 3] [--records 1000000] [--time-ms 1000] [--out BENCHMARKS.md] [--quick]
  *
- * `--quick` shrinks every workload (20,000 records, 100 ms per micro-benchmark task, small native
+ * `--quick` shrinks every workload (20,000 records and words, 100 ms per micro-benchmark task, small native
  * passes) to check the pipeline in a minute; its figures mean nothing.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { runCodecBench } from './codec.bench.js';
 import { DEFAULT_COMPARE_OPTIONS, runCompare } from './compare.js';
 import { ProcessGroup } from './peers/processes.js';
 import { runServerBench } from './server.bench.js';
+import { PLAIN_SCENARIO, runStreamsBench } from './streams.bench.js';
 import { isMainModule } from './support.js';
 
 export const BEGIN_MARKER = '<!-- bench:all:begin -->';
@@ -49,6 +51,8 @@ export interface BenchAllOptions {
   /** e2e latency: records and rate. */
   e2eRecords: number;
   e2eThroughput: number;
+  /** Words counted by the streams word count, per scenario. */
+  streamsWords: number;
 }
 
 export const DEFAULT_BENCH_ALL_OPTIONS: BenchAllOptions = {
@@ -58,6 +62,7 @@ export const DEFAULT_BENCH_ALL_OPTIONS: BenchAllOptions = {
   nativeOptions: {},
   e2eRecords: 50_000,
   e2eThroughput: 10_000,
+  streamsWords: 200_000,
 };
 
 export const QUICK_BENCH_ALL_OPTIONS: BenchAllOptions = {
@@ -67,6 +72,7 @@ export const QUICK_BENCH_ALL_OPTIONS: BenchAllOptions = {
   nativeOptions: { memcpyMiB: 16, fileMiB: 16, fsyncCount: 20, lz4MiB: 4, ring8Messages: 100_000, ring100Messages: 100_000, reps: 1 },
   e2eRecords: 2000,
   e2eThroughput: 2000,
+  streamsWords: 20_000,
 };
 
 /**
@@ -206,6 +212,14 @@ export async function runRound(options: BenchAllOptions, log: (line: string) => 
   add({ table: 'append', row: 'PartitionLog.append, CRC verified upstream', column: 'MB/s', value: append.results.appendCrcVerifiedMBps, ref: limit('page-cache append MB/s'), ratioStyle: '%' });
   add({ table: 'append', row: 'segment read', column: 'MB/s', value: append.results.readMBps, ref: limit('page-cache read MB/s'), ratioStyle: '%' });
 
+  log('streams.bench (word count)');
+  const plain = key('streams', PLAIN_SCENARIO, 'words/s');
+  for (const result of await runStreamsBench({ words: options.streamsWords })) {
+    const isPlain = result.name === PLAIN_SCENARIO;
+    add({ table: 'streams', row: result.name, column: 'words/s', value: result.wordsPerSec, ref: isPlain ? undefined : plain, ratioStyle: 'x' });
+    add({ table: 'streams', row: result.name, column: 'input records/s', value: result.recordsPerSec });
+  }
+
   return { figures, native };
 }
 
@@ -281,6 +295,11 @@ const TABLE_TITLES: Record<string, [string, string, string]> = {
   kafka: ['Kafka protocol', '`node dist/bench/server.bench.js`: kcat (librdkafka) and kafkajs against `sluice serve`, beside the broker fed pre-built batches; ratios to the broker alone.', 'vs broker alone'],
   codec: ['RecordBatch codec', '`node dist/bench/codec.bench.js` (one core, 1000 records of 8 + 100 bytes per batch); ratios to kafkajs 2.2.4 on the same records.', 'vs kafkajs'],
   lz4: ['LZ4 against liblz4', "The codec's frame functions on native-bench's payload in 64 KiB frames (codec.bench), as a share of native-bench's liblz4 frame figures.", 'of liblz4'],
+  streams: [
+    'Sluice Streams word count',
+    '`node dist/bench/streams.bench.js`: examples/word-count.ts over lines of 10 words in 4 partitions (repartition topic, counts store with its changelog, every update to the output topic), embedded and through kafkajs against `sluice serve`; ratios to a plain consumer counting the same words into a Map.',
+    'vs plain consumer',
+  ],
   append: ['The log', '`node dist/bench/append.bench.js` (1 MiB batches), as a share of the page cache.', 'of page cache'],
 };
 

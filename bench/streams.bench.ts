@@ -61,9 +61,11 @@ function streamsScenario(name: string, guarantee: ProcessingGuarantee, storeType
   };
 }
 
+export const PLAIN_SCENARIO = 'plain consumer into a Map';
+
 /** The peer: the same words counted by a plain consumer into a Map. */
 const plainScenario: Scenario = {
-  name: 'plain consumer into a Map',
+  name: PLAIN_SCENARIO,
   async run(sluice, _stateDir, words) {
     const consumer = sluice.consumer();
     consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: INPUT_TOPIC, partition, offset: 0 })));

@@ -8,7 +8,7 @@
  *     writes some text into a new data directory, counts it with exactly_once_v2, prints the
  *     topology and the most frequent words, and checks every count against a direct count.
  *
- *   node dist/examples/word-count.js --data-dir DIR --words N [--state-dir DIR] [--guarantee at_least_once]
+ *   node dist/examples/word-count.js --data-dir DIR --words N [--state-dir DIR] [--guarantee at_least_once] [--threads N]
  *     counts the N words an existing data directory's input topic holds, printing
  *     `progress <words counted>` as it goes and `done` once all are counted, then exits.
  */
@@ -50,9 +50,10 @@ export async function countUntilDone(
   onProgress: (counted: number) => void,
   beforeClose: (streams: KafkaStreams) => void = () => undefined,
   storeType: 'persistent' | 'in-memory' = 'persistent',
+  numStreamThreads = 1,
 ): Promise<void> {
   const where = typeof target === 'string' ? { bootstrapServers: target } : { sluice: target };
-  const streams = new KafkaStreams(wordCountTopology(storeType), { applicationId: APPLICATION_ID, ...where, stateDir, processingGuarantee });
+  const streams = new KafkaStreams(wordCountTopology(storeType), { applicationId: APPLICATION_ID, ...where, stateDir, processingGuarantee, numStreamThreads });
   let failure: Error | null = null;
   streams.setUncaughtExceptionHandler((error) => {
     failure = error;
@@ -108,15 +109,28 @@ async function demo(): Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'data-dir': { type: 'string' }, 'state-dir': { type: 'string' }, words: { type: 'string' }, guarantee: { type: 'string', default: 'exactly_once_v2' } },
+    options: {
+      'data-dir': { type: 'string' },
+      'state-dir': { type: 'string' },
+      words: { type: 'string' },
+      guarantee: { type: 'string', default: 'exactly_once_v2' },
+      threads: { type: 'string', default: '1' },
+    },
   });
   if (values['data-dir'] === undefined) return demo();
   const words = Number(values.words);
   if (!Number.isSafeInteger(words) || words < 1) throw new Error('--words N: the number of words the input holds, to stop once all are counted');
   const sluice = await Sluice.open({ dataDir: values['data-dir'], groupInitialRebalanceDelayMs: 0 });
   try {
-    await countUntilDone(sluice, values['state-dir'] ?? join(values['data-dir'], 'streams-state'), values.guarantee as ProcessingGuarantee, words, (counted) =>
-      console.log(`progress ${counted}`),
+    await countUntilDone(
+      sluice,
+      values['state-dir'] ?? join(values['data-dir'], 'streams-state'),
+      values.guarantee as ProcessingGuarantee,
+      words,
+      (counted) => console.log(`progress ${counted}`),
+      () => undefined,
+      'persistent',
+      Number(values.threads),
     );
     console.log('done');
   } finally {

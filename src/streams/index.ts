@@ -23,7 +23,7 @@ export {
   keyValueStore,
 } from './builder.js';
 export type { Change, KeyValue } from './dsl-processors.js';
-export { KafkaStreams, type StreamsConfig, type KafkaStreamsState, type ProcessingGuarantee } from './kafka-streams.js';
+export { KafkaStreams, type StreamsConfig, type KafkaStreamsState, type ProcessingGuarantee, type ThreadMetadata } from './kafka-streams.js';
 export { Topology, TopologyDescription, type TopicNameExtractor, type StoreDefinition } from './topology.js';
 export type { Processor, ProcessorContext, ProcessorSupplier, StreamRecord, RecordMetadata as StreamsRecordMetadata, PunctuationType, Cancellable } from './processor.js';
 export { Serdes, type Serde } from './serdes.js';

@@ -5,11 +5,9 @@
  * stores are restored from their changelogs. Output, changelog writes and consumed offsets are
  * committed every commitIntervalMs: at_least_once sends, waits for the acknowledgements, then
  * commits the offsets; exactly_once_v2 does all three inside one transaction of the thread's
- * transactional producer, which reads its inputs read_committed.
- *
- * Everything a thread does (processing a batch, committing, moving tasks, punctuating on
- * wall-clock time) runs one step at a time through its `serial` chain, so a commit never sees
- * half a batch.
+ * transactional producer, which reads its inputs read_committed. An instance runs
+ * numStreamThreads stream threads (stream-thread.ts), each a member of the group with its own
+ * tasks and producer.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,11 +15,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidConfigError, InvalidStateStoreError, StreamsError, TopologyError } from '../errors.js';
 import type { Sluice } from '../sluice.js';
-import { EmbeddedConnection, type StreamsBatch, type StreamsConnection, type StreamsMessage, type StreamsGroupConsumer, type StreamsProducer, type StreamsTransaction, type TopicPartitionOffset } from './connection.js';
-import { internalSerde } from './change-serde.js';
-import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore, type KeyValue, type ReadOnlyKeyValueStore } from './stores.js';
-import { RecordCollector, StreamTask, type TaskEnvironment } from './task.js';
-import type { StoreDefinition, Subtopology, Topology } from './topology.js';
+import { EmbeddedConnection, type StreamsConnection, type StreamsMessage } from './connection.js';
+import { TypedKeyValueStore, type KeyValue, type ReadOnlyKeyValueStore } from './stores.js';
+import { StreamThread, openBytesStore, type StreamThreadContext } from './stream-thread.js';
+import type { Subtopology, Topology } from './topology.js';
 
 export type ProcessingGuarantee = 'at_least_once' | 'exactly_once_v2';
 
@@ -40,7 +37,7 @@ export interface StreamsConfig {
   commitIntervalMs?: number;
   /** Where persistent stores live, under `<stateDir>/<applicationId>/<task>/<store>`. Default `<tmpdir>/sluice-streams`. */
   stateDir?: string;
-  /** Stream threads. Default 1. */
+  /** Stream threads, each a member of the group with its own tasks (and transactional producer). Default 1. */
   numStreamThreads?: number;
   /** Partitions of the repartition and changelog topics' replication; kept for Kafka's config shape. Default 1. */
   replicationFactor?: number;
@@ -56,6 +53,17 @@ const VALID_TRANSITIONS: Record<KafkaStreamsState, readonly KafkaStreamsState[]>
   ERROR: [],
 };
 
+/** A stream thread as metadataForLocalThreads describes it. */
+export interface ThreadMetadata {
+  /** `<applicationId>-<processId>-StreamThread-<n>`. */
+  threadName: string;
+  /** STARTING until its first assignment is restored, PARTITIONS_REVOKED from a revocation to the next. */
+  threadState: 'STARTING' | 'PARTITIONS_REVOKED' | 'RUNNING';
+  /** Its producer's transactional id under exactly_once_v2 (the thread name, as Kafka's); null otherwise. */
+  transactionalId: string | null;
+  activeTasks: { taskId: string; topicPartitions: { topic: string; partition: number }[] }[];
+}
+
 type StateListener = (newState: KafkaStreamsState, oldState: KafkaStreamsState) => void;
 
 const CONFIG_KEYS = ['applicationId', 'sluice', 'bootstrapServers', 'processingGuarantee', 'commitIntervalMs', 'stateDir', 'numStreamThreads', 'replicationFactor'];
@@ -67,23 +75,17 @@ export class KafkaStreams {
   private readonly eos: boolean;
   private readonly commitIntervalMs: number;
   private readonly stateDir: string;
+  private readonly numStreamThreads: number;
   private connection: StreamsConnection | null = null;
-  private producer: StreamsProducer | null = null;
-  private consumer: StreamsGroupConsumer | null = null;
-  private transaction: StreamsTransaction | null = null;
-  private readonly tasks = new Map<string, StreamTask>();
-  private readonly taskStores = new Map<string, Map<string, BytesStore>>();
+  private threads: StreamThread[] = [];
+  /** Tasks held by a thread of this instance, each with what resolves when it lets go. */
+  private readonly taskLocks = new Map<string, Promise<void>>();
   private readonly globalStores = new Map<string, TypedKeyValueStore<unknown, unknown>>();
   private readonly followers: { close(): Promise<void> }[] = [];
   /** Source topic (as consumed, prefixed when internal) to its sub-topology. */
   private readonly topicToSubtopology = new Map<string, Subtopology>();
-  private readonly collector = new RecordCollector();
-  private pendingSends: Promise<void>[] = [];
-  private serial: Promise<void> = Promise.resolve();
-  private commitTimer: NodeJS.Timeout | null = null;
-  private lastCommitMs = Date.now();
-  private commitRequested = false;
-  private revoking = false;
+  /** Global tables' updates, one at a time. */
+  private globalSerial: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
   private failure: Error | null = null;
   private failing: Promise<void> | null = null;
@@ -111,9 +113,9 @@ export class KafkaStreams {
     this.eos = guarantee === 'exactly_once_v2';
     this.commitIntervalMs = config.commitIntervalMs ?? (this.eos ? 100 : 30_000);
     if (!Number.isSafeInteger(this.commitIntervalMs) || this.commitIntervalMs < 1) throw new InvalidConfigError(`commitIntervalMs must be a positive integer, not ${config.commitIntervalMs}`);
-    const threads = config.numStreamThreads ?? 1;
-    if (threads !== 1) {
-      throw new InvalidConfigError(`numStreamThreads ${threads} is not supported: one stream thread per instance; run more instances with the same applicationId to spread the tasks`);
+    this.numStreamThreads = config.numStreamThreads ?? 1;
+    if (!Number.isSafeInteger(this.numStreamThreads) || this.numStreamThreads < 1) {
+      throw new InvalidConfigError(`numStreamThreads must be a positive integer, not ${config.numStreamThreads}`);
     }
     this.applicationId = config.applicationId;
     this.stateDir = config.stateDir ?? path.join(tmpdir(), 'sluice-streams');
@@ -139,6 +141,24 @@ export class KafkaStreams {
   }
 
   /**
+   * Each stream thread of this instance (Kafka's metadataForLocalThreads): its name, state,
+   * transactional id under exactly_once_v2, and the tasks it runs now with their input partitions.
+   */
+  metadataForLocalThreads(): ThreadMetadata[] {
+    return this.threads.map((thread) => ({
+      threadName: thread.name,
+      threadState: thread.state,
+      transactionalId: this.eos ? thread.name : null,
+      activeTasks: [...thread.tasks.values()]
+        .map((task) => ({
+          taskId: task.id,
+          topicPartitions: task.subtopology.sourceTopics.map((topic) => ({ topic: this.resolveTopic(topic), partition: task.partition })),
+        }))
+        .sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0)),
+    }));
+  }
+
+  /**
    * Checks the topics, creates the internal ones, joins the group and starts processing; resolves
    * once the consumer has joined (state REBALANCING, then RUNNING when the tasks are restored).
    */
@@ -150,23 +170,11 @@ export class KafkaStreams {
       this.processId = this.loadProcessId();
       const sourceTopics = await this.prepareTopics();
       await this.bootstrapGlobalStores();
-      // The producer first: a transactional one fences an earlier instance of this thread and
-      // aborts its open transaction, so the changelogs' last stable offset moves past it before
-      // any task restores.
-      this.producer = await this.connection.producer(this.eos ? `${this.applicationId}-${this.processId}-StreamThread-1` : null);
-      this.consumer = await this.connection.groupConsumer(this.applicationId, sourceTopics, this.eos, {
-        onBatch: (batch) => this.exclusive(() => this.processBatch(batch)),
-        onAssigned: (partitions) => void this.exclusive(() => this.assign(partitions)),
-        onRevoked: (partitions) => {
-          if (this.stateValue === 'RUNNING') this.transition('REBALANCING');
-          // Said at once, before the revoke step runs: no commit may land after the partitions are gone.
-          this.revoking = true;
-          void this.exclusive(() => this.revoke(partitions));
-        },
-        onFatal: (error) => this.fail(error),
-      });
-      this.commitTimer = setInterval(() => void this.exclusive(() => this.tick()), Math.min(this.commitIntervalMs, 1_000));
-      this.commitTimer.unref();
+      const context = this.threadContext(this.connection);
+      this.threads = Array.from({ length: this.numStreamThreads }, (_, i) => new StreamThread(context, this.processId, i + 1));
+      // Every producer first (see StreamThread.openProducer), then the consumers.
+      for (const thread of this.threads) await thread.openProducer();
+      for (const thread of this.threads) await thread.startConsumer(sourceTopics);
     } catch (error) {
       await this.fail(error as Error);
       throw error;
@@ -189,7 +197,7 @@ export class KafkaStreams {
     const locals = (): TypedKeyValueStore<K, V>[] => {
       const global = this.globalStores.get(name);
       if (global !== undefined) return [global as TypedKeyValueStore<K, V>];
-      return [...this.tasks.values()].flatMap((task) => {
+      return this.threads.flatMap((thread) => [...thread.tasks.values()]).flatMap((task) => {
         const store = task.stores.get(name);
         return store === undefined ? [] : [store as TypedKeyValueStore<K, V>];
       });
@@ -337,7 +345,7 @@ export class KafkaStreams {
       const [topic] = subtopology.sourceTopics;
       const [storeName] = subtopology.stores;
       const definition = this.topology.store(storeName)!;
-      const bytes = await this.openBytesStore(definition, 'global');
+      const bytes = await openBytesStore({ stateDir: this.stateDir, applicationId: this.applicationId, eos: this.eos }, definition, 'global');
       const store = new TypedKeyValueStore<unknown, unknown>(storeName, bytes, definition.keySerde, definition.valueSerde, null);
       this.globalStores.set(storeName, store);
       const counts = await this.connection!.partitionCounts([topic]);
@@ -351,208 +359,56 @@ export class KafkaStreams {
       }
       // After the bootstrap, the table follows the topic's new records as they come.
       this.followers.push(
-        await this.connection!.follow(topic, ends, this.eos, (batch) =>
-          this.exclusive(async () => {
+        await this.connection!.follow(topic, ends, this.eos, (batch) => {
+          // A batch applies whole between two of a thread's steps (both run without yielding).
+          this.globalSerial = this.globalSerial.then(() => {
             for (const message of batch.messages) apply(message);
-          }),
-        ),
+          });
+          return this.globalSerial;
+        }),
       );
     }
   }
 
-  // ---- Tasks ----
+  // ---- Stream threads ----
 
-  private async openBytesStore(definition: StoreDefinition, taskId: string): Promise<BytesStore> {
-    if (!definition.persistent) return new InMemoryBytesStore();
-    return LmdbBytesStore.open(path.join(this.stateDir, this.applicationId, taskId, definition.name), this.eos);
-  }
-
-  private async assign(partitions: { topic: string; partitions: number[] }[]): Promise<void> {
-    for (const { topic, partitions: numbers } of partitions) {
-      const subtopology = this.topicToSubtopology.get(topic);
-      if (subtopology === undefined) continue;
-      for (const partition of numbers) await this.taskFor(subtopology, partition);
-    }
-    if (this.stateValue === 'REBALANCING') this.transition('RUNNING');
-  }
-
-  /** The task of (sub-topology, partition), created and restored from its changelogs first if new. */
-  private async taskFor(subtopology: Subtopology, partition: number): Promise<StreamTask> {
-    const id = `${subtopology.id}_${partition}`;
-    const existing = this.tasks.get(id);
-    if (existing !== undefined) return existing;
-    const bytesStores = new Map<string, BytesStore>();
-    const stores = new Map<string, TypedKeyValueStore<unknown, unknown>>();
-    for (const storeName of subtopology.stores) {
-      if (this.topology.isGlobalStore(storeName)) continue;
-      const definition = this.topology.store(storeName)!;
-      const bytes = await this.openBytesStore(definition, id);
-      bytesStores.set(storeName, bytes);
-      let logger: ((key: Buffer, value: Buffer | null) => void) | null = null;
-      if (definition.logging) {
-        const changelog = this.changelogTopic(storeName);
-        const end = await this.connection!.readToEnd(changelog, partition, bytes.restoredOffset(), this.eos, (message) => {
-          if (message.key !== null) bytes.put(message.key, message.value);
-        });
-        bytes.flush(end);
-        logger = (key, value) => this.collector.send(changelog, key, value, Date.now(), partition, undefined);
-      }
-      stores.set(storeName, new TypedKeyValueStore(storeName, bytes, definition.keySerde ?? internalSerde, definition.valueSerde ?? internalSerde, logger));
-    }
-    const environment: TaskEnvironment = {
+  private threadContext(connection: StreamsConnection): StreamThreadContext {
+    return {
       applicationId: this.applicationId,
       topology: this.topology,
-      collector: this.collector,
+      eos: this.eos,
+      commitIntervalMs: this.commitIntervalMs,
+      stateDir: this.stateDir,
+      connection,
+      topicToSubtopology: this.topicToSubtopology,
+      globalStores: this.globalStores,
       resolveTopic: this.resolveTopic,
-      requestCommit: () => {
-        this.commitRequested = true;
+      changelogTopic: (store) => this.changelogTopic(store),
+      lockTask: (id) => this.lockTask(id),
+      halted: () => this.failure !== null || this.closing !== null,
+      failed: () => this.failure !== null,
+      fail: (error) => void this.fail(error),
+      onRebalance: () => {
+        // As Kafka: RUNNING once every thread has its tasks in place, REBALANCING while one moves them.
+        if (this.stateValue !== 'RUNNING' && this.stateValue !== 'REBALANCING') return;
+        this.transition(this.threads.every((thread) => thread.running) ? 'RUNNING' : 'REBALANCING');
       },
     };
-    const task = new StreamTask(subtopology, partition, environment, stores, this.globalStores);
-    this.tasks.set(id, task);
-    this.taskStores.set(id, bytesStores);
-    return task;
   }
 
-  private async revoke(partitions: { topic: string; partitions: number[] }[]): Promise<void> {
-    const ids = new Set<string>();
-    for (const { topic, partitions: numbers } of partitions) {
-      const subtopology = this.topicToSubtopology.get(topic);
-      if (subtopology !== undefined) for (const partition of numbers) ids.add(`${subtopology.id}_${partition}`);
-    }
-    this.revoking = false;
-    if (ids.size === 0) return;
-    const uncommittedElsewhere = [...this.tasks.values()].some((task) => !ids.has(task.id) && task.consumedOffsets.size > 0);
-    if (!this.eos || uncommittedElsewhere) {
-      await this.commit();
-      for (const id of ids) await this.closeTask(id);
-      return;
-    }
-    // exactly_once_v2: the group may already have handed these partitions to another member, which
-    // starts from the committed offsets; committing now could land after it read them and count
-    // this work twice. So the open transaction is aborted and the tasks' stores dropped with their
-    // uncommitted changes: whoever owns the partitions next restores them from the committed
-    // changelogs and processes from the committed offsets.
-    await Promise.allSettled(this.pendingSends);
-    this.pendingSends = [];
-    this.collector.drain();
-    await this.transaction?.abort();
-    this.transaction = null;
-    for (const id of ids) await this.dropTask(id);
-  }
-
-  /** Closes a task without keeping its stores' uncommitted changes (a persistent store is rebuilt from its changelog). */
-  private async dropTask(id: string): Promise<void> {
-    const task = this.tasks.get(id);
-    if (task === undefined) return;
-    task.close();
-    this.tasks.delete(id);
-    for (const bytes of this.taskStores.get(id)?.values() ?? []) {
-      if (bytes instanceof LmdbBytesStore) await bytes.discard();
-      else await bytes.close();
-    }
-    this.taskStores.delete(id);
-  }
-
-  private async closeTask(id: string): Promise<void> {
-    const task = this.tasks.get(id);
-    if (task === undefined) return;
-    task.close();
-    this.tasks.delete(id);
-    for (const [storeName, bytes] of this.taskStores.get(id) ?? []) {
-      const definition = this.topology.store(storeName)!;
-      const end = definition.logging ? await this.changelogEnd(storeName, task.partition) : null;
-      bytes.flush(end);
-      if (bytes instanceof LmdbBytesStore && end !== null) bytes.writeCheckpoint();
-      await bytes.close();
-    }
-    this.taskStores.delete(id);
-  }
-
-  private async changelogEnd(storeName: string, partition: number): Promise<number> {
-    return this.connection!.readToEnd(this.changelogTopic(storeName), partition, Number.MAX_SAFE_INTEGER, this.eos, () => undefined);
-  }
-
-  // ---- Processing and committing ----
-
-  private async processBatch(batch: StreamsBatch): Promise<void> {
-    if (this.failure !== null || this.closing !== null) return;
-    const subtopology = this.topicToSubtopology.get(batch.topic);
-    if (subtopology === undefined) return;
-    const task = await this.taskFor(subtopology, batch.partition);
-    if (this.eos && this.transaction === null) this.transaction = await this.producer!.transaction();
-    task.processBatch(batch.topic, batch.messages);
-    this.sendCollected();
-    if (this.commitRequested || Date.now() - this.lastCommitMs >= this.commitIntervalMs) await this.commit();
-  }
-
-  private sendCollected(): void {
-    if (this.collector.size === 0) return;
-    const messages = this.collector.drain();
-    const sending = this.transaction !== null ? this.transaction.sendBatch(messages) : this.producer!.sendBatch(messages);
-    // Awaited at the commit; caught here so a failure is not an unhandled rejection meanwhile.
-    sending.catch(() => undefined);
-    this.pendingSends.push(sending);
-  }
-
-  /** Wall-clock punctuations, and a commit when the interval has passed without records. */
-  private async tick(): Promise<void> {
-    if (this.failure !== null || this.closing !== null) return;
-    const now = Date.now();
-    for (const task of this.tasks.values()) task.punctuate('WALL_CLOCK_TIME', now);
-    if (this.collector.size > 0 && this.eos && this.transaction === null) this.transaction = await this.producer!.transaction();
-    this.sendCollected();
-    if (this.commitRequested || now - this.lastCommitMs >= this.commitIntervalMs) await this.commit();
-  }
-
-  private async commit(): Promise<void> {
-    // A revocation is pending: its step decides what happens to the open work (see revoke).
-    if (this.eos && this.revoking) return;
-    this.commitRequested = false;
-    this.lastCommitMs = Date.now();
-    this.sendCollected();
-    const sends = this.pendingSends;
-    this.pendingSends = [];
-    await Promise.all(sends);
-    const offsets: TopicPartitionOffset[] = [];
-    for (const task of this.tasks.values()) {
-      for (const [topic, offset] of task.consumedOffsets) offsets.push({ topic, partition: task.partition, offset });
-      task.consumedOffsets.clear();
-    }
-    if (this.eos) {
-      const transaction = this.transaction;
-      if (transaction === null) return;
-      this.transaction = null;
-      if (offsets.length > 0) await transaction.sendOffsets(this.applicationId, offsets);
-      await transaction.commit();
-    } else if (offsets.length > 0) {
-      await this.consumer!.commit(offsets);
-    }
-    for (const [id, stores] of this.taskStores) {
-      for (const [storeName, bytes] of stores) {
-        if (!(bytes instanceof LmdbBytesStore)) continue;
-        // Under exactly_once_v2 the checkpoint is written only by a clean close (see stores.ts),
-        // which looks the changelog's end up itself: a commit only writes the store to disk.
-        const end = !this.eos && this.topology.store(storeName)!.logging ? await this.changelogEnd(storeName, this.tasks.get(id)!.partition) : null;
-        bytes.flush(end);
-        if (end !== null) bytes.writeCheckpoint();
-      }
-    }
-  }
-
-  private exclusive(step: () => Promise<void>): Promise<void> {
-    const run = this.serial.then(async () => {
-      if (this.failure !== null) return;
-      try {
-        await step();
-      } catch (error) {
-        // Not awaited: failing stops the consumer, which waits for the batch handler this step
-        // may be running in. The failure is recorded at once, so no later step runs.
-        void this.fail(error as Error);
-      }
-    });
-    this.serial = run;
-    return run;
+  /**
+   * A task moving between two threads of this instance is opened by the one taking it only once
+   * the one giving it up has closed it (Kafka's task directory lock): its stores' files and, under
+   * exactly_once_v2, its open transaction are gone by then.
+   */
+  private async lockTask(id: string): Promise<() => void> {
+    for (let held = this.taskLocks.get(id); held !== undefined; held = this.taskLocks.get(id)) await held;
+    let release!: () => void;
+    this.taskLocks.set(id, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      this.taskLocks.delete(id);
+      release();
+    };
   }
 
   private fail(error: Error): Promise<void> {
@@ -574,36 +430,21 @@ export class KafkaStreams {
     if (this.failing !== null) return this.failing;
     if (this.stateValue === 'NOT_RUNNING') return;
     this.transition('PENDING_SHUTDOWN');
-    await this.exclusive(async () => {
-      if (this.failure === null && this.producer !== null) await this.commit();
-    });
+    await Promise.all(this.threads.map((thread) => thread.finalCommit()));
     // A failure while committing released everything already.
     if (this.failing !== null) return this.failing;
     await this.release(true);
     if (this.stateValue === 'PENDING_SHUTDOWN') this.transition('NOT_RUNNING');
   }
 
-  /** Stops the consumer, closes the tasks (clean: with checkpoints) and the clients. */
+  /** Stops the consumers, closes the tasks (clean: with checkpoints) and the clients. */
   private async release(clean: boolean): Promise<void> {
-    if (this.commitTimer !== null) clearInterval(this.commitTimer);
-    this.commitTimer = null;
-    await this.consumer?.close().catch(() => undefined);
-    this.consumer = null;
+    // Every consumer first: no thread processes or moves tasks while the others close theirs.
+    await Promise.all(this.threads.map((thread) => thread.stopConsumer()));
     for (const follower of this.followers.splice(0)) await follower.close().catch(() => undefined);
-    if (!clean) {
-      await this.transaction?.abort().catch(() => undefined);
-      this.transaction = null;
-      for (const task of this.tasks.values()) task.close();
-      for (const stores of this.taskStores.values()) for (const bytes of stores.values()) await bytes.close();
-      this.tasks.clear();
-      this.taskStores.clear();
-    } else {
-      for (const id of [...this.tasks.keys()]) await this.closeTask(id);
-    }
+    await Promise.all(this.threads.map((thread) => thread.release(clean)));
     for (const store of this.globalStores.values()) await store.bytes.close();
     this.globalStores.clear();
-    await this.producer?.close().catch(() => undefined);
-    this.producer = null;
     await this.connection?.close();
     this.connection = null;
   }

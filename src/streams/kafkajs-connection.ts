@@ -73,6 +73,57 @@ function toStreamsMessage(message: KafkajsMessage): StreamsMessage {
   return { key: message.key, value: message.value, timestamp: Number(message.timestamp), offset: Number(message.offset), headers };
 }
 
+/**
+ * Kafka's fetch.max.wait.ms (500 ms) for every consumer here, not kafkajs's 5 s: kafkajs's
+ * disconnect waits for the fetch in flight, so its long poll was added to every close of the
+ * application and to every changelog restore (a throwaway consumer disconnected once at the end).
+ */
+const FETCH_MAX_WAIT_MS = 500;
+
+/**
+ * What one kafkajs sendBatch call carries at most. kafkajs groups a call's messages by partition
+ * by copying each partition's array once per message (producer/groupMessagesPerPartition.js in
+ * 2.2.4), so a call costs the square of its messages per partition: 80,000 messages over 4
+ * partitions took 14 s of CPU, 20,000 took 0.2 s. And it writes each partition's messages of a
+ * call as one record batch, which the broker refuses past max.message.bytes (1 MB by default). A
+ * stream thread's commit interval can collect hundreds of thousands of records (every
+ * repartition, changelog and output record of a fetched batch), so they go in calls of at most
+ * this many messages and key and value bytes, one after the other.
+ */
+const SEND_BATCH_MESSAGES_MAX = 2_000;
+const SEND_BATCH_BYTES_MAX = 512 * 1024;
+
+/** The messages in slices within SEND_BATCH_MESSAGES_MAX and SEND_BATCH_BYTES_MAX (a larger message alone), in order. */
+function sendBatchSlices(topicMessages: OutgoingTopicMessages[]): OutgoingTopicMessages[][] {
+  const slices: OutgoingTopicMessages[][] = [];
+  let slice: OutgoingTopicMessages[] = [];
+  let sliceMessages = 0;
+  let sliceBytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    let entry: OutgoingTopicMessages | null = null;
+    for (const message of messages) {
+      const bytes = (message.key?.length ?? 0) + (message.value?.length ?? 0);
+      if (sliceMessages > 0 && (sliceMessages === SEND_BATCH_MESSAGES_MAX || sliceBytes + bytes > SEND_BATCH_BYTES_MAX)) {
+        slices.push(slice);
+        slice = [];
+        entry = null;
+        sliceMessages = 0;
+        sliceBytes = 0;
+      }
+      if (entry === null) slice.push((entry = { topic, messages: [] }));
+      entry.messages.push(message);
+      sliceMessages++;
+      sliceBytes += bytes;
+    }
+  }
+  if (slice.length > 0) slices.push(slice);
+  return slices;
+}
+
+async function sendInSlices(send: (batch: { topicMessages: ReturnType<typeof toKafkajsMessages>; acks: -1 }) => Promise<unknown>, topicMessages: OutgoingTopicMessages[]): Promise<void> {
+  for (const slice of sendBatchSlices(topicMessages)) await send({ topicMessages: toKafkajsMessages(slice), acks: -1 });
+}
+
 function toKafkajsMessages(topicMessages: OutgoingTopicMessages[]) {
   return topicMessages.map(({ topic, messages }) => ({
     topic,
@@ -138,7 +189,7 @@ export class KafkaJsConnection implements StreamsConnection {
     const end = Number(entry.high);
     const start = Math.max(fromOffset, Number(entry.low));
     if (start >= end) return end;
-    const consumer = this.kafka.consumer({ groupId: `${topic}-reader-${randomUUID()}`, readUncommitted: !readCommitted, partitionAssigners: [rangePartitionAssigner] });
+    const consumer = this.kafka.consumer({ groupId: `${topic}-reader-${randomUUID()}`, readUncommitted: !readCommitted, partitionAssigners: [rangePartitionAssigner], maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     this.clients.add(consumer);
     try {
       await consumer.connect();
@@ -176,7 +227,7 @@ export class KafkaJsConnection implements StreamsConnection {
   }
 
   async follow(topic: string, startOffsets: ReadonlyMap<number, number>, readCommitted: boolean, onBatch: (batch: StreamsBatch) => Promise<void>): Promise<{ close(): Promise<void> }> {
-    const consumer = this.kafka.consumer({ groupId: `${topic}-follower-${randomUUID()}`, readUncommitted: !readCommitted, partitionAssigners: [rangePartitionAssigner] });
+    const consumer = this.kafka.consumer({ groupId: `${topic}-follower-${randomUUID()}`, readUncommitted: !readCommitted, partitionAssigners: [rangePartitionAssigner], maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     this.clients.add(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -198,7 +249,7 @@ export class KafkaJsConnection implements StreamsConnection {
   }
 
   async groupConsumer(groupId: string, topics: readonly string[], readCommitted: boolean, handlers: GroupHandlers): Promise<StreamsGroupConsumer> {
-    const consumer: Consumer = this.kafka.consumer({ groupId, readUncommitted: !readCommitted, partitionAssigners: [rangePartitionAssigner] });
+    const consumer: Consumer = this.kafka.consumer({ groupId, readUncommitted: !readCommitted, partitionAssigners: [rangePartitionAssigner], maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     this.clients.add(consumer);
     // kafkajs rebalances eagerly and says nothing of what it revokes: everything it was given.
     let assigned: { topic: string; partitions: number[] }[] = [];
@@ -243,9 +294,7 @@ export class KafkaJsConnection implements StreamsConnection {
     this.clients.add(producer);
     await producer.connect();
     return {
-      sendBatch: async (topicMessages) => {
-        await producer.sendBatch({ topicMessages: toKafkajsMessages(topicMessages), acks: -1 });
-      },
+      sendBatch: (topicMessages) => sendInSlices((batch) => producer.sendBatch(batch), topicMessages),
       transaction: async () => wrapTransaction(await producer.transaction()),
       close: async () => {
         this.clients.delete(producer);
@@ -263,9 +312,7 @@ export class KafkaJsConnection implements StreamsConnection {
 
 function wrapTransaction(transaction: Transaction): StreamsTransaction {
   return {
-    sendBatch: async (topicMessages) => {
-      await transaction.sendBatch({ topicMessages: toKafkajsMessages(topicMessages), acks: -1 });
-    },
+    sendBatch: (topicMessages) => sendInSlices((batch) => transaction.sendBatch(batch), topicMessages),
     sendOffsets: (groupId, offsets) =>
       transaction.sendOffsets({
         consumerGroupId: groupId,

@@ -1,6 +1,8 @@
 /**
  * Word count (examples/word-count.ts) against a reference count computed directly from the input,
- * with exactly_once_v2: in process, and across a SIGKILL of the application's process mid-run.
+ * with exactly_once_v2: in process, and across a SIGKILL of the application's process mid-run; with
+ * one stream thread and with two (numStreamThreads 2: two members of the group, two transactional
+ * producers, the tasks split between them).
  * Exact means more than the final counts: every word's count updates in the output are
  * 1, 2, ..., n with none repeated or missing, so no record was counted twice or lost.
  * STREAMS_SOAK_WORDS sets the input size (`npm run soak:streams` runs 1,000,000 words).
@@ -10,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APPLICATION_ID, INPUT_TOPIC, OUTPUT_TOPIC, countUntilDone } from '../../examples/word-count.js';
 import { Sluice } from '../../src/sluice.js';
-import { Serdes } from '../../src/streams/index.js';
+import { Serdes, type ThreadMetadata } from '../../src/streams/index.js';
 import { within } from '../support/eventually.js';
 import { seededIntBelow } from '../support/prng.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
@@ -58,6 +60,14 @@ async function checkOutput(sluice: Sluice, expected: Map<string, number>): Promi
   expect(wrong.slice(0, 5)).toEqual([]);
 }
 
+/** The group's committed offset of every input partition is its end (an empty partition has none: -1). */
+async function expectInputCommitted(sluice: Sluice): Promise<void> {
+  const [committed] = await sluice.admin().fetchOffsets({ groupId: APPLICATION_ID, topics: [INPUT_TOPIC] });
+  const ends = committed.partitions.map(({ partition }) => sluice.broker.partitionOffsets(INPUT_TOPIC, partition).highWatermark);
+  expect(committed.partitions.map(({ offset }) => Math.max(offset, 0))).toEqual(ends);
+  expect(ends.reduce((sum, end) => sum + end, 0)).toBe(Math.ceil(WORDS / WORDS_PER_LINE));
+}
+
 async function writeInput(sluice: Sluice, lines: string[]): Promise<void> {
   await createTopic(sluice, INPUT_TOPIC, PARTITIONS);
   await createTopic(sluice, OUTPUT_TOPIC, PARTITIONS);
@@ -75,18 +85,39 @@ describe('word count, exactly_once_v2', () => {
     for (const dir of dirs.splice(0)) removeTempDir(dir);
   });
 
-  it(`counts ${WORDS} words exactly as a direct count of the input`, { timeout: TIMEOUT_MS }, async () => {
+  /** A new broker with the input written, and a state directory. */
+  async function openWithInput(): Promise<{ stateDir: string; lines: string[] }> {
     const dataDir = makeTempDir('streams-wc-data');
     const stateDir = makeTempDir('streams-wc-state');
     dirs.push(dataDir, stateDir);
     sluice = await Sluice.open({ dataDir, groupInitialRebalanceDelayMs: 0 });
     const lines = makeLines();
     await writeInput(sluice, lines);
-    await countUntilDone(sluice, stateDir, 'exactly_once_v2', WORDS, () => undefined);
-    await checkOutput(sluice, referenceCount(lines));
+    return { stateDir, lines };
+  }
+
+  it(`counts ${WORDS} words exactly as a direct count of the input`, { timeout: TIMEOUT_MS }, async () => {
+    const { stateDir, lines } = await openWithInput();
+    await countUntilDone(sluice!, stateDir, 'exactly_once_v2', WORDS, () => undefined);
+    await checkOutput(sluice!, referenceCount(lines));
   });
 
-  it('stays exact across a SIGKILL of the application mid-run', { timeout: TIMEOUT_MS * 2 }, async () => {
+  it('numStreamThreads 2 splits the tasks between two threads of one instance, counts exact', { timeout: TIMEOUT_MS }, async () => {
+    const { stateDir, lines } = await openWithInput();
+    let threads: ThreadMetadata[] = [];
+    await countUntilDone(sluice!, stateDir, 'exactly_once_v2', WORDS, () => undefined, (streams) => (threads = streams.metadataForLocalThreads()), 'persistent', 2);
+    await checkOutput(sluice!, referenceCount(lines));
+    // Two threads, each with its own transactional producer and a share of the 8 tasks (2
+    // sub-topologies x 4 partitions), no task on both.
+    expect(threads.map((thread) => thread.transactionalId)).toEqual([1, 2].map((n) => expect.stringMatching(new RegExp(`^${APPLICATION_ID}-[0-9a-f-]{36}-StreamThread-${n}$`))));
+    expect(threads.map((thread) => thread.threadName)).toEqual(threads.map((thread) => thread.transactionalId));
+    const tasks = threads.map((thread) => thread.activeTasks.map((task) => task.taskId));
+    expect(tasks.every((ids) => ids.length > 0)).toBe(true);
+    expect([...tasks[0], ...tasks[1]].sort()).toEqual(['0_0', '0_1', '0_2', '0_3', '1_0', '1_1', '1_2', '1_3']);
+    await expectInputCommitted(sluice!);
+  });
+
+  it.each([1, 2])('stays exact across a SIGKILL of the application mid-run, %i stream thread(s)', { timeout: TIMEOUT_MS * 2 }, async (threads) => {
     const dataDir = makeTempDir('streams-wc-data');
     const stateDir = makeTempDir('streams-wc-state');
     dirs.push(dataDir, stateDir);
@@ -98,7 +129,9 @@ describe('word count, exactly_once_v2', () => {
 
     const run = (killAtWords: number | null) =>
       new Promise<{ progress: number; done: boolean; code: number | null; signal: string | null }>((resolve, reject) => {
-        const child = spawn(process.execPath, [SCRIPT, '--data-dir', dataDir, '--state-dir', stateDir, '--words', String(WORDS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [SCRIPT, '--data-dir', dataDir, '--state-dir', stateDir, '--words', String(WORDS), '--threads', String(threads)], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         children.push(child);
         let progress = 0;
         let done = false;
@@ -132,7 +165,6 @@ describe('word count, exactly_once_v2', () => {
     sluice = await Sluice.open({ dataDir });
     await checkOutput(sluice, referenceCount(lines));
     // The killed run's open transaction was aborted, not committed: the group's offsets moved on only with committed output.
-    const [committed] = await sluice.admin().fetchOffsets({ groupId: APPLICATION_ID, topics: [INPUT_TOPIC] });
-    expect(committed.partitions.reduce((sum, { offset }) => sum + offset, 0)).toBe(Math.ceil(WORDS / WORDS_PER_LINE));
+    await expectInputCommitted(sluice);
   });
 });
