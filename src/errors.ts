@@ -1050,6 +1050,17 @@ export class NotEnoughReplicasError extends SluiceError {
   }
 }
 
+/**
+ * A follower was given batches that do not continue its log (Kafka's UnexpectedAppendOffsetException
+ * and its epoch check in appendAsFollower): nothing was written; the replica fetcher fetches again
+ * from the log end offset, or truncates first.
+ */
+export class OffsetOutOfOrderError extends SluiceError {
+  constructor(message: string) {
+    super('UNEXPECTED_APPEND_OFFSET', message, true);
+  }
+}
+
 /** A replica list that cannot be used: empty, a broker twice, or a broker not live (Kafka's INVALID_REPLICA_ASSIGNMENT). */
 export class InvalidReplicaAssignmentError extends SluiceError {
   constructor(message: string) {
