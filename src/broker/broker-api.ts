@@ -180,6 +180,8 @@ export interface BrokerApi {
    * (OffsetOutOfOrderError otherwise, nothing written).
    */
   appendAsFollower(topic: string, partition: number, batches: Buffer): Promise<ProduceResult>;
+  /** Kafka's follower truncation (cluster mode): cuts the log at `offset`, its epoch cache with it; returns the log end offset. */
+  truncateAsFollower(topic: string, partition: number, offset: number): Promise<number>;
 
   /**
    * Reads whole batches from `offset` without involving the owning shard (readers never block

@@ -627,6 +627,17 @@ export class Broker implements BrokerApi {
   }
 
   /**
+   * Kafka's follower truncation (cluster mode): removes the records at and after `offset` (the
+   * batch holding it goes whole) when they diverge from the leader's log, as OffsetForLeaderEpoch
+   * found; the leader epoch cache loses the epochs that started there. Returns the log end offset.
+   */
+  async truncateAsFollower(topic: string, partition: number, offset: number): Promise<number> {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    return this.pool.control<number>(target.shard, { op: 'truncate', slot: target.slot, offset, asFollower: true });
+  }
+
+  /**
    * Kafka's transaction verification (KIP-890 part 1, ReplicaManager.handleProduceAppend): a
    * transactional batch is appended only if its partition is part of the ongoing transaction of
    * the request's transactional id at the batch's producer id and epoch. A zombie (an older epoch,

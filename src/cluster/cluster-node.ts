@@ -28,7 +28,9 @@ import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
 import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
 import { Controller, type ControllerInput, type VersionedPartitionState } from './controller.js';
+import { HighWatermarks } from './high-watermarks.js';
 import { assignReplicas } from './placement.js';
+import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
 import { ZooKeeperSession } from './zookeeper.js';
 import {
   BROKER_IDS_PATH,
@@ -113,6 +115,8 @@ export class ClusterNode implements ClusterView {
   /** The session this broker's /brokers/ids node was created on, once it was. */
   private registeredOn: ZooKeeperSession | null = null;
   private closed = false;
+  private readonly highWatermarks: HighWatermarks;
+  private readonly fetcher: ReplicaFetcher;
 
   private constructor(
     private readonly broker: BrokerApi,
@@ -132,6 +136,10 @@ export class ClusterNode implements ClusterView {
       connectTimeoutMs: options.connectTimeoutMs ?? options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
     };
     this.changes.setMaxListeners(0);
+    this.highWatermarks = new HighWatermarks(this.brokerId);
+    this.fetcher = new ReplicaFetcher(this.brokerId, broker, this.highWatermarks, options.logger, (id) => this.brokers.get(id)?.endpoints ?? null);
+    // Every change of the view (brokers, states, local logs) may change what this broker follows.
+    this.changes.on('change', () => this.fetcher.update(this.followedPartitions()));
   }
 
   /** Opens the session, reads (or creates) the cluster id and starts following the cluster. */
@@ -200,6 +208,38 @@ export class ClusterNode implements ClusterView {
     let lowest = -1;
     for (const id of this.brokers.keys()) if (lowest === -1 || id < lowest) lowest = id;
     return lowest;
+  }
+
+  highWatermark(topic: string, partition: number, logEndOffset: number): number {
+    const key = `${topic}/${partition}`;
+    const state = this.states.get(key);
+    // An internal topic (held by the coordinator broker alone) or a partition without state yet: no replicas to wait for.
+    if (state === undefined) return logEndOffset;
+    return this.highWatermarks.current(key, state.isr, state.leader, logEndOffset);
+  }
+
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
+    this.highWatermarks.recordFollowerFetch(`${topic}/${partition}`, replicaId, fetchOffset);
+  }
+
+  waitForHighWatermark(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const reached = (): boolean => this.highWatermark(topic, partition, this.broker.partitionOffsets(topic, partition).logEndOffset) >= offset;
+    return this.highWatermarks.waitUntil(`${topic}/${partition}`, reached, timeoutMs, signal);
+  }
+
+  /** The partitions this broker follows: assigned here, led by another live broker, with a local log. */
+  private followedPartitions(): FollowedPartition[] {
+    const followed: FollowedPartition[] = [];
+    for (const [topic, assignment] of this.topics) {
+      if (this.localBusy.has(topic)) continue;
+      for (const [partition, replicas] of assignment.partitions.entries()) {
+        if (!replicas.includes(this.brokerId)) continue;
+        const state = this.states.get(`${topic}/${partition}`);
+        if (state === undefined || state.leader === this.brokerId || !this.brokers.has(state.leader)) continue;
+        followed.push({ topic, partition, leader: state.leader, leaderEpoch: state.leaderEpoch });
+      }
+    }
+    return followed;
   }
 
   replicationFactorOf(topic: string): number {
@@ -510,6 +550,7 @@ export class ClusterNode implements ClusterView {
       for (const partition of known.partitions.keys()) {
         this.states.delete(`${name}/${partition}`);
         this.localEpochs.delete(`${name}/${partition}`);
+        this.highWatermarks.forget(`${name}/${partition}`);
       }
       this.enqueueLocal(name, () => this.deleteLocally(name));
     }
@@ -540,6 +581,7 @@ export class ClusterNode implements ClusterView {
         }
         const state = { ...decodePartitionState(name, partition, data), version };
         this.states.set(key, state);
+        this.highWatermarks.isrChanged(key);
         if (state.leader === this.brokerId) this.becomeLeader(name, partition, state.leaderEpoch);
         this.ownController?.reconcile(() => this.controllerInput());
       });
@@ -556,6 +598,7 @@ export class ClusterNode implements ClusterView {
     const key = `${name}/${partition}`;
     if ((this.localEpochs.get(key) ?? -1) >= leaderEpoch) return;
     this.localEpochs.set(key, leaderEpoch);
+    this.highWatermarks.resetFollowers(key);
     if (this.localLeaderEpoch(name, partition) >= leaderEpoch) return;
     this.becoming.add(key);
     this.enqueueLocal(name, async () => {
@@ -676,6 +719,7 @@ export class ClusterNode implements ClusterView {
     if (this.closed) return;
     this.closed = true;
     this.ownController = null;
+    this.fetcher.close();
     this.session.close();
   }
 }

@@ -72,7 +72,8 @@ export type ControlCommand =
   | { op: 'attach'; id: number }
   | { op: 'close'; slot: number; removeDirectory: boolean }
   | { op: 'deleteRecords'; slot: number; offset: number }
-  | { op: 'truncate'; slot: number; offset: number }
+  /** asFollower: Kafka's follower truncation (PartitionLog.truncateTo). */
+  | { op: 'truncate'; slot: number; offset: number; asFollower?: boolean }
   /** Kafka's makeLeader for the log: the partition's leader epoch becomes `epoch` from its log end (cluster mode). */
   | { op: 'becomeLeader'; slot: number; epoch: number }
   | { op: 'applyRetention'; slot: number; nowMs: number }

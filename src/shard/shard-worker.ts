@@ -363,8 +363,9 @@ function control(command: ControlCommand): unknown {
     }
     case 'truncate': {
       const { log } = owned(command.slot);
-      const logEndOffset = log.truncateTo(command.offset);
+      const logEndOffset = log.truncateTo(command.offset, command.asFollower === true);
       publish(command.slot, log, true);
+      states.publishLeaderEpoch(command.slot, log.leaderEpoch);
       return logEndOffset;
     }
     case 'becomeLeader': {

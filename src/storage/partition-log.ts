@@ -493,8 +493,13 @@ export class PartitionLog {
    * If `offset` is below the first segment, the log restarts empty at `offset` (Kafka's
    * truncateFullyAndStartAt). The cut is fsynced so a crash cannot bring removed batches back.
    * Returns the new log end offset.
+   *
+   * `asFollower` (Kafka's follower truncation): the leader epoch cache only loses the epochs that
+   * started in the removed range, and the log's epoch becomes the latest one left, since the next
+   * batches come from the leader with their own epochs; a leader's log instead carries its
+   * current epoch on from the new end.
    */
-  truncateTo(offset: number): number {
+  truncateTo(offset: number, asFollower = false): number {
     this.ensureOpen();
     requireOffset('offset', offset);
     if (offset >= this.endOffset) return this.endOffset;
@@ -515,7 +520,8 @@ export class PartitionLog {
       // Epochs that started in the removed range go (Kafka's truncateFromEnd); the current one
       // carries on from the new end, so the next batch is stamped with it as before.
       this.epochs.truncateFromEnd(this.endOffset);
-      this.epochs.assign(this.currentLeaderEpoch, this.endOffset);
+      if (asFollower) this.currentLeaderEpoch = Math.max(0, this.epochs.latestEpoch);
+      else this.epochs.assign(this.currentLeaderEpoch, this.endOffset);
     });
     return this.endOffset;
   }
