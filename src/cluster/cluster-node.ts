@@ -48,6 +48,7 @@ import {
   decodePartitionState,
   decodeTopicAssignment,
   decodeTopicConfig,
+  encodePartitionState,
   deleteTopicPath,
   encodeBroker,
   encodeClusterId,
@@ -80,12 +81,15 @@ export interface ClusterNodeOptions {
   readonly sessionTimeoutMs?: number;
   /** Kafka's zookeeper.connection.timeout.ms (default: the session timeout). */
   readonly connectTimeoutMs?: number;
+  /** Kafka's replica.lag.time.max.ms (default 30000): a follower not caught up for this long leaves the ISR. */
+  readonly replicaLagTimeMaxMs?: number;
   /** How long createTopic waits for every partition to come online (default 30000). */
   readonly createTopicTimeoutMs?: number;
   readonly logger: ClusterLogger;
 }
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 18_000;
+export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
 const DEFAULT_CREATE_TOPIC_TIMEOUT_MS = 30_000;
 /** A failed watch read is retried after this long (a ZooKeeper hiccup, not a decision). */
 const WATCH_RETRY_MS = 500;
@@ -117,6 +121,10 @@ export class ClusterNode implements ClusterView {
   private closed = false;
   private readonly highWatermarks: HighWatermarks;
   private readonly fetcher: ReplicaFetcher;
+  /** Partitions whose ISR change this broker is writing: one write at a time each. */
+  private readonly isrWrites = new Set<string>();
+  /** Kafka's isr-expiration task: every half replica.lag.time.max.ms. */
+  private readonly isrExpiration: NodeJS.Timeout;
 
   private constructor(
     private readonly broker: BrokerApi,
@@ -132,6 +140,7 @@ export class ClusterNode implements ClusterView {
       defaultPartitions: 1,
       sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
       createTopicTimeoutMs: DEFAULT_CREATE_TOPIC_TIMEOUT_MS,
+      replicaLagTimeMaxMs: DEFAULT_REPLICA_LAG_TIME_MAX_MS,
       ...options,
       connectTimeoutMs: options.connectTimeoutMs ?? options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
     };
@@ -140,6 +149,7 @@ export class ClusterNode implements ClusterView {
     this.fetcher = new ReplicaFetcher(this.brokerId, broker, this.highWatermarks, options.logger, (id) => this.brokers.get(id)?.endpoints ?? null);
     // Every change of the view (brokers, states, local logs) may change what this broker follows.
     this.changes.on('change', () => this.fetcher.update(this.followedPartitions()));
+    this.isrExpiration = setInterval(() => this.shrinkIsrs(), Math.max(1, Math.floor(this.options.replicaLagTimeMaxMs / 2))).unref();
   }
 
   /** Opens the session, reads (or creates) the cluster id and starts following the cluster. */
@@ -219,7 +229,50 @@ export class ClusterNode implements ClusterView {
   }
 
   recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
-    this.highWatermarks.recordFollowerFetch(`${topic}/${partition}`, replicaId, fetchOffset);
+    const key = `${topic}/${partition}`;
+    const logEndOffset = this.broker.partitionOffsets(topic, partition).logEndOffset;
+    this.highWatermarks.recordFollowerFetch(key, replicaId, fetchOffset, logEndOffset, Date.now());
+    // Kafka's maybeExpandIsr: an assigned replica out of the ISR rejoins once it has the high watermark.
+    const state = this.states.get(key);
+    if (state === undefined || state.leader !== this.brokerId || state.isr.includes(replicaId) || this.becoming.has(key)) return;
+    if (!(this.topics.get(topic)?.partitions[partition]?.includes(replicaId) ?? false)) return;
+    if (fetchOffset >= this.highWatermark(topic, partition, logEndOffset)) void this.writeIsr(topic, partition, [...state.isr, replicaId], `broker ${replicaId} caught up`);
+  }
+
+  /** Kafka's maybeShrinkIsr, on each partition this broker leads. */
+  private shrinkIsrs(): void {
+    const nowMs = Date.now();
+    for (const [key, state] of this.states) {
+      if (state.leader !== this.brokerId || this.becoming.has(key)) continue;
+      const lagging = this.highWatermarks.laggingFollowers(key, state.isr, nowMs, this.options.replicaLagTimeMaxMs);
+      if (lagging.length === 0) continue;
+      const slash = key.lastIndexOf('/');
+      const isr = state.isr.filter((id) => !lagging.includes(id));
+      void this.writeIsr(key.slice(0, slash), Number(key.slice(slash + 1)), isr, `broker(s) ${lagging.join(', ')} not caught up for ${this.options.replicaLagTimeMaxMs} ms`);
+    }
+  }
+
+  /**
+   * The leader's ISR change (Kafka's ZooKeeper-era Partition.updateIsr): a compare-and-set of the
+   * state node on the version this broker last read, leader and epoch unchanged. Losing the race
+   * (the controller or a newer leader wrote meanwhile) changes nothing: the watch brings the new
+   * state, and the next fetch or expiration pass decides again.
+   */
+  private async writeIsr(topic: string, partition: number, isr: readonly number[], why: string): Promise<void> {
+    const key = `${topic}/${partition}`;
+    const state = this.states.get(key);
+    if (state === undefined || this.isrWrites.has(key) || this.closed) return;
+    this.isrWrites.add(key);
+    try {
+      const next = { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, controllerEpoch: state.controllerEpoch };
+      if ((await this.session.setData(partitionStatePath(topic, partition), encodePartitionState(next), state.version)) !== null) {
+        this.options.logger.info(`${topic}-${partition}: isr [${state.isr.join(',')}] -> [${isr.join(',')}]: ${why}`);
+      }
+    } catch (error) {
+      this.options.logger.warn(`changing the ISR of ${topic}-${partition}: ${(error as Error).message}`);
+    } finally {
+      this.isrWrites.delete(key);
+    }
   }
 
   waitForHighWatermark(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
@@ -598,7 +651,7 @@ export class ClusterNode implements ClusterView {
     const key = `${name}/${partition}`;
     if ((this.localEpochs.get(key) ?? -1) >= leaderEpoch) return;
     this.localEpochs.set(key, leaderEpoch);
-    this.highWatermarks.resetFollowers(key);
+    this.highWatermarks.resetFollowers(key, Date.now(), this.topics.get(name)?.partitions[partition] ?? []);
     if (this.localLeaderEpoch(name, partition) >= leaderEpoch) return;
     this.becoming.add(key);
     this.enqueueLocal(name, async () => {
@@ -720,6 +773,7 @@ export class ClusterNode implements ClusterView {
     this.closed = true;
     this.ownController = null;
     this.fetcher.close();
+    clearInterval(this.isrExpiration);
     this.session.close();
   }
 }
@@ -734,7 +788,7 @@ function checkOptions(options: ClusterNodeOptions): void {
   if (typeof options.zookeeper !== 'string' || !/^[^,\s]+:\d+(,[^,\s]+:\d+)*(\/\S*)?$/.test(options.zookeeper)) {
     throw new InvalidConfigError(`zookeeper must be host:port[,host:port...][/chroot], got ${JSON.stringify(options.zookeeper)}`);
   }
-  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions'] as const) {
+  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions', 'replicaLagTimeMaxMs'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidConfigError(`${key} must be an integer >= 1, got ${value}`);
   }

@@ -13,11 +13,19 @@
  */
 import { EventEmitter } from 'node:events';
 
+interface FollowerProgress {
+  readonly caughtUpMs: number;
+  readonly lastFetchLeaderLogEnd: number;
+  readonly lastFetchMs: number;
+}
+
 export class HighWatermarks {
   /** By `${topic}/${partition}`: the highest watermark known (never lowered while this broker holds the partition). */
   private readonly marks = new Map<string, number>();
   /** By `${topic}/${partition}`: each follower's log end offset, as its last fetch said. */
   private readonly followerEnds = new Map<string, Map<number, number>>();
+  /** By `${topic}/${partition}`: each follower's Kafka lastCaughtUpTimeMs and what its previous fetch saw. */
+  private readonly caughtUpMs = new Map<string, Map<number, FollowerProgress>>();
   private readonly moved = new EventEmitter();
 
   constructor(private readonly brokerId: number) {
@@ -40,8 +48,21 @@ export class HighWatermarks {
     return mark;
   }
 
-  /** Leader: follower `replicaId` fetched from `fetchOffset`, so its log ends there; wakes acks=all waiters. */
-  recordFollowerFetch(key: string, replicaId: number, fetchOffset: number): void {
+  /**
+   * Leader: follower `replicaId` fetched from `fetchOffset`, so its log ends there; caught up when
+   * that is the leader's log end `leaderLogEnd`. Wakes acks=all waiters.
+   */
+  recordFollowerFetch(key: string, replicaId: number, fetchOffset: number, leaderLogEnd: number, nowMs: number): void {
+    let progress = this.caughtUpMs.get(key);
+    if (progress === undefined) this.caughtUpMs.set(key, (progress = new Map()));
+    const previous = progress.get(replicaId);
+    // Kafka's updateFollowerFetchState: caught up now if it fetched from the leader's log end, or as
+    // of its previous fetch if it now has what the leader had then (a busy partition's log end
+    // moves between any two fetches).
+    let caughtUpMs = previous?.caughtUpMs ?? nowMs;
+    if (fetchOffset >= leaderLogEnd) caughtUpMs = nowMs;
+    else if (previous !== undefined && fetchOffset >= previous.lastFetchLeaderLogEnd) caughtUpMs = Math.max(caughtUpMs, previous.lastFetchMs);
+    progress.set(replicaId, { caughtUpMs, lastFetchLeaderLogEnd: leaderLogEnd, lastFetchMs: nowMs });
     let ends = this.followerEnds.get(key);
     if (ends === undefined) this.followerEnds.set(key, (ends = new Map()));
     if (ends.get(replicaId) === fetchOffset) return;
@@ -90,13 +111,22 @@ export class HighWatermarks {
   }
 
   /** This broker became the partition's leader: followers' ends are learnt afresh from their fetches (Kafka's makeLeader). */
-  resetFollowers(key: string): void {
+  resetFollowers(key: string, nowMs: number, replicas: readonly number[]): void {
     this.followerEnds.delete(key);
+    // Kafka's makeLeader: every follower gets replica.lag.time.max.ms from now to show it keeps up.
+    this.caughtUpMs.set(key, new Map(replicas.map((id) => [id, { caughtUpMs: nowMs, lastFetchLeaderLogEnd: Number.MAX_SAFE_INTEGER, lastFetchMs: nowMs }])));
+  }
+
+  /** Kafka's getOutOfSyncReplicas: ISR followers that have not caught up for more than lagTimeMaxMs. */
+  laggingFollowers(key: string, isr: readonly number[], nowMs: number, lagTimeMaxMs: number): number[] {
+    const progress = this.caughtUpMs.get(key);
+    return isr.filter((id) => id !== this.brokerId && nowMs - (progress?.get(id)?.caughtUpMs ?? nowMs) > lagTimeMaxMs);
   }
 
   /** The partition is gone from this broker (its topic deleted). */
   forget(key: string): void {
     this.marks.delete(key);
     this.followerEnds.delete(key);
+    this.caughtUpMs.delete(key);
   }
 }

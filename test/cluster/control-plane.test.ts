@@ -312,7 +312,7 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     }
   }, 60_000);
 
-  it('a partition whose leader is killed fails over to an in-sync follower at a higher epoch, which serves every acknowledged record; the old leader comes back as its follower', async () => {
+  it('a partition whose leader is killed while kafkajs produces with acks=all fails over to an in-sync follower at a higher epoch, which serves every acknowledged record once at its offset; the old leader comes back as its follower and rejoins the ISR', async () => {
     const stateOf = async () => (await readClusterStatus(cluster.zookeeper.connectString)).partitions.find((p) => p.topic === 'orders' && p.partition === 1)!;
     const before = await stateOf();
     const leader = before.leader;
@@ -321,8 +321,28 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
         .responses[0].partitionResponses[0];
     expect((await produce(await connect(leader), ['before-1', 'before-2'])).errorCode).toBe(ErrorCode.NONE);
 
-    await cluster.stopBroker(leader, 'SIGKILL');
-    await eventually(async () => ![-1, leader].includes((await stateOf()).leader), { timeoutMs: 60_000, what: `orders-1 led by another broker after broker ${leader} died` });
+    // A producer keeps writing one record at a time with acks=all through the failover.
+    const kafka = new Kafka({ clientId: 'failover', brokers: [1, 2, 3].map((id) => `127.0.0.1:${portOf(id)}`), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const acknowledged = new Map<string, number>();
+    let producing = true;
+    const writes = (async () => {
+      for (let i = 0; producing; i++) {
+        const [sent] = await producer.send({ topic: 'orders', acks: -1, messages: [{ value: `during-${i}`, partition: 1 }] });
+        acknowledged.set(`during-${i}`, Number(sent.baseOffset));
+      }
+    })();
+    try {
+      await eventually(() => acknowledged.size >= 20, { what: 'the producer to get going' });
+      await cluster.stopBroker(leader, 'SIGKILL');
+      await eventually(async () => ![-1, leader].includes((await stateOf()).leader), { timeoutMs: 60_000, what: `orders-1 led by another broker after broker ${leader} died` });
+      const atFailover = acknowledged.size;
+      await eventually(() => acknowledged.size >= atFailover + 20, { timeoutMs: 60_000, what: 'records acknowledged by the new leader' });
+    } finally {
+      producing = false;
+      await writes.finally(() => producer.disconnect());
+    }
     const failedOver = await stateOf();
     expect(failedOver.leaderEpoch).toBe(before.leaderEpoch + 1);
     expect(failedOver.isr).not.toContain(leader);
@@ -345,8 +365,15 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     expect((await fetchAt(before.leaderEpoch)).responses[0].partitions[0].errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
     const served = (await fetchAt(failedOver.leaderEpoch)).responses[0].partitions[0];
     expect(served.errorCode).toBe(ErrorCode.NONE);
-    const values = recordsOf(served.records!).map(([, value]) => value);
-    expect(values.slice(-3)).toEqual(['before-1', 'before-2', 'after']);
+    const records = recordsOf(served.records!);
+    const values = records.map(([, value]) => value);
+    expect(values.indexOf('before-2')).toBe(values.indexOf('before-1') + 1);
+    expect(values.at(-1)).toBe('after');
+    // Every acknowledged record is there once, at the offset its acknowledgement gave.
+    const offsets = new Map<string, number[]>();
+    for (const [offset, value] of records) offsets.set(value, [...(offsets.get(value) ?? []), offset]);
+    for (const [value, offset] of acknowledged) expect(offsets.get(value)).toEqual([offset]);
+    expect([...offsets.values()].every((found) => found.length === 1)).toBe(true);
 
     // Back, the old leader follows the new one: its log becomes the leader's, byte for byte.
     await cluster.startBroker(leader);
@@ -355,6 +382,8 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
       return Buffer.concat(readdirSync(partitionDir).filter((name) => name.endsWith('.log')).sort().map((name) => readFileSync(join(partitionDir, name))));
     };
     await eventually(() => segments(leader).equals(segments(failedOver.leader)), { timeoutMs: 60_000, what: `broker ${leader}'s orders-1 to equal its new leader's` });
+    await eventually(async () => (await stateOf()).isr.includes(leader), { timeoutMs: 60_000, what: `broker ${leader} back in the ISR of orders-1` });
+    expect((await stateOf()).leaderEpoch).toBe(failedOver.leaderEpoch);
   }, 120_000);
 
   it('a broker whose ZooKeeper session expired (stopped past the session timeout) registers again and rebuilds its view', async () => {

@@ -2,7 +2,8 @@
  * Replication with real processes: ZooKeeper and three `sluice serve --zookeeper` brokers on
  * 127.0.0.1. Followers fetch from the leader with their replica id and append its batches as
  * they are; the leader's high watermark is the minimum log end offset over the ISR, consumers
- * read below it, and acks=all answers once the ISR holds the records.
+ * read below it, and acks=all answers once the ISR holds the records. A follower that stops
+ * fetching leaves the ISR after replica.lag.time.max.ms and rejoins once it has caught up.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +22,13 @@ import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 let dir: string;
 let cluster: LocalCluster;
+/** Long enough for the held-back checks to run while stopped followers are still in the ISR, short enough to watch them leave it. */
+const LAG_TIME_MAX_MS = 8_000;
 
 beforeAll(async () => {
   dir = makeTempDir('replication');
-  // A long session: a follower stopped by the test stays in the ISR (it is not seen gone) until it resumes.
-  cluster = await LocalCluster.start({ dir, brokers: 3, sessionTimeoutMs: 30_000, serveArgs: ['--group-initial-rebalance-delay-ms', '0'] });
+  // A long session: a follower stopped by the test stays registered; it leaves the ISR only by lagging.
+  cluster = await LocalCluster.start({ dir, brokers: 3, sessionTimeoutMs: 30_000, serveArgs: ['--group-initial-rebalance-delay-ms', '0', '--replica-lag-time-max-ms', String(LAG_TIME_MAX_MS)] });
 }, 120_000);
 
 afterAll(async () => {
@@ -140,6 +143,37 @@ describe('replication (ZooKeeper + 3 brokers)', () => {
       await eventually(async () => (await consume()).highWatermark === 3, { what: 'the high watermark of held-0 to reach 3 once the followers resumed' });
       expect((await consume()).values).toEqual(['a', 'b', 'c']);
       expect(await latest()).toBe(3);
+    } finally {
+      client.close();
+    }
+  }, 120_000);
+
+  it('takes followers that stop fetching out of the ISR after replica.lag.time.max.ms, refuses acks=all below min.insync.replicas, and takes them back once caught up', async () => {
+    const created = await runCli(['topics', 'create', 'lagging', '--replication-factor', '3', '--config', 'min.insync.replicas=2', '--bootstrap-server', bootstrap()[0]]);
+    expect(created.stderr).toBe('');
+    const stateOf = async () => (await readClusterStatus(cluster.zookeeper.connectString)).partitions.find((p) => p.topic === 'lagging')!;
+    const before = await stateOf();
+    const client = await TestClient.connect(cluster.brokers.get(before.leader)!.port);
+    const produce = async (acks: number, values: string[]) =>
+      (await client.send(Produce, 9, { transactionalId: null, acks, timeoutMs: 10_000, topicData: [{ name: 'lagging', partitionData: [{ index: 0, records: batchOf(values) }] }] })).responses[0].partitionResponses[0];
+    try {
+      expect((await produce(-1, ['a'])).errorCode).toBe(ErrorCode.NONE);
+      const followers = [1, 2, 3].filter((id) => id !== before.leader).map((id) => cluster.brokers.get(id)!.process!);
+      try {
+        for (const follower of followers) follower.kill('SIGSTOP');
+        await eventually(async () => (await stateOf()).isr.length === 1, { timeoutMs: 60_000, what: 'the stopped followers to leave the ISR of lagging-0' });
+        const shrunk = await stateOf();
+        expect(shrunk).toMatchObject({ leader: before.leader, leaderEpoch: before.leaderEpoch, isr: [before.leader] });
+        expect((await produce(-1, ['b'])).errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+        expect((await produce(1, ['c'])).errorCode).toBe(ErrorCode.NONE);
+      } finally {
+        for (const follower of followers) follower.kill('SIGCONT');
+      }
+      await eventually(async () => (await stateOf()).isr.length === 3, { timeoutMs: 60_000, what: 'the resumed followers to rejoin the ISR of lagging-0' });
+      expect((await produce(-1, ['d'])).errorCode).toBe(ErrorCode.NONE);
+      for (const id of [1, 2, 3]) {
+        await eventually(() => segmentBytes(id, 'lagging', 0).equals(segmentBytes(before.leader, 'lagging', 0)), { what: `broker ${id}'s copy of lagging-0 to equal the leader's` });
+      }
     } finally {
       client.close();
     }
