@@ -29,6 +29,10 @@ import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 let dir: string;
 let cluster: LocalCluster;
+/** `npm run soak:cluster`: records acknowledged before and after the leader is killed (the suite: a few dozen, one per send). */
+const SOAK_RECORDS = Number(process.env.CLUSTER_SOAK_RECORDS ?? 0);
+const SENT_BEFORE_AND_AFTER_KILL = SOAK_RECORDS > 0 ? SOAK_RECORDS / 2 : 20;
+const MESSAGES_PER_SEND = SOAK_RECORDS > 0 ? 100 : 1;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
@@ -329,16 +333,17 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     let producing = true;
     const writes = (async () => {
       for (let i = 0; producing; i++) {
-        const [sent] = await producer.send({ topic: 'orders', acks: -1, messages: [{ value: `during-${i}`, partition: 1 }] });
-        acknowledged.set(`during-${i}`, Number(sent.baseOffset));
+        const values = Array.from({ length: MESSAGES_PER_SEND }, (_, j) => `during-${i}-${j}`);
+        const [sent] = await producer.send({ topic: 'orders', acks: -1, messages: values.map((value) => ({ value, partition: 1 })) });
+        values.forEach((value, j) => acknowledged.set(value, Number(sent.baseOffset) + j));
       }
     })();
     try {
-      await eventually(() => acknowledged.size >= 20, { what: 'the producer to get going' });
+      await eventually(() => acknowledged.size >= SENT_BEFORE_AND_AFTER_KILL, { timeoutMs: 60_000 + SOAK_RECORDS, what: 'the producer to get going' });
       await cluster.stopBroker(leader, 'SIGKILL');
       await eventually(async () => ![-1, leader].includes((await stateOf()).leader), { timeoutMs: 60_000, what: `orders-1 led by another broker after broker ${leader} died` });
       const atFailover = acknowledged.size;
-      await eventually(() => acknowledged.size >= atFailover + 20, { timeoutMs: 60_000, what: 'records acknowledged by the new leader' });
+      await eventually(() => acknowledged.size >= atFailover + SENT_BEFORE_AND_AFTER_KILL, { timeoutMs: 60_000 + SOAK_RECORDS, what: 'records acknowledged by the new leader' });
     } finally {
       producing = false;
       await writes.finally(() => producer.disconnect());
@@ -349,7 +354,7 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     const client = await connect(failedOver.leader);
     await eventually(async () => (await produce(client, ['after'])).errorCode === ErrorCode.NONE, { what: 'the new leader to take produce' });
     // The log took the new epoch (KIP-320): a client at the old one is fenced, one at the new one is served everything.
-    const fetchAt = (currentLeaderEpoch: number) =>
+    const fetchAt = (currentLeaderEpoch: number, fetchOffset = 0) =>
       client.send(Fetch, 11, {
         replicaId: -1,
         maxWaitMs: 0,
@@ -358,14 +363,19 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
         isolationLevel: 0,
         sessionId: 0,
         sessionEpoch: -1,
-        topics: [{ topic: 'orders', partitions: [{ partition: 1, currentLeaderEpoch, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        topics: [{ topic: 'orders', partitions: [{ partition: 1, currentLeaderEpoch, fetchOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
         forgottenTopicsData: [],
         rackId: '',
       });
     expect((await fetchAt(before.leaderEpoch)).responses[0].partitions[0].errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
-    const served = (await fetchAt(failedOver.leaderEpoch)).responses[0].partitions[0];
-    expect(served.errorCode).toBe(ErrorCode.NONE);
-    const records = recordsOf(served.records!);
+    const records: [number, string][] = [];
+    for (;;) {
+      const served = (await fetchAt(failedOver.leaderEpoch, records.length === 0 ? 0 : records.at(-1)![0] + 1)).responses[0].partitions[0];
+      expect(served.errorCode).toBe(ErrorCode.NONE);
+      const fetched = recordsOf(served.records!);
+      if (fetched.length === 0) break;
+      records.push(...fetched);
+    }
     const values = records.map(([, value]) => value);
     expect(values.indexOf('before-2')).toBe(values.indexOf('before-1') + 1);
     expect(values.at(-1)).toBe('after');
@@ -384,7 +394,7 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     await eventually(() => segments(leader).equals(segments(failedOver.leader)), { timeoutMs: 60_000, what: `broker ${leader}'s orders-1 to equal its new leader's` });
     await eventually(async () => (await stateOf()).isr.includes(leader), { timeoutMs: 60_000, what: `broker ${leader} back in the ISR of orders-1` });
     expect((await stateOf()).leaderEpoch).toBe(failedOver.leaderEpoch);
-  }, 120_000);
+  }, 120_000 + SOAK_RECORDS * 5);
 
   it('a broker whose ZooKeeper session expired (stopped past the session timeout) registers again and rebuilds its view', async () => {
     const { controllerId } = await readClusterStatus(cluster.zookeeper.connectString);
