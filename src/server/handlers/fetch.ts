@@ -244,22 +244,23 @@ function readAll(
         const converted = legacyMagic === null ? null : downConvertFetched(result.records, (from) => ctx.broker.fetch(name, partition, from, limitBytes, isolation).records, legacyMagic, fetchOffset, limitBytes);
         let fetched = converted?.records ?? result.records;
         const logEnd = result.highWatermark;
-        const bounds = readBounds(ctx, name, partition, logEnd, result.lastStableOffset, replicaId);
+        const highWatermark = highWatermarkOf(ctx, name, partition, logEnd);
+        const lastStableOffset = replicaId >= 0 ? result.lastStableOffset : Math.min(result.lastStableOffset, highWatermark);
         // Consumers never see records above the ISR's high watermark; followers read to the log end.
-        if (bounds.highWatermark < logEnd && replicaId < 0) fetched = batchesBelow(fetched, bounds.highWatermark);
+        if (highWatermark < logEnd && replicaId < 0) fetched = batchesBelow(fetched, highWatermark);
         // The broker returns at least one batch; only the first partition with data may exceed its limits.
         const records = bytes > 0 && fetched.length > limitBytes ? EMPTY : fetched;
-        const readableEnd = replicaId >= 0 ? logEnd : isolation === 'read_committed' ? bounds.lastStableOffset : bounds.highWatermark;
+        const readableEnd = replicaId >= 0 ? logEnd : isolation === 'read_committed' ? lastStableOffset : highWatermark;
         const cutShort = records !== fetched || converted?.truncated === true || result.nextOffset < readableEnd;
         availableBytes += cutShort ? Math.max(records.length, limitBytes) : records.length;
         bytes += records.length;
         budgetBytes -= records.length;
-        waits.push(waitFor(name, partition, readableEnd, logEnd, replicaId >= 0 ? logEnd : bounds.highWatermark));
+        waits.push(waitFor(name, partition, readableEnd, logEnd, replicaId >= 0 ? logEnd : highWatermark));
         return {
           partitionIndex: partition,
           errorCode: ErrorCode.NONE,
-          highWatermark: bounds.highWatermark,
-          lastStableOffset: bounds.lastStableOffset,
+          highWatermark,
+          lastStableOffset,
           logStartOffset: result.logStartOffset,
           abortedTransactions: isolation === 'read_committed' ? [...result.abortedTransactions] : null,
           preferredReadReplica: NO_PREFERRED_READ_REPLICA,
@@ -296,14 +297,15 @@ function offsetsOnly(
   if (fetchOffset < offsets.logStartOffset || fetchOffset > offsets.logEndOffset) {
     return failed(partition, ErrorCode.OFFSET_OUT_OF_RANGE);
   }
-  const bounds = readBounds(ctx, topic, partition, offsets.highWatermark, offsets.lastStableOffset, replicaId);
-  const readableEnd = replicaId >= 0 ? offsets.highWatermark : isolation === 'read_committed' ? bounds.lastStableOffset : bounds.highWatermark;
-  waits.push(waitFor(topic, partition, readableEnd, offsets.highWatermark, replicaId >= 0 ? offsets.highWatermark : bounds.highWatermark));
+  const highWatermark = highWatermarkOf(ctx, topic, partition, offsets.highWatermark);
+  const lastStableOffset = replicaId >= 0 ? offsets.lastStableOffset : Math.min(offsets.lastStableOffset, highWatermark);
+  const readableEnd = replicaId >= 0 ? offsets.highWatermark : isolation === 'read_committed' ? lastStableOffset : highWatermark;
+  waits.push(waitFor(topic, partition, readableEnd, offsets.highWatermark, replicaId >= 0 ? offsets.highWatermark : highWatermark));
   return {
     partitionIndex: partition,
     errorCode: ErrorCode.NONE,
-    highWatermark: bounds.highWatermark,
-    lastStableOffset: bounds.lastStableOffset,
+    highWatermark,
+    lastStableOffset,
     logStartOffset: offsets.logStartOffset,
     abortedTransactions: isolation === 'read_committed' ? [] : null,
     preferredReadReplica: NO_PREFERRED_READ_REPLICA,
@@ -312,14 +314,12 @@ function offsetsOnly(
 }
 
 /**
- * The high watermark and last stable offset a fetch answers with: the log's own outside a
- * cluster (its log end, `logEnd`); in one, the ISR's high watermark, which bounds the LSO too.
+ * The high watermark a fetch answers with: the log's end `logEnd` outside a cluster; in one, the
+ * ISR's high watermark, which also bounds what consumers read and the LSO they see.
  */
-function readBounds(ctx: RequestContext, topic: string, partition: number, logEnd: number, lastStableOffset: number, replicaId: number): { highWatermark: number; lastStableOffset: number } {
+function highWatermarkOf(ctx: RequestContext, topic: string, partition: number, logEnd: number): number {
   const cluster = ctx.server.config.cluster;
-  if (cluster === null) return { highWatermark: logEnd, lastStableOffset };
-  const highWatermark = cluster.highWatermark(topic, partition, logEnd);
-  return { highWatermark, lastStableOffset: replicaId >= 0 ? lastStableOffset : Math.min(lastStableOffset, highWatermark) };
+  return cluster === null ? logEnd : cluster.highWatermark(topic, partition, logEnd);
 }
 
 /**
