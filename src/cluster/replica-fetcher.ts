@@ -121,6 +121,7 @@ class LeaderLoop {
     const response = await client.send(OffsetForLeaderEpoch, OFFSET_FOR_LEADER_EPOCH_VERSION, {
       replicaId: this.fetcher.brokerId,
       topics: groupByTopic(asking.map(({ state, epoch }) => ({ topic: state.topic, body: { partition: state.partition, currentLeaderEpoch: state.leaderEpoch, leaderEpoch: epoch } }))),
+
     });
     for (const topic of response.topics) {
       for (const answer of topic.partitions) {
@@ -164,7 +165,7 @@ class LeaderLoop {
           topic: state.topic,
           body: { partition: state.partition, currentLeaderEpoch: state.leaderEpoch, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: FETCH_PARTITION_MAX_BYTES },
         })),
-      ).map(({ name, partitions }) => ({ topic: name, partitions })),
+      ),
       forgottenTopicsData: [],
       rackId: '',
     });
@@ -228,14 +229,14 @@ function wholeBatches(records: Buffer): Buffer {
   return position === records.length ? records : records.subarray(0, position);
 }
 
-function groupByTopic<T>(entries: readonly { topic: string; body: T }[]): { name: string; topic: string; partitions: T[] }[] {
+function groupByTopic<T>(entries: readonly { topic: string; body: T }[]): { topic: string; partitions: T[] }[] {
   const topics = new Map<string, T[]>();
   for (const { topic, body } of entries) {
     const partitions = topics.get(topic);
     if (partitions === undefined) topics.set(topic, [body]);
     else partitions.push(body);
   }
-  return [...topics].map(([name, partitions]) => ({ name, topic: name, partitions }));
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 export class ReplicaFetcher {
