@@ -1050,6 +1050,35 @@ export class NotEnoughReplicasError extends SluiceError {
   }
 }
 
+/**
+ * acks=all after the append (Kafka's DelayedProduce): the ISR caught up with the records but has
+ * shrunk below min.insync.replicas meanwhile (NOT_ENOUGH_REPLICAS_AFTER_APPEND), or did not catch
+ * up within the request's timeout (REQUEST_TIMED_OUT). The records are in the leader's log either
+ * way; a retry by an idempotent producer is answered as a duplicate.
+ */
+export class ReplicationIncompleteError extends SluiceError {
+  constructor(topic: string, partition: number, offset: number, reason: { isr: readonly number[]; minInsyncReplicas: number } | { timeoutMs: number }) {
+    super(
+      'timeoutMs' in reason ? 'REQUEST_TIMED_OUT' : 'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+      'timeoutMs' in reason
+        ? `${topic}-${partition}: the in-sync replicas did not reach offset ${offset} within the request timeout ${reason.timeoutMs} ms; the records are written on the leader, retry to learn their fate`
+        : `${topic}-${partition}: the records up to offset ${offset} were written, but the ISR [${reason.isr.join(', ')}] shrank below min.insync.replicas ${reason.minInsyncReplicas} meanwhile`,
+      true,
+    );
+  }
+}
+
+/**
+ * A follower was given batches that do not continue its log (Kafka's UnexpectedAppendOffsetException
+ * and its epoch check in appendAsFollower): nothing was written; the replica fetcher fetches again
+ * from the log end offset, or truncates first.
+ */
+export class OffsetOutOfOrderError extends SluiceError {
+  constructor(message: string) {
+    super('UNEXPECTED_APPEND_OFFSET', message, true);
+  }
+}
+
 /** A replica list that cannot be used: empty, a broker twice, or a broker not live (Kafka's INVALID_REPLICA_ASSIGNMENT). */
 export class InvalidReplicaAssignmentError extends SluiceError {
   constructor(message: string) {

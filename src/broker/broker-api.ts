@@ -174,6 +174,14 @@ export interface BrokerApi {
    * still validated. An unknown topic is TopicNotFoundError, never created (as Kafka's Produce).
    */
   produce(topic: string, partition: number, batches: Buffer, acks: Acks, options?: ProduceOptions): Promise<ProduceResult>;
+  /**
+   * Kafka's appendAsFollower (cluster mode): stores a leader's batches unchanged (offsets, leader
+   * epochs, producer ids and sequences, CRCs checked); they must start at the log end offset
+   * (OffsetOutOfOrderError otherwise, nothing written).
+   */
+  appendAsFollower(topic: string, partition: number, batches: Buffer): Promise<ProduceResult>;
+  /** Kafka's follower truncation (cluster mode): cuts the log at `offset`, its epoch cache with it; returns the log end offset. */
+  truncateAsFollower(topic: string, partition: number, offset: number): Promise<number>;
 
   /**
    * Reads whole batches from `offset` without involving the owning shard (readers never block

@@ -609,6 +609,35 @@ export class Broker implements BrokerApi {
   }
 
   /**
+   * Kafka's appendAsFollower (cluster mode): stores batches fetched from the partition's leader
+   * unchanged, through the partition's shard like every other write. They must start at this
+   * log's end offset (OffsetOutOfOrderError otherwise, nothing written). Resolves with the
+   * offsets they took, which are theirs already.
+   */
+  async appendAsFollower(topic: string, partition: number, batches: Buffer): Promise<ProduceResult> {
+    this.checkOpen();
+    if (!Buffer.isBuffer(batches) || batches.length === 0) {
+      throw new InvalidRequestError('appendAsFollower takes a non-empty Buffer of whole record batches');
+    }
+    const target = this.partitionOf(topic, partition, false);
+    const outcome = await this.pool.appendAsFollower(target.shard, target.slot, batches);
+    target.traffic.recordsIn += outcome.lastOffset - outcome.baseOffset + 1;
+    target.traffic.bytesIn += batches.length;
+    return { topic, partition, ...outcome };
+  }
+
+  /**
+   * Kafka's follower truncation (cluster mode): removes the records at and after `offset` (the
+   * batch holding it goes whole) when they diverge from the leader's log, as OffsetForLeaderEpoch
+   * found; the leader epoch cache loses the epochs that started there. Returns the log end offset.
+   */
+  async truncateAsFollower(topic: string, partition: number, offset: number): Promise<number> {
+    this.checkOpen();
+    const target = this.partitionOf(topic, partition, false);
+    return this.pool.control<number>(target.shard, { op: 'truncate', slot: target.slot, offset, asFollower: true });
+  }
+
+  /**
    * Kafka's transaction verification (KIP-890 part 1, ReplicaManager.handleProduceAppend): a
    * transactional batch is appended only if its partition is part of the ongoing transaction of
    * the request's transactional id at the batch's producer id and epoch. A zombie (an older epoch,

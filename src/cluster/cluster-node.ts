@@ -28,7 +28,9 @@ import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
 import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
 import { Controller, type ControllerInput, type VersionedPartitionState } from './controller.js';
+import { HighWatermarks } from './high-watermarks.js';
 import { assignReplicas } from './placement.js';
+import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
 import { ZooKeeperSession } from './zookeeper.js';
 import {
   BROKER_IDS_PATH,
@@ -46,6 +48,7 @@ import {
   decodePartitionState,
   decodeTopicAssignment,
   decodeTopicConfig,
+  encodePartitionState,
   deleteTopicPath,
   encodeBroker,
   encodeClusterId,
@@ -78,12 +81,15 @@ export interface ClusterNodeOptions {
   readonly sessionTimeoutMs?: number;
   /** Kafka's zookeeper.connection.timeout.ms (default: the session timeout). */
   readonly connectTimeoutMs?: number;
+  /** Kafka's replica.lag.time.max.ms (default 30000): a follower not caught up for this long leaves the ISR. */
+  readonly replicaLagTimeMaxMs?: number;
   /** How long createTopic waits for every partition to come online (default 30000). */
   readonly createTopicTimeoutMs?: number;
   readonly logger: ClusterLogger;
 }
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 18_000;
+export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
 const DEFAULT_CREATE_TOPIC_TIMEOUT_MS = 30_000;
 /** A failed watch read is retried after this long (a ZooKeeper hiccup, not a decision). */
 const WATCH_RETRY_MS = 500;
@@ -113,6 +119,12 @@ export class ClusterNode implements ClusterView {
   /** The session this broker's /brokers/ids node was created on, once it was. */
   private registeredOn: ZooKeeperSession | null = null;
   private closed = false;
+  private readonly highWatermarks: HighWatermarks;
+  private readonly fetcher: ReplicaFetcher;
+  /** Partitions whose ISR change this broker is writing: one write at a time each. */
+  private readonly isrWrites = new Set<string>();
+  /** Kafka's isr-expiration task: every half replica.lag.time.max.ms. */
+  private readonly isrExpiration: NodeJS.Timeout;
 
   private constructor(
     private readonly broker: BrokerApi,
@@ -128,10 +140,16 @@ export class ClusterNode implements ClusterView {
       defaultPartitions: 1,
       sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
       createTopicTimeoutMs: DEFAULT_CREATE_TOPIC_TIMEOUT_MS,
+      replicaLagTimeMaxMs: DEFAULT_REPLICA_LAG_TIME_MAX_MS,
       ...options,
       connectTimeoutMs: options.connectTimeoutMs ?? options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
     };
     this.changes.setMaxListeners(0);
+    this.highWatermarks = new HighWatermarks(this.brokerId);
+    this.fetcher = new ReplicaFetcher(this.brokerId, broker, this.highWatermarks, options.logger, (id) => this.brokers.get(id)?.endpoints ?? null);
+    // Every change of the view (brokers, states, local logs) may change what this broker follows.
+    this.changes.on('change', () => this.fetcher.update(this.followedPartitions()));
+    this.isrExpiration = setInterval(() => this.shrinkIsrs(), Math.max(1, Math.floor(this.options.replicaLagTimeMaxMs / 2))).unref();
   }
 
   /** Opens the session, reads (or creates) the cluster id and starts following the cluster. */
@@ -200,6 +218,81 @@ export class ClusterNode implements ClusterView {
     let lowest = -1;
     for (const id of this.brokers.keys()) if (lowest === -1 || id < lowest) lowest = id;
     return lowest;
+  }
+
+  highWatermark(topic: string, partition: number, logEndOffset: number): number {
+    const key = `${topic}/${partition}`;
+    const state = this.states.get(key);
+    // An internal topic (held by the coordinator broker alone) or a partition without state yet: no replicas to wait for.
+    if (state === undefined) return logEndOffset;
+    return this.highWatermarks.current(key, state.isr, state.leader, logEndOffset);
+  }
+
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
+    const key = `${topic}/${partition}`;
+    const logEndOffset = this.broker.partitionOffsets(topic, partition).logEndOffset;
+    this.highWatermarks.recordFollowerFetch(key, replicaId, fetchOffset, logEndOffset, Date.now());
+    // Kafka's maybeExpandIsr: an assigned replica out of the ISR rejoins once it has the high watermark.
+    const state = this.states.get(key);
+    if (state === undefined || state.leader !== this.brokerId || state.isr.includes(replicaId) || this.becoming.has(key)) return;
+    if (!(this.topics.get(topic)?.partitions[partition]?.includes(replicaId) ?? false)) return;
+    if (fetchOffset >= this.highWatermark(topic, partition, logEndOffset)) void this.writeIsr(topic, partition, [...state.isr, replicaId], `broker ${replicaId} caught up`);
+  }
+
+  /** Kafka's maybeShrinkIsr, on each partition this broker leads. */
+  private shrinkIsrs(): void {
+    const nowMs = Date.now();
+    for (const [key, state] of this.states) {
+      if (state.leader !== this.brokerId || this.becoming.has(key)) continue;
+      const lagging = this.highWatermarks.laggingFollowers(key, state.isr, nowMs, this.options.replicaLagTimeMaxMs);
+      if (lagging.length === 0) continue;
+      const slash = key.lastIndexOf('/');
+      const isr = state.isr.filter((id) => !lagging.includes(id));
+      void this.writeIsr(key.slice(0, slash), Number(key.slice(slash + 1)), isr, `broker(s) ${lagging.join(', ')} not caught up for ${this.options.replicaLagTimeMaxMs} ms`);
+    }
+  }
+
+  /**
+   * The leader's ISR change (Kafka's ZooKeeper-era Partition.updateIsr): a compare-and-set of the
+   * state node on the version this broker last read, leader and epoch unchanged. Losing the race
+   * (the controller or a newer leader wrote meanwhile) changes nothing: the watch brings the new
+   * state, and the next fetch or expiration pass decides again.
+   */
+  private async writeIsr(topic: string, partition: number, isr: readonly number[], why: string): Promise<void> {
+    const key = `${topic}/${partition}`;
+    const state = this.states.get(key);
+    if (state === undefined || this.isrWrites.has(key) || this.closed) return;
+    this.isrWrites.add(key);
+    try {
+      const next = { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, controllerEpoch: state.controllerEpoch };
+      if ((await this.session.setData(partitionStatePath(topic, partition), encodePartitionState(next), state.version)) !== null) {
+        this.options.logger.info(`${topic}-${partition}: isr [${state.isr.join(',')}] -> [${isr.join(',')}]: ${why}`);
+      }
+    } catch (error) {
+      this.options.logger.warn(`changing the ISR of ${topic}-${partition}: ${(error as Error).message}`);
+    } finally {
+      this.isrWrites.delete(key);
+    }
+  }
+
+  waitForHighWatermark(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const reached = (): boolean => this.highWatermark(topic, partition, this.broker.partitionOffsets(topic, partition).logEndOffset) >= offset;
+    return this.highWatermarks.waitUntil(`${topic}/${partition}`, reached, timeoutMs, signal);
+  }
+
+  /** The partitions this broker follows: assigned here, led by another live broker, with a local log. */
+  private followedPartitions(): FollowedPartition[] {
+    const followed: FollowedPartition[] = [];
+    for (const [topic, assignment] of this.topics) {
+      if (this.localBusy.has(topic)) continue;
+      for (const [partition, replicas] of assignment.partitions.entries()) {
+        if (!replicas.includes(this.brokerId)) continue;
+        const state = this.states.get(`${topic}/${partition}`);
+        if (state === undefined || state.leader === this.brokerId || !this.brokers.has(state.leader)) continue;
+        followed.push({ topic, partition, leader: state.leader, leaderEpoch: state.leaderEpoch });
+      }
+    }
+    return followed;
   }
 
   replicationFactorOf(topic: string): number {
@@ -510,6 +603,7 @@ export class ClusterNode implements ClusterView {
       for (const partition of known.partitions.keys()) {
         this.states.delete(`${name}/${partition}`);
         this.localEpochs.delete(`${name}/${partition}`);
+        this.highWatermarks.forget(`${name}/${partition}`);
       }
       this.enqueueLocal(name, () => this.deleteLocally(name));
     }
@@ -540,6 +634,7 @@ export class ClusterNode implements ClusterView {
         }
         const state = { ...decodePartitionState(name, partition, data), version };
         this.states.set(key, state);
+        this.highWatermarks.isrChanged(key);
         if (state.leader === this.brokerId) this.becomeLeader(name, partition, state.leaderEpoch);
         this.ownController?.reconcile(() => this.controllerInput());
       });
@@ -556,6 +651,7 @@ export class ClusterNode implements ClusterView {
     const key = `${name}/${partition}`;
     if ((this.localEpochs.get(key) ?? -1) >= leaderEpoch) return;
     this.localEpochs.set(key, leaderEpoch);
+    this.highWatermarks.resetFollowers(key, Date.now(), this.topics.get(name)?.partitions[partition] ?? []);
     if (this.localLeaderEpoch(name, partition) >= leaderEpoch) return;
     this.becoming.add(key);
     this.enqueueLocal(name, async () => {
@@ -676,6 +772,8 @@ export class ClusterNode implements ClusterView {
     if (this.closed) return;
     this.closed = true;
     this.ownController = null;
+    this.fetcher.close();
+    clearInterval(this.isrExpiration);
     this.session.close();
   }
 }
@@ -690,7 +788,7 @@ function checkOptions(options: ClusterNodeOptions): void {
   if (typeof options.zookeeper !== 'string' || !/^[^,\s]+:\d+(,[^,\s]+:\d+)*(\/\S*)?$/.test(options.zookeeper)) {
     throw new InvalidConfigError(`zookeeper must be host:port[,host:port...][/chroot], got ${JSON.stringify(options.zookeeper)}`);
   }
-  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions'] as const) {
+  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions', 'replicaLagTimeMaxMs'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidConfigError(`${key} must be an integer >= 1, got ${value}`);
   }

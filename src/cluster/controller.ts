@@ -7,8 +7,8 @@
  * check).
  *
  * What it does here: a partition of a new topic (or a partition added to one) goes online
- * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, in an
- * ISR of its own, and leader epoch 0; a partition whose leader's broker went away gets a new
+ * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, its
+ * live replicas as ISR, and leader epoch 0; replicas whose broker went away leave the ISR; a partition whose leader's broker went away gets a new
  * leader from its ISR, or goes offline until an ISR member returns (electLeader); a topic marked
  * for deletion is deleted. A partition none of whose replicas is live stays without state until
  * one registers, as Kafka's NewPartition does.
@@ -71,6 +71,7 @@ export class Controller {
         const state = input.states.get(`${topic}/${partition}`);
         if (state === undefined) await this.onlineNewPartition(topic, partition, replicas, input.liveBrokerIds);
         else if (state.leader === -1 || !input.liveBrokerIds.has(state.leader)) await this.electLeader(topic, partition, replicas, state, input.liveBrokerIds);
+        else if (state.isr.some((id) => !input.liveBrokerIds.has(id))) await this.removeOfflineFromIsr(topic, partition, state, input.liveBrokerIds);
       }
     }
   }
@@ -115,12 +116,25 @@ export class Controller {
     else this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} leader ${next.leader} at epoch ${next.leaderEpoch}, isr [${next.isr.join(',')}]`);
   }
 
+  /**
+   * Kafka's onReplicasBecomeOffline for a partition whose leader lives on: replicas whose broker
+   * went away leave the ISR, so the leader's high watermark and acks=all stop waiting for them.
+   * The leader and its epoch stay (nothing about leadership changed).
+   */
+  private async removeOfflineFromIsr(topic: string, partition: number, state: VersionedPartitionState, live: ReadonlySet<number>): Promise<void> {
+    const next: PartitionState = { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr.filter((id) => live.has(id)), controllerEpoch: this.epoch };
+    const written = await this.session.multi([
+      { op: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochVersion },
+      { op: 'setData', path: partitionStatePath(topic, partition), data: encodePartitionState(next), version: state.version },
+    ]);
+    if (written) this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} isr [${next.isr.join(',')}] without its offline replicas`);
+  }
+
   private async onlineNewPartition(topic: string, partition: number, replicas: readonly number[], live: ReadonlySet<number>): Promise<void> {
     const leader = replicas.find((id) => live.has(id));
     if (leader === undefined) return;
-    // The ISR is the leader alone: followers do not fetch from the leader yet, so no other
-    // replica is known to hold what the leader acknowledges (and acks=all waits for no one else).
-    const isr = [leader];
+    // Kafka's initial ISR: every live assigned replica, in sync with an empty log.
+    const isr = replicas.filter((id) => live.has(id));
     const state: PartitionState = { leader, leaderEpoch: 0, isr, controllerEpoch: this.epoch };
     // Parents one by one, never mkdirp: that would bring back a topic node deleted meanwhile
     // (creating under a missing topic node fails instead, and is logged).

@@ -5,7 +5,8 @@
  * answers from the local broker alone; src/cluster implements it over ZooKeeper. It lives here,
  * below src/cluster, so the handlers ask it without importing upward.
  */
-import { NotCoordinatorError, NotEnoughReplicasError, NotLeaderOrFollowerError } from '../errors.js';
+import { NotCoordinatorError, NotEnoughReplicasError, NotLeaderOrFollowerError, ReplicationIncompleteError } from '../errors.js';
+import { BATCH_HEADER_BYTES, batchSizeAt, readBaseOffset, readLastOffsetDelta } from '../protocol/batch-header.js';
 import type { TopicConfigValue } from '../storage/topic-config.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 
@@ -75,6 +76,18 @@ export interface ClusterView {
    * broker keeps coordinator state in its own internal topics, so all clients must meet on one.
    */
   coordinatorId(): number;
+  /**
+   * The partition's high watermark on this broker, given its log end offset: the end of what
+   * consumers read (Kafka's HW, the minimum log end offset over the ISR on the leader).
+   */
+  highWatermark(topic: string, partition: number, logEndOffset: number): number;
+  /** On the leader: follower `replicaId` fetched the partition from `fetchOffset`, its log end offset. */
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): void;
+  /**
+   * acks=all's wait (Kafka's DelayedProduce): resolves true once the high watermark reaches
+   * `offset` (the ISR holds everything below it), false after timeoutMs.
+   */
+  waitForHighWatermark(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 /** The endpoint of broker `nodeId` for the listener `listener`, or null when it is not live or has none. */
@@ -115,4 +128,27 @@ export function checkCoordinator(cluster: ClusterView | null, nodeId: number): v
 export function checkMinInsync(cluster: ClusterView, minInsyncReplicas: number, topic: string, partition: number): void {
   const isr = cluster.leadership(topic, partition)?.isr;
   if (isr !== undefined && isr.length < minInsyncReplicas) throw new NotEnoughReplicasError(topic, partition, isr, minInsyncReplicas);
+}
+
+/**
+ * acks=all in a cluster (Kafka's DelayedProduce): waits, up to timeoutMs, until the ISR holds
+ * every record up to `lastOffset`, then checks the ISR still meets min.insync.replicas.
+ */
+export async function awaitInsyncReplicas(cluster: ClusterView, minInsyncReplicas: number, topic: string, partition: number, lastOffset: number, timeoutMs: number): Promise<void> {
+  if (!(await cluster.waitForHighWatermark(topic, partition, lastOffset + 1, timeoutMs))) throw new ReplicationIncompleteError(topic, partition, lastOffset, { timeoutMs });
+  const isr = cluster.leadership(topic, partition)?.isr ?? [];
+  if (isr.length < minInsyncReplicas) throw new ReplicationIncompleteError(topic, partition, lastOffset, { isr, minInsyncReplicas });
+}
+
+/**
+ * The batches of `records` that end below `offset` (whole batches: a high watermark falls between
+ * batches, since followers fetch whole ones). Returns `records` itself when all do.
+ */
+export function batchesBelow(records: Buffer, offset: number): Buffer {
+  let position = 0;
+  while (position + BATCH_HEADER_BYTES <= records.length) {
+    if (readBaseOffset(records, position) + readLastOffsetDelta(records, position) >= offset) break;
+    position += batchSizeAt(records, position);
+  }
+  return position >= records.length ? records : records.subarray(0, position);
 }

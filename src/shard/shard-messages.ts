@@ -4,7 +4,7 @@
  * each payload (8-byte aligned by the ring), so the data plane never structured-clones anything.
  *
  *   APPEND      uint32 requestId, uint32 slot, int32 acks, uint32 flags, then whole record batches;
- *               flags bits 0-2 are APPEND_FLAG_*, bits 3-31 the open generation of the slot the
+ *               flags bits 0-3 are APPEND_FLAG_*, bits 4-31 the open generation of the slot the
  *               writer expects (0: not checked; see APPEND_GENERATION_SHIFT)
  *   CONTROL     uint32 requestId, uint32 0, then a JSON command (rare: open, close, truncate...)
  *   APPENDED    uint32 requestId, int32 0, float64 baseOffset, lastOffset, logAppendTimeMs,
@@ -45,12 +45,17 @@ export const APPEND_FLAG_COORDINATOR = 2;
  */
 export const APPEND_FLAG_CRC_UNSET = 4;
 /**
+ * APPEND flag: a follower stores its leader's batches as they are (PartitionLog.appendAsFollower):
+ * offsets, epochs and CRCs unchanged; the other flags are ignored.
+ */
+export const APPEND_FLAG_FOLLOWER = 8;
+/**
  * An APPEND's flags above this bit carry the generation ShardPool gave the slot's open: a thread
  * attached to the broker writes it from its metadata, and the shard refuses the append when the
  * slot was closed or reopened since (its topic deleted or recreated), so a stale snapshot never
  * appends to another partition's log. The broker's own appends carry 0 (checked at the call).
  */
-export const APPEND_GENERATION_SHIFT = 3;
+export const APPEND_GENERATION_SHIFT = 4;
 /** Generations run from 1 to this, then wrap to 1. */
 export const MAX_APPEND_GENERATION = 2 ** (32 - APPEND_GENERATION_SHIFT) - 1;
 export const CONTROL_HEADER_BYTES = 8;
@@ -67,7 +72,8 @@ export type ControlCommand =
   | { op: 'attach'; id: number }
   | { op: 'close'; slot: number; removeDirectory: boolean }
   | { op: 'deleteRecords'; slot: number; offset: number }
-  | { op: 'truncate'; slot: number; offset: number }
+  /** asFollower: Kafka's follower truncation (PartitionLog.truncateTo). */
+  | { op: 'truncate'; slot: number; offset: number; asFollower?: boolean }
   /** Kafka's makeLeader for the log: the partition's leader epoch becomes `epoch` from its log end (cluster mode). */
   | { op: 'becomeLeader'; slot: number; epoch: number }
   | { op: 'applyRetention'; slot: number; nowMs: number }

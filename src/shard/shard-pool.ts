@@ -40,6 +40,7 @@ import { RingBuffer } from './ring.js';
 import { ShardLink } from './shard-link.js';
 import {
   APPEND_FLAG_COORDINATOR,
+  APPEND_FLAG_FOLLOWER,
   APPEND_FLAG_CRC_UNSET,
   APPEND_FLAG_CRC_VERIFIED,
   LOG_LEVEL_WARN,
@@ -277,6 +278,14 @@ export class ShardPool extends EventEmitter {
   append(shardId: number, slot: number, batches: Buffer, acks: Acks, crc: AppendCrc = 'check', origin: AppendOrigin = 'client'): Promise<AppendOutcome> {
     const flags = APPEND_CRC_FLAGS[crc] | (origin === 'coordinator' ? APPEND_FLAG_COORDINATOR : 0);
     return this.shard(shardId).channel.link.append(slot, batches, acks, flags);
+  }
+
+  /**
+   * Appends a leader's batches to a follower's log unchanged (PartitionLog.appendAsFollower),
+   * through the same ring as every other write of the partition, so the shard stays its one writer.
+   */
+  appendAsFollower(shardId: number, slot: number, batches: Buffer): Promise<AppendOutcome> {
+    return this.shard(shardId).channel.link.append(slot, batches, 1, APPEND_FLAG_FOLLOWER);
   }
 
   /** Sends a control command; resolves with the shard's answer, in order with the appends. */

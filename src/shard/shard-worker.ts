@@ -28,7 +28,7 @@ import { fillBatchCrcs } from '../protocol/batch-header.js';
 import { LogCleaner } from '../storage/log-cleaner.js';
 import { SPACE_RESERVE_BYTES, freeBytes } from '../storage/space-reserve.js';
 import type { LogConfig } from '../storage/log-config.js';
-import { PartitionLog, type AppendOptions, type StorageLogger } from '../storage/partition-log.js';
+import { PartitionLog, type AppendOptions, type AppendResult, type StorageLogger } from '../storage/partition-log.js';
 import { PartitionStateTable } from './partition-state.js';
 import { RingBuffer } from './ring.js';
 import {
@@ -36,6 +36,7 @@ import {
   APPEND_FLAG_COORDINATOR,
   APPEND_FLAG_CRC_UNSET,
   APPEND_FLAG_CRC_VERIFIED,
+  APPEND_FLAG_FOLLOWER,
   APPEND_GENERATION_SHIFT,
   APPEND_TAG,
   CONTROLLED_TAG,
@@ -255,12 +256,19 @@ function append(source: Source, requestId: number, slot: number, acks: number, f
   // A Buffer over the ring's shared memory: the log validates and writes it without a copy.
   const ring = source.requests;
   const batches = Buffer.from(ring.bytes.buffer, ring.bytes.byteOffset + batchesOffset, batchesLength);
-  let crcVerified = flags & APPEND_FLAG_CRC_VERIFIED;
-  if ((flags & APPEND_FLAG_CRC_UNSET) !== 0) {
-    fillBatchCrcs(batches);
-    crcVerified = APPEND_FLAG_CRC_VERIFIED;
+  let result: AppendResult;
+  if ((flags & APPEND_FLAG_FOLLOWER) !== 0) {
+    result = partition.log.appendAsFollower(batches);
+    // The batches may carry a newer epoch: KIP-320 checks read it from the state table.
+    states.publishLeaderEpoch(slot, partition.log.leaderEpoch);
+  } else {
+    let crcVerified = flags & APPEND_FLAG_CRC_VERIFIED;
+    if ((flags & APPEND_FLAG_CRC_UNSET) !== 0) {
+      fillBatchCrcs(batches);
+      crcVerified = APPEND_FLAG_CRC_VERIFIED;
+    }
+    result = partition.log.append(batches, APPEND_OPTIONS[crcVerified | (flags & APPEND_FLAG_COORDINATOR)]);
   }
-  const result = partition.log.append(batches, APPEND_OPTIONS[crcVerified | (flags & APPEND_FLAG_COORDINATOR)]);
   publish(slot, partition.log, false);
   outcome.baseOffset = result.baseOffset;
   outcome.lastOffset = result.lastOffset;
@@ -355,8 +363,9 @@ function control(command: ControlCommand): unknown {
     }
     case 'truncate': {
       const { log } = owned(command.slot);
-      const logEndOffset = log.truncateTo(command.offset);
+      const logEndOffset = log.truncateTo(command.offset, command.asFollower === true);
       publish(command.slot, log, true);
+      states.publishLeaderEpoch(command.slot, log.leaderEpoch);
       return logEndOffset;
     }
     case 'becomeLeader': {

@@ -183,6 +183,39 @@ export class LogValidator {
   }
 
   /**
+   * Kafka's analyzeAndValidateRecords for a follower (UnifiedLog.appendAsFollower, no offset
+   * assignment): the leader's batches are stored byte for byte, so only what keeps the log
+   * readable is checked (framing, magic, CRC32C, counts, the int64 fields, max.message.bytes);
+   * nothing is stamped or corrected and no record rule applies (the leader applied them). Each
+   * batch's max timestamp is taken from its header, as stored.
+   */
+  validateReplica(batches: Buffer): ValidatedAppend {
+    const byteLength = batches.length;
+    const facts = this.facts;
+    facts.reset(batches);
+    for (let position = 0; position < byteLength; ) {
+      const sizeBytes = validateBatchAt(batches, position, byteLength, 0, true);
+      if (sizeBytes > this.config.maxMessageBytes) {
+        throw new RecordTooLargeError(sizeBytes, this.config.maxMessageBytes, 'maxMessageBytes');
+      }
+      // 'coordinator': a replicated batch carries the leader's offsets, not a producer's 0.
+      this.checkHeader(batches, position, 'coordinator');
+      const batch = facts.batchCount;
+      facts.addBatch(position, sizeBytes, readLastOffsetDelta(batches, position));
+      const maxTimestampMs = readMaxTimestamp(batches, position);
+      facts.maxTimestamps[batch] = maxTimestampMs;
+      if (maxTimestampMs > facts.maxTimestampMs) facts.maxTimestampMs = maxTimestampMs;
+      const attributes = readAttributes(batches, position);
+      if (readProducerId(batches, position) >= 0 || isTransactionalBatch(attributes) || isControlBatch(attributes)) facts.producerStateBatchCount++;
+      position += sizeBytes;
+    }
+    if (facts.offsetCount - 1 > INT32_MAX) {
+      throw new CorruptRecordError(0, `the batches hold ${facts.offsetCount} records, more than one segment can index`);
+    }
+    return facts;
+  }
+
+  /**
    * Bytes whose CRC was checked upstream come from Sluice's own producer, whose builder wrote every
    * record and the batch's max timestamp itself: the walk could only refuse them for a per-record
    * rule of the topic. When none applies (no key rule, no timestamp bound, no producer claiming

@@ -49,11 +49,12 @@ import {
   InvalidConfigError,
   KafkaStorageError,
   InvalidRequestError,
+  OffsetOutOfOrderError,
   OffsetOutOfRangeError,
   RecordTooLargeError,
   SluiceError,
 } from '../errors.js';
-import { writeBaseOffset, writePartitionLeaderEpoch } from '../protocol/batch-header.js';
+import { readBaseOffset, readPartitionLeaderEpoch, writeBaseOffset, writePartitionLeaderEpoch } from '../protocol/batch-header.js';
 import { recompressBatches } from '../protocol/recompress.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import type { CleanerLogView } from './log-cleaner.js';
@@ -419,6 +420,52 @@ export class PartitionLog {
   }
 
   /**
+   * Kafka's appendAsFollower: stores the leader's batches unchanged (base offsets, leader epochs,
+   * producer ids and sequences, timestamps, CRCs), after validateReplica checked their framing and
+   * CRCs. The first batch must start at the log end offset and each next one where the previous
+   * ended (OffsetOutOfOrderError otherwise: the follower fetched from elsewhere, or the leader's
+   * log has a gap this log cannot index), and leader epochs must not go down. Producer state
+   * takes the batches without sequence checks (Kafka's REPLICATION origin: the leader checked
+   * them), and the leader epoch cache follows the batches' epochs, so this log answers
+   * OffsetForLeaderEpoch as its leader would.
+   */
+  appendAsFollower(batches: Buffer): AppendResult {
+    this.ensureOpen();
+    if (!Buffer.isBuffer(batches)) throw new InvalidRequestError('appendAsFollower takes a Buffer holding whole record batches');
+    if (batches.length === 0) throw new InvalidRequestError('appendAsFollower needs at least one record batch; the buffer is empty');
+    if (batches.length > this.config.segmentBytes) throw new RecordTooLargeError(batches.length, this.config.segmentBytes, 'segmentBytes');
+    const validated = this.validator.validateReplica(batches);
+    const { batchCount, positions, lastOffsetDeltas } = validated;
+    let expected = this.endOffset;
+    let epoch = this.epochs.latestEpoch;
+    for (let batch = 0; batch < batchCount; batch++) {
+      const baseOffset = readBaseOffset(batches, positions[batch]);
+      if (baseOffset !== expected) {
+        throw new OffsetOutOfOrderError(
+          `a replicated batch starts at offset ${baseOffset} where the log expects ${expected} (log end offset ${this.endOffset}); ` +
+            'a follower appends only what continues its log: fetch from its log end offset',
+        );
+      }
+      const batchEpoch = readPartitionLeaderEpoch(batches, positions[batch]);
+      if (batchEpoch < epoch) {
+        throw new OffsetOutOfOrderError(`a replicated batch at offset ${baseOffset} has leader epoch ${batchEpoch}, below the log's ${epoch}; truncate to the leader's epoch boundary first (OffsetForLeaderEpoch)`);
+      }
+      epoch = batchEpoch;
+      expected += lastOffsetDeltas[batch] + 1;
+    }
+    return this.mutate(() => {
+      // Kafka's follower assigns each new epoch at its batch's base offset, before the batch is
+      // written, so the checkpoint never lacks an epoch the log holds.
+      for (let batch = 0; batch < batchCount; batch++) {
+        const batchEpoch = readPartitionLeaderEpoch(batches, positions[batch]);
+        if (batchEpoch > this.epochs.latestEpoch) this.epochs.assign(batchEpoch, readBaseOffset(batches, positions[batch]));
+      }
+      this.currentLeaderEpoch = Math.max(this.currentLeaderEpoch, this.epochs.latestEpoch);
+      return this.writeValidated(validated, this.clock());
+    });
+  }
+
+  /**
    * Writes a producer state snapshot at the log end offset, so that a restart replays nothing
    * before it. Returns that offset.
    */
@@ -446,8 +493,13 @@ export class PartitionLog {
    * If `offset` is below the first segment, the log restarts empty at `offset` (Kafka's
    * truncateFullyAndStartAt). The cut is fsynced so a crash cannot bring removed batches back.
    * Returns the new log end offset.
+   *
+   * `asFollower` (Kafka's follower truncation): the leader epoch cache only loses the epochs that
+   * started in the removed range, and the log's epoch becomes the latest one left, since the next
+   * batches come from the leader with their own epochs; a leader's log instead carries its
+   * current epoch on from the new end.
    */
-  truncateTo(offset: number): number {
+  truncateTo(offset: number, asFollower = false): number {
     this.ensureOpen();
     requireOffset('offset', offset);
     if (offset >= this.endOffset) return this.endOffset;
@@ -468,7 +520,8 @@ export class PartitionLog {
       // Epochs that started in the removed range go (Kafka's truncateFromEnd); the current one
       // carries on from the new end, so the next batch is stamped with it as before.
       this.epochs.truncateFromEnd(this.endOffset);
-      this.epochs.assign(this.currentLeaderEpoch, this.endOffset);
+      if (asFollower) this.currentLeaderEpoch = Math.max(0, this.epochs.latestEpoch);
+      else this.epochs.assign(this.currentLeaderEpoch, this.endOffset);
     });
     return this.endOffset;
   }
@@ -658,6 +711,21 @@ export class PartitionLog {
 
   /** Assigns offsets to validated batches (their baseOffset, outside the CRC), writes them, applies them. */
   private appendValidated(validated: ValidatedAppend, nowMs: number): AppendResult {
+    const { bytes, batchCount, positions, lastOffsetDeltas } = validated;
+    let nextOffset = this.endOffset;
+    // Kafka's leader stamps its epoch on every batch as it assigns offsets; both fields lie
+    // outside the CRC, so nothing is recomputed.
+    const leaderEpoch = this.currentLeaderEpoch;
+    for (let batch = 0; batch < batchCount; batch++) {
+      writeBaseOffset(bytes, positions[batch], nextOffset);
+      writePartitionLeaderEpoch(bytes, positions[batch], leaderEpoch);
+      nextOffset += lastOffsetDeltas[batch] + 1;
+    }
+    return this.writeValidated(validated, nowMs);
+  }
+
+  /** Writes batches whose offsets run on from the log end offset, and applies them (both appends). */
+  private writeValidated(validated: ValidatedAppend, nowMs: number): AppendResult {
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
     const bytes = validated.bytes;
     const byteLength = bytes.length;
@@ -667,18 +735,9 @@ export class PartitionLog {
     if (segment.shouldRoll(byteLength, validated.maxTimestampMs, lastOffset, nowMs, this.config.segmentBytes, this.config.segmentMs)) {
       segment = this.rollAt(nowMs);
     }
-    const { batchCount, positions, lastOffsetDeltas } = validated;
-    let nextOffset = baseOffset;
-    // Kafka's leader stamps its epoch on every batch as it assigns offsets; both fields lie
-    // outside the CRC, so nothing is recomputed.
-    const leaderEpoch = this.currentLeaderEpoch;
-    for (let batch = 0; batch < batchCount; batch++) {
-      writeBaseOffset(bytes, positions[batch], nextOffset);
-      writePartitionLeaderEpoch(bytes, positions[batch], leaderEpoch);
-      nextOffset += lastOffsetDeltas[batch] + 1;
-    }
+    const { batchCount, positions } = validated;
     segment.append(validated, baseOffset);
-    this.endOffset = nextOffset;
+    this.endOffset = lastOffset + 1;
     this.appendCount++;
     if (validated.producerStateBatchCount > 0) {
       for (let batch = 0; batch < batchCount; batch++) {

@@ -29,6 +29,10 @@ import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
 let dir: string;
 let cluster: LocalCluster;
+/** `npm run soak:cluster`: records acknowledged before and after the leader is killed (the suite: a few dozen, one per send). */
+const SOAK_RECORDS = Number(process.env.CLUSTER_SOAK_RECORDS ?? 0);
+const SENT_BEFORE_AND_AFTER_KILL = SOAK_RECORDS > 0 ? SOAK_RECORDS / 2 : 20;
+const MESSAGES_PER_SEND = SOAK_RECORDS > 0 ? 100 : 1;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
@@ -106,8 +110,8 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     for (const p of partitions) {
       expect([...p.replicas].sort()).toEqual([1, 2, 3]);
       expect(p.leader).toBe(p.replicas[0]);
-      // Followers do not replicate yet: the leader alone is in sync.
-      expect(p.isr).toEqual([p.leader]);
+      // Kafka's initial ISR: every live replica, in sync with an empty log.
+      expect([...p.isr].sort()).toEqual([1, 2, 3]);
       expect(p.leaderEpoch).toBe(0);
     }
     // Every broker answers Metadata with the same placement.
@@ -172,11 +176,13 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     const onLeader = await connect(leader);
     expect((await produce(onLeader)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
     expect((await fetch(onLeader)).responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
-    expect((await listOffsets(onLeader)).topics[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, offset: 1 });
+    // The latest offset is the high watermark: it reaches the record once the followers fetched it.
+    await eventually(async () => (await listOffsets(onLeader)).topics[0].partitions[0].offset === 1, { what: 'the high watermark of orders-0 to reach 1' });
   });
 
   it('acks=all with fewer in-sync replicas than min.insync.replicas answers NOT_ENOUGH_REPLICAS and writes nothing; acks=1 is written', async () => {
-    const created = await runCli(['topics', 'create', 'strict', '--replication-factor', '3', '--config', 'min.insync.replicas=2', '--bootstrap-server', `127.0.0.1:${portOf(1)}`]);
+    // One replica: its ISR can never hold two.
+    const created = await runCli(['topics', 'create', 'strict', '--replication-factor', '1', '--config', 'min.insync.replicas=2', '--bootstrap-server', `127.0.0.1:${portOf(1)}`]);
     expect(created.stderr).toBe('');
     const { leader, isr } = (await readClusterStatus(cluster.zookeeper.connectString)).partitions.find((p) => p.topic === 'strict')!;
     const client = await connect(leader);
@@ -193,6 +199,7 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     expect(await endOffset()).toBe(0);
     expect((await produce(1)).errorCode).toBe(ErrorCode.NONE);
     expect(await endOffset()).toBe(2);
+    expect(isr).toEqual([leader]);
   });
 
   it('kafkajs, bootstrapped on one broker, produces to and consumes from every partition through its leader', async () => {
@@ -309,7 +316,7 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     }
   }, 60_000);
 
-  it('a partition whose leader is killed goes offline at a higher epoch, and its returning leader serves it at a higher epoch still', async () => {
+  it('a partition whose leader is killed while kafkajs produces with acks=all fails over to an in-sync follower at a higher epoch, which serves every acknowledged record once at its offset; the old leader comes back as its follower and rejoins the ISR', async () => {
     const stateOf = async () => (await readClusterStatus(cluster.zookeeper.connectString)).partitions.find((p) => p.topic === 'orders' && p.partition === 1)!;
     const before = await stateOf();
     const leader = before.leader;
@@ -318,24 +325,36 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
         .responses[0].partitionResponses[0];
     expect((await produce(await connect(leader), ['before-1', 'before-2'])).errorCode).toBe(ErrorCode.NONE);
 
-    await cluster.stopBroker(leader, 'SIGKILL');
-    await eventually(async () => (await stateOf()).leader === -1, { timeoutMs: 60_000, what: `orders-1 offline after broker ${leader} died` });
-    const offline = await stateOf();
-    expect(offline.leaderEpoch).toBe(before.leaderEpoch + 1);
-    // Its ISR was that leader alone: nobody else may lead without losing what it acknowledged.
-    expect(offline.isr).toEqual([leader]);
-    const survivor = [1, 2, 3].find((id) => id !== leader)!;
-    const [described] = (await kcatMetadata(survivor, 'orders')).topics;
-    expect(described.partitions.find((p) => p.partition === 1)!.leader).toBe(-1);
-
-    await cluster.startBroker(leader);
-    await eventually(async () => (await stateOf()).leader === leader, { timeoutMs: 60_000, what: `broker ${leader} leading orders-1 again` });
-    const back = await stateOf();
-    expect(back.leaderEpoch).toBe(before.leaderEpoch + 2);
-    const client = await connect(leader);
-    await eventually(async () => (await produce(client, ['after'])).errorCode === ErrorCode.NONE, { what: 'the returned leader to take produce' });
+    // A producer keeps writing one record at a time with acks=all through the failover.
+    const kafka = new Kafka({ clientId: 'failover', brokers: [1, 2, 3].map((id) => `127.0.0.1:${portOf(id)}`), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const acknowledged = new Map<string, number>();
+    let producing = true;
+    const writes = (async () => {
+      for (let i = 0; producing; i++) {
+        const values = Array.from({ length: MESSAGES_PER_SEND }, (_, j) => `during-${i}-${j}`);
+        const [sent] = await producer.send({ topic: 'orders', acks: -1, messages: values.map((value) => ({ value, partition: 1 })) });
+        values.forEach((value, j) => acknowledged.set(value, Number(sent.baseOffset) + j));
+      }
+    })();
+    try {
+      await eventually(() => acknowledged.size >= SENT_BEFORE_AND_AFTER_KILL, { timeoutMs: 60_000 + SOAK_RECORDS, what: 'the producer to get going' });
+      await cluster.stopBroker(leader, 'SIGKILL');
+      await eventually(async () => ![-1, leader].includes((await stateOf()).leader), { timeoutMs: 60_000, what: `orders-1 led by another broker after broker ${leader} died` });
+      const atFailover = acknowledged.size;
+      await eventually(() => acknowledged.size >= atFailover + SENT_BEFORE_AND_AFTER_KILL, { timeoutMs: 60_000 + SOAK_RECORDS, what: 'records acknowledged by the new leader' });
+    } finally {
+      producing = false;
+      await writes.finally(() => producer.disconnect());
+    }
+    const failedOver = await stateOf();
+    expect(failedOver.leaderEpoch).toBe(before.leaderEpoch + 1);
+    expect(failedOver.isr).not.toContain(leader);
+    const client = await connect(failedOver.leader);
+    await eventually(async () => (await produce(client, ['after'])).errorCode === ErrorCode.NONE, { what: 'the new leader to take produce' });
     // The log took the new epoch (KIP-320): a client at the old one is fenced, one at the new one is served everything.
-    const fetchAt = (currentLeaderEpoch: number) =>
+    const fetchAt = (currentLeaderEpoch: number, fetchOffset = 0) =>
       client.send(Fetch, 11, {
         replicaId: -1,
         maxWaitMs: 0,
@@ -344,16 +363,38 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
         isolationLevel: 0,
         sessionId: 0,
         sessionEpoch: -1,
-        topics: [{ topic: 'orders', partitions: [{ partition: 1, currentLeaderEpoch, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        topics: [{ topic: 'orders', partitions: [{ partition: 1, currentLeaderEpoch, fetchOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
         forgottenTopicsData: [],
         rackId: '',
       });
     expect((await fetchAt(before.leaderEpoch)).responses[0].partitions[0].errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
-    const served = (await fetchAt(back.leaderEpoch)).responses[0].partitions[0];
-    expect(served.errorCode).toBe(ErrorCode.NONE);
-    const values = recordsOf(served.records!).map(([, value]) => value);
-    expect(values.slice(-3)).toEqual(['before-1', 'before-2', 'after']);
-  }, 120_000);
+    const records: [number, string][] = [];
+    for (;;) {
+      const served = (await fetchAt(failedOver.leaderEpoch, records.length === 0 ? 0 : records.at(-1)![0] + 1)).responses[0].partitions[0];
+      expect(served.errorCode).toBe(ErrorCode.NONE);
+      const fetched = recordsOf(served.records!);
+      if (fetched.length === 0) break;
+      records.push(...fetched);
+    }
+    const values = records.map(([, value]) => value);
+    expect(values.indexOf('before-2')).toBe(values.indexOf('before-1') + 1);
+    expect(values.at(-1)).toBe('after');
+    // Every acknowledged record is there once, at the offset its acknowledgement gave.
+    const offsets = new Map<string, number[]>();
+    for (const [offset, value] of records) offsets.set(value, [...(offsets.get(value) ?? []), offset]);
+    for (const [value, offset] of acknowledged) expect(offsets.get(value)).toEqual([offset]);
+    expect([...offsets.values()].every((found) => found.length === 1)).toBe(true);
+
+    // Back, the old leader follows the new one: its log becomes the leader's, byte for byte.
+    await cluster.startBroker(leader);
+    const segments = (id: number) => {
+      const partitionDir = join(cluster.brokers.get(id)!.dataDir, 'orders-1');
+      return Buffer.concat(readdirSync(partitionDir).filter((name) => name.endsWith('.log')).sort().map((name) => readFileSync(join(partitionDir, name))));
+    };
+    await eventually(() => segments(leader).equals(segments(failedOver.leader)), { timeoutMs: 60_000, what: `broker ${leader}'s orders-1 to equal its new leader's` });
+    await eventually(async () => (await stateOf()).isr.includes(leader), { timeoutMs: 60_000, what: `broker ${leader} back in the ISR of orders-1` });
+    expect((await stateOf()).leaderEpoch).toBe(failedOver.leaderEpoch);
+  }, 120_000 + SOAK_RECORDS * 5);
 
   it('a broker whose ZooKeeper session expired (stopped past the session timeout) registers again and rebuilds its view', async () => {
     const { controllerId } = await readClusterStatus(cluster.zookeeper.connectString);

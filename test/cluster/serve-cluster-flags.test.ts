@@ -19,6 +19,9 @@ describe('sluice serve --zookeeper', () => {
     const replicated = await runCli(['serve', '--port', '0', '--default-replication-factor', '3']);
     expect(replicated.code).toBe(2);
     expect(replicated.stderr).toBe('error: --default-replication-factor needs --zookeeper\n');
+    const lagging = await runCli(['serve', '--port', '0', '--replica-lag-time-max-ms', '1000']);
+    expect(lagging.code).toBe(2);
+    expect(lagging.stderr).toBe('error: --replica-lag-time-max-ms needs --zookeeper\n');
     const autoCreate = await runCli(['serve', '--port', '0', '--zookeeper', '127.0.0.1:2181', '--auto-create-topics', 'true']);
     expect(autoCreate.code).toBe(2);
     expect(autoCreate.stderr).toMatch(/^error: --auto-create-topics true is not available with --zookeeper/);

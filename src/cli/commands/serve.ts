@@ -34,7 +34,7 @@ import {
 } from '../../server/config.js';
 import { isPrincipal } from '../../broker/acl/acl.js';
 import { KafkaServer } from '../../server/server.js';
-import { ClusterNode, DEFAULT_SESSION_TIMEOUT_MS } from '../../cluster/cluster-node.js';
+import { ClusterNode, DEFAULT_REPLICA_LAG_TIME_MAX_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../../cluster/cluster-node.js';
 import { HttpServer } from '../../http/http-server.js';
 import { CLIENT_AUTH_MODES, DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS, type ClientAuth, type TlsOptions } from '../../server/tls-config.js';
 import { InvalidConfigError } from '../../errors.js';
@@ -90,6 +90,7 @@ interface ServeFlags {
   zookeeper?: string;
   zookeeperSessionTimeoutMs?: number;
   defaultReplicationFactor?: number;
+  replicaLagTimeMaxMs?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -218,6 +219,11 @@ export function registerServe(program: Command): void {
       `with --zookeeper: how long after this broker goes silent the cluster counts it gone (zookeeper.session.timeout.ms, default ${DEFAULT_SESSION_TIMEOUT_MS})`,
       integerArg(1, INT32_MAX),
     )
+    .option(
+      '--replica-lag-time-max-ms <ms>',
+      `with --zookeeper: a follower that has not caught up with the leader for this long leaves the ISR (replica.lag.time.max.ms, default ${DEFAULT_REPLICA_LAG_TIME_MAX_MS})`,
+      integerArg(1, INT32_MAX),
+    )
     .option('--default-replication-factor <n>', 'with --zookeeper: replicas of topics created without a replication factor (default.replication.factor, default 1)', integerArg(1, INT32_MAX))
     .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
@@ -250,7 +256,7 @@ export function registerServe(program: Command): void {
         command.error('error: --http-tls needs --http-port and the certificate of --tls-cert and --tls-key', { exitCode: 2 });
       }
       if (flags.zookeeper === undefined) {
-        for (const name of ['zookeeperSessionTimeoutMs', 'defaultReplicationFactor']) {
+        for (const name of ['zookeeperSessionTimeoutMs', 'defaultReplicationFactor', 'replicaLagTimeMaxMs']) {
           if (command.getOptionValueSource(name) === 'cli') command.error(`error: --${kebab(name)} needs --zookeeper`, { exitCode: 2 });
         }
       } else if (command.getOptionValueSource('autoCreateTopics') === 'cli' && flags.autoCreateTopics) {
@@ -287,6 +293,7 @@ async function serve(flags: ServeFlags): Promise<void> {
             zookeeper: flags.zookeeper,
             ...(flags.zookeeperSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: flags.zookeeperSessionTimeoutMs }),
             ...(flags.defaultReplicationFactor === undefined ? {} : { defaultReplicationFactor: flags.defaultReplicationFactor }),
+            ...(flags.replicaLagTimeMaxMs === undefined ? {} : { replicaLagTimeMaxMs: flags.replicaLagTimeMaxMs }),
             ...(flags.numPartitions === undefined ? {} : { defaultPartitions: flags.numPartitions }),
             logger,
           });

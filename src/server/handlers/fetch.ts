@@ -48,7 +48,7 @@ import {
 import { downConvertFetched, fetchMagic } from '../../protocol/legacy-message-set.js';
 import { FencedLeaderEpochError } from '../../errors.js';
 import { authorize } from '../authorizer.js';
-import { checkLeader } from '../cluster-view.js';
+import { batchesBelow, checkLeader } from '../cluster-view.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 type TopicResponseInput = FetchResponseInput['responses'][number];
@@ -64,6 +64,11 @@ interface Wait {
   readonly partition: number;
   /** The readable end seen by the read (high watermark, or LSO for read_committed): the wait ends when it moves past. */
   readonly offset: number;
+  /**
+   * In a cluster, when the log holds records above the high watermark: the wait for data starts
+   * at the log end (`offset`) and also ends when the high watermark moves past this.
+   */
+  readonly highWatermark?: number;
 }
 
 interface ReadOutcome {
@@ -126,14 +131,15 @@ export const fetchHandler = defineHandler({
     const minBytes = Math.min(request.minBytes, maxBytes);
     const maxWaitMs = Math.max(0, request.maxWaitMs);
     const deadlineMs = Date.now() + maxWaitMs;
+    // A follower's fetch (Kafka's replica id): it reads up to the log end, and tells the leader its own.
+    const replicaId = ctx.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
     for (;;) {
-      const read = readAll(ctx, topics, names, isolation, maxBytes);
+      const read = readAll(ctx, topics, names, isolation, maxBytes, replicaId);
       const remainingMs = deadlineMs - Date.now();
       if (read.availableBytes >= minBytes || read.anyError || read.waits.length === 0 || remainingMs <= 0 || ctx.signal.aborted) {
         const { nodeEndpoints } = read;
         if (context.kind === 'sessionless') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses: read.responses, nodeEndpoints };
         if (context.kind === 'full') {
-          const replicaId = ctx.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
           const states = read.responses.map((topic) => topic.partitions);
           const sessionId = ctx.server.fetchSessions.maybeCreate(replicaId >= 0, usesTopicIds, entries, states, Date.now());
           return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: read.responses, nodeEndpoints };
@@ -200,7 +206,9 @@ function readAll(
   names: (string | null)[],
   isolation: IsolationLevel,
   maxBytes: number,
+  replicaId: number,
 ): ReadOutcome {
+  const cluster = ctx.server.config.cluster;
   let budgetBytes = maxBytes;
   let bytes = 0;
   let availableBytes = 0;
@@ -219,33 +227,40 @@ function readAll(
         return failed(partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       }
       try {
-        checkLeader(ctx.server.config.cluster, ctx.server.nodeId, name, partition);
+        checkLeader(cluster, ctx.server.nodeId, name, partition);
         // KIP-320 (v9+): a consumer with an older epoch is fenced, one with a newer epoch retries;
         // -1 (no epoch known, and every version before 9) asks for no check.
         if (currentLeaderEpoch !== NO_LEADER_EPOCH) ctx.broker.checkLeaderEpoch(name, partition, currentLeaderEpoch);
+        // Kafka's updateFollowerFetchState: a follower fetches from its log end offset.
+        if (cluster !== null && replicaId >= 0) cluster.recordFollowerFetch(name, partition, replicaId, fetchOffset);
         if (ctx.apiVersion < ZSTD_MIN_FETCH_VERSION && ctx.broker.topicMetadata(name).configs['compression.type'] === 'zstd') {
           anyError = true;
           return failed(partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
         }
-        if (bytes > 0 && budgetBytes <= 0) return offsetsOnly(ctx, name, partition, fetchOffset, isolation, waits);
+        if (bytes > 0 && budgetBytes <= 0) return offsetsOnly(ctx, name, partition, fetchOffset, isolation, waits, replicaId);
         const limitBytes = Math.max(0, Math.min(partitionMaxBytes, budgetBytes));
         const result = ctx.broker.fetch(name, partition, fetchOffset, limitBytes, isolation);
         const legacyMagic = fetchMagic(ctx.apiVersion);
         const converted = legacyMagic === null ? null : downConvertFetched(result.records, (from) => ctx.broker.fetch(name, partition, from, limitBytes, isolation).records, legacyMagic, fetchOffset, limitBytes);
-        const fetched = converted?.records ?? result.records;
+        let fetched = converted?.records ?? result.records;
+        const logEnd = result.highWatermark;
+        const highWatermark = highWatermarkOf(ctx, name, partition, logEnd);
+        const lastStableOffset = replicaId >= 0 ? result.lastStableOffset : Math.min(result.lastStableOffset, highWatermark);
+        // Consumers never see records above the ISR's high watermark; followers read to the log end.
+        if (highWatermark < logEnd && replicaId < 0) fetched = batchesBelow(fetched, highWatermark);
         // The broker returns at least one batch; only the first partition with data may exceed its limits.
         const records = bytes > 0 && fetched.length > limitBytes ? EMPTY : fetched;
-        const readableEnd = isolation === 'read_committed' ? result.lastStableOffset : result.highWatermark;
+        const readableEnd = replicaId >= 0 ? logEnd : isolation === 'read_committed' ? lastStableOffset : highWatermark;
         const cutShort = records !== fetched || converted?.truncated === true || result.nextOffset < readableEnd;
         availableBytes += cutShort ? Math.max(records.length, limitBytes) : records.length;
         bytes += records.length;
         budgetBytes -= records.length;
-        waits.push({ topic: name, partition, offset: readableEnd });
+        waits.push(waitFor(name, partition, readableEnd, logEnd, replicaId >= 0 ? logEnd : highWatermark));
         return {
           partitionIndex: partition,
           errorCode: ErrorCode.NONE,
-          highWatermark: result.highWatermark,
-          lastStableOffset: result.lastStableOffset,
+          highWatermark,
+          lastStableOffset,
           logStartOffset: result.logStartOffset,
           abortedTransactions: isolation === 'read_committed' ? [...result.abortedTransactions] : null,
           preferredReadReplica: NO_PREFERRED_READ_REPLICA,
@@ -275,23 +290,44 @@ function offsetsOnly(
   fetchOffset: number,
   isolation: IsolationLevel,
   waits: Wait[],
+  replicaId: number,
 ): PartitionResponse {
   const offsets = ctx.broker.partitionOffsets(topic, partition);
   // The range a read checks (Kafka's): an offset up to the log end is in range, even past the high watermark.
   if (fetchOffset < offsets.logStartOffset || fetchOffset > offsets.logEndOffset) {
     return failed(partition, ErrorCode.OFFSET_OUT_OF_RANGE);
   }
-  waits.push({ topic, partition, offset: isolation === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark });
+  const highWatermark = highWatermarkOf(ctx, topic, partition, offsets.highWatermark);
+  const lastStableOffset = replicaId >= 0 ? offsets.lastStableOffset : Math.min(offsets.lastStableOffset, highWatermark);
+  const readableEnd = replicaId >= 0 ? offsets.highWatermark : isolation === 'read_committed' ? lastStableOffset : highWatermark;
+  waits.push(waitFor(topic, partition, readableEnd, offsets.highWatermark, replicaId >= 0 ? offsets.highWatermark : highWatermark));
   return {
     partitionIndex: partition,
     errorCode: ErrorCode.NONE,
-    highWatermark: offsets.highWatermark,
-    lastStableOffset: offsets.lastStableOffset,
+    highWatermark,
+    lastStableOffset,
     logStartOffset: offsets.logStartOffset,
     abortedTransactions: isolation === 'read_committed' ? [] : null,
     preferredReadReplica: NO_PREFERRED_READ_REPLICA,
     records: EMPTY,
   };
+}
+
+/**
+ * The high watermark a fetch answers with: the log's end `logEnd` outside a cluster; in one, the
+ * ISR's high watermark, which also bounds what consumers read and the LSO they see.
+ */
+function highWatermarkOf(ctx: RequestContext, topic: string, partition: number, logEnd: number): number {
+  const cluster = ctx.server.config.cluster;
+  return cluster === null ? logEnd : cluster.highWatermark(topic, partition, logEnd);
+}
+
+/**
+ * A partition's wait: for data past `readableEnd`; with records held back above a cluster's high
+ * watermark, for data past the log end or the high watermark to move past `readableEnd`.
+ */
+function waitFor(topic: string, partition: number, readableEnd: number, logEnd: number, highWatermark: number): Wait {
+  return highWatermark < logEnd ? { topic, partition, offset: logEnd, highWatermark: readableEnd } : { topic, partition, offset: readableEnd };
 }
 
 function failed(partition: number, errorCode: number): PartitionResponse {
@@ -320,7 +356,12 @@ async function waitForAny(ctx: RequestContext, waits: Wait[], remainingMs: numbe
     await Promise.race(
       waits.map((wait) =>
         // A partition deleted meanwhile ends the wait too: the next read reports it.
-        ctx.broker.waitForData(wait.topic, wait.partition, wait.offset, remainingMs, controller.signal, isolation).catch(() => undefined),
+        wait.highWatermark === undefined
+          ? ctx.broker.waitForData(wait.topic, wait.partition, wait.offset, remainingMs, controller.signal, isolation).catch(() => undefined)
+          : Promise.race([
+              ctx.broker.waitForData(wait.topic, wait.partition, wait.offset, remainingMs, controller.signal, isolation).catch(() => undefined),
+              ctx.server.config.cluster?.waitForHighWatermark(wait.topic, wait.partition, wait.highWatermark + 1, remainingMs, controller.signal),
+            ]),
       ),
     );
   } finally {

@@ -31,7 +31,7 @@ import {
 import { forEachRecord } from '../../protocol/record-batch-reader.js';
 import { requireAuthorized } from '../authorizer.js';
 import { defineHandler } from './handler.js';
-import { checkLeader } from '../cluster-view.js';
+import { checkLeader, type ClusterView } from '../cluster-view.js';
 
 type PartitionResponse = ListOffsetsResponseInput['topics'][number]['partitions'][number];
 
@@ -66,7 +66,7 @@ export const listOffsetsHandler = defineHandler({
                 return { partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets, timestamp: UNKNOWN, offset: UNKNOWN, leaderEpoch: NO_LEADER_EPOCH };
               }
               const epoch = ctx.broker.checkLeaderEpoch(topic.name, partitionIndex, currentLeaderEpoch);
-              const found = await lookUp(ctx.broker, topic.name, partitionIndex, timestamp, isolation, epoch);
+              const found = await lookUp(ctx.broker, topic.name, partitionIndex, timestamp, isolation, epoch, ctx.server.config.cluster);
               return {
                 partitionIndex,
                 errorCode: ErrorCode.NONE,
@@ -100,11 +100,14 @@ async function lookUp(
   timestamp: number,
   isolation: IsolationLevel,
   currentEpoch: number,
+  cluster: ClusterView | null,
 ): Promise<Found> {
   switch (timestamp) {
     case LATEST_TIMESTAMP: {
       const offsets = broker.partitionOffsets(topic, partition);
-      const offset = isolation === 'read_committed' ? offsets.lastStableOffset : offsets.highWatermark;
+      // In a cluster the high watermark is the ISR's, below the leader's log end while followers catch up.
+      const highWatermark = cluster === null ? offsets.highWatermark : cluster.highWatermark(topic, partition, offsets.highWatermark);
+      const offset = isolation === 'read_committed' ? Math.min(offsets.lastStableOffset, highWatermark) : highWatermark;
       return { offset, timestamp: UNKNOWN, leaderEpoch: currentEpoch };
     }
     case EARLIEST_TIMESTAMP:

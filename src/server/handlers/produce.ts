@@ -34,7 +34,7 @@ import { COMPRESSION_CODEC_IDS } from '../../protocol/compression.js';
 import { isLegacyMessageSet, upConvertMessageSet } from '../../protocol/legacy-message-set.js';
 import { INTERNAL_TOPICS } from '../../storage/topic-store.js';
 import { authorize } from '../authorizer.js';
-import { checkLeader, checkMinInsync } from '../cluster-view.js';
+import { awaitInsyncReplicas, checkLeader, checkMinInsync } from '../cluster-view.js';
 import { CloseConnection, defineHandler, errorMessageOf } from './handler.js';
 import { abortableErrorCode } from './transaction-errors.js';
 
@@ -80,14 +80,27 @@ export const produceHandler = defineHandler({
         }
         const refusal = refuse(acks, topic.name, records, ctx.apiVersion);
         if (refusal !== null) return failed(index, refusal.errorCode, refusal.message);
+        const cluster = ctx.server.config.cluster;
+        let minInsyncReplicas = 0;
         try {
-          const cluster = ctx.server.config.cluster;
           checkLeader(cluster, ctx.server.nodeId, topic.name, index);
-          if (cluster !== null && acks === -1) checkMinInsync(cluster, ctx.broker.minInsyncReplicas(topic.name), topic.name, index);
+          if (cluster !== null && acks === -1) {
+            minInsyncReplicas = ctx.broker.minInsyncReplicas(topic.name);
+            checkMinInsync(cluster, minInsyncReplicas, topic.name, index);
+          }
         } catch (error) {
           return failed(index, ctx.errorCode(error), errorMessageOf(error));
         }
-        return ctx.broker.produce(topic.name, index, records!, acks as Acks, options).then(
+        const produced = ctx.broker.produce(topic.name, index, records!, acks as Acks, options);
+        // acks=all in a cluster also waits for the ISR; elsewhere nothing more is awaited.
+        const appended =
+          cluster !== null && acks === -1
+            ? produced.then(async (result) => {
+                await awaitInsyncReplicas(cluster, minInsyncReplicas, topic.name, index, result.lastOffset, request.timeoutMs);
+                return result;
+              })
+            : produced;
+        return appended.then(
           (result) => ({
             index,
             errorCode: ErrorCode.NONE,
