@@ -47,15 +47,16 @@ export function storeGetter<K, V>(storeName: string): ValueGetterSupplier<K, V> 
 }
 
 /**
- * Kafka's KStreamAggregate / KStreamReduce: records with a null key or value are dropped (Kafka
- * skips and counts them); the aggregate is stored, then forwarded as a Change.
+ * What the stateful DSL processors below share: per record with a key (and, when `needsValue`, a
+ * value; the others are dropped and counted by `onDropped`), the key's stored value is read, the
+ * next one computed from it, stored (null deletes the key) and forwarded as a Change.
  */
-export function aggregateProcessor<K, V, A>(
+function storeUpdatingProcessor<K, VIn, A>(
   storeName: string,
-  initializer: () => A,
-  aggregator: (key: K, value: V, aggregate: A) => A,
+  needsValue: boolean,
   onDropped: () => void,
-): () => Processor<K, V, K, Change<A>> {
+  next: (key: K, value: VIn, oldValue: A | null) => A | null,
+): () => Processor<K, VIn, K, Change<A>> {
   return () => {
     let context: ProcessorContext<K, Change<A>>;
     let store: KeyValueStore<K, A>;
@@ -65,60 +66,12 @@ export function aggregateProcessor<K, V, A>(
         store = ctx.getStateStore<KeyValueStore<K, A>>(storeName);
       },
       process(record) {
-        if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) {
+        if (record.key === null || record.key === undefined || (needsValue && (record.value === null || record.value === undefined))) {
           onDropped();
           return;
         }
         const oldValue = store.get(record.key) ?? null;
-        const newValue = aggregator(record.key, record.value, oldValue ?? initializer());
-        store.put(record.key, newValue);
-        context.forward({ key: record.key, value: { newValue, oldValue }, timestamp: record.timestamp, headers: record.headers });
-      },
-    };
-  };
-}
-
-/** Kafka's KStreamReduce: the first value of a key is its aggregate; later ones fold into it. */
-export function reduceProcessor<K, V>(storeName: string, reducer: (aggregate: V, value: V) => V, onDropped: () => void): () => Processor<K, V, K, Change<V>> {
-  return () => {
-    let context: ProcessorContext<K, Change<V>>;
-    let store: KeyValueStore<K, V>;
-    return {
-      init(ctx) {
-        context = ctx;
-        store = ctx.getStateStore<KeyValueStore<K, V>>(storeName);
-      },
-      process(record) {
-        if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) {
-          onDropped();
-          return;
-        }
-        const oldValue = store.get(record.key) ?? null;
-        const newValue = oldValue === null ? record.value : reducer(oldValue, record.value);
-        store.put(record.key, newValue);
-        context.forward({ key: record.key, value: { newValue, oldValue }, timestamp: record.timestamp, headers: record.headers });
-      },
-    };
-  };
-}
-
-/** Kafka's KTableSource: the latest value of each key (a null value deletes it), forwarded as a Change. */
-export function tableSourceProcessor<K, V>(storeName: string, onDropped: () => void): () => Processor<K, V, K, Change<V>> {
-  return () => {
-    let context: ProcessorContext<K, Change<V>>;
-    let store: KeyValueStore<K, V>;
-    return {
-      init(ctx) {
-        context = ctx;
-        store = ctx.getStateStore<KeyValueStore<K, V>>(storeName);
-      },
-      process(record) {
-        if (record.key === null || record.key === undefined) {
-          onDropped();
-          return;
-        }
-        const oldValue = store.get(record.key) ?? null;
-        const newValue = record.value ?? null;
+        const newValue = next(record.key, record.value, oldValue);
         if (newValue === null) store.delete(record.key);
         else store.put(record.key, newValue);
         context.forward({ key: record.key, value: { newValue, oldValue }, timestamp: record.timestamp, headers: record.headers });
@@ -128,8 +81,31 @@ export function tableSourceProcessor<K, V>(storeName: string, onDropped: () => v
 }
 
 /**
+ * Kafka's KStreamAggregate / KStreamReduce: records with a null key or value are dropped (Kafka
+ * skips and counts them); the aggregate is stored, then forwarded as a Change.
+ */
+export function aggregateProcessor<K, V, A>(
+  storeName: string,
+  initializer: () => A,
+  aggregator: (key: K, value: V, aggregate: A) => A,
+  onDropped: () => void,
+): () => Processor<K, V, K, Change<A>> {
+  return storeUpdatingProcessor<K, V, A>(storeName, true, onDropped, (key, value, oldValue) => aggregator(key, value, oldValue ?? initializer()));
+}
+
+/** Kafka's KStreamReduce: the first value of a key is its aggregate; later ones fold into it. */
+export function reduceProcessor<K, V>(storeName: string, reducer: (aggregate: V, value: V) => V, onDropped: () => void): () => Processor<K, V, K, Change<V>> {
+  return storeUpdatingProcessor<K, V, V>(storeName, true, onDropped, (_key, value, oldValue) => (oldValue === null ? value : reducer(oldValue, value)));
+}
+
+/** Kafka's KTableSource: the latest value of each key (a null value deletes it), forwarded as a Change. */
+export function tableSourceProcessor<K, V>(storeName: string, onDropped: () => void): () => Processor<K, V, K, Change<V>> {
+  return storeUpdatingProcessor<K, V, V>(storeName, false, onDropped, (_key, value) => value ?? null);
+}
+
+/**
  * Kafka's KTableAggregate over a re-grouped table: the subtractor takes back what an old value
- * contributed, then the adder folds in the new one.
+ * contributed, then the adder folds in the new one. A null key is dropped uncounted.
  */
 export function tableAggregateProcessor<K, V, A>(
   storeName: string,
@@ -137,23 +113,10 @@ export function tableAggregateProcessor<K, V, A>(
   adder: (key: K, value: V, aggregate: A) => A,
   subtractor: (key: K, value: V, aggregate: A) => A,
 ): () => Processor<K, Change<V>, K, Change<A>> {
-  return () => {
-    let context: ProcessorContext<K, Change<A>>;
-    let store: KeyValueStore<K, A>;
-    return {
-      init(ctx) {
-        context = ctx;
-        store = ctx.getStateStore<KeyValueStore<K, A>>(storeName);
-      },
-      process(record) {
-        if (record.key === null || record.key === undefined) return;
-        const oldValue = store.get(record.key) ?? null;
-        let aggregate = oldValue ?? initializer();
-        if (record.value.oldValue !== null) aggregate = subtractor(record.key, record.value.oldValue, aggregate);
-        if (record.value.newValue !== null) aggregate = adder(record.key, record.value.newValue, aggregate);
-        store.put(record.key, aggregate);
-        context.forward({ key: record.key, value: { newValue: aggregate, oldValue }, timestamp: record.timestamp, headers: record.headers });
-      },
-    };
-  };
+  return storeUpdatingProcessor<K, Change<V>, A>(storeName, false, () => undefined, (key, change, oldValue) => {
+    let aggregate = oldValue ?? initializer();
+    if (change.oldValue !== null) aggregate = subtractor(key, change.oldValue, aggregate);
+    if (change.newValue !== null) aggregate = adder(key, change.newValue, aggregate);
+    return aggregate;
+  });
 }
