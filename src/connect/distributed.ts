@@ -206,6 +206,16 @@ export class DistributedHerder {
     });
   }
 
+  /**
+   * Kafka's putSafe: a worker giving up a connector or task says so (UNASSIGNED) unless another
+   * worker already wrote a status in a later generation (it runs it now).
+   */
+  private writeStatusSafely(key: string, state: State): void {
+    const current = this.statuses.get(key);
+    if (current !== undefined && current.worker_id !== this.workerId && current.generation > this.generation) return;
+    this.writeStatus(key, state);
+  }
+
   // ---- the group --------------------------------------------------------------------------------
 
   metadata(): Buffer {
@@ -236,6 +246,7 @@ export class DistributedHerder {
       for (const [name, running] of [...this.ownConnectors]) {
         this.ownConnectors.delete(name);
         await Promise.resolve(running?.connector.stop()).catch(() => {});
+        if (running !== null) this.writeStatusSafely(`status-connector-${name}`, 'UNASSIGNED');
       }
     });
   }
@@ -299,7 +310,7 @@ export class DistributedHerder {
     const listener: StatusListener = {
       onRunning: () => this.writeStatus(statusKey, this.targets.get(id.connector) === 'PAUSED' ? 'PAUSED' : 'RUNNING'),
       onPaused: () => this.writeStatus(statusKey, 'PAUSED'),
-      onStopped: () => {},
+      onStopped: () => this.writeStatusSafely(statusKey, 'UNASSIGNED'),
       onFailure: (error) => {
         this.writeStatus(statusKey, 'FAILED', error);
         this.worker.log.error(`task ${key} failed: ${(error as Error)?.message ?? String(error)}`);

@@ -2,7 +2,8 @@
  * Three `sluice connect distributed` workers on a `sluice serve` broker form a group; a sink with
  * 6 tasks is spread over them; one worker is SIGKILLed and its tasks run on the other two once the
  * coordinator removed it (session.timeout.ms); then every worker is restarted and the connector's
- * config, task configs and statuses come back from connect-configs and connect-status.
+ * config, task configs and statuses come back from connect-configs and connect-status (the
+ * statuses say UNASSIGNED between a clean stop and the restart).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -106,6 +107,13 @@ describe('distributed workers', () => {
 
     for (const worker of workers.slice(0, 2)) worker.cli.child.kill('SIGTERM');
     await Promise.all(workers.slice(0, 2).map((worker) => worker.cli.exited));
+    // Workers that stop cleanly give their connector and tasks up (Kafka's UNASSIGNED), so no status claims they still run.
+    const lastStatus = new Map<string, string>();
+    for (const line of execFileSync('kcat', ['-C', '-b', `127.0.0.1:${brokerPort}`, '-t', 'connect-status', '-e', '-q', '-f', '%k\t%s\n'], { encoding: 'utf8' }).trim().split('\n')) {
+      const [key, value] = line.split('\t') as [string, string];
+      if (key.startsWith('status-') && !key.startsWith('status-topic-')) lastStatus.set(key, (JSON.parse(value) as { state: string }).state);
+    }
+    expect(Object.fromEntries(lastStatus)).toEqual(Object.fromEntries(['status-connector-spread', ...[0, 1, 2, 3, 4, 5].map((task) => `status-task-spread-${task}`)].map((key) => [key, 'UNASSIGNED'])));
     const restarted = await Promise.all([startWorker(), startWorker(), startWorker()]);
     const restartedIds = restarted.map((worker) => worker.url.replace('http://', ''));
     expect(await getJson(`${restarted[0]!.url}/connectors`)).toEqual(['spread']);
