@@ -77,6 +77,8 @@ export class DistributedHerder {
   private assignment: Assignment | null = null;
   private memberId = '';
   private generation = -1;
+  /** Status writes not yet acknowledged (they are sent without waiting, from task callbacks). */
+  private readonly statusWrites = new Set<Promise<void>>();
   private queue: Promise<unknown> = Promise.resolve();
   member: ConnectGroupMember | null = null;
   configTail: TopicTail | null = null;
@@ -201,9 +203,18 @@ export class DistributedHerder {
   private writeStatus(key: string, state: State, error?: unknown): void {
     const value: StatusRecord = { state, trace: error === undefined ? null : traceOf(error), worker_id: this.workerId, generation: this.generation };
     this.statuses.set(key, value);
-    void this.producer.send([{ topic: this.statusTopic, partition: null, key: Buffer.from(key), value: json(value), headers: {}, timestamp: null }]).catch((failure: unknown) => {
-      this.worker.log.error(`could not write status ${key}: ${(failure as Error).message}`);
-    });
+    const write = this.producer
+      .send([{ topic: this.statusTopic, partition: null, key: Buffer.from(key), value: json(value), headers: {}, timestamp: null }])
+      .catch((failure: unknown) => {
+        this.worker.log.error(`could not write status ${key}: ${(failure as Error).message}`);
+      })
+      .finally(() => this.statusWrites.delete(write));
+    this.statusWrites.add(write);
+  }
+
+  /** Waits for the status writes sent so far, so a stopping worker's last statuses reach the topic before its producer closes. */
+  async flushStatuses(): Promise<void> {
+    await Promise.all([...this.statusWrites]);
   }
 
   /**
@@ -631,7 +642,8 @@ export async function startDistributed(options: { workerProps: Props; baseDir?: 
       },
     );
     created.member = member;
-    // Stop order: leave the group first, then stop the work (offsets flushed), then the rest.
+    // Stop order: leave the group first, then stop the work (offsets flushed, UNASSIGNED written), then the rest.
+    closers.push(() => created.flushStatuses());
     closers.push(() => created.revoke());
     closers.push(() => member.stop());
     member.start();
