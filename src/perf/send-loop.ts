@@ -38,8 +38,14 @@ export interface SendLoopOptions {
   payloads: readonly Buffer[];
   /** e2e: each value is copied and carries its send time in its first 8 bytes. */
   stampValues: boolean;
-  /** Where per-record send-to-ack latencies go; null to skip (e2e measures at the consumer). */
+  /** Where per-record send-to-ack latencies go (from the intended time under a target rate); null to skip. */
   recorder: LatencyRecorder | null;
+  /**
+   * Under a target rate, where each record's lag goes: from its intended send time to the send()
+   * call that carried it (the sending thread's lateness: a GC pause, a wait for a core, the
+   * previous turn's work). Null to skip.
+   */
+  lagRecorder?: LatencyRecorder | null;
   onProgress?: (recordsSent: number) => void;
 }
 
@@ -63,6 +69,7 @@ const SPIN_BELOW_MS = 2;
  */
 export function runSendLoop(send: SendFn, options: SendLoopOptions): Promise<SendLoopResult> {
   const { records, partitions, sendRecords, sendsInFlight, payloads, stampValues, recorder } = options;
+  const lagRecorder = options.lagRecorder ?? null;
   if (payloads.length === 0) return Promise.reject(new RangeError('the payload pool is empty'));
   const intervalMs = options.throughput > 0 ? 1000 / options.throughput : 0;
   return new Promise<SendLoopResult>((resolve, reject) => {
@@ -141,6 +148,9 @@ export function runSendLoop(send: SendFn, options: SendLoopOptions): Promise<Sen
         }
         bytes += value.length;
         messages[i] = { value, partition };
+      }
+      if (lagRecorder !== null && intervalMs > 0) {
+        for (let i = 0; i < count; i++) lagRecorder.recordMs(callMs - (startMs + (firstIndex + i) * intervalMs));
       }
       partition = partition + 1 === partitions ? 0 : partition + 1;
       sent += count;
