@@ -155,6 +155,9 @@ export async function runRound(options: BenchAllOptions, log: (line: string) => 
     add({ table: 'e2e', row: e2eRow, column: 'p99 ms', value: e2e.latencyMs?.p99 ?? Number.NaN });
     add({ table: 'e2e', row: e2eRow, column: 'p99.9 ms', value: e2e.latencyMs?.p999 ?? Number.NaN });
     add({ table: 'e2e', row: e2eRow, column: 'max ms', value: e2e.latencyMs?.max ?? Number.NaN });
+    // Where the tail forms, from the same intended send time: the send() call, its acknowledgement.
+    add({ table: 'e2e', row: e2eRow, column: 'p99 ms to the send() call', value: e2e.stagesMs?.sendCall?.p99 ?? Number.NaN });
+    add({ table: 'e2e', row: e2eRow, column: 'p99 ms to the acknowledgement', value: e2e.stagesMs?.acknowledged?.p99 ?? Number.NaN });
   }
 
   log('bench:compare (every peer)');
@@ -290,7 +293,7 @@ function cell(values: readonly number[], format: (v: number) => string): string 
 const TABLE_TITLES: Record<string, [string, string, string]> = {
   limits: ["The machine's limits", 'native-bench (C, liblz4), best pass of each round; the references of the ratios below.', ''],
   embedded: ['Sluice embedded', '`sluice perf produce` (100-byte values, batch 256 KiB, acks all) then `sluice perf consume` of the same data directory; MB/s as a share of the page cache.', 'of page cache'],
-  e2e: ['End-to-end latency', '`sluice perf e2e`, acks 1: from the intended send time to the consumer handing the record out.', ''],
+  e2e: ['End-to-end latency', '`sluice perf e2e`, acks 1: from the intended send time to the consumer handing the record out; the last two columns are from the same time to the send() call that carried the record and to its acknowledgement.', ''],
   peers: ['Peers side by side', '`npm run bench:compare` with every peer (setups in bench/compare.ts): append records/s, MB/s and p99 (send call to acknowledgement), then read back in order; ratios to Sluice embedded.', 'vs Sluice'],
   kafka: ['Kafka protocol', '`node dist/bench/server.bench.js`: kcat (librdkafka) and kafkajs against `sluice serve`, beside the broker fed pre-built batches; ratios to the broker alone.', 'vs broker alone'],
   codec: ['RecordBatch codec', '`node dist/bench/codec.bench.js` (one core, 1000 records of 8 + 100 bytes per batch); ratios to kafkajs 2.2.4 on the same records.', 'vs kafkajs'],

@@ -188,13 +188,15 @@ async function endToEnd(sluice: Sluice, config: PerfConfig, partitions: number, 
     return received;
   });
   const producer = openProducer(sluice, config);
+  const stages = { sendCall: new LatencyRecorder(), acknowledged: new LatencyRecorder() };
   const monitor = new RuntimeMonitor();
   let sent;
   try {
     sent = await runSendLoop(producer.send, {
       ...loopSettings(config, partitions, payloads),
       stampValues: true,
-      recorder: null,
+      recorder: stages.acknowledged,
+      lagRecorder: stages.sendCall,
     });
     await producer.close();
   } catch (error) {
@@ -211,7 +213,7 @@ async function endToEnd(sluice: Sluice, config: PerfConfig, partitions: number, 
     throw error;
   }
   const runtime = monitor.stop();
-  return { records: received, bytes, seconds: (endMs - sent.startMs) / 1000, latency, runtime, partitions };
+  return { records: received, bytes, seconds: (endMs - sent.startMs) / 1000, latency, runtime, partitions, stages };
 }
 
 export function loopSettings(config: PerfConfig, partitions: number, payloads: readonly Buffer[]) {

@@ -14,6 +14,12 @@ export interface Measurement {
   latency: LatencyRecorder | null;
   /** e2e: the main thread's event-loop delay and GC pauses over the timed part; null otherwise. */
   runtime: RuntimeSummary | null;
+  /**
+   * e2e: the record's path in two more histograms, both from its intended send time: to the
+   * send() call that carried it (the sending thread's lateness), and to that call's
+   * acknowledgement (the append); the hand-out is `latency`. Absent otherwise.
+   */
+  stages?: { sendCall: LatencyRecorder; acknowledged: LatencyRecorder };
   /** The partition count actually used (an existing topic keeps its own). */
   partitions: number;
   /** produce --producer-threads: what each thread sent, over its own timed span; absent otherwise. */

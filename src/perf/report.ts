@@ -19,6 +19,12 @@ export interface PerfResult {
   latencyMs: LatencySummaryMs | null;
   /** e2e: the main thread's event-loop delay and GC pauses over the timed part (the suspects of a latency tail); null otherwise. */
   runtime: RuntimeSummary | null;
+  /**
+   * e2e under a target rate: where the latency forms, each from the record's intended send time:
+   * the send() call that carried it, that call's acknowledgement, and (latencyMs) the hand-out.
+   * Null otherwise (and for kafkajs runs).
+   */
+  stagesMs: { sendCall: LatencySummaryMs | null; acknowledged: LatencySummaryMs | null } | null;
   config: PerfConfig;
   machine: MachineInfo;
   /** produce --producer-threads: each thread's records and rate over its own span; null otherwise. */
@@ -40,6 +46,10 @@ export function buildPerfResult(config: PerfConfig, measurement: Measurement, ma
     seconds,
     latencyMs: measurement.latency === null ? null : measurement.latency.summary(),
     runtime: measurement.runtime,
+    stagesMs:
+      measurement.stages === undefined || config.throughput <= 0
+        ? null
+        : { sendCall: measurement.stages.sendCall.summary(), acknowledged: measurement.stages.acknowledged.summary() },
     config: { ...config, partitions: measurement.partitions },
     machine,
     threads:
@@ -93,6 +103,7 @@ export function formatPerfReport(result: PerfResult): string {
     rows.push([`thread ${index}`, formatCount(thread.records), formatFigure(thread.seconds), formatCount(thread.recordsPerSec), '', '', '', '', '', '']);
   });
   let out = formatTable(headers, rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
+  if (result.stagesMs !== null) out += describeStages(result.stagesMs);
   if (result.runtime !== null) out += describeRuntime(result.runtime);
   out += `config:  ${describeConfig(result.config)}\n`;
   out += `machine: ${describeMachine(result.machine)}\n`;
@@ -104,6 +115,19 @@ export function formatPerfReport(result: PerfResult): string {
   }
   if (result.config.mode === 'consume') out += 'latency: not measured by consume; `sluice perf e2e` measures delivery latency\n';
   return out;
+}
+
+/** The e2e run's path: how late the send() calls were, and their acknowledgements, both from the intended send time. */
+function describeStages(stages: NonNullable<PerfResult['stagesMs']>): string {
+  const line = (name: string, summary: LatencySummaryMs | null): string =>
+    summary === null
+      ? `${name}: none recorded\n`
+      : `${name}: p50 ${formatFigure(summary.p50)} ms, p99 ${formatFigure(summary.p99)} ms, ` +
+        `p99.9 ${formatFigure(summary.p999)} ms, max ${formatFigure(summary.max)} ms\n`;
+  return (
+    line('from the intended send time to the send() call', stages.sendCall) +
+    line('from the intended send time to its acknowledgement', stages.acknowledged)
+  );
 }
 
 /** The e2e run's event-loop delay and GC lines. */

@@ -110,7 +110,7 @@ async function consumeAll(dataDir: string, topic: string, partitions: number, ex
   }
 }
 
-const RESULT_KEYS = ['recordsPerSec', 'mbPerSec', 'records', 'seconds', 'latencyMs', 'runtime', 'config', 'machine', 'threads'];
+const RESULT_KEYS = ['recordsPerSec', 'mbPerSec', 'records', 'seconds', 'latencyMs', 'runtime', 'stagesMs', 'config', 'machine', 'threads'];
 const LATENCY_KEYS = ['p50', 'p95', 'p99', 'p999', 'max'];
 
 describe('sluice perf produce', () => {
@@ -329,6 +329,12 @@ describe('sluice perf e2e', () => {
     // Linux has /proc/thread-self/schedstat: the thread ran for part of the run.
     expect(scheduler.runningMs).toBeGreaterThan(0);
     expect(scheduler.runnableWaitingMs).toBeGreaterThanOrEqual(0);
+    // The path, both from the intended send time: a record is acknowledged after the send() call
+    // that carried it, so every percentile of the second lies at or above the first's.
+    const { sendCall, acknowledged } = result.stagesMs;
+    expect(Object.keys(sendCall).sort()).toEqual([...LATENCY_KEYS].sort());
+    for (const key of LATENCY_KEYS) expect(acknowledged[key]).toBeGreaterThanOrEqual(sendCall[key]);
+    expect(acknowledged.p50).toBeGreaterThan(0);
   });
 
   it('prints the event loop delay, the GC pauses and the main thread scheduling beside the latency table', async () => {
@@ -337,6 +343,8 @@ describe('sluice perf e2e', () => {
     expect(out).toMatch(/^event loop delay past due \(1 ms samples\): p50 [\d.]+ ms, p99 [\d.]+ ms, p99\.9 [\d.]+ ms, max [\d.]+ ms$/m);
     expect(out).toMatch(/^gc pauses \(main thread\): \d+, total [\d.]+ ms, max [\d.]+ ms$/m);
     expect(out).toMatch(/^main thread: [\d.]+ ms on a core, [\d.]+ ms runnable waiting for one$/m);
+    expect(out).toMatch(/^from the intended send time to the send\(\) call: p50 [\d.]+ ms, p99 [\d.]+ ms, p99\.9 [\d.]+ ms, max [\d.]+ ms$/m);
+    expect(out).toMatch(/^from the intended send time to its acknowledgement: p50 [\d.]+ ms, p99 [\d.]+ ms, p99\.9 [\d.]+ ms, max [\d.]+ ms$/m);
   });
 });
 
@@ -361,6 +369,19 @@ describe('the send loop', () => {
       await sluice.close();
     }
   });
+
+  it('ends with the error of a send() that throws instead of rejecting, also when an acknowledgement resumed the loop', async () => {
+    let calls = 0;
+    const send = (): Promise<void> => {
+      if (calls++ === 2) throw new Error('send threw');
+      return Promise.resolve();
+    };
+    // One send in flight: the third call runs from the second's acknowledgement, not the first turn.
+    await expect(
+      runSendLoop(send, { records: 100, partitions: 1, sendRecords: 10, sendsInFlight: 1, throughput: -1, payloads: randomPayloads(10, 0, 1), stampValues: false, recorder: null }),
+    ).rejects.toThrow('send threw');
+    expect(calls).toBe(3);
+  });
 });
 
 describe('coordinated omission', () => {
@@ -370,13 +391,17 @@ describe('coordinated omission', () => {
     // from the send() call instead, all but the first would show next to nothing.
     let calls = 0;
     const recorder = new LatencyRecorder();
+    const lagRecorder = new LatencyRecorder();
     await runSendLoop(
       () => (calls++ === 0 ? new Promise((resolve) => setTimeout(resolve, 200)) : Promise.resolve()),
-      { records: 100, partitions: 1, sendRecords: 100, sendsInFlight: 1, throughput: 1000, payloads: randomPayloads(10, 0, 1), stampValues: false, recorder },
+      { records: 100, partitions: 1, sendRecords: 100, sendsInFlight: 1, throughput: 1000, payloads: randomPayloads(10, 0, 1), stampValues: false, recorder, lagRecorder },
     );
     expect(calls).toBeGreaterThan(1);
     expect(recorder.count).toBe(100);
     expect(recorder.summary()!.p50).toBeGreaterThanOrEqual(100);
+    // The same stall, seen from the sending side: the records held back went out at least 100 ms late.
+    expect(lagRecorder.count).toBe(100);
+    expect(lagRecorder.summary()!.p50).toBeGreaterThanOrEqual(100);
   });
 });
 

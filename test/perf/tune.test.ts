@@ -135,6 +135,7 @@ function resultOf(config: { batch: number; linger: number; compression: 'none' |
     records: 1000,
     seconds: 1,
     latencyMs: p99 === null ? null : { p50: p99 / 2, p95: p99, p99, p999: p99, max: p99 },
+    stagesMs: null,
     config: resolvePerfConfig({
       mode: 'produce',
       batchSizeBytes: config.batch,
