@@ -41,6 +41,20 @@ export interface TransactionManagerOptions {
 export interface SendOffsetsRequest {
   consumerGroupId: string;
   topics: { topic: string; partitions: { partition: number; offset: number | string; metadata?: string | null }[] }[];
+  /**
+   * The consuming member's group metadata (Kafka's ConsumerGroupMetadata, KIP-447): with it the
+   * coordinator refuses the commit of a member that is no longer in the group's current
+   * generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID), so a zombie cannot
+   * commit the offsets of partitions handed to another member. Without it nothing is checked.
+   */
+  consumerGroupMetadata?: ConsumerGroupMetadata;
+}
+
+/** A group member's identity in one generation, as a consumer's GROUP_JOIN event reports it. */
+export interface ConsumerGroupMetadata {
+  generationId: number;
+  memberId: string;
+  groupInstanceId?: string | null;
 }
 
 interface PartitionGate {
@@ -239,7 +253,15 @@ export class TransactionManager {
           this.groups.add(groupId);
           this.begun = true;
         }
-        await this.broker.txnOffsetCommit({ transactionalId, producerId, producerEpoch, groupId, offsets });
+        const member = request.consumerGroupMetadata;
+        await this.broker.txnOffsetCommit({
+          transactionalId,
+          producerId,
+          producerEpoch,
+          groupId,
+          offsets,
+          ...(member === undefined ? {} : { generationId: member.generationId, memberId: member.memberId, groupInstanceId: member.groupInstanceId ?? null }),
+        });
       } catch (error) {
         const fenced = this.fencedErrorOf(error);
         if (fenced !== null) this.fatal(fenced);

@@ -13,7 +13,9 @@
  * worker threads have no consumer groups or transactions (src/client/attached-broker.ts).
  */
 import * as path from 'node:path';
-import type { StreamsBatch, StreamsConnection, StreamsGroupConsumer, StreamsProducer, StreamsTransaction, TopicPartitionOffset } from './connection.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { FencedInstanceIdError, IllegalGenerationError, UnknownMemberIdError } from '../errors.js';
+import { partitionKey, type StreamsBatch, StreamsConnection, StreamsGroupConsumer, StreamsProducer, StreamsTransaction, TopicPartitionOffset } from './connection.js';
 import { internalSerde } from './change-serde.js';
 import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore } from './stores.js';
 import { RecordCollector, StreamTask, type TaskEnvironment } from './task.js';
@@ -49,6 +51,14 @@ export async function openBytesStore(context: Pick<StreamThreadContext, 'stateDi
   return LmdbBytesStore.open(path.join(context.stateDir, context.applicationId, taskId, definition.name), context.eos);
 }
 
+/** Kafka's retry.backoff.ms, between two reads of committed offsets a transaction still holds (UNSTABLE_OFFSET_COMMIT). */
+const UNSTABLE_OFFSETS_BACKOFF_MS = 100;
+
+/** The group refused a transaction's offsets: this member is no longer in its current generation (Kafka's TaskMigratedException). */
+function isMigrated(error: unknown): boolean {
+  return error instanceof IllegalGenerationError || error instanceof UnknownMemberIdError || error instanceof FencedInstanceIdError;
+}
+
 export class StreamThread {
   readonly name: string;
   readonly tasks = new Map<string, StreamTask>();
@@ -67,6 +77,8 @@ export class StreamThread {
   /** Tasks assigned and restored since the last revocation. */
   private assigned = false;
   private everAssigned = false;
+  /** The group fenced a commit of this thread: no processing until the consumer's next assignment. */
+  private migrated = false;
 
   constructor(
     private readonly context: StreamThreadContext,
@@ -124,24 +136,47 @@ export class StreamThread {
 
   // ---- Tasks ----
 
+  /** `partitions` is the consumer's whole assignment: tasks outside it were lost (see dropAll). */
   private async assign(partitions: { topic: string; partitions: number[] }[]): Promise<void> {
+    this.migrated = false;
+    const ids = new Set<string>();
+    for (const { topic, partitions: numbers } of partitions) {
+      const subtopology = this.context.topicToSubtopology.get(topic);
+      if (subtopology !== undefined) for (const partition of numbers) ids.add(`${subtopology.id}_${partition}`);
+    }
+    // A task still held that the new assignment leaves out was lost without a revocation (the
+    // member was removed from the group, its session expired): another member may own it now.
+    if ([...this.tasks.keys()].some((id) => !ids.has(id))) await this.dropAll();
     for (const { topic, partitions: numbers } of partitions) {
       const subtopology = this.context.topicToSubtopology.get(topic);
       if (subtopology === undefined) continue;
-      for (const partition of numbers) await this.taskFor(subtopology, partition);
+      for (const partition of numbers) if ((await this.taskFor(subtopology, partition)) === null) return;
     }
     this.assigned = true;
     this.everAssigned = true;
     this.context.onRebalance();
   }
 
-  /** The task of (sub-topology, partition), created and restored from its changelogs first if new. */
-  private async taskFor(subtopology: Subtopology, partition: number): Promise<StreamTask> {
+  /**
+   * The task of (sub-topology, partition), created if new: once this thread holds it, the group's
+   * committed offsets of its partitions are read again, waiting out a transaction that still holds
+   * some (OffsetFetch's require_stable), since its previous owner may have committed after the
+   * consumer read them at the assignment; then its stores are restored from their changelogs,
+   * which by then hold what that commit wrote, and the consumer is moved to those offsets. Null
+   * when the instance halted meanwhile.
+   */
+  private async taskFor(subtopology: Subtopology, partition: number): Promise<StreamTask | null> {
     const id = `${subtopology.id}_${partition}`;
     const existing = this.tasks.get(id);
     if (existing !== undefined) return existing;
     const context = this.context;
     const release = await context.lockTask(id);
+    const sources = subtopology.sourceTopics.map((topic) => ({ topic: context.resolveTopic(topic), partition }));
+    const committed = await this.stableCommittedOffsets(sources);
+    if (committed === null) {
+      release();
+      return null;
+    }
     this.taskReleases.set(id, release);
     const bytesStores = new Map<string, BytesStore>();
     this.taskStores.set(id, bytesStores);
@@ -171,9 +206,22 @@ export class StreamThread {
         this.commitRequested = true;
       },
     };
-    const task = new StreamTask(subtopology, partition, environment, stores, context.globalStores);
+    const startOffsets = new Map(sources.map(({ topic }) => [topic, committed.get(partitionKey(topic, partition)) ?? 0] as const));
+    const task = new StreamTask(subtopology, partition, environment, stores, context.globalStores, startOffsets);
     this.tasks.set(id, task);
+    // Offset 0 below the log start resets to the earliest, as with no committed offset.
+    if (!context.halted()) for (const [topic, offset] of startOffsets) this.consumer?.seek(topic, partition, offset);
     return task;
+  }
+
+  /** The group's committed offsets, once no transaction holds any of them (exactly_once_v2); null if the instance halts meanwhile. */
+  private async stableCommittedOffsets(partitions: { topic: string; partition: number }[]): Promise<Map<string, number> | null> {
+    for (;;) {
+      if (this.context.halted()) return null;
+      const offsets = await this.context.connection.committedOffsets(this.context.applicationId, partitions, this.context.eos);
+      if (offsets !== null) return offsets;
+      await delay(UNSTABLE_OFFSETS_BACKOFF_MS);
+    }
   }
 
   private async revoke(partitions: { topic: string; partitions: number[] }[]): Promise<void> {
@@ -196,12 +244,29 @@ export class StreamThread {
     // this work twice. So the open transaction is aborted and the tasks' stores dropped with their
     // uncommitted changes: whoever owns the partitions next restores them from the committed
     // changelogs and processes from the committed offsets.
+    await this.abortTransaction();
+    for (const id of ids) await this.dropTask(id);
+  }
+
+  /** Aborts the open transaction (under at_least_once, forgets what is not yet sent). */
+  private async abortTransaction(): Promise<void> {
     await Promise.allSettled(this.pendingSends);
     this.pendingSends = [];
     this.collector.drain();
-    await this.transaction?.abort();
+    const transaction = this.transaction;
     this.transaction = null;
-    for (const id of ids) await this.dropTask(id);
+    await transaction?.abort();
+  }
+
+  /**
+   * The group moved on without this thread's tasks (Kafka's handleLostAll): their uncommitted
+   * work is aborted and every task dropped with it, since the one transaction held the work of
+   * all; the tasks the consumer still owns are created again from the committed state.
+   */
+  private async dropAll(): Promise<void> {
+    for (const task of this.tasks.values()) task.consumedOffsets.clear();
+    await this.abortTransaction();
+    for (const id of [...this.tasks.keys()]) await this.dropTask(id);
   }
 
   /** Closes a task without keeping its stores' uncommitted changes (a persistent store is rebuilt from its changelog). */
@@ -246,10 +311,11 @@ export class StreamThread {
   // ---- Processing and committing ----
 
   private async processBatch(batch: StreamsBatch): Promise<void> {
-    if (this.context.halted()) return;
+    if (this.context.halted() || this.migrated) return;
     const subtopology = this.context.topicToSubtopology.get(batch.topic);
     if (subtopology === undefined) return;
     const task = await this.taskFor(subtopology, batch.partition);
+    if (task === null) return;
     if (this.context.eos && this.transaction === null) this.transaction = await this.producer!.transaction();
     task.processBatch(batch.topic, batch.messages);
     this.sendCollected();
@@ -281,6 +347,9 @@ export class StreamThread {
     if (context.eos && this.revoking) return;
     this.commitRequested = false;
     this.lastCommitMs = Date.now();
+    // The generation these tasks were assigned in, taken before anything is awaited: the group
+    // may move on while the sends settle, and then the offsets must be refused.
+    const member = this.consumer?.groupMetadata() ?? null;
     this.sendCollected();
     const sends = this.pendingSends;
     this.pendingSends = [];
@@ -294,7 +363,19 @@ export class StreamThread {
       const transaction = this.transaction;
       if (transaction === null) return;
       this.transaction = null;
-      if (offsets.length > 0) await transaction.sendOffsets(context.applicationId, offsets);
+      if (offsets.length > 0) {
+        try {
+          await transaction.sendOffsets(context.applicationId, offsets, member);
+        } catch (error) {
+          if (!isMigrated(error)) throw error;
+          // Fenced by the group: another member may own these tasks now, so this work is dropped
+          // (Kafka's TaskMigratedException) and the thread waits for its consumer's next assignment.
+          this.transaction = transaction;
+          await this.dropAll();
+          this.migrated = true;
+          return;
+        }
+      }
       await transaction.commit();
     } else if (offsets.length > 0) {
       await this.consumer!.commit(offsets);

@@ -80,6 +80,11 @@ export class StreamTask {
   private metadata: RecordMetadata | null = null;
   /** Per source topic-partition: the next offset to read (what a commit records). */
   readonly consumedOffsets = new Map<string, number>();
+  /**
+   * Per source topic-partition: the first offset not yet processed. A batch the consumer fetched
+   * before the task was (re)created from its committed offsets may start below it.
+   */
+  private readonly positions: Map<string, number>;
 
   constructor(
     readonly subtopology: Subtopology,
@@ -87,8 +92,10 @@ export class StreamTask {
     private readonly env: TaskEnvironment,
     readonly stores: Map<string, TypedKeyValueStore<unknown, unknown>>,
     private readonly globalStores: Map<string, TypedKeyValueStore<unknown, unknown>>,
+    startOffsets: ReadonlyMap<string, number>,
   ) {
     this.id = `${subtopology.id}_${partition}`;
+    this.positions = new Map(startOffsets);
     // Children first, so each node's runtime can point at its children's.
     for (const name of [...subtopology.nodes].reverse()) this.nodes.set(name, this.makeNode(env.topology.node(name)));
     for (const name of subtopology.nodes) {
@@ -108,7 +115,9 @@ export class StreamTask {
     const node = source.node as SourceNode;
     const keySerde = node.keySerde ?? (this.env.topology.isRepartitionTopic(topicOf(node)) ? internalSerde : null);
     const valueSerde = node.valueSerde ?? (this.env.topology.isRepartitionTopic(topicOf(node)) ? internalSerde : null);
+    const from = this.positions.get(topic) ?? 0;
     for (const message of messages) {
+      if (message.offset < from) continue;
       this.metadata = { topic, partition: this.partition, offset: message.offset };
       const record: StreamRecord<unknown, unknown> = {
         key: deserialize(keySerde, message.key, node.name),
@@ -119,6 +128,7 @@ export class StreamTask {
       if (message.timestamp > this.streamTimeMs) this.streamTimeMs = message.timestamp;
       source.process(record);
       this.consumedOffsets.set(topic, message.offset + 1);
+      this.positions.set(topic, message.offset + 1);
       if (this.punctuations.length > 0) this.punctuate('STREAM_TIME', this.streamTimeMs);
     }
     this.metadata = null;
