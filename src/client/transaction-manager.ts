@@ -19,10 +19,13 @@ import type { BrokerApi } from '../broker/broker-api.js';
 /** What the transaction manager asks of the broker. */
 export type TransactionBrokerApi = Pick<BrokerApi, 'initProducerId' | 'addPartitionsToTxn' | 'addOffsetsToTxn' | 'txnOffsetCommit' | 'endTxn'>;
 import {
+  FencedInstanceIdError,
+  IllegalGenerationError,
   InvalidProducerEpochError,
   InvalidTxnStateError,
   ProducerFencedError,
   SluiceError,
+  UnknownMemberIdError,
 } from '../errors.js';
 import type { ProducerIdentity } from './accumulator.js';
 
@@ -265,6 +268,13 @@ export class TransactionManager {
       } catch (error) {
         const fenced = this.fencedErrorOf(error);
         if (fenced !== null) this.fatal(fenced);
+        // The group refused the member (KIP-447): as Kafka's CommitFailedException, the
+        // transaction can only be aborted, its records having been made for partitions the
+        // member may no longer own.
+        if (error instanceof IllegalGenerationError || error instanceof UnknownMemberIdError || error instanceof FencedInstanceIdError) {
+          this.error ??= error;
+          if (this.stateValue === 'inTransaction') this.stateValue = 'abortableError';
+        }
         throw fenced ?? error;
       }
     });

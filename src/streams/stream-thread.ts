@@ -136,17 +136,12 @@ export class StreamThread {
 
   // ---- Tasks ----
 
-  /** `partitions` is the consumer's whole assignment: tasks outside it were lost (see dropAll). */
   private async assign(partitions: { topic: string; partitions: number[] }[]): Promise<void> {
     this.migrated = false;
-    const ids = new Set<string>();
-    for (const { topic, partitions: numbers } of partitions) {
-      const subtopology = this.context.topicToSubtopology.get(topic);
-      if (subtopology !== undefined) for (const partition of numbers) ids.add(`${subtopology.id}_${partition}`);
-    }
-    // A task still held that the new assignment leaves out was lost without a revocation (the
-    // member was removed from the group, its session expired): another member may own it now.
-    if ([...this.tasks.keys()].some((id) => !ids.has(id))) await this.dropAll();
+    // The group rebalances eagerly (range): every assignment follows the revocation of all the
+    // member's partitions. A task still held here was lost without one (the member was removed
+    // from the group, its session expired), and another member may have worked on it since.
+    if (this.tasks.size > 0) await this.dropAll();
     for (const { topic, partitions: numbers } of partitions) {
       const subtopology = this.context.topicToSubtopology.get(topic);
       if (subtopology === undefined) continue;
