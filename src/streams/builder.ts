@@ -463,8 +463,8 @@ export class KStream<K, V> {
     builder.topology.addProcessor(thisName, streamJoinProcessor(windows, { ...common, thisStore, otherStore, isLeft: true }, shared), left.nodeName);
     builder.topology.addProcessor(otherName, streamJoinProcessor(windows, { ...common, thisStore: otherStore, otherStore: thisStore, isLeft: false }, shared), right.nodeName);
     const storeKeySerde = windowedStoreSerde(keySerde as Serde<unknown>);
-    builder.topology.addStateStore(builder.storeDefinition(thisStore, {}, storeKeySerde, joined.valueSerde ?? left.valueSerde), thisName, otherName);
-    builder.topology.addStateStore(builder.storeDefinition(otherStore, {}, storeKeySerde, joined.otherValueSerde ?? right.valueSerde), thisName, otherName);
+    builder.topology.addStateStore({ ...builder.storeDefinition(thisStore, {}, storeKeySerde, joined.valueSerde ?? left.valueSerde), type: 'window' }, thisName, otherName);
+    builder.topology.addStateStore({ ...builder.storeDefinition(otherStore, {}, storeKeySerde, joined.otherValueSerde ?? right.valueSerde), type: 'window' }, thisName, otherName);
     if (pendingStore !== null) builder.topology.addStateStore(builder.storeDefinition(pendingStore, {}, storeKeySerde, null), thisName, otherName);
     builder.topology.addCopartitionGroup([...left.sourceTopics, ...right.sourceTopics]);
     const mergeName = builder.newName('KSTREAM-MERGE-');
@@ -969,7 +969,7 @@ export class TimeWindowedKStream<K, V> {
       stores.push(recordsStore);
     }
     builder.topology.addProcessor(name, supplier, parentName);
-    const definition = builder.storeDefinition(storeName, materialized, storeKeySerde, materialized.valueSerde ?? null);
+    const definition = { ...builder.storeDefinition(storeName, materialized, storeKeySerde, materialized.valueSerde ?? null), type: 'window' as const };
     builder.topology.addStateStore(definition, name);
     if (stores.length > 1) {
       builder.topology.addStateStore({ ...definition, name: stores[1], valueSerde: DEFAULT_SERDE }, name);
@@ -1019,7 +1019,7 @@ export class SessionWindowedKStream<K, V> {
       sessionWindowAggregateProcessor(this.windows, { storeName, initializer, aggregator, merger, onDropped: (reason) => builder.drops.dropped(reason) }),
       parentName,
     );
-    builder.topology.addStateStore(builder.storeDefinition(storeName, options, windowedStoreSerde(keySerde), options.valueSerde ?? null), name);
+    builder.topology.addStateStore({ ...builder.storeDefinition(storeName, options, windowedStoreSerde(keySerde), options.valueSerde ?? null), type: 'session' }, name);
     const outputKeySerde = withInner(sessionWindowedSerde(keySerde), keySerde);
     return new KTable<Windowed<K>, A>(builder, name, outputKeySerde, options.valueSerde ?? null, storeName, storeGetter(storeName), [storeName], sourceTopics, this.windows.graceMs);
   }
