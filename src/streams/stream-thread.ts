@@ -228,8 +228,7 @@ export class StreamThread {
     this.revoking = false;
     this.assigned = false;
     if (ids.size === 0) return;
-    const uncommittedElsewhere = [...this.tasks.values()].some((task) => !ids.has(task.id) && task.consumedOffsets.size > 0);
-    if (!this.context.eos || uncommittedElsewhere) {
+    if (!this.context.eos) {
       await this.commit();
       for (const id of ids) await this.closeTask(id);
       return;
@@ -238,7 +237,8 @@ export class StreamThread {
     // starts from the committed offsets; committing now could land after it read them and count
     // this work twice. So the open transaction is aborted and the tasks' stores dropped with their
     // uncommitted changes: whoever owns the partitions next restores them from the committed
-    // changelogs and processes from the committed offsets.
+    // changelogs and processes from the committed offsets. The group rebalances eagerly, so
+    // these are all the thread's tasks: the transaction holds no work of a task it keeps.
     await this.abortTransaction();
     for (const id of ids) await this.dropTask(id);
   }
