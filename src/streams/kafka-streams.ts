@@ -55,6 +55,13 @@ export interface StreamsConfig {
   stateDir?: string;
   /** Stream threads, each a member of the group with its own tasks (and transactional producer). Default 1. */
   numStreamThreads?: number;
+  /**
+   * Kafka's statestore.cache.max.bytes: the record cache in front of the key-value aggregations'
+   * and tables' stores, shared equally by the stream threads; a key updated many times between
+   * two commits is stored, logged and forwarded once (cache.ts). 0 forwards every update.
+   * Default 10485760 (10 MiB), as Kafka.
+   */
+  statestoreCacheMaxBytes?: number;
   /** Partitions of the repartition and changelog topics' replication; kept for Kafka's config shape. Default 1. */
   replicationFactor?: number;
 }
@@ -82,7 +89,10 @@ export interface ThreadMetadata {
 
 type StateListener = (newState: KafkaStreamsState, oldState: KafkaStreamsState) => void;
 
-const CONFIG_KEYS = ['applicationId', 'sluice', 'bootstrapServers', 'processingGuarantee', 'commitIntervalMs', 'stateDir', 'numStreamThreads', 'replicationFactor'];
+const CONFIG_KEYS = ['applicationId', 'sluice', 'bootstrapServers', 'processingGuarantee', 'commitIntervalMs', 'stateDir', 'numStreamThreads', 'statestoreCacheMaxBytes', 'replicationFactor'];
+
+/** Kafka's statestore.cache.max.bytes default. */
+const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 * 1024;
 
 export class KafkaStreams {
   private stateValue: KafkaStreamsState = 'CREATED';
@@ -92,6 +102,7 @@ export class KafkaStreams {
   private readonly commitIntervalMs: number;
   private readonly stateDir: string;
   private readonly numStreamThreads: number;
+  private readonly cacheMaxBytes: number;
   private connection: StreamsConnection | null = null;
   private threads: StreamThread[] = [];
   /** Tasks held by a thread of this instance, each with what resolves when it lets go. */
@@ -132,6 +143,10 @@ export class KafkaStreams {
     this.numStreamThreads = config.numStreamThreads ?? 1;
     if (!Number.isSafeInteger(this.numStreamThreads) || this.numStreamThreads < 1) {
       throw new InvalidConfigError(`numStreamThreads must be a positive integer, not ${config.numStreamThreads}`);
+    }
+    this.cacheMaxBytes = config.statestoreCacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    if (!Number.isSafeInteger(this.cacheMaxBytes) || this.cacheMaxBytes < 0) {
+      throw new InvalidConfigError(`statestoreCacheMaxBytes must be an integer of bytes >= 0 (0 turns the record cache off), not ${config.statestoreCacheMaxBytes}`);
     }
     this.applicationId = config.applicationId;
     this.stateDir = config.stateDir ?? path.join(tmpdir(), 'sluice-streams');
@@ -237,12 +252,12 @@ export class KafkaStreams {
   }
 
   private keyValueView<K, V>(name: string, keySerde: Serde<unknown>): ReadOnlyKeyValueStore<K, V> {
-    const locals = (): TypedKeyValueStore<K, V>[] => {
+    const locals = (): ReadOnlyKeyValueStore<K, V>[] => {
       const global = this.globalStores.get(name);
       if (global !== undefined) return [global as TypedKeyValueStore<K, V>];
       return this.threads.flatMap((thread) => [...thread.tasks.values()]).flatMap((task) => {
         const store = task.stores.get(name);
-        return store === undefined ? [] : [store as TypedKeyValueStore<K, V>];
+        return store === undefined ? [] : [store as ReadOnlyKeyValueStore<K, V>];
       });
     };
     const sorted = (entries: KeyValue<K, V>[]): KeyValue<K, V>[] =>
@@ -421,6 +436,7 @@ export class KafkaStreams {
       topology: this.topology,
       eos: this.eos,
       commitIntervalMs: this.commitIntervalMs,
+      cacheMaxBytesPerThread: Math.floor(this.cacheMaxBytes / this.numStreamThreads),
       stateDir: this.stateDir,
       connection,
       topicToSubtopology: this.topicToSubtopology,

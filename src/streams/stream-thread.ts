@@ -16,8 +16,9 @@ import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FencedInstanceIdError, IllegalGenerationError, UnknownMemberIdError } from '../errors.js';
 import { partitionKey, type StreamsBatch, StreamsConnection, StreamsGroupConsumer, StreamsProducer, StreamsTransaction, TopicPartitionOffset } from './connection.js';
+import { CachingKeyValueStore, ThreadCache } from './cache.js';
 import { internalSerde } from './change-serde.js';
-import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore } from './stores.js';
+import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore, type KeyValueStore } from './stores.js';
 import { RecordCollector, StreamTask, type TaskEnvironment } from './task.js';
 import type { StoreDefinition, Subtopology, Topology } from './topology.js';
 
@@ -27,6 +28,8 @@ export interface StreamThreadContext {
   readonly topology: Topology;
   readonly eos: boolean;
   readonly commitIntervalMs: number;
+  /** Each thread's share of statestore.cache.max.bytes; 0: no record cache. */
+  readonly cacheMaxBytesPerThread: number;
   readonly stateDir: string;
   readonly connection: StreamsConnection;
   /** Source topic (as consumed, prefixed when internal) to its sub-topology. */
@@ -51,6 +54,10 @@ export async function openBytesStore(context: Pick<StreamThreadContext, 'stateDi
   return LmdbBytesStore.open(path.join(context.stateDir, context.applicationId, taskId, definition.name), context.eos);
 }
 
+function discardCaches(task: StreamTask): void {
+  for (const store of task.stores.values()) if (store instanceof CachingKeyValueStore) store.discard();
+}
+
 /** Kafka's retry.backoff.ms, between two reads of committed offsets a transaction still holds (UNSTABLE_OFFSET_COMMIT). */
 const UNSTABLE_OFFSETS_BACKOFF_MS = 100;
 
@@ -68,6 +75,7 @@ export class StreamThread {
   private consumer: StreamsGroupConsumer | null = null;
   private transaction: StreamsTransaction | null = null;
   private readonly collector = new RecordCollector();
+  private readonly cache: ThreadCache;
   private pendingSends: Promise<void>[] = [];
   private serial: Promise<void> = Promise.resolve();
   private commitTimer: NodeJS.Timeout | null = null;
@@ -87,6 +95,7 @@ export class StreamThread {
     readonly index: number,
   ) {
     this.name = `${context.applicationId}-${processId}-StreamThread-${index}`;
+    this.cache = new ThreadCache(context.cacheMaxBytesPerThread);
   }
 
   /** Not moving tasks: its assignment is in place and restored. */
@@ -175,7 +184,9 @@ export class StreamThread {
     this.taskReleases.set(id, release);
     const bytesStores = new Map<string, BytesStore>();
     this.taskStores.set(id, bytesStores);
-    const stores = new Map<string, TypedKeyValueStore<unknown, unknown>>();
+    const stores = new Map<string, KeyValueStore<unknown, unknown>>();
+    // Created below, before any record reaches a store.
+    let task: StreamTask;
     for (const storeName of subtopology.stores) {
       if (context.topology.isGlobalStore(storeName)) continue;
       const definition = context.topology.store(storeName)!;
@@ -190,7 +201,11 @@ export class StreamThread {
         bytes.flush(end);
         logger = (key, value) => this.collector.send(changelog, key, value, Date.now(), partition, undefined);
       }
-      stores.set(storeName, new TypedKeyValueStore(storeName, bytes, definition.keySerde ?? internalSerde, definition.valueSerde ?? internalSerde, logger));
+      const keySerde = definition.keySerde ?? internalSerde;
+      const valueSerde = definition.valueSerde ?? internalSerde;
+      const store = new TypedKeyValueStore(storeName, bytes, keySerde, valueSerde, logger);
+      const cached = definition.caching === true && this.cache.maxBytes > 0;
+      stores.set(storeName, cached ? new CachingKeyValueStore(store, this.cache, keySerde, valueSerde, () => task.currentRecord) : store);
     }
     const environment: TaskEnvironment = {
       applicationId: context.applicationId,
@@ -202,7 +217,7 @@ export class StreamThread {
       },
     };
     const startOffsets = new Map(sources.map(({ topic }) => [topic, committed.get(partitionKey(topic, partition)) ?? 0] as const));
-    const task = new StreamTask(subtopology, partition, environment, stores, context.globalStores, startOffsets);
+    task = new StreamTask(subtopology, partition, environment, stores, context.globalStores, startOffsets);
     this.tasks.set(id, task);
     // Offset 0 below the log start resets to the earliest, as with no committed offset.
     if (!context.halted()) for (const [topic, offset] of startOffsets) this.consumer?.seek(topic, partition, offset);
@@ -268,6 +283,7 @@ export class StreamThread {
   private async dropTask(id: string): Promise<void> {
     const task = this.tasks.get(id);
     if (task === undefined) return;
+    discardCaches(task);
     task.close();
     this.tasks.delete(id);
     for (const bytes of this.taskStores.get(id)?.values() ?? []) {
@@ -278,9 +294,11 @@ export class StreamThread {
     this.releaseTask(id);
   }
 
+  /** Closes a task after a commit: its stores keep what was committed (updates cached since were not, nor their offsets). */
   private async closeTask(id: string): Promise<void> {
     const task = this.tasks.get(id);
     if (task === undefined) return;
+    discardCaches(task);
     task.close();
     this.tasks.delete(id);
     for (const [storeName, bytes] of this.taskStores.get(id) ?? []) {
@@ -342,6 +360,11 @@ export class StreamThread {
     if (context.eos && this.revoking) return;
     this.commitRequested = false;
     this.lastCommitMs = Date.now();
+    // The record caches first: what they forward and log is part of this commit.
+    for (const task of this.tasks.values()) {
+      for (const store of task.stores.values()) if (store instanceof CachingKeyValueStore) store.flush();
+    }
+    if (context.eos && this.collector.size > 0 && this.transaction === null) this.transaction = await this.producer!.transaction();
     // The generation these tasks were assigned in, taken before anything is awaited: the group
     // may move on while the sends settle, and then the offsets must be refused.
     const member = this.consumer?.groupMetadata() ?? null;

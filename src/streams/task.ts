@@ -9,7 +9,8 @@ import type { OutgoingTopicMessages, StreamsMessage } from './connection.js';
 import { internalSerde } from './change-serde.js';
 import type { Cancellable, Processor, ProcessorContext, PunctuationType, RecordMetadata, StreamRecord } from './processor.js';
 import type { Serde } from './serdes.js';
-import type { TypedKeyValueStore } from './stores.js';
+import type { CachedRecordContext } from './cache.js';
+import type { KeyValueStore, TypedKeyValueStore } from './stores.js';
 import type { SinkNode, SourceNode, Subtopology, Topology, TopologyNode } from './topology.js';
 
 /** What a thread's tasks wrote since the last send, per topic. */
@@ -78,6 +79,8 @@ export class StreamTask {
   private readonly sources = new Map<string, NodeRuntime>();
   private readonly punctuations: Punctuation[] = [];
   private metadata: RecordMetadata | null = null;
+  /** The source record being processed, or the punctuation running: what a cached store write without a record of its own carries. */
+  currentRecord: CachedRecordContext = { timestamp: -1, headers: {} };
   /** Per source topic-partition: the next offset to read (what a commit records). */
   readonly consumedOffsets = new Map<string, number>();
   /**
@@ -90,7 +93,7 @@ export class StreamTask {
     readonly subtopology: Subtopology,
     readonly partition: number,
     private readonly env: TaskEnvironment,
-    readonly stores: Map<string, TypedKeyValueStore<unknown, unknown>>,
+    readonly stores: Map<string, KeyValueStore<unknown, unknown>>,
     private readonly globalStores: Map<string, TypedKeyValueStore<unknown, unknown>>,
     startOffsets: ReadonlyMap<string, number>,
   ) {
@@ -126,6 +129,7 @@ export class StreamTask {
         headers: message.headers,
       };
       if (message.timestamp > this.streamTimeMs) this.streamTimeMs = message.timestamp;
+      this.currentRecord = record;
       source.process(record);
       this.consumedOffsets.set(topic, message.offset + 1);
       this.positions.set(topic, message.offset + 1);
@@ -141,6 +145,7 @@ export class StreamTask {
     for (const punctuation of this.punctuations) {
       if (punctuation.cancelled || punctuation.type !== type || nowMs < punctuation.nextMs) continue;
       punctuation.nextMs = nowMs + punctuation.intervalMs;
+      this.currentRecord = { timestamp: nowMs, headers: {} };
       punctuation.punctuator(nowMs);
     }
     this.metadata = saved;

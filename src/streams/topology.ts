@@ -30,6 +30,8 @@ export interface StoreDefinition {
    * (windowedStoreSerde) and is queried by key and time; absent, a key-value store.
    */
   readonly type?: 'window' | 'session';
+  /** Updates go through the thread's record cache (statestore.cache.max.bytes; see cache.ts): the DSL's key-value aggregations and tables. */
+  readonly caching?: boolean;
 }
 
 interface BaseNode {
