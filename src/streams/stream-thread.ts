@@ -15,7 +15,15 @@
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FencedInstanceIdError, IllegalGenerationError, UnknownMemberIdError } from '../errors.js';
-import { partitionKey, type StreamsBatch, StreamsConnection, StreamsGroupConsumer, StreamsProducer, StreamsTransaction, TopicPartitionOffset } from './connection.js';
+import {
+  partitionKey,
+  type StreamsBatch,
+  type StreamsConnection,
+  type StreamsGroupConsumer,
+  type StreamsProducer,
+  type StreamsTransaction,
+  type TopicPartitionOffset,
+} from './connection.js';
 import { CachingKeyValueStore, ThreadCache } from './cache.js';
 import { internalSerde } from './change-serde.js';
 import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore, type KeyValueStore } from './stores.js';
@@ -360,14 +368,14 @@ export class StreamThread {
     if (context.eos && this.revoking) return;
     this.commitRequested = false;
     this.lastCommitMs = Date.now();
+    // The generation these tasks were assigned in, taken before anything is awaited: the group
+    // may move on while the sends settle, and then the offsets must be refused.
+    const member = this.consumer?.groupMetadata() ?? null;
     // The record caches first: what they forward and log is part of this commit.
     for (const task of this.tasks.values()) {
       for (const store of task.stores.values()) if (store instanceof CachingKeyValueStore) store.flush();
     }
     if (context.eos && this.collector.size > 0 && this.transaction === null) this.transaction = await this.producer!.transaction();
-    // The generation these tasks were assigned in, taken before anything is awaited: the group
-    // may move on while the sends settle, and then the offsets must be refused.
-    const member = this.consumer?.groupMetadata() ?? null;
     this.sendCollected();
     const sends = this.pendingSends;
     this.pendingSends = [];
