@@ -117,6 +117,11 @@ export class CachingKeyValueStore<K, V> implements KeyValueStore<K, V> {
     return this.inner.approximateNumEntries() + this.entries.size;
   }
 
+  /** Cached updates not yet written to the store. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   /** Writes every cached update to the store (and its changelog) and forwards it, oldest first. */
   flush(): void {
     for (const [id, entry] of [...this.entries]) {

@@ -371,9 +371,17 @@ export class StreamThread {
     // The generation these tasks were assigned in, taken before anything is awaited: the group
     // may move on while the sends settle, and then the offsets must be refused.
     const member = this.consumer?.groupMetadata() ?? null;
-    // The record caches first: what they forward and log is part of this commit.
-    for (const task of this.tasks.values()) {
-      for (const store of task.stores.values()) if (store instanceof CachingKeyValueStore) store.flush();
+    // The record caches first: what they forward and log is part of this commit. A flush may
+    // write into another cached store downstream in the task, so until every cache is empty.
+    for (let flushed = true; flushed; ) {
+      flushed = false;
+      for (const task of this.tasks.values()) {
+        for (const store of task.stores.values()) {
+          if (!(store instanceof CachingKeyValueStore) || store.size === 0) continue;
+          store.flush();
+          flushed = true;
+        }
+      }
     }
     if (context.eos && this.collector.size > 0 && this.transaction === null) this.transaction = await this.producer!.transaction();
     this.sendCollected();

@@ -94,6 +94,39 @@ describe('the record cache', () => {
     expect(await updates(sluice, 'uncached-out')).toEqual(new Map(KEYS.map((key) => [key, Array.from({ length: perKey.get(key)! }, (_, i) => i + 1)])));
   });
 
+  it('flushes, at a commit, what one cached store writes into another downstream, whatever their order in the task', async () => {
+    harness = await openHarness('streams-cache-chain');
+    const { sluice } = harness;
+    await createTopic(sluice, 'words', 1);
+    await createTopic(sluice, 'max-out', 1);
+    await produce(sluice, 'words', WORDS.map((word) => ({ key: word, value: 'x' })));
+    const builder = new StreamsBuilder();
+    const words = builder.stream('words', { keySerde: Serdes.String(), valueSerde: Serdes.String() });
+    // A processor reading the downstream store, added first: the task lists that store first.
+    const reader = words.process(() => ({ process: () => undefined }));
+    words
+      .groupByKey()
+      .count({ storeName: 'counts', storeType: 'in-memory' })
+      .toStream()
+      .groupByKey({ keySerde: Serdes.String(), valueSerde: Serdes.Long() })
+      .reduce((a, b) => Math.max(a ?? 0, b ?? 0), { storeName: 'max', storeType: 'in-memory' })
+      .toStream()
+      .to('max-out', { keySerde: Serdes.String(), valueSerde: Serdes.Long() });
+    const topology = builder.build().connectProcessorAndStateStores([reader.nodeName], ['max']);
+    expect(topology.subtopologies()).toHaveLength(1);
+    expect(topology.subtopologies()[0].stores).toEqual(['max', 'counts']);
+    const streams = new KafkaStreams(topology, { applicationId: 'chain', sluice, stateDir: harness.stateDir, commitIntervalMs: 3_600_000 });
+    running.push(streams);
+    await streams.start();
+    await eventually(() => streams.state === 'RUNNING' && KEYS.every((key) => streams.store<string, number>('counts').get(key) === perKey.get(key)), { what: 'every word counted' });
+    // The counts are still in their cache: the downstream store has seen none of them.
+    expect(streams.store<string, number>('max').all()).toEqual([]);
+    await streams.close();
+    const once = new Map(KEYS.map((key) => [key, [perKey.get(key)]]));
+    expect(await updates(sluice, 'max-out')).toEqual(once);
+    expect(await updates(sluice, 'chain-max-changelog')).toEqual(once);
+  });
+
   it('refuses a budget that is not a whole number of bytes', async () => {
     harness = await openHarness('streams-cache-config');
     const make = (statestoreCacheMaxBytes: number) => new KafkaStreams(countTopology('out'), { applicationId: 'x', sluice: harness!.sluice, statestoreCacheMaxBytes });
