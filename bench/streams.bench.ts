@@ -37,6 +37,8 @@ export interface StreamsScenarioRate {
 }
 
 const PARTITIONS = 4;
+/** No record cache (statestoreCacheMaxBytes 0): every count update is written, the workload measured since the first run. */
+const EVERY_UPDATE = 0;
 const WORDS_PER_LINE = 10;
 const VOCABULARY = 10_000;
 
@@ -49,11 +51,11 @@ function streamsScenario(name: string, guarantee: ProcessingGuarantee, storeType
   return {
     name,
     async run(sluice, stateDir, words) {
-      if (!overTheWire) return countUntilDone(sluice, stateDir, guarantee, words, () => undefined, () => undefined, storeType);
+      if (!overTheWire) return countUntilDone(sluice, stateDir, guarantee, words, () => undefined, () => undefined, storeType, 1, EVERY_UPDATE);
       const server = new KafkaServer(sluice.broker, { port: 0 });
       const { port } = await server.listen();
       try {
-        await countUntilDone(`127.0.0.1:${port}`, stateDir, guarantee, words, () => undefined, () => undefined, storeType);
+        await countUntilDone(`127.0.0.1:${port}`, stateDir, guarantee, words, () => undefined, () => undefined, storeType, 1, EVERY_UPDATE);
       } finally {
         await server.close();
       }

@@ -56,7 +56,7 @@ export {
   type AcksSetting,
   type CompressionSetting,
 } from './client/producer.js';
-export type { SendOffsetsRequest } from './client/transaction-manager.js';
+export type { ConsumerGroupMetadata, SendOffsetsRequest } from './client/transaction-manager.js';
 export type { AccumulatorStats } from './client/accumulator.js';
 export {
   Consumer,

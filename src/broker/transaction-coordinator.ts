@@ -557,18 +557,19 @@ export class TransactionCoordinator {
     const failures: Error[] = [];
     const work: Promise<void>[] = [];
     if (step.partitions.length > 0) {
-      work.push(
-        callAsync(() => this.markerWriter.writeMarkers(step.partitions, marker)).then(
-          () => {
-            step.partitions = [];
-          },
-          (error) => {
-            failures.push(asError(error, `the ${marker.commit ? 'commit' : 'abort'} markers of "${metadata.transactionalId}" could not be written`));
-          },
-        ),
+      await callAsync(() => this.markerWriter.writeMarkers(step.partitions, marker)).then(
+        () => {
+          step.partitions = [];
+        },
+        (error) => {
+          failures.push(asError(error, `the ${marker.commit ? 'commit' : 'abort'} markers of "${metadata.transactionalId}" could not be written`));
+        },
       );
     }
-    for (const groupId of step.groupIds) {
+    // The groups' offsets only once every marker is written: a reader that waits for stable
+    // offsets (OffsetFetch's require_stable, a stream task taken over) then finds the
+    // transaction's records decided in every partition it wrote, its changelogs included.
+    for (const groupId of step.partitions.length === 0 ? step.groupIds : []) {
       work.push(
         callAsync(() => this.markerWriter.completeGroupOffsets(groupId, marker.producerId, marker.commit)).then(
           () => {

@@ -597,6 +597,19 @@ function checkSendOffsets(request: SendOffsetsRequest): void {
     throw new InvalidConfigError('sendOffsets takes { consumerGroupId, topics: [{ topic, partitions: [{ partition, offset }] }] }');
   }
   if (!Array.isArray(request.topics)) throw new InvalidConfigError('sendOffsets topics must be an array of { topic, partitions }');
+  const member = request.consumerGroupMetadata;
+  if (
+    member !== undefined &&
+    (member === null ||
+      typeof member !== 'object' ||
+      !Number.isInteger(member.generationId) ||
+      typeof member.memberId !== 'string' ||
+      (member.groupInstanceId !== undefined && member.groupInstanceId !== null && typeof member.groupInstanceId !== 'string'))
+  ) {
+    throw new InvalidConfigError(
+      `sendOffsets consumerGroupMetadata must be { generationId, memberId, groupInstanceId? } as the consumer's GROUP_JOIN event gives them (got ${JSON.stringify(member)})`,
+    );
+  }
   for (const entry of request.topics) {
     if (entry === null || typeof entry !== 'object' || typeof entry.topic !== 'string' || !Array.isArray(entry.partitions)) {
       throw new InvalidConfigError('sendOffsets topics must be an array of { topic, partitions: [{ partition, offset }] }');

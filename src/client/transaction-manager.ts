@@ -19,10 +19,13 @@ import type { BrokerApi } from '../broker/broker-api.js';
 /** What the transaction manager asks of the broker. */
 export type TransactionBrokerApi = Pick<BrokerApi, 'initProducerId' | 'addPartitionsToTxn' | 'addOffsetsToTxn' | 'txnOffsetCommit' | 'endTxn'>;
 import {
+  FencedInstanceIdError,
+  IllegalGenerationError,
   InvalidProducerEpochError,
   InvalidTxnStateError,
   ProducerFencedError,
   SluiceError,
+  UnknownMemberIdError,
 } from '../errors.js';
 import type { ProducerIdentity } from './accumulator.js';
 
@@ -41,6 +44,20 @@ export interface TransactionManagerOptions {
 export interface SendOffsetsRequest {
   consumerGroupId: string;
   topics: { topic: string; partitions: { partition: number; offset: number | string; metadata?: string | null }[] }[];
+  /**
+   * The consuming member's group metadata (Kafka's ConsumerGroupMetadata, KIP-447): with it the
+   * coordinator refuses the commit of a member that is no longer in the group's current
+   * generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID), so a zombie cannot
+   * commit the offsets of partitions handed to another member. Without it nothing is checked.
+   */
+  consumerGroupMetadata?: ConsumerGroupMetadata;
+}
+
+/** A group member's identity in one generation, as a consumer's GROUP_JOIN event reports it. */
+export interface ConsumerGroupMetadata {
+  generationId: number;
+  memberId: string;
+  groupInstanceId?: string | null;
 }
 
 interface PartitionGate {
@@ -239,10 +256,25 @@ export class TransactionManager {
           this.groups.add(groupId);
           this.begun = true;
         }
-        await this.broker.txnOffsetCommit({ transactionalId, producerId, producerEpoch, groupId, offsets });
+        const member = request.consumerGroupMetadata;
+        await this.broker.txnOffsetCommit({
+          transactionalId,
+          producerId,
+          producerEpoch,
+          groupId,
+          offsets,
+          ...(member === undefined ? {} : { generationId: member.generationId, memberId: member.memberId, groupInstanceId: member.groupInstanceId ?? null }),
+        });
       } catch (error) {
         const fenced = this.fencedErrorOf(error);
         if (fenced !== null) this.fatal(fenced);
+        // The group refused the member (KIP-447): as Kafka's CommitFailedException, the
+        // transaction can only be aborted, its records having been made for partitions the
+        // member may no longer own.
+        if (error instanceof IllegalGenerationError || error instanceof UnknownMemberIdError || error instanceof FencedInstanceIdError) {
+          this.error ??= error;
+          if (this.stateValue === 'inTransaction') this.stateValue = 'abortableError';
+        }
         throw fenced ?? error;
       }
     });

@@ -90,6 +90,8 @@ export interface Materialized<K, V> {
   storeType?: 'persistent' | 'in-memory';
   /** Back the store with a changelog topic (default true). */
   loggingEnabled?: boolean;
+  /** Put the record cache in front of an aggregation's or table's store (default true; the budget is statestoreCacheMaxBytes). */
+  cachingEnabled?: boolean;
 }
 
 /** Where DSL processors count the records they drop (null keys into aggregations, late records). */
@@ -126,7 +128,7 @@ export class StreamsBuilder {
     const keySerde = materialized.keySerde ?? consumed.keySerde ?? null;
     const valueSerde = materialized.valueSerde ?? consumed.valueSerde ?? null;
     this.topology.addProcessor(tableName, tableSourceProcessor(storeName, () => this.drops.dropped('null key')), sourceName);
-    this.topology.addStateStore(this.storeDefinition(storeName, materialized, keySerde, valueSerde), tableName);
+    this.topology.addStateStore(this.cachedStoreDefinition(storeName, materialized, keySerde, valueSerde), tableName);
     return new KTable<K, V>(this, tableName, keySerde, valueSerde, storeName, storeGetter(storeName), [storeName], [topic]);
   }
 
@@ -170,6 +172,13 @@ export class StreamsBuilder {
   }
 
   /** @internal */
+  /** @internal The store of a key-value aggregation or table, which the record cache fronts unless its Materialized says not. */
+  cachedStoreDefinition(name: string, materialized: Materialized<any, any>, keySerde: Serde<any> | null, valueSerde: Serde<any> | null): StoreDefinition {
+    const caching = materialized.cachingEnabled ?? true;
+    if (typeof caching !== 'boolean') throw new TopologyError(`Materialized cachingEnabled of store ${name} must be true or false, not ${String(caching)}`);
+    return { ...this.storeDefinition(name, materialized, keySerde, valueSerde), caching };
+  }
+
   storeDefinition(name: string, materialized: Materialized<any, any>, keySerde: Serde<any> | null, valueSerde: Serde<any> | null): StoreDefinition {
     return {
       name,
@@ -463,8 +472,8 @@ export class KStream<K, V> {
     builder.topology.addProcessor(thisName, streamJoinProcessor(windows, { ...common, thisStore, otherStore, isLeft: true }, shared), left.nodeName);
     builder.topology.addProcessor(otherName, streamJoinProcessor(windows, { ...common, thisStore: otherStore, otherStore: thisStore, isLeft: false }, shared), right.nodeName);
     const storeKeySerde = windowedStoreSerde(keySerde as Serde<unknown>);
-    builder.topology.addStateStore(builder.storeDefinition(thisStore, {}, storeKeySerde, joined.valueSerde ?? left.valueSerde), thisName, otherName);
-    builder.topology.addStateStore(builder.storeDefinition(otherStore, {}, storeKeySerde, joined.otherValueSerde ?? right.valueSerde), thisName, otherName);
+    builder.topology.addStateStore({ ...builder.storeDefinition(thisStore, {}, storeKeySerde, joined.valueSerde ?? left.valueSerde), type: 'window' }, thisName, otherName);
+    builder.topology.addStateStore({ ...builder.storeDefinition(otherStore, {}, storeKeySerde, joined.otherValueSerde ?? right.valueSerde), type: 'window' }, thisName, otherName);
     if (pendingStore !== null) builder.topology.addStateStore(builder.storeDefinition(pendingStore, {}, storeKeySerde, null), thisName, otherName);
     builder.topology.addCopartitionGroup([...left.sourceTopics, ...right.sourceTopics]);
     const mergeName = builder.newName('KSTREAM-MERGE-');
@@ -638,7 +647,7 @@ export class KGroupedStream<K, V> {
     const keySerde = materialized.keySerde ?? this.keySerde;
     const { parentName, sourceTopics } = this.aggregationParent(storeName, keySerde);
     builder.topology.addProcessor(name, makeProcessor(storeName, builder.drops), parentName);
-    builder.topology.addStateStore(builder.storeDefinition(storeName, materialized, keySerde, materialized.valueSerde ?? null), name);
+    builder.topology.addStateStore(builder.cachedStoreDefinition(storeName, materialized, keySerde, materialized.valueSerde ?? null), name);
     return new KTable<K, A>(builder, name, keySerde, materialized.valueSerde ?? null, storeName, storeGetter(storeName), [storeName], sourceTopics);
   }
 }
@@ -892,7 +901,7 @@ export class KGroupedTable<K, V> {
     const valueSerde = this.valueSerde ?? DEFAULT_SERDE;
     const sourceName = this.builder.repartitionThrough(this.selectName, this.repartitionName ?? storeName, keySerde, changeSerde(valueSerde as Serde<V>));
     this.builder.topology.addProcessor(name, tableAggregateProcessor<K, V, A>(storeName, initializer, adder, subtractor), sourceName);
-    this.builder.topology.addStateStore(this.builder.storeDefinition(storeName, materialized, keySerde, materialized.valueSerde ?? null), name);
+    this.builder.topology.addStateStore(this.builder.cachedStoreDefinition(storeName, materialized, keySerde, materialized.valueSerde ?? null), name);
     const topics = (this.builder.topology.node(sourceName) as { topics: string[] }).topics;
     return new KTable<K, A>(this.builder, name, keySerde, materialized.valueSerde ?? null, storeName, storeGetter(storeName), [storeName], [...topics]);
   }
@@ -969,7 +978,7 @@ export class TimeWindowedKStream<K, V> {
       stores.push(recordsStore);
     }
     builder.topology.addProcessor(name, supplier, parentName);
-    const definition = builder.storeDefinition(storeName, materialized, storeKeySerde, materialized.valueSerde ?? null);
+    const definition = { ...builder.storeDefinition(storeName, materialized, storeKeySerde, materialized.valueSerde ?? null), type: 'window' as const };
     builder.topology.addStateStore(definition, name);
     if (stores.length > 1) {
       builder.topology.addStateStore({ ...definition, name: stores[1], valueSerde: DEFAULT_SERDE }, name);
@@ -1019,7 +1028,7 @@ export class SessionWindowedKStream<K, V> {
       sessionWindowAggregateProcessor(this.windows, { storeName, initializer, aggregator, merger, onDropped: (reason) => builder.drops.dropped(reason) }),
       parentName,
     );
-    builder.topology.addStateStore(builder.storeDefinition(storeName, options, windowedStoreSerde(keySerde), options.valueSerde ?? null), name);
+    builder.topology.addStateStore({ ...builder.storeDefinition(storeName, options, windowedStoreSerde(keySerde), options.valueSerde ?? null), type: 'session' }, name);
     const outputKeySerde = withInner(sessionWindowedSerde(keySerde), keySerde);
     return new KTable<Windowed<K>, A>(builder, name, outputKeySerde, options.valueSerde ?? null, storeName, storeGetter(storeName), [storeName], sourceTopics, this.windows.graceMs);
   }

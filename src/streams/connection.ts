@@ -7,6 +7,7 @@ import { Admin } from '../client/admin.js';
 import { Consumer, CONSUMER_EVENTS } from '../client/consumer.js';
 import { decodeFetchedRecords, type ConsumedHeaders, type ConsumedMessage } from '../client/fetcher.js';
 import type { Producer, Transaction } from '../client/producer.js';
+import type { ConsumerGroupMetadata } from '../client/transaction-manager.js';
 import type { Sluice } from '../sluice.js';
 
 export interface StreamsMessage {
@@ -46,7 +47,8 @@ export interface TopicPartitionOffset {
 
 export interface StreamsTransaction {
   sendBatch(topicMessages: OutgoingTopicMessages[]): Promise<void>;
-  sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void>;
+  /** With the member's group metadata, a member no longer in the group's current generation is refused (KIP-447). */
+  sendOffsets(groupId: string, offsets: TopicPartitionOffset[], member: ConsumerGroupMetadata | null): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -67,6 +69,10 @@ export interface GroupHandlers {
 
 export interface StreamsGroupConsumer {
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** This member's identity in the generation of its last assignment; null where the client cannot send it with a transaction's offsets. */
+  groupMetadata(): ConsumerGroupMetadata | null;
+  /** The next offset of an assigned partition to hand out. */
+  seek(topic: string, partition: number, offset: number): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +91,12 @@ export interface StreamsConnection {
    * offset when `readCommitted`) to `apply`, in order; resolves with that end offset.
    */
   readToEnd(topic: string, partition: number, fromOffset: number, readCommitted: boolean, apply: (message: StreamsMessage) => void): Promise<number>;
+  /**
+   * The group's committed offsets of these partitions (absent: none). With `requireStable`, null
+   * while a transaction has offsets of one of them staged and not yet completed (OffsetFetch's
+   * require_stable, KIP-447: Kafka answers UNSTABLE_OFFSET_COMMIT), to be asked again.
+   */
+  committedOffsets(groupId: string, partitions: readonly { topic: string; partition: number }[], requireStable: boolean): Promise<Map<string, number> | null>;
   /** The consumer group `groupId` subscribed to `topics`, handing batches to `handlers`; resolves once running. */
   groupConsumer(groupId: string, topics: readonly string[], readCommitted: boolean, handlers: GroupHandlers): Promise<StreamsGroupConsumer>;
   /** Reads the partitions from the given offsets on, without a group (a global table's updates), until closed. */
@@ -147,7 +159,18 @@ export class EmbeddedConnection implements StreamsConnection {
     return end;
   }
 
+  async committedOffsets(groupId: string, partitions: readonly { topic: string; partition: number }[], requireStable: boolean): Promise<Map<string, number> | null> {
+    const broker = this.sluice.broker;
+    if (requireStable && partitions.some(({ topic, partition }) => broker.hasPendingTransactionalOffset(groupId, topic, partition))) return null;
+    const offsets = new Map<string, number>();
+    for (const { topic, partition, offset } of await broker.groups.fetchOffsets({ groupId, partitions: [...partitions] })) {
+      if (offset >= 0) offsets.set(partitionKey(topic, partition), offset);
+    }
+    return offsets;
+  }
+
   async groupConsumer(groupId: string, topics: readonly string[], readCommitted: boolean, handlers: GroupHandlers): Promise<StreamsGroupConsumer> {
+    let member: ConsumerGroupMetadata | null = null;
     const consumer = this.sluice.consumer({
       groupId,
       // Kafka Streams' defaults: earliest for a new application, and the range assignor, which
@@ -157,9 +180,10 @@ export class EmbeddedConnection implements StreamsConnection {
       isolationLevel: readCommitted ? 'read_committed' : 'read_uncommitted',
     });
     this.clients.add(consumer);
-    consumer.on(CONSUMER_EVENTS.GROUP_JOIN, (event: { payload: { memberAssignment: Record<string, number[]> } }) =>
-      handlers.onAssigned(Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))),
-    );
+    consumer.on(CONSUMER_EVENTS.GROUP_JOIN, (event: { payload: { memberId: string; generationId: number; memberAssignment: Record<string, number[]> } }) => {
+      member = { generationId: event.payload.generationId, memberId: event.payload.memberId };
+      handlers.onAssigned(Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions })));
+    });
     consumer.on(CONSUMER_EVENTS.REBALANCING, (event: { payload: { revoked: { topic: string; partitions: number[] }[] } }) => handlers.onRevoked(event.payload.revoked));
     consumer.on(CONSUMER_EVENTS.CRASH, (event: { payload: { error: Error; restart: boolean } }) => {
       if (!event.payload.restart) handlers.onFatal(event.payload.error);
@@ -174,6 +198,8 @@ export class EmbeddedConnection implements StreamsConnection {
     });
     return {
       commit: (offsets) => consumer.commitOffsets(offsets),
+      groupMetadata: () => member,
+      seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset }),
       close: async () => {
         this.clients.delete(consumer);
         await consumer.disconnect();
@@ -226,10 +252,16 @@ function wrapTransaction(transaction: Transaction): StreamsTransaction {
     sendBatch: async (topicMessages) => {
       await transaction.sendBatch({ topicMessages });
     },
-    sendOffsets: (groupId, offsets) => transaction.sendOffsets({ consumerGroupId: groupId, topics: groupByTopic(offsets) }),
+    sendOffsets: (groupId, offsets, member) =>
+      transaction.sendOffsets({ consumerGroupId: groupId, topics: groupByTopic(offsets), ...(member === null ? {} : { consumerGroupMetadata: member }) }),
     commit: () => transaction.commit(),
     abort: () => transaction.abort(),
   };
+}
+
+/** The key of a topic-partition in the maps committedOffsets returns. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
 }
 
 export function groupByTopic(offsets: readonly TopicPartitionOffset[]): { topic: string; partitions: { partition: number; offset: number }[] }[] {

@@ -7,6 +7,7 @@
  * downstream needs the old value to retract what it had derived from it.
  */
 import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
+import { CachingKeyValueStore } from './cache.js';
 import type { KeyValueStore } from './stores.js';
 
 export interface Change<V> {
@@ -49,7 +50,8 @@ export function storeGetter<K, V>(storeName: string): ValueGetterSupplier<K, V> 
 /**
  * What the stateful DSL processors below share: per record with a key (and, when `needsValue`, a
  * value; the others are dropped and counted by `onDropped`), the key's stored value is read, the
- * next one computed from it, stored (null deletes the key) and forwarded as a Change.
+ * next one computed from it, stored (null deletes the key) and forwarded as a Change. Through the
+ * record cache (cache.ts), the Change is forwarded when the cache flushes the key instead.
  */
 function storeUpdatingProcessor<K, VIn, A>(
   storeName: string,
@@ -64,6 +66,9 @@ function storeUpdatingProcessor<K, VIn, A>(
       init(ctx) {
         context = ctx;
         store = ctx.getStateStore<KeyValueStore<K, A>>(storeName);
+        if (store instanceof CachingKeyValueStore) {
+          store.setFlushListener((key, newValue, oldValue, { timestamp, headers }) => context.forward({ key, value: { newValue, oldValue }, timestamp, headers }));
+        }
       },
       process(record) {
         if (record.key === null || record.key === undefined || (needsValue && (record.value === null || record.value === undefined))) {
@@ -72,6 +77,10 @@ function storeUpdatingProcessor<K, VIn, A>(
         }
         const oldValue = store.get(record.key) ?? null;
         const newValue = next(record.key, record.value, oldValue);
+        if (store instanceof CachingKeyValueStore) {
+          store.putRecord(record.key, newValue, record);
+          return;
+        }
         if (newValue === null) store.delete(record.key);
         else store.put(record.key, newValue);
         context.forward({ key: record.key, value: { newValue, oldValue }, timestamp: record.timestamp, headers: record.headers });

@@ -16,9 +16,25 @@ import * as path from 'node:path';
 import { InvalidConfigError, InvalidStateStoreError, StreamsError, TopologyError } from '../errors.js';
 import type { Sluice } from '../sluice.js';
 import { EmbeddedConnection, type StreamsConnection, type StreamsMessage } from './connection.js';
+import type { Serde } from './serdes.js';
 import { TypedKeyValueStore, type KeyValue, type ReadOnlyKeyValueStore } from './stores.js';
+import { sessionStoreView, windowStoreView, type ReadOnlySessionStore, type ReadOnlyWindowStore, type Windowed } from './windows.js';
 import { StreamThread, openBytesStore, type StreamThreadContext } from './stream-thread.js';
 import type { Subtopology, Topology } from './topology.js';
+
+/** What KafkaStreams.store() answers as, from QueryableStoreTypes. */
+export interface QueryableStoreType<T extends 'keyValue' | 'window' | 'session', K, V> {
+  readonly kind: T;
+  /** Carries K and V to store()'s answer. */
+  readonly types?: [K, V];
+}
+
+/** Kafka's QueryableStoreTypes: the store types interactive queries ask for. */
+export const QueryableStoreTypes = Object.freeze({
+  keyValueStore: <K = unknown, V = unknown>(): QueryableStoreType<'keyValue', K, V> => ({ kind: 'keyValue' }),
+  windowStore: <K = unknown, V = unknown>(): QueryableStoreType<'window', K, V> => ({ kind: 'window' }),
+  sessionStore: <K = unknown, V = unknown>(): QueryableStoreType<'session', K, V> => ({ kind: 'session' }),
+});
 
 export type ProcessingGuarantee = 'at_least_once' | 'exactly_once_v2';
 
@@ -39,6 +55,13 @@ export interface StreamsConfig {
   stateDir?: string;
   /** Stream threads, each a member of the group with its own tasks (and transactional producer). Default 1. */
   numStreamThreads?: number;
+  /**
+   * Kafka's statestore.cache.max.bytes: the record cache in front of the key-value aggregations'
+   * and tables' stores, shared equally by the stream threads; a key updated many times between
+   * two commits is stored, logged and forwarded once (cache.ts). 0 forwards every update.
+   * Default 10485760 (10 MiB), as Kafka.
+   */
+  statestoreCacheMaxBytes?: number;
   /** Partitions of the repartition and changelog topics' replication; kept for Kafka's config shape. Default 1. */
   replicationFactor?: number;
 }
@@ -66,7 +89,10 @@ export interface ThreadMetadata {
 
 type StateListener = (newState: KafkaStreamsState, oldState: KafkaStreamsState) => void;
 
-const CONFIG_KEYS = ['applicationId', 'sluice', 'bootstrapServers', 'processingGuarantee', 'commitIntervalMs', 'stateDir', 'numStreamThreads', 'replicationFactor'];
+const CONFIG_KEYS = ['applicationId', 'sluice', 'bootstrapServers', 'processingGuarantee', 'commitIntervalMs', 'stateDir', 'numStreamThreads', 'statestoreCacheMaxBytes', 'replicationFactor'];
+
+/** Kafka's statestore.cache.max.bytes default. */
+const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 * 1024;
 
 export class KafkaStreams {
   private stateValue: KafkaStreamsState = 'CREATED';
@@ -76,6 +102,7 @@ export class KafkaStreams {
   private readonly commitIntervalMs: number;
   private readonly stateDir: string;
   private readonly numStreamThreads: number;
+  private readonly cacheMaxBytes: number;
   private connection: StreamsConnection | null = null;
   private threads: StreamThread[] = [];
   /** Tasks held by a thread of this instance, each with what resolves when it lets go. */
@@ -116,6 +143,10 @@ export class KafkaStreams {
     this.numStreamThreads = config.numStreamThreads ?? 1;
     if (!Number.isSafeInteger(this.numStreamThreads) || this.numStreamThreads < 1) {
       throw new InvalidConfigError(`numStreamThreads must be a positive integer, not ${config.numStreamThreads}`);
+    }
+    this.cacheMaxBytes = config.statestoreCacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    if (!Number.isSafeInteger(this.cacheMaxBytes) || this.cacheMaxBytes < 0) {
+      throw new InvalidConfigError(`statestoreCacheMaxBytes must be an integer of bytes >= 0 (0 turns the record cache off), not ${config.statestoreCacheMaxBytes}`);
     }
     this.applicationId = config.applicationId;
     this.stateDir = config.stateDir ?? path.join(tmpdir(), 'sluice-streams');
@@ -187,22 +218,49 @@ export class KafkaStreams {
     return this.closing;
   }
 
-  /** Interactive queries: the local instances of a key-value store, queried as one. */
-  store<K = unknown, V = unknown>(name: string): ReadOnlyKeyValueStore<K, V> {
+  /**
+   * Interactive queries: the local instances of a store, queried as one. Without a type, as a
+   * key-value store (a window or session store's keys are then Windowed); with
+   * QueryableStoreTypes.windowStore() or sessionStore(), by key and time, as Kafka's
+   * ReadOnlyWindowStore and ReadOnlySessionStore.
+   */
+  store<K = unknown, V = unknown>(name: string, type?: QueryableStoreType<'keyValue', K, V>): ReadOnlyKeyValueStore<K, V>;
+  store<K = unknown, V = unknown>(name: string, type: QueryableStoreType<'window', K, V>): ReadOnlyWindowStore<K, V>;
+  store<K = unknown, V = unknown>(name: string, type: QueryableStoreType<'session', K, V>): ReadOnlySessionStore<K, V>;
+  store<K = unknown, V = unknown>(
+    name: string,
+    type?: QueryableStoreType<'keyValue' | 'window' | 'session', K, V>,
+  ): ReadOnlyKeyValueStore<K, V> | ReadOnlyWindowStore<K, V> | ReadOnlySessionStore<K, V> {
     const definition = this.topology.store(name);
     if (definition === undefined) throw new InvalidStateStoreError(`Cannot get state store ${name} because no such store is registered in the topology.`);
     if (this.stateValue !== 'RUNNING' && this.stateValue !== 'REBALANCING') {
       throw new InvalidStateStoreError(`Cannot get state store ${name} because the stream thread is ${this.stateValue}, not RUNNING`);
     }
-    const locals = (): TypedKeyValueStore<K, V>[] => {
+    const kind = type?.kind ?? 'keyValue';
+    if (kind !== 'keyValue' && kind !== 'window' && kind !== 'session') {
+      throw new InvalidStateStoreError(`Cannot get state store ${name}: the store type must come from QueryableStoreTypes (keyValueStore, windowStore or sessionStore)`);
+    }
+    if (kind !== 'keyValue' && definition.type !== kind) {
+      throw new InvalidStateStoreError(
+        `Cannot get state store ${name} because the queryable store type ${kind}Store does not accept the actual store type, a ${definition.type ?? 'keyValue'} store`,
+      );
+    }
+    const keyValue = this.keyValueView<K, V>(name, definition.keySerde);
+    if (kind === 'window') return windowStoreView(keyValue as unknown as ReadOnlyKeyValueStore<Windowed<K>, V>);
+    if (kind === 'session') return sessionStoreView(keyValue as unknown as ReadOnlyKeyValueStore<Windowed<K>, V>);
+    return keyValue;
+  }
+
+  private keyValueView<K, V>(name: string, keySerde: Serde<unknown>): ReadOnlyKeyValueStore<K, V> {
+    const locals = (): ReadOnlyKeyValueStore<K, V>[] => {
       const global = this.globalStores.get(name);
       if (global !== undefined) return [global as TypedKeyValueStore<K, V>];
       return this.threads.flatMap((thread) => [...thread.tasks.values()]).flatMap((task) => {
         const store = task.stores.get(name);
-        return store === undefined ? [] : [store as TypedKeyValueStore<K, V>];
+        return store === undefined ? [] : [store as ReadOnlyKeyValueStore<K, V>];
       });
     };
-    const sorted = (entries: KeyValue<K, V>[], keySerde = definition.keySerde): KeyValue<K, V>[] =>
+    const sorted = (entries: KeyValue<K, V>[]): KeyValue<K, V>[] =>
       entries
         .map((entry) => [keySerde.serialize(entry[0]), entry] as const)
         .sort((a, b) => Buffer.compare(a[0], b[0]))
@@ -378,6 +436,7 @@ export class KafkaStreams {
       topology: this.topology,
       eos: this.eos,
       commitIntervalMs: this.commitIntervalMs,
+      cacheMaxBytesPerThread: Math.floor(this.cacheMaxBytes / this.numStreamThreads),
       stateDir: this.stateDir,
       connection,
       topicToSubtopology: this.topicToSubtopology,

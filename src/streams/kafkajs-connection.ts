@@ -18,6 +18,7 @@ import type { ConsumedHeaders } from '../client/fetcher.js';
 import { StreamsError } from '../errors.js';
 import {
   groupByTopic,
+  partitionKey,
   type GroupHandlers,
   type OutgoingTopicMessages,
   type StreamsBatch,
@@ -226,6 +227,24 @@ export class KafkaJsConnection implements StreamsConnection {
     return end;
   }
 
+  /**
+   * kafkajs's OffsetFetch (v1-v4) predates require_stable, and its TxnOffsetCommit (v0-v1) the
+   * group metadata: against a Kafka-protocol server a task taken over reads the offsets committed
+   * so far, and a transaction's offsets are not checked against the member's generation.
+   */
+  async committedOffsets(groupId: string, partitions: readonly { topic: string; partition: number }[]): Promise<Map<string, number>> {
+    const wanted = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
+    const offsets = new Map<string, number>();
+    const topics = [...new Set(partitions.map(({ topic }) => topic))];
+    for (const { topic, partitions: fetched } of await this.admin.fetchOffsets({ groupId, topics })) {
+      for (const { partition, offset } of fetched) {
+        const key = partitionKey(topic, partition);
+        if (wanted.has(key) && Number(offset) >= 0) offsets.set(key, Number(offset));
+      }
+    }
+    return offsets;
+  }
+
   async follow(topic: string, startOffsets: ReadonlyMap<number, number>, readCommitted: boolean, onBatch: (batch: StreamsBatch) => Promise<void>): Promise<{ close(): Promise<void> }> {
     const consumer = this.kafka.consumer({ groupId: `${topic}-follower-${randomUUID()}`, readUncommitted: !readCommitted, partitionAssigners: [rangePartitionAssigner], maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     this.clients.add(consumer);
@@ -275,6 +294,8 @@ export class KafkaJsConnection implements StreamsConnection {
     });
     return {
       commit: (offsets) => consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) }))),
+      groupMetadata: () => null,
+      seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset: String(offset) }),
       close: async () => {
         this.clients.delete(consumer);
         await consumer.disconnect();

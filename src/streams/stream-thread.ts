@@ -13,9 +13,20 @@
  * worker threads have no consumer groups or transactions (src/client/attached-broker.ts).
  */
 import * as path from 'node:path';
-import type { StreamsBatch, StreamsConnection, StreamsGroupConsumer, StreamsProducer, StreamsTransaction, TopicPartitionOffset } from './connection.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { FencedInstanceIdError, IllegalGenerationError, UnknownMemberIdError } from '../errors.js';
+import {
+  partitionKey,
+  type StreamsBatch,
+  type StreamsConnection,
+  type StreamsGroupConsumer,
+  type StreamsProducer,
+  type StreamsTransaction,
+  type TopicPartitionOffset,
+} from './connection.js';
+import { CachingKeyValueStore, ThreadCache } from './cache.js';
 import { internalSerde } from './change-serde.js';
-import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore } from './stores.js';
+import { InMemoryBytesStore, LmdbBytesStore, TypedKeyValueStore, type BytesStore, type KeyValueStore } from './stores.js';
 import { RecordCollector, StreamTask, type TaskEnvironment } from './task.js';
 import type { StoreDefinition, Subtopology, Topology } from './topology.js';
 
@@ -25,6 +36,8 @@ export interface StreamThreadContext {
   readonly topology: Topology;
   readonly eos: boolean;
   readonly commitIntervalMs: number;
+  /** Each thread's share of statestore.cache.max.bytes; 0: no record cache. */
+  readonly cacheMaxBytesPerThread: number;
   readonly stateDir: string;
   readonly connection: StreamsConnection;
   /** Source topic (as consumed, prefixed when internal) to its sub-topology. */
@@ -49,6 +62,18 @@ export async function openBytesStore(context: Pick<StreamThreadContext, 'stateDi
   return LmdbBytesStore.open(path.join(context.stateDir, context.applicationId, taskId, definition.name), context.eos);
 }
 
+function discardCaches(task: StreamTask): void {
+  for (const store of task.stores.values()) if (store instanceof CachingKeyValueStore) store.discard();
+}
+
+/** Kafka's retry.backoff.ms, between two reads of committed offsets a transaction still holds (UNSTABLE_OFFSET_COMMIT). */
+const UNSTABLE_OFFSETS_BACKOFF_MS = 100;
+
+/** The group refused a transaction's offsets: this member is no longer in its current generation (Kafka's TaskMigratedException). */
+function isMigrated(error: unknown): boolean {
+  return error instanceof IllegalGenerationError || error instanceof UnknownMemberIdError || error instanceof FencedInstanceIdError;
+}
+
 export class StreamThread {
   readonly name: string;
   readonly tasks = new Map<string, StreamTask>();
@@ -58,6 +83,7 @@ export class StreamThread {
   private consumer: StreamsGroupConsumer | null = null;
   private transaction: StreamsTransaction | null = null;
   private readonly collector = new RecordCollector();
+  private readonly cache: ThreadCache;
   private pendingSends: Promise<void>[] = [];
   private serial: Promise<void> = Promise.resolve();
   private commitTimer: NodeJS.Timeout | null = null;
@@ -67,6 +93,8 @@ export class StreamThread {
   /** Tasks assigned and restored since the last revocation. */
   private assigned = false;
   private everAssigned = false;
+  /** The group fenced a commit of this thread: no processing until the consumer's next assignment. */
+  private migrated = false;
 
   constructor(
     private readonly context: StreamThreadContext,
@@ -75,6 +103,7 @@ export class StreamThread {
     readonly index: number,
   ) {
     this.name = `${context.applicationId}-${processId}-StreamThread-${index}`;
+    this.cache = new ThreadCache(context.cacheMaxBytesPerThread);
   }
 
   /** Not moving tasks: its assignment is in place and restored. */
@@ -125,27 +154,47 @@ export class StreamThread {
   // ---- Tasks ----
 
   private async assign(partitions: { topic: string; partitions: number[] }[]): Promise<void> {
+    this.migrated = false;
+    // The group rebalances eagerly (range): every assignment follows the revocation of all the
+    // member's partitions. A task still held here was lost without one (the member was removed
+    // from the group, its session expired), and another member may have worked on it since.
+    if (this.tasks.size > 0) await this.dropAll();
     for (const { topic, partitions: numbers } of partitions) {
       const subtopology = this.context.topicToSubtopology.get(topic);
       if (subtopology === undefined) continue;
-      for (const partition of numbers) await this.taskFor(subtopology, partition);
+      for (const partition of numbers) if ((await this.taskFor(subtopology, partition)) === null) return;
     }
     this.assigned = true;
     this.everAssigned = true;
     this.context.onRebalance();
   }
 
-  /** The task of (sub-topology, partition), created and restored from its changelogs first if new. */
-  private async taskFor(subtopology: Subtopology, partition: number): Promise<StreamTask> {
+  /**
+   * The task of (sub-topology, partition), created if new: once this thread holds it, the group's
+   * committed offsets of its partitions are read again, waiting out a transaction that still holds
+   * some (OffsetFetch's require_stable), since its previous owner may have committed after the
+   * consumer read them at the assignment; then its stores are restored from their changelogs,
+   * which by then hold what that commit wrote, and the consumer is moved to those offsets. Null
+   * when the instance halted meanwhile.
+   */
+  private async taskFor(subtopology: Subtopology, partition: number): Promise<StreamTask | null> {
     const id = `${subtopology.id}_${partition}`;
     const existing = this.tasks.get(id);
     if (existing !== undefined) return existing;
     const context = this.context;
     const release = await context.lockTask(id);
+    const sources = subtopology.sourceTopics.map((topic) => ({ topic: context.resolveTopic(topic), partition }));
+    const committed = await this.stableCommittedOffsets(sources);
+    if (committed === null) {
+      release();
+      return null;
+    }
     this.taskReleases.set(id, release);
     const bytesStores = new Map<string, BytesStore>();
     this.taskStores.set(id, bytesStores);
-    const stores = new Map<string, TypedKeyValueStore<unknown, unknown>>();
+    const stores = new Map<string, KeyValueStore<unknown, unknown>>();
+    // Created below, before any record reaches a store.
+    let task: StreamTask;
     for (const storeName of subtopology.stores) {
       if (context.topology.isGlobalStore(storeName)) continue;
       const definition = context.topology.store(storeName)!;
@@ -160,7 +209,11 @@ export class StreamThread {
         bytes.flush(end);
         logger = (key, value) => this.collector.send(changelog, key, value, Date.now(), partition, undefined);
       }
-      stores.set(storeName, new TypedKeyValueStore(storeName, bytes, definition.keySerde ?? internalSerde, definition.valueSerde ?? internalSerde, logger));
+      const keySerde = definition.keySerde ?? internalSerde;
+      const valueSerde = definition.valueSerde ?? internalSerde;
+      const store = new TypedKeyValueStore(storeName, bytes, keySerde, valueSerde, logger);
+      const cached = definition.caching === true && this.cache.maxBytes > 0;
+      stores.set(storeName, cached ? new CachingKeyValueStore(store, this.cache, keySerde, valueSerde, () => task.currentRecord) : store);
     }
     const environment: TaskEnvironment = {
       applicationId: context.applicationId,
@@ -171,9 +224,22 @@ export class StreamThread {
         this.commitRequested = true;
       },
     };
-    const task = new StreamTask(subtopology, partition, environment, stores, context.globalStores);
+    const startOffsets = new Map(sources.map(({ topic }) => [topic, committed.get(partitionKey(topic, partition)) ?? 0] as const));
+    task = new StreamTask(subtopology, partition, environment, stores, context.globalStores, startOffsets);
     this.tasks.set(id, task);
+    // Offset 0 below the log start resets to the earliest, as with no committed offset.
+    if (!context.halted()) for (const [topic, offset] of startOffsets) this.consumer?.seek(topic, partition, offset);
     return task;
+  }
+
+  /** The group's committed offsets, once no transaction holds any of them (exactly_once_v2); null if the instance halts meanwhile. */
+  private async stableCommittedOffsets(partitions: { topic: string; partition: number }[]): Promise<Map<string, number> | null> {
+    for (;;) {
+      if (this.context.halted()) return null;
+      const offsets = await this.context.connection.committedOffsets(this.context.applicationId, partitions, this.context.eos);
+      if (offsets !== null) return offsets;
+      await delay(UNSTABLE_OFFSETS_BACKOFF_MS);
+    }
   }
 
   private async revoke(partitions: { topic: string; partitions: number[] }[]): Promise<void> {
@@ -185,8 +251,7 @@ export class StreamThread {
     this.revoking = false;
     this.assigned = false;
     if (ids.size === 0) return;
-    const uncommittedElsewhere = [...this.tasks.values()].some((task) => !ids.has(task.id) && task.consumedOffsets.size > 0);
-    if (!this.context.eos || uncommittedElsewhere) {
+    if (!this.context.eos) {
       await this.commit();
       for (const id of ids) await this.closeTask(id);
       return;
@@ -195,19 +260,38 @@ export class StreamThread {
     // starts from the committed offsets; committing now could land after it read them and count
     // this work twice. So the open transaction is aborted and the tasks' stores dropped with their
     // uncommitted changes: whoever owns the partitions next restores them from the committed
-    // changelogs and processes from the committed offsets.
+    // changelogs and processes from the committed offsets. The group rebalances eagerly, so
+    // these are all the thread's tasks: the transaction holds no work of a task it keeps.
+    await this.abortTransaction();
+    for (const id of ids) await this.dropTask(id);
+  }
+
+  /** Aborts the open transaction (under at_least_once, forgets what is not yet sent). */
+  private async abortTransaction(): Promise<void> {
     await Promise.allSettled(this.pendingSends);
     this.pendingSends = [];
     this.collector.drain();
-    await this.transaction?.abort();
+    const transaction = this.transaction;
     this.transaction = null;
-    for (const id of ids) await this.dropTask(id);
+    await transaction?.abort();
+  }
+
+  /**
+   * The group moved on without this thread's tasks (Kafka's handleLostAll): their uncommitted
+   * work is aborted and every task dropped with it, since the one transaction held the work of
+   * all; the tasks the consumer still owns are created again from the committed state.
+   */
+  private async dropAll(): Promise<void> {
+    for (const task of this.tasks.values()) task.consumedOffsets.clear();
+    await this.abortTransaction();
+    for (const id of [...this.tasks.keys()]) await this.dropTask(id);
   }
 
   /** Closes a task without keeping its stores' uncommitted changes (a persistent store is rebuilt from its changelog). */
   private async dropTask(id: string): Promise<void> {
     const task = this.tasks.get(id);
     if (task === undefined) return;
+    discardCaches(task);
     task.close();
     this.tasks.delete(id);
     for (const bytes of this.taskStores.get(id)?.values() ?? []) {
@@ -218,9 +302,11 @@ export class StreamThread {
     this.releaseTask(id);
   }
 
+  /** Closes a task after a commit: its stores keep what was committed (updates cached since were not, nor their offsets). */
   private async closeTask(id: string): Promise<void> {
     const task = this.tasks.get(id);
     if (task === undefined) return;
+    discardCaches(task);
     task.close();
     this.tasks.delete(id);
     for (const [storeName, bytes] of this.taskStores.get(id) ?? []) {
@@ -246,10 +332,11 @@ export class StreamThread {
   // ---- Processing and committing ----
 
   private async processBatch(batch: StreamsBatch): Promise<void> {
-    if (this.context.halted()) return;
+    if (this.context.halted() || this.migrated) return;
     const subtopology = this.context.topicToSubtopology.get(batch.topic);
     if (subtopology === undefined) return;
     const task = await this.taskFor(subtopology, batch.partition);
+    if (task === null) return;
     if (this.context.eos && this.transaction === null) this.transaction = await this.producer!.transaction();
     task.processBatch(batch.topic, batch.messages);
     this.sendCollected();
@@ -281,6 +368,22 @@ export class StreamThread {
     if (context.eos && this.revoking) return;
     this.commitRequested = false;
     this.lastCommitMs = Date.now();
+    // The generation these tasks were assigned in, taken before anything is awaited: the group
+    // may move on while the sends settle, and then the offsets must be refused.
+    const member = this.consumer?.groupMetadata() ?? null;
+    // The record caches first: what they forward and log is part of this commit. A flush may
+    // write into another cached store downstream in the task, so until every cache is empty.
+    for (let flushed = true; flushed; ) {
+      flushed = false;
+      for (const task of this.tasks.values()) {
+        for (const store of task.stores.values()) {
+          if (!(store instanceof CachingKeyValueStore) || store.size === 0) continue;
+          store.flush();
+          flushed = true;
+        }
+      }
+    }
+    if (context.eos && this.collector.size > 0 && this.transaction === null) this.transaction = await this.producer!.transaction();
     this.sendCollected();
     const sends = this.pendingSends;
     this.pendingSends = [];
@@ -294,7 +397,19 @@ export class StreamThread {
       const transaction = this.transaction;
       if (transaction === null) return;
       this.transaction = null;
-      if (offsets.length > 0) await transaction.sendOffsets(context.applicationId, offsets);
+      if (offsets.length > 0) {
+        try {
+          await transaction.sendOffsets(context.applicationId, offsets, member);
+        } catch (error) {
+          if (!isMigrated(error)) throw error;
+          // Fenced by the group: another member may own these tasks now, so this work is dropped
+          // (Kafka's TaskMigratedException) and the thread waits for its consumer's next assignment.
+          this.transaction = transaction;
+          await this.dropAll();
+          this.migrated = true;
+          return;
+        }
+      }
       await transaction.commit();
     } else if (offsets.length > 0) {
       await this.consumer!.commit(offsets);

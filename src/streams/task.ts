@@ -9,7 +9,8 @@ import type { OutgoingTopicMessages, StreamsMessage } from './connection.js';
 import { internalSerde } from './change-serde.js';
 import type { Cancellable, Processor, ProcessorContext, PunctuationType, RecordMetadata, StreamRecord } from './processor.js';
 import type { Serde } from './serdes.js';
-import type { TypedKeyValueStore } from './stores.js';
+import type { CachedRecordContext } from './cache.js';
+import type { KeyValueStore, TypedKeyValueStore } from './stores.js';
 import type { SinkNode, SourceNode, Subtopology, Topology, TopologyNode } from './topology.js';
 
 /** What a thread's tasks wrote since the last send, per topic. */
@@ -78,17 +79,26 @@ export class StreamTask {
   private readonly sources = new Map<string, NodeRuntime>();
   private readonly punctuations: Punctuation[] = [];
   private metadata: RecordMetadata | null = null;
+  /** The source record being processed, or the punctuation running: what a cached store write without a record of its own carries. */
+  currentRecord: CachedRecordContext = { timestamp: -1, headers: {} };
   /** Per source topic-partition: the next offset to read (what a commit records). */
   readonly consumedOffsets = new Map<string, number>();
+  /**
+   * Per source topic-partition: the first offset not yet processed. A batch the consumer fetched
+   * before the task was (re)created from its committed offsets may start below it.
+   */
+  private readonly positions: Map<string, number>;
 
   constructor(
     readonly subtopology: Subtopology,
     readonly partition: number,
     private readonly env: TaskEnvironment,
-    readonly stores: Map<string, TypedKeyValueStore<unknown, unknown>>,
+    readonly stores: Map<string, KeyValueStore<unknown, unknown>>,
     private readonly globalStores: Map<string, TypedKeyValueStore<unknown, unknown>>,
+    startOffsets: ReadonlyMap<string, number>,
   ) {
     this.id = `${subtopology.id}_${partition}`;
+    this.positions = new Map(startOffsets);
     // Children first, so each node's runtime can point at its children's.
     for (const name of [...subtopology.nodes].reverse()) this.nodes.set(name, this.makeNode(env.topology.node(name)));
     for (const name of subtopology.nodes) {
@@ -108,7 +118,9 @@ export class StreamTask {
     const node = source.node as SourceNode;
     const keySerde = node.keySerde ?? (this.env.topology.isRepartitionTopic(topicOf(node)) ? internalSerde : null);
     const valueSerde = node.valueSerde ?? (this.env.topology.isRepartitionTopic(topicOf(node)) ? internalSerde : null);
+    const from = this.positions.get(topic) ?? 0;
     for (const message of messages) {
+      if (message.offset < from) continue;
       this.metadata = { topic, partition: this.partition, offset: message.offset };
       const record: StreamRecord<unknown, unknown> = {
         key: deserialize(keySerde, message.key, node.name),
@@ -117,8 +129,10 @@ export class StreamTask {
         headers: message.headers,
       };
       if (message.timestamp > this.streamTimeMs) this.streamTimeMs = message.timestamp;
+      this.currentRecord = record;
       source.process(record);
       this.consumedOffsets.set(topic, message.offset + 1);
+      this.positions.set(topic, message.offset + 1);
       if (this.punctuations.length > 0) this.punctuate('STREAM_TIME', this.streamTimeMs);
     }
     this.metadata = null;
@@ -131,6 +145,7 @@ export class StreamTask {
     for (const punctuation of this.punctuations) {
       if (punctuation.cancelled || punctuation.type !== type || nowMs < punctuation.nextMs) continue;
       punctuation.nextMs = nowMs + punctuation.intervalMs;
+      this.currentRecord = { timestamp: nowMs, headers: {} };
       punctuation.punctuator(nowMs);
     }
     this.metadata = saved;

@@ -24,6 +24,14 @@ export interface StoreDefinition {
   readonly logging: boolean;
   readonly keySerde: Serde<any>;
   readonly valueSerde: Serde<any>;
+  /**
+   * Kafka's store types: a window store (windowed aggregations and stream-stream joins) or a
+   * session store (session-windowed aggregations) holds its entries under windowed keys
+   * (windowedStoreSerde) and is queried by key and time; absent, a key-value store.
+   */
+  readonly type?: 'window' | 'session';
+  /** Updates go through the thread's record cache (statestore.cache.max.bytes; see cache.ts): the DSL's key-value aggregations and tables. */
+  readonly caching?: boolean;
 }
 
 interface BaseNode {

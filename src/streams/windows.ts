@@ -5,16 +5,17 @@
  * closes once stream time passes its end plus the grace period. A record that only falls into
  * closed windows is late: dropped, and counted in KafkaStreams.metrics().droppedRecords.
  *
- * Windowed aggregates live in a key-value store under a key that sorts by (key, window start,
- * window end), so the windows of one key are one range scan; the store is changelogged and
- * restored like any other. Windows older than the retention (window size plus grace) are
+ * Windowed aggregates live in a window store (a session store for sessions): its entries are kept
+ * under a key that sorts by (key, window start, window end), so the windows of one key are one
+ * range scan, and it is queried by key and time (ReadOnlyWindowStore, ReadOnlySessionStore); it
+ * is changelogged and restored like any other store. Windows older than the retention (window size plus grace) are
  * removed as stream time moves on.
  */
 import { InvalidConfigError, InvalidRecordError } from '../errors.js';
 import type { Change } from './dsl-processors.js';
 import type { Processor, ProcessorContext } from './processor.js';
 import type { Serde } from './serdes.js';
-import type { KeyValueStore } from './stores.js';
+import type { KeyValueStore, ReadOnlyKeyValueStore } from './stores.js';
 
 export interface Window {
   readonly start: number;
@@ -169,9 +170,85 @@ export function sessionWindowedSerde<K>(inner: Serde<K>): Serde<Windowed<K>> {
 
 export const WindowedSerdes = Object.freeze({ timeWindowed: timeWindowedSerde, sessionWindowed: sessionWindowedSerde });
 
+/**
+ * Kafka's ReadOnlyWindowStore: a window store queried by key and window start time. Entries come
+ * in (key, window start) order; `timeFromMs`..`timeToMs` bound the window starts, inclusive.
+ */
+export interface ReadOnlyWindowStore<K, V> {
+  readonly name: string;
+  /** The value of `key`'s window that starts at `windowStartMs`. */
+  fetch(key: K, windowStartMs: number): V | undefined;
+  /** `key`'s windows starting within the bounds, each as [window start, value]. */
+  fetch(key: K, timeFromMs: number, timeToMs: number): [number, V][];
+  /** Every key's windows starting within the bounds. */
+  fetchAll(timeFromMs: number, timeToMs: number): [Windowed<K>, V][];
+  all(): [Windowed<K>, V][];
+}
+
+/** Kafka's ReadOnlySessionStore: the sessions of a key, each a window from its first to its last record. */
+export interface ReadOnlySessionStore<K, V> {
+  readonly name: string;
+  /** Every session of `key`, in start order. */
+  fetch(key: K): [Windowed<K>, V][];
+  /** `key`'s sessions ending at or after `earliestSessionEndMs` and starting at or before `latestSessionStartMs`. */
+  findSessions(key: K, earliestSessionEndMs: number, latestSessionStartMs: number): [Windowed<K>, V][];
+  fetchSession(key: K, sessionStartMs: number, sessionEndMs: number): V | undefined;
+  all(): [Windowed<K>, V][];
+}
+
+function checkTime(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new InvalidConfigError(`${name} must be an integer of ms, not ${String(value)}`);
+  return value;
+}
+
+/** A window store over the key-value store of its windowed keys, whose bytes sort by (key, start, end). */
+export function windowStoreView<K, V>(store: ReadOnlyKeyValueStore<Windowed<K>, V>): ReadOnlyWindowStore<K, V> {
+  function fetch(key: K, windowStartMs: number): V | undefined;
+  function fetch(key: K, timeFromMs: number, timeToMs: number): [number, V][];
+  function fetch(key: K, fromMs: number, toMs?: number): V | undefined | [number, V][] {
+    if (toMs === undefined) {
+      const start = checkTime('windowStartMs', fromMs);
+      return windowsBetween(store, key, start, start)[0]?.[1];
+    }
+    return windowsBetween(store, key, checkTime('timeFromMs', fromMs), checkTime('timeToMs', toMs)).map(([windowed, value]) => [windowed.window.start, value]);
+  }
+  return {
+    name: store.name,
+    fetch,
+    fetchAll(timeFromMs, timeToMs) {
+      const from = checkTime('timeFromMs', timeFromMs);
+      const to = checkTime('timeToMs', timeToMs);
+      return store.all().filter(([windowed]) => windowed.window.start >= from && windowed.window.start <= to);
+    },
+    all: () => store.all(),
+  };
+}
+
+/** A session store over the key-value store of its windowed keys. */
+export function sessionStoreView<K, V>(store: ReadOnlyKeyValueStore<Windowed<K>, V>): ReadOnlySessionStore<K, V> {
+  return {
+    name: store.name,
+    fetch: (key) => windowsOfKey(store, key),
+    findSessions(key, earliestSessionEndMs, latestSessionStartMs) {
+      const earliestEnd = checkTime('earliestSessionEndMs', earliestSessionEndMs);
+      const latestStart = checkTime('latestSessionStartMs', latestSessionStartMs);
+      return windowsBetween(store, key, 0, latestStart).filter(([windowed]) => windowed.window.end >= earliestEnd);
+    },
+    fetchSession: (key, sessionStartMs, sessionEndMs) =>
+      store.get({ key, window: { start: checkTime('sessionStartMs', sessionStartMs), end: checkTime('sessionEndMs', sessionEndMs) } }),
+    all: () => store.all(),
+  };
+}
+
+/** The windows of `key` starting from `fromMs` to `toMs` (inclusive): one range of the store's bytes. */
+function windowsBetween<K, A>(store: ReadOnlyKeyValueStore<Windowed<K>, A>, key: K, fromMs: number, toMs: number): [Windowed<K>, A][] {
+  if (fromMs > toMs) return [];
+  return store.range({ key, window: { start: Math.max(0, fromMs), end: 0 } }, { key, window: { start: toMs, end: Number.MAX_SAFE_INTEGER } });
+}
+
 /** The windows of `key` in the store, in start order. */
-function windowsOfKey<K, A>(store: KeyValueStore<Windowed<K>, A>, key: K): [Windowed<K>, A][] {
-  return store.range({ key, window: { start: 0, end: 0 } }, { key, window: { start: Number.MAX_SAFE_INTEGER, end: Number.MAX_SAFE_INTEGER } });
+function windowsOfKey<K, A>(store: ReadOnlyKeyValueStore<Windowed<K>, A>, key: K): [Windowed<K>, A][] {
+  return windowsBetween(store, key, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /**

@@ -7,11 +7,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/broker/broker.js';
 import { Consumer } from '../../src/client/consumer.js';
+import { CONSUMER_EVENTS } from '../../src/client/consumer-types.js';
+import type { ConsumerGroupMetadata } from '../../src/client/transaction-manager.js';
 import { decodeFetchedRecords, type ConsumedMessage } from '../../src/client/fetcher.js';
 import { Producer, type Transaction } from '../../src/client/producer.js';
-import { InvalidConfigError, InvalidTxnStateError, ProducerFencedError } from '../../src/errors.js';
+import { IllegalGenerationError, InvalidConfigError, InvalidTxnStateError, ProducerFencedError, UnknownMemberIdError } from '../../src/errors.js';
 import { decodeRecordBatches } from '../../src/protocol/record-batch-reader.js';
 import { makeDataDir, quietLogger, removeDataDir } from '../broker/broker-test-helpers.js';
+import { eventually } from '../support/eventually.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -191,6 +194,53 @@ describe('transactional producer', () => {
     expect(storedRecords(broker, 't', 1)).toEqual([]);
     const committedOffsets = await broker.groups.fetchOffsets({ groupId: 'g', partitions: [{ topic: 't', partition: 0 }] });
     expect(committedOffsets[0].offset).toBe(-1);
+  });
+});
+
+describe('offsets sent with the consumer group metadata (KIP-447)', () => {
+  it('are refused from a stale generation (ILLEGAL_GENERATION) or a member not in the group (UNKNOWN_MEMBER_ID), and the transaction can then only abort', async () => {
+    const dataDir = makeDataDir();
+    const broker = await Broker.open({ dataDir, shards: 2, autoCreateTopicsEnable: false, logger: quietLogger, groupInitialRebalanceDelayMs: 0 });
+    cleanups.push(() => removeDataDir(dataDir), () => broker.close());
+    await broker.createTopic('in', { partitions: 2 });
+    const joins: ConsumerGroupMetadata[] = [];
+    const member = (record: boolean): Consumer => {
+      const consumer = new Consumer(broker, { groupId: 'g', heartbeatInterval: 50 });
+      if (record) consumer.on(CONSUMER_EVENTS.GROUP_JOIN, (event: { payload: ConsumerGroupMetadata }) => joins.push({ generationId: event.payload.generationId, memberId: event.payload.memberId }));
+      cleanups.push(() => consumer.disconnect());
+      return consumer;
+    };
+    const first = member(true);
+    await first.subscribe({ topics: ['in'] });
+    await first.run({ eachMessage: async () => undefined });
+    await eventually(() => joins.length === 1, { what: 'the first member joined' });
+    const second = member(false);
+    await second.subscribe({ topics: ['in'] });
+    await second.run({ eachMessage: async () => undefined });
+    await eventually(() => joins.length === 2, { what: 'the first member rejoined for the second' });
+    const [stale, current] = joins;
+    expect(current.generationId).toBeGreaterThan(stale.generationId);
+
+    const producer = new Producer(broker, { transactionalId: 'tx' });
+    cleanups.push(() => producer.disconnect());
+    const offsets = { consumerGroupId: 'g', topics: [{ topic: 'in', partitions: [{ partition: 0, offset: 5 }] }] };
+    const zombie = await producer.transaction();
+    const refused = await zombie.sendOffsets({ ...offsets, consumerGroupMetadata: stale }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(IllegalGenerationError);
+    expect((refused as IllegalGenerationError).kafkaErrorCode).toBe(22);
+    await expect(zombie.commit()).rejects.toBeInstanceOf(InvalidTxnStateError);
+    await zombie.abort();
+    const stranger = await producer.transaction();
+    const unknown = await stranger.sendOffsets({ ...offsets, consumerGroupMetadata: { generationId: current.generationId, memberId: 'not-a-member' } }).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(UnknownMemberIdError);
+    expect((unknown as UnknownMemberIdError).kafkaErrorCode).toBe(25);
+    await stranger.abort();
+    expect((await broker.groups.fetchOffsets({ groupId: 'g', partitions: [{ topic: 'in', partition: 0 }] }))[0].offset).toBe(-1);
+
+    const owner = await producer.transaction();
+    await owner.sendOffsets({ ...offsets, consumerGroupMetadata: current });
+    await owner.commit();
+    expect((await broker.groups.fetchOffsets({ groupId: 'g', partitions: [{ topic: 'in', partition: 0 }] }))[0].offset).toBe(5);
   });
 });
 

@@ -48,7 +48,7 @@ describe('Sluice Streams over the Kafka protocol', () => {
     };
     const embedded = await prepare();
     await produce(embedded.sluice, INPUT_TOPIC, input);
-    await countUntilDone(embedded.sluice, embedded.stateDir, 'exactly_once_v2', WORDS, () => undefined);
+    await countUntilDone(embedded.sluice, embedded.stateDir, 'exactly_once_v2', WORDS, () => undefined, () => undefined, 'persistent', 1, 0);
 
     // Over the wire in two runs: the second, with an empty state directory and two stream threads
     // (two kafkajs consumers in the group, two transactional producers), restores the counts from
@@ -57,9 +57,9 @@ describe('Sluice Streams over the Kafka protocol', () => {
     server = new KafkaServer(served.sluice.broker, { port: 0 });
     const { port } = await server.listen();
     await produce(served.sluice, INPUT_TOPIC, input.slice(0, input.length / 2));
-    await countUntilDone(`127.0.0.1:${port}`, served.stateDir, 'exactly_once_v2', WORDS / 2, () => undefined);
+    await countUntilDone(`127.0.0.1:${port}`, served.stateDir, 'exactly_once_v2', WORDS / 2, () => undefined, () => undefined, 'persistent', 1, 0);
     await produce(served.sluice, INPUT_TOPIC, input.slice(input.length / 2));
-    await countUntilDone(`127.0.0.1:${port}`, `${served.stateDir}/second-run`, 'exactly_once_v2', WORDS, () => undefined, () => undefined, 'persistent', 2);
+    await countUntilDone(`127.0.0.1:${port}`, `${served.stateDir}/second-run`, 'exactly_once_v2', WORDS, () => undefined, () => undefined, 'persistent', 2, 0);
 
     const expected = await outputOf(embedded.sluice);
     expect(expected.size).toBe(300);

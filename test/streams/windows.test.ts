@@ -4,7 +4,8 @@
  * windows and sessions.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, Serdes, SessionWindows, SlidingWindows, StreamsBuilder, Suppressed, TimeWindows, WindowedSerdes } from '../../src/streams/index.js';
+import { InvalidStateStoreError } from '../../src/errors.js';
+import { KafkaStreams, QueryableStoreTypes, Serdes, SessionWindows, SlidingWindows, StreamsBuilder, Suppressed, TimeWindows, WindowedSerdes } from '../../src/streams/index.js';
 import { eventually } from '../support/eventually.js';
 import { seededIntBelow } from '../support/prng.js';
 import { createTopic, openHarness, produce, readAll, waitForState, type Harness, type InputRecord } from './support.js';
@@ -112,6 +113,29 @@ describe('windowed aggregations', () => {
     const finals = decode(await readAll(harness!.sluice, 'tumbling-final'));
     expect(finals.length).toBe(closed.size);
     expect(new Map(finals)).toEqual(closed);
+
+    // Interactive queries of the window store, by key and window start: what it keeps (the
+    // windows within the retention, size plus grace, behind stream time) is the expected counts.
+    const store = streams!.store('tumbling', QueryableStoreTypes.windowStore<string, number>());
+    const stored = store.all();
+    for (const [{ key, window }, count] of stored) expect([key, window.start, count]).toEqual([key, window.start, expected.get(`${key}@${window.start}`)]);
+    let retained = 0;
+    for (const [id, count] of expected) {
+      const [key, start] = id.split('@');
+      if (Number(start) + sizeMs < observed.get(KEYS.indexOf(key) % PARTITIONS)! - sizeMs - graceMs) continue;
+      retained++;
+      expect([id, store.fetch(key, Number(start))]).toEqual([id, count]);
+    }
+    expect(retained).toBeGreaterThan(KEYS.length);
+    const ofA = stored.filter(([windowed]) => windowed.key === 'a').map(([windowed, count]) => [windowed.window.start, count]);
+    expect(store.fetch('a', 0, Number.MAX_SAFE_INTEGER)).toEqual(ofA);
+    expect(ofA.length).toBeGreaterThanOrEqual(3);
+    const from = ofA[1][0];
+    const to = ofA[ofA.length - 2][0];
+    expect(store.fetch('a', from, to)).toEqual(ofA.slice(1, -1));
+    expect(store.fetchAll(from, to)).toEqual(stored.filter(([windowed]) => windowed.window.start >= from && windowed.window.start <= to));
+    expect(store.fetch('a', 1)).toBeUndefined();
+    expect(() => streams!.store('tumbling', QueryableStoreTypes.sessionStore())).toThrow(InvalidStateStoreError);
   });
 
   it('sliding windows: every window a record ends or starts, counted over the records it covers', async () => {
@@ -199,5 +223,16 @@ describe('windowed aggregations', () => {
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.length).toBeLessThan(expected.size);
     for (const [{ key, window }, count] of stored) expect([`${key}@${window.start}-${window.end}`, count]).toEqual([`${key}@${window.start}-${window.end}`, expected.get(`${key}@${window.start}-${window.end}`)]);
+    // The same, queried as Kafka's session store: a key's sessions, and those overlapping a time range.
+    const sessions = streams!.store('sessions', QueryableStoreTypes.sessionStore<string, number>());
+    for (const key of KEYS) {
+      const ofKey = stored.filter(([windowed]) => windowed.key === key);
+      expect(sessions.fetch(key)).toEqual(ofKey);
+      if (ofKey.length === 0) continue;
+      const [{ window: first }] = ofKey[0];
+      expect(sessions.fetchSession(key, first.start, first.end)).toBe(ofKey[0][1]);
+      expect(sessions.findSessions(key, first.end, first.end)).toEqual(ofKey.filter(([windowed]) => windowed.window.start <= first.end && windowed.window.end >= first.end));
+    }
+    expect(() => streams!.store('sessions', QueryableStoreTypes.windowStore())).toThrow(InvalidStateStoreError);
   });
 });
