@@ -570,7 +570,7 @@ export class TransactionCoordinator {
     }
     for (const groupId of step.groupIds) {
       work.push(
-        callAsync(() => this.markerWriter.completeGroupOffsets(groupId, marker.producerId, marker.commit)).then(
+        callAsync(() => this.markerWriter.completeGroupOffsets(groupId, marker)).then(
           () => {
             step.groupIds = step.groupIds.filter((id) => id !== groupId);
           },
