@@ -828,6 +828,10 @@ export class Broker implements BrokerApi {
     }
     if (producerId === NO_PRODUCER_ID) return;
     if (typeof transactionalId !== 'string') throw new TransactionalIdRequiredError(topic, partition);
+    // In a cluster the transaction coordinator may be another broker's: the batch is then appended
+    // unverified, as Kafka does with transaction.partition.verification.enable=false (a remote
+    // check would be an AddPartitionsToTxn v4 round trip to the coordinator).
+    if (this.config.clusterCoordinators && this.coordinatorLoads.get(TRANSACTION_STATE_TOPIC)?.loaded !== true) return;
     const coordinator = this.transactions();
     let missing: readonly TopicPartitionRef[];
     try {
