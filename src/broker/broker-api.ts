@@ -221,6 +221,8 @@ export interface BrokerApi {
   attachCoordinatorCluster(cluster: CoordinatorCluster): void;
   /** Cluster mode: this broker leads partition 0 of an internal topic at `leaderEpoch`: its coordinator loads the state from the local log. */
   loadCoordinator(topic: string, leaderEpoch: number): Promise<void>;
+  /** Whether this broker coordinates groups or transactions now (always outside a cluster); see Broker.coordinates. */
+  coordinates(kind: 'group' | 'transaction'): boolean;
   /** Cluster mode: this broker no longer leads partition 0 of the internal topic: its coordinator drops its state. */
   unloadCoordinator(topic: string): void;
   /** Kafka's WriteTxnMarkers on the partitions' leader (cluster mode), local writes only; see Broker.writeTxnMarkers. */

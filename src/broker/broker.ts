@@ -428,6 +428,21 @@ export class Broker implements BrokerApi {
     await Promise.all(writes);
   }
 
+  /**
+   * Whether this broker coordinates the groups (or transactional ids) now: always outside a
+   * cluster; in one, once it has loaded its internal partition. A broker that coordinates none
+   * lists none, as Kafka's ListGroups and ListTransactions answer there; while loading,
+   * COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  coordinates(kind: 'group' | 'transaction'): boolean {
+    this.checkOpen();
+    if (!this.config.clusterCoordinators) return true;
+    const topic = kind === 'group' ? CONSUMER_OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+    if (!this.coordinatorLoads.has(topic)) return false;
+    this.checkCoordinatorLoaded(topic);
+    return true;
+  }
+
   /** Cluster mode: throws unless this broker's coordinator of `topic` is loaded. Outside a cluster, one boolean test. */
   private checkCoordinatorLoaded(topic: string): void {
     if (!this.config.clusterCoordinators) return;

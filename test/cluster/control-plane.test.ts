@@ -21,6 +21,7 @@ import { FindCoordinator } from '../../src/protocol/api/find-coordinator.js';
 import { Heartbeat } from '../../src/protocol/api/heartbeat.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
+import { ListGroups } from '../../src/protocol/api/list-groups.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { batchOf, recordsOf } from '../broker/broker-test-helpers.js';
 import { lines, runCli } from '../cli/run-cli.js';
@@ -258,12 +259,16 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
       expect(heartbeat.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
       const offsets = await client.send(OffsetFetch, 7, { groupId: 'cluster-readers', topics: null, requireStable: false });
       expect(offsets.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+      // As Kafka: a broker lists the groups it coordinates, none here.
+      const listed = await client.send(ListGroups, 4, { statesFilter: [] });
+      expect([listed.errorCode, listed.groups]).toEqual([ErrorCode.NONE, []]);
     }
     // The coordinator holds the group's offsets committed by the kafkajs consumer above.
     const onCoordinator = await connect(coordinator);
     const offsets = await onCoordinator.send(OffsetFetch, 7, { groupId: 'cluster-readers', topics: null, requireStable: false });
     expect(offsets.errorCode).toBe(ErrorCode.NONE);
     expect(offsets.topics.map((topic) => topic.name)).toEqual(['keyed']);
+    expect((await onCoordinator.send(ListGroups, 4, { statesFilter: [] })).groups.map((group) => group.groupId)).toContain('cluster-readers');
   });
 
   it('grows a topic with CreatePartitions and deletes it with DeleteTopics on every broker, through any broker', async () => {
