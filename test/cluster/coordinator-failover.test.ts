@@ -7,7 +7,9 @@
  * pipeline keeps going with exactly-once output. Producer ids come from ZooKeeper blocks, so two
  * brokers never hand out the same one.
  *
- * One cluster for the file; the tests run in order (the first restarts the broker it killed).
+ * One cluster for the file; the tests run in order (the group test restarts the broker it killed,
+ * so the pipeline starts with three again). The kafkajs consumers poll with a short maxWaitTime so
+ * that leaving a group does not wait out a long poll.
  */
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +19,7 @@ import { ZooKeeperSession } from '../../src/cluster/zookeeper.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { FindCoordinator } from '../../src/protocol/api/find-coordinator.js';
 import { InitProducerId } from '../../src/protocol/api/init-producer-id.js';
+import { OffsetCommit } from '../../src/protocol/api/offset-commit.js';
 import { runCli } from '../cli/run-cli.js';
 import { TestClient, eventually, kcat } from '../server/helpers.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
@@ -95,13 +98,58 @@ async function committedTotal(groupId: string, topic: string): Promise<number> {
 }
 
 describe('coordinators on replicated internal topics (ZooKeeper + 3 brokers)', () => {
+  it('answers an offset commit only once the ISR of __consumer_offsets-0 holds it, as Kafka appends with acks=-1', async () => {
+    await createTopic('acked', 1);
+    const any = await TestClient.connect(cluster.brokers.get(1)!.port);
+    clients.push(any);
+    // The first lookup creates __consumer_offsets; it answers once the partition has a leader.
+    let coordinator = -1;
+    await eventually(
+      async () => {
+        const [found] = (await any.send(FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['acked-group'] })).coordinators;
+        coordinator = found.nodeId;
+        return found.errorCode === ErrorCode.NONE;
+      },
+      { what: 'the group coordinator to be found' },
+    );
+    await eventually(async () => (await internalPartition('__consumer_offsets'))?.isr.length === 3, { what: 'every replica of __consumer_offsets-0 in sync' });
+    const client = await TestClient.connect(cluster.brokers.get(coordinator)!.port);
+    clients.push(client);
+    const commit = async (offset: number): Promise<number> =>
+      (
+        await client.send(OffsetCommit, 8, {
+          groupId: 'acked-group',
+          generationId: -1,
+          memberId: '',
+          topics: [{ name: 'acked', partitions: [{ partitionIndex: 0, committedOffset: offset, committedMetadata: null }] }],
+        })
+      ).topics[0].partitions[0].errorCode;
+    expect(await commit(1)).toBe(ErrorCode.NONE);
+
+    const followers = [1, 2, 3].filter((id) => id !== coordinator).map((id) => cluster.brokers.get(id)!.process!);
+    for (const follower of followers) follower.kill('SIGSTOP');
+    try {
+      // The record is on the leader at once, but answered only when the ISR holds it: once the
+      // stopped followers' sessions expire and the controller takes them out of the ISR, or, if
+      // that takes longer than offsets.commit.timeout.ms, with COORDINATOR_NOT_AVAILABLE.
+      const code = await commit(2);
+      const isr = (await internalPartition('__consumer_offsets'))!.isr;
+      if (code === ErrorCode.NONE) expect(isr).toEqual([coordinator]);
+      else expect(code).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    } finally {
+      for (const follower of followers) follower.kill('SIGCONT');
+    }
+    await eventually(async () => (await internalPartition('__consumer_offsets'))!.isr.length === 3, { timeoutMs: 60_000, what: 'the resumed followers back in the ISR of __consumer_offsets-0' });
+    expect(await commit(3)).toBe(ErrorCode.NONE);
+  }, 120_000);
+
   it('a consumer group keeps consuming through the SIGKILL of its coordinator, from the offsets it committed', async () => {
     await createTopic('group-input', 2);
     const first = Array.from({ length: 40 }, (_, i) => `a${i}`);
     const second = Array.from({ length: 40 }, (_, i) => `b${i}`);
     await produceValues('group-input', first);
 
-    const consumer = kafka('failover-reader').consumer({ groupId: 'failover-readers', sessionTimeout: 10_000, heartbeatInterval: 500 });
+    const consumer = kafka('failover-reader').consumer({ groupId: 'failover-readers', sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 500 });
     running.add(consumer);
     /** Every delivery, in order, and per partition the offset up to which commits were acknowledged. */
     const deliveries: { partition: number; offset: number; value: string }[] = [];
@@ -172,7 +220,7 @@ describe('coordinators on replicated internal topics (ZooKeeper + 3 brokers)', (
     const startGeneration = async (): Promise<void> => {
       const client = kafka('pipeline');
       const producer = client.producer({ transactionalId: 'failover-pipeline', idempotent: true, maxInFlightRequests: 1 });
-      const consumer = client.consumer({ groupId: 'failover-pipeline', readUncommitted: false, sessionTimeout: 10_000, heartbeatInterval: 500 });
+      const consumer = client.consumer({ groupId: 'failover-pipeline', readUncommitted: false, sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 500 });
       generation = { consumer, producer };
       running.add(producer);
       running.add(consumer);
