@@ -19,7 +19,9 @@ import { ZooKeeperSession } from '../../src/cluster/zookeeper.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { FindCoordinator } from '../../src/protocol/api/find-coordinator.js';
 import { InitProducerId } from '../../src/protocol/api/init-producer-id.js';
+import { ListGroups } from '../../src/protocol/api/list-groups.js';
 import { OffsetCommit } from '../../src/protocol/api/offset-commit.js';
+import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { runCli } from '../cli/run-cli.js';
 import { TestClient, eventually, kcat } from '../server/helpers.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
@@ -290,6 +292,44 @@ describe('coordinators on replicated internal topics (ZooKeeper + 3 brokers)', (
     const { stdout } = await kcat(['-C', '-b', liveBootstrap().join(','), '-t', 'txn-sink', '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_committed', '-f', '%s\\n']);
     expect(stdout.split('\n').filter((line) => line !== '').sort()).toEqual(inputs.map((value) => `out-${value}`).sort());
   }, 300_000);
+
+  it('a coordinator that loses the leadership of its partition while alive drops its state and answers NOT_COORDINATOR', async () => {
+    const before = (await internalPartition('__consumer_offsets'))!;
+    const deposed = cluster.brokers.get(before.leader)!;
+    // Stopped past its session timeout: the controller gives the partition to another in-sync replica.
+    deposed.process!.kill('SIGSTOP');
+    let after: PartitionStatus | undefined;
+    try {
+      await eventually(
+        async () => {
+          after = await internalPartition('__consumer_offsets');
+          return after !== undefined && after.leader !== -1 && after.leader !== before.leader;
+        },
+        { timeoutMs: 60_000, what: `another leader of __consumer_offsets-0 while broker ${before.leader} is stopped` },
+      );
+    } finally {
+      deposed.process!.kill('SIGCONT');
+    }
+    await eventually(async () => (await readClusterStatus(cluster.zookeeper.connectString)).brokers.some((broker) => broker.nodeId === before.leader), {
+      timeoutMs: 60_000,
+      what: `broker ${before.leader} registered again`,
+    });
+    const client = await TestClient.connect(deposed.port);
+    clients.push(client);
+    await eventually(
+      async () => (await client.send(OffsetFetch, 7, { groupId: 'failover-readers', topics: null, requireStable: false })).errorCode === ErrorCode.NOT_COORDINATOR,
+      { what: `broker ${before.leader} to stop answering as the group coordinator` },
+    );
+    // Its group coordinator dropped the groups it held: ListGroups (which every broker answers) lists none.
+    await eventually(async () => (await client.send(ListGroups, 4, { statesFilter: [] })).groups.length === 0, { what: `broker ${before.leader} to drop its groups` });
+    const [found] = (await client.send(FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['failover-readers'] })).coordinators;
+    expect([found.errorCode, found.nodeId]).toEqual([ErrorCode.NONE, after!.leader]);
+    // The new coordinator has the group's offsets.
+    const onNew = await TestClient.connect(cluster.brokers.get(after!.leader)!.port);
+    clients.push(onNew);
+    const offsets = await onNew.send(OffsetFetch, 7, { groupId: 'failover-readers', topics: null, requireStable: false });
+    expect([offsets.errorCode, offsets.topics.map((topic) => topic.name)]).toEqual([ErrorCode.NONE, ['group-input']]);
+  }, 120_000);
 
   it('two brokers hand out disjoint producer ids, from blocks claimed in ZooKeeper', async () => {
     const idsOf = async (id: number): Promise<number[]> => {
