@@ -16,6 +16,12 @@
  *    writes the config and the assignment, and waits until the controller has put every
  *    partition online and this broker holds the topic, as Kafka's CreateTopics waits for metadata.
  *
+ *  - coordinators: the broker leading partition 0 of __consumer_offsets (__transaction_state) is
+ *    the group (transaction) coordinator; it loads the coordinator's state from its replica when
+ *    it becomes leader and drops it when it stops being one, and as the coordinators'
+ *    CoordinatorCluster this node makes their appends wait for the ISR, routes transaction markers
+ *    to each partition's leader and hands out producer ids from ZooKeeper blocks.
+ *
  * ZooKeeper watches fire once: each watch handler re-reads the node, setting the next watch, so
  * no change between two reads is missed (the read after a fire sees it). If ZooKeeper expires the
  * session (ephemeral nodes gone), the node opens a new one and registers again.
