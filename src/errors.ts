@@ -247,6 +247,16 @@ export class KafkaApiError extends SluiceError {
   }
 }
 
+/**
+ * Cluster mode: this broker has just become the leader of the coordinator's internal partition
+ * and is still replaying its log into the coordinator's state (Kafka's loadGroupsForPartition).
+ */
+export class CoordinatorLoadInProgressError extends KafkaApiError {
+  constructor(what: string) {
+    super('COORDINATOR_LOAD_IN_PROGRESS', 14, `the ${what} coordinator on this broker is still loading its state from its internal topic; retry shortly`, true);
+  }
+}
+
 /** A request whose fields break the API's rules (a negative partition, a duplicate member id...). */
 export class InvalidRequestError extends KafkaApiError {
   constructor(message: string) {

@@ -4,6 +4,8 @@
  * directly; the Kafka protocol server talks to the same object, so both paths share one behaviour.
  */
 import type { GroupCoordinatorApi, TopicPartitionRef } from './group-types.js';
+import type { CoordinatorCluster } from './coordinator-cluster.js';
+import type { TxnMarker } from './transaction-types.js';
 import type { ConsumerGroupCoordinator } from './consumer-group/consumer-group-coordinator.js';
 import type { CommitWindowEntry, GroupLagStatus, PartitionLagStatus } from './lag.js';
 import type {
@@ -215,6 +217,16 @@ export interface BrokerApi {
    * `leaderEpoch` from the log end on, durably; an epoch below the current one is refused.
    */
   becomeLeader(topic: string, partition: number, leaderEpoch: number): Promise<void>;
+  /** Cluster mode: the cluster's side of the coordinators (see coordinator-cluster.ts); needs the broker opened with clusterCoordinators. */
+  attachCoordinatorCluster(cluster: CoordinatorCluster): void;
+  /** Cluster mode: this broker leads partition 0 of an internal topic at `leaderEpoch`: its coordinator loads the state from the local log. */
+  loadCoordinator(topic: string, leaderEpoch: number): Promise<void>;
+  /** Whether this broker coordinates groups or transactions now (always outside a cluster); see Broker.coordinates. */
+  coordinates(kind: 'group' | 'transaction'): boolean;
+  /** Cluster mode: this broker no longer leads partition 0 of the internal topic: its coordinator drops its state. */
+  unloadCoordinator(topic: string): void;
+  /** Kafka's WriteTxnMarkers on the partitions' leader (cluster mode), local writes only; see Broker.writeTxnMarkers. */
+  writeTxnMarkers(partitions: readonly TopicPartitionRef[], marker: TxnMarker): Promise<void>;
   /** The topic's effective min.insync.replicas (its override, else the broker default); throws TopicNotFoundError. */
   minInsyncReplicas(topic: string): number;
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;

@@ -27,13 +27,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ClosedError,
+  ClusterError,
   ConcurrentTransactionsError,
+  CoordinatorLoadInProgressError,
+  CoordinatorNotAvailableError,
   FencedLeaderEpochError,
   GroupIdNotFoundError,
   InvalidGroupIdError,
   InvalidProducerEpochError,
   InvalidRequestError,
   InvalidTopicError,
+  KafkaApiError,
+  NotCoordinatorError,
+  NotLeaderOrFollowerError,
   PartitionNotFoundError,
   PolicyViolationError,
   ProducerFencedError,
@@ -41,6 +47,7 @@ import {
   TopicNotFoundError,
   TransactionAbortableError,
   TransactionalIdRequiredError,
+  TransactionCoordinatorNotAvailableError,
   TransactionVerificationPendingError,
   UnknownLeaderEpochError,
 } from '../errors.js';
@@ -104,8 +111,10 @@ import {
   emptyConsumerOffsetsState,
   replayConsumerOffsets,
   type ConsumerOffsetsState,
+  type InternalLogAppender,
   type OffsetChangeListener,
 } from './offset-store.js';
+import type { CoordinatorCluster } from './coordinator-cluster.js';
 import { ProducerIdManager } from './producer-id-manager.js';
 import { fetchFromLog, readBoundsOf, waitForLogData } from './partition-read.js';
 import {
@@ -115,6 +124,8 @@ import {
   type TransactionListing,
   type TransactionLogEntry,
   type TxnMarker,
+  type TxnMarkerWriter,
+  type ProducerIdSource,
 } from './transaction-coordinator.js';
 import { DurableTransactionStateStore, TRANSACTION_STATE_TOPIC, TransactionMetaFile, replayTransactionLog } from './transaction-store.js';
 
@@ -232,6 +243,14 @@ export class Broker implements BrokerApi {
   private markerFault: Error | null = null;
   private closing: Promise<void> | null = null;
   private recoverySummary: RecoverySummary | null = null;
+  /** Cluster mode (config.clusterCoordinators): what the cluster gives the coordinators, once attached. */
+  private coordinatorCluster: CoordinatorCluster | null = null;
+  /**
+   * Cluster mode: per internal topic whose partition this broker leads, the leader epoch its
+   * coordinator was loaded for, and whether the load is done. A coordinator whose topic has no
+   * entry is not this broker's (NOT_COORDINATOR).
+   */
+  private readonly coordinatorLoads = new Map<string, { leaderEpoch: number; loaded: boolean }>();
 
   private constructor(
     config: BrokerConfig,
@@ -288,8 +307,11 @@ export class Broker implements BrokerApi {
       });
       for (const metadata of topicStore.list()) broker.openTopic(metadata);
       broker.recoverySummary = summarize(await broker.allOpened());
-      await broker.startGroupCoordinator();
-      await broker.startTransactionCoordinator();
+      // In a cluster the coordinators start when the cluster makes this broker the leader of their partitions.
+      if (!config.clusterCoordinators) {
+        await broker.startGroupCoordinator();
+        await broker.startTransactionCoordinator();
+      }
       return broker;
     } catch (error) {
       await pool?.close().catch(() => undefined);
@@ -300,12 +322,147 @@ export class Broker implements BrokerApi {
 
   get groups(): GroupCoordinatorApi {
     this.checkOpen();
+    this.checkCoordinatorLoaded(CONSUMER_OFFSETS_TOPIC);
     return this.coordinator!;
   }
 
   get consumerGroups(): ConsumerGroupCoordinator {
     this.checkOpen();
+    this.checkCoordinatorLoaded(CONSUMER_OFFSETS_TOPIC);
     return this.consumerGroupCoordinator!;
+  }
+
+  // ---- Coordinators in a cluster ----
+
+  /**
+   * Cluster mode: gives the coordinators the cluster's replication, marker routing and producer
+   * ids. Until then, and on a broker opened without `clusterCoordinators`, there is nothing to load.
+   */
+  attachCoordinatorCluster(cluster: CoordinatorCluster): void {
+    this.checkOpen();
+    if (!this.config.clusterCoordinators) {
+      throw new ClusterError('this broker was opened with its own coordinators; open it with clusterCoordinators: true to place them in a cluster');
+    }
+    this.coordinatorCluster = cluster;
+  }
+
+  /**
+   * Kafka's loadGroupsForPartition / loadTransactionsForTxnTopicPartition: this broker now leads
+   * partition 0 of `topic` (__consumer_offsets or __transaction_state) at `leaderEpoch`, so its
+   * coordinator replays its replica of the log into a fresh state and serves from it. The
+   * transaction coordinator takes the leader epoch as its coordinator epoch (its markers fence
+   * those of earlier coordinators) and completes every transaction found prepared. A load for an
+   * epoch at or below the loaded one does nothing.
+   */
+  async loadCoordinator(topic: string, leaderEpoch: number): Promise<void> {
+    this.checkOpen();
+    const cluster = this.coordinatorCluster;
+    if (cluster === null) throw new ClusterError('no cluster is attached to this broker (attachCoordinatorCluster)');
+    if (topic !== CONSUMER_OFFSETS_TOPIC && topic !== TRANSACTION_STATE_TOPIC) {
+      throw new InvalidTopicError(`only ${CONSUMER_OFFSETS_TOPIC} and ${TRANSACTION_STATE_TOPIC} hold coordinator state, not "${topic}"`);
+    }
+    const current = this.coordinatorLoads.get(topic);
+    if (current !== undefined && current.leaderEpoch >= leaderEpoch) return;
+    this.stopCoordinator(topic);
+    const load = { leaderEpoch, loaded: false };
+    this.coordinatorLoads.set(topic, load);
+    // Kafka's coordinators append with acks=-1: answered once the ISR holds the record.
+    const append: InternalLogAppender = async (batch) => {
+      try {
+        if (this.coordinatorLoads.get(topic) !== load) throw new NotCoordinatorError(`this broker no longer leads ${topic}-0 at leader epoch ${leaderEpoch}`);
+        cluster.checkAppend(topic, 0);
+        const { lastOffset } = await this.produce(topic, 0, batch, -1, { crcVerified: true });
+        await cluster.awaitReplicated(topic, 0, lastOffset);
+      } catch (error) {
+        throw coordinatorAppendError(topic, error);
+      }
+    };
+    if (topic === CONSUMER_OFFSETS_TOPIC) {
+      this.startGroups(this.loadOffsets(append), append);
+    } else {
+      const entries: TransactionLogEntry[] = [];
+      this.replayTopic(TRANSACTION_STATE_TOPIC, (batches) => replayTransactionLog(batches, entries));
+      const coordinator = await this.openTransactionCoordinator(entries, append, cluster.producerIds, leaderEpoch, {
+        writeMarkers: (partitions, marker) => cluster.writeTxnMarkers(partitions, marker),
+        // The group's offsets are completed by the leader of its partition of __consumer_offsets.
+        completeGroupOffsets: (_groupId, marker) => cluster.writeTxnMarkers([{ topic: CONSUMER_OFFSETS_TOPIC, partition: 0 }], marker),
+      });
+      // Lost again while loading: the load of the next leadership (or none) is what counts.
+      if (this.coordinatorLoads.get(topic) !== load) {
+        coordinator.close();
+        return;
+      }
+      this.txnCoordinator = coordinator;
+    }
+    load.loaded = true;
+    this.config.logger.info(`loaded the ${topic === CONSUMER_OFFSETS_TOPIC ? 'group' : 'transaction'} coordinator from ${topic}-0 at leader epoch ${leaderEpoch}`);
+  }
+
+  /** This broker no longer leads partition 0 of `topic`: its coordinator stops and drops its state (NOT_COORDINATOR from now on). */
+  unloadCoordinator(topic: string): void {
+    this.checkOpen();
+    if (!this.coordinatorLoads.has(topic)) return;
+    this.coordinatorLoads.delete(topic);
+    this.stopCoordinator(topic);
+    this.config.logger.info(`unloaded the ${topic === CONSUMER_OFFSETS_TOPIC ? 'group' : 'transaction'} coordinator of ${topic}-0`);
+  }
+
+  /**
+   * Kafka's WriteTxnMarkers on a partition's leader (cluster mode): a commit or abort marker for
+   * the producer on each partition; on partition 0 of __consumer_offsets, the offsets every group
+   * staged for the producer are made visible or dropped instead, by the group coordinator.
+   */
+  async writeTxnMarkers(partitions: readonly TopicPartitionRef[], marker: TxnMarker): Promise<void> {
+    this.checkOpen();
+    const data = partitions.filter(({ topic }) => topic !== CONSUMER_OFFSETS_TOPIC);
+    const groupsPartition = data.length < partitions.length;
+    const writes: Promise<void>[] = [];
+    if (data.length > 0) writes.push(this.writeMarkers(data, marker));
+    if (groupsPartition) {
+      this.checkCoordinatorLoaded(CONSUMER_OFFSETS_TOPIC);
+      const offsetStore = this.offsetStore!;
+      for (const [groupId, byProducer] of this.consumerOffsetsState!.staged) {
+        if (byProducer.has(marker.producerId)) writes.push(offsetStore.completeStagedOffsets(groupId, marker.producerId, marker.commit));
+      }
+    }
+    await Promise.all(writes);
+  }
+
+  /**
+   * Whether this broker coordinates the groups (or transactional ids) now: always outside a
+   * cluster; in one, once it has loaded its internal partition. A broker that coordinates none
+   * lists none, as Kafka's ListGroups and ListTransactions answer there; while loading,
+   * COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  coordinates(kind: 'group' | 'transaction'): boolean {
+    this.checkOpen();
+    if (!this.config.clusterCoordinators) return true;
+    const topic = kind === 'group' ? CONSUMER_OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+    if (!this.coordinatorLoads.has(topic)) return false;
+    this.checkCoordinatorLoaded(topic);
+    return true;
+  }
+
+  /** Cluster mode: throws unless this broker's coordinator of `topic` is loaded. Outside a cluster, one boolean test. */
+  private checkCoordinatorLoaded(topic: string): void {
+    if (!this.config.clusterCoordinators) return;
+    const load = this.coordinatorLoads.get(topic);
+    const what = topic === CONSUMER_OFFSETS_TOPIC ? 'group' : 'transaction';
+    if (load === undefined) throw new NotCoordinatorError(`this broker does not lead ${topic}-0, so it is not the ${what} coordinator; look it up again with FindCoordinator`);
+    if (!load.loaded) throw new CoordinatorLoadInProgressError(what);
+  }
+
+  /** Stops the coordinator of `topic`'s state: its timers end and its callers are told to look for the coordinator again. */
+  private stopCoordinator(topic: string): void {
+    if (topic === CONSUMER_OFFSETS_TOPIC) {
+      this.coordinator?.close();
+      this.consumerGroupCoordinator?.close();
+      return;
+    }
+    this.txnCoordinator?.close();
+    const moved = new NotCoordinatorError(`the transaction coordinator moved off this broker`);
+    for (const waiters of this.txnWaiters.values()) for (const waiter of waiters) waiter.reject(moved);
+    this.txnWaiters.clear();
   }
 
   /** Kafka's DescribeTransactions for one transactional id, or null when the coordinator has none. */
@@ -419,13 +576,31 @@ export class Broker implements BrokerApi {
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<TopicMetadata> {
     this.checkOpen();
     if (options === null || typeof options !== 'object') throw new InvalidRequestError('createTopic options must be an object');
+    // In a cluster the internal topics are the cluster's, created here as it assigned them.
+    const internal = this.config.clusterCoordinators && options.internal === true;
+    if (internal) await this.dropForeignInternalTopic(name, options.topicId);
     const open = this.createTopicNow(requireTopicName(name), {
       partitions: options.partitions ?? this.config.numPartitions,
       configs: options.configs,
       ...(options.topicId === undefined ? {} : { topicId: options.topicId }),
+      ...(internal ? { internal } : {}),
     });
     await Promise.all(open.partitions.map((partition) => partition.opened));
     return open.metadata;
+  }
+
+  /**
+   * A local internal topic of another topic id than the cluster's (the broker's own, from runs
+   * outside this cluster) is not the cluster's log: it goes, so the cluster's can replicate here.
+   */
+  private async dropForeignInternalTopic(name: string, topicId: string | undefined): Promise<void> {
+    const open = this.topics.get(name);
+    if (open === undefined || !open.metadata.internal || open.metadata.topicId === topicId) return;
+    this.config.logger.warn(`replacing the local ${name} (topic id ${open.metadata.topicId}, from outside this cluster) with the cluster's (topic id ${String(topicId)})`);
+    this.unloadCoordinator(name);
+    this.topicStore.delete(name);
+    this.topics.delete(name);
+    await Promise.all(open.partitions.map((partition) => this.closePartition(partition, true)));
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -668,6 +843,10 @@ export class Broker implements BrokerApi {
     }
     if (producerId === NO_PRODUCER_ID) return;
     if (typeof transactionalId !== 'string') throw new TransactionalIdRequiredError(topic, partition);
+    // In a cluster the transaction coordinator may be another broker's: the batch is then appended
+    // unverified, as Kafka does with transaction.partition.verification.enable=false (a remote
+    // check would be an AddPartitionsToTxn v4 round trip to the coordinator).
+    if (this.config.clusterCoordinators && this.coordinatorLoads.get(TRANSACTION_STATE_TOPIC)?.loaded !== true) return;
     const coordinator = this.transactions();
     let missing: readonly TopicPartitionRef[];
     try {
@@ -882,6 +1061,7 @@ export class Broker implements BrokerApi {
   /** Read straight from the replayed state, which TxnOffsetCommit and EndTxn keep current. */
   hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
     this.checkOpen();
+    this.checkCoordinatorLoaded(CONSUMER_OFFSETS_TOPIC);
     const byProducer = this.consumerOffsetsState!.staged.get(groupId);
     if (byProducer === undefined) return false;
     for (const staged of byProducer.values()) {
@@ -908,6 +1088,7 @@ export class Broker implements BrokerApi {
     if (options === null || typeof options !== 'object') throw new InvalidRequestError('groupLag options must be an object');
     const nowMs = options.nowMs ?? Date.now();
     if (!Number.isSafeInteger(nowMs)) throw new InvalidRequestError(`groupLag nowMs must be a time in ms, got ${String(nowMs)}`);
+    this.checkCoordinatorLoaded(CONSUMER_OFFSETS_TOPIC);
     const offsetStore = this.offsetStore!;
     const committed = offsetStore.committedOffsets(groupId);
     if (committed.length === 0 && this.groups.describeGroup(groupId).state === 'Dead' && !this.consumerGroups.has(groupId)) {
@@ -968,6 +1149,11 @@ export class Broker implements BrokerApi {
   // ---- Transactions ----
 
   async initProducerId(request: InitProducerIdRequest): Promise<InitProducerIdResult> {
+    // As Kafka's brokers: any broker of a cluster gives an idempotent producer its id, from the cluster's blocks.
+    if (this.coordinatorCluster !== null && request !== null && typeof request === 'object' && (request.transactionalId ?? null) === null) {
+      this.checkOpen();
+      return { producerId: await this.coordinatorCluster.producerIds.nextId(), producerEpoch: 0 };
+    }
     const coordinator = this.transactions();
     for (let waits = 0; ; waits++) {
       const transactionalId = request?.transactionalId;
@@ -1012,8 +1198,12 @@ export class Broker implements BrokerApi {
   }
 
   async txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<void> {
-    const coordinator = this.transactions();
-    coordinator.validateTxnOffsetCommit(request);
+    this.checkOpen();
+    // In a cluster the transaction coordinator may be another broker's: as Kafka's group
+    // coordinator, this one then checks the group membership alone.
+    if (!this.config.clusterCoordinators || this.coordinatorLoads.get(TRANSACTION_STATE_TOPIC)?.loaded === true) {
+      this.transactions().validateTxnOffsetCommit(request);
+    }
     // As Kafka: the transaction is verified first, then the consumer's group membership.
     if (this.consumerGroups.has(request.groupId)) this.consumerGroups.validateTransactionalCommit(request);
     else this.groups.validateTransactionalCommit(request);
@@ -1031,17 +1221,23 @@ export class Broker implements BrokerApi {
       if (typeof metadata !== 'string') throw new InvalidRequestError(`TxnOffsetCommit offsets[${i}].metadata must be a string or null`);
       return { topic: entry.topic, partition: entry.partition, offset: entry.offset, leaderEpoch, metadata, commitTimestampMs: nowMs };
     });
+    this.checkCoordinatorLoaded(CONSUMER_OFFSETS_TOPIC);
     await this.offsetStore!.stageOffsets(request.groupId, request.producerId, offsets);
   }
 
   async endTxn(request: EndTxnRequest): Promise<void> {
-    const coordinator = this.transactions();
-    await coordinator.endTxn(request);
+    await this.transactions().endTxn(request);
     // Decided and durable; wait for the markers and the group offsets, so the caller's next
-    // read_committed fetch sees the outcome.
+    // read_committed fetch sees the outcome. Asked again each time: in a cluster the coordinator can move meanwhile.
     for (;;) {
       const changed = this.nextTxnChange(request.transactionalId);
-      const state = coordinator.describeTransaction(request.transactionalId)?.state;
+      let state: string | undefined;
+      try {
+        state = this.transactions().describeTransaction(request.transactionalId)?.state;
+      } catch (error) {
+        changed.cancel();
+        throw error;
+      }
       if (state !== 'PrepareCommit' && state !== 'PrepareAbort') {
         changed.cancel();
         return;
@@ -1172,16 +1368,11 @@ export class Broker implements BrokerApi {
   /** Creates __consumer_offsets if needed, replays it, and starts the coordinator on it. */
   private async startGroupCoordinator(): Promise<void> {
     await this.ensureInternalTopic(CONSUMER_OFFSETS_TOPIC);
-    const state = emptyConsumerOffsetsState();
-    const lagListener = this.lagListener();
-    this.replayOffsets(state, lagListener);
     const append = async (batch: Buffer): Promise<void> => {
       // Encoded here by the record batch encoder: its CRC is right by construction.
       await this.produce(CONSUMER_OFFSETS_TOPIC, 0, batch, -1, { crcVerified: true });
     };
-    const offsetStore = new DurableOffsetStore(state, append, lagListener);
-    this.offsetStore = offsetStore;
-    this.consumerOffsetsState = state;
+    const offsetStore = this.loadOffsets(append);
     // The logs are recovered: an offset a group committed past what recovery kept is out of range.
     const { heldBack, writeError } = await offsetStore.holdBackOffsetsBeyondLogEnd((topic, partition) => {
       const target = this.topics.get(topic)?.partitions[partition];
@@ -1199,6 +1390,23 @@ export class Broker implements BrokerApi {
           `they are held back until this broker closes`,
       );
     }
+    this.startGroups(offsetStore, append);
+  }
+
+  /** Replays __consumer_offsets into a fresh offset store appending with `append`. */
+  private loadOffsets(append: InternalLogAppender): DurableOffsetStore {
+    const state = emptyConsumerOffsetsState();
+    const lagListener = this.lagListener();
+    this.replayOffsets(state, lagListener);
+    const offsetStore = new DurableOffsetStore(state, append, lagListener);
+    this.offsetStore = offsetStore;
+    this.consumerOffsetsState = state;
+    return offsetStore;
+  }
+
+  /** Starts both group coordinators (classic and KIP-848) on the replayed state of `offsetStore`. */
+  private startGroups(offsetStore: DurableOffsetStore, append: InternalLogAppender): void {
+    const state = this.consumerOffsetsState!;
     const groupStore = new DurableGroupStore(state, append);
     const consumerGroupStore = new DurableConsumerGroupStore(state, append);
     // One group id space for both protocols: each coordinator asks the other before it creates a group.
@@ -1274,17 +1482,27 @@ export class Broker implements BrokerApi {
       await topicReady;
       await this.produce(TRANSACTION_STATE_TOPIC, 0, batch, -1, { crcVerified: true });
     };
-    const stateStore = new DurableTransactionStateStore(entries, append, (entry) => this.transactionChanged(entry.transactionalId));
     const offsetStore = this.offsetStore!;
-    this.txnCoordinator = await TransactionCoordinator.open({
+    // An inspection of a directory never opened for writing finds no epoch yet (-1); it writes no markers.
+    this.txnCoordinator = await this.openTransactionCoordinator(entries, append, new ProducerIdManager({ store: metaFile }), Math.max(metaFile.coordinatorEpoch, 0), {
+      writeMarkers: (partitions, marker) => this.writeMarkers(partitions, marker),
+      completeGroupOffsets: (groupId, marker) => offsetStore.completeStagedOffsets(groupId, marker.producerId, marker.commit),
+    });
+  }
+
+  private async openTransactionCoordinator(
+    entries: readonly TransactionLogEntry[],
+    append: InternalLogAppender,
+    producerIds: ProducerIdSource,
+    coordinatorEpoch: number,
+    markerWriter: TxnMarkerWriter,
+  ): Promise<TransactionCoordinator> {
+    const stateStore = new DurableTransactionStateStore(entries, append, (entry) => this.transactionChanged(entry.transactionalId));
+    return TransactionCoordinator.open({
       stateStore,
-      producerIds: new ProducerIdManager({ store: metaFile }),
-      markerWriter: {
-        writeMarkers: (partitions, marker) => this.writeMarkers(partitions, marker),
-        completeGroupOffsets: (groupId, producerId, commit) => offsetStore.completeStagedOffsets(groupId, producerId, commit),
-      },
-      // An inspection of a directory never opened for writing finds no epoch yet (-1); it writes no markers.
-      coordinatorEpoch: Math.max(metaFile.coordinatorEpoch, 0),
+      producerIds,
+      markerWriter,
+      coordinatorEpoch,
       transactionMaxTimeoutMs: this.config.transactionMaxTimeoutMs,
       abortTimedOutTransactionsIntervalMs: this.config.transactionAbortTimedOutIntervalMs,
       transactionalIdExpirationMs: this.config.transactionalIdExpirationMs,
@@ -1350,12 +1568,28 @@ export class Broker implements BrokerApi {
 
   private transactions(): TransactionCoordinator {
     this.checkOpen();
+    this.checkCoordinatorLoaded(TRANSACTION_STATE_TOPIC);
     return this.txnCoordinator!;
   }
 
   private checkOpen(): void {
     if (this.closing !== null) throw new ClosedError('broker');
   }
+}
+
+/**
+ * What a coordinator answers when its append to its internal partition fails in a cluster, as
+ * Kafka's GroupMetadataManager and TransactionStateManager map it: the partition led elsewhere
+ * now is NOT_COORDINATOR; too few replicas in sync, or the ISR not taking the record in time,
+ * COORDINATOR_NOT_AVAILABLE (the client retries); Kafka's own errors stand.
+ */
+function coordinatorAppendError(topic: string, error: unknown): KafkaApiError {
+  if (error instanceof KafkaApiError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  if (error instanceof NotLeaderOrFollowerError) return new NotCoordinatorError(reason, { cause: error });
+  return topic === CONSUMER_OFFSETS_TOPIC
+    ? new CoordinatorNotAvailableError(`${topic}-0 could not take the record (${reason})`, { cause: error })
+    : new TransactionCoordinatorNotAvailableError(`${topic}-0 could not take the record (${reason})`, { cause: error });
 }
 
 function refuseIfRecoveryNeeded(dataDir: DataDir, path: string): void {

@@ -94,6 +94,12 @@ export interface BrokerConfig {
    * also leaves the coordinator epoch and the space reserve as they are, so it is for reading.
    */
   refuseRecovery: boolean;
+  /**
+   * Cluster mode: the group and transaction coordinators are not started at open; they start on
+   * the broker that leads their internal partitions, as the cluster tells it
+   * (Broker.attachCoordinatorCluster, loadCoordinator), and stop when it no longer does.
+   */
+  clusterCoordinators: boolean;
 }
 
 export type BrokerOptions = Partial<BrokerConfig> & { dataDir: string };
@@ -166,6 +172,7 @@ const KNOWN_KEYS = new Set<string>([
   'lagEndOffsetSampleIntervalMs',
   'logger',
   'refuseRecovery',
+  'clusterCoordinators',
 ]);
 
 export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
@@ -186,6 +193,9 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
   }
   if (options.refuseRecovery !== undefined && typeof options.refuseRecovery !== 'boolean') {
     throw new InvalidConfigError(`refuseRecovery must be a boolean, got ${String(options.refuseRecovery)}`);
+  }
+  if (options.clusterCoordinators !== undefined && typeof options.clusterCoordinators !== 'boolean') {
+    throw new InvalidConfigError(`clusterCoordinators must be a boolean, got ${String(options.clusterCoordinators)}`);
   }
   if (options.autoCreateTopicsEnable !== undefined && typeof options.autoCreateTopicsEnable !== 'boolean') {
     throw new InvalidConfigError(`autoCreateTopicsEnable must be a boolean, got ${String(options.autoCreateTopicsEnable)}`);
@@ -222,6 +232,7 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     lagEndOffsetSampleIntervalMs: integer(options, 'lagEndOffsetSampleIntervalMs', DEFAULT_END_OFFSET_SAMPLE_INTERVAL_MS, 0, INT32_MAX),
     logger,
     refuseRecovery: options.refuseRecovery ?? false,
+    clusterCoordinators: options.clusterCoordinators ?? false,
   };
   if (config.numPartitions > config.maxPartitionsPerTopic) {
     throw new InvalidConfigError(`numPartitions (${config.numPartitions}) exceeds maxPartitionsPerTopic (${config.maxPartitionsPerTopic})`);

@@ -571,7 +571,7 @@ export class TransactionCoordinator {
     // transaction's records decided in every partition it wrote, its changelogs included.
     for (const groupId of step.partitions.length === 0 ? step.groupIds : []) {
       work.push(
-        callAsync(() => this.markerWriter.completeGroupOffsets(groupId, marker.producerId, marker.commit)).then(
+        callAsync(() => this.markerWriter.completeGroupOffsets(groupId, marker)).then(
           () => {
             step.groupIds = step.groupIds.filter((id) => id !== groupId);
           },

@@ -38,9 +38,10 @@ export interface TxnMarkerWriter {
   writeMarkers(partitions: readonly TopicPartitionRef[], marker: TxnMarker): Promise<void>;
   /**
    * Makes the offsets the producer staged for the group with TxnOffsetCommit visible (commit) or
-   * drops them (abort), durably. Must be idempotent: with nothing staged it does nothing.
+   * drops them (abort), durably. Must be idempotent: with nothing staged it does nothing. In a
+   * cluster this is the marker sent to the group coordinator's partition, hence the whole marker.
    */
-  completeGroupOffsets(groupId: string, producerId: number, commit: boolean): Promise<void>;
+  completeGroupOffsets(groupId: string, marker: TxnMarker): Promise<void>;
 }
 
 /** Where producer ids come from: a ProducerIdManager. */

@@ -16,14 +16,46 @@
  *    writes the config and the assignment, and waits until the controller has put every
  *    partition online and this broker holds the topic, as Kafka's CreateTopics waits for metadata.
  *
+ *  - coordinators: the broker leading partition 0 of __consumer_offsets (__transaction_state) is
+ *    the group (transaction) coordinator; it loads the coordinator's state from its replica when
+ *    it becomes leader and drops it when it stops being one, and as the coordinators'
+ *    CoordinatorCluster this node makes their appends wait for the ISR, routes transaction markers
+ *    to each partition's leader and hands out producer ids from ZooKeeper blocks.
+ *
  * ZooKeeper watches fire once: each watch handler re-reads the node, setting the next watch, so
  * no change between two reads is missed (the read after a fire sees it). If ZooKeeper expires the
  * session (ephemeral nodes gone), the node opens a new one and registers again.
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi } from '../broker/broker-api.js';
-import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicaAssignmentError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
-import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
+import type { CoordinatorCluster } from '../broker/coordinator-cluster.js';
+import type { TopicPartitionRef } from '../broker/group-types.js';
+import { CONSUMER_OFFSETS_TOPIC } from '../broker/offset-store.js';
+import type { TxnMarker } from '../broker/transaction-types.js';
+import { TRANSACTION_STATE_TOPIC } from '../broker/transaction-store.js';
+import {
+  ClusterChangeTimeoutError,
+  ClusterError,
+  InvalidConfigError,
+  InvalidPartitionsError,
+  InvalidReplicaAssignmentError,
+  InvalidTopicError,
+  NotCoordinatorError,
+  PartitionNotFoundError,
+  TopicExistsError,
+  TopicNotFoundError,
+} from '../errors.js';
+import {
+  awaitInsyncReplicas,
+  checkMinInsync,
+  writeMarkersAsLeader,
+  type ClusterBroker,
+  type ClusterEndpoint,
+  type ClusterTopicRequest,
+  type ClusterView,
+  type CoordinatorKind,
+  type PartitionLeadership,
+} from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
 import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
@@ -31,6 +63,8 @@ import { Controller, type ControllerInput, type VersionedPartitionState } from '
 import { HighWatermarks } from './high-watermarks.js';
 import { assignReplicas } from './placement.js';
 import { ReplicaFetcher, type FollowedPartition } from './replica-fetcher.js';
+import { ZooKeeperProducerIds } from './producer-id-blocks.js';
+import { TxnMarkerChannels } from './txn-marker-channel.js';
 import { ZooKeeperSession } from './zookeeper.js';
 import {
   BROKER_IDS_PATH,
@@ -93,8 +127,14 @@ export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
 const DEFAULT_CREATE_TOPIC_TIMEOUT_MS = 30_000;
 /** A failed watch read is retried after this long (a ZooKeeper hiccup, not a decision). */
 const WATCH_RETRY_MS = 500;
+/** Kafka's offsets.topic.replication.factor and transaction.state.log.replication.factor: the internal topics' RF, at most the live brokers. */
+export const INTERNAL_TOPIC_REPLICATION_FACTOR = 3;
+/** Kafka's offsets.commit.timeout.ms: how long a coordinator's append waits for the ISR. */
+const COORDINATOR_APPEND_TIMEOUT_MS = 5_000;
+/** Kafka's request.timeout.ms: how long a leader's marker append waits for the ISR. */
+const MARKER_APPEND_TIMEOUT_MS = 30_000;
 
-export class ClusterNode implements ClusterView {
+export class ClusterNode implements ClusterView, CoordinatorCluster {
   readonly brokerId: number;
   private session: ZooKeeperSession;
   private readonly options: Required<Omit<ClusterNodeOptions, 'rack'>> & { rack: string | null };
@@ -125,6 +165,12 @@ export class ClusterNode implements ClusterView {
   private readonly isrWrites = new Set<string>();
   /** Kafka's isr-expiration task: every half replica.lag.time.max.ms. */
   private readonly isrExpiration: NodeJS.Timeout;
+  readonly producerIds: ZooKeeperProducerIds;
+  private readonly markerChannels: TxnMarkerChannels;
+  /** Internal topics this broker is creating in ZooKeeper (first coordinator lookup). */
+  private readonly creatingInternal = new Set<string>();
+  /** Per internal topic, the leader epoch its coordinator was last told to load here, -1 when told to drop it. */
+  private readonly coordinatorEpochs = new Map<string, number>();
 
   private constructor(
     private readonly broker: BrokerApi,
@@ -150,6 +196,8 @@ export class ClusterNode implements ClusterView {
     // Every change of the view (brokers, states, local logs) may change what this broker follows.
     this.changes.on('change', () => this.fetcher.update(this.followedPartitions()));
     this.isrExpiration = setInterval(() => this.shrinkIsrs(), Math.max(1, Math.floor(this.options.replicaLagTimeMaxMs / 2))).unref();
+    this.producerIds = new ZooKeeperProducerIds(() => this.session, this.brokerId);
+    this.markerChannels = new TxnMarkerChannels(this.brokerId, (id) => this.fetcher.endpointOf(id));
   }
 
   /** Opens the session, reads (or creates) the cluster id and starts following the cluster. */
@@ -163,6 +211,8 @@ export class ClusterNode implements ClusterView {
       for (const path of TOP_LEVEL_PATHS) await session.ensurePath(path);
       const clusterId = await readOrCreateClusterId(session);
       const node = new ClusterNode(broker, options, session, clusterId);
+      // Before the first watch: leadership of an internal partition loads its coordinator.
+      broker.attachCoordinatorCluster(node);
       await node.follow(session);
       return node;
     } catch (error) {
@@ -182,7 +232,8 @@ export class ClusterNode implements ClusterView {
   }
 
   leaderOf(topic: string, partition: number): number | null {
-    if (this.topics.get(topic)?.partitions[partition] === undefined) return INTERNAL_TOPICS.includes(topic) ? this.coordinatorId() : null;
+    // An internal topic is only ever served as the cluster's: none leads it before it is created.
+    if (this.topics.get(topic)?.partitions[partition] === undefined) return INTERNAL_TOPICS.includes(topic) ? -1 : null;
     const key = `${topic}/${partition}`;
     const leader = this.states.get(key)?.leader ?? -1;
     return this.brokers.has(leader) && !(leader === this.brokerId && this.becoming.has(key)) ? leader : -1;
@@ -190,7 +241,7 @@ export class ClusterNode implements ClusterView {
 
   leadership(topic: string, partition: number): PartitionLeadership | null {
     const replicas = this.topics.get(topic)?.partitions[partition];
-    if (replicas === undefined) return INTERNAL_TOPICS.includes(topic) ? this.internalLeadership() : null;
+    if (replicas === undefined) return null;
     const state = this.states.get(`${topic}/${partition}`);
     const offlineReplicas = replicas.filter((id) => !this.brokers.has(id));
     if (state === undefined) return { leader: -1, leaderEpoch: -1, replicas, isr: [], offlineReplicas };
@@ -199,31 +250,74 @@ export class ClusterNode implements ClusterView {
     return { leader, leaderEpoch: state.leaderEpoch, replicas, isr: state.isr, offlineReplicas };
   }
 
-  /**
-   * The internal topics are each broker's own (its coordinators' state): every broker describes
-   * them as held by the coordinator broker alone, so clients see one consistent cluster.
-   */
-  private internalLeadership(): PartitionLeadership {
-    const coordinator = this.coordinatorId();
-    const replicas = coordinator === -1 ? [] : [coordinator];
-    return { leader: coordinator, leaderEpoch: -1, replicas, isr: replicas, offlineReplicas: [] };
+  coordinatorOf(kind: CoordinatorKind): number {
+    const topic = kind === 'group' ? CONSUMER_OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+    if (!this.topics.has(topic)) {
+      this.createInternalTopic(topic);
+      return -1;
+    }
+    return this.leaderOf(topic, 0) ?? -1;
   }
 
   /**
-   * The live broker with the lowest id: each broker's group and transaction state lives in its
-   * own internal topics, so clients must all meet on one, and the lowest-id broker, restarted,
-   * gets its groups back. Coordinators on replicated internal topics would fail over with their state.
+   * As Kafka creates __consumer_offsets and __transaction_state on the first FindCoordinator: one
+   * partition (the coordinators keep all their state in partition 0; Kafka's default is 50 and
+   * 50), compacted, replication factor offsets.topic.replication.factor (3) or the live broker
+   * count if smaller, placed and brought online as any topic. Runs in the background: the lookup
+   * answers COORDINATOR_NOT_AVAILABLE until the partition has a leader, and the client retries.
    */
-  coordinatorId(): number {
-    let lowest = -1;
-    for (const id of this.brokers.keys()) if (lowest === -1 || id < lowest) lowest = id;
-    return lowest;
+  private createInternalTopic(name: string): void {
+    if (this.creatingInternal.has(name) || this.closed || this.brokers.size === 0) return;
+    this.creatingInternal.add(name);
+    const replicationFactor = Math.min(INTERNAL_TOPIC_REPLICATION_FACTOR, this.brokers.size);
+    this.placeTopic({ name, partitions: 1, replicationFactor, configs: { 'cleanup.policy': 'compact' } })
+      .then(
+        () => this.options.logger.info(`created the internal topic ${name} with replication factor ${replicationFactor}`),
+        (error: unknown) => {
+          // Another broker created it first: its assignment is the cluster's.
+          if (!(error instanceof TopicExistsError)) this.options.logger.warn(`creating the internal topic ${name}: ${(error as Error).message}`);
+        },
+      )
+      .finally(() => this.creatingInternal.delete(name));
+  }
+
+  // ---- CoordinatorCluster: the coordinators' side of replication ----
+
+  checkAppend(topic: string, partition: number): void {
+    if (this.states.get(`${topic}/${partition}`)?.leader !== this.brokerId) {
+      throw new NotCoordinatorError(`broker ${this.brokerId} no longer leads ${topic}-${partition}`);
+    }
+    checkMinInsync(this, this.broker.minInsyncReplicas(topic), topic, partition);
+  }
+
+  awaitReplicated(topic: string, partition: number, lastOffset: number): Promise<void> {
+    return awaitInsyncReplicas(this, this.broker.minInsyncReplicas(topic), topic, partition, lastOffset, COORDINATOR_APPEND_TIMEOUT_MS);
+  }
+
+  async writeTxnMarkers(partitions: readonly TopicPartitionRef[], marker: TxnMarker): Promise<void> {
+    const byLeader = new Map<number, TopicPartitionRef[]>();
+    for (const ref of partitions) {
+      // A topic deleted since the transaction touched it gets no marker (Kafka's coordinator skips it too).
+      if (this.topics.get(ref.topic)?.partitions[ref.partition] === undefined) continue;
+      const leader = this.leaderOf(ref.topic, ref.partition) ?? -1;
+      if (leader === -1) throw new ClusterError(`${ref.topic}-${ref.partition} has no live leader now to write the transaction marker`);
+      const list = byLeader.get(leader) ?? [];
+      list.push(ref);
+      byLeader.set(leader, list);
+    }
+    await Promise.all(
+      [...byLeader].map(async ([leader, refs]) => {
+        if (leader !== this.brokerId) return this.markerChannels.send(leader, refs, marker);
+        const failure = (await writeMarkersAsLeader(this.broker, this, this.brokerId, refs, marker, MARKER_APPEND_TIMEOUT_MS)).find((error) => error !== null);
+        if (failure !== undefined) throw failure;
+      }),
+    );
   }
 
   highWatermark(topic: string, partition: number, logEndOffset: number): number {
     const key = `${topic}/${partition}`;
     const state = this.states.get(key);
-    // An internal topic (held by the coordinator broker alone) or a partition without state yet: no replicas to wait for.
+    // A partition without state yet: no replicas to wait for.
     if (state === undefined) return logEndOffset;
     return this.highWatermarks.current(key, state.isr, state.leader, logEndOffset);
   }
@@ -304,6 +398,11 @@ export class ClusterNode implements ClusterView {
    * the assignment (any broker may), then waits for the controller to bring the partitions online.
    */
   async createTopic(request: ClusterTopicRequest): Promise<TopicMetadata> {
+    if (INTERNAL_TOPICS.includes(request.name)) throw new InvalidTopicError(`topic "${request.name}" is internal: the cluster creates it on the first coordinator lookup`);
+    return this.placeTopic(request);
+  }
+
+  private async placeTopic(request: ClusterTopicRequest): Promise<TopicMetadata> {
     validateTopicName(request.name);
     const configs = validateTopicConfigs(request.configs);
     const live = [...this.brokers.keys()];
@@ -341,7 +440,8 @@ export class ClusterNode implements ClusterView {
   /** As Kafka's ZooKeeper-era DeleteTopics: mark the topic in /admin/delete_topics; the controller deletes it. */
   async deleteTopic(name: string): Promise<void> {
     const metadata = this.broker.topicMetadata(name);
-    if (metadata.internal || !this.topics.has(name)) throw new InvalidTopicError(`topic "${name}" is not a cluster topic (internal topics stay each broker's own); it cannot be deleted`);
+    if (metadata.internal) throw new InvalidTopicError(`topic "${name}" is internal: it holds the coordinators' state and cannot be deleted`);
+    if (!this.topics.has(name)) throw new InvalidTopicError(`topic "${name}" is not a cluster topic; it cannot be deleted`);
     await this.session.create(deleteTopicPath(name), Buffer.alloc(0));
     await this.waitFor(
       () => !this.topics.has(name) && !this.localBusy.has(name) && !this.broker.listTopics().some((topic) => topic.name === name),
@@ -630,12 +730,14 @@ export class ClusterNode implements ClusterView {
         // A state of a topic this broker no longer knows (deleted meanwhile) is not kept.
         if (data === null || this.topics.get(name)?.partitions[partition] === undefined) {
           this.states.delete(key);
+          if (partition === 0 && INTERNAL_TOPICS.includes(name)) this.followCoordinator(name, -1);
           return;
         }
         const state = { ...decodePartitionState(name, partition, data), version };
         this.states.set(key, state);
         this.highWatermarks.isrChanged(key);
         if (state.leader === this.brokerId) this.becomeLeader(name, partition, state.leaderEpoch);
+        if (partition === 0 && INTERNAL_TOPICS.includes(name)) this.followCoordinator(name, state.leader === this.brokerId ? state.leaderEpoch : -1);
         this.ownController?.reconcile(() => this.controllerInput());
       });
     }
@@ -661,6 +763,24 @@ export class ClusterNode implements ClusterView {
         this.options.logger.warn(`taking leader epoch ${leaderEpoch} of ${key}: ${(error as Error).message}`);
       } finally {
         if (this.localEpochs.get(key) === leaderEpoch) this.becoming.delete(key);
+      }
+    });
+  }
+
+  /**
+   * Kafka's onLeadershipChange for the coordinators: a leadership of partition 0 of an internal
+   * topic loads its coordinator from the local log (after the log took the leader epoch, queued
+   * behind it), a lost one drops it. `leaderEpoch` -1: not led here.
+   */
+  private followCoordinator(name: string, leaderEpoch: number): void {
+    if ((this.coordinatorEpochs.get(name) ?? -1) === leaderEpoch) return;
+    this.coordinatorEpochs.set(name, leaderEpoch);
+    this.enqueueLocal(name, async () => {
+      try {
+        if (leaderEpoch === -1) this.broker.unloadCoordinator(name);
+        else await this.broker.loadCoordinator(name, leaderEpoch);
+      } catch (error) {
+        this.options.logger.warn(`${leaderEpoch === -1 ? 'dropping' : `loading (leader epoch ${leaderEpoch})`} the coordinator of ${name}-0: ${(error as Error).message}`);
       }
     });
   }
@@ -696,7 +816,8 @@ export class ClusterNode implements ClusterView {
   private async createLocally(name: string, assignment: TopicAssignment, configs: Record<string, string>): Promise<void> {
     if (this.hasLocalTopic(name, assignment.topicId)) return;
     try {
-      await this.broker.createTopic(name, { partitions: assignment.partitions.length, configs, topicId: assignment.topicId });
+      const internal = INTERNAL_TOPICS.includes(name);
+      await this.broker.createTopic(name, { partitions: assignment.partitions.length, configs, topicId: assignment.topicId, ...(internal ? { internal } : {}) });
     } catch (error) {
       this.options.logger.warn(
         error instanceof TopicExistsError
@@ -773,6 +894,7 @@ export class ClusterNode implements ClusterView {
     this.closed = true;
     this.ownController = null;
     this.fetcher.close();
+    this.markerChannels.close();
     clearInterval(this.isrExpiration);
     this.session.close();
   }

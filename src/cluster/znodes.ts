@@ -27,6 +27,8 @@ export const TOPICS_PATH = '/brokers/topics';
 export const TOPIC_CONFIGS_PATH = '/config/topics';
 /** A topic marked for deletion: the controller deletes it (Kafka's /admin/delete_topics/<topic>). */
 export const DELETE_TOPICS_PATH = '/admin/delete_topics';
+/** Kafka's ProducerIdBlockZNode: the last block of producer ids a broker claimed. */
+export const PRODUCER_ID_BLOCK_PATH = '/latest_producer_id_block';
 
 /** Persistent parents every broker makes sure of before it registers (Kafka's createTopLevelPaths). */
 export const TOP_LEVEL_PATHS = [BROKER_IDS_PATH, TOPICS_PATH, TOPIC_CONFIGS_PATH, DELETE_TOPICS_PATH, '/cluster'] as const;
@@ -185,4 +187,30 @@ export function decodeTopicConfig(topic: string, data: Buffer): Record<string, s
     throw new ClusterError(`ZooKeeper node ${path}: "config" must be an object of strings`);
   }
   return config as Record<string, string>;
+}
+
+/** A block of producer ids claimed by a broker: [blockStart, blockEnd], both included (Kafka's ProducerIdsBlock). */
+export interface ProducerIdBlockNode {
+  readonly broker: number;
+  readonly blockStart: number;
+  readonly blockEnd: number;
+}
+
+/** Kafka's ProducerIdBlockZNode v1: the bounds as decimal strings, as Kafka writes them. */
+export function encodeProducerIdBlock(block: ProducerIdBlockNode): Buffer {
+  return json({ version: 1, broker: block.broker, block_start: String(block.blockStart), block_end: String(block.blockEnd) });
+}
+
+export function decodeProducerIdBlock(data: Buffer): ProducerIdBlockNode {
+  const node = parse(PRODUCER_ID_BLOCK_PATH, data);
+  const bound = (field: string): number => {
+    const value = node[field];
+    const parsed = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : typeof value === 'number' ? value : NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < 0) throw new ClusterError(`ZooKeeper node ${PRODUCER_ID_BLOCK_PATH}: "${field}" must be a producer id, got ${JSON.stringify(value)}`);
+    return parsed;
+  };
+  const blockStart = bound('block_start');
+  const blockEnd = bound('block_end');
+  if (blockEnd < blockStart) throw new ClusterError(`ZooKeeper node ${PRODUCER_ID_BLOCK_PATH}: block_end ${blockEnd} is below block_start ${blockStart}`);
+  return { broker: int(PRODUCER_ID_BLOCK_PATH, 'broker', node.broker, 0), blockStart, blockEnd };
 }

@@ -189,6 +189,8 @@ function partitionKey(topic: string, partition: number): string {
  */
 /** The consumer groups `caller` may describe, sorted by id. */
 export function describableGroups(broker: Broker, access: HttpAccess, caller: AclCaller): string[] {
+  // A cluster broker that is not the group coordinator has none.
+  if (!broker.coordinates('group')) return [];
   return broker.groups
     .listGroups()
     .map((group) => group.groupId)

@@ -155,6 +155,8 @@ export class SluiceMetrics {
       registers,
       collect() {
         for (const gauge of [currentOffset, lag, partitionStatus, lagSum, groupStatus, members]) gauge.reset();
+        // A cluster broker that is not the group coordinator has no groups to report.
+        if (!broker.coordinates('group')) return;
         for (const { groupId } of broker.groups.listGroups()) {
           members.set({ consumergroup: groupId }, broker.groups.describeGroup(groupId).members.length);
           const report = lagOrNull(broker, groupId);

@@ -5,7 +5,11 @@
  * answers from the local broker alone; src/cluster implements it over ZooKeeper. It lives here,
  * below src/cluster, so the handlers ask it without importing upward.
  */
-import { NotCoordinatorError, NotEnoughReplicasError, NotLeaderOrFollowerError, ReplicationIncompleteError } from '../errors.js';
+import { NotCoordinatorError, NotEnoughReplicasError, NotLeaderOrFollowerError, PartitionNotFoundError, ReplicationIncompleteError, TopicNotFoundError } from '../errors.js';
+import type { BrokerApi } from '../broker/broker-api.js';
+import type { TopicPartitionRef } from '../broker/group-types.js';
+import { CONSUMER_OFFSETS_TOPIC } from '../broker/offset-store.js';
+import type { TxnMarker } from '../broker/transaction-types.js';
 import { BATCH_HEADER_BYTES, batchSizeAt, readBaseOffset, readLastOffsetDelta } from '../protocol/batch-header.js';
 import type { TopicConfigValue } from '../storage/topic-config.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
@@ -72,10 +76,11 @@ export interface ClusterView {
   /** The replication factor of a topic (for CreateTopics' answer). */
   replicationFactorOf(topic: string): number;
   /**
-   * The broker hosting every group and transaction coordinator, -1 while none is live: each
-   * broker keeps coordinator state in its own internal topics, so all clients must meet on one.
+   * The broker coordinating `kind`: the leader of partition 0 of its internal topic
+   * (__consumer_offsets, __transaction_state; one partition each), -1 while none is live. The
+   * first ask creates the topic when the cluster has none yet (-1 until it is online).
    */
-  coordinatorId(): number;
+  coordinatorOf(kind: CoordinatorKind): number;
   /**
    * The partition's high watermark on this broker, given its log end offset: the end of what
    * consumers read (Kafka's HW, the minimum log end offset over the ISR on the leader).
@@ -89,6 +94,9 @@ export interface ClusterView {
    */
   waitForHighWatermark(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }
+
+/** Whose coordinator: a consumer group's or a transactional id's. */
+export type CoordinatorKind = 'group' | 'transaction';
 
 /** The endpoint of broker `nodeId` for the listener `listener`, or null when it is not live or has none. */
 export function endpointOf(cluster: ClusterView, nodeId: number, listener: string): ClusterEndpoint | null {
@@ -108,15 +116,17 @@ export function checkLeader(cluster: ClusterView | null, nodeId: number, topic: 
 }
 
 /**
- * Throws NotCoordinatorError unless this node is the cluster's coordinator broker, so a client
- * still talking to a former coordinator looks it up again (FindCoordinator) instead of being
- * served by a second copy of the group; outside a cluster the node coordinates everything.
+ * Throws NotCoordinatorError unless this node leads the internal partition of the `kind`
+ * coordinator, so a client still talking to a former coordinator looks it up again
+ * (FindCoordinator) instead of being served by a second copy of the group; outside a cluster the
+ * node coordinates everything. The broker itself then answers COORDINATOR_LOAD_IN_PROGRESS until
+ * it has loaded the partition's state.
  */
-export function checkCoordinator(cluster: ClusterView | null, nodeId: number): void {
+export function checkCoordinator(cluster: ClusterView | null, nodeId: number, kind: CoordinatorKind): void {
   if (cluster === null) return;
-  const coordinator = cluster.coordinatorId();
+  const coordinator = cluster.coordinatorOf(kind);
   if (coordinator !== nodeId) {
-    throw new NotCoordinatorError(`broker ${nodeId} is not the coordinator (${coordinator === -1 ? 'none is live now' : `broker ${coordinator} is`}); look it up again with FindCoordinator`);
+    throw new NotCoordinatorError(`broker ${nodeId} is not the ${kind} coordinator (${coordinator === -1 ? 'none is live now' : `broker ${coordinator} is`}); look it up again with FindCoordinator`);
   }
 }
 
@@ -151,4 +161,35 @@ export function batchesBelow(records: Buffer, offset: number): Buffer {
     position += batchSizeAt(records, position);
   }
   return position >= records.length ? records : records.subarray(0, position);
+}
+
+/**
+ * Kafka's WriteTxnMarkers on a leader (KafkaApis.handleWriteTxnMarkersRequest): the marker is
+ * appended to each partition this broker leads, with acks=-1 in a cluster (answered once the ISR
+ * holds it); on __consumer_offsets the group coordinator completes the staged offsets instead,
+ * its own append waiting for the ISR. Per partition, null when done, else the error (a
+ * partition gone meanwhile counts as done, as the coordinator skips deleted topics).
+ */
+export async function writeMarkersAsLeader(
+  broker: BrokerApi,
+  cluster: ClusterView | null,
+  nodeId: number,
+  partitions: readonly TopicPartitionRef[],
+  marker: TxnMarker,
+  timeoutMs: number,
+): Promise<(unknown | null)[]> {
+  return Promise.all(
+    partitions.map(async ({ topic, partition }) => {
+      try {
+        checkLeader(cluster, nodeId, topic, partition);
+        await broker.writeTxnMarkers([{ topic, partition }], marker);
+        if (cluster === null || topic === CONSUMER_OFFSETS_TOPIC) return null;
+        const end = broker.partitionOffsets(topic, partition).logEndOffset;
+        if (!(await cluster.waitForHighWatermark(topic, partition, end, timeoutMs))) throw new ReplicationIncompleteError(topic, partition, end - 1, { timeoutMs });
+        return null;
+      } catch (error) {
+        return error instanceof TopicNotFoundError || error instanceof PartitionNotFoundError ? null : error;
+      }
+    }),
+  );
 }

@@ -107,7 +107,7 @@ class MemoryMarkerWriter implements TxnMarkerWriter {
     for (const { topic, partition } of partitions) this.markers.push({ topic, partition, ...marker });
   }
 
-  async completeGroupOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
+  async completeGroupOffsets(groupId: string, { producerId, commit }: TxnMarker): Promise<void> {
     this.groupCalls++;
     if (this.failNextGroupCompletions > 0) {
       this.failNextGroupCompletions--;

@@ -21,6 +21,7 @@ import { FindCoordinator } from '../../src/protocol/api/find-coordinator.js';
 import { Heartbeat } from '../../src/protocol/api/heartbeat.js';
 import { OffsetFetch } from '../../src/protocol/api/offset-fetch.js';
 import { ListOffsets } from '../../src/protocol/api/list-offsets.js';
+import { ListGroups } from '../../src/protocol/api/list-groups.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { batchOf, recordsOf } from '../broker/broker-test-helpers.js';
 import { lines, runCli } from '../cli/run-cli.js';
@@ -83,9 +84,8 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
       const metadata = await kcatMetadata(id);
       expect(metadata.brokers.map((broker) => broker.name).sort()).toEqual([1, 2, 3].map((b) => `127.0.0.1:${portOf(b)}`).sort());
       expect(metadata.controllerid).toBe(status.controllerId);
-      // The coordinators' own topic is described alike by every broker: held by the coordinator broker, the lowest id.
-      const offsets = metadata.topics.find((topic) => topic.topic === '__consumer_offsets')!;
-      expect(offsets.partitions.map((p) => [p.leader, p.replicas.map((r) => r.id)])).toEqual([[1, [1]]]);
+      // The coordinators' topics are created on the first coordinator lookup, not before.
+      expect(metadata.topics.map((topic) => topic.topic)).not.toContain('__consumer_offsets');
     }
   });
 
@@ -240,24 +240,35 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
     for (const p of keyed) expect(p.replicas).toHaveLength(2);
   }, 90_000);
 
-  it('names one coordinator broker for every group and transactional id, and the others answer NOT_COORDINATOR', async () => {
-    for (const id of [2, 3]) {
+  it('names the leader of __consumer_offsets-0 (replication factor 3) as every group\'s coordinator, and the others answer NOT_COORDINATOR', async () => {
+    const offsetsTopic = (await readClusterStatus(cluster.zookeeper.connectString)).partitions.find((p) => p.topic === '__consumer_offsets')!;
+    expect([...offsetsTopic.replicas].sort()).toEqual([1, 2, 3]);
+    const coordinator = offsetsTopic.leader;
+    for (const id of [1, 2, 3]) {
+      const [described] = (await kcatMetadata(id, '__consumer_offsets')).topics;
+      expect(described.partitions.map((p) => [p.leader, p.replicas.length])).toEqual([[coordinator, 3]]);
+    }
+    for (const id of [1, 2, 3].filter((broker) => broker !== coordinator)) {
       const client = await connect(id);
       const found = await client.send(FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['cluster-readers', 'other'] });
       expect(found.coordinators.map((c) => [c.errorCode, c.nodeId, c.port])).toEqual([
-        [ErrorCode.NONE, 1, portOf(1)],
-        [ErrorCode.NONE, 1, portOf(1)],
+        [ErrorCode.NONE, coordinator, portOf(coordinator)],
+        [ErrorCode.NONE, coordinator, portOf(coordinator)],
       ]);
       const heartbeat = await client.send(Heartbeat, 3, { groupId: 'cluster-readers', generationId: 1, memberId: 'm' });
       expect(heartbeat.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
       const offsets = await client.send(OffsetFetch, 7, { groupId: 'cluster-readers', topics: null, requireStable: false });
       expect(offsets.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+      // As Kafka: a broker lists the groups it coordinates, none here.
+      const listed = await client.send(ListGroups, 4, { statesFilter: [] });
+      expect([listed.errorCode, listed.groups]).toEqual([ErrorCode.NONE, []]);
     }
     // The coordinator holds the group's offsets committed by the kafkajs consumer above.
-    const onCoordinator = await connect(1);
+    const onCoordinator = await connect(coordinator);
     const offsets = await onCoordinator.send(OffsetFetch, 7, { groupId: 'cluster-readers', topics: null, requireStable: false });
     expect(offsets.errorCode).toBe(ErrorCode.NONE);
     expect(offsets.topics.map((topic) => topic.name)).toEqual(['keyed']);
+    expect((await onCoordinator.send(ListGroups, 4, { statesFilter: [] })).groups.map((group) => group.groupId)).toContain('cluster-readers');
   });
 
   it('grows a topic with CreatePartitions and deletes it with DeleteTopics on every broker, through any broker', async () => {
@@ -422,7 +433,8 @@ describe('cluster control plane (ZooKeeper + 3 brokers)', () => {
         if (partitions.some((p) => p.leader === -1)) return false;
         const expected = partitions.map((p) => `${p.topic}-${p.partition}:${p.leader}`).sort();
         const { topics } = await kcatMetadata(paused);
-        const led = topics.filter((topic) => !topic.topic.startsWith('__')).flatMap((topic) => topic.partitions.map((p) => `${topic.topic}-${p.partition}:${p.leader}`));
+        // The internal topics too: they are cluster topics, led as ZooKeeper records.
+        const led = topics.flatMap((topic) => topic.partitions.map((p) => `${topic.topic}-${p.partition}:${p.leader}`));
         return JSON.stringify(led.sort()) === JSON.stringify(expected);
       },
       { what: `broker ${paused} to know the leaders again` },

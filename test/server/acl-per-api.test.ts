@@ -29,6 +29,7 @@ import { DescribeLogDirs } from '../../src/protocol/api/describe-log-dirs.js';
 import { DescribeProducers } from '../../src/protocol/api/describe-producers.js';
 import { DescribeTransactions } from '../../src/protocol/api/describe-transactions.js';
 import { EndTxn } from '../../src/protocol/api/end-txn.js';
+import { WriteTxnMarkers } from '../../src/protocol/api/write-txn-markers.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { Fetch } from '../../src/protocol/api/fetch.js';
 import { FindCoordinator } from '../../src/protocol/api/find-coordinator.js';
@@ -354,6 +355,17 @@ const CASES: Case[] = [
     codes: async () => [(await client.send(EndTxn, 1, { transactionalId: 'tx', producerId: 1, producerEpoch: 0, committed: true })).errorCode],
     refused: TXN,
     grants: [['WRITE', 'TRANSACTIONAL_ID', 'tx']],
+  },
+  {
+    name: 'WriteTxnMarkers (inter-broker): CLUSTER_ACTION on the cluster',
+    codes: async () =>
+      (
+        await client.send(WriteTxnMarkers, 1, {
+          markers: [{ producerId: 1, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: 'orders', partitionIndexes: [0] }] }],
+        })
+      ).markers.flatMap((marker) => marker.topics.flatMap((topic) => topic.partitions.map((p) => p.errorCode))),
+    refused: CLUSTER,
+    grants: [['CLUSTER_ACTION', 'CLUSTER', '']],
   },
   {
     name: 'DescribeConfigs of a topic: DESCRIBE_CONFIGS on it (implied by ALTER_CONFIGS)',

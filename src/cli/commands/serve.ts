@@ -274,6 +274,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     ...(flags.numPartitions === undefined ? {} : { numPartitions: flags.numPartitions }),
     // A cluster creates topics through the controller; a broker creating one locally would hold a topic no other broker has.
     autoCreateTopicsEnable: flags.zookeeper === undefined && flags.autoCreateTopics,
+    // A cluster's coordinators live on the leaders of its replicated internal topics.
+    clusterCoordinators: flags.zookeeper !== undefined,
     ...(flags.maxPartitions === undefined ? {} : { maxPartitions: flags.maxPartitions }),
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
     groupConsumerHeartbeatIntervalMs: flags.groupConsumerHeartbeatIntervalMs,

@@ -102,7 +102,8 @@ export class BrokerHistory {
     const broker = this.broker;
     const atMs = Date.now();
     const groups = new Map<string, GroupLagSample>();
-    for (const { groupId } of broker.groups.listGroups()) {
+    // A cluster broker that is not the group coordinator has no groups to sample.
+    for (const { groupId } of broker.coordinates('group') ? broker.groups.listGroups() : []) {
       const report = lagOrNull(broker, groupId);
       if (report === null) continue;
       const partitions = new Map<string, { topic: string; partition: number; lag: number }>();

@@ -12,7 +12,7 @@ export const addOffsetsToTxnHandler = defineHandler({
     try {
       requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'transaction');
       await ctx.broker.addOffsetsToTxn({
         transactionalId: request.transactionalId,
         producerId: request.producerId,

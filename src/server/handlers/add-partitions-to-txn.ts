@@ -72,7 +72,7 @@ async function handleTransaction(ctx: RequestContext, transaction: TransactionIn
   let notInTransaction = new Set<string>();
   if (unknown.size === 0 && denied.size === 0) {
     try {
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'transaction');
       if (transaction.verifyOnly) {
         const missing = ctx.broker.verifyPartitionsInTxn({ transactionalId, producerId, producerEpoch, partitions });
         notInTransaction = new Set(missing.map(({ topic, partition }) => `${partition}:${topic}`));

@@ -29,7 +29,7 @@ export const consumerGroupDescribeHandler = defineHandler({
     const groups = request.groupIds.map((groupId): DescribedGroup => {
       try {
         requireAuthorized(ctx, 'DESCRIBE', 'GROUP', groupId);
-        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
         const group = ctx.broker.consumerGroups.describe(groupId);
         return {
           errorCode: ErrorCode.NONE,

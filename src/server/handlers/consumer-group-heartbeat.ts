@@ -13,7 +13,7 @@ export const consumerGroupHeartbeatHandler = defineHandler({
   async handle(ctx, request) {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
       const result = await ctx.broker.consumerGroups.heartbeat({
         groupId: request.groupId,
         memberId: request.memberId,

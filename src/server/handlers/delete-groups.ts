@@ -18,7 +18,7 @@ export const deleteGroupsHandler = defineHandler({
     const denied = requested.filter((groupId) => !authorize(ctx, 'DELETE', 'GROUP', groupId));
     const groupIds = requested.filter((groupId) => !denied.includes(groupId));
     try {
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
       const consumerGroupIds = groupIds.filter((groupId) => ctx.broker.consumerGroups.has(groupId));
       const classic = await ctx.broker.groups.deleteGroups(groupIds.filter((groupId) => !consumerGroupIds.includes(groupId)));
       const consumer = await Promise.all(

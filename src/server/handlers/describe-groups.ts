@@ -19,7 +19,7 @@ export const describeGroupsHandler = defineHandler({
     const groups = request.groups.map((groupId): GroupResponse => {
       try {
         requireAuthorized(ctx, 'DESCRIBE', 'GROUP', groupId);
-        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
         const group = ctx.broker.groups.describeGroup(groupId);
         return {
           errorCode: ErrorCode.NONE,

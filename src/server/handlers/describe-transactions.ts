@@ -31,7 +31,7 @@ export const describeTransactionsHandler = defineHandler({
       if (transactionalId === '') return failed(ErrorCode.INVALID_REQUEST);
       let description: TransactionDescription | null;
       try {
-        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'transaction');
         description = ctx.broker.describeTransaction(transactionalId);
       } catch (error) {
         return failed(ctx.errorCode(error));

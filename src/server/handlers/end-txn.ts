@@ -15,7 +15,7 @@ export const endTxnHandler = defineHandler({
   async handle(ctx, request) {
     try {
       requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'transaction');
       await ctx.broker.endTxn({
         transactionalId: request.transactionalId,
         producerId: request.producerId,

@@ -10,7 +10,7 @@ export const heartbeatHandler = defineHandler({
   handle(ctx, request) {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
       ctx.broker.groups.heartbeat({
         groupId: request.groupId,
         generationId: request.generationId,

@@ -19,7 +19,7 @@ export const initProducerIdHandler = defineHandler({
       // As Kafka: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
       if (request.transactionalId !== null) {
         requireAuthorized(ctx, 'WRITE', 'TRANSACTIONAL_ID', request.transactionalId);
-        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'transaction');
       }
       else if (!authorizeCluster(ctx, 'IDEMPOTENT_WRITE') && !authorizeAny(ctx, 'WRITE', 'TOPIC')) {
         throw new AuthorizationFailedError('CLUSTER', 'IDEMPOTENT_WRITE', CLUSTER_NAME);

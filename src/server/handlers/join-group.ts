@@ -15,7 +15,7 @@ export const joinGroupHandler = defineHandler({
   async handle(ctx, request): Promise<JoinGroupResponseInput> {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
       const result = await ctx.broker.groups.joinGroup({
         groupId: request.groupId,
         memberId: request.memberId,

@@ -14,7 +14,7 @@ export const leaveGroupHandler = defineHandler({
     const leaving = ctx.apiVersion >= 3 ? request.members : [{ memberId: request.memberId, groupInstanceId: null }];
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
       const results = ctx.broker.groups.leaveGroup({ groupId: request.groupId, members: leaving });
       const members = results.map((result) => ({
         memberId: result.memberId,

@@ -21,6 +21,8 @@ export const listGroupsHandler = defineHandler({
     const describesCluster = authorizeCluster(ctx, 'DESCRIBE');
     const describable = (groupId: string): boolean => describesCluster || authorize(ctx, 'DESCRIBE', 'GROUP', groupId);
     try {
+      // In a cluster, a broker lists the groups it coordinates: none unless it leads __consumer_offsets.
+      if (!ctx.broker.coordinates('group')) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: [] };
       const classic = types.size === 0 || types.has(GROUP_TYPE_CLASSIC)
         ? ctx.broker.groups
             .listGroups()

@@ -12,6 +12,8 @@ export const listTransactionsHandler = defineHandler({
   api: ListTransactions,
   handle(ctx, request) {
     try {
+      // In a cluster, a broker lists the transactional ids it coordinates: none unless it leads __transaction_state.
+      if (!ctx.broker.coordinates('transaction')) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters: [], transactionStates: [] };
       const listing = ctx.broker.listTransactions({
         states: request.stateFilters,
         producerIds: request.producerIdFilters,

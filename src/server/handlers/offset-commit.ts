@@ -31,7 +31,7 @@ export const offsetCommitHandler = defineHandler({
       // v0 has no generation or member: a standalone commit.
       const generationId = ctx.apiVersion >= 1 ? request.generationId : -1;
       try {
-        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
         // Checked and committed in one turn of the event loop: no deletion can come in between.
         if (
           ctx.apiVersion >= OFFSET_COMMIT_GROUP_ID_NOT_FOUND_VERSION &&

@@ -32,7 +32,7 @@ export const offsetDeleteHandler = defineHandler({
     }
     let results: OffsetDeletePartitionResult[];
     try {
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
       results = ctx.broker.consumerGroups.has(request.groupId)
         ? await ctx.broker.consumerGroups.deletePartitionOffsets(request.groupId, known)
         : await ctx.broker.groups.deletePartitionOffsets({ groupId: request.groupId, partitions: known });

@@ -63,7 +63,7 @@ async function fetchGroup(
   if (!authorize(ctx, 'DESCRIBE', 'GROUP', groupId)) return { topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
   let fetched: FetchedOffset[];
   try {
-    checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+    checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
     fetched = ctx.broker.consumerGroups.has(groupId)
       ? await ctx.broker.consumerGroups.fetchOffsets({ groupId, memberId, memberEpoch, partitions })
       : await ctx.broker.groups.fetchOffsets({ groupId, partitions });

@@ -12,7 +12,7 @@ export const syncGroupHandler = defineHandler({
   async handle(ctx, request): Promise<SyncGroupResponseInput> {
     try {
       requireAuthorized(ctx, 'READ', 'GROUP', request.groupId);
-      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+      checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
       const result = await ctx.broker.groups.syncGroup({
         groupId: request.groupId,
         generationId: request.generationId,

@@ -34,7 +34,7 @@ export const txnOffsetCommitHandler = defineHandler({
     let errorCode: number = ErrorCode.NONE;
     if (offsets.length > 0 && requestError === ErrorCode.NONE) {
       try {
-        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId);
+        checkCoordinator(ctx.server.config.cluster, ctx.server.nodeId, 'group');
         await ctx.broker.txnOffsetCommit({
           transactionalId: request.transactionalId,
           producerId: request.producerId,
