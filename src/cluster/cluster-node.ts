@@ -26,7 +26,7 @@ import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPar
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
-import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
+import { alterTopicConfigs, validateTopicConfig, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
 import { Controller, type ControllerInput, type VersionedPartitionState } from './controller.js';
 import { HighWatermarks } from './high-watermarks.js';
 import { assignReplicas } from './placement.js';
@@ -83,6 +83,12 @@ export interface ClusterNodeOptions {
   readonly connectTimeoutMs?: number;
   /** Kafka's replica.lag.time.max.ms (default 30000): a follower not caught up for this long leaves the ISR. */
   readonly replicaLagTimeMaxMs?: number;
+  /**
+   * Kafka's broker-level unclean.leader.election.enable (default false), for topics without their
+   * own: when no ISR member of a partition is live, may the controller make a live out-of-sync
+   * replica its leader (losing what only the ISR held) rather than leave the partition offline.
+   */
+  readonly uncleanLeaderElectionEnable?: boolean;
   /** How long createTopic waits for every partition to come online (default 30000). */
   readonly createTopicTimeoutMs?: number;
   readonly logger: ClusterLogger;
@@ -91,6 +97,7 @@ export interface ClusterNodeOptions {
 export const DEFAULT_SESSION_TIMEOUT_MS = 18_000;
 export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
 const DEFAULT_CREATE_TOPIC_TIMEOUT_MS = 30_000;
+const UNCLEAN_LEADER_ELECTION_ENABLE = 'unclean.leader.election.enable';
 /** A failed watch read is retried after this long (a ZooKeeper hiccup, not a decision). */
 const WATCH_RETRY_MS = 500;
 
@@ -102,6 +109,8 @@ export class ClusterNode implements ClusterView {
   private brokers = new Map<number, ClusterBroker>();
   private controller = -1;
   private readonly topics = new Map<string, TopicAssignment>();
+  /** Each cluster topic's config overrides, as its /config/topics node holds them (for the controller). */
+  private readonly topicConfigs = new Map<string, Readonly<Record<string, string>>>();
   private readonly states = new Map<string, VersionedPartitionState>();
   /** The leader epoch this broker's log was last told to take, per `${topic}/${partition}` it led. */
   private readonly localEpochs = new Map<string, number>();
@@ -141,6 +150,7 @@ export class ClusterNode implements ClusterView {
       sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
       createTopicTimeoutMs: DEFAULT_CREATE_TOPIC_TIMEOUT_MS,
       replicaLagTimeMaxMs: DEFAULT_REPLICA_LAG_TIME_MAX_MS,
+      uncleanLeaderElectionEnable: false,
       ...options,
       connectTimeoutMs: options.connectTimeoutMs ?? options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
     };
@@ -509,6 +519,7 @@ export class ClusterNode implements ClusterView {
     this.session.close();
     // Re-read on the new session, with its watches.
     this.topics.clear();
+    this.topicConfigs.clear();
     this.states.clear();
     this.watched.clear();
     for (;;) {
@@ -600,6 +611,7 @@ export class ClusterNode implements ClusterView {
     if (known !== undefined && (assignment === null || assignment.topicId !== known.topicId)) {
       // Deleted (or deleted and created again under the same name): its logs go.
       this.topics.delete(name);
+      this.topicConfigs.delete(name);
       for (const partition of known.partitions.keys()) {
         this.states.delete(`${name}/${partition}`);
         this.localEpochs.delete(`${name}/${partition}`);
@@ -612,11 +624,17 @@ export class ClusterNode implements ClusterView {
     if (known === undefined || known.topicId !== assignment.topicId) {
       const configNode = await session.getData(topicConfigPath(name));
       const configs = configNode === null ? {} : decodeTopicConfig(name, configNode.data);
+      this.topicConfigs.set(name, configs);
       this.enqueueLocal(name, () => this.createLocally(name, assignment, configs));
       if (!this.watched.has(`config:${name}`)) {
         this.watched.add(`config:${name}`);
         await this.watchData(session, topicConfigPath(name), (data) => {
-          if (data !== null && this.topics.has(name)) this.enqueueLocal(name, () => this.applyConfigs(name, decodeTopicConfig(name, data)));
+          if (data === null || !this.topics.has(name)) return;
+          const changed = decodeTopicConfig(name, data);
+          this.topicConfigs.set(name, changed);
+          this.enqueueLocal(name, () => this.applyConfigs(name, changed));
+          // Kafka's TopicUncleanLeaderElectionEnable: offline partitions may now be electable.
+          this.ownController?.reconcile(() => this.controllerInput());
         });
       }
     } else if (assignment.partitions.length > known.partitions.length) {
@@ -740,7 +758,16 @@ export class ClusterNode implements ClusterView {
   }
 
   private controllerInput(): ControllerInput {
-    return { liveBrokerIds: new Set(this.brokers.keys()), topics: this.topics, states: this.states, deletions: this.deletions };
+    return {
+      liveBrokerIds: new Set(this.brokers.keys()),
+      topics: this.topics,
+      states: this.states,
+      deletions: this.deletions,
+      uncleanLeaderElection: (topic) => {
+        const value = this.topicConfigs.get(topic)?.[UNCLEAN_LEADER_ELECTION_ENABLE];
+        return value === undefined ? this.options.uncleanLeaderElectionEnable : validateTopicConfig(UNCLEAN_LEADER_ELECTION_ENABLE, value) === 'true';
+      },
+    };
   }
 
   /** Whether partitions 0 to count-1 of the topic all have a live leader. */

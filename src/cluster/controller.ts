@@ -8,10 +8,11 @@
  *
  * What it does here: a partition of a new topic (or a partition added to one) goes online
  * (Kafka's NewPartition -> OnlinePartition) with its first live assigned replica as leader, its
- * live replicas as ISR, and leader epoch 0; replicas whose broker went away leave the ISR; a partition whose leader's broker went away gets a new
- * leader from its ISR, or goes offline until an ISR member returns (electLeader); a topic marked
- * for deletion is deleted. A partition none of whose replicas is live stays without state until
- * one registers, as Kafka's NewPartition does.
+ * live replicas as ISR, and leader epoch 0; replicas whose broker went away leave the ISR; a
+ * partition whose leader's broker went away gets a new leader from its ISR, or, with
+ * unclean.leader.election.enable, from its live replicas outside it, or goes offline until an ISR
+ * member returns (electLeader); a topic marked for deletion is deleted. A partition none of whose
+ * replicas is live stays without state until one registers, as Kafka's NewPartition does.
  */
 import type { ClusterLogger } from './cluster-node.js';
 import type { ZooKeeperSession } from './zookeeper.js';
@@ -36,6 +37,8 @@ export interface ControllerInput {
   readonly states: ReadonlyMap<string, VersionedPartitionState>;
   /** Topics marked for deletion. */
   readonly deletions: ReadonlySet<string>;
+  /** The topic's effective unclean.leader.election.enable: its override, else the broker's default. */
+  uncleanLeaderElection(topic: string): boolean;
 }
 
 /** A partition state with its node's data version, for a compare-and-set of the next one. */
@@ -70,7 +73,7 @@ export class Controller {
       for (const [partition, replicas] of assignment.partitions.entries()) {
         const state = input.states.get(`${topic}/${partition}`);
         if (state === undefined) await this.onlineNewPartition(topic, partition, replicas, input.liveBrokerIds);
-        else if (state.leader === -1 || !input.liveBrokerIds.has(state.leader)) await this.electLeader(topic, partition, replicas, state, input.liveBrokerIds);
+        else if (state.leader === -1 || !input.liveBrokerIds.has(state.leader)) await this.electLeader(topic, partition, replicas, state, input.liveBrokerIds, input.uncleanLeaderElection(topic));
         else if (state.isr.some((id) => !input.liveBrokerIds.has(id))) await this.removeOfflineFromIsr(topic, partition, state, input.liveBrokerIds);
       }
     }
@@ -89,31 +92,61 @@ export class Controller {
   }
 
   /**
-   * Kafka's offline-partition election with unclean.leader.election.enable=false: the first
-   * assigned replica that is live and in the ISR leads, with the ISR's live members and the
-   * leader epoch bumped. With none, a leader that went away is taken off (leader -1, epoch
-   * bumped, the ISR kept when it is that leader alone, as Kafka keeps the last ISR member so it
-   * can lead again without losing what it acknowledged), and the partition stays offline until
-   * an ISR member returns.
+   * Kafka's offline-partition election (PartitionLeaderElectionAlgorithms.offlinePartitionLeaderElection):
+   * the first assigned replica that is live and in the ISR leads, with the ISR's live members and
+   * the leader epoch bumped. With none, and `allowUnclean` (the topic's
+   * unclean.leader.election.enable), the first live assigned replica leads with itself alone as
+   * ISR: what the ISR acknowledged beyond its log is lost, and the old replicas truncate to it when
+   * they return. Otherwise a leader that went away is taken off (leader -1, epoch bumped, the ISR
+   * kept when it is that leader alone, as Kafka keeps the last ISR member so it can lead again
+   * without losing what it acknowledged), and the partition stays offline until an ISR member
+   * returns. Returns the state written, or null when nothing was (none electable, or the
+   * compare-and-set lost to a newer write).
    */
-  private async electLeader(topic: string, partition: number, replicas: readonly number[], state: VersionedPartitionState, live: ReadonlySet<number>): Promise<void> {
-    const leader = replicas.find((id) => live.has(id) && state.isr.includes(id));
+  private async electLeader(
+    topic: string,
+    partition: number,
+    replicas: readonly number[],
+    state: VersionedPartitionState,
+    live: ReadonlySet<number>,
+    allowUnclean: boolean,
+  ): Promise<PartitionState | null> {
+    const clean = replicas.find((id) => live.has(id) && state.isr.includes(id));
+    const unclean = clean === undefined && allowUnclean ? replicas.find((id) => live.has(id)) : undefined;
     let next: PartitionState;
-    if (leader !== undefined) {
-      next = { leader, leaderEpoch: state.leaderEpoch + 1, isr: state.isr.filter((id) => live.has(id)), controllerEpoch: this.epoch };
+    if (clean !== undefined) {
+      next = { leader: clean, leaderEpoch: state.leaderEpoch + 1, isr: state.isr.filter((id) => live.has(id)), controllerEpoch: this.epoch };
+    } else if (unclean !== undefined) {
+      next = { leader: unclean, leaderEpoch: state.leaderEpoch + 1, isr: [unclean], controllerEpoch: this.epoch };
     } else if (state.leader !== -1) {
       const isr = state.isr.length === 1 ? state.isr : state.isr.filter((id) => id !== state.leader);
       next = { leader: -1, leaderEpoch: state.leaderEpoch + 1, isr, controllerEpoch: this.epoch };
     } else {
-      return;
+      return null;
     }
-    const written = await this.session.multi([
+    if (!(await this.writeState(topic, partition, next, state.version))) return null;
+    if (unclean !== undefined) {
+      this.logger.warn(
+        `controller (epoch ${this.epoch}): unclean leader election for ${topic}-${partition}: broker ${unclean}, outside the ISR [${state.isr.join(',')}] none of which is live, ` +
+          `leads at epoch ${next.leaderEpoch}; records the ISR acknowledged beyond broker ${unclean}'s log are lost`,
+      );
+    } else if (next.leader === -1) {
+      this.logger.warn(
+        `controller (epoch ${this.epoch}): ${topic}-${partition} is offline: no replica of its ISR [${next.isr.join(',')}] is live` +
+          (allowUnclean ? '' : ' (unclean.leader.election.enable is false: an out-of-sync replica may not lead)'),
+      );
+    } else {
+      this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} leader ${next.leader} at epoch ${next.leaderEpoch}, isr [${next.isr.join(',')}]`);
+    }
+    return next;
+  }
+
+  /** A compare-and-set of the partition's state node, fenced by the controller epoch; false when it lost. */
+  private writeState(topic: string, partition: number, next: PartitionState, version: number): Promise<boolean> {
+    return this.session.multi([
       { op: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochVersion },
-      { op: 'setData', path: partitionStatePath(topic, partition), data: encodePartitionState(next), version: state.version },
+      { op: 'setData', path: partitionStatePath(topic, partition), data: encodePartitionState(next), version },
     ]);
-    if (!written) return;
-    if (next.leader === -1) this.logger.warn(`controller (epoch ${this.epoch}): ${topic}-${partition} is offline: no replica of its ISR [${next.isr.join(',')}] is live`);
-    else this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} leader ${next.leader} at epoch ${next.leaderEpoch}, isr [${next.isr.join(',')}]`);
   }
 
   /**
@@ -123,11 +156,7 @@ export class Controller {
    */
   private async removeOfflineFromIsr(topic: string, partition: number, state: VersionedPartitionState, live: ReadonlySet<number>): Promise<void> {
     const next: PartitionState = { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr.filter((id) => live.has(id)), controllerEpoch: this.epoch };
-    const written = await this.session.multi([
-      { op: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochVersion },
-      { op: 'setData', path: partitionStatePath(topic, partition), data: encodePartitionState(next), version: state.version },
-    ]);
-    if (written) this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} isr [${next.isr.join(',')}] without its offline replicas`);
+    if (await this.writeState(topic, partition, next, state.version)) this.logger.info(`controller (epoch ${this.epoch}): ${topic}-${partition} isr [${next.isr.join(',')}] without its offline replicas`);
   }
 
   private async onlineNewPartition(topic: string, partition: number, replicas: readonly number[], live: ReadonlySet<number>): Promise<void> {

@@ -91,6 +91,7 @@ interface ServeFlags {
   zookeeperSessionTimeoutMs?: number;
   defaultReplicationFactor?: number;
   replicaLagTimeMaxMs?: number;
+  uncleanLeaderElection?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -224,6 +225,10 @@ export function registerServe(program: Command): void {
       `with --zookeeper: a follower that has not caught up with the leader for this long leaves the ISR (replica.lag.time.max.ms, default ${DEFAULT_REPLICA_LAG_TIME_MAX_MS})`,
       integerArg(1, INT32_MAX),
     )
+    .option(
+      '--unclean-leader-election',
+      'with --zookeeper: when no in-sync replica of a partition is live, let the controller make an out-of-sync replica leader, losing what it lacks (unclean.leader.election.enable for topics without their own; default: the partition stays offline)',
+    )
     .option('--default-replication-factor <n>', 'with --zookeeper: replicas of topics created without a replication factor (default.replication.factor, default 1)', integerArg(1, INT32_MAX))
     .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
@@ -256,7 +261,7 @@ export function registerServe(program: Command): void {
         command.error('error: --http-tls needs --http-port and the certificate of --tls-cert and --tls-key', { exitCode: 2 });
       }
       if (flags.zookeeper === undefined) {
-        for (const name of ['zookeeperSessionTimeoutMs', 'defaultReplicationFactor', 'replicaLagTimeMaxMs']) {
+        for (const name of ['zookeeperSessionTimeoutMs', 'defaultReplicationFactor', 'replicaLagTimeMaxMs', 'uncleanLeaderElection']) {
           if (command.getOptionValueSource(name) === 'cli') command.error(`error: --${kebab(name)} needs --zookeeper`, { exitCode: 2 });
         }
       } else if (command.getOptionValueSource('autoCreateTopics') === 'cli' && flags.autoCreateTopics) {
@@ -294,6 +299,7 @@ async function serve(flags: ServeFlags): Promise<void> {
             ...(flags.zookeeperSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: flags.zookeeperSessionTimeoutMs }),
             ...(flags.defaultReplicationFactor === undefined ? {} : { defaultReplicationFactor: flags.defaultReplicationFactor }),
             ...(flags.replicaLagTimeMaxMs === undefined ? {} : { replicaLagTimeMaxMs: flags.replicaLagTimeMaxMs }),
+            uncleanLeaderElectionEnable: flags.uncleanLeaderElection === true,
             ...(flags.numPartitions === undefined ? {} : { defaultPartitions: flags.numPartitions }),
             logger,
           });
