@@ -22,8 +22,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi } from '../broker/broker-api.js';
-import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicaAssignmentError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
-import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
+import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, NotControllerError, InvalidPartitionsError, InvalidReplicaAssignmentError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
+import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, ElectionOutcome, ElectionType, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
 import { alterTopicConfigs, validateTopicConfig, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
@@ -303,6 +303,33 @@ export class ClusterNode implements ClusterView {
       }
     }
     return followed;
+  }
+
+  async electLeaders(type: ElectionType, partitions: readonly { topic: string; partition: number }[] | null, timeoutMs: number): Promise<ElectionOutcome[]> {
+    const asked = partitions ?? [...this.topics].flatMap(([topic, assignment]) => assignment.partitions.map((_, partition) => ({ topic, partition })));
+    const controller = this.ownController;
+    if (controller === null) {
+      const error = new NotControllerError(this.brokerId, this.controller);
+      return asked.map(({ topic, partition }) => ({ topic, partition, error }));
+    }
+    const results = await controller.elect(type, asked, () => this.controllerInput());
+    // Kafka's DelayedElectLeader: answered once this broker's view has each elected leader.
+    const expected = asked.flatMap(({ topic, partition }, i) => {
+      const result = results[i];
+      return 'leader' in result ? [{ key: `${topic}-${partition}`, topic, partition, leader: result.leader }] : [];
+    });
+    const led = (one: (typeof expected)[number]): boolean => this.leaderOf(one.topic, one.partition) === one.leader;
+    let timedOut: Error | null = null;
+    try {
+      await this.waitFor(() => expected.every(led), timeoutMs, `the elected leaders of ${expected.map((one) => one.key).join(', ')}`);
+    } catch (error) {
+      timedOut = error as Error;
+    }
+    return asked.map(({ topic, partition }, i) => {
+      const result = results[i];
+      if ('error' in result) return { topic, partition, error: result.error };
+      return { topic, partition, error: timedOut !== null && this.leaderOf(topic, partition) !== result.leader ? timedOut : null };
+    });
   }
 
   replicationFactorOf(topic: string): number {

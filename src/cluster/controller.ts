@@ -14,10 +14,13 @@
  * member returns (electLeader); a topic marked for deletion is deleted. A partition none of whose
  * replicas is live stays without state until one registers, as Kafka's NewPartition does.
  */
+import { ClusterError, ElectionNotNeededError, EligibleLeadersNotAvailableError, InvalidTopicError, PartitionNotFoundError, PreferredLeaderNotAvailableError, TopicNotFoundError } from '../errors.js';
+import type { ElectionType } from '../server/cluster-view.js';
 import type { ClusterLogger } from './cluster-node.js';
 import type { ZooKeeperSession } from './zookeeper.js';
 import {
   CONTROLLER_EPOCH_PATH,
+  decodePartitionState,
   deleteTopicPath,
   encodePartitionState,
   partitionPath,
@@ -46,6 +49,12 @@ export interface VersionedPartitionState extends PartitionState {
   readonly version: number;
 }
 
+/** An election's outcome for one partition: the leader written, or why there is none. */
+export type ElectionResult = { readonly leader: number } | { readonly error: Error };
+
+/** A compare-and-set an admin election lost to a concurrent write is retried on a fresh read this many times. */
+const ELECTION_ATTEMPTS = 5;
+
 export class Controller {
   /** Serializes decisions: each sees the states the previous one wrote. */
   private running: Promise<void> = Promise.resolve();
@@ -64,6 +73,70 @@ export class Controller {
       this.logger.warn(`controller (epoch ${this.epoch}): ${(error as Error).message}`);
     });
     return this.running;
+  }
+
+  /**
+   * Kafka's processReplicaLeaderElection for ElectLeaders (AdminClientTriggered): each partition
+   * is elected on its state freshly read from ZooKeeper, in the same queue as reconcile. PREFERRED
+   * needs a partition not led by its first replica, which must be live and in the ISR; UNCLEAN
+   * needs a partition without a live leader and runs the offline election with unclean allowed
+   * whatever the topic's config says, as an operator asked for it.
+   */
+  elect(type: ElectionType, partitions: readonly { topic: string; partition: number }[], input: () => ControllerInput): Promise<ElectionResult[]> {
+    const done = this.running.then(async () => {
+      const now = input();
+      const results: ElectionResult[] = [];
+      for (const { topic, partition } of partitions) {
+        try {
+          results.push({ leader: await this.electOne(type, topic, partition, now) });
+        } catch (error) {
+          results.push({ error: error as Error });
+        }
+      }
+      return results;
+    });
+    this.running = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  }
+
+  private async electOne(type: ElectionType, topic: string, partition: number, input: ControllerInput): Promise<number> {
+    const assignment = input.topics.get(topic);
+    if (assignment === undefined) throw new TopicNotFoundError(topic);
+    const replicas = assignment.partitions[partition];
+    if (replicas === undefined) throw new PartitionNotFoundError(topic, partition, assignment.partitions.length);
+    if (input.deletions.has(topic)) throw new InvalidTopicError(`topic "${topic}" is being deleted`);
+    const live = input.liveBrokerIds;
+    for (let attempt = 0; attempt < ELECTION_ATTEMPTS; attempt++) {
+      const node = await this.session.getData(partitionStatePath(topic, partition));
+      const state = node === null ? null : { ...decodePartitionState(topic, partition, node.data), version: node.version };
+      if (type === 'preferred') {
+        const preferred = replicas[0];
+        if (state?.leader === preferred) throw new ElectionNotNeededError(topic, partition, `its preferred replica ${preferred} leads it`);
+        if (state === null || !live.has(preferred) || !state.isr.includes(preferred)) {
+          throw new PreferredLeaderNotAvailableError(topic, partition, `broker ${preferred} is ${live.has(preferred) ? `not in the ISR [${state?.isr.join(',') ?? ''}]` : 'not live'}`);
+        }
+        if (await this.electPreferred(topic, partition, preferred, state)) return preferred;
+      } else {
+        if (state !== null && state.leader !== -1 && live.has(state.leader)) throw new ElectionNotNeededError(topic, partition, `broker ${state.leader} leads it and is live`);
+        if (state === null) throw new EligibleLeadersNotAvailableError(topic, partition, replicas);
+        const next = await this.electLeader(topic, partition, replicas, state, live, true);
+        if (next !== null && next.leader !== -1) return next.leader;
+        // Nothing written with a live replica to take it: none is live. Otherwise the write lost; read again.
+        if (next !== null || !replicas.some((id) => live.has(id))) throw new EligibleLeadersNotAvailableError(topic, partition, replicas);
+      }
+    }
+    throw new ClusterError(`${topic}-${partition}: its state changed under ${ELECTION_ATTEMPTS} election attempts in a row; retry`);
+  }
+
+  /** Kafka's preferredReplicaPartitionLeaderElection applied: the preferred replica leads, ISR kept, epoch bumped; false when the write lost. */
+  private async electPreferred(topic: string, partition: number, preferred: number, state: VersionedPartitionState): Promise<boolean> {
+    const next: PartitionState = { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: state.isr, controllerEpoch: this.epoch };
+    if (!(await this.writeState(topic, partition, next, state.version))) return false;
+    this.logger.info(`controller (epoch ${this.epoch}): preferred replica election for ${topic}-${partition}: leader ${state.leader} -> ${preferred} at epoch ${next.leaderEpoch}, isr [${next.isr.join(',')}]`);
+    return true;
   }
 
   private async reconcileNow(input: ControllerInput): Promise<void> {

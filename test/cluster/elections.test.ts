@@ -1,7 +1,8 @@
 /**
  * The controller's elections with real processes (ZooKeeper and three `sluice serve --zookeeper`
  * brokers on 127.0.0.1): unclean leader election when every in-sync replica is gone, as the topic
- * config or the broker default allows it.
+ * config or the broker default allows it; ElectLeaders (preferred and unclean) served by the
+ * controller, through `sluice topics elect-leaders` and raw requests.
  *
  * One cluster for the file; the tests run in order. Its brokers run with
  * --unclean-leader-election (the broker default), so a topic stays clean only by its own
@@ -14,11 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClusterStatus, type PartitionStatus } from '../../src/cluster/cluster-status.js';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { AlterConfigs } from '../../src/protocol/api/alter-configs.js';
+import { ELECTION_TYPE_PREFERRED, ELECTION_TYPE_UNCLEAN, ElectLeaders } from '../../src/protocol/api/elect-leaders.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
 import { Fetch } from '../../src/protocol/api/fetch.js';
 import { Metadata } from '../../src/protocol/api/metadata.js';
 import { Produce } from '../../src/protocol/api/produce.js';
 import { batchOf, recordsOf } from '../broker/broker-test-helpers.js';
+import { lines, runCli } from '../cli/run-cli.js';
 import { TestClient, eventually } from '../server/helpers.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
@@ -49,28 +52,49 @@ async function stateOf(topic: string, partition = 0): Promise<PartitionStatus> {
   return found;
 }
 
+async function partitionMetadata(client: TestClient, topic: string): Promise<{ errorCode: number; leaderId: number }> {
+  const metadata = await client.send(Metadata, 9, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+  return metadata.topics[0].partitions[0];
+}
+
+/** ElectLeaders v2 for one partition: its error code and message. */
+async function elect(client: TestClient, electionType: number, topic: string, partition = 0): Promise<[number, string | null]> {
+  const response = await client.send(ElectLeaders, 2, { electionType, topicPartitions: [{ topic, partitions: [partition] }], timeoutMs: 10_000 });
+  expect(response.errorCode).toBe(ErrorCode.NONE);
+  const [result] = response.replicaElectionResults[0].partitionResult;
+  return [result.errorCode, result.errorMessage];
+}
+
 async function produce(client: TestClient, topic: string, acks: number, values: string[]): Promise<number> {
   const response = await client.send(Produce, 9, { transactionalId: null, acks, timeoutMs: 10_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batchOf(values) }] }] });
   return response.responses[0].partitionResponses[0].errorCode;
 }
 
-/** Every record of partition 0 the broker serves, as [offset, value]. */
+/**
+ * Every record of partition 0 the broker serves, as [offset, value]; retried while the broker
+ * refuses it as not (yet) its leader, as a client does: a broker told it leads first takes the
+ * new leader epoch in its log.
+ */
 async function readAll(client: TestClient, topic: string): Promise<[number, string][]> {
   const records: [number, string][] = [];
+  const fetchFrom = async (fetchOffset: number) =>
+    (
+      await client.send(Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      })
+    ).responses[0].partitions[0];
+  await eventually(async () => (await fetchFrom(0)).errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER, { what: `${topic}-0 served by its new leader` });
   for (;;) {
-    const response = await client.send(Fetch, 11, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: records.length === 0 ? 0 : records.at(-1)![0] + 1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
-    const served = response.responses[0].partitions[0];
+    const served = await fetchFrom(records.length === 0 ? 0 : records.at(-1)![0] + 1);
     expect(served.errorCode).toBe(ErrorCode.NONE);
     const fetched = recordsOf(served.records!);
     if (fetched.length === 0) return records;
@@ -91,13 +115,14 @@ describe('leader elections (ZooKeeper + 3 brokers)', () => {
     const kafka = new Kafka({ clientId: 'elections', brokers: [`127.0.0.1:${cluster.brokers.get(controllerId)!.port}`], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    const topics = { clean: 'stays-clean', byDefault: 'broker-default', altered: 'made-unclean' };
+    const topics = { clean: 'stays-clean', byDefault: 'broker-default', altered: 'made-unclean', byOperator: 'operator-unclean' };
     try {
       const created = await admin.createTopics({
         topics: [
           { topic: topics.clean, configEntries: [{ name: 'unclean.leader.election.enable', value: 'false' }] },
           { topic: topics.byDefault, configEntries: [] },
           { topic: topics.altered, configEntries: [{ name: 'unclean.leader.election.enable', value: 'FALSE' }] },
+          { topic: topics.byOperator, configEntries: [{ name: 'unclean.leader.election.enable', value: 'false' }] },
         ].map((topic) => ({ ...topic, replicaAssignment: [{ partition: 0, replicas: [a, b] }] })),
       });
       expect(created).toBe(true);
@@ -112,6 +137,13 @@ describe('leader elections (ZooKeeper + 3 brokers)', () => {
       const offline = await stateOf(topics.byDefault);
       // Kafka keeps the last ISR member: it alone may lead cleanly.
       expect(offline.isr).toEqual([a]);
+      // With no replica live, no election can give the partition a leader.
+      const onController = await connect(controllerId);
+      expect(await elect(onController, ELECTION_TYPE_UNCLEAN, topics.clean)).toEqual([ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, `${topics.clean}-0: none of its replicas [${a}, ${b}] is live; start one of their brokers`]);
+      expect(await elect(onController, ELECTION_TYPE_PREFERRED, topics.clean)).toEqual([
+        ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+        `${topics.clean}-0: the preferred leader cannot lead: broker ${a} is not live; retry once it is back in the ISR`,
+      ]);
 
       // b comes back: out of sync, so only the topic that allows it (by the broker default) takes it as leader.
       await cluster.startBroker(b);
@@ -137,11 +169,15 @@ describe('leader elections (ZooKeeper + 3 brokers)', () => {
       await eventually(async () => (await stateOf(topics.altered)).leader === b, { timeoutMs: 30_000, what: `broker ${b} elected for ${topics.altered} once its config allows it` });
       expect(await stateOf(topics.altered)).toMatchObject({ isr: [b] });
 
-      // The clean topic stayed offline through both decisions: no leader, clients told so.
+      // An operator's unclean election elects whatever the topic's config says (Kafka's AdminClientTriggered).
+      const operator = await runCli(['topics', 'elect-leaders', '--election-type', 'unclean', '--topic', topics.byOperator, '--partition', '0', '--bootstrap-server', `127.0.0.1:${cluster.brokers.get(b)!.port}`]);
+      expect(operator).toMatchObject({ code: 0, stderr: '', stdout: `Successfully completed leader election (UNCLEAN) for partitions ${topics.byOperator}-0\n` });
+      expect(await stateOf(topics.byOperator)).toMatchObject({ leader: b, isr: [b] });
+
+      // The clean topic stayed offline through these decisions: no leader, clients told so.
       expect(await stateOf(topics.clean)).toMatchObject({ leader: -1, isr: [a] });
       expect(await produce(onB, topics.clean, 1, ['refused'])).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-      const metadata = await onB.send(Metadata, 9, { topics: [{ name: topics.clean }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
-      expect(metadata.topics[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.LEADER_NOT_AVAILABLE, leaderId: -1 });
+      expect((await partitionMetadata(onB, topics.clean))).toMatchObject({ errorCode: ErrorCode.LEADER_NOT_AVAILABLE, leaderId: -1 });
       expect(controllerLog()).toContain(`${topics.clean}-0 is offline: no replica of its ISR [${a}] is live (unclean.leader.election.enable is false: an out-of-sync replica may not lead)`);
 
       // a, the last in-sync replica, returns: it leads the clean topic again with everything it acknowledged,
@@ -157,4 +193,33 @@ describe('leader elections (ZooKeeper + 3 brokers)', () => {
       await admin.disconnect();
     }
   }, 120_000);
+
+  it('ElectLeaders: the controller moves leadership back to preferred replicas in the ISR, other brokers answer NOT_CONTROLLER, and the CLI finds the controller', async () => {
+    const { controllerId } = await readClusterStatus(cluster.zookeeper.connectString);
+    const [a, b] = [1, 2, 3].filter((id) => id !== controllerId);
+    const moved = ['broker-default', 'made-unclean', 'operator-unclean'];
+    for (const topic of moved) await eventually(async () => (await stateOf(topic)).isr.length === 2, { timeoutMs: 30_000, what: `broker ${a} back in the ISR of ${topic}` });
+    const before = await Promise.all(moved.map((topic) => stateOf(topic)));
+    expect(before.map((state) => [state.replicas[0], state.leader])).toEqual(moved.map(() => [a, b]));
+
+    const onA = await connect(a);
+    expect(await elect(onA, ELECTION_TYPE_PREFERRED, 'broker-default')).toEqual([ErrorCode.NOT_CONTROLLER, `broker ${a} is not the controller (broker ${controllerId} is); send the request to the controller Metadata names`]);
+
+    // Over every partition: the three led off their preferred replica move; stays-clean, led by its own, is not reported.
+    const all = await runCli(['topics', 'elect-leaders', '--election-type', 'preferred', '--all-topic-partitions', '--bootstrap-server', `127.0.0.1:${cluster.brokers.get(a)!.port}`]);
+    expect(all).toMatchObject({ code: 0, stderr: '' });
+    expect(lines(all.stdout)).toEqual([`Successfully completed leader election (PREFERRED) for partitions ${moved.map((topic) => `${topic}-0`).join(', ')}`]);
+    const after = await Promise.all(moved.map((topic) => stateOf(topic)));
+    expect(after.map((state) => [state.leader, state.leaderEpoch, state.isr.length])).toEqual(before.map((state) => [a, state.leaderEpoch + 1, 2]));
+    // The answer came once the controller saw the new leaders; a serves them once it took the new epoch.
+    await eventually(async () => (await produce(onA, 'broker-default', -1, ['on-the-preferred-leader'])) === ErrorCode.NONE, { what: `broker ${a} taking produce as leader` });
+
+    const onController = await connect(controllerId);
+    expect(await elect(onController, ELECTION_TYPE_PREFERRED, 'broker-default')).toEqual([ErrorCode.ELECTION_NOT_NEEDED, `broker-default-0: no election needed: its preferred replica ${a} leads it`]);
+    expect(await elect(onController, ELECTION_TYPE_UNCLEAN, 'broker-default')).toEqual([ErrorCode.ELECTION_NOT_NEEDED, `broker-default-0: no election needed: broker ${a} leads it and is live`]);
+    expect(await elect(onController, ELECTION_TYPE_PREFERRED, 'broker-default', 5)).toEqual([
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      'partition 5 of topic "broker-default" does not exist; the topic has 1 partition(s), numbered 0 to 0',
+    ]);
+  }, 90_000);
 });
