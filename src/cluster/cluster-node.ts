@@ -89,6 +89,18 @@ export interface ClusterNodeOptions {
    * replica its leader (losing what only the ISR held) rather than leave the partition offline.
    */
   readonly uncleanLeaderElectionEnable?: boolean;
+  /**
+   * Kafka's auto.leader.rebalance.enable (default true): the controller periodically gives
+   * partitions back to their preferred replica (the first assigned) once it is in the ISR again.
+   */
+  readonly autoLeaderRebalanceEnable?: boolean;
+  /** Kafka's leader.imbalance.check.interval.seconds (default 300): how often the controller looks. */
+  readonly leaderImbalanceCheckIntervalSeconds?: number;
+  /**
+   * Kafka's leader.imbalance.per.broker.percentage (default 10): a broker's partitions are
+   * rebalanced once more than this share of those it is preferred for are led elsewhere.
+   */
+  readonly leaderImbalancePerBrokerPercentage?: number;
   /** How long createTopic waits for every partition to come online (default 30000). */
   readonly createTopicTimeoutMs?: number;
   readonly logger: ClusterLogger;
@@ -96,6 +108,8 @@ export interface ClusterNodeOptions {
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 18_000;
 export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
+export const DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS = 300;
+export const DEFAULT_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE = 10;
 const DEFAULT_CREATE_TOPIC_TIMEOUT_MS = 30_000;
 const UNCLEAN_LEADER_ELECTION_ENABLE = 'unclean.leader.election.enable';
 /** A failed watch read is retried after this long (a ZooKeeper hiccup, not a decision). */
@@ -151,6 +165,9 @@ export class ClusterNode implements ClusterView {
       createTopicTimeoutMs: DEFAULT_CREATE_TOPIC_TIMEOUT_MS,
       replicaLagTimeMaxMs: DEFAULT_REPLICA_LAG_TIME_MAX_MS,
       uncleanLeaderElectionEnable: false,
+      autoLeaderRebalanceEnable: true,
+      leaderImbalanceCheckIntervalSeconds: DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS,
+      leaderImbalancePerBrokerPercentage: DEFAULT_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE,
       ...options,
       connectTimeoutMs: options.connectTimeoutMs ?? options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
     };
@@ -518,9 +535,15 @@ export class ClusterNode implements ClusterView {
         break;
       }
     }
-    this.ownController = new Controller(session, epoch, epochVersion, this.options.logger);
+    this.setController(new Controller(session, epoch, epochVersion, this.options.logger));
     this.options.logger.info(`elected controller with epoch ${epoch}`);
-    void this.ownController.reconcile(() => this.controllerInput());
+    void this.ownController!.reconcile(() => this.controllerInput());
+    if (this.options.autoLeaderRebalanceEnable) {
+      this.ownController!.startLeaderRebalance(() => this.controllerInput(), {
+        checkIntervalMs: this.options.leaderImbalanceCheckIntervalSeconds * 1000,
+        perBrokerPercentage: this.options.leaderImbalancePerBrokerPercentage,
+      });
+    }
   }
 
   // ---- the view: watches ----
@@ -542,7 +565,7 @@ export class ClusterNode implements ClusterView {
   private async renewSession(): Promise<void> {
     if (this.closed) return;
     this.options.logger.warn('the ZooKeeper session expired: this broker is out of the cluster until it opens a new one and registers again');
-    this.ownController = null;
+    this.setController(null);
     this.session.close();
     // Re-read on the new session, with its watches.
     this.topics.clear();
@@ -618,7 +641,7 @@ export class ClusterNode implements ClusterView {
 
   private async onController(session: ZooKeeperSession, data: Buffer | null): Promise<void> {
     this.controller = data === null ? -1 : decodeController(data);
-    if (this.controller !== this.brokerId) this.ownController = null;
+    if (this.controller !== this.brokerId) this.setController(null);
     if (data === null) await this.standForController(session);
   }
 
@@ -784,6 +807,12 @@ export class ClusterNode implements ClusterView {
     return this.broker.listTopics().some((topic) => topic.name === name && topic.topicId === topicId);
   }
 
+  /** The controller duties this broker runs, if any; the previous ones stop. */
+  private setController(controller: Controller | null): void {
+    this.ownController?.close();
+    this.ownController = controller;
+  }
+
   private controllerInput(): ControllerInput {
     return {
       liveBrokerIds: new Set(this.brokers.keys()),
@@ -825,7 +854,7 @@ export class ClusterNode implements ClusterView {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ownController = null;
+    this.setController(null);
     this.fetcher.close();
     clearInterval(this.isrExpiration);
     this.session.close();
@@ -842,10 +871,16 @@ function checkOptions(options: ClusterNodeOptions): void {
   if (typeof options.zookeeper !== 'string' || !/^[^,\s]+:\d+(,[^,\s]+:\d+)*(\/\S*)?$/.test(options.zookeeper)) {
     throw new InvalidConfigError(`zookeeper must be host:port[,host:port...][/chroot], got ${JSON.stringify(options.zookeeper)}`);
   }
-  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions', 'replicaLagTimeMaxMs'] as const) {
+  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions', 'replicaLagTimeMaxMs', 'leaderImbalanceCheckIntervalSeconds'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidConfigError(`${key} must be an integer >= 1, got ${value}`);
   }
+  checkPercentage(options);
+}
+
+function checkPercentage(options: ClusterNodeOptions): void {
+  const value = options.leaderImbalancePerBrokerPercentage;
+  if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 100)) throw new InvalidConfigError(`leaderImbalancePerBrokerPercentage must be an integer from 0 to 100, got ${value}`);
 }
 
 function checkAssignment(topic: string, partition: number, replicas: readonly number[], live: readonly number[]): void {

@@ -55,9 +55,19 @@ export type ElectionResult = { readonly leader: number } | { readonly error: Err
 /** A compare-and-set an admin election lost to a concurrent write is retried on a fresh read this many times. */
 const ELECTION_ATTEMPTS = 5;
 
+/** Kafka's auto.leader.rebalance.enable and its two settings. */
+export interface LeaderRebalance {
+  /** leader.imbalance.check.interval.seconds, in ms. */
+  readonly checkIntervalMs: number;
+  /** leader.imbalance.per.broker.percentage: a broker is rebalanced past this share of its preferred partitions led elsewhere. */
+  readonly perBrokerPercentage: number;
+}
+
 export class Controller {
   /** Serializes decisions: each sees the states the previous one wrote. */
   private running: Promise<void> = Promise.resolve();
+  private rebalanceTimer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly session: ZooKeeperSession,
@@ -73,6 +83,56 @@ export class Controller {
       this.logger.warn(`controller (epoch ${this.epoch}): ${(error as Error).message}`);
     });
     return this.running;
+  }
+
+  /**
+   * Kafka's auto leader rebalance task: every checkIntervalMs, for each broker, the share of the
+   * partitions it is the preferred replica of (first assigned) that another broker leads; past
+   * perBrokerPercentage, each of them whose preferred replica is live and in the ISR gets a
+   * preferred-replica election. Runs until close().
+   */
+  startLeaderRebalance(input: () => ControllerInput, rebalance: LeaderRebalance): void {
+    const schedule = (): void => {
+      if (this.closed) return;
+      this.rebalanceTimer = setTimeout(() => {
+        this.running = this.running
+          .then(() => this.rebalanceNow(input(), rebalance.perBrokerPercentage))
+          .catch((error: unknown) => this.logger.warn(`controller (epoch ${this.epoch}): leader rebalance: ${(error as Error).message}`))
+          .finally(schedule);
+      }, rebalance.checkIntervalMs).unref();
+    };
+    schedule();
+  }
+
+  /** This broker is no longer the controller: its periodic work stops (its writes are fenced by the epoch anyway). */
+  close(): void {
+    this.closed = true;
+    if (this.rebalanceTimer !== null) clearTimeout(this.rebalanceTimer);
+  }
+
+  private async rebalanceNow(input: ControllerInput, perBrokerPercentage: number): Promise<void> {
+    if (this.closed) return;
+    const byPreferred = new Map<number, { topic: string; partition: number; state: VersionedPartitionState | undefined }[]>();
+    for (const [topic, assignment] of input.topics) {
+      if (input.deletions.has(topic)) continue;
+      for (const [partition, replicas] of assignment.partitions.entries()) {
+        let owned = byPreferred.get(replicas[0]);
+        if (owned === undefined) byPreferred.set(replicas[0], (owned = []));
+        owned.push({ topic, partition, state: input.states.get(`${topic}/${partition}`) });
+      }
+    }
+    for (const [preferred, owned] of byPreferred) {
+      const elsewhere = owned.filter(({ state }) => state !== undefined && state.leader !== preferred);
+      if (elsewhere.length / owned.length <= perBrokerPercentage / 100) continue;
+      this.logger.info(
+        `controller (epoch ${this.epoch}): leader rebalance: ${elsewhere.length} of the ${owned.length} partition(s) preferring broker ${preferred} are led elsewhere, ` +
+          `more than leader.imbalance.per.broker.percentage ${perBrokerPercentage}`,
+      );
+      for (const { topic, partition, state } of elsewhere) {
+        // Kafka's canPreferredReplicaBeLeader: live and in the ISR; a lost compare-and-set waits for the next round.
+        if (input.liveBrokerIds.has(preferred) && state!.isr.includes(preferred)) await this.electPreferred(topic, partition, preferred, state!);
+      }
+    }
   }
 
   /**

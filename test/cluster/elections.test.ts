@@ -2,11 +2,13 @@
  * The controller's elections with real processes (ZooKeeper and three `sluice serve --zookeeper`
  * brokers on 127.0.0.1): unclean leader election when every in-sync replica is gone, as the topic
  * config or the broker default allows it; ElectLeaders (preferred and unclean) served by the
- * controller, through `sluice topics elect-leaders` and raw requests.
+ * controller, through `sluice topics elect-leaders` and raw requests; the controller's automatic
+ * leader rebalance.
  *
  * One cluster for the file; the tests run in order. Its brokers run with
  * --unclean-leader-election (the broker default), so a topic stays clean only by its own
- * unclean.leader.election.enable=false.
+ * unclean.leader.election.enable=false, and without the automatic rebalance until the last test
+ * restarts them with it, so the earlier tests see leaders off their preferred replicas stay there.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +33,7 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   dir = makeTempDir('elections');
-  cluster = await LocalCluster.start({ dir, brokers: 3, sessionTimeoutMs: 4_000, serveArgs: ['--unclean-leader-election'] });
+  cluster = await LocalCluster.start({ dir, brokers: 3, sessionTimeoutMs: 4_000, serveArgs: ['--unclean-leader-election', '--auto-leader-rebalance-enable', 'false'] });
 }, 120_000);
 
 afterAll(async () => {
@@ -221,5 +223,40 @@ describe('leader elections (ZooKeeper + 3 brokers)', () => {
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       'partition 5 of topic "broker-default" does not exist; the topic has 1 partition(s), numbered 0 to 0',
     ]);
+  }, 90_000);
+
+  it('auto leader rebalance: a broker killed and started again gets back the partitions it is preferred for, once it is in sync', async () => {
+    const kafka = new Kafka({ clientId: 'rebalance', brokers: [cluster.bootstrap.split(',')[0]], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.createTopics({ topics: [{ topic: 'balanced', numPartitions: 3, replicationFactor: 3 }] })).toBe(true);
+    } finally {
+      await admin.disconnect();
+    }
+    const before = await stateOf('balanced');
+    const x = before.replicas[0];
+    expect(before.leader).toBe(x);
+    // Every broker restarts with the rebalance on (the file's cluster runs with it off): the two
+    // others together, then x is killed, so the controller is one of them from then on.
+    const rebalancing = ['--auto-leader-rebalance-enable', 'true', '--leader-imbalance-check-interval-seconds', '1'];
+    const others = [1, 2, 3].filter((id) => id !== x);
+    await Promise.all(others.map((id) => cluster.stopBroker(id)));
+    await Promise.all(others.map((id) => cluster.startBroker(id, rebalancing)));
+    await cluster.stopBroker(x, 'SIGKILL');
+    await eventually(async () => ![-1, x].includes((await stateOf('balanced')).leader), { timeoutMs: 30_000, what: `balanced-0 failed over from broker ${x}` });
+    const failedOver = await stateOf('balanced');
+    // Records x misses while it is down: it must fetch them to be in sync again.
+    expect(await produce(await connect(failedOver.leader), 'balanced', 1, ['while-x-was-down'])).toBe(ErrorCode.NONE);
+
+    await cluster.startBroker(x, rebalancing);
+    await eventually(async () => (await stateOf('balanced')).leader === x, { timeoutMs: 30_000, what: `broker ${x} leading balanced-0 again` });
+    const after = await stateOf('balanced');
+    expect(after.isr).toContain(x);
+    expect(after.leaderEpoch).toBeGreaterThan(failedOver.leaderEpoch);
+    const { controllerId } = await readClusterStatus(cluster.zookeeper.connectString);
+    const controllerLog = readFileSync(join(cluster.brokers.get(controllerId)!.dataDir, 'serve.log'), 'utf8');
+    expect(controllerLog).toMatch(new RegExp(`leader rebalance: \\d+ of the \\d+ partition\\(s\\) preferring broker ${x} are led elsewhere, more than leader.imbalance.per.broker.percentage 10`));
+    expect(controllerLog).toContain(`preferred replica election for balanced-0: leader ${failedOver.leader} -> ${x} at epoch ${after.leaderEpoch}`);
   }, 90_000);
 });
