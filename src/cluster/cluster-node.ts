@@ -821,7 +821,14 @@ export class ClusterNode implements ClusterView {
       deletions: this.deletions,
       uncleanLeaderElection: (topic) => {
         const value = this.topicConfigs.get(topic)?.[UNCLEAN_LEADER_ELECTION_ENABLE];
-        return value === undefined ? this.options.uncleanLeaderElectionEnable : validateTopicConfig(UNCLEAN_LEADER_ELECTION_ENABLE, value) === 'true';
+        if (value === undefined) return this.options.uncleanLeaderElectionEnable;
+        try {
+          return validateTopicConfig(UNCLEAN_LEADER_ELECTION_ENABLE, value) === 'true';
+        } catch (error) {
+          // Written by another program: the safe reading, so the other partitions' decisions go on.
+          this.options.logger.warn(`topic "${topic}": ${(error as Error).message}; its partitions are elected cleanly only`);
+          return false;
+        }
       },
     };
   }
