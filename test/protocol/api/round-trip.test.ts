@@ -428,6 +428,14 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     request: { groupsNames: ['g', 'h'] },
     response: { throttleTimeMs: 1, results: [{ groupId: 'g', errorCode: 0 }, { groupId: 'h', errorCode: 68 }] },
   },
+  43: {
+    request: { electionType: 1, topicPartitions: [{ topic: 't', partitions: [0, 2] }], timeoutMs: 30000 },
+    response: {
+      throttleTimeMs: 5,
+      errorCode: 41,
+      replicaElectionResults: [{ topic: 't', partitionResult: [{ partitionId: 2, errorCode: 84, errorMessage: 'no election needed' }] }],
+    },
+  },
   44: {
     request: { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }, { name: 'retention.ms', configOperation: 1, value: null }] }], validateOnly: false },
     response: { throttleTimeMs: 1, responses: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't' }] },
