@@ -1038,6 +1038,41 @@ export class ClusterChangeTimeoutError extends SluiceError {
   }
 }
 
+/**
+ * A request only the cluster's controller serves (ElectLeaders, in Kafka's ZooKeeper mode) sent to
+ * another broker: Kafka's NOT_CONTROLLER, retriable once the client found the controller.
+ */
+export class NotControllerError extends SluiceError {
+  constructor(nodeId: number, controllerId: number) {
+    super(
+      'NOT_CONTROLLER',
+      `broker ${nodeId} is not the controller (${controllerId === -1 ? 'none is elected now' : `broker ${controllerId} is`}); send the request to the controller Metadata names`,
+      true,
+    );
+  }
+}
+
+/** ElectLeaders: the partition already has the leader the election would give it (Kafka's ELECTION_NOT_NEEDED). */
+export class ElectionNotNeededError extends SluiceError {
+  constructor(topic: string, partition: number, why: string) {
+    super('ELECTION_NOT_NEEDED', `${topic}-${partition}: no election needed: ${why}`);
+  }
+}
+
+/** A preferred-replica election whose preferred replica is not live or not in the ISR (Kafka's PREFERRED_LEADER_NOT_AVAILABLE). */
+export class PreferredLeaderNotAvailableError extends SluiceError {
+  constructor(topic: string, partition: number, why: string) {
+    super('PREFERRED_LEADER_NOT_AVAILABLE', `${topic}-${partition}: the preferred leader cannot lead: ${why}; retry once it is back in the ISR`, true);
+  }
+}
+
+/** An unclean election that found no live replica to lead (Kafka's ELIGIBLE_LEADERS_NOT_AVAILABLE). */
+export class EligibleLeadersNotAvailableError extends SluiceError {
+  constructor(topic: string, partition: number, replicas: readonly number[]) {
+    super('ELIGIBLE_LEADERS_NOT_AVAILABLE', `${topic}-${partition}: none of its replicas [${replicas.join(', ')}] is live; start one of their brokers`, true);
+  }
+}
+
 /** A cluster operation ZooKeeper refused or that found the cluster in a state it cannot work with. */
 export class ClusterError extends SluiceError {
   constructor(message: string) {

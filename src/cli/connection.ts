@@ -15,6 +15,7 @@ import type { TopicPartitions } from '../broker/consumer-protocol.js';
 import type { AclEntry, AclFilter } from '../client/admin.js';
 import { TopicNotFoundError } from '../errors.js';
 import type { CompressionType } from '../protocol/compression.js';
+import type { ElectionType } from '../server/cluster-view.js';
 import { Sluice } from '../sluice.js';
 import { alterTopicConfigs } from '../storage/topic-config.js';
 import { hostPortArg, type HostPort } from './arguments.js';
@@ -162,6 +163,14 @@ export interface CliConsumer {
   stop(): Promise<void>;
 }
 
+/** ElectLeaders' answer for one partition: error code 0 when it was elected. */
+export interface ElectionResultRow {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
 export interface Connection {
   createTopic(topic: TopicToCreate): Promise<boolean>;
   listTopics(): Promise<TopicSummary[]>;
@@ -194,6 +203,12 @@ export interface Connection {
   lagStatus(groupId: string): Promise<GroupLagDescription | null>;
   producer(options: { acks: AcksValue; compression: CompressionName }): Promise<CliProducer>;
   consumer(request: ConsumeRequest): Promise<CliConsumer>;
+  /**
+   * Kafka's ElectLeaders (kafka-leader-election.sh), sent to the controller: each partition named
+   * (null: every one, those needing no election left out) gets its preferred replica, or a live
+   * out-of-sync one when no in-sync replica is live ('unclean').
+   */
+  electLeaders(type: ElectionType, partitions: readonly { topic: string; partition: number }[] | null, timeoutMs: number): Promise<ElectionResultRow[]>;
   /** The ACL bindings matching the filter. */
   describeAcls(filter: AclFilter): Promise<AclEntry[]>;
   createAcls(entries: AclEntry[]): Promise<void>;

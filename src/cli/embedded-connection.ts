@@ -8,6 +8,9 @@ import { CONSUMER_GROUP_PROTOCOL_TYPE } from '../broker/consumer-group/consumer-
 import type { AclEntry, AclFilter, Admin } from '../client/admin.js';
 import type { Consumer } from '../client/consumer.js';
 import type { Producer } from '../client/producer.js';
+import { ErrorCode, kafkaErrorCode } from '../protocol/api/error-codes.js';
+import type { ElectionType } from '../server/cluster-view.js';
+import { singleBrokerOutcomes } from '../server/handlers/elect-leaders.js';
 import { Sluice } from '../sluice.js';
 import { alterTopicConfigs } from '../storage/topic-config.js';
 import type {
@@ -19,6 +22,7 @@ import type {
   Connection,
   ConsumeRequest,
   DeleteRecordsTarget,
+  ElectionResultRow,
   GroupDetails,
   GroupSummary,
   PartitionOffsets,
@@ -113,6 +117,16 @@ export class EmbeddedConnection implements Connection {
   async deleteRecords(topic: string, partitions: readonly DeleteRecordsTarget[]): Promise<{ partition: number; logStartOffset: number }[]> {
     await this.admin.deleteTopicRecords({ topic, partitions: partitions.map(({ partition, offset }) => ({ partition, offset })) });
     return partitions.map(({ partition }) => ({ partition, logStartOffset: this.sluice.broker.partitionOffsets(topic, partition).logStartOffset }));
+  }
+
+  /** One broker on its data directory: the leader and only replica of every partition it holds. */
+  async electLeaders(_type: ElectionType, partitions: readonly { topic: string; partition: number }[] | null): Promise<ElectionResultRow[]> {
+    return singleBrokerOutcomes(this.sluice.broker, partitions ?? []).map(({ topic, partition, error }) => ({
+      topic,
+      partition,
+      errorCode: error === null ? ErrorCode.NONE : kafkaErrorCode(error),
+      errorMessage: error?.message ?? null,
+    }));
   }
 
   async listGroups(): Promise<GroupSummary[]> {

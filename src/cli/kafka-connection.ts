@@ -10,6 +10,12 @@ import type { AclEntry, AclFilter, DescribeAclsResult } from '../client/admin.js
 import { kafkajsCompressionType, registerKafkajsCodecs } from '../client/kafkajs-codecs.js';
 import { InvalidRequestError, SluiceError, TopicNotFoundError } from '../errors.js';
 import { alterTopicConfigs } from '../storage/topic-config.js';
+import { ReplicaClient } from '../cluster/replica-client.js';
+import { ApiVersions } from '../protocol/api/api-versions.js';
+import { ELECTION_TYPE_PREFERRED, ELECTION_TYPE_UNCLEAN, ElectLeaders } from '../protocol/api/elect-leaders.js';
+import { ErrorCode, errorCodeName } from '../protocol/api/error-codes.js';
+import { Metadata, type MetadataResponse } from '../protocol/api/metadata.js';
+import type { ElectionType } from '../server/cluster-view.js';
 import { formatHostPort, type HostPort } from './arguments.js';
 import { debugEnabled, printWarning } from './output.js';
 import type {
@@ -22,6 +28,7 @@ import type {
   ConnectionOptions,
   ConsumeRequest,
   DeleteRecordsTarget,
+  ElectionResultRow,
   GroupDetails,
   GroupSummary,
   PartitionOffsets,
@@ -63,7 +70,15 @@ export class KafkaConnection implements Connection {
   private readonly admin: KafkaJS.Admin;
   private readonly clients = new Set<{ disconnect(): Promise<void> }>();
 
-  private constructor(kafkajs: KafkaModule, kafka: KafkaJS.Kafka, admin: KafkaJS.Admin) {
+  private constructor(
+    kafkajs: KafkaModule,
+    kafka: KafkaJS.Kafka,
+    admin: KafkaJS.Admin,
+    /** The --bootstrap-server, for requests sent outside kafkajs. */
+    private readonly server: HostPort,
+    /** Whether the server wants SASL: requests sent outside kafkajs cannot log in. */
+    private readonly sasl: boolean,
+  ) {
     this.kafkajs = kafkajs;
     this.kafka = kafka;
     this.admin = admin;
@@ -96,10 +111,14 @@ export class KafkaConnection implements Connection {
       // Connecting is not enough to learn that the server wants a login: a first request is.
       await admin.listTopics();
     } catch (error) {
-      await admin.disconnect().catch(() => undefined);
-      throw new ServerConnectionError(address, error as Error, sasl !== undefined);
+      // A partition without a leader fails kafkajs's metadata of every topic, yet the server
+      // answered: it is reachable and took the login (elect-leaders is run for such partitions).
+      if (!leaderNotAvailable(error)) {
+        await admin.disconnect().catch(() => undefined);
+        throw new ServerConnectionError(address, error as Error, sasl !== undefined);
+      }
     }
-    return new KafkaConnection(kafkajs, kafka, admin);
+    return new KafkaConnection(kafkajs, kafka, admin, server, sasl !== undefined);
   }
 
   async createTopic(topic: TopicToCreate): Promise<boolean> {
@@ -336,6 +355,47 @@ export class KafkaConnection implements Connection {
     };
   }
 
+  /**
+   * kafkajs has no ElectLeaders, and its metadata fails while a partition has no leader: the
+   * controller is looked up with a Metadata request naming no topic, and the election sent to it
+   * on a connection of its own, at the highest version both sides speak (ApiVersions), as Kafka's
+   * admin client sends it.
+   */
+  async electLeaders(type: ElectionType, partitions: readonly { topic: string; partition: number }[] | null, timeoutMs: number): Promise<ElectionResultRow[]> {
+    if (this.sasl) throw new InvalidRequestError('elect-leaders cannot log in with SASL; run it against a PLAINTEXT listener of the cluster');
+    const address = formatHostPort(this.server.host, this.server.port);
+    const bootstrap = await ReplicaClient.connect(this.server.host, this.server.port, CLIENT_ID, 3_000, `the server at ${address}`);
+    let cluster: MetadataResponse;
+    try {
+      cluster = await bootstrap.send(Metadata, 1, { topics: [] });
+    } finally {
+      bootstrap.close();
+    }
+    const target = cluster.brokers.find((broker) => broker.nodeId === cluster.controllerId);
+    if (target === undefined) throw new InvalidRequestError(`the cluster names no live controller (controller id ${cluster.controllerId}); retry once one is elected`);
+    const controller = `the controller (broker ${target.nodeId})`;
+    const client = await ReplicaClient.connect(target.host, target.port, CLIENT_ID, 3_000, controller);
+    try {
+      const served = (await client.send(ApiVersions, 0, {})).apiKeys.find((entry) => entry.apiKey === ElectLeaders.apiKey);
+      if (served === undefined || served.maxVersion < ElectLeaders.minVersion || (type === 'unclean' && served.maxVersion < 1)) {
+        throw new InvalidRequestError(`${controller} does not serve ElectLeaders${type === 'unclean' ? ' v1 (unclean elections)' : ''}`);
+      }
+      const byTopic = new Map<string, number[]>();
+      for (const { topic, partition } of partitions ?? []) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+      const response = await client.send(ElectLeaders, Math.min(served.maxVersion, ElectLeaders.maxVersion), {
+        electionType: type === 'preferred' ? ELECTION_TYPE_PREFERRED : ELECTION_TYPE_UNCLEAN,
+        topicPartitions: partitions === null ? null : [...byTopic].map(([topic, indexes]) => ({ topic, partitions: indexes })),
+        timeoutMs,
+      });
+      if (response.errorCode !== ErrorCode.NONE) throw new InvalidRequestError(`${controller} refused the election: ${errorCodeName(response.errorCode)}`);
+      return response.replicaElectionResults.flatMap(({ topic, partitionResult }) =>
+        partitionResult.map(({ partitionId, errorCode, errorMessage }) => ({ topic, partition: partitionId, errorCode, errorMessage })),
+      );
+    } finally {
+      client.close();
+    }
+  }
+
   async close(): Promise<void> {
     const clients = [...this.clients];
     this.clients.clear();
@@ -355,6 +415,14 @@ export class KafkaConnection implements Connection {
       throw error;
     }
   }
+}
+
+/** Whether a kafkajs error is, or was caused by (after its retries), LEADER_NOT_AVAILABLE. */
+function leaderNotAvailable(error: unknown): boolean {
+  for (let cause = error as { type?: string; cause?: unknown } | undefined; cause !== undefined && cause !== null; cause = cause.cause as typeof cause) {
+    if (cause.type === 'LEADER_NOT_AVAILABLE') return true;
+  }
+  return false;
 }
 
 /** kafkajs's DeleteGroups failure where every group it names failed with GROUP_ID_NOT_FOUND. */

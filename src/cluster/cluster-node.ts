@@ -40,6 +40,7 @@ import {
   InvalidPartitionsError,
   InvalidReplicaAssignmentError,
   InvalidTopicError,
+  NotControllerError,
   NotCoordinatorError,
   PartitionNotFoundError,
   TopicExistsError,
@@ -54,11 +55,13 @@ import {
   type ClusterTopicRequest,
   type ClusterView,
   type CoordinatorKind,
+  type ElectionOutcome,
+  type ElectionType,
   type PartitionLeadership,
 } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
-import { alterTopicConfigs, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
+import { alterTopicConfigs, validateTopicConfig, validateTopicConfigs, type TopicConfigValue } from '../storage/topic-config.js';
 import { Controller, type ControllerInput, type VersionedPartitionState } from './controller.js';
 import { HighWatermarks } from './high-watermarks.js';
 import { assignReplicas } from './placement.js';
@@ -117,6 +120,24 @@ export interface ClusterNodeOptions {
   readonly connectTimeoutMs?: number;
   /** Kafka's replica.lag.time.max.ms (default 30000): a follower not caught up for this long leaves the ISR. */
   readonly replicaLagTimeMaxMs?: number;
+  /**
+   * Kafka's broker-level unclean.leader.election.enable (default false), for topics without their
+   * own: when no ISR member of a partition is live, may the controller make a live out-of-sync
+   * replica its leader (losing what only the ISR held) rather than leave the partition offline.
+   */
+  readonly uncleanLeaderElectionEnable?: boolean;
+  /**
+   * Kafka's auto.leader.rebalance.enable (default true): the controller periodically gives
+   * partitions back to their preferred replica (the first assigned) once it is in the ISR again.
+   */
+  readonly autoLeaderRebalanceEnable?: boolean;
+  /** Kafka's leader.imbalance.check.interval.seconds (default 300): how often the controller looks. */
+  readonly leaderImbalanceCheckIntervalSeconds?: number;
+  /**
+   * Kafka's leader.imbalance.per.broker.percentage (default 10): a broker's partitions are
+   * rebalanced once more than this share of those it is preferred for are led elsewhere.
+   */
+  readonly leaderImbalancePerBrokerPercentage?: number;
   /** How long createTopic waits for every partition to come online (default 30000). */
   readonly createTopicTimeoutMs?: number;
   readonly logger: ClusterLogger;
@@ -124,7 +145,10 @@ export interface ClusterNodeOptions {
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 18_000;
 export const DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
+export const DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS = 300;
+export const DEFAULT_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE = 10;
 const DEFAULT_CREATE_TOPIC_TIMEOUT_MS = 30_000;
+const UNCLEAN_LEADER_ELECTION_ENABLE = 'unclean.leader.election.enable';
 /** A failed watch read is retried after this long (a ZooKeeper hiccup, not a decision). */
 const WATCH_RETRY_MS = 500;
 /** Kafka's offsets.topic.replication.factor and transaction.state.log.replication.factor: the internal topics' RF, at most the live brokers. */
@@ -142,6 +166,8 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
   private brokers = new Map<number, ClusterBroker>();
   private controller = -1;
   private readonly topics = new Map<string, TopicAssignment>();
+  /** Each cluster topic's config overrides, as its /config/topics node holds them (for the controller). */
+  private readonly topicConfigs = new Map<string, Readonly<Record<string, string>>>();
   private readonly states = new Map<string, VersionedPartitionState>();
   /** The leader epoch this broker's log was last told to take, per `${topic}/${partition}` it led. */
   private readonly localEpochs = new Map<string, number>();
@@ -187,6 +213,10 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
       sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
       createTopicTimeoutMs: DEFAULT_CREATE_TOPIC_TIMEOUT_MS,
       replicaLagTimeMaxMs: DEFAULT_REPLICA_LAG_TIME_MAX_MS,
+      uncleanLeaderElectionEnable: false,
+      autoLeaderRebalanceEnable: true,
+      leaderImbalanceCheckIntervalSeconds: DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS,
+      leaderImbalancePerBrokerPercentage: DEFAULT_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE,
       ...options,
       connectTimeoutMs: options.connectTimeoutMs ?? options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
     };
@@ -389,6 +419,33 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
     return followed;
   }
 
+  async electLeaders(type: ElectionType, partitions: readonly { topic: string; partition: number }[] | null, timeoutMs: number): Promise<ElectionOutcome[]> {
+    const asked = partitions ?? [...this.topics].flatMap(([topic, assignment]) => assignment.partitions.map((_, partition) => ({ topic, partition })));
+    const controller = this.ownController;
+    if (controller === null) {
+      const error = new NotControllerError(this.brokerId, this.controller);
+      return asked.map(({ topic, partition }) => ({ topic, partition, error }));
+    }
+    const results = await controller.elect(type, asked, () => this.controllerInput());
+    // Kafka's DelayedElectLeader: answered once this broker's view has each elected leader.
+    const expected = asked.flatMap(({ topic, partition }, i) => {
+      const result = results[i];
+      return 'leader' in result ? [{ key: `${topic}-${partition}`, topic, partition, leader: result.leader }] : [];
+    });
+    const led = (one: (typeof expected)[number]): boolean => this.leaderOf(one.topic, one.partition) === one.leader;
+    let timedOut: Error | null = null;
+    try {
+      await this.waitFor(() => expected.every(led), timeoutMs, `the elected leaders of ${expected.map((one) => one.key).join(', ')}`);
+    } catch (error) {
+      timedOut = error as Error;
+    }
+    return asked.map(({ topic, partition }, i) => {
+      const result = results[i];
+      if ('error' in result) return { topic, partition, error: result.error };
+      return { topic, partition, error: timedOut !== null && this.leaderOf(topic, partition) !== result.leader ? timedOut : null };
+    });
+  }
+
   replicationFactorOf(topic: string): number {
     return this.topics.get(topic)?.partitions[0]?.length ?? this.options.defaultReplicationFactor;
   }
@@ -581,9 +638,15 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
         break;
       }
     }
-    this.ownController = new Controller(session, epoch, epochVersion, this.options.logger);
+    this.setController(new Controller(session, epoch, epochVersion, this.options.logger));
     this.options.logger.info(`elected controller with epoch ${epoch}`);
-    void this.ownController.reconcile(() => this.controllerInput());
+    void this.ownController!.reconcile(() => this.controllerInput());
+    if (this.options.autoLeaderRebalanceEnable) {
+      this.ownController!.startLeaderRebalance(() => this.controllerInput(), {
+        checkIntervalMs: this.options.leaderImbalanceCheckIntervalSeconds * 1000,
+        perBrokerPercentage: this.options.leaderImbalancePerBrokerPercentage,
+      });
+    }
   }
 
   // ---- the view: watches ----
@@ -605,10 +668,11 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
   private async renewSession(): Promise<void> {
     if (this.closed) return;
     this.options.logger.warn('the ZooKeeper session expired: this broker is out of the cluster until it opens a new one and registers again');
-    this.ownController = null;
+    this.setController(null);
     this.session.close();
     // Re-read on the new session, with its watches.
     this.topics.clear();
+    this.topicConfigs.clear();
     this.states.clear();
     this.watched.clear();
     for (;;) {
@@ -680,7 +744,7 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
 
   private async onController(session: ZooKeeperSession, data: Buffer | null): Promise<void> {
     this.controller = data === null ? -1 : decodeController(data);
-    if (this.controller !== this.brokerId) this.ownController = null;
+    if (this.controller !== this.brokerId) this.setController(null);
     if (data === null) await this.standForController(session);
   }
 
@@ -700,6 +764,7 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
     if (known !== undefined && (assignment === null || assignment.topicId !== known.topicId)) {
       // Deleted (or deleted and created again under the same name): its logs go.
       this.topics.delete(name);
+      this.topicConfigs.delete(name);
       for (const partition of known.partitions.keys()) {
         this.states.delete(`${name}/${partition}`);
         this.localEpochs.delete(`${name}/${partition}`);
@@ -712,11 +777,17 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
     if (known === undefined || known.topicId !== assignment.topicId) {
       const configNode = await session.getData(topicConfigPath(name));
       const configs = configNode === null ? {} : decodeTopicConfig(name, configNode.data);
+      this.topicConfigs.set(name, configs);
       this.enqueueLocal(name, () => this.createLocally(name, assignment, configs));
       if (!this.watched.has(`config:${name}`)) {
         this.watched.add(`config:${name}`);
         await this.watchData(session, topicConfigPath(name), (data) => {
-          if (data !== null && this.topics.has(name)) this.enqueueLocal(name, () => this.applyConfigs(name, decodeTopicConfig(name, data)));
+          if (data === null || !this.topics.has(name)) return;
+          const changed = decodeTopicConfig(name, data);
+          this.topicConfigs.set(name, changed);
+          this.enqueueLocal(name, () => this.applyConfigs(name, changed));
+          // Kafka's TopicUncleanLeaderElectionEnable: offline partitions may now be electable.
+          this.ownController?.reconcile(() => this.controllerInput());
         });
       }
     } else if (assignment.partitions.length > known.partitions.length) {
@@ -860,8 +931,30 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
     return this.broker.listTopics().some((topic) => topic.name === name && topic.topicId === topicId);
   }
 
+  /** The controller duties this broker runs, if any; the previous ones stop. */
+  private setController(controller: Controller | null): void {
+    this.ownController?.close();
+    this.ownController = controller;
+  }
+
   private controllerInput(): ControllerInput {
-    return { liveBrokerIds: new Set(this.brokers.keys()), topics: this.topics, states: this.states, deletions: this.deletions };
+    return {
+      liveBrokerIds: new Set(this.brokers.keys()),
+      topics: this.topics,
+      states: this.states,
+      deletions: this.deletions,
+      uncleanLeaderElection: (topic) => {
+        const value = this.topicConfigs.get(topic)?.[UNCLEAN_LEADER_ELECTION_ENABLE];
+        if (value === undefined) return this.options.uncleanLeaderElectionEnable;
+        try {
+          return validateTopicConfig(UNCLEAN_LEADER_ELECTION_ENABLE, value) === 'true';
+        } catch (error) {
+          // Written by another program: the safe reading, so the other partitions' decisions go on.
+          this.options.logger.warn(`topic "${topic}": ${(error as Error).message}; its partitions are elected cleanly only`);
+          return false;
+        }
+      },
+    };
   }
 
   /** Whether partitions 0 to count-1 of the topic all have a live leader. */
@@ -892,7 +985,7 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ownController = null;
+    this.setController(null);
     this.fetcher.close();
     this.markerChannels.close();
     clearInterval(this.isrExpiration);
@@ -910,10 +1003,16 @@ function checkOptions(options: ClusterNodeOptions): void {
   if (typeof options.zookeeper !== 'string' || !/^[^,\s]+:\d+(,[^,\s]+:\d+)*(\/\S*)?$/.test(options.zookeeper)) {
     throw new InvalidConfigError(`zookeeper must be host:port[,host:port...][/chroot], got ${JSON.stringify(options.zookeeper)}`);
   }
-  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions', 'replicaLagTimeMaxMs'] as const) {
+  for (const key of ['sessionTimeoutMs', 'connectTimeoutMs', 'createTopicTimeoutMs', 'defaultReplicationFactor', 'defaultPartitions', 'replicaLagTimeMaxMs', 'leaderImbalanceCheckIntervalSeconds'] as const) {
     const value = options[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidConfigError(`${key} must be an integer >= 1, got ${value}`);
   }
+  checkPercentage(options);
+}
+
+function checkPercentage(options: ClusterNodeOptions): void {
+  const value = options.leaderImbalancePerBrokerPercentage;
+  if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 100)) throw new InvalidConfigError(`leaderImbalancePerBrokerPercentage must be an integer from 0 to 100, got ${value}`);
 }
 
 function checkAssignment(topic: string, partition: number, replicas: readonly number[], live: readonly number[]): void {

@@ -78,8 +78,11 @@ export class LocalCluster {
     return [...this.brokers.values()].map((broker) => `127.0.0.1:${broker.port}`).join(',');
   }
 
-  /** Starts (or restarts) broker `id` on its port and data directory; resolves once it is registered and listening. */
-  async startBroker(id: number): Promise<void> {
+  /**
+   * Starts (or restarts) broker `id` on its port and data directory; resolves once it is
+   * registered and listening. `serveArgs` are added to the cluster's for this start.
+   */
+  async startBroker(id: number, serveArgs: readonly string[] = []): Promise<void> {
     const broker = this.requireBroker(id);
     if (broker.process !== null) throw new ClusterError(`broker ${id} is running already`);
     mkdirSync(broker.dataDir, { recursive: true });
@@ -98,6 +101,7 @@ export class LocalCluster {
           '--host', '127.0.0.1',
           '--port', String(broker.port),
           ...(this.options.serveArgs ?? []),
+          ...serveArgs,
         ],
         { stdio: ['ignore', 'pipe', log], detached: true },
       );

@@ -2,7 +2,8 @@
  * A follower's connection to its leader's Kafka listener: requests encoded and responses decoded
  * with the protocol's own codecs (src/protocol/api), one request in flight at a time, as Kafka's
  * ReplicaFetcherBlockingSend. A replica speaks the Kafka protocol to its leader, exactly as any
- * client: nothing crosses brokers that a Kafka broker would not send.
+ * client: nothing crosses brokers that a Kafka broker would not send. The CLI sends the
+ * controller-only admin requests kafkajs lacks (ElectLeaders) on one too.
  */
 import { connect, type Socket } from 'node:net';
 import { ClusterError } from '../errors.js';
@@ -23,6 +24,8 @@ export class ReplicaClient {
   private constructor(
     private readonly socket: Socket,
     private readonly clientId: string,
+    /** Who the connection is to, for messages ("the leader", "the controller"). */
+    private readonly peer: string,
   ) {
     socket.on('data', (chunk: Buffer) => {
       this.splitter.append(chunk);
@@ -34,24 +37,24 @@ export class ReplicaClient {
       }
     });
     socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(new ClusterError('the connection to the leader closed')));
+    socket.on('close', () => this.fail(new ClusterError(`the connection to ${peer} closed`)));
   }
 
-  static connect(host: string, port: number, clientId: string, timeoutMs: number): Promise<ReplicaClient> {
+  static connect(host: string, port: number, clientId: string, timeoutMs: number, peer = 'the leader'): Promise<ReplicaClient> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port, noDelay: true });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new ClusterError(`connecting to the leader at ${host}:${port} took more than ${timeoutMs} ms`));
+        reject(new ClusterError(`connecting to ${peer} at ${host}:${port} took more than ${timeoutMs} ms`));
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeListener('error', onError);
-        resolve(new ReplicaClient(socket, clientId));
+        resolve(new ReplicaClient(socket, clientId, peer));
       });
       const onError = (error: Error): void => {
         clearTimeout(timer);
-        reject(new ClusterError(`connecting to the leader at ${host}:${port}: ${error.message}`));
+        reject(new ClusterError(`connecting to ${peer} at ${host}:${port}: ${error.message}`));
       };
       socket.once('error', onError);
     });
@@ -60,7 +63,7 @@ export class ReplicaClient {
   /** Sends one request and resolves with its decoded response; rejects when the connection fails. */
   async send<A extends AnyApi>(api: A, apiVersion: number, body: RequestInputOf<A>): Promise<ResponseOf<A>> {
     if (this.failure !== null) throw this.failure;
-    if (this.waiting !== null) throw new ClusterError('a replica connection carries one request at a time');
+    if (this.waiting !== null) throw new ClusterError(`the connection to ${this.peer} carries one request at a time`);
     const correlationId = this.nextCorrelationId++;
     const writer = new Writer();
     encodeRequest(writer, api, { apiVersion, correlationId, clientId: this.clientId }, body);
@@ -69,7 +72,7 @@ export class ReplicaClient {
       this.socket.write(writer.toBuffer());
     });
     const decoded = decodeResponse(frame, api, apiVersion);
-    if (decoded.correlationId !== correlationId) throw new ClusterError(`the leader answered correlation id ${decoded.correlationId} to request ${correlationId}`);
+    if (decoded.correlationId !== correlationId) throw new ClusterError(`${this.peer} answered correlation id ${decoded.correlationId} to request ${correlationId}`);
     return decoded.body;
   }
 

@@ -51,6 +51,16 @@ export interface ClusterTopicRequest {
   readonly configs: Readonly<Record<string, string>>;
 }
 
+/** ElectLeaders' kinds (Kafka's ElectionType): the preferred replica, or any live replica where no ISR member is live. */
+export type ElectionType = 'preferred' | 'unclean';
+
+/** One partition's outcome of an election: error null when it was elected and this broker sees it led so. */
+export interface ElectionOutcome {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error: Error | null;
+}
+
 export interface ClusterView {
   /** Live brokers, by ascending id. */
   liveBrokers(): readonly ClusterBroker[];
@@ -73,6 +83,14 @@ export interface ClusterView {
    * is this broker's own, changed here alone.
    */
   alterTopicConfigs(name: string, changes: Readonly<Record<string, TopicConfigValue | null>>, options: { validateOnly: boolean }): Promise<TopicMetadata>;
+  /**
+   * Kafka's ElectLeaders as its ZooKeeper-era controller serves it: on the controller, elects each
+   * partition (`null`: every partition of the cluster) and resolves once this broker sees the new
+   * leaders, or after timeoutMs (REQUEST_TIMED_OUT for those not seen); elsewhere every partition
+   * fails with NotControllerError. Per partition: ElectionNotNeededError, PreferredLeaderNotAvailableError,
+   * EligibleLeadersNotAvailableError, or UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  electLeaders(type: ElectionType, partitions: readonly { topic: string; partition: number }[] | null, timeoutMs: number): Promise<ElectionOutcome[]>;
   /** The replication factor of a topic (for CreateTopics' answer). */
   replicationFactorOf(topic: string): number;
   /**

@@ -25,7 +25,7 @@ import { BROKER_COMPRESSION_TYPES, type BrokerCompressionType } from '../protoco
 import { KAFKA_LOG_CONFIG_NAMES, type LogConfig } from './log-config.js';
 
 /** Kafka's config type names, as DescribeConfigs (v3+) reports them. */
-export type TopicConfigType = 'INT' | 'LONG' | 'DOUBLE' | 'STRING' | 'LIST';
+export type TopicConfigType = 'INT' | 'LONG' | 'DOUBLE' | 'STRING' | 'LIST' | 'BOOLEAN';
 
 /** A config value as a client provides it. */
 export type TopicConfigValue = string | number;
@@ -60,7 +60,7 @@ interface DoubleDef {
 }
 
 interface ChoiceDef {
-  readonly type: 'STRING' | 'LIST';
+  readonly type: 'STRING' | 'LIST' | 'BOOLEAN';
   readonly defaultValue: string;
   readonly allowed: readonly string[];
 }
@@ -105,6 +105,8 @@ const DEFS: Readonly<Record<string, ConfigDef>> = {
   'segment.bytes': int(1024 * 1024 * 1024, 1024 * 1024, 'bytes'),
   'segment.index.bytes': int(10 * 1024 * 1024, 4, 'bytes'),
   'segment.ms': long(7 * DAY_MS, 1, 'ms'),
+  // Read by a cluster's controller: may a replica outside the ISR lead when no ISR member is live.
+  'unclean.leader.election.enable': { type: 'BOOLEAN', defaultValue: 'false', allowed: ['true', 'false'] },
 };
 
 /** Every topic config name Sluice accepts, sorted. */
@@ -204,6 +206,12 @@ function canonicalChoice(name: string, def: ChoiceDef, value: TopicConfigValue):
   if (typeof value !== 'string') {
     throw invalid(name, value, `must be a string: ${def.type === 'LIST' ? 'a comma-separated list of ' : 'one of '}${def.allowed.join(', ')}`);
   }
+  if (def.type === 'BOOLEAN') {
+    // Kafka's ConfigDef parses booleans ignoring case.
+    const text = value.trim().toLowerCase();
+    checkChoice(name, def, text, value);
+    return text;
+  }
   if (def.type === 'STRING') {
     const text = value.trim();
     checkChoice(name, def, text, value);
@@ -232,6 +240,7 @@ export function validateTopicConfig(name: string, value: TopicConfigValue): stri
       return canonicalDouble(name, def, value);
     case 'STRING':
     case 'LIST':
+    case 'BOOLEAN':
       return canonicalChoice(name, def, value);
   }
 }

@@ -22,6 +22,12 @@ describe('sluice serve --zookeeper', () => {
     const lagging = await runCli(['serve', '--port', '0', '--replica-lag-time-max-ms', '1000']);
     expect(lagging.code).toBe(2);
     expect(lagging.stderr).toBe('error: --replica-lag-time-max-ms needs --zookeeper\n');
+    const unclean = await runCli(['serve', '--port', '0', '--unclean-leader-election']);
+    expect(unclean.code).toBe(2);
+    expect(unclean.stderr).toBe('error: --unclean-leader-election needs --zookeeper\n');
+    const rebalance = await runCli(['serve', '--port', '0', '--leader-imbalance-check-interval-seconds', '5']);
+    expect(rebalance.code).toBe(2);
+    expect(rebalance.stderr).toBe('error: --leader-imbalance-check-interval-seconds needs --zookeeper\n');
     const autoCreate = await runCli(['serve', '--port', '0', '--zookeeper', '127.0.0.1:2181', '--auto-create-topics', 'true']);
     expect(autoCreate.code).toBe(2);
     expect(autoCreate.stderr).toMatch(/^error: --auto-create-topics true is not available with --zookeeper/);

@@ -28,6 +28,7 @@ import { DescribeGroups } from '../../src/protocol/api/describe-groups.js';
 import { DescribeLogDirs } from '../../src/protocol/api/describe-log-dirs.js';
 import { DescribeProducers } from '../../src/protocol/api/describe-producers.js';
 import { DescribeTransactions } from '../../src/protocol/api/describe-transactions.js';
+import { ElectLeaders } from '../../src/protocol/api/elect-leaders.js';
 import { EndTxn } from '../../src/protocol/api/end-txn.js';
 import { WriteTxnMarkers } from '../../src/protocol/api/write-txn-markers.js';
 import { ErrorCode } from '../../src/protocol/api/error-codes.js';
@@ -291,6 +292,15 @@ const CASES: Case[] = [
       ),
     refused: TOPIC,
     grants: [['DELETE', 'TOPIC', 'orders']],
+  },
+  {
+    name: 'ElectLeaders: ALTER on the cluster (refused at the top and for every partition)',
+    codes: async () => {
+      const response = await client.send(ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 'orders', partitions: [0] }], timeoutMs: 1000 });
+      return [response.errorCode, ...response.replicaElectionResults.flatMap((topic) => topic.partitionResult.map((p) => p.errorCode))];
+    },
+    refused: CLUSTER,
+    grants: [['ALTER', 'CLUSTER', '']],
   },
   {
     name: 'CreatePartitions: ALTER on the topic',

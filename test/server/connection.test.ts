@@ -180,7 +180,7 @@ describe('connections', () => {
   it('advertises exactly the served APIs', async () => {
     const client = await TestClient.connect(t.port);
     const { apiKeys } = await client.send(ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
-    expect(apiKeys.map((k) => k.apiKey)).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 44, 47, 60, 61, 65, 66, 68, 69]);
+    expect(apiKeys.map((k) => k.apiKey)).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 47, 60, 61, 65, 66, 68, 69]);
     expect(apiKeys.find((k) => k.apiKey === 1)).toEqual({ apiKey: 1, minVersion: 0, maxVersion: 17 });
     expect(apiKeys.find((k) => k.apiKey === 2)).toEqual({ apiKey: 2, minVersion: 0, maxVersion: 9 });
     expect(apiKeys.find((k) => k.apiKey === 0)).toEqual({ apiKey: 0, minVersion: 0, maxVersion: 11 });

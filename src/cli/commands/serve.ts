@@ -34,7 +34,13 @@ import {
 } from '../../server/config.js';
 import { isPrincipal } from '../../broker/acl/acl.js';
 import { KafkaServer } from '../../server/server.js';
-import { ClusterNode, DEFAULT_REPLICA_LAG_TIME_MAX_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../../cluster/cluster-node.js';
+import {
+  ClusterNode,
+  DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS,
+  DEFAULT_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE,
+  DEFAULT_REPLICA_LAG_TIME_MAX_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+} from '../../cluster/cluster-node.js';
 import { HttpServer } from '../../http/http-server.js';
 import { CLIENT_AUTH_MODES, DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS, type ClientAuth, type TlsOptions } from '../../server/tls-config.js';
 import { InvalidConfigError } from '../../errors.js';
@@ -91,6 +97,10 @@ interface ServeFlags {
   zookeeperSessionTimeoutMs?: number;
   defaultReplicationFactor?: number;
   replicaLagTimeMaxMs?: number;
+  uncleanLeaderElection?: boolean;
+  autoLeaderRebalanceEnable?: boolean;
+  leaderImbalanceCheckIntervalSeconds?: number;
+  leaderImbalancePerBrokerPercentage?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -224,6 +234,25 @@ export function registerServe(program: Command): void {
       `with --zookeeper: a follower that has not caught up with the leader for this long leaves the ISR (replica.lag.time.max.ms, default ${DEFAULT_REPLICA_LAG_TIME_MAX_MS})`,
       integerArg(1, INT32_MAX),
     )
+    .option(
+      '--unclean-leader-election',
+      'with --zookeeper: when no in-sync replica of a partition is live, let the controller make an out-of-sync replica leader, losing what it lacks (unclean.leader.election.enable for topics without their own; default: the partition stays offline)',
+    )
+    .addOption(
+      new Option('--auto-leader-rebalance-enable <bool>', 'with --zookeeper: the controller gives partitions back to their preferred replica once it is in sync again (auto.leader.rebalance.enable, default true)').argParser(
+        booleanArg,
+      ),
+    )
+    .option(
+      '--leader-imbalance-check-interval-seconds <s>',
+      `with --zookeeper: how often the controller looks for partitions led off their preferred replica (leader.imbalance.check.interval.seconds, default ${DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS})`,
+      integerArg(1, INT32_MAX),
+    )
+    .option(
+      '--leader-imbalance-per-broker-percentage <n>',
+      `with --zookeeper: a broker's partitions are given back once more than this share of them is led elsewhere (leader.imbalance.per.broker.percentage, default ${DEFAULT_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE})`,
+      integerArg(0, 100),
+    )
     .option('--default-replication-factor <n>', 'with --zookeeper: replicas of topics created without a replication factor (default.replication.factor, default 1)', integerArg(1, INT32_MAX))
     .option('--schema-registry-port <port>', 'also serve the Schema Registry (Confluent REST API) on this HTTP port, on --host; 0 picks a free one', integerArg(0, 65_535))
     .action(async (flags: ServeFlags, command: Command) => {
@@ -256,7 +285,15 @@ export function registerServe(program: Command): void {
         command.error('error: --http-tls needs --http-port and the certificate of --tls-cert and --tls-key', { exitCode: 2 });
       }
       if (flags.zookeeper === undefined) {
-        for (const name of ['zookeeperSessionTimeoutMs', 'defaultReplicationFactor', 'replicaLagTimeMaxMs']) {
+        for (const name of [
+          'zookeeperSessionTimeoutMs',
+          'defaultReplicationFactor',
+          'replicaLagTimeMaxMs',
+          'uncleanLeaderElection',
+          'autoLeaderRebalanceEnable',
+          'leaderImbalanceCheckIntervalSeconds',
+          'leaderImbalancePerBrokerPercentage',
+        ]) {
           if (command.getOptionValueSource(name) === 'cli') command.error(`error: --${kebab(name)} needs --zookeeper`, { exitCode: 2 });
         }
       } else if (command.getOptionValueSource('autoCreateTopics') === 'cli' && flags.autoCreateTopics) {
@@ -296,6 +333,10 @@ async function serve(flags: ServeFlags): Promise<void> {
             ...(flags.zookeeperSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: flags.zookeeperSessionTimeoutMs }),
             ...(flags.defaultReplicationFactor === undefined ? {} : { defaultReplicationFactor: flags.defaultReplicationFactor }),
             ...(flags.replicaLagTimeMaxMs === undefined ? {} : { replicaLagTimeMaxMs: flags.replicaLagTimeMaxMs }),
+            uncleanLeaderElectionEnable: flags.uncleanLeaderElection === true,
+            ...(flags.autoLeaderRebalanceEnable === undefined ? {} : { autoLeaderRebalanceEnable: flags.autoLeaderRebalanceEnable }),
+            ...(flags.leaderImbalanceCheckIntervalSeconds === undefined ? {} : { leaderImbalanceCheckIntervalSeconds: flags.leaderImbalanceCheckIntervalSeconds }),
+            ...(flags.leaderImbalancePerBrokerPercentage === undefined ? {} : { leaderImbalancePerBrokerPercentage: flags.leaderImbalancePerBrokerPercentage }),
             ...(flags.numPartitions === undefined ? {} : { defaultPartitions: flags.numPartitions }),
             logger,
           });

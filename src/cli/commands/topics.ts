@@ -1,17 +1,19 @@
 /**
- * `sluice topics create|list|describe|delete|alter-config|delete-records`: the topic admin
- * commands, on a data directory or against a server. alter-config takes kafka-configs.sh's
+ * `sluice topics create|list|describe|delete|alter-config|delete-records|elect-leaders`: the topic
+ * admin commands, on a data directory or against a server. alter-config takes kafka-configs.sh's
  * --add-config / --delete-config; delete-records moves log start offsets as
- * kafka-delete-records.sh does.
+ * kafka-delete-records.sh does; elect-leaders is kafka-leader-election.sh.
  */
-import type { Command } from 'commander';
-import { TopicExistsError } from '../../errors.js';
+import { Option, type Command } from 'commander';
+import { ClusterError, TopicExistsError } from '../../errors.js';
+import { ErrorCode, errorCodeName } from '../../protocol/api/error-codes.js';
 import { configArg, configChangeOf, configNameArg, integerArg } from '../arguments.js';
 import { addConnectionOptions, withConnection } from '../connection.js';
 import { printJson, printTable, writeOut } from '../output.js';
 import { INT32_MAX } from '../../protocol/limits.js';
 
-/** Kafka's upper bound on a partition id, and so on a partition count. */
+/** How long the controller may take to see the elected leaders (Kafka's admin default request timeout). */
+const ELECTION_TIMEOUT_MS = 60_000;
 
 interface JsonFlag {
   json?: boolean;
@@ -121,6 +123,44 @@ export function registerTopics(program: Command): void {
         ['PARTITION', 'LOG-START-OFFSET'],
         result.map((entry) => [entry.partition, entry.logStartOffset]),
       );
+    });
+  });
+
+  addConnectionOptions(
+    topics
+      .command('elect-leaders')
+      .description("move partitions' leadership to their preferred replica, or to an out-of-sync replica where no in-sync one is live (kafka-leader-election.sh)")
+      .addOption(new Option('--election-type <type>', 'preferred: the first assigned replica, if live and in sync; unclean: any live replica of a partition without a live leader').choices(['preferred', 'unclean']).makeOptionMandatory())
+      .option('--topic <name>', 'the topic of the partition to elect (with --partition)')
+      .option('--partition <partition>', 'the partition to elect (with --topic)', integerArg(0, INT32_MAX - 1))
+      .option('--all-topic-partitions', 'elect every partition of the cluster')
+      .option('--json', 'print each partition named with its outcome as JSON'),
+  ).action(async (flags: { electionType: 'preferred' | 'unclean'; topic?: string; partition?: number; allTopicPartitions?: boolean; json?: boolean }, command: Command) => {
+    const single = flags.topic !== undefined || flags.partition !== undefined;
+    if (single === (flags.allTopicPartitions === true)) command.error('error: give either --topic and --partition, or --all-topic-partitions', { exitCode: 2 });
+    if (single && (flags.topic === undefined || flags.partition === undefined)) command.error('error: --topic and --partition go together', { exitCode: 2 });
+    await withConnection(command, async (connection) => {
+      const results = await connection.electLeaders(flags.electionType, single ? [{ topic: flags.topic!, partition: flags.partition! }] : null, ELECTION_TIMEOUT_MS);
+      if (flags.json === true) {
+        await printJson(results.map(({ topic, partition, errorCode, errorMessage }) => ({ topic, partition, error: errorCode === ErrorCode.NONE ? null : errorCodeName(errorCode), message: errorMessage })));
+      } else {
+        // kafka-leader-election.sh's report: elected, already led as asked, failed.
+        const type = flags.electionType.toUpperCase();
+        const named = (rows: typeof results): string => rows.map(({ topic, partition }) => `${topic}-${partition}`).join(', ');
+        const elected = results.filter((row) => row.errorCode === ErrorCode.NONE);
+        const noop = results.filter((row) => row.errorCode === ErrorCode.ELECTION_NOT_NEEDED);
+        let text = '';
+        if (elected.length > 0) text += `Successfully completed leader election (${type}) for partitions ${named(elected)}\n`;
+        if (noop.length > 0) text += `Valid replica already elected for partitions ${named(noop)}\n`;
+        for (const row of results) {
+          if (row.errorCode !== ErrorCode.NONE && row.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) {
+            text += `Error completing leader election (${type}) for partition: ${row.topic}-${row.partition}: ${errorCodeName(row.errorCode)}: ${row.errorMessage ?? ''}\n`;
+          }
+        }
+        await writeOut(text);
+      }
+      const failed = results.filter((row) => row.errorCode !== ErrorCode.NONE && row.errorCode !== ErrorCode.ELECTION_NOT_NEEDED).length;
+      if (failed > 0) throw new ClusterError(`${failed} replica(s) could not be elected`);
     });
   });
 }

@@ -72,8 +72,11 @@ export const ErrorCode = {
   UNSUPPORTED_COMPRESSION_TYPE: 76,
   OFFSET_NOT_AVAILABLE: 78,
   MEMBER_ID_REQUIRED: 79,
+  PREFERRED_LEADER_NOT_AVAILABLE: 80,
   GROUP_MAX_SIZE_REACHED: 81,
   FENCED_INSTANCE_ID: 82,
+  ELIGIBLE_LEADERS_NOT_AVAILABLE: 83,
+  ELECTION_NOT_NEEDED: 84,
   GROUP_SUBSCRIBED_TO_TOPIC: 86,
   INVALID_RECORD: 87,
   UNSTABLE_OFFSET_COMMIT: 88,
@@ -92,6 +95,13 @@ export const ErrorCode = {
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCode;
+
+const NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
+
+/** Kafka's name of an error code ("ELECTION_NOT_NEEDED"), or "error code N" for one not listed here. */
+export function errorCodeName(code: number): string {
+  return NAMES.get(code) ?? `error code ${code}`;
+}
 
 /**
  * The Kafka error code for a thrown error: a SluiceError whose code names a Kafka error maps to

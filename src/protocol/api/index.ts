@@ -12,6 +12,7 @@ export * from './create-partitions.js';
 export * from './create-topics.js';
 export * from './delete-groups.js';
 export * from './delete-topics.js';
+export * from './elect-leaders.js';
 export * from './describe-configs.js';
 export * from './describe-groups.js';
 export * from './end-txn.js';

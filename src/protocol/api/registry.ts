@@ -61,6 +61,7 @@ import { ListTransactions } from './list-transactions.js';
 import { AlterConfigs } from './alter-configs.js';
 import { DeleteRecords } from './delete-records.js';
 import { DescribeCluster } from './describe-cluster.js';
+import { ElectLeaders } from './elect-leaders.js';
 import { DescribeLogDirs } from './describe-log-dirs.js';
 import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { DescribeAcls } from './describe-acls.js';
@@ -106,6 +107,7 @@ export const APIS = [
   SaslAuthenticate,
   CreatePartitions,
   DeleteGroups,
+  ElectLeaders,
   IncrementalAlterConfigs,
   OffsetDelete,
   DescribeCluster,

@@ -110,7 +110,11 @@ function topicRows(ctx: RequestContext, overrides: TopicConfigOverrides): Config
   const defaults = new Map(describeTopicConfigs({}).map((row) => [row.name, row.value]));
   return describeEffectiveTopicConfigs(overrides, scopes).map((row) => {
     const own: Synonym[] = Object.hasOwn(overrides, row.name) ? [{ name: row.name, value: overrides[row.name], source: 'TOPIC_CONFIG' }] : [];
-    return { ...row, synonyms: [...own, ...brokerSynonyms(TOPIC_DEFAULT_BROKER_NAMES[row.name], defaults.get(row.name)!, scopes)] };
+    // A config no broker config sets the default of (unclean.leader.election.enable) has only its built-in default below the override.
+    const below: Synonym[] = Object.hasOwn(TOPIC_DEFAULT_BROKER_NAMES, row.name)
+      ? brokerSynonyms(TOPIC_DEFAULT_BROKER_NAMES[row.name], defaults.get(row.name)!, scopes)
+      : [{ name: row.name, value: defaults.get(row.name)!, source: 'DEFAULT_CONFIG' }];
+    return { ...row, synonyms: [...own, ...below] };
   });
 }
 

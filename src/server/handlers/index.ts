@@ -45,6 +45,7 @@ import { deleteAclsHandler } from './delete-acls.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
 import { consumerGroupDescribeHandler } from './consumer-group-describe.js';
+import { electLeadersHandler } from './elect-leaders.js';
 
 export const HANDLERS: readonly AnyHandler[] = [
   produceHandler,
@@ -81,6 +82,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   saslAuthenticateHandler,
   createPartitionsHandler,
   deleteGroupsHandler,
+  electLeadersHandler,
   incrementalAlterConfigsHandler,
   offsetDeleteHandler,
   describeClusterHandler,

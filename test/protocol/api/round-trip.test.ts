@@ -352,6 +352,10 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
     request: { transactionalId: 'tx', producerId: 5, producerEpoch: 1, committed: true },
     response: { throttleTimeMs: 1, errorCode: 0 },
   },
+  27: {
+    request: { markers: [{ producerId: 7, producerEpoch: 2, transactionResult: true, topics: [{ name: 't', partitionIndexes: [0, 3] }], coordinatorEpoch: 4 }] },
+    response: { markers: [{ producerId: 7, topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 3, errorCode: 6 }] }] }] },
+  },
   28: {
     request: {
       transactionalId: 'tx',
@@ -427,6 +431,14 @@ const SAMPLES: Record<number, { request: Record<string, unknown>; response: Reco
   42: {
     request: { groupsNames: ['g', 'h'] },
     response: { throttleTimeMs: 1, results: [{ groupId: 'g', errorCode: 0 }, { groupId: 'h', errorCode: 68 }] },
+  },
+  43: {
+    request: { electionType: 1, topicPartitions: [{ topic: 't', partitions: [0, 2] }], timeoutMs: 30000 },
+    response: {
+      throttleTimeMs: 5,
+      errorCode: 41,
+      replicaElectionResults: [{ topic: 't', partitionResult: [{ partitionId: 2, errorCode: 84, errorMessage: 'no election needed' }] }],
+    },
   },
   44: {
     request: { resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }, { name: 'retention.ms', configOperation: 1, value: null }] }], validateOnly: false },
