@@ -329,7 +329,8 @@ export class Connection {
   }
 
   private updateReading(): void {
-    if (this.isClosed) return;
+    // Once ended, the socket is read only to see the peer's end (endSocket).
+    if (this.isClosed || this.socket.writableEnded) return;
     // At the in-flight limit, a little more is read ahead (kept as raw bytes), so the end of a
     // peer that stopped sending is still seen and its connection released.
     const full =
@@ -606,7 +607,18 @@ export class Connection {
   /** Ends the socket once everything answered has been handed to it. */
   private end(): void {
     if (this.tlsChunks !== null && this.tlsChunks.length > 0) this.endAfterTlsChunks = true;
-    else this.socket.end();
+    else this.endSocket();
+  }
+
+  /**
+   * Ends the write side, then reads again (onData drops what arrives while ending): a paused
+   * socket never reports the peer's end, so the connection would stay half open until the
+   * server's closeTimeoutMs dropped it, although the peer closes as soon as it sees ours.
+   */
+  private endSocket(): void {
+    this.socket.end();
+    this.readingPaused = false;
+    this.socket.resume();
   }
 
   private write(writer: Writer): void {
@@ -644,7 +656,7 @@ export class Connection {
         if (writer !== null) this.written(writer, bytes);
         if (this.isClosed) return;
         this.pumpTls();
-        if (this.endAfterTlsChunks && pending.length === 0) this.socket.end();
+        if (this.endAfterTlsChunks && pending.length === 0) this.endSocket();
       });
       if (!writable) {
         this.writeBlocked = true;

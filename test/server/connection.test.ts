@@ -244,8 +244,28 @@ describe('connection limits and close', () => {
     }
   });
 
+  it('closes once a peer that sends its next request on the answer (as a replica fetcher does) sees the end, not after closeTimeoutMs', async () => {
+    const t = await startServer({ server: { closeTimeoutMs: 600_000 } });
+    try {
+      await t.broker.createTopic('follow-up', { partitions: 1 });
+      const client = await TestClient.connect(t.port);
+      const poll = client.sendRaw(client.frame(Fetch, 11, fetchBody('follow-up', 0, 0, 60_000)));
+      // The next long poll goes out as soon as the answer is in, before the server's end arrives.
+      const followUp = poll.then(() => client.sendRaw(client.frame(Fetch, 11, fetchBody('follow-up', 0, 0, 60_000))));
+      await eventually(() => t.server.connectionStats().some((stats) => stats.inFlight === 1));
+      await t.server.close();
+      await expect(followUp).rejects.toThrow(/closed/);
+      await client.closed;
+      expect(t.server.connectionCount).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('refuses connections past connectionsMax, and on close answers a pending long poll before ending', async () => {
-    const t = await startServer({ server: { connectionsMax: 2 } });
+    // closeTimeoutMs far beyond the test's deadline: close() must finish because the connections
+    // closed, not because the timeout dropped them.
+    const t = await startServer({ server: { connectionsMax: 2, closeTimeoutMs: 600_000 } });
     try {
       await t.broker.createTopic('limits', { partitions: 1 });
       const first = await TestClient.connect(t.port);
