@@ -1278,7 +1278,7 @@ export class Broker implements BrokerApi {
     const offsetStore = this.offsetStore!;
     this.txnCoordinator = await TransactionCoordinator.open({
       stateStore,
-      producerIds: new ProducerIdManager({ store: metaFile }),
+      producerIds: new ProducerIdManager({ store: this.config.producerIdBlocks ?? metaFile }),
       markerWriter: {
         writeMarkers: (partitions, marker) => this.writeMarkers(partitions, marker),
         completeGroupOffsets: (groupId, producerId, commit) => offsetStore.completeStagedOffsets(groupId, producerId, commit),

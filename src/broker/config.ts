@@ -16,6 +16,7 @@ import { MAX_RING_CAPACITY_BYTES, MIN_RING_CAPACITY_BYTES } from '../shard/ring.
 import { MAX_PARTITION_STATE_SLOTS } from '../shard/partition-state.js';
 import { DEFAULT_ATTACHED_RING_BYTES, DEFAULT_MAX_ATTACHED_THREADS } from '../shard/shard-pool.js';
 import { INT32_MAX } from '../protocol/limits.js';
+import type { ProducerIdBlockReserver } from './producer-id-manager.js';
 import { integerOption } from '../validate.js';
 
 export interface BrokerLogger {
@@ -87,6 +88,8 @@ export interface BrokerConfig {
   /** Log end samples per partition are at least this far apart (Burrow's offset-refresh); see lag.ts. */
   lagEndOffsetSampleIntervalMs: number;
   logger: BrokerLogger;
+  /** Where producer ids come from in a cluster (ids unique across its brokers); null: this data directory's own blocks. */
+  producerIdBlocks: ProducerIdBlockReserver | null;
   /**
    * Open only a data directory that needs no recovery: when a partition log would be repaired (a
    * torn tail cut, leftovers of interrupted work removed), open fails with RecoveryNeededError and
@@ -165,6 +168,7 @@ const KNOWN_KEYS = new Set<string>([
   'lagMaxTrackedPartitions',
   'lagEndOffsetSampleIntervalMs',
   'logger',
+  'producerIdBlocks',
   'refuseRecovery',
 ]);
 
@@ -183,6 +187,10 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
   const logger = options.logger ?? DEFAULT_LOGGER;
   if (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function') {
     throw new InvalidConfigError('logger must be an object with info(message) and warn(message)');
+  }
+  const producerIdBlocks = options.producerIdBlocks ?? null;
+  if (producerIdBlocks !== null && (typeof producerIdBlocks !== 'object' || typeof producerIdBlocks.reserveBlock !== 'function')) {
+    throw new InvalidConfigError('producerIdBlocks must be an object with reserveBlock(size), such as a cluster broker\'s, or null');
   }
   if (options.refuseRecovery !== undefined && typeof options.refuseRecovery !== 'boolean') {
     throw new InvalidConfigError(`refuseRecovery must be a boolean, got ${String(options.refuseRecovery)}`);
@@ -221,6 +229,7 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
     lagMaxTrackedPartitions: integer(options, 'lagMaxTrackedPartitions', DEFAULT_MAX_TRACKED_PARTITIONS, 1, 10_000_000),
     lagEndOffsetSampleIntervalMs: integer(options, 'lagEndOffsetSampleIntervalMs', DEFAULT_END_OFFSET_SAMPLE_INTERVAL_MS, 0, INT32_MAX),
     logger,
+    producerIdBlocks,
     refuseRecovery: options.refuseRecovery ?? false,
   };
   if (config.numPartitions > config.maxPartitionsPerTopic) {

@@ -6,7 +6,9 @@
  * `blockSize` ids keeps InitProducerId off the disk almost always.
  *
  * The broker stores the latest block through ProducerIdBlockStore (Kafka keeps it in ZooKeeper
- * or the KRaft metadata log).
+ * or the KRaft metadata log). Brokers of a cluster share one sequence of blocks instead
+ * (ProducerIdBlockReserver): a block held in one broker's data directory would give a producer
+ * the ids another broker gave too, and two producers with one id break each other's sequences.
  */
 import { CorruptTransactionStateError, InvalidConfigError, ProducerIdsExhaustedError } from '../errors.js';
 
@@ -23,8 +25,13 @@ export interface ProducerIdBlockStore {
   storeLatestBlock(block: ProducerIdBlock): Promise<void> | void;
 }
 
+/** Blocks shared by several brokers: each call reserves, atomically, a block no broker had. */
+export interface ProducerIdBlockReserver {
+  reserveBlock(size: number): Promise<ProducerIdBlock>;
+}
+
 export interface ProducerIdManagerOptions {
-  store: ProducerIdBlockStore;
+  store: ProducerIdBlockStore | ProducerIdBlockReserver;
   /** Ids reserved per durable write (Kafka: 1000). */
   blockSize?: number;
 }
@@ -36,7 +43,7 @@ export const MAX_PRODUCER_ID = Number.MAX_SAFE_INTEGER;
 const MAX_BLOCK_SIZE = 1_000_000_000;
 
 export class ProducerIdManager {
-  private readonly store: ProducerIdBlockStore;
+  private readonly store: ProducerIdBlockStore | ProducerIdBlockReserver;
   private readonly blockSize: number;
   /** Next id to hand out and the end (exclusive) of the block it comes from. */
   private nextProducerId = 0;
@@ -70,6 +77,12 @@ export class ProducerIdManager {
   }
 
   private async reserveBlock(): Promise<void> {
+    if ('reserveBlock' in this.store) {
+      const shared = await this.store.reserveBlock(this.blockSize);
+      this.nextProducerId = shared.firstProducerId;
+      this.blockEnd = shared.firstProducerId + shared.size;
+      return;
+    }
     if (this.reservedEnd === null) this.reservedEnd = endOfLatest(await this.store.loadLatestBlock());
     const first = this.reservedEnd;
     if (first > MAX_PRODUCER_ID) throw new ProducerIdsExhaustedError(MAX_PRODUCER_ID);

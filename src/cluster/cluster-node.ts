@@ -22,7 +22,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BrokerApi } from '../broker/broker-api.js';
-import { ClusterChangeTimeoutError, ClusterError, InvalidConfigError, InvalidPartitionsError, InvalidReplicaAssignmentError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
+import { MAX_PRODUCER_ID, type ProducerIdBlock } from '../broker/producer-id-manager.js';
+import { ClusterChangeTimeoutError, ClusterError, ProducerIdsExhaustedError, InvalidConfigError, InvalidPartitionsError, InvalidReplicaAssignmentError, InvalidTopicError, PartitionNotFoundError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import type { ClusterBroker, ClusterEndpoint, ClusterTopicRequest, ClusterView, PartitionLeadership } from '../server/cluster-view.js';
 import type { TopicMetadata } from '../storage/topic-store.js';
 import { INTERNAL_TOPICS, newTopicId, validateTopicName } from '../storage/topic-store.js';
@@ -38,6 +39,7 @@ import {
   CONTROLLER_EPOCH_PATH,
   CONTROLLER_PATH,
   DELETE_TOPICS_PATH,
+  PRODUCER_ID_BLOCK_PATH,
   TOP_LEVEL_PATHS,
   TOPICS_PATH,
   brokerPath,
@@ -46,9 +48,11 @@ import {
   decodeController,
   decodeControllerEpoch,
   decodePartitionState,
+  decodeProducerIdBlock,
   decodeTopicAssignment,
   decodeTopicConfig,
   encodePartitionState,
+  encodeProducerIdBlock,
   deleteTopicPath,
   encodeBroker,
   encodeClusterId,
@@ -293,6 +297,24 @@ export class ClusterNode implements ClusterView {
       }
     }
     return followed;
+  }
+
+  /**
+   * Kafka's ZkProducerIdManager: the block after /latest_producer_id_block, written with a
+   * compare-and-set on the version read (another broker's reservation meanwhile makes it read
+   * again), so no two brokers ever give out the same producer id.
+   */
+  async reserveProducerIdBlock(size: number): Promise<ProducerIdBlock> {
+    for (;;) {
+      const latest = await this.session.getData(PRODUCER_ID_BLOCK_PATH);
+      const previous = latest === null ? null : decodeProducerIdBlock(latest.data);
+      const first = previous === null ? 0 : previous.firstProducerId + previous.size;
+      if (first + size - 1 > MAX_PRODUCER_ID) throw new ProducerIdsExhaustedError(MAX_PRODUCER_ID);
+      const block = { firstProducerId: first, size };
+      const data = encodeProducerIdBlock(this.brokerId, block);
+      const reserved = latest === null ? await this.session.create(PRODUCER_ID_BLOCK_PATH, data) : (await this.session.setData(PRODUCER_ID_BLOCK_PATH, data, latest.version)) !== null;
+      if (reserved) return block;
+    }
   }
 
   replicationFactorOf(topic: string): number {

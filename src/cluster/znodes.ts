@@ -12,11 +12,13 @@
  *   /brokers/topics/<topic>/partitions/<p>/state {"version":1,"leader","leader_epoch","controller_epoch","isr":[...]}
  *   /config/topics/<topic>                       {"version":1,"config":{"<name>":"<value>"}}
  *   /admin/delete_topics/<topic>                 (empty: the topic is to be deleted)
+ *   /latest_producer_id_block                    {"version":1,"broker":N,"block_start":"<first>","block_end":"<last>"}
  *
  * Decoders validate what they read and throw ClusterError naming the node: a node another program
  * wrote wrong must not crash a broker with a TypeError.
  */
 import { ClusterError } from '../errors.js';
+import type { ProducerIdBlock } from '../broker/producer-id-manager.js';
 import type { ClusterBroker, ClusterEndpoint } from '../server/cluster-view.js';
 
 export const CLUSTER_ID_PATH = '/cluster/id';
@@ -27,6 +29,9 @@ export const TOPICS_PATH = '/brokers/topics';
 export const TOPIC_CONFIGS_PATH = '/config/topics';
 /** A topic marked for deletion: the controller deletes it (Kafka's /admin/delete_topics/<topic>). */
 export const DELETE_TOPICS_PATH = '/admin/delete_topics';
+
+/** The last block of producer ids a broker reserved (Kafka's ProducerIdBlockZNode): the next block starts after it. */
+export const PRODUCER_ID_BLOCK_PATH = '/latest_producer_id_block';
 
 /** Persistent parents every broker makes sure of before it registers (Kafka's createTopLevelPaths). */
 export const TOP_LEVEL_PATHS = [BROKER_IDS_PATH, TOPICS_PATH, TOPIC_CONFIGS_PATH, DELETE_TOPICS_PATH, '/cluster'] as const;
@@ -185,4 +190,20 @@ export function decodeTopicConfig(topic: string, data: Buffer): Record<string, s
     throw new ClusterError(`ZooKeeper node ${path}: "config" must be an object of strings`);
   }
   return config as Record<string, string>;
+}
+
+/** Kafka's ProducerIdBlockZNode: the first and last (inclusive) ids as decimal strings, as Kafka writes them. */
+export function encodeProducerIdBlock(brokerId: number, block: ProducerIdBlock): Buffer {
+  return json({ version: 1, broker: brokerId, block_start: String(block.firstProducerId), block_end: String(block.firstProducerId + block.size - 1) });
+}
+
+export function decodeProducerIdBlock(data: Buffer): ProducerIdBlock {
+  const path = PRODUCER_ID_BLOCK_PATH;
+  const node = parse(path, data);
+  const first = Number(node.block_start);
+  const last = Number(node.block_end);
+  if (!Number.isSafeInteger(first) || first < 0 || !Number.isSafeInteger(last) || last < first) {
+    throw new ClusterError(`ZooKeeper node ${path}: "block_start" and "block_end" must be integers with 0 <= start <= end, got ${JSON.stringify(node.block_start)} and ${JSON.stringify(node.block_end)}`);
+  }
+  return { firstProducerId: first, size: last - first + 1 };
 }

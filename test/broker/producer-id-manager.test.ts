@@ -155,3 +155,24 @@ describe('ProducerIdManager', () => {
     expect(() => new ProducerIdManager(undefined as never)).toThrow(/needs options with a store/);
   });
 });
+
+describe('ProducerIdManager over blocks shared by brokers (a ProducerIdBlockReserver)', () => {
+  it('hands out the ids of each block the reserver gives, and asks it for the next one only when the block is used up', async () => {
+    // Two brokers' managers over one sequence of blocks, as ZooKeeper's /latest_producer_id_block gives them.
+    let next = 0;
+    const asked: number[] = [];
+    const reserver = {
+      async reserveBlock(size: number): Promise<ProducerIdBlock> {
+        asked.push(size);
+        const block = { firstProducerId: next, size };
+        next += size;
+        return block;
+      },
+    };
+    const one = new ProducerIdManager({ store: reserver, blockSize: 3 });
+    const two = new ProducerIdManager({ store: reserver, blockSize: 3 });
+    const ids = [await one.nextId(), await two.nextId(), await one.nextId(), await one.nextId(), await one.nextId(), await two.nextId()];
+    expect(ids).toEqual([0, 3, 1, 2, 6, 4]);
+    expect(asked).toEqual([3, 3, 3]);
+  });
+});

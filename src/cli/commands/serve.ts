@@ -37,7 +37,7 @@ import { KafkaServer } from '../../server/server.js';
 import { ClusterNode, DEFAULT_REPLICA_LAG_TIME_MAX_MS, DEFAULT_SESSION_TIMEOUT_MS } from '../../cluster/cluster-node.js';
 import { HttpServer } from '../../http/http-server.js';
 import { CLIENT_AUTH_MODES, DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS, type ClientAuth, type TlsOptions } from '../../server/tls-config.js';
-import { InvalidConfigError } from '../../errors.js';
+import { ClusterError, InvalidConfigError } from '../../errors.js';
 import { booleanArg, formatHostPort, integerArg } from '../arguments.js';
 import { DEFAULT_DATA_DIR } from '../connection.js';
 import { printError, stderrLogger, writeOut } from '../output.js';
@@ -268,6 +268,7 @@ export function registerServe(program: Command): void {
 
 async function serve(flags: ServeFlags): Promise<void> {
   const logger = stderrLogger({ info: true });
+  let cluster: ClusterNode | null = null;
   const broker = await Broker.open({
     dataDir: flags.dataDir,
     ...(flags.shards === undefined ? {} : { shards: flags.shards }),
@@ -276,6 +277,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     autoCreateTopicsEnable: flags.zookeeper === undefined && flags.autoCreateTopics,
     ...(flags.maxPartitions === undefined ? {} : { maxPartitions: flags.maxPartitions }),
     groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs,
+    // Producer ids from ZooKeeper: unique across the cluster's brokers. None is asked for before the
+    // cluster node is connected (the listener opens after it).
+    ...(flags.zookeeper === undefined
+      ? {}
+      : { producerIdBlocks: { reserveBlock: (size: number) => (cluster === null ? Promise.reject(new ClusterError('not connected to ZooKeeper yet')) : cluster.reserveProducerIdBlock(size)) } }),
     groupConsumerHeartbeatIntervalMs: flags.groupConsumerHeartbeatIntervalMs,
     groupConsumerSessionTimeoutMs: flags.groupConsumerSessionTimeoutMs,
     ...(flags.groupMinSessionTimeoutMs === undefined ? {} : { groupMinSessionTimeoutMs: flags.groupMinSessionTimeoutMs }),
@@ -283,7 +289,6 @@ async function serve(flags: ServeFlags): Promise<void> {
   });
   let server: KafkaServer;
   let http: HttpServer | null = null;
-  let cluster: ClusterNode | null = null;
   try {
     cluster =
       flags.zookeeper === undefined
