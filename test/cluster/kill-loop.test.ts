@@ -114,7 +114,7 @@ describe.skipIf(KILLS === 0)(`kill loop: ${KILLS} random leader kills with ongoi
     }
 
     await kafkajs.stop();
-    expect(await kcatProducer.stop()).toBe(0);
+    const kcatExit = await kcatProducer.stop();
     const final = await partitionStates();
     for (const state of final) {
       for (const id of [1, 2, 3]) {
@@ -138,11 +138,13 @@ describe.skipIf(KILLS === 0)(`kill loop: ${KILLS} random leader kills with ongoi
     console.log(
       `kill loop (seed ${SEED}): ${KILLS} leader kills in ${minutes} min: ${killed.join(' ')}; acknowledged ${audit.acknowledged} ` +
         `(kafkajs ${kafkajs.acknowledged.size}, kcat ${kcatProducer.delivered.length}), lost ${audit.lost}, misplaced ${audit.misplaced}, duplicated ${audit.duplicated}, ` +
-        `unacknowledged in the log ${audit.unacknowledgedInLog}; kafkajs failed sends ${kafkajs.failedSends}, kcat failed deliveries ${kcatProducer.failedDeliveries}; ` +
+        `unacknowledged in the log ${audit.unacknowledgedInLog}; kafkajs failed sends ${kafkajs.failedSends} (${kafkajs.lastError}), ` +
+        `kcat failed deliveries ${kcatProducer.failedDeliveries}, exit code ${kcatExit} (${kcatProducer.lastLine}); ` +
         `consumed ${consumer.read.size} (re-read ${consumer.rereads}), not as in the log ${dirtyReads.length} ${audit.examples.join('; ')} ${dirtyReads.slice(0, 5).join('; ')}`,
     );
     expect(audit).toMatchObject({ lost: 0, misplaced: 0, duplicated: 0 });
     expect(kcatProducer.failedDeliveries).toBe(0);
+    expect(kcatExit).toBe(0);
     expect(dirtyReads).toEqual([]);
     expect(consumer.read.size).toBe(inLog);
     expect(acknowledged()).toBe(audit.acknowledged);
