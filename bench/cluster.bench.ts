@@ -9,7 +9,7 @@
  *  - acks=all on replication factor 3: each send waits until both followers have fetched it.
  *
  * records/s and the send-to-acknowledgement latency percentiles come from `sluice perf`.
- * `--cpu-prof DIR` starts the acks=all scenario's brokers with `node --cpu-prof` (NODE_OPTIONS)
+ * `--cpu-prof DIR` starts the acks=all scenario's brokers with `node --cpu-prof`
  * and prints, for the partition's leader, the functions with the most self time on its main
  * thread (start-up included; the shard threads' profiles are in DIR too).
  *
@@ -69,15 +69,10 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
     // A cluster of its own per scenario: each starts from empty logs, and a profile holds one scenario.
     const profiled = options.cpuProfDir !== undefined && scenario.acks === 'all';
     const root = mkdtempSync(path.join(options.dir ?? os.tmpdir(), 'sluice-cluster-bench-'));
-    const previousNodeOptions = process.env.NODE_OPTIONS;
-    // Only the broker processes started now see it: this process is running already.
-    if (profiled) process.env.NODE_OPTIONS = `${previousNodeOptions ?? ''} --cpu-prof --cpu-prof-dir=${path.resolve(options.cpuProfDir!)}`.trim();
     let cluster: LocalCluster | null = null;
     let leaderPid = -1;
     try {
-      cluster = await LocalCluster.start({ dir: root, brokers: 3 });
-      if (previousNodeOptions === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = previousNodeOptions;
+      cluster = await LocalCluster.start({ dir: root, brokers: 3, ...(profiled ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.cpuProfDir!)}`] } : {}) });
       const bootstrap = `127.0.0.1:${cluster.brokers.get(1)!.port}`;
       const kafka = new Kafka({ clientId: 'cluster-bench', brokers: [bootstrap], logLevel: logLevel.NOTHING });
       const admin = kafka.admin();
@@ -87,6 +82,8 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
         await admin.createTopics({
           topics: [{ topic: scenario.topic, numPartitions: 1, replicationFactor: scenario.replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, scenario.replicationFactor)) }] }],
           waitForLeaders: true,
+          // A cluster's CreateTopics answers once the controller put the partitions online: seconds on a busy machine.
+          timeout: 30_000,
         });
         leader = (await admin.fetchTopicMetadata({ topics: [scenario.topic] })).topics[0].partitions[0].leader;
       } finally {
@@ -108,8 +105,6 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
         leader,
       });
     } finally {
-      if (previousNodeOptions === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = previousNodeOptions;
       // A clean stop (SIGTERM) writes the profiles.
       await cluster?.close();
       rmSync(root, { recursive: true, force: true });

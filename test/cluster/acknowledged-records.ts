@@ -191,7 +191,8 @@ export async function readPartition(port: number, topic: string, partition: numb
       if (answer.errorCode !== ErrorCode.NONE) throw new Error(`fetching ${topic}-${partition} at ${fetchOffset}: error code ${answer.errorCode}`);
       const fetched = recordsOf(answer.records ?? Buffer.alloc(0));
       if (fetched.length === 0) return records;
-      records.push(...fetched);
+      // One at a time: a spread of a whole 8 MiB fetch's records overflows the call stack.
+      for (const record of fetched) records.push(record);
     }
   } finally {
     client.close();
