@@ -56,17 +56,23 @@ async function partitionStates(): Promise<PartitionStatus[]> {
 }
 
 /** kcat consuming every partition from the beginning, following leader changes; what it read, as `${partition}/${offset}` -> value. */
-function kcatConsumer(): { read: Map<string, string>; rereads: number; stop(): Promise<void> } {
-  const child = spawn('kcat', ['-C', '-b', bootstrap().join(','), '-t', TOPIC, '-o', 'beginning', '-u', '-f', '%p/%o %s\\n', '-X', 'auto.offset.reset=earliest'], { stdio: ['ignore', 'pipe', 'ignore'] });
+function kcatConsumer(): { read: Map<string, string>; rereads: number; lastLines: string[]; stop(): Promise<void> } {
+  const child = spawn('kcat', ['-C', '-b', bootstrap().join(','), '-t', TOPIC, '-o', 'beginning', '-u', '-f', '%p/%o %s\\n', '-X', 'auto.offset.reset=earliest'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const consumer = {
     read: new Map<string, string>(),
     rereads: 0,
+    /** kcat's last lines on stderr, for a failure message. */
+    lastLines: [] as string[],
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
     },
   };
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    consumer.lastLines.push(line);
+    if (consumer.lastLines.length > 5) consumer.lastLines.shift();
+  });
   createInterface({ input: child.stdout }).on('line', (line) => {
     const space = line.indexOf(' ');
     const at = line.slice(0, space);
@@ -127,7 +133,12 @@ describe.skipIf(KILLS === 0)(`kill loop: ${KILLS} random leader kills with ongoi
     const log = new Map<number, [number, string][]>();
     for (const state of final) log.set(state.partition, await readPartition(cluster.brokers.get(state.leader)!.port, TOPIC, state.partition));
     const inLog = [...log.values()].reduce((sum, records) => sum + records.length, 0);
-    await eventually(() => consumer.read.size >= inLog, { timeoutMs: 120_000, what: `the consumer to read all ${inLog} records` });
+    try {
+      await eventually(() => consumer.read.size >= inLog, { timeoutMs: 120_000, what: `the consumer to read all ${inLog} records` });
+    } catch (error) {
+      const perPartition = [...log].map(([partition, records]) => `${partition}: read ${[...consumer.read.keys()].filter((where) => where.startsWith(`${partition}/`)).length} of ${records.length}`);
+      throw new Error(`${(error as Error).message}: ${perPartition.join(', ')}; kcat's last lines: ${consumer.lastLines.join(' | ')}`);
+    }
     await consumer.stop();
     const at = new Map<string, string>();
     for (const [partition, records] of log) for (const [offset, value] of records) at.set(`${partition}/${offset}`, value);
