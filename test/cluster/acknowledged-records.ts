@@ -27,6 +27,13 @@ export interface Placement {
   readonly offset: number;
 }
 
+/**
+ * kcat ends itself when all its broker connections are down at once ("All broker connections are
+ * down: terminating"); librdkafka connects only to the brokers it needs, so killing the one it
+ * talks to would end it. Connected to every broker, it rides out a kill as a client should.
+ */
+export const KCAT_CONNECT_ALL = ['-X', 'enable.sparse.connections=false'];
+
 /** Keys cycle over this many values: every partition gets records, each key always the same partition. */
 const KEYS = 97;
 
@@ -106,25 +113,43 @@ export class KcatProducer {
   failedDeliveries = 0;
   /** kcat's last line that was not a delivery report, for a failure message. */
   lastLine = '';
+  /** Times kcat ended itself and was started again (see KCAT_CONNECT_ALL). */
+  restarts = 0;
   private written = 0;
   private stopped = false;
-  private readonly child: ChildProcess;
-  private readonly exited: Promise<number | null>;
+  private child!: ChildProcess;
+  private exited!: Promise<number | null>;
 
   constructor(
-    bootstrap: string[],
-    topic: string,
+    private readonly bootstrap: string[],
+    private readonly topic: string,
     readonly prefix: string,
     private readonly limit: number,
   ) {
-    this.child = spawn(
+    this.start();
+  }
+
+  /**
+   * Starts kcat. Should it end itself while records are still to come, it is started again: the
+   * records it was sent and did not report are not acknowledged, and the new one takes the next.
+   */
+  private start(): void {
+    const child = spawn(
       'kcat',
-      ['-P', '-b', bootstrap.join(','), '-t', topic, '-K', ':', '-X', 'acks=all', '-X', 'enable.idempotence=true', '-X', 'message.timeout.ms=300000', '-vvv'],
+      ['-P', '-b', this.bootstrap.join(','), '-t', this.topic, '-K', ':', '-X', 'acks=all', '-X', 'enable.idempotence=true', '-X', 'message.timeout.ms=300000', ...KCAT_CONNECT_ALL, '-vvv'],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
-    this.child.stdin!.on('error', () => undefined);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+    this.child = child;
+    child.stdin!.on('error', () => undefined);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code);
+        if (this.stopped) return;
+        this.restarts++;
+        this.start();
+      }),
+    );
+    createInterface({ input: child.stderr! }).on('line', (line) => {
       const match = /^% Message delivered to partition (\d+) \(offset (\d+)\)/.exec(line);
       if (match !== null) {
         this.delivered.push({ partition: Number(match[1]), offset: Number(match[2]) });

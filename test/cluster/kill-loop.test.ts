@@ -10,7 +10,7 @@
  *
  * Too long for the suite (each kill waits out a ZooKeeper session): it runs only with CLUSTER_KILLS set.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -19,7 +19,7 @@ import { runCli } from '../cli/run-cli.js';
 import { eventually } from '../server/helpers.js';
 import { seededIntBelow } from '../support/prng.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
-import { KafkajsProducerLoop, KcatProducer, auditRecords, readPartition, segmentBytes } from './acknowledged-records.js';
+import { KCAT_CONNECT_ALL, KafkajsProducerLoop, KcatProducer, auditRecords, readPartition, segmentBytes } from './acknowledged-records.js';
 
 const KILLS = Number(process.env.CLUSTER_KILLS ?? 0);
 const SEED = Number(process.env.CLUSTER_KILLS_SEED ?? 11);
@@ -55,37 +55,57 @@ async function partitionStates(): Promise<PartitionStatus[]> {
   return (await readClusterStatus(cluster.zookeeper.connectString)).partitions.filter((p) => p.topic === TOPIC);
 }
 
-/** kcat consuming every partition from the beginning, following leader changes; what it read, as `${partition}/${offset}` -> value. */
-function kcatConsumer(): { read: Map<string, string>; rereads: number; lastLines: string[]; stop(): Promise<void> } {
-  const child = spawn('kcat', ['-C', '-b', bootstrap().join(','), '-t', TOPIC, '-o', 'beginning', '-u', '-f', '%p/%o %s\\n', '-X', 'auto.offset.reset=earliest'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+/**
+ * kcat consuming every partition from the beginning, following leader changes; what it read, as
+ * `${partition}/${offset}` -> value. Should kcat end itself anyway (see KCAT_CONNECT_ALL), it is
+ * started again from the beginning: what it reads again must be what it read before.
+ */
+function kcatConsumer(): { read: Map<string, string>; rereads: number; restarts: number; lastLines: string[]; stop(): Promise<void> } {
+  let stopping = false;
+  let exited: Promise<void> = Promise.resolve();
+  let child: ChildProcess | null = null;
   const consumer = {
     read: new Map<string, string>(),
     rereads: 0,
+    restarts: 0,
     /** kcat's last lines on stderr, for a failure message. */
     lastLines: [] as string[],
     stop: async () => {
-      child.kill('SIGTERM');
+      stopping = true;
+      child?.kill('SIGTERM');
       await exited;
     },
   };
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    consumer.lastLines.push(line);
-    if (consumer.lastLines.length > 5) consumer.lastLines.shift();
-  });
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const space = line.indexOf(' ');
-    const at = line.slice(0, space);
-    const value = line.slice(space + 1);
-    const earlier = consumer.read.get(at);
-    // Read twice (a fetch retried after a leader change): it must be the same record both times.
-    if (earlier !== undefined) {
-      consumer.rereads++;
-      if (earlier !== value) consumer.read.set(at, `${earlier} | ${value}`);
-    } else {
-      consumer.read.set(at, value);
-    }
-  });
+  const start = (): void => {
+    const started = spawn('kcat', ['-C', '-b', bootstrap().join(','), '-t', TOPIC, '-o', 'beginning', '-u', '-f', '%p/%o %s\\n', '-X', 'auto.offset.reset=earliest', ...KCAT_CONNECT_ALL], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    exited = new Promise<void>((resolve) =>
+      started.once('exit', () => {
+        resolve();
+        if (stopping) return;
+        consumer.restarts++;
+        start();
+      }),
+    );
+    createInterface({ input: started.stderr }).on('line', (line) => {
+      consumer.lastLines.push(line);
+      if (consumer.lastLines.length > 5) consumer.lastLines.shift();
+    });
+    createInterface({ input: started.stdout }).on('line', (line) => {
+      const space = line.indexOf(' ');
+      const at = line.slice(0, space);
+      const value = line.slice(space + 1);
+      const earlier = consumer.read.get(at);
+      // Read twice (a fetch retried after a leader change, or a restart): it must be the same record both times.
+      if (earlier !== undefined) {
+        consumer.rereads++;
+        if (earlier !== value) consumer.read.set(at, `${earlier} | ${value}`);
+      } else {
+        consumer.read.set(at, value);
+      }
+    });
+  };
+  start();
   return consumer;
 }
 
@@ -150,8 +170,8 @@ describe.skipIf(KILLS === 0)(`kill loop: ${KILLS} random leader kills with ongoi
       `kill loop (seed ${SEED}): ${KILLS} leader kills in ${minutes} min: ${killed.join(' ')}; acknowledged ${audit.acknowledged} ` +
         `(kafkajs ${kafkajs.acknowledged.size}, kcat ${kcatProducer.delivered.length}), lost ${audit.lost}, misplaced ${audit.misplaced}, duplicated ${audit.duplicated}, ` +
         `unacknowledged in the log ${audit.unacknowledgedInLog}; kafkajs failed sends ${kafkajs.failedSends} (${kafkajs.lastError}), ` +
-        `kcat failed deliveries ${kcatProducer.failedDeliveries}, exit code ${kcatExit} (${kcatProducer.lastLine}); ` +
-        `consumed ${consumer.read.size} (re-read ${consumer.rereads}), not as in the log ${dirtyReads.length} ${audit.examples.join('; ')} ${dirtyReads.slice(0, 5).join('; ')}`,
+        `kcat failed deliveries ${kcatProducer.failedDeliveries}, restarted ${kcatProducer.restarts} times, exit code ${kcatExit} (${kcatProducer.lastLine}); ` +
+        `consumed ${consumer.read.size} (re-read ${consumer.rereads}, kcat restarted ${consumer.restarts} times), not as in the log ${dirtyReads.length} ${audit.examples.join('; ')} ${dirtyReads.slice(0, 5).join('; ')}`,
     );
     expect(audit).toMatchObject({ lost: 0, misplaced: 0, duplicated: 0 });
     expect(kcatProducer.failedDeliveries).toBe(0);
