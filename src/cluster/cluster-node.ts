@@ -187,8 +187,14 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
   private closed = false;
   private readonly highWatermarks: HighWatermarks;
   private readonly fetcher: ReplicaFetcher;
-  /** Partitions whose ISR change this broker is writing: one write at a time each. */
-  private readonly isrWrites = new Set<string>();
+  /**
+   * Partitions whose ISR change this broker is writing (one write at a time each), with Kafka's
+   * maximal ISR: the current ISR and the one being written together. The high watermark counts
+   * every member of it until the write is done, as Kafka's PendingExpandIsr/PendingShrinkIsr do: a
+   * replica joining is in the state node the moment ZooKeeper takes the write, electable from then
+   * on, so no record it lacks may count as acknowledged from that moment.
+   */
+  private readonly isrWrites = new Map<string, readonly number[]>();
   /** Kafka's isr-expiration task: every half replica.lag.time.max.ms. */
   private readonly isrExpiration: NodeJS.Timeout;
   readonly producerIds: ZooKeeperProducerIds;
@@ -349,7 +355,7 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
     const state = this.states.get(key);
     // A partition without state yet: no replicas to wait for.
     if (state === undefined) return logEndOffset;
-    return this.highWatermarks.current(key, state.isr, state.leader, logEndOffset);
+    return this.highWatermarks.current(key, this.isrWrites.get(key) ?? state.isr, state.leader, logEndOffset);
   }
 
   recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
@@ -386,16 +392,23 @@ export class ClusterNode implements ClusterView, CoordinatorCluster {
     const key = `${topic}/${partition}`;
     const state = this.states.get(key);
     if (state === undefined || this.isrWrites.has(key) || this.closed) return;
-    this.isrWrites.add(key);
+    this.isrWrites.set(key, [...new Set([...state.isr, ...isr])]);
     try {
       const next = { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, controllerEpoch: state.controllerEpoch };
-      if ((await this.session.setData(partitionStatePath(topic, partition), encodePartitionState(next), state.version)) !== null) {
+      const version = await this.session.setData(partitionStatePath(topic, partition), encodePartitionState(next), state.version);
+      if (version !== null) {
         this.options.logger.info(`${topic}-${partition}: isr [${state.isr.join(',')}] -> [${isr.join(',')}]: ${why}`);
+        // Written: this broker's view takes it now (Kafka's updateIsr), not when the watch brings it
+        // back, so acks=all does not answer NOT_ENOUGH_REPLICAS from the ISR it just grew. A newer state
+        // the watch brought meanwhile stays.
+        if (this.states.get(key)?.version === state.version) this.states.set(key, { ...next, version });
       }
     } catch (error) {
       this.options.logger.warn(`changing the ISR of ${topic}-${partition}: ${(error as Error).message}`);
     } finally {
       this.isrWrites.delete(key);
+      // The high watermark may move now that it counts the written ISR alone: acks=all waiters look again.
+      this.highWatermarks.isrChanged(key);
     }
   }
 

@@ -28,6 +28,8 @@ export interface LocalClusterOptions {
   readonly sessionTimeoutMs?: number;
   /** More `sluice serve` arguments for every broker. */
   readonly serveArgs?: readonly string[];
+  /** Node.js flags for every broker process, before the script (--cpu-prof, which NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
   /** How long a broker may take to print `listening on` (default 60000). */
   readonly startTimeoutMs?: number;
 }
@@ -92,6 +94,7 @@ export class LocalCluster {
       child = spawn(
         process.execPath,
         [
+          ...(this.options.nodeArgs ?? []),
           CLI_MAIN,
           'serve',
           '--broker-id', String(id),

@@ -5,8 +5,6 @@
  * read below it, and acks=all answers once the ISR holds the records. A follower that stops
  * fetching leaves the ISR after replica.lag.time.max.ms and rejoins once it has caught up.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -19,6 +17,7 @@ import { batchOf, recordsOf } from '../broker/broker-test-helpers.js';
 import { runCli } from '../cli/run-cli.js';
 import { TestClient, eventually } from '../server/helpers.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
+import { segmentBytes } from './acknowledged-records.js';
 
 let dir: string;
 let cluster: LocalCluster;
@@ -38,15 +37,6 @@ afterAll(async () => {
 
 function bootstrap(): string[] {
   return [...cluster.brokers.values()].map((broker) => `127.0.0.1:${broker.port}`);
-}
-
-/** The bytes of every segment of `topic`-`partition` on broker `id`, concatenated in offset order. */
-function segmentBytes(id: number, topic: string, partition: number): Buffer {
-  const partitionDir = join(cluster.brokers.get(id)!.dataDir, `${topic}-${partition}`);
-  const names = readdirSync(partitionDir)
-    .filter((name) => name.endsWith('.log'))
-    .sort();
-  return Buffer.concat(names.map((name) => readFileSync(join(partitionDir, name))));
 }
 
 describe('replication (ZooKeeper + 3 brokers)', () => {
@@ -74,10 +64,10 @@ describe('replication (ZooKeeper + 3 brokers)', () => {
     for (const state of states) {
       expect([...state.isr].sort()).toEqual([1, 2, 3]);
       // Followers fetch continuously: each replica's log reaches the leader's, byte for byte.
-      const leaderBytes = segmentBytes(state.leader, 'replicated', state.partition);
+      const leaderBytes = segmentBytes(cluster, state.leader, 'replicated', state.partition);
       expect(leaderBytes.length).toBeGreaterThan(0);
       for (const id of [1, 2, 3]) {
-        await eventually(() => segmentBytes(id, 'replicated', state.partition).equals(leaderBytes), { what: `broker ${id}'s copy of replicated-${state.partition} to equal its leader's`, timeoutMs: 60_000 });
+        await eventually(() => segmentBytes(cluster, id, 'replicated', state.partition).equals(leaderBytes), { what: `broker ${id}'s copy of replicated-${state.partition} to equal its leader's`, timeoutMs: 60_000 });
       }
     }
 
@@ -174,7 +164,7 @@ describe('replication (ZooKeeper + 3 brokers)', () => {
       // acks=all answers NOT_ENOUGH_REPLICAS, which is retriable and writes nothing, as a client retries.
       await eventually(async () => (await produce(-1, ['d'])).errorCode === ErrorCode.NONE, { timeoutMs: 60_000, what: 'acks=all to succeed once the ISR is whole again' });
       for (const id of [1, 2, 3]) {
-        await eventually(() => segmentBytes(id, 'lagging', 0).equals(segmentBytes(before.leader, 'lagging', 0)), { what: `broker ${id}'s copy of lagging-0 to equal the leader's` });
+        await eventually(() => segmentBytes(cluster, id, 'lagging', 0).equals(segmentBytes(cluster, before.leader, 'lagging', 0)), { what: `broker ${id}'s copy of lagging-0 to equal the leader's` });
       }
     } finally {
       client.close();
