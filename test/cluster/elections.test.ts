@@ -234,9 +234,10 @@ describe('leader elections (ZooKeeper + 3 brokers)', () => {
     } finally {
       await admin.disconnect();
     }
-    const before = await stateOf('balanced');
-    const x = before.replicas[0];
-    expect(before.leader).toBe(x);
+    let before: PartitionStatus | null = null;
+    await eventually(async () => ((before = await stateOf('balanced').catch(() => null))?.leader ?? -1) !== -1, { timeoutMs: 30_000, what: 'balanced-0 has a leader' });
+    const x = before!.replicas[0];
+    expect(before!.leader).toBe(x);
     // Every broker restarts with the rebalance on (the file's cluster runs with it off): the two
     // others together, then x is killed, so the controller is one of them from then on.
     const rebalancing = ['--auto-leader-rebalance-enable', 'true', '--leader-imbalance-check-interval-seconds', '1'];
@@ -247,7 +248,11 @@ describe('leader elections (ZooKeeper + 3 brokers)', () => {
     await eventually(async () => ![-1, x].includes((await stateOf('balanced')).leader), { timeoutMs: 30_000, what: `balanced-0 failed over from broker ${x}` });
     const failedOver = await stateOf('balanced');
     // Records x misses while it is down: it must fetch them to be in sync again.
-    expect(await produce(await connect(failedOver.leader), 'balanced', 1, ['while-x-was-down'])).toBe(ErrorCode.NONE);
+    // The new leader may still be taking the partition over (NOT_LEADER_OR_FOLLOWER, nothing written): a client retries.
+    const leaderClient = await connect(failedOver.leader);
+    let produced = -1;
+    await eventually(async () => (produced = await produce(leaderClient, 'balanced', 1, ['while-x-was-down'])) !== ErrorCode.NOT_LEADER_OR_FOLLOWER, { timeoutMs: 30_000, what: `broker ${failedOver.leader} taking balanced-0 over` });
+    expect(produced).toBe(ErrorCode.NONE);
 
     await cluster.startBroker(x, rebalancing);
     await eventually(async () => (await stateOf('balanced')).leader === x, { timeoutMs: 30_000, what: `broker ${x} leading balanced-0 again` });
