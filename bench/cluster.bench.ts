@@ -18,7 +18,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { runPerf } from '../src/perf/run-perf.js';
 import { benchEnvironment, describeEnvironment, isMainModule, parseBenchArgs, type BenchEnvironment } from './support.js';
@@ -53,6 +53,36 @@ export interface ClusterBenchReport {
   leaderProfile: string[] | null;
 }
 
+async function untilClusterComplete(admin: Admin, brokers: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length >= brokers && cluster.controller !== null && cluster.controller >= 0) return;
+    if (Date.now() > deadline) throw new Error(`the cluster did not show ${brokers} brokers and a controller within ${timeoutMs} ms (it shows ${cluster.brokers.length}, controller ${cluster.controller})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** One record produced with acks=all, retried until the ISR has it within the deadline. */
+async function untilReplicated(kafka: Kafka, topic: string, timeoutMs: number): Promise<void> {
+  const producer = kafka.producer({ retry: { retries: 0 } });
+  await producer.connect();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await producer.send({ topic, acks: -1, timeout: timeoutMs, messages: [{ value: 'warm-up' }] });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 const SCENARIOS = [
   { name: 'acks=1, replication factor 1', topic: 'rf1-acks1', replicationFactor: 1, acks: '1' as const },
   { name: 'acks=1, replication factor 3', topic: 'rf3-acks1', replicationFactor: 3, acks: '1' as const },
@@ -79,6 +109,9 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
       await admin.connect();
       let leader: number;
       try {
+        // Every broker printed `listening on`, but the one asked may not see the others and a
+        // controller yet: replication factor 3 would be refused (INVALID_REPLICATION_FACTOR).
+        await untilClusterComplete(admin, 3, 30_000);
         await admin.createTopics({
           topics: [{ topic: scenario.topic, numPartitions: 1, replicationFactor: scenario.replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, scenario.replicationFactor)) }] }],
           waitForLeaders: true,
@@ -90,6 +123,10 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
         await admin.disconnect();
       }
       leaderPid = cluster.brokers.get(leader)!.process!.pid!;
+      // Measured from the moment every replica fetches: a follower whose first fetch came before
+      // the leader took the partition backs off replica.fetch.backoff.ms (1 s), and acks=all sends
+      // in that second waited for it (a p99 near 900 ms in 2 of 5 quiet runs without this).
+      await untilReplicated(kafka, scenario.topic, 30_000);
       const result = await runPerf(
         { mode: 'produce', bootstrapServer: bootstrap, topic: scenario.topic, records, recordSizeBytes: RECORD_BYTES, acks: scenario.acks === 'all' ? -1 : 1 },
         { progressStream: null },
