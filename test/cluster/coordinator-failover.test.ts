@@ -115,7 +115,7 @@ describe('coordinators on replicated internal topics (ZooKeeper + 3 brokers)', (
       { what: 'the group coordinator to be found' },
     );
     await eventually(async () => (await internalPartition('__consumer_offsets'))?.isr.length === 3, { what: 'every replica of __consumer_offsets-0 in sync' });
-    const client = await TestClient.connect(cluster.brokers.get(coordinator)!.port);
+    let client = await TestClient.connect(cluster.brokers.get(coordinator)!.port);
     clients.push(client);
     const commit = async (offset: number): Promise<number> =>
       (
@@ -126,7 +126,27 @@ describe('coordinators on replicated internal topics (ZooKeeper + 3 brokers)', (
           topics: [{ name: 'acked', partitions: [{ partitionIndex: 0, committedOffset: offset, committedMetadata: null }] }],
         })
       ).topics[0].partitions[0].errorCode;
-    expect(await commit(1)).toBe(ErrorCode.NONE);
+    // As a client does: while the broker found is still taking the coordinator over
+    // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS), look it up again and retry.
+    const commitUntilAnswered = async (offset: number): Promise<void> => {
+      let code = -1;
+      await eventually(
+        async () => {
+          code = await commit(offset);
+          if (code !== ErrorCode.NOT_COORDINATOR && code !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return true;
+          const [found] = (await any.send(FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['acked-group'] })).coordinators;
+          if (found.errorCode === ErrorCode.NONE && found.nodeId !== coordinator) {
+            coordinator = found.nodeId;
+            client = await TestClient.connect(cluster.brokers.get(coordinator)!.port);
+            clients.push(client);
+          }
+          return false;
+        },
+        { timeoutMs: 60_000, what: `offset ${offset} committed on the group coordinator` },
+      );
+      expect(code).toBe(ErrorCode.NONE);
+    };
+    await commitUntilAnswered(1);
 
     const followers = [1, 2, 3].filter((id) => id !== coordinator).map((id) => cluster.brokers.get(id)!.process!);
     for (const follower of followers) follower.kill('SIGSTOP');
@@ -142,7 +162,7 @@ describe('coordinators on replicated internal topics (ZooKeeper + 3 brokers)', (
       for (const follower of followers) follower.kill('SIGCONT');
     }
     await eventually(async () => (await internalPartition('__consumer_offsets'))!.isr.length === 3, { timeoutMs: 60_000, what: 'the resumed followers back in the ISR of __consumer_offsets-0' });
-    expect(await commit(3)).toBe(ErrorCode.NONE);
+    await commitUntilAnswered(3);
   }, 120_000);
 
   it('a consumer group keeps consuming through the SIGKILL of its coordinator, from the offsets it committed', async () => {
