@@ -43,10 +43,6 @@ afterAll(async () => {
   removeTempDir(dir);
 }, 60_000);
 
-function bootstrap(): string[] {
-  return [...cluster.brokers.values()].map((broker) => `127.0.0.1:${broker.port}`);
-}
-
 function portOf(id: number): number {
   return cluster.brokers.get(id)!.port;
 }
@@ -79,16 +75,16 @@ describe('failover proof (ZooKeeper + 3 brokers, RF 3, min.insync.replicas=2)', 
   });
 
   it(`kafkajs and kcat produce ${RECORDS} keyed records with acks=all through two broker kills and restarts: every acknowledged record is read back once at its offset, and the replicas end equal`, async () => {
-    const { stdout } = await kcat(['-L', '-J', '-b', bootstrap()[0]]);
+    const { stdout } = await kcat(['-L', '-J', '-b', cluster.bootstrap.split(',')[0]]);
     expect((JSON.parse(stdout).brokers as unknown[]).length).toBe(3);
-    const created = await runCli(['topics', 'create', TOPIC, '--partitions', String(PARTITIONS), '--replication-factor', '3', '--config', 'min.insync.replicas=2', '--bootstrap-server', bootstrap()[0]]);
+    const created = await runCli(['topics', 'create', TOPIC, '--partitions', String(PARTITIONS), '--replication-factor', '3', '--config', 'min.insync.replicas=2', '--bootstrap-server', cluster.bootstrap.split(',')[0]]);
     expect(created.stderr).toBe('');
     const initial = await partitionStates();
     expect(initial.map((p) => p.isr.length)).toEqual([3, 3, 3]);
 
-    const kcatProducer = new KcatProducer(bootstrap(), TOPIC, 'kcat', RECORDS / 2);
+    const kcatProducer = new KcatProducer(cluster.bootstrap.split(','), TOPIC, 'kcat', RECORDS / 2);
     // kcat keeps up with kafkajs, so both produce through every phase.
-    const kafkajs = new KafkajsProducerLoop(bootstrap(), TOPIC, PARTITIONS, 'kafkajs', 100, RECORDS / 2, (acknowledged) => kcatProducer.allow(acknowledged + 100));
+    const kafkajs = new KafkajsProducerLoop(cluster.bootstrap.split(','), TOPIC, PARTITIONS, 'kafkajs', 100, RECORDS / 2, (acknowledged) => kcatProducer.allow(acknowledged + 100));
     cleanups.push(() => kcatProducer.kill(), () => kafkajs.stop());
     const acknowledged = () => kafkajs.acknowledged.size + kcatProducer.delivered.length;
     const progress = async (share: number, what: string) => {

@@ -47,10 +47,6 @@ afterAll(async () => {
   if (dir !== undefined) removeTempDir(dir);
 }, 60_000);
 
-function bootstrap(): string[] {
-  return [...cluster.brokers.values()].map((broker) => `127.0.0.1:${broker.port}`);
-}
-
 async function partitionStates(): Promise<PartitionStatus[]> {
   return (await readClusterStatus(cluster.zookeeper.connectString)).partitions.filter((p) => p.topic === TOPIC);
 }
@@ -77,7 +73,7 @@ function kcatConsumer(): { read: Map<string, string>; rereads: number; restarts:
     },
   };
   const start = (): void => {
-    const started = spawn('kcat', ['-C', '-b', bootstrap().join(','), '-t', TOPIC, '-o', 'beginning', '-u', '-f', '%p/%o %s\\n', '-X', 'auto.offset.reset=earliest', ...KCAT_CONNECT_ALL], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn('kcat', ['-C', '-b', cluster.bootstrap, '-t', TOPIC, '-o', 'beginning', '-u', '-f', '%p/%o %s\\n', '-X', 'auto.offset.reset=earliest', ...KCAT_CONNECT_ALL], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     exited = new Promise<void>((resolve) =>
       started.once('exit', () => {
@@ -111,10 +107,10 @@ function kcatConsumer(): { read: Map<string, string>; rereads: number; restarts:
 
 describe.skipIf(KILLS === 0)(`kill loop: ${KILLS} random leader kills with ongoing produce and consume (ZooKeeper + 3 brokers, RF 3, min.insync.replicas=2)`, () => {
   it('loses no acknowledged record, duplicates none, and serves consumers nothing a failover takes back', async () => {
-    const created = await runCli(['topics', 'create', TOPIC, '--partitions', String(PARTITIONS), '--replication-factor', '3', '--config', 'min.insync.replicas=2', '--bootstrap-server', bootstrap()[0]]);
+    const created = await runCli(['topics', 'create', TOPIC, '--partitions', String(PARTITIONS), '--replication-factor', '3', '--config', 'min.insync.replicas=2', '--bootstrap-server', cluster.bootstrap.split(',')[0]]);
     expect(created.stderr).toBe('');
-    const kcatProducer = new KcatProducer(bootstrap(), TOPIC, 'kcat', Number.MAX_SAFE_INTEGER);
-    const kafkajs = new KafkajsProducerLoop(bootstrap(), TOPIC, PARTITIONS, 'kafkajs', 50, Number.MAX_SAFE_INTEGER, (acknowledged) => kcatProducer.allow(acknowledged + 50));
+    const kcatProducer = new KcatProducer(cluster.bootstrap.split(','), TOPIC, 'kcat', Number.MAX_SAFE_INTEGER);
+    const kafkajs = new KafkajsProducerLoop(cluster.bootstrap.split(','), TOPIC, PARTITIONS, 'kafkajs', 50, Number.MAX_SAFE_INTEGER, (acknowledged) => kcatProducer.allow(acknowledged + 50));
     const consumer = kcatConsumer();
     cleanups.push(() => kcatProducer.kill(), () => kafkajs.stop(), () => consumer.stop());
     const acknowledged = () => kafkajs.acknowledged.size + kcatProducer.delivered.length;
